@@ -1,0 +1,14 @@
+/* `certgate serve`: the data plane. */
+#ifndef CG_GW_SERVE_H
+#define CG_GW_SERVE_H
+
+/* Parses serve's options (argv[0] is "serve"), loads the store at
+ * store_path, runs the gateway until SIGTERM/SIGINT and a graceful stop.
+ * Returns the process exit code: 0 after a clean stop, 2 for usage errors,
+ * 1 for startup failures (each reported on stderr with what and where). */
+int cg_gw_serve_main(const char *store_path, int argc, char **argv);
+
+/* Prints serve's --help text to stdout. */
+void cg_gw_serve_usage(void);
+
+#endif

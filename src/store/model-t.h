@@ -1,0 +1,50 @@
+/* The configuration model: plain data loaded from the store in one read
+ * transaction. The snapshot builder (src/gw/snapshot.c) turns a model into
+ * the immutable runtime snapshot. Everything here lives in model->arena.
+ * Later issues add policies, certificates, CA certificates, named values,
+ * fragments and backends to it. */
+#ifndef CG_STORE_MODEL_T_H
+#define CG_STORE_MODEL_T_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+
+/* A gateway hostname (APIM hostnameConfiguration of type Proxy). */
+struct cg_model_host {
+	const char *name;      /* lowercase DNS name, or "*.example.com" */
+	const char *cert_pem;  /* server certificate chain, PEM (leaf first) */
+	const char *key_pem;   /* its private key, PEM; never logged or printed */
+	bool negotiate_client_certificate; /* APIM negotiateClientCertificate */
+	bool is_default;       /* served to clients that send no (or an unknown) SNI */
+};
+
+/* An API operation (APIM apis/{id}/operations/{op}). */
+struct cg_model_op {
+	const char *id;
+	const char *display_name;
+	const char *method;       /* uppercase verb, or "*" */
+	const char *url_template; /* "/orders/{id}", "/*" */
+};
+
+/* An API (APIM apis/{id}). */
+struct cg_model_api {
+	const char *id;
+	const char *display_name;
+	const char *path;        /* URL suffix without leading/trailing '/', may be "" */
+	const char *service_url; /* backend base URL, http:// or https:// */
+	struct cg_model_op *ops;
+	size_t num_ops;
+};
+
+struct cg_model {
+	struct cg_arena arena;
+	struct cg_model_host *hosts;
+	size_t num_hosts;
+	struct cg_model_api *apis;
+	size_t num_apis;
+};
+
+#endif
