@@ -26,7 +26,7 @@ struct cg_model_op {
 	const char *id;
 	const char *display_name;
 	const char *method;       /* uppercase verb, or "*" */
-	const char *url_template; /* "/orders/{id}", "/*" */
+	const char *url_template; /* "/orders/{id}", or a final "/" + "*" wildcard */
 };
 
 /* An API (APIM apis/{id}). */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "store/model-t.h"
+#include "store/store-t.h"
 
 struct cg_store;
 
@@ -35,5 +36,42 @@ void cg_model_free(struct cg_model *m);
  * store (SQLite's data_version plus our own change counter), so a running
  * gateway can tell cheaply that it must reload. */
 int cg_store_change_token(struct cg_store *st, uint64_t *out, char *err, size_t errlen);
+
+/* The schema version this build writes (PRAGMA user_version after all
+ * migrations). A store with a higher version is refused: it was written by
+ * a newer certgate. */
+int cg_store_schema_version(void);
+
+/* Creates or updates a hostname (see struct cg_store_host_set). Checks the
+ * name syntax, that the chain parses (leaf first), that the key is an
+ * unencrypted RSA or EC key matching the leaf; an expired or not yet valid
+ * leaf only warns. The first hostname becomes the default; make_default
+ * moves the default here. The PEM stored is re-encoded from what was
+ * parsed, so stray text (or a private key pasted into the chain file) is
+ * never kept. Returns 0 or an enum cg_store_fail with err filled. */
+int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, char *err,
+		      size_t errlen);
+
+/* Removes a hostname. Refuses (CONFLICT) to remove the default hostname
+ * while others exist: set another default first. NOT_FOUND if absent. */
+int cg_store_host_rm(struct cg_store *st, const char *name, char *err, size_t errlen);
+
+/* Creates or updates an API (see struct cg_store_api_set). Refuses a path
+ * another API uses (CONFLICT, naming that API). Returns 0 or a failure. */
+int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, char *err,
+		     size_t errlen);
+
+/* Removes an API and its operations. NOT_FOUND if absent. */
+int cg_store_api_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
+
+/* Creates or updates an operation. NOT_FOUND when the API does not exist;
+ * CONFLICT when another operation of the API has the same method and an
+ * equivalent template (parameter names do not count, as in APIM). */
+int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char *err,
+		    size_t errlen);
+
+/* Removes one operation. NOT_FOUND if the API or the operation is absent. */
+int cg_store_op_rm(struct cg_store *st, const char *api_id, const char *op_id, char *err,
+		   size_t errlen);
 
 #endif

@@ -1,0 +1,358 @@
+/* Certificate and key checks for hostnames, and the APIM certificate view.
+ * OpenSSL needs NUL-terminated or (pointer, length) input; we pass
+ * memory BIOs over the caller's strings, so nothing is copied. */
+#include "store/cert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "store/store-t.h"
+
+/* The last OpenSSL reason, for messages; clears the error queue so the next
+ * operation starts clean. */
+static const char *ssl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	ERR_clear_error();
+	return r ? r : "unknown error";
+}
+
+static int too_big(const char *what, size_t len, char *err, size_t errlen)
+{
+	if (len <= CG_STORE_MAX_PEM_BYTES)
+		return 0;
+	snprintf(err, errlen, "%s is %zu bytes; at most %d are accepted", what, len,
+		 CG_STORE_MAX_PEM_BYTES);
+	return CG_STORE_FAIL_INVALID;
+}
+
+int cg_store_chain_parse(const char *pem, STACK_OF(X509) **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	size_t len = strlen(pem);
+	if (too_big("the certificate PEM", len, err, errlen))
+		return CG_STORE_FAIL_INVALID;
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	if (!bio || !chain) {
+		BIO_free(bio);
+		sk_X509_free(chain);
+		snprintf(err, errlen, "out of memory");
+		return CG_STORE_FAIL_IO;
+	}
+	ERR_clear_error();
+	int rc = 0;
+	for (;;) {
+		X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		if (!x) {
+			unsigned long e = ERR_peek_last_error();
+			/* "no start line" after the last block is the normal end. */
+			if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+				ERR_clear_error();
+				break;
+			}
+			snprintf(err, errlen, "certificate %d in the PEM does not parse: %s",
+				 sk_X509_num(chain) + 1, ssl_reason());
+			rc = CG_STORE_FAIL_INVALID;
+			break;
+		}
+		if (sk_X509_num(chain) >= CG_STORE_MAX_CHAIN) {
+			X509_free(x);
+			snprintf(err, errlen, "the certificate chain has more than %d certificates",
+				 CG_STORE_MAX_CHAIN);
+			rc = CG_STORE_FAIL_INVALID;
+			break;
+		}
+		if (!sk_X509_push(chain, x)) {
+			X509_free(x);
+			snprintf(err, errlen, "out of memory");
+			rc = CG_STORE_FAIL_IO;
+			break;
+		}
+	}
+	BIO_free(bio);
+	if (rc == 0 && sk_X509_num(chain) == 0) {
+		snprintf(err, errlen,
+			 "no certificate found in the PEM (expected '-----BEGIN CERTIFICATE-----')");
+		rc = CG_STORE_FAIL_INVALID;
+	}
+	/* The server sends the chain as given; a wrong order makes clients fail
+	 * in ways that are hard to trace back, so refuse it here. */
+	for (int i = 0; rc == 0 && i + 1 < sk_X509_num(chain); i++) {
+		if (X509_check_issued(sk_X509_value(chain, i + 1), sk_X509_value(chain, i)) !=
+		    X509_V_OK) {
+			snprintf(err, errlen,
+				 "certificate %d in the chain did not issue certificate %d (the chain "
+				 "must be the leaf first, then each issuer)",
+				 i + 2, i + 1);
+			rc = CG_STORE_FAIL_INVALID;
+		}
+	}
+	if (rc != 0) {
+		sk_X509_pop_free(chain, X509_free);
+		return rc;
+	}
+	*out = chain;
+	return 0;
+}
+
+struct pw_state {
+	int asked; /* OpenSSL wanted a passphrase: the key is encrypted */
+};
+
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	((struct pw_state *)u)->asked = 1;
+	return -1; /* never prompt: we run unattended */
+}
+
+int cg_store_key_parse(const char *pem, EVP_PKEY **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	size_t len = strlen(pem);
+	if (too_big("the private key PEM", len, err, errlen))
+		return CG_STORE_FAIL_INVALID;
+	/* Spot encrypted keys before OpenSSL does: legacy "Proc-Type: 4,ENCRYPTED"
+	 * keys and PKCS#8 "ENCRYPTED PRIVATE KEY" blocks. */
+	if (strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || strstr(pem, "Proc-Type: 4,ENCRYPTED")) {
+		snprintf(err, errlen,
+			 "the private key is encrypted; certgate needs an unencrypted key "
+			 "(decrypt it with: openssl pkey -in KEY -out KEY.plain)");
+		return CG_STORE_FAIL_INVALID;
+	}
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio) {
+		snprintf(err, errlen, "out of memory");
+		return CG_STORE_FAIL_IO;
+	}
+	struct pw_state pw = { 0 };
+	ERR_clear_error();
+	EVP_PKEY *k = PEM_read_bio_PrivateKey(bio, NULL, no_password, &pw);
+	BIO_free(bio);
+	if (!k) {
+		if (pw.asked)
+			snprintf(err, errlen,
+				 "the private key is encrypted; certgate needs an unencrypted key "
+				 "(decrypt it with: openssl pkey -in KEY -out KEY.plain)");
+		else if (!strstr(pem, "PRIVATE KEY-----"))
+			snprintf(err, errlen, "no private key found in the PEM (expected "
+					      "'-----BEGIN PRIVATE KEY-----')");
+		else
+			snprintf(err, errlen, "the private key does not parse: %s", ssl_reason());
+		ERR_clear_error();
+		return CG_STORE_FAIL_INVALID;
+	}
+	int id = EVP_PKEY_get_base_id(k);
+	if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC) {
+		const char *name = OBJ_nid2sn(id);
+		snprintf(err, errlen, "private key type %s is not supported (use RSA or EC)",
+			 name ? name : "unknown");
+		EVP_PKEY_free(k);
+		return CG_STORE_FAIL_INVALID;
+	}
+	*out = k;
+	return 0;
+}
+
+/* Drains a memory BIO into a malloc'd C string. */
+static char *bio_to_string(BIO *bio)
+{
+	char *data;
+	long n = BIO_get_mem_data(bio, &data);
+	if (n < 0)
+		return NULL;
+	char *s = malloc((size_t)n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, data, (size_t)n);
+	s[n] = 0;
+	return s;
+}
+
+char *cg_store_chain_to_pem(STACK_OF(X509) *chain)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return NULL;
+	char *s = NULL;
+	int ok = 1;
+	for (int i = 0; ok && i < sk_X509_num(chain); i++)
+		ok = PEM_write_bio_X509(bio, sk_X509_value(chain, i));
+	if (ok)
+		s = bio_to_string(bio);
+	BIO_free(bio);
+	return s;
+}
+
+char *cg_store_key_to_pem(EVP_PKEY *key)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	if (!bio)
+		return NULL;
+	char *s = NULL;
+	if (PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL))
+		s = bio_to_string(bio);
+	BIO_free(bio);
+	return s;
+}
+
+/* Appends to a bounded buffer; output is cut (still NUL-terminated) when
+ * it does not fit, which is fine for a display-only view. */
+static void append(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
+{
+	if (*pos >= cap)
+		return;
+	size_t room = cap - 1 - *pos;
+	if (n > room)
+		n = room;
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	buf[*pos] = 0;
+}
+
+/* .NET's X500DistinguishedName.Name: RDNs in reverse order, ", " between
+ * them, "S" for state and "E" for email, values with special characters in
+ * double quotes (a quote inside doubled). This is what APIM shows as the
+ * certificate subject and what policies compare against. */
+static void format_dn(const X509_NAME *name, char *buf, size_t cap)
+{
+	size_t pos = 0;
+	buf[0] = 0;
+	int n = X509_NAME_entry_count(name);
+	int prev_set = -1;
+	for (int i = n - 1; i >= 0; i--) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+		int set = X509_NAME_ENTRY_set(e);
+		if (i != n - 1)
+			append(buf, cap, &pos, set == prev_set ? " + " : ", ", set == prev_set ? 3 : 2);
+		prev_set = set;
+		const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
+		int nid = OBJ_obj2nid(obj);
+		char key[80];
+		if (nid == NID_stateOrProvinceName)
+			snprintf(key, sizeof(key), "S");
+		else if (nid == NID_pkcs9_emailAddress)
+			snprintf(key, sizeof(key), "E");
+		else if (nid != NID_undef && OBJ_nid2sn(nid))
+			snprintf(key, sizeof(key), "%s", OBJ_nid2sn(nid));
+		else {
+			char oid[64];
+			OBJ_obj2txt(oid, sizeof(oid), obj, 1);
+			snprintf(key, sizeof(key), "OID.%s", oid);
+		}
+		append(buf, cap, &pos, key, strlen(key));
+		append(buf, cap, &pos, "=", 1);
+		unsigned char *utf8 = NULL;
+		int vl = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
+		if (vl < 0)
+			continue;
+		int quote = vl == 0 || utf8[0] == ' ' || utf8[vl - 1] == ' ';
+		for (int j = 0; j < vl && !quote; j++)
+			quote = strchr(",+=\"<>#;\n", utf8[j]) != NULL && utf8[j] != 0;
+		if (quote)
+			append(buf, cap, &pos, "\"", 1);
+		for (int j = 0; j < vl; j++) {
+			if (quote && utf8[j] == '"')
+				append(buf, cap, &pos, "\"", 1);
+			append(buf, cap, &pos, (const char *)utf8 + j, 1);
+		}
+		if (quote)
+			append(buf, cap, &pos, "\"", 1);
+		OPENSSL_free(utf8);
+	}
+}
+
+static void format_time(const ASN1_TIME *t, char out[CG_STORE_TIME_LEN])
+{
+	struct tm tm;
+	if (!ASN1_TIME_to_tm(t, &tm) || !strftime(out, CG_STORE_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, CG_STORE_TIME_LEN, "invalid");
+}
+
+static void add_sans(X509 *x, struct cg_store_cert_info *info)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	if (!gens)
+		return;
+	for (int i = 0; i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		char *out = info->sans[info->num_sans];
+		if (g->type == GEN_DNS || g->type == GEN_EMAIL || g->type == GEN_URI) {
+			const char *kind = g->type == GEN_DNS ? "DNS" : g->type == GEN_EMAIL ? "email" : "URI";
+			const ASN1_IA5STRING *s = g->d.ia5;
+			snprintf(out, CG_STORE_MAX_SAN_LEN, "%s:%.*s", kind, ASN1_STRING_length(s),
+				 (const char *)ASN1_STRING_get0_data(s));
+		} else if (g->type == GEN_IPADD) {
+			const unsigned char *p = ASN1_STRING_get0_data(g->d.ip);
+			int l = ASN1_STRING_length(g->d.ip);
+			if (l == 4) {
+				snprintf(out, CG_STORE_MAX_SAN_LEN, "IP:%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+			} else if (l == 16) {
+				size_t pos = 0;
+				append(out, CG_STORE_MAX_SAN_LEN, &pos, "IP:", 3);
+				for (int j = 0; j < 16; j += 2) {
+					char h[8];
+					int hl = snprintf(h, sizeof(h), "%s%x", j ? ":" : "",
+							  (unsigned)(p[j] << 8 | p[j + 1]));
+					append(out, CG_STORE_MAX_SAN_LEN, &pos, h, (size_t)hl);
+				}
+			} else {
+				continue;
+			}
+		} else {
+			continue; /* other name forms are not shown */
+		}
+		if (++info->num_sans == CG_STORE_MAX_SANS) {
+			info->sans_truncated = i + 1 < sk_GENERAL_NAME_num(gens);
+			break;
+		}
+	}
+	GENERAL_NAMES_free(gens);
+}
+
+void cg_store_cert_info_of(X509 *x, struct cg_store_cert_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->chain_len = 1;
+	format_dn(X509_get_subject_name(x), info->subject, sizeof(info->subject));
+	format_dn(X509_get_issuer_name(x), info->issuer, sizeof(info->issuer));
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (X509_digest(x, EVP_sha1(), md, &mdlen) && mdlen == 20)
+		for (unsigned i = 0; i < mdlen; i++)
+			snprintf(info->thumbprint + 2 * i, 3, "%02X", md[i]);
+	format_time(X509_get0_notBefore(x), info->not_before);
+	format_time(X509_get0_notAfter(x), info->not_after);
+	info->expired = X509_cmp_current_time(X509_get0_notAfter(x)) < 0;
+	info->not_yet_valid = X509_cmp_current_time(X509_get0_notBefore(x)) > 0;
+	add_sans(x, info);
+	EVP_PKEY *pk = X509_get0_pubkey(x);
+	if (pk) {
+		int id = EVP_PKEY_get_base_id(pk);
+		snprintf(info->key_type, sizeof(info->key_type), "%s",
+			 id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : OBJ_nid2sn(id) ? OBJ_nid2sn(id) : "?");
+		info->key_bits = EVP_PKEY_get_bits(pk);
+	}
+	ERR_clear_error();
+}
+
+int cg_store_cert_describe(const char *chain_pem, struct cg_store_cert_info *out, char *err,
+			   size_t errlen)
+{
+	STACK_OF(X509) *chain;
+	int rc = cg_store_chain_parse(chain_pem, &chain, err, errlen);
+	if (rc)
+		return rc;
+	cg_store_cert_info_of(sk_X509_value(chain, 0), out);
+	out->chain_len = (size_t)sk_X509_num(chain);
+	sk_X509_pop_free(chain, X509_free);
+	return 0;
+}

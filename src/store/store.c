@@ -1,0 +1,463 @@
+/* The SQLite store: opening, schema migrations, the change token and the
+ * model load. Writes are in write.c. */
+#include "store/store-int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CG_STORE_MODEL_CHUNK (64 * 1024)          /* model arena chunk */
+#define CG_STORE_MODEL_MAX_BYTES (1024UL << 20)   /* a model above 1 GiB is refused */
+
+/* Schema migrations, applied in order in one transaction. Migration i
+ * brings the schema to version i + 1 (PRAGMA user_version). Adding a table
+ * (policies, certificates, CA certificates, named values, fragments,
+ * backends) is one new entry at the end; entries are never edited once
+ * released, because stores in the field already ran them. */
+struct cg_store_migration {
+	const char *why;
+	const char *sql;
+};
+
+static const struct cg_store_migration migrations[] = {
+	{ "hostnames, APIs, operations and the change counter",
+	  "CREATE TABLE meta ("
+	  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	  "  change_counter INTEGER NOT NULL);"
+	  "INSERT INTO meta (id, change_counter) VALUES (1, 0);"
+	  "CREATE TABLE hostnames ("
+	  "  name TEXT PRIMARY KEY,"
+	  "  cert_pem TEXT NOT NULL,"
+	  "  key_pem TEXT NOT NULL,"
+	  "  negotiate_client_certificate INTEGER NOT NULL DEFAULT 0"
+	  "    CHECK (negotiate_client_certificate IN (0, 1)),"
+	  "  is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);"
+	  /* At most one default, enforced by the database too. */
+	  "CREATE UNIQUE INDEX hostnames_one_default ON hostnames (is_default)"
+	  "  WHERE is_default = 1;"
+	  "CREATE TABLE apis ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  display_name TEXT NOT NULL,"
+	  "  path TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	  "  service_url TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);"
+	  "CREATE TABLE operations ("
+	  "  api_id TEXT NOT NULL REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  id TEXT NOT NULL,"
+	  "  display_name TEXT NOT NULL,"
+	  "  method TEXT NOT NULL,"
+	  "  url_template TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL,"
+	  "  PRIMARY KEY (api_id, id));" },
+};
+
+#define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int cg_store_schema_version(void)
+{
+	return NUM_MIGRATIONS;
+}
+
+const char *cg_store_default_path(void)
+{
+	const char *e = getenv("CERTGATE_STORE");
+	return e && *e ? e : "certgate.db";
+}
+
+int cg_store_sql_fail(struct cg_store *st, const char *what, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "store '%s': %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	return CG_STORE_FAIL_IO;
+}
+
+sqlite3_stmt *cg_store_prepare(struct cg_store *st, const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+		cg_store_sql_fail(st, "prepare", err, errlen);
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+static int exec(struct cg_store *st, const char *sql, const char *what, char *err, size_t errlen)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return cg_store_sql_fail(st, what, err, errlen);
+	return 0;
+}
+
+int cg_store_begin_write(struct cg_store *st, char *err, size_t errlen)
+{
+	if (st->readonly) {
+		snprintf(err, errlen, "store '%s' is open read-only", st->path);
+		return CG_STORE_FAIL_IO;
+	}
+	return exec(st, "BEGIN IMMEDIATE", "begin", err, errlen);
+}
+
+int cg_store_commit_write(struct cg_store *st, char *err, size_t errlen)
+{
+	int rc = exec(st, "UPDATE meta SET change_counter = change_counter + 1 WHERE id = 1",
+		      "bump change counter", err, errlen);
+	if (rc == 0)
+		rc = exec(st, "COMMIT", "commit", err, errlen);
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+void cg_store_rollback(struct cg_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int user_version(struct cg_store *st, int *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = cg_store_prepare(st, "PRAGMA user_version", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cg_store_sql_fail(st, "read schema version", err, errlen);
+	}
+	*out = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int too_new(struct cg_store *st, int v, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "store '%s' has schema version %d; this certgate knows versions up to %d "
+		 "(it was written by a newer certgate)",
+		 st->path, v, NUM_MIGRATIONS);
+	return CG_STORE_FAIL_IO;
+}
+
+static int migrate(struct cg_store *st, char *err, size_t errlen)
+{
+	int v, rc;
+	if ((rc = user_version(st, &v, err, errlen)))
+		return rc;
+	if (v == NUM_MIGRATIONS)
+		return 0; /* the common case takes no write lock */
+	if (v > NUM_MIGRATIONS)
+		return too_new(st, v, err, errlen);
+	if ((rc = exec(st, "BEGIN IMMEDIATE", "begin migration", err, errlen)))
+		return rc;
+	/* Another process may have migrated while we waited for the lock. */
+	if ((rc = user_version(st, &v, err, errlen)))
+		goto out;
+	if (v > NUM_MIGRATIONS) {
+		rc = too_new(st, v, err, errlen);
+		goto out;
+	}
+	for (int i = v; i < NUM_MIGRATIONS; i++) {
+		if (sqlite3_exec(st->db, migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK) {
+			char what[160];
+			snprintf(what, sizeof(what), "migration to version %d (%s)", i + 1,
+				 migrations[i].why);
+			rc = cg_store_sql_fail(st, what, err, errlen);
+			goto out;
+		}
+	}
+	char sql[64];
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NUM_MIGRATIONS);
+	if ((rc = exec(st, sql, "set schema version", err, errlen)))
+		goto out;
+	rc = exec(st, "COMMIT", "commit migration", err, errlen);
+out:
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t errlen)
+{
+	if (!path || !*path) {
+		snprintf(err, errlen, "store path is empty");
+		return NULL;
+	}
+	if (strlen(path) >= PATH_MAX) {
+		snprintf(err, errlen, "store path is longer than %d bytes", PATH_MAX - 1);
+		return NULL;
+	}
+	if (readonly) {
+		if (access(path, F_OK) != 0) {
+			snprintf(err, errlen, "store '%s' does not exist", path);
+			return NULL;
+		}
+	} else {
+		/* Create the file ourselves so it is 0600 from the first byte: it
+		 * holds private keys. SQLite gives its -wal and -shm files the
+		 * same mode as the database. */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+		else if (errno != EEXIST) {
+			snprintf(err, errlen, "cannot create store '%s': %s", path, strerror(errno));
+			return NULL;
+		}
+	}
+	struct cg_store *st = calloc(1, sizeof(*st));
+	if (!st) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snprintf(st->path, sizeof(st->path), "%s", path);
+	st->readonly = readonly != 0;
+	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		if (st->db)
+			snprintf(err, errlen, "cannot open store '%s': %s", path, sqlite3_errmsg(st->db));
+		else
+			snprintf(err, errlen, "cannot open store '%s': out of memory", path);
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, CG_STORE_BUSY_TIMEOUT_MS);
+	if (exec(st, "PRAGMA foreign_keys = ON", "enable foreign keys", err, errlen))
+		goto fail;
+	if (!readonly) {
+		/* WAL: readers (the gateway) never block the writer (the CLI). */
+		sqlite3_stmt *s = cg_store_prepare(st, "PRAGMA journal_mode = WAL", err, errlen);
+		if (!s)
+			goto fail;
+		int rc = sqlite3_step(s);
+		const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+		if (!mode || strcmp(mode, "wal") != 0) {
+			if (rc != SQLITE_ROW)
+				cg_store_sql_fail(st, "enable WAL", err, errlen);
+			else
+				snprintf(err, errlen, "store '%s': cannot enable WAL mode (got '%s')", path,
+					 mode ? mode : "?");
+			sqlite3_finalize(s);
+			goto fail;
+		}
+		sqlite3_finalize(s);
+		if (migrate(st, err, errlen))
+			goto fail;
+	} else {
+		int v;
+		if (user_version(st, &v, err, errlen))
+			goto fail;
+		if (v > NUM_MIGRATIONS) {
+			too_new(st, v, err, errlen);
+			goto fail;
+		}
+		if (v < NUM_MIGRATIONS) {
+			snprintf(err, errlen,
+				 "store '%s' has schema version %d, this certgate needs %d; run any "
+				 "certgate write command on it once to upgrade it",
+				 path, v, NUM_MIGRATIONS);
+			goto fail;
+		}
+	}
+	return st;
+fail:
+	sqlite3_close(st->db);
+	free(st);
+	return NULL;
+}
+
+void cg_store_close(struct cg_store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+int cg_store_change_token(struct cg_store *st, uint64_t *out, char *err, size_t errlen)
+{
+	/* data_version moves when another connection commits (even a foreign
+	 * tool); the counter moves on every write through this module,
+	 * including our own connection's. Together they miss nothing. */
+	sqlite3_stmt *s = cg_store_prepare(st, "PRAGMA data_version", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cg_store_sql_fail(st, "read data_version", err, errlen);
+	}
+	uint64_t dv = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	s = cg_store_prepare(st, "SELECT change_counter FROM meta WHERE id = 1", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cg_store_sql_fail(st, "read change counter", err, errlen);
+	}
+	uint64_t cc = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	*out = (cc << 32) ^ (dv & 0xffffffffu);
+	return 0;
+}
+
+/* Copies a text column into the arena ("" for NULL). */
+static const char *col(struct cg_arena *a, sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	int n = sqlite3_column_bytes(s, i);
+	return cg_arena_strndup(a, t ? (const char *)t : "", t ? (size_t)n : 0);
+}
+
+static int count_rows(struct cg_store *st, const char *sql, size_t *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cg_store_sql_fail(st, "count rows", err, errlen);
+	}
+	*out = (size_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static int oom(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "out of memory loading the store");
+	return CG_STORE_FAIL_IO;
+}
+
+static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	size_t nh, na, no;
+	int rc;
+	if ((rc = count_rows(st, "SELECT count(*) FROM hostnames", &nh, err, errlen)) ||
+	    (rc = count_rows(st, "SELECT count(*) FROM apis", &na, err, errlen)) ||
+	    (rc = count_rows(st, "SELECT count(*) FROM operations", &no, err, errlen)))
+		return rc;
+	if (nh > CG_STORE_MAX_HOSTS || na > CG_STORE_MAX_APIS ||
+	    no > (size_t)CG_STORE_MAX_APIS * CG_STORE_MAX_OPS_PER_API) {
+		snprintf(err, errlen, "store '%s' holds more entities than certgate's limits", st->path);
+		return CG_STORE_FAIL_INVALID;
+	}
+	m->hosts = cg_arena_zalloc(&m->arena, (nh ? nh : 1) * sizeof(*m->hosts));
+	m->apis = cg_arena_zalloc(&m->arena, (na ? na : 1) * sizeof(*m->apis));
+	struct cg_model_op *ops = cg_arena_zalloc(&m->arena, (no ? no : 1) * sizeof(*ops));
+	if (!m->hosts || !m->apis || !ops)
+		return oom(err, errlen);
+
+	sqlite3_stmt *s = cg_store_prepare(
+		st,
+		"SELECT name, cert_pem, key_pem, negotiate_client_certificate, is_default "
+		"FROM hostnames ORDER BY name",
+		err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_hosts < nh) {
+		struct cg_model_host *h = &m->hosts[m->num_hosts++];
+		h->name = col(&m->arena, s, 0);
+		h->cert_pem = col(&m->arena, s, 1);
+		h->key_pem = col(&m->arena, s, 2);
+		h->negotiate_client_certificate = sqlite3_column_int(s, 3) != 0;
+		h->is_default = sqlite3_column_int(s, 4) != 0;
+		if (!h->name || !h->cert_pem || !h->key_pem) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read hostnames", err, errlen);
+
+	s = cg_store_prepare(st,
+			     "SELECT api_id, id, display_name, method, url_template FROM operations "
+			     "ORDER BY api_id, id",
+			     err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	const char **op_api = cg_arena_zalloc(&m->arena, (no ? no : 1) * sizeof(*op_api));
+	if (!op_api) {
+		sqlite3_finalize(s);
+		return oom(err, errlen);
+	}
+	size_t nops = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && nops < no) {
+		struct cg_model_op *o = &ops[nops];
+		op_api[nops] = col(&m->arena, s, 0);
+		o->id = col(&m->arena, s, 1);
+		o->display_name = col(&m->arena, s, 2);
+		o->method = col(&m->arena, s, 3);
+		o->url_template = col(&m->arena, s, 4);
+		nops++;
+		if (!op_api[nops - 1] || !o->id || !o->display_name || !o->method || !o->url_template) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read operations", err, errlen);
+
+	s = cg_store_prepare(st, "SELECT id, display_name, path, service_url FROM apis ORDER BY id",
+			     err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	/* Operations are sorted by api_id like the APIs by id (same binary
+	 * collation), so one merge pass hands each API its slice. */
+	size_t oi = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_apis < na) {
+		struct cg_model_api *a = &m->apis[m->num_apis++];
+		a->id = col(&m->arena, s, 0);
+		a->display_name = col(&m->arena, s, 1);
+		a->path = col(&m->arena, s, 2);
+		a->service_url = col(&m->arena, s, 3);
+		if (!a->id || !a->display_name || !a->path || !a->service_url) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+		while (oi < nops && strcmp(op_api[oi], a->id) < 0)
+			oi++; /* orphans cannot exist with foreign keys on; skip defensively */
+		a->ops = &ops[oi];
+		while (oi < nops && strcmp(op_api[oi], a->id) == 0) {
+			oi++;
+			a->num_ops++;
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read APIs", err, errlen);
+	return 0;
+}
+
+int cg_store_load_model(struct cg_store *st, struct cg_model *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	cg_arena_init(&out->arena, CG_STORE_MODEL_CHUNK, CG_STORE_MODEL_MAX_BYTES);
+	/* One read transaction: in WAL mode every SELECT below sees the same
+	 * committed state, whatever writers do meanwhile. */
+	int rc = exec(st, "BEGIN", "begin read", err, errlen);
+	if (rc == 0) {
+		rc = load(st, out, err, errlen);
+		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+	}
+	if (rc)
+		cg_model_free(out);
+	return rc;
+}
+
+void cg_model_free(struct cg_model *m)
+{
+	if (!m)
+		return;
+	cg_arena_destroy(&m->arena);
+	m->hosts = NULL;
+	m->apis = NULL;
+	m->num_hosts = 0;
+	m->num_apis = 0;
+}

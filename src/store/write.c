@@ -1,0 +1,594 @@
+/* Validated writes. Each one checks its input first (pure syntax), then,
+ * inside one BEGIN IMMEDIATE transaction, checks it against the stored rows
+ * (existence, uniqueness, the default hostname), writes, bumps the change
+ * counter and commits. Any failure rolls back: nothing is changed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "base/log.h"
+#include "store/cert.h"
+#include "store/store-int.h"
+#include "store/validate.h"
+
+#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+static int step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+		     size_t errlen)
+{
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		rc = cg_store_sql_fail(st, what, err, errlen);
+	else
+		rc = 0;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int count(struct cg_store *st, const char *sql, const char *arg, size_t *out, char *err,
+		 size_t errlen)
+{
+	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	if (arg)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cg_store_sql_fail(st, "count", err, errlen);
+	}
+	*out = (size_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static void warn_out(const struct cg_store_host_set *in, const char *msg)
+{
+	if (in->warn && in->warnlen)
+		snprintf(in->warn, in->warnlen, "%s", msg);
+	else
+		cg_log_warn("%s", msg);
+}
+
+static char *dup_col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return strdup(t ? (const char *)t : "");
+}
+
+int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, char *err,
+		      size_t errlen)
+{
+	char name[CG_STORE_MAX_HOSTNAME_LEN + 1];
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *key = NULL;
+	char *old_cert = NULL, *old_key = NULL, *cert_pem = NULL, *key_pem = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc;
+	if (in->warn && in->warnlen)
+		in->warn[0] = 0;
+	if ((rc = cg_store_check_hostname(in->name ? in->name : "", name, err, errlen)))
+		return rc;
+	/* Parse what was given before taking the write lock. */
+	if (in->cert_pem && (rc = cg_store_chain_parse(in->cert_pem, &chain, err, errlen)))
+		return rc;
+	if (in->key_pem && (rc = cg_store_key_parse(in->key_pem, &key, err, errlen)))
+		goto out;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		goto out;
+
+	s = cg_store_prepare(st,
+			     "SELECT cert_pem, key_pem, negotiate_client_certificate, is_default "
+			     "FROM hostnames WHERE name = ?",
+			     err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(s);
+	bool exists = r == SQLITE_ROW;
+	int negotiate = 0;
+	bool was_default = false;
+	if (r != SQLITE_ROW && r != SQLITE_DONE) {
+		rc = cg_store_sql_fail(st, "read hostname", err, errlen);
+		goto out;
+	}
+	if (exists) {
+		old_cert = dup_col(s, 0);
+		old_key = dup_col(s, 1);
+		negotiate = sqlite3_column_int(s, 2);
+		was_default = sqlite3_column_int(s, 3) != 0;
+		if (!old_cert || !old_key) {
+			snprintf(err, errlen, "out of memory");
+			rc = CG_STORE_FAIL_IO;
+			goto out;
+		}
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+
+	size_t n_hosts;
+	if ((rc = count(st, "SELECT count(*) FROM hostnames", NULL, &n_hosts, err, errlen)))
+		goto out;
+	if (!exists) {
+		if (!chain || !key) {
+			snprintf(err, errlen,
+				 "hostname '%s' does not exist yet; a certificate and a key are both "
+				 "needed to create it",
+				 name);
+			rc = CG_STORE_FAIL_INVALID;
+			goto out;
+		}
+		if (n_hosts >= CG_STORE_MAX_HOSTS) {
+			snprintf(err, errlen, "the store already holds %d hostnames, the limit",
+				 CG_STORE_MAX_HOSTS);
+			rc = CG_STORE_FAIL_INVALID;
+			goto out;
+		}
+	}
+	/* On update, a missing half comes from the stored row, and the pair is
+	 * checked as a whole: a new certificate must match the old key. */
+	if (!chain && (rc = cg_store_chain_parse(old_cert, &chain, err, errlen)))
+		goto out;
+	if (!key && (rc = cg_store_key_parse(old_key, &key, err, errlen)))
+		goto out;
+	X509 *leaf = sk_X509_value(chain, 0);
+	if (X509_check_private_key(leaf, key) != 1) {
+		ERR_clear_error();
+		struct cg_store_cert_info info;
+		cg_store_cert_info_of(leaf, &info);
+		snprintf(err, errlen,
+			 "the private key does not match the certificate (leaf subject '%s', "
+			 "thumbprint %s)",
+			 info.subject, info.thumbprint);
+		rc = CG_STORE_FAIL_INVALID;
+		goto out;
+	}
+	{
+		struct cg_store_cert_info info;
+		cg_store_cert_info_of(leaf, &info);
+		char msg[CG_STORE_ERR_LEN];
+		if (info.expired) {
+			snprintf(msg, sizeof(msg),
+				 "the certificate for '%s' expired on %s; clients will refuse it",
+				 name, info.not_after);
+			warn_out(in, msg);
+		} else if (info.not_yet_valid) {
+			snprintf(msg, sizeof(msg),
+				 "the certificate for '%s' is not valid before %s; clients will refuse "
+				 "it until then",
+				 name, info.not_before);
+			warn_out(in, msg);
+		}
+	}
+	cert_pem = cg_store_chain_to_pem(chain);
+	key_pem = cg_store_key_to_pem(key);
+	if (!cert_pem || !key_pem) {
+		snprintf(err, errlen, "out of memory encoding the certificate");
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	if (in->negotiate_client_certificate >= 0)
+		negotiate = in->negotiate_client_certificate ? 1 : 0;
+	/* The first hostname becomes the default, so there is always one. */
+	bool is_default = in->make_default || was_default || n_hosts == 0;
+	if (in->make_default) {
+		s = cg_store_prepare(st, "UPDATE hostnames SET is_default = 0, updated_at = " NOW
+					 " WHERE is_default = 1 AND name <> ?",
+				     err, errlen);
+		if (!s) {
+			rc = CG_STORE_FAIL_IO;
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+		rc = step_done(st, s, "clear the old default", err, errlen);
+		s = NULL;
+		if (rc)
+			goto out;
+	}
+	s = cg_store_prepare(
+		st,
+		exists ? "UPDATE hostnames SET cert_pem = ?2, key_pem = ?3, "
+			 "negotiate_client_certificate = ?4, is_default = ?5, updated_at = " NOW
+			 " WHERE name = ?1"
+		       : "INSERT INTO hostnames (name, cert_pem, key_pem, negotiate_client_certificate,"
+			 " is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW ", " NOW
+			 ")",
+		err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, cert_pem, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key_pem, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, negotiate);
+	sqlite3_bind_int(s, 5, is_default ? 1 : 0);
+	rc = step_done(st, s, "write hostname", err, errlen);
+	s = NULL;
+	if (rc)
+		goto out;
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	/* Key PEMs are wiped before they go back to malloc. */
+	if (old_key)
+		OPENSSL_cleanse(old_key, strlen(old_key));
+	if (key_pem)
+		OPENSSL_cleanse(key_pem, strlen(key_pem));
+	free(old_cert);
+	free(old_key);
+	free(key_pem);
+	free(cert_pem);
+	return rc;
+}
+
+int cg_store_host_rm(struct cg_store *st, const char *in_name, char *err, size_t errlen)
+{
+	char name[CG_STORE_MAX_HOSTNAME_LEN + 1];
+	int rc;
+	if ((rc = cg_store_check_hostname(in_name ? in_name : "", name, err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(st, "SELECT is_default FROM hostnames WHERE name = ?",
+					   err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(s);
+	int is_default = r == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_finalize(s);
+	if (r == SQLITE_DONE) {
+		snprintf(err, errlen, "hostname '%s' does not exist", name);
+		rc = CG_STORE_FAIL_NOT_FOUND;
+		goto out;
+	}
+	if (r != SQLITE_ROW) {
+		rc = cg_store_sql_fail(st, "read hostname", err, errlen);
+		goto out;
+	}
+	size_t n;
+	if ((rc = count(st, "SELECT count(*) FROM hostnames", NULL, &n, err, errlen)))
+		goto out;
+	if (is_default && n > 1) {
+		snprintf(err, errlen,
+			 "hostname '%s' is the default hostname and %zu other hostname%s exist; make "
+			 "another one the default first",
+			 name, n - 1, n - 1 == 1 ? "" : "s");
+		rc = CG_STORE_FAIL_CONFLICT;
+		goto out;
+	}
+	s = cg_store_prepare(st, "DELETE FROM hostnames WHERE name = ?", err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	if ((rc = step_done(st, s, "delete hostname", err, errlen)))
+		goto out;
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, char *err,
+		     size_t errlen)
+{
+	char path[CG_STORE_MAX_PATH_LEN + 1];
+	char url[CG_STORE_MAX_URL_LEN + 1];
+	int rc;
+	const char *id = in->id ? in->id : "";
+	if ((rc = cg_store_check_id("API id", id, err, errlen)))
+		return rc;
+	if (in->display_name && (rc = cg_store_check_display_name(in->display_name, err, errlen)))
+		return rc;
+	if (in->path && (rc = cg_store_check_path(in->path, path, err, errlen)))
+		return rc;
+	if (in->service_url && (rc = cg_store_check_service_url(in->service_url, url, err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = NULL;
+	size_t exists;
+	if ((rc = count(st, "SELECT count(*) FROM apis WHERE id = ?", id, &exists, err, errlen)))
+		goto out;
+	if (!exists) {
+		if (!in->path || !in->service_url) {
+			snprintf(err, errlen,
+				 "API '%s' does not exist yet; a path and a backend URL are both needed "
+				 "to create it",
+				 id);
+			rc = CG_STORE_FAIL_INVALID;
+			goto out;
+		}
+		size_t n;
+		if ((rc = count(st, "SELECT count(*) FROM apis", NULL, &n, err, errlen)))
+			goto out;
+		if (n >= CG_STORE_MAX_APIS) {
+			snprintf(err, errlen, "the store already holds %d APIs, the limit",
+				 CG_STORE_MAX_APIS);
+			rc = CG_STORE_FAIL_INVALID;
+			goto out;
+		}
+	}
+	if (in->path) {
+		/* Paths compare case-insensitively (the column's collation), so
+		 * two APIs can never be ambiguous whichever way routing folds case. */
+		s = cg_store_prepare(st, "SELECT id FROM apis WHERE path = ? AND id <> ?", err, errlen);
+		if (!s) {
+			rc = CG_STORE_FAIL_IO;
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+		int r = sqlite3_step(s);
+		if (r == SQLITE_ROW) {
+			snprintf(err, errlen, "API path '%s' is already used by API '%s'", path,
+				 (const char *)sqlite3_column_text(s, 0));
+			rc = CG_STORE_FAIL_CONFLICT;
+			goto out;
+		}
+		if (r != SQLITE_DONE) {
+			rc = cg_store_sql_fail(st, "check path", err, errlen);
+			goto out;
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+	}
+	if (exists)
+		s = cg_store_prepare(st,
+				     "UPDATE apis SET display_name = coalesce(?2, display_name),"
+				     " path = coalesce(?3, path), service_url = coalesce(?4, service_url),"
+				     " updated_at = " NOW " WHERE id = ?1",
+				     err, errlen);
+	else
+		s = cg_store_prepare(st,
+				     "INSERT INTO apis (id, display_name, path, service_url, created_at,"
+				     " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, " NOW ", " NOW ")",
+				     err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (in->display_name)
+		sqlite3_bind_text(s, 2, in->display_name, -1, SQLITE_STATIC);
+	if (in->path)
+		sqlite3_bind_text(s, 3, path, -1, SQLITE_STATIC);
+	if (in->service_url)
+		sqlite3_bind_text(s, 4, url, -1, SQLITE_STATIC);
+	rc = step_done(st, s, "write API", err, errlen);
+	s = NULL;
+	if (rc)
+		goto out;
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+int cg_store_api_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_check_id("API id", id ? id : "", err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM apis WHERE id = ?", err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if ((rc = step_done(st, s, "delete API", err, errlen)))
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		snprintf(err, errlen, "API '%s' does not exist", id);
+		rc = CG_STORE_FAIL_NOT_FOUND;
+		goto out;
+	}
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+static int api_exists(struct cg_store *st, const char *api_id, char *err, size_t errlen)
+{
+	size_t n;
+	int rc = count(st, "SELECT count(*) FROM apis WHERE id = ?", api_id, &n, err, errlen);
+	if (rc)
+		return rc;
+	if (n == 0) {
+		snprintf(err, errlen, "API '%s' does not exist", api_id);
+		return CG_STORE_FAIL_NOT_FOUND;
+	}
+	return 0;
+}
+
+int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char *err,
+		    size_t errlen)
+{
+	char method[CG_STORE_MAX_METHOD_LEN + 1];
+	char shape[CG_STORE_MAX_TEMPLATE_LEN + 1];
+	char other_shape[CG_STORE_MAX_TEMPLATE_LEN + 1];
+	char scratch[CG_STORE_ERR_LEN];
+	char *old_method = NULL, *old_template = NULL;
+	const char *api_id = in->api_id ? in->api_id : "", *id = in->id ? in->id : "";
+	int rc;
+	if ((rc = cg_store_check_id("API id", api_id, err, errlen)) ||
+	    (rc = cg_store_check_id("operation id", id, err, errlen)))
+		return rc;
+	if (in->display_name && (rc = cg_store_check_display_name(in->display_name, err, errlen)))
+		return rc;
+	if (in->method && (rc = cg_store_check_method(in->method, method, err, errlen)))
+		return rc;
+	if (in->url_template &&
+	    (rc = cg_store_check_url_template(in->url_template, shape, err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = NULL;
+	if ((rc = api_exists(st, api_id, err, errlen)))
+		goto out;
+	s = cg_store_prepare(st, "SELECT method, url_template FROM operations WHERE api_id = ? AND id = ?",
+			     err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, api_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	int r = sqlite3_step(s);
+	bool exists = r == SQLITE_ROW;
+	if (exists) {
+		old_method = dup_col(s, 0);
+		old_template = dup_col(s, 1);
+	} else if (r != SQLITE_DONE) {
+		rc = cg_store_sql_fail(st, "read operation", err, errlen);
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (!exists) {
+		if (!in->method || !in->url_template) {
+			snprintf(err, errlen,
+				 "operation '%s' of API '%s' does not exist yet; a method and a URL "
+				 "template are both needed to create it",
+				 id, api_id);
+			rc = CG_STORE_FAIL_INVALID;
+			goto out;
+		}
+		size_t n;
+		if ((rc = count(st, "SELECT count(*) FROM operations WHERE api_id = ?", api_id, &n,
+				err, errlen)))
+			goto out;
+		if (n >= CG_STORE_MAX_OPS_PER_API) {
+			snprintf(err, errlen, "API '%s' already has %d operations, the limit", api_id,
+				 CG_STORE_MAX_OPS_PER_API);
+			rc = CG_STORE_FAIL_INVALID;
+			goto out;
+		}
+	} else if (!old_method || !old_template) {
+		snprintf(err, errlen, "out of memory");
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	const char *final_method = in->method ? method : old_method;
+	const char *final_template = in->url_template ? in->url_template : old_template;
+	if (!in->url_template &&
+	    (rc = cg_store_check_url_template(final_template, shape, err, errlen)))
+		goto out;
+	/* Two operations with the same method and template would make routing
+	 * ambiguous; APIM refuses them too, ignoring parameter names. */
+	s = cg_store_prepare(st,
+			     "SELECT id, method, url_template FROM operations WHERE api_id = ? AND id <> ?",
+			     err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, api_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *om = (const char *)sqlite3_column_text(s, 1);
+		const char *ot = (const char *)sqlite3_column_text(s, 2);
+		if (!om || !ot || strcmp(om, final_method) != 0)
+			continue;
+		if (cg_store_check_url_template(ot, other_shape, scratch, sizeof(scratch)) != 0)
+			continue;
+		if (strcmp(other_shape, shape) == 0) {
+			snprintf(err, errlen,
+				 "operation '%s' of API '%s' already has %s %s (the same template up to "
+				 "parameter names)",
+				 (const char *)sqlite3_column_text(s, 0), api_id, om, ot);
+			rc = CG_STORE_FAIL_CONFLICT;
+			goto out;
+		}
+	}
+	if (r != SQLITE_DONE) {
+		rc = cg_store_sql_fail(st, "check operations", err, errlen);
+		goto out;
+	}
+	sqlite3_finalize(s);
+	s = cg_store_prepare(
+		st,
+		exists ? "UPDATE operations SET display_name = coalesce(?3, display_name),"
+			 " method = ?4, url_template = ?5, updated_at = " NOW
+			 " WHERE api_id = ?1 AND id = ?2"
+		       : "INSERT INTO operations (api_id, id, display_name, method, url_template,"
+			 " created_at, updated_at) VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, " NOW
+			 ", " NOW ")",
+		err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, api_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	if (in->display_name)
+		sqlite3_bind_text(s, 3, in->display_name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, final_method, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, final_template, -1, SQLITE_STATIC);
+	rc = step_done(st, s, "write operation", err, errlen);
+	s = NULL;
+	if (rc)
+		goto out;
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	free(old_method);
+	free(old_template);
+	return rc;
+}
+
+int cg_store_op_rm(struct cg_store *st, const char *api_id, const char *op_id, char *err,
+		   size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_check_id("API id", api_id ? api_id : "", err, errlen)) ||
+	    (rc = cg_store_check_id("operation id", op_id ? op_id : "", err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	if ((rc = api_exists(st, api_id, err, errlen)))
+		goto out;
+	sqlite3_stmt *s =
+		cg_store_prepare(st, "DELETE FROM operations WHERE api_id = ? AND id = ?", err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, api_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, op_id, -1, SQLITE_STATIC);
+	if ((rc = step_done(st, s, "delete operation", err, errlen)))
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		snprintf(err, errlen, "API '%s' has no operation '%s'", api_id, op_id);
+		rc = CG_STORE_FAIL_NOT_FOUND;
+		goto out;
+	}
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}

@@ -1,0 +1,983 @@
+/* Store tests against real SQLite files and real certificates made with the
+ * openssl CLI in a temp dir per run. Every refused write is checked for its
+ * message, its failure kind, and that the store's rows and change token are
+ * exactly what they were before. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/cert.h"
+#include "store/store.h"
+#include "store/validate.h"
+
+#define PATH_LEN 512
+#define DUMP_MAX (1024 * 1024) /* bytes of a table dump */
+
+static char g_dir[PATH_LEN / 2];       /* the run's temp dir: PKI and stores */
+static int g_store_seq;            /* one fresh store file per test */
+static char g_store[PATH_LEN];     /* the current test's store path */
+
+/* PEM texts read from the generated files. */
+static const char *ec_crt, *ec_key, *rsa_crt, *rsa_key, *other_key, *enc_key, *enc_legacy_key,
+	*ed_crt, *ed_key, *exp_crt, *exp_key, *future_crt, *future_key, *chain_ok, *chain_bad,
+	*leaf_key, *garbage, *san_crt;
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	char full[sizeof(cmd) + PATH_LEN];
+	snprintf(full, sizeof(full), "cd '%s' && (%s) >/dev/null 2>&1", g_dir, cmd);
+	int rc = system(full);
+	if (rc != 0) {
+		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
+		abort();
+	}
+}
+
+static char *slurp(const char *name)
+{
+	char p[PATH_LEN];
+	snprintf(p, sizeof(p), "%s/%s", g_dir, name);
+	FILE *f = fopen(p, "rb");
+	if (!f) {
+		fprintf(stderr, "cannot read %s\n", p);
+		abort();
+	}
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	char *s = malloc((size_t)n + 1);
+	size_t got = fread(s, 1, (size_t)n, f);
+	s[got] = 0;
+	fclose(f);
+	return s;
+}
+
+static char *concat(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 1);
+	memcpy(s, a, la);
+	memcpy(s + la, b, lb + 1);
+	return s;
+}
+
+#define EC_NEW "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+
+static int make_pki(void **state)
+{
+	snprintf(g_dir, sizeof(g_dir), "/tmp/cg-store-test-XXXXXX");
+	if (!mkdtemp(g_dir))
+		return -1;
+	sh("openssl req -x509 " EC_NEW " -keyout ec.key -out ec.crt -days 30 "
+	   "-subj '/C=US/ST=Washington/O=Contoso, Ltd/CN=api.example.com' "
+	   "-addext 'subjectAltName=DNS:api.example.com,DNS:*.api.example.com,IP:127.0.0.1'");
+	sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.crt -days 30 "
+	   "-subj '/CN=rsa.example.com'");
+	sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key");
+	sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -aes256 "
+	   "-pass pass:secret -out enc.key");
+	sh("openssl rsa -in rsa.key -aes128 -passout pass:secret -traditional -out enc-legacy.key");
+	sh("openssl req -x509 -newkey ed25519 -nodes -keyout ed.key -out ed.crt -days 30 "
+	   "-subj '/CN=ed.example.com'");
+	/* Certificates dated in the past and the future need `openssl ca`. */
+	sh("printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=index.txt\\nnew_certs_dir=.\\n"
+	   "serial=serial\\ndefault_md=sha256\\npolicy=p\\nunique_subject=no\\n"
+	   "[p]\\ncommonName=supplied\\n' > ca.cnf && : > index.txt && echo 01 > serial");
+	sh("openssl req -new " EC_NEW " -keyout exp.key -out exp.csr -subj /CN=old.example.com");
+	sh("openssl ca -batch -config ca.cnf -selfsign -keyfile exp.key -in exp.csr -out exp.crt "
+	   "-startdate 20200101000000Z -enddate 20200201000000Z -notext");
+	sh("openssl req -new " EC_NEW " -keyout future.key -out future.csr -subj /CN=new.example.com");
+	sh("openssl ca -batch -config ca.cnf -selfsign -keyfile future.key -in future.csr "
+	   "-out future.crt -startdate 20990101000000Z -enddate 20991231000000Z -notext");
+	/* root -> intermediate -> leaf */
+	sh("openssl req -x509 " EC_NEW " -keyout root.key -out root.crt -days 30 -subj /CN=Root "
+	   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
+	sh("openssl req -new " EC_NEW " -keyout int.key -out int.csr -subj /CN=Intermediate");
+	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > int.ext");
+	sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -days 30 "
+	   "-extfile int.ext -out int.crt");
+	sh("openssl req -new " EC_NEW " -keyout leaf.key -out leaf.csr -subj /CN=chain.example.com");
+	sh("openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key -CAcreateserial -days 30 "
+	   "-out leaf.crt");
+	sh("head -c 3000 /dev/urandom | base64 > garbage.txt");
+	ec_crt = slurp("ec.crt");
+	ec_key = slurp("ec.key");
+	rsa_crt = slurp("rsa.crt");
+	rsa_key = slurp("rsa.key");
+	other_key = slurp("other.key");
+	enc_key = slurp("enc.key");
+	enc_legacy_key = slurp("enc-legacy.key");
+	ed_crt = slurp("ed.crt");
+	ed_key = slurp("ed.key");
+	exp_crt = slurp("exp.crt");
+	exp_key = slurp("exp.key");
+	future_crt = slurp("future.crt");
+	future_key = slurp("future.key");
+	char *leaf = slurp("leaf.crt"), *inter = slurp("int.crt");
+	chain_ok = concat(leaf, inter);
+	chain_bad = concat(inter, leaf);
+	free(leaf);
+	free(inter);
+	leaf_key = slurp("leaf.key");
+	garbage = slurp("garbage.txt");
+	san_crt = ec_crt;
+	return 0;
+}
+
+static int drop_pki(void **state)
+{
+	char cmd[PATH_LEN + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int fresh_store(void **state)
+{
+	snprintf(g_store, sizeof(g_store), "%s/store-%d.db", g_dir, ++g_store_seq);
+	char err[CG_STORE_ERR_LEN];
+	struct cg_store *st = cg_store_open(g_store, 0, err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	*state = st;
+	return 0;
+}
+
+static int close_store(void **state)
+{
+	cg_store_close(*state);
+	return 0;
+}
+
+/* Every row of every table (and the meta counter), read over a separate raw
+ * SQLite connection, as one string: "nothing changed" means this string
+ * and the change token are equal before and after. */
+static char *dump(void)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(g_store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	static const char *const q[] = {
+		"SELECT * FROM meta", "SELECT * FROM hostnames ORDER BY name",
+		"SELECT * FROM apis ORDER BY id", "SELECT * FROM operations ORDER BY api_id, id"
+	};
+	char *out = calloc(1, DUMP_MAX);
+	size_t pos = 0;
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		sqlite3_stmt *s;
+		assert_int_equal(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(s); c++) {
+				const unsigned char *t = sqlite3_column_text(s, c);
+				pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "%s|",
+							t ? (const char *)t : "NULL");
+				assert_true(pos < DUMP_MAX);
+			}
+			pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "\n");
+		}
+		sqlite3_finalize(s);
+		pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "--\n");
+	}
+	sqlite3_close(db);
+	return out;
+}
+
+static uint64_t token(struct cg_store *st)
+{
+	uint64_t t;
+	char err[CG_STORE_ERR_LEN];
+	assert_int_equal(cg_store_change_token(st, &t, err, sizeof(err)), 0);
+	return t;
+}
+
+struct before {
+	char *rows;
+	uint64_t tok;
+};
+
+static struct before snap(struct cg_store *st)
+{
+	return (struct before){ dump(), token(st) };
+}
+
+/* Asserts a refused write: its kind, its message, and an unchanged store. */
+static void assert_refused(struct cg_store *st, struct before b, int rc, int want_rc,
+			   const char *err, const char *want_msg)
+{
+	if (rc != want_rc || !strstr(err, want_msg))
+		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, err, want_msg);
+	assert_int_equal(rc, want_rc);
+	assert_non_null(strstr(err, want_msg));
+	char *after = dump();
+	assert_string_equal(b.rows, after);
+	assert_true(token(st) == b.tok);
+	free(after);
+	free(b.rows);
+}
+
+static void host(struct cg_store *st, const char *name, const char *crt, const char *key,
+		 int negotiate, bool make_default)
+{
+	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
+	struct cg_store_host_set in = { .name = name, .cert_pem = crt, .key_pem = key,
+					.negotiate_client_certificate = negotiate,
+					.make_default = make_default, .warn = warn,
+					.warnlen = sizeof(warn) };
+	int rc = cg_store_host_set(st, &in, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "host_set: %s\n", err);
+	assert_int_equal(rc, 0);
+	assert_string_equal(warn, "");
+}
+
+static void api(struct cg_store *st, const char *id, const char *dn, const char *path,
+		const char *url)
+{
+	char err[CG_STORE_ERR_LEN];
+	struct cg_store_api_set in = { id, dn, path, url };
+	int rc = cg_store_api_set(st, &in, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "api_set: %s\n", err);
+	assert_int_equal(rc, 0);
+}
+
+static void op(struct cg_store *st, const char *api_id, const char *id, const char *method,
+	       const char *tmpl)
+{
+	char err[CG_STORE_ERR_LEN];
+	struct cg_store_op_set in = { api_id, id, NULL, method, tmpl };
+	int rc = cg_store_op_set(st, &in, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "op_set: %s\n", err);
+	assert_int_equal(rc, 0);
+}
+
+static const struct cg_model_host *find_host(const struct cg_model *m, const char *name)
+{
+	for (size_t i = 0; i < m->num_hosts; i++)
+		if (strcmp(m->hosts[i].name, name) == 0)
+			return &m->hosts[i];
+	return NULL;
+}
+
+static const struct cg_model_api *find_api(const struct cg_model *m, const char *id)
+{
+	for (size_t i = 0; i < m->num_apis; i++)
+		if (strcmp(m->apis[i].id, id) == 0)
+			return &m->apis[i];
+	return NULL;
+}
+
+static void load(struct cg_store *st, struct cg_model *m)
+{
+	char err[CG_STORE_ERR_LEN];
+	int rc = cg_store_load_model(st, m, err, sizeof(err));
+	if (rc)
+		fprintf(stderr, "load: %s\n", err);
+	assert_int_equal(rc, 0);
+}
+
+/* ---- open / create / migrate ---- */
+
+static void test_open_creates_private_wal_store(void **state)
+{
+	char path[PATH_LEN], err[CG_STORE_ERR_LEN];
+	snprintf(path, sizeof(path), "%s/new-%d.db", g_dir, ++g_store_seq);
+	mode_t old = umask(0); /* the mode must not depend on the caller's umask */
+	struct cg_store *st = cg_store_open(path, 0, err, sizeof(err));
+	umask(old);
+	assert_non_null(st);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	cg_store_close(st);
+
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), cg_store_schema_version());
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+
+	/* Reopening read-write and read-only both work and see an empty model. */
+	st = cg_store_open(path, 0, err, sizeof(err));
+	assert_non_null(st);
+	cg_store_close(st);
+	st = cg_store_open(path, 1, err, sizeof(err));
+	assert_non_null(st);
+	struct cg_model m;
+	load(st, &m);
+	assert_int_equal(m.num_hosts, 0);
+	assert_int_equal(m.num_apis, 0);
+	cg_model_free(&m);
+	/* A read-only handle refuses writes. */
+	struct cg_store_api_set in = { "a", NULL, "a", "http://b", };
+	assert_int_equal(cg_store_api_set(st, &in, err, sizeof(err)), CG_STORE_FAIL_IO);
+	assert_non_null(strstr(err, "read-only"));
+	cg_store_close(st);
+}
+
+static void test_open_refusals(void **state)
+{
+	char path[PATH_LEN], err[CG_STORE_ERR_LEN];
+	snprintf(path, sizeof(path), "%s/missing.db", g_dir);
+	assert_null(cg_store_open(path, 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "does not exist"));
+	assert_int_equal(access(path, F_OK), -1); /* read-only never creates */
+
+	assert_null(cg_store_open("", 0, err, sizeof(err)));
+	assert_string_equal(err, "store path is empty");
+
+	snprintf(path, sizeof(path), "%s/no-such-dir/x.db", g_dir);
+	assert_null(cg_store_open(path, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "cannot create store"));
+	assert_non_null(strstr(err, "No such file or directory"));
+
+	snprintf(path, sizeof(path), "%s/garbage.txt", g_dir);
+	assert_null(cg_store_open(path, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "not a database"));
+
+	/* A store written by a newer certgate. */
+	snprintf(path, sizeof(path), "%s/newer.db", g_dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_null(cg_store_open(path, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, "schema version 999"));
+	assert_null(cg_store_open(path, 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "newer certgate"));
+}
+
+static void test_migrates_existing_empty_database(void **state)
+{
+	char path[PATH_LEN], err[CG_STORE_ERR_LEN];
+	snprintf(path, sizeof(path), "%s/old.db", g_dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE unrelated (x)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	/* Read-only cannot migrate and says how to. */
+	assert_null(cg_store_open(path, 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "schema version 0"));
+	struct cg_store *st = cg_store_open(path, 0, err, sizeof(err));
+	assert_non_null(st);
+	api(st, "a", NULL, "a", "http://backend");
+	cg_store_close(st);
+	st = cg_store_open(path, 1, err, sizeof(err));
+	assert_non_null(st);
+	struct cg_model m;
+	load(st, &m);
+	assert_int_equal(m.num_apis, 1);
+	cg_model_free(&m);
+	cg_store_close(st);
+}
+
+/* ---- hostnames ---- */
+
+static void test_host_round_trip(void **state)
+{
+	struct cg_store *st = *state;
+	host(st, "API.Example.com", ec_crt, ec_key, -1, false);
+	host(st, "rsa.example.com", rsa_crt, rsa_key, 1, false);
+	struct cg_model m;
+	load(st, &m);
+	assert_int_equal(m.num_hosts, 2);
+	const struct cg_model_host *a = find_host(&m, "api.example.com");
+	const struct cg_model_host *r = find_host(&m, "rsa.example.com");
+	assert_non_null(a);
+	assert_non_null(r);
+	assert_true(a->is_default); /* the first one becomes the default */
+	assert_false(a->negotiate_client_certificate);
+	assert_false(r->is_default);
+	assert_true(r->negotiate_client_certificate);
+	assert_non_null(strstr(a->cert_pem, "-----BEGIN CERTIFICATE-----"));
+	assert_non_null(strstr(a->key_pem, "-----BEGIN PRIVATE KEY-----"));
+	/* The stored chain is what was parsed: same leaf thumbprint. */
+	struct cg_store_cert_info i1, i2;
+	char err[CG_STORE_ERR_LEN];
+	assert_int_equal(cg_store_cert_describe(a->cert_pem, &i1, err, sizeof(err)), 0);
+	assert_int_equal(cg_store_cert_describe(ec_crt, &i2, err, sizeof(err)), 0);
+	assert_string_equal(i1.thumbprint, i2.thumbprint);
+	cg_model_free(&m);
+
+	/* --default moves the default; an update with no cert/key keeps them. */
+	host(st, "rsa.example.com", NULL, NULL, -1, true);
+	load(st, &m);
+	assert_false(find_host(&m, "api.example.com")->is_default);
+	assert_true(find_host(&m, "rsa.example.com")->is_default);
+	assert_true(find_host(&m, "rsa.example.com")->negotiate_client_certificate);
+	char *kept = strdup(find_host(&m, "rsa.example.com")->cert_pem);
+	cg_model_free(&m);
+	host(st, "rsa.example.com", NULL, NULL, 0, false);
+	load(st, &m);
+	assert_false(find_host(&m, "rsa.example.com")->negotiate_client_certificate);
+	assert_true(find_host(&m, "rsa.example.com")->is_default);
+	assert_string_equal(find_host(&m, "rsa.example.com")->cert_pem, kept);
+	free(kept);
+	cg_model_free(&m);
+
+	/* Replacing the certificate and key together. */
+	host(st, "api.example.com", rsa_crt, rsa_key, -1, false);
+	load(st, &m);
+	assert_int_equal(cg_store_cert_describe(find_host(&m, "api.example.com")->cert_pem, &i1, err,
+						sizeof(err)),
+			 0);
+	assert_string_equal(i1.subject, "CN=rsa.example.com");
+	cg_model_free(&m);
+
+	/* Removal: the default cannot go while others exist. */
+	struct before b = snap(st);
+	int rc = cg_store_host_rm(st, "rsa.example.com", err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_CONFLICT, err,
+		       "hostname 'rsa.example.com' is the default hostname and 1 other hostname exist");
+	b = snap(st);
+	rc = cg_store_host_rm(st, "nope.example.com", err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err,
+		       "hostname 'nope.example.com' does not exist");
+	assert_int_equal(cg_store_host_rm(st, "API.example.com", err, sizeof(err)), 0);
+	assert_int_equal(cg_store_host_rm(st, "rsa.example.com", err, sizeof(err)), 0);
+	load(st, &m);
+	assert_int_equal(m.num_hosts, 0);
+	cg_model_free(&m);
+}
+
+static void test_host_wildcard_and_chain(void **state)
+{
+	struct cg_store *st = *state;
+	host(st, "*.Example.COM", chain_ok, leaf_key, -1, false);
+	struct cg_model m;
+	load(st, &m);
+	assert_int_equal(m.num_hosts, 1);
+	assert_string_equal(m.hosts[0].name, "*.example.com");
+	struct cg_store_cert_info info;
+	char err[CG_STORE_ERR_LEN];
+	assert_int_equal(cg_store_cert_describe(m.hosts[0].cert_pem, &info, err, sizeof(err)), 0);
+	assert_int_equal(info.chain_len, 2);
+	assert_string_equal(info.subject, "CN=chain.example.com");
+	assert_string_equal(info.issuer, "CN=Intermediate");
+	cg_model_free(&m);
+}
+
+static void test_cert_describe(void **state)
+{
+	struct cg_store_cert_info info;
+	char err[CG_STORE_ERR_LEN];
+	assert_int_equal(cg_store_cert_describe(ec_crt, &info, err, sizeof(err)), 0);
+	/* .NET order and quoting: reverse RDNs, S= for state, quoted comma. */
+	assert_string_equal(info.subject,
+			    "CN=api.example.com, O=\"Contoso, Ltd\", S=Washington, C=US");
+	assert_string_equal(info.subject, info.issuer);
+	assert_int_equal(strlen(info.thumbprint), 40);
+	for (size_t i = 0; i < 40; i++)
+		assert_true(strchr("0123456789ABCDEF", info.thumbprint[i]) != NULL);
+	assert_int_equal(info.num_sans, 3);
+	assert_string_equal(info.sans[0], "DNS:api.example.com");
+	assert_string_equal(info.sans[1], "DNS:*.api.example.com");
+	assert_string_equal(info.sans[2], "IP:127.0.0.1");
+	assert_false(info.expired);
+	assert_string_equal(info.key_type, "EC");
+	assert_int_equal(info.key_bits, 256);
+	assert_int_equal(strlen(info.not_after), 20);
+	assert_int_equal(info.not_after[19], 'Z');
+
+	/* The thumbprint equals openssl's SHA-1 fingerprint of the same file. */
+	char cmd[PATH_LEN + 128], line[256] = "";
+	snprintf(cmd, sizeof(cmd), "openssl x509 -in '%s/ec.crt' -noout -fingerprint -sha1", g_dir);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(line, sizeof(line), p));
+	pclose(p);
+	char hex[64];
+	size_t n = 0;
+	for (const char *c = strchr(line, '=') + 1; *c && *c != '\n'; c++)
+		if (*c != ':')
+			hex[n++] = *c;
+	hex[n] = 0;
+	assert_string_equal(info.thumbprint, hex);
+}
+
+static void test_host_expired_warns_but_is_stored(void **state)
+{
+	struct cg_store *st = *state;
+	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
+	struct cg_store_host_set in = { .name = "old.example.com", .cert_pem = exp_crt,
+					.key_pem = exp_key, .negotiate_client_certificate = -1,
+					.warn = warn, .warnlen = sizeof(warn) };
+	assert_int_equal(cg_store_host_set(st, &in, err, sizeof(err)), 0);
+	assert_string_equal(warn, "the certificate for 'old.example.com' expired on "
+				  "2020-02-01T00:00:00Z; clients will refuse it");
+	in = (struct cg_store_host_set){ .name = "new.example.com", .cert_pem = future_crt,
+					 .key_pem = future_key, .negotiate_client_certificate = -1,
+					 .warn = warn, .warnlen = sizeof(warn) };
+	assert_int_equal(cg_store_host_set(st, &in, err, sizeof(err)), 0);
+	assert_non_null(strstr(warn, "is not valid before 2099-01-01T00:00:00Z"));
+	struct cg_model m;
+	load(st, &m);
+	assert_int_equal(m.num_hosts, 2);
+	cg_model_free(&m);
+}
+
+struct host_case {
+	const char *name;
+	const char **crt, **key;
+	int want_rc;
+	const char *want;
+};
+
+static const char *null_pem = NULL;
+static const char *empty_pem = "";
+
+static void test_host_refusals(void **state)
+{
+	struct cg_store *st = *state;
+	host(st, "api.example.com", ec_crt, ec_key, 1, false);
+	api(st, "a", NULL, "a", "http://b");
+	static const struct host_case cases[] = {
+		{ "", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "hostname is empty" },
+		{ "bad_name.example.com", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID,
+		  "hostname 'bad_name.example.com' has a character other than letters, digits, '-' and '.'" },
+		{ "a..b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "has an empty label" },
+		{ ".a.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "has an empty label" },
+		{ "a.b.", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "has an empty label" },
+		{ "-a.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "starts or ends with '-'" },
+		{ "a.*.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "'*' that is not the whole first label" },
+		{ "*a.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "'*' that is not the whole first label" },
+		{ "*.", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "has nothing after the wildcard" },
+		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.b", &ec_crt,
+		  &ec_key, CG_STORE_FAIL_INVALID, "has a label longer than 63 characters" },
+		{ "new.example.com", &null_pem, &ec_key, CG_STORE_FAIL_INVALID,
+		  "hostname 'new.example.com' does not exist yet; a certificate and a key are both needed" },
+		{ "new.example.com", &ec_crt, &null_pem, CG_STORE_FAIL_INVALID, "does not exist yet" },
+		{ "new.example.com", &ec_crt, &other_key, CG_STORE_FAIL_INVALID,
+		  "the private key does not match the certificate (leaf subject 'CN=api.example.com, " },
+		{ "new.example.com", &rsa_crt, &ec_key, CG_STORE_FAIL_INVALID,
+		  "the private key does not match the certificate" },
+		{ "new.example.com", &ec_crt, &enc_key, CG_STORE_FAIL_INVALID,
+		  "the private key is encrypted; certgate needs an unencrypted key" },
+		{ "new.example.com", &rsa_crt, &enc_legacy_key, CG_STORE_FAIL_INVALID,
+		  "the private key is encrypted" },
+		{ "new.example.com", &ed_crt, &ed_key, CG_STORE_FAIL_INVALID,
+		  "private key type ED25519 is not supported (use RSA or EC)" },
+		{ "new.example.com", &garbage, &ec_key, CG_STORE_FAIL_INVALID,
+		  "no certificate found in the PEM" },
+		{ "new.example.com", &empty_pem, &ec_key, CG_STORE_FAIL_INVALID,
+		  "no certificate found in the PEM" },
+		{ "new.example.com", &ec_key, &ec_key, CG_STORE_FAIL_INVALID,
+		  "no certificate found in the PEM" },
+		{ "new.example.com", &ec_crt, &garbage, CG_STORE_FAIL_INVALID, "no private key found" },
+		{ "new.example.com", &ec_crt, &ec_crt, CG_STORE_FAIL_INVALID, "no private key found" },
+		{ "new.example.com", &chain_bad, &leaf_key, CG_STORE_FAIL_INVALID,
+		  "certificate 2 in the chain did not issue certificate 1" },
+		/* An update is checked as a whole: a new key must match the old cert. */
+		{ "api.example.com", &null_pem, &rsa_key, CG_STORE_FAIL_INVALID,
+		  "the private key does not match the certificate" },
+		{ "api.example.com", &rsa_crt, &null_pem, CG_STORE_FAIL_INVALID,
+		  "the private key does not match the certificate" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct host_case *c = &cases[i];
+		char err[CG_STORE_ERR_LEN];
+		struct before b = snap(st);
+		struct cg_store_host_set in = { .name = c->name, .cert_pem = *c->crt,
+						.key_pem = *c->key,
+						.negotiate_client_certificate = 0, .make_default = true };
+		int rc = cg_store_host_set(st, &in, err, sizeof(err));
+		assert_refused(st, b, rc, c->want_rc, err, c->want);
+	}
+	/* A damaged PEM block (bad base64 inside valid armour). */
+	char *broken = strdup(ec_crt);
+	char *mid = strstr(broken, "\n") + 10;
+	memcpy(mid, "!!!!", 4);
+	char err[CG_STORE_ERR_LEN];
+	struct before b = snap(st);
+	struct cg_store_host_set in = { .name = "x.example.com", .cert_pem = broken,
+					.key_pem = ec_key, .negotiate_client_certificate = -1 };
+	int rc = cg_store_host_set(st, &in, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "certificate 1 in the PEM does not parse");
+	free(broken);
+	/* Oversized input. */
+	char *huge = malloc(CG_STORE_MAX_PEM_BYTES + 2);
+	memset(huge, 'A', CG_STORE_MAX_PEM_BYTES + 1);
+	huge[CG_STORE_MAX_PEM_BYTES + 1] = 0;
+	b = snap(st);
+	in.cert_pem = huge;
+	rc = cg_store_host_set(st, &in, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "at most 262144 are accepted");
+	free(huge);
+}
+
+/* ---- APIs and operations ---- */
+
+static void test_api_and_op_round_trip(void **state)
+{
+	struct cg_store *st = *state;
+	api(st, "orders", NULL, "/orders/v1/", "HTTPS://backend.example.com:8443/base");
+	api(st, "root", "Root API", "", "http://10.0.0.1");
+	api(st, "v6", NULL, "six", "http://[::1]:8080");
+	op(st, "orders", "get-order", "get", "/orders/{id}");
+	op(st, "orders", "list", "GET", "/orders?sort={sort}&page={page}");
+	op(st, "orders", "any", "*", "/*");
+	op(st, "root", "ping", "GET", "/ping");
+	struct cg_model m;
+	load(st, &m);
+	assert_int_equal(m.num_apis, 3);
+	const struct cg_model_api *o = find_api(&m, "orders");
+	assert_non_null(o);
+	assert_string_equal(o->display_name, "orders"); /* defaults to the id */
+	assert_string_equal(o->path, "orders/v1");
+	assert_string_equal(o->service_url, "https://backend.example.com:8443/base");
+	assert_int_equal(o->num_ops, 3);
+	assert_string_equal(o->ops[0].id, "any");
+	assert_string_equal(o->ops[0].method, "*");
+	assert_string_equal(o->ops[1].id, "get-order");
+	assert_string_equal(o->ops[1].method, "GET");
+	assert_string_equal(o->ops[1].url_template, "/orders/{id}");
+	assert_string_equal(o->ops[1].display_name, "get-order");
+	const struct cg_model_api *r = find_api(&m, "root");
+	assert_string_equal(r->display_name, "Root API");
+	assert_string_equal(r->path, "");
+	assert_int_equal(r->num_ops, 1);
+	assert_int_equal(find_api(&m, "v6")->num_ops, 0);
+	cg_model_free(&m);
+
+	/* Partial updates keep what is not given. */
+	api(st, "orders", "Orders", NULL, NULL);
+	api(st, "orders", NULL, "orders/v2", NULL);
+	char err[CG_STORE_ERR_LEN];
+	struct cg_store_op_set oin = { "orders", "get-order", "Get one order", NULL, NULL };
+	assert_int_equal(cg_store_op_set(st, &oin, err, sizeof(err)), 0);
+	oin = (struct cg_store_op_set){ "orders", "get-order", NULL, "delete", NULL };
+	assert_int_equal(cg_store_op_set(st, &oin, err, sizeof(err)), 0);
+	load(st, &m);
+	o = find_api(&m, "orders");
+	assert_string_equal(o->display_name, "Orders");
+	assert_string_equal(o->path, "orders/v2");
+	assert_string_equal(o->service_url, "https://backend.example.com:8443/base");
+	assert_string_equal(o->ops[1].display_name, "Get one order");
+	assert_string_equal(o->ops[1].method, "DELETE");
+	assert_string_equal(o->ops[1].url_template, "/orders/{id}");
+	cg_model_free(&m);
+
+	/* Removing operations and APIs (operations go with their API). */
+	assert_int_equal(cg_store_op_rm(st, "orders", "any", err, sizeof(err)), 0);
+	assert_int_equal(cg_store_api_rm(st, "root", err, sizeof(err)), 0);
+	load(st, &m);
+	assert_int_equal(m.num_apis, 2);
+	assert_null(find_api(&m, "root"));
+	assert_int_equal(find_api(&m, "orders")->num_ops, 2);
+	cg_model_free(&m);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM operations WHERE api_id='root'",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(s, 0), 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+
+struct api_case {
+	const char *id, *dn, *path, *url;
+	int want_rc;
+	const char *want;
+};
+
+static void test_api_refusals(void **state)
+{
+	struct cg_store *st = *state;
+	api(st, "orders", NULL, "orders", "http://b");
+	api(st, "root", NULL, "", "http://b");
+	static const struct api_case cases[] = {
+		{ "", NULL, "x", "http://b", CG_STORE_FAIL_INVALID, "API id is empty" },
+		{ "a b", NULL, "x", "http://b", CG_STORE_FAIL_INVALID,
+		  "API id 'a b' may contain only letters, digits, '-', '.' and '_'" },
+		{ "a/b", NULL, "x", "http://b", CG_STORE_FAIL_INVALID, "may contain only letters" },
+		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		  NULL, "x", "http://b", CG_STORE_FAIL_INVALID, "is longer than 80 characters" },
+		{ "new", "", "x", "http://b", CG_STORE_FAIL_INVALID, "display name is empty" },
+		{ "new", "a\nb", "x", "http://b", CG_STORE_FAIL_INVALID, "contains a control character" },
+		{ "new", NULL, "x?y", "http://b", CG_STORE_FAIL_INVALID,
+		  "API path 'x?y' must not contain '?' or '#'" },
+		{ "new", NULL, "x#y", "http://b", CG_STORE_FAIL_INVALID, "must not contain '?' or '#'" },
+		{ "new", NULL, "a//b", "http://b", CG_STORE_FAIL_INVALID, "must not contain \"//\"" },
+		{ "new", NULL, "a/../b", "http://b", CG_STORE_FAIL_INVALID,
+		  "must not contain '.' or '..' segments" },
+		{ "new", NULL, "..", "http://b", CG_STORE_FAIL_INVALID, "'..' segments" },
+		{ "new", NULL, "a/./b", "http://b", CG_STORE_FAIL_INVALID, "'..' segments" },
+		{ "new", NULL, "a b", "http://b", CG_STORE_FAIL_INVALID, "must not contain spaces" },
+		{ "new", NULL, "a/{id}", "http://b", CG_STORE_FAIL_INVALID, "must not contain '{'" },
+		{ "new", NULL, "/Orders/", "http://b", CG_STORE_FAIL_CONFLICT,
+		  "API path 'Orders' is already used by API 'orders'" },
+		{ "new", NULL, "/", "http://b", CG_STORE_FAIL_CONFLICT,
+		  "API path '' is already used by API 'root'" },
+		{ "root", NULL, "orders", NULL, CG_STORE_FAIL_CONFLICT, "is already used by API 'orders'" },
+		{ "new", NULL, "x", "ftp://b", CG_STORE_FAIL_INVALID,
+		  "backend URL 'ftp://b' must start with http:// or https://" },
+		{ "new", NULL, "x", "b.example.com", CG_STORE_FAIL_INVALID, "must start with http://" },
+		{ "new", NULL, "x", "http://", CG_STORE_FAIL_INVALID, "has no host" },
+		{ "new", NULL, "x", "http:///path", CG_STORE_FAIL_INVALID, "has no host" },
+		{ "new", NULL, "x", "http://:80", CG_STORE_FAIL_INVALID, "has no host" },
+		{ "new", NULL, "x", "http://b:0", CG_STORE_FAIL_INVALID, "port that is not a number 1-65535" },
+		{ "new", NULL, "x", "http://b:65536", CG_STORE_FAIL_INVALID, "port that is not a number" },
+		{ "new", NULL, "x", "http://b:", CG_STORE_FAIL_INVALID, "port that is not a number" },
+		{ "new", NULL, "x", "http://b:8a", CG_STORE_FAIL_INVALID, "port that is not a number" },
+		{ "new", NULL, "x", "http://b/p?q=1", CG_STORE_FAIL_INVALID,
+		  "must not have a query ('?') or fragment ('#')" },
+		{ "new", NULL, "x", "http://b/#f", CG_STORE_FAIL_INVALID, "or fragment" },
+		{ "new", NULL, "x", "http://user:pw@b", CG_STORE_FAIL_INVALID, "must not contain user info" },
+		{ "new", NULL, "x", "http://b c", CG_STORE_FAIL_INVALID, "must not contain spaces" },
+		{ "new", NULL, "x", "http://b!d", CG_STORE_FAIL_INVALID, "has a host with characters" },
+		{ "new", NULL, "x", "http://[::g]", CG_STORE_FAIL_INVALID, "invalid IPv6 address" },
+		{ "new", NULL, "x", "http://[::1", CG_STORE_FAIL_INVALID, "unterminated '['" },
+		{ "new", NULL, "x", NULL, CG_STORE_FAIL_INVALID,
+		  "API 'new' does not exist yet; a path and a backend URL are both needed" },
+		{ "new", NULL, NULL, "http://b", CG_STORE_FAIL_INVALID, "does not exist yet" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct api_case *c = &cases[i];
+		char err[CG_STORE_ERR_LEN];
+		struct before b = snap(st);
+		struct cg_store_api_set in = { c->id, c->dn, c->path, c->url };
+		int rc = cg_store_api_set(st, &in, err, sizeof(err));
+		assert_refused(st, b, rc, c->want_rc, err, c->want);
+	}
+	char err[CG_STORE_ERR_LEN];
+	struct before b = snap(st);
+	int rc = cg_store_api_rm(st, "nope", err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'nope' does not exist");
+	b = snap(st);
+	rc = cg_store_api_rm(st, "no pe", err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "may contain only letters");
+}
+
+struct op_case {
+	const char *api_id, *id, *method, *tmpl;
+	int want_rc;
+	const char *want;
+};
+
+static void test_op_refusals(void **state)
+{
+	struct cg_store *st = *state;
+	api(st, "orders", NULL, "orders", "http://b");
+	op(st, "orders", "get", "GET", "/orders/{id}");
+	op(st, "orders", "q", "GET", "/search?q={q}");
+	static const struct op_case cases[] = {
+		{ "nope", "x", "GET", "/x", CG_STORE_FAIL_NOT_FOUND, "API 'nope' does not exist" },
+		{ "orders", "", "GET", "/x", CG_STORE_FAIL_INVALID, "operation id is empty" },
+		{ "orders", "a b", "GET", "/x", CG_STORE_FAIL_INVALID,
+		  "operation id 'a b' may contain only" },
+		{ "orders", "x", "", "/x", CG_STORE_FAIL_INVALID, "method is empty" },
+		{ "orders", "x", "GE T", "/x", CG_STORE_FAIL_INVALID,
+		  "method 'GE T' is not an HTTP method (a token like GET) or '*'" },
+		{ "orders", "x", "G*", "/x", CG_STORE_FAIL_INVALID, "is not an HTTP method" },
+		{ "orders", "x", "GET", "", CG_STORE_FAIL_INVALID, "URL template is empty" },
+		{ "orders", "x", "GET", "x", CG_STORE_FAIL_INVALID, "URL template 'x' must start with '/'" },
+		{ "orders", "x", "GET", "/a/{id", CG_STORE_FAIL_INVALID, "has a '{' without its '}'" },
+		{ "orders", "x", "GET", "/a/{id/b}", CG_STORE_FAIL_INVALID, "has a '{' without its '}'" },
+		{ "orders", "x", "GET", "/a/id}", CG_STORE_FAIL_INVALID, "has a '}' without its '{'" },
+		{ "orders", "x", "GET", "/a/{}", CG_STORE_FAIL_INVALID, "has an empty parameter name '{}'" },
+		{ "orders", "x", "GET", "/a/{i d}", CG_STORE_FAIL_INVALID,
+		  "has a parameter name with characters other than" },
+		{ "orders", "x", "GET", "/a/{id}/{id}", CG_STORE_FAIL_INVALID,
+		  "uses the same parameter name twice" },
+		{ "orders", "x", "GET", "/a/{id}?id={id}", CG_STORE_FAIL_INVALID,
+		  "uses the same parameter name twice" },
+		{ "orders", "x", "GET", "/a?", CG_STORE_FAIL_INVALID, "has an empty query part after '?'" },
+		{ "orders", "x", "GET", "/a?x", CG_STORE_FAIL_INVALID, "query part that is not name={param}" },
+		{ "orders", "x", "GET", "/a?x={x}&", CG_STORE_FAIL_INVALID, "query part that ends with '&'" },
+		{ "orders", "x", "GET", "/a?={x}", CG_STORE_FAIL_INVALID, "query part that is not" },
+		{ "orders", "x", "GET", "/a?x={x}y", CG_STORE_FAIL_INVALID, "query part that is not" },
+		{ "orders", "x", "GET", "/a*", CG_STORE_FAIL_INVALID,
+		  "may use '*' only as a final \"/*\" segment" },
+		{ "orders", "x", "GET", "/*/a", CG_STORE_FAIL_INVALID, "only as a final" },
+		{ "orders", "x", "GET", "/*?a={a}", CG_STORE_FAIL_INVALID, "only as a final" },
+		{ "orders", "x", "GET", "/a//b", CG_STORE_FAIL_INVALID, "must not contain \"//\"" },
+		{ "orders", "x", "GET", "/a b", CG_STORE_FAIL_INVALID, "must not contain spaces" },
+		{ "orders", "x", "GET", "/a#b", CG_STORE_FAIL_INVALID, "'#'" },
+		{ "orders", "x", "get", "/orders/{orderId}", CG_STORE_FAIL_CONFLICT,
+		  "operation 'get' of API 'orders' already has GET /orders/{id}" },
+		{ "orders", "x", "GET", "/search?q={query}", CG_STORE_FAIL_CONFLICT,
+		  "operation 'q' of API 'orders' already has GET /search?q={q}" },
+		{ "orders", "q", "GET", "/orders/{x}", CG_STORE_FAIL_CONFLICT,
+		  "operation 'get' of API 'orders' already has" },
+		{ "orders", "x", NULL, "/x", CG_STORE_FAIL_INVALID,
+		  "operation 'x' of API 'orders' does not exist yet; a method and a URL template" },
+		{ "orders", "x", "GET", NULL, CG_STORE_FAIL_INVALID, "does not exist yet" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct op_case *c = &cases[i];
+		char err[CG_STORE_ERR_LEN];
+		struct before b = snap(st);
+		struct cg_store_op_set in = { c->api_id, c->id, NULL, c->method, c->tmpl };
+		int rc = cg_store_op_set(st, &in, err, sizeof(err));
+		assert_refused(st, b, rc, c->want_rc, err, c->want);
+	}
+	/* Same template, other method: fine. */
+	op(st, "orders", "put", "PUT", "/orders/{orderId}");
+	char err[CG_STORE_ERR_LEN];
+	struct before b = snap(st);
+	int rc = cg_store_op_rm(st, "orders", "nope", err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'orders' has no operation 'nope'");
+	b = snap(st);
+	rc = cg_store_op_rm(st, "nope", "get", err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'nope' does not exist");
+}
+
+/* ---- concurrency and change tokens ---- */
+
+#define WRITERS 2
+#define WRITES_PER_WRITER 40
+
+static void test_two_writers_both_succeed(void **state)
+{
+	pid_t pids[WRITERS];
+	for (int w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		assert_true(pids[w] >= 0);
+		if (pids[w] == 0) {
+			char err[CG_STORE_ERR_LEN];
+			struct cg_store *st = cg_store_open(g_store, 0, err, sizeof(err));
+			if (!st)
+				_exit(10);
+			for (int i = 0; i < WRITES_PER_WRITER; i++) {
+				char id[32], path[32];
+				snprintf(id, sizeof(id), "w%d-%d", w, i);
+				snprintf(path, sizeof(path), "p/%d/%d", w, i);
+				struct cg_store_api_set in = { id, NULL, path, "http://b" };
+				if (cg_store_api_set(st, &in, err, sizeof(err)) != 0) {
+					fprintf(stderr, "writer %d: %s\n", w, err);
+					_exit(11);
+				}
+			}
+			cg_store_close(st);
+			_exit(0);
+		}
+	}
+	/* Meanwhile hold the write lock for a while from a raw connection:
+	 * the writers must wait for it, not fail. */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	struct timespec ts = { 0, 300 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	for (int w = 0; w < WRITERS; w++) {
+		int status;
+		assert_int_equal(waitpid(pids[w], &status, 0), pids[w]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	struct cg_model m;
+	load(*state, &m);
+	assert_int_equal(m.num_apis, WRITERS * WRITES_PER_WRITER);
+	cg_model_free(&m);
+}
+
+static void test_change_token(void **state)
+{
+	struct cg_store *a = *state;
+	char err[CG_STORE_ERR_LEN];
+	struct cg_store *b = cg_store_open(g_store, 0, err, sizeof(err));
+	assert_non_null(b);
+	uint64_t t0 = token(a);
+	assert_true(token(a) == t0); /* reading does not move it */
+
+	/* Each kind of write from the other connection moves it. */
+	uint64_t prev = t0;
+#define MOVED()                                                                                   \
+	do {                                                                                      \
+		uint64_t now = token(a);                                                          \
+		assert_true(now != prev);                                                         \
+		prev = now;                                                                       \
+	} while (0)
+	host(b, "api.example.com", ec_crt, ec_key, -1, false);
+	MOVED();
+	api(b, "x", NULL, "x", "http://b");
+	MOVED();
+	op(b, "x", "o", "GET", "/");
+	MOVED();
+	assert_int_equal(cg_store_op_rm(b, "x", "o", err, sizeof(err)), 0);
+	MOVED();
+	assert_int_equal(cg_store_api_rm(b, "x", err, sizeof(err)), 0);
+	MOVED();
+	assert_int_equal(cg_store_host_rm(b, "api.example.com", err, sizeof(err)), 0);
+	MOVED();
+	/* Our own writes move it too. */
+	api(a, "y", NULL, "y", "http://b");
+	MOVED();
+	/* A write by a foreign tool (no counter bump) moves it via data_version. */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE apis SET display_name = 'z'", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	MOVED();
+	/* A refused write does not. */
+	struct cg_store_api_set in = { "bad id", NULL, "q", "http://b" };
+	assert_int_equal(cg_store_api_set(b, &in, err, sizeof(err)), CG_STORE_FAIL_INVALID);
+	assert_true(token(a) == prev);
+	cg_store_close(b);
+}
+
+static void test_default_path(void **state)
+{
+	unsetenv("CERTGATE_STORE");
+	assert_string_equal(cg_store_default_path(), "certgate.db");
+	setenv("CERTGATE_STORE", "/tmp/x.db", 1);
+	assert_string_equal(cg_store_default_path(), "/tmp/x.db");
+	setenv("CERTGATE_STORE", "", 1);
+	assert_string_equal(cg_store_default_path(), "certgate.db");
+	unsetenv("CERTGATE_STORE");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fresh_store, close_store)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_creates_private_wal_store),
+		cmocka_unit_test(test_open_refusals),
+		cmocka_unit_test(test_migrates_existing_empty_database),
+		cmocka_unit_test(test_default_path),
+		cmocka_unit_test(test_cert_describe),
+		T(test_host_round_trip),
+		T(test_host_wildcard_and_chain),
+		T(test_host_expired_warns_but_is_stored),
+		T(test_host_refusals),
+		T(test_api_and_op_round_trip),
+		T(test_api_refusals),
+		T(test_op_refusals),
+		T(test_two_writers_both_succeed),
+		T(test_change_token),
+	};
+	return cmocka_run_group_tests(tests, make_pki, drop_pki);
+}
