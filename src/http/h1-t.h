@@ -19,6 +19,9 @@
 #define CG_H1_DEFAULT_MAX_HEADERS 100             /* header count -> 431 */
 #define CG_H1_MAX_CHUNK_EXT_BYTES 1024            /* per chunk line -> error */
 #define CG_H1_MAX_TRAILER_BYTES (8 * 1024)        /* all trailers -> error */
+/* Added: no method we could implement is longer; RFC 9112 3 says a method
+ * longer than any implemented one gets 501. Not configurable on purpose. */
+#define CG_H1_MAX_METHOD_BYTES 32                 /* method -> 501 */
 
 struct cg_h1_limits {
 	size_t max_head_bytes;

@@ -80,4 +80,21 @@ bool cg_h1_is_hop_by_hop(struct cg_str name, struct cg_str conn_tokens);
  * "Unknown" for codes it does not know. */
 const char *cg_h1_reason(int status);
 
+/* Added for re-encoding a body as chunked: writes the chunk-size line
+ * "<lowercase hex>\r\n" for a chunk of n payload bytes into out and returns
+ * its length (3..18). out is also NUL-terminated for convenience; the
+ * caller owns it. n == 0 writes "0\r\n", the start of the last chunk: the
+ * caller completes the body with "\r\n" (no trailers), i.e. the full
+ * terminator is "0\r\n\r\n". */
+size_t cg_h1_chunk_header(char out[20], uint64_t n);
+
+/* True when s is a non-empty RFC 9110 token (header name, method). */
+bool cg_h1_token_valid(struct cg_str s);
+
+/* True when s can be sent as a header value without changing the message's
+ * framing: only VCHAR, obs-text, SP and HTAB (never CR, LF, NUL or other
+ * CTLs, never DEL). Empty is valid. Leading/trailing SP/HTAB are accepted
+ * (a receiver strips them as OWS); trim first if they matter. */
+bool cg_h1_field_value_valid(struct cg_str s);
+
 #endif
