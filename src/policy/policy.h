@@ -1,0 +1,80 @@
+/* Policy document loader: APIM policy text -> validated policy tree.
+ *
+ * src/policy owns reading policy documents and fragments (rawxml or xml),
+ * named-value substitution, fragment inclusion, validation of the policies
+ * we know, <base/> expansion into the effective policy, and the check mode
+ * behind `certgate policy check`. It may call src/base, libxml2 and (through
+ * the cg_pol_expr_compile_fn hook only) the expression engine.
+ *
+ * Order of work for one text (APIM semantics, apim.md §1):
+ *   1. {{name}} named values, one textual pass over the raw text;
+ *   2. rawxml pre-pass: @(...) / @{...} spans found with a C#-aware scanner
+ *      and XML-escaped (format rawxml only);
+ *   3. libxml2 parse (no network, no entities, DOCTYPE refused);
+ *   4. tree build, <include-fragment/> replaced by the fragment's elements;
+ *   5. validation; 6. expression compile hook.
+ * Every diagnostic has the line:col of the ORIGINAL text. A document with
+ * any error is refused whole. */
+#ifndef CG_POLICY_POLICY_H
+#define CG_POLICY_POLICY_H
+
+#include "base/buf.h"
+#include "policy/policy-t.h"
+
+/* Starts an empty diagnostics list whose entries live in arena. */
+void cg_pol_diags_init(struct cg_pol_diags *d, struct cg_arena *arena);
+
+/* Formats one diagnostic as "line:col: message" (with "fragment 'id' "
+ * in front for a fragment position, and "warning: " for warnings).
+ * Returns 0, or -1 when the buffer refuses to grow. */
+int cg_pol_diag_format(const struct cg_pol_diag *dg, struct cg_buf *out);
+
+/* Loads one policy document (root <policies>) for a scope.
+ * text: the stored policy text; not referenced after return.
+ * env: named values, fragments and the expression hook (may be NULL).
+ * On success returns 0 and *out (allocated in arena; strings copied there).
+ * On any error returns -1, *out = NULL, and every error found is in d
+ * (warnings may be added either way). arena may hold partial garbage after
+ * a failure; it is freed with the arena. */
+int cg_pol_load(struct cg_arena *arena, struct cg_str text, enum cg_pol_format format,
+		enum cg_pol_scope scope, const struct cg_pol_env *env, struct cg_pol_diags *d,
+		struct cg_pol_doc **out);
+
+/* Loads a fragment on its own (root <fragment>), e.g. when it is saved.
+ * Same contract as cg_pol_load; the section rules of the places that
+ * include it are checked when a document includes it. */
+int cg_pol_load_fragment(struct cg_arena *arena, struct cg_str id, struct cg_str text,
+			 enum cg_pol_format format, const struct cg_pol_env *env,
+			 struct cg_pol_diags *d, struct cg_pol_doc **out);
+
+/* `certgate policy check`: loads text as a document (or as a fragment when
+ * its root is <fragment>) and collects every error and warning into d.
+ * Returns the number of errors (0 = the text would be accepted). */
+int cg_pol_check(struct cg_arena *arena, struct cg_str text, enum cg_pol_format format,
+		 const struct cg_pol_env *env, struct cg_pol_diags *d);
+
+/* The effective policy of an operation: <base/> in a narrower scope's
+ * section is replaced by the broader scope's same section at its position.
+ * global, api, op: loaded documents or NULL. No global document means APIM's
+ * default (<backend><forward-request/></backend>); no api/op document means
+ * <base/> in every section, and so does a section missing from a document
+ * (our choice: omission never drops inherited security policies).
+ * The lists live in arena and point at the documents' nodes.
+ * Returns 0, or -1 when out of memory. */
+int cg_pol_effective(struct cg_arena *arena, const struct cg_pol_doc *global,
+		     const struct cg_pol_doc *api, const struct cg_pol_doc *op,
+		     struct cg_pol_effective *out);
+
+const char *cg_pol_scope_name(enum cg_pol_scope s);     /* "global", "api", "operation" */
+const char *cg_pol_section_name(enum cg_pol_section s); /* "inbound", ..., "on-error" */
+
+/* A stable text dump of a subtree (tests, `policy check -v`): one element
+ * per line, indented, with positions, scope, path and attributes. */
+int cg_pol_dump_node(const struct cg_pol_node *n, int depth, struct cg_buf *out);
+int cg_pol_dump_doc(const struct cg_pol_doc *doc, struct cg_buf *out);
+int cg_pol_dump_effective(const struct cg_pol_effective *e, struct cg_buf *out);
+
+/* The attribute named name, or NULL. */
+const struct cg_pol_attr *cg_pol_attr_get(const struct cg_pol_node *n, const char *name);
+
+#endif

@@ -1,0 +1,544 @@
+/* Validation of the policies we know (apim.md §1, §6, §7.2, §8), and the
+ * expression compile pass.
+ *
+ * Unknown elements are refused. APIM's self-hosted gateway skips policies it
+ * does not support, but silently skipping e.g. an authorization policy would
+ * let requests through that the author meant to stop, so we refuse the
+ * document and name the element instead (docs/policies.md). */
+#include <stdio.h>
+#include <string.h>
+
+#include "policy/internal.h"
+#include "policy/policy.h"
+
+enum {
+	S_IN = 1 << CG_POL_INBOUND,
+	S_BE = 1 << CG_POL_BACKEND,
+	S_OUT = 1 << CG_POL_OUTBOUND,
+	S_ERR = 1 << CG_POL_ON_ERROR,
+	S_ALL = S_IN | S_BE | S_OUT | S_ERR,
+};
+
+/* Attribute flags. */
+#define A_REQ 1u  /* required */
+#define A_EXPR 2u /* may be a policy expression */
+
+/* Value kinds checked when the value is literal. */
+enum akind { K_ANY, K_BOOL, K_UINT, K_ENUM };
+
+struct attr_spec {
+	const char *name;
+	unsigned flags;
+	enum akind kind;
+	const char *values; /* K_ENUM: "a|b|c" */
+};
+
+enum content {
+	C_EMPTY,    /* no text, no children */
+	C_TEXT,     /* text only (may be empty) */
+	C_TEXT_REQ, /* text only, required */
+	C_POLICIES, /* a list of policies of the same section */
+	C_CHILDREN, /* only the child elements listed */
+};
+
+struct vctx;
+
+struct elem_spec {
+	const char *name;
+	unsigned sections;        /* 0: not a policy (a child element of one) */
+	enum content content;
+	int text_expr;            /* the text may be a policy expression */
+	const struct attr_spec *attrs; /* terminated by a NULL name */
+	const char *children;     /* C_CHILDREN: "a|b" */
+	void (*check)(struct vctx *v, const struct cg_pol_node *n);
+};
+
+struct vctx {
+	struct cg_pol_diags *d;
+	int is_fragment;
+	size_t errors;
+	size_t forward_requests;
+};
+
+static void err(struct vctx *v, const struct cg_pol_node *n, struct cg_pol_pos pos, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void err(struct vctx *v, const struct cg_pol_node *n, struct cg_pol_pos pos, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pol_diag(v->d, CG_POL_ERROR, pos, n->origin, "%s", msg);
+	v->errors++;
+}
+
+static int in_list(const char *list, struct cg_str s)
+{
+	const char *p = list;
+	while (p && *p) {
+		const char *e = strchr(p, '|');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == s.len && memcmp(p, s.ptr, l) == 0)
+			return 1;
+		p = e ? e + 1 : NULL;
+	}
+	return 0;
+}
+
+/* ---- extra rules ---------------------------------------------------- */
+
+static int count_named(const struct cg_pol_node *n, const char *name)
+{
+	int k = 0;
+	for (const struct cg_pol_node *c = n->children; c; c = c->next)
+		if (cg_str_eq(c->name, cg_str_from_c(name)))
+			k++;
+	return k;
+}
+
+static void check_choose(struct vctx *v, const struct cg_pol_node *n)
+{
+	int seen_otherwise = 0;
+	for (const struct cg_pol_node *c = n->children; c; c = c->next) {
+		if (cg_str_eq_lit(c->name, "otherwise")) {
+			if (seen_otherwise)
+				err(v, c, c->pos, "Element 'choose' may contain only one 'otherwise' element");
+			seen_otherwise = 1;
+		} else if (seen_otherwise) {
+			err(v, c, c->pos, "Element 'otherwise' must be the last element of 'choose'");
+		}
+	}
+	if (!count_named(n, "when"))
+		err(v, n, n->pos, "Element 'choose' must contain at least one 'when' element");
+}
+
+static void check_return_response(struct vctx *v, const struct cg_pol_node *n)
+{
+	static const char *const order[] = { "set-status", "set-header", "set-body" };
+	int last = -1, status = 0, body = 0;
+	for (const struct cg_pol_node *c = n->children; c; c = c->next) {
+		int k = 0;
+		while (k < 3 && !cg_str_eq(c->name, cg_str_from_c(order[k])))
+			k++;
+		if (k == 3)
+			continue;
+		if (k < last)
+			err(v, c, c->pos,
+			    "Elements of 'return-response' must appear in the order set-status, set-header, set-body");
+		if ((k == 0 && status++) || (k == 2 && body++))
+			err(v, c, c->pos, "Element 'return-response' may contain only one '%s' element", order[k]);
+		last = k;
+	}
+}
+
+static void check_header_like(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *ea = cg_pol_attr_get(n, "exists-action");
+	int del = ea && !ea->is_expr && cg_str_eq_lit(ea->value, "delete");
+	if (cg_str_eq_lit(n->name, "set-query-parameter") && !del && !count_named(n, "value") &&
+	    !(ea && ea->is_expr))
+		err(v, n, n->pos, "Element 'set-query-parameter' must contain at least one 'value' element");
+}
+
+static void check_backend_service(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *b = cg_pol_attr_get(n, "base-url"), *id = cg_pol_attr_get(n, "backend-id");
+	if (!b && !id)
+		err(v, n, n->pos, "Element 'set-backend-service' requires attribute 'base-url' or 'backend-id'");
+	else if (b && id)
+		err(v, n, id->pos, "Attributes 'base-url' and 'backend-id' of element 'set-backend-service' cannot be used together");
+}
+
+static void check_forward(struct vctx *v, const struct cg_pol_node *n)
+{
+	if (v->forward_requests++)
+		err(v, n, n->pos, "Only one 'forward-request' policy is allowed in a policy document");
+}
+
+static void check_ip_filter(struct vctx *v, const struct cg_pol_node *n)
+{
+	if (!n->num_children)
+		err(v, n, n->pos, "Element 'ip-filter' must contain at least one 'address' or 'address-range' element");
+}
+
+static void check_trace(struct vctx *v, const struct cg_pol_node *n)
+{
+	int m = count_named(n, "message");
+	if (m != 1)
+		err(v, n, n->pos, "Element 'trace' must contain exactly one 'message' element");
+}
+
+static void check_vcc(struct vctx *v, const struct cg_pol_node *n)
+{
+	if (count_named(n, "identities") > 1)
+		err(v, n, n->pos, "Element 'validate-client-certificate' may contain only one 'identities' element");
+}
+
+static void check_identities(struct vctx *v, const struct cg_pol_node *n)
+{
+	if (n->num_children > CG_POL_MAX_IDENTITIES)
+		err(v, n, n->pos, "Element 'identities' may contain at most %u 'identity' elements",
+		    CG_POL_MAX_IDENTITIES);
+}
+
+static void check_identity(struct vctx *v, const struct cg_pol_node *n)
+{
+	if (!n->num_attrs)
+		err(v, n, n->pos, "Element 'identity' must specify at least one claim");
+	const struct cg_pol_attr *cid = cg_pol_attr_get(n, "issuer-certificate-id");
+	if (cid && (cg_pol_attr_get(n, "issuer-subject") || cg_pol_attr_get(n, "issuer-thumbprint")))
+		err(v, n, cid->pos,
+		    "Attribute 'issuer-certificate-id' of element 'identity' cannot be combined with 'issuer-subject' or 'issuer-thumbprint'");
+}
+
+static void check_auth_cert(struct vctx *v, const struct cg_pol_node *n)
+{
+	int k = !!cg_pol_attr_get(n, "thumbprint") + !!cg_pol_attr_get(n, "certificate-id") +
+		!!cg_pol_attr_get(n, "body");
+	if (k != 1)
+		err(v, n, n->pos,
+		    "Element 'authentication-certificate' requires exactly one of attributes 'thumbprint', 'certificate-id' or 'body'");
+	const struct cg_pol_attr *pw = cg_pol_attr_get(n, "password");
+	if (pw && !cg_pol_attr_get(n, "body"))
+		err(v, n, pw->pos, "Attribute 'password' of element 'authentication-certificate' requires attribute 'body'");
+}
+
+/* ---- the table ------------------------------------------------------ */
+
+#define END { NULL, 0, K_ANY, NULL }
+#define BOOL(n) { n, 0, K_BOOL, NULL }
+
+static const struct attr_spec a_none[] = { END };
+static const struct attr_spec a_when[] = { { "condition", A_REQ | A_EXPR, K_BOOL, NULL }, END };
+static const struct attr_spec a_return[] = { { "response-variable-name", 0, K_ANY, NULL }, END };
+static const struct attr_spec a_status[] = { { "code", A_REQ | A_EXPR, K_UINT, NULL },
+					     { "reason", A_EXPR, K_ANY, NULL }, END };
+static const struct attr_spec a_header[] = {
+	{ "name", A_REQ | A_EXPR, K_ANY, NULL },
+	{ "exists-action", A_EXPR, K_ENUM, "override|skip|append|delete" }, END };
+static const struct attr_spec a_setvar[] = { { "name", A_REQ, K_ANY, NULL },
+					     { "value", A_REQ | A_EXPR, K_ANY, NULL }, END };
+static const struct attr_spec a_body[] = { { "template", 0, K_ENUM, "liquid" },
+					   { "xsi-nil", 0, K_ENUM, "blank|null" }, END };
+static const struct attr_spec a_rewrite[] = { { "template", A_REQ | A_EXPR, K_ANY, NULL },
+					      { "copy-unmatched-params", 0, K_BOOL, NULL }, END };
+static const struct attr_spec a_backend[] = {
+	{ "base-url", A_EXPR, K_ANY, NULL }, { "backend-id", A_EXPR, K_ANY, NULL },
+	{ "sf-resolve-condition", A_EXPR, K_ANY, NULL }, { "sf-service-instance-name", A_EXPR, K_ANY, NULL },
+	{ "sf-partition-key", A_EXPR, K_ANY, NULL }, { "sf-replica-type", A_EXPR, K_ANY, NULL },
+	{ "sf-listener-name", A_EXPR, K_ANY, NULL }, { "dapr-app-id", A_EXPR, K_ANY, NULL },
+	{ "dapr-method", A_EXPR, K_ANY, NULL }, { "dapr-namespace", A_EXPR, K_ANY, NULL }, END };
+static const struct attr_spec a_forward[] = {
+	{ "timeout", A_EXPR, K_UINT, NULL }, { "timeout-ms", A_EXPR, K_UINT, NULL },
+	{ "follow-redirects", A_EXPR, K_BOOL, NULL }, { "buffer-request-body", 0, K_BOOL, NULL },
+	{ "buffer-response", 0, K_BOOL, NULL }, { "fail-on-error-status-code", 0, K_BOOL, NULL },
+	{ "http-version", 0, K_ENUM, "1|2or1|2" }, { "continue-timeout", A_EXPR, K_UINT, NULL }, END };
+static const struct attr_spec a_check_header[] = {
+	{ "name", A_REQ, K_ANY, NULL }, { "failed-check-httpcode", A_REQ, K_UINT, NULL },
+	{ "failed-check-error-message", A_REQ, K_ANY, NULL }, { "ignore-case", A_REQ, K_BOOL, NULL }, END };
+static const struct attr_spec a_ip_filter[] = { { "action", A_REQ | A_EXPR, K_ENUM, "allow|forbid" }, END };
+static const struct attr_spec a_range[] = { { "from", A_REQ, K_ANY, NULL }, { "to", A_REQ, K_ANY, NULL }, END };
+static const struct attr_spec a_mock[] = { { "status-code", 0, K_UINT, NULL },
+					   { "content-type", 0, K_ANY, NULL }, END };
+static const struct attr_spec a_trace[] = { { "source", A_REQ, K_ANY, NULL },
+					    { "severity", 0, K_ENUM, "verbose|information|error" }, END };
+static const struct attr_spec a_metadata[] = { { "name", A_REQ, K_ANY, NULL },
+					       { "value", A_REQ | A_EXPR, K_ANY, NULL }, END };
+static const struct attr_spec a_include[] = { { "fragment-id", A_REQ, K_ANY, NULL }, END };
+static const struct attr_spec a_vcc[] = {
+	BOOL("validate-revocation"), BOOL("validate-trust"), BOOL("validate-not-before"),
+	BOOL("validate-not-after"), BOOL("ignore-error"), END };
+static const struct attr_spec a_identity[] = {
+	{ "thumbprint", 0, K_ANY, NULL }, { "serial-number", 0, K_ANY, NULL },
+	{ "common-name", 0, K_ANY, NULL }, { "subject", 0, K_ANY, NULL },
+	{ "dns-name", 0, K_ANY, NULL }, { "issuer-subject", 0, K_ANY, NULL },
+	{ "issuer-thumbprint", 0, K_ANY, NULL }, { "issuer-certificate-id", 0, K_ANY, NULL }, END };
+static const struct attr_spec a_auth_cert[] = {
+	{ "thumbprint", A_EXPR, K_ANY, NULL }, { "certificate-id", A_EXPR, K_ANY, NULL },
+	{ "body", A_EXPR, K_ANY, NULL }, { "password", A_EXPR, K_ANY, NULL }, END };
+
+/* on-error allow-list (apim.md §1.6) intersected with what we implement:
+ * choose, set-variable, return-response, set-header, set-method,
+ * set-status, mock-response, trace (and include-fragment, base). */
+static const struct elem_spec specs[] = {
+	{ "base", S_ALL, C_EMPTY, 0, a_none, NULL, NULL },
+	{ "include-fragment", S_ALL, C_EMPTY, 0, a_include, NULL, NULL },
+	{ "choose", S_ALL, C_CHILDREN, 0, a_none, "when|otherwise", check_choose },
+	{ "when", 0, C_POLICIES, 0, a_when, NULL, NULL },
+	{ "otherwise", 0, C_POLICIES, 0, a_none, NULL, NULL },
+	{ "return-response", S_ALL, C_CHILDREN, 0, a_return, "set-status|set-header|set-body",
+	  check_return_response },
+	{ "set-status", S_ALL, C_EMPTY, 0, a_status, NULL, NULL },
+	{ "set-header", S_ALL, C_CHILDREN, 0, a_header, "value", check_header_like },
+	{ "set-query-parameter", S_IN | S_BE, C_CHILDREN, 0, a_header, "value", check_header_like },
+	{ "value", 0, C_TEXT, 1, a_none, NULL, NULL },
+	{ "set-variable", S_ALL, C_EMPTY, 0, a_setvar, NULL, NULL },
+	{ "set-body", S_IN | S_BE | S_OUT, C_TEXT, 1, a_body, NULL, NULL },
+	{ "set-method", S_IN | S_ERR, C_TEXT_REQ, 1, a_none, NULL, NULL },
+	{ "rewrite-uri", S_IN, C_EMPTY, 0, a_rewrite, NULL, NULL },
+	{ "set-backend-service", S_IN | S_BE, C_EMPTY, 0, a_backend, NULL, check_backend_service },
+	{ "forward-request", S_BE, C_EMPTY, 0, a_forward, NULL, check_forward },
+	{ "check-header", S_IN, C_CHILDREN, 0, a_check_header, "value", NULL },
+	{ "ip-filter", S_IN, C_CHILDREN, 0, a_ip_filter, "address|address-range", check_ip_filter },
+	{ "address", 0, C_TEXT_REQ, 0, a_none, NULL, NULL },
+	{ "address-range", 0, C_EMPTY, 0, a_range, NULL, NULL },
+	{ "mock-response", S_IN | S_OUT | S_ERR, C_EMPTY, 0, a_mock, NULL, NULL },
+	{ "trace", S_ALL, C_CHILDREN, 0, a_trace, "message|metadata", check_trace },
+	{ "message", 0, C_TEXT_REQ, 1, a_none, NULL, NULL },
+	{ "metadata", 0, C_EMPTY, 0, a_metadata, NULL, NULL },
+	{ "validate-client-certificate", S_IN, C_CHILDREN, 0, a_vcc, "identities", check_vcc },
+	{ "identities", 0, C_CHILDREN, 0, a_none, "identity", check_identities },
+	{ "identity", 0, C_EMPTY, 0, a_identity, NULL, check_identity },
+	{ "authentication-certificate", S_IN, C_EMPTY, 0, a_auth_cert, NULL, check_auth_cert },
+};
+
+static const struct elem_spec *find_spec(struct cg_str name)
+{
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+		if (cg_str_eq(name, cg_str_from_c(specs[i].name)))
+			return &specs[i];
+	return NULL;
+}
+
+static int is_section_name(struct cg_str s)
+{
+	return cg_str_eq_lit(s, "inbound") || cg_str_eq_lit(s, "backend") || cg_str_eq_lit(s, "outbound") ||
+	       cg_str_eq_lit(s, "on-error");
+}
+
+/* ---- checks --------------------------------------------------------- */
+
+static void check_attrs(struct vctx *v, const struct cg_pol_node *n, const struct elem_spec *sp,
+			int is_policy)
+{
+	for (size_t i = 0; i < n->num_attrs; i++) {
+		const struct cg_pol_attr *a = &n->attrs[i];
+		const struct attr_spec *as = sp->attrs;
+		while (as->name && !cg_str_eq(a->name, cg_str_from_c(as->name)))
+			as++;
+		if (!as->name) {
+			if (is_policy && cg_str_eq_lit(a->name, "id") && !a->is_expr)
+				continue;
+			err(v, n, a->pos, "Attribute '%.*s' is not allowed in element '%.*s'",
+			    CG_STR_FMT(a->name), CG_STR_FMT(n->name));
+			continue;
+		}
+		if (a->is_expr) {
+			if (!(as->flags & A_EXPR))
+				err(v, n, a->vpos,
+				    "Policy expressions are not allowed in attribute '%s' of element '%.*s'",
+				    as->name, CG_STR_FMT(n->name));
+			continue;
+		}
+		int ok = 1;
+		uint64_t u;
+		switch (as->kind) {
+		case K_BOOL:
+			ok = cg_str_ieq_lit(a->value, "true") || cg_str_ieq_lit(a->value, "false");
+			if (!ok)
+				err(v, n, a->vpos,
+				    "Value '%.*s' of attribute '%s' in element '%.*s' is not valid; expected 'true' or 'false'",
+				    CG_STR_FMT(a->value), as->name, CG_STR_FMT(n->name));
+			break;
+		case K_UINT:
+			ok = cg_str_to_u64(a->value, 0xffffffffu, &u);
+			if (!ok)
+				err(v, n, a->vpos,
+				    "Value '%.*s' of attribute '%s' in element '%.*s' is not valid; expected a non-negative integer",
+				    CG_STR_FMT(a->value), as->name, CG_STR_FMT(n->name));
+			break;
+		case K_ENUM:
+			ok = in_list(as->values, a->value);
+			if (!ok)
+				err(v, n, a->vpos,
+				    "Value '%.*s' of attribute '%s' in element '%.*s' is not valid; expected one of: %s",
+				    CG_STR_FMT(a->value), as->name, CG_STR_FMT(n->name), as->values);
+			break;
+		case K_ANY:
+			break;
+		}
+	}
+	for (const struct attr_spec *as = sp->attrs; as->name; as++)
+		if ((as->flags & A_REQ) && !cg_pol_attr_get(n, as->name))
+			err(v, n, n->pos, "Element '%.*s' is missing required attribute '%s'",
+			    CG_STR_FMT(n->name), as->name);
+}
+
+static void check_list(struct vctx *v, const struct cg_pol_node *list, int section, int top);
+
+static void check_elem(struct vctx *v, const struct cg_pol_node *n, const struct elem_spec *sp,
+		       int section, int is_policy)
+{
+	check_attrs(v, n, sp, is_policy);
+	if (sp->content != C_TEXT && sp->content != C_TEXT_REQ && n->has_text)
+		err(v, n, n->text_pos, "Element '%.*s' must not contain text", CG_STR_FMT(n->name));
+	if (sp->content == C_TEXT || sp->content == C_TEXT_REQ) {
+		if (n->children)
+			err(v, n, n->children->pos, "Element '%.*s' must not contain element '%.*s'",
+			    CG_STR_FMT(n->name), CG_STR_FMT(n->children->name));
+		if (sp->content == C_TEXT_REQ && !n->has_text)
+			err(v, n, n->pos, "Element '%.*s' must have a value", CG_STR_FMT(n->name));
+		if (n->text_is_expr && !sp->text_expr)
+			err(v, n, n->text_pos, "Policy expressions are not allowed in element '%.*s'",
+			    CG_STR_FMT(n->name));
+	} else if (sp->content == C_EMPTY) {
+		if (n->children)
+			err(v, n, n->children->pos, "Element '%.*s' must not contain element '%.*s'",
+			    CG_STR_FMT(n->name), CG_STR_FMT(n->children->name));
+	} else if (sp->content == C_POLICIES) {
+		check_list(v, n->children, section, 0);
+	} else {
+		for (const struct cg_pol_node *c = n->children; c; c = c->next) {
+			const struct elem_spec *cs = find_spec(c->name);
+			if (!cs || !in_list(sp->children, c->name)) {
+				err(v, c, c->pos, "Element '%.*s' is not allowed in element '%.*s'",
+				    CG_STR_FMT(c->name), CG_STR_FMT(n->name));
+				continue;
+			}
+			/* Children that are policies themselves (return-response's
+			 * set-status...) keep their own section rules. */
+			check_elem(v, c, cs, section, cs->sections != 0);
+		}
+	}
+	if (sp->check)
+		sp->check(v, n);
+}
+
+/* section: CG_POL_* or -1 in a fragment checked on its own (any section). */
+static void check_list(struct vctx *v, const struct cg_pol_node *list, int section, int top)
+{
+	int bases = 0;
+	for (const struct cg_pol_node *n = list; n; n = n->next) {
+		const struct elem_spec *sp = find_spec(n->name);
+		if (!sp || !sp->sections) {
+			if (is_section_name(n->name) || cg_str_eq_lit(n->name, "policies"))
+				err(v, n, n->pos, v->is_fragment
+						 ? "Element '%.*s' is not allowed in a policy fragment"
+						 : "Element '%.*s' is not allowed here",
+				    CG_STR_FMT(n->name));
+			else if (sp)
+				err(v, n, n->pos, "Element '%.*s' is not allowed here", CG_STR_FMT(n->name));
+			else
+				err(v, n, n->pos,
+				    "Unknown policy '%.*s': policies this gateway does not implement are refused, not skipped",
+				    CG_STR_FMT(n->name));
+			continue;
+		}
+		if (cg_str_eq_lit(n->name, "base")) {
+			if (v->is_fragment || n->origin.len) {
+				err(v, n, n->pos, "Element 'base' is not allowed in a policy fragment");
+				continue;
+			}
+			if (!top) {
+				err(v, n, n->pos, "Element 'base' is allowed only directly inside a section");
+				continue;
+			}
+			if (bases++)
+				err(v, n, n->pos, "Element 'base' may appear only once in a section");
+		}
+		if (cg_str_eq_lit(n->name, "include-fragment") && (v->is_fragment || n->origin.len)) {
+			err(v, n, n->pos, "A policy fragment cannot include another policy fragment");
+			continue;
+		}
+		if (section >= 0 && !(sp->sections & (1u << section))) {
+			err(v, n, n->pos, "Policy '%.*s' is not allowed in the '%s' section",
+			    CG_STR_FMT(n->name), cg_pol_section_name((enum cg_pol_section)section));
+			continue;
+		}
+		check_elem(v, n, sp, section, 1);
+	}
+}
+
+size_t pol_validate(struct cg_pol_doc *doc, struct cg_pol_diags *d)
+{
+	struct vctx v = { d, doc->is_fragment, 0, 0 };
+	const struct cg_pol_node *root = doc->root;
+	for (size_t i = 0; i < root->num_attrs; i++)
+		err(&v, root, root->attrs[i].pos, "Attribute '%.*s' is not allowed in element '%.*s'",
+		    CG_STR_FMT(root->attrs[i].name), CG_STR_FMT(root->name));
+	if (root->has_text)
+		err(&v, root, root->text_pos, "Element '%.*s' must not contain text", CG_STR_FMT(root->name));
+	if (doc->is_fragment) {
+		check_list(&v, root->children, -1, 0);
+		return v.errors;
+	}
+	int seen[CG_POL_NSECTIONS] = { 0 };
+	for (const struct cg_pol_node *s = root->children; s; s = s->next) {
+		int k = 0;
+		while (k < CG_POL_NSECTIONS && !cg_str_eq(s->name, cg_str_from_c(cg_pol_section_name(k))))
+			k++;
+		if (k == CG_POL_NSECTIONS) {
+			err(&v, s, s->pos,
+			    "Element '%.*s' is not allowed in 'policies'; expected 'inbound', 'backend', 'outbound' or 'on-error'",
+			    CG_STR_FMT(s->name));
+			continue;
+		}
+		if (seen[k]++) {
+			err(&v, s, s->pos, "Section '%s' appears more than once", cg_pol_section_name(k));
+			continue;
+		}
+		for (size_t i = 0; i < s->num_attrs; i++)
+			err(&v, s, s->attrs[i].pos, "Attribute '%.*s' is not allowed in element '%.*s'",
+			    CG_STR_FMT(s->attrs[i].name), CG_STR_FMT(s->name));
+		if (s->has_text)
+			err(&v, s, s->text_pos, "Element '%.*s' must not contain text", CG_STR_FMT(s->name));
+		check_list(&v, s->children, k, 1);
+	}
+	return v.errors;
+}
+
+/* ---- expression compile pass ---------------------------------------- */
+
+struct cctx {
+	const struct cg_pol_env *env;
+	struct cg_pol_diags *d;
+	const char *section;
+	size_t errors;
+};
+
+static void compile_one(struct cctx *c, const struct cg_pol_node *n, struct cg_str v,
+			struct cg_pol_pos pos, void **out)
+{
+	char msg[400] = "";
+	int is_block = v.ptr[1] == '{';
+	struct cg_str inner = cg_str_sub(v, 2, v.len - 3);
+	/* The code starts two characters after '@': "@(" is plain ASCII in
+	 * both formats, so line and column move by two on the same line. */
+	if (c->env->compile(c->env->compile_ud, inner, is_block, (int)pos.line, (int)pos.col + 2, c->section,
+			    out, msg, sizeof(msg)) != 0) {
+		pol_diag(c->d, CG_POL_ERROR, pos, n->origin, "%s", msg[0] ? msg : "Invalid policy expression");
+		c->errors++;
+	}
+}
+
+static void compile_list(struct cctx *c, struct cg_pol_node *n)
+{
+	for (; n; n = n->next) {
+		for (size_t i = 0; i < n->num_attrs; i++)
+			if (n->attrs[i].is_expr)
+				compile_one(c, n, n->attrs[i].value, n->attrs[i].vpos, &n->attrs[i].compiled);
+		if (n->text_is_expr)
+			compile_one(c, n, n->text, n->text_pos, &n->text_compiled);
+		compile_list(c, n->children);
+	}
+}
+
+size_t pol_compile(struct cg_pol_doc *doc, const struct cg_pol_env *env, struct cg_pol_diags *d)
+{
+	if (!env || !env->compile)
+		return 0;
+	struct cctx c = { env, d, "fragment", 0 };
+	if (doc->is_fragment) {
+		compile_list(&c, doc->root->children);
+		return c.errors;
+	}
+	for (int k = 0; k < CG_POL_NSECTIONS; k++) {
+		if (!doc->sections[k])
+			continue;
+		c.section = cg_pol_section_name(k);
+		compile_list(&c, doc->sections[k]->children);
+	}
+	return c.errors;
+}
