@@ -745,11 +745,12 @@ static int name_info(struct cg_x509 *c, bool for_issuer, struct cg_arena *a, cha
 		ni[t] = CG_STR("");
 	if ((r = name_attr(name, NID_commonName, a, &cn, err, errlen)) < 0)
 		return -1;
+	ni[CG_X509_NAME_SIMPLE] = cn;
 
 	/* SimpleName: CN, OU, O, E, then a SAN e-mail, then the first RDN. */
 	static const int simple_order[] = { NID_commonName, NID_organizationalUnitName,
 					     NID_organizationName, NID_pkcs9_emailAddress };
-	for (size_t i = 0; i < sizeof(simple_order) / sizeof(simple_order[0]) && r == 0; i++)
+	for (size_t i = 1; i < sizeof(simple_order) / sizeof(simple_order[0]) && r == 0; i++)
 		if ((r = name_attr(name, simple_order[i], a, &ni[CG_X509_NAME_SIMPLE], err, errlen)) < 0)
 			return -1;
 	if (r == 0) {
