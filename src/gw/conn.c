@@ -1,0 +1,1518 @@
+/* Client connections: TLS handshake, HTTP/1.1 requests, proxying to a
+ * backend through the worker's upstream pool.
+ *
+ * Each connection is a state machine driven by conn_run(): it makes every
+ * step it can (read, parse, write, in both directions) until nothing moves,
+ * recording what each blocked operation waits for (readable/writable on the
+ * client or backend socket); those become the poll registrations, and the
+ * phase decides the single timer. Level-triggered polls therefore never
+ * spin: a socket is watched only while an operation on it is blocked.
+ *
+ * Bodies stream both ways through capped buffers (CG_CONN_HIGH_WATER):
+ * a side is read only while the other side's output buffer is below it.
+ * Request framing is always re-established by us (Content-Length or
+ * re-encoded chunked): bytes never pass through with the client's framing. */
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include "base/log.h"
+#include "gw/worker.h"
+#include "http/h1.h"
+#include "tls/tls.h"
+
+#define CG_CONN_HIGH_WATER (64 * 1024) /* pending output before we stop reading the other side */
+#define CG_CONN_READ_CHUNK (16 * 1024)
+#define CG_CONN_LINGER_MS 2000  /* reading and discarding after an error response */
+#define CG_REQ_ARENA_CHUNK 8192
+#define CG_REQ_ARENA_MAX (1024 * 1024)
+#define CG_CONN_MAX_STEPS 100000 /* a run that never blocks is a bug: stop it */
+
+enum { CG_UP_CONNECTING, CG_UP_HANDSHAKE, CG_UP_READY };
+
+static void conn_run(struct cg_conn *c);
+static void conn_close(struct cg_conn *c);
+static void up_release(struct cg_conn *c, bool reusable);
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static uint64_t now_ms(struct cg_conn *c)
+{
+	return uv_now(&c->w->loop);
+}
+
+static int buf_add(struct cg_buf *b, const char *s)
+{
+	return cg_buf_append(b, s, strlen(s));
+}
+
+/* Reads from the client into `in`. Returns bytes read (> 0), 0 at EOF, or
+ * CG_TLS_WANT_* / CG_TLS_ERROR (want recorded). */
+static long client_read(struct cg_conn *c, size_t max)
+{
+	if (cg_buf_reserve(&c->in, max) != 0)
+		return CG_TLS_ERROR;
+	long r;
+	if (c->ssl) {
+		r = cg_tls_read(c->ssl, c->in.data + c->in.len, max);
+	} else {
+		ssize_t n;
+		do
+			n = read(c->fd, c->in.data + c->in.len, max);
+		while (n < 0 && errno == EINTR);
+		r = n > 0 ? n : n == 0 ? CG_TLS_EOF : (errno == EAGAIN ? CG_TLS_WANT_READ : CG_TLS_ERROR);
+	}
+	if (r > 0)
+		c->in.len += (size_t)r;
+	else if (r == CG_TLS_WANT_READ)
+		c->want |= UV_READABLE;
+	else if (r == CG_TLS_WANT_WRITE)
+		c->want |= UV_WRITABLE;
+	return r;
+}
+
+/* Writes as much of `out` as the socket takes. Returns true on progress;
+ * sets *failed on a write error. */
+static bool client_flush(struct cg_conn *c, bool *failed)
+{
+	bool progress = false;
+	while (c->out.len) {
+		long r;
+		if (c->ssl) {
+			r = cg_tls_write(c->ssl, c->out.data, c->out.len);
+		} else {
+			ssize_t n;
+			do
+				n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+			while (n < 0 && errno == EINTR);
+			r = n >= 0 ? n : (errno == EAGAIN ? CG_TLS_WANT_WRITE : CG_TLS_ERROR);
+		}
+		if (r > 0) {
+			cg_buf_consume(&c->out, (size_t)r);
+			c->req.bytes_out += (uint64_t)r;
+			c->last_ms = now_ms(c);
+			progress = true;
+			continue;
+		}
+		if (r == CG_TLS_WANT_WRITE)
+			c->want |= UV_WRITABLE;
+		else if (r == CG_TLS_WANT_READ)
+			c->want |= UV_READABLE;
+		else
+			*failed = true;
+		break;
+	}
+	return progress;
+}
+
+static long up_read(struct cg_conn *c, size_t max)
+{
+	struct cg_upconn *up = c->up;
+	if (cg_buf_reserve(&c->up_in, max) != 0)
+		return CG_TLS_ERROR;
+	long r;
+	if (up->ssl) {
+		r = cg_tls_read(up->ssl, c->up_in.data + c->up_in.len, max);
+	} else {
+		ssize_t n;
+		do
+			n = read(up->fd, c->up_in.data + c->up_in.len, max);
+		while (n < 0 && errno == EINTR);
+		r = n > 0 ? n : n == 0 ? CG_TLS_EOF : (errno == EAGAIN ? CG_TLS_WANT_READ : CG_TLS_ERROR);
+	}
+	if (r > 0)
+		c->up_in.len += (size_t)r;
+	else if (r == CG_TLS_WANT_READ)
+		up->want |= UV_READABLE;
+	else if (r == CG_TLS_WANT_WRITE)
+		up->want |= UV_WRITABLE;
+	return r;
+}
+
+static bool up_flush(struct cg_conn *c, bool *failed)
+{
+	struct cg_upconn *up = c->up;
+	bool progress = false;
+	while (c->up_out.len) {
+		long r;
+		if (up->ssl) {
+			r = cg_tls_write(up->ssl, c->up_out.data, c->up_out.len);
+		} else {
+			ssize_t n;
+			do
+				n = send(up->fd, c->up_out.data, c->up_out.len, MSG_NOSIGNAL);
+			while (n < 0 && errno == EINTR);
+			r = n >= 0 ? n : (errno == EAGAIN ? CG_TLS_WANT_WRITE : CG_TLS_ERROR);
+		}
+		if (r > 0) {
+			cg_buf_consume(&c->up_out, (size_t)r);
+			c->last_ms = now_ms(c);
+			progress = true;
+			continue;
+		}
+		if (r == CG_TLS_WANT_WRITE)
+			up->want |= UV_WRITABLE;
+		else if (r == CG_TLS_WANT_READ)
+			up->want |= UV_READABLE;
+		else
+			*failed = true;
+		break;
+	}
+	return progress;
+}
+
+/* ---- local responses ------------------------------------------------------- */
+
+/* Queues an APIM-style error response ({"statusCode":N,"message":"..."}).
+ * message must not need JSON escaping (our own constant texts). */
+static void respond_json(struct cg_conn *c, int status, const char *message, bool close_after)
+{
+	struct cg_req *r = &c->req;
+	if (r->resp_started) {
+		/* Part of a response is out already: the only honest signal left
+		 * is to cut the connection. */
+		conn_close(c);
+		return;
+	}
+	if (c->up)
+		up_release(c, false);
+	if (r->body == CG_BODY_STREAM)
+		close_after = true; /* the rest of the request body was not read */
+	r->close_after = r->close_after || close_after || !r->h.keep_alive || c->w->draining;
+	char body[512];
+	int blen = snprintf(body, sizeof(body), "{\"statusCode\":%d,\"message\":\"%s\"}", status, message);
+	c->out.len = 0;
+	int rc = cg_buf_printf(&c->out,
+			       "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: application/json\r\n"
+			       "Content-Length: %d\r\n%s\r\n",
+			       status, cg_h1_reason(status), cg_worker_date(c->w), blen,
+			       r->close_after ? "Connection: close\r\n" : "");
+	if (rc != 0 || cg_buf_append(&c->out, body, (size_t)blen) != 0) {
+		conn_close(c);
+		return;
+	}
+	r->status = status;
+	r->resp_started = true;
+	c->state = CG_C_RESPOND;
+}
+
+/* ---- request lifecycle --------------------------------------------------- */
+
+static void access_log(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	c->w->n_requests++;
+	if (!c->w->gw->set.access_log)
+		return;
+	char tp[41] = "-";
+	if (c->ssl && c->negotiate && !cg_tls_peer_thumbprint(c->ssl, tp))
+		strcpy(tp, "-");
+	cg_log(CG_LOG_INFO, "access %s \"%.*s %.*s\" %d %llu %llums api=%.*s op=%.*s cert=%s", c->peer_ip,
+	       CG_STR_FMT(r->h.method), CG_STR_FMT(r->h.target), r->status,
+	       (unsigned long long)r->bytes_out, (unsigned long long)(now_ms(c) - r->start_ms),
+	       r->route.api ? (int)r->route.api->id.len : 1, r->route.api ? r->route.api->id.ptr : "-",
+	       r->route.op ? (int)r->route.op->id.len : 1, r->route.op ? r->route.op->id.ptr : "-", tp);
+}
+
+static void req_reset(struct cg_conn *c)
+{
+	if (c->req.snap)
+		cg_snapshot_unref(c->req.snap);
+	cg_arena_reset(&c->arena);
+	memset(&c->req, 0, sizeof(c->req));
+	c->head_seen = 0;
+	c->resp_seen = 0;
+	c->up_in.len = 0;
+	c->up_out.len = 0;
+	/* Give big buffers back between requests: an idle keep-alive
+	 * connection should cost little memory. */
+	if (c->up_in.cap > CG_CONN_HIGH_WATER)
+		cg_buf_free(&c->up_in);
+	if (c->up_out.cap > CG_CONN_HIGH_WATER)
+		cg_buf_free(&c->up_out);
+}
+
+/* The exchange is over and its response fully written. */
+static void finish_request(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	access_log(c);
+	bool keep = !r->close_after && r->h.keep_alive && !c->w->draining && !c->eof &&
+		    r->body != CG_BODY_STREAM;
+	req_reset(c);
+	if (!keep) {
+		c->state = CG_C_CLOSING;
+		return;
+	}
+	c->state = CG_C_HEAD;
+	if (c->in.len == 0) {
+		cg_buf_free(&c->in);
+		cg_buf_free(&c->out);
+	}
+}
+
+/* ---- upstream connections ------------------------------------------------ */
+
+static void up_poll_cb(uv_poll_t *h, int status, int events);
+
+static struct cg_pool *pool_get(struct cg_worker *w, struct cg_str key, bool create)
+{
+	for (struct cg_pool *p = w->pools; p; p = p->next)
+		if (strlen(p->key) == key.len && memcmp(p->key, key.ptr, key.len) == 0)
+			return p;
+	if (!create)
+		return NULL;
+	struct cg_pool *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->key = strndup(key.ptr, key.len);
+	if (!p->key) {
+		free(p);
+		return NULL;
+	}
+	cg_link_init(&p->idle);
+	p->next = w->pools;
+	w->pools = p;
+	return p;
+}
+
+static void up_handle_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void up_destroy(struct cg_upconn *up)
+{
+	if (!cg_link_empty(&up->link)) {
+		cg_link_remove(&up->link);
+		up->pool->num_idle--;
+	}
+	uv_poll_stop(&up->poll);
+	if (up->ssl)
+		cg_tls_close(up->ssl);
+	up->ssl = NULL;
+	close(up->fd);
+	up->fd = -1;
+	up->poll.data = up;
+	uv_close((uv_handle_t *)&up->poll, up_handle_closed);
+}
+
+static void up_set_events(struct cg_upconn *up, int ev)
+{
+	if (ev == up->events)
+		return;
+	up->events = ev;
+	if (ev)
+		uv_poll_start(&up->poll, ev, up_poll_cb);
+	else
+		uv_poll_stop(&up->poll);
+}
+
+/* Returns the connection to its pool, or closes it. */
+static void up_release(struct cg_conn *c, bool reusable)
+{
+	struct cg_upconn *up = c->up;
+	if (!up)
+		return;
+	c->up = NULL;
+	up->owner = NULL;
+	struct cg_worker *w = up->w;
+	if (!reusable || w->draining || up->pool->num_idle >= w->gw->set.max_idle_upstream) {
+		up_destroy(up);
+		return;
+	}
+	up->idle_since = uv_now(&w->loop);
+	up->reused = true;
+	cg_link_insert(&up->pool->idle, &up->link);
+	up->pool->num_idle++;
+	/* Idle: watch for the backend closing it (or sending garbage). */
+	up_set_events(up, UV_READABLE);
+}
+
+static void up_poll_cb(uv_poll_t *h, int status, int events)
+{
+	struct cg_upconn *up = h->data;
+	if (up->owner) {
+		conn_run(up->owner);
+		return;
+	}
+	/* An idle pooled connection became readable: the backend closed it or
+	 * sent bytes nobody asked for. Either way it is unusable. */
+	up_destroy(up);
+}
+
+/* An idle connection the backend has not closed yet (peek: EAGAIN). */
+static bool up_alive(struct cg_upconn *up)
+{
+	char b;
+	ssize_t n = recv(up->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+static int up_connect(struct cg_conn *c, const struct cg_rt_backend *be, struct cg_pool *pool)
+{
+	struct cg_worker *w = c->w;
+	int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int rc = connect(fd, (const struct sockaddr *)&be->addr, be->addr_len);
+	if (rc != 0 && errno != EINPROGRESS) {
+		cg_log_info("backend %.*s: connect: %s", CG_STR_FMT(be->pool_key), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	struct cg_upconn *up = calloc(1, sizeof(*up));
+	if (!up) {
+		close(fd);
+		return -1;
+	}
+	up->w = w;
+	up->fd = fd;
+	up->pool = pool;
+	cg_link_init(&up->link);
+	up->state = rc == 0 ? CG_UP_READY : CG_UP_CONNECTING;
+	if (be->tls) {
+		char host[256];
+		snprintf(host, sizeof(host), "%.*s", CG_STR_FMT(be->host));
+		up->ssl = cg_tls_client_ssl_new(w->client_ctx, fd, host, be->verify);
+		if (!up->ssl) {
+			close(fd);
+			free(up);
+			return -1;
+		}
+		if (up->state == CG_UP_READY)
+			up->state = CG_UP_HANDSHAKE;
+	}
+	uv_poll_init_socket(&w->loop, &up->poll, fd);
+	up->poll.data = up;
+	up->owner = c;
+	c->up = up;
+	return 0;
+}
+
+/* Gets a connection to the request's backend: a live idle one from the
+ * pool, else a new one. Returns -1 when a socket cannot even be started. */
+static int up_acquire(struct cg_conn *c)
+{
+	const struct cg_rt_backend *be = &c->req.route.api->backend;
+	struct cg_pool *pool = pool_get(c->w, be->pool_key, true);
+	if (!pool)
+		return -1;
+	while (!cg_link_empty(&pool->idle)) {
+		struct cg_upconn *up = cg_container_of(pool->idle.next, struct cg_upconn, link);
+		cg_link_remove(&up->link);
+		pool->num_idle--;
+		if (!up_alive(up)) {
+			up_destroy(up);
+			continue;
+		}
+		up->owner = c;
+		c->up = up;
+		up->want = 0;
+		return 0;
+	}
+	return up_connect(c, be, pool);
+}
+
+void cg_upconn_pool_sweep(struct cg_worker *w)
+{
+	uint64_t now = uv_now(&w->loop);
+	for (struct cg_pool *p = w->pools; p; p = p->next) {
+		struct cg_link *l = p->idle.prev; /* oldest at the tail */
+		while (l != &p->idle) {
+			struct cg_link *prev = l->prev;
+			struct cg_upconn *up = cg_container_of(l, struct cg_upconn, link);
+			if (w->draining || now - up->idle_since >= w->gw->set.upstream_idle_ms)
+				up_destroy(up);
+			l = prev;
+		}
+	}
+}
+
+void cg_upconn_pool_free(struct cg_worker *w)
+{
+	w->draining = true;
+	cg_upconn_pool_sweep(w);
+	while (w->pools) {
+		struct cg_pool *p = w->pools;
+		w->pools = p->next;
+		free(p->key);
+		free(p);
+	}
+}
+
+/* ---- building the upstream request ------------------------------------- */
+
+static bool is_client_cert_header(struct cg_str n)
+{
+	static const struct cg_str exact[] = { CG_STR("X-Forwarded-Client-Cert"), CG_STR("Client-Cert"),
+					       CG_STR("Client-Cert-Chain") };
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (cg_str_ieq(n, exact[i]))
+			return true;
+	static const struct cg_str prefixes[] = { CG_STR("X-SSL-Client-"),
+						  CG_STR("X-Forwarded-Tls-Client-Cert") };
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (n.len >= prefixes[i].len && cg_str_ieq(cg_str_make(n.ptr, prefixes[i].len), prefixes[i]))
+			return true;
+	return false;
+}
+
+static bool is_hop(const struct cg_req *r, struct cg_str name)
+{
+	bool any_conn = false;
+	for (size_t i = 0; i < r->h.num_headers; i++) {
+		if (!cg_str_ieq_lit(r->hdrs[i].name, "Connection"))
+			continue;
+		any_conn = true;
+		if (cg_h1_is_hop_by_hop(name, r->hdrs[i].value))
+			return true;
+	}
+	return !any_conn && cg_h1_is_hop_by_hop(name, CG_STR_NULL);
+}
+
+static int build_upstream_head(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	const struct cg_rt_backend *be = &r->route.api->backend;
+	struct cg_buf *b = &c->up_out;
+	int rc = 0;
+	struct cg_str rest = r->route.rest;
+	rc |= cg_buf_append_str(b, r->h.method);
+	rc |= cg_buf_append(b, " ", 1);
+	rc |= cg_buf_append_str(b, be->base_path);
+	rc |= cg_buf_append_str(b, rest);
+	if (be->base_path.len == 0 && rest.len == 0)
+		rc |= cg_buf_append(b, "/", 1);
+	if (r->h.query.len || (r->h.target.len && r->h.target.ptr[r->h.target.len - 1] == '?')) {
+		rc |= cg_buf_append(b, "?", 1);
+		rc |= cg_buf_append_str(b, r->h.query);
+	}
+	rc |= buf_add(b, " HTTP/1.1\r\nHost: ");
+	rc |= cg_buf_append_str(b, be->host_hdr);
+	rc |= cg_buf_append(b, "\r\n", 2);
+	bool have_xff = false;
+	for (size_t i = 0; i < r->h.num_headers; i++) {
+		struct cg_str n = r->hdrs[i].name;
+		if (cg_str_ieq_lit(n, "X-Forwarded-For")) {
+			/* Extend the chain: "client-supplied, ..., our peer". */
+			rc |= cg_buf_append(b, have_xff ? ", " : "X-Forwarded-For: ", have_xff ? 2 : 17);
+			rc |= cg_buf_append_str(b, r->hdrs[i].value);
+			have_xff = true;
+		}
+	}
+	if (have_xff)
+		rc |= cg_buf_append(b, ", ", 2);
+	else
+		rc |= buf_add(b, "X-Forwarded-For: ");
+	rc |= buf_add(b, c->peer_ip);
+	rc |= buf_add(b, c->tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n");
+	if (r->h.host.len) {
+		rc |= buf_add(b, "X-Forwarded-Host: ");
+		rc |= cg_buf_append_str(b, r->h.host);
+		rc |= cg_buf_append(b, "\r\n", 2);
+	}
+	for (size_t i = 0; i < r->h.num_headers; i++) {
+		struct cg_str n = r->hdrs[i].name;
+		if (is_hop(r, n) || cg_str_ieq_lit(n, "Host") || cg_str_ieq_lit(n, "Content-Length") ||
+		    cg_str_ieq_lit(n, "Expect") || cg_str_ieq_lit(n, "X-Forwarded-For") ||
+		    cg_str_ieq_lit(n, "X-Forwarded-Proto") || cg_str_ieq_lit(n, "X-Forwarded-Host") ||
+		    is_client_cert_header(n))
+			continue;
+		rc |= cg_buf_append_str(b, n);
+		rc |= cg_buf_append(b, ": ", 2);
+		rc |= cg_buf_append_str(b, r->hdrs[i].value);
+		rc |= cg_buf_append(b, "\r\n", 2);
+	}
+	if (r->h.body_kind == CG_H1_BODY_LENGTH)
+		rc |= cg_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)r->h.content_length);
+	else if (r->h.body_kind == CG_H1_BODY_CHUNKED)
+		rc |= buf_add(b, "Transfer-Encoding: chunked\r\n");
+	rc |= cg_buf_append(b, "\r\n", 2);
+	return rc ? -1 : 0;
+}
+
+/* ---- request head -------------------------------------------------------- */
+
+/* Moves the parsed head out of `in` into the request arena, so the slices
+ * stay valid while `in` is reused for the body and the next request. */
+static int keep_head(struct cg_conn *c, size_t headlen)
+{
+	struct cg_req *r = &c->req;
+	char *copy = cg_arena_alloc(&c->arena, headlen);
+	if (!copy)
+		return -1;
+	memcpy(copy, c->in.data, headlen);
+	const char *base = c->in.data, *end = base + headlen;
+#define REBASE(s)                                                                                  \
+	do {                                                                                       \
+		if ((s).ptr >= base && (s).ptr <= end)                                             \
+			(s).ptr = copy + ((s).ptr - base);                                         \
+	} while (0)
+	REBASE(r->h.method);
+	REBASE(r->h.target);
+	REBASE(r->h.path);
+	REBASE(r->h.query);
+	REBASE(r->h.authority);
+	REBASE(r->h.host);
+	for (size_t i = 0; i < r->h.num_headers; i++) {
+		REBASE(r->hdrs[i].name);
+		REBASE(r->hdrs[i].value);
+	}
+#undef REBASE
+	cg_buf_consume(&c->in, headlen);
+	return 0;
+}
+
+/* "Host: Example.COM.:8443" -> "example.com" (into buf). */
+static struct cg_str host_name_only(struct cg_str host, char *buf, size_t bufsz)
+{
+	struct cg_str h = host;
+	if (h.len && h.ptr[0] == '[') {
+		long close = cg_str_find_char(h, ']');
+		h = close > 0 ? cg_str_make(h.ptr, (size_t)close + 1) : h;
+	} else {
+		long colon = cg_str_find_char(h, ':');
+		if (colon >= 0)
+			h.len = (size_t)colon;
+	}
+	if (h.len && h.ptr[h.len - 1] == '.')
+		h.len--;
+	if (h.len >= bufsz)
+		return CG_STR_NULL;
+	for (size_t i = 0; i < h.len; i++)
+		buf[i] = (char)cg_ascii_lower((unsigned char)h.ptr[i]);
+	return cg_str_make(buf, h.len);
+}
+
+/* Refuses "." and ".." segments, also percent-encoded: a backend that
+ * normalises them would otherwise see a path other than the one routed and
+ * matched against operations (policy bypass). */
+static bool path_has_dot_segment(struct cg_str p)
+{
+	size_t i = 0;
+	while (i < p.len) {
+		if (p.ptr[i] != '/') {
+			i++;
+			continue;
+		}
+		size_t j = i + 1, dots = 0;
+		bool only_dots = true;
+		while (j < p.len && p.ptr[j] != '/') {
+			if (p.ptr[j] == '.') {
+				dots++;
+				j++;
+			} else if (p.ptr[j] == '%' && j + 2 < p.len && p.ptr[j + 1] == '2' &&
+				   (p.ptr[j + 2] == 'e' || p.ptr[j + 2] == 'E')) {
+				dots++;
+				j += 3;
+			} else {
+				only_dots = false;
+				j++;
+			}
+		}
+		if (only_dots && (dots == 1 || dots == 2))
+			return true;
+		i = j;
+	}
+	return false;
+}
+
+static void begin_request(struct cg_conn *c, size_t headlen)
+{
+	struct cg_req *r = &c->req;
+	struct cg_worker *w = c->w;
+	if (keep_head(c, headlen) != 0) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return;
+	}
+	c->nreq++;
+	r->snap = cg_snapshot_ref(w->snap);
+	r->body = r->h.body_kind == CG_H1_BODY_NONE ? CG_BODY_NONE : CG_BODY_STREAM;
+	if (r->h.body_kind == CG_H1_BODY_LENGTH)
+		r->body_left = r->h.content_length;
+	else if (r->h.body_kind == CG_H1_BODY_CHUNKED)
+		cg_h1_chunked_init(&r->chunked);
+
+	if (r->h.path.len == 0 || r->h.path.ptr[0] != '/') {
+		/* asterisk-form (OPTIONS *) and authority-form (CONNECT) */
+		respond_json(c, cg_str_eq_lit(r->h.method, "CONNECT") ? 405 : 400,
+			     "This request form is not supported", true);
+		return;
+	}
+	if (path_has_dot_segment(r->h.path)) {
+		respond_json(c, 400, "Bad Request: the path contains dot segments", true);
+		return;
+	}
+	if (r->h.has_upgrade && cg_str_eq_lit(r->h.method, "CONNECT")) {
+		respond_json(c, 405, "Method Not Allowed", true);
+		return;
+	}
+	/* SNI chose the TLS settings; Host chooses the site. They must agree
+	 * where the two hostnames' settings differ (domain-fronting bypass). */
+	struct cg_str authority = r->h.authority.len ? r->h.authority : r->h.host;
+	if (c->tls && authority.len) {
+		char hb[256];
+		struct cg_str hn = host_name_only(authority, hb, sizeof(hb));
+		const struct cg_rt_host *h = hn.len ? cg_snapshot_find_host(r->snap, hn) : NULL;
+		if (h && h->settings_id != c->settings_id) {
+			respond_json(c, 421, "Misdirected Request", true);
+			return;
+		}
+	}
+	if (r->h.body_kind == CG_H1_BODY_LENGTH && r->h.content_length > w->gw->set.max_body_bytes) {
+		respond_json(c, 413, "Request Entity Too Large", true);
+		return;
+	}
+	if (!cg_route_find(r->snap, r->h.method, r->h.path, r->h.query, &r->route)) {
+		respond_json(c, 404, "Resource not found", false);
+		return;
+	}
+	if (r->h.expect_continue && r->body == CG_BODY_STREAM && r->h.minor_version == 1) {
+		if (buf_add(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") != 0) {
+			conn_close(c);
+			return;
+		}
+		r->sent_continue = true;
+	}
+	if (build_upstream_head(c) != 0) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return;
+	}
+	r->up_start_ms = now_ms(c);
+	if (up_acquire(c) != 0) {
+		respond_json(c, 502, "Bad Gateway", false);
+		return;
+	}
+	c->state = CG_C_PROXY;
+}
+
+static bool step_head(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	struct cg_worker *w = c->w;
+	const struct cg_h1_limits *lim = &w->gw->set.h1;
+	if (c->in.len == 0 && (w->draining || c->eof)) {
+		conn_close(c);
+		return false;
+	}
+	if (c->in.len > c->head_seen) {
+		if (!r->hdrs) {
+			r->hdrs = cg_arena_alloc(&c->arena, sizeof(*r->hdrs) * lim->max_headers);
+			if (!r->hdrs) {
+				conn_close(c);
+				return false;
+			}
+		}
+		if (c->head_seen == 0)
+			r->start_ms = now_ms(c);
+		int rc = cg_h1_parse_request(c->in.data, c->in.len, c->head_seen, &r->h, r->hdrs,
+					     lim->max_headers, lim);
+		if (rc > 0) {
+			begin_request(c, (size_t)rc);
+			return true;
+		}
+		if (rc == CG_H1_ERROR) {
+			cg_log_info("%s: bad request: %s", c->peer_ip,
+				    r->h.error_reason ? r->h.error_reason : "?");
+			char msg[200];
+			snprintf(msg, sizeof(msg), "%s: %s", cg_h1_reason(r->h.error_status),
+				 r->h.error_reason ? r->h.error_reason : "malformed request");
+			/* Quotes cannot appear in our reasons, but be sure. */
+			for (char *p = msg; *p; p++)
+				if (*p == '"' || *p == '\\')
+					*p = '\'';
+			r->h.keep_alive = false;
+			respond_json(c, r->h.error_status ? r->h.error_status : 400, msg, true);
+			return true;
+		}
+		c->head_seen = c->in.len;
+	}
+	if (c->eof) {
+		conn_close(c); /* EOF in the middle of a head */
+		return false;
+	}
+	size_t room = lim->max_head_bytes + 1 > c->in.len ? lim->max_head_bytes + 1 - c->in.len : 1;
+	long n = client_read(c, room < CG_CONN_READ_CHUNK ? room : CG_CONN_READ_CHUNK);
+	if (n > 0)
+		return true;
+	if (n == CG_TLS_EOF || n == CG_TLS_ERROR) {
+		if (c->in.len == 0) {
+			conn_close(c);
+			return false;
+		}
+		c->eof = true;
+		return true;
+	}
+	return false;
+}
+
+/* ---- proxying -------------------------------------------------------------- */
+
+/* Moves request body bytes from `in` to up_out (re-framed). */
+static bool pump_request_body(struct cg_conn *c, bool *bad)
+{
+	struct cg_req *r = &c->req;
+	bool progress = false;
+	while (r->body == CG_BODY_STREAM && c->up_out.len < CG_CONN_HIGH_WATER) {
+		if (c->in.len == 0) {
+			if (c->eof) {
+				*bad = true; /* the client went away mid-body */
+				return progress;
+			}
+			long n = client_read(c, CG_CONN_READ_CHUNK);
+			if (n > 0) {
+				progress = true;
+				c->last_ms = now_ms(c);
+				continue;
+			}
+			if (n == CG_TLS_EOF || n == CG_TLS_ERROR)
+				c->eof = true;
+			else
+				return progress;
+			continue;
+		}
+		if (r->h.body_kind == CG_H1_BODY_LENGTH) {
+			size_t n = c->in.len < r->body_left ? c->in.len : (size_t)r->body_left;
+			if (cg_buf_append(&c->up_out, c->in.data, n) != 0) {
+				*bad = true;
+				return progress;
+			}
+			cg_buf_consume(&c->in, n);
+			r->body_left -= n;
+			if (r->body_left == 0)
+				r->body = CG_BODY_DONE;
+			progress = true;
+			continue;
+		}
+		/* chunked: decode in place, re-encode what was decoded */
+		size_t len = c->in.len;
+		long rc = cg_h1_chunked_decode(&r->chunked, c->in.data, &len);
+		if (rc == CG_H1_ERROR || r->chunked.total > c->w->gw->set.max_body_bytes) {
+			cg_log_info("%s: bad chunked request body: %s", c->peer_ip,
+				    rc == CG_H1_ERROR ? r->chunked.error_reason : "over the body limit");
+			*bad = true;
+			return progress;
+		}
+		if (len) {
+			char hdr[24];
+			size_t hl = (size_t)snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
+			if (cg_buf_append(&c->up_out, hdr, hl) != 0 ||
+			    cg_buf_append(&c->up_out, c->in.data, len) != 0 ||
+			    cg_buf_append(&c->up_out, "\r\n", 2) != 0) {
+				*bad = true;
+				return progress;
+			}
+		}
+		if (rc >= 0) {
+			if (cg_buf_append(&c->up_out, "0\r\n\r\n", 5) != 0) {
+				*bad = true;
+				return progress;
+			}
+			/* Bytes after the body (a pipelined request) stay in `in`. */
+			memmove(c->in.data, c->in.data + len, (size_t)rc);
+			c->in.len = (size_t)rc;
+			r->body = CG_BODY_DONE;
+		} else {
+			c->in.len = 0;
+		}
+		progress = true;
+	}
+	return progress;
+}
+
+static int emit_body(struct cg_conn *c, const char *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (!c->req.resp_chunk_out)
+		return cg_buf_append(&c->out, p, n);
+	char hdr[24];
+	size_t hl = (size_t)snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
+	if (cg_buf_append(&c->out, hdr, hl) != 0 || cg_buf_append(&c->out, p, n) != 0 ||
+	    cg_buf_append(&c->out, "\r\n", 2) != 0)
+		return -1;
+	return 0;
+}
+
+static bool resp_hdr_skip(const struct cg_req *r, struct cg_str n)
+{
+	bool any_conn = false;
+	for (size_t i = 0; i < r->resp.num_headers; i++) {
+		if (!cg_str_ieq_lit(r->resp_hdrs[i].name, "Connection"))
+			continue;
+		any_conn = true;
+		if (cg_h1_is_hop_by_hop(n, r->resp_hdrs[i].value))
+			return true;
+	}
+	if (!any_conn && cg_h1_is_hop_by_hop(n, CG_STR_NULL))
+		return true;
+	return cg_str_ieq_lit(n, "Content-Length");
+}
+
+/* Builds the client's response head from the backend's. */
+static int start_response(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	struct cg_h1_response *p = &r->resp;
+	bool head = cg_str_eq_lit(r->h.method, "HEAD");
+	bool client11 = r->h.minor_version == 1;
+	r->resp_body = p->body_kind;
+	if (head)
+		r->resp_body = CG_H1_BODY_NONE;
+	if (r->resp_body == CG_H1_BODY_LENGTH)
+		r->resp_left = p->content_length;
+	if (r->resp_body == CG_H1_BODY_CHUNKED)
+		cg_h1_chunked_init(&r->resp_chunked);
+	if (r->resp_body == CG_H1_BODY_CHUNKED || r->resp_body == CG_H1_BODY_CLOSE) {
+		if (client11)
+			r->resp_chunk_out = true;
+		else
+			r->close_after = true; /* HTTP/1.0: the close ends the body */
+	}
+	if (r->body == CG_BODY_STREAM || c->w->draining)
+		r->close_after = true;
+	bool close = r->close_after || !r->h.keep_alive;
+	struct cg_buf *b = &c->out;
+	int rc = cg_buf_printf(b, "HTTP/1.1 %d ", p->status);
+	rc |= cg_buf_append_str(b, p->reason.len ? p->reason : cg_str_from_c(cg_h1_reason(p->status)));
+	rc |= cg_buf_append(b, "\r\n", 2);
+	bool have_date = false;
+	for (size_t i = 0; i < p->num_headers; i++) {
+		struct cg_str n = r->resp_hdrs[i].name;
+		if (resp_hdr_skip(r, n))
+			continue;
+		have_date |= cg_str_ieq_lit(n, "Date");
+		rc |= cg_buf_append_str(b, n);
+		rc |= cg_buf_append(b, ": ", 2);
+		rc |= cg_buf_append_str(b, r->resp_hdrs[i].value);
+		rc |= cg_buf_append(b, "\r\n", 2);
+	}
+	if (!have_date)
+		rc |= cg_buf_printf(b, "Date: %s\r\n", cg_worker_date(c->w));
+	bool bodiless_status = p->status == 204 || p->status == 304 || p->status < 200;
+	if (p->body_kind == CG_H1_BODY_LENGTH || (head && cg_h1_find_header(r->resp_hdrs, p->num_headers,
+									   CG_STR("Content-Length")))) {
+		if (!bodiless_status || p->status == 304) {
+			const struct cg_h1_header *cl =
+				cg_h1_find_header(r->resp_hdrs, p->num_headers, CG_STR("Content-Length"));
+			if (cl) {
+				rc |= buf_add(b, "Content-Length: ");
+				rc |= cg_buf_printf(b, "%llu\r\n", (unsigned long long)p->content_length);
+			}
+		}
+	} else if (r->resp_chunk_out) {
+		rc |= buf_add(b, "Transfer-Encoding: chunked\r\n");
+	}
+	if (close)
+		rc |= buf_add(b, "Connection: close\r\n");
+	else if (!client11)
+		rc |= buf_add(b, "Connection: keep-alive\r\n");
+	rc |= cg_buf_append(b, "\r\n", 2);
+	r->status = p->status;
+	r->resp_started = true;
+	if (r->resp_body == CG_H1_BODY_NONE || (r->resp_body == CG_H1_BODY_LENGTH && r->resp_left == 0))
+		r->resp_done = true;
+	return rc ? -1 : 0;
+}
+
+static int keep_resp_head(struct cg_conn *c, size_t headlen)
+{
+	struct cg_req *r = &c->req;
+	char *copy = cg_arena_alloc(&c->arena, headlen);
+	if (!copy)
+		return -1;
+	memcpy(copy, c->up_in.data, headlen);
+	const char *base = c->up_in.data, *end = base + headlen;
+#define REBASE(s)                                                                                  \
+	do {                                                                                       \
+		if ((s).ptr >= base && (s).ptr <= end)                                             \
+			(s).ptr = copy + ((s).ptr - base);                                         \
+	} while (0)
+	REBASE(r->resp.reason);
+	for (size_t i = 0; i < r->resp.num_headers; i++) {
+		REBASE(r->resp_hdrs[i].name);
+		REBASE(r->resp_hdrs[i].value);
+	}
+#undef REBASE
+	cg_buf_consume(&c->up_in, headlen);
+	return 0;
+}
+
+/* Upstream failed before a usable response arrived. */
+static void upstream_failed(struct cg_conn *c, const char *what)
+{
+	struct cg_req *r = &c->req;
+	cg_log_info("backend %.*s: %s", CG_STR_FMT(r->route.api->backend.pool_key), what);
+	/* A pooled connection the backend closed just as we reused it: retry
+	 * once on a fresh one, when nothing but our own head was sent. */
+	if (c->up && c->up->reused && !r->resp_head_done && c->up_in.len == 0 &&
+	    r->h.body_kind == CG_H1_BODY_NONE) {
+		up_release(c, false);
+		c->up_out.len = 0;
+		if (build_upstream_head(c) == 0 && up_acquire(c) == 0)
+			return;
+	}
+	respond_json(c, 502, "Bad Gateway", false);
+}
+
+static bool step_proxy(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	struct cg_upconn *up = c->up;
+	bool progress = false, failed = false;
+
+	if (up && up->state == CG_UP_CONNECTING) {
+		const struct cg_rt_backend *be = &r->route.api->backend;
+		int rc = connect(up->fd, (const struct sockaddr *)&be->addr, be->addr_len);
+		if (rc == 0 || errno == EISCONN) {
+			up->state = up->ssl ? CG_UP_HANDSHAKE : CG_UP_READY;
+			progress = true;
+		} else if (errno == EINPROGRESS || errno == EALREADY) {
+			up->want |= UV_WRITABLE;
+		} else {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
+			up->reused = false;
+			upstream_failed(c, msg);
+			return true;
+		}
+	}
+	if (up && up->state == CG_UP_HANDSHAKE) {
+		int rc = cg_tls_handshake(up->ssl);
+		if (rc == 1) {
+			up->state = CG_UP_READY;
+			progress = true;
+		} else if (rc == CG_TLS_WANT_READ) {
+			up->want |= UV_READABLE;
+		} else if (rc == CG_TLS_WANT_WRITE) {
+			up->want |= UV_WRITABLE;
+		} else {
+			long vr = SSL_get_verify_result(up->ssl);
+			char msg[300];
+			snprintf(msg, sizeof(msg), "TLS handshake failed: %s%s%s", cg_tls_last_error(),
+				 vr != X509_V_OK ? "; certificate: " : "",
+				 vr != X509_V_OK ? X509_verify_cert_error_string(vr) : "");
+			up->reused = false;
+			upstream_failed(c, msg);
+			return true;
+		}
+	}
+	if (!c->up || c->up->state != CG_UP_READY) {
+		/* Still connecting: nothing else to do, but keep the 100 Continue
+		 * (if any) moving. */
+		progress |= client_flush(c, &failed);
+		if (failed)
+			conn_close(c);
+		return progress;
+	}
+	up = c->up;
+
+	/* client -> backend */
+	bool bad = false;
+	progress |= up_flush(c, &failed);
+	if (failed) {
+		if (!r->resp_head_done) {
+			upstream_failed(c, "write failed");
+			return true;
+		}
+		c->up_out.len = 0;
+		r->close_after = true;
+		failed = false;
+	}
+	if (!r->resp_head_done || !r->resp_done)
+		progress |= pump_request_body(c, &bad);
+	if (bad) {
+		/* Framing broke mid-body: nothing after this point can be
+		 * trusted on either connection. */
+		if (c->up)
+			up_release(c, false);
+		if (!r->resp_started)
+			respond_json(c, 400, "Bad Request: invalid request body", true);
+		else
+			conn_close(c);
+		return true;
+	}
+	if (c->up_out.len && !failed)
+		progress |= up_flush(c, &failed);
+
+	/* backend -> client */
+	if (!r->resp_head_done) {
+		if (c->up_in.len > c->resp_seen) {
+			const struct cg_h1_limits *lim = &c->w->gw->set.h1;
+			if (!r->resp_hdrs)
+				r->resp_hdrs =
+					cg_arena_alloc(&c->arena, sizeof(*r->resp_hdrs) * lim->max_headers);
+			int rc = r->resp_hdrs ? cg_h1_parse_response(c->up_in.data, c->up_in.len,
+								     c->resp_seen, &r->resp, r->resp_hdrs,
+								     lim->max_headers, lim, r->h.method)
+					      : CG_H1_ERROR;
+			if (rc > 0 && r->resp.status < 200) {
+				/* 100/102/103 are ours to drop; 101: we never upgrade. */
+				if (r->resp.status == 101) {
+					up->reused = false;
+					upstream_failed(c, "unexpected 101 Switching Protocols");
+					return true;
+				}
+				cg_buf_consume(&c->up_in, (size_t)rc);
+				c->resp_seen = 0;
+				return true;
+			}
+			if (rc > 0) {
+				if (keep_resp_head(c, (size_t)rc) != 0 || start_response(c) != 0) {
+					conn_close(c);
+					return false;
+				}
+				r->resp_head_done = true;
+				c->resp_seen = 0;
+				progress = true;
+			} else if (rc == CG_H1_ERROR) {
+				char msg[200];
+				snprintf(msg, sizeof(msg), "invalid response: %s",
+					 r->resp.error_reason ? r->resp.error_reason : "?");
+				up->reused = false;
+				upstream_failed(c, msg);
+				return true;
+			} else {
+				c->resp_seen = c->up_in.len;
+			}
+		}
+		if (!r->resp_head_done) {
+			long n = up_read(c, CG_CONN_READ_CHUNK);
+			if (n > 0)
+				return true;
+			if (n == CG_TLS_EOF || n == CG_TLS_ERROR) {
+				upstream_failed(c, c->up_in.len ? "closed in the response head"
+								 : "closed without a response");
+				return true;
+			}
+		}
+	}
+	if (r->resp_head_done) {
+		while (!r->resp_done && c->out.len < CG_CONN_HIGH_WATER) {
+			if (c->up_in.len == 0) {
+				long n = up_read(c, CG_CONN_READ_CHUNK);
+				if (n > 0) {
+					progress = true;
+					c->last_ms = now_ms(c);
+					continue;
+				}
+				if (n == CG_TLS_WANT_READ || n == CG_TLS_WANT_WRITE)
+					break;
+				if (r->resp_body == CG_H1_BODY_CLOSE) {
+					r->resp_done = true;
+					up->reused = false;
+					if (r->resp_chunk_out && cg_buf_append(&c->out, "0\r\n\r\n", 5) != 0) {
+						conn_close(c);
+						return false;
+					}
+					progress = true;
+					break;
+				}
+				/* Truncated body: cut the client off so it notices. */
+				cg_log_info("backend %.*s: closed in the response body",
+					    CG_STR_FMT(r->route.api->backend.pool_key));
+				conn_close(c);
+				return false;
+			}
+			int rc = 0;
+			if (r->resp_body == CG_H1_BODY_LENGTH) {
+				size_t n = c->up_in.len < r->resp_left ? c->up_in.len : (size_t)r->resp_left;
+				rc = emit_body(c, c->up_in.data, n);
+				cg_buf_consume(&c->up_in, n);
+				r->resp_left -= n;
+				if (r->resp_left == 0)
+					r->resp_done = true;
+			} else if (r->resp_body == CG_H1_BODY_CHUNKED) {
+				size_t len = c->up_in.len;
+				long d = cg_h1_chunked_decode(&r->resp_chunked, c->up_in.data, &len);
+				if (d == CG_H1_ERROR) {
+					cg_log_info("backend %.*s: bad chunked response: %s",
+						    CG_STR_FMT(r->route.api->backend.pool_key),
+						    r->resp_chunked.error_reason);
+					conn_close(c);
+					return false;
+				}
+				rc = emit_body(c, c->up_in.data, len);
+				if (d >= 0) {
+					r->resp_done = true;
+					if (r->resp_chunk_out)
+						rc |= cg_buf_append(&c->out, "0\r\n\r\n", 5);
+					memmove(c->up_in.data, c->up_in.data + len, (size_t)d);
+					c->up_in.len = (size_t)d;
+				} else {
+					c->up_in.len = 0;
+				}
+			} else {
+				rc = emit_body(c, c->up_in.data, c->up_in.len);
+				c->up_in.len = 0;
+			}
+			if (rc != 0) {
+				conn_close(c);
+				return false;
+			}
+			progress = true;
+		}
+	}
+	progress |= client_flush(c, &failed);
+	if (failed) {
+		conn_close(c);
+		return false;
+	}
+	if (r->resp_done && c->out.len == 0) {
+		/* The backend connection is reusable only when both messages
+		 * ended exactly at their framing and nothing extra arrived. */
+		bool reusable = r->resp.keep_alive && r->resp.body_kind != CG_H1_BODY_CLOSE &&
+				r->body != CG_BODY_STREAM && c->up_in.len == 0 && c->up_out.len == 0;
+		if (c->up)
+			up_release(c, reusable);
+		finish_request(c);
+		return true;
+	}
+	return progress;
+}
+
+static bool step_respond(struct cg_conn *c)
+{
+	bool failed = false;
+	bool progress = client_flush(c, &failed);
+	if (failed) {
+		conn_close(c);
+		return false;
+	}
+	if (c->out.len == 0) {
+		finish_request(c);
+		return true;
+	}
+	return progress;
+}
+
+/* Flushes, then half-closes and reads/discards for a short while (lingering
+ * close), so a client still sending gets our response rather than a reset. */
+static bool step_closing(struct cg_conn *c)
+{
+	bool failed = false;
+	bool progress = client_flush(c, &failed);
+	if (failed || c->out.len == 0) {
+		if (failed || c->eof) {
+			conn_close(c);
+			return false;
+		}
+		if (!c->lingering) {
+			if (c->ssl && SSL_is_init_finished(c->ssl))
+				(void)SSL_shutdown(c->ssl);
+			shutdown(c->fd, SHUT_WR);
+			c->lingering = true;
+			c->last_ms = now_ms(c);
+		}
+		char sink[4096];
+		for (int i = 0; i < 16; i++) {
+			ssize_t n = recv(c->fd, sink, sizeof(sink), MSG_DONTWAIT);
+			if (n > 0)
+				continue;
+			if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+				c->want |= UV_READABLE;
+				return false;
+			}
+			conn_close(c);
+			return false;
+		}
+		return true;
+	}
+	return progress;
+}
+
+static bool step_handshake(struct cg_conn *c)
+{
+	int rc = cg_tls_handshake(c->ssl);
+	if (rc == 1) {
+		c->state = CG_C_HEAD;
+		if (c->hs_snap) {
+			cg_snapshot_unref(c->hs_snap);
+			c->hs_snap = NULL;
+		}
+		return true;
+	}
+	if (rc == CG_TLS_WANT_READ) {
+		c->want |= UV_READABLE;
+		return false;
+	}
+	if (rc == CG_TLS_WANT_WRITE) {
+		c->want |= UV_WRITABLE;
+		return false;
+	}
+	c->w->n_handshake_fail++;
+	cg_log_debug("%s: TLS handshake failed: %s", c->peer_ip, cg_tls_last_error());
+	conn_close(c);
+	return false;
+}
+
+/* ---- driving ---------------------------------------------------------------- */
+
+static void timer_cb(uv_timer_t *t);
+
+static void update_timer(struct cg_conn *c)
+{
+	const struct cg_gw_settings *s = &c->w->gw->set;
+	struct cg_req *r = &c->req;
+	uint64_t d = 0;
+	switch (c->state) {
+	case CG_C_HANDSHAKE:
+		d = c->accepted_ms + s->header_timeout_ms;
+		break;
+	case CG_C_HEAD:
+		if (c->in.len == 0 && c->head_seen == 0)
+			d = c->last_ms + (c->nreq ? s->idle_timeout_ms : s->header_timeout_ms);
+		else
+			d = r->start_ms + s->header_timeout_ms;
+		break;
+	case CG_C_PROXY:
+		if (c->up && c->up->state != CG_UP_READY)
+			d = r->up_start_ms + s->connect_timeout_ms;
+		else if (r->body == CG_BODY_STREAM || r->resp_head_done)
+			d = c->last_ms + s->body_timeout_ms;
+		else
+			d = r->up_start_ms + s->backend_timeout_ms;
+		break;
+	case CG_C_RESPOND:
+		d = c->last_ms + s->body_timeout_ms;
+		break;
+	case CG_C_CLOSING:
+		d = c->last_ms + (c->lingering ? CG_CONN_LINGER_MS : s->body_timeout_ms);
+		break;
+	}
+	if (d == c->deadline)
+		return;
+	c->deadline = d;
+	uint64_t now = now_ms(c);
+	uv_timer_start(&c->timer, timer_cb, d > now ? d - now : 0, 0);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+	struct cg_conn *c = t->data;
+	struct cg_req *r = &c->req;
+	c->deadline = 0;
+	switch (c->state) {
+	case CG_C_HEAD:
+		if (c->in.len || c->head_seen) {
+			cg_log_info("%s: request head timeout", c->peer_ip);
+			r->h.keep_alive = false;
+			respond_json(c, 408, "Request Timeout", true);
+			break;
+		}
+		conn_close(c);
+		break;
+	case CG_C_PROXY:
+		if (c->up && c->up->state != CG_UP_READY) {
+			cg_log_info("backend %.*s: connect timeout", CG_STR_FMT(r->route.api->backend.pool_key));
+			if (c->up)
+				c->up->reused = false;
+			respond_json(c, 502, "Bad Gateway", false);
+		} else if (!r->resp_head_done && r->body != CG_BODY_STREAM) {
+			cg_log_info("backend %.*s: response timeout", CG_STR_FMT(r->route.api->backend.pool_key));
+			respond_json(c, 504, "Gateway Timeout", false);
+		} else {
+			conn_close(c); /* a body stalled */
+		}
+		break;
+	default:
+		conn_close(c);
+		break;
+	}
+	conn_run(c);
+}
+
+static void poll_cb(uv_poll_t *h, int status, int events)
+{
+	conn_run(h->data);
+}
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+	struct cg_conn *c = h->data;
+	if (--c->handles_open == 0) {
+		cg_buf_free(&c->in);
+		cg_buf_free(&c->out);
+		cg_buf_free(&c->up_in);
+		cg_buf_free(&c->up_out);
+		free(c);
+	}
+}
+
+static void conn_close(struct cg_conn *c)
+{
+	c->dead = true;
+}
+
+static void conn_destroy(struct cg_conn *c)
+{
+	struct cg_worker *w = c->w;
+	if (c->up)
+		up_release(c, false);
+	if (c->req.snap)
+		cg_snapshot_unref(c->req.snap);
+	c->req.snap = NULL;
+	if (c->hs_snap)
+		cg_snapshot_unref(c->hs_snap);
+	c->hs_snap = NULL;
+	cg_arena_destroy(&c->arena);
+	uv_poll_stop(&c->poll);
+	uv_timer_stop(&c->timer);
+	if (c->ssl) {
+		cg_tls_close(c->ssl);
+		c->ssl = NULL;
+	}
+	close(c->fd);
+	c->fd = -1;
+	cg_link_remove(&c->link);
+	w->num_conns--;
+	uv_close((uv_handle_t *)&c->poll, conn_handle_closed);
+	uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+static void conn_run(struct cg_conn *c)
+{
+	if (c->in_run || c->fd < 0)
+		return;
+	c->in_run = true;
+	bool progress;
+	unsigned steps = 0;
+	do {
+		c->want = 0;
+		if (c->up)
+			c->up->want = 0;
+		switch (c->state) {
+		case CG_C_HANDSHAKE:
+			progress = step_handshake(c);
+			break;
+		case CG_C_HEAD:
+			progress = step_head(c);
+			break;
+		case CG_C_PROXY:
+			progress = step_proxy(c);
+			break;
+		case CG_C_RESPOND:
+			progress = step_respond(c);
+			break;
+		case CG_C_CLOSING:
+		default:
+			progress = step_closing(c);
+			break;
+		}
+		if (++steps > CG_CONN_MAX_STEPS) {
+			cg_log_error("%s: connection made no blocking progress in %u steps; closing",
+				     c->peer_ip, steps);
+			c->dead = true;
+		}
+	} while (progress && !c->dead);
+	c->in_run = false;
+	if (c->dead) {
+		conn_destroy(c);
+		return;
+	}
+	if (c->want != c->events) {
+		c->events = c->want;
+		if (c->events)
+			uv_poll_start(&c->poll, c->events, poll_cb);
+		else
+			uv_poll_stop(&c->poll);
+	}
+	if (c->up)
+		up_set_events(c->up, c->up->want);
+	update_timer(c);
+}
+
+/* ---- entry points ------------------------------------------------------------ */
+
+static SSL_CTX *select_host(void *arg, struct cg_str sni)
+{
+	struct cg_conn *c = arg;
+	const struct cg_snapshot *s = c->hs_snap;
+	const struct cg_rt_host *h = sni.len ? cg_snapshot_find_host(s, sni) : NULL;
+	if (!h)
+		h = s->default_host;
+	c->negotiate = h->negotiate;
+	c->settings_id = h->settings_id;
+	return h->ctx;
+}
+
+void cg_conn_accept(struct cg_listener *l, int fd, const struct sockaddr_storage *peer)
+{
+	struct cg_worker *w = l->w;
+	struct cg_conn *c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->w = w;
+	c->fd = fd;
+	c->tls = l->tls;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (peer->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer_ip,
+			  sizeof(c->peer_ip));
+	else if (peer->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer_ip,
+			  sizeof(c->peer_ip));
+	else
+		strcpy(c->peer_ip, "unknown");
+	cg_buf_init(&c->in, w->gw->set.h1.max_head_bytes + 2 * CG_CONN_READ_CHUNK);
+	cg_buf_init(&c->out, 4 * CG_CONN_HIGH_WATER);
+	cg_buf_init(&c->up_out, 4 * CG_CONN_HIGH_WATER);
+	cg_buf_init(&c->up_in, w->gw->set.h1.max_head_bytes + 2 * CG_CONN_READ_CHUNK);
+	cg_arena_init(&c->arena, CG_REQ_ARENA_CHUNK, CG_REQ_ARENA_MAX);
+	c->accepted_ms = c->last_ms = uv_now(&w->loop);
+	if (l->tls) {
+		c->hs_snap = cg_snapshot_ref(w->snap);
+		c->ssl = cg_tls_server_ssl_new(c->hs_snap->default_host->ctx, fd, select_host, c);
+		if (!c->ssl) {
+			cg_snapshot_unref(c->hs_snap);
+			close(fd);
+			free(c);
+			return;
+		}
+		c->negotiate = c->hs_snap->default_host->negotiate;
+		c->settings_id = c->hs_snap->default_host->settings_id;
+		c->state = CG_C_HANDSHAKE;
+	} else {
+		c->state = CG_C_HEAD;
+	}
+	uv_poll_init_socket(&w->loop, &c->poll, fd);
+	uv_timer_init(&w->loop, &c->timer);
+	c->poll.data = c;
+	c->timer.data = c;
+	c->handles_open = 2;
+	cg_link_insert(&w->conns, &c->link);
+	w->num_conns++;
+	w->n_accepted++;
+	conn_run(c);
+}
+
+void cg_conn_drain(struct cg_conn *c)
+{
+	/* Idle between requests: close now. Otherwise the current request
+	 * finishes and the response says Connection: close. */
+	if (c->state == CG_C_HEAD && c->in.len == 0 && c->head_seen == 0) {
+		conn_close(c);
+		conn_destroy(c);
+		return;
+	}
+	conn_run(c);
+}
+
+void cg_conn_force_close(struct cg_conn *c)
+{
+	conn_close(c);
+	if (!c->in_run)
+		conn_destroy(c);
+}

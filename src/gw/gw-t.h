@@ -1,0 +1,111 @@
+/* Gateway runtime types (data plane). See docs/INTERNALS.md for the flow:
+ * accept -> TLS handshake (SNI picks the hostname) -> HTTP/1.1 head ->
+ * pin the config snapshot -> route -> proxy (upstream pool) -> response. */
+#ifndef CG_GW_GW_T_H
+#define CG_GW_GW_T_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+#include <uv.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/str.h"
+#include "http/h1-t.h"
+
+/* ---- settings ---------------------------------------------------------- */
+
+struct cg_gw_settings {
+	uint64_t header_timeout_ms;  /* whole request head (slowloris), also the TLS handshake */
+	uint64_t idle_timeout_ms;    /* keep-alive wait between requests */
+	uint64_t body_timeout_ms;    /* no progress while streaming a body */
+	uint64_t connect_timeout_ms; /* backend connect (+ TLS handshake) -> 502 */
+	uint64_t backend_timeout_ms; /* backend response head -> 504 */
+	uint64_t grace_ms;           /* graceful stop bound */
+	uint64_t max_body_bytes;     /* request body -> 413 */
+	struct cg_h1_limits h1;
+	unsigned max_conns_per_worker;
+	unsigned max_idle_upstream;  /* idle pooled connections per backend per worker */
+	uint64_t upstream_idle_ms;   /* pooled connection idle lifetime */
+	bool access_log;
+};
+
+/* ---- configuration snapshot -------------------------------------------- */
+
+/* A hostname at runtime. settings_id identifies its TLS trust settings:
+ * two hostnames with equal ids may share a connection (no 421). */
+struct cg_rt_host {
+	struct cg_str name; /* lowercase; "*.example.com" for a wildcard */
+	bool wildcard;
+	bool negotiate;
+	bool is_default;
+	uint32_t settings_id;
+	SSL_CTX *ctx;
+};
+
+enum cg_tmpl_seg_kind { CG_SEG_LITERAL, CG_SEG_PARAM, CG_SEG_WILDCARD };
+
+struct cg_tmpl_seg {
+	enum cg_tmpl_seg_kind kind;
+	struct cg_str text; /* literal text, or the parameter name */
+};
+
+struct cg_rt_op {
+	struct cg_str id;
+	struct cg_str method; /* uppercase, or "*" */
+	struct cg_str url_template;
+	struct cg_tmpl_seg *segs;
+	size_t num_segs;
+	struct cg_str *query_params; /* names required in the query ("?a={a}") */
+	size_t num_query_params;
+	unsigned score; /* specificity, for choosing among several matches */
+};
+
+/* A backend origin and its resolved address (resolved when the snapshot is
+ * built, off the request path). */
+struct cg_rt_backend {
+	struct cg_str url;       /* as configured */
+	bool tls;
+	struct cg_str host;      /* for Host, SNI and certificate name checks */
+	uint16_t port;
+	struct cg_str host_hdr;  /* "host" or "host:port" when not the default port */
+	struct cg_str base_path; /* path without trailing '/', may be "" */
+	struct sockaddr_storage addr;
+	socklen_t addr_len;
+	struct cg_str pool_key;  /* "scheme://host:port" (later: + client certificate) */
+	bool verify;             /* verify the server certificate (HTTPS) */
+};
+
+struct cg_rt_api {
+	struct cg_str id;
+	struct cg_str path; /* URL suffix, no leading/trailing '/' */
+	struct cg_rt_backend backend;
+	struct cg_rt_op *ops;
+	size_t num_ops;
+};
+
+struct cg_snapshot {
+	atomic_int refs;
+	uint64_t generation;
+	struct cg_arena arena;
+	struct cg_rt_host *hosts;
+	size_t num_hosts;
+	struct cg_rt_host *default_host;
+	struct cg_rt_api **apis; /* sorted by path length, longest first */
+	size_t num_apis;
+};
+
+/* ---- route result -------------------------------------------------------- */
+
+struct cg_route {
+	const struct cg_rt_api *api;
+	const struct cg_rt_op *op;
+	struct cg_str rest; /* path after the API suffix ("" or starting with '/') */
+};
+
+#endif

@@ -1,0 +1,475 @@
+/* `certgate serve`: options, startup, hot reload, signals, graceful stop. */
+#include "gw/serve.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "gw/worker.h"
+#include "store/store.h"
+#include "tls/tls.h"
+
+#define CG_RELOAD_POLL_MS 250 /* how often the store is checked for changes */
+
+void cg_gw_serve_usage(void)
+{
+	printf("usage: certgate [--store FILE] serve --listen ADDR:PORT [options]\n"
+	       "\n"
+	       "Runs the gateway: HTTPS on --listen (certificates per hostname by SNI, client\n"
+	       "certificates negotiated where the hostname asks for them), optional plain HTTP,\n"
+	       "proxying to each API's backend. Configuration changes in the store are applied\n"
+	       "while running, within a second, without dropping connections.\n"
+	       "\n"
+	       "options:\n"
+	       "  --listen ADDR:PORT          HTTPS listener (e.g. 0.0.0.0:443, 127.0.0.1:8443, [::1]:8443)\n"
+	       "  --http-listen ADDR:PORT     also serve plain HTTP here\n"
+	       "  --workers N                 worker threads (default: number of cores)\n"
+	       "  --header-timeout SEC        whole request head, and the TLS handshake (default 10)\n"
+	       "  --idle-timeout SEC          keep-alive wait between requests (default 60)\n"
+	       "  --body-timeout SEC          no progress while a body streams (default 60)\n"
+	       "  --backend-connect-timeout SEC  backend connect + TLS handshake, else 502 (default 5)\n"
+	       "  --backend-timeout SEC       backend response head, else 504 (default 300, as APIM)\n"
+	       "  --grace SEC                 graceful stop bound on SIGTERM/SIGINT (default 30)\n"
+	       "  --max-body BYTES            request body limit, else 413 (default 104857600)\n"
+	       "  --max-header-bytes N        request head limit, else 431 (default 32768)\n"
+	       "  --max-headers N             header count limit, else 431 (default 100)\n"
+	       "  --max-connections N         per worker (default 50000)\n"
+	       "  --access-log on|off         one line per request on stderr (default on)\n"
+	       "  --log-level LEVEL           error, warn, info or debug (default info)\n"
+	       "\n"
+	       "SIGTERM/SIGINT: stop accepting, finish requests in flight (bounded by --grace),\n"
+	       "then exit 0.\n");
+}
+
+static void settings_default(struct cg_gw_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->header_timeout_ms = 10000;
+	s->idle_timeout_ms = 60000;
+	s->body_timeout_ms = 60000;
+	s->connect_timeout_ms = 5000;
+	s->backend_timeout_ms = 300000;
+	s->grace_ms = 30000;
+	s->max_body_bytes = 100ull * 1024 * 1024;
+	s->h1.max_head_bytes = CG_H1_DEFAULT_MAX_HEAD_BYTES;
+	s->h1.max_line_bytes = CG_H1_DEFAULT_MAX_LINE_BYTES;
+	s->h1.max_uri_bytes = CG_H1_DEFAULT_MAX_URI_BYTES;
+	s->h1.max_headers = CG_H1_DEFAULT_MAX_HEADERS;
+	s->max_conns_per_worker = 50000;
+	s->max_idle_upstream = 256;
+	s->upstream_idle_ms = 30000;
+	s->access_log = true;
+}
+
+static int parse_seconds(const char *opt, const char *v, uint64_t *ms)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(v, &end);
+	if (errno || end == v || *end || !(d > 0) || d > 86400 * 7) {
+		fprintf(stderr, "certgate serve: %s: '%s' is not a number of seconds in (0, 604800]\n",
+			opt, v);
+		return -1;
+	}
+	*ms = (uint64_t)ceil(d * 1000);
+	return 0;
+}
+
+static int parse_count(const char *opt, const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!cg_str_to_u64(cg_str_from_c(v), max, out) || *out < min) {
+		fprintf(stderr, "certgate serve: %s: '%s' must be a whole number in [%llu, %llu]\n", opt,
+			v, (unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+/* "ADDR:PORT", "[v6]:PORT" or ":PORT" -> a bound, listening, non-blocking
+ * socket with SO_REUSEPORT (one per worker). */
+static int make_listener(const char *spec, char *err, size_t errlen)
+{
+	char host[256];
+	const char *colon = strrchr(spec, ':');
+	if (!colon || colon[1] == '\0') {
+		snprintf(err, errlen, "'%s': expected ADDR:PORT", spec);
+		return -1;
+	}
+	size_t hl = (size_t)(colon - spec);
+	if (hl >= sizeof(host)) {
+		snprintf(err, errlen, "'%s': address too long", spec);
+		return -1;
+	}
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	char *h = host;
+	if (h[0] == '[') {
+		size_t n = strlen(h);
+		if (n < 2 || h[n - 1] != ']') {
+			snprintf(err, errlen, "'%s': unterminated IPv6 address", spec);
+			return -1;
+		}
+		h[n - 1] = '\0';
+		h++;
+	}
+	uint64_t port;
+	if (!cg_str_to_u64(cg_str_from_c(colon + 1), 65535, &port) || port == 0) {
+		snprintf(err, errlen, "'%s': invalid port", spec);
+		return -1;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICHOST | AI_NUMERICSERV },
+			*res = NULL;
+	char ps[8];
+	snprintf(ps, sizeof(ps), "%u", (unsigned)port);
+	int rc = getaddrinfo(*h ? h : NULL, ps, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "'%s': %s (use a numeric address)", spec, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "'%s': socket: %s", spec, strerror(errno));
+		freeaddrinfo(res);
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+		snprintf(err, errlen, "'%s': %s", spec, strerror(errno));
+		close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+/* ---- main thread: signals, reload, stop ------------------------------------ */
+
+struct serve_ctx {
+	struct cg_gateway gw;
+	struct cg_store *store;
+	uint64_t token;
+	uv_loop_t loop;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t reload, grace, watch;
+	bool stopping;
+};
+
+static void wake_all(struct cg_gateway *gw)
+{
+	for (int i = 0; i < gw->nworkers; i++)
+		cg_worker_wake(&gw->workers[i]);
+}
+
+/* Builds a new snapshot from the store when it changed. An invalid
+ * configuration is refused with a log line; the running one stays. */
+static void reload_cb(uv_timer_t *t)
+{
+	struct serve_ctx *sc = t->data;
+	char err[CG_STORE_ERR_LEN];
+	uint64_t tok;
+	if (cg_store_change_token(sc->store, &tok, err, sizeof(err)) != 0) {
+		cg_log_warn("store: %s", err);
+		return;
+	}
+	if (tok == sc->token)
+		return;
+	struct cg_model m;
+	if (cg_store_load_model(sc->store, &m, err, sizeof(err)) != 0) {
+		cg_log_error("reload: %s (keeping the running configuration)", err);
+		return;
+	}
+	char berr[1024];
+	struct cg_snapshot *s = cg_snapshot_build(&m, sc->gw.snap->generation + 1, berr, sizeof(berr));
+	cg_model_free(&m);
+	if (!s) {
+		cg_log_error("reload: %s (keeping the running configuration)", berr);
+		sc->token = tok; /* do not retry the same broken state every tick */
+		return;
+	}
+	sc->token = tok;
+	pthread_mutex_lock(&sc->gw.snap_lock);
+	struct cg_snapshot *old = sc->gw.snap;
+	sc->gw.snap = s;
+	pthread_mutex_unlock(&sc->gw.snap_lock);
+	cg_snapshot_unref(old);
+	wake_all(&sc->gw);
+	cg_log_info("configuration generation %llu applied", (unsigned long long)s->generation);
+}
+
+static void grace_cb(uv_timer_t *t)
+{
+	struct serve_ctx *sc = t->data;
+	cg_log_warn("grace period over: closing the remaining connections");
+	atomic_store(&sc->gw.drain, 2);
+	wake_all(&sc->gw);
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+	struct serve_ctx *sc = s->data;
+	if (sc->stopping) {
+		if (signum == SIGINT)
+			grace_cb(&sc->grace); /* a second Ctrl-C: stop now */
+		return;
+	}
+	sc->stopping = true;
+	cg_log_info("signal %d: stopping (finishing requests in flight, at most %.1f s)", signum,
+		    (double)sc->gw.set.grace_ms / 1000);
+	atomic_store(&sc->gw.drain, 1);
+	wake_all(&sc->gw);
+	uv_timer_stop(&sc->reload);
+	uv_timer_start(&sc->grace, grace_cb, sc->gw.set.grace_ms, 0);
+	/* The main loop only waits for the workers from here on. */
+	uv_signal_stop(&sc->sigterm);
+	uv_close((uv_handle_t *)&sc->sigterm, NULL);
+	uv_signal_stop(&sc->sigint);
+	uv_close((uv_handle_t *)&sc->sigint, NULL);
+	uv_close((uv_handle_t *)&sc->reload, NULL);
+	uv_unref((uv_handle_t *)&sc->grace);
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int cg_gw_serve_main(const char *store_path, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "http-listen", required_argument, NULL, 'H' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "header-timeout", required_argument, NULL, 1 },
+		{ "idle-timeout", required_argument, NULL, 2 },
+		{ "body-timeout", required_argument, NULL, 3 },
+		{ "backend-connect-timeout", required_argument, NULL, 4 },
+		{ "backend-timeout", required_argument, NULL, 5 },
+		{ "grace", required_argument, NULL, 6 },
+		{ "max-body", required_argument, NULL, 7 },
+		{ "max-header-bytes", required_argument, NULL, 8 },
+		{ "max-headers", required_argument, NULL, 9 },
+		{ "max-connections", required_argument, NULL, 10 },
+		{ "access-log", required_argument, NULL, 11 },
+		{ "log-level", required_argument, NULL, 12 },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct serve_ctx *sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return 1;
+	struct cg_gateway *gw = &sc->gw;
+	settings_default(&gw->set);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t workers = ncpu > 0 ? (uint64_t)ncpu : 1, v;
+	int rc = 2;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			gw->listen = optarg;
+			break;
+		case 'H':
+			gw->http_listen = optarg;
+			break;
+		case 'w':
+			if (parse_count("--workers", optarg, 1, 256, &workers))
+				goto out;
+			break;
+		case 1:
+			if (parse_seconds("--header-timeout", optarg, &gw->set.header_timeout_ms))
+				goto out;
+			break;
+		case 2:
+			if (parse_seconds("--idle-timeout", optarg, &gw->set.idle_timeout_ms))
+				goto out;
+			break;
+		case 3:
+			if (parse_seconds("--body-timeout", optarg, &gw->set.body_timeout_ms))
+				goto out;
+			break;
+		case 4:
+			if (parse_seconds("--backend-connect-timeout", optarg, &gw->set.connect_timeout_ms))
+				goto out;
+			break;
+		case 5:
+			if (parse_seconds("--backend-timeout", optarg, &gw->set.backend_timeout_ms))
+				goto out;
+			break;
+		case 6:
+			if (parse_seconds("--grace", optarg, &gw->set.grace_ms))
+				goto out;
+			break;
+		case 7:
+			if (parse_count("--max-body", optarg, 0, UINT64_MAX / 2, &gw->set.max_body_bytes))
+				goto out;
+			break;
+		case 8:
+			if (parse_count("--max-header-bytes", optarg, 1024, 1024 * 1024, &v))
+				goto out;
+			gw->set.h1.max_head_bytes = v;
+			if (gw->set.h1.max_line_bytes > v)
+				gw->set.h1.max_line_bytes = v;
+			if (gw->set.h1.max_uri_bytes > v)
+				gw->set.h1.max_uri_bytes = v;
+			break;
+		case 9:
+			if (parse_count("--max-headers", optarg, 8, 10000, &v))
+				goto out;
+			gw->set.h1.max_headers = v;
+			break;
+		case 10:
+			if (parse_count("--max-connections", optarg, 1, 10000000, &v))
+				goto out;
+			gw->set.max_conns_per_worker = (unsigned)v;
+			break;
+		case 11:
+			if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+				fprintf(stderr, "certgate serve: --access-log: expected on or off\n");
+				goto out;
+			}
+			gw->set.access_log = strcmp(optarg, "on") == 0;
+			break;
+		case 12: {
+			int l = cg_log_level_parse(optarg);
+			if (l < 0) {
+				fprintf(stderr, "certgate serve: --log-level: expected error, warn, info or debug\n");
+				goto out;
+			}
+			cg_log_threshold = (enum cg_log_level)l;
+			break;
+		}
+		case 'h':
+			cg_gw_serve_usage();
+			rc = 0;
+			goto out;
+		default:
+			fprintf(stderr, "certgate serve: see 'certgate serve --help'\n");
+			goto out;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "certgate serve: unexpected argument '%s'\n", argv[optind]);
+		goto out;
+	}
+	if (!gw->listen) {
+		fprintf(stderr, "certgate serve: --listen ADDR:PORT is required (see --help)\n");
+		goto out;
+	}
+	rc = 1;
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	cg_tls_global_init();
+
+	char err[1024];
+	sc->store = cg_store_open(store_path, 1, err, sizeof(err));
+	if (!sc->store) {
+		fprintf(stderr, "certgate serve: store '%s': %s\n", store_path, err);
+		goto out;
+	}
+	if (cg_store_change_token(sc->store, &sc->token, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certgate serve: store '%s': %s\n", store_path, err);
+		goto out;
+	}
+	struct cg_model m;
+	if (cg_store_load_model(sc->store, &m, err, sizeof(err)) != 0) {
+		fprintf(stderr, "certgate serve: store '%s': %s\n", store_path, err);
+		goto out;
+	}
+	gw->snap = cg_snapshot_build(&m, 1, err, sizeof(err));
+	cg_model_free(&m);
+	if (!gw->snap) {
+		fprintf(stderr, "certgate serve: configuration: %s\n", err);
+		goto out;
+	}
+	SSL_CTX *client_ctx = cg_tls_client_ctx_new(err, sizeof(err));
+	if (!client_ctx) {
+		fprintf(stderr, "certgate serve: %s\n", err);
+		goto out;
+	}
+	pthread_mutex_init(&gw->snap_lock, NULL);
+	gw->nworkers = (int)workers;
+	gw->workers = calloc(workers, sizeof(*gw->workers));
+	if (!gw->workers)
+		goto out;
+	for (int i = 0; i < gw->nworkers; i++) {
+		int fd_tls = make_listener(gw->listen, err, sizeof(err));
+		if (fd_tls < 0) {
+			fprintf(stderr, "certgate serve: --listen %s\n", err);
+			goto out;
+		}
+		int fd_http = -1;
+		if (gw->http_listen) {
+			fd_http = make_listener(gw->http_listen, err, sizeof(err));
+			if (fd_http < 0) {
+				fprintf(stderr, "certgate serve: --http-listen %s\n", err);
+				goto out;
+			}
+		}
+		if (cg_worker_init(&gw->workers[i], gw, i, fd_tls, fd_http, client_ctx) != 0) {
+			fprintf(stderr, "certgate serve: cannot start worker %d\n", i);
+			goto out;
+		}
+	}
+	uv_loop_init(&sc->loop);
+	uv_signal_init(&sc->loop, &sc->sigterm);
+	uv_signal_init(&sc->loop, &sc->sigint);
+	sc->sigterm.data = sc->sigint.data = sc;
+	uv_timer_init(&sc->loop, &sc->reload);
+	uv_timer_init(&sc->loop, &sc->grace);
+	sc->reload.data = sc->grace.data = sc;
+	uv_signal_start(&sc->sigterm, signal_cb, SIGTERM);
+	uv_signal_start(&sc->sigint, signal_cb, SIGINT);
+	uv_timer_start(&sc->reload, reload_cb, CG_RELOAD_POLL_MS, CG_RELOAD_POLL_MS);
+	for (int i = 0; i < gw->nworkers; i++)
+		if (cg_worker_start(&gw->workers[i]) != 0) {
+			fprintf(stderr, "certgate serve: cannot start worker thread %d\n", i);
+			goto out;
+		}
+	cg_log_info("certgate: ready: https on %s%s%s, %d workers, %zu hostnames, %zu apis", gw->listen,
+		    gw->http_listen ? ", http on " : "", gw->http_listen ? gw->http_listen : "",
+		    gw->nworkers, gw->snap->num_hosts, gw->snap->num_apis);
+	/* Runs until a signal closes the signal/reload handles; the grace
+	 * timer is unref'd, so the loop ends right after the signal. */
+	uv_run(&sc->loop, UV_RUN_DEFAULT);
+	/* Wait for workers; the grace timer forces them if they linger. */
+	uv_ref((uv_handle_t *)&sc->grace);
+	for (int i = 0; i < gw->nworkers; i++) {
+		while (uv_run(&sc->loop, UV_RUN_NOWAIT), pthread_tryjoin_np(gw->workers[i].thread, NULL) == EBUSY)
+			usleep(10000);
+		uv_loop_close(&gw->workers[i].loop);
+	}
+	uv_timer_stop(&sc->grace);
+	uv_close((uv_handle_t *)&sc->grace, NULL);
+	uv_run(&sc->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&sc->loop);
+	cg_log_info("certgate: stopped");
+	SSL_CTX_free(client_ctx);
+	rc = 0;
+out:
+	if (sc->store)
+		cg_store_close(sc->store);
+	if (gw->snap)
+		cg_snapshot_unref(gw->snap);
+	free(gw->workers);
+	free(sc);
+	return rc;
+}

@@ -1,0 +1,423 @@
+/* Builds runtime snapshots from the store model, and routes requests. */
+#include "gw/snapshot.h"
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "base/log.h"
+#include "tls/tls.h"
+
+static void free_ssl_ctx(void *p)
+{
+	SSL_CTX_free(p);
+}
+
+void cg_snapshot_unref(struct cg_snapshot *s)
+{
+	if (!s)
+		return;
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	cg_arena_destroy(&s->arena); /* cleanups free the SSL_CTXs */
+	free(s);
+}
+
+/* FNV-1a: the id of a hostname's TLS trust settings. Today that is only
+ * whether it negotiates client certificates; CA stores join it later. */
+static uint32_t settings_id(bool negotiate)
+{
+	uint32_t h = 2166136261u;
+	h = (h ^ (negotiate ? 1u : 0u)) * 16777619u;
+	return h;
+}
+
+static int build_host(struct cg_snapshot *s, const struct cg_model_host *mh, struct cg_rt_host *h,
+		      char *err, size_t errlen)
+{
+	char tlserr[CG_TLS_ERR_LEN];
+	h->name = cg_arena_strdup_str(&s->arena, cg_str_from_c(mh->name));
+	h->wildcard = strncmp(mh->name, "*.", 2) == 0;
+	h->negotiate = mh->negotiate_client_certificate;
+	h->is_default = mh->is_default;
+	h->settings_id = settings_id(h->negotiate);
+	char sid[9];
+	snprintf(sid, sizeof(sid), "%08x", h->settings_id);
+	h->ctx = cg_tls_server_ctx_new(mh->cert_pem, mh->key_pem, h->negotiate,
+				       (const unsigned char *)sid, 8, tlserr,
+				       sizeof(tlserr));
+	if (!h->ctx) {
+		snprintf(err, errlen, "hostname '%s': %s", mh->name, tlserr);
+		return -1;
+	}
+	if (cg_arena_on_cleanup(&s->arena, free_ssl_ctx, h->ctx) != 0) {
+		SSL_CTX_free(h->ctx);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Splits "http[s]://host[:port][/path]". The store validated the URL; this
+ * re-checks because a snapshot must never trust its input blindly. */
+static int parse_backend(struct cg_arena *a, const char *url, struct cg_rt_backend *b, char *err,
+			 size_t errlen)
+{
+	struct cg_str u = cg_str_from_c(url);
+	b->url = cg_arena_strdup_str(a, u);
+	size_t off;
+	if (u.len >= 8 && strncasecmp(url, "https://", 8) == 0) {
+		b->tls = true;
+		off = 8;
+		b->port = 443;
+	} else if (u.len >= 7 && strncasecmp(url, "http://", 7) == 0) {
+		b->tls = false;
+		off = 7;
+		b->port = 80;
+	} else {
+		snprintf(err, errlen, "backend URL '%s': scheme must be http or https", url);
+		return -1;
+	}
+	const char *p = url + off;
+	size_t hl = strcspn(p, "/?#");
+	if (p[hl] == '?' || p[hl] == '#' || strchr(p, '?') || strchr(p, '#')) {
+		snprintf(err, errlen, "backend URL '%s': query and fragment are not allowed", url);
+		return -1;
+	}
+	struct cg_str hostport = cg_str_make(p, hl);
+	if (cg_str_find_char(hostport, '@') >= 0) {
+		snprintf(err, errlen, "backend URL '%s': user info is not allowed", url);
+		return -1;
+	}
+	struct cg_str host = hostport, port = CG_STR_NULL;
+	if (hostport.len && hostport.ptr[0] == '[') {
+		long close = cg_str_find_char(hostport, ']');
+		if (close < 0) {
+			snprintf(err, errlen, "backend URL '%s': unterminated IPv6 literal", url);
+			return -1;
+		}
+		host = cg_str_make(hostport.ptr + 1, (size_t)close - 1);
+		if ((size_t)close + 1 < hostport.len) {
+			if (hostport.ptr[close + 1] != ':')
+				goto bad_port;
+			port = cg_str_sub(hostport, (size_t)close + 2, hostport.len);
+		}
+	} else {
+		long colon = cg_str_find_char(hostport, ':');
+		if (colon >= 0) {
+			host = cg_str_make(hostport.ptr, (size_t)colon);
+			port = cg_str_sub(hostport, (size_t)colon + 1, hostport.len);
+		}
+	}
+	if (host.len == 0 || host.len > 253) {
+		snprintf(err, errlen, "backend URL '%s': missing or too long host", url);
+		return -1;
+	}
+	if (port.ptr) {
+		uint64_t v;
+		if (!cg_str_to_u64(port, 65535, &v) || v == 0)
+			goto bad_port;
+		b->port = (uint16_t)v;
+	}
+	b->host = cg_arena_strdup_str(a, host);
+	bool default_port = b->port == (b->tls ? 443 : 80);
+	b->host_hdr = default_port ? cg_arena_strdup_str(a, hostport)
+				   : cg_str_from_c(cg_arena_printf(a, "%.*s", CG_STR_FMT(hostport)));
+	struct cg_str path = cg_str_from_c(p + hl);
+	while (path.len && path.ptr[path.len - 1] == '/')
+		path.len--;
+	b->base_path = cg_arena_strdup_str(a, path);
+	b->pool_key = cg_str_from_c(cg_arena_printf(a, "%s://%.*s:%u", b->tls ? "https" : "http",
+						    CG_STR_FMT(b->host), b->port));
+	b->verify = true;
+
+	/* Resolve now, off the request path (DNS changes apply on the next
+	 * snapshot). */
+	char hostz[256], portz[8];
+	snprintf(hostz, sizeof(hostz), "%.*s", CG_STR_FMT(host));
+	snprintf(portz, sizeof(portz), "%u", b->port);
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int rc = getaddrinfo(hostz, portz, &hints, &res);
+	if (rc != 0 || !res) {
+		snprintf(err, errlen, "backend URL '%s': cannot resolve '%s': %s", url, hostz,
+			 gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
+	b->addr_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+bad_port:
+	snprintf(err, errlen, "backend URL '%s': invalid port", url);
+	return -1;
+}
+
+int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_rt_op *op,
+			      char *err, size_t errlen)
+{
+	op->url_template = cg_arena_strdup_str(a, tmpl);
+	struct cg_str t = op->url_template;
+	long q = cg_str_find_char(t, '?');
+	struct cg_str path = q < 0 ? t : cg_str_make(t.ptr, (size_t)q);
+	struct cg_str query = q < 0 ? CG_STR_NULL : cg_str_sub(t, (size_t)q + 1, t.len);
+	if (path.len == 0 || path.ptr[0] != '/') {
+		snprintf(err, errlen, "URL template '%.*s' must start with '/'", CG_STR_FMT(t));
+		return -1;
+	}
+	/* Count segments: "/" alone has none. */
+	size_t n = 0;
+	for (size_t i = 0; i < path.len; i++)
+		n += path.ptr[i] == '/';
+	op->segs = cg_arena_zalloc(a, sizeof(*op->segs) * (n + 1));
+	op->num_segs = 0;
+	op->score = 0;
+	size_t i = 1;
+	while (i <= path.len) {
+		size_t j = i;
+		while (j < path.len && path.ptr[j] != '/')
+			j++;
+		struct cg_str seg = cg_str_make(path.ptr + i, j - i);
+		if (seg.len == 0 && j >= path.len)
+			break; /* trailing '/' */
+		struct cg_tmpl_seg *s = &op->segs[op->num_segs++];
+		if (cg_str_eq_lit(seg, "*")) {
+			if (j < path.len) {
+				snprintf(err, errlen, "URL template '%.*s': '*' must be the last segment",
+					 CG_STR_FMT(t));
+				return -1;
+			}
+			s->kind = CG_SEG_WILDCARD;
+		} else if (seg.len >= 2 && seg.ptr[0] == '{' && seg.ptr[seg.len - 1] == '}') {
+			s->kind = CG_SEG_PARAM;
+			s->text = cg_str_make(seg.ptr + 1, seg.len - 2);
+			if (s->text.len == 0) {
+				snprintf(err, errlen, "URL template '%.*s': empty parameter name",
+					 CG_STR_FMT(t));
+				return -1;
+			}
+			op->score += 2;
+		} else {
+			if (cg_str_find_char(seg, '{') >= 0 || cg_str_find_char(seg, '}') >= 0) {
+				snprintf(err, errlen,
+					 "URL template '%.*s': a parameter must be a whole segment",
+					 CG_STR_FMT(t));
+				return -1;
+			}
+			s->kind = CG_SEG_LITERAL;
+			s->text = seg;
+			op->score += 3;
+		}
+		i = j + 1;
+	}
+	/* Query parameters named in the template are required. */
+	op->num_query_params = 0;
+	op->query_params = NULL;
+	if (query.len) {
+		size_t m = 1;
+		for (size_t k = 0; k < query.len; k++)
+			m += query.ptr[k] == '&';
+		op->query_params = cg_arena_zalloc(a, sizeof(struct cg_str) * m);
+		struct cg_str rest = query;
+		while (rest.len) {
+			long amp = cg_str_find_char(rest, '&');
+			struct cg_str kv = amp < 0 ? rest : cg_str_make(rest.ptr, (size_t)amp);
+			rest = amp < 0 ? CG_STR_NULL : cg_str_sub(rest, (size_t)amp + 1, rest.len);
+			long eq = cg_str_find_char(kv, '=');
+			struct cg_str name = eq < 0 ? kv : cg_str_make(kv.ptr, (size_t)eq);
+			if (name.len)
+				op->query_params[op->num_query_params++] = name;
+		}
+		op->score += (unsigned)op->num_query_params;
+	}
+	return 0;
+}
+
+static int cmp_api_path_len(const void *a, const void *b)
+{
+	const struct cg_rt_api *x = *(const struct cg_rt_api *const *)a;
+	const struct cg_rt_api *y = *(const struct cg_rt_api *const *)b;
+	return x->path.len < y->path.len ? 1 : x->path.len > y->path.len ? -1 : 0;
+}
+
+struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generation, char *err,
+				      size_t errlen)
+{
+	struct cg_snapshot *s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	s->generation = generation;
+	cg_arena_init(&s->arena, 64 * 1024, 0);
+	if (m->num_hosts == 0) {
+		snprintf(err, errlen,
+			 "no hostname configured: add one with 'certgate host set NAME --cert PEM --key PEM'");
+		goto fail;
+	}
+	s->hosts = cg_arena_zalloc(&s->arena, sizeof(*s->hosts) * m->num_hosts);
+	s->num_hosts = m->num_hosts;
+	for (size_t i = 0; i < m->num_hosts; i++) {
+		if (build_host(s, &m->hosts[i], &s->hosts[i], err, errlen) != 0)
+			goto fail;
+		if (s->hosts[i].is_default && !s->default_host)
+			s->default_host = &s->hosts[i];
+	}
+	if (!s->default_host)
+		s->default_host = &s->hosts[0];
+
+	s->apis = cg_arena_zalloc(&s->arena, sizeof(*s->apis) * (m->num_apis + 1));
+	s->num_apis = m->num_apis;
+	for (size_t i = 0; i < m->num_apis; i++) {
+		const struct cg_model_api *ma = &m->apis[i];
+		struct cg_rt_api *api = cg_arena_zalloc(&s->arena, sizeof(*api));
+		s->apis[i] = api;
+		api->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(ma->id));
+		struct cg_str p = cg_str_from_c(ma->path ? ma->path : "");
+		while (p.len && p.ptr[0] == '/') {
+			p.ptr++;
+			p.len--;
+		}
+		while (p.len && p.ptr[p.len - 1] == '/')
+			p.len--;
+		api->path = cg_arena_strdup_str(&s->arena, p);
+		char berr[400];
+		if (parse_backend(&s->arena, ma->service_url, &api->backend, berr, sizeof(berr)) != 0) {
+			snprintf(err, errlen, "api '%s': %s", ma->id, berr);
+			goto fail;
+		}
+		api->ops = cg_arena_zalloc(&s->arena, sizeof(*api->ops) * (ma->num_ops + 1));
+		api->num_ops = ma->num_ops;
+		for (size_t k = 0; k < ma->num_ops; k++) {
+			struct cg_rt_op *op = &api->ops[k];
+			op->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(ma->ops[k].id));
+			op->method = cg_arena_strdup_str(&s->arena, cg_str_from_c(ma->ops[k].method));
+			char terr[300];
+			if (cg_route_compile_template(&s->arena, cg_str_from_c(ma->ops[k].url_template),
+						      op, terr, sizeof(terr)) != 0) {
+				snprintf(err, errlen, "api '%s' operation '%s': %s", ma->id, ma->ops[k].id,
+					 terr);
+				goto fail;
+			}
+			if (!cg_str_eq_lit(op->method, "*"))
+				op->score += 1;
+		}
+	}
+	qsort(s->apis, s->num_apis, sizeof(*s->apis), cmp_api_path_len);
+	return s;
+fail:
+	cg_snapshot_unref(s);
+	return NULL;
+}
+
+const struct cg_rt_host *cg_snapshot_find_host(const struct cg_snapshot *s, struct cg_str name)
+{
+	for (size_t i = 0; i < s->num_hosts; i++)
+		if (!s->hosts[i].wildcard && cg_str_eq(s->hosts[i].name, name))
+			return &s->hosts[i];
+	/* "*.example.com" covers exactly one more label: a.example.com. */
+	long dot = cg_str_find_char(name, '.');
+	if (dot <= 0)
+		return NULL;
+	struct cg_str parent = cg_str_sub(name, (size_t)dot + 1, name.len);
+	for (size_t i = 0; i < s->num_hosts; i++) {
+		const struct cg_rt_host *h = &s->hosts[i];
+		if (h->wildcard && cg_str_eq(cg_str_sub(h->name, 2, h->name.len), parent))
+			return h;
+	}
+	return NULL;
+}
+
+/* Segment-prefix match, ASCII case-insensitive: "orders" matches "/orders",
+ * "/orders/x", not "/ordersx". Returns the rest of the path or false. */
+static bool match_suffix(struct cg_str api_path, struct cg_str path, struct cg_str *rest)
+{
+	/* path starts with '/' */
+	if (api_path.len == 0) {
+		*rest = path;
+		return true;
+	}
+	if (path.len < api_path.len + 1)
+		return false;
+	if (!cg_str_ieq(cg_str_make(path.ptr + 1, api_path.len), api_path))
+		return false;
+	size_t end = 1 + api_path.len;
+	if (end < path.len && path.ptr[end] != '/')
+		return false;
+	*rest = cg_str_sub(path, end, path.len);
+	return true;
+}
+
+static bool query_has(struct cg_str query, struct cg_str name)
+{
+	struct cg_str rest = query;
+	while (rest.len) {
+		long amp = cg_str_find_char(rest, '&');
+		struct cg_str kv = amp < 0 ? rest : cg_str_make(rest.ptr, (size_t)amp);
+		rest = amp < 0 ? CG_STR_NULL : cg_str_sub(rest, (size_t)amp + 1, rest.len);
+		long eq = cg_str_find_char(kv, '=');
+		if (cg_str_ieq(eq < 0 ? kv : cg_str_make(kv.ptr, (size_t)eq), name))
+			return true;
+	}
+	return false;
+}
+
+static bool match_op(const struct cg_rt_op *op, struct cg_str method, struct cg_str rest,
+		     struct cg_str query)
+{
+	if (!cg_str_eq_lit(op->method, "*") && !cg_str_eq(op->method, method))
+		return false;
+	size_t i = 0; /* position in rest, at a '/' or at the end */
+	for (size_t k = 0; k < op->num_segs; k++) {
+		const struct cg_tmpl_seg *s = &op->segs[k];
+		if (s->kind == CG_SEG_WILDCARD)
+			goto query;
+		if (i >= rest.len || rest.ptr[i] != '/')
+			return false;
+		size_t j = i + 1;
+		while (j < rest.len && rest.ptr[j] != '/')
+			j++;
+		struct cg_str seg = cg_str_make(rest.ptr + i + 1, j - i - 1);
+		if (s->kind == CG_SEG_LITERAL ? !cg_str_ieq(seg, s->text) : seg.len == 0)
+			return false;
+		i = j;
+	}
+	/* All template segments used: only an optional trailing '/' may remain. */
+	if (!(i == rest.len || (i + 1 == rest.len && rest.ptr[i] == '/')))
+		return false;
+query:
+	for (size_t k = 0; k < op->num_query_params; k++)
+		if (!query_has(query, op->query_params[k]))
+			return false;
+	return true;
+}
+
+bool cg_route_find(const struct cg_snapshot *s, struct cg_str method, struct cg_str path,
+		   struct cg_str query, struct cg_route *out)
+{
+	for (size_t i = 0; i < s->num_apis; i++) {
+		const struct cg_rt_api *api = s->apis[i];
+		struct cg_str rest;
+		if (!match_suffix(api->path, path, &rest))
+			continue;
+		/* APIM: the longest suffix that matches decides the API, even if
+		 * none of its operations then match. */
+		out->api = api;
+		out->rest = rest;
+		out->op = NULL;
+		if (api->num_ops == 0)
+			return true;
+		const struct cg_rt_op *best = NULL;
+		for (size_t k = 0; k < api->num_ops; k++) {
+			const struct cg_rt_op *op = &api->ops[k];
+			if (match_op(op, method, rest, query) && (!best || op->score > best->score))
+				best = op;
+		}
+		out->op = best;
+		return best != NULL;
+	}
+	return false;
+}

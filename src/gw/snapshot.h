@@ -1,0 +1,41 @@
+/* Immutable, refcounted configuration snapshots. A snapshot is built from a
+ * store model off the hot path (fully validated: certificates, keys,
+ * backends, templates), then swapped in; a request keeps the snapshot it
+ * started with. */
+#ifndef CG_GW_SNAPSHOT_H
+#define CG_GW_SNAPSHOT_H
+
+#include "gw/gw-t.h"
+#include "store/model-t.h"
+
+/* Builds a snapshot. Returns NULL and fills err (what and where) when the
+ * model is unusable: no hostname, a bad certificate or key, an unresolvable
+ * or malformed backend URL, a malformed URL template. */
+struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generation, char *err,
+				      size_t errlen);
+
+static inline struct cg_snapshot *cg_snapshot_ref(struct cg_snapshot *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+/* Drops a reference; the last one frees the snapshot (any thread). */
+void cg_snapshot_unref(struct cg_snapshot *s);
+
+/* The hostname serving a name (lowercase, no port): exact match, then a
+ * wildcard "*.rest" covering one label; NULL when none matches. */
+const struct cg_rt_host *cg_snapshot_find_host(const struct cg_snapshot *s, struct cg_str name);
+
+/* Routes a request as APIM does: the API whose URL suffix is the longest
+ * segment-prefix of path (case-insensitive), then the most specific
+ * operation matching method + template; an API without operations matches
+ * everything. Returns false (404) when nothing matches. */
+bool cg_route_find(const struct cg_snapshot *s, struct cg_str method, struct cg_str path,
+		   struct cg_str query, struct cg_route *out);
+
+/* Parses a URL template into segments (snapshot build and store checks).
+ * Returns 0, or -1 with err filled. */
+int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_rt_op *op,
+			      char *err, size_t errlen);
+
+#endif

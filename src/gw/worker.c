@@ -1,0 +1,192 @@
+/* Worker threads: one libuv loop each, with its own SO_REUSEPORT listeners
+ * (the kernel spreads connections), its own upstream pool and connection
+ * list. The main thread talks to a worker only through its uv_async. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "gw/worker.h"
+
+#define CG_ACCEPT_BATCH 64
+
+const char *cg_worker_date(struct cg_worker *w)
+{
+	time_t now = time(NULL);
+	if ((uint64_t)now != w->date_sec) {
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(w->date, sizeof(w->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		w->date_sec = (uint64_t)now;
+	}
+	return w->date;
+}
+
+static void accept_cb(uv_poll_t *h, int status, int events)
+{
+	struct cg_listener *l = h->data;
+	struct cg_worker *w = l->w;
+	for (int i = 0; i < CG_ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				cg_log_warn("accept: %s", strerror(errno));
+			return;
+		}
+		if (w->num_conns >= w->gw->set.max_conns_per_worker || w->draining) {
+			close(fd); /* over the connection limit: shed load early */
+			continue;
+		}
+		cg_conn_accept(l, fd, &peer);
+	}
+}
+
+static void listener_start(struct cg_worker *w, struct cg_listener *l)
+{
+	if (l->fd < 0)
+		return;
+	l->w = w;
+	uv_poll_init_socket(&w->loop, &l->poll, l->fd);
+	l->poll.data = l;
+	uv_poll_start(&l->poll, UV_READABLE, accept_cb);
+	l->open = true;
+}
+
+static void listener_stop(struct cg_listener *l)
+{
+	if (!l->open)
+		return;
+	l->open = false;
+	uv_poll_stop(&l->poll);
+	close(l->fd);
+	l->fd = -1;
+	uv_close((uv_handle_t *)&l->poll, NULL);
+}
+
+static void worker_maybe_exit(struct cg_worker *w)
+{
+	if (!w->draining || w->num_conns > 0)
+		return;
+	cg_upconn_pool_free(w);
+	if (!uv_is_closing((uv_handle_t *)&w->wake)) {
+		uv_close((uv_handle_t *)&w->wake, NULL);
+		uv_close((uv_handle_t *)&w->sweep, NULL);
+	}
+}
+
+static void begin_drain(struct cg_worker *w)
+{
+	if (w->draining)
+		return;
+	w->draining = true;
+	listener_stop(&w->lst_tls);
+	listener_stop(&w->lst_http);
+	struct cg_link *l = w->conns.next;
+	while (l != &w->conns) {
+		struct cg_link *next = l->next;
+		cg_conn_drain(cg_container_of(l, struct cg_conn, link));
+		l = next;
+	}
+}
+
+static void sweep_cb(uv_timer_t *t)
+{
+	struct cg_worker *w = t->data;
+	cg_upconn_pool_sweep(w);
+	worker_maybe_exit(w);
+}
+
+static void wake_cb(uv_async_t *a)
+{
+	struct cg_worker *w = a->data;
+	struct cg_gateway *gw = w->gw;
+	pthread_mutex_lock(&gw->snap_lock);
+	if (gw->snap != w->snap) {
+		struct cg_snapshot *old = w->snap;
+		w->snap = cg_snapshot_ref(gw->snap);
+		pthread_mutex_unlock(&gw->snap_lock);
+		cg_snapshot_unref(old);
+	} else {
+		pthread_mutex_unlock(&gw->snap_lock);
+	}
+	int drain = atomic_load(&gw->drain);
+	if (drain >= 1 && !w->draining) {
+		begin_drain(w);
+		uv_timer_start(&w->sweep, sweep_cb, 50, 50);
+	}
+	if (drain >= 2 && !w->stopping) {
+		w->stopping = true;
+		struct cg_link *l = w->conns.next;
+		while (l != &w->conns) {
+			struct cg_link *next = l->next;
+			cg_conn_force_close(cg_container_of(l, struct cg_conn, link));
+			l = next;
+		}
+	}
+	worker_maybe_exit(w);
+}
+
+static void *worker_main(void *arg)
+{
+	struct cg_worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	/* Close whatever is left (listeners closed by drain) and run the
+	 * close callbacks. */
+	uv_run(&w->loop, UV_RUN_NOWAIT);
+	if (w->snap) {
+		cg_snapshot_unref(w->snap);
+		w->snap = NULL;
+	}
+	return NULL;
+}
+
+int cg_worker_init(struct cg_worker *w, struct cg_gateway *gw, int index, int fd_tls, int fd_http,
+		   SSL_CTX *client_ctx)
+{
+	memset(w, 0, sizeof(*w));
+	w->gw = gw;
+	w->index = index;
+	w->client_ctx = client_ctx;
+	cg_link_init(&w->conns);
+	if (uv_loop_init(&w->loop) != 0)
+		return -1;
+	uv_async_init(&w->loop, &w->wake, wake_cb);
+	w->wake.data = w;
+	uv_timer_init(&w->loop, &w->sweep);
+	w->sweep.data = w;
+	uv_timer_start(&w->sweep, sweep_cb, 1000, 1000);
+	w->lst_tls.fd = fd_tls;
+	w->lst_tls.tls = true;
+	w->lst_http.fd = fd_http;
+	w->lst_http.tls = false;
+	listener_start(w, &w->lst_tls);
+	listener_start(w, &w->lst_http);
+	pthread_mutex_lock(&gw->snap_lock);
+	w->snap = cg_snapshot_ref(gw->snap);
+	pthread_mutex_unlock(&gw->snap_lock);
+	return 0;
+}
+
+int cg_worker_start(struct cg_worker *w)
+{
+	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+}
+
+void cg_worker_wake(struct cg_worker *w)
+{
+	uv_async_send(&w->wake);
+}
+
+void cg_worker_join(struct cg_worker *w)
+{
+	pthread_join(w->thread, NULL);
+	uv_loop_close(&w->loop);
+}

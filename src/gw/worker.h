@@ -1,0 +1,200 @@
+/* Workers, client connections and upstream connections (gateway internals).
+ * One worker = one thread, one libuv loop, its own SO_REUSEPORT listeners,
+ * its own upstream pool. Nothing here is shared between workers except the
+ * refcounted snapshot. */
+#ifndef CG_GW_WORKER_H
+#define CG_GW_WORKER_H
+
+#include <pthread.h>
+
+#include "gw/gw-t.h"
+#include "gw/snapshot.h"
+
+struct cg_gateway;
+struct cg_worker;
+
+/* Intrusive doubly linked list. */
+struct cg_link {
+	struct cg_link *prev, *next;
+};
+
+/* An upstream (backend) connection: in use by one client connection, or
+ * idle in its worker's pool. */
+struct cg_upconn {
+	struct cg_link link; /* pool idle list */
+	struct cg_worker *w;
+	struct cg_conn *owner; /* NULL while idle */
+	struct cg_pool *pool;
+	int fd;
+	SSL *ssl;
+	uv_poll_t poll;
+	int events;          /* registered poll events */
+	int want;            /* events the last blocked operation needs */
+	int state;           /* CG_UP_* */
+	bool reused;         /* taken from the pool (may have been closed by the peer) */
+	uint64_t idle_since; /* uv_now when parked */
+};
+
+/* Idle upstream connections of one backend origin, per worker. */
+struct cg_pool {
+	struct cg_pool *next;
+	char *key; /* backend pool_key (malloc'd) */
+	struct cg_link idle;
+	unsigned num_idle;
+};
+
+enum cg_conn_state {
+	CG_C_HANDSHAKE,
+	CG_C_HEAD,    /* reading a request head (or idle between requests) */
+	CG_C_PROXY,   /* exchanging with a backend */
+	CG_C_RESPOND, /* writing a locally made response */
+	CG_C_CLOSING, /* flushing what is left, then closing */
+};
+
+enum cg_body_state { CG_BODY_NONE, CG_BODY_STREAM, CG_BODY_DONE };
+
+/* One request on a connection. Its memory (copied head, derived strings)
+ * lives in the request arena, reset for every request. */
+struct cg_req {
+	struct cg_h1_request h;
+	struct cg_h1_header *hdrs;       /* in the request arena */
+	struct cg_snapshot *snap;        /* pinned for the request's lifetime */
+	struct cg_route route;
+	uint64_t start_ms;               /* uv_now at the first byte */
+	uint64_t body_left;              /* CL bodies: bytes still to read */
+	struct cg_h1_chunked chunked;    /* chunked request body decoder */
+	enum cg_body_state body;
+	/* response side */
+	struct cg_h1_response resp;
+	struct cg_h1_header *resp_hdrs;
+	bool resp_head_done;             /* response head parsed */
+	bool resp_started;               /* bytes of the response sent/queued to the client */
+	bool resp_done;                  /* response body fully read from the backend */
+	enum cg_h1_body_kind resp_body;  /* framing from the backend */
+	uint64_t resp_left;
+	struct cg_h1_chunked resp_chunked;
+	bool resp_chunk_out;             /* re-encoding the body as chunked to the client */
+	bool close_after;                /* close the client connection after this response */
+	int status;                      /* status sent to the client (for the log) */
+	uint64_t bytes_out;
+	uint64_t up_start_ms;            /* when we started talking to the backend */
+	bool sent_continue;
+};
+
+struct cg_conn {
+	struct cg_link link; /* worker's connection list */
+	struct cg_worker *w;
+	int fd;
+	SSL *ssl; /* NULL on the plain-HTTP listener */
+	uv_poll_t poll;
+	uv_timer_t timer;
+	int events;
+	int want;
+	uint64_t deadline; /* uv_now-based ms, 0 = none */
+	int handles_open;  /* poll + timer not yet closed */
+	enum cg_conn_state state;
+	bool tls;
+	bool negotiate;        /* the handshake's hostname negotiates client certificates */
+	uint32_t settings_id;  /* the handshake's hostname's TLS settings */
+	struct cg_snapshot *hs_snap; /* held during the handshake for SNI selection */
+	uint64_t accepted_ms;
+	uint64_t last_ms;      /* last progress (body timeouts) */
+	uint64_t nreq;
+	char peer_ip[48];
+	struct cg_buf in;      /* raw client bytes */
+	struct cg_buf out;     /* bytes for the client */
+	struct cg_buf up_out;  /* bytes for the backend */
+	struct cg_buf up_in;   /* raw backend bytes */
+	size_t head_seen;      /* bytes of `in` the head parser already saw */
+	size_t resp_seen;
+	struct cg_upconn *up;
+	struct cg_arena arena; /* request arena */
+	struct cg_req req;
+	bool in_run;           /* re-entrancy guard */
+	bool dead;             /* closing: handles being closed */
+	bool eof;              /* client sent EOF */
+	bool lingering;        /* half-closed, discarding input before the close */
+};
+
+struct cg_listener {
+	int fd;
+	bool tls;
+	uv_poll_t poll;
+	struct cg_worker *w;
+	bool open;
+};
+
+struct cg_worker {
+	struct cg_gateway *gw;
+	int index;
+	pthread_t thread;
+	uv_loop_t loop;
+	uv_async_t wake;      /* snapshot swap / stop requests from the main thread */
+	uv_timer_t sweep;     /* pool expiry */
+	struct cg_listener lst_tls, lst_http;
+	struct cg_snapshot *snap; /* current snapshot (a reference) */
+	struct cg_link conns;
+	unsigned num_conns;
+	struct cg_pool *pools;
+	SSL_CTX *client_ctx;  /* HTTPS backends */
+	bool draining;
+	bool stopping;        /* grace expired: close everything */
+	char date[40];        /* cached Date header value */
+	uint64_t date_sec;
+	/* counters */
+	uint64_t n_requests, n_accepted, n_handshake_fail;
+};
+
+struct cg_gateway {
+	struct cg_gw_settings set;
+	int nworkers;
+	struct cg_worker *workers;
+	pthread_mutex_t snap_lock;
+	struct cg_snapshot *snap; /* latest; workers pick it up on wake */
+	atomic_int drain;         /* 1: draining, 2: stop now */
+	const char *listen, *http_listen;
+};
+
+/* conn.c */
+void cg_conn_accept(struct cg_listener *l, int fd, const struct sockaddr_storage *peer);
+void cg_conn_drain(struct cg_conn *c);
+void cg_conn_force_close(struct cg_conn *c);
+void cg_upconn_pool_sweep(struct cg_worker *w);
+void cg_upconn_pool_free(struct cg_worker *w);
+
+/* worker.c */
+const char *cg_worker_date(struct cg_worker *w);
+/* Sets up a worker on its listening sockets (fd -1: none); the loop runs
+ * once cg_worker_start is called. Returns 0 or -1. */
+int cg_worker_init(struct cg_worker *w, struct cg_gateway *gw, int index, int fd_tls, int fd_http,
+		   SSL_CTX *client_ctx);
+int cg_worker_start(struct cg_worker *w);
+/* Asks the worker (from another thread) to pick up the current snapshot
+ * and the drain state. */
+void cg_worker_wake(struct cg_worker *w);
+void cg_worker_join(struct cg_worker *w);
+
+static inline void cg_link_init(struct cg_link *l)
+{
+	l->prev = l->next = l;
+}
+static inline void cg_link_insert(struct cg_link *head, struct cg_link *l)
+{
+	l->next = head->next;
+	l->prev = head;
+	head->next->prev = l;
+	head->next = l;
+}
+static inline void cg_link_remove(struct cg_link *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	l->prev = l->next = l;
+}
+static inline bool cg_link_empty(const struct cg_link *head)
+{
+	return head->next == head;
+}
+#define cg_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+#endif
