@@ -197,6 +197,8 @@ static int parse_value(struct parser *p, struct cg_dn_ava *ava)
 			if (at_end(p))
 				return perr(p, start, "unterminated quoted value");
 			char c = cur(p);
+			if ((unsigned char)c < 0x20 && !is_ws(c))
+				return perr(p, p->pos, "control character %s in value", chdesc(c, buf));
 			p->pos++;
 			if (c == '"') {
 				if (!at_end(p) && cur(p) == '"') {
@@ -283,7 +285,7 @@ int cg_dn_parse(struct cg_str text, struct cg_arena *a, struct cg_dn **out, char
 
 	char after = 0;
 	for (;;) {
-		size_t rdn_start = p.pos, n = 0;
+		size_t n = 0;
 		skip_ws(&p);
 		if (dn->num_rdns == CG_X509_MAX_RDNS)
 			return perr(&p, p.pos, "more than %d RDNs", CG_X509_MAX_RDNS);
@@ -298,7 +300,6 @@ int cg_dn_parse(struct cg_str text, struct cg_arena *a, struct cg_dn **out, char
 			after = '+';
 			p.pos++;
 		}
-		(void)rdn_start;
 		struct cg_dn_ava *kept = cg_arena_alloc(a, sizeof(*kept) * n);
 		if (!kept)
 			return perr(&p, p.pos, "out of memory");
