@@ -1,5 +1,5 @@
-/* certgate entry point: the CLI lives in src/cli/. */
-int cg_cli_main(int argc, char **argv);
+/* certgate entry point: everything happens in the CLI (src/cli/). */
+#include "cli/cli.h"
 
 int main(int argc, char **argv)
 {

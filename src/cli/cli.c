@@ -1,15 +1,245 @@
-/* Placeholder until the CLI lands: dispatches only `serve`. */
+/* certgate's command dispatcher: global options, the command table with
+ * every command's --help text, --version, and the hand-off to `serve`. */
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <sqlite3.h>
+
+#include "cli/cli-int.h"
 #include "gw/serve.h"
 
-int cg_cli_main(int argc, char **argv);
+#ifndef CG_VERSION
+#define CG_VERSION "0.1.0"
+#endif
+
+struct cg_cli_cmd {
+	const char *name; /* "host set" */
+	cg_cli_cmd_fn fn;
+	const char *synopsis;
+	const char *help; /* what it does, then its options */
+};
+
+static const struct cg_cli_cmd commands[] = {
+	{ "host set", cg_cli_host_set,
+	  "host set NAME [--cert FILE] [--key FILE] [--negotiate-client-certificate |\n"
+	  "         --no-negotiate-client-certificate] [--default]",
+	  "Creates or updates a gateway hostname (APIM: a Proxy hostname configuration).\n"
+	  "NAME is a DNS name (stored lowercase) or a wildcard like *.example.com. Clients\n"
+	  "reach it through TLS SNI; the default hostname serves clients that send no SNI\n"
+	  "or an unknown one.\n"
+	  "\n"
+	  "  --cert FILE   PEM file with the server certificate chain: the leaf first, then\n"
+	  "                each intermediate that issued the one before it. Needed when\n"
+	  "                creating; on update, omitted means keep the stored chain.\n"
+	  "  --key FILE    PEM file with the leaf's private key (RSA or EC, not encrypted).\n"
+	  "                Needed when creating; on update, omitted means keep the stored\n"
+	  "                key. It must match the certificate. It is never printed.\n"
+	  "  --negotiate-client-certificate\n"
+	  "                Ask clients for a certificate during the TLS handshake (APIM\n"
+	  "                negotiateClientCertificate). Any certificate is accepted at the\n"
+	  "                TLS layer; policies decide. Default when creating: off.\n"
+	  "  --no-negotiate-client-certificate\n"
+	  "                Stop asking for client certificates.\n"
+	  "  --default     Make this the default hostname (the previous default stops\n"
+	  "                being it). The first hostname becomes the default by itself.\n"
+	  "\n"
+	  "An expired or not yet valid certificate is stored with a warning.\n"
+	  "Example:\n"
+	  "  certgate host set api.example.com --cert api.crt --key api.key \\\n"
+	  "      --negotiate-client-certificate\n" },
+	{ "host list", cg_cli_host_list, "host list [--json]",
+	  "Lists hostnames with their default flag, client-certificate negotiation and\n"
+	  "certificate expiry, thumbprint and subject.\n"
+	  "\n"
+	  "  --json        Print a JSON array (hostName, defaultSslBinding,\n"
+	  "                negotiateClientCertificate, certificate{subject, issuer,\n"
+	  "                thumbprint, notBefore, expirationDate, ...}).\n" },
+	{ "host show", cg_cli_host_show, "host show NAME [--json]",
+	  "Shows one hostname and its certificate: subject, issuer, thumbprint (uppercase\n"
+	  "SHA-1 of the DER), validity, subject alternative names, key, chain length.\n"
+	  "The private key is never shown.\n"
+	  "\n"
+	  "  --json        Print a JSON object (the same fields as host list --json).\n" },
+	{ "host rm", cg_cli_host_rm, "host rm NAME",
+	  "Removes a hostname. The default hostname cannot be removed while other\n"
+	  "hostnames exist: make another one the default first (host set OTHER --default).\n" },
+	{ "api set", cg_cli_api_set,
+	  "api set ID [--path SUFFIX] [--backend URL] [--display-name TEXT]",
+	  "Creates or updates an API. ID is 1-80 letters, digits, '-', '.' or '_'.\n"
+	  "\n"
+	  "  --path SUFFIX       The API URL suffix (APIM path): requests to\n"
+	  "                      https://HOST/SUFFIX/... go to this API. Leading and\n"
+	  "                      trailing '/' are dropped; '' or '/' is the root. No '?',\n"
+	  "                      '#', '//', '.' or '..' segments. Unique among APIs.\n"
+	  "                      Needed when creating.\n"
+	  "  --backend URL       The backend base URL (APIM serviceUrl): http:// or\n"
+	  "                      https://, a host, an optional port and path; no query,\n"
+	  "                      fragment or user info. Needed when creating.\n"
+	  "  --display-name TEXT A human name (default: the ID).\n"
+	  "\n"
+	  "On update, omitted options keep their stored values.\n"
+	  "Example:\n"
+	  "  certgate api set orders --path orders --backend http://10.0.0.5:8080/api\n" },
+	{ "api list", cg_cli_api_list, "api list [--json]",
+	  "Lists APIs: ID, path, backend, number of operations, display name.\n"
+	  "\n"
+	  "  --json        Print a JSON array of APIs (id, displayName, path, serviceUrl,\n"
+	  "                operations[]).\n" },
+	{ "api show", cg_cli_api_show, "api show ID [--json]",
+	  "Shows one API and a table of its operations.\n"
+	  "\n"
+	  "  --json        Print a JSON object (as one element of api list --json).\n" },
+	{ "api rm", cg_cli_api_rm, "api rm ID", "Removes an API and all its operations.\n" },
+	{ "op set", cg_cli_op_set,
+	  "op set API-ID OP-ID [--method M] [--url-template T] [--display-name TEXT]",
+	  "Creates or updates an operation of an existing API. OP-ID follows the same\n"
+	  "rules as API ids.\n"
+	  "\n"
+	  "  --method M          An HTTP method (GET, POST, ...; stored uppercase) or '*'\n"
+	  "                      for any method. Needed when creating.\n"
+	  "  --url-template T    Starts with '/'; {name} marks a path parameter (names\n"
+	  "                      unique, of letters, digits, '_', '-', '.'); an optional\n"
+	  "                      query part '?a={a}&b={b}'; or a final '/*' that matches\n"
+	  "                      anything. Needed when creating.\n"
+	  "  --display-name TEXT A human name (default: the OP-ID).\n"
+	  "\n"
+	  "Two operations of one API may not share the method and template (parameter\n"
+	  "names do not count). On update, omitted options keep their stored values.\n"
+	  "Example:\n"
+	  "  certgate op set orders get-order --method GET --url-template '/orders/{id}'\n" },
+	{ "op list", cg_cli_op_list, "op list API-ID [--json]",
+	  "Lists the operations of an API: ID, method, URL template, display name.\n"
+	  "\n"
+	  "  --json        Print a JSON array (id, displayName, method, urlTemplate).\n" },
+	{ "op show", cg_cli_op_show, "op show API-ID OP-ID [--json]",
+	  "Shows one operation.\n"
+	  "\n"
+	  "  --json        Print a JSON object.\n" },
+	{ "op rm", cg_cli_op_rm, "op rm API-ID OP-ID", "Removes one operation of an API.\n" },
+};
+
+#define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const struct cg_cli_cmd *find(const char *name)
+{
+	for (size_t i = 0; i < NUM_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+void cg_cli_command_help(const char *cmd)
+{
+	const struct cg_cli_cmd *c = find(cmd);
+	if (!c)
+		return;
+	printf("Usage: certgate [--store FILE] %s\n\n%s", c->synopsis, c->help);
+	printf("\n  --store FILE  The store (default: $CERTGATE_STORE, else ./certgate.db).\n"
+	       "  --help, -h    This help.\n"
+	       "\nExit status: 0 success, 1 the operation failed, 2 usage error.\n");
+}
+
+static void group_help(const char *group)
+{
+	size_t gl = strlen(group);
+	printf("Usage: certgate [--store FILE] %s VERB ...\n\n", group);
+	for (size_t i = 0; i < NUM_COMMANDS; i++)
+		if (strncmp(commands[i].name, group, gl) == 0 && commands[i].name[gl] == ' ')
+			printf("  certgate %s\n", commands[i].synopsis);
+	printf("\nRun 'certgate %s VERB --help' for the details of one.\n", group);
+}
+
+static void usage(void)
+{
+	printf("Usage: certgate [--store FILE] COMMAND [ARGS...]\n"
+	       "\n"
+	       "certgate is an API gateway that secures APIs with TLS client certificates and\n"
+	       "runs Azure API Management policies. Its configuration lives in a store (one\n"
+	       "SQLite file, mode 0600: it holds private keys); these commands edit it, and\n"
+	       "`serve` runs the gateway, which picks up changes while it runs.\n"
+	       "\n"
+	       "Global options:\n"
+	       "  --store FILE  The store (default: $CERTGATE_STORE, else ./certgate.db).\n"
+	       "  --help, -h    This help. `certgate COMMAND --help` explains one command.\n"
+	       "  --version     Print the version and exit.\n"
+	       "\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < NUM_COMMANDS; i++)
+		printf("  %s\n", commands[i].synopsis);
+	printf("  serve [OPTIONS]  (run the gateway; see certgate serve --help)\n"
+	       "\n"
+	       "Exit status: 0 success, 1 the operation failed, 2 usage error.\n");
+}
+
+static int serve(const char *store_path, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			cg_gw_serve_usage();
+			return CG_CLI_EXIT_OK;
+		}
+	}
+	return cg_gw_serve_main(store_path, argc, argv);
+}
 
 int cg_cli_main(int argc, char **argv)
 {
-	if (argc >= 2 && strcmp(argv[1], "serve") == 0)
-		return cg_gw_serve_main("certgate.db", argc - 1, argv + 1);
-	fprintf(stderr, "usage: certgate serve ...\n");
-	return 2;
+	const char *store_path = NULL;
+	int i = 1;
+	/* Global options come before the command. */
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage();
+			return CG_CLI_EXIT_OK;
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("certgate %s (OpenSSL %s, SQLite %s, jansson %s)\n", CG_VERSION,
+			       OpenSSL_version(OPENSSL_VERSION_STRING), sqlite3_libversion(),
+			       JANSSON_VERSION);
+			return CG_CLI_EXIT_OK;
+		}
+		if (strcmp(a, "--store") == 0) {
+			if (i + 1 >= argc)
+				return cg_cli_usage_error(NULL, "option --store needs a value");
+			store_path = argv[++i];
+		} else if (strncmp(a, "--store=", 8) == 0) {
+			store_path = a + 8;
+		} else {
+			return cg_cli_usage_error(NULL, "unknown option '%s'", a);
+		}
+		if (!*store_path)
+			return cg_cli_usage_error(NULL, "option --store needs a file name");
+	}
+	if (!store_path)
+		store_path = cg_store_default_path();
+	if (i >= argc)
+		return cg_cli_usage_error(NULL, "missing COMMAND");
+	const char *group = argv[i];
+	if (strcmp(group, "serve") == 0)
+		return serve(store_path, argc - i, argv + i);
+	if (strcmp(group, "host") != 0 && strcmp(group, "api") != 0 && strcmp(group, "op") != 0)
+		return cg_cli_usage_error(NULL, "unknown command '%s'", group);
+	if (i + 1 >= argc)
+		return cg_cli_usage_error(
+			NULL, "missing a verb after '%s' (try 'certgate %s --help')", group, group);
+	const char *verb = argv[i + 1];
+	if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+		group_help(group);
+		return CG_CLI_EXIT_OK;
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "%s %.16s", group, verb);
+	const struct cg_cli_cmd *c = find(name);
+	if (!c || strlen(verb) > 16)
+		return cg_cli_usage_error(NULL,
+					  "unknown command '%s %s' (try 'certgate %s --help')",
+					  group, verb, group);
+	struct cg_cli_ctx ctx = { store_path, c->name };
+	/* The command sees argv[0] = its verb, then its own arguments. */
+	return c->fn(&ctx, argc - i - 1, argv + i + 1);
 }

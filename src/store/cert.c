@@ -34,7 +34,7 @@ static int too_big(const char *what, size_t len, char *err, size_t errlen)
 	return CG_STORE_FAIL_INVALID;
 }
 
-int cg_store_chain_parse(const char *pem, STACK_OF(X509) **out, char *err, size_t errlen)
+int cg_store_chain_parse(const char *pem, STACK_OF(X509) * *out, char *err, size_t errlen)
 {
 	*out = NULL;
 	size_t len = strlen(pem);
@@ -55,7 +55,8 @@ int cg_store_chain_parse(const char *pem, STACK_OF(X509) **out, char *err, size_
 		if (!x) {
 			unsigned long e = ERR_peek_last_error();
 			/* "no start line" after the last block is the normal end. */
-			if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+			if (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+			    ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
 				ERR_clear_error();
 				break;
 			}
@@ -80,8 +81,9 @@ int cg_store_chain_parse(const char *pem, STACK_OF(X509) **out, char *err, size_
 	}
 	BIO_free(bio);
 	if (rc == 0 && sk_X509_num(chain) == 0) {
-		snprintf(err, errlen,
-			 "no certificate found in the PEM (expected '-----BEGIN CERTIFICATE-----')");
+		snprintf(
+			err, errlen,
+			"no certificate found in the PEM (expected '-----BEGIN CERTIFICATE-----')");
 		rc = CG_STORE_FAIL_INVALID;
 	}
 	/* The server sends the chain as given; a wrong order makes clients fail
@@ -90,7 +92,8 @@ int cg_store_chain_parse(const char *pem, STACK_OF(X509) **out, char *err, size_
 		if (X509_check_issued(sk_X509_value(chain, i + 1), sk_X509_value(chain, i)) !=
 		    X509_V_OK) {
 			snprintf(err, errlen,
-				 "certificate %d in the chain did not issue certificate %d (the chain "
+				 "certificate %d in the chain did not issue certificate %d (the "
+				 "chain "
 				 "must be the leaf first, then each issuer)",
 				 i + 2, i + 1);
 			rc = CG_STORE_FAIL_INVALID;
@@ -122,7 +125,8 @@ int cg_store_key_parse(const char *pem, EVP_PKEY **out, char *err, size_t errlen
 		return CG_STORE_FAIL_INVALID;
 	/* Spot encrypted keys before OpenSSL does: legacy "Proc-Type: 4,ENCRYPTED"
 	 * keys and PKCS#8 "ENCRYPTED PRIVATE KEY" blocks. */
-	if (strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") || strstr(pem, "Proc-Type: 4,ENCRYPTED")) {
+	if (strstr(pem, "-----BEGIN ENCRYPTED PRIVATE KEY-----") ||
+	    strstr(pem, "Proc-Type: 4,ENCRYPTED")) {
 		snprintf(err, errlen,
 			 "the private key is encrypted; certgate needs an unencrypted key "
 			 "(decrypt it with: openssl pkey -in KEY -out KEY.plain)");
@@ -143,8 +147,9 @@ int cg_store_key_parse(const char *pem, EVP_PKEY **out, char *err, size_t errlen
 				 "the private key is encrypted; certgate needs an unencrypted key "
 				 "(decrypt it with: openssl pkey -in KEY -out KEY.plain)");
 		else if (!strstr(pem, "PRIVATE KEY-----"))
-			snprintf(err, errlen, "no private key found in the PEM (expected "
-					      "'-----BEGIN PRIVATE KEY-----')");
+			snprintf(err, errlen,
+				 "no private key found in the PEM (expected "
+				 "'-----BEGIN PRIVATE KEY-----')");
 		else
 			snprintf(err, errlen, "the private key does not parse: %s", ssl_reason());
 		ERR_clear_error();
@@ -177,7 +182,7 @@ static char *bio_to_string(BIO *bio)
 	return s;
 }
 
-char *cg_store_chain_to_pem(STACK_OF(X509) *chain)
+char *cg_store_chain_to_pem(STACK_OF(X509) * chain)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	if (!bio)
@@ -232,7 +237,8 @@ static void format_dn(const X509_NAME *name, char *buf, size_t cap)
 		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
 		int set = X509_NAME_ENTRY_set(e);
 		if (i != n - 1)
-			append(buf, cap, &pos, set == prev_set ? " + " : ", ", set == prev_set ? 3 : 2);
+			append(buf, cap, &pos, set == prev_set ? " + " : ", ",
+			       set == prev_set ? 3 : 2);
 		prev_set = set;
 		const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
 		int nid = OBJ_obj2nid(obj);
@@ -273,7 +279,8 @@ static void format_dn(const X509_NAME *name, char *buf, size_t cap)
 static void format_time(const ASN1_TIME *t, char out[CG_STORE_TIME_LEN])
 {
 	struct tm tm;
-	if (!ASN1_TIME_to_tm(t, &tm) || !strftime(out, CG_STORE_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	if (!ASN1_TIME_to_tm(t, &tm) ||
+	    !strftime(out, CG_STORE_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
 		snprintf(out, CG_STORE_TIME_LEN, "invalid");
 }
 
@@ -286,7 +293,9 @@ static void add_sans(X509 *x, struct cg_store_cert_info *info)
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
 		char *out = info->sans[info->num_sans];
 		if (g->type == GEN_DNS || g->type == GEN_EMAIL || g->type == GEN_URI) {
-			const char *kind = g->type == GEN_DNS ? "DNS" : g->type == GEN_EMAIL ? "email" : "URI";
+			const char *kind = g->type == GEN_DNS     ? "DNS"
+					   : g->type == GEN_EMAIL ? "email"
+								  : "URI";
 			const ASN1_IA5STRING *s = g->d.ia5;
 			snprintf(out, CG_STORE_MAX_SAN_LEN, "%s:%.*s", kind, ASN1_STRING_length(s),
 				 (const char *)ASN1_STRING_get0_data(s));
@@ -294,7 +303,8 @@ static void add_sans(X509 *x, struct cg_store_cert_info *info)
 			const unsigned char *p = ASN1_STRING_get0_data(g->d.ip);
 			int l = ASN1_STRING_length(g->d.ip);
 			if (l == 4) {
-				snprintf(out, CG_STORE_MAX_SAN_LEN, "IP:%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+				snprintf(out, CG_STORE_MAX_SAN_LEN, "IP:%u.%u.%u.%u", p[0], p[1],
+					 p[2], p[3]);
 			} else if (l == 16) {
 				size_t pos = 0;
 				append(out, CG_STORE_MAX_SAN_LEN, &pos, "IP:", 3);
@@ -338,7 +348,10 @@ void cg_store_cert_info_of(X509 *x, struct cg_store_cert_info *info)
 	if (pk) {
 		int id = EVP_PKEY_get_base_id(pk);
 		snprintf(info->key_type, sizeof(info->key_type), "%s",
-			 id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : OBJ_nid2sn(id) ? OBJ_nid2sn(id) : "?");
+			 id == EVP_PKEY_RSA  ? "RSA"
+			 : id == EVP_PKEY_EC ? "EC"
+			 : OBJ_nid2sn(id)    ? OBJ_nid2sn(id)
+					     : "?");
 		info->key_bits = EVP_PKEY_get_bits(pk);
 	}
 	ERR_clear_error();
@@ -347,7 +360,7 @@ void cg_store_cert_info_of(X509 *x, struct cg_store_cert_info *info)
 int cg_store_cert_describe(const char *chain_pem, struct cg_store_cert_info *out, char *err,
 			   size_t errlen)
 {
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) * chain;
 	int rc = cg_store_chain_parse(chain_pem, &chain, err, errlen);
 	if (rc)
 		return rc;

@@ -17,7 +17,7 @@
  * CG_STORE_MAX_PEM_BYTES, no certificate, a broken block, a wrong order.
  * On success *out is a new stack the caller frees with
  * sk_X509_pop_free(out, X509_free). Returns 0 or CG_STORE_FAIL_INVALID. */
-int cg_store_chain_parse(const char *pem, STACK_OF(X509) **out, char *err, size_t errlen);
+int cg_store_chain_parse(const char *pem, STACK_OF(X509) * *out, char *err, size_t errlen);
 
 /* Parses an unencrypted RSA or EC private key in PEM (PKCS#1, SEC1 or
  * PKCS#8). Refuses encrypted keys (with a hint how to decrypt), other key
@@ -27,7 +27,7 @@ int cg_store_key_parse(const char *pem, EVP_PKEY **out, char *err, size_t errlen
 
 /* Re-encodes a chain / key as PEM into a malloc'd NUL-terminated string the
  * caller frees. NULL when out of memory. */
-char *cg_store_chain_to_pem(STACK_OF(X509) *chain);
+char *cg_store_chain_to_pem(STACK_OF(X509) * chain);
 char *cg_store_key_to_pem(EVP_PKEY *key);
 
 /* Describes the leaf of a PEM chain (see struct cg_store_cert_info).

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define CG_STORE_MODEL_CHUNK (64 * 1024)          /* model arena chunk */
-#define CG_STORE_MODEL_MAX_BYTES (1024UL << 20)   /* a model above 1 GiB is refused */
+#define CG_STORE_MODEL_CHUNK     (64 * 1024)    /* model arena chunk */
+#define CG_STORE_MODEL_MAX_BYTES (1024UL << 20) /* a model above 1 GiB is refused */
 
 /* Schema migrations, applied in order in one transaction. Migration i
  * brings the schema to version i + 1 (PRAGMA user_version). Adding a table
@@ -206,7 +206,8 @@ struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t
 		if (fd >= 0)
 			close(fd);
 		else if (errno != EEXIST) {
-			snprintf(err, errlen, "cannot create store '%s': %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot create store '%s': %s", path,
+				 strerror(errno));
 			return NULL;
 		}
 	}
@@ -220,7 +221,8 @@ struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t
 	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		if (st->db)
-			snprintf(err, errlen, "cannot open store '%s': %s", path, sqlite3_errmsg(st->db));
+			snprintf(err, errlen, "cannot open store '%s': %s", path,
+				 sqlite3_errmsg(st->db));
 		else
 			snprintf(err, errlen, "cannot open store '%s': out of memory", path);
 		goto fail;
@@ -234,12 +236,14 @@ struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t
 		if (!s)
 			goto fail;
 		int rc = sqlite3_step(s);
-		const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
+		const char *mode =
+			rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
 		if (!mode || strcmp(mode, "wal") != 0) {
 			if (rc != SQLITE_ROW)
 				cg_store_sql_fail(st, "enable WAL", err, errlen);
 			else
-				snprintf(err, errlen, "store '%s': cannot enable WAL mode (got '%s')", path,
+				snprintf(err, errlen,
+					 "store '%s': cannot enable WAL mode (got '%s')", path,
 					 mode ? mode : "?");
 			sqlite3_finalize(s);
 			goto fail;
@@ -256,10 +260,11 @@ struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t
 			goto fail;
 		}
 		if (v < NUM_MIGRATIONS) {
-			snprintf(err, errlen,
-				 "store '%s' has schema version %d, this certgate needs %d; run any "
-				 "certgate write command on it once to upgrade it",
-				 path, v, NUM_MIGRATIONS);
+			snprintf(
+				err, errlen,
+				"store '%s' has schema version %d, this certgate needs %d; run any "
+				"certgate write command on it once to upgrade it",
+				path, v, NUM_MIGRATIONS);
 			goto fail;
 		}
 	}
@@ -343,7 +348,8 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 		return rc;
 	if (nh > CG_STORE_MAX_HOSTS || na > CG_STORE_MAX_APIS ||
 	    no > (size_t)CG_STORE_MAX_APIS * CG_STORE_MAX_OPS_PER_API) {
-		snprintf(err, errlen, "store '%s' holds more entities than certgate's limits", st->path);
+		snprintf(err, errlen, "store '%s' holds more entities than certgate's limits",
+			 st->path);
 		return CG_STORE_FAIL_INVALID;
 	}
 	m->hosts = cg_arena_zalloc(&m->arena, (nh ? nh : 1) * sizeof(*m->hosts));
@@ -375,10 +381,11 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return cg_store_sql_fail(st, "read hostnames", err, errlen);
 
-	s = cg_store_prepare(st,
-			     "SELECT api_id, id, display_name, method, url_template FROM operations "
-			     "ORDER BY api_id, id",
-			     err, errlen);
+	s = cg_store_prepare(
+		st,
+		"SELECT api_id, id, display_name, method, url_template FROM operations "
+		"ORDER BY api_id, id",
+		err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	const char **op_api = cg_arena_zalloc(&m->arena, (no ? no : 1) * sizeof(*op_api));
@@ -395,7 +402,8 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 		o->method = col(&m->arena, s, 3);
 		o->url_template = col(&m->arena, s, 4);
 		nops++;
-		if (!op_api[nops - 1] || !o->id || !o->display_name || !o->method || !o->url_template) {
+		if (!op_api[nops - 1] || !o->id || !o->display_name || !o->method ||
+		    !o->url_template) {
 			sqlite3_finalize(s);
 			return oom(err, errlen);
 		}

@@ -55,7 +55,8 @@ int cg_store_check_hostname(const char *in, char *out, char *err, size_t errlen)
 			size_t ll = i - label_start;
 			if (ll == 0)
 				return fail(err, errlen, "hostname", in,
-					    "has an empty label (a dot at the start or end, or two dots)");
+					    "has an empty label (a dot at the start or end, or two "
+					    "dots)");
 			if (ll > CG_STORE_MAX_LABEL_LEN)
 				return fail(err, errlen, "hostname", in,
 					    "has a label longer than 63 characters");
@@ -66,8 +67,9 @@ int cg_store_check_hostname(const char *in, char *out, char *err, size_t errlen)
 			continue;
 		}
 		if (c == '*')
-			return fail(err, errlen, "hostname", in,
-				    "has a '*' that is not the whole first label (\"*.example.com\")");
+			return fail(
+				err, errlen, "hostname", in,
+				"has a '*' that is not the whole first label (\"*.example.com\")");
 		if (!is_alnum(c) && c != '-')
 			return fail(err, errlen, "hostname", in,
 				    "has a character other than letters, digits, '-' and '.'");
@@ -104,7 +106,8 @@ int cg_store_check_display_name(const char *in, char *err, size_t errlen)
 		return fail(err, errlen, "display name", in, "is longer than 300 bytes");
 	for (size_t i = 0; i < n; i++)
 		if (is_ctl((unsigned char)in[i]))
-			return fail(err, errlen, "display name", in, "contains a control character");
+			return fail(err, errlen, "display name", in,
+				    "contains a control character");
 	return 0;
 }
 
@@ -130,7 +133,8 @@ int cg_store_check_path(const char *in, char *out, char *err, size_t errlen)
 				    "must not contain spaces, control characters or '\\'");
 		if (c == '{' || c == '}' || c == '*')
 			return fail(err, errlen, "API path", in,
-				    "must not contain '{', '}' or '*' (templates belong to operations)");
+				    "must not contain '{', '}' or '*' (templates belong to "
+				    "operations)");
 		if (c == '/' && s[i + 1] == '/')
 			return fail(err, errlen, "API path", in, "must not contain \"//\"");
 	}
@@ -140,7 +144,8 @@ int cg_store_check_path(const char *in, char *out, char *err, size_t errlen)
 	for (size_t i = 0; i <= n; i++) {
 		if (i == n || s[i] == '/') {
 			size_t sl = i - seg;
-			if ((sl == 1 && s[seg] == '.') || (sl == 2 && s[seg] == '.' && s[seg + 1] == '.'))
+			if ((sl == 1 && s[seg] == '.') ||
+			    (sl == 2 && s[seg] == '.' && s[seg + 1] == '.'))
 				return fail(err, errlen, "API path", in,
 					    "must not contain '.' or '..' segments");
 			seg = i + 1;
@@ -180,8 +185,9 @@ int cg_store_check_service_url(const char *in, char *out, char *err, size_t errl
 	const char *auth = in + slen;
 	size_t alen = strcspn(auth, "/");
 	if (memchr(auth, '@', alen))
-		return fail(err, errlen, what, in,
-			    "must not contain user info ('user@'); use a policy to add credentials");
+		return fail(
+			err, errlen, what, in,
+			"must not contain user info ('user@'); use a policy to add credentials");
 	if (alen == 0)
 		return fail(err, errlen, what, in, "has no host");
 	const char *port = NULL;
@@ -202,7 +208,8 @@ int cg_store_check_service_url(const char *in, char *out, char *err, size_t errl
 		size_t after = (size_t)(close + 1 - auth);
 		if (after < alen) {
 			if (auth[after] != ':')
-				return fail(err, errlen, what, in, "has text after the IPv6 address");
+				return fail(err, errlen, what, in,
+					    "has text after the IPv6 address");
 			port = auth + after + 1;
 		}
 		hlen = after;
@@ -214,9 +221,10 @@ int cg_store_check_service_url(const char *in, char *out, char *err, size_t errl
 		for (size_t i = 0; i < hlen; i++) {
 			unsigned char c = (unsigned char)auth[i];
 			if (!is_alnum(c) && c != '-' && c != '.' && c != '_')
-				return fail(err, errlen, what, in,
-					    "has a host with characters other than letters, digits, "
-					    "'-', '_' and '.'");
+				return fail(
+					err, errlen, what, in,
+					"has a host with characters other than letters, digits, "
+					"'-', '_' and '.'");
 		}
 		if (colon)
 			port = colon + 1;
@@ -225,7 +233,8 @@ int cg_store_check_service_url(const char *in, char *out, char *err, size_t errl
 		size_t pl = (size_t)(auth + alen - port);
 		uint64_t v;
 		if (!cg_str_to_u64(cg_str_make(port, pl), 65535, &v) || v == 0)
-			return fail(err, errlen, what, in, "has a port that is not a number 1-65535");
+			return fail(err, errlen, what, in,
+				    "has a port that is not a number 1-65535");
 	}
 	(void)hlen;
 	for (size_t i = 0; i < n; i++)
@@ -334,7 +343,8 @@ int cg_store_check_url_template(const char *in, char *shape, char *err, size_t e
 			continue;
 		}
 		if (c == '{') {
-			if ((rc = template_param(in, &i, names, name_lens, &num, shape, &sp, err, errlen)))
+			if ((rc = template_param(in, &i, names, name_lens, &num, shape, &sp, err,
+						 errlen)))
 				return rc;
 			continue;
 		}
@@ -352,9 +362,11 @@ int cg_store_check_url_template(const char *in, char *shape, char *err, size_t e
 			size_t ks = i;
 			while (in[i] && in[i] != '=' && in[i] != '&') {
 				unsigned char c = (unsigned char)in[i];
-				if (c == '{' || c == '}' || c == '?' || c == '#' || c == ' ' || is_ctl(c))
-					return fail(err, errlen, what, in,
-						    "has a query part that is not name={param}&...");
+				if (c == '{' || c == '}' || c == '?' || c == '#' || c == ' ' ||
+				    is_ctl(c))
+					return fail(
+						err, errlen, what, in,
+						"has a query part that is not name={param}&...");
 				shape[sp++] = (char)c;
 				i++;
 			}
@@ -364,14 +376,14 @@ int cg_store_check_url_template(const char *in, char *shape, char *err, size_t e
 			shape[sp++] = '=';
 			i++;
 			if (in[i] == '{') {
-				if ((rc = template_param(in, &i, names, name_lens, &num, shape, &sp, err,
-							 errlen)))
+				if ((rc = template_param(in, &i, names, name_lens, &num, shape, &sp,
+							 err, errlen)))
 					return rc;
 			} else {
 				while (in[i] && in[i] != '&') {
 					unsigned char c = (unsigned char)in[i];
-					if (c == '{' || c == '}' || c == '?' || c == '#' || c == ' ' ||
-					    c == '=' || is_ctl(c))
+					if (c == '{' || c == '}' || c == '?' || c == '#' ||
+					    c == ' ' || c == '=' || is_ctl(c))
 						return fail(err, errlen, what, in,
 							    "has a query part that is not "
 							    "name={param}&...");

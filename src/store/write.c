@@ -117,7 +117,8 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	if (!exists) {
 		if (!chain || !key) {
 			snprintf(err, errlen,
-				 "hostname '%s' does not exist yet; a certificate and a key are both "
+				 "hostname '%s' does not exist yet; a certificate and a key are "
+				 "both "
 				 "needed to create it",
 				 name);
 			rc = CG_STORE_FAIL_INVALID;
@@ -159,7 +160,8 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 			warn_out(in, msg);
 		} else if (info.not_yet_valid) {
 			snprintf(msg, sizeof(msg),
-				 "the certificate for '%s' is not valid before %s; clients will refuse "
+				 "the certificate for '%s' is not valid before %s; clients will "
+				 "refuse "
 				 "it until then",
 				 name, info.not_before);
 			warn_out(in, msg);
@@ -177,8 +179,9 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	/* The first hostname becomes the default, so there is always one. */
 	bool is_default = in->make_default || was_default || n_hosts == 0;
 	if (in->make_default) {
-		s = cg_store_prepare(st, "UPDATE hostnames SET is_default = 0, updated_at = " NOW
-					 " WHERE is_default = 1 AND name <> ?",
+		s = cg_store_prepare(st,
+				     "UPDATE hostnames SET is_default = 0, updated_at = " NOW
+				     " WHERE is_default = 1 AND name <> ?",
 				     err, errlen);
 		if (!s) {
 			rc = CG_STORE_FAIL_IO;
@@ -195,9 +198,10 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 		exists ? "UPDATE hostnames SET cert_pem = ?2, key_pem = ?3, "
 			 "negotiate_client_certificate = ?4, is_default = ?5, updated_at = " NOW
 			 " WHERE name = ?1"
-		       : "INSERT INTO hostnames (name, cert_pem, key_pem, negotiate_client_certificate,"
-			 " is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW ", " NOW
-			 ")",
+		       : "INSERT INTO hostnames (name, cert_pem, key_pem, "
+			 "negotiate_client_certificate,"
+			 " is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW
+			 ", " NOW ")",
 		err, errlen);
 	if (!s) {
 		rc = CG_STORE_FAIL_IO;
@@ -213,6 +217,8 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	if (rc)
 		goto out;
 	rc = cg_store_commit_write(st, err, errlen);
+	if (rc == 0 && in->created)
+		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -263,7 +269,8 @@ int cg_store_host_rm(struct cg_store *st, const char *in_name, char *err, size_t
 		goto out;
 	if (is_default && n > 1) {
 		snprintf(err, errlen,
-			 "hostname '%s' is the default hostname and %zu other hostname%s exist; make "
+			 "hostname '%s' is the default hostname and %zu other hostname%s exist; "
+			 "make "
 			 "another one the default first",
 			 name, n - 1, n - 1 == 1 ? "" : "s");
 		rc = CG_STORE_FAIL_CONFLICT;
@@ -308,7 +315,8 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 	if (!exists) {
 		if (!in->path || !in->service_url) {
 			snprintf(err, errlen,
-				 "API '%s' does not exist yet; a path and a backend URL are both needed "
+				 "API '%s' does not exist yet; a path and a backend URL are both "
+				 "needed "
 				 "to create it",
 				 id);
 			rc = CG_STORE_FAIL_INVALID;
@@ -327,7 +335,8 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 	if (in->path) {
 		/* Paths compare case-insensitively (the column's collation), so
 		 * two APIs can never be ambiguous whichever way routing folds case. */
-		s = cg_store_prepare(st, "SELECT id FROM apis WHERE path = ? AND id <> ?", err, errlen);
+		s = cg_store_prepare(st, "SELECT id FROM apis WHERE path = ? AND id <> ?", err,
+				     errlen);
 		if (!s) {
 			rc = CG_STORE_FAIL_IO;
 			goto out;
@@ -349,16 +358,18 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		s = NULL;
 	}
 	if (exists)
-		s = cg_store_prepare(st,
-				     "UPDATE apis SET display_name = coalesce(?2, display_name),"
-				     " path = coalesce(?3, path), service_url = coalesce(?4, service_url),"
-				     " updated_at = " NOW " WHERE id = ?1",
-				     err, errlen);
+		s = cg_store_prepare(
+			st,
+			"UPDATE apis SET display_name = coalesce(?2, display_name),"
+			" path = coalesce(?3, path), service_url = coalesce(?4, service_url),"
+			" updated_at = " NOW " WHERE id = ?1",
+			err, errlen);
 	else
-		s = cg_store_prepare(st,
-				     "INSERT INTO apis (id, display_name, path, service_url, created_at,"
-				     " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, " NOW ", " NOW ")",
-				     err, errlen);
+		s = cg_store_prepare(
+			st,
+			"INSERT INTO apis (id, display_name, path, service_url, created_at,"
+			" updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, " NOW ", " NOW ")",
+			err, errlen);
 	if (!s) {
 		rc = CG_STORE_FAIL_IO;
 		goto out;
@@ -375,6 +386,8 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 	if (rc)
 		goto out;
 	rc = cg_store_commit_write(st, err, errlen);
+	if (rc == 0 && in->created)
+		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -422,8 +435,7 @@ static int api_exists(struct cg_store *st, const char *api_id, char *err, size_t
 	return 0;
 }
 
-int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char *err,
-		    size_t errlen)
+int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char *err, size_t errlen)
 {
 	char method[CG_STORE_MAX_METHOD_LEN + 1];
 	char shape[CG_STORE_MAX_TEMPLATE_LEN + 1];
@@ -447,8 +459,9 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 	sqlite3_stmt *s = NULL;
 	if ((rc = api_exists(st, api_id, err, errlen)))
 		goto out;
-	s = cg_store_prepare(st, "SELECT method, url_template FROM operations WHERE api_id = ? AND id = ?",
-			     err, errlen);
+	s = cg_store_prepare(
+		st, "SELECT method, url_template FROM operations WHERE api_id = ? AND id = ?", err,
+		errlen);
 	if (!s) {
 		rc = CG_STORE_FAIL_IO;
 		goto out;
@@ -468,10 +481,11 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 	s = NULL;
 	if (!exists) {
 		if (!in->method || !in->url_template) {
-			snprintf(err, errlen,
-				 "operation '%s' of API '%s' does not exist yet; a method and a URL "
-				 "template are both needed to create it",
-				 id, api_id);
+			snprintf(
+				err, errlen,
+				"operation '%s' of API '%s' does not exist yet; a method and a URL "
+				"template are both needed to create it",
+				id, api_id);
 			rc = CG_STORE_FAIL_INVALID;
 			goto out;
 		}
@@ -480,8 +494,8 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 				err, errlen)))
 			goto out;
 		if (n >= CG_STORE_MAX_OPS_PER_API) {
-			snprintf(err, errlen, "API '%s' already has %d operations, the limit", api_id,
-				 CG_STORE_MAX_OPS_PER_API);
+			snprintf(err, errlen, "API '%s' already has %d operations, the limit",
+				 api_id, CG_STORE_MAX_OPS_PER_API);
 			rc = CG_STORE_FAIL_INVALID;
 			goto out;
 		}
@@ -497,9 +511,9 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 		goto out;
 	/* Two operations with the same method and template would make routing
 	 * ambiguous; APIM refuses them too, ignoring parameter names. */
-	s = cg_store_prepare(st,
-			     "SELECT id, method, url_template FROM operations WHERE api_id = ? AND id <> ?",
-			     err, errlen);
+	s = cg_store_prepare(
+		st, "SELECT id, method, url_template FROM operations WHERE api_id = ? AND id <> ?",
+		err, errlen);
 	if (!s) {
 		rc = CG_STORE_FAIL_IO;
 		goto out;
@@ -515,7 +529,8 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 			continue;
 		if (strcmp(other_shape, shape) == 0) {
 			snprintf(err, errlen,
-				 "operation '%s' of API '%s' already has %s %s (the same template up to "
+				 "operation '%s' of API '%s' already has %s %s (the same template "
+				 "up to "
 				 "parameter names)",
 				 (const char *)sqlite3_column_text(s, 0), api_id, om, ot);
 			rc = CG_STORE_FAIL_CONFLICT;
@@ -551,6 +566,8 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 	if (rc)
 		goto out;
 	rc = cg_store_commit_write(st, err, errlen);
+	if (rc == 0 && in->created)
+		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -571,8 +588,8 @@ int cg_store_op_rm(struct cg_store *st, const char *api_id, const char *op_id, c
 		return rc;
 	if ((rc = api_exists(st, api_id, err, errlen)))
 		goto out;
-	sqlite3_stmt *s =
-		cg_store_prepare(st, "DELETE FROM operations WHERE api_id = ? AND id = ?", err, errlen);
+	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM operations WHERE api_id = ? AND id = ?",
+					   err, errlen);
 	if (!s) {
 		rc = CG_STORE_FAIL_IO;
 		goto out;

@@ -24,9 +24,9 @@
 #define PATH_LEN 512
 #define DUMP_MAX (1024 * 1024) /* bytes of a table dump */
 
-static char g_dir[PATH_LEN / 2];       /* the run's temp dir: PKI and stores */
-static int g_store_seq;            /* one fresh store file per test */
-static char g_store[PATH_LEN];     /* the current test's store path */
+static char g_dir[PATH_LEN / 2]; /* the run's temp dir: PKI and stores */
+static int g_store_seq;          /* one fresh store file per test */
+static char g_store[PATH_LEN];   /* the current test's store path */
 
 /* PEM texts read from the generated files. */
 static const char *ec_crt, *ec_key, *rsa_crt, *rsa_key, *other_key, *enc_key, *enc_legacy_key,
@@ -103,17 +103,20 @@ static int make_pki(void **state)
 	sh("openssl req -new " EC_NEW " -keyout exp.key -out exp.csr -subj /CN=old.example.com");
 	sh("openssl ca -batch -config ca.cnf -selfsign -keyfile exp.key -in exp.csr -out exp.crt "
 	   "-startdate 20200101000000Z -enddate 20200201000000Z -notext");
-	sh("openssl req -new " EC_NEW " -keyout future.key -out future.csr -subj /CN=new.example.com");
+	sh("openssl req -new " EC_NEW
+	   " -keyout future.key -out future.csr -subj /CN=new.example.com");
 	sh("openssl ca -batch -config ca.cnf -selfsign -keyfile future.key -in future.csr "
 	   "-out future.crt -startdate 20990101000000Z -enddate 20991231000000Z -notext");
 	/* root -> intermediate -> leaf */
 	sh("openssl req -x509 " EC_NEW " -keyout root.key -out root.crt -days 30 -subj /CN=Root "
 	   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
 	sh("openssl req -new " EC_NEW " -keyout int.key -out int.csr -subj /CN=Intermediate");
-	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > int.ext");
+	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > "
+	   "int.ext");
 	sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -days 30 "
 	   "-extfile int.ext -out int.crt");
-	sh("openssl req -new " EC_NEW " -keyout leaf.key -out leaf.csr -subj /CN=chain.example.com");
+	sh("openssl req -new " EC_NEW
+	   " -keyout leaf.key -out leaf.csr -subj /CN=chain.example.com");
 	sh("openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key -CAcreateserial -days 30 "
 	   "-out leaf.crt");
 	sh("head -c 3000 /dev/urandom | base64 > garbage.txt");
@@ -174,10 +177,10 @@ static char *dump(void)
 {
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open_v2(g_store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	static const char *const q[] = {
-		"SELECT * FROM meta", "SELECT * FROM hostnames ORDER BY name",
-		"SELECT * FROM apis ORDER BY id", "SELECT * FROM operations ORDER BY api_id, id"
-	};
+	static const char *const q[] = { "SELECT * FROM meta",
+					 "SELECT * FROM hostnames ORDER BY name",
+					 "SELECT * FROM apis ORDER BY id",
+					 "SELECT * FROM operations ORDER BY api_id, id" };
 	char *out = calloc(1, DUMP_MAX);
 	size_t pos = 0;
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
@@ -222,7 +225,8 @@ static void assert_refused(struct cg_store *st, struct before b, int rc, int wan
 			   const char *err, const char *want_msg)
 {
 	if (rc != want_rc || !strstr(err, want_msg))
-		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, err, want_msg);
+		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, err,
+			want_msg);
 	assert_int_equal(rc, want_rc);
 	assert_non_null(strstr(err, want_msg));
 	char *after = dump();
@@ -236,9 +240,12 @@ static void host(struct cg_store *st, const char *name, const char *crt, const c
 		 int negotiate, bool make_default)
 {
 	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
-	struct cg_store_host_set in = { .name = name, .cert_pem = crt, .key_pem = key,
+	struct cg_store_host_set in = { .name = name,
+					.cert_pem = crt,
+					.key_pem = key,
 					.negotiate_client_certificate = negotiate,
-					.make_default = make_default, .warn = warn,
+					.make_default = make_default,
+					.warn = warn,
 					.warnlen = sizeof(warn) };
 	int rc = cg_store_host_set(st, &in, err, sizeof(err));
 	if (rc)
@@ -251,7 +258,9 @@ static void api(struct cg_store *st, const char *id, const char *dn, const char 
 		const char *url)
 {
 	char err[CG_STORE_ERR_LEN];
-	struct cg_store_api_set in = { id, dn, path, url };
+	struct cg_store_api_set in = {
+		.id = id, .display_name = dn, .path = path, .service_url = url
+	};
 	int rc = cg_store_api_set(st, &in, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "api_set: %s\n", err);
@@ -262,7 +271,11 @@ static void op(struct cg_store *st, const char *api_id, const char *id, const ch
 	       const char *tmpl)
 {
 	char err[CG_STORE_ERR_LEN];
-	struct cg_store_op_set in = { api_id, id, NULL, method, tmpl };
+	struct cg_store_op_set in = { .api_id = api_id,
+				      .id = id,
+				      .display_name = NULL,
+				      .method = method,
+				      .url_template = tmpl };
 	int rc = cg_store_op_set(st, &in, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "op_set: %s\n", err);
@@ -334,7 +347,9 @@ static void test_open_creates_private_wal_store(void **state)
 	assert_int_equal(m.num_apis, 0);
 	cg_model_free(&m);
 	/* A read-only handle refuses writes. */
-	struct cg_store_api_set in = { "a", NULL, "a", "http://b", };
+	struct cg_store_api_set in = {
+		.id = "a", .display_name = NULL, .path = "a", .service_url = "http://b"
+	};
 	assert_int_equal(cg_store_api_set(st, &in, err, sizeof(err)), CG_STORE_FAIL_IO);
 	assert_non_null(strstr(err, "read-only"));
 	cg_store_close(st);
@@ -364,7 +379,8 @@ static void test_open_refusals(void **state)
 	snprintf(path, sizeof(path), "%s/newer.db", g_dir);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(db);
 	assert_null(cg_store_open(path, 0, err, sizeof(err)));
 	assert_non_null(strstr(err, "schema version 999"));
@@ -378,7 +394,8 @@ static void test_migrates_existing_empty_database(void **state)
 	snprintf(path, sizeof(path), "%s/old.db", g_dir);
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE unrelated (x)", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE unrelated (x)", NULL, NULL, NULL),
+			 SQLITE_OK);
 	sqlite3_close(db);
 	/* Read-only cannot migrate and says how to. */
 	assert_null(cg_store_open(path, 1, err, sizeof(err)));
@@ -401,7 +418,17 @@ static void test_migrates_existing_empty_database(void **state)
 static void test_host_round_trip(void **state)
 {
 	struct cg_store *st = *state;
-	host(st, "API.Example.com", ec_crt, ec_key, -1, false);
+	bool created = false;
+	char cerr[CG_STORE_ERR_LEN];
+	struct cg_store_host_set hin = { .name = "API.Example.com",
+					 .cert_pem = ec_crt,
+					 .key_pem = ec_key,
+					 .negotiate_client_certificate = -1,
+					 .created = &created };
+	assert_int_equal(cg_store_host_set(st, &hin, cerr, sizeof(cerr)), 0);
+	assert_true(created);
+	assert_int_equal(cg_store_host_set(st, &hin, cerr, sizeof(cerr)), 0);
+	assert_false(created);
 	host(st, "rsa.example.com", rsa_crt, rsa_key, 1, false);
 	struct cg_model m;
 	load(st, &m);
@@ -443,8 +470,8 @@ static void test_host_round_trip(void **state)
 	/* Replacing the certificate and key together. */
 	host(st, "api.example.com", rsa_crt, rsa_key, -1, false);
 	load(st, &m);
-	assert_int_equal(cg_store_cert_describe(find_host(&m, "api.example.com")->cert_pem, &i1, err,
-						sizeof(err)),
+	assert_int_equal(cg_store_cert_describe(find_host(&m, "api.example.com")->cert_pem, &i1,
+						err, sizeof(err)),
 			 0);
 	assert_string_equal(i1.subject, "CN=rsa.example.com");
 	cg_model_free(&m);
@@ -452,8 +479,9 @@ static void test_host_round_trip(void **state)
 	/* Removal: the default cannot go while others exist. */
 	struct before b = snap(st);
 	int rc = cg_store_host_rm(st, "rsa.example.com", err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_CONFLICT, err,
-		       "hostname 'rsa.example.com' is the default hostname and 1 other hostname exist");
+	assert_refused(
+		st, b, rc, CG_STORE_FAIL_CONFLICT, err,
+		"hostname 'rsa.example.com' is the default hostname and 1 other hostname exist");
 	b = snap(st);
 	rc = cg_store_host_rm(st, "nope.example.com", err, sizeof(err));
 	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err,
@@ -524,15 +552,21 @@ static void test_host_expired_warns_but_is_stored(void **state)
 {
 	struct cg_store *st = *state;
 	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
-	struct cg_store_host_set in = { .name = "old.example.com", .cert_pem = exp_crt,
-					.key_pem = exp_key, .negotiate_client_certificate = -1,
-					.warn = warn, .warnlen = sizeof(warn) };
+	struct cg_store_host_set in = { .name = "old.example.com",
+					.cert_pem = exp_crt,
+					.key_pem = exp_key,
+					.negotiate_client_certificate = -1,
+					.warn = warn,
+					.warnlen = sizeof(warn) };
 	assert_int_equal(cg_store_host_set(st, &in, err, sizeof(err)), 0);
 	assert_string_equal(warn, "the certificate for 'old.example.com' expired on "
 				  "2020-02-01T00:00:00Z; clients will refuse it");
-	in = (struct cg_store_host_set){ .name = "new.example.com", .cert_pem = future_crt,
-					 .key_pem = future_key, .negotiate_client_certificate = -1,
-					 .warn = warn, .warnlen = sizeof(warn) };
+	in = (struct cg_store_host_set){ .name = "new.example.com",
+					 .cert_pem = future_crt,
+					 .key_pem = future_key,
+					 .negotiate_client_certificate = -1,
+					 .warn = warn,
+					 .warnlen = sizeof(warn) };
 	assert_int_equal(cg_store_host_set(st, &in, err, sizeof(err)), 0);
 	assert_non_null(strstr(warn, "is not valid before 2099-01-01T00:00:00Z"));
 	struct cg_model m;
@@ -559,21 +593,28 @@ static void test_host_refusals(void **state)
 	static const struct host_case cases[] = {
 		{ "", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "hostname is empty" },
 		{ "bad_name.example.com", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID,
-		  "hostname 'bad_name.example.com' has a character other than letters, digits, '-' and '.'" },
+		  "hostname 'bad_name.example.com' has a character other than letters, digits, '-' "
+		  "and '.'" },
 		{ "a..b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "has an empty label" },
 		{ ".a.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "has an empty label" },
 		{ "a.b.", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "has an empty label" },
 		{ "-a.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "starts or ends with '-'" },
-		{ "a.*.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "'*' that is not the whole first label" },
-		{ "*a.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "'*' that is not the whole first label" },
+		{ "a.*.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID,
+		  "'*' that is not the whole first label" },
+		{ "*a.b", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID,
+		  "'*' that is not the whole first label" },
 		{ "*.", &ec_crt, &ec_key, CG_STORE_FAIL_INVALID, "has nothing after the wildcard" },
-		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.b", &ec_crt,
-		  &ec_key, CG_STORE_FAIL_INVALID, "has a label longer than 63 characters" },
+		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.b",
+		  &ec_crt, &ec_key, CG_STORE_FAIL_INVALID,
+		  "has a label longer than 63 characters" },
 		{ "new.example.com", &null_pem, &ec_key, CG_STORE_FAIL_INVALID,
-		  "hostname 'new.example.com' does not exist yet; a certificate and a key are both needed" },
-		{ "new.example.com", &ec_crt, &null_pem, CG_STORE_FAIL_INVALID, "does not exist yet" },
+		  "hostname 'new.example.com' does not exist yet; a certificate and a key are both "
+		  "needed" },
+		{ "new.example.com", &ec_crt, &null_pem, CG_STORE_FAIL_INVALID,
+		  "does not exist yet" },
 		{ "new.example.com", &ec_crt, &other_key, CG_STORE_FAIL_INVALID,
-		  "the private key does not match the certificate (leaf subject 'CN=api.example.com, " },
+		  "the private key does not match the certificate (leaf subject "
+		  "'CN=api.example.com, " },
 		{ "new.example.com", &rsa_crt, &ec_key, CG_STORE_FAIL_INVALID,
 		  "the private key does not match the certificate" },
 		{ "new.example.com", &ec_crt, &enc_key, CG_STORE_FAIL_INVALID,
@@ -588,8 +629,10 @@ static void test_host_refusals(void **state)
 		  "no certificate found in the PEM" },
 		{ "new.example.com", &ec_key, &ec_key, CG_STORE_FAIL_INVALID,
 		  "no certificate found in the PEM" },
-		{ "new.example.com", &ec_crt, &garbage, CG_STORE_FAIL_INVALID, "no private key found" },
-		{ "new.example.com", &ec_crt, &ec_crt, CG_STORE_FAIL_INVALID, "no private key found" },
+		{ "new.example.com", &ec_crt, &garbage, CG_STORE_FAIL_INVALID,
+		  "no private key found" },
+		{ "new.example.com", &ec_crt, &ec_crt, CG_STORE_FAIL_INVALID,
+		  "no private key found" },
 		{ "new.example.com", &chain_bad, &leaf_key, CG_STORE_FAIL_INVALID,
 		  "certificate 2 in the chain did not issue certificate 1" },
 		/* An update is checked as a whole: a new key must match the old cert. */
@@ -602,9 +645,11 @@ static void test_host_refusals(void **state)
 		const struct host_case *c = &cases[i];
 		char err[CG_STORE_ERR_LEN];
 		struct before b = snap(st);
-		struct cg_store_host_set in = { .name = c->name, .cert_pem = *c->crt,
+		struct cg_store_host_set in = { .name = c->name,
+						.cert_pem = *c->crt,
 						.key_pem = *c->key,
-						.negotiate_client_certificate = 0, .make_default = true };
+						.negotiate_client_certificate = 0,
+						.make_default = true };
 		int rc = cg_store_host_set(st, &in, err, sizeof(err));
 		assert_refused(st, b, rc, c->want_rc, err, c->want);
 	}
@@ -614,10 +659,13 @@ static void test_host_refusals(void **state)
 	memcpy(mid, "!!!!", 4);
 	char err[CG_STORE_ERR_LEN];
 	struct before b = snap(st);
-	struct cg_store_host_set in = { .name = "x.example.com", .cert_pem = broken,
-					.key_pem = ec_key, .negotiate_client_certificate = -1 };
+	struct cg_store_host_set in = { .name = "x.example.com",
+					.cert_pem = broken,
+					.key_pem = ec_key,
+					.negotiate_client_certificate = -1 };
 	int rc = cg_store_host_set(st, &in, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "certificate 1 in the PEM does not parse");
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+		       "certificate 1 in the PEM does not parse");
 	free(broken);
 	/* Oversized input. */
 	char *huge = malloc(CG_STORE_MAX_PEM_BYTES + 2);
@@ -664,13 +712,46 @@ static void test_api_and_op_round_trip(void **state)
 	assert_int_equal(find_api(&m, "v6")->num_ops, 0);
 	cg_model_free(&m);
 
+	/* created tells a new entity from an update. */
+	bool created = true;
+	char cerr[CG_STORE_ERR_LEN];
+	struct cg_store_api_set cin = { .id = "orders",
+					.display_name = "Orders",
+					.created = &created };
+	assert_int_equal(cg_store_api_set(st, &cin, cerr, sizeof(cerr)), 0);
+	assert_false(created);
+	cin = (struct cg_store_api_set){
+		.id = "new", .path = "new", .service_url = "http://b", .created = &created
+	};
+	assert_int_equal(cg_store_api_set(st, &cin, cerr, sizeof(cerr)), 0);
+	assert_true(created);
+	struct cg_store_op_set cop = { .api_id = "new",
+				       .id = "o",
+				       .method = "GET",
+				       .url_template = "/",
+				       .created = &created };
+	created = false;
+	assert_int_equal(cg_store_op_set(st, &cop, cerr, sizeof(cerr)), 0);
+	assert_true(created);
+	assert_int_equal(cg_store_op_set(st, &cop, cerr, sizeof(cerr)), 0);
+	assert_false(created);
+	assert_int_equal(cg_store_api_rm(st, "new", cerr, sizeof(cerr)), 0);
+
 	/* Partial updates keep what is not given. */
 	api(st, "orders", "Orders", NULL, NULL);
 	api(st, "orders", NULL, "orders/v2", NULL);
 	char err[CG_STORE_ERR_LEN];
-	struct cg_store_op_set oin = { "orders", "get-order", "Get one order", NULL, NULL };
+	struct cg_store_op_set oin = { .api_id = "orders",
+				       .id = "get-order",
+				       .display_name = "Get one order",
+				       .method = NULL,
+				       .url_template = NULL };
 	assert_int_equal(cg_store_op_set(st, &oin, err, sizeof(err)), 0);
-	oin = (struct cg_store_op_set){ "orders", "get-order", NULL, "delete", NULL };
+	oin = (struct cg_store_op_set){ .api_id = "orders",
+					.id = "get-order",
+					.display_name = NULL,
+					.method = "delete",
+					.url_template = NULL };
 	assert_int_equal(cg_store_op_set(st, &oin, err, sizeof(err)), 0);
 	load(st, &m);
 	o = find_api(&m, "orders");
@@ -693,7 +774,8 @@ static void test_api_and_op_round_trip(void **state)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
 	sqlite3_stmt *s;
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM operations WHERE api_id='root'",
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT count(*) FROM operations WHERE api_id='root'",
 					    -1, &s, NULL),
 			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(s), SQLITE_ROW);
@@ -718,41 +800,56 @@ static void test_api_refusals(void **state)
 		{ "a b", NULL, "x", "http://b", CG_STORE_FAIL_INVALID,
 		  "API id 'a b' may contain only letters, digits, '-', '.' and '_'" },
 		{ "a/b", NULL, "x", "http://b", CG_STORE_FAIL_INVALID, "may contain only letters" },
-		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		  "x",
 		  NULL, "x", "http://b", CG_STORE_FAIL_INVALID, "is longer than 80 characters" },
 		{ "new", "", "x", "http://b", CG_STORE_FAIL_INVALID, "display name is empty" },
-		{ "new", "a\nb", "x", "http://b", CG_STORE_FAIL_INVALID, "contains a control character" },
+		{ "new", "a\nb", "x", "http://b", CG_STORE_FAIL_INVALID,
+		  "contains a control character" },
 		{ "new", NULL, "x?y", "http://b", CG_STORE_FAIL_INVALID,
 		  "API path 'x?y' must not contain '?' or '#'" },
-		{ "new", NULL, "x#y", "http://b", CG_STORE_FAIL_INVALID, "must not contain '?' or '#'" },
-		{ "new", NULL, "a//b", "http://b", CG_STORE_FAIL_INVALID, "must not contain \"//\"" },
+		{ "new", NULL, "x#y", "http://b", CG_STORE_FAIL_INVALID,
+		  "must not contain '?' or '#'" },
+		{ "new", NULL, "a//b", "http://b", CG_STORE_FAIL_INVALID,
+		  "must not contain \"//\"" },
 		{ "new", NULL, "a/../b", "http://b", CG_STORE_FAIL_INVALID,
 		  "must not contain '.' or '..' segments" },
 		{ "new", NULL, "..", "http://b", CG_STORE_FAIL_INVALID, "'..' segments" },
 		{ "new", NULL, "a/./b", "http://b", CG_STORE_FAIL_INVALID, "'..' segments" },
-		{ "new", NULL, "a b", "http://b", CG_STORE_FAIL_INVALID, "must not contain spaces" },
-		{ "new", NULL, "a/{id}", "http://b", CG_STORE_FAIL_INVALID, "must not contain '{'" },
+		{ "new", NULL, "a b", "http://b", CG_STORE_FAIL_INVALID,
+		  "must not contain spaces" },
+		{ "new", NULL, "a/{id}", "http://b", CG_STORE_FAIL_INVALID,
+		  "must not contain '{'" },
 		{ "new", NULL, "/Orders/", "http://b", CG_STORE_FAIL_CONFLICT,
 		  "API path 'Orders' is already used by API 'orders'" },
 		{ "new", NULL, "/", "http://b", CG_STORE_FAIL_CONFLICT,
 		  "API path '' is already used by API 'root'" },
-		{ "root", NULL, "orders", NULL, CG_STORE_FAIL_CONFLICT, "is already used by API 'orders'" },
+		{ "root", NULL, "orders", NULL, CG_STORE_FAIL_CONFLICT,
+		  "is already used by API 'orders'" },
 		{ "new", NULL, "x", "ftp://b", CG_STORE_FAIL_INVALID,
 		  "backend URL 'ftp://b' must start with http:// or https://" },
-		{ "new", NULL, "x", "b.example.com", CG_STORE_FAIL_INVALID, "must start with http://" },
+		{ "new", NULL, "x", "b.example.com", CG_STORE_FAIL_INVALID,
+		  "must start with http://" },
 		{ "new", NULL, "x", "http://", CG_STORE_FAIL_INVALID, "has no host" },
 		{ "new", NULL, "x", "http:///path", CG_STORE_FAIL_INVALID, "has no host" },
 		{ "new", NULL, "x", "http://:80", CG_STORE_FAIL_INVALID, "has no host" },
-		{ "new", NULL, "x", "http://b:0", CG_STORE_FAIL_INVALID, "port that is not a number 1-65535" },
-		{ "new", NULL, "x", "http://b:65536", CG_STORE_FAIL_INVALID, "port that is not a number" },
-		{ "new", NULL, "x", "http://b:", CG_STORE_FAIL_INVALID, "port that is not a number" },
-		{ "new", NULL, "x", "http://b:8a", CG_STORE_FAIL_INVALID, "port that is not a number" },
+		{ "new", NULL, "x", "http://b:0", CG_STORE_FAIL_INVALID,
+		  "port that is not a number 1-65535" },
+		{ "new", NULL, "x", "http://b:65536", CG_STORE_FAIL_INVALID,
+		  "port that is not a number" },
+		{ "new", NULL, "x", "http://b:", CG_STORE_FAIL_INVALID,
+		  "port that is not a number" },
+		{ "new", NULL, "x", "http://b:8a", CG_STORE_FAIL_INVALID,
+		  "port that is not a number" },
 		{ "new", NULL, "x", "http://b/p?q=1", CG_STORE_FAIL_INVALID,
 		  "must not have a query ('?') or fragment ('#')" },
 		{ "new", NULL, "x", "http://b/#f", CG_STORE_FAIL_INVALID, "or fragment" },
-		{ "new", NULL, "x", "http://user:pw@b", CG_STORE_FAIL_INVALID, "must not contain user info" },
-		{ "new", NULL, "x", "http://b c", CG_STORE_FAIL_INVALID, "must not contain spaces" },
-		{ "new", NULL, "x", "http://b!d", CG_STORE_FAIL_INVALID, "has a host with characters" },
+		{ "new", NULL, "x", "http://user:pw@b", CG_STORE_FAIL_INVALID,
+		  "must not contain user info" },
+		{ "new", NULL, "x", "http://b c", CG_STORE_FAIL_INVALID,
+		  "must not contain spaces" },
+		{ "new", NULL, "x", "http://b!d", CG_STORE_FAIL_INVALID,
+		  "has a host with characters" },
 		{ "new", NULL, "x", "http://[::g]", CG_STORE_FAIL_INVALID, "invalid IPv6 address" },
 		{ "new", NULL, "x", "http://[::1", CG_STORE_FAIL_INVALID, "unterminated '['" },
 		{ "new", NULL, "x", NULL, CG_STORE_FAIL_INVALID,
@@ -763,7 +860,9 @@ static void test_api_refusals(void **state)
 		const struct api_case *c = &cases[i];
 		char err[CG_STORE_ERR_LEN];
 		struct before b = snap(st);
-		struct cg_store_api_set in = { c->id, c->dn, c->path, c->url };
+		struct cg_store_api_set in = {
+			.id = c->id, .display_name = c->dn, .path = c->path, .service_url = c->url
+		};
 		int rc = cg_store_api_set(st, &in, err, sizeof(err));
 		assert_refused(st, b, rc, c->want_rc, err, c->want);
 	}
@@ -798,22 +897,32 @@ static void test_op_refusals(void **state)
 		  "method 'GE T' is not an HTTP method (a token like GET) or '*'" },
 		{ "orders", "x", "G*", "/x", CG_STORE_FAIL_INVALID, "is not an HTTP method" },
 		{ "orders", "x", "GET", "", CG_STORE_FAIL_INVALID, "URL template is empty" },
-		{ "orders", "x", "GET", "x", CG_STORE_FAIL_INVALID, "URL template 'x' must start with '/'" },
-		{ "orders", "x", "GET", "/a/{id", CG_STORE_FAIL_INVALID, "has a '{' without its '}'" },
-		{ "orders", "x", "GET", "/a/{id/b}", CG_STORE_FAIL_INVALID, "has a '{' without its '}'" },
-		{ "orders", "x", "GET", "/a/id}", CG_STORE_FAIL_INVALID, "has a '}' without its '{'" },
-		{ "orders", "x", "GET", "/a/{}", CG_STORE_FAIL_INVALID, "has an empty parameter name '{}'" },
+		{ "orders", "x", "GET", "x", CG_STORE_FAIL_INVALID,
+		  "URL template 'x' must start with '/'" },
+		{ "orders", "x", "GET", "/a/{id", CG_STORE_FAIL_INVALID,
+		  "has a '{' without its '}'" },
+		{ "orders", "x", "GET", "/a/{id/b}", CG_STORE_FAIL_INVALID,
+		  "has a '{' without its '}'" },
+		{ "orders", "x", "GET", "/a/id}", CG_STORE_FAIL_INVALID,
+		  "has a '}' without its '{'" },
+		{ "orders", "x", "GET", "/a/{}", CG_STORE_FAIL_INVALID,
+		  "has an empty parameter name '{}'" },
 		{ "orders", "x", "GET", "/a/{i d}", CG_STORE_FAIL_INVALID,
 		  "has a parameter name with characters other than" },
 		{ "orders", "x", "GET", "/a/{id}/{id}", CG_STORE_FAIL_INVALID,
 		  "uses the same parameter name twice" },
 		{ "orders", "x", "GET", "/a/{id}?id={id}", CG_STORE_FAIL_INVALID,
 		  "uses the same parameter name twice" },
-		{ "orders", "x", "GET", "/a?", CG_STORE_FAIL_INVALID, "has an empty query part after '?'" },
-		{ "orders", "x", "GET", "/a?x", CG_STORE_FAIL_INVALID, "query part that is not name={param}" },
-		{ "orders", "x", "GET", "/a?x={x}&", CG_STORE_FAIL_INVALID, "query part that ends with '&'" },
-		{ "orders", "x", "GET", "/a?={x}", CG_STORE_FAIL_INVALID, "query part that is not" },
-		{ "orders", "x", "GET", "/a?x={x}y", CG_STORE_FAIL_INVALID, "query part that is not" },
+		{ "orders", "x", "GET", "/a?", CG_STORE_FAIL_INVALID,
+		  "has an empty query part after '?'" },
+		{ "orders", "x", "GET", "/a?x", CG_STORE_FAIL_INVALID,
+		  "query part that is not name={param}" },
+		{ "orders", "x", "GET", "/a?x={x}&", CG_STORE_FAIL_INVALID,
+		  "query part that ends with '&'" },
+		{ "orders", "x", "GET", "/a?={x}", CG_STORE_FAIL_INVALID,
+		  "query part that is not" },
+		{ "orders", "x", "GET", "/a?x={x}y", CG_STORE_FAIL_INVALID,
+		  "query part that is not" },
 		{ "orders", "x", "GET", "/a*", CG_STORE_FAIL_INVALID,
 		  "may use '*' only as a final \"/*\" segment" },
 		{ "orders", "x", "GET", "/*/a", CG_STORE_FAIL_INVALID, "only as a final" },
@@ -835,7 +944,11 @@ static void test_op_refusals(void **state)
 		const struct op_case *c = &cases[i];
 		char err[CG_STORE_ERR_LEN];
 		struct before b = snap(st);
-		struct cg_store_op_set in = { c->api_id, c->id, NULL, c->method, c->tmpl };
+		struct cg_store_op_set in = { .api_id = c->api_id,
+					      .id = c->id,
+					      .display_name = NULL,
+					      .method = c->method,
+					      .url_template = c->tmpl };
 		int rc = cg_store_op_set(st, &in, err, sizeof(err));
 		assert_refused(st, b, rc, c->want_rc, err, c->want);
 	}
@@ -844,7 +957,8 @@ static void test_op_refusals(void **state)
 	char err[CG_STORE_ERR_LEN];
 	struct before b = snap(st);
 	int rc = cg_store_op_rm(st, "orders", "nope", err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'orders' has no operation 'nope'");
+	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err,
+		       "API 'orders' has no operation 'nope'");
 	b = snap(st);
 	rc = cg_store_op_rm(st, "nope", "get", err, sizeof(err));
 	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'nope' does not exist");
@@ -852,7 +966,7 @@ static void test_op_refusals(void **state)
 
 /* ---- concurrency and change tokens ---- */
 
-#define WRITERS 2
+#define WRITERS           2
 #define WRITES_PER_WRITER 40
 
 static void test_two_writers_both_succeed(void **state)
@@ -870,7 +984,10 @@ static void test_two_writers_both_succeed(void **state)
 				char id[32], path[32];
 				snprintf(id, sizeof(id), "w%d-%d", w, i);
 				snprintf(path, sizeof(path), "p/%d/%d", w, i);
-				struct cg_store_api_set in = { id, NULL, path, "http://b" };
+				struct cg_store_api_set in = { .id = id,
+							       .display_name = NULL,
+							       .path = path,
+							       .service_url = "http://b" };
 				if (cg_store_api_set(st, &in, err, sizeof(err)) != 0) {
 					fprintf(stderr, "writer %d: %s\n", w, err);
 					_exit(11);
@@ -913,11 +1030,11 @@ static void test_change_token(void **state)
 
 	/* Each kind of write from the other connection moves it. */
 	uint64_t prev = t0;
-#define MOVED()                                                                                   \
-	do {                                                                                      \
-		uint64_t now = token(a);                                                          \
-		assert_true(now != prev);                                                         \
-		prev = now;                                                                       \
+#define MOVED()                                                                                    \
+	do {                                                                                       \
+		uint64_t now = token(a);                                                           \
+		assert_true(now != prev);                                                          \
+		prev = now;                                                                        \
 	} while (0)
 	host(b, "api.example.com", ec_crt, ec_key, -1, false);
 	MOVED();
@@ -942,7 +1059,9 @@ static void test_change_token(void **state)
 	sqlite3_close(db);
 	MOVED();
 	/* A refused write does not. */
-	struct cg_store_api_set in = { "bad id", NULL, "q", "http://b" };
+	struct cg_store_api_set in = {
+		.id = "bad id", .display_name = NULL, .path = "q", .service_url = "http://b"
+	};
 	assert_int_equal(cg_store_api_set(b, &in, err, sizeof(err)), CG_STORE_FAIL_INVALID);
 	assert_true(token(a) == prev);
 	cg_store_close(b);

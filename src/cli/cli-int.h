@@ -1,0 +1,79 @@
+/* Helpers shared by the CLI's command files (not for other modules). */
+#ifndef CG_CLI_CLI_INT_H
+#define CG_CLI_CLI_INT_H
+
+#include <jansson.h>
+
+#include "cli/cli-t.h"
+#include "cli/cli.h"
+#include "store/store.h"
+
+/* Prints "certgate: <cmd>: <msg>" and a hint to --help; returns
+ * CG_CLI_EXIT_USAGE. */
+int cg_cli_usage_error(const struct cg_cli_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prints "certgate: <msg>"; returns CG_CLI_EXIT_FAIL. */
+int cg_cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "certgate: warning: <msg>". */
+void cg_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Parses a command's argv (argv[0] is the last command word) against opts.
+ * pos_names names the positional arguments (exactly that many are needed).
+ * "--" ends options. Refuses unknown options, a missing or repeated value,
+ * and a wrong positional count. Returns 0, or CG_CLI_EXIT_USAGE after
+ * printing why. out->help is set for --help/-h (other checks are skipped). */
+int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+		 size_t num_opts, const char *const *pos_names, size_t num_pos,
+		 struct cg_cli_args *out);
+
+/* Prints the --help text of a command ("host set") to stdout. */
+void cg_cli_command_help(const char *cmd);
+
+/* Reads a file named by option opt into a malloc'd NUL-terminated string.
+ * Refuses unreadable files, files over CG_CLI_MAX_FILE_BYTES and files with
+ * NUL bytes, naming the option and the path. Returns 0 or
+ * CG_CLI_EXIT_FAIL (printed). */
+int cg_cli_read_file(const char *opt, const char *path, char **out);
+/* Wipes and frees a string that held a secret (a key file). */
+void cg_cli_free_secret(char *s);
+
+/* Opens ctx->store_path, printing why on failure (then NULL). */
+struct cg_store *cg_cli_open(const struct cg_cli_ctx *ctx, enum cg_cli_open_mode mode);
+/* Opens the store read-only and loads the model; on failure prints why and
+ * returns CG_CLI_EXIT_FAIL (nothing to release then). */
+int cg_cli_load(const struct cg_cli_ctx *ctx, struct cg_store **st, struct cg_model *m);
+/* Maps a store failure to an exit code after printing its message. */
+int cg_cli_store_fail(const char *err);
+
+/* Tables: head holds num_cols column titles. */
+void cg_cli_table_init(struct cg_cli_table *t, size_t num_cols, const char *const *head);
+/* Adds a row of num_cols cells (copied). */
+void cg_cli_table_row(struct cg_cli_table *t, const char *const *cells);
+/* Prints the header and rows with aligned columns; returns 0 or
+ * CG_CLI_EXIT_FAIL when the table could not be built. Frees the table. */
+int cg_cli_table_print(struct cg_cli_table *t);
+
+/* Add v to an object / array, taking ownership of v. A failure (NULL
+ * argument, out of memory) is remembered and makes cg_cli_json_print fail. */
+void cg_cli_jput(json_t *obj, const char *key, json_t *v);
+void cg_cli_jappend(json_t *arr, json_t *v);
+
+/* Prints j as indented JSON plus a newline and releases it. A NULL j (or an
+ * earlier failed jput/jappend) means building it ran out of memory. Returns 0 or CG_CLI_EXIT_FAIL. */
+int cg_cli_json_print(json_t *j);
+
+/* Commands. */
+int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_host_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_host_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_host_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_api_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_api_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_api_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_api_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_op_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_op_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_op_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_op_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,303 @@
+/* CLI plumbing: argument parsing, messages, file reading, tables, JSON. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli/cli-int.h"
+
+#define CG_CLI_TABLE_CHUNK 16384 /* table arena chunk */
+#define CG_CLI_TABLE_GAP   2     /* spaces between columns */
+
+int cg_cli_usage_error(const struct cg_cli_ctx *ctx, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (ctx && ctx->cmd)
+		fprintf(stderr, "certgate: %s: %s\nTry 'certgate %s --help'.\n", ctx->cmd, msg,
+			ctx->cmd);
+	else
+		fprintf(stderr, "certgate: %s\nTry 'certgate --help'.\n", msg);
+	return CG_CLI_EXIT_USAGE;
+}
+
+int cg_cli_fail(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "certgate: %s\n", msg);
+	return CG_CLI_EXIT_FAIL;
+}
+
+void cg_cli_warn(const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "certgate: warning: %s\n", msg);
+}
+
+int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+		 size_t num_opts, const char *const *pos_names, size_t num_pos,
+		 struct cg_cli_args *out)
+{
+	memset(out, 0, sizeof(*out));
+	bool seen[32] = { false }; /* commands have far fewer options */
+	bool only_pos = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_pos || a[0] != '-' || a[1] == 0) {
+			if (out->num_pos >= num_pos || out->num_pos >= CG_CLI_MAX_POSITIONAL)
+				return cg_cli_usage_error(ctx, "unexpected argument '%s'", a);
+			out->pos[out->num_pos++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			only_pos = true;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			out->help = true;
+			return 0;
+		}
+		const char *eq = strchr(a, '=');
+		size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+		size_t k;
+		for (k = 0; k < num_opts && k < sizeof(seen); k++)
+			if (strlen(opts[k].name) == nl && strncmp(opts[k].name, a, nl) == 0)
+				break;
+		if (k == num_opts || k == sizeof(seen))
+			return cg_cli_usage_error(ctx, "unknown option '%.*s'", (int)nl, a);
+		if (seen[k])
+			return cg_cli_usage_error(ctx, "option %s is given twice", opts[k].name);
+		seen[k] = true;
+		if (opts[k].flag) {
+			if (eq)
+				return cg_cli_usage_error(ctx, "option %s takes no value",
+							  opts[k].name);
+			*opts[k].flag = true;
+			continue;
+		}
+		if (eq) {
+			*opts[k].value = eq + 1;
+		} else {
+			if (i + 1 >= argc)
+				return cg_cli_usage_error(ctx, "option %s needs a value",
+							  opts[k].name);
+			*opts[k].value = argv[++i];
+		}
+	}
+	if (out->num_pos < num_pos)
+		return cg_cli_usage_error(ctx, "missing %s", pos_names[out->num_pos]);
+	return 0;
+}
+
+int cg_cli_read_file(const char *opt, const char *path, char **out)
+{
+	*out = NULL;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return cg_cli_fail("cannot read %s file '%s': %s", opt, path, strerror(errno));
+	char *buf = malloc(CG_CLI_MAX_FILE_BYTES + 1);
+	if (!buf) {
+		fclose(f);
+		return cg_cli_fail("out of memory reading %s file '%s'", opt, path);
+	}
+	size_t n = fread(buf, 1, CG_CLI_MAX_FILE_BYTES + 1, f);
+	int e = ferror(f) ? errno : 0;
+	fclose(f);
+	if (e) {
+		free(buf);
+		return cg_cli_fail("cannot read %s file '%s': %s", opt, path, strerror(e));
+	}
+	if (n > CG_CLI_MAX_FILE_BYTES) {
+		cg_cli_free_secret(buf);
+		return cg_cli_fail("%s file '%s' is larger than %d bytes", opt, path,
+				   CG_CLI_MAX_FILE_BYTES);
+	}
+	if (memchr(buf, 0, n)) {
+		cg_cli_free_secret(buf);
+		return cg_cli_fail(
+			"%s file '%s' is binary, not PEM text (convert DER with: openssl "
+			"x509 -inform der / openssl pkey -inform der)",
+			opt, path);
+	}
+	buf[n] = 0;
+	*out = buf;
+	return 0;
+}
+
+void cg_cli_free_secret(char *s)
+{
+	if (!s)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+struct cg_store *cg_cli_open(const struct cg_cli_ctx *ctx, enum cg_cli_open_mode mode)
+{
+	char err[CG_STORE_ERR_LEN];
+	if (mode == CG_CLI_OPEN_WRITE && access(ctx->store_path, F_OK) != 0) {
+		cg_cli_fail("store '%s' does not exist", ctx->store_path);
+		return NULL;
+	}
+	struct cg_store *st =
+		cg_store_open(ctx->store_path, mode == CG_CLI_OPEN_READ, err, sizeof(err));
+	if (!st)
+		cg_cli_fail("%s", err);
+	return st;
+}
+
+int cg_cli_load(const struct cg_cli_ctx *ctx, struct cg_store **st, struct cg_model *m)
+{
+	*st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
+	if (!*st)
+		return CG_CLI_EXIT_FAIL;
+	char err[CG_STORE_ERR_LEN];
+	if (cg_store_load_model(*st, m, err, sizeof(err)) != 0) {
+		cg_store_close(*st);
+		*st = NULL;
+		return cg_cli_store_fail(err);
+	}
+	return 0;
+}
+
+int cg_cli_store_fail(const char *err)
+{
+	return cg_cli_fail("%s", err);
+}
+
+void cg_cli_table_init(struct cg_cli_table *t, size_t num_cols, const char *const *head)
+{
+	memset(t, 0, sizeof(*t));
+	cg_arena_init(&t->arena, CG_CLI_TABLE_CHUNK, 0);
+	t->num_cols = num_cols > CG_CLI_MAX_COLS ? CG_CLI_MAX_COLS : num_cols;
+	for (size_t i = 0; i < t->num_cols; i++)
+		t->head[i] = head[i];
+}
+
+void cg_cli_table_row(struct cg_cli_table *t, const char *const *cells)
+{
+	if (t->failed)
+		return;
+	if (t->num_rows == t->cap_rows) {
+		size_t cap = t->cap_rows ? t->cap_rows * 2 : 16;
+		if (t->num_rows >= CG_CLI_MAX_ROWS) {
+			t->failed = true;
+			return;
+		}
+		const char ***rows = realloc(t->rows, cap * sizeof(*rows));
+		if (!rows) {
+			t->failed = true;
+			return;
+		}
+		t->rows = rows;
+		t->cap_rows = cap;
+	}
+	const char **row = cg_arena_alloc(&t->arena, t->num_cols * sizeof(*row));
+	if (!row) {
+		t->failed = true;
+		return;
+	}
+	for (size_t i = 0; i < t->num_cols; i++) {
+		const char *c = cells[i] ? cells[i] : "";
+		row[i] = cg_arena_strndup(&t->arena, c, strlen(c));
+		if (!row[i]) {
+			t->failed = true;
+			return;
+		}
+	}
+	t->rows[t->num_rows++] = row;
+}
+
+/* Display width: UTF-8 code points, so non-ASCII names stay aligned. */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			w++;
+	return w;
+}
+
+static void print_row(const struct cg_cli_table *t, const char *const *cells, const size_t *w)
+{
+	for (size_t c = 0; c < t->num_cols; c++) {
+		fputs(cells[c], stdout);
+		if (c + 1 < t->num_cols)
+			printf("%*s", (int)(w[c] - width(cells[c]) + CG_CLI_TABLE_GAP), "");
+	}
+	putchar('\n');
+}
+
+int cg_cli_table_print(struct cg_cli_table *t)
+{
+	int rc = 0;
+	if (t->failed) {
+		rc = cg_cli_fail("out of memory building the table");
+	} else {
+		size_t w[CG_CLI_MAX_COLS];
+		for (size_t c = 0; c < t->num_cols; c++) {
+			w[c] = width(t->head[c]);
+			for (size_t r = 0; r < t->num_rows; r++)
+				if (width(t->rows[r][c]) > w[c])
+					w[c] = width(t->rows[r][c]);
+		}
+		print_row(t, t->head, w);
+		for (size_t r = 0; r < t->num_rows; r++)
+			print_row(t, t->rows[r], w);
+	}
+	free(t->rows);
+	t->rows = NULL;
+	cg_arena_destroy(&t->arena);
+	return rc;
+}
+
+/* Set when any cg_cli_jput/jappend failed (out of memory): the document is
+ * incomplete and must not be printed as if it were whole. */
+static bool json_broken;
+
+void cg_cli_jput(json_t *obj, const char *key, json_t *v)
+{
+	if (!obj || !v || json_object_set_new(obj, key, v) != 0) {
+		if (!obj)
+			json_decref(v);
+		json_broken = true;
+	}
+}
+
+void cg_cli_jappend(json_t *arr, json_t *v)
+{
+	if (!arr || !v || json_array_append_new(arr, v) != 0) {
+		if (!arr)
+			json_decref(v);
+		json_broken = true;
+	}
+}
+
+int cg_cli_json_print(json_t *j)
+{
+	bool broken = json_broken;
+	json_broken = false;
+	if (!j || broken) {
+		json_decref(j);
+		return cg_cli_fail("out of memory building JSON");
+	}
+	int rc = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	putchar('\n');
+	return rc == 0 ? 0 : cg_cli_fail("cannot write JSON to stdout");
+}
