@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -57,6 +58,8 @@
 #define LG_RETRY_NS (10 * 1000000LL) /* backoff after a failed connection */
 #define LG_IDLE_CONCURRENCY 64   /* in-flight opens per thread in --idle */
 #define LG_IDLE_TRIES 3
+#define LG_MAX_SERVER_PIDS 8
+#define LG_MAX_TREE 128          /* processes followed under --server-pid */
 
 /* Histogram: values in nanoseconds. Below 2^8 one bucket per value; above,
  * 128 buckets per power of two up to 2^44 ns (~4.9 hours). */
@@ -157,6 +160,8 @@ struct opts {
 	bool json;
 	int idle;
 	const char *ready_file;
+	int server_pids[LG_MAX_SERVER_PIDS];
+	int nserver_pids;
 };
 
 static struct opts g;
@@ -170,6 +175,8 @@ static atomic_bool g_stop;
 static atomic_int g_idle_ok, g_idle_failed;
 static atomic_int g_hs_info_set;
 static char g_tls_version[32], g_tls_cipher[64];
+static double g_srv_cpu = -1, g_srv_cpu0; /* server CPU s over the window; -1 unknown */
+static long g_rss_before = -1, g_rss_after = -1;
 
 static int64_t now_ns(void)
 {
@@ -178,10 +185,111 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/* Server-side accounting (--server-pid): the CPU time and RSS of the given
+ * processes and all their descendants (nginx/HAProxy workers), read from
+ * /proc at the edges of the measured window, so warm-up is not counted. */
+static int proc_tree(int *out, int max)
+{
+	int n = 0;
+	for (int i = 0; i < g.nserver_pids && n < max; i++)
+		out[n++] = g.server_pids[i];
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/task", out[i]);
+		DIR *d = opendir(path);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			char cp[128];
+			snprintf(cp, sizeof(cp), "/proc/%d/task/%.20s/children", out[i], de->d_name);
+			FILE *f = fopen(cp, "r");
+			if (f == NULL)
+				continue;
+			int child;
+			while (n < max && fscanf(f, "%d", &child) == 1) {
+				bool seen = false;
+				for (int k = 0; k < n; k++)
+					seen |= out[k] == child;
+				if (!seen)
+					out[n++] = child;
+			}
+			fclose(f);
+		}
+		closedir(d);
+	}
+	return n;
+}
+
+/* utime+stime in seconds of the server tree; the process-wide fields of
+ * /proc/PID/stat include all threads. */
+static double server_cpu_s(void)
+{
+	int pids[LG_MAX_TREE];
+	int n = proc_tree(pids, LG_MAX_TREE);
+	double tck = (double)sysconf(_SC_CLK_TCK);
+	double total = 0;
+	for (int i = 0; i < n; i++) {
+		char path[64], buf[1024];
+		snprintf(path, sizeof(path), "/proc/%d/stat", pids[i]);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		size_t r = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[r] = '\0';
+		/* Fields after the command name, which may hold spaces and ')'. */
+		char *p = strrchr(buf, ')');
+		if (p == NULL)
+			continue;
+		unsigned long long ut = 0, st = 0;
+		if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
+			total += (double)(ut + st) / tck;
+	}
+	return total;
+}
+
+static long server_rss_kb(void)
+{
+	int pids[LG_MAX_TREE];
+	int n = proc_tree(pids, LG_MAX_TREE);
+	long total = 0;
+	for (int i = 0; i < n; i++) {
+		char path[64], line[256];
+		snprintf(path, sizeof(path), "/proc/%d/status", pids[i]);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			long kb;
+			if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+				total += kb;
+		}
+		fclose(f);
+	}
+	return total;
+}
+
+static void sleep_until(int64_t t)
+{
+	for (;;) {
+		int64_t d = t - now_ns();
+		if (d <= 0)
+			return;
+		if (d > 20000000LL)
+			d = 20000000LL;
+		struct timespec ts = { 0, (long)d };
+		nanosleep(&ts, NULL);
+	}
+}
+
 struct stats {
 	uint64_t requests;    /* completed in the window */
 	uint64_t handshakes;  /* TLS handshakes (or TCP connects) completed in the window */
 	uint64_t resumed;
+	uint64_t tickets;     /* session tickets the server sent (costs it CPU) */
 	uint64_t bytes_in, bytes_out;
 	uint64_t err_connect, err_tls, err_read, err_write, err_timeout, err_parse;
 	uint64_t peer_closed; /* keep-alive connection closed by the server between requests */
@@ -535,6 +643,17 @@ static long conn_feed(struct conn *c, const char *p, size_t n, bool *done)
 	return (long)used;
 }
 
+/* Counts the tickets a server sends, then drops them: loadgen never
+ * resumes, but a server that issues tickets pays for them per handshake. */
+static int on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)sess;
+	struct conn *c = SSL_get_app_data(ssl);
+	if (c != NULL && in_window(now_ns()))
+		c->w->st.tickets++;
+	return 0; /* not kept: the caller frees it */
+}
+
 static void record_tls_info(struct conn *c)
 {
 	if (atomic_exchange(&g_hs_info_set, 1) == 0) {
@@ -577,6 +696,7 @@ static void conn_drive(struct conn *c)
 				return;
 			}
 			SSL_set_connect_state(c->ssl);
+			SSL_set_app_data(c->ssl, c);
 			if (g.sni != NULL)
 				SSL_set_tlsext_host_name(c->ssl, g.sni);
 			if (g.cacert != NULL && g.sni != NULL)
@@ -790,8 +910,10 @@ static void usage(FILE *f)
 		"  --expect-status CODE    count responses with another status (default: non-2xx)\n"
 		"  --idle N                open N connections, one request each, hold them --duration s\n"
 		"  --ready-file PATH       --idle: written once all N are open and idle\n"
+		"  --server-pid PID        report the CPU time (and in --idle, RSS) of PID and its\n"
+		"                          descendants over the measured window (repeatable, max %d)\n"
 		"  --json                  one JSON object on stdout\n",
-		LG_MAX_CONNECTIONS, LG_MAX_DURATION_S, LG_MAX_HEADERS);
+		LG_MAX_CONNECTIONS, LG_MAX_DURATION_S, LG_MAX_HEADERS, LG_MAX_SERVER_PIDS);
 }
 
 static int parse_url(const char *u)
@@ -880,7 +1002,8 @@ static int setup_tls(void)
 	}
 	/* No resumption, ever: every handshake is full, and no ticket is
 	 * asked for in TLS 1.2. */
-	SSL_CTX_set_session_cache_mode(g_ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_session_cache_mode(g_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(g_ctx, on_new_session);
 	SSL_CTX_set_options(g_ctx, SSL_OP_NO_TICKET);
 	/* A server closing without close_notify after "Connection: close" is
 	 * normal; the HTTP framing tells truncation apart. */
@@ -963,8 +1086,19 @@ static void print_results(const struct stats *s, double secs, double cpu_s)
 		       s->peer_closed, s->status_class[1], s->status_class[2], s->status_class[3],
 		       s->status_class[4], s->status_class[5], s->status_class[0], s->bad_status,
 		       s->bytes_in, s->bytes_out, g_tls_version, g_tls_cipher, cpu_s);
+		printf(",\"tickets\":%" PRIu64, s->tickets);
 		if (g.idle > 0)
 			printf(",\"idle_ok\":%d,\"idle_failed\":%d", atomic_load(&g_idle_ok), atomic_load(&g_idle_failed));
+		if (g_srv_cpu >= 0) {
+			printf(",\"server\":{\"cpu_s\":%.3f,\"cpu_us_per_req\":%.2f,\"handshakes_per_cpu_s\":%.1f",
+			       g_srv_cpu, s->requests ? g_srv_cpu * 1e6 / (double)s->requests : 0,
+			       g_srv_cpu > 0 ? (double)s->handshakes / g_srv_cpu : 0);
+			if (g_rss_before >= 0)
+				printf(",\"rss_kb_before\":%ld,\"rss_kb_after\":%ld,\"rss_kb_per_conn\":%.2f",
+				       g_rss_before, g_rss_after,
+				       atomic_load(&g_idle_ok) > 0 ? (double)(g_rss_after - g_rss_before) / atomic_load(&g_idle_ok) : 0);
+			printf("}");
+		}
 		printf("}\n");
 		return;
 	}
@@ -987,9 +1121,22 @@ static void print_results(const struct stats *s, double secs, double cpu_s)
 	       ", timeout %" PRIu64 ", parse %" PRIu64 "); keep-alive closed by server %" PRIu64 "\n",
 	       errs, s->err_connect, s->err_tls, s->err_read, s->err_write, s->err_timeout, s->err_parse,
 	       s->peer_closed);
-	printf("  bytes: in %" PRIu64 ", out %" PRIu64 "; loadgen cpu %.2f s\n", s->bytes_in, s->bytes_out, cpu_s);
+	printf("  bytes: in %" PRIu64 ", out %" PRIu64 "; loadgen cpu (whole run) %.2f s\n", s->bytes_in, s->bytes_out, cpu_s);
+	if (g.tls)
+		printf("  session tickets sent by the server: %" PRIu64 "\n", s->tickets);
 	if (g.idle > 0)
 		printf("  idle: %d held, %d failed\n", atomic_load(&g_idle_ok), atomic_load(&g_idle_failed));
+	if (g_srv_cpu >= 0) {
+		printf("  server cpu: %.2f s, %.1f us/request", g_srv_cpu,
+		       s->requests ? g_srv_cpu * 1e6 / (double)s->requests : 0);
+		if (g.hs_per_req || g.idle > 0)
+			printf(", %.0f handshakes per cpu-second", g_srv_cpu > 0 ? (double)s->handshakes / g_srv_cpu : 0);
+		printf("\n");
+		if (g_rss_before >= 0)
+			printf("  server rss: %ld kB before, %ld kB with %d idle, %.2f kB per connection\n",
+			       g_rss_before, g_rss_after, atomic_load(&g_idle_ok),
+			       atomic_load(&g_idle_ok) > 0 ? (double)(g_rss_after - g_rss_before) / atomic_load(&g_idle_ok) : 0);
+	}
 }
 
 int main(int argc, char **argv)
@@ -1001,7 +1148,7 @@ int main(int argc, char **argv)
 	g.timeout = 10;
 	g.method = "GET";
 	enum { O_SNI = 256, O_CONN, O_THR, O_DUR, O_WARM, O_TMO, O_CERT, O_KEY, O_CA, O_INSEC,
-	       O_TLS, O_HS, O_METH, O_BODY, O_HDR, O_EXP, O_JSON, O_IDLE, O_READY, O_URL, O_HELP };
+	       O_TLS, O_HS, O_METH, O_BODY, O_HDR, O_EXP, O_JSON, O_IDLE, O_READY, O_URL, O_HELP, O_SPID };
 	static const struct option lo[] = {
 		{ "url", required_argument, NULL, O_URL },
 		{ "sni", required_argument, NULL, O_SNI },
@@ -1023,6 +1170,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "idle", required_argument, NULL, O_IDLE },
 		{ "ready-file", required_argument, NULL, O_READY },
+		{ "server-pid", required_argument, NULL, O_SPID },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1065,6 +1213,13 @@ int main(int argc, char **argv)
 		case O_JSON: g.json = true; break;
 		case O_IDLE: g.idle = (int)parse_num(optarg, "--idle", 1, LG_MAX_CONNECTIONS); break;
 		case O_READY: g.ready_file = optarg; break;
+		case O_SPID:
+			if (g.nserver_pids >= LG_MAX_SERVER_PIDS) {
+				fprintf(stderr, "loadgen: at most %d --server-pid\n", LG_MAX_SERVER_PIDS);
+				return 2;
+			}
+			g.server_pids[g.nserver_pids++] = (int)parse_num(optarg, "--server-pid", 1, 1 << 22);
+			break;
 		case O_HELP: usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -1138,6 +1293,10 @@ int main(int argc, char **argv)
 		base += w->nconns;
 	}
 
+	if (g.nserver_pids > 0 && g.idle > 0) {
+		g_rss_before = server_rss_kb();
+		g_srv_cpu0 = server_cpu_s();
+	}
 	g_t0 = now_ns();
 	if (g.idle > 0) {
 		/* Every request of the opening phase counts; the hold is timed by
@@ -1157,6 +1316,12 @@ int main(int argc, char **argv)
 		}
 	}
 	double secs = g.duration;
+	if (g.nserver_pids > 0 && g.idle == 0) {
+		sleep_until(g_mstart);
+		double c0 = server_cpu_s();
+		sleep_until(g_mend);
+		g_srv_cpu = server_cpu_s() - c0;
+	}
 	if (g.idle > 0) {
 		/* Opening is bounded too: at least 60 s, plus 10 ms per connection. */
 		int64_t open_deadline = g_t0 + (int64_t)((60.0 + g.idle * 0.01) * 1e9);
@@ -1168,6 +1333,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: idle: %d open, %d failed, opening took %.2f s; holding %.1f s\n",
 			atomic_load(&g_idle_ok), atomic_load(&g_idle_failed), (double)(t_open - g_t0) / 1e9, g.duration);
 		secs = (double)(t_open - g_t0) / 1e9; /* handshakes/s is over the opening phase */
+		if (g.nserver_pids > 0) {
+			g_srv_cpu = server_cpu_s() - g_srv_cpu0;
+			/* Let the server settle (deferred frees, lazy buffers) before
+			 * its RSS is read. */
+			sleep_until(t_open + (int64_t)((g.duration < 2 ? g.duration / 2 : 1.0) * 1e9));
+			g_rss_after = server_rss_kb();
+		}
 		if (g.ready_file != NULL) {
 			FILE *f = fopen(g.ready_file, "w");
 			if (f != NULL) {
@@ -1197,6 +1369,7 @@ int main(int argc, char **argv)
 		total.requests += s->requests;
 		total.handshakes += s->handshakes;
 		total.resumed += s->resumed;
+		total.tickets += s->tickets;
 		total.bytes_in += s->bytes_in;
 		total.bytes_out += s->bytes_out;
 		total.err_connect += s->err_connect;
