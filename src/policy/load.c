@@ -44,8 +44,16 @@ static void xml_serror(void *ud, xmlErrorPtr e)
 	size_t l = strlen(msg);
 	while (l && (msg[l - 1] == '\n' || msg[l - 1] == ' '))
 		msg[--l] = '\0';
-	pol_diag(xe->d, CG_POL_ERROR, pol_pos_t2_linecol(xe->pt, e->line, e->int2), xe->pt->origin,
-		 "The policy XML is not well-formed: %s", msg);
+	/* The parser's cursor is a byte offset into t2 (UTF-8 in, no
+	 * conversion), more exact than libxml2's own column count, which
+	 * drifts inside attribute values with character references. */
+	struct cg_pol_pos pos;
+	xmlParserInputPtr in = ctxt->input;
+	if (in && in->base && in->cur >= in->base && (size_t)(in->cur - in->base) <= xe->pt->t2.len)
+		pos = pol_pos_t2(xe->pt, (size_t)(in->cur - in->base));
+	else
+		pos = pol_pos_t2_linecol(xe->pt, e->line, e->int2);
+	pol_diag(xe->d, CG_POL_ERROR, pos, xe->pt->origin, "The policy XML is not well-formed: %s", msg);
 }
 
 static xmlDocPtr xml_parse(struct pol_text *pt, struct cg_pol_diags *d)
@@ -162,27 +170,26 @@ static struct cg_pol_node *build(struct ld *l, xmlNodePtr xn)
 	n->name = dup_xml(l, xn->name);
 	n->pos = pol_pos_t1(l->pt, rec->off);
 	n->origin = l->pt->origin;
-	if (!n->name.ptr || n->name.len != rec->name_len ||
-	    memcmp(n->name.ptr, l->pt->t1.data + rec->off + 1, rec->name_len) != 0) {
-		pol_diag(l->d, CG_POL_ERROR, n->pos, l->pt->origin,
-			 "Internal error: element '%s' could not be located", (const char *)xn->name);
-		return NULL;
-	}
+	/* Before the name check: libxml2 drops a prefix from the name. */
 	if (xn->ns || xn->nsDef) {
 		pol_diag(l->d, CG_POL_ERROR, n->pos, l->pt->origin,
 			 "XML namespaces are not supported in policy documents (element '%s')",
 			 (const char *)xn->name);
-		l->errors++;
-		return n;
+		return NULL; /* the records of its subtree are not consumed: stop */
 	}
 	for (xmlAttrPtr a = xn->properties; a; a = a->next)
 		if (a->ns) {
 			pol_diag(l->d, CG_POL_ERROR, n->pos, l->pt->origin,
 				 "XML namespaces are not supported in policy documents (attribute '%s')",
 				 (const char *)a->name);
-			l->errors++;
-			return n;
+			return NULL;
 		}
+	if (!n->name.ptr || n->name.len != rec->name_len ||
+	    memcmp(n->name.ptr, l->pt->t1.data + rec->off + 1, rec->name_len) != 0) {
+		pol_diag(l->d, CG_POL_ERROR, n->pos, l->pt->origin,
+			 "Internal error: element '%s' could not be located", (const char *)xn->name);
+		return NULL;
+	}
 	if (build_attrs(l, n, xn, rec) != 0)
 		return NULL;
 	struct cg_buf text;

@@ -319,8 +319,13 @@ static void check_attrs(struct vctx *v, const struct cg_pol_node *n, const struc
 		while (as->name && !cg_str_eq(a->name, cg_str_from_c(as->name)))
 			as++;
 		if (!as->name) {
-			if (is_policy && cg_str_eq_lit(a->name, "id") && !a->is_expr)
+			if (is_policy && cg_str_eq_lit(a->name, "id")) {
+				if (a->is_expr)
+					err(v, n, a->vpos,
+					    "Policy expressions are not allowed in attribute 'id' of element '%.*s'",
+					    CG_STR_FMT(n->name));
 				continue;
+			}
 			err(v, n, a->pos, "Attribute '%.*s' is not allowed in element '%.*s'",
 			    CG_STR_FMT(a->name), CG_STR_FMT(n->name));
 			continue;
@@ -351,10 +356,22 @@ static void check_attrs(struct vctx *v, const struct cg_pol_node *n, const struc
 			break;
 		case K_ENUM:
 			ok = in_list(as->values, a->value);
-			if (!ok)
+			if (!ok) {
+				char alts[128];
+				size_t k = 0;
+				for (const char *q = as->values; *q && k + 3 < sizeof(alts); q++) {
+					if (*q == '|') {
+						alts[k++] = ',';
+						alts[k++] = ' ';
+					} else {
+						alts[k++] = *q;
+					}
+				}
+				alts[k] = '\0';
 				err(v, n, a->vpos,
 				    "Value '%.*s' of attribute '%s' in element '%.*s' is not valid; expected one of: %s",
-				    CG_STR_FMT(a->value), as->name, CG_STR_FMT(n->name), as->values);
+				    CG_STR_FMT(a->value), as->name, CG_STR_FMT(n->name), alts);
+			}
 			break;
 		case K_ANY:
 			break;
