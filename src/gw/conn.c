@@ -757,15 +757,17 @@ static bool step_head(struct cg_conn *c)
 
 /* ---- proxying -------------------------------------------------------------- */
 
-/* Moves request body bytes from `in` to up_out (re-framed). */
-static bool pump_request_body(struct cg_conn *c, bool *bad)
+/* Moves request body bytes from `in` to up_out (re-framed). On a broken
+ * body *bad is set to the status to answer with (400, or 413 over the
+ * body limit). */
+static bool pump_request_body(struct cg_conn *c, int *bad)
 {
 	struct cg_req *r = &c->req;
 	bool progress = false;
 	while (r->body == CG_BODY_STREAM && c->up_out.len < CG_CONN_HIGH_WATER) {
 		if (c->in.len == 0) {
 			if (c->eof) {
-				*bad = true; /* the client went away mid-body */
+				*bad = 400; /* the client went away mid-body */
 				return progress;
 			}
 			long n = client_read(c, CG_CONN_READ_CHUNK);
@@ -783,7 +785,7 @@ static bool pump_request_body(struct cg_conn *c, bool *bad)
 		if (r->h.body_kind == CG_H1_BODY_LENGTH) {
 			size_t n = c->in.len < r->body_left ? c->in.len : (size_t)r->body_left;
 			if (cg_buf_append(&c->up_out, c->in.data, n) != 0) {
-				*bad = true;
+				*bad = 400;
 				return progress;
 			}
 			cg_buf_consume(&c->in, n);
@@ -799,7 +801,7 @@ static bool pump_request_body(struct cg_conn *c, bool *bad)
 		if (rc == CG_H1_ERROR || r->chunked.total > c->w->gw->set.max_body_bytes) {
 			cg_log_info("%s: bad chunked request body: %s", c->peer_ip,
 				    rc == CG_H1_ERROR ? r->chunked.error_reason : "over the body limit");
-			*bad = true;
+			*bad = rc == CG_H1_ERROR ? 400 : 413;
 			return progress;
 		}
 		if (len) {
@@ -808,13 +810,13 @@ static bool pump_request_body(struct cg_conn *c, bool *bad)
 			if (cg_buf_append(&c->up_out, hdr, hl) != 0 ||
 			    cg_buf_append(&c->up_out, c->in.data, len) != 0 ||
 			    cg_buf_append(&c->up_out, "\r\n", 2) != 0) {
-				*bad = true;
+				*bad = 400;
 				return progress;
 			}
 		}
 		if (rc >= 0) {
 			if (cg_buf_append(&c->up_out, "0\r\n\r\n", 5) != 0) {
-				*bad = true;
+				*bad = 400;
 				return progress;
 			}
 			/* Bytes after the body (a pipelined request) stay in `in`. */
@@ -1017,7 +1019,7 @@ static bool step_proxy(struct cg_conn *c)
 	up = c->up;
 
 	/* client -> backend */
-	bool bad = false;
+	int bad = 0;
 	progress |= up_flush(c, &failed);
 	if (failed) {
 		if (!r->resp_head_done) {
@@ -1036,7 +1038,9 @@ static bool step_proxy(struct cg_conn *c)
 		if (c->up)
 			up_release(c, false);
 		if (!r->resp_started)
-			respond_json(c, 400, "Bad Request: invalid request body", true);
+			respond_json(c, bad, bad == 413 ? "Request Entity Too Large"
+							: "Bad Request: invalid request body",
+				     true);
 		else
 			conn_close(c);
 		return true;

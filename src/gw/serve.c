@@ -94,9 +94,10 @@ static int parse_count(const char *opt, const char *v, uint64_t min, uint64_t ma
 	return 0;
 }
 
-/* "ADDR:PORT", "[v6]:PORT" or ":PORT" -> a bound, listening, non-blocking
- * socket with SO_REUSEPORT (one per worker). */
-static int make_listener(const char *spec, char *err, size_t errlen)
+/* Parses "ADDR:PORT", "[v6]:PORT" or ":PORT" (all addresses) into a socket
+ * address. Numeric addresses only: a listener never waits on DNS. */
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char *err,
+			size_t errlen)
 {
 	char host[256];
 	const char *colon = strrchr(spec, ':');
@@ -137,22 +138,33 @@ static int make_listener(const char *spec, char *err, size_t errlen)
 		snprintf(err, errlen, "'%s': %s (use a numeric address)", spec, gai_strerror(rc));
 		return -1;
 	}
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* A bound, listening, non-blocking socket with SO_REUSEPORT (one per
+ * worker: the kernel spreads connections among them). */
+static int make_listener(const char *spec, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_listen(spec, &ss, &len, err, errlen) != 0)
+		return -1;
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, errlen, "'%s': socket: %s", spec, strerror(errno));
-		freeaddrinfo(res);
 		return -1;
 	}
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
 		snprintf(err, errlen, "'%s': %s", spec, strerror(errno));
 		close(fd);
-		freeaddrinfo(res);
 		return -1;
 	}
-	freeaddrinfo(res);
 	return fd;
 }
 
@@ -279,7 +291,8 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	settings_default(&gw->set);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t workers = ncpu > 0 ? (uint64_t)ncpu : 1, v;
-	int rc = 2;
+	int rc = 2, started = 0;
+	SSL_CTX *client_ctx = NULL;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -374,6 +387,19 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		fprintf(stderr, "certgate serve: --listen ADDR:PORT is required (see --help)\n");
 		goto out;
 	}
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char perr[300];
+		if (parse_listen(gw->listen, &ss, &sl, perr, sizeof(perr)) != 0) {
+			fprintf(stderr, "certgate serve: --listen %s\n", perr);
+			goto out;
+		}
+		if (gw->http_listen && parse_listen(gw->http_listen, &ss, &sl, perr, sizeof(perr)) != 0) {
+			fprintf(stderr, "certgate serve: --http-listen %s\n", perr);
+			goto out;
+		}
+	}
 	rc = 1;
 	signal(SIGPIPE, SIG_IGN);
 	raise_nofile();
@@ -400,7 +426,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		fprintf(stderr, "certgate serve: configuration: %s\n", err);
 		goto out;
 	}
-	SSL_CTX *client_ctx = cg_tls_client_ctx_new(err, sizeof(err));
+	client_ctx = cg_tls_client_ctx_new(err, sizeof(err));
 	if (!client_ctx) {
 		fprintf(stderr, "certgate serve: %s\n", err);
 		goto out;
@@ -420,6 +446,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		if (gw->http_listen) {
 			fd_http = make_listener(gw->http_listen, err, sizeof(err));
 			if (fd_http < 0) {
+				close(fd_tls);
 				fprintf(stderr, "certgate serve: --http-listen %s\n", err);
 				goto out;
 			}
@@ -428,6 +455,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			fprintf(stderr, "certgate serve: cannot start worker %d\n", i);
 			goto out;
 		}
+		started = i + 1;
 	}
 	uv_loop_init(&sc->loop);
 	uv_signal_init(&sc->loop, &sc->sigterm);
@@ -442,8 +470,9 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	for (int i = 0; i < gw->nworkers; i++)
 		if (cg_worker_start(&gw->workers[i]) != 0) {
 			fprintf(stderr, "certgate serve: cannot start worker thread %d\n", i);
-			goto out;
+			abort(); /* threads already running cannot be unwound cleanly */
 		}
+	started = 0; /* from here the workers clean up after themselves */
 	cg_log_info("certgate: ready: https on %s%s%s, %d workers, %zu hostnames, %zu apis", gw->listen,
 		    gw->http_listen ? ", http on " : "", gw->http_listen ? gw->http_listen : "",
 		    gw->nworkers, gw->snap->num_hosts, gw->snap->num_apis);
@@ -462,9 +491,12 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	uv_run(&sc->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&sc->loop);
 	cg_log_info("certgate: stopped");
-	SSL_CTX_free(client_ctx);
 	rc = 0;
 out:
+	/* Startup failed after some workers were set up: release them. */
+	for (int i = 0; i < started; i++)
+		cg_worker_discard(&gw->workers[i]);
+	SSL_CTX_free(client_ctx);
 	if (sc->store)
 		cg_store_close(sc->store);
 	if (gw->snap)

@@ -190,3 +190,25 @@ void cg_worker_join(struct cg_worker *w)
 	pthread_join(w->thread, NULL);
 	uv_loop_close(&w->loop);
 }
+
+static void close_any(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+void cg_worker_discard(struct cg_worker *w)
+{
+	listener_stop(&w->lst_tls);
+	listener_stop(&w->lst_http);
+	if (w->lst_tls.fd >= 0)
+		close(w->lst_tls.fd);
+	if (w->lst_http.fd >= 0)
+		close(w->lst_http.fd);
+	uv_walk(&w->loop, close_any, NULL);
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	uv_loop_close(&w->loop);
+	if (w->snap)
+		cg_snapshot_unref(w->snap);
+	w->snap = NULL;
+}

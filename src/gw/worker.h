@@ -173,6 +173,8 @@ int cg_worker_start(struct cg_worker *w);
  * and the drain state. */
 void cg_worker_wake(struct cg_worker *w);
 void cg_worker_join(struct cg_worker *w);
+/* Releases a worker that was initialised but never started. */
+void cg_worker_discard(struct cg_worker *w);
 
 static inline void cg_link_init(struct cg_link *l)
 {
