@@ -709,68 +709,105 @@ static int collect_alt_names(X509 *x, int nid, struct cg_arena *a, const struct 
 	return rc;
 }
 
-static struct cg_str first_alt(const struct cg_x509_san *s, size_t n, enum cg_x509_san_type t)
+/* The first alternative name of type t; false when there is none (an
+ * empty name counts as found, as in .NET). */
+static bool first_alt(const struct cg_x509_san *s, size_t n, enum cg_x509_san_type t, struct cg_str *out)
 {
 	for (size_t i = 0; i < n; i++)
-		if (s[i].type == t)
-			return s[i].value;
-	return CG_STR("");
+		if (s[i].type == t) {
+			*out = s[i].value;
+			return true;
+		}
+	return false;
 }
 
-/* The value of the most specific entry (last in encoded order, first in
- * .NET's text) with the given NID; nid == NID_undef takes any entry. */
-static int name_attr(const X509_NAME *name, int nid, struct cg_arena *a, struct cg_str *out, char *err,
-		     size_t errlen)
+/* .NET reads only these types when it looks for a name attribute. */
+static bool name_info_text_type(const ASN1_STRING *v)
 {
-	for (int i = X509_NAME_entry_count(name) - 1; i >= 0; i--) {
-		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
-		if (nid != NID_undef && OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)) != nid)
-			continue;
-		return cg_x509_value_to_utf8(X509_NAME_ENTRY_get_data(e), a, out, NULL, err, errlen) == 0 ? 1 : -1;
+	switch (ASN1_STRING_type(v)) {
+	case V_ASN1_BMPSTRING:
+	case V_ASN1_IA5STRING:
+	case V_ASN1_PRINTABLESTRING:
+	case V_ASN1_UTF8STRING:
+	case V_ASN1_T61STRING:
+		return true;
 	}
-	return 0;
+	return false;
 }
 
-/* CertGetNameString's rules, computed once. */
+/* GetNameInfo, computed once, following .NET's managed implementation
+ * (CertificateData.GetNameInfo, used on Linux, so by the self-hosted
+ * gateway). Attributes are visited in .NET's display order: RDNs from
+ * the most specific (last encoded) one, values of one RDN in encoded
+ * order. */
 static int name_info(struct cg_x509 *c, bool for_issuer, struct cg_arena *a, char *err, size_t errlen)
 {
 	const X509_NAME *name = for_issuer ? X509_get_issuer_name(c->x509) : X509_get_subject_name(c->x509);
 	const struct cg_x509_san *alt = for_issuer ? c->issuer_alt_names : c->sans;
 	size_t nalt = for_issuer ? c->num_issuer_alt_names : c->num_sans;
 	struct cg_str *ni = c->name_info[for_issuer];
-	struct cg_str cn = CG_STR(""), email = CG_STR("");
-	int r;
+	/* Index of: first CN, first E, last OU, last O, first other. */
+	int cn = -1, e = -1, ou = -1, o = -1, other = -1;
+	struct rdns r;
 
 	for (int t = 0; t < CG_X509_NAME_TYPES; t++)
 		ni[t] = CG_STR("");
-	if ((r = name_attr(name, NID_commonName, a, &cn, err, errlen)) < 0)
+	if (name_rdns(name, &r, err, errlen) != 0)
 		return -1;
-	ni[CG_X509_NAME_SIMPLE] = cn;
-
-	/* SimpleName: CN, OU, O, E, then a SAN e-mail, then the first RDN. */
-	static const int simple_order[] = { NID_commonName, NID_organizationalUnitName,
-					     NID_organizationName, NID_pkcs9_emailAddress };
-	for (size_t i = 1; i < sizeof(simple_order) / sizeof(simple_order[0]) && r == 0; i++)
-		if ((r = name_attr(name, simple_order[i], a, &ni[CG_X509_NAME_SIMPLE], err, errlen)) < 0)
-			return -1;
-	if (r == 0) {
-		ni[CG_X509_NAME_SIMPLE] = first_alt(alt, nalt, CG_X509_SAN_EMAIL);
-		if (!ni[CG_X509_NAME_SIMPLE].len && name_attr(name, NID_undef, a, &ni[CG_X509_NAME_SIMPLE], err, errlen) < 0)
-			return -1;
+	for (int i = r.n - 1; i >= 0; i--) {
+		for (int k = r.start[i]; k < r.start[i + 1]; k++) {
+			const X509_NAME_ENTRY *ent = X509_NAME_get_entry(name, k);
+			if (!name_info_text_type(X509_NAME_ENTRY_get_data(ent)))
+				continue;
+			switch (OBJ_obj2nid(X509_NAME_ENTRY_get_object(ent))) {
+			case NID_commonName:
+				if (cn < 0)
+					cn = k;
+				break;
+			case NID_organizationalUnitName:
+				ou = k;
+				break;
+			case NID_organizationName:
+				o = k;
+				break;
+			case NID_pkcs9_emailAddress:
+				if (e < 0)
+					e = k;
+				break;
+			default:
+				if (other < 0)
+					other = k;
+			}
+		}
 	}
+	struct cg_str cn_v = CG_STR(""), e_v = CG_STR(""), simple = CG_STR("");
+	int pick = cn >= 0 ? cn : ou >= 0 ? ou : o >= 0 ? o : e >= 0 ? e : other;
+	if (cn >= 0 && cg_x509_value_to_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, cn)), a, &cn_v,
+					     NULL, err, errlen) != 0)
+		return -1;
+	if (e >= 0 && cg_x509_value_to_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, e)), a, &e_v,
+					    NULL, err, errlen) != 0)
+		return -1;
+	if (pick >= 0 && cg_x509_value_to_utf8(X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, pick)), a,
+					       &simple, NULL, err, errlen) != 0)
+		return -1;
 
-	/* EmailName: SAN rfc822Name, else the E attribute. */
-	ni[CG_X509_NAME_EMAIL] = first_alt(alt, nalt, CG_X509_SAN_EMAIL);
-	if (!ni[CG_X509_NAME_EMAIL].len) {
-		if (name_attr(name, NID_pkcs9_emailAddress, a, &email, err, errlen) < 0)
-			return -1;
-		ni[CG_X509_NAME_EMAIL] = email;
-	}
-	ni[CG_X509_NAME_UPN] = first_alt(alt, nalt, CG_X509_SAN_UPN);
-	/* DnsName: SAN dNSName, else the CN. DnsFromAlternativeName: SAN only. */
-	ni[CG_X509_NAME_DNS_FROM_ALT] = first_alt(alt, nalt, CG_X509_SAN_DNS);
-	ni[CG_X509_NAME_DNS] = ni[CG_X509_NAME_DNS_FROM_ALT].len ? ni[CG_X509_NAME_DNS_FROM_ALT] : cn;
-	ni[CG_X509_NAME_URL] = first_alt(alt, nalt, CG_X509_SAN_URI);
+	/* SimpleName: CN, else OU, O, E, any other attribute; with no text
+	 * attribute at all, the first alternative e-mail name. */
+	if (pick >= 0)
+		ni[CG_X509_NAME_SIMPLE] = simple;
+	else
+		first_alt(alt, nalt, CG_X509_SAN_EMAIL, &ni[CG_X509_NAME_SIMPLE]);
+	/* EmailName: alternative e-mail name, else the E attribute. */
+	if (!first_alt(alt, nalt, CG_X509_SAN_EMAIL, &ni[CG_X509_NAME_EMAIL]))
+		ni[CG_X509_NAME_EMAIL] = e_v;
+	first_alt(alt, nalt, CG_X509_SAN_UPN, &ni[CG_X509_NAME_UPN]);
+	/* DnsName: alternative DNS name, else the CN; DnsFromAlternativeName
+	 * has no fallback. */
+	if (!first_alt(alt, nalt, CG_X509_SAN_DNS, &ni[CG_X509_NAME_DNS]))
+		ni[CG_X509_NAME_DNS] = cn_v;
+	first_alt(alt, nalt, CG_X509_SAN_DNS, &ni[CG_X509_NAME_DNS_FROM_ALT]);
+	first_alt(alt, nalt, CG_X509_SAN_URI, &ni[CG_X509_NAME_URL]);
 	return 0;
 }
 

@@ -255,9 +255,11 @@ static void test_sans_and_name_info(void **state)
 
 static void test_name_info_fallbacks(void **state)
 {
-	/* No CN: SimpleName falls back to OU (the most specific one). */
+	/* No CN: SimpleName takes an OU. .NET keeps the last OU it sees in
+	 * display order, i.e. the least specific one. */
 	struct cg_x509 *c = gen("/C=US/O=Org/OU=Unit A/OU=Unit B/emailAddress=e@x.example", NULL, NULL);
-	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "Unit B");
+	assert_str(c->subject, "E=e@x.example, OU=Unit B, OU=Unit A, O=Org, C=US");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "Unit A");
 	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_EMAIL, false), "e@x.example");
 	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_DNS, false), "");
 	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_UPN, false), "");
@@ -265,15 +267,27 @@ static void test_name_info_fallbacks(void **state)
 	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "Org");
 	c = gen("/C=US/emailAddress=only@x.example", NULL, NULL);
 	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "only@x.example");
+	/* Any other attribute, the most specific one, before a SAN e-mail. */
 	c = gen("/C=US/L=Town", NULL, "email:san@x.example");
-	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "san@x.example");
-	c = gen("/C=US/L=Town", NULL, NULL);
 	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "Town");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_EMAIL, false), "san@x.example");
+	/* An empty subject: the SAN e-mail. */
+	c = gen("/", NULL, "email:san@x.example,DNS:d.example");
+	assert_str(c->subject, "");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "san@x.example");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_DNS, false), "d.example");
+	c = gen("/", NULL, NULL);
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_DNS, false), "");
 	/* Several CNs: the most specific (last encoded) one. */
 	c = gen("/CN=first/CN=second", NULL, NULL);
 	assert_str(c->subject, "CN=second, CN=first");
 	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "second");
 	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_DNS, false), "second");
+	/* Inside a multi-valued RDN, encoded order: CN=b before OU. */
+	c = gen("/O=Org/OU=zz+CN=b+CN=c", NULL, NULL);
+	assert_str(c->subject, "CN=b + CN=c + OU=zz, O=Org");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, false), "b");
 }
 
 static void test_san_limit_truncates(void **state)
