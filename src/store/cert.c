@@ -14,6 +14,7 @@
 #include <openssl/x509v3.h>
 
 #include "store/store-t.h"
+#include "tls/x509.h"
 
 /* The last OpenSSL reason, for messages; clears the error queue so the next
  * operation starts clean. */
@@ -223,57 +224,19 @@ static void append(char *buf, size_t cap, size_t *pos, const char *s, size_t n)
 	buf[*pos] = 0;
 }
 
-/* .NET's X500DistinguishedName.Name: RDNs in reverse order, ", " between
- * them, "S" for state and "E" for email, values with special characters in
- * double quotes (a quote inside doubled). This is what APIM shows as the
- * certificate subject and what policies compare against. */
+/* Subjects and issuers are shown exactly as policies see them
+ * (X500DistinguishedName.Name), so the formatting is the tls module's. */
 static void format_dn(const X509_NAME *name, char *buf, size_t cap)
 {
-	size_t pos = 0;
-	buf[0] = 0;
-	int n = X509_NAME_entry_count(name);
-	int prev_set = -1;
-	for (int i = n - 1; i >= 0; i--) {
-		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
-		int set = X509_NAME_ENTRY_set(e);
-		if (i != n - 1)
-			append(buf, cap, &pos, set == prev_set ? " + " : ", ",
-			       set == prev_set ? 3 : 2);
-		prev_set = set;
-		const ASN1_OBJECT *obj = X509_NAME_ENTRY_get_object(e);
-		int nid = OBJ_obj2nid(obj);
-		char key[80];
-		if (nid == NID_stateOrProvinceName)
-			snprintf(key, sizeof(key), "S");
-		else if (nid == NID_pkcs9_emailAddress)
-			snprintf(key, sizeof(key), "E");
-		else if (nid != NID_undef && OBJ_nid2sn(nid))
-			snprintf(key, sizeof(key), "%s", OBJ_nid2sn(nid));
-		else {
-			char oid[64];
-			OBJ_obj2txt(oid, sizeof(oid), obj, 1);
-			snprintf(key, sizeof(key), "OID.%s", oid);
-		}
-		append(buf, cap, &pos, key, strlen(key));
-		append(buf, cap, &pos, "=", 1);
-		unsigned char *utf8 = NULL;
-		int vl = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(e));
-		if (vl < 0)
-			continue;
-		int quote = vl == 0 || utf8[0] == ' ' || utf8[vl - 1] == ' ';
-		for (int j = 0; j < vl && !quote; j++)
-			quote = strchr(",+=\"<>#;\n", utf8[j]) != NULL && utf8[j] != 0;
-		if (quote)
-			append(buf, cap, &pos, "\"", 1);
-		for (int j = 0; j < vl; j++) {
-			if (quote && utf8[j] == '"')
-				append(buf, cap, &pos, "\"", 1);
-			append(buf, cap, &pos, (const char *)utf8 + j, 1);
-		}
-		if (quote)
-			append(buf, cap, &pos, "\"", 1);
-		OPENSSL_free(utf8);
-	}
+	struct cg_arena a;
+	struct cg_str out;
+	char err[128];
+	cg_arena_init(&a, 4096, 0); /* bounded by CG_X509_MAX_NAME_LEN */
+	if (cg_x509_name_to_dotnet(name, &a, &out, err, sizeof(err)) == 0)
+		snprintf(buf, cap, "%.*s", (int)(out.len < cap ? out.len : cap - 1), out.ptr);
+	else
+		snprintf(buf, cap, "(unprintable name: %s)", err);
+	cg_arena_destroy(&a);
 }
 
 static void format_time(const ASN1_TIME *t, char out[CG_STORE_TIME_LEN])
