@@ -431,7 +431,7 @@ static void check_list(struct vctx *v, const struct cg_pol_node *list, int secti
 		const struct elem_spec *sp = find_spec(n->name);
 		if (!sp || !sp->sections) {
 			if (is_section_name(n->name) || cg_str_eq_lit(n->name, "policies"))
-				err(v, n, n->pos, v->is_fragment
+				err(v, n, n->pos, v->is_fragment || n->origin.len
 						 ? "Element '%.*s' is not allowed in a policy fragment"
 						 : "Element '%.*s' is not allowed here",
 				    CG_STR_FMT(n->name));

@@ -19,7 +19,7 @@
 static struct cg_arena pt_arena;
 static struct cg_buf pt_out;
 
-static int pt_setup(void **state)
+static __attribute__((unused)) int pt_setup(void **state)
 {
 	(void)state;
 	cg_arena_init(&pt_arena, 16384, 0);
@@ -27,7 +27,7 @@ static int pt_setup(void **state)
 	return 0;
 }
 
-static int pt_teardown(void **state)
+static __attribute__((unused)) int pt_teardown(void **state)
 {
 	(void)state;
 	cg_arena_destroy(&pt_arena);
@@ -36,7 +36,7 @@ static int pt_teardown(void **state)
 }
 
 /* All diagnostics, one per line. */
-static const char *pt_diags_text(const struct cg_pol_diags *d)
+static __attribute__((unused)) const char *pt_diags_text(const struct cg_pol_diags *d)
 {
 	pt_out.len = 0;
 	for (const struct cg_pol_diag *dg = d->head; dg; dg = dg->next) {
@@ -48,7 +48,7 @@ static const char *pt_diags_text(const struct cg_pol_diags *d)
 }
 
 /* Loads text; returns the doc or NULL, and the diagnostics text in *diags. */
-static struct cg_pol_doc *pt_load_env(const char *text, enum cg_pol_format fmt, enum cg_pol_scope scope,
+static __attribute__((unused)) struct cg_pol_doc *pt_load_env(const char *text, enum cg_pol_format fmt, enum cg_pol_scope scope,
 				      const struct cg_pol_env *env, const char **diags)
 {
 	struct cg_pol_diags d;
@@ -66,7 +66,7 @@ static struct cg_pol_doc *pt_load_env(const char *text, enum cg_pol_format fmt, 
 	return doc;
 }
 
-static struct cg_pol_doc *pt_load(const char *text)
+static __attribute__((unused)) struct cg_pol_doc *pt_load(const char *text)
 {
 	const char *diags;
 	struct cg_pol_doc *doc = pt_load_env(text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_OPERATION, NULL, &diags);
@@ -76,7 +76,7 @@ static struct cg_pol_doc *pt_load(const char *text)
 }
 
 /* Expects load failure with exactly these diagnostics ("1:2: msg\n..."). */
-static void pt_expect_errors_env(const char *text, const struct cg_pol_env *env, const char *want)
+static __attribute__((unused)) void pt_expect_errors_env(const char *text, const struct cg_pol_env *env, const char *want)
 {
 	const char *diags;
 	struct cg_pol_doc *doc = pt_load_env(text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_OPERATION, env, &diags);
@@ -84,12 +84,12 @@ static void pt_expect_errors_env(const char *text, const struct cg_pol_env *env,
 	assert_string_equal(diags, want);
 }
 
-static void pt_expect_errors(const char *text, const char *want)
+static __attribute__((unused)) void pt_expect_errors(const char *text, const char *want)
 {
 	pt_expect_errors_env(text, NULL, want);
 }
 
-static const char *pt_dump(const struct cg_pol_doc *doc)
+static __attribute__((unused)) const char *pt_dump(const struct cg_pol_doc *doc)
 {
 	pt_out.len = 0;
 	assert_int_equal(cg_pol_dump_doc(doc, &pt_out), 0);
@@ -98,7 +98,7 @@ static const char *pt_dump(const struct cg_pol_doc *doc)
 }
 
 /* The n-th (0-based) statement of a section. */
-static const struct cg_pol_node *pt_stmt(const struct cg_pol_doc *doc, int section, int n)
+static __attribute__((unused)) const struct cg_pol_node *pt_stmt(const struct cg_pol_doc *doc, int section, int n)
 {
 	assert_non_null(doc->sections[section]);
 	const struct cg_pol_node *c = doc->sections[section]->children;
