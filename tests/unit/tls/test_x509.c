@@ -253,6 +253,28 @@ static void test_sans_and_name_info(void **state)
 	assert_str(cg_x509_get_name_info(c, (enum cg_x509_name_type)9, false), "");
 }
 
+static void test_issuer_alt_name_for_issuer(void **state)
+{
+	const char *argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+			       "-nodes", "-days", "1", "-keyout", path("k.pem"), "-out", path("c.pem"),
+			       "-subj", "/O=Issuing Org", "-addext", "subjectAltName=DNS:leaf.example",
+			       "-addext", "issuerAltName=email:ca@x.example,DNS:ca.example,URI:https://ca.example/", NULL };
+	assert_int_equal(run(argv), 0);
+	size_t len;
+	char *pem = slurp(path("c.pem"), &len);
+	struct cg_x509 *c = NULL;
+	char err[128] = "";
+	assert_int_equal(cg_x509_view_from_pem(cg_str_make(pem, len), &g_arena, &c, err, sizeof(err)), 0);
+	free(pem);
+	assert_int_equal(c->num_issuer_alt_names, 3);
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_EMAIL, true), "ca@x.example");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_DNS, true), "ca.example");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_URL, true), "https://ca.example/");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_SIMPLE, true), "Issuing Org");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_DNS, false), "leaf.example");
+	assert_str(cg_x509_get_name_info(c, CG_X509_NAME_EMAIL, false), "");
+}
+
 static void test_name_info_fallbacks(void **state)
 {
 	/* No CN: SimpleName takes an OU. .NET keeps the last OU it sees in
@@ -426,6 +448,27 @@ static void test_value_to_utf8_and_keys(void **state)
 	assert_string_equal(err, "attribute value longer than 4096 bytes");
 	ASN1_STRING_free(s);
 
+	/* BMPString: UTF-16 with a surrogate pair; a lone surrogate is U+FFFD. */
+	static const unsigned char bmp[] = { 0x00, 'a', 0xD8, 0x3D, 0xDE, 0x00, 0xDC, 0x00, 0x00 };
+	s = ASN1_STRING_type_new(V_ASN1_BMPSTRING);
+	assert_true(ASN1_STRING_set(s, bmp, sizeof(bmp)));
+	assert_int_equal(cg_x509_value_to_utf8(s, &g_arena, &out, &bin, err, sizeof(err)), 0);
+	assert_str(out, "a\xf0\x9f\x98\x80\xef\xbf\xbd\xef\xbf\xbd");
+	ASN1_STRING_free(s);
+	/* T61String: UTF-8 when it is valid UTF-8, else Latin-1. */
+	s = ASN1_STRING_type_new(V_ASN1_T61STRING);
+	assert_true(ASN1_STRING_set(s, "Z\xc3\xbcrich", 7));
+	assert_int_equal(cg_x509_value_to_utf8(s, &g_arena, &out, &bin, err, sizeof(err)), 0);
+	assert_str(out, "Z\xc3\xbcrich");
+	ASN1_STRING_free(s);
+	/* Any other type: "#" and the hex of its DER. */
+	s = ASN1_STRING_type_new(V_ASN1_BIT_STRING);
+	assert_true(ASN1_STRING_set(s, "\x01", 1));
+	assert_int_equal(cg_x509_value_to_utf8(s, &g_arena, &out, &bin, err, sizeof(err)), 0);
+	assert_str(out, "#03020001");
+	assert_true(bin);
+	ASN1_STRING_free(s);
+
 	assert_str(cg_x509_dotnet_key(NID_stateOrProvinceName), "S");
 	assert_str(cg_x509_dotnet_key(NID_pkcs9_emailAddress), "E");
 	assert_str(cg_x509_dotnet_key(NID_businessCategory), "");
@@ -567,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_subject_quoting),
 		cmocka_unit_test(test_serial_numbers),
 		cmocka_unit_test(test_sans_and_name_info),
+		cmocka_unit_test(test_issuer_alt_name_for_issuer),
 		cmocka_unit_test(test_name_info_fallbacks),
 		cmocka_unit_test(test_san_limit_truncates),
 		cmocka_unit_test(test_version_sigalg_members),
