@@ -829,6 +829,7 @@ class Gateway:
         self.http_port = None
         self.stderr_path = os.path.join(self.dir, "stderr.log")
         self.exit_code = None
+        self.done = False  # exit already checked by a test
         self.host_certs = {}
         self._build_store()
 
@@ -923,8 +924,8 @@ class Gateway:
     def stop(self, bound=20.0):
         """SIGTERM, wait up to bound, then SIGKILL. Returns the exit code and
         raises AssertionError on a non-zero exit or sanitizer reports."""
-        if self.proc is None:
-            return None
+        if self.proc is None or self.done:
+            return self.exit_code
         if self.proc.poll() is None:
             try:
                 self.signal(signal.SIGTERM)
@@ -954,6 +955,7 @@ class Gateway:
         for m in SANITIZER_MARKERS:
             if m in err:
                 problems.append("stderr contains %r" % m)
+        self.done = True
         if problems:
             raise AssertionError("certgate: %s\nstderr (tail):\n%s" % (
                 "; ".join(problems), err[-6000:]))
