@@ -172,6 +172,30 @@ static void test_parse_limits(void **state)
 	parse_err(buf, CG_DN_MAX_TEXT + 1, "dn:1:1: distinguished name longer than 8192 bytes");
 }
 
+static void test_parse_out_of_memory(void **state)
+{
+	const char *text = "C=US, ST=Illinois, L=Chicago, O=\"Contoso, Inc.\" + OU=IT, OID.1.2.3.4=x, CN=*.contoso.com";
+	int failed = 0, built = 0;
+	for (size_t cap = 0; cap < 16 * 1024; cap += 32) {
+		struct cg_arena small;
+		struct cg_dn *dn = NULL;
+		char err[128] = "";
+		cg_arena_init(&small, 256, cap);
+		if (cg_dn_parse(cg_str_from_c(text), &small, &dn, err, sizeof(err)) == 0) {
+			assert_non_null(dn);
+			built++;
+		} else {
+			assert_null(dn);
+			if (!strstr(err, ": out of memory"))
+				fail_msg("cap %zu: %s", cap, err);
+			failed++;
+		}
+		cg_arena_destroy(&small);
+	}
+	assert_true(failed > 0);
+	assert_true(built > 0);
+}
+
 /* ---- matching against certificates ----------------------------------- */
 
 static int run(const char *const argv[])
@@ -347,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_parse_quotes_spaces_multivalue),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_limits),
+		cmocka_unit_test(test_parse_out_of_memory),
 		cmocka_unit_test(test_match_forward_and_reverse),
 		cmocka_unit_test(test_match_mismatches),
 		cmocka_unit_test(test_match_multivalued),

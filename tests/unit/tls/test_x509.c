@@ -582,6 +582,114 @@ static void test_name_limits(void **state)
 	X509_NAME_free(n);
 }
 
+/* Signs x with a fresh key and returns its DER (caller frees). */
+static unsigned char *sign_der(X509 *x, int *len)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	assert_non_null(key);
+	assert_true(X509_set_pubkey(x, key));
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	EVP_PKEY_free(key);
+	unsigned char *der = NULL;
+	*len = i2d_X509(x, &der);
+	assert_true(*len > 0);
+	return der;
+}
+
+static X509 *bare_cert(void)
+{
+	X509 *x = X509_new();
+	assert_non_null(x);
+	assert_true(X509_set_version(x, X509_VERSION_3));
+	assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), 7));
+	assert_true(ASN1_TIME_set_string(X509_getm_notBefore(x), "20250101000000Z"));
+	assert_true(ASN1_TIME_set_string(X509_getm_notAfter(x), "20260101000000Z"));
+	return x;
+}
+
+static void expect_view_error(X509 *x, const char *want)
+{
+	int len;
+	unsigned char *der = sign_der(x, &len);
+	X509_free(x);
+	struct cg_x509 *c = (struct cg_x509 *)1;
+	char err[128] = "";
+	assert_int_equal(cg_x509_view_from_der(der, (size_t)len, &g_arena, &c, err, sizeof(err)), -1);
+	OPENSSL_free(der);
+	assert_null(c);
+	assert_string_equal(err, want);
+}
+
+static void test_view_refuses_bad_certificates(void **state)
+{
+	/* A subject over the RDN limit. */
+	X509 *x = bare_cert();
+	X509_NAME *n = X509_get_subject_name(x);
+	for (int i = 0; i < CG_X509_MAX_RDNS + 1; i++)
+		assert_true(X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const unsigned char *)"u", -1, -1, 0));
+	expect_view_error(x, "subject: name has more than 64 RDNs");
+
+	/* An issuer with an RDN over the value limit. */
+	x = bare_cert();
+	n = X509_get_issuer_name(x);
+	assert_true(X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"c", -1, -1, 0));
+	for (int i = 0; i < CG_X509_MAX_RDN_VALUES; i++)
+		assert_true(X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_ASC, (const unsigned char *)"u", -1, -1, -1));
+	expect_view_error(x, "issuer: RDN has more than 16 values");
+
+	/* A validity date that is not a date. */
+	x = bare_cert();
+	assert_true(ASN1_STRING_set(X509_getm_notBefore(x), "25XX01000000Z", 13));
+	expect_view_error(x, "validity dates cannot be read");
+
+	/* Two subjectAltName extensions. */
+	x = bare_cert();
+	X509_EXTENSION *e1 = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, "DNS:a.example");
+	X509_EXTENSION *e2 = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, "DNS:b.example");
+	assert_non_null(e1);
+	assert_non_null(e2);
+	assert_true(X509_add_ext(x, e1, -1));
+	assert_true(X509_add_ext(x, e2, -1));
+	X509_EXTENSION_free(e1);
+	X509_EXTENSION_free(e2);
+	expect_view_error(x, "certificate has more than one subjectAltName extension");
+
+	struct cg_str out;
+	char err[64] = "";
+	assert_int_equal(cg_x509_name_to_dotnet(NULL, &g_arena, &out, err, sizeof(err)), -1);
+	assert_string_equal(err, "no name");
+}
+
+static void test_view_out_of_memory(void **state)
+{
+	X509 *x = api_cert();
+	/* Every cap below what a view needs must fail cleanly (no leak of the
+	 * X509 reference: the arena cleanup still runs), never crash. */
+	int failed = 0, built = 0;
+	for (size_t cap = 0; cap < 64 * 1024; cap += 64) {
+		struct cg_arena small;
+		struct cg_x509 *c = NULL;
+		char err[128] = "";
+		cg_arena_init(&small, 512, cap);
+		int rc = cg_x509_view_new(x, &small, &c, err, sizeof(err));
+		if (rc != 0) {
+			size_t n = strlen(err);
+			assert_null(c);
+			if (n < 13 || strcmp(err + n - 13, "out of memory") != 0)
+				fail_msg("cap %zu: %s", cap, err);
+			failed++;
+		} else {
+			assert_non_null(c);
+			assert_str(c->issuer, "CN=Test CA");
+			built++;
+		}
+		cg_arena_destroy(&small);
+	}
+	assert_true(failed > 0);
+	assert_true(built > 0);
+	X509_free(x);
+}
+
 static int setup(void **state)
 {
 	snprintf(g_dir, sizeof(g_dir), "/tmp/cg-x509-XXXXXX");
@@ -619,6 +727,8 @@ int main(void)
 		cmocka_unit_test(test_bad_der),
 		cmocka_unit_test(test_bad_pem),
 		cmocka_unit_test(test_name_limits),
+		cmocka_unit_test(test_view_refuses_bad_certificates),
+		cmocka_unit_test(test_view_out_of_memory),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
