@@ -346,10 +346,20 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	    (rc = count_rows(st, "SELECT count(*) FROM apis", &na, err, errlen)) ||
 	    (rc = count_rows(st, "SELECT count(*) FROM operations", &no, err, errlen)))
 		return rc;
-	if (nh > CG_STORE_MAX_HOSTS || na > CG_STORE_MAX_APIS ||
-	    no > (size_t)CG_STORE_MAX_APIS * CG_STORE_MAX_OPS_PER_API) {
-		snprintf(err, errlen, "store '%s' holds more entities than certgate's limits",
-			 st->path);
+	/* Limits are enforced on write; rows past them were written behind
+	 * certgate's back, and the snapshot builder sizes its tables by them. */
+	const char *what = NULL;
+	size_t have = 0, limit = 0;
+	if (nh > CG_STORE_MAX_HOSTS)
+		what = "hostnames", have = nh, limit = CG_STORE_MAX_HOSTS;
+	else if (na > CG_STORE_MAX_APIS)
+		what = "APIs", have = na, limit = CG_STORE_MAX_APIS;
+	else if (no > (size_t)CG_STORE_MAX_APIS * CG_STORE_MAX_OPS_PER_API)
+		what = "operations", have = no,
+		limit = (size_t)CG_STORE_MAX_APIS * CG_STORE_MAX_OPS_PER_API;
+	if (what) {
+		snprintf(err, errlen, "store '%s' holds %zu %s, more than certgate's limit of %zu",
+			 st->path, have, what, limit);
 		return CG_STORE_FAIL_INVALID;
 	}
 	m->hosts = cg_arena_zalloc(&m->arena, (nh ? nh : 1) * sizeof(*m->hosts));
@@ -435,6 +445,14 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 		while (oi < nops && strcmp(op_api[oi], a->id) == 0) {
 			oi++;
 			a->num_ops++;
+		}
+		if (a->num_ops > CG_STORE_MAX_OPS_PER_API) {
+			snprintf(err, errlen,
+				 "store '%s': API '%s' has %zu operations, more than certgate's "
+				 "limit of %d",
+				 st->path, a->id, a->num_ops, CG_STORE_MAX_OPS_PER_API);
+			sqlite3_finalize(s);
+			return CG_STORE_FAIL_INVALID;
 		}
 	}
 	sqlite3_finalize(s);

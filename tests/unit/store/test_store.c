@@ -964,6 +964,202 @@ static void test_op_refusals(void **state)
 	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'nope' does not exist");
 }
 
+/* ---- limits ---- */
+
+static char *repeat(char c, size_t n, const char *prefix, const char *suffix)
+{
+	size_t pl = strlen(prefix), sl = strlen(suffix);
+	char *s = malloc(pl + n + sl + 1);
+	memcpy(s, prefix, pl);
+	memset(s + pl, c, n);
+	memcpy(s + pl + n, suffix, sl + 1);
+	return s;
+}
+
+/* Rows inserted behind the store's back, in one transaction, to reach a
+ * count limit quickly. */
+static void raw_exec(const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "%s\n", msg);
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_length_limits(void **state)
+{
+	struct cg_store *st = *state;
+	api(st, "a", NULL, "a", "http://b");
+	char err[CG_STORE_ERR_LEN];
+	struct before b;
+	int rc;
+
+	/* Exactly at each limit is accepted; one more is refused. */
+	char *label63 = repeat('x', 63, "", ".example.com");
+	char *host = repeat('a', CG_STORE_MAX_HOSTNAME_LEN - 4, "", ".com"); /* one 249-char label */
+	char out[CG_STORE_MAX_HOSTNAME_LEN + 1];
+	assert_int_equal(cg_store_check_hostname(label63, out, err, sizeof(err)), 0);
+	char *name254 = malloc(CG_STORE_MAX_HOSTNAME_LEN + 2);
+	for (size_t i = 0; i < CG_STORE_MAX_HOSTNAME_LEN + 1; i++)
+		name254[i] = (i % 2) ? '.' : 'a';
+	name254[CG_STORE_MAX_HOSTNAME_LEN + 1] = 0; /* "a.a.a...a", 254 chars */
+	name254[CG_STORE_MAX_HOSTNAME_LEN] = 'a';
+	b = snap(st);
+	struct cg_store_host_set hin = { .name = name254, .cert_pem = ec_crt, .key_pem = ec_key,
+					 .negotiate_client_certificate = -1 };
+	rc = cg_store_host_set(st, &hin, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 253 characters");
+	name254[CG_STORE_MAX_HOSTNAME_LEN] = 0; /* 253 chars: fine */
+	assert_int_equal(cg_store_check_hostname(name254, out, err, sizeof(err)), 0);
+	free(label63);
+	free(host);
+	free(name254);
+
+	char *path400 = repeat('p', CG_STORE_MAX_PATH_LEN, "/", "/");
+	char *path401 = repeat('p', CG_STORE_MAX_PATH_LEN + 1, "", "");
+	api(st, "p400", NULL, path400, "http://b");
+	b = snap(st);
+	struct cg_store_api_set ain = { .id = "p401", .path = path401, .service_url = "http://b" };
+	rc = cg_store_api_set(st, &ain, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 400 characters");
+	free(path400);
+	free(path401);
+
+	char *url2000 = repeat('u', CG_STORE_MAX_URL_LEN - 9, "http://b/", "");
+	char *url2001 = repeat('u', CG_STORE_MAX_URL_LEN - 8, "http://b/", "");
+	api(st, "u2000", NULL, "u2000", url2000);
+	b = snap(st);
+	ain = (struct cg_store_api_set){ .id = "u2001", .path = "u2001", .service_url = url2001 };
+	rc = cg_store_api_set(st, &ain, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 2000 characters");
+	free(url2000);
+	free(url2001);
+
+	char *dn300 = repeat('d', CG_STORE_MAX_DISPLAY_NAME_LEN, "", "");
+	char *dn301 = repeat('d', CG_STORE_MAX_DISPLAY_NAME_LEN + 1, "", "");
+	api(st, "a", dn300, NULL, NULL);
+	b = snap(st);
+	ain = (struct cg_store_api_set){ .id = "a", .display_name = dn301 };
+	rc = cg_store_api_set(st, &ain, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 300 bytes");
+	free(dn300);
+	free(dn301);
+
+	char *m32 = repeat('M', CG_STORE_MAX_METHOD_LEN, "", "");
+	char *m33 = repeat('M', CG_STORE_MAX_METHOD_LEN + 1, "", "");
+	op(st, "a", "m32", m32, "/m");
+	b = snap(st);
+	struct cg_store_op_set oin = { .api_id = "a", .id = "m33", .method = m33,
+				       .url_template = "/m33" };
+	rc = cg_store_op_set(st, &oin, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 32 characters");
+	free(m32);
+	free(m33);
+
+	char *t1000 = repeat('t', CG_STORE_MAX_TEMPLATE_LEN - 1, "/", "");
+	char *t1001 = repeat('t', CG_STORE_MAX_TEMPLATE_LEN, "/", "");
+	op(st, "a", "t1000", "GET", t1000);
+	b = snap(st);
+	oin = (struct cg_store_op_set){ .api_id = "a", .id = "t1001", .method = "GET",
+					.url_template = t1001 };
+	rc = cg_store_op_set(st, &oin, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 1000 characters");
+	free(t1000);
+	free(t1001);
+
+	/* 32 parameters are fine, 33 are not. */
+	char tmpl[CG_STORE_MAX_TEMPLATE_LEN + 1];
+	size_t pos = 0;
+	for (int i = 0; i < CG_STORE_MAX_TEMPLATE_PARAMS; i++)
+		pos += (size_t)snprintf(tmpl + pos, sizeof(tmpl) - pos, "/{p%d}", i);
+	op(st, "a", "p32", "GET", tmpl);
+	snprintf(tmpl + pos, sizeof(tmpl) - pos, "/{p%d}", CG_STORE_MAX_TEMPLATE_PARAMS);
+	b = snap(st);
+	oin = (struct cg_store_op_set){ .api_id = "a", .id = "p33", .method = "GET",
+					.url_template = tmpl };
+	rc = cg_store_op_set(st, &oin, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "has more than 32 parameters");
+
+	/* A chain of more than 10 certificates. */
+	size_t cl = strlen(chain_ok);
+	char *long_chain = malloc(cl * 6 + 1);
+	for (int i = 0; i < 6; i++)
+		memcpy(long_chain + cl * (size_t)i, chain_ok, cl + 1);
+	b = snap(st);
+	hin = (struct cg_store_host_set){ .name = "c.example.com", .cert_pem = long_chain,
+					  .key_pem = leaf_key, .negotiate_client_certificate = -1 };
+	rc = cg_store_host_set(st, &hin, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+		       "the certificate chain has more than 10 certificates");
+	free(long_chain);
+}
+
+static void test_count_limits(void **state)
+{
+	struct cg_store *st = *state;
+	char err[CG_STORE_ERR_LEN];
+	api(st, "a", NULL, "a", "http://b");
+	char sql[512];
+	/* Operations per API. */
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "INSERT INTO operations SELECT 'a', 'o' || i, 'o', 'GET', '/o' || i, 'x', 'x' FROM n",
+		 CG_STORE_MAX_OPS_PER_API);
+	raw_exec(sql);
+	struct before b = snap(st);
+	struct cg_store_op_set oin = { .api_id = "a", .id = "one-more", .method = "GET",
+				       .url_template = "/one-more" };
+	int rc = cg_store_op_set(st, &oin, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+		       "API 'a' already has 1000 operations, the limit");
+	/* APIs. */
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "INSERT INTO apis SELECT 'x' || i, 'x', 'x' || i, 'http://b', 'x', 'x' FROM n",
+		 CG_STORE_MAX_APIS - 1);
+	raw_exec(sql);
+	b = snap(st);
+	struct cg_store_api_set ain = { .id = "one-more", .path = "one-more",
+					.service_url = "http://b" };
+	rc = cg_store_api_set(st, &ain, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+		       "the store already holds 10000 APIs, the limit");
+	/* Hostnames (rows with a placeholder certificate: only counted). */
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "INSERT INTO hostnames SELECT 'h' || i || '.example.com', 'c', 'k', 0, i = 1, 'x', "
+		 "'x' FROM n",
+		 CG_STORE_MAX_HOSTS);
+	raw_exec(sql);
+	b = snap(st);
+	struct cg_store_host_set hin = { .name = "one-more.example.com", .cert_pem = ec_crt,
+					 .key_pem = ec_key, .negotiate_client_certificate = -1 };
+	rc = cg_store_host_set(st, &hin, err, sizeof(err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+		       "the store already holds 1000 hostnames, the limit");
+	/* The model at the limits loads; one row past a limit (written behind
+	 * the store's back) is refused at load. */
+	struct cg_model m;
+	load(st, &m);
+	assert_int_equal(m.num_hosts, CG_STORE_MAX_HOSTS);
+	assert_int_equal(m.num_apis, CG_STORE_MAX_APIS);
+	assert_int_equal(find_api(&m, "a")->num_ops, CG_STORE_MAX_OPS_PER_API);
+	cg_model_free(&m);
+	raw_exec("INSERT INTO operations VALUES ('a', 'extra', 'e', 'GET', '/e', 'x', 'x')");
+	rc = cg_store_load_model(st, &m, err, sizeof(err));
+	assert_int_equal(rc, CG_STORE_FAIL_INVALID);
+	assert_non_null(strstr(err, "API 'a' has 1001 operations, more than certgate's limit of 1000"));
+	raw_exec("DELETE FROM operations WHERE id = 'extra'");
+	raw_exec("INSERT INTO hostnames VALUES ('extra.example.com', 'c', 'k', 0, 0, 'x', 'x')");
+	rc = cg_store_load_model(st, &m, err, sizeof(err));
+	assert_int_equal(rc, CG_STORE_FAIL_INVALID);
+	assert_non_null(strstr(err, "holds 1001 hostnames, more than certgate's limit of 1000"));
+}
+
 /* ---- concurrency and change tokens ---- */
 
 #define WRITERS           2
@@ -1095,6 +1291,8 @@ int main(void)
 		T(test_api_and_op_round_trip),
 		T(test_api_refusals),
 		T(test_op_refusals),
+		T(test_length_limits),
+		T(test_count_limits),
 		T(test_two_writers_both_succeed),
 		T(test_change_token),
 	};
