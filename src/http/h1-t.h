@@ -45,14 +45,18 @@ enum cg_h1_body_kind {
 struct cg_h1_request {
 	struct cg_str method;
 	struct cg_str target;     /* request-target exactly as sent */
-	struct cg_str path;       /* origin-form: target up to '?' (absolute-form: its path) */
+	struct cg_str path;       /* origin-form: target up to '?' (absolute-form: its path,
+				   * "/" if none); empty for asterisk-form and CONNECT */
 	struct cg_str query;      /* after '?', without it; empty if none */
-	struct cg_str authority;  /* absolute-form only: host[:port] from the target */
+	struct cg_str authority;  /* absolute-form only: host[:port] from the target
+				   * (also set for CONNECT: the whole target) */
 	int minor_version;        /* 0 or 1 */
 	struct cg_h1_header *headers; /* the caller's array */
 	size_t num_headers;
 	/* Derived while parsing; the gateway relies on these, not on re-reading headers. */
-	struct cg_str host;       /* Host header value (empty if absent, HTTP/1.0 only) */
+	struct cg_str host;       /* Host header value (empty if absent, HTTP/1.0 only);
+				   * with an absolute-form target: its authority, as
+				   * RFC 9112 3.2.2 requires (Host is still required) */
 	enum cg_h1_body_kind body_kind;
 	uint64_t content_length;  /* valid when body_kind == CG_H1_BODY_LENGTH */
 	bool keep_alive;          /* HTTP/1.1 unless "Connection: close"; 1.0 only with keep-alive */

@@ -15,14 +15,25 @@
  *  - bare CR anywhere, and bare LF as a line end (400)
  *  - control characters (other than HTAB in values) in any field, a space
  *    between a header name and its colon, an empty or non-token name (400)
- *  - a request-target with CTL or SP, or longer than max_uri_bytes (414)
+ *  - a request-target with CTL, SP or obs-text (400), or longer than
+ *    max_uri_bytes (414); a '#' fragment, a form that does not fit the
+ *    method (asterisk-form only for OPTIONS, authority-form only and always
+ *    for CONNECT), userinfo or a bad authority in absolute-form (400)
+ *  - a method that is not a token (400) or longer than CG_H1_MAX_METHOD_BYTES (501)
  *  - a header line longer than max_line_bytes, more than max_headers headers,
  *    or a head longer than max_head_bytes (431)
  *  - an HTTP/1.1 request without exactly one Host header, or several Host
- *    headers in any version (400)
+ *    headers in any version, or a Host value that is not host[:port] (400)
  *  - an HTTP version other than 1.0 or 1.1 (505 for HTTP/2+ and 0.9, 400 when malformed)
  *  - an Expect other than 100-continue (417)
- */
+ * docs/http.md lists every refusal with its reason text.
+ *
+ * Incremental calls: with prev_len > 0 a call re-parses only when the new
+ * bytes end the head, hold a bare LF (or CR CR LF), pass max_head_bytes, or
+ * cross a 2 KiB step; otherwise it answers CG_H1_INCOMPLETE at once. So an
+ * error inside a head that is still arriving may be reported a little later
+ * than a one-shot parse would, but always with the same status and reason.
+ * lim may be NULL (defaults). */
 #ifndef CG_HTTP_H1_H
 #define CG_HTTP_H1_H
 
@@ -63,7 +74,10 @@ void cg_h1_chunked_init(struct cg_h1_chunked *d);
  * e.g. a pipelined request; or CG_H1_ERROR (d->error_reason set) for a bad
  * chunk size (non-hex, overflow, > 16 hex digits), a missing CRLF after chunk
  * data, a chunk extension over CG_H1_MAX_CHUNK_EXT_BYTES, trailers over
- * CG_H1_MAX_TRAILER_BYTES, bare CR/LF. Trailers are checked and dropped. */
+ * CG_H1_MAX_TRAILER_BYTES, bare CR/LF. Trailers are checked and dropped.
+ * On CG_H1_ERROR *len is set to 0 (nothing of that call is to be forwarded)
+ * and every later call fails too. After the end, a further call hands all
+ * its bytes back as "after the body" (*len = 0, returns the old *len). */
 long cg_h1_chunked_decode(struct cg_h1_chunked *d, char *buf, size_t *len);
 
 /* Finds a header by name (case-insensitive); NULL if absent. */
