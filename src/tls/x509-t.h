@@ -87,6 +87,8 @@ struct cg_x509 {
 	struct cg_str friendly_name; /* FriendlyName: always "" */
 	bool has_private_key;        /* HasPrivateKey: always false */
 	struct cg_str text;          /* ToString() */
+	struct cg_str common_name;   /* the most specific CN, decoded; "" if none */
+	bool has_common_name;
 };
 
 /* A distinguished name parsed from user text (cg_dn_parse). */

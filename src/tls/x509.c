@@ -806,6 +806,10 @@ static int name_info(struct cg_x509 *c, bool for_issuer, struct cg_arena *a, cha
 	 * has no fallback. */
 	if (!first_alt(alt, nalt, CG_X509_SAN_DNS, &ni[CG_X509_NAME_DNS]))
 		ni[CG_X509_NAME_DNS] = cn_v;
+	if (!for_issuer) {
+		c->common_name = cn_v;
+		c->has_common_name = cn >= 0;
+	}
 	first_alt(alt, nalt, CG_X509_SAN_DNS, &ni[CG_X509_NAME_DNS_FROM_ALT]);
 	first_alt(alt, nalt, CG_X509_SAN_URI, &ni[CG_X509_NAME_URL]);
 	return 0;
@@ -1019,4 +1023,72 @@ int cg_x509_view_from_pem(struct cg_str pem, struct cg_arena *a, struct cg_x509 
 	int rc = cg_x509_view_new(x, a, out, err, errlen);
 	X509_free(x);
 	return rc;
+}
+
+/* ---- identity claims ------------------------------------------------- */
+
+static int hexval(unsigned char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = cg_ascii_lower(ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+bool cg_x509_thumbprint_matches(const struct cg_x509 *c, struct cg_str claim)
+{
+	if (!c || claim.len != CG_X509_SHA1_HEX_LEN - 1)
+		return false;
+	for (size_t i = 0; i < claim.len; i++)
+		if (hexval((unsigned char)claim.ptr[i]) < 0 ||
+		    cg_ascii_lower((unsigned char)claim.ptr[i]) != cg_ascii_lower((unsigned char)c->thumbprint[i]))
+			return false;
+	return true;
+}
+
+/* Hex digits of s without separators and leading zeros, into out (cap
+ * bytes). Returns the digit count, or -1 for a bad character, no digit,
+ * or more than cap digits. */
+static long serial_norm(struct cg_str s, char *out, size_t cap)
+{
+	size_t n = 0;
+	bool any = false;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char ch = (unsigned char)s.ptr[i];
+		if (ch == ' ' || ch == ':' || ch == '-')
+			continue;
+		if (hexval(ch) < 0)
+			return -1;
+		any = true;
+		if (n == 0 && ch == '0')
+			continue;
+		if (n == cap)
+			return -1;
+		out[n++] = (char)cg_ascii_lower(ch);
+	}
+	return any ? (long)n : -1;
+}
+
+bool cg_x509_serial_matches(const struct cg_x509 *c, struct cg_str claim)
+{
+	char a[256], b[256];
+	if (!c)
+		return false;
+	long na = serial_norm(c->serial, a, sizeof(a)), nb = serial_norm(claim, b, sizeof(b));
+	return na >= 0 && na == nb && memcmp(a, b, (size_t)na) == 0;
+}
+
+bool cg_x509_common_name_matches(const struct cg_x509 *c, struct cg_str claim)
+{
+	return c && c->has_common_name && cg_str_eq(c->common_name, claim);
+}
+
+bool cg_x509_dns_name_matches(const struct cg_x509 *c, struct cg_str claim)
+{
+	if (!c || claim.len == 0)
+		return false;
+	for (size_t i = 0; i < c->num_sans; i++)
+		if (c->sans[i].type == CG_X509_SAN_DNS && cg_str_ieq(c->sans[i].value, claim))
+			return true;
+	return false;
 }

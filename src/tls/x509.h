@@ -66,6 +66,25 @@ int cg_x509_value_to_utf8(const ASN1_STRING *v, struct cg_arena *a, struct cg_st
 /* GetNameInfo(type, forIssuer); "" when there is nothing (never NULL). */
 struct cg_str cg_x509_get_name_info(const struct cg_x509 *c, enum cg_x509_name_type type, bool for_issuer);
 
+/* Claim checks for validate-client-certificate identities. Each is a
+ * plain comparison against the view; none allocates.
+ *
+ * thumbprint: 40 hex digits, case-insensitive (APIM matches lowercase
+ * claims); anything else never matches.
+ * serial-number: hex digits compared case-insensitively after dropping
+ * ' ', ':' and '-' separators and leading zeros on both sides (so "A5",
+ * "00a5" and "00:A5" name the serial .NET shows as "00A5"); a claim with
+ * no hex digit or another character never matches.
+ * common-name: equals the most specific CN (the first in Subject), byte
+ * for byte after decoding.
+ * dns-name: equals one of the subjectAltName dNSNames, ASCII
+ * case-insensitive, literally (a "*.contoso.com" SAN matches only the
+ * claim "*.contoso.com"). */
+bool cg_x509_thumbprint_matches(const struct cg_x509 *c, struct cg_str claim);
+bool cg_x509_serial_matches(const struct cg_x509 *c, struct cg_str claim);
+bool cg_x509_common_name_matches(const struct cg_x509 *c, struct cg_str claim);
+bool cg_x509_dns_name_matches(const struct cg_x509 *c, struct cg_str claim);
+
 /* Parses DN text as users write it in validate-client-certificate
  * (subject, issuer-subject): "CN=x, OU=y, O=\"Contoso, Inc.\", L=Chicago,
  * ST=Illinois, C=US" in either order; "," or ";" between RDNs; "+" inside

@@ -324,6 +324,49 @@ static void test_san_limit_truncates(void **state)
 	assert_str(c->sans[CG_X509_MAX_SANS - 1].value, "h127.example");
 }
 
+/* ---- validate-client-certificate claims ---------------------------- */
+
+static void test_identity_claims(void **state)
+{
+	struct cg_x509 *c = gen("/O=Org/CN=other/CN=Client.Example", "0xA5",
+				"DNS:api.example,DNS:*.Wild.example,IP:192.0.2.1");
+	char lower[CG_X509_SHA1_HEX_LEN];
+	for (size_t i = 0; i < sizeof(lower); i++)
+		lower[i] = (char)cg_ascii_lower((unsigned char)c->thumbprint[i]);
+	assert_true(cg_x509_thumbprint_matches(c, cg_str_from_c(c->thumbprint)));
+	assert_true(cg_x509_thumbprint_matches(c, cg_str_from_c(lower)));
+	assert_false(cg_x509_thumbprint_matches(c, cg_str_make(c->thumbprint, 39)));
+	assert_false(cg_x509_thumbprint_matches(c, cg_str_from_c(c->sha256)));
+	lower[0] = lower[0] == '0' ? '1' : '0';
+	assert_false(cg_x509_thumbprint_matches(c, cg_str_from_c(lower)));
+	assert_false(cg_x509_thumbprint_matches(NULL, cg_str_from_c(c->thumbprint)));
+
+	assert_str(c->serial, "00A5");
+	assert_true(cg_x509_serial_matches(c, CG_STR("00A5")));
+	assert_true(cg_x509_serial_matches(c, CG_STR("a5")));
+	assert_true(cg_x509_serial_matches(c, CG_STR("00:a5")));
+	assert_true(cg_x509_serial_matches(c, CG_STR(" 00 A5 ")));
+	assert_false(cg_x509_serial_matches(c, CG_STR("A50")));
+	assert_false(cg_x509_serial_matches(c, CG_STR("0xA5")));
+	assert_false(cg_x509_serial_matches(c, CG_STR("")));
+	assert_false(cg_x509_serial_matches(c, CG_STR("::")));
+
+	assert_true(cg_x509_common_name_matches(c, CG_STR("Client.Example")));
+	assert_false(cg_x509_common_name_matches(c, CG_STR("client.example")));
+	assert_false(cg_x509_common_name_matches(c, CG_STR("other")));
+
+	assert_true(cg_x509_dns_name_matches(c, CG_STR("api.example")));
+	assert_true(cg_x509_dns_name_matches(c, CG_STR("API.Example")));
+	assert_true(cg_x509_dns_name_matches(c, CG_STR("*.wild.example")));
+	assert_false(cg_x509_dns_name_matches(c, CG_STR("x.wild.example")));
+	assert_false(cg_x509_dns_name_matches(c, CG_STR("192.0.2.1")));
+	assert_false(cg_x509_dns_name_matches(c, CG_STR("")));
+
+	c = gen("/O=No CN", NULL, NULL);
+	assert_false(cg_x509_common_name_matches(c, CG_STR("")));
+	assert_false(cg_x509_dns_name_matches(c, CG_STR("No CN")));
+}
+
 /* ---- other members -------------------------------------------------- */
 
 static void test_version_sigalg_members(void **state)
@@ -721,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_issuer_alt_name_for_issuer),
 		cmocka_unit_test(test_name_info_fallbacks),
 		cmocka_unit_test(test_san_limit_truncates),
+		cmocka_unit_test(test_identity_claims),
 		cmocka_unit_test(test_version_sigalg_members),
 		cmocka_unit_test(test_value_types_dates_and_tostring),
 		cmocka_unit_test(test_value_to_utf8_and_keys),
