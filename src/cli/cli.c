@@ -23,8 +23,8 @@ struct cg_cli_cmd {
 
 static const struct cg_cli_cmd commands[] = {
 	{ "host set", cg_cli_host_set,
-	  "host set NAME [--cert FILE] [--key FILE] [--negotiate-client-certificate |\n"
-	  "         --no-negotiate-client-certificate] [--default]",
+	  "host set NAME [--cert FILE] [--key FILE] [--[no-]negotiate-client-certificate]\n"
+	  "                [--default]",
 	  "Creates or updates a gateway hostname (APIM: a Proxy hostname configuration).\n"
 	  "NAME is a DNS name (stored lowercase) or a wildcard like *.example.com. Clients\n"
 	  "reach it through TLS SNI; the default hostname serves clients that send no SNI\n"
@@ -136,7 +136,7 @@ void cg_cli_command_help(const char *cmd)
 	if (!c)
 		return;
 	printf("Usage: certgate [--store FILE] %s\n\n%s", c->synopsis, c->help);
-	printf("\n  --store FILE  The store (default: $CERTGATE_STORE, else ./certgate.db).\n"
+	printf("\nCommon options:\n  --store FILE  The store (default: $CERTGATE_STORE, else ./certgate.db).\n"
 	       "  --help, -h    This help.\n"
 	       "\nExit status: 0 success, 1 the operation failed, 2 usage error.\n");
 }
