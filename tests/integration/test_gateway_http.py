@@ -1,0 +1,361 @@
+"""HTTP/1.1 strictness and framing through the gateway: smuggling vectors
+refused (and nothing reaches the backend), limits (431, 413), keep-alive,
+pipelining, chunked in both directions, close-delimited responses,
+Expect: 100-continue, HEAD, large bodies streamed without corruption."""
+
+import hashlib
+import json
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cgtest  # noqa: E402
+from cgtest import BResp  # noqa: E402
+
+EXPECTED_FAILURES = set()
+
+MAX_BODY = 1 << 20
+
+
+class HttpTest(cgtest.GatewayTestCase):
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.be = cls.backend()
+        cls.gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}],
+            http_listen=True,
+            serve_args=["--max-body", str(MAX_BODY)])
+        # Default limits (100 MiB body) for the 20 MiB transfers.
+        cls.big_gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}])
+
+    def setUp(self):
+        self.be.reset()
+
+    # ---- helpers
+
+    def conn(self, tls=False):
+        return self.gw.tls(sni="open.test") if tls else self.gw.tcp()
+
+    def exchange(self, data, tls=False, timeout=5.0):
+        """Sends data, reads until close/timeout: (bytes, closed)."""
+        c = self.conn(tls)
+        try:
+            c.send(data)
+            return c.read_all(timeout)
+        finally:
+            c.close()
+
+    def assertRejected(self, data, status, must_close=True, tls=False):
+        out, closed = self.exchange(data, tls=tls)
+        self.assertEqual(cgtest.status_of(out), status, out[:500])
+        rs = cgtest.parse_responses(out)
+        self.assertEqual(len(rs), 1, "exactly one response expected, got %r" % out[:800])
+        self.assertApimError(status, rs[0].body, rs[0].headers)
+        if must_close:
+            self.assertTrue(closed, "connection must be closed after %d" % status)
+        time.sleep(0.1)
+        self.assertEqual(self.be.count(), 0, "rejected request reached the backend: %r"
+                         % self.be.requests)
+        return out
+
+    # ---- smuggling vectors
+
+    def test_cl_and_te_is_400_and_close(self):
+        for tls in (False, True):
+            with self.subTest(tls=tls):
+                self.assertRejected(
+                    b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\nContent-Length: 4\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /echo/smuggled HTTP/1.1\r\n"
+                    b"Host: open.test\r\n\r\n", 400, tls=tls)
+
+    def test_differing_duplicate_content_length_is_400(self):
+        self.assertRejected(b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\nContent-Length: 3\r\n"
+                            b"Content-Length: 5\r\n\r\nabcde", 400)
+
+    def test_content_length_list_differing_is_400(self):
+        self.assertRejected(b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\n"
+                            b"Content-Length: 3, 5\r\n\r\nabcde", 400)
+
+    def test_invalid_content_length_is_400(self):
+        for cl in (b"-1", b"1x", b"+5", b"0x10", b""):
+            with self.subTest(cl=cl):
+                self.assertRejected(b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\n"
+                                    b"Content-Length: " + cl + b"\r\n\r\nabcde", 400)
+
+    def test_unknown_transfer_coding_rejected(self):
+        for te in (b"gzip", b"chunked, gzip", b"xchunked", b"chunked\x0b"):
+            with self.subTest(te=te):
+                out, closed = self.exchange(
+                    b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: " + te +
+                    b"\r\n\r\n0\r\n\r\n")
+                self.assertIn(cgtest.status_of(out), (400, 501), out[:300])
+                self.assertTrue(closed)
+                self.assertEqual(self.be.count(), 0)
+
+    def test_obs_fold_is_400(self):
+        self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\nX-A: one\r\n"
+                            b" folded\r\n\r\n", 400)
+
+    def test_bare_cr_is_400(self):
+        self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\nX-A: a\rb\r\n\r\n", 400)
+
+    def test_control_char_in_header_is_400(self):
+        for bad in (b"X-A: a\x01b", b"X-A: a\x00b", b"X-A: a\x7fb"):
+            with self.subTest(bad=bad):
+                self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\n" + bad +
+                                    b"\r\n\r\n", 400)
+
+    def test_space_before_colon_is_400(self):
+        self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\n"
+                            b"Content-Length : 5\r\n\r\nabcde", 400)
+
+    def test_bad_request_line_is_400(self):
+        for line in (b"GET  /echo/a HTTP/1.1", b"GET /echo/a HTTP/1.1 x", b"GET /echo/a HTTP/9.9",
+                     b"GE\x01T /echo/a HTTP/1.1", b"GET /echo/\x7fa HTTP/1.1"):
+            with self.subTest(line=line):
+                out, closed = self.exchange(line + b"\r\nHost: open.test\r\n\r\n")
+                self.assertIn(cgtest.status_of(out), (400, 505), out[:300])
+                self.assertEqual(self.be.count(), 0)
+
+    def test_invalid_chunk_size(self):
+        for size in (b"zz", b"-1", b"1 2", b"fffffffffffffffffffff"):
+            with self.subTest(size=size):
+                self.be.reset()
+                out, closed = self.exchange(
+                    b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: chunked"
+                    b"\r\n\r\n" + size + b"\r\nabc\r\n0\r\n\r\n")
+                self.assertTrue(closed, "connection must close after a bad chunk")
+                st = cgtest.status_of(out)
+                self.assertTrue(st == 400 or (st is None and out == b""),
+                                "expected 400 or a bare close, got %r" % out[:300])
+                # The backend never got a complete request with that body.
+                for r in self.be.requests:
+                    self.assertNotEqual(r.body, b"abc")
+
+    def test_chunk_data_longer_than_size(self):
+        out, closed = self.exchange(
+            b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabcdef\r\n0\r\n\r\n")
+        self.assertTrue(closed)
+        self.assertNotIn(b"HTTP/1.1 200", out)
+
+    # ---- limits
+
+    def test_header_line_over_limit_is_431(self):
+        self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\nX-Big: " +
+                            b"a" * 40000 + b"\r\n\r\n", 431)
+
+    def test_too_many_headers_is_431(self):
+        hs = b"".join(b"X-H%d: v\r\n" % i for i in range(150))
+        self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\n" + hs + b"\r\n", 431)
+
+    def test_headers_under_limits_pass(self):
+        hs = b"".join(b"X-H%d: v%d\r\n" % (i, i) for i in range(80))
+        c = self.conn()
+        c.send(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\nX-Big: " + b"b" * 8000 + b"\r\n" +
+               hs + b"\r\n")
+        r = c.read_response()
+        c.close()
+        self.assertEqual(r.status, 200)
+        got = self.be.last()
+        self.assertEqual(got.headers.get("x-big"), "b" * 8000)
+        self.assertEqual(got.headers.get("x-h79"), "v79")
+
+    def test_body_over_max_body_content_length_is_413(self):
+        self.assertRejected(b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\nContent-Length: %d"
+                            b"\r\n\r\n" % (MAX_BODY + 1) + b"x" * 1000, 413, must_close=False)
+
+    def test_body_at_max_body_passes(self):
+        body = os.urandom(MAX_BODY)
+        c = self.conn()
+        c.send(b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\nContent-Length: %d\r\n\r\n"
+               % len(body) + body)
+        r = c.read_response(timeout=20)
+        c.close()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["body_sha256"], cgtest.sha256(body))
+
+    def test_chunked_body_over_max_body(self):
+        chunk = b"y" * 65536
+        data = b"POST /echo/a HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+        data += (b"10000\r\n" + chunk + b"\r\n") * (MAX_BODY // 65536 + 2) + b"0\r\n\r\n"
+        c = self.conn()
+        try:
+            try:
+                c.send(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            out, closed = c.read_all(10)
+        finally:
+            c.close()
+        self.assertTrue(closed)
+        st = cgtest.status_of(out)
+        self.assertTrue(st == 413 or (st is None and out == b""), out[:300])
+        for r in self.be.requests:
+            self.assertLessEqual(len(r.body), MAX_BODY)
+
+    # ---- keep-alive, pipelining
+
+    def test_keep_alive_sequential(self):
+        for tls in (False, True):
+            with self.subTest(tls=tls):
+                c = self.conn(tls)
+                for i in range(5):
+                    c.send(b"GET /echo/k%d HTTP/1.1\r\nHost: open.test\r\n\r\n" % i)
+                    r = c.read_response()
+                    self.assertEqual(r.status, 200)
+                    self.assertEqual(r.json()["target"], "/base/k%d" % i)
+                c.close()
+
+    def test_pipelining_in_order(self):
+        for tls in (False, True):
+            with self.subTest(tls=tls):
+                self.be.reset(lambda q: BResp(200, q.target.encode(),
+                                              delay=0.3 if q.target.endswith("p0") else 0))
+                reqs = b"".join(b"GET /echo/p%d HTTP/1.1\r\nHost: open.test\r\n\r\n" % i
+                                for i in range(4))
+                reqs += b"POST /echo/p4 HTTP/1.1\r\nHost: open.test\r\nContent-Length: 3\r\n" \
+                        b"\r\nabc"
+                reqs += b"GET /echo/p5 HTTP/1.1\r\nHost: open.test\r\nConnection: close\r\n\r\n"
+                c = self.conn(tls)
+                c.send(reqs)
+                bodies = [c.read_response(timeout=10).body for _ in range(6)]
+                self.assertTrue(c.wait_closed(5))
+                c.close()
+                self.assertEqual(bodies, [b"/base/p%d" % i for i in range(6)])
+
+    def test_connection_close_honoured(self):
+        c = self.conn()
+        c.send(b"GET /echo/c HTTP/1.1\r\nHost: open.test\r\nConnection: close\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertTrue(c.wait_closed(5))
+        c.close()
+
+    def test_http10_without_keepalive_closes(self):
+        c = self.conn()
+        c.send(b"GET /echo/old HTTP/1.0\r\nHost: open.test\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertTrue(c.wait_closed(5))
+        c.close()
+
+    # ---- bodies
+
+    def test_chunked_request_body_forwarded(self):
+        c = self.conn()
+        c.send(b"POST /echo/ch HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n1;ext=1\r\n \r\nA\r\n0123456789\r\n0\r\n\r\n")
+        r = c.read_response()
+        c.close()
+        self.assertEqual(r.status, 200)
+        got = self.be.last()
+        self.assertEqual(got.body, b"hello 0123456789")
+        self.assertEqual(got.method, "POST")
+        # Re-encoded: either chunked or a Content-Length, never both.
+        self.assertFalse(got.chunked and got.headers.has("content-length"), got.headers)
+        if not got.chunked:
+            self.assertEqual(got.headers.get("content-length"), "16")
+
+    def test_content_length_body_forwarded(self):
+        body = bytes(range(256)) * 10
+        r = self.gw.curl("/echo/b", method="PUT", data=body)
+        self.assertEqual(r.status, 200)
+        got = self.be.last()
+        self.assertEqual(got.method, "PUT")
+        self.assertEqual(got.body, body)
+        self.assertEqual(got.headers.get("content-length"), str(len(body)))
+
+    def test_chunked_response_forwarded(self):
+        body = os.urandom(300000)
+        self.be.reset(lambda q: BResp(200, body, mode="chunked", chunk_size=7777))
+        r = self.gw.curl("/echo/chunked")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, body)
+        c = self.conn()
+        c.send(b"GET /echo/chunked HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        r = c.read_response()
+        c.send(b"GET /echo/chunked HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        r2 = c.read_response()
+        c.close()
+        self.assertEqual(r.body, body)
+        self.assertEqual(r2.body, body)
+
+    def test_close_delimited_response_forwarded(self):
+        body = os.urandom(200000)
+        self.be.reset(lambda q: BResp(200, body, mode="close"))
+        r = self.gw.curl("/echo/close")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, body)
+
+    def test_expect_100_continue(self):
+        c = self.conn()
+        c.send(b"POST /echo/e HTTP/1.1\r\nHost: open.test\r\nContent-Length: 5\r\n"
+               b"Expect: 100-continue\r\n\r\n")
+        interim = c.read_response(timeout=5, allow_interim=True)
+        self.assertEqual(interim.status, 100)
+        c.send(b"hello")
+        r = c.read_response(timeout=5)
+        c.close()
+        self.assertEqual(r.status, 200)
+        got = self.be.last()
+        self.assertEqual(got.body, b"hello")
+        self.assertFalse(got.headers.has("expect"), got.headers)
+
+    def test_expect_100_continue_curl(self):
+        body = b"z" * 5000
+        r = self.gw.curl("/echo/e2", data=body, headers=["Expect: 100-continue"])
+        self.assertEqual(r.status, 200)
+        self.assertIn("HTTP/1.1 100", r.heads)
+        self.assertEqual(self.be.last().body, body)
+        self.assertFalse(self.be.last().headers.has("expect"))
+
+    def test_head_has_no_body(self):
+        self.be.reset(lambda q: BResp(200, b"hello", headers=[("Content-Type", "text/plain")]))
+        c = self.conn()
+        c.send(b"HEAD /echo/h HTTP/1.1\r\nHost: open.test\r\n\r\n"
+               b"GET /echo/h2 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        r1 = c.read_response(head_request=True)
+        r2 = c.read_response()
+        c.close()
+        self.assertEqual(r1.status, 200)
+        self.assertEqual(r1.body, b"")
+        self.assertIn(r1.headers.get("content-length"), (None, "5"))
+        self.assertEqual(r2.status, 200)
+        self.assertEqual(r2.body, b"hello")  # the HEAD left no stray bytes
+        self.assertEqual(self.be.requests[0].method, "HEAD")
+
+    def test_large_bodies_both_ways(self):
+        size = 20 * 1024 * 1024
+        blob = os.urandom(size)
+        path = os.path.join(self.tmp, "big.bin")
+        with open(path, "wb") as f:
+            f.write(blob)
+        digest = cgtest.sha256(blob)
+        gw = self.big_gw
+        # upload
+        self.be.reset(lambda q: BResp(200, json.dumps({"n": len(q.body),
+                                                       "sha": cgtest.sha256(q.body)}).encode()))
+        r = gw.curl("/echo/up", data_file=path, timeout=120)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json(), {"n": size, "sha": digest})
+        # download (length and chunked)
+        for mode in ("length", "chunked"):
+            with self.subTest(mode=mode):
+                self.be.reset(lambda q: BResp(200, blob, mode=mode, chunk_size=1 << 20))
+                out = os.path.join(self.tmp, "down-%s.bin" % mode)
+                r = gw.curl("/echo/down", out_file=out, timeout=120)
+                self.assertEqual(r.status, 200, r)
+                with open(out, "rb") as f:
+                    self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest)
+
+
+if __name__ == "__main__":
+    cgtest.main(EXPECTED_FAILURES)

@@ -1,0 +1,278 @@
+"""Process lifecycle and connection timeouts: header (slowloris), handshake,
+body and idle timeouts; graceful stop on SIGTERM (in-flight request
+completes, new connections refused, bounded by --grace, exit 0); several
+workers; startup errors."""
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cgtest  # noqa: E402
+from cgtest import BResp  # noqa: E402
+
+EXPECTED_FAILURES = set()
+
+HOSTS = [{"name": "open.test", "default": True}, {"name": "secure.test", "negotiate": True}]
+
+
+class TimeoutTest(cgtest.GatewayTestCase):
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.be = cls.backend()
+        cls.gw = cls.gateway(
+            hosts=HOSTS,
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}],
+            http_listen=True,
+            serve_args=["--header-timeout", "2", "--idle-timeout", "1.5",
+                        "--body-timeout", "1.5"])
+
+    def setUp(self):
+        self.be.reset()
+
+    def slowloris(self, c):
+        """Sends a request head one byte every 0.5 s (faster than any
+        per-read timeout) for at most 12 s; returns (bytes sent, seconds until
+        the gateway closed or None, what it answered)."""
+        head = b"GET /echo/slow HTTP/1.1\r\nHost: open.test\r\nX-Pad: " + b"p" * 30 + b"\r\n\r\n"
+        t0 = time.monotonic()
+        sent = 0
+        for i in range(len(head)):
+            if time.monotonic() - t0 > 12:
+                break
+            try:
+                c.send(head[i:i + 1])
+                sent += 1
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+                break
+            if c.wait_closed(0.5):
+                break
+        closed_after = time.monotonic() - t0 if c.wait_closed(0.5) else None
+        data, _ = c.read_all(0.1)
+        return sent, closed_after, c, data
+
+    def check_slowloris(self, c):
+        sent, closed_after, c, data = self.slowloris(c)
+        c.close()
+        self.assertIsNotNone(closed_after, "slow header never closed (sent %d bytes)" % sent)
+        self.assertLess(closed_after, 5.5, "closed only after %.1fs" % closed_after)
+        self.assertGreater(closed_after, 1.0, "closed too early (%.1fs)" % closed_after)
+        if data:
+            self.assertEqual(cgtest.status_of(data), 408, data[:300])
+        self.assertEqual(self.be.count(), 0)
+
+    def test_slow_header_closed_tcp(self):
+        self.check_slowloris(self.gw.tcp())
+
+    def test_slow_header_closed_tls(self):
+        self.check_slowloris(self.gw.tls(sni="open.test"))
+
+    def test_silent_tls_handshake_closed(self):
+        s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        c = cgtest.Conn(s)
+        t0 = time.monotonic()
+        closed = c.wait_closed(8)
+        c.close()
+        self.assertTrue(closed, "a connection that never starts TLS must be closed")
+        self.assertLess(time.monotonic() - t0, 6)
+
+    def test_slow_body_closed(self):
+        c = self.gw.tcp()
+        c.send(b"POST /echo/b HTTP/1.1\r\nHost: open.test\r\nContent-Length: 10\r\n\r\nabc")
+        t0 = time.monotonic()
+        closed = c.wait_closed(8)
+        took = time.monotonic() - t0
+        data = c.buf
+        c.close()
+        self.assertTrue(closed, "stalled body must be closed after --body-timeout")
+        self.assertLess(took, 6)
+        self.assertNotIn(b"HTTP/1.1 200", data)
+        for r in self.be.requests:
+            self.assertNotEqual(r.body[:3], b"abc", "incomplete body reached the backend whole")
+
+    def test_idle_keep_alive_closed(self):
+        for tls in (False, True):
+            with self.subTest(tls=tls):
+                c = self.gw.tls(sni="open.test") if tls else self.gw.tcp()
+                c.send(b"GET /echo/i HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                self.assertEqual(c.read_response().status, 200)
+                # Still usable shortly after...
+                time.sleep(0.3)
+                c.send(b"GET /echo/i2 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                self.assertEqual(c.read_response().status, 200)
+                # ...then closed once idle for --idle-timeout.
+                t0 = time.monotonic()
+                closed = c.wait_closed(8)
+                took = time.monotonic() - t0
+                c.close()
+                self.assertTrue(closed, "idle keep-alive connection never closed")
+                self.assertGreater(took, 0.8)
+                self.assertLess(took, 5)
+
+
+class GracefulStopTest(cgtest.GatewayTestCase):
+    """Each test starts its own gateway: they stop it."""
+
+    def start(self, serve_args=(), delay=2.0, workers=None):
+        be = self.backend(lambda q: BResp(200, b"slow-ok", delay=delay))
+        gw = self.gateway(hosts=HOSTS,
+                          apis=[{"id": "echo", "path": "echo", "backend": be.url("/base")}],
+                          serve_args=list(serve_args), workers=workers)
+        return be, gw
+
+    def in_flight(self, gw, result):
+        def go():
+            try:
+                c = gw.tls(sni="open.test")
+                c.send(b"GET /echo/inflight HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                result["resp"] = c.read_response(timeout=20)
+                c.close()
+            except Exception as e:  # reported by the test
+                result["error"] = repr(e)
+        t = threading.Thread(target=go, daemon=True)
+        t.start()
+        return t
+
+    def test_sigterm_completes_in_flight_request_and_exits_0(self):
+        be, gw = self.start(delay=2.0)
+        result = {}
+        t = self.in_flight(gw, result)
+        self.assertEqual(len(be.wait_requests(1, timeout=10)), 1, "request never reached backend")
+        gw.signal(signal.SIGTERM)
+        # New connections are refused while the in-flight request is still running.
+        time.sleep(0.5)
+        refused = False
+        try:
+            s = socket.create_connection(("127.0.0.1", gw.port), timeout=2)
+            s.close()
+        except ConnectionRefusedError:
+            refused = True
+        self.assertTrue(refused, "new connection accepted after SIGTERM")
+        t.join(20)
+        self.assertNotIn("error", result, result)
+        self.assertEqual(result["resp"].status, 200, result)
+        self.assertEqual(result["resp"].body, b"slow-ok")
+        code = gw.wait_exit(10)
+        self.assertEqual(code, 0, gw.stderr()[-3000:])
+        gw.check_clean(code)
+
+    def test_grace_bounds_the_stop(self):
+        be, gw = self.start(serve_args=["--grace", "1"], delay=15.0)
+        result = {}
+        t = self.in_flight(gw, result)
+        self.assertEqual(len(be.wait_requests(1, timeout=10)), 1)
+        t0 = time.monotonic()
+        gw.signal(signal.SIGTERM)
+        code = gw.wait_exit(8)
+        took = time.monotonic() - t0
+        self.assertIsNotNone(code, "still running 8 s after SIGTERM with --grace 1")
+        self.assertLess(took, 4.5)
+        t.join(10)
+        self.assertNotIn("resp", result, "the request cannot have completed: %r" % result)
+        gw.check_clean()
+
+    def test_idle_connections_do_not_delay_stop(self):
+        be, gw = self.start(delay=0)
+        c = gw.tls(sni="open.test")
+        c.send(b"GET /echo/x HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        t0 = time.monotonic()
+        gw.signal(signal.SIGTERM)
+        code = gw.wait_exit(10)
+        took = time.monotonic() - t0
+        self.assertTrue(c.wait_closed(2))
+        c.close()
+        self.assertEqual(code, 0, gw.stderr()[-3000:])
+        self.assertLess(took, 3, "an idle keep-alive connection held the stop %.1fs" % took)
+        gw.check_clean(code)
+
+    def test_workers_parallel_requests(self):
+        be, gw = self.start(delay=0.05, workers=2)
+        results = []
+        lock = threading.Lock()
+
+        def client(i):
+            for j in range(6):
+                try:
+                    sni = "secure.test" if (i + j) % 2 else "open.test"
+                    c = gw.tls(sni=sni)
+                    c.send(b"GET /echo/w%d-%d HTTP/1.1\r\nHost: %s\r\n\r\n"
+                           % (i, j, sni.encode()))
+                    r = c.read_response(timeout=20)
+                    c.close()
+                    with lock:
+                        results.append((r.status, r.body))
+                except Exception as e:
+                    with lock:
+                        results.append((0, repr(e).encode()))
+
+        ts = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(16)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        self.assertEqual(len(results), 96)
+        bad = [r for r in results if r != (200, b"slow-ok")]
+        self.assertEqual(bad, [])
+        self.assertEqual(be.count(), 96)
+        # Two worker threads at least (plus main/control threads).
+        tasks = os.listdir("/proc/%d/task" % gw.proc.pid)
+        self.assertGreaterEqual(len(tasks), 2)
+
+
+class StartupTest(cgtest.GatewayTestCase):
+
+    def make(self):
+        g = cgtest.Gateway(self.tmp, self.pki, hosts=HOSTS,
+                              apis=[{"id": "echo", "path": "echo",
+                                     "backend": "http://127.0.0.1:9/x"}])
+        self.gateways.append(g)
+        return g
+
+    def test_ready_line_and_sigint(self):
+        g = self.make()
+        g.start()
+        self.assertIn("ready", g.stderr())
+        g.signal(signal.SIGINT)
+        code = g.wait_exit(10)
+        self.assertEqual(code, 0, g.stderr()[-2000:])
+        g.check_clean(code)
+
+    def test_bad_listen_address_is_usage_error(self):
+        g = self.make()
+        cp = cgtest.run([g.bin, "--store", g.store, "serve", "--listen", "127.0.0.1:notaport"],
+                        check=False, timeout=10)
+        self.assertEqual(cp.returncode, 2, cp)
+        self.assertTrue(cp.stderr.strip())
+
+    def test_port_in_use_is_startup_failure(self):
+        g = self.make()
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        try:
+            cp = cgtest.run([g.bin, "--store", g.store, "serve", "--listen",
+                             "127.0.0.1:%d" % s.getsockname()[1]], check=False, timeout=10)
+        finally:
+            s.close()
+        self.assertEqual(cp.returncode, 1, cp)
+        self.assertTrue(cp.stderr.strip())
+        self.assertNotIn(b"AddressSanitizer", cp.stderr)
+
+    def test_missing_store_is_startup_failure(self):
+        cp = cgtest.run([cgtest.certgate_path(), "--store", os.path.join(self.tmp, "none.db"),
+                         "serve", "--listen", "127.0.0.1:%d" % cgtest.free_port()],
+                        check=False, timeout=10)
+        self.assertEqual(cp.returncode, 1, cp)
+        self.assertTrue(cp.stderr.strip())
+
+
+if __name__ == "__main__":
+    cgtest.main(EXPECTED_FAILURES)

@@ -1,0 +1,245 @@
+"""Proxy behaviour: what the backend receives (Host, X-Forwarded-*, no hop-
+by-hop headers, no client-certificate headers from the client), what the
+client receives back, keep-alive to backends, backend errors (502/504),
+HTTPS backends verified against the system CA store."""
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cgtest  # noqa: E402
+from cgtest import BResp  # noqa: E402
+
+EXPECTED_FAILURES = set()
+
+HOP_BY_HOP = ("connection", "keep-alive", "proxy-connection", "te", "trailer",
+              "transfer-encoding", "upgrade")
+CERT_HEADERS = ("X-Forwarded-Client-Cert", "Client-Cert", "Client-Cert-Chain",
+                "X-SSL-Client-Cert", "X-SSL-Client-Verify", "x-ssl-client-s-dn",
+                "X-Ssl-Client-Sha1")
+
+
+class ProxyTest(cgtest.GatewayTestCase):
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.be = cls.backend()
+        # A port that refuses connections: bound, never listening.
+        cls.dead = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        cls.dead.bind(("127.0.0.1", 0))
+        dead_port = cls.dead.getsockname()[1]
+        cls.tls_be = cls.tls_backend(cls.pki.client("backend-self", "selfsigned").cert,
+                                     cls.pki.client("backend-self", "selfsigned").key)
+        cls.gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True},
+                   {"name": "secure.test", "negotiate": True}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")},
+                  {"id": "dead", "path": "dead", "backend": "http://127.0.0.1:%d/x" % dead_port},
+                  {"id": "tlsself", "path": "tlsself", "backend": cls.tls_be.url("/t")},
+                  {"id": "tlspriv", "path": "tlspriv",
+                   "backend": "https://127.0.0.1:%d/t" % cls.tls_be.port}],
+            http_listen=True,
+            serve_args=["--backend-timeout", "1.5", "--backend-connect-timeout", "2"])
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dead.close()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.be.reset()
+
+    def raw(self, req, tls=True, sni="open.test", cert=None):
+        c = self.gw.tls(sni=sni, cert=cert.cert if cert else None,
+                        key=cert.key if cert else None) if tls else self.gw.tcp()
+        try:
+            c.send(req)
+            return c.read_response(timeout=10)
+        finally:
+            c.close()
+
+    # ---- request side
+
+    def test_host_sent_to_backend_is_backend_authority(self):
+        r = self.gw.curl("/echo/h")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.be.last().headers.get_all("host"), ["127.0.0.1:%d" % self.be.port])
+
+    def test_x_forwarded_headers_https(self):
+        r = self.raw(b"GET /echo/f HTTP/1.1\r\nHost: open.test:%d\r\n\r\n" % self.gw.port)
+        self.assertEqual(r.status, 200)
+        h = self.be.last().headers
+        self.assertEqual(h.get_all("x-forwarded-for"), ["127.0.0.1"])
+        self.assertEqual(h.get_all("x-forwarded-proto"), ["https"])
+        self.assertEqual(h.get_all("x-forwarded-host"), ["open.test:%d" % self.gw.port])
+
+    def test_x_forwarded_headers_http(self):
+        r = self.raw(b"GET /echo/f HTTP/1.1\r\nHost: plain.test\r\n\r\n", tls=False)
+        self.assertEqual(r.status, 200)
+        h = self.be.last().headers
+        self.assertEqual(h.get_all("x-forwarded-proto"), ["http"])
+        self.assertEqual(h.get_all("x-forwarded-host"), ["plain.test"])
+        self.assertEqual(h.get_all("x-forwarded-for"), ["127.0.0.1"])
+
+    def test_x_forwarded_for_appended(self):
+        r = self.raw(b"GET /echo/f HTTP/1.1\r\nHost: open.test\r\n"
+                     b"X-Forwarded-For: 10.0.0.1, 10.0.0.2\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        xff = self.be.last().headers.get_all("x-forwarded-for")
+        self.assertEqual([v.replace(" ", "") for v in xff], ["10.0.0.1,10.0.0.2,127.0.0.1"])
+
+    def test_client_supplied_forwarded_proto_and_host_replaced(self):
+        r = self.raw(b"GET /echo/f HTTP/1.1\r\nHost: open.test\r\nX-Forwarded-Proto: http\r\n"
+                     b"X-Forwarded-Host: evil.test\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        h = self.be.last().headers
+        self.assertEqual(h.get_all("x-forwarded-proto"), ["https"])
+        self.assertEqual(h.get_all("x-forwarded-host"), ["open.test"])
+
+    def test_hop_by_hop_request_headers_not_forwarded(self):
+        r = self.raw(b"GET /echo/hop HTTP/1.1\r\nHost: open.test\r\n"
+                     b"Connection: keep-alive, X-Private, Upgrade\r\nX-Private: secret\r\n"
+                     b"Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n"
+                     b"Trailer: X-T\r\nUpgrade: websocket\r\nX-Kept: yes\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        h = self.be.last().headers
+        for name in ("x-private", "keep-alive", "proxy-connection", "te", "trailer", "upgrade",
+                     "transfer-encoding"):
+            self.assertNotIn(name, h.names(), h)
+        for v in h.get_all("connection"):
+            self.assertNotIn("x-private", v.lower())
+            self.assertNotIn("upgrade", v.lower())
+        self.assertEqual(h.get_all("x-kept"), ["yes"])
+
+    def test_client_certificate_headers_stripped(self):
+        for sni, cert in (("open.test", None), ("secure.test", self.pki.client("hdr"))):
+            with self.subTest(sni=sni):
+                self.be.reset()
+                req = b"GET /echo/cc HTTP/1.1\r\nHost: %s\r\n" % sni.encode()
+                for n in CERT_HEADERS:
+                    req += n.encode() + b": forged-" + n.encode() + b"\r\n"
+                req += b"X-Client-Other: kept\r\n\r\n"
+                r = self.raw(req, sni=sni, cert=cert)
+                self.assertEqual(r.status, 200, r)
+                h = self.be.last().headers
+                for n in CERT_HEADERS:
+                    self.assertNotIn(n.lower(), h.names(), h)
+                for k, v in h.items:
+                    self.assertNotIn("forged", v, (k, v))
+                self.assertEqual(h.get_all("x-client-other"), ["kept"])
+
+    def test_headers_and_body_forwarded_verbatim(self):
+        body = b'{"a": 1, "b": [1, 2, 3]}'
+        r = self.raw(b"PATCH /echo/v?x=%20y HTTP/1.1\r\nHost: open.test\r\n"
+                     b"Content-Type: application/json\r\nX-Dup: one\r\nX-Dup: two\r\n"
+                     b"X-Spaces:   padded value  \r\nContent-Length: " + str(len(body)).encode() +
+                     b"\r\n\r\n" + body)
+        self.assertEqual(r.status, 200)
+        got = self.be.last()
+        self.assertEqual(got.method, "PATCH")
+        self.assertEqual(got.target, "/base/v?x=%20y")
+        self.assertEqual(got.body, body)
+        self.assertEqual(got.headers.get("content-type"), "application/json")
+        self.assertEqual(", ".join(got.headers.get_all("x-dup")).replace(", ", ","), "one,two")
+        self.assertEqual(got.headers.get("x-spaces"), "padded value")
+        self.assertEqual(got.version, "HTTP/1.1")
+
+    # ---- response side
+
+    def test_backend_status_headers_body_returned(self):
+        self.be.reset(lambda q: BResp(201, b"created!", reason="Created",
+                                      headers=[("X-Resp", "a"), ("Set-Cookie", "a=1"),
+                                               ("Set-Cookie", "b=2"),
+                                               ("Content-Type", "text/plain")]))
+        r = self.raw(b"POST /echo/r HTTP/1.1\r\nHost: open.test\r\nContent-Length: 0\r\n\r\n")
+        self.assertEqual(r.status, 201)
+        self.assertEqual(r.body, b"created!")
+        self.assertEqual(r.headers.get("x-resp"), "a")
+        self.assertEqual(r.headers.get_all("set-cookie"), ["a=1", "b=2"])
+        self.assertEqual(r.headers.get("content-type"), "text/plain")
+
+    def test_backend_error_status_passed_through(self):
+        self.be.reset(lambda q: BResp(500, b"boom"))
+        r = self.gw.curl("/echo/err")
+        self.assertEqual(r.status, 500)
+        self.assertEqual(r.body, b"boom")
+
+    def test_hop_by_hop_response_headers_not_returned(self):
+        self.be.reset(lambda q: BResp(200, b"ok", headers=[
+            ("Connection", "X-Bar"), ("X-Bar", "1"), ("Keep-Alive", "timeout=5"),
+            ("Proxy-Connection", "keep-alive"), ("Upgrade", "foo"), ("Trailer", "X-T"),
+            ("X-Keep", "k")]))
+        r = self.raw(b"GET /echo/hr HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"ok")
+        for n in ("x-bar", "keep-alive", "proxy-connection", "upgrade", "trailer"):
+            self.assertNotIn(n, r.headers.names(), r.headers)
+        self.assertEqual(r.headers.get("x-keep"), "k")
+
+    # ---- backend connections
+
+    def test_keep_alive_to_backend(self):
+        n = 10
+        c = self.gw.tls(sni="open.test")
+        for i in range(n):
+            c.send(b"GET /echo/ka%d HTTP/1.1\r\nHost: open.test\r\n\r\n" % i)
+            self.assertEqual(c.read_response().status, 200)
+        c.close()
+        for i in range(n):
+            self.assertEqual(self.gw.curl("/echo/kb%d" % i).status, 200)
+        reqs = self.be.wait_requests(2 * n)
+        self.assertEqual(len(reqs), 2 * n)
+        conns = {r.conn_id for r in reqs}
+        self.assertLess(len(conns), n, "backend saw %d connections for %d requests"
+                        % (len(conns), 2 * n))
+
+    def test_backend_refused_is_502(self):
+        r = self.gw.curl("/dead/x")
+        self.assertEqual(r.status, 502, r)
+        self.assertApimError(502, r.body, r.headers)
+
+    def test_backend_closes_without_answer_is_502(self):
+        self.be.reset(lambda q: BResp(mode="noanswer"))
+        r = self.gw.curl("/echo/none")
+        self.assertEqual(r.status, 502, r)
+        self.assertApimError(502, r.body, r.headers)
+
+    def test_backend_garbage_is_502(self):
+        self.be.reset(lambda q: BResp(mode="raw", raw=b"NOT HTTP AT ALL\r\n\r\n"))
+        r = self.gw.curl("/echo/garbage")
+        self.assertEqual(r.status, 502, r)
+        self.assertApimError(502, r.body, r.headers)
+
+    def test_backend_timeout_is_504(self):
+        self.be.reset(lambda q: BResp(200, b"late", delay=4))
+        t0 = time.monotonic()
+        r = self.gw.curl("/echo/slow")
+        took = time.monotonic() - t0
+        self.assertEqual(r.status, 504, r)
+        self.assertApimError(504, r.body, r.headers)
+        self.assertLess(took, 3.9, "504 must come from --backend-timeout 1.5")
+
+    def test_gateway_still_serves_after_backend_errors(self):
+        self.gw.curl("/dead/x")
+        self.be.reset()
+        r = self.gw.curl("/echo/after")
+        self.assertEqual(r.status, 200)
+
+    def test_https_backend_self_signed_is_502(self):
+        before = self.tls_be.count()
+        for path in ("/tlsself/x", "/tlspriv/x"):
+            with self.subTest(path=path):
+                r = self.gw.curl(path)
+                self.assertEqual(r.status, 502, r)
+                self.assertApimError(502, r.body, r.headers)
+        self.assertEqual(self.tls_be.count(), before,
+                         "an unverified backend must never receive the request")
+
+
+if __name__ == "__main__":
+    cgtest.main(EXPECTED_FAILURES)

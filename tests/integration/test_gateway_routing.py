@@ -1,0 +1,193 @@
+"""Routing as APIM does it: API path suffix (segment boundary, longest
+suffix wins), forwarded URL = serviceUrl + rest of path + original query,
+operations by method + URL template, 404 JSON when nothing matches."""
+
+import json
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cgtest  # noqa: E402
+
+EXPECTED_FAILURES = set()
+
+NOT_FOUND = {"statusCode": 404, "message": "Resource not found"}
+
+
+class RoutingTest(cgtest.GatewayTestCase):
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.b1 = cls.backend()
+        cls.b2 = cls.backend()
+        cls.b3 = cls.backend()
+        cls.b4 = cls.backend()
+        cls.gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True}],
+            apis=[
+                {"id": "orders", "path": "orders", "backend": cls.b1.url("/base")},
+                {"id": "special", "path": "orders/special", "backend": cls.b2.url("/sp")},
+                {"id": "shop", "path": "shop", "backend": cls.b3.url("/api/v1")},
+                {"id": "anyop", "path": "any", "backend": cls.b4.url("")},
+                {"id": "deep", "path": "a/b/c", "backend": cls.b4.url("/deep")},
+            ],
+            ops=[
+                {"api": "shop", "id": "get-item", "method": "GET",
+                 "template": "/items/{id}"},
+                {"api": "shop", "id": "post-items", "method": "POST", "template": "/items"},
+                {"api": "shop", "id": "anything-status", "method": "*",
+                 "template": "/status"},
+                {"api": "shop", "id": "two-params", "method": "GET",
+                 "template": "/users/{uid}/orders/{oid}"},
+                {"api": "anyop", "id": "wild", "method": "GET", "template": "/*"},
+            ])
+
+    def setUp(self):
+        for b in (self.b1, self.b2, self.b3, self.b4):
+            b.reset()
+
+    def get(self, path, method="GET", body=None, host="open.test"):
+        c = self.gw.tls(sni=host)
+        try:
+            req = "%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, host)
+            if body is not None:
+                req += "Content-Length: %d\r\n" % len(body)
+            c.send(req.encode() + b"\r\n" + (body or b""))
+            return c.read_response(timeout=10, head_request=(method == "HEAD"))
+        finally:
+            c.close()
+
+    def assertRoutedTo(self, path, backend, target, method="GET", body=None):
+        r = self.get(path, method, body)
+        self.assertEqual(r.status, 200, "%s %s -> %r" % (method, path, r))
+        reqs = backend.wait_requests(1)
+        self.assertEqual(len(reqs), 1, reqs)
+        self.assertEqual(reqs[0].method, method)
+        self.assertEqual(reqs[0].target, target)
+        if body is not None:
+            self.assertEqual(reqs[0].body, body)
+        backend.reset()
+        return r
+
+    def assertNotFound(self, path, method="GET"):
+        before = sum(b.count() for b in (self.b1, self.b2, self.b3, self.b4))
+        r = self.get(path, method)
+        self.assertEqual(r.status, 404, "%s %s -> %r" % (method, path, r))
+        self.assertTrue((r.headers.get("content-type") or "").startswith("application/json"),
+                        r.headers)
+        self.assertEqual(json.loads(r.body), NOT_FOUND)
+        after = sum(b.count() for b in (self.b1, self.b2, self.b3, self.b4))
+        self.assertEqual(before, after, "a 404 must not reach any backend")
+
+    # ---- API suffix
+
+    def test_suffix_root(self):
+        self.assertRoutedTo("/orders", self.b1, "/base")
+
+    def test_suffix_subpath_and_query(self):
+        self.assertRoutedTo("/orders/7?x=1", self.b1, "/base/7?x=1")
+
+    def test_suffix_trailing_slash(self):
+        self.assertRoutedTo("/orders/", self.b1, "/base/")
+
+    def test_query_on_api_root(self):
+        self.assertRoutedTo("/orders?a=1&b=two%20words", self.b1, "/base?a=1&b=two%20words")
+
+    def test_encoded_path_forwarded_as_is(self):
+        self.assertRoutedTo("/orders/a%2Fb/c%20d", self.b1, "/base/a%2Fb/c%20d")
+
+    def test_suffix_needs_segment_boundary(self):
+        self.assertNotFound("/ordersx")
+        self.assertNotFound("/orders-old/1")
+
+    def test_longest_suffix_wins(self):
+        self.assertRoutedTo("/orders/special", self.b2, "/sp")
+        self.assertRoutedTo("/orders/special/9?q=z", self.b2, "/sp/9?q=z")
+        self.assertRoutedTo("/orders/specialx", self.b1, "/base/specialx")
+        self.assertRoutedTo("/orders/7/special", self.b1, "/base/7/special")
+
+    def test_multi_segment_suffix(self):
+        self.assertRoutedTo("/a/b/c/d", self.b4, "/deep/d")
+        self.assertNotFound("/a/b")
+
+    def test_backend_without_path(self):
+        self.assertRoutedTo("/any/thing?z=1", self.b4, "/thing?z=1")
+
+    def test_api_without_operations_forwards_every_method(self):
+        for m in ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "FROBNICATE"):
+            with self.subTest(method=m):
+                body = b"payload-" + m.encode() if m in ("POST", "PUT", "PATCH") else None
+                self.assertRoutedTo("/orders/m", self.b1, "/base/m", method=m, body=body)
+
+    def test_unknown_path_is_404(self):
+        self.assertNotFound("/")
+        self.assertNotFound("/nothing/here")
+        self.assertNotFound("/nothing?x=1")
+
+    # ---- operations
+
+    def test_operation_template_param(self):
+        self.assertRoutedTo("/shop/items/42", self.b3, "/api/v1/items/42")
+        self.assertRoutedTo("/shop/items/42?full=1", self.b3, "/api/v1/items/42?full=1")
+
+    def test_operation_template_param_single_segment(self):
+        self.assertNotFound("/shop/items/42/x")
+
+    def test_operation_method_must_match(self):
+        self.assertNotFound("/shop/items/42", method="DELETE")
+        self.assertNotFound("/shop/items", method="GET")
+        self.assertRoutedTo("/shop/items", self.b3, "/api/v1/items", method="POST", body=b"{}")
+
+    def test_operation_star_method(self):
+        for m in ("GET", "PUT", "DELETE"):
+            with self.subTest(method=m):
+                self.assertRoutedTo("/shop/status", self.b3, "/api/v1/status", method=m)
+
+    def test_operation_two_params(self):
+        self.assertRoutedTo("/shop/users/u1/orders/o2", self.b3, "/api/v1/users/u1/orders/o2")
+        self.assertNotFound("/shop/users/u1/orders")
+
+    def test_api_with_operations_but_no_match_is_404(self):
+        self.assertNotFound("/shop")
+        self.assertNotFound("/shop/other")
+        self.assertNotFound("/shop/status/extra")
+
+    def test_wildcard_template(self):
+        self.assertRoutedTo("/any/x/y/z", self.b4, "/x/y/z")
+        self.assertNotFound("/any/x", method="POST")
+
+    def test_404_via_curl(self):
+        r = self.gw.curl("/missing")
+        self.assertEqual(r.status, 404, r)
+        self.assertEqual(r.json(), NOT_FOUND)
+        self.assertTrue(r.headers.get("content-type", "").startswith("application/json"))
+
+
+class CliTest(cgtest.GatewayTestCase):
+    """The store written by the CLI is what `api list` reports."""
+
+    def test_api_list_json(self):
+        b = self.backend()
+        gw = cgtest.Gateway(self.tmp, self.pki, hosts=[{"name": "open.test"}],
+                            apis=[{"id": "one", "path": "one", "backend": b.url("/x")},
+                                  {"id": "two", "path": "two/deeper",
+                                   "backend": b.url("")}])
+        cp = gw.cli("api", "list", "--json")
+        data = json.loads(cp.stdout)
+        text = json.dumps(data)
+        for s in ("one", "two", "two/deeper", b.url("/x")):
+            self.assertIn(s, text)
+
+    def test_api_set_refuses_duplicate_path(self):
+        b = self.backend()
+        gw = cgtest.Gateway(self.tmp, self.pki, hosts=[{"name": "open.test"}],
+                            apis=[{"id": "one", "path": "one", "backend": b.url("/x")}])
+        cp = gw.cli("api", "set", "other", "--path", "one", "--backend", b.url("/y"),
+                    check=False)
+        self.assertNotEqual(cp.returncode, 0)
+        self.assertTrue(cp.stderr.strip())
+
+
+if __name__ == "__main__":
+    cgtest.main(EXPECTED_FAILURES)

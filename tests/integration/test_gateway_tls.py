@@ -1,0 +1,318 @@
+"""TLS behaviour of `certgate serve`: SNI certificate choice, TLS versions,
+client-certificate negotiation per hostname, no renegotiation, no post-
+handshake auth, no session tickets, no cross-hostname resumption, and the
+421 check when Host selects a hostname with different TLS settings."""
+
+import os
+import re
+import ssl
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cgtest  # noqa: E402
+
+# 'Class.test_name' entries skipped until the gateway implements them.
+EXPECTED_FAILURES = set()
+
+
+def count_msgs(out, name):
+    """Counts handshake messages named `name` received from the server in
+    `openssl s_client -msg` output ("<<< TLS 1.x, Handshake [...], NAME")."""
+    return len(re.findall(r"^<<< .*Handshake.*, %s$" % re.escape(name), out, re.M))
+
+
+class TlsTest(cgtest.GatewayTestCase):
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.be = cls.backend()
+        cls.gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True},
+                   {"name": "secure.test", "negotiate": True},
+                   {"name": "rsa.test", "rsa": True},
+                   {"name": "open2.test"},
+                   {"name": "secure2.test", "negotiate": True}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}])
+
+    def setUp(self):
+        self.be.reset()
+
+    # ---- helpers
+
+    def request(self, sni, host=None, path="/echo/x", cert=None, minv=None, maxv=None,
+                verify=None):
+        c = self.gw.tls(sni=sni, cert=cert.cert if cert else None,
+                        key=cert.key if cert else None, minv=minv, maxv=maxv,
+                        verify=verify)
+        try:
+            c.send(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host or sni)).encode())
+            return c.read_response(timeout=10)
+        finally:
+            c.close()
+
+    def peer_der(self, sni):
+        c = cgtest.connect_tls(self.gw.port, sni=sni, verify=False)
+        try:
+            return c.sock.getpeercert(binary_form=True)
+        finally:
+            c.close()
+
+    # ---- certificate selection
+
+    def test_sni_selects_each_hostname_certificate(self):
+        for name in ("open.test", "secure.test", "rsa.test", "open2.test"):
+            with self.subTest(name=name):
+                # Verifies the chain to the test root and the name.
+                c = self.gw.tls(sni=name)
+                der = c.sock.getpeercert(binary_form=True)
+                c.close()
+                self.assertEqual(der, self.gw.host_certs[name].der)
+
+    def test_no_sni_gets_default_hostname_certificate(self):
+        self.assertEqual(self.peer_der(None), self.gw.host_certs["open.test"].der)
+
+    def test_unknown_sni_gets_default_hostname_certificate(self):
+        self.assertEqual(self.peer_der("nobody.test"), self.gw.host_certs["open.test"].der)
+
+    def test_full_chain_is_served(self):
+        # The client only trusts the root: the intermediate must come from the server.
+        rc, out = self.gw.s_client("open.test", ["-CAfile", self.pki.root_pem, "-showcerts"])
+        self.assertIn("Verify return code: 0 (ok)", out)
+        self.assertEqual(out.count("-----BEGIN CERTIFICATE-----"), 2, out)
+
+    def test_rsa_and_ecdsa_server_keys(self):
+        _, out = self.gw.s_client("rsa.test", ["-CAfile", self.pki.root_pem])
+        self.assertIn("Server public key is 2048 bit", out)
+        self.assertIn("Verify return code: 0 (ok)", out)
+        _, out = self.gw.s_client("open.test", ["-CAfile", self.pki.root_pem])
+        self.assertIn("Server public key is 256 bit", out)
+        # Both serve HTTP.
+        self.assertEqual(self.request("rsa.test").status, 200)
+
+    # ---- versions
+
+    def test_tls12_and_tls13_accepted(self):
+        for v, name in ((ssl.TLSVersion.TLSv1_2, "TLSv1.2"), (ssl.TLSVersion.TLSv1_3, "TLSv1.3")):
+            with self.subTest(version=name):
+                c = self.gw.tls(sni="open.test", minv=v, maxv=v)
+                self.assertEqual(c.sock.version(), name)
+                c.send(b"GET /echo/v HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                r = c.read_response()
+                c.close()
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.json()["target"], "/base/v")
+
+    def test_tls10_and_tls11_refused(self):
+        for flag, name in (("-tls1", "TLSv1"), ("-tls1_1", "TLSv1.1")):
+            with self.subTest(version=name):
+                rc, out = self.gw.s_client("open.test", [flag, "-cipher", "DEFAULT@SECLEVEL=0"])
+                self.assertNotEqual(rc, 0, out)
+                self.assertIn("Cipher is (NONE)", out)
+                self.assertNotIn("-----BEGIN CERTIFICATE-----", out)
+                self.assertNotIn("Server certificate", out)
+
+    # ---- client certificate negotiation
+
+    def test_no_certificate_request_without_negotiate(self):
+        for flag in ("-tls1_2", "-tls1_3"):
+            for name in ("open.test", "rsa.test"):
+                with self.subTest(version=flag, host=name):
+                    rc, out = self.gw.s_client(name, [flag, "-msg"])
+                    self.assertEqual(count_msgs(out, "ServerHello"), 1, out)
+                    self.assertEqual(count_msgs(out, "CertificateRequest"), 0, out)
+                    self.assertNotIn("Cipher is (NONE)", out)
+
+    def test_no_sni_means_default_hostname_settings(self):
+        rc, out = self.gw.s_client(None, ["-msg"])
+        self.assertEqual(count_msgs(out, "ServerHello"), 1, out)
+        self.assertEqual(count_msgs(out, "CertificateRequest"), 0, out)
+
+    def test_certificate_request_with_negotiate(self):
+        for flag in ("-tls1_2", "-tls1_3"):
+            for name in ("secure.test", "secure2.test"):
+                with self.subTest(version=flag, host=name):
+                    rc, out = self.gw.s_client(name, [flag, "-msg"])
+                    self.assertEqual(count_msgs(out, "CertificateRequest"), 1, out)
+                    self.assertNotIn("Cipher is (NONE)", out)
+
+    def test_negotiate_accepts_any_client_certificate(self):
+        kinds = [("valid", False), ("expired", False), ("selfsigned", False),
+                 ("unknown_ca", False), ("valid", True)]
+        for kind, rsa in kinds:
+            for v in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                with self.subTest(kind=kind, rsa=rsa, version=v):
+                    cert = self.pki.client("c-%s-%s" % (kind, rsa), kind, rsa=rsa)
+                    r = self.request("secure.test", cert=cert, minv=v, maxv=v)
+                    self.assertEqual(r.status, 200, r)
+                    self.assertEqual(r.json()["target"], "/base/x")
+
+    def test_negotiate_client_certificate_sent_by_curl(self):
+        for kind in ("valid", "expired", "selfsigned", "unknown_ca"):
+            with self.subTest(kind=kind):
+                cert = self.pki.client("curl-" + kind, kind)
+                r = self.gw.curl("/echo/c", host="secure.test", cert=cert.cert, key=cert.key)
+                self.assertEqual(r.rc, 0, r)
+                self.assertEqual(r.status, 200, r)
+
+    def test_s_client_sends_certificate_handshake_succeeds(self):
+        cert = self.pki.client("sc", "selfsigned")
+        rc, out = self.gw.s_client("secure.test", ["-msg", "-CAfile", self.pki.root_pem],
+                                   cert=cert.cert, key=cert.key,
+                                   input=b"GET /echo/s HTTP/1.1\r\nHost: secure.test\r\n"
+                                         b"Connection: close\r\n\r\n", hold=1.0)
+        self.assertEqual(count_msgs(out, "CertificateRequest"), 1, out)
+        self.assertRegex(out, r">>> .*Handshake.*, Certificate\n")
+        self.assertRegex(out, r">>> .*Handshake.*, CertificateVerify\n")
+        self.assertIn("HTTP/1.1 200", out)
+
+    def test_negotiate_without_client_certificate_succeeds(self):
+        r = self.request("secure.test")
+        self.assertEqual(r.status, 200)
+        r = self.request("secure.test", minv=ssl.TLSVersion.TLSv1_2,
+                         maxv=ssl.TLSVersion.TLSv1_2)
+        self.assertEqual(r.status, 200)
+
+    def test_open_hostname_with_client_certificate_configured(self):
+        cert = self.pki.client("ignored")
+        r = self.request("open.test", cert=cert)
+        self.assertEqual(r.status, 200)
+
+    # ---- renegotiation, post-handshake auth
+
+    def test_no_renegotiation_tls12(self):
+        for name in ("open.test", "secure.test"):
+            with self.subTest(host=name):
+                rc, out = self.gw.s_client(
+                    name, ["-tls1_2", "-msg"], input=b"R\n", hold=1.5, timeout=10)
+                self.assertIn("RENEGOTIATING", out)  # the attempt was made
+                self.assertEqual(count_msgs(out, "ServerHello"), 1, out)
+                self.assertEqual(count_msgs(out, "CertificateRequest"),
+                                 1 if name == "secure.test" else 0, out)
+
+    def test_no_post_handshake_auth(self):
+        cert = self.pki.client("pha")
+        for name, expect in (("open.test", 0), ("secure.test", 1)):
+            with self.subTest(host=name):
+                rc, out = self.gw.s_client(
+                    name, ["-tls1_3", "-msg", "-enable_pha"], cert=cert.cert, key=cert.key,
+                    input=("GET /echo/p HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                           % name).encode(), hold=1.0)
+                self.assertIn("HTTP/1.1 200", out)
+                # Only the initial handshake may ask (secure.test), never later.
+                self.assertEqual(count_msgs(out, "CertificateRequest"), expect, out)
+
+    # ---- sessions
+
+    def test_no_session_tickets_tls13(self):
+        for name in ("open.test", "secure.test"):
+            with self.subTest(host=name):
+                rc, out = self.gw.s_client(
+                    name, ["-tls1_3", "-msg"],
+                    input=("GET /echo/t HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                           % name).encode(), hold=1.0)
+                self.assertIn("HTTP/1.1 200", out)
+                self.assertEqual(count_msgs(out, "NewSessionTicket"), 0, out)
+
+    def test_no_resumption_across_hostnames(self):
+        pairs = [("open.test", "secure.test"), ("secure.test", "open.test"),
+                 ("open.test", "rsa.test")]
+        for flag in ("-tls1_2", "-tls1_3"):
+            for a, b in pairs:
+                with self.subTest(version=flag, first=a, second=b):
+                    sess = os.path.join(self.tmp, "sess-%s-%s%s" % (a, b, flag))
+                    rc, out = self.gw.s_client(a, [flag, "-sess_out", sess],
+                                               input=b"", hold=0.5)
+                    self.assertNotIn("Cipher is (NONE)", out)
+                    if not os.path.exists(sess):
+                        continue  # nothing resumable was issued: nothing to reuse
+                    rc, out = self.gw.s_client(b, [flag, "-sess_in", sess, "-msg"])
+                    self.assertNotIn("Reused,", out)
+                    self.assertIn("New,", out)
+                    if b == "secure.test":
+                        self.assertEqual(count_msgs(out, "CertificateRequest"), 1, out)
+
+
+class MisdirectedTest(cgtest.GatewayTestCase):
+    """421 when Host selects a hostname whose TLS settings differ from the
+    SNI-selected one; otherwise served."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.be = cls.backend()
+        cls.gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True},
+                   {"name": "open2.test"},
+                   {"name": "secure.test", "negotiate": True},
+                   {"name": "secure2.test", "negotiate": True}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}])
+
+    def setUp(self):
+        self.be.reset()
+
+    def send(self, sni, host, cert=None):
+        c = self.gw.tls(sni=sni, cert=cert.cert if cert else None,
+                        key=cert.key if cert else None)
+        try:
+            c.send(("GET /echo/m HTTP/1.1\r\nHost: %s\r\n\r\n" % host).encode())
+            return c.read_response(timeout=10)
+        finally:
+            c.close()
+
+    def assert421(self, r):
+        self.assertEqual(r.status, 421, r)
+        self.assertApimError(421, r.body, r.headers)
+
+    def test_open_sni_secure_host_is_421(self):
+        r = self.send("open.test", "secure.test")
+        self.assert421(r)
+        self.assertEqual(self.be.count(), 0, "the backend must not see a misdirected request")
+
+    def test_secure_sni_open_host_is_421(self):
+        cert = self.pki.client("m1")
+        self.assert421(self.send("secure.test", "open.test", cert=cert))
+        self.assertEqual(self.be.count(), 0)
+
+    def test_no_sni_secure_host_is_421(self):
+        c = cgtest.connect_tls(self.gw.port, sni=None, verify=False)
+        try:
+            c.send(b"GET /echo/m HTTP/1.1\r\nHost: secure.test\r\n\r\n")
+            r = c.read_response(timeout=10)
+        finally:
+            c.close()
+        self.assert421(r)
+        self.assertEqual(self.be.count(), 0)
+
+    def test_host_normalisation_does_not_bypass(self):
+        for host in ("SECURE.TEST", "secure.test:443", "Secure.Test:%d" % self.gw.port,
+                     "secure.test."):
+            with self.subTest(host=host):
+                self.assert421(self.send("open.test", host))
+        self.assertEqual(self.be.count(), 0)
+
+    def test_same_settings_served(self):
+        r = self.send("open.test", "open2.test")
+        self.assertEqual(r.status, 200, r)
+        r = self.send("secure.test", "secure2.test")
+        self.assertEqual(r.status, 200, r)
+        reqs = self.be.wait_requests(2)
+        self.assertEqual(len(reqs), 2)
+        self.assertEqual(reqs[0].target, "/base/m")
+
+    def test_unknown_host_served_under_sni_settings(self):
+        self.assertEqual(self.send("open.test", "unknown.test").status, 200)
+        self.assertEqual(self.send("secure.test", "unknown.test").status, 200)
+        self.assertEqual(self.be.count(), 2)
+
+    def test_matching_host_with_port_served(self):
+        r = self.send("secure.test", "secure.test:%d" % self.gw.port)
+        self.assertEqual(r.status, 200, r)
+
+    def test_421_via_curl(self):
+        r = self.gw.curl("/echo/m", host="open.test", headers=["Host: secure.test"])
+        self.assertEqual(r.status, 421, r)
+        self.assertApimError(421, r.body, r.headers)
+
+
+if __name__ == "__main__":
+    cgtest.main(EXPECTED_FAILURES)
