@@ -104,6 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(in_buf(req.method, buf, (size_t)r) && in_buf(req.target, buf, (size_t)r));
 		check(req.target.len <= lim.max_uri_bytes && req.method.len > 0);
 		check(cg_h1_token_valid(req.method));
+		for (size_t i = 0; i < req.target.len; i++) /* cross-checks the word scan */
+			check(req.target.ptr[i] > 0x20 && req.target.ptr[i] < 0x7f);
 		for (size_t i = 0; i < req.num_headers; i++) {
 			struct cg_str v = h1[i].value;
 			check(in_buf(h1[i].name, buf, (size_t)r) && in_buf(v, buf, (size_t)r));

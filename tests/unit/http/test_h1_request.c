@@ -605,6 +605,52 @@ static void test_two_reads_every_split(void **state)
 	}
 }
 
+/* The value and target scans go 8 bytes at a time: a bad byte must be
+ * found at every position within and around a word, and good high bytes
+ * must not stop the scan. */
+static void test_scan_every_position(void **state)
+{
+	static const unsigned char bad_value[] = { 0x00, 0x01, 0x0a, 0x1f, 0x7f };
+	static const unsigned char bad_target[] = { 0x00, 0x09, 0x1f, 0x7f, 0x80, 0xff };
+	for (size_t pos = 0; pos < 24; pos++) {
+		char b[128];
+		struct cg_h1_request req;
+		struct cg_h1_header h[4];
+		for (size_t k = 0; k < sizeof(bad_value); k++) {
+			int n = snprintf(b, sizeof(b), "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n",
+					 "abcdefghijklmnopqrstuvwx");
+			assert_memory_equal(b + 28, "abcdefghijklmnopqrstuvwx\r\n", 26);
+			b[28 + pos] = (char)bad_value[k];
+			assert_int_equal(cg_h1_parse_request(b, (size_t)n, 0, &req, h, 4, deflim()),
+					 CG_H1_ERROR);
+			assert_int_equal(req.error_status, 400);
+			assert_string_equal(req.error_reason, bad_value[k] == 0x0a
+								      ? "bare LF as line end"
+								      : "control character in header value");
+		}
+		int n = snprintf(b, sizeof(b), "GET / HTTP/1.1\r\nHost: a\r\nX: %s\r\n\r\n",
+				 "abcdefghijklmnopqrstuvwx");
+		b[28 + pos] = (char)0x80;
+		b[28 + 1 + (pos + 5) % 22] = '\t'; /* inner: edges would be OWS */
+		assert_int_equal(cg_h1_parse_request(b, (size_t)n, 0, &req, h, 4, deflim()), n);
+		assert_int_equal(h[1].value.len, 24);
+		for (size_t k = 0; k < sizeof(bad_target); k++) {
+			n = snprintf(b, sizeof(b), "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n",
+				     "abcdefghijklmnopqrstuvwx");
+			b[5 + pos] = (char)bad_target[k];
+			assert_int_equal(cg_h1_parse_request(b, (size_t)n, 0, &req, h, 4, deflim()),
+					 CG_H1_ERROR);
+			assert_int_equal(req.error_status, 400);
+			assert_string_equal(req.error_reason, "invalid character in request-target");
+		}
+		n = snprintf(b, sizeof(b), "GET /%s HTTP/1.1\r\nHost: a\r\n\r\n",
+			     "abcdefghijklmnopqrstuvwx");
+		b[5 + pos] = '~';
+		assert_int_equal(cg_h1_parse_request(b, (size_t)n, 0, &req, h, 4, deflim()), n);
+		assert_int_equal(req.target.len, 25);
+	}
+}
+
 static void test_char_classes(void **state)
 {
 	static const char tchar_extra[] = "!#$%&'*+-.^_`|~";
@@ -693,6 +739,7 @@ int main(void)
 		cmocka_unit_test(test_prev_len_skips_rescan),
 		cmocka_unit_test(test_two_reads_every_split),
 		cmocka_unit_test(test_trickled_long_line),
+		cmocka_unit_test(test_scan_every_position),
 		cmocka_unit_test(test_char_classes),
 		cmocka_unit_test(test_helpers),
 	};
