@@ -75,6 +75,31 @@ class TlsTest(cgtest.GatewayTestCase):
     def test_unknown_sni_gets_default_hostname_certificate(self):
         self.assertEqual(self.peer_der("nobody.test"), self.gw.host_certs["open.test"].der)
 
+    def test_sni_is_case_insensitive(self):
+        c = cgtest.connect_tls(self.gw.port, sni="SECURE.Test", verify=False)
+        der = c.sock.getpeercert(binary_form=True)
+        c.close()
+        self.assertEqual(der, self.gw.host_certs["secure.test"].der)
+        rc, out = self.gw.s_client("SECURE.TEST", ["-msg"])
+        self.assertEqual(count_msgs(out, "CertificateRequest"), 1, out)
+
+    def test_alpn_never_selects_h2(self):
+        ctx = cgtest.client_ssl_context(self.pki.root_pem)
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        import socket as _socket
+        raw = _socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+        s = ctx.wrap_socket(raw, server_hostname="open.test")
+        self.assertIn(s.selected_alpn_protocol(), (None, "http/1.1"))
+        c = cgtest.Conn(s)
+        c.send(b"GET /echo/alpn HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        r = c.read_response()
+        c.close()
+        self.assertEqual(r.status, 200)
+        # curl asking for HTTP/2 falls back to HTTP/1.1.
+        r = self.gw.curl("/echo/alpn2", extra=["--http2"])
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.heads.startswith("HTTP/1.1 200"), r.heads)
+
     def test_full_chain_is_served(self):
         # The client only trusts the root: the intermediate must come from the server.
         rc, out = self.gw.s_client("open.test", ["-CAfile", self.pki.root_pem, "-showcerts"])
@@ -221,11 +246,17 @@ class TlsTest(cgtest.GatewayTestCase):
             for a, b in pairs:
                 with self.subTest(version=flag, first=a, second=b):
                     sess = os.path.join(self.tmp, "sess-%s-%s%s" % (a, b, flag))
-                    rc, out = self.gw.s_client(a, [flag, "-sess_out", sess],
+                    rc, out = self.gw.s_client(a, [flag, "-msg", "-sess_out", sess],
                                                input=b"", hold=0.5)
                     self.assertNotIn("Cipher is (NONE)", out)
                     if not os.path.exists(sess):
-                        continue  # nothing resumable was issued: nothing to reuse
+                        # Nothing resumable was issued: then no session id and
+                        # no ticket at all.
+                        if flag == "-tls1_2":
+                            self.assertRegex(out, r"Session-ID: *\n")
+                        self.assertNotIn("TLS session ticket", out)
+                        self.assertEqual(count_msgs(out, "NewSessionTicket"), 0, out)
+                        continue
                     rc, out = self.gw.s_client(b, [flag, "-sess_in", sess, "-msg"])
                     self.assertNotIn("Reused,", out)
                     self.assertIn("New,", out)
@@ -303,6 +334,26 @@ class MisdirectedTest(cgtest.GatewayTestCase):
         self.assertEqual(self.send("open.test", "unknown.test").status, 200)
         self.assertEqual(self.send("secure.test", "unknown.test").status, 200)
         self.assertEqual(self.be.count(), 2)
+
+    def test_duplicate_host_headers_rejected(self):
+        for hosts in (("open.test", "secure.test"), ("secure.test", "open.test")):
+            with self.subTest(hosts=hosts):
+                c = self.gw.tls(sni="open.test")
+                c.send(("GET /echo/m HTTP/1.1\r\nHost: %s\r\nHost: %s\r\n\r\n" % hosts).encode())
+                r = c.read_response(timeout=10)
+                c.close()
+                self.assertIn(r.status, (400, 421), r)
+        self.assertEqual(self.be.count(), 0)
+
+    def test_absolute_form_target_cannot_bypass_421(self):
+        for target in ("https://secure.test/echo/m", "https://secure.test:%d/echo/m" % self.gw.port):
+            with self.subTest(target=target):
+                c = self.gw.tls(sni="open.test")
+                c.send(("GET %s HTTP/1.1\r\nHost: open.test\r\n\r\n" % target).encode())
+                r = c.read_response(timeout=10)
+                c.close()
+                self.assertIn(r.status, (400, 421), r)
+        self.assertEqual(self.be.count(), 0)
 
     def test_matching_host_with_port_served(self):
         r = self.send("secure.test", "secure.test:%d" % self.gw.port)
