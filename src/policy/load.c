@@ -321,12 +321,8 @@ static int expand_includes(struct cg_arena *arena, struct cg_pol_node **link,
 		const struct cg_pol_attr *fa = cg_pol_attr_get(n, "fragment-id");
 		const struct cg_pol_fragment *fr = NULL;
 		struct cg_pol_node *froot = NULL;
-		if (!fa) {
-			pol_diag(d, CG_POL_ERROR, n->pos, n->origin,
-				 "Element 'include-fragment' is missing required attribute 'fragment-id'");
-		} else if (fa->is_expr) {
-			pol_diag(d, CG_POL_ERROR, fa->vpos, n->origin,
-				 "Policy expressions are not allowed in attribute 'fragment-id' of element 'include-fragment'");
+		if (!fa || fa->is_expr) {
+			/* reported by validation, which runs over the whole tree */
 		} else if (!(fr = find_fragment(env, fa->value))) {
 			pol_diag(d, CG_POL_ERROR, fa->vpos, n->origin, "Policy fragment '%.*s' was not found",
 				 CG_STR_FMT(fa->value));
@@ -444,8 +440,9 @@ static int finish(struct cg_arena *arena, struct cg_pol_node *root, int is_fragm
 				goto oom;
 		}
 	}
-	if (d->num_errors == before)
-		pol_validate(doc, d);
+	/* Validate even after fragment errors: every error of the document
+	 * is reported in one go (an unexpanded include validates as itself). */
+	pol_validate(doc, d);
 	if (d->num_errors == before)
 		pol_compile(doc, env, d);
 	if (d->num_errors != before)
