@@ -1,0 +1,42 @@
+/* The C# expression language of APIM policies: compile once, run many.
+ *
+ * Pipeline: lex.c (tokens) -> parse.c (AST in the compile arena) -> check.c
+ * (binds names against the member tables in members.c, types every node,
+ * rewrites hot patterns) -> eval.c (walks the typed tree). This module uses
+ * only src/base; the gateway fills the context view (ctx-t.h). */
+#ifndef CG_EXPR_EXPR_H
+#define CG_EXPR_EXPR_H
+
+#include "expr/expr-t.h"
+
+/* Compiles source (the text inside @( ) or @{ }) of the given kind.
+ * env may be NULL (all sections, any result type, base 1:1).
+ * The program and everything it points to (decoded literals, AST) is
+ * allocated in arena, which must outlive every evaluation (the snapshot
+ * arena); source itself need not outlive the call.
+ * Returns 0 and sets *out, or -1 with at least one error in diag (diag
+ * receives warnings either way). Refuses sources longer than
+ * CG_EXPR_MAX_SOURCE_LEN and nesting deeper than CG_EXPR_MAX_DEPTH. */
+int cg_expr_compile(struct cg_str source, enum cg_expr_kind kind,
+		    const struct cg_expr_env *env, struct cg_arena *arena,
+		    struct cg_expr_program **out, struct cg_expr_diag *diag);
+
+/* The static result type of a compiled program. */
+struct cg_expr_type cg_expr_program_type(const struct cg_expr_program *p);
+
+/* Runs p against ctx. Thread-safe for one program across threads as long as
+ * each call has its own ctx and arena. Returns 0 with *out set (strings and
+ * arrays in *out may point into ctx->arena, the program arena or the context
+ * view), or -1 with err filled (status says exception vs budget vs memory).
+ * Sets ctx->steps. */
+int cg_expr_eval(const struct cg_expr_program *p, struct cg_expr_ctx *ctx,
+		 struct cg_expr_value *out, struct cg_expr_error *err);
+
+/* .NET name of a static type ("System.String", "System.String[]"). */
+const char *cg_expr_type_name(struct cg_expr_type t, char *buf, size_t len);
+
+/* Renders v as .NET's ToString() would (invariant culture) into arena;
+ * null renders as "". Returns CG_STR_NULL when out of memory. */
+struct cg_str cg_expr_value_to_string(struct cg_arena *arena, const struct cg_expr_value *v);
+
+#endif

@@ -1,0 +1,1750 @@
+/* The member tables: every .NET member an expression may use, with its
+ * owner, name, parameter and result types and the C function behind it.
+ * Overloads of one name must be adjacent (check.c scans a run of them).
+ * Anything not listed here is refused at load time. */
+#include "expr/internal.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "expr/ctx.h"
+
+#define FN(name)                                                                                  \
+	static int name(struct cg_expr_run *r, const struct cg_expr_value *self,                  \
+			const struct cg_expr_value *args, unsigned nargs, struct cg_expr_value *out)
+
+int cg_expr_unbox(struct cg_expr_run *r, struct cg_expr_value *v, struct cg_expr_type t);
+struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem);
+
+static int ret_str(struct cg_expr_value *out, struct cg_str s)
+{
+	memset(out, 0, sizeof(*out));
+	if (s.ptr) {
+		out->kind = CG_EXPR_V_STRING;
+		out->u.s = s;
+	}
+	return 0;
+}
+
+static int ret_int(struct cg_expr_value *out, int32_t i)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_INT;
+	out->u.i = i;
+	return 0;
+}
+
+static int ret_long(struct cg_expr_value *out, int64_t l)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_LONG;
+	out->u.l = l;
+	return 0;
+}
+
+static int ret_double(struct cg_expr_value *out, double d)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_DOUBLE;
+	out->u.d = d;
+	return 0;
+}
+
+static int ret_bool(struct cg_expr_value *out, bool b)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_BOOL;
+	out->u.b = b;
+	return 0;
+}
+
+static int ret_obj(struct cg_expr_value *out, uint8_t cls, const void *p)
+{
+	memset(out, 0, sizeof(*out));
+	if (p) {
+		out->kind = CG_EXPR_V_OBJ;
+		out->cls = cls;
+		out->u.obj = p;
+	}
+	return 0;
+}
+
+static int ret_dt(struct cg_expr_value *out, int64_t ticks, uint8_t kind)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_DATETIME;
+	out->dtkind = kind;
+	out->u.ticks = ticks;
+	return 0;
+}
+
+static int ret_ts(struct cg_expr_value *out, int64_t ticks)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_TIMESPAN;
+	out->u.ticks = ticks;
+	return 0;
+}
+
+static int arg_null(struct cg_expr_run *r, const char *param)
+{
+	return cg_expr_throw(r, "ArgumentNullException", "Value cannot be null. (Parameter '%s')", param);
+}
+
+/* ---- context tree ---- */
+
+#define CTX(self) ((const struct cg_expr_context *)(self)->u.obj)
+
+FN(ctx_api) { return ret_obj(out, CG_EXPR_T_API, CTX(self)->api); }
+FN(ctx_deployment) { return ret_obj(out, CG_EXPR_T_DEPLOYMENT, CTX(self)->deployment); }
+FN(ctx_lasterror) { return ret_obj(out, CG_EXPR_T_LASTERROR, CTX(self)->last_error); }
+FN(ctx_operation) { return ret_obj(out, CG_EXPR_T_OPERATION, CTX(self)->operation); }
+FN(ctx_request) { return ret_obj(out, CG_EXPR_T_REQUEST, CTX(self)->request); }
+FN(ctx_response) { return ret_obj(out, CG_EXPR_T_RESPONSE, CTX(self)->response); }
+FN(ctx_tracing) { return ret_bool(out, CTX(self)->tracing); }
+FN(ctx_timestamp) { return ret_dt(out, CTX(self)->timestamp, CG_EXPR_DT_UTC); }
+FN(ctx_elapsed) { return ret_ts(out, cg_expr_now_utc(r) - CTX(self)->timestamp); }
+FN(ctx_requestid)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_GUID;
+	memcpy(out->u.guid, CTX(self)->request_id, 16);
+	return 0;
+}
+FN(ctx_variables)
+{
+	/* an absent map reads as an empty dictionary, never null */
+	static const struct cg_expr_vars empty;
+	const struct cg_expr_vars *v = CTX(self)->variables;
+	return ret_obj(out, CG_EXPR_T_VARIABLES, v ? v : &empty);
+}
+FN(ctx_trace)
+{
+	memset(out, 0, sizeof(*out));
+	if (r->ctx->trace && args[0].kind == CG_EXPR_V_STRING)
+		r->ctx->trace(r->ctx->trace_user, args[0].u.s);
+	return 0;
+}
+
+#define VIEW_STR(fn, type, field) \
+	FN(fn) { return ret_str(out, ((const type *)self->u.obj)->field); }
+
+VIEW_STR(api_id, struct cg_expr_api_view, id)
+VIEW_STR(api_name, struct cg_expr_api_view, name)
+VIEW_STR(api_path, struct cg_expr_api_view, path)
+VIEW_STR(api_revision, struct cg_expr_api_view, revision)
+VIEW_STR(api_version, struct cg_expr_api_view, version)
+FN(api_current) { return ret_bool(out, ((const struct cg_expr_api_view *)self->u.obj)->is_current_revision); }
+FN(api_serviceurl) { return ret_obj(out, CG_EXPR_T_URL, &((const struct cg_expr_api_view *)self->u.obj)->service_url); }
+
+VIEW_STR(op_id, struct cg_expr_operation_view, id)
+VIEW_STR(op_name, struct cg_expr_operation_view, name)
+VIEW_STR(op_method, struct cg_expr_operation_view, method)
+VIEW_STR(op_template, struct cg_expr_operation_view, url_template)
+
+VIEW_STR(dep_gateway, struct cg_expr_deployment_view, gateway_id)
+VIEW_STR(dep_region, struct cg_expr_deployment_view, region)
+VIEW_STR(dep_serviceid, struct cg_expr_deployment_view, service_id)
+VIEW_STR(dep_servicename, struct cg_expr_deployment_view, service_name)
+FN(dep_certs)
+{
+	static const struct cg_expr_cert_table empty;
+	const struct cg_expr_cert_table *t = ((const struct cg_expr_deployment_view *)self->u.obj)->certificates;
+	return ret_obj(out, CG_EXPR_T_CERTDICT, t ? t : &empty);
+}
+
+VIEW_STR(le_source, struct cg_expr_lasterror_view, source)
+VIEW_STR(le_reason, struct cg_expr_lasterror_view, reason)
+VIEW_STR(le_message, struct cg_expr_lasterror_view, message)
+VIEW_STR(le_scope, struct cg_expr_lasterror_view, scope)
+VIEW_STR(le_section, struct cg_expr_lasterror_view, section)
+VIEW_STR(le_path, struct cg_expr_lasterror_view, path)
+VIEW_STR(le_policyid, struct cg_expr_lasterror_view, policy_id)
+
+#define REQ(self) ((const struct cg_expr_request_view *)(self)->u.obj)
+VIEW_STR(req_method, struct cg_expr_request_view, method)
+VIEW_STR(req_ip, struct cg_expr_request_view, ip_address)
+FN(req_url) { return ret_obj(out, CG_EXPR_T_URL, &REQ(self)->url); }
+FN(req_origurl) { return ret_obj(out, CG_EXPR_T_URL, &REQ(self)->original_url); }
+FN(req_headers) { return ret_obj(out, CG_EXPR_T_HEADERS, &REQ(self)->headers); }
+FN(req_params) { return ret_obj(out, CG_EXPR_T_STRDICT, &REQ(self)->matched_parameters); }
+FN(req_cert) { return ret_obj(out, CG_EXPR_T_CERT, REQ(self)->certificate); }
+
+FN(resp_status) { return ret_int(out, ((const struct cg_expr_response_view *)self->u.obj)->status_code); }
+VIEW_STR(resp_reason, struct cg_expr_response_view, status_reason)
+FN(resp_headers) { return ret_obj(out, CG_EXPR_T_HEADERS, &((const struct cg_expr_response_view *)self->u.obj)->headers); }
+
+VIEW_STR(url_scheme, struct cg_expr_url, scheme)
+VIEW_STR(url_host, struct cg_expr_url, host)
+VIEW_STR(url_path, struct cg_expr_url, path)
+VIEW_STR(url_qs, struct cg_expr_url, query_string)
+FN(url_port) { return ret_int(out, ((const struct cg_expr_url *)self->u.obj)->port); }
+
+/* ---- X509Certificate2 ---- */
+
+#define CERT(self) ((const struct cg_expr_cert *)(self)->u.obj)
+VIEW_STR(cert_thumb, struct cg_expr_cert, thumbprint)
+VIEW_STR(cert_subject, struct cg_expr_cert, subject)
+VIEW_STR(cert_issuer, struct cg_expr_cert, issuer)
+VIEW_STR(cert_serial, struct cg_expr_cert, serial_number)
+VIEW_STR(cert_friendly, struct cg_expr_cert, friendly_name)
+FN(cert_notbefore) { return ret_dt(out, CERT(self)->not_before, CG_EXPR_DT_LOCAL); }
+FN(cert_notafter) { return ret_dt(out, CERT(self)->not_after, CG_EXPR_DT_LOCAL); }
+FN(cert_version) { return ret_int(out, CERT(self)->version); }
+FN(cert_hasprivkey) { return ret_bool(out, CERT(self)->has_private_key); }
+FN(cert_subjectname)
+{
+	ret_obj(out, CG_EXPR_T_X500, CERT(self));
+	out->aux = 0;
+	return 0;
+}
+FN(cert_issuername)
+{
+	ret_obj(out, CG_EXPR_T_X500, CERT(self));
+	out->aux = 1;
+	return 0;
+}
+FN(cert_verify)
+{
+	const struct cg_expr_cert *c = CERT(self);
+	return ret_bool(out, c->verify && c->verify(c, c->verify_user));
+}
+FN(cert_verify_norev)
+{
+	const struct cg_expr_cert *c = CERT(self);
+	return ret_bool(out, c->verify_no_revocation && c->verify_no_revocation(c, c->verify_user));
+}
+FN(x500_name)
+{
+	const struct cg_expr_cert *c = self->u.obj;
+	return ret_str(out, self->aux ? c->issuer : c->subject);
+}
+
+/* ---- dictionaries ---- */
+
+#define CT(self) ((const struct cg_expr_cert_table *)(self)->u.obj)
+FN(certs_count) { return ret_int(out, (int32_t)CT(self)->n); }
+FN(certs_containskey)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	return ret_bool(out, cg_expr_cert_table_get(CT(self), args[0].u.s) != NULL);
+}
+static int key_not_found(struct cg_expr_run *r, struct cg_str key)
+{
+	return cg_expr_throw(r, "Collections.Generic.KeyNotFoundException",
+			     "The given key '%.*s' was not present in the dictionary.",
+			     (int)(key.len > 100 ? 100 : key.len), key.ptr);
+}
+FN(certs_index)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_cert *c = cg_expr_cert_table_get(CT(self), args[0].u.s);
+	if (!c)
+		return key_not_found(r, args[0].u.s);
+	return ret_obj(out, CG_EXPR_T_CERT, c);
+}
+FN(certkv_key) { return ret_str(out, CERT(self)->thumbprint); }
+FN(certkv_value) { return ret_obj(out, CG_EXPR_T_CERT, CERT(self)); }
+
+#define HDRS(self) ((const struct cg_expr_headers *)(self)->u.obj)
+FN(hdrs_count)
+{
+	const struct cg_expr_headers *h = HDRS(self);
+	int32_t n = 0;
+	for (size_t i = 0; i < h->n; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			dup = cg_str_ieq(h->items[k].name, h->items[i].name);
+		n += !dup;
+	}
+	return ret_int(out, n);
+}
+FN(hdrs_containskey)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_headers *h = HDRS(self);
+	for (size_t i = 0; i < h->n; i++)
+		if (cg_str_ieq(h->items[i].name, args[0].u.s))
+			return ret_bool(out, true);
+	return ret_bool(out, false);
+}
+/* All values of one header name as a string[] in the request arena. */
+static int hdr_values(struct cg_expr_run *r, const struct cg_expr_headers *h, struct cg_str name,
+		      struct cg_expr_value *out)
+{
+	uint32_t n = 0;
+	for (size_t i = 0; i < h->n; i++)
+		n += cg_str_ieq(h->items[i].name, name);
+	if (!n)
+		return key_not_found(r, name);
+	struct cg_expr_array *a = cg_expr_new_array(r, n, CG_EXPR_T_STRING);
+	if (!a)
+		return -1;
+	n = 0;
+	for (size_t i = 0; i < h->n; i++)
+		if (cg_str_ieq(h->items[i].name, name))
+			ret_str(&a->items[n++], h->items[i].value);
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_ARRAY;
+	out->cls = CG_EXPR_T_STRING;
+	out->u.arr = a;
+	return 0;
+}
+FN(hdrs_index)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	return hdr_values(r, HDRS(self), args[0].u.s, out);
+}
+/* APIM's GetValueOrDefault joins the values with ',' (no space). The
+ * common single-value case returns the slice itself: no allocation. */
+FN(hdrs_get)
+{
+	const struct cg_expr_headers *h = HDRS(self);
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	struct cg_str name = args[0].u.s;
+	size_t n = 0, total = 0, first = 0;
+	for (size_t i = 0; i < h->n; i++) {
+		if (cg_str_ieq(h->items[i].name, name)) {
+			if (!n)
+				first = i;
+			n++;
+			total += h->items[i].value.len + 1;
+		}
+	}
+	if (!n) {
+		if (nargs > 1)
+			*out = args[1];
+		else
+			memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	if (n == 1)
+		return ret_str(out, h->items[first].value);
+	char *p = cg_expr_strbuf(r, total - 1);
+	if (!p)
+		return -1;
+	size_t off = 0;
+	for (size_t i = 0; i < h->n; i++) {
+		if (!cg_str_ieq(h->items[i].name, name))
+			continue;
+		if (off)
+			p[off++] = ',';
+		memcpy(p + off, h->items[i].value.ptr, h->items[i].value.len);
+		off += h->items[i].value.len;
+	}
+	return ret_str(out, cg_str_make(p, off));
+}
+FN(hdrkv_key) { return ret_str(out, ((const struct cg_expr_header *)self->u.obj)->name); }
+FN(hdrkv_value)
+{
+	/* KeyValuePair<string,string[]>.Value: all lines of this name. The
+	 * entry does not know its dictionary, so it returns its own line
+	 * (enumeration visits a name once; see docs/expressions.md). */
+	const struct cg_expr_header *hd = self->u.obj;
+	struct cg_expr_array *a = cg_expr_new_array(r, 1, CG_EXPR_T_STRING);
+	if (!a)
+		return -1;
+	ret_str(&a->items[0], hd->value);
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_ARRAY;
+	out->cls = CG_EXPR_T_STRING;
+	out->u.arr = a;
+	return 0;
+}
+
+#define SMAP(self) ((const struct cg_expr_strmap *)(self)->u.obj)
+static const struct cg_expr_strpair *smap_find(const struct cg_expr_strmap *m, struct cg_str k)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (cg_str_ieq(m->items[i].key, k))
+			return &m->items[i];
+	return NULL;
+}
+FN(smap_count) { return ret_int(out, (int32_t)SMAP(self)->n); }
+FN(smap_containskey)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	return ret_bool(out, smap_find(SMAP(self), args[0].u.s) != NULL);
+}
+FN(smap_index)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_strpair *p = smap_find(SMAP(self), args[0].u.s);
+	if (!p)
+		return key_not_found(r, args[0].u.s);
+	return ret_str(out, p->value);
+}
+FN(smap_get)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_strpair *p = smap_find(SMAP(self), args[0].u.s);
+	if (p)
+		return ret_str(out, p->value);
+	if (nargs > 1)
+		*out = args[1];
+	else
+		memset(out, 0, sizeof(*out));
+	return 0;
+}
+FN(strkv_key) { return ret_str(out, ((const struct cg_expr_strpair *)self->u.obj)->key); }
+FN(strkv_value) { return ret_str(out, ((const struct cg_expr_strpair *)self->u.obj)->value); }
+
+#define VARS(self) ((const struct cg_expr_vars *)(self)->u.obj)
+FN(vars_count) { return ret_int(out, (int32_t)VARS(self)->n); }
+FN(vars_containskey)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	return ret_bool(out, cg_expr_vars_get(VARS(self), args[0].u.s) != NULL);
+}
+FN(vars_index)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_value *v = cg_expr_vars_get(VARS(self), args[0].u.s);
+	if (!v)
+		return key_not_found(r, args[0].u.s);
+	*out = *v;
+	return 0;
+}
+/* GetValueOrDefault<T>(name[, default]): APIM's doc says a stored value of
+ * another type throws; we follow the doc (InvalidCastException). */
+FN(vars_get_t)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_value *v = cg_expr_vars_get(VARS(self), args[0].u.s);
+	struct cg_expr_type t = r->node->type;
+	if (!v) {
+		if (nargs > 1) {
+			*out = args[1];
+			return cg_expr_unbox(r, out, t);
+		}
+		memset(out, 0, sizeof(*out));
+		switch (t.id) {
+		case CG_EXPR_T_INT: out->kind = CG_EXPR_V_INT; break;
+		case CG_EXPR_T_LONG: out->kind = CG_EXPR_V_LONG; break;
+		case CG_EXPR_T_DOUBLE: out->kind = CG_EXPR_V_DOUBLE; break;
+		case CG_EXPR_T_BOOL: out->kind = CG_EXPR_V_BOOL; break;
+		case CG_EXPR_T_CHAR: out->kind = CG_EXPR_V_CHAR; break;
+		case CG_EXPR_T_DATETIME: out->kind = CG_EXPR_V_DATETIME; break;
+		case CG_EXPR_T_TIMESPAN: out->kind = CG_EXPR_V_TIMESPAN; break;
+		case CG_EXPR_T_GUID: out->kind = CG_EXPR_V_GUID; break;
+		default: break;
+		}
+		return 0;
+	}
+	*out = *v;
+	return cg_expr_unbox(r, out, t);
+}
+FN(vars_get)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_value *v = cg_expr_vars_get(VARS(self), args[0].u.s);
+	if (v)
+		*out = *v;
+	else if (nargs > 1)
+		*out = args[1];
+	else
+		memset(out, 0, sizeof(*out));
+	return 0;
+}
+FN(varkv_key) { return ret_str(out, ((const struct cg_expr_var *)self->u.obj)->name); }
+FN(varkv_value)
+{
+	*out = ((const struct cg_expr_var *)self->u.obj)->value;
+	return 0;
+}
+
+FN(array_length) { return ret_int(out, (int32_t)self->u.arr->n); }
+
+/* ---- System.String ----
+ * Strings are UTF-8; .NET indexes UTF-16 code units. The helpers below map
+ * between the two so Length/IndexOf/Substring agree with .NET for any text. */
+
+static size_t u16_len(struct cg_str s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if ((c & 0xc0) != 0x80)
+			n += c >= 0xf0 ? 2 : 1;
+	}
+	return n;
+}
+
+/* Byte offset of UTF-16 index idx, or -1 when idx > length. */
+static long u16_off(struct cg_str s, size_t idx)
+{
+	size_t n = 0, i = 0;
+	while (i < s.len && n < idx) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		n += c >= 0xf0 ? 2 : 1;
+		i++;
+		while (i < s.len && ((unsigned char)s.ptr[i] & 0xc0) == 0x80)
+			i++;
+	}
+	return n == idx ? (long)i : (n > idx ? (long)i : -1);
+}
+
+static int32_t u16_idx(struct cg_str s, size_t off)
+{
+	return (int32_t)u16_len(cg_str_make(s.ptr, off));
+}
+
+#define SELF_S (self->u.s)
+
+static bool cmp_ic(int32_t mode)
+{
+	/* StringComparison: odd values ignore case (CurrentCultureIgnoreCase=1,
+	 * InvariantCultureIgnoreCase=3, OrdinalIgnoreCase=5) */
+	return mode & 1;
+}
+
+static bool str_eq_mode(struct cg_str a, struct cg_str b, int32_t mode)
+{
+	return cmp_ic(mode) ? cg_str_ieq(a, b) : cg_str_eq(a, b);
+}
+
+static long str_find(struct cg_str h, struct cg_str n, size_t from, bool ic)
+{
+	if (n.len == 0)
+		return (long)from;
+	for (size_t i = from; i + n.len <= h.len; i++)
+		if (ic ? cg_str_ieq(cg_str_make(h.ptr + i, n.len), n) : memcmp(h.ptr + i, n.ptr, n.len) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int char_utf8(uint16_t c, char *b)
+{
+	struct cg_expr_value v = { .kind = CG_EXPR_V_CHAR };
+	v.u.c = c;
+	return cg_expr_format_scalar(&v, CG_STR_NULL, b, 8);
+}
+
+/* Argument i as a string: chars are converted so that one function serves
+ * the (string) and (char) overloads. */
+static struct cg_str arg_s(const struct cg_expr_value *a, char *buf)
+{
+	if (a->kind == CG_EXPR_V_CHAR) {
+		int n = char_utf8(a->u.c, buf);
+		return cg_str_make(buf, n > 0 ? (size_t)n : 0);
+	}
+	return a->u.s;
+}
+
+FN(str_length) { return ret_int(out, (int32_t)u16_len(SELF_S)); }
+FN(str_contains)
+{
+	char b[8];
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "value");
+	bool ic = nargs > 1 && cmp_ic(args[1].u.i);
+	return ret_bool(out, str_find(SELF_S, arg_s(&args[0], b), 0, ic) >= 0);
+}
+FN(str_startswith)
+{
+	char b[8];
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "value");
+	struct cg_str p = arg_s(&args[0], b);
+	if (p.len > SELF_S.len)
+		return ret_bool(out, false);
+	return ret_bool(out, str_eq_mode(cg_str_make(SELF_S.ptr, p.len), p, nargs > 1 ? args[1].u.i : 4));
+}
+FN(str_endswith)
+{
+	char b[8];
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "value");
+	struct cg_str p = arg_s(&args[0], b);
+	if (p.len > SELF_S.len)
+		return ret_bool(out, false);
+	return ret_bool(out, str_eq_mode(cg_str_make(SELF_S.ptr + SELF_S.len - p.len, p.len), p,
+					 nargs > 1 ? args[1].u.i : 4));
+}
+FN(str_equals)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return ret_bool(out, false);
+	return ret_bool(out, str_eq_mode(SELF_S, args[0].u.s, nargs > 1 ? args[1].u.i : 4));
+}
+FN(str_s_equals)
+{
+	if (args[0].kind == CG_EXPR_V_NULL || args[1].kind == CG_EXPR_V_NULL)
+		return ret_bool(out, args[0].kind == args[1].kind);
+	return ret_bool(out, str_eq_mode(args[0].u.s, args[1].u.s, nargs > 2 ? args[2].u.i : 4));
+}
+static int ordinal_cmp(struct cg_str a, struct cg_str b, bool ic)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a.ptr[i], y = (unsigned char)b.ptr[i];
+		if (ic) {
+			x = cg_ascii_lower(x);
+			y = cg_ascii_lower(y);
+		}
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return a.len == b.len ? 0 : a.len < b.len ? -1 : 1;
+}
+FN(str_s_compare)
+{
+	if (args[0].kind == CG_EXPR_V_NULL || args[1].kind == CG_EXPR_V_NULL)
+		return ret_int(out, (args[0].kind != CG_EXPR_V_NULL) - (args[1].kind != CG_EXPR_V_NULL));
+	bool ic = false;
+	if (nargs > 2)
+		ic = args[2].kind == CG_EXPR_V_BOOL ? args[2].u.b : cmp_ic(args[2].u.i);
+	return ret_int(out, ordinal_cmp(args[0].u.s, args[1].u.s, ic));
+}
+FN(str_compareto)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return ret_int(out, 1);
+	return ret_int(out, ordinal_cmp(SELF_S, args[0].u.s, false));
+}
+FN(str_indexof)
+{
+	char b[8];
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "value");
+	size_t from = 0;
+	bool ic = false;
+	if (nargs > 1 && args[1].kind == CG_EXPR_V_INT) {
+		long o = args[1].u.i < 0 ? -1 : u16_off(SELF_S, (size_t)args[1].u.i);
+		if (o < 0)
+			return cg_expr_throw(r, "ArgumentOutOfRangeException",
+					     "Index was out of range. Must be non-negative and less than or equal to the size of the collection. (Parameter 'startIndex')");
+		from = (size_t)o;
+	} else if (nargs > 1) {
+		ic = cmp_ic(args[1].u.i);
+	}
+	long at = str_find(SELF_S, arg_s(&args[0], b), from, ic);
+	return ret_int(out, at < 0 ? -1 : u16_idx(SELF_S, (size_t)at));
+}
+FN(str_lastindexof)
+{
+	char b[8];
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "value");
+	struct cg_str n = arg_s(&args[0], b);
+	long at = -1;
+	for (long i = (long)SELF_S.len - (long)n.len; i >= 0; i--)
+		if (memcmp(SELF_S.ptr + i, n.ptr, n.len) == 0) {
+			at = i;
+			break;
+		}
+	return ret_int(out, at < 0 ? -1 : u16_idx(SELF_S, (size_t)at));
+}
+FN(str_substring)
+{
+	int32_t start = args[0].u.i;
+	size_t total = u16_len(SELF_S);
+	if (start < 0 || (size_t)start > total)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "startIndex cannot be larger than length of string. (Parameter 'startIndex')");
+	int32_t len = nargs > 1 ? args[1].u.i : (int32_t)(total - (size_t)start);
+	if (len < 0 || (size_t)start + (size_t)len > total)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Index and length must refer to a location within the string. (Parameter 'length')");
+	long a = u16_off(SELF_S, (size_t)start), b = u16_off(SELF_S, (size_t)start + (size_t)len);
+	return ret_str(out, cg_str_make(SELF_S.ptr + a, (size_t)(b - a)));
+}
+/* Invariant case mapping for ASCII; other letters are kept (see docs). */
+static int str_map(struct cg_expr_run *r, struct cg_str s, bool upper, struct cg_expr_value *out)
+{
+	size_t i;
+	for (i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (upper ? (c >= 'a' && c <= 'z') : (c >= 'A' && c <= 'Z'))
+			break;
+	}
+	if (i == s.len)
+		return ret_str(out, s); /* unchanged: no copy */
+	char *p = cg_expr_strbuf(r, s.len);
+	if (!p)
+		return -1;
+	for (i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		p[i] = (char)(upper ? toupper(c) : cg_ascii_lower(c));
+		if (c >= 0x80)
+			p[i] = (char)c;
+	}
+	return ret_str(out, cg_str_make(p, s.len));
+}
+FN(str_toupper) { return str_map(r, SELF_S, true, out); }
+FN(str_tolower) { return str_map(r, SELF_S, false, out); }
+static bool is_ws(unsigned char c)
+{
+	return c == ' ' || (c >= 9 && c <= 13);
+}
+static bool in_set(unsigned char c, const struct cg_expr_value *args, unsigned nargs)
+{
+	if (!nargs)
+		return is_ws(c);
+	for (unsigned k = 0; k < nargs; k++) {
+		if (args[k].kind == CG_EXPR_V_ARRAY) {
+			for (uint32_t j = 0; j < args[k].u.arr->n; j++)
+				if (args[k].u.arr->items[j].u.c == c)
+					return true;
+		} else if (args[k].u.c == c) {
+			return true;
+		}
+	}
+	return false;
+}
+static int trim_impl(struct cg_str s, const struct cg_expr_value *args, unsigned nargs, int ends,
+		     struct cg_expr_value *out)
+{
+	if (ends & 1)
+		while (s.len && in_set((unsigned char)s.ptr[0], args, nargs))
+			s.ptr++, s.len--;
+	if (ends & 2)
+		while (s.len && in_set((unsigned char)s.ptr[s.len - 1], args, nargs))
+			s.len--;
+	return ret_str(out, s);
+}
+FN(str_trim) { return trim_impl(SELF_S, args, nargs, 3, out); }
+FN(str_trimstart) { return trim_impl(SELF_S, args, nargs, 1, out); }
+FN(str_trimend) { return trim_impl(SELF_S, args, nargs, 2, out); }
+FN(str_isnullorempty) { return ret_bool(out, args[0].kind == CG_EXPR_V_NULL || args[0].u.s.len == 0); }
+FN(str_isnullorwhitespace)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return ret_bool(out, true);
+	for (size_t i = 0; i < args[0].u.s.len; i++)
+		if (!is_ws((unsigned char)args[0].u.s.ptr[i]))
+			return ret_bool(out, false);
+	return ret_bool(out, true);
+}
+FN(str_empty) { return ret_str(out, CG_STR("")); }
+FN(str_tostring)
+{
+	*out = *self;
+	return 0;
+}
+/* Split by separators (chars or one string). Empty entries are kept, as
+ * .NET's default StringSplitOptions.None does. */
+FN(str_split)
+{
+	struct cg_str s = SELF_S;
+	char b[8];
+	struct cg_str sep = CG_STR_NULL;
+	bool by_string = nargs == 1 && args[0].kind == CG_EXPR_V_STRING;
+	if (by_string)
+		sep = args[0].u.s;
+	uint32_t n = 1;
+	for (size_t i = 0; i < s.len;) {
+		if (by_string ? (sep.len && i + sep.len <= s.len && memcmp(s.ptr + i, sep.ptr, sep.len) == 0) :
+				in_set((unsigned char)s.ptr[i], args, nargs)) {
+			n++;
+			i += by_string ? sep.len : 1;
+		} else {
+			i++;
+		}
+	}
+	struct cg_expr_array *a = cg_expr_new_array(r, n, CG_EXPR_T_STRING);
+	if (!a)
+		return -1;
+	size_t start = 0, k = 0;
+	for (size_t i = 0; i <= s.len;) {
+		bool at_sep = i < s.len &&
+			      (by_string ? (sep.len && i + sep.len <= s.len && memcmp(s.ptr + i, sep.ptr, sep.len) == 0) :
+					   in_set((unsigned char)s.ptr[i], args, nargs));
+		if (i == s.len || at_sep) {
+			ret_str(&a->items[k++], cg_str_make(s.ptr + start, i - start));
+			i += at_sep ? (by_string ? sep.len : 1) : 1;
+			start = i;
+		} else {
+			i++;
+		}
+	}
+	(void)b;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_ARRAY;
+	out->cls = CG_EXPR_T_STRING;
+	out->u.arr = a;
+	return 0;
+}
+FN(str_replace)
+{
+	char b1[8], b2[8];
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "oldValue");
+	struct cg_str from = arg_s(&args[0], b1);
+	struct cg_str to = args[1].kind == CG_EXPR_V_NULL ? CG_STR("") : arg_s(&args[1], b2);
+	if (from.len == 0)
+		return cg_expr_throw(r, "ArgumentException", "String cannot be of zero length. (Parameter 'oldValue')");
+	struct cg_str s = SELF_S;
+	size_t count = 0;
+	for (long at = str_find(s, from, 0, false); at >= 0; at = str_find(s, from, (size_t)at + from.len, false))
+		count++;
+	if (!count)
+		return ret_str(out, s);
+	size_t len = s.len - count * from.len + count * to.len;
+	char *p = cg_expr_strbuf(r, len);
+	if (!p)
+		return -1;
+	size_t o = 0, i = 0;
+	for (long at = str_find(s, from, 0, false); at >= 0; at = str_find(s, from, i, false)) {
+		memcpy(p + o, s.ptr + i, (size_t)at - i);
+		o += (size_t)at - i;
+		memcpy(p + o, to.ptr, to.len);
+		o += to.len;
+		i = (size_t)at + from.len;
+	}
+	memcpy(p + o, s.ptr + i, s.len - i);
+	return ret_str(out, cg_str_make(p, len));
+}
+static int pad(struct cg_expr_run *r, struct cg_str s, const struct cg_expr_value *args, unsigned nargs,
+	       bool left, struct cg_expr_value *out)
+{
+	int32_t w = args[0].u.i;
+	if (w < 0)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Non-negative number required. (Parameter 'totalWidth')");
+	size_t cur = u16_len(s);
+	if ((size_t)w <= cur)
+		return ret_str(out, s);
+	char pc[8];
+	int pl = nargs > 1 ? char_utf8(args[1].u.c, pc) : (pc[0] = ' ', 1);
+	size_t n = (size_t)w - cur;
+	char *p = cg_expr_strbuf(r, s.len + n * (size_t)pl);
+	if (!p)
+		return -1;
+	size_t o = 0;
+	if (!left) {
+		memcpy(p, s.ptr, s.len);
+		o = s.len;
+	}
+	for (size_t k = 0; k < n; k++, o += (size_t)pl)
+		memcpy(p + o, pc, (size_t)pl);
+	if (left) {
+		memcpy(p + o, s.ptr, s.len);
+		o += s.len;
+	}
+	return ret_str(out, cg_str_make(p, o));
+}
+FN(str_padleft) { return pad(r, SELF_S, args, nargs, true, out); }
+FN(str_padright) { return pad(r, SELF_S, args, nargs, false, out); }
+
+/* Joins rendered values with sep. items: an array value or the varargs. */
+static int join(struct cg_expr_run *r, struct cg_str sep, const struct cg_expr_value *items, uint32_t n,
+		struct cg_expr_value *out)
+{
+	size_t total = 0;
+	struct cg_str tmp[CG_EXPR_MAX_ARGS];
+	bool small = n <= CG_EXPR_MAX_ARGS;
+	for (uint32_t k = 0; k < n; k++) {
+		struct cg_str s;
+		if (cg_expr_tostr(r, &items[k], &s) < 0)
+			return -1;
+		if (small)
+			tmp[k] = s;
+		total += s.len + (k ? sep.len : 0);
+	}
+	char *p = cg_expr_strbuf(r, total);
+	if (!p)
+		return -1;
+	size_t o = 0;
+	for (uint32_t k = 0; k < n; k++) {
+		struct cg_str s;
+		if (small)
+			s = tmp[k];
+		else if (cg_expr_tostr(r, &items[k], &s) < 0)
+			return -1;
+		if (k) {
+			memcpy(p + o, sep.ptr, sep.len);
+			o += sep.len;
+		}
+		memcpy(p + o, s.ptr, s.len);
+		o += s.len;
+	}
+	return ret_str(out, cg_str_make(p, o));
+}
+FN(str_join_seq)
+{
+	struct cg_str sep = args[0].kind == CG_EXPR_V_NULL ? CG_STR("") : args[0].u.s;
+	if (args[1].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "values");
+	return join(r, sep, args[1].u.arr->items, args[1].u.arr->n, out);
+}
+FN(str_join_args)
+{
+	struct cg_str sep = args[0].kind == CG_EXPR_V_NULL ? CG_STR("") : args[0].u.s;
+	return join(r, sep, args + 1, nargs - 1, out);
+}
+FN(str_concat) { return join(r, CG_STR(""), args, nargs, out); }
+/* String.Format with {index[,alignment][:format]} items, invariant culture. */
+FN(str_format)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "format");
+	struct cg_str f = args[0].u.s;
+	const struct cg_expr_value *vals = args + 1;
+	unsigned nv = nargs - 1;
+	if (nv == 1 && args[1].kind == CG_EXPR_V_ARRAY) {
+		vals = args[1].u.arr->items;
+		nv = args[1].u.arr->n;
+	}
+	/* two passes: measure, then write */
+	char *p = NULL;
+	size_t len = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t o = 0;
+		for (size_t i = 0; i < f.len;) {
+			char c = f.ptr[i];
+			if ((c == '{' || c == '}') && i + 1 < f.len && f.ptr[i + 1] == c) {
+				if (pass)
+					p[o] = c;
+				o++;
+				i += 2;
+				continue;
+			}
+			if (c == '}')
+				goto bad;
+			if (c != '{') {
+				if (pass)
+					p[o] = c;
+				o++;
+				i++;
+				continue;
+			}
+			size_t j = i + 1;
+			uint64_t idx = 0;
+			int nd = 0;
+			while (j < f.len && f.ptr[j] >= '0' && f.ptr[j] <= '9' && nd < 6)
+				idx = idx * 10 + (uint64_t)(f.ptr[j++] - '0'), nd++;
+			if (!nd)
+				goto bad;
+			long align = 0;
+			if (j < f.len && f.ptr[j] == ',') {
+				j++;
+				bool neg = j < f.len && f.ptr[j] == '-';
+				if (neg)
+					j++;
+				while (j < f.len && f.ptr[j] >= '0' && f.ptr[j] <= '9' && align < 1000)
+					align = align * 10 + (f.ptr[j++] - '0');
+				if (neg)
+					align = -align;
+			}
+			struct cg_str fmt = CG_STR_NULL;
+			if (j < f.len && f.ptr[j] == ':') {
+				size_t k = ++j;
+				while (j < f.len && f.ptr[j] != '}')
+					j++;
+				fmt = cg_str_make(f.ptr + k, j - k);
+			}
+			if (j >= f.len || f.ptr[j] != '}')
+				goto bad;
+			if (idx >= nv)
+				return cg_expr_throw(r, "FormatException",
+						     "Index (zero based) must be greater than or equal to zero and less than the size of the argument list.");
+			struct cg_str s;
+			char buf[128];
+			const struct cg_expr_value *v = &vals[idx];
+			if (fmt.len && v->kind != CG_EXPR_V_STRING && v->kind != CG_EXPR_V_NULL &&
+			    v->kind != CG_EXPR_V_OBJ && v->kind != CG_EXPR_V_ARRAY) {
+				int n = cg_expr_format_scalar(v, fmt, buf, sizeof(buf));
+				if (n < 0)
+					goto bad;
+				s = cg_str_make(buf, (size_t)n);
+			} else if (cg_expr_tostr(r, v, &s) < 0) {
+				return -1;
+			}
+			size_t w = (size_t)(align < 0 ? -align : align);
+			size_t padn = w > s.len ? w - s.len : 0;
+			if (pass) {
+				if (align > 0)
+					memset(p + o, ' ', padn);
+				memcpy(p + o + (align > 0 ? padn : 0), s.ptr, s.len);
+				if (align < 0)
+					memset(p + o + s.len, ' ', padn);
+			}
+			o += s.len + padn;
+			i = j + 1;
+		}
+		if (!pass) {
+			len = o;
+			p = cg_expr_strbuf(r, len);
+			if (!p)
+				return -1;
+		}
+	}
+	return ret_str(out, cg_str_make(p, len));
+bad:
+	return cg_expr_throw(r, "FormatException", "Input string was not in a correct format.");
+}
+
+/* ---- numbers ---- */
+
+static int num_tostring(struct cg_expr_run *r, const struct cg_expr_value *v, struct cg_str fmt,
+			struct cg_expr_value *out)
+{
+	char buf[128];
+	int n = cg_expr_format_scalar(v, fmt, buf, sizeof(buf));
+	if (n < 0)
+		return cg_expr_throw(r, "FormatException", "Format specifier was invalid.");
+	char *p = cg_expr_strbuf(r, (size_t)n);
+	if (!p)
+		return -1;
+	memcpy(p, buf, (size_t)n);
+	return ret_str(out, cg_str_make(p, (size_t)n));
+}
+FN(any_tostring)
+{
+	if (nargs && args[0].kind == CG_EXPR_V_STRING)
+		return num_tostring(r, self, args[0].u.s, out);
+	struct cg_str s;
+	if (cg_expr_tostr(r, self, &s) < 0)
+		return -1;
+	return ret_str(out, s);
+}
+static int parse_int(struct cg_expr_run *r, const struct cg_expr_value *a, int64_t min, int64_t max,
+		     int64_t *v)
+{
+	if (a->kind == CG_EXPR_V_NULL)
+		return arg_null(r, "s");
+	int rc = cg_expr_parse_long(a->u.s, min, max, v);
+	if (rc == -2)
+		return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an %s.",
+				     max == INT32_MAX ? "Int32" : "Int64");
+	if (rc < 0)
+		return cg_expr_throw(r, "FormatException", "The input string '%.*s' was not in a correct format.",
+				     (int)(a->u.s.len > 60 ? 60 : a->u.s.len), a->u.s.ptr);
+	return 0;
+}
+FN(int_parse)
+{
+	int64_t v;
+	if (parse_int(r, &args[0], INT32_MIN, INT32_MAX, &v) < 0)
+		return -1;
+	return ret_int(out, (int32_t)v);
+}
+FN(long_parse)
+{
+	int64_t v;
+	if (parse_int(r, &args[0], INT64_MIN, INT64_MAX, &v) < 0)
+		return -1;
+	return ret_long(out, v);
+}
+FN(double_parse)
+{
+	double d;
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "s");
+	if (cg_expr_parse_double(args[0].u.s, &d) < 0)
+		return cg_expr_throw(r, "FormatException", "The input string '%.*s' was not in a correct format.",
+				     (int)(args[0].u.s.len > 60 ? 60 : args[0].u.s.len), args[0].u.s.ptr);
+	return ret_double(out, d);
+}
+FN(bool_parse)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "value");
+	struct cg_str s = cg_str_trim_ows(args[0].u.s);
+	if (cg_str_ieq_lit(s, "true"))
+		return ret_bool(out, true);
+	if (cg_str_ieq_lit(s, "false"))
+		return ret_bool(out, false);
+	return cg_expr_throw(r, "FormatException", "String '%.*s' was not recognized as a valid Boolean.",
+			     (int)(s.len > 60 ? 60 : s.len), s.ptr);
+}
+FN(int_max) { return ret_int(out, INT32_MAX); }
+FN(int_min) { return ret_int(out, INT32_MIN); }
+FN(long_max) { return ret_long(out, INT64_MAX); }
+FN(long_min) { return ret_long(out, INT64_MIN); }
+FN(double_isnan) { return ret_bool(out, isnan(args[0].u.d)); }
+FN(char_isdigit) { return ret_bool(out, args[0].u.c >= '0' && args[0].u.c <= '9'); }
+FN(char_isletter) { return ret_bool(out, args[0].u.c < 128 ? isalpha(args[0].u.c) != 0 : args[0].u.c >= 0xc0); }
+FN(char_iswhitespace) { return ret_bool(out, args[0].u.c < 128 && is_ws((unsigned char)args[0].u.c)); }
+FN(char_isletterordigit) { return ret_bool(out, args[0].u.c < 128 ? isalnum(args[0].u.c) != 0 : args[0].u.c >= 0xc0); }
+
+/* ---- Math ---- */
+
+FN(math_abs)
+{
+	*out = args[0];
+	if (out->kind == CG_EXPR_V_INT) {
+		if (out->u.i == INT32_MIN)
+			return cg_expr_throw(r, "OverflowException", "Negating the minimum value of a twos complement number is invalid.");
+		out->u.i = out->u.i < 0 ? -out->u.i : out->u.i;
+	} else if (out->kind == CG_EXPR_V_LONG) {
+		if (out->u.l == INT64_MIN)
+			return cg_expr_throw(r, "OverflowException", "Negating the minimum value of a twos complement number is invalid.");
+		out->u.l = out->u.l < 0 ? -out->u.l : out->u.l;
+	} else {
+		out->u.d = out->u.d < 0 ? -out->u.d : (out->u.d == 0 ? 0.0 : out->u.d);
+	}
+	return 0;
+}
+FN(math_max)
+{
+	const struct cg_expr_value *a = &args[0], *b = &args[1];
+	if (a->kind == CG_EXPR_V_INT)
+		return ret_int(out, a->u.i > b->u.i ? a->u.i : b->u.i);
+	if (a->kind == CG_EXPR_V_LONG)
+		return ret_long(out, a->u.l > b->u.l ? a->u.l : b->u.l);
+	return ret_double(out, isnan(a->u.d) || isnan(b->u.d) ? NAN : (a->u.d > b->u.d ? a->u.d : b->u.d));
+}
+FN(math_min)
+{
+	const struct cg_expr_value *a = &args[0], *b = &args[1];
+	if (a->kind == CG_EXPR_V_INT)
+		return ret_int(out, a->u.i < b->u.i ? a->u.i : b->u.i);
+	if (a->kind == CG_EXPR_V_LONG)
+		return ret_long(out, a->u.l < b->u.l ? a->u.l : b->u.l);
+	return ret_double(out, isnan(a->u.d) || isnan(b->u.d) ? NAN : (a->u.d < b->u.d ? a->u.d : b->u.d));
+}
+FN(math_floor) { return ret_double(out, cg_expr_floor(args[0].u.d)); }
+FN(math_ceiling) { return ret_double(out, cg_expr_ceil(args[0].u.d)); }
+FN(math_truncate) { return ret_double(out, cg_expr_trunc(args[0].u.d)); }
+/* Math.Round defaults to banker's rounding (MidpointRounding.ToEven). */
+FN(math_round)
+{
+	double d = args[0].u.d;
+	int digits = nargs > 1 ? args[1].u.i : 0;
+	if (digits < 0 || digits > 15)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Rounding digits must be between 0 and 15, inclusive. (Parameter 'digits')");
+	double p = 1;
+	for (int k = 0; k < digits; k++)
+		p *= 10;
+	double x = d * p;
+	double rx = cg_expr_rint(x);
+	return ret_double(out, digits ? rx / p : rx);
+}
+
+/* ---- Convert ---- */
+
+FN(conv_toint32)
+{
+	const struct cg_expr_value *a = &args[0];
+	if (a->kind == CG_EXPR_V_STRING || a->kind == CG_EXPR_V_NULL) {
+		if (a->kind == CG_EXPR_V_NULL)
+			return ret_int(out, 0); /* Convert.ToInt32((string)null) is 0 */
+		return int_parse(r, self, args, nargs, out);
+	}
+	if (a->kind == CG_EXPR_V_DOUBLE) {
+		double rd = cg_expr_rint(a->u.d);
+		if (isnan(rd) || rd > INT32_MAX || rd < INT32_MIN)
+			return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int32.");
+		return ret_int(out, (int32_t)rd);
+	}
+	if (a->kind == CG_EXPR_V_LONG) {
+		if (a->u.l > INT32_MAX || a->u.l < INT32_MIN)
+			return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int32.");
+		return ret_int(out, (int32_t)a->u.l);
+	}
+	if (a->kind == CG_EXPR_V_BOOL)
+		return ret_int(out, a->u.b);
+	if (a->kind == CG_EXPR_V_CHAR)
+		return ret_int(out, a->u.c);
+	if (a->kind == CG_EXPR_V_INT)
+		return ret_int(out, a->u.i);
+	return cg_expr_throw(r, "InvalidCastException", "Unable to cast object to type 'System.IConvertible'.");
+}
+FN(conv_toint64)
+{
+	const struct cg_expr_value *a = &args[0];
+	if (a->kind == CG_EXPR_V_NULL)
+		return ret_long(out, 0);
+	if (a->kind == CG_EXPR_V_STRING)
+		return long_parse(r, self, args, nargs, out);
+	if (a->kind == CG_EXPR_V_DOUBLE) {
+		double rd = cg_expr_rint(a->u.d);
+		if (isnan(rd) || rd >= 9223372036854775808.0 || rd < -9223372036854775808.0)
+			return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int64.");
+		return ret_long(out, (int64_t)rd);
+	}
+	if (a->kind == CG_EXPR_V_INT)
+		return ret_long(out, a->u.i);
+	if (a->kind == CG_EXPR_V_LONG)
+		return ret_long(out, a->u.l);
+	if (a->kind == CG_EXPR_V_BOOL)
+		return ret_long(out, a->u.b);
+	return cg_expr_throw(r, "InvalidCastException", "Unable to cast object to type 'System.IConvertible'.");
+}
+FN(conv_todouble)
+{
+	const struct cg_expr_value *a = &args[0];
+	if (a->kind == CG_EXPR_V_NULL)
+		return ret_double(out, 0);
+	if (a->kind == CG_EXPR_V_STRING)
+		return double_parse(r, self, args, nargs, out);
+	if (a->kind == CG_EXPR_V_INT)
+		return ret_double(out, a->u.i);
+	if (a->kind == CG_EXPR_V_LONG)
+		return ret_double(out, (double)a->u.l);
+	if (a->kind == CG_EXPR_V_DOUBLE)
+		return ret_double(out, a->u.d);
+	if (a->kind == CG_EXPR_V_BOOL)
+		return ret_double(out, a->u.b);
+	return cg_expr_throw(r, "InvalidCastException", "Unable to cast object to type 'System.IConvertible'.");
+}
+FN(conv_tobool)
+{
+	const struct cg_expr_value *a = &args[0];
+	if (a->kind == CG_EXPR_V_NULL)
+		return ret_bool(out, false);
+	if (a->kind == CG_EXPR_V_STRING)
+		return bool_parse(r, self, args, nargs, out);
+	if (a->kind == CG_EXPR_V_BOOL)
+		return ret_bool(out, a->u.b);
+	if (a->kind == CG_EXPR_V_INT)
+		return ret_bool(out, a->u.i != 0);
+	if (a->kind == CG_EXPR_V_LONG)
+		return ret_bool(out, a->u.l != 0);
+	if (a->kind == CG_EXPR_V_DOUBLE)
+		return ret_bool(out, a->u.d != 0);
+	return cg_expr_throw(r, "InvalidCastException", "Unable to cast object to type 'System.IConvertible'.");
+}
+FN(conv_tostring)
+{
+	struct cg_str s;
+	if (cg_expr_tostr(r, &args[0], &s) < 0)
+		return -1;
+	return ret_str(out, s);
+}
+
+/* ---- DateTime ---- */
+
+static int dt_range(struct cg_expr_run *r)
+{
+	return cg_expr_throw(r, "ArgumentOutOfRangeException",
+			     "The added or subtracted value results in an un-representable DateTime. (Parameter 'value')");
+}
+static int dt_add_ticks(struct cg_expr_run *r, const struct cg_expr_value *self, double ticks,
+			struct cg_expr_value *out)
+{
+	double t = (double)self->u.ticks + ticks;
+	if (isnan(ticks) || t < 0 || t > (double)CG_EXPR_DT_MAX_TICKS)
+		return dt_range(r);
+	return ret_dt(out, self->u.ticks + (int64_t)ticks, self->dtkind);
+}
+/* .NET rounds AddDays/AddHours... to the nearest millisecond first. */
+static double round_ms(double v, double ms_per_unit)
+{
+	double ms = v * ms_per_unit;
+	ms = ms < 0 ? ms - 0.5 : ms + 0.5;
+	return cg_expr_trunc(ms) * 10000.0;
+}
+FN(dt_now) { return ret_dt(out, cg_expr_to_local(cg_expr_now_utc(r)), CG_EXPR_DT_LOCAL); }
+FN(dt_utcnow) { return ret_dt(out, cg_expr_now_utc(r), CG_EXPR_DT_UTC); }
+FN(dt_today)
+{
+	int64_t t = cg_expr_to_local(cg_expr_now_utc(r));
+	return ret_dt(out, t - t % CG_EXPR_TICKS_PER_DAY, CG_EXPR_DT_LOCAL);
+}
+FN(dt_minvalue) { return ret_dt(out, 0, CG_EXPR_DT_UNSPECIFIED); }
+FN(dt_maxvalue) { return ret_dt(out, CG_EXPR_DT_MAX_TICKS, CG_EXPR_DT_UNSPECIFIED); }
+FN(dt_ctor)
+{
+	int v[6] = { 0 };
+	for (unsigned k = 0; k < nargs && k < 6; k++)
+		v[k] = args[k].u.i;
+	int64_t t = cg_expr_dt_make(v[0], v[1], v[2], v[3], v[4], v[5]);
+	if (t < 0)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Year, Month, and Day parameters describe an un-representable DateTime.");
+	return ret_dt(out, t, CG_EXPR_DT_UNSPECIFIED);
+}
+FN(dt_parse)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "s");
+	int64_t t;
+	uint8_t kind;
+	if (cg_expr_dt_parse(args[0].u.s, &t, &kind) < 0)
+		return cg_expr_throw(r, "FormatException", "The string '%.*s' was not recognized as a valid DateTime.",
+				     (int)(args[0].u.s.len > 60 ? 60 : args[0].u.s.len), args[0].u.s.ptr);
+	return ret_dt(out, t, kind);
+}
+FN(dt_isleapyear)
+{
+	if (args[0].u.i < 1 || args[0].u.i > 9999)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException", "Year must be between 1 and 9999. (Parameter 'year')");
+	return ret_bool(out, cg_expr_is_leap(args[0].u.i));
+}
+FN(dt_daysinmonth)
+{
+	if (args[0].u.i < 1 || args[0].u.i > 9999 || args[1].u.i < 1 || args[1].u.i > 12)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException", "Month must be between one and twelve. (Parameter 'month')");
+	return ret_int(out, cg_expr_days_in_month(args[0].u.i, args[1].u.i));
+}
+FN(dt_add) { return dt_add_ticks(r, self, (double)args[0].u.ticks, out); }
+FN(dt_adddays) { return dt_add_ticks(r, self, round_ms(args[0].u.d, 86400000.0), out); }
+FN(dt_addhours) { return dt_add_ticks(r, self, round_ms(args[0].u.d, 3600000.0), out); }
+FN(dt_addminutes) { return dt_add_ticks(r, self, round_ms(args[0].u.d, 60000.0), out); }
+FN(dt_addseconds) { return dt_add_ticks(r, self, round_ms(args[0].u.d, 1000.0), out); }
+FN(dt_addms) { return dt_add_ticks(r, self, round_ms(args[0].u.d, 1.0), out); }
+FN(dt_addticks) { return dt_add_ticks(r, self, (double)args[0].u.l, out); }
+static int dt_add_months(struct cg_expr_run *r, const struct cg_expr_value *self, int64_t months,
+			 struct cg_expr_value *out)
+{
+	struct cg_expr_dt d;
+	cg_expr_dt_split(self->u.ticks, &d);
+	int64_t m = (int64_t)d.year * 12 + (d.month - 1) + months;
+	if (months < -120000 || months > 120000 || m < 12 || m >= 10000 * 12)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "The added or subtracted value results in an un-representable DateTime. (Parameter 'months')");
+	int y = (int)(m / 12), mo = (int)(m % 12) + 1;
+	int day = d.day > cg_expr_days_in_month(y, mo) ? cg_expr_days_in_month(y, mo) : d.day;
+	int64_t t = cg_expr_dt_make(y, mo, day, 0, 0, 0) + self->u.ticks % CG_EXPR_TICKS_PER_DAY;
+	return ret_dt(out, t, self->dtkind);
+}
+FN(dt_addmonths) { return dt_add_months(r, self, args[0].u.i, out); }
+FN(dt_addyears) { return dt_add_months(r, self, (int64_t)args[0].u.i * 12, out); }
+#define DT_PART(fn, expr)                    \
+	FN(fn)                               \
+	{                                    \
+		struct cg_expr_dt d;         \
+		cg_expr_dt_split(self->u.ticks, &d); \
+		return ret_int(out, (expr)); \
+	}
+DT_PART(dt_year, d.year)
+DT_PART(dt_month, d.month)
+DT_PART(dt_day, d.day)
+DT_PART(dt_hour, d.hour)
+DT_PART(dt_minute, d.minute)
+DT_PART(dt_second, d.second)
+DT_PART(dt_millisecond, d.frac / 10000)
+DT_PART(dt_dayofyear, d.doy)
+FN(dt_date) { return ret_dt(out, self->u.ticks - self->u.ticks % CG_EXPR_TICKS_PER_DAY, self->dtkind); }
+FN(dt_ticks) { return ret_long(out, self->u.ticks); }
+FN(dt_timeofday) { return ret_ts(out, self->u.ticks % CG_EXPR_TICKS_PER_DAY); }
+FN(dt_subtract)
+{
+	if (args[0].kind == CG_EXPR_V_DATETIME)
+		return ret_ts(out, self->u.ticks - args[0].u.ticks);
+	int64_t t = self->u.ticks - args[0].u.ticks;
+	if (t < 0 || t > CG_EXPR_DT_MAX_TICKS)
+		return dt_range(r);
+	return ret_dt(out, t, self->dtkind);
+}
+
+/* ---- TimeSpan ---- */
+
+static int ts_from(struct cg_expr_run *r, double v, double ms_per_unit, struct cg_expr_value *out)
+{
+	if (isnan(v))
+		return cg_expr_throw(r, "ArgumentException", "TimeSpan does not accept floating point Not-a-Number values.");
+	double t = round_ms(v, ms_per_unit);
+	if (t > 9.2233720368547e18 || t < -9.2233720368547e18)
+		return cg_expr_throw(r, "OverflowException", "TimeSpan overflowed because the duration is too long.");
+	return ret_ts(out, (int64_t)t);
+}
+FN(ts_fromdays) { return ts_from(r, args[0].u.d, 86400000.0, out); }
+FN(ts_fromhours) { return ts_from(r, args[0].u.d, 3600000.0, out); }
+FN(ts_fromminutes) { return ts_from(r, args[0].u.d, 60000.0, out); }
+FN(ts_fromseconds) { return ts_from(r, args[0].u.d, 1000.0, out); }
+FN(ts_fromms) { return ts_from(r, args[0].u.d, 1.0, out); }
+FN(ts_fromticks) { return ret_ts(out, args[0].u.l); }
+FN(ts_zero) { return ret_ts(out, 0); }
+FN(ts_ctor)
+{
+	int64_t d = 0, h, m, s;
+	if (nargs == 4) {
+		d = args[0].u.i;
+		args++;
+	}
+	h = args[0].u.i;
+	m = args[1].u.i;
+	s = args[2].u.i;
+	return ret_ts(out, (((d * 24 + h) * 60 + m) * 60 + s) * CG_EXPR_TICKS_PER_SEC);
+}
+FN(ts_days) { return ret_int(out, (int32_t)(self->u.ticks / CG_EXPR_TICKS_PER_DAY)); }
+FN(ts_hours) { return ret_int(out, (int32_t)(self->u.ticks / (3600 * CG_EXPR_TICKS_PER_SEC) % 24)); }
+FN(ts_minutes) { return ret_int(out, (int32_t)(self->u.ticks / (60 * CG_EXPR_TICKS_PER_SEC) % 60)); }
+FN(ts_seconds) { return ret_int(out, (int32_t)(self->u.ticks / CG_EXPR_TICKS_PER_SEC % 60)); }
+FN(ts_milliseconds) { return ret_int(out, (int32_t)(self->u.ticks / 10000 % 1000)); }
+FN(ts_ticks) { return ret_long(out, self->u.ticks); }
+FN(ts_totaldays) { return ret_double(out, (double)self->u.ticks / (double)CG_EXPR_TICKS_PER_DAY); }
+FN(ts_totalhours) { return ret_double(out, (double)self->u.ticks / (3600.0 * CG_EXPR_TICKS_PER_SEC)); }
+FN(ts_totalminutes) { return ret_double(out, (double)self->u.ticks / (60.0 * CG_EXPR_TICKS_PER_SEC)); }
+FN(ts_totalseconds) { return ret_double(out, (double)self->u.ticks / (double)CG_EXPR_TICKS_PER_SEC); }
+FN(ts_totalms) { return ret_double(out, (double)self->u.ticks / 10000.0); }
+FN(ts_add)
+{
+	int64_t t;
+	if (__builtin_add_overflow(self->u.ticks, args[0].u.ticks, &t))
+		return cg_expr_throw(r, "OverflowException", "TimeSpan overflowed because the duration is too long.");
+	return ret_ts(out, t);
+}
+FN(ts_subtract)
+{
+	int64_t t;
+	if (__builtin_sub_overflow(self->u.ticks, args[0].u.ticks, &t))
+		return cg_expr_throw(r, "OverflowException", "TimeSpan overflowed because the duration is too long.");
+	return ret_ts(out, t);
+}
+FN(ts_duration) { return ret_ts(out, self->u.ticks < 0 ? -self->u.ticks : self->u.ticks); }
+
+/* ---- Guid ---- */
+
+static int guid_parse_str(struct cg_str s, uint8_t g[16])
+{
+	s = cg_str_trim_ows(s);
+	if (s.len == 38 && ((s.ptr[0] == '{' && s.ptr[37] == '}') || (s.ptr[0] == '(' && s.ptr[37] == ')')))
+		s = cg_str_sub(s, 1, 36);
+	bool dashes = s.len == 36;
+	if (!dashes && s.len != 32)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < s.len;) {
+		if (dashes && (i == 8 || i == 13 || i == 18 || i == 23)) {
+			if (s.ptr[i] != '-')
+				return -1;
+			i++;
+			continue;
+		}
+		int hi = isxdigit((unsigned char)s.ptr[i]) ? (s.ptr[i] <= '9' ? s.ptr[i] - '0' : (s.ptr[i] | 32) - 'a' + 10) : -1;
+		int lo = i + 1 < s.len && isxdigit((unsigned char)s.ptr[i + 1]) ?
+				 (s.ptr[i + 1] <= '9' ? s.ptr[i + 1] - '0' : (s.ptr[i + 1] | 32) - 'a' + 10) : -1;
+		if (hi < 0 || lo < 0 || k >= 16)
+			return -1;
+		g[k++] = (uint8_t)(hi * 16 + lo);
+		i += 2;
+	}
+	return k == 16 ? 0 : -1;
+}
+FN(guid_parse)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "input");
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_GUID;
+	if (guid_parse_str(args[0].u.s, out->u.guid) < 0)
+		return cg_expr_throw(r, "FormatException", "Unrecognized Guid format.");
+	return 0;
+}
+FN(guid_empty)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_GUID;
+	return 0;
+}
+FN(guid_new)
+{
+	/* Random v4 GUIDs from the kernel; not a secret, but unpredictable. */
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_GUID;
+	FILE *f = fopen("/dev/urandom", "rb");
+	size_t n = f ? fread(out->u.guid, 1, 16, f) : 0;
+	if (f)
+		fclose(f);
+	if (n != 16)
+		return cg_expr_throw(r, "InvalidOperationException", "no randomness available");
+	out->u.guid[6] = (uint8_t)((out->u.guid[6] & 0x0f) | 0x40);
+	out->u.guid[8] = (uint8_t)((out->u.guid[8] & 0x3f) | 0x80);
+	return 0;
+}
+
+/* ---- StringComparison ---- */
+
+#define ENUMV(fn, v) FN(fn) { ret_int(out, v); return 0; }
+ENUMV(sc_currentculture, 0)
+ENUMV(sc_currentcultureic, 1)
+ENUMV(sc_invariantculture, 2)
+ENUMV(sc_invariantcultureic, 3)
+ENUMV(sc_ordinal, 4)
+ENUMV(sc_ordinalic, 5)
+
+/* ---- the table ---- */
+
+#define TY(x) { CG_EXPR_T_##x, 0 }
+#define TARR(x) { CG_EXPR_T_ARRAY, CG_EXPR_T_##x }
+#define TSEQ(x) { CG_EXPR_T_SEQ, CG_EXPR_T_##x }
+#define PROP(o, n, res, f) { CG_EXPR_T_##o, 0, 0, 0, n, { { 0 } }, res, f }
+#define SPROP(o, n, res, f) { CG_EXPR_T_##o, MF_STATIC, 0, 0, n, { { 0 } }, res, f }
+#define METH(o, n, lo, hi, res, f, ...) { CG_EXPR_T_##o, MF_METHOD, lo, hi, n, { __VA_ARGS__ }, res, f }
+#define METHF(o, fl, n, lo, hi, res, f, ...) { CG_EXPR_T_##o, MF_METHOD | (fl), lo, hi, n, { __VA_ARGS__ }, res, f }
+#define SMETH(o, n, lo, hi, res, f, ...) { CG_EXPR_T_##o, MF_STATIC | MF_METHOD, lo, hi, n, { __VA_ARGS__ }, res, f }
+#define SMETHF(o, fl, n, lo, hi, res, f, ...) { CG_EXPR_T_##o, MF_STATIC | MF_METHOD | (fl), lo, hi, n, { __VA_ARGS__ }, res, f }
+#define INDEXER(o, res, f, p) { CG_EXPR_T_##o, MF_INDEXER, 1, 1, "this[]", { p }, res, f }
+
+const struct cg_expr_member cg_expr_members[] = {
+	/* context (IProxyContext) */
+	PROP(CONTEXT, "Api", TY(API), ctx_api),
+	PROP(CONTEXT, "Deployment", TY(DEPLOYMENT), ctx_deployment),
+	PROP(CONTEXT, "Elapsed", TY(TIMESPAN), ctx_elapsed),
+	PROP(CONTEXT, "LastError", TY(LASTERROR), ctx_lasterror),
+	PROP(CONTEXT, "Operation", TY(OPERATION), ctx_operation),
+	PROP(CONTEXT, "Request", TY(REQUEST), ctx_request),
+	PROP(CONTEXT, "RequestId", TY(GUID), ctx_requestid),
+	PROP(CONTEXT, "Response", TY(RESPONSE), ctx_response),
+	PROP(CONTEXT, "Timestamp", TY(DATETIME), ctx_timestamp),
+	PROP(CONTEXT, "Tracing", TY(BOOL), ctx_tracing),
+	PROP(CONTEXT, "Variables", TY(VARIABLES), ctx_variables),
+	METH(CONTEXT, "Trace", 1, 1, TY(VOID), ctx_trace, TY(STRING)),
+
+	PROP(API, "Id", TY(STRING), api_id),
+	PROP(API, "IsCurrentRevision", TY(BOOL), api_current),
+	PROP(API, "Name", TY(STRING), api_name),
+	PROP(API, "Path", TY(STRING), api_path),
+	PROP(API, "Revision", TY(STRING), api_revision),
+	PROP(API, "ServiceUrl", TY(URL), api_serviceurl),
+	PROP(API, "Version", TY(STRING), api_version),
+
+	PROP(OPERATION, "Id", TY(STRING), op_id),
+	PROP(OPERATION, "Method", TY(STRING), op_method),
+	PROP(OPERATION, "Name", TY(STRING), op_name),
+	PROP(OPERATION, "UrlTemplate", TY(STRING), op_template),
+
+	PROP(DEPLOYMENT, "Certificates", TY(CERTDICT), dep_certs),
+	PROP(DEPLOYMENT, "GatewayId", TY(STRING), dep_gateway),
+	PROP(DEPLOYMENT, "Region", TY(STRING), dep_region),
+	PROP(DEPLOYMENT, "ServiceId", TY(STRING), dep_serviceid),
+	PROP(DEPLOYMENT, "ServiceName", TY(STRING), dep_servicename),
+
+	PROP(LASTERROR, "Message", TY(STRING), le_message),
+	PROP(LASTERROR, "Path", TY(STRING), le_path),
+	PROP(LASTERROR, "PolicyId", TY(STRING), le_policyid),
+	PROP(LASTERROR, "Reason", TY(STRING), le_reason),
+	PROP(LASTERROR, "Scope", TY(STRING), le_scope),
+	PROP(LASTERROR, "Section", TY(STRING), le_section),
+	PROP(LASTERROR, "Source", TY(STRING), le_source),
+
+	PROP(REQUEST, "Certificate", TY(CERT), req_cert),
+	PROP(REQUEST, "Headers", TY(HEADERS), req_headers),
+	PROP(REQUEST, "IpAddress", TY(STRING), req_ip),
+	PROP(REQUEST, "MatchedParameters", TY(STRDICT), req_params),
+	PROP(REQUEST, "Method", TY(STRING), req_method),
+	PROP(REQUEST, "OriginalUrl", TY(URL), req_origurl),
+	PROP(REQUEST, "Url", TY(URL), req_url),
+
+	PROP(RESPONSE, "Headers", TY(HEADERS), resp_headers),
+	PROP(RESPONSE, "StatusCode", TY(INT), resp_status),
+	PROP(RESPONSE, "StatusReason", TY(STRING), resp_reason),
+
+	PROP(URL, "Host", TY(STRING), url_host),
+	PROP(URL, "Path", TY(STRING), url_path),
+	PROP(URL, "Port", TY(INT), url_port),
+	PROP(URL, "QueryString", TY(STRING), url_qs),
+	PROP(URL, "Scheme", TY(STRING), url_scheme),
+
+	/* X509Certificate2 */
+	PROP(CERT, "FriendlyName", TY(STRING), cert_friendly),
+	PROP(CERT, "HasPrivateKey", TY(BOOL), cert_hasprivkey),
+	PROP(CERT, "Issuer", TY(STRING), cert_issuer),
+	PROP(CERT, "IssuerName", TY(X500), cert_issuername),
+	PROP(CERT, "NotAfter", TY(DATETIME), cert_notafter),
+	PROP(CERT, "NotBefore", TY(DATETIME), cert_notbefore),
+	PROP(CERT, "SerialNumber", TY(STRING), cert_serial),
+	PROP(CERT, "Subject", TY(STRING), cert_subject),
+	PROP(CERT, "SubjectName", TY(X500), cert_subjectname),
+	PROP(CERT, "Thumbprint", TY(STRING), cert_thumb),
+	PROP(CERT, "Version", TY(INT), cert_version),
+	METH(CERT, "GetCertHashString", 0, 0, TY(STRING), cert_thumb, { 0 }),
+	METH(CERT, "GetSerialNumberString", 0, 0, TY(STRING), cert_serial, { 0 }),
+	METH(CERT, "Verify", 0, 0, TY(BOOL), cert_verify, { 0 }),
+	METH(CERT, "VerifyNoRevocation", 0, 0, TY(BOOL), cert_verify_norev, { 0 }),
+	PROP(X500, "Name", TY(STRING), x500_name),
+
+	/* dictionaries */
+	PROP(CERTDICT, "Count", TY(INT), certs_count),
+	METH(CERTDICT, "ContainsKey", 1, 1, TY(BOOL), certs_containskey, TY(STRING)),
+	INDEXER(CERTDICT, TY(CERT), certs_index, TY(STRING)),
+	PROP(CERTKV, "Key", TY(STRING), certkv_key),
+	PROP(CERTKV, "Value", TY(CERT), certkv_value),
+
+	PROP(HEADERS, "Count", TY(INT), hdrs_count),
+	METH(HEADERS, "ContainsKey", 1, 1, TY(BOOL), hdrs_containskey, TY(STRING)),
+	METH(HEADERS, "GetValueOrDefault", 1, 2, TY(STRING), hdrs_get, TY(STRING), TY(STRING)),
+	INDEXER(HEADERS, TARR(STRING), hdrs_index, TY(STRING)),
+	PROP(HEADERKV, "Key", TY(STRING), hdrkv_key),
+	PROP(HEADERKV, "Value", TARR(STRING), hdrkv_value),
+
+	PROP(STRDICT, "Count", TY(INT), smap_count),
+	METH(STRDICT, "ContainsKey", 1, 1, TY(BOOL), smap_containskey, TY(STRING)),
+	METH(STRDICT, "GetValueOrDefault", 1, 2, TY(STRING), smap_get, TY(STRING), TY(STRING)),
+	INDEXER(STRDICT, TY(STRING), smap_index, TY(STRING)),
+	PROP(STRKV, "Key", TY(STRING), strkv_key),
+	PROP(STRKV, "Value", TY(STRING), strkv_value),
+
+	PROP(VARIABLES, "Count", TY(INT), vars_count),
+	METH(VARIABLES, "ContainsKey", 1, 1, TY(BOOL), vars_containskey, TY(STRING)),
+	METHF(VARIABLES, MF_GENERIC, "GetValueOrDefault", 1, 2, TY(OBJECT), vars_get_t, TY(STRING), TY(OBJECT)),
+	METH(VARIABLES, "GetValueOrDefault", 1, 2, TY(OBJECT), vars_get, TY(STRING), TY(OBJECT)),
+	INDEXER(VARIABLES, TY(OBJECT), vars_index, TY(STRING)),
+	PROP(VARKV, "Key", TY(STRING), varkv_key),
+	PROP(VARKV, "Value", TY(OBJECT), varkv_value),
+
+	PROP(ARRAY, "Length", TY(INT), array_length),
+
+	/* System.String */
+	PROP(STRING, "Length", TY(INT), str_length),
+	SPROP(STRING, "Empty", TY(STRING), str_empty),
+	METH(STRING, "CompareTo", 1, 1, TY(INT), str_compareto, TY(STRING)),
+	SMETH(STRING, "Compare", 2, 3, TY(INT), str_s_compare, TY(STRING), TY(STRING), TY(STRCMP)),
+	SMETH(STRING, "Compare", 3, 3, TY(INT), str_s_compare, TY(STRING), TY(STRING), TY(BOOL)),
+	SMETHF(STRING, MF_VARARGS, "Concat", 1, 1, TY(STRING), str_concat, TY(OBJECT)),
+	METH(STRING, "Contains", 1, 2, TY(BOOL), str_contains, TY(STRING), TY(STRCMP)),
+	METH(STRING, "Contains", 1, 2, TY(BOOL), str_contains, TY(CHAR), TY(STRCMP)),
+	METH(STRING, "EndsWith", 1, 2, TY(BOOL), str_endswith, TY(STRING), TY(STRCMP)),
+	METH(STRING, "EndsWith", 1, 1, TY(BOOL), str_endswith, TY(CHAR)),
+	METH(STRING, "Equals", 1, 2, TY(BOOL), str_equals, TY(STRING), TY(STRCMP)),
+	SMETH(STRING, "Equals", 2, 3, TY(BOOL), str_s_equals, TY(STRING), TY(STRING), TY(STRCMP)),
+	SMETHF(STRING, MF_VARARGS, "Format", 1, 2, TY(STRING), str_format, TY(STRING), TY(OBJECT)),
+	METH(STRING, "IndexOf", 1, 2, TY(INT), str_indexof, TY(STRING), TY(INT)),
+	METH(STRING, "IndexOf", 2, 2, TY(INT), str_indexof, TY(STRING), TY(STRCMP)),
+	METH(STRING, "IndexOf", 1, 2, TY(INT), str_indexof, TY(CHAR), TY(INT)),
+	SMETH(STRING, "IsNullOrEmpty", 1, 1, TY(BOOL), str_isnullorempty, TY(STRING)),
+	SMETH(STRING, "IsNullOrWhiteSpace", 1, 1, TY(BOOL), str_isnullorwhitespace, TY(STRING)),
+	SMETH(STRING, "Join", 2, 2, TY(STRING), str_join_seq, TY(STRING), TARR(STRING)),
+	SMETH(STRING, "Join", 2, 2, TY(STRING), str_join_seq, TY(STRING), TSEQ(STRING)),
+	SMETHF(STRING, MF_VARARGS, "Join", 2, 2, TY(STRING), str_join_args, TY(STRING), TY(OBJECT)),
+	METH(STRING, "LastIndexOf", 1, 1, TY(INT), str_lastindexof, TY(STRING)),
+	METH(STRING, "LastIndexOf", 1, 1, TY(INT), str_lastindexof, TY(CHAR)),
+	METH(STRING, "PadLeft", 1, 2, TY(STRING), str_padleft, TY(INT), TY(CHAR)),
+	METH(STRING, "PadRight", 1, 2, TY(STRING), str_padright, TY(INT), TY(CHAR)),
+	METH(STRING, "Replace", 2, 2, TY(STRING), str_replace, TY(STRING), TY(STRING)),
+	METH(STRING, "Replace", 2, 2, TY(STRING), str_replace, TY(CHAR), TY(CHAR)),
+	METH(STRING, "Split", 1, 1, TARR(STRING), str_split, TY(STRING)),
+	METH(STRING, "Split", 1, 1, TARR(STRING), str_split, TARR(CHAR)),
+	METHF(STRING, MF_VARARGS, "Split", 0, 1, TARR(STRING), str_split, TY(CHAR)),
+	METH(STRING, "StartsWith", 1, 2, TY(BOOL), str_startswith, TY(STRING), TY(STRCMP)),
+	METH(STRING, "StartsWith", 1, 1, TY(BOOL), str_startswith, TY(CHAR)),
+	METH(STRING, "Substring", 1, 2, TY(STRING), str_substring, TY(INT), TY(INT)),
+	METH(STRING, "ToLower", 0, 0, TY(STRING), str_tolower, { 0 }),
+	METH(STRING, "ToLowerInvariant", 0, 0, TY(STRING), str_tolower, { 0 }),
+	METH(STRING, "ToString", 0, 0, TY(STRING), str_tostring, { 0 }),
+	METH(STRING, "ToUpper", 0, 0, TY(STRING), str_toupper, { 0 }),
+	METH(STRING, "ToUpperInvariant", 0, 0, TY(STRING), str_toupper, { 0 }),
+	METHF(STRING, MF_VARARGS, "Trim", 0, 1, TY(STRING), str_trim, TY(CHAR)),
+	METHF(STRING, MF_VARARGS, "TrimEnd", 0, 1, TY(STRING), str_trimend, TY(CHAR)),
+	METHF(STRING, MF_VARARGS, "TrimStart", 0, 1, TY(STRING), str_trimstart, TY(CHAR)),
+
+	/* numbers, bool, char */
+	SPROP(INT, "MaxValue", TY(INT), int_max),
+	SPROP(INT, "MinValue", TY(INT), int_min),
+	SMETH(INT, "Parse", 1, 1, TY(INT), int_parse, TY(STRING)),
+	METH(INT, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
+	SPROP(LONG, "MaxValue", TY(LONG), long_max),
+	SPROP(LONG, "MinValue", TY(LONG), long_min),
+	SMETH(LONG, "Parse", 1, 1, TY(LONG), long_parse, TY(STRING)),
+	METH(LONG, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
+	SMETH(DOUBLE, "IsNaN", 1, 1, TY(BOOL), double_isnan, TY(DOUBLE)),
+	SMETH(DOUBLE, "Parse", 1, 1, TY(DOUBLE), double_parse, TY(STRING)),
+	METH(DOUBLE, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
+	SMETH(BOOL, "Parse", 1, 1, TY(BOOL), bool_parse, TY(STRING)),
+	METH(BOOL, "ToString", 0, 0, TY(STRING), any_tostring, { 0 }),
+	SMETH(CHAR, "IsDigit", 1, 1, TY(BOOL), char_isdigit, TY(CHAR)),
+	SMETH(CHAR, "IsLetter", 1, 1, TY(BOOL), char_isletter, TY(CHAR)),
+	SMETH(CHAR, "IsLetterOrDigit", 1, 1, TY(BOOL), char_isletterordigit, TY(CHAR)),
+	SMETH(CHAR, "IsWhiteSpace", 1, 1, TY(BOOL), char_iswhitespace, TY(CHAR)),
+	METH(CHAR, "ToString", 0, 0, TY(STRING), any_tostring, { 0 }),
+	METH(OBJECT, "ToString", 0, 0, TY(STRING), any_tostring, { 0 }),
+	METH(GUID, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
+	METH(TIMESPAN, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
+
+	/* Math: the int overloads first so Math.Max(1, 2) stays an int */
+	SMETH(MATH, "Abs", 1, 1, TY(INT), math_abs, TY(INT)),
+	SMETH(MATH, "Abs", 1, 1, TY(LONG), math_abs, TY(LONG)),
+	SMETH(MATH, "Abs", 1, 1, TY(DOUBLE), math_abs, TY(DOUBLE)),
+	SMETH(MATH, "Ceiling", 1, 1, TY(DOUBLE), math_ceiling, TY(DOUBLE)),
+	SMETH(MATH, "Floor", 1, 1, TY(DOUBLE), math_floor, TY(DOUBLE)),
+	SMETH(MATH, "Max", 2, 2, TY(INT), math_max, TY(INT), TY(INT)),
+	SMETH(MATH, "Max", 2, 2, TY(LONG), math_max, TY(LONG), TY(LONG)),
+	SMETH(MATH, "Max", 2, 2, TY(DOUBLE), math_max, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "Min", 2, 2, TY(INT), math_min, TY(INT), TY(INT)),
+	SMETH(MATH, "Min", 2, 2, TY(LONG), math_min, TY(LONG), TY(LONG)),
+	SMETH(MATH, "Min", 2, 2, TY(DOUBLE), math_min, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "Round", 1, 2, TY(DOUBLE), math_round, TY(DOUBLE), TY(INT)),
+	SMETH(MATH, "Truncate", 1, 1, TY(DOUBLE), math_truncate, TY(DOUBLE)),
+
+	/* Convert */
+	SMETH(CONVERT, "ToBoolean", 1, 1, TY(BOOL), conv_tobool, TY(OBJECT)),
+	SMETH(CONVERT, "ToDouble", 1, 1, TY(DOUBLE), conv_todouble, TY(OBJECT)),
+	SMETH(CONVERT, "ToInt32", 1, 1, TY(INT), conv_toint32, TY(OBJECT)),
+	SMETH(CONVERT, "ToInt64", 1, 1, TY(LONG), conv_toint64, TY(OBJECT)),
+	SMETH(CONVERT, "ToString", 1, 1, TY(STRING), conv_tostring, TY(OBJECT)),
+
+	/* DateTime: only the members APIM allows */
+	SMETH(DATETIME, ".ctor", 3, 3, TY(DATETIME), dt_ctor, TY(INT), TY(INT), TY(INT)),
+	SMETH(DATETIME, ".ctor", 6, 6, TY(DATETIME), dt_ctor, TY(INT), TY(INT), TY(INT), TY(INT), TY(INT), TY(INT)),
+	METH(DATETIME, "Add", 1, 1, TY(DATETIME), dt_add, TY(TIMESPAN)),
+	METH(DATETIME, "AddDays", 1, 1, TY(DATETIME), dt_adddays, TY(DOUBLE)),
+	METH(DATETIME, "AddHours", 1, 1, TY(DATETIME), dt_addhours, TY(DOUBLE)),
+	METH(DATETIME, "AddMilliseconds", 1, 1, TY(DATETIME), dt_addms, TY(DOUBLE)),
+	METH(DATETIME, "AddMinutes", 1, 1, TY(DATETIME), dt_addminutes, TY(DOUBLE)),
+	METH(DATETIME, "AddMonths", 1, 1, TY(DATETIME), dt_addmonths, TY(INT)),
+	METH(DATETIME, "AddSeconds", 1, 1, TY(DATETIME), dt_addseconds, TY(DOUBLE)),
+	METH(DATETIME, "AddTicks", 1, 1, TY(DATETIME), dt_addticks, TY(LONG)),
+	METH(DATETIME, "AddYears", 1, 1, TY(DATETIME), dt_addyears, TY(INT)),
+	PROP(DATETIME, "Date", TY(DATETIME), dt_date),
+	PROP(DATETIME, "Day", TY(INT), dt_day),
+	PROP(DATETIME, "DayOfYear", TY(INT), dt_dayofyear),
+	SMETH(DATETIME, "DaysInMonth", 2, 2, TY(INT), dt_daysinmonth, TY(INT), TY(INT)),
+	PROP(DATETIME, "Hour", TY(INT), dt_hour),
+	SMETH(DATETIME, "IsLeapYear", 1, 1, TY(BOOL), dt_isleapyear, TY(INT)),
+	SPROP(DATETIME, "MaxValue", TY(DATETIME), dt_maxvalue),
+	PROP(DATETIME, "Millisecond", TY(INT), dt_millisecond),
+	PROP(DATETIME, "Minute", TY(INT), dt_minute),
+	SPROP(DATETIME, "MinValue", TY(DATETIME), dt_minvalue),
+	PROP(DATETIME, "Month", TY(INT), dt_month),
+	SPROP(DATETIME, "Now", TY(DATETIME), dt_now),
+	SMETH(DATETIME, "Parse", 1, 1, TY(DATETIME), dt_parse, TY(STRING)),
+	PROP(DATETIME, "Second", TY(INT), dt_second),
+	METH(DATETIME, "Subtract", 1, 1, TY(TIMESPAN), dt_subtract, TY(DATETIME)),
+	METH(DATETIME, "Subtract", 1, 1, TY(DATETIME), dt_subtract, TY(TIMESPAN)),
+	PROP(DATETIME, "Ticks", TY(LONG), dt_ticks),
+	PROP(DATETIME, "TimeOfDay", TY(TIMESPAN), dt_timeofday),
+	SPROP(DATETIME, "Today", TY(DATETIME), dt_today),
+	METH(DATETIME, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
+	SPROP(DATETIME, "UtcNow", TY(DATETIME), dt_utcnow),
+	PROP(DATETIME, "Year", TY(INT), dt_year),
+
+	/* TimeSpan */
+	SMETH(TIMESPAN, ".ctor", 3, 4, TY(TIMESPAN), ts_ctor, TY(INT), TY(INT), TY(INT), TY(INT)),
+	METH(TIMESPAN, "Add", 1, 1, TY(TIMESPAN), ts_add, TY(TIMESPAN)),
+	PROP(TIMESPAN, "Days", TY(INT), ts_days),
+	METH(TIMESPAN, "Duration", 0, 0, TY(TIMESPAN), ts_duration, { 0 }),
+	SMETH(TIMESPAN, "FromDays", 1, 1, TY(TIMESPAN), ts_fromdays, TY(DOUBLE)),
+	SMETH(TIMESPAN, "FromHours", 1, 1, TY(TIMESPAN), ts_fromhours, TY(DOUBLE)),
+	SMETH(TIMESPAN, "FromMilliseconds", 1, 1, TY(TIMESPAN), ts_fromms, TY(DOUBLE)),
+	SMETH(TIMESPAN, "FromMinutes", 1, 1, TY(TIMESPAN), ts_fromminutes, TY(DOUBLE)),
+	SMETH(TIMESPAN, "FromSeconds", 1, 1, TY(TIMESPAN), ts_fromseconds, TY(DOUBLE)),
+	SMETH(TIMESPAN, "FromTicks", 1, 1, TY(TIMESPAN), ts_fromticks, TY(LONG)),
+	PROP(TIMESPAN, "Hours", TY(INT), ts_hours),
+	PROP(TIMESPAN, "Milliseconds", TY(INT), ts_milliseconds),
+	PROP(TIMESPAN, "Minutes", TY(INT), ts_minutes),
+	PROP(TIMESPAN, "Seconds", TY(INT), ts_seconds),
+	METH(TIMESPAN, "Subtract", 1, 1, TY(TIMESPAN), ts_subtract, TY(TIMESPAN)),
+	PROP(TIMESPAN, "Ticks", TY(LONG), ts_ticks),
+	PROP(TIMESPAN, "TotalDays", TY(DOUBLE), ts_totaldays),
+	PROP(TIMESPAN, "TotalHours", TY(DOUBLE), ts_totalhours),
+	PROP(TIMESPAN, "TotalMilliseconds", TY(DOUBLE), ts_totalms),
+	PROP(TIMESPAN, "TotalMinutes", TY(DOUBLE), ts_totalminutes),
+	PROP(TIMESPAN, "TotalSeconds", TY(DOUBLE), ts_totalseconds),
+	SPROP(TIMESPAN, "Zero", TY(TIMESPAN), ts_zero),
+
+	/* Guid */
+	SMETH(GUID, ".ctor", 1, 1, TY(GUID), guid_parse, TY(STRING)),
+	SPROP(GUID, "Empty", TY(GUID), guid_empty),
+	SMETH(GUID, "NewGuid", 0, 0, TY(GUID), guid_new, { 0 }),
+	SMETH(GUID, "Parse", 1, 1, TY(GUID), guid_parse, TY(STRING)),
+
+	/* StringComparison */
+	SPROP(STRCMP, "CurrentCulture", TY(STRCMP), sc_currentculture),
+	SPROP(STRCMP, "CurrentCultureIgnoreCase", TY(STRCMP), sc_currentcultureic),
+	SPROP(STRCMP, "InvariantCulture", TY(STRCMP), sc_invariantculture),
+	SPROP(STRCMP, "InvariantCultureIgnoreCase", TY(STRCMP), sc_invariantcultureic),
+	SPROP(STRCMP, "Ordinal", TY(STRCMP), sc_ordinal),
+	SPROP(STRCMP, "OrdinalIgnoreCase", TY(STRCMP), sc_ordinalic),
+};
+
+const size_t cg_expr_n_members = sizeof(cg_expr_members) / sizeof(cg_expr_members[0]);

@@ -1,0 +1,254 @@
+/* Static types: names, the C# spellings the checker accepts, and which .NET
+ * types are deliberately absent (for APIM's error wording). */
+#include "expr/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const full_names[CG_EXPR_T__COUNT] = {
+	[CG_EXPR_T_ERROR] = "?",
+	[CG_EXPR_T_VOID] = "System.Void",
+	[CG_EXPR_T_NULL] = "null",
+	[CG_EXPR_T_OBJECT] = "System.Object",
+	[CG_EXPR_T_BOOL] = "System.Boolean",
+	[CG_EXPR_T_CHAR] = "System.Char",
+	[CG_EXPR_T_INT] = "System.Int32",
+	[CG_EXPR_T_LONG] = "System.Int64",
+	[CG_EXPR_T_DOUBLE] = "System.Double",
+	[CG_EXPR_T_STRING] = "System.String",
+	[CG_EXPR_T_DATETIME] = "System.DateTime",
+	[CG_EXPR_T_TIMESPAN] = "System.TimeSpan",
+	[CG_EXPR_T_GUID] = "System.Guid",
+	[CG_EXPR_T_STRCMP] = "System.StringComparison",
+	[CG_EXPR_T_MATH] = "System.Math",
+	[CG_EXPR_T_CONVERT] = "System.Convert",
+	[CG_EXPR_T_CONTEXT] = "IProxyContext",
+	[CG_EXPR_T_API] = "IApi",
+	[CG_EXPR_T_OPERATION] = "IOperation",
+	[CG_EXPR_T_DEPLOYMENT] = "IDeployment",
+	[CG_EXPR_T_REQUEST] = "IRequest",
+	[CG_EXPR_T_RESPONSE] = "IResponse",
+	[CG_EXPR_T_URL] = "IUrl",
+	[CG_EXPR_T_LASTERROR] = "ILastError",
+	[CG_EXPR_T_CERT] = "System.Security.Cryptography.X509Certificates.X509Certificate2",
+	[CG_EXPR_T_X500] = "System.Security.Cryptography.X509Certificates.X500DistinguishedName",
+	[CG_EXPR_T_CERTDICT] = "System.Collections.Generic.IReadOnlyDictionary`2[System.String,System.Security.Cryptography.X509Certificates.X509Certificate2]",
+	[CG_EXPR_T_CERTKV] = "System.Collections.Generic.KeyValuePair`2[System.String,System.Security.Cryptography.X509Certificates.X509Certificate2]",
+	[CG_EXPR_T_HEADERS] = "System.Collections.Generic.IReadOnlyDictionary`2[System.String,System.String[]]",
+	[CG_EXPR_T_HEADERKV] = "System.Collections.Generic.KeyValuePair`2[System.String,System.String[]]",
+	[CG_EXPR_T_STRDICT] = "System.Collections.Generic.IReadOnlyDictionary`2[System.String,System.String]",
+	[CG_EXPR_T_STRKV] = "System.Collections.Generic.KeyValuePair`2[System.String,System.String]",
+	[CG_EXPR_T_VARIABLES] = "System.Collections.Generic.IReadOnlyDictionary`2[System.String,System.Object]",
+	[CG_EXPR_T_VARKV] = "System.Collections.Generic.KeyValuePair`2[System.String,System.Object]",
+	[CG_EXPR_T_ARRAY] = "[]",
+	[CG_EXPR_T_SEQ] = "System.Collections.Generic.IEnumerable`1",
+	[CG_EXPR_T_LAMBDA] = "lambda expression",
+	[CG_EXPR_T_TYPEREF] = "type",
+};
+
+/* Short names for messages about members ("Usage of member 'X' of type 'T'"). */
+static const char *const short_names[CG_EXPR_T__COUNT] = {
+	[CG_EXPR_T_CERT] = "X509Certificate2",
+	[CG_EXPR_T_X500] = "X500DistinguishedName",
+	[CG_EXPR_T_CERTDICT] = "IReadOnlyDictionary<string, X509Certificate2>",
+	[CG_EXPR_T_CERTKV] = "KeyValuePair<string, X509Certificate2>",
+	[CG_EXPR_T_HEADERS] = "IReadOnlyDictionary<string, string[]>",
+	[CG_EXPR_T_HEADERKV] = "KeyValuePair<string, string[]>",
+	[CG_EXPR_T_STRDICT] = "IReadOnlyDictionary<string, string>",
+	[CG_EXPR_T_STRKV] = "KeyValuePair<string, string>",
+	[CG_EXPR_T_VARIABLES] = "IReadOnlyDictionary<string, object>",
+	[CG_EXPR_T_VARKV] = "KeyValuePair<string, object>",
+};
+
+const char *cg_expr_type_name(struct cg_expr_type t, char *buf, size_t len)
+{
+	if (t.id >= CG_EXPR_T__COUNT)
+		return "?";
+	if (t.id == CG_EXPR_T_ARRAY || t.id == CG_EXPR_T_SEQ) {
+		if (t.id == CG_EXPR_T_ARRAY)
+			snprintf(buf, len, "%s[]", t.elem < CG_EXPR_T__COUNT ? full_names[t.elem] : "?");
+		else
+			snprintf(buf, len, "System.Collections.Generic.IEnumerable`1[%s]",
+				 t.elem < CG_EXPR_T__COUNT ? full_names[t.elem] : "?");
+		return buf;
+	}
+	if (t.id == CG_EXPR_T_TYPEREF)
+		return cg_expr_type_name(cg_expr_ty(t.elem), buf, len);
+	snprintf(buf, len, "%s", full_names[t.id] ? full_names[t.id] : "?");
+	return buf;
+}
+
+const char *cg_expr_ty_short(struct cg_expr_type t, char *buf, size_t len)
+{
+	if (t.id == CG_EXPR_T_TYPEREF)
+		t = cg_expr_ty(t.elem);
+	if (t.id < CG_EXPR_T__COUNT && short_names[t.id]) {
+		snprintf(buf, len, "%s", short_names[t.id]);
+		return buf;
+	}
+	const char *full = cg_expr_type_name(t, buf, len);
+	if (strncmp(full, "System.", 7) == 0 && !strchr(full + 7, '.'))
+		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+	return buf;
+}
+
+bool cg_expr_ty_is_ref(struct cg_expr_type t)
+{
+	switch (t.id) {
+	case CG_EXPR_T_BOOL:
+	case CG_EXPR_T_CHAR:
+	case CG_EXPR_T_INT:
+	case CG_EXPR_T_LONG:
+	case CG_EXPR_T_DOUBLE:
+	case CG_EXPR_T_DATETIME:
+	case CG_EXPR_T_TIMESPAN:
+	case CG_EXPR_T_GUID:
+	case CG_EXPR_T_STRCMP:
+	case CG_EXPR_T_CERTKV:
+	case CG_EXPR_T_HEADERKV:
+	case CG_EXPR_T_STRKV:
+	case CG_EXPR_T_VARKV:
+	case CG_EXPR_T_VOID:
+		return false;
+	default:
+		return true;
+	}
+}
+
+bool cg_expr_ty_is_numeric(struct cg_expr_type t)
+{
+	return t.id == CG_EXPR_T_CHAR || t.id == CG_EXPR_T_INT || t.id == CG_EXPR_T_LONG ||
+	       t.id == CG_EXPR_T_DOUBLE;
+}
+
+struct cg_expr_type cg_expr_ty_elem(struct cg_expr_type t)
+{
+	switch (t.id) {
+	case CG_EXPR_T_ARRAY:
+	case CG_EXPR_T_SEQ:
+		return cg_expr_ty(t.elem);
+	case CG_EXPR_T_STRING:
+		return cg_expr_ty(CG_EXPR_T_CHAR);
+	case CG_EXPR_T_CERTDICT:
+		return cg_expr_ty(CG_EXPR_T_CERTKV);
+	case CG_EXPR_T_HEADERS:
+		return cg_expr_ty(CG_EXPR_T_HEADERKV);
+	case CG_EXPR_T_STRDICT:
+		return cg_expr_ty(CG_EXPR_T_STRKV);
+	case CG_EXPR_T_VARIABLES:
+		return cg_expr_ty(CG_EXPR_T_VARKV);
+	default:
+		return cg_expr_ty(CG_EXPR_T_ERROR);
+	}
+}
+
+static const struct {
+	const char *name;
+	uint8_t id;
+} type_names[] = {
+	{ "string", CG_EXPR_T_STRING }, { "String", CG_EXPR_T_STRING }, { "System.String", CG_EXPR_T_STRING },
+	{ "int", CG_EXPR_T_INT }, { "Int32", CG_EXPR_T_INT }, { "System.Int32", CG_EXPR_T_INT },
+	{ "long", CG_EXPR_T_LONG }, { "Int64", CG_EXPR_T_LONG }, { "System.Int64", CG_EXPR_T_LONG },
+	{ "double", CG_EXPR_T_DOUBLE }, { "Double", CG_EXPR_T_DOUBLE }, { "System.Double", CG_EXPR_T_DOUBLE },
+	{ "bool", CG_EXPR_T_BOOL }, { "Boolean", CG_EXPR_T_BOOL }, { "System.Boolean", CG_EXPR_T_BOOL },
+	{ "char", CG_EXPR_T_CHAR }, { "Char", CG_EXPR_T_CHAR }, { "System.Char", CG_EXPR_T_CHAR },
+	{ "object", CG_EXPR_T_OBJECT }, { "Object", CG_EXPR_T_OBJECT }, { "System.Object", CG_EXPR_T_OBJECT },
+	{ "DateTime", CG_EXPR_T_DATETIME }, { "System.DateTime", CG_EXPR_T_DATETIME },
+	{ "TimeSpan", CG_EXPR_T_TIMESPAN }, { "System.TimeSpan", CG_EXPR_T_TIMESPAN },
+	{ "Guid", CG_EXPR_T_GUID }, { "System.Guid", CG_EXPR_T_GUID },
+	{ "StringComparison", CG_EXPR_T_STRCMP }, { "System.StringComparison", CG_EXPR_T_STRCMP },
+	{ "Math", CG_EXPR_T_MATH }, { "System.Math", CG_EXPR_T_MATH },
+	{ "Convert", CG_EXPR_T_CONVERT }, { "System.Convert", CG_EXPR_T_CONVERT },
+	{ "X509Certificate2", CG_EXPR_T_CERT },
+	{ "System.Security.Cryptography.X509Certificates.X509Certificate2", CG_EXPR_T_CERT },
+	{ "X500DistinguishedName", CG_EXPR_T_X500 },
+};
+
+struct cg_expr_type cg_expr_ty_lookup(struct cg_str name)
+{
+	for (size_t k = 0; k < sizeof(type_names) / sizeof(type_names[0]); k++)
+		if (cg_str_eq(name, cg_str_from_c(type_names[k].name)))
+			return cg_expr_ty(type_names[k].id);
+	return cg_expr_ty(CG_EXPR_T_ERROR);
+}
+
+/* Types a policy author may name that certgate does not provide: those APIM
+ * forbids (error text identical to APIM's), and those APIM allows but
+ * certgate has not implemented yet (a distinct message, so nobody mistakes
+ * a gap in certgate for an APIM rule). */
+static const struct {
+	const char *name;
+	const char *full;
+	bool apim_allows;
+} foreign[] = {
+	{ "Environment", "System.Environment", false },
+	{ "File", "System.IO.File", false },
+	{ "Directory", "System.IO.Directory", false },
+	{ "Path", "System.IO.Path", false },
+	{ "Console", "System.Console", false },
+	{ "Process", "System.Diagnostics.Process", false },
+	{ "Thread", "System.Threading.Thread", false },
+	{ "Task", "System.Threading.Tasks.Task", false },
+	{ "Activator", "System.Activator", false },
+	{ "AppDomain", "System.AppDomain", false },
+	{ "Type", "System.Type", false },
+	{ "Assembly", "System.Reflection.Assembly", false },
+	{ "GC", "System.GC", false },
+	{ "CultureInfo", "System.Globalization.CultureInfo", false },
+	{ "HttpClient", "System.Net.Http.HttpClient", false },
+	{ "WebClient", "System.Net.WebClient", false },
+	{ "X509Store", "System.Security.Cryptography.X509Certificates.X509Store", false },
+	{ "X509Chain", "System.Security.Cryptography.X509Certificates.X509Chain", false },
+	{ "X509Extension", "System.Security.Cryptography.X509Certificates.X509Extension", false },
+	{ "Regex", "System.Text.RegularExpressions.Regex", true },
+	{ "Encoding", "System.Text.Encoding", true },
+	{ "StringBuilder", "System.Text.StringBuilder", true },
+	{ "JObject", "Newtonsoft.Json.Linq.JObject", true },
+	{ "JArray", "Newtonsoft.Json.Linq.JArray", true },
+	{ "JToken", "Newtonsoft.Json.Linq.JToken", true },
+	{ "JsonConvert", "Newtonsoft.Json.JsonConvert", true },
+	{ "Dictionary", "System.Collections.Generic.Dictionary", true },
+	{ "List", "System.Collections.Generic.List", true },
+	{ "HashSet", "System.Collections.Generic.HashSet", true },
+	{ "Uri", "System.Uri", true },
+	{ "Random", "System.Random", true },
+	{ "BitConverter", "System.BitConverter", true },
+	{ "Decimal", "System.Decimal", true },
+	{ "decimal", "System.Decimal", true },
+	{ "float", "System.Single", true },
+	{ "Single", "System.Single", true },
+	{ "byte", "System.Byte", true },
+	{ "Byte", "System.Byte", true },
+	{ "uint", "System.UInt32", true },
+	{ "ulong", "System.UInt64", true },
+	{ "short", "System.Int16", true },
+	{ "DateTimeOffset", "System.DateTimeOffset", true },
+	{ "Enumerable", "System.Linq.Enumerable", true },
+	{ "SHA256", "System.Security.Cryptography.SHA256", true },
+	{ "SHA1", "System.Security.Cryptography.SHA1", true },
+	{ "HMACSHA256", "System.Security.Cryptography.HMACSHA256", true },
+	{ "WebUtility", "System.Net.WebUtility", true },
+	{ "IPAddress", "System.Net.IPAddress", true },
+	{ "XElement", "System.Xml.Linq.XElement", true },
+	{ "XDocument", "System.Xml.Linq.XDocument", true },
+	{ "DateTimeKind", "System.DateTimeKind", true },
+	{ "StringSplitOptions", "System.StringSplitOptions", true },
+	{ "X509NameType", "System.Security.Cryptography.X509Certificates.X509NameType", true },
+};
+
+const char *cg_expr_ty_foreign(struct cg_str name, bool *allowed_by_apim)
+{
+	for (size_t k = 0; k < sizeof(foreign) / sizeof(foreign[0]); k++) {
+		struct cg_str full = cg_str_from_c(foreign[k].full);
+		if (cg_str_eq(name, cg_str_from_c(foreign[k].name)) || cg_str_eq(name, full)) {
+			*allowed_by_apim = foreign[k].apim_allows;
+			return foreign[k].full;
+		}
+	}
+	/* Any other System.* name: APIM's allow-list does not have it. */
+	if (cg_str_has_prefix(name, CG_STR("System."))) {
+		*allowed_by_apim = false;
+		return NULL;
+	}
+	return NULL;
+}
