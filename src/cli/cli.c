@@ -45,7 +45,8 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --default     Make this the default hostname (the previous default stops\n"
 	  "                being it). The first hostname becomes the default by itself.\n"
 	  "\n"
-	  "An expired or not yet valid certificate is stored with a warning.\n"
+	  "An expired or not yet valid certificate, or one that does not name NAME, is\n"
+	  "stored with a warning.\n"
 	  "Example:\n"
 	  "  certgate host set api.example.com --cert api.crt --key api.key \\\n"
 	  "      --negotiate-client-certificate\n" },

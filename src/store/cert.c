@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/bio.h>
@@ -318,6 +319,38 @@ void cg_store_cert_info_of(X509 *x, struct cg_store_cert_info *info)
 		info->key_bits = EVP_PKEY_get_bits(pk);
 	}
 	ERR_clear_error();
+}
+
+bool cg_store_cert_names_host(X509 *leaf, const char *name)
+{
+	bool ok = false;
+	if (strncmp(name, "*.", 2) != 0) {
+		ok = X509_check_host(leaf, name, strlen(name), 0, NULL) == 1;
+		ERR_clear_error();
+		return ok;
+	}
+	GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	int dns = 0;
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens) && !ok; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS)
+			continue;
+		dns++;
+		const ASN1_IA5STRING *v = g->d.dNSName;
+		size_t l = (size_t)ASN1_STRING_length(v);
+		ok = l == strlen(name) &&
+		     strncasecmp((const char *)ASN1_STRING_get0_data(v), name, l) == 0;
+	}
+	GENERAL_NAMES_free(gens);
+	if (!ok && dns == 0) {
+		/* No DNS SANs: clients fall back to the CN. */
+		char cn[CG_STORE_MAX_HOSTNAME_LEN + 2];
+		int l = X509_NAME_get_text_by_NID(X509_get_subject_name(leaf), NID_commonName, cn,
+						  sizeof(cn));
+		ok = l > 0 && strcasecmp(cn, name) == 0;
+	}
+	ERR_clear_error();
+	return ok;
 }
 
 int cg_store_cert_describe(const char *chain_pem, struct cg_store_cert_info *out, char *err,

@@ -4,6 +4,7 @@
 #ifndef CG_STORE_CERT_H
 #define CG_STORE_CERT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/evp.h>
@@ -34,6 +35,12 @@ char *cg_store_key_to_pem(EVP_PKEY *key);
  * Returns 0 or CG_STORE_FAIL_INVALID when the chain does not parse. */
 int cg_store_cert_describe(const char *chain_pem, struct cg_store_cert_info *out, char *err,
 			   size_t errlen);
+
+/* Whether leaf is a certificate for hostname name (lowercase, as stored):
+ * RFC 6125 matching by OpenSSL for plain names; for a wildcard hostname
+ * "*.example.com", the certificate must carry that same wildcard (a DNS
+ * SAN, or the CN when there are no DNS SANs). Used for a warning only. */
+bool cg_store_cert_names_host(X509 *leaf, const char *name);
 
 /* Fills info from one certificate (chain_len is left 1). */
 void cg_store_cert_info_of(X509 *x, struct cg_store_cert_info *info);

@@ -45,12 +45,17 @@ static int count(struct cg_store *st, const char *sql, const char *arg, size_t *
 	return 0;
 }
 
+/* Non-fatal findings: appended to in->warn ("; " between them) when the
+ * caller gave a buffer, else logged one per line. */
 static void warn_out(const struct cg_store_host_set *in, const char *msg)
 {
-	if (in->warn && in->warnlen)
-		snprintf(in->warn, in->warnlen, "%s", msg);
-	else
+	if (in->warn && in->warnlen) {
+		size_t n = strlen(in->warn);
+		if (n + 1 < in->warnlen)
+			snprintf(in->warn + n, in->warnlen - n, "%s%s", n ? "; " : "", msg);
+	} else {
 		cg_log_warn("%s", msg);
+	}
 }
 
 static char *dup_col(sqlite3_stmt *s, int i)
@@ -152,7 +157,7 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	{
 		struct cg_store_cert_info info;
 		cg_store_cert_info_of(leaf, &info);
-		char msg[CG_STORE_ERR_LEN];
+		char msg[2 * CG_STORE_ERR_LEN]; /* subject + name + words */
 		if (info.expired) {
 			snprintf(msg, sizeof(msg),
 				 "the certificate for '%s' expired on %s; clients will refuse it",
@@ -161,9 +166,15 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 		} else if (info.not_yet_valid) {
 			snprintf(msg, sizeof(msg),
 				 "the certificate for '%s' is not valid before %s; clients will "
-				 "refuse "
-				 "it until then",
+				 "refuse it until then",
 				 name, info.not_before);
+			warn_out(in, msg);
+		}
+		if (!cg_store_cert_names_host(leaf, name)) {
+			snprintf(msg, sizeof(msg),
+				 "the certificate (subject '%.200s') does not name '%s' in its "
+				 "subject alternative names; clients that check names will refuse it",
+				 info.subject, name);
 			warn_out(in, msg);
 		}
 	}

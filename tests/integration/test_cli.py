@@ -266,8 +266,13 @@ class CliTest(unittest.TestCase):
         self.assertEqual([h["defaultSslBinding"] for h in hosts2], [False, True])
         self.assertEqual([h["negotiateClientCertificate"] for h in hosts2], [False, False])
         self.assertEqual(hosts2[1]["certificate"], hosts[1]["certificate"])
-        # Replacing the certificate and key together.
-        self.host("api.example.com", "rsa.crt", "rsa.key")
+        # Replacing the certificate and key together; one for another name
+        # is stored with a warning.
+        cp = self.host("api.example.com", "rsa.crt", "rsa.key")
+        self.assertEqual(cp.stderr, "certgate: warning: the certificate (subject "
+                                    "'CN=rsa.example.com') does not name 'api.example.com' in "
+                                    "its subject alternative names; clients that check names "
+                                    "will refuse it\n")
         self.assertIn("Subject:                       CN=rsa.example.com\n",
                       self.ok("host", "show", "api.example.com").stdout)
 

@@ -467,8 +467,16 @@ static void test_host_round_trip(void **state)
 	free(kept);
 	cg_model_free(&m);
 
-	/* Replacing the certificate and key together. */
-	host(st, "api.example.com", rsa_crt, rsa_key, -1, false);
+	/* Replacing the certificate and key together; this one names another
+	 * host, which is stored with a warning. */
+	char warn[CG_STORE_ERR_LEN];
+	struct cg_store_host_set rin = { .name = "api.example.com", .cert_pem = rsa_crt,
+					 .key_pem = rsa_key, .negotiate_client_certificate = -1,
+					 .warn = warn, .warnlen = sizeof(warn) };
+	assert_int_equal(cg_store_host_set(st, &rin, err, sizeof(err)), 0);
+	assert_string_equal(warn, "the certificate (subject 'CN=rsa.example.com') does not name "
+				  "'api.example.com' in its subject alternative names; clients "
+				  "that check names will refuse it");
 	load(st, &m);
 	assert_int_equal(cg_store_cert_describe(find_host(&m, "api.example.com")->cert_pem, &i1,
 						err, sizeof(err)),
@@ -496,14 +504,23 @@ static void test_host_round_trip(void **state)
 static void test_host_wildcard_and_chain(void **state)
 {
 	struct cg_store *st = *state;
-	host(st, "*.Example.COM", chain_ok, leaf_key, -1, false);
+	host(st, "chain.example.com", chain_ok, leaf_key, -1, false);
+	/* A wildcard hostname needs a certificate with that wildcard. */
+	host(st, "*.API.Example.COM", ec_crt, ec_key, -1, false);
+	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
+	struct cg_store_host_set in = { .name = "*.example.com", .cert_pem = ec_crt,
+					.key_pem = ec_key, .negotiate_client_certificate = -1,
+					.warn = warn, .warnlen = sizeof(warn) };
+	assert_int_equal(cg_store_host_set(st, &in, err, sizeof(err)), 0);
+	assert_non_null(strstr(warn, "does not name '*.example.com'"));
 	struct cg_model m;
 	load(st, &m);
-	assert_int_equal(m.num_hosts, 1);
-	assert_string_equal(m.hosts[0].name, "*.example.com");
+	assert_int_equal(m.num_hosts, 3);
+	assert_string_equal(m.hosts[0].name, "*.api.example.com");
+	assert_string_equal(m.hosts[1].name, "*.example.com");
+	assert_string_equal(m.hosts[2].name, "chain.example.com");
 	struct cg_store_cert_info info;
-	char err[CG_STORE_ERR_LEN];
-	assert_int_equal(cg_store_cert_describe(m.hosts[0].cert_pem, &info, err, sizeof(err)), 0);
+	assert_int_equal(cg_store_cert_describe(m.hosts[2].cert_pem, &info, err, sizeof(err)), 0);
 	assert_int_equal(info.chain_len, 2);
 	assert_string_equal(info.subject, "CN=chain.example.com");
 	assert_string_equal(info.issuer, "CN=Intermediate");
