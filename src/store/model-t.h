@@ -39,12 +39,49 @@ struct cg_model_api {
 	size_t num_ops;
 };
 
+/* A policy document (APIM policies/policy at a scope). */
+enum cg_model_policy_scope {
+	CG_MODEL_POLICY_GLOBAL = 0,
+	CG_MODEL_POLICY_API,
+	CG_MODEL_POLICY_OPERATION,
+};
+
+struct cg_model_policy {
+	enum cg_model_policy_scope scope;
+	const char *api_id;  /* API and operation scopes; NULL at global */
+	const char *op_id;   /* operation scope only */
+	const char *format;  /* "rawxml" or "xml" */
+	const char *value;   /* the document text, as stored */
+};
+
+/* A named value ({{name}} in policies). */
+struct cg_model_named_value {
+	const char *name;
+	const char *value;   /* secret values too: the snapshot needs them */
+	bool secret;
+};
+
+/* A policy fragment (<fragment>...</fragment>). */
+struct cg_model_fragment {
+	const char *id;
+	const char *description;
+	const char *format;  /* "rawxml" or "xml" */
+	const char *value;
+};
+
 struct cg_model {
 	struct cg_arena arena;
 	struct cg_model_host *hosts;
 	size_t num_hosts;
 	struct cg_model_api *apis;
 	size_t num_apis;
+	/* Filled by stores that have these tables; empty otherwise. */
+	struct cg_model_policy *policies;
+	size_t num_policies;
+	struct cg_model_named_value *named_values;
+	size_t num_named_values;
+	struct cg_model_fragment *fragments;
+	size_t num_fragments;
 };
 
 #endif
