@@ -145,6 +145,58 @@ class HttpTest(cgtest.GatewayTestCase):
         self.assertTrue(closed)
         self.assertNotIn(b"HTTP/1.1 200", out)
 
+    def test_missing_host_is_400(self):
+        self.assertRejected(b"GET /echo/a HTTP/1.1\r\nX-A: 1\r\n\r\n", 400, must_close=False)
+
+    def test_invalid_header_name_is_400(self):
+        for line in (b"X A: b", b"X\"A: b", b": novalue", b"X-A\x80: b"):
+            with self.subTest(line=line):
+                self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\n" + line +
+                                    b"\r\n\r\n", 400)
+
+    def test_body_of_locally_answered_request_is_not_a_request(self):
+        """A 404 answered by the gateway itself must consume (or close on) the
+        request body: the body must never be parsed as the next request."""
+        inner = b"GET /echo/smuggled HTTP/1.1\r\nHost: open.test\r\n\r\n"
+        for framing in ("length", "chunked"):
+            with self.subTest(framing=framing):
+                self.be.reset()
+                if framing == "length":
+                    req = b"POST /missing HTTP/1.1\r\nHost: open.test\r\nContent-Length: " + \
+                        str(len(inner)).encode() + b"\r\n\r\n" + inner
+                else:
+                    req = b"POST /missing HTTP/1.1\r\nHost: open.test\r\n" \
+                        b"Transfer-Encoding: chunked\r\n\r\n" + \
+                        b"%x\r\n" % len(inner) + inner + b"\r\n0\r\n\r\n"
+                req += b"GET /echo/after HTTP/1.1\r\nHost: open.test\r\nConnection: close\r\n\r\n"
+                out, closed = self.exchange(req)
+                rs = cgtest.parse_responses(out)
+                self.assertGreaterEqual(len(rs), 1, out[:300])
+                self.assertEqual(rs[0].status, 404)
+                time.sleep(0.1)
+                targets = [r.target for r in self.be.requests]
+                self.assertNotIn("/base/smuggled", targets)
+                if len(rs) > 1:  # kept alive: the next real request is served
+                    self.assertEqual(rs[1].status, 200)
+                    self.assertEqual(targets, ["/base/after"])
+
+    def test_pipelined_bad_request_stops_the_connection(self):
+        out, closed = self.exchange(
+            b"GET /echo/one HTTP/1.1\r\nHost: open.test\r\n\r\n"
+            b"GET /echo/two HTTP/1.1\r\nHost: open.test\r\nX-A: a\r\n folded\r\n\r\n"
+            b"GET /echo/three HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        rs = cgtest.parse_responses(out)
+        self.assertEqual([r.status for r in rs], [200, 400], out[:600])
+        self.assertTrue(closed)
+        time.sleep(0.1)
+        self.assertEqual([r.target for r in self.be.requests], ["/base/one"])
+
+    def test_long_request_target_rejected(self):
+        out, closed = self.exchange(b"GET /echo/" + b"a" * 40000 + b" HTTP/1.1\r\n"
+                                    b"Host: open.test\r\n\r\n")
+        self.assertIn(cgtest.status_of(out), (414, 431), out[:300])
+        self.assertEqual(self.be.count(), 0)
+
     # ---- limits
 
     def test_header_line_over_limit_is_431(self):
@@ -355,6 +407,48 @@ class HttpTest(cgtest.GatewayTestCase):
                 self.assertEqual(r.status, 200, r)
                 with open(out, "rb") as f:
                     self.assertEqual(hashlib.sha256(f.read()).hexdigest(), digest)
+
+
+class LimitsTest(cgtest.GatewayTestCase):
+    """--max-header-bytes and --max-headers are honoured."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.be = cls.backend()
+        cls.gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}],
+            http_listen=True,
+            serve_args=["--max-header-bytes", "2048", "--max-headers", "10"])
+
+    def setUp(self):
+        self.be.reset()
+
+    def send(self, extra):
+        """Returns (first response, closed within 2 s after it)."""
+        c = self.gw.tcp()
+        try:
+            c.send(b"GET /echo/l HTTP/1.1\r\nHost: open.test\r\n" + extra + b"\r\n")
+            r = c.read_response(timeout=5)
+            return r, (r.status != 200 and c.wait_closed(2))
+        finally:
+            c.close()
+
+    def test_header_count_limit(self):
+        r, _ = self.send(b"".join(b"X-H%d: v\r\n" % i for i in range(8)))
+        self.assertEqual(r.status, 200, r)
+        r, _ = self.send(b"".join(b"X-H%d: v\r\n" % i for i in range(12)))
+        self.assertEqual(r.status, 431, r)
+        self.assertApimError(431, r.body, r.headers)
+        self.assertEqual(self.be.count(), 1)
+
+    def test_header_bytes_limit(self):
+        r, _ = self.send(b"X-Big: " + b"a" * 1000 + b"\r\n")
+        self.assertEqual(r.status, 200, r)
+        r, closed = self.send(b"X-Big: " + b"a" * 3000 + b"\r\n")
+        self.assertEqual(r.status, 431, r)
+        self.assertTrue(closed)
+        self.assertEqual(self.be.count(), 1)
 
 
 if __name__ == "__main__":
