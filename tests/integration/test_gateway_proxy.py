@@ -181,7 +181,60 @@ class ProxyTest(cgtest.GatewayTestCase):
             self.assertNotIn(n, r.headers.names(), r.headers)
         self.assertEqual(r.headers.get("x-keep"), "k")
 
+    def test_backend_response_with_cl_and_te(self):
+        self.be.reset(lambda q: BResp(mode="raw", raw=b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+                                      b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"))
+        r = self.raw(b"GET /echo/clte HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertFalse(r.headers.has("content-length") and r.headers.has("transfer-encoding"),
+                         r.headers)
+        if r.status == 200:
+            self.assertEqual(r.body, b"hello")
+        else:
+            self.assertEqual(r.status, 502, r)
+
+    def test_backend_response_with_differing_content_lengths_is_502(self):
+        self.be.reset(lambda q: BResp(mode="raw", raw=b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n"
+                                      b"Content-Length: 5\r\n\r\nhello"))
+        r = self.raw(b"GET /echo/cl2 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertEqual(r.status, 502, r)
+        self.assertApimError(502, r.body, r.headers)
+
+    def test_no_body_statuses_keep_connection_usable(self):
+        for st in (204, 304):
+            with self.subTest(status=st):
+                self.be.reset(lambda q, st=st: BResp(st, b"", headers=[("X-S", str(st))])
+                              if q.target.endswith("/nb") else None)
+                c = self.gw.tls(sni="open.test")
+                c.send(b"GET /echo/nb HTTP/1.1\r\nHost: open.test\r\n\r\n"
+                       b"GET /echo/next HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                r1 = c.read_response()
+                r2 = c.read_response()
+                c.close()
+                self.assertEqual(r1.status, st)
+                self.assertEqual(r1.headers.get("x-s"), str(st))
+                self.assertEqual(r1.body, b"")
+                self.assertEqual(r2.status, 200)
+                self.assertEqual(r2.json()["target"], "/base/next")
+
+    def test_empty_post_forwarded_with_zero_length(self):
+        r = self.raw(b"POST /echo/e HTTP/1.1\r\nHost: open.test\r\nContent-Length: 0\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        got = self.be.last()
+        self.assertEqual(got.method, "POST")
+        self.assertEqual(got.body, b"")
+        self.assertFalse(got.chunked)
+
     # ---- backend connections
+
+    def test_backend_closing_idle_connections_is_tolerated(self):
+        # The backend closes every connection right after answering, without
+        # saying so: a pooled connection found dead must not become a 502.
+        self.be.reset(lambda q: BResp(200, b"fine", keep_alive=False))
+        for i in range(4):
+            r = self.gw.curl("/echo/stale%d" % i)
+            self.assertEqual((r.status, r.body), (200, b"fine"), r)
+            time.sleep(0.3)
+        self.assertEqual(self.be.count(), 4)
 
     def test_keep_alive_to_backend(self):
         n = 10
