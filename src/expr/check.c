@@ -801,9 +801,18 @@ static struct cg_expr_node *check_unary(struct checker *c, struct cg_expr_node *
 		if (cg_expr_ty_is_numeric(t)) {
 			struct cg_expr_type r = t.id == CG_EXPR_T_CHAR ? T(INT) : t;
 			e->a = convert(c, e->a, r);
-			/* fold -literal so int.MinValue literals work: -2147483648 */
+			/* fold -literal so int.MinValue literals work: -2147483648
+			 * (2147483648 alone is a uint; negated, C# makes it an int) */
 			if (e->a->op == N_LIT && e->sub == TK_MINUS) {
 				struct cg_expr_node *l = e->a;
+				if (l->lit.kind == CG_EXPR_V_LONG && l->sub == NUM_UINT && l->lit.u.l == 2147483648LL) {
+					l->lit.kind = CG_EXPR_V_INT;
+					l->lit.u.i = INT32_MIN;
+					l->type = T(INT);
+					l->line = e->line;
+					l->col = e->col;
+					return l;
+				}
 				if (l->lit.kind == CG_EXPR_V_INT)
 					l->lit.u.i = (int32_t)(0u - (uint32_t)l->lit.u.i);
 				else if (l->lit.kind == CG_EXPR_V_LONG)
@@ -896,8 +905,10 @@ static struct cg_expr_node *check_assign(struct checker *c, struct cg_expr_node 
 {
 	char b1[160], b2[160];
 	if (e->a->op != N_IDENT || e->a->sub == TK_OUT)
-		return err_at(c, e, "The left-hand side of an assignment must be a local variable");
+		return err_at(c, e->a, "The left-hand side of an assignment must be a local variable");
 	struct local *l = find_local(c, e->a->name);
+	if (!l && cg_str_eq_lit(e->a->name, "context"))
+		return err_at(c, e->a, "The left-hand side of an assignment must be a local variable");
 	if (!l)
 		return unknown_name(c, e->a, e->a->name);
 	if (e->sub != TK_ASSIGN) {

@@ -264,7 +264,7 @@ static int fmt_datetime(int64_t ticks, uint8_t kind, struct cg_str f, struct out
 /* ---- numbers ---- */
 
 /* .NET Core 3.0+ double.ToString(): the shortest text that round-trips,
- * in scientific form when the exponent is >= 15 or < -5. */
+ * in scientific form when the exponent is >= 15 or < -4 (1E-05). */
 static void fmt_double_shortest(double v, struct out *o)
 {
 	if (isnan(v)) {
@@ -301,7 +301,7 @@ static void fmt_double_shortest(double v, struct out *o)
 		nd--;
 	if (neg)
 		put(o, "-", 1);
-	if (exp >= 15 || exp < -5) {
+	if (exp >= 15 || exp < -4) {
 		put(o, digits, 1);
 		if (nd > 1) {
 			put(o, ".", 1);
@@ -348,9 +348,10 @@ static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out
 	double d = isd ? v->u.d : (double)l;
 	char spec = f.len ? f.ptr[0] : 'G';
 	int prec = -1;
-	if (f.len > 1) {
-		uint64_t pv;
-		if (!cg_str_to_u64(cg_str_sub(f, 1, f.len), 99, &pv)) {
+	bool letter = (spec >= 'A' && spec <= 'Z') || (spec >= 'a' && spec <= 'z');
+	if (f.len > 1 || (f.len == 1 && !letter)) {
+		uint64_t pv = 0;
+		if (!letter || !cg_str_to_u64(cg_str_sub(f, 1, f.len), 99, &pv)) {
 			/* custom: only runs of '0' (zero padding) and "0.00" */
 			size_t k = 0, z = 0, dec = 0;
 			bool dot = false;
@@ -371,12 +372,6 @@ static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out
 			return 0;
 		}
 		prec = (int)pv;
-	} else if (f.len == 1 && ((spec >= '0' && spec <= '9') || spec == '#')) {
-		if (spec == '0') {
-			putf(o, "%.0f", isd ? cg_expr_round_away(d) : (double)l);
-			return 0;
-		}
-		return -1;
 	}
 	char b[400];
 	switch (spec) {

@@ -623,7 +623,8 @@ FN(str_indexof)
 		return arg_null(r, "value");
 	size_t from = 0;
 	bool ic = false;
-	if (nargs > 1 && args[1].kind == CG_EXPR_V_INT) {
+	bool has_start = nargs > 1 && r->node->member->params[1].id == CG_EXPR_T_INT;
+	if (has_start) {
 		long o = args[1].u.i < 0 ? -1 : u16_off(SELF_S, (size_t)args[1].u.i);
 		if (o < 0)
 			return cg_expr_throw(r, "ArgumentOutOfRangeException",
