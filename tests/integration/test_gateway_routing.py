@@ -4,7 +4,9 @@ operations by method + URL template, 404 JSON when nothing matches."""
 
 import json
 import os
+import ssl
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -162,6 +164,75 @@ class RoutingTest(cgtest.GatewayTestCase):
         self.assertEqual(r.status, 404, r)
         self.assertEqual(r.json(), NOT_FOUND)
         self.assertTrue(r.headers.get("content-type", "").startswith("application/json"))
+
+
+def poll(fn, timeout=6.0, step=0.1):
+    """Calls fn() until it returns a truthy value or timeout; returns the last value."""
+    deadline = time.monotonic() + timeout
+    v = fn()
+    for _ in range(int(timeout / step) + 1):
+        if v or time.monotonic() > deadline:
+            break
+        time.sleep(step)
+        v = fn()
+    return v
+
+
+class ReloadTest(cgtest.GatewayTestCase):
+    """Store changes made with the CLI while serving apply within about a
+    second, and do not drop open connections."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.b1 = cls.backend()
+        cls.b2 = cls.backend()
+        cls.gw = cls.gateway(hosts=[{"name": "open.test", "default": True}],
+                             apis=[{"id": "one", "path": "one", "backend": cls.b1.url("/1")}])
+
+    def status(self, path, sni="open.test"):
+        c = self.gw.tls(sni=sni)
+        try:
+            c.send(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, sni)).encode())
+            return c.read_response(timeout=10).status
+        finally:
+            c.close()
+
+    def test_api_added_and_removed_live(self):
+        keep = self.gw.tls(sni="open.test")
+        keep.send(b"GET /one/a HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertEqual(keep.read_response().status, 200)
+        self.assertEqual(self.status("/two/x"), 404)
+        self.gw.cli("api", "set", "two", "--path", "two", "--backend", self.b2.url("/2"))
+        self.assertTrue(poll(lambda: self.status("/two/x") == 200), "new API never served")
+        self.assertEqual(self.b2.last().target, "/2/x")
+        # The connection opened before the change still works.
+        keep.send(b"GET /one/b HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertEqual(keep.read_response().status, 200)
+        self.gw.cli("op", "set", "two", "only-get", "--method", "GET", "--url-template", "/x")
+        self.assertTrue(poll(lambda: self.status("/two/y") == 404), "operation never applied")
+        self.assertEqual(self.status("/two/x"), 200)
+        self.gw.cli("api", "rm", "two")
+        self.assertTrue(poll(lambda: self.status("/two/x") == 404), "removed API still served")
+        keep.send(b"GET /one/c HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertEqual(keep.read_response().status, 200)
+        keep.close()
+
+    def test_hostname_added_live(self):
+        cf = self.pki.server("late.test")
+        self.gw.cli("host", "set", "late.test", "--cert", cf.cert, "--key", cf.key,
+                    "--negotiate-client-certificate")
+
+        def served():
+            try:
+                c = self.gw.tls(sni="late.test")  # verifies name against the root
+                der = c.sock.getpeercert(binary_form=True)
+                c.close()
+                return der == cf.der
+            except (ssl.SSLError, OSError):
+                return False
+        self.assertTrue(poll(served), "new hostname's certificate never served")
+        rc, out = self.gw.s_client("late.test", ["-msg"])
+        self.assertIn("CertificateRequest", out)
 
 
 class CliTest(cgtest.GatewayTestCase):
