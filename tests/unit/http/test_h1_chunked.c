@@ -265,6 +265,15 @@ static void test_state_and_total(void **state)
 	assert_int_equal(len, 0);
 	assert_string_equal(c, "GET /next");
 
+	/* A state no decoder can reach (memory corruption) fails closed. */
+	cg_h1_chunked_init(&d);
+	d.state = 99;
+	char f[] = "5\r\nhello\r\n";
+	len = sizeof(f) - 1;
+	assert_int_equal(cg_h1_chunked_decode(&d, f, &len), CG_H1_ERROR);
+	assert_int_equal(len, 0);
+	assert_string_equal(d.error_reason, "decoder state corrupt");
+
 	/* A zeroed struct is a valid start, like cg_h1_chunked_init. */
 	struct cg_h1_chunked z = { 0 };
 	char e[] = "2\r\nok\r\n0\r\n\r\n";
