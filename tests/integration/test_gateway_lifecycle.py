@@ -225,6 +225,46 @@ class GracefulStopTest(cgtest.GatewayTestCase):
         # Two worker threads at least (plus main/control threads).
         tasks = os.listdir("/proc/%d/task" % gw.proc.pid)
         self.assertGreaterEqual(len(tasks), 2)
+        # One SO_REUSEPORT listening socket per worker.
+        self.assertEqual(listening_sockets(gw.port), 2)
+
+
+def listening_sockets(port):
+    """Number of LISTEN sockets on 127.0.0.1:port (from /proc/net/tcp)."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            parts = line.split()
+            local, state = parts[1], parts[3]
+            if state == "0A" and local == "0100007F:%04X" % port:
+                n += 1
+    return n
+
+
+class LoggingTest(cgtest.GatewayTestCase):
+
+    def test_debug_log_has_access_lines_and_no_secrets(self):
+        be = self.backend()
+        gw = self.gateway(hosts=HOSTS, log_level="debug",
+                          apis=[{"id": "echo", "path": "echo", "backend": be.url("/base")}])
+        cert = self.pki.client("logged")
+        c = gw.tls(sni="secure.test", cert=cert.cert, key=cert.key)
+        c.send(b"GET /echo/logme?q=1 HTTP/1.1\r\nHost: secure.test\r\n"
+               b"Authorization: Bearer sekret-token\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        c.close()
+        self.assertEqual(gw.curl("/nothing").status, 404)
+        gw.stop()
+        err = gw.stderr()
+        lines = [ln for ln in err.splitlines() if "/echo/logme" in ln]
+        self.assertTrue(lines, "no access log line for the request:\n" + err[-2000:])
+        self.assertTrue(any("200" in ln for ln in lines), lines)
+        self.assertTrue(any("/nothing" in ln and "404" in ln for ln in err.splitlines()),
+                        err[-2000:])
+        self.assertNotIn("PRIVATE KEY", err)
+        with open(gw.host_certs["open.test"].key) as f:
+            key_body = f.read().splitlines()[1]
+        self.assertNotIn(key_body, err)
 
 
 class StartupTest(cgtest.GatewayTestCase):
