@@ -451,17 +451,36 @@ void cg_upconn_pool_free(struct cg_worker *w)
 
 /* ---- building the upstream request ------------------------------------- */
 
+/* Compares header names the way CGI-style backends see them: '_' and '-'
+ * alike (X_SSL_Client_Cert reaches such a backend as X-SSL-Client-Cert). */
+static bool hdr_name_like(struct cg_str a, struct cg_str b)
+{
+	if (a.len != b.len)
+		return false;
+	for (size_t i = 0; i < a.len; i++) {
+		unsigned char x = cg_ascii_lower((unsigned char)a.ptr[i]);
+		unsigned char y = cg_ascii_lower((unsigned char)b.ptr[i]);
+		if (x == '_')
+			x = '-';
+		if (y == '_')
+			y = '-';
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
 static bool is_client_cert_header(struct cg_str n)
 {
 	static const struct cg_str exact[] = { CG_STR("X-Forwarded-Client-Cert"), CG_STR("Client-Cert"),
 					       CG_STR("Client-Cert-Chain") };
 	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-		if (cg_str_ieq(n, exact[i]))
+		if (hdr_name_like(n, exact[i]))
 			return true;
 	static const struct cg_str prefixes[] = { CG_STR("X-SSL-Client-"),
 						  CG_STR("X-Forwarded-Tls-Client-Cert") };
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (n.len >= prefixes[i].len && cg_str_ieq(cg_str_make(n.ptr, prefixes[i].len), prefixes[i]))
+		if (n.len >= prefixes[i].len && hdr_name_like(cg_str_make(n.ptr, prefixes[i].len), prefixes[i]))
 			return true;
 	return false;
 }

@@ -63,8 +63,8 @@ static int build_host(struct cg_snapshot *s, const struct cg_model_host *mh, str
 
 /* Splits "http[s]://host[:port][/path]". The store validated the URL; this
  * re-checks because a snapshot must never trust its input blindly. */
-static int parse_backend(struct cg_arena *a, const char *url, struct cg_rt_backend *b, char *err,
-			 size_t errlen)
+int cg_backend_parse(struct cg_arena *a, const char *url, struct cg_rt_backend *b, char *err,
+		     size_t errlen)
 {
 	struct cg_str u = cg_str_from_c(url);
 	b->url = cg_arena_strdup_str(a, u);
@@ -285,7 +285,7 @@ struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generat
 			p.len--;
 		api->path = cg_arena_strdup_str(&s->arena, p);
 		char berr[400];
-		if (parse_backend(&s->arena, ma->service_url, &api->backend, berr, sizeof(berr)) != 0) {
+		if (cg_backend_parse(&s->arena, ma->service_url, &api->backend, berr, sizeof(berr)) != 0) {
 			snprintf(err, errlen, "api '%s': %s", ma->id, berr);
 			goto fail;
 		}

@@ -33,6 +33,13 @@ const struct cg_rt_host *cg_snapshot_find_host(const struct cg_snapshot *s, stru
 bool cg_route_find(const struct cg_snapshot *s, struct cg_str method, struct cg_str path,
 		   struct cg_str query, struct cg_route *out);
 
+/* Parses a backend URL ("http[s]://host[:port][/path]", no query, fragment
+ * or user info) into b (strings in a) and resolves its host (blocking
+ * getaddrinfo: call off the request path, or with a numeric host).
+ * Returns 0, or -1 with err filled. */
+int cg_backend_parse(struct cg_arena *a, const char *url, struct cg_rt_backend *b, char *err,
+		     size_t errlen);
+
 /* Parses a URL template into segments (snapshot build and store checks).
  * Returns 0, or -1 with err filled. */
 int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_rt_op *op,
