@@ -11,6 +11,9 @@
 #define CG_CLI_MAX_FILE_BYTES (1024 * 1024) /* a --cert or --key file */
 #define CG_CLI_MAX_COLS       8             /* columns of a table */
 #define CG_CLI_MAX_ROWS       100000        /* rows of a table (above every store limit) */
+#define CG_CLI_MAX_OPTS       16            /* options of one command */
+#define CG_CLI_MAX_VERB_LEN   16            /* "list", "show": longer words are unknown anyway */
+#define CG_CLI_MSG_LEN        2048          /* one message line on stderr */
 
 /* One option of a command: a flag (sets *flag) or an option with a value
  * (sets *value; "--name VALUE" or "--name=VALUE"). */

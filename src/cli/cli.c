@@ -233,10 +233,10 @@ int cg_cli_main(int argc, char **argv)
 		group_help(group);
 		return CG_CLI_EXIT_OK;
 	}
-	char name[32];
-	snprintf(name, sizeof(name), "%s %.16s", group, verb);
+	char name[sizeof("host") + CG_CLI_MAX_VERB_LEN + 1];
+	snprintf(name, sizeof(name), "%s %.*s", group, CG_CLI_MAX_VERB_LEN, verb);
 	const struct cg_cli_cmd *c = find(name);
-	if (!c || strlen(verb) > 16)
+	if (!c || strlen(verb) > CG_CLI_MAX_VERB_LEN)
 		return cg_cli_usage_error(NULL,
 					  "unknown command '%s %s' (try 'certgate %s --help')",
 					  group, verb, group);

@@ -15,7 +15,7 @@
 
 int cg_cli_usage_error(const struct cg_cli_ctx *ctx, const char *fmt, ...)
 {
-	char msg[1024];
+	char msg[CG_CLI_MSG_LEN];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -30,7 +30,7 @@ int cg_cli_usage_error(const struct cg_cli_ctx *ctx, const char *fmt, ...)
 
 int cg_cli_fail(const char *fmt, ...)
 {
-	char msg[2048];
+	char msg[CG_CLI_MSG_LEN];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -41,7 +41,7 @@ int cg_cli_fail(const char *fmt, ...)
 
 void cg_cli_warn(const char *fmt, ...)
 {
-	char msg[2048];
+	char msg[CG_CLI_MSG_LEN];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -54,7 +54,7 @@ int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const stru
 		 struct cg_cli_args *out)
 {
 	memset(out, 0, sizeof(*out));
-	bool seen[32] = { false }; /* commands have far fewer options */
+	bool seen[CG_CLI_MAX_OPTS] = { false };
 	bool only_pos = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -75,10 +75,10 @@ int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const stru
 		const char *eq = strchr(a, '=');
 		size_t nl = eq ? (size_t)(eq - a) : strlen(a);
 		size_t k;
-		for (k = 0; k < num_opts && k < sizeof(seen); k++)
+		for (k = 0; k < num_opts && k < CG_CLI_MAX_OPTS; k++)
 			if (strlen(opts[k].name) == nl && strncmp(opts[k].name, a, nl) == 0)
 				break;
-		if (k == num_opts || k == sizeof(seen))
+		if (k == num_opts || k == CG_CLI_MAX_OPTS)
 			return cg_cli_usage_error(ctx, "unknown option '%.*s'", (int)nl, a);
 		if (seen[k])
 			return cg_cli_usage_error(ctx, "option %s is given twice", opts[k].name);
@@ -122,13 +122,16 @@ int cg_cli_read_file(const char *opt, const char *path, char **out)
 		free(buf);
 		return cg_cli_fail("cannot read %s file '%s': %s", opt, path, strerror(e));
 	}
+	/* Refused contents may be a key: wipe all n bytes read (no NUL yet). */
 	if (n > CG_CLI_MAX_FILE_BYTES) {
-		cg_cli_free_secret(buf);
+		OPENSSL_cleanse(buf, n);
+		free(buf);
 		return cg_cli_fail("%s file '%s' is larger than %d bytes", opt, path,
 				   CG_CLI_MAX_FILE_BYTES);
 	}
 	if (memchr(buf, 0, n)) {
-		cg_cli_free_secret(buf);
+		OPENSSL_cleanse(buf, n);
+		free(buf);
 		return cg_cli_fail(
 			"%s file '%s' is binary, not PEM text (convert DER with: openssl "
 			"x509 -inform der / openssl pkey -inform der)",

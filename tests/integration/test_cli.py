@@ -58,6 +58,9 @@ class Pki:
         open(os.path.join(d, "index.txt"), "w").close()
         with open(os.path.join(d, "serial"), "w") as f:
             f.write("01\n")
+        openssl(d, "x509", "-in", "ec.crt", "-outform", "der", "-out", "ec.der")
+        with open(os.path.join(d, "big.pem"), "wb") as f:
+            f.write(b"A" * (1024 * 1024 + 1))
         openssl(d, "req", "-new", *ec, "-keyout", "exp.key", "-out", "exp.csr",
                 "-subj", "/CN=old.example.com")
         openssl(d, "ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", "exp.key",
@@ -298,6 +301,10 @@ class CliTest(unittest.TestCase):
              "cannot read --key file '%s': No such file or directory" % missing),
             (["--cert", p("ec.crt"), "--key", self.dir],
              "cannot read --key file '%s': Is a directory" % self.dir),
+            (["--cert", p("big.pem"), "--key", p("ec.key")],
+             "--cert file '%s' is larger than 1048576 bytes" % p("big.pem")),
+            (["--cert", p("ec.der"), "--key", p("ec.key")],
+             "--cert file '%s' is binary, not PEM text" % p("ec.der")),
             (["--cert", p("ec.crt"), "--key", p("other.key")],
              "the private key does not match the certificate (leaf subject "
              "'CN=api.example.com, O=Example Org'"),
