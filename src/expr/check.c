@@ -216,11 +216,21 @@ static struct cg_expr_type resolve_tsyn(struct checker *c, struct cg_expr_tsyn *
 	return t;
 }
 
-/* Reports a name that is neither a local, `context`, nor a known type. */
+/* Reports a name that is neither a local, `context`, nor a known type. For
+ * a dotted chain (System.IO.File.Exists) the error names the longest
+ * prefix that is a known foreign type and points at the chain's start. */
 static struct cg_expr_node *unknown_name(struct checker *c, struct cg_expr_node *e, struct cg_str name)
 {
-	bool apim;
-	const char *full = cg_expr_ty_foreign(name, &apim);
+	bool apim = false;
+	const char *full = NULL;
+	for (size_t k = 1; k <= name.len && !full; k++)
+		if (k == name.len || name.ptr[k] == '.')
+			full = cg_expr_ty_foreign(cg_str_make(name.ptr, k), &apim);
+	const struct cg_expr_node *root = e;
+	while (root->op == N_MEMBER)
+		root = root->a;
+	e->line = root->line;
+	e->col = root->col;
 	if (full && apim)
 		return err_at(c, e, "Type '%s' is not supported by certgate yet", full);
 	if (full)
@@ -350,8 +360,10 @@ static struct cg_expr_node *check_lambda(struct checker *c, struct cg_expr_node 
 		return err_at(c, lam, "Lambdas with statement bodies are not supported by certgate yet");
 	unsigned save = c->nlocals;
 	int slot = declare(c, lam->list[0], lam->list[0]->name, param);
-	if (slot < 0)
-		return err_at(c, lam, "invalid lambda parameter");
+	if (slot < 0) {
+		lam->type = T(ERROR); /* already reported */
+		return lam;
+	}
 	lam->slot = slot;
 	lam->a = check(c, lam->a);
 	lam->type = lam->a->type;
@@ -393,8 +405,10 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 		return err_at(c, call, "No overload for method '%s' takes %u arguments", linq_names[kind], call->n);
 	if (call->n && takes_lambda) {
 		e->b = check_lambda(c, call->list[0], el);
-		if (e->b->type.id == CG_EXPR_T_ERROR)
-			return err_at(c, e, "invalid lambda");
+		if (e->b->type.id == CG_EXPR_T_ERROR) {
+			e->type = e->b->type; /* already reported */
+			return e;
+		}
 		bool pred = kind != LQ_SELECT && kind != LQ_SUM && kind != LQ_MAX && kind != LQ_MIN &&
 			    kind != LQ_ORDERBY && kind != LQ_ORDERBYDESC;
 		if (pred && e->b->type.id != CG_EXPR_T_BOOL)
@@ -473,8 +487,10 @@ static struct cg_expr_node *check_args(struct checker *c, struct cg_expr_node *c
 			continue;
 		}
 		call->list[k] = check(c, a);
-		if (call->list[k]->type.id == CG_EXPR_T_ERROR)
-			return err_at(c, call, "invalid argument");
+		if (call->list[k]->type.id == CG_EXPR_T_ERROR) {
+			call->type = call->list[k]->type; /* already reported */
+			return call;
+		}
 	}
 	return NULL;
 }
@@ -489,8 +505,8 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 		if (!member_exists(owner, name) || need == MF_INDEXER)
 			return no_member(c, call, need == MF_INDEXER ? CG_STR("this[]") : name,
 					 is_static ? cg_expr_ty(owner) : target->type);
-		return err_at(c, call, "'%.*s' cannot be used this way on type '%s'", CG_STR_FMT(name),
-			      tn(cg_expr_ty(owner), b1));
+		return err_at(c, call, "Non-invocable member '%s.%.*s' cannot be used like a method.",
+			      tn(cg_expr_ty(owner), b1), CG_STR_FMT(name));
 	}
 	struct cg_expr_node *bad = check_args(c, call);
 	if (bad)
@@ -576,8 +592,10 @@ static struct cg_expr_node *check_call(struct checker *c, struct cg_expr_node *c
 			return unknown_name(c, callee->a, dn);
 		target = check(c, callee->a);
 	}
-	if (target->type.id == CG_EXPR_T_ERROR)
-		return err_at(c, call, "invalid target");
+	if (target->type.id == CG_EXPR_T_ERROR) {
+		call->type = target->type; /* already reported */
+		return call;
+	}
 	call->cond = callee->cond;
 	if (target->type.id == CG_EXPR_T_TYPEREF)
 		return bind_call(c, call, NULL, target->type.elem, callee->name, true, MF_METHOD, callee->tsyn);
@@ -1010,12 +1028,13 @@ static struct cg_expr_node *check_index(struct checker *c, struct cg_expr_node *
 
 static struct cg_expr_node *check_new(struct checker *c, struct cg_expr_node *e)
 {
-	char b1[160];
+	char b1[160], b2[160];
 	if (e->op == N_NEWARRAY) {
 		struct cg_expr_type el = e->tsyn ? resolve_tsyn(c, e->tsyn, e) : T(NULL);
 		if (el.id == CG_EXPR_T_ERROR)
 			return err_at(c, e, "invalid array type");
 		bool implicit = !e->tsyn;
+		bool has_null = false;
 		for (uint32_t k = 0; k < e->n; k++) {
 			e->list[k] = check(c, e->list[k]);
 			struct cg_expr_type t = e->list[k]->type;
@@ -1024,15 +1043,25 @@ static struct cg_expr_node *check_new(struct checker *c, struct cg_expr_node *e)
 				return e;
 			}
 			if (implicit) {
+				/* the best common type of the non-null elements */
+				if (t.id == CG_EXPR_T_NULL) {
+					has_null = true;
+					continue;
+				}
 				struct cg_expr_type u;
-				if (!unify(el, t, &u))
+				if (el.id == CG_EXPR_T_NULL)
+					el = t;
+				else if (!unify(el, t, &u))
 					return err_at(c, e, "No best type found for implicitly-typed array");
-				el = u;
+				else
+					el = u;
 			} else if (conv_cost(t, el) < 0) {
 				return err_at(c, e->list[k], "Cannot implicitly convert type '%s' to '%s'",
-					      tn(t, b1), e->tsyn->name.ptr ? "the element type" : "?");
+					      tn(t, b1), tn(el, b2));
 			}
 		}
+		if (has_null && !cg_expr_ty_is_ref(el))
+			return err_at(c, e, "No best type found for implicitly-typed array");
 		if (el.id == CG_EXPR_T_NULL || el.id == CG_EXPR_T_ARRAY || el.id == CG_EXPR_T_SEQ)
 			return err_at(c, e, "No best type found for implicitly-typed array");
 		for (uint32_t k = 0; k < e->n; k++)

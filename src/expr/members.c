@@ -1554,6 +1554,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(CERT, "Verify", 0, 0, TY(BOOL), cert_verify, { 0 }),
 	METH(CERT, "VerifyNoRevocation", 0, 0, TY(BOOL), cert_verify_norev, { 0 }),
 	PROP(X500, "Name", TY(STRING), x500_name),
+	METH(X500, "ToString", 0, 0, TY(STRING), any_tostring, { 0 }),
 
 	/* dictionaries */
 	PROP(CERTDICT, "Count", TY(INT), certs_count),
