@@ -413,6 +413,51 @@ static void test_migrates_existing_empty_database(void **state)
 	cg_store_close(st);
 }
 
+static void test_validators_accept_and_normalise(void **state)
+{
+	char err[CG_STORE_ERR_LEN];
+	char out[CG_STORE_MAX_TEMPLATE_LEN + CG_STORE_MAX_URL_LEN + 1];
+	static const char *const urls[][2] = {
+		{ "http://b", "http://b" },
+		{ "HTTPS://B.example.com:443/a/b/", "https://B.example.com:443/a/b/" },
+		{ "http://[::1]:8080/x", "http://[::1]:8080/x" },
+		{ "http://10.0.0.1:65535", "http://10.0.0.1:65535" },
+		{ "http://my_host.internal", "http://my_host.internal" },
+	};
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		assert_int_equal(cg_store_check_service_url(urls[i][0], out, err, sizeof(err)), 0);
+		assert_string_equal(out, urls[i][1]);
+	}
+	static const char *const tmpls[][2] = {
+		{ "/", "/" },
+		{ "/a/{b}/c", "/a/{}/c" },
+		{ "/a/{b}.{fmt}", "/a/{}.{}" },
+		{ "/a?x={x}&y=lit", "/a?x={}&y=lit" },
+		{ "/*", "/*" },
+		{ "/a/{id}/*", "/a/{}/*" },
+	};
+	for (size_t i = 0; i < sizeof(tmpls) / sizeof(tmpls[0]); i++) {
+		assert_int_equal(cg_store_check_url_template(tmpls[i][0], out, err, sizeof(err)), 0);
+		assert_string_equal(out, tmpls[i][1]);
+	}
+	static const char *const paths[][2] = {
+		{ "", "" }, { "/", "" }, { "///a/b///", "a/b" }, { "v1.0/x", "v1.0/x" },
+		{ "a/...", "a/..." },
+	};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		assert_int_equal(cg_store_check_path(paths[i][0], out, err, sizeof(err)), 0);
+		assert_string_equal(out, paths[i][1]);
+	}
+	assert_int_equal(cg_store_check_method("patch", out, err, sizeof(err)), 0);
+	assert_string_equal(out, "PATCH");
+	assert_int_equal(cg_store_check_method("*", out, err, sizeof(err)), 0);
+	assert_string_equal(out, "*");
+	assert_int_equal(cg_store_check_hostname("*.API.example.COM", out, err, sizeof(err)), 0);
+	assert_string_equal(out, "*.api.example.com");
+	assert_int_equal(cg_store_check_hostname("xn--bcher-kva.example", out, err, sizeof(err)), 0);
+	assert_int_equal(cg_store_check_id("API id", "a-b.c_D9", err, sizeof(err)), 0);
+}
+
 /* ---- hostnames ---- */
 
 static void test_host_round_trip(void **state)
@@ -1301,6 +1346,7 @@ int main(void)
 		cmocka_unit_test(test_migrates_existing_empty_database),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test(test_cert_describe),
+		cmocka_unit_test(test_validators_accept_and_normalise),
 		T(test_host_round_trip),
 		T(test_host_wildcard_and_chain),
 		T(test_host_expired_warns_but_is_stored),
