@@ -922,6 +922,11 @@ static struct cg_expr_node *check_interp(struct checker *c, struct cg_expr_node 
 static struct cg_expr_node *check_assign(struct checker *c, struct cg_expr_node *e)
 {
 	char b1[160], b2[160];
+	if (e->a->op == N_INDEX)
+		return err_at(c, e->a, "Assignment to an element is not supported by certgate yet");
+	if (e->a->op == N_MEMBER)
+		return err_at(c, e->a, "Property or indexer '%.*s' cannot be assigned to -- it is read only",
+			      CG_STR_FMT(e->a->name));
 	if (e->a->op != N_IDENT || e->a->sub == TK_OUT)
 		return err_at(c, e->a, "The left-hand side of an assignment must be a local variable");
 	struct local *l = find_local(c, e->a->name);
@@ -1356,11 +1361,37 @@ static void check_stmt(struct checker *c, struct cg_expr_node *s)
 	c->nlocals = save;
 }
 
+/* Does s contain a break that leaves the loop it is in (not nested loops)? */
+static bool has_break(const struct cg_expr_node *s)
+{
+	if (!s)
+		return false;
+	switch (s->op) {
+	case S_BREAK:
+		return true;
+	case S_BLOCK:
+		for (uint32_t k = 0; k < s->n; k++)
+			if (has_break(s->list[k]))
+				return true;
+		return false;
+	case S_IF:
+		return has_break(s->b) || has_break(s->c);
+	default:
+		return false;
+	}
+}
+
 /* Does every path through s end in return or throw? (C#'s reachability,
- * simplified: constant-true loops without break count as never ending.) */
+ * simplified: a loop whose condition is absent or the literal true and that
+ * has no break never completes, so the code after it is unreachable.) */
 static bool always_returns(const struct cg_expr_node *s)
 {
 	switch (s->op) {
+	case S_WHILE:
+	case S_DO:
+	case S_FOR:
+		return (!s->a || (s->a->op == N_LIT && s->a->lit.kind == CG_EXPR_V_BOOL && s->a->lit.u.b)) &&
+		       !has_break(s->b);
 	case S_RETURN:
 	case S_THROW:
 		return true;
