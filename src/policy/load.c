@@ -259,12 +259,18 @@ static struct cg_pol_node *load_text(struct cg_arena *arena, struct cg_str text,
 		goto out;
 	xmlNodePtr xr = xmlDocGetRootElement(doc);
 	if (!xr || pt.incomplete) {
-		pol_diag(d, CG_POL_ERROR, pol_pos_orig(&pt, 0), origin, "The policy XML is not well-formed");
+		/* libxml2 accepted what the pre-pass could not follow: a bug. */
+		pol_diag(d, CG_POL_ERROR, pol_pos_orig(&pt, 0), origin,
+			 "Internal error: the policy text could not be scanned");
 	} else {
+		size_t before = d->num_errors;
 		root = build(&l, xr);
-		if (!root && !d->num_errors)
+		if (!root && d->num_errors == before)
 			pol_diag(d, CG_POL_ERROR, pol_pos_orig(&pt, 0), origin, "Out of memory");
-		if (l.errors)
+		else if (root && l.rec != pt.num_elems)
+			pol_diag(d, CG_POL_ERROR, pol_pos_orig(&pt, 0), origin,
+				 "Internal error: %zu elements could not be located", pt.num_elems - l.rec);
+		if (l.errors || d->num_errors != before)
 			root = NULL;
 	}
 	xmlFreeDoc(doc);
@@ -308,13 +314,13 @@ static struct cg_pol_node *load_fragment_root(struct cg_arena *arena, struct cg_
 /* Replaces each <include-fragment/> in a list by the fragment's elements.
  * Fragments cannot include fragments, so this does not recurse into them. */
 static int expand_includes(struct cg_arena *arena, struct cg_pol_node **link,
-			   const struct cg_pol_env *env, struct cg_pol_diags *d)
+			   const struct cg_pol_env *env, struct cg_pol_diags *d, size_t *budget)
 {
 	int errors = 0;
 	while (*link) {
 		struct cg_pol_node *n = *link;
 		if (!cg_str_eq_lit(n->name, "include-fragment")) {
-			errors += expand_includes(arena, &n->children, env, d);
+			errors += expand_includes(arena, &n->children, env, d, budget);
 			link = &n->next;
 			continue;
 		}
@@ -326,7 +332,14 @@ static int expand_includes(struct cg_arena *arena, struct cg_pol_node **link,
 		} else if (!(fr = find_fragment(env, fa->value))) {
 			pol_diag(d, CG_POL_ERROR, fa->vpos, n->origin, "Policy fragment '%.*s' was not found",
 				 CG_STR_FMT(fa->value));
+		} else if (fr->text.len > *budget) {
+			/* Each inclusion is parsed afresh: bound the total work. */
+			pol_diag(d, CG_POL_ERROR, fa->vpos, n->origin,
+				 "Policy fragments included by this document exceed %u bytes in total",
+				 CG_POL_MAX_INCLUDED_BYTES);
+			*budget = 0;
 		} else {
+			*budget -= fr->text.len;
 			froot = load_fragment_root(arena, fr->id, fr->text, fr->format, env, d, fa->vpos);
 		}
 		if (!froot) {
@@ -425,12 +438,13 @@ static int finish(struct cg_arena *arena, struct cg_pol_node *root, int is_fragm
 		if (set_paths(arena, root->children, CG_STR_NULL, scope) != 0)
 			goto oom;
 	} else {
+		size_t budget = CG_POL_MAX_INCLUDED_BYTES;
 		for (struct cg_pol_node *s = root->children; s; s = s->next) {
 			s->scope = scope;
 			for (int k = 0; k < CG_POL_NSECTIONS; k++)
 				if (cg_str_eq(s->name, cg_str_from_c(section_names[k])) && !doc->sections[k])
 					doc->sections[k] = s;
-			if (expand_includes(arena, &s->children, env, d) == 0) {
+			if (expand_includes(arena, &s->children, env, d, &budget) == 0) {
 				/* recount after splicing */
 				s->num_children = 0;
 				for (struct cg_pol_node *c = s->children; c; c = c->next)

@@ -21,6 +21,7 @@ struct cg_arena;
 #define CG_POL_MAX_DOC_BYTES (256u * 1024u)      /* policy document text, before substitution */
 #define CG_POL_MAX_FRAGMENT_BYTES (512u * 1024u) /* fragment text (APIM: 512 KB) */
 #define CG_POL_MAX_EXPANDED_BYTES (1024u * 1024u) /* text after named values and escaping */
+#define CG_POL_MAX_INCLUDED_BYTES (2048u * 1024u) /* fragment text included by one document, in total */
 #define CG_POL_MAX_DEPTH 32u                     /* element nesting, root = 1 */
 #define CG_POL_MAX_ELEMENTS 4096u                /* elements per document or fragment text */
 #define CG_POL_MAX_EXPR_NEST 64u                 /* brackets/strings nesting inside one @(...) */

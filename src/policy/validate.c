@@ -502,6 +502,10 @@ size_t pol_validate(struct cg_pol_doc *doc, struct cg_pol_diags *d)
 		if (s->has_text)
 			err(&v, s, s->text_pos, "Element '%.*s' must not contain text", CG_STR_FMT(s->name));
 		check_list(&v, s->children, k, 1);
+		if (doc->scope != CG_POL_SCOPE_GLOBAL && !count_named(s, "base"))
+			pol_diag(d, CG_POL_WARNING, s->pos, s->origin,
+				 "Section '%s' has no 'base' element: policies of broader scopes are not applied to it",
+				 cg_pol_section_name(k));
 	}
 	return v.errors;
 }

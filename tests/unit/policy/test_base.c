@@ -103,12 +103,33 @@ static void t_missing_base_and_sections(void **state)
 	cg_buf_free(&b);
 }
 
+/* A narrower scope's section without <base/> loads, with a warning: it
+ * silently drops e.g. a global validate-client-certificate. */
+static void t_missing_base_warning(void **state)
+{
+	(void)state;
+	struct cg_pol_diags d;
+	struct cg_pol_doc *doc;
+	cg_pol_diags_init(&d, &pt_arena);
+	const char *text = "<policies>\n  <inbound>" SV("a") "</inbound>\n  <outbound><base/></outbound>\n</policies>";
+	assert_int_equal(cg_pol_load(&pt_arena, cg_str_from_c(text), CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_OPERATION, NULL, &d, &doc), 0);
+	assert_int_equal(d.num_errors, 0);
+	assert_int_equal(d.num_warnings, 1);
+	assert_string_equal(pt_diags_filtered(&d, 1),
+			    "2:3: warning: Section 'inbound' has no 'base' element: policies of broader scopes are not applied to it\n");
+	/* Not at global scope, where <base/> has nothing to bring in. */
+	cg_pol_diags_init(&d, &pt_arena);
+	assert_int_equal(cg_pol_load(&pt_arena, cg_str_from_c(text), CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_GLOBAL, NULL, &d, &doc), 0);
+	assert_int_equal(d.num_warnings, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_defaults, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_order, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_missing_base_and_sections, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_missing_base_warning, pt_setup, pt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

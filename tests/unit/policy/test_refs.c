@@ -201,6 +201,19 @@ static void t_fragment_size_limit(void **state)
 	f.text = cg_str_from_c(text);
 	pt_expect_errors_env("<policies><inbound><include-fragment fragment-id=\"big\"/></inbound></policies>", &env,
 			     "1:51: Policy fragment 'big' is larger than 524288 bytes\n");
+	/* Each inclusion is parsed afresh; in total a document may include
+	 * CG_POL_MAX_INCLUDED_BYTES of fragment text. */
+	memmove(text + strlen(head), text + strlen(head) + 1, fill + strlen(tail) + 1);
+	f.text = cg_str_from_c(text);
+	assert_int_equal(f.text.len * 4, CG_POL_MAX_INCLUDED_BYTES);
+#define INC "<include-fragment fragment-id=\"big\"/>"
+	assert_non_null(pt_load_env("<policies><inbound>" INC INC "</inbound><outbound>" INC INC "</outbound></policies>",
+				    CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_API, &env, &diags));
+	pt_expect_errors_env("<policies><inbound>" INC INC "</inbound><outbound>" INC INC INC "</outbound></policies>", &env,
+			     "1:219: Policy fragments included by this document exceed 2097152 bytes in total\n");
+	memmove(text + strlen(head) + 1, text + strlen(head), fill + strlen(tail) + 1);
+	f.text = cg_str_from_c(text);
+
 	/* And on its own (saving a fragment). */
 	struct cg_pol_diags d;
 	struct cg_pol_doc *doc;
