@@ -26,6 +26,7 @@ struct checker {
 	unsigned depth;
 	unsigned loops;   /* enclosing loops, for break/continue */
 	bool has_ret;
+	bool depth_reported;
 	struct cg_expr_type ret;
 };
 
@@ -1409,9 +1410,14 @@ static bool always_returns(const struct cg_expr_node *s)
 
 static struct cg_expr_node *check(struct checker *c, struct cg_expr_node *e)
 {
-	if (++c->depth > CG_EXPR_MAX_DEPTH * 2) {
+	if (++c->depth > CG_EXPR_MAX_TREE_DEPTH) {
 		c->depth--;
-		return err_at(c, e, "expression nested deeper than %d levels", CG_EXPR_MAX_DEPTH);
+		if (c->depth_reported) {
+			e->type = T(ERROR);
+			return e;
+		}
+		c->depth_reported = true; /* once: the siblings are as deep */
+		return err_at(c, e, "expression tree deeper than %d levels", CG_EXPR_MAX_TREE_DEPTH);
 	}
 	struct cg_expr_node *r = check_expr(c, e);
 	c->depth--;

@@ -13,7 +13,8 @@
 
 /* Named limits. Each has a test that hits it (tests/expr/limits.test). */
 #define CG_EXPR_MAX_SOURCE_LEN (64 * 1024)  /* bytes of one @( ) or @{ } body */
-#define CG_EXPR_MAX_DEPTH 64                /* nesting of expressions/statements in the parser and checker */
+#define CG_EXPR_MAX_DEPTH 64                /* nesting of expressions/statements in the parser */
+#define CG_EXPR_MAX_TREE_DEPTH 128          /* depth of the typed tree (long operator chains), in the checker */
 #define CG_EXPR_MAX_LITERAL_LEN (16 * 1024) /* bytes of one string literal */
 #define CG_EXPR_MAX_ARGS 8                  /* arguments of one call */
 #define CG_EXPR_MAX_LOCALS 64               /* locals and lambda parameters of one program */
@@ -21,7 +22,7 @@
 #define CG_EXPR_DEFAULT_MAX_STEPS 100000    /* node evaluations per run, unless the caller sets one */
 #define CG_EXPR_DEFAULT_MAX_STRING (1024 * 1024) /* bytes of one string built at run time */
 #define CG_EXPR_DEFAULT_MAX_ITEMS 100000    /* elements of one collection built at run time */
-#define CG_EXPR_MAX_EVAL_DEPTH 128          /* nested evaluation (lambdas in lambdas, deep trees) */
+#define CG_EXPR_MAX_EVAL_DEPTH 256          /* nested evaluation: a guard behind CG_EXPR_MAX_TREE_DEPTH */
 
 enum cg_expr_kind {
 	CG_EXPR_KIND_EXPR,  /* @( expression ) */

@@ -126,7 +126,7 @@ static struct cg_expr_cert *h_add_dcert(struct h_case *hc, struct cg_arena *a)
 }
 
 /* Applies one directive line ("%name rest"). Returns 0, or -1 if unknown. */
-static int h_directive(struct h_case *hc, struct cg_arena *a, const char *line)
+__attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_arena *a, const char *line)
 {
 	char name[64] = "";
 	const char *rest = line + 1;
@@ -365,7 +365,7 @@ static void h_quote(char **o, const char *end, struct cg_str s)
 }
 
 /* "System.Int32 3", "System.String \"x\"", "null", "System.String[] [\"a\", \"b\"]" */
-static void h_render(struct cg_arena *a, const struct cg_expr_value *v, char *buf, size_t len)
+__attribute__((unused)) static void h_render(struct cg_arena *a, const struct cg_expr_value *v, char *buf, size_t len)
 {
 	char tb[200];
 	char *o = buf, *end = buf + len - 1;
