@@ -6,6 +6,8 @@ Expect: 100-continue, HEAD, large bodies streamed without corruption."""
 import hashlib
 import json
 import os
+import socket
+import struct
 import sys
 import time
 import unittest
@@ -368,6 +370,80 @@ class HttpTest(cgtest.GatewayTestCase):
         self.assertIn("HTTP/1.1 100", r.heads)
         self.assertEqual(self.be.last().body, body)
         self.assertFalse(self.be.last().headers.has("expect"))
+
+    def test_expect_100_continue_not_sent_for_rejected_requests(self):
+        for path, cl, status in (("/missing", 5, 404), ("/echo/big", MAX_BODY + 1, 413)):
+            with self.subTest(status=status):
+                c = self.conn()
+                c.send(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: open.test\r\n"
+                       b"Content-Length: " + str(cl).encode() + b"\r\nExpect: 100-continue\r\n\r\n")
+                r = c.read_response(timeout=5, allow_interim=True)
+                c.close()
+                self.assertEqual(r.status, status, r)
+        self.assertEqual(self.be.count(), 0)
+
+    def test_head_with_chunked_response_headers(self):
+        self.be.reset(lambda q: BResp(200, b"0123456789", mode="chunked"))
+        c = self.conn()
+        c.send(b"HEAD /echo/hc HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        r1 = c.read_response(head_request=True, timeout=5)
+        c.send(b"GET /echo/hc2 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        r2 = c.read_response(timeout=5)
+        c.close()
+        self.assertEqual(r1.status, 200)
+        self.assertEqual(r2.body, b"0123456789")
+
+    def test_pipelined_large_responses_with_backpressure(self):
+        blob = os.urandom(1 << 20)
+        self.be.reset(lambda q: BResp(200, blob + q.target.encode()))
+        n = 12
+        c = self.conn(tls=True)
+        c.send(b"".join(b"GET /echo/bp%d HTTP/1.1\r\nHost: open.test\r\n\r\n" % i
+                        for i in range(n)))
+        time.sleep(1.0)  # let the gateway hit a full socket buffer
+        for i in range(n):
+            r = c.read_response(timeout=20)
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.body, blob + b"/base/bp%d" % i)
+        c.close()
+
+    def test_client_gone_mid_upload_and_mid_response(self):
+        # The gateway must survive clients vanishing at any point (ASan checks
+        # at exit) and keep serving.
+        c = self.conn()
+        c.send(b"POST /echo/gone HTTP/1.1\r\nHost: open.test\r\nContent-Length: 1000000\r\n\r\n"
+               + b"x" * 100000)
+        c.close()
+        self.be.reset(lambda q: BResp(200, b"z" * (4 << 20), delay=0.3))
+        c = self.conn(tls=True)
+        c.send(b"GET /echo/gone2 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        c.close()
+        c = self.conn(tls=True)
+        c.send(b"GET /echo/gone3 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        c.sock.recv(1000)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()  # RST mid-response
+        time.sleep(0.8)
+        self.be.reset()
+        r = self.gw.curl("/echo/still")
+        self.assertEqual(r.status, 200, r)
+
+    def test_non_tls_bytes_on_tls_port(self):
+        for junk in (b"GET / HTTP/1.1\r\nHost: open.test\r\n\r\n", os.urandom(3000),
+                     b"\x16\x03\x01\x00\x05hello"):
+            s = socket.create_connection(("127.0.0.1", self.gw.port), timeout=5)
+            c = cgtest.Conn(s)
+            try:
+                c.send(junk)
+            except OSError:
+                pass
+            closed = c.wait_closed(5)
+            data = c.buf
+            c.close()
+            self.assertTrue(closed, "junk connection left open")
+            self.assertNotIn(b"HTTP/1.1 200", data)
+        r = self.gw.curl("/echo/ok")
+        self.assertEqual(r.status, 200)
 
     def test_head_has_no_body(self):
         self.be.reset(lambda q: BResp(200, b"hello", headers=[("Content-Type", "text/plain")]))

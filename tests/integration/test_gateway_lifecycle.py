@@ -97,6 +97,31 @@ class TimeoutTest(cgtest.GatewayTestCase):
         for r in self.be.requests:
             self.assertNotEqual(r.body[:3], b"abc", "incomplete body reached the backend whole")
 
+    def test_slow_backend_not_cut_by_client_timeouts(self):
+        # The backend takes longer than --idle-timeout and --body-timeout:
+        # those apply to the client, not to a request waiting for its answer.
+        self.be.reset(lambda q: BResp(200, b"eventually", delay=2.5))
+        c = self.gw.tls(sni="open.test")
+        c.send(b"POST /echo/slowbe HTTP/1.1\r\nHost: open.test\r\nContent-Length: 3\r\n\r\nabc")
+        r = c.read_response(timeout=10)
+        c.close()
+        self.assertEqual((r.status, r.body), (200, b"eventually"))
+
+    def test_body_streaming_with_progress_is_not_cut(self):
+        # Total upload time > --header-timeout and > --body-timeout, but
+        # progress every 0.4 s: must succeed.
+        c = self.gw.tcp()
+        parts = 9
+        c.send(b"POST /echo/trickle HTTP/1.1\r\nHost: open.test\r\nContent-Length: %d\r\n\r\n"
+               % (parts * 100))
+        for i in range(parts):
+            time.sleep(0.4)
+            c.send(bytes([65 + i]) * 100)
+        r = c.read_response(timeout=10)
+        c.close()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.be.last().body, b"".join(bytes([65 + i]) * 100 for i in range(parts)))
+
     def test_idle_keep_alive_closed(self):
         for tls in (False, True):
             with self.subTest(tls=tls):
