@@ -1,0 +1,147 @@
+/* The policy pipeline: APIM policy documents compiled into step lists when a
+ * snapshot is built, and run per request (inbound -> backend -> outbound,
+ * on-error on any error; return-response and mock-response end it).
+ *
+ * Build: cg_pipeline_build() takes an operation's effective policy (after
+ * <base/> expansion, fragments and named values, with every expression
+ * compiled) and resolves each element to a step with its attributes
+ * looked up once. Nothing is parsed or looked up by name per request.
+ *
+ * Run: a struct cg_pipe holds one request's mutable state in the request
+ * arena: the request as it will be forwarded (method, path, query, headers,
+ * backend override, body override), the response being made, variables,
+ * LastError, and the expression context view over all of it. */
+#ifndef CG_GW_PIPELINE_H
+#define CG_GW_PIPELINE_H
+
+#include "expr/expr-t.h"
+#include "gw/gw-t.h"
+#include "policy/policy-t.h"
+
+enum cg_step_kind {
+	CG_STEP_CHOOSE,
+	CG_STEP_WHEN,
+	CG_STEP_OTHERWISE,
+	CG_STEP_RETURN_RESPONSE,
+	CG_STEP_MOCK_RESPONSE,
+	CG_STEP_SET_STATUS,
+	CG_STEP_SET_HEADER,
+	CG_STEP_SET_QUERY,
+	CG_STEP_SET_VARIABLE,
+	CG_STEP_SET_BODY,
+	CG_STEP_SET_METHOD,
+	CG_STEP_REWRITE_URI,
+	CG_STEP_SET_BACKEND,
+	CG_STEP_FORWARD,
+	CG_STEP_CHECK_HEADER,
+	CG_STEP_IP_FILTER,
+	CG_STEP_TRACE,
+};
+
+struct cg_step;
+
+struct cg_step_list {
+	struct cg_step *items;
+	size_t n;
+};
+
+struct cg_step {
+	enum cg_step_kind kind;
+	const struct cg_pol_node *node;
+	struct cg_step_list children;         /* choose: when/otherwise; when/otherwise/return-response: body */
+	const struct cg_pol_attr *a[4];       /* the kind's attributes, in a fixed order (see pipeline.c) */
+	const struct cg_pol_node **values;    /* <value>/<address>/<address-range> children */
+	size_t num_values;
+	const struct cg_pol_node *message;    /* trace: <message> */
+	struct cg_rt_backend *backend;        /* set-backend-service with a literal base-url */
+};
+
+struct cg_pipeline {
+	struct cg_step_list sec[CG_POL_NSECTIONS];
+	/* Only forward-request (without attributes) in backend, nothing in the
+	 * other sections: the request needs no policy work at all. */
+	bool trivial;
+	bool uses_certificate; /* some expression reads context.Request.Certificate */
+};
+
+/* Builds the steps of an effective policy in arena. Returns 0, or -1 with
+ * err ("line:col: message") for an element we recognise but do not run. */
+int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff,
+		      struct cg_pipeline *out, char *err, size_t errlen);
+
+/* A header list that set-header edits; items are slices in the request arena. */
+struct cg_hlist {
+	struct cg_expr_header *items;
+	size_t n, cap;
+};
+
+enum cg_pipe_rc {
+	CG_PIPE_CONTINUE = 0, /* the section ran to its end */
+	CG_PIPE_RESPOND,      /* return-response/mock-response: send pipe->resp now */
+	CG_PIPE_ERROR,        /* an error: run on-error, then send pipe->resp */
+	CG_PIPE_NOMEM,        /* the request arena refused: answer 503 */
+};
+
+struct cg_pipe {
+	struct cg_arena *arena;
+	const struct cg_pipeline *pl;
+	enum cg_pol_section section;
+	/* expression context and its views */
+	struct cg_expr_context ctx;
+	struct cg_expr_request_view reqv;
+	struct cg_expr_response_view respv;
+	struct cg_expr_api_view apiv;
+	struct cg_expr_operation_view opv;
+	struct cg_expr_deployment_view depv;
+	struct cg_expr_lasterror_view errv;
+	struct cg_expr_vars vars;
+	struct cg_expr_ctx ectx;
+	/* the request as it will be forwarded */
+	struct cg_str method;
+	struct cg_str path;   /* relative to the backend's base path ("" or "/...") */
+	struct cg_str query;  /* without '?' */
+	bool query_present;
+	struct cg_hlist req_hdrs;
+	struct cg_str req_body;     /* set-body inbound: replaces the client's body */
+	bool req_body_set;
+	const struct cg_rt_backend *backend; /* set-backend-service, NULL = the API's */
+	bool forward;               /* forward-request ran */
+	uint64_t forward_timeout_ms; /* 0 = the gateway's --backend-timeout */
+	/* the response (return-response, mock-response, outbound edits, errors) */
+	int status;
+	struct cg_str reason;
+	struct cg_hlist resp_hdrs;
+	struct cg_str resp_body;
+	bool resp_body_set;
+	bool resp_edited;     /* outbound changed status, headers or body */
+	bool in_error;        /* LastError is set */
+	bool target_resp;     /* set-header/set-body edit the response (return-response, outbound) */
+	bool host_overridden; /* set-header named Host inbound: forward it instead of the backend's */
+	struct cg_str err_body_message; /* "message" of the default error body */
+};
+
+/* Prepares a pipe for one request (all memory from arena); the caller then
+ * fills the views (request, api, operation, deployment), method/path/query
+ * and req_hdrs. Returns 0 or -1 (out of memory). */
+int cg_pipe_init(struct cg_pipe *p, struct cg_arena *arena, const struct cg_pipeline *pl);
+
+/* Runs one section. On CG_PIPE_ERROR, LastError is set and p->status holds
+ * the error status; the caller runs CG_POL_ON_ERROR next (whose own errors
+ * end the pipeline with the default error response). */
+enum cg_pipe_rc cg_pipe_run(struct cg_pipe *p, enum cg_pol_section s);
+
+/* Fills the default APIM error response ({"statusCode":N,"message":...})
+ * for the current LastError, unless on-error already made a response. */
+int cg_pipe_error_response(struct cg_pipe *p);
+
+/* Records an error raised outside the policies (backend failures,
+ * timeouts): Source, Reason, Message as APIM names them. */
+void cg_pipe_set_error(struct cg_pipe *p, const char *source, const char *reason,
+		       const char *message, int status);
+
+/* Header list helpers (ASCII case-insensitive names). */
+int cg_hlist_add(struct cg_hlist *l, struct cg_arena *a, struct cg_str name, struct cg_str value);
+void cg_hlist_remove(struct cg_hlist *l, struct cg_str name);
+const struct cg_expr_header *cg_hlist_find(const struct cg_hlist *l, struct cg_str name);
+
+#endif
