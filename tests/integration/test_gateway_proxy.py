@@ -21,7 +21,11 @@ HOP_BY_HOP = ("connection", "keep-alive", "proxy-connection", "te", "trailer",
               "transfer-encoding", "upgrade")
 CERT_HEADERS = ("X-Forwarded-Client-Cert", "Client-Cert", "Client-Cert-Chain",
                 "X-SSL-Client-Cert", "X-SSL-Client-Verify", "x-ssl-client-s-dn",
-                "X-Ssl-Client-Sha1")
+                "X-Ssl-Client-Sha1", "X-SSL-CLIENT-I-DN",
+                # Underscore spellings: many backends (CGI, nginx, WSGI) map
+                # '_' and '-' to the same variable.
+                "X_Forwarded_Client_Cert", "Client_Cert", "X_SSL_Client_Verify",
+                "x-ssl_client-cert")
 
 
 class ProxyTest(cgtest.GatewayTestCase):
@@ -35,20 +39,42 @@ class ProxyTest(cgtest.GatewayTestCase):
         dead_port = cls.dead.getsockname()[1]
         cls.tls_be = cls.tls_backend(cls.pki.client("backend-self", "selfsigned").cert,
                                      cls.pki.client("backend-self", "selfsigned").key)
+        # A backend whose accept queue is full: connects hang (SYN dropped).
+        cls.blackhole = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        cls.blackhole.bind(("127.0.0.1", 0))
+        cls.blackhole.listen(0)
+        cls.fillers = []
+        for _ in range(4):
+            f = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            f.setblocking(False)
+            try:
+                f.connect(cls.blackhole.getsockname())
+            except BlockingIOError:
+                pass
+            cls.fillers.append(f)
+        # A "TLS" backend that accepts TCP and never says a word.
+        cls.mute = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        cls.mute.bind(("127.0.0.1", 0))
+        cls.mute.listen(16)
         cls.gw = cls.gateway(
             hosts=[{"name": "open.test", "default": True},
                    {"name": "secure.test", "negotiate": True}],
             apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")},
                   {"id": "dead", "path": "dead", "backend": "http://127.0.0.1:%d/x" % dead_port},
                   {"id": "tlsself", "path": "tlsself", "backend": cls.tls_be.url("/t")},
+                  {"id": "hole", "path": "hole",
+                   "backend": "http://127.0.0.1:%d/h" % cls.blackhole.getsockname()[1]},
+                  {"id": "mute", "path": "mute",
+                   "backend": "https://127.0.0.1:%d/m" % cls.mute.getsockname()[1]},
                   {"id": "tlspriv", "path": "tlspriv",
                    "backend": "https://127.0.0.1:%d/t" % cls.tls_be.port}],
             http_listen=True,
-            serve_args=["--backend-timeout", "1.5", "--backend-connect-timeout", "2"])
+            serve_args=["--backend-timeout", "1.5", "--backend-connect-timeout", "2.5"])
 
     @classmethod
     def tearDownClass(cls):
-        cls.dead.close()
+        for s in [cls.dead, cls.blackhole, cls.mute] + cls.fillers:
+            s.close()
         super().tearDownClass()
 
     def setUp(self):
@@ -276,6 +302,18 @@ class ProxyTest(cgtest.GatewayTestCase):
         self.assertEqual(r.status, 504, r)
         self.assertApimError(504, r.body, r.headers)
         self.assertLess(took, 3.9, "504 must come from --backend-timeout 1.5")
+
+    def test_backend_connect_timeout_is_502(self):
+        for path in ("/hole/x", "/mute/x"):
+            with self.subTest(path=path):
+                t0 = time.monotonic()
+                r = self.gw.curl(path)
+                took = time.monotonic() - t0
+                self.assertEqual(r.status, 502, r)
+                self.assertApimError(502, r.body, r.headers)
+                # --backend-connect-timeout 2.5 (not --backend-timeout 1.5 -> 504)
+                self.assertGreater(took, 2.0)
+                self.assertLess(took, 5.0)
 
     def test_gateway_still_serves_after_backend_errors(self):
         self.gw.curl("/dead/x")
