@@ -199,6 +199,74 @@ class HttpTest(cgtest.GatewayTestCase):
         self.assertIn(cgtest.status_of(out), (414, 431), out[:300])
         self.assertEqual(self.be.count(), 0)
 
+    def test_invalid_host_is_400(self):
+        for host in (b"open.test/evil", b"a b", b"open.test@evil.test", b"[::1", b"open.test:99999x"):
+            with self.subTest(host=host):
+                self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: " + host + b"\r\n\r\n", 400,
+                                    must_close=False)
+
+    def test_origin_form_required(self):
+        for target in (b"echo/a", b"*"):
+            with self.subTest(target=target):
+                out, closed = self.exchange(b"GET " + target + b" HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                self.assertIn(cgtest.status_of(out), (400, 404), out[:300])
+                self.assertEqual(self.be.count(), 0)
+
+    def test_http10_with_transfer_encoding_closes(self):
+        out, closed = self.exchange(b"POST /echo/a HTTP/1.0\r\nHost: open.test\r\n"
+                                    b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                                    b"GET /echo/second HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertTrue(closed, "faulty framing (TE in HTTP/1.0) must close the connection")
+        self.assertNotIn("/base/second", [r.target for r in self.be.requests])
+
+    def test_half_closed_client_still_answered(self):
+        c = self.conn()
+        c.send(b"GET /echo/half HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        c.sock.shutdown(socket.SHUT_WR)
+        r = c.read_response(timeout=5)
+        c.close()
+        self.assertEqual(r.status, 200)
+
+    def test_chunked_body_exactly_max_body_passes(self):
+        body = os.urandom(MAX_BODY)
+        c = self.conn()
+        data = b"POST /echo/exact HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: chunked\r\n\r\n"
+        for i in range(0, MAX_BODY, 100000):
+            part = body[i:i + 100000]
+            data += b"%x\r\n" % len(part) + part + b"\r\n"
+        c.send(data + b"0\r\n\r\n")
+        r = c.read_response(timeout=20)
+        c.close()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["body_sha256"], cgtest.sha256(body))
+
+    def test_chunked_request_with_trailers(self):
+        c = self.conn()
+        c.send(b"POST /echo/tr HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: chunked\r\n"
+               b"Trailer: X-Sum\r\n\r\n4\r\nwiki\r\n5\r\npedia\r\n0\r\nX-Sum: 9\r\n\r\n"
+               b"GET /echo/after HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        r1 = c.read_response()
+        r2 = c.read_response()
+        c.close()
+        self.assertEqual(r1.status, 200)
+        self.assertEqual(r2.status, 200)
+        self.assertEqual(self.be.requests[0].body, b"wikipedia")
+        self.assertEqual(self.be.requests[1].target, "/base/after")
+
+    def test_many_idle_connections(self):
+        conns = []
+        try:
+            for i in range(100):
+                conns.append(self.conn(tls=(i % 2 == 0)))
+            r = self.gw.curl("/echo/many")
+            self.assertEqual(r.status, 200, r)
+            for c in conns[:10]:
+                c.send(b"GET /echo/m HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                self.assertEqual(c.read_response().status, 200)
+        finally:
+            for c in conns:
+                c.close()
+
     # ---- limits
 
     def test_header_line_over_limit_is_431(self):
