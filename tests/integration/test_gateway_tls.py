@@ -355,6 +355,18 @@ class MisdirectedTest(cgtest.GatewayTestCase):
                 self.assertIn(r.status, (400, 421), r)
         self.assertEqual(self.be.count(), 0)
 
+    def test_checked_per_request_on_a_kept_alive_connection(self):
+        c = self.gw.tls(sni="open.test")
+        try:
+            c.send(b"GET /echo/1 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+            self.assertEqual(c.read_response().status, 200)
+            c.send(b"GET /echo/2 HTTP/1.1\r\nHost: secure.test\r\n\r\n")
+            r = c.read_response()
+        finally:
+            c.close()
+        self.assert421(r)
+        self.assertEqual([q.target for q in self.be.requests], ["/base/1"])
+
     def test_matching_host_with_port_served(self):
         r = self.send("secure.test", "secure.test:%d" % self.gw.port)
         self.assertEqual(r.status, 200, r)
