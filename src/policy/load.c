@@ -250,6 +250,13 @@ static struct cg_pol_node *load_text(struct cg_arena *arena, struct cg_str text,
 		return NULL;
 	}
 	struct ld l = { arena, d, env, &pt, 0, 0 };
+	/* libxml2 stops at a NUL byte; refuse it rather than parse half. */
+	const char *nul = text.len ? memchr(text.ptr, '\0', text.len) : NULL;
+	if (nul) {
+		pol_diag(d, CG_POL_ERROR, pol_pos_orig(&pt, (size_t)(nul - text.ptr)), origin,
+			 "The policy XML is not well-formed: NUL character in the text");
+		goto out;
+	}
 	if (pol_named_values(&pt, env, d) != 0)
 		goto out;
 	if (pol_prepass(&pt, format == CG_POL_FORMAT_RAWXML, d) != 0)

@@ -184,6 +184,17 @@ static void t_xml_format_positions(void **state)
 	assert_string_equal(diags, "1:50: Unterminated string literal in expression\n");
 }
 
+static void t_nul_byte(void **state)
+{
+	(void)state;
+	struct cg_pol_diags d;
+	struct cg_pol_doc *doc;
+	cg_pol_diags_init(&d, &pt_arena);
+	static const char text[] = "<policies>\n  <inbound/>\0<x";
+	assert_int_equal(cg_pol_load(&pt_arena, cg_str_make(text, sizeof(text) - 1), CG_POL_FORMAT_XML, CG_POL_SCOPE_GLOBAL, NULL, &d, &doc), -1);
+	assert_string_equal(pt_diags_text(&d), "2:13: The policy XML is not well-formed: NUL character in the text\n");
+}
+
 static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
 {
 	size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
@@ -287,6 +298,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_error_table, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_xml_format_positions, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_nul_byte, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_limit_doc_size, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_limit_depth, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_limit_elements, pt_setup, pt_teardown),
