@@ -530,9 +530,28 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 			if (m->flags & MF_VARARGS && pi >= m->nmax - 1u)
 				pi = m->nmax - 1u;
 			struct cg_expr_node *arg = call->list[a];
-			if (arg->op == N_IDENT && arg->sub == TK_OUT) {
-				cost = -1; /* out parameters: none in the table yet */
+			bool is_out_param = (m->flags & MF_OUT2) && a == 1;
+			bool is_out_arg = arg->op == N_IDENT && arg->sub == TK_OUT;
+			if (is_out_param != is_out_arg) {
+				cost = -1;
 				break;
+			}
+			if (is_out_arg) {
+				/* out var x: any; out T x: T must be the parameter's type;
+				 * out x: an existing local of that type */
+				struct cg_expr_type want = m->params[pi];
+				if (arg->tsyn) {
+					struct cg_expr_type t = cg_expr_ty_lookup(arg->tsyn->name);
+					if (arg->tsyn->rank == 1)
+						t = cg_expr_ty2(CG_EXPR_T_ARRAY, t.id);
+					if (!cg_expr_ty_eq(t, want))
+						cost = -1;
+				} else if (!arg->cond) {
+					struct local *l = find_local(c, arg->name);
+					if (!l || !cg_expr_ty_eq(l->type, want))
+						cost = -1;
+				}
+				continue;
 			}
 			int k2 = conv_cost(arg->type, m->params[pi]);
 			cost = k2 < 0 ? -1 : cost + k2;
@@ -564,6 +583,26 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 		unsigned pi = a < CG_EXPR_MEMBER_PARAMS ? a : CG_EXPR_MEMBER_PARAMS - 1;
 		if (best->flags & MF_VARARGS && pi >= best->nmax - 1u)
 			pi = best->nmax - 1u;
+		struct cg_expr_node *arg = e->list[a];
+		if (arg->op == N_IDENT && arg->sub == TK_OUT) {
+			/* the out local: declared here (it stays visible in the
+			 * enclosing block, as C# 7 scopes out variables) */
+			int32_t slot;
+			if (arg->cond) {
+				slot = declare(c, arg, arg->name, best->params[pi]);
+				if (slot < 0) {
+					e->type = T(ERROR);
+					return e;
+				}
+			} else {
+				slot = find_local(c, arg->name)->slot;
+			}
+			arg->op = N_LOCAL;
+			arg->slot = slot;
+			arg->type = best->params[pi];
+			arg->cond = true; /* marks the out argument for eval */
+			continue;
+		}
 		e->list[a] = convert(c, e->list[a], best->params[pi]);
 	}
 	e->type = best->result;
@@ -1301,11 +1340,13 @@ static void check_stmt(struct checker *c, struct cg_expr_node *s)
 	}
 	case S_IF:
 		cond_bool(c, &s->a);
+		save = c->nlocals; /* out variables of the condition stay in scope */
 		check_stmt(c, s->b);
 		c->nlocals = save;
 		if (s->c)
 			check_stmt(c, s->c);
-		break;
+		c->nlocals = save;
+		return;
 	case S_WHILE:
 	case S_DO:
 		cond_bool(c, &s->a);

@@ -786,11 +786,25 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 				return null_ref(r);
 			}
 		}
-		for (uint32_t k = 0; k < e->n; k++)
+		bool has_out = false;
+		for (uint32_t k = 0; k < e->n; k++) {
+			if (e->list[k]->op == N_LOCAL && e->list[k]->cond) {
+				memset(&args[k], 0, sizeof(args[k]));
+				has_out = true;
+				continue;
+			}
 			if (ev(r, e->list[k], &args[k]) < 0)
 				return -1;
+		}
 		r->node = e;
-		return e->member->fn(r, e->a ? &a : NULL, args, e->n, out);
+		r->out_args = args;
+		if (e->member->fn(r, e->a ? &a : NULL, args, e->n, out) < 0)
+			return -1;
+		if (has_out)
+			for (uint32_t k = 0; k < e->n; k++)
+				if (e->list[k]->op == N_LOCAL && e->list[k]->cond)
+					r->locals[e->list[k]->slot] = args[k];
+		return 0;
 	}
 	case N_LINQ:
 		return ev_linq(r, e, out);

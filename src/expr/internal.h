@@ -137,6 +137,7 @@ enum {
 	MF_GENERIC = 1 << 3, /* takes one type argument: result = the type argument */
 	MF_VARARGS = 1 << 4, /* last param repeats (params T[]) */
 	MF_NULLSELF = 1 << 5, /* called even when self is null (extension methods) */
+	MF_OUT2 = 1 << 6,     /* the second parameter is `out` (TryParse, TryGetValue) */
 };
 
 #define CG_EXPR_MEMBER_PARAMS 6
@@ -160,6 +161,7 @@ struct cg_expr_run {
 	struct cg_expr_ctx *ctx;
 	struct cg_expr_error *err;
 	const struct cg_expr_node *node;    /* the call being evaluated, for generic args */
+	struct cg_expr_value *out_args;     /* the call's arguments: `out` parameters are written here */
 	uint64_t steps, max_steps;
 	unsigned depth;
 	size_t max_string;

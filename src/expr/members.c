@@ -247,6 +247,14 @@ FN(certs_index)
 		return key_not_found(r, args[0].u.s);
 	return ret_obj(out, CG_EXPR_T_CERT, c);
 }
+FN(certs_trygetvalue)
+{
+	const struct cg_expr_cert *c = args[0].kind == CG_EXPR_V_STRING ? cg_expr_cert_table_get(CT(self), args[0].u.s) : NULL;
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	ret_obj(&r->out_args[1], CG_EXPR_T_CERT, c);
+	return ret_bool(out, c != NULL);
+}
 FN(certkv_key) { return ret_str(out, CERT(self)->thumbprint); }
 FN(certkv_value) { return ret_obj(out, CG_EXPR_T_CERT, CERT(self)); }
 
@@ -341,6 +349,20 @@ FN(hdrs_get)
 	}
 	return ret_str(out, cg_str_make(p, off));
 }
+FN(hdrs_trygetvalue)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_headers *h = HDRS(self);
+	for (size_t i = 0; i < h->n; i++)
+		if (cg_str_ieq(h->items[i].name, args[0].u.s)) {
+			if (hdr_values(r, h, args[0].u.s, &r->out_args[1]) < 0)
+				return -1;
+			return ret_bool(out, true);
+		}
+	memset(&r->out_args[1], 0, sizeof(r->out_args[1]));
+	return ret_bool(out, false);
+}
 FN(hdrkv_key) { return ret_str(out, ((const struct cg_expr_header *)self->u.obj)->name); }
 FN(hdrkv_value)
 {
@@ -395,6 +417,14 @@ FN(smap_get)
 	else
 		memset(out, 0, sizeof(*out));
 	return 0;
+}
+FN(smap_trygetvalue)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_strpair *p = smap_find(SMAP(self), args[0].u.s);
+	ret_str(&r->out_args[1], p ? p->value : CG_STR_NULL);
+	return ret_bool(out, p != NULL);
 }
 FN(strkv_key) { return ret_str(out, ((const struct cg_expr_strpair *)self->u.obj)->key); }
 FN(strkv_value) { return ret_str(out, ((const struct cg_expr_strpair *)self->u.obj)->value); }
@@ -459,6 +489,17 @@ FN(vars_get)
 	else
 		memset(out, 0, sizeof(*out));
 	return 0;
+}
+FN(vars_trygetvalue)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "key");
+	const struct cg_expr_value *v = cg_expr_vars_get(VARS(self), args[0].u.s);
+	if (v)
+		r->out_args[1] = *v;
+	else
+		memset(&r->out_args[1], 0, sizeof(r->out_args[1]));
+	return ret_bool(out, v != NULL);
 }
 FN(varkv_key) { return ret_str(out, ((const struct cg_expr_var *)self->u.obj)->name); }
 FN(varkv_value)
@@ -1064,6 +1105,35 @@ FN(bool_parse)
 	return cg_expr_throw(r, "FormatException", "String '%.*s' was not recognized as a valid Boolean.",
 			     (int)(s.len > 60 ? 60 : s.len), s.ptr);
 }
+/* TryParse(s, out v): false and default(T) instead of an exception. */
+FN(int_tryparse)
+{
+	int64_t v = 0;
+	bool ok = args[0].kind == CG_EXPR_V_STRING && cg_expr_parse_long(args[0].u.s, INT32_MIN, INT32_MAX, &v) == 0;
+	ret_int(&r->out_args[1], ok ? (int32_t)v : 0);
+	return ret_bool(out, ok);
+}
+FN(long_tryparse)
+{
+	int64_t v = 0;
+	bool ok = args[0].kind == CG_EXPR_V_STRING && cg_expr_parse_long(args[0].u.s, INT64_MIN, INT64_MAX, &v) == 0;
+	ret_long(&r->out_args[1], ok ? v : 0);
+	return ret_bool(out, ok);
+}
+FN(double_tryparse)
+{
+	double v = 0;
+	bool ok = args[0].kind == CG_EXPR_V_STRING && cg_expr_parse_double(args[0].u.s, &v) == 0;
+	ret_double(&r->out_args[1], ok ? v : 0);
+	return ret_bool(out, ok);
+}
+FN(bool_tryparse)
+{
+	struct cg_str s = args[0].kind == CG_EXPR_V_STRING ? cg_str_trim_ows(args[0].u.s) : CG_STR("");
+	bool t = cg_str_ieq_lit(s, "true"), f = cg_str_ieq_lit(s, "false");
+	ret_bool(&r->out_args[1], t);
+	return ret_bool(out, t || f);
+}
 FN(int_max) { return ret_int(out, INT32_MAX); }
 FN(int_min) { return ret_int(out, INT32_MIN); }
 FN(long_max) { return ret_long(out, INT64_MAX); }
@@ -1432,6 +1502,15 @@ FN(guid_parse)
 		return cg_expr_throw(r, "FormatException", "Unrecognized Guid format.");
 	return 0;
 }
+FN(guid_tryparse)
+{
+	memset(&r->out_args[1], 0, sizeof(r->out_args[1]));
+	r->out_args[1].kind = CG_EXPR_V_GUID;
+	bool ok = args[0].kind == CG_EXPR_V_STRING && guid_parse_str(args[0].u.s, r->out_args[1].u.guid) == 0;
+	if (!ok)
+		memset(r->out_args[1].u.guid, 0, 16);
+	return ret_bool(out, ok);
+}
 FN(guid_empty)
 {
 	memset(out, 0, sizeof(*out));
@@ -1560,6 +1639,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(CERTDICT, "Count", TY(INT), certs_count),
 	METH(CERTDICT, "ContainsKey", 1, 1, TY(BOOL), certs_containskey, TY(STRING)),
 	INDEXER(CERTDICT, TY(CERT), certs_index, TY(STRING)),
+	METHF(CERTDICT, MF_OUT2, "TryGetValue", 2, 2, TY(BOOL), certs_trygetvalue, TY(STRING), TY(CERT)),
 	PROP(CERTKV, "Key", TY(STRING), certkv_key),
 	PROP(CERTKV, "Value", TY(CERT), certkv_value),
 
@@ -1567,6 +1647,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(HEADERS, "ContainsKey", 1, 1, TY(BOOL), hdrs_containskey, TY(STRING)),
 	METH(HEADERS, "GetValueOrDefault", 1, 2, TY(STRING), hdrs_get, TY(STRING), TY(STRING)),
 	INDEXER(HEADERS, TARR(STRING), hdrs_index, TY(STRING)),
+	METHF(HEADERS, MF_OUT2, "TryGetValue", 2, 2, TY(BOOL), hdrs_trygetvalue, TY(STRING), TARR(STRING)),
 	PROP(HEADERKV, "Key", TY(STRING), hdrkv_key),
 	PROP(HEADERKV, "Value", TARR(STRING), hdrkv_value),
 
@@ -1574,6 +1655,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(STRDICT, "ContainsKey", 1, 1, TY(BOOL), smap_containskey, TY(STRING)),
 	METH(STRDICT, "GetValueOrDefault", 1, 2, TY(STRING), smap_get, TY(STRING), TY(STRING)),
 	INDEXER(STRDICT, TY(STRING), smap_index, TY(STRING)),
+	METHF(STRDICT, MF_OUT2, "TryGetValue", 2, 2, TY(BOOL), smap_trygetvalue, TY(STRING), TY(STRING)),
 	PROP(STRKV, "Key", TY(STRING), strkv_key),
 	PROP(STRKV, "Value", TY(STRING), strkv_value),
 
@@ -1582,6 +1664,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	METHF(VARIABLES, MF_GENERIC, "GetValueOrDefault", 1, 2, TY(OBJECT), vars_get_t, TY(STRING), TY(OBJECT)),
 	METH(VARIABLES, "GetValueOrDefault", 1, 2, TY(OBJECT), vars_get, TY(STRING), TY(OBJECT)),
 	INDEXER(VARIABLES, TY(OBJECT), vars_index, TY(STRING)),
+	METHF(VARIABLES, MF_OUT2, "TryGetValue", 2, 2, TY(BOOL), vars_trygetvalue, TY(STRING), TY(OBJECT)),
 	PROP(VARKV, "Key", TY(STRING), varkv_key),
 	PROP(VARKV, "Value", TY(OBJECT), varkv_value),
 
@@ -1634,15 +1717,19 @@ const struct cg_expr_member cg_expr_members[] = {
 	SPROP(INT, "MaxValue", TY(INT), int_max),
 	SPROP(INT, "MinValue", TY(INT), int_min),
 	SMETH(INT, "Parse", 1, 1, TY(INT), int_parse, TY(STRING)),
+	SMETHF(INT, MF_OUT2, "TryParse", 2, 2, TY(BOOL), int_tryparse, TY(STRING), TY(INT)),
 	METH(INT, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
 	SPROP(LONG, "MaxValue", TY(LONG), long_max),
 	SPROP(LONG, "MinValue", TY(LONG), long_min),
 	SMETH(LONG, "Parse", 1, 1, TY(LONG), long_parse, TY(STRING)),
+	SMETHF(LONG, MF_OUT2, "TryParse", 2, 2, TY(BOOL), long_tryparse, TY(STRING), TY(LONG)),
 	METH(LONG, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
 	SMETH(DOUBLE, "IsNaN", 1, 1, TY(BOOL), double_isnan, TY(DOUBLE)),
 	SMETH(DOUBLE, "Parse", 1, 1, TY(DOUBLE), double_parse, TY(STRING)),
+	SMETHF(DOUBLE, MF_OUT2, "TryParse", 2, 2, TY(BOOL), double_tryparse, TY(STRING), TY(DOUBLE)),
 	METH(DOUBLE, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
 	SMETH(BOOL, "Parse", 1, 1, TY(BOOL), bool_parse, TY(STRING)),
+	SMETHF(BOOL, MF_OUT2, "TryParse", 2, 2, TY(BOOL), bool_tryparse, TY(STRING), TY(BOOL)),
 	METH(BOOL, "ToString", 0, 0, TY(STRING), any_tostring, { 0 }),
 	SMETH(CHAR, "IsDigit", 1, 1, TY(BOOL), char_isdigit, TY(CHAR)),
 	SMETH(CHAR, "IsLetter", 1, 1, TY(BOOL), char_isletter, TY(CHAR)),
@@ -1739,6 +1826,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	SPROP(GUID, "Empty", TY(GUID), guid_empty),
 	SMETH(GUID, "NewGuid", 0, 0, TY(GUID), guid_new, { 0 }),
 	SMETH(GUID, "Parse", 1, 1, TY(GUID), guid_parse, TY(STRING)),
+	SMETHF(GUID, MF_OUT2, "TryParse", 2, 2, TY(BOOL), guid_tryparse, TY(STRING), TY(GUID)),
 
 	/* StringComparison */
 	SPROP(STRCMP, "CurrentCulture", TY(STRCMP), sc_currentculture),
