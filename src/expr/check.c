@@ -27,10 +27,12 @@ struct checker {
 	unsigned loops;   /* enclosing loops, for break/continue */
 	bool has_ret;
 	bool depth_reported;
+	unsigned in_catch; /* nested catch clauses, for `throw;` */
 	struct cg_expr_type ret;
 };
 
 static struct cg_expr_node *check(struct checker *c, struct cg_expr_node *e);
+static bool contains_return(const struct cg_expr_node *s);
 
 static struct cg_expr_node *err_at(struct checker *c, struct cg_expr_node *e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -1393,14 +1395,58 @@ static void check_stmt(struct checker *c, struct cg_expr_node *s)
 		check_ret(c, s);
 		break;
 	case S_THROW:
-		if (s->a)
+		if (s->a) {
 			s->a = check(c, s->a);
-		err_at(c, s, "'throw' is not supported by certgate yet");
+			if (s->a->type.id != CG_EXPR_T_ERROR && s->a->type.id != CG_EXPR_T_EXCEPTION)
+				err_at(c, s->a, "The type caught or thrown must be derived from System.Exception");
+		} else if (!c->in_catch) {
+			err_at(c, s, "A throw statement with no arguments is not allowed outside of a catch clause");
+		}
+		break;
+	case S_TRY:
+		check_stmt(c, s->a);
+		for (uint32_t k = 0; k < s->n; k++) {
+			struct cg_expr_node *cc = s->list[k];
+			unsigned sv = c->nlocals;
+			if (cc->tsyn) {
+				struct cg_expr_type t = resolve_tsyn(c, cc->tsyn, cc);
+				if (t.id != CG_EXPR_T_ERROR && t.id != CG_EXPR_T_EXCEPTION)
+					err_at(c, cc, "The type caught or thrown must be derived from System.Exception");
+				if (cc->name.ptr)
+					cc->slot = declare(c, cc, cc->name, T(EXCEPTION));
+			}
+			c->in_catch++;
+			check_stmt(c, cc->b);
+			c->in_catch--;
+			c->nlocals = sv;
+		}
+		if (s->c) {
+			bool had = c->has_ret;
+			unsigned errs = c->dc->diag->n_errors;
+			check_stmt(c, s->c);
+			(void)had;
+			if (contains_return(s->c) && c->dc->diag->n_errors == errs)
+				err_at(c, s->c, "Control cannot leave the body of a finally clause");
+		}
 		break;
 	default:
 		err_at(c, s, "unexpected statement");
 	}
 	c->nlocals = save;
+}
+
+static bool contains_return(const struct cg_expr_node *s)
+{
+	if (!s)
+		return false;
+	if (s->op == S_RETURN)
+		return true;
+	if (contains_return(s->a) || contains_return(s->b) || contains_return(s->c) || contains_return(s->d))
+		return true;
+	for (uint32_t k = 0; k < s->n; k++)
+		if (contains_return(s->list[k]))
+			return true;
+	return false;
 }
 
 /* Does s contain a break that leaves the loop it is in (not nested loops)? */
@@ -1444,6 +1490,13 @@ static bool always_returns(const struct cg_expr_node *s)
 		return false;
 	case S_IF:
 		return s->c && always_returns(s->b) && always_returns(s->c);
+	case S_TRY:
+		if (!always_returns(s->a))
+			return false;
+		for (uint32_t k = 0; k < s->n; k++)
+			if (!always_returns(s->list[k]->b))
+				return false;
+		return true;
 	default:
 		return false;
 	}

@@ -1087,6 +1087,54 @@ static int exec(struct cg_expr_run *r, const struct cg_expr_node *s, struct cg_e
 			return -1;
 		*fl = F_RETURN;
 		return 0;
+	case S_THROW: {
+		const struct cg_expr_exception *x;
+		if (s->a) {
+			if (ev(r, s->a, &v) < 0)
+				return -1;
+			if (v.kind == CG_EXPR_V_NULL)
+				return null_ref(r);
+			x = v.u.obj;
+		} else {
+			x = r->current_exc->u.obj;
+		}
+		r->err->status = CG_EXPR_EXCEPTION;
+		snprintf(r->err->type, sizeof(r->err->type), "%s", x->type);
+		snprintf(r->err->message, sizeof(r->err->message), "%s", x->message);
+		return -1;
+	}
+	case S_TRY: {
+		int rc = exec(r, s->a, ret, fl);
+		if (rc < 0 && r->err->status == CG_EXPR_EXCEPTION && s->n) {
+			/* every catch here is catch (Exception): the first one runs.
+			 * Budget and memory failures are not exceptions: never caught. */
+			const struct cg_expr_node *cc = s->list[0];
+			struct cg_expr_exception *x = cg_arena_alloc(r->ctx->arena, sizeof(*x));
+			if (!x)
+				return cg_expr_nomem(r);
+			memcpy(x->type, r->err->type, sizeof(x->type));
+			memcpy(x->message, r->err->message, sizeof(x->message));
+			struct cg_expr_value xv = { .kind = CG_EXPR_V_OBJ, .cls = CG_EXPR_T_EXCEPTION };
+			xv.u.obj = x;
+			if (cc->slot >= 0)
+				r->locals[cc->slot] = xv;
+			r->err->status = CG_EXPR_OK;
+			const struct cg_expr_value *saved = r->current_exc;
+			r->current_exc = &xv;
+			rc = exec(r, cc->b, ret, fl);
+			r->current_exc = saved;
+		}
+		if (s->c) {
+			/* finally runs on every path; its own failure wins */
+			struct cg_expr_error keep = *r->err;
+			enum flow f2;
+			struct cg_expr_value dummy;
+			if (exec(r, s->c, &dummy, &f2) < 0)
+				return -1;
+			*r->err = keep;
+		}
+		return rc;
+	}
 	case S_BREAK:
 		*fl = F_BREAK;
 		return 0;
@@ -1105,6 +1153,8 @@ int cg_expr_eval(const struct cg_expr_program *p, struct cg_expr_ctx *ctx, struc
 	r.ctx = ctx;
 	r.err = err;
 	r.node = NULL;
+	r.current_exc = NULL;
+	r.out_args = NULL;
 	r.steps = 0;
 	r.max_steps = ctx->max_steps ? ctx->max_steps : CG_EXPR_DEFAULT_MAX_STEPS;
 	r.max_string = ctx->max_string ? ctx->max_string : CG_EXPR_DEFAULT_MAX_STRING;

@@ -74,7 +74,7 @@ enum cg_expr_op {
 	N_CONVERT, N_STRCAT, N_X500_EQ, N_ANDALSO, N_ORELSE, N_COALESCE,
 	/* statements */
 	S_BLOCK, S_EXPR, S_VAR, S_IF, S_WHILE, S_DO, S_FOR, S_FOREACH, S_RETURN,
-	S_THROW, S_BREAK, S_CONTINUE, S_EMPTY,
+	S_THROW, S_BREAK, S_CONTINUE, S_EMPTY, S_TRY, S_CATCH,
 };
 
 /* A type as written in the source: name<args>[]? */
@@ -166,7 +166,14 @@ struct cg_expr_run {
 	unsigned depth;
 	size_t max_string;
 	uint32_t max_items;
+	const struct cg_expr_value *current_exc; /* inside a catch: for `throw;` */
 	struct cg_expr_value locals[CG_EXPR_MAX_LOCALS];
+};
+
+/* A caught exception as a value (System.Exception), in the request arena. */
+struct cg_expr_exception {
+	char type[48];
+	char message[200];
 };
 
 /* Sets a .NET exception and returns -1. */

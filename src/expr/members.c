@@ -1533,6 +1533,39 @@ FN(guid_new)
 	return 0;
 }
 
+/* ---- System.Exception ---- */
+
+FN(exc_ctor)
+{
+	struct cg_expr_exception *x = cg_arena_alloc(r->ctx->arena, sizeof(*x));
+	if (!x)
+		return cg_expr_nomem(r);
+	snprintf(x->type, sizeof(x->type), "%s", "System.Exception");
+	if (nargs && args[0].kind == CG_EXPR_V_STRING)
+		snprintf(x->message, sizeof(x->message), "%.*s", (int)(args[0].u.s.len > 199 ? 199 : args[0].u.s.len),
+			 args[0].u.s.ptr);
+	else
+		snprintf(x->message, sizeof(x->message), "%s", "Exception of type 'System.Exception' was thrown.");
+	return ret_obj(out, CG_EXPR_T_EXCEPTION, x);
+}
+FN(exc_message)
+{
+	const struct cg_expr_exception *x = self->u.obj;
+	return ret_str(out, cg_str_from_c(x->message));
+}
+FN(exc_tostring)
+{
+	const struct cg_expr_exception *x = self->u.obj;
+	size_t tl = strlen(x->type), ml = strlen(x->message);
+	char *p = cg_expr_strbuf(r, tl + 2 + ml);
+	if (!p)
+		return -1;
+	memcpy(p, x->type, tl);
+	memcpy(p + tl, ": ", 2);
+	memcpy(p + tl + 2, x->message, ml);
+	return ret_str(out, cg_str_make(p, tl + 2 + ml));
+}
+
 /* ---- StringComparison ---- */
 
 #define ENUMV(fn, v) FN(fn) { ret_int(out, v); return 0; }
@@ -1827,6 +1860,11 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(GUID, "NewGuid", 0, 0, TY(GUID), guid_new, { 0 }),
 	SMETH(GUID, "Parse", 1, 1, TY(GUID), guid_parse, TY(STRING)),
 	SMETHF(GUID, MF_OUT2, "TryParse", 2, 2, TY(BOOL), guid_tryparse, TY(STRING), TY(GUID)),
+
+	/* System.Exception */
+	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),
+	PROP(EXCEPTION, "Message", TY(STRING), exc_message),
+	METH(EXCEPTION, "ToString", 0, 0, TY(STRING), exc_tostring, { 0 }),
 
 	/* StringComparison */
 	SPROP(STRCMP, "CurrentCulture", TY(STRCMP), sc_currentculture),

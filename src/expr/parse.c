@@ -990,8 +990,40 @@ static struct cg_expr_node *parse_stmt_inner(struct parser *p)
 		if (!s || !expect(p, TK_SEMI, "';' expected"))
 			return NULL;
 		return s;
+	case TK_TRY: {
+		/* try { } catch [(Exception [e])] { } ... [finally { }] */
+		p->i++;
+		s = mk(p, S_TRY, t);
+		if (!s || !(s->a = parse_block(p)))
+			return NULL;
+		struct nlist l = { 0 };
+		while (TOK(p)->kind == TK_CATCH) {
+			struct cg_expr_node *cc = mk(p, S_CATCH, TOK(p));
+			if (!cc)
+				return NULL;
+			p->i++;
+			if (accept(p, TK_LPAREN)) {
+				if (!(cc->tsyn = try_type(p, false)))
+					return fail_at(p, TOK(p), "Type expected");
+				if (TOK(p)->kind == TK_IDENT) {
+					cc->name = TOK(p)->text;
+					p->i++;
+				}
+				if (!expect(p, TK_RPAREN, "')' expected"))
+					return NULL;
+			}
+			if (!(cc->b = parse_block(p)) || !nl_push(p, &l, cc))
+				return NULL;
+		}
+		if (accept(p, TK_FINALLY) && !(s->c = parse_block(p)))
+			return NULL;
+		if (!l.n && !s->c)
+			return fail_at(p, TOK(p), "Expected catch or finally");
+		s->list = l.v;
+		s->n = l.n;
+		return s;
+	}
 	case TK_SWITCH:
-	case TK_TRY:
 		cg_expr_report(p->dc, false, t->line, t->col,
 			       "'%.*s' statements are not supported by certgate yet", CG_STR_FMT(t->text));
 		p->failed = true;

@@ -33,6 +33,7 @@ enum cg_expr_tid {
 	CG_EXPR_T_STRCMP,    /* System.StringComparison (an enum, held as INT) */
 	CG_EXPR_T_MATH,      /* static classes: only reachable through TYPEREF */
 	CG_EXPR_T_CONVERT,
+	CG_EXPR_T_EXCEPTION, /* System.Exception (any caught or thrown exception) */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
 	CG_EXPR_T_API,
