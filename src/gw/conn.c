@@ -18,12 +18,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include "base/log.h"
+#include "expr/ctx.h"
+#include "gw/pipeline.h"
 #include "gw/worker.h"
+#include "policy/policy.h"
+#include "tls/x509.h"
 #include "http/h1.h"
 #include "tls/tls.h"
 
@@ -200,6 +205,259 @@ static void respond_json(struct cg_conn *c, int status, const char *message, boo
 	r->status = status;
 	r->resp_started = true;
 	c->state = CG_C_RESPOND;
+}
+
+/* Queues a response made by policies (return-response, mock-response,
+ * outbound set-body, error responses): status, the policy's headers (the
+ * gateway still owns framing: Content-Length, Transfer-Encoding and
+ * Connection are its own), body. */
+static void respond_custom(struct cg_conn *c, int status, struct cg_str reason,
+			   const struct cg_hlist *hdrs, struct cg_str body, bool close_after)
+{
+	struct cg_req *r = &c->req;
+	if (r->resp_started && r->resp_head_done) {
+		conn_close(c);
+		return;
+	}
+	if (c->up)
+		up_release(c, false);
+	if (r->body == CG_BODY_STREAM)
+		close_after = true;
+	r->close_after = r->close_after || close_after || !r->h.keep_alive || c->w->draining;
+	bool head = cg_str_eq_lit(r->h.method, "HEAD");
+	bool bodiless = status < 200 || status == 204 || status == 304;
+	struct cg_buf *b = &c->out;
+	c->out.len = 0;
+	int rc = cg_buf_printf(b, "HTTP/1.1 %d ", status);
+	rc |= cg_buf_append_str(b, reason.len ? reason : cg_str_from_c(cg_h1_reason(status)));
+	rc |= cg_buf_append(b, "\r\n", 2);
+	bool have_date = false;
+	for (size_t i = 0; hdrs && i < hdrs->n; i++) {
+		struct cg_str n = hdrs->items[i].name;
+		if (cg_str_ieq_lit(n, "Content-Length") || cg_str_ieq_lit(n, "Transfer-Encoding") ||
+		    cg_str_ieq_lit(n, "Connection") || cg_str_ieq_lit(n, "Keep-Alive"))
+			continue;
+		have_date |= cg_str_ieq_lit(n, "Date");
+		rc |= cg_buf_append_str(b, n);
+		rc |= cg_buf_append(b, ": ", 2);
+		rc |= cg_buf_append_str(b, hdrs->items[i].value);
+		rc |= cg_buf_append(b, "\r\n", 2);
+	}
+	if (!have_date)
+		rc |= cg_buf_printf(b, "Date: %s\r\n", cg_worker_date(c->w));
+	if (!bodiless)
+		rc |= cg_buf_printf(b, "Content-Length: %zu\r\n", body.len);
+	if (r->close_after)
+		rc |= buf_add(b, "Connection: close\r\n");
+	else if (r->h.minor_version == 0)
+		rc |= buf_add(b, "Connection: keep-alive\r\n");
+	rc |= cg_buf_append(b, "\r\n", 2);
+	if (!head && !bodiless)
+		rc |= cg_buf_append_str(b, body);
+	if (rc) {
+		conn_close(c);
+		return;
+	}
+	r->status = status;
+	r->resp_started = true;
+	c->state = CG_C_RESPOND;
+}
+
+/* The response a pipe holds (after return-response, mock-response, an error
+ * with on-error, or an outbound body change). */
+static void respond_pipe(struct cg_conn *c)
+{
+	struct cg_pipe *p = c->req.pipe;
+	respond_custom(c, p->status, p->reason, &p->resp_hdrs, p->resp_body, false);
+}
+
+/* An error in a section: on-error runs (its own errors end it), then the
+ * response is on-error's, or APIM's default error body. */
+static void pipe_fail(struct cg_conn *c)
+{
+	struct cg_pipe *p = c->req.pipe;
+	p->resp_hdrs.n = 0;
+	p->resp_body = CG_STR_NULL;
+	p->resp_body_set = false;
+	enum cg_pipe_rc rc = cg_pipe_run(p, CG_POL_ON_ERROR);
+	if (rc == CG_PIPE_NOMEM) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return;
+	}
+	if (rc != CG_PIPE_RESPOND && cg_pipe_error_response(p) != 0) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return;
+	}
+	respond_pipe(c);
+}
+
+/* A failure outside the policies (backend unreachable, timeout): with a
+ * pipeline it becomes LastError and goes through on-error, as in APIM. */
+static void respond_gateway_error(struct cg_conn *c, int status, const char *reason, const char *message,
+				  const char *body_message)
+{
+	struct cg_pipe *p = c->req.pipe;
+	if (!p || c->req.resp_started) {
+		respond_json(c, status, body_message, false);
+		return;
+	}
+	p->err_body_message = cg_str_from_c(body_message);
+	p->section = CG_POL_BACKEND;
+	cg_pipe_set_error(p, "forward-request", reason, message, status);
+	pipe_fail(c);
+}
+
+/* context.Request.Certificate: the .NET view of the client's certificate,
+ * built once per connection (decoding costs ~12 us; the TLS stack already
+ * parsed the certificate, so nothing is decoded twice). */
+static const struct cg_expr_cert *conn_cert(struct cg_conn *c)
+{
+	if (c->cert_done)
+		return c->cert;
+	c->cert_done = true;
+	X509 *x = c->ssl && c->negotiate ? SSL_get0_peer_certificate(c->ssl) : NULL;
+	if (!x)
+		return NULL;
+	cg_arena_init(&c->carena, 4096, 256 * 1024);
+	struct cg_x509 *v;
+	char err[200];
+	if (cg_x509_view_new(x, &c->carena, &v, err, sizeof(err)) != 0) {
+		cg_log_info("%s: client certificate: %s", c->peer_ip, err);
+		return NULL;
+	}
+	struct cg_expr_cert *ec = cg_arena_zalloc(&c->carena, sizeof(*ec));
+	if (!ec)
+		return NULL;
+	ec->thumbprint = cg_str_make(v->thumbprint, 40);
+	ec->subject = v->subject;
+	ec->issuer = v->issuer;
+	ec->serial_number = v->serial;
+	ec->friendly_name = v->friendly_name;
+	ec->signature_algorithm_oid = v->signature_algorithm.value;
+	ec->simple_name = v->name_info[0][CG_X509_NAME_SIMPLE];
+	ec->dns_name = v->name_info[0][CG_X509_NAME_DNS];
+	ec->email_name = v->name_info[0][CG_X509_NAME_EMAIL];
+	ec->issuer_simple_name = v->name_info[1][CG_X509_NAME_SIMPLE];
+	ec->not_before = v->not_before_ticks;
+	ec->not_after = v->not_after_ticks;
+	ec->version = v->version;
+	ec->has_private_key = false;
+	c->cert = ec;
+	return ec;
+}
+
+static struct cg_str host_name_only(struct cg_str host, char *buf, size_t bufsz);
+
+/* Fills the expression views for this request. */
+static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
+{
+	struct cg_req *r = &c->req;
+	struct cg_arena *a = &c->arena;
+	p->method = r->h.method;
+	p->path = r->route.rest;
+	p->query = r->h.query;
+	p->query_present = r->h.query.len > 0;
+	for (size_t i = 0; i < r->h.num_headers; i++)
+		if (cg_hlist_add(&p->req_hdrs, a, r->hdrs[i].name, r->hdrs[i].value) != 0)
+			return -1;
+	struct cg_expr_request_view *v = &p->reqv;
+	v->method = r->h.method;
+	v->headers.items = p->req_hdrs.items;
+	v->headers.n = p->req_hdrs.n;
+	v->ip_address = cg_str_from_c(c->peer_ip);
+	struct cg_str authority = r->h.authority.len ? r->h.authority : r->h.host;
+	char hb[256];
+	struct cg_str hn = host_name_only(authority, hb, sizeof(hb));
+	v->url.scheme = c->tls ? CG_STR("https") : CG_STR("http");
+	v->url.host = cg_arena_strdup_str(a, hn);
+	v->url.port = c->tls ? 443 : 80;
+	long colon = authority.len && authority.ptr[0] != '[' ? cg_str_find_char(authority, ':') : -1;
+	if (colon >= 0) {
+		uint64_t port;
+		if (cg_str_to_u64(cg_str_sub(authority, (size_t)colon + 1, authority.len), 65535, &port))
+			v->url.port = (int32_t)port;
+	}
+	v->url.path = r->h.path;
+	v->url.query_string = r->h.query;
+	v->original_url = v->url;
+	v->matched_parameters.items = (const struct cg_expr_strpair *)(const void *)r->route.params;
+	v->matched_parameters.n = r->route.num_params;
+	v->certificate = p->pl->uses_certificate ? conn_cert(c) : NULL;
+	const struct cg_rt_api *api = r->route.api;
+	p->apiv.id = api->id;
+	p->apiv.name = api->display_name;
+	p->apiv.path = api->path;
+	p->apiv.is_current_revision = true;
+	p->apiv.revision = CG_STR("1");
+	p->apiv.service_url.scheme = api->backend.tls ? CG_STR("https") : CG_STR("http");
+	p->apiv.service_url.host = api->backend.host;
+	p->apiv.service_url.port = api->backend.port;
+	p->apiv.service_url.path = api->backend.base_path;
+	if (r->route.op) {
+		p->opv.id = r->route.op->id;
+		p->opv.name = r->route.op->id;
+		p->opv.method = r->route.op->method;
+		p->opv.url_template = r->route.op->url_template;
+	} else {
+		p->ctx.operation = NULL;
+	}
+	p->depv.gateway_id = CG_STR("certgate");
+	p->depv.region = CG_STR("");
+	p->depv.service_id = CG_STR("certgate");
+	p->depv.service_name = CG_STR("certgate");
+	p->depv.certificates = r->snap->certificates;
+	for (int i = 0; i < 16; i++)
+		p->ctx.request_id[i] = (uint8_t)(c->w->rng >> ((i % 8) * 8));
+	c->w->rng = c->w->rng * 6364136223846793005ull + 1442695040888963407ull;
+	p->ctx.request_id[6] = (uint8_t)((p->ctx.request_id[6] & 0x0f) | 0x40); /* version 4 */
+	p->ctx.request_id[8] = (uint8_t)((p->ctx.request_id[8] & 0x3f) | 0x80);
+	p->ctx.timestamp = cg_expr_ticks_from_unix((int64_t)time(NULL));
+	return 0;
+}
+
+/* Runs inbound and backend. Returns true when the request is answered
+ * (a response is queued), false to forward it to the backend. */
+static bool pipe_request(struct cg_conn *c, const struct cg_pipeline *pl)
+{
+	struct cg_req *r = &c->req;
+	struct cg_pipe *p = cg_arena_alloc(&c->arena, sizeof(*p));
+	if (!p || cg_pipe_init(p, &c->arena, pl) != 0 || pipe_fill(c, p) != 0) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return true;
+	}
+	r->pipe = p;
+	enum cg_pipe_rc rc = cg_pipe_run(p, CG_POL_INBOUND);
+	if (rc == CG_PIPE_CONTINUE)
+		rc = cg_pipe_run(p, CG_POL_BACKEND);
+	if (rc == CG_PIPE_CONTINUE && !p->forward) {
+		/* No forward-request: no backend call; outbound runs on an
+		 * empty 200 (APIM). */
+		p->status = 200;
+		p->reason = CG_STR("OK");
+		rc = cg_pipe_run(p, CG_POL_OUTBOUND);
+		if (rc == CG_PIPE_CONTINUE)
+			rc = CG_PIPE_RESPOND;
+	}
+	switch (rc) {
+	case CG_PIPE_CONTINUE:
+		break;
+	case CG_PIPE_RESPOND:
+		respond_pipe(c);
+		return true;
+	case CG_PIPE_ERROR:
+		pipe_fail(c);
+		return true;
+	case CG_PIPE_NOMEM:
+		respond_json(c, 503, "Service Unavailable", true);
+		return true;
+	}
+	if (p->backend)
+		r->backend = p->backend;
+	if (p->forward_timeout_ms)
+		r->backend_timeout_ms = p->forward_timeout_ms;
+	if (p->req_body_set && r->body == CG_BODY_STREAM)
+		r->discard_body = true;
+	return false;
 }
 
 /* ---- request lifecycle --------------------------------------------------- */
@@ -402,7 +660,7 @@ static int up_connect(struct cg_conn *c, const struct cg_rt_backend *be, struct 
  * pool, else a new one. Returns -1 when a socket cannot even be started. */
 static int up_acquire(struct cg_conn *c)
 {
-	const struct cg_rt_backend *be = &c->req.route.api->backend;
+	const struct cg_rt_backend *be = c->req.backend;
 	struct cg_pool *pool = pool_get(c->w, be->pool_key, true);
 	if (!pool)
 		return -1;
@@ -498,33 +756,61 @@ static bool is_hop(const struct cg_req *r, struct cg_str name)
 	return !any_conn && cg_h1_is_hop_by_hop(name, CG_STR_NULL);
 }
 
+static int add_header_line(struct cg_buf *b, struct cg_str n, struct cg_str v)
+{
+	int rc = cg_buf_append_str(b, n);
+	rc |= cg_buf_append(b, ": ", 2);
+	rc |= cg_buf_append_str(b, v);
+	rc |= cg_buf_append(b, "\r\n", 2);
+	return rc;
+}
+
+/* Headers the gateway sets or never forwards. */
+static bool skip_forward(const struct cg_req *r, struct cg_str n)
+{
+	return is_hop(r, n) || cg_str_ieq_lit(n, "Host") || cg_str_ieq_lit(n, "Content-Length") ||
+	       cg_str_ieq_lit(n, "Expect") || cg_str_ieq_lit(n, "X-Forwarded-For") ||
+	       cg_str_ieq_lit(n, "X-Forwarded-Proto") || cg_str_ieq_lit(n, "X-Forwarded-Host") ||
+	       is_client_cert_header(n);
+}
+
+/* The request head for the backend: the client's request, or the pipe's
+ * version of it after inbound policies (method, path, query, headers,
+ * body). */
 static int build_upstream_head(struct cg_conn *c)
 {
 	struct cg_req *r = &c->req;
-	const struct cg_rt_backend *be = &r->route.api->backend;
+	const struct cg_pipe *p = r->pipe;
+	const struct cg_rt_backend *be = r->backend;
 	struct cg_buf *b = &c->up_out;
 	int rc = 0;
-	struct cg_str rest = r->route.rest;
-	rc |= cg_buf_append_str(b, r->h.method);
+	struct cg_str method = p ? p->method : r->h.method;
+	struct cg_str rest = p ? p->path : r->route.rest;
+	struct cg_str query = p ? p->query : r->h.query;
+	bool has_query = p ? p->query_present
+			   : (r->h.query.len || (r->h.target.len && r->h.target.ptr[r->h.target.len - 1] == '?'));
+	rc |= cg_buf_append_str(b, method);
 	rc |= cg_buf_append(b, " ", 1);
 	rc |= cg_buf_append_str(b, be->base_path);
 	rc |= cg_buf_append_str(b, rest);
 	if (be->base_path.len == 0 && rest.len == 0)
 		rc |= cg_buf_append(b, "/", 1);
-	if (r->h.query.len || (r->h.target.len && r->h.target.ptr[r->h.target.len - 1] == '?')) {
+	if (has_query) {
 		rc |= cg_buf_append(b, "?", 1);
-		rc |= cg_buf_append_str(b, r->h.query);
+		rc |= cg_buf_append_str(b, query);
 	}
-	rc |= buf_add(b, " HTTP/1.1\r\nHost: ");
-	rc |= cg_buf_append_str(b, be->host_hdr);
-	rc |= cg_buf_append(b, "\r\n", 2);
+	rc |= buf_add(b, " HTTP/1.1\r\n");
+	const struct cg_expr_header *hosth = p && p->host_overridden ? cg_hlist_find(&p->req_hdrs, CG_STR("Host")) : NULL;
+	rc |= add_header_line(b, CG_STR("Host"), hosth ? hosth->value : be->host_hdr);
+	/* X-Forwarded-For: extend the chain: "client-supplied, ..., our peer". */
 	bool have_xff = false;
-	for (size_t i = 0; i < r->h.num_headers; i++) {
-		struct cg_str n = r->hdrs[i].name;
+	size_t nh = p ? p->req_hdrs.n : r->h.num_headers;
+	for (size_t i = 0; i < nh; i++) {
+		struct cg_str n = p ? p->req_hdrs.items[i].name : r->hdrs[i].name;
+		struct cg_str v = p ? p->req_hdrs.items[i].value : r->hdrs[i].value;
 		if (cg_str_ieq_lit(n, "X-Forwarded-For")) {
-			/* Extend the chain: "client-supplied, ..., our peer". */
 			rc |= cg_buf_append(b, have_xff ? ", " : "X-Forwarded-For: ", have_xff ? 2 : 17);
-			rc |= cg_buf_append_str(b, r->hdrs[i].value);
+			rc |= cg_buf_append_str(b, v);
 			have_xff = true;
 		}
 	}
@@ -534,22 +820,18 @@ static int build_upstream_head(struct cg_conn *c)
 		rc |= buf_add(b, "X-Forwarded-For: ");
 	rc |= buf_add(b, c->peer_ip);
 	rc |= buf_add(b, c->tls ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n");
-	if (r->h.host.len) {
-		rc |= buf_add(b, "X-Forwarded-Host: ");
-		rc |= cg_buf_append_str(b, r->h.host);
-		rc |= cg_buf_append(b, "\r\n", 2);
-	}
-	for (size_t i = 0; i < r->h.num_headers; i++) {
-		struct cg_str n = r->hdrs[i].name;
-		if (is_hop(r, n) || cg_str_ieq_lit(n, "Host") || cg_str_ieq_lit(n, "Content-Length") ||
-		    cg_str_ieq_lit(n, "Expect") || cg_str_ieq_lit(n, "X-Forwarded-For") ||
-		    cg_str_ieq_lit(n, "X-Forwarded-Proto") || cg_str_ieq_lit(n, "X-Forwarded-Host") ||
-		    is_client_cert_header(n))
+	if (r->h.host.len)
+		rc |= add_header_line(b, CG_STR("X-Forwarded-Host"), r->h.host);
+	for (size_t i = 0; i < nh; i++) {
+		struct cg_str n = p ? p->req_hdrs.items[i].name : r->hdrs[i].name;
+		if (skip_forward(r, n))
 			continue;
-		rc |= cg_buf_append_str(b, n);
-		rc |= cg_buf_append(b, ": ", 2);
-		rc |= cg_buf_append_str(b, r->hdrs[i].value);
-		rc |= cg_buf_append(b, "\r\n", 2);
+		rc |= add_header_line(b, n, p ? p->req_hdrs.items[i].value : r->hdrs[i].value);
+	}
+	if (p && p->req_body_set) {
+		rc |= cg_buf_printf(b, "Content-Length: %zu\r\n\r\n", p->req_body.len);
+		rc |= cg_buf_append_str(b, p->req_body);
+		return rc ? -1 : 0;
 	}
 	if (r->h.body_kind == CG_H1_BODY_LENGTH)
 		rc |= cg_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)r->h.content_length);
@@ -695,6 +977,11 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 		respond_json(c, 404, "Resource not found", false);
 		return;
 	}
+	r->backend = &r->route.api->backend;
+	r->backend_timeout_ms = w->gw->set.backend_timeout_ms;
+	const struct cg_pipeline *pl = r->route.op ? r->route.op->pipeline : r->route.api->pipeline;
+	if (pl && !pl->trivial && pipe_request(c, pl))
+		return; /* answered by policies */
 	if (r->h.expect_continue && r->body == CG_BODY_STREAM && r->h.minor_version == 1) {
 		if (buf_add(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") != 0) {
 			conn_close(c);
@@ -708,7 +995,8 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 	}
 	r->up_start_ms = now_ms(c);
 	if (up_acquire(c) != 0) {
-		respond_json(c, 502, "Bad Gateway", false);
+		respond_gateway_error(c, 502, "BackendConnectionFailure", "Unable to connect to the backend",
+				      "Bad Gateway");
 		return;
 	}
 	c->state = CG_C_PROXY;
@@ -803,7 +1091,7 @@ static bool pump_request_body(struct cg_conn *c, int *bad)
 		}
 		if (r->h.body_kind == CG_H1_BODY_LENGTH) {
 			size_t n = c->in.len < r->body_left ? c->in.len : (size_t)r->body_left;
-			if (cg_buf_append(&c->up_out, c->in.data, n) != 0) {
+			if (!r->discard_body && cg_buf_append(&c->up_out, c->in.data, n) != 0) {
 				*bad = 400;
 				return progress;
 			}
@@ -823,7 +1111,7 @@ static bool pump_request_body(struct cg_conn *c, int *bad)
 			*bad = rc == CG_H1_ERROR ? 400 : 413;
 			return progress;
 		}
-		if (len) {
+		if (len && !r->discard_body) {
 			char hdr[24];
 			size_t hl = (size_t)snprintf(hdr, sizeof(hdr), "%zx\r\n", len);
 			if (cg_buf_append(&c->up_out, hdr, hl) != 0 ||
@@ -834,7 +1122,7 @@ static bool pump_request_body(struct cg_conn *c, int *bad)
 			}
 		}
 		if (rc >= 0) {
-			if (cg_buf_append(&c->up_out, "0\r\n\r\n", 5) != 0) {
+			if (!r->discard_body && cg_buf_append(&c->up_out, "0\r\n\r\n", 5) != 0) {
 				*bad = 400;
 				return progress;
 			}
@@ -903,19 +1191,22 @@ static int start_response(struct cg_conn *c)
 		r->close_after = true;
 	bool close = r->close_after || !r->h.keep_alive;
 	struct cg_buf *b = &c->out;
-	int rc = cg_buf_printf(b, "HTTP/1.1 %d ", p->status);
-	rc |= cg_buf_append_str(b, p->reason.len ? p->reason : cg_str_from_c(cg_h1_reason(p->status)));
+	const struct cg_pipe *pp = r->outbound_ran ? r->pipe : NULL;
+	int status = pp ? pp->status : p->status;
+	struct cg_str reason = pp ? pp->reason : p->reason;
+	int rc = cg_buf_printf(b, "HTTP/1.1 %d ", status);
+	rc |= cg_buf_append_str(b, reason.len ? reason : cg_str_from_c(cg_h1_reason(status)));
 	rc |= cg_buf_append(b, "\r\n", 2);
 	bool have_date = false;
-	for (size_t i = 0; i < p->num_headers; i++) {
-		struct cg_str n = r->resp_hdrs[i].name;
-		if (resp_hdr_skip(r, n))
+	size_t nh = pp ? pp->resp_hdrs.n : p->num_headers;
+	for (size_t i = 0; i < nh; i++) {
+		struct cg_str n = pp ? pp->resp_hdrs.items[i].name : r->resp_hdrs[i].name;
+		if (pp ? (cg_str_ieq_lit(n, "Content-Length") || cg_str_ieq_lit(n, "Transfer-Encoding") ||
+			  cg_str_ieq_lit(n, "Connection"))
+		       : resp_hdr_skip(r, n))
 			continue;
 		have_date |= cg_str_ieq_lit(n, "Date");
-		rc |= cg_buf_append_str(b, n);
-		rc |= cg_buf_append(b, ": ", 2);
-		rc |= cg_buf_append_str(b, r->resp_hdrs[i].value);
-		rc |= cg_buf_append(b, "\r\n", 2);
+		rc |= add_header_line(b, n, pp ? pp->resp_hdrs.items[i].value : r->resp_hdrs[i].value);
 	}
 	if (!have_date)
 		rc |= cg_buf_printf(b, "Date: %s\r\n", cg_worker_date(c->w));
@@ -938,7 +1229,7 @@ static int start_response(struct cg_conn *c)
 	else if (!client11)
 		rc |= buf_add(b, "Connection: keep-alive\r\n");
 	rc |= cg_buf_append(b, "\r\n", 2);
-	r->status = p->status;
+	r->status = status;
 	r->resp_started = true;
 	if (r->resp_body == CG_H1_BODY_NONE || (r->resp_body == CG_H1_BODY_LENGTH && r->resp_left == 0))
 		r->resp_done = true;
@@ -968,11 +1259,48 @@ static int keep_resp_head(struct cg_conn *c, size_t headlen)
 	return 0;
 }
 
+/* Runs outbound over the backend's response head. Returns true when the
+ * response is now the pipe's own (return-response, set-body, an error):
+ * the backend's body is then dropped with its connection. */
+static bool pipe_response(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	struct cg_pipe *p = r->pipe;
+	p->status = r->resp.status;
+	p->reason = r->resp.reason;
+	p->resp_hdrs.n = 0;
+	for (size_t i = 0; i < r->resp.num_headers; i++)
+		if (!resp_hdr_skip(r, r->resp_hdrs[i].name) &&
+		    cg_hlist_add(&p->resp_hdrs, &c->arena, r->resp_hdrs[i].name, r->resp_hdrs[i].value) != 0) {
+			respond_json(c, 503, "Service Unavailable", true);
+			return true;
+		}
+	enum cg_pipe_rc rc = cg_pipe_run(p, CG_POL_OUTBOUND);
+	switch (rc) {
+	case CG_PIPE_CONTINUE:
+		if (!p->resp_body_set) {
+			r->outbound_ran = true;
+			return false;
+		}
+		respond_pipe(c);
+		return true;
+	case CG_PIPE_RESPOND:
+		respond_pipe(c);
+		return true;
+	case CG_PIPE_ERROR:
+		pipe_fail(c);
+		return true;
+	default:
+		respond_json(c, 503, "Service Unavailable", true);
+		return true;
+	}
+}
+
 /* Upstream failed before a usable response arrived. */
 static void upstream_failed(struct cg_conn *c, const char *what)
 {
 	struct cg_req *r = &c->req;
-	cg_log_info("backend %.*s: %s", CG_STR_FMT(r->route.api->backend.pool_key), what);
+	cg_log_info("backend %.*s: %s", CG_STR_FMT(r->backend->pool_key), what);
 	/* A pooled connection the backend closed just as we reused it: retry
 	 * once on a fresh one, when nothing but our own head was sent. */
 	if (c->up && c->up->reused && !r->resp_head_done && c->up_in.len == 0 &&
@@ -982,7 +1310,7 @@ static void upstream_failed(struct cg_conn *c, const char *what)
 		if (build_upstream_head(c) == 0 && up_acquire(c) == 0)
 			return;
 	}
-	respond_json(c, 502, "Bad Gateway", false);
+	respond_gateway_error(c, 502, "BackendConnectionFailure", what, "Bad Gateway");
 }
 
 static bool step_proxy(struct cg_conn *c)
@@ -992,7 +1320,7 @@ static bool step_proxy(struct cg_conn *c)
 	bool progress = false, failed = false;
 
 	if (up && up->state == CG_UP_CONNECTING) {
-		const struct cg_rt_backend *be = &r->route.api->backend;
+		const struct cg_rt_backend *be = r->backend;
 		int rc = connect(up->fd, (const struct sockaddr *)&be->addr, be->addr_len);
 		if (rc == 0 || errno == EISCONN) {
 			up->state = up->ssl ? CG_UP_HANDSHAKE : CG_UP_READY;
@@ -1090,7 +1418,13 @@ static bool step_proxy(struct cg_conn *c)
 				return true;
 			}
 			if (rc > 0) {
-				if (keep_resp_head(c, (size_t)rc) != 0 || start_response(c) != 0) {
+				if (keep_resp_head(c, (size_t)rc) != 0) {
+					conn_close(c);
+					return false;
+				}
+				if (r->pipe && r->pipe->pl->sec[CG_POL_OUTBOUND].n && pipe_response(c))
+					return true; /* answered by outbound policies or on-error */
+				if (start_response(c) != 0) {
 					conn_close(c);
 					return false;
 				}
@@ -1142,7 +1476,7 @@ static bool step_proxy(struct cg_conn *c)
 				}
 				/* Truncated body: cut the client off so it notices. */
 				cg_log_info("backend %.*s: closed in the response body",
-					    CG_STR_FMT(r->route.api->backend.pool_key));
+					    CG_STR_FMT(r->backend->pool_key));
 				conn_close(c);
 				return false;
 			}
@@ -1159,7 +1493,7 @@ static bool step_proxy(struct cg_conn *c)
 				long d = cg_h1_chunked_decode(&r->resp_chunked, c->up_in.data, &len);
 				if (d == CG_H1_ERROR) {
 					cg_log_info("backend %.*s: bad chunked response: %s",
-						    CG_STR_FMT(r->route.api->backend.pool_key),
+						    CG_STR_FMT(r->backend->pool_key),
 						    r->resp_chunked.error_reason);
 					conn_close(c);
 					return false;
@@ -1303,7 +1637,7 @@ static void update_timer(struct cg_conn *c)
 		else if (r->body == CG_BODY_STREAM || r->resp_head_done)
 			d = c->last_ms + s->body_timeout_ms;
 		else
-			d = r->up_start_ms + s->backend_timeout_ms;
+			d = r->up_start_ms + r->backend_timeout_ms;
 		break;
 	case CG_C_RESPOND:
 		d = c->last_ms + s->body_timeout_ms;
@@ -1336,13 +1670,15 @@ static void timer_cb(uv_timer_t *t)
 		break;
 	case CG_C_PROXY:
 		if (c->up && c->up->state != CG_UP_READY) {
-			cg_log_info("backend %.*s: connect timeout", CG_STR_FMT(r->route.api->backend.pool_key));
+			cg_log_info("backend %.*s: connect timeout", CG_STR_FMT(r->backend->pool_key));
 			if (c->up)
 				c->up->reused = false;
-			respond_json(c, 502, "Bad Gateway", false);
+			respond_gateway_error(c, 502, "BackendConnectionFailure",
+					      "Unable to connect to the backend: timeout", "Bad Gateway");
 		} else if (!r->resp_head_done && r->body != CG_BODY_STREAM) {
-			cg_log_info("backend %.*s: response timeout", CG_STR_FMT(r->route.api->backend.pool_key));
-			respond_json(c, 504, "Gateway Timeout", false);
+			cg_log_info("backend %.*s: response timeout", CG_STR_FMT(r->backend->pool_key));
+			respond_gateway_error(c, 504, "Timeout",
+					      "Request to the backend service timed out", "Gateway Timeout");
 		} else {
 			conn_close(c); /* a body stalled */
 		}
@@ -1388,6 +1724,7 @@ static void conn_destroy(struct cg_conn *c)
 		cg_snapshot_unref(c->hs_snap);
 	c->hs_snap = NULL;
 	cg_arena_destroy(&c->arena);
+	cg_arena_destroy(&c->carena);
 	uv_poll_stop(&c->poll);
 	uv_timer_stop(&c->timer);
 	if (c->ssl) {

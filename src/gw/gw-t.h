@@ -37,6 +37,9 @@ struct cg_gw_settings {
 
 /* ---- configuration snapshot -------------------------------------------- */
 
+struct cg_pipeline;
+struct cg_expr_cert_table;
+
 /* A hostname at runtime. settings_id identifies its TLS trust settings:
  * two hostnames with equal ids may share a connection (no 421). */
 struct cg_rt_host {
@@ -64,6 +67,7 @@ struct cg_rt_op {
 	struct cg_str *query_params; /* names required in the query ("?a={a}") */
 	size_t num_query_params;
 	unsigned score; /* specificity, for choosing among several matches */
+	const struct cg_pipeline *pipeline; /* effective policy: global + API + this operation */
 };
 
 /* A backend origin and its resolved address (resolved when the snapshot is
@@ -85,8 +89,10 @@ struct cg_rt_api {
 	struct cg_str id;
 	struct cg_str path; /* URL suffix, no leading/trailing '/' */
 	struct cg_rt_backend backend;
+	struct cg_str display_name;
 	struct cg_rt_op *ops;
 	size_t num_ops;
+	const struct cg_pipeline *pipeline; /* global + API (requests when the API has no operations) */
 };
 
 struct cg_snapshot {
@@ -98,14 +104,24 @@ struct cg_snapshot {
 	struct cg_rt_host *default_host;
 	struct cg_rt_api **apis; /* sorted by path length, longest first */
 	size_t num_apis;
+	const struct cg_expr_cert_table *certificates; /* context.Deployment.Certificates */
 };
 
 /* ---- route result -------------------------------------------------------- */
+
+#define CG_ROUTE_MAX_PARAMS 16 /* template parameters of one operation */
+
+struct cg_route_param {
+	struct cg_str name;  /* matches struct cg_expr_strpair's layout: key, value */
+	struct cg_str value;
+};
 
 struct cg_route {
 	const struct cg_rt_api *api;
 	const struct cg_rt_op *op;
 	struct cg_str rest; /* path after the API suffix ("" or starting with '/') */
+	struct cg_route_param params[CG_ROUTE_MAX_PARAMS]; /* the operation's matched parameters */
+	size_t num_params;
 };
 
 #endif

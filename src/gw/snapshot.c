@@ -9,6 +9,10 @@
 #include <openssl/ssl.h>
 
 #include "base/log.h"
+#include "expr/ctx.h"
+#include "gw/pipeline.h"
+#include "policy/exprhook.h"
+#include "policy/policy.h"
 #include "tls/tls.h"
 
 static void free_ssl_ctx(void *p)
@@ -193,6 +197,14 @@ int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_
 		} else if (seg.len >= 2 && seg.ptr[0] == '{' && seg.ptr[seg.len - 1] == '}') {
 			s->kind = CG_SEG_PARAM;
 			s->text = cg_str_make(seg.ptr + 1, seg.len - 2);
+			size_t nparams = 0;
+			for (size_t k = 0; k + 1 < op->num_segs; k++)
+				nparams += op->segs[k].kind == CG_SEG_PARAM;
+			if (nparams >= CG_ROUTE_MAX_PARAMS) {
+				snprintf(err, errlen, "URL template '%.*s': more than %d parameters",
+					 CG_STR_FMT(t), CG_ROUTE_MAX_PARAMS);
+				return -1;
+			}
 			if (s->text.len == 0) {
 				snprintf(err, errlen, "URL template '%.*s': empty parameter name",
 					 CG_STR_FMT(t));
@@ -235,6 +247,136 @@ int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_
 	return 0;
 }
 
+/* ---- policies -------------------------------------------------------------- */
+
+struct pol_build {
+	struct cg_pol_env env;
+	struct cg_arena diag_arena;
+	const struct cg_pol_doc *global;
+};
+
+static const struct cg_model_policy *find_policy(const struct cg_model *m,
+						 enum cg_model_policy_scope scope, const char *api,
+						 const char *op)
+{
+	for (size_t i = 0; i < m->num_policies; i++) {
+		const struct cg_model_policy *p = &m->policies[i];
+		if (p->scope != scope)
+			continue;
+		if (scope != CG_MODEL_POLICY_GLOBAL && (!p->api_id || strcmp(p->api_id, api) != 0))
+			continue;
+		if (scope == CG_MODEL_POLICY_OPERATION && (!p->op_id || strcmp(p->op_id, op) != 0))
+			continue;
+		return p;
+	}
+	return NULL;
+}
+
+/* Loads one stored document (NULL when there is none). */
+static int load_policy(struct cg_snapshot *s, struct pol_build *pb, const struct cg_model_policy *mp,
+		       enum cg_pol_scope scope, const char *what, const struct cg_pol_doc **out, char *err,
+		       size_t errlen)
+{
+	*out = NULL;
+	if (!mp)
+		return 0;
+	struct cg_pol_diags d;
+	cg_pol_diags_init(&d, &pb->diag_arena);
+	enum cg_pol_format fmt =
+		mp->format && strcmp(mp->format, "xml") == 0 ? CG_POL_FORMAT_XML : CG_POL_FORMAT_RAWXML;
+	struct cg_pol_doc *doc = NULL;
+	if (cg_pol_load(&s->arena, cg_str_from_c(mp->value), fmt, scope, &pb->env, &d, &doc) != 0) {
+		struct cg_buf b;
+		cg_buf_init(&b, 4096);
+		for (const struct cg_pol_diag *dg = d.head; dg; dg = dg->next)
+			if (dg->severity == CG_POL_ERROR) {
+				if (cg_pol_diag_format(dg, &b) != 0)
+					break;
+				break;
+			}
+		snprintf(err, errlen, "%s: %.*s", what, (int)b.len, b.data ? b.data : "cannot be loaded");
+		cg_buf_free(&b);
+		return -1;
+	}
+	*out = doc;
+	return 0;
+}
+
+static int make_pipeline(struct cg_snapshot *s, const struct cg_pol_doc *g, const struct cg_pol_doc *a,
+			 const struct cg_pol_doc *o, const struct cg_pipeline **out, const char *what,
+			 char *err, size_t errlen)
+{
+	struct cg_pol_effective eff;
+	struct cg_pipeline *pl = cg_arena_zalloc(&s->arena, sizeof(*pl));
+	if (!pl || cg_pol_effective(&s->arena, g, a, o, &eff) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	char perr[400];
+	if (cg_pipeline_build(&s->arena, &eff, pl, perr, sizeof(perr)) != 0) {
+		snprintf(err, errlen, "%s: %s", what, perr);
+		return -1;
+	}
+	*out = pl;
+	return 0;
+}
+
+static int pol_build_init(struct cg_snapshot *s, const struct cg_model *m, struct pol_build *pb,
+			  char *err, size_t errlen)
+{
+	memset(pb, 0, sizeof(*pb));
+	cg_arena_init(&pb->diag_arena, 16 * 1024, 0);
+	struct cg_pol_named_value *nv =
+		cg_arena_zalloc(&s->arena, sizeof(*nv) * (m->num_named_values + 1));
+	struct cg_pol_fragment *fr = cg_arena_zalloc(&s->arena, sizeof(*fr) * (m->num_fragments + 1));
+	if (!nv || !fr) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < m->num_named_values; i++) {
+		nv[i].name = cg_str_from_c(m->named_values[i].name);
+		nv[i].value = cg_str_from_c(m->named_values[i].value);
+	}
+	for (size_t i = 0; i < m->num_fragments; i++) {
+		fr[i].id = cg_str_from_c(m->fragments[i].id);
+		fr[i].text = cg_str_from_c(m->fragments[i].value);
+		fr[i].format = m->fragments[i].format && strcmp(m->fragments[i].format, "xml") == 0
+				       ? CG_POL_FORMAT_XML
+				       : CG_POL_FORMAT_RAWXML;
+	}
+	pb->env.named_values = nv;
+	pb->env.num_named_values = m->num_named_values;
+	pb->env.fragments = fr;
+	pb->env.num_fragments = m->num_fragments;
+	pb->env.compile = cg_pol_expr_hook;
+	pb->env.compile_ud = &s->arena;
+	return load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_GLOBAL, NULL, NULL), CG_POL_SCOPE_GLOBAL,
+			   "global policy", &pb->global, err, errlen);
+}
+
+static int api_pipelines(struct cg_snapshot *s, const struct cg_model *m, struct pol_build *pb,
+			 const struct cg_model_api *ma, struct cg_rt_api *api, char *err, size_t errlen)
+{
+	char what[300];
+	const struct cg_pol_doc *adoc;
+	snprintf(what, sizeof(what), "policy of api '%s'", ma->id);
+	if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_API, ma->id, NULL), CG_POL_SCOPE_API, what,
+			&adoc, err, errlen) != 0)
+		return -1;
+	if (make_pipeline(s, pb->global, adoc, NULL, &api->pipeline, what, err, errlen) != 0)
+		return -1;
+	for (size_t k = 0; k < ma->num_ops; k++) {
+		const struct cg_pol_doc *odoc;
+		snprintf(what, sizeof(what), "policy of operation '%s' of api '%s'", ma->ops[k].id, ma->id);
+		if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_OPERATION, ma->id, ma->ops[k].id),
+				CG_POL_SCOPE_OPERATION, what, &odoc, err, errlen) != 0)
+			return -1;
+		if (make_pipeline(s, pb->global, adoc, odoc, &api->ops[k].pipeline, what, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int cmp_api_path_len(const void *a, const void *b)
 {
 	const struct cg_rt_api *x = *(const struct cg_rt_api *const *)a;
@@ -245,6 +387,8 @@ static int cmp_api_path_len(const void *a, const void *b)
 struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generation, char *err,
 				      size_t errlen)
 {
+	struct pol_build pb;
+	memset(&pb, 0, sizeof(pb)); /* an arena with no chunks: destroying it is a no-op */
 	struct cg_snapshot *s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -269,6 +413,8 @@ struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generat
 	if (!s->default_host)
 		s->default_host = &s->hosts[0];
 
+	if (pol_build_init(s, m, &pb, err, errlen) != 0)
+		goto fail;
 	s->apis = cg_arena_zalloc(&s->arena, sizeof(*s->apis) * (m->num_apis + 1));
 	s->num_apis = m->num_apis;
 	for (size_t i = 0; i < m->num_apis; i++) {
@@ -305,10 +451,15 @@ struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generat
 			if (!cg_str_eq_lit(op->method, "*"))
 				op->score += 1;
 		}
+		api->display_name = cg_arena_strdup_str(&s->arena, cg_str_from_c(ma->display_name ? ma->display_name : ma->id));
+		if (api_pipelines(s, m, &pb, ma, api, err, errlen) != 0)
+			goto fail;
 	}
+	cg_arena_destroy(&pb.diag_arena);
 	qsort(s->apis, s->num_apis, sizeof(*s->apis), cmp_api_path_len);
 	return s;
 fail:
+	cg_arena_destroy(&pb.diag_arena);
 	cg_snapshot_unref(s);
 	return NULL;
 }
@@ -366,8 +517,9 @@ static bool query_has(struct cg_str query, struct cg_str name)
 }
 
 static bool match_op(const struct cg_rt_op *op, struct cg_str method, struct cg_str rest,
-		     struct cg_str query)
+		     struct cg_str query, struct cg_route_param *params, size_t *num_params)
 {
+	*num_params = 0;
 	if (!cg_str_eq_lit(op->method, "*") && !cg_str_eq(op->method, method))
 		return false;
 	size_t i = 0; /* position in rest, at a '/' or at the end */
@@ -383,6 +535,10 @@ static bool match_op(const struct cg_rt_op *op, struct cg_str method, struct cg_
 		struct cg_str seg = cg_str_make(rest.ptr + i + 1, j - i - 1);
 		if (s->kind == CG_SEG_LITERAL ? !cg_str_ieq(seg, s->text) : seg.len == 0)
 			return false;
+		if (s->kind == CG_SEG_PARAM && *num_params < CG_ROUTE_MAX_PARAMS) {
+			params[*num_params].name = s->text;
+			params[(*num_params)++].value = seg;
+		}
 		i = j;
 	}
 	/* All template segments used: only an optional trailing '/' may remain. */
@@ -408,13 +564,20 @@ bool cg_route_find(const struct cg_snapshot *s, struct cg_str method, struct cg_
 		out->api = api;
 		out->rest = rest;
 		out->op = NULL;
+		out->num_params = 0;
 		if (api->num_ops == 0)
 			return true;
 		const struct cg_rt_op *best = NULL;
+		struct cg_route_param tmp[CG_ROUTE_MAX_PARAMS];
+		size_t ntmp;
 		for (size_t k = 0; k < api->num_ops; k++) {
 			const struct cg_rt_op *op = &api->ops[k];
-			if (match_op(op, method, rest, query) && (!best || op->score > best->score))
+			if (match_op(op, method, rest, query, tmp, &ntmp) &&
+			    (!best || op->score > best->score)) {
 				best = op;
+				memcpy(out->params, tmp, sizeof(tmp[0]) * ntmp);
+				out->num_params = ntmp;
+			}
 		}
 		out->op = best;
 		return best != NULL;

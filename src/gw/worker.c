@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -155,6 +156,8 @@ int cg_worker_init(struct cg_worker *w, struct cg_gateway *gw, int index, int fd
 	w->gw = gw;
 	w->index = index;
 	w->client_ctx = client_ctx;
+	if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng))
+		w->rng = (uint64_t)time(NULL) ^ ((uint64_t)index << 32);
 	cg_link_init(&w->conns);
 	if (uv_loop_init(&w->loop) != 0)
 		return -1;

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "expr/ctx-t.h"
 #include "gw/gw-t.h"
 #include "gw/snapshot.h"
 
@@ -79,6 +80,12 @@ struct cg_req {
 	uint64_t bytes_out;
 	uint64_t up_start_ms;            /* when we started talking to the backend */
 	bool sent_continue;
+	/* policies */
+	struct cg_pipe *pipe;            /* NULL when the effective policy is trivial */
+	const struct cg_rt_backend *backend; /* the API's, or set-backend-service's */
+	uint64_t backend_timeout_ms;     /* forward-request timeout, else --backend-timeout */
+	bool discard_body;               /* set-body replaced the request body: drop the client's */
+	bool outbound_ran;               /* the response head comes from the pipe (outbound edits) */
 };
 
 struct cg_conn {
@@ -113,6 +120,9 @@ struct cg_conn {
 	bool in_run;           /* re-entrancy guard */
 	bool dead;             /* closing: handles being closed */
 	bool eof;              /* client sent EOF */
+	struct cg_arena carena;    /* connection lifetime: the client certificate's view */
+	const struct cg_expr_cert *cert; /* context.Request.Certificate, built on first use */
+	bool cert_done;
 	bool lingering;        /* half-closed, discarding input before the close */
 };
 
@@ -143,6 +153,7 @@ struct cg_worker {
 	uint64_t date_sec;
 	/* counters */
 	uint64_t n_requests, n_accepted, n_handshake_fail;
+	uint64_t rng;         /* request ids (not security-sensitive) */
 };
 
 struct cg_gateway {
