@@ -158,14 +158,15 @@ class Pki:
                                    ext + ["authorityKeyIdentifier=keyid"], days=3650)
         return CertFiles(leaf, key, leaf)
 
-    def server(self, hostname, rsa=False, sans=None):
-        """Server certificate for hostname (SAN DNS:hostname plus sans), issued
-        by the intermediate. .cert holds leaf + intermediate."""
-        k = ("server", hostname, rsa)
+    def server(self, hostname, rsa=False, sans=None, ips=None):
+        """Server certificate for hostname (SAN DNS:hostname plus sans, and
+        IP:ips), issued by the intermediate. .cert holds leaf + intermediate."""
+        k = ("server", hostname, rsa, tuple(sans or ()), tuple(ips or ()))
         if k in self._cache:
             return self._cache[k]
-        name = "srv-%s-%s" % (hostname, "rsa" if rsa else "ec")
-        sanlist = ",".join("DNS:" + h for h in [hostname] + list(sans or []))
+        name = "srv-%s-%s-%d" % (hostname, "rsa" if rsa else "ec", len(self._cache))
+        sanlist = ",".join(["DNS:" + h for h in [hostname] + list(sans or [])] +
+                           ["IP:" + i for i in (ips or [])])
         key, leaf = self._sign(name, "/CN=" + hostname, self.inter, [
             "basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature" +
             (",keyEncipherment" if rsa else ""), "extendedKeyUsage=serverAuth",
@@ -811,7 +812,7 @@ class Gateway:
     """
 
     def __init__(self, tmpdir, pki, hosts=(), apis=(), ops=(), http_listen=False,
-                 serve_args=(), workers=None, log_level=None):
+                 serve_args=(), workers=None, log_level=None, env=None):
         self.bin = certgate_path()
         self.tmpdir = tmpdir
         self.pki = pki
@@ -824,6 +825,7 @@ class Gateway:
         self.serve_args = list(serve_args)
         self.workers = workers
         self.log_level = log_level
+        self.env = dict(env or {})
         self.proc = None
         self.port = None
         self.http_port = None
@@ -869,6 +871,7 @@ class Gateway:
             args += self.serve_args
             self.args = args
             env = dict(os.environ)
+            env.update(self.env)
             env.setdefault("TZ", "UTC")
             env.setdefault("ASAN_OPTIONS", "abort_on_error=0:detect_leaks=1")
             env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")

@@ -332,5 +332,40 @@ class ProxyTest(cgtest.GatewayTestCase):
                          "an unverified backend must never receive the request")
 
 
+class TrustedTlsBackendTest(cgtest.GatewayTestCase):
+    """HTTPS backends verified against the system CA store: with the store
+    pointed at the test root (SSL_CERT_FILE, read by OpenSSL's default
+    verify paths) a backend with a valid certificate for 127.0.0.1 works,
+    and one whose certificate names another host is refused."""
+
+    @classmethod
+    def setup_gateways(cls):
+        good = cls.pki.server("backend.test", ips=["127.0.0.1"])
+        wrong = cls.pki.server("elsewhere.test")
+        cls.good = cls.tls_backend(good.cert, good.key)
+        cls.wrong = cls.tls_backend(wrong.cert, wrong.key)
+        cls.gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True}],
+            apis=[{"id": "good", "path": "good", "backend": cls.good.url("/g")},
+                  {"id": "wrong", "path": "wrong", "backend": cls.wrong.url("/w")}],
+            env={"SSL_CERT_FILE": cls.pki.root_pem, "SSL_CERT_DIR": "/nonexistent"})
+
+    def test_verified_backend_served(self):
+        for i in range(3):
+            r = self.gw.curl("/good/x%d?y=1" % i, method="POST", data=b"to-tls-backend")
+            self.assertEqual(r.status, 200, r)
+        reqs = self.good.wait_requests(3)
+        self.assertEqual([q.target for q in reqs], ["/g/x0?y=1", "/g/x1?y=1", "/g/x2?y=1"])
+        self.assertEqual(reqs[0].body, b"to-tls-backend")
+        self.assertEqual(reqs[0].headers.get("host"), "127.0.0.1:%d" % self.good.port)
+        self.assertLess(len({q.conn_id for q in reqs}), 3, "no keep-alive to the TLS backend")
+
+    def test_backend_name_mismatch_is_502(self):
+        r = self.gw.curl("/wrong/x")
+        self.assertEqual(r.status, 502, r)
+        self.assertApimError(502, r.body, r.headers)
+        self.assertEqual(self.wrong.count(), 0)
+
+
 if __name__ == "__main__":
     cgtest.main(EXPECTED_FAILURES)
