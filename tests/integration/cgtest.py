@@ -551,10 +551,12 @@ class BReq:
 class BResp:
     """What the backend answers. mode: 'length' (Content-Length), 'chunked',
     'close' (close-delimited body), 'noanswer' (close without answering),
-    'raw' (send raw bytes then close). delay: seconds before answering."""
+    'raw' (send raw bytes, optionally in trickle=(size, delay) pieces, then
+    close unless raw_keep). delay: seconds before answering."""
 
     def __init__(self, status=200, body=b"", headers=None, mode="length", delay=0.0,
-                 reason=None, raw=b"", chunk_size=8192, keep_alive=True):
+                 reason=None, raw=b"", chunk_size=8192, keep_alive=True, trickle=None,
+                 raw_keep=False):
         self.status = status
         self.body = body if isinstance(body, bytes) else body.encode()
         self.headers = list(headers or [])
@@ -565,6 +567,8 @@ class BResp:
         self.raw = raw
         self.chunk_size = chunk_size
         self.keep_alive = keep_alive
+        self.trickle = trickle  # (piece size, delay) for mode 'raw'
+        self.raw_keep = raw_keep  # mode 'raw': keep the connection after sending
 
 
 def echo_handler(req):
@@ -759,8 +763,15 @@ class Backend:
         if r.mode == "noanswer":
             return False
         if r.mode == "raw":
-            c.send(r.raw)
-            return False
+            if r.trickle:
+                size, delay = r.trickle
+                for i in range(0, len(r.raw), size):
+                    c.send(r.raw[i:i + size])
+                    if self._stop.wait(delay):
+                        return False
+            else:
+                c.send(r.raw)
+            return r.raw_keep
         head = "HTTP/1.1 %d %s\r\n" % (r.status, r.reason)
         names = [k.lower() for k, _ in r.headers]
         hdrs = list(r.headers)

@@ -225,6 +225,61 @@ class ProxyTest(cgtest.GatewayTestCase):
         self.assertEqual(r.status, 502, r)
         self.assertApimError(502, r.body, r.headers)
 
+    def test_backend_connection_close_is_honoured(self):
+        self.be.reset(lambda q: BResp(200, b"bye", headers=[("Connection", "close")],
+                                      keep_alive=False))
+        c = self.gw.tls(sni="open.test")
+        for i in range(4):  # back to back: no time for the FIN to be noticed
+            c.send(b"GET /echo/cc%d HTTP/1.1\r\nHost: open.test\r\n\r\n" % i)
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, b"bye"), r)
+        c.close()
+        self.assertEqual(self.be.count(), 4)
+        self.assertEqual(self.be.connections, 4)
+
+    def test_http10_close_delimited_backend_response(self):
+        self.be.reset(lambda q: BResp(mode="raw", raw=b"HTTP/1.0 200 OK\r\n"
+                                      b"Content-Type: text/plain\r\n\r\nold-style body"))
+        r = self.raw(b"GET /echo/h10 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"old-style body")
+
+    def test_backend_response_in_tiny_pieces(self):
+        raw = (b"HTTP/1.1 200 OK\r\nX-Piece: yes\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        self.be.reset(lambda q: BResp(mode="raw", raw=raw, trickle=(3, 0.01), raw_keep=True))
+        r = self.raw(b"GET /echo/tiny HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.get("x-piece"), "yes")
+        self.assertEqual(r.body, b"hello world")
+
+    def test_backend_interim_responses(self):
+        for interim in (b"HTTP/1.1 100 Continue\r\n\r\n",
+                        b"HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"):
+            with self.subTest(interim=interim[:12]):
+                raw = interim + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal"
+                self.be.reset(lambda q: BResp(mode="raw", raw=raw, raw_keep=True))
+                c = self.gw.tls(sni="open.test")
+                c.send(b"GET /echo/int HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                r = c.read_response(timeout=10)
+                self.assertEqual((r.status, r.body), (200, b"final"))
+                # The connection is still in sync.
+                self.be.reset()
+                c.send(b"GET /echo/next HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                r = c.read_response(timeout=10)
+                c.close()
+                self.assertEqual(r.status, 200)
+                self.assertEqual(r.json()["target"], "/base/next")
+
+    def test_request_head_in_one_byte_records(self):
+        c = self.gw.tls(sni="open.test")
+        for b in b"GET /echo/bytes HTTP/1.1\r\nHost: open.test\r\nX-A: 1\r\n\r\n":
+            c.send(bytes([b]))
+        r = c.read_response()
+        c.close()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.be.last().headers.get("x-a"), "1")
+
     def test_no_body_statuses_keep_connection_usable(self):
         for st in (204, 304):
             with self.subTest(status=st):
