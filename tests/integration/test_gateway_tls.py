@@ -264,6 +264,37 @@ class TlsTest(cgtest.GatewayTestCase):
                         self.assertEqual(count_msgs(out, "CertificateRequest"), 1, out)
 
 
+class DefaultHostTest(cgtest.GatewayTestCase):
+    """--default moves the default hostname; clients without SNI get its
+    certificate and its client-certificate setting."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.be = cls.backend()
+        cls.gw = cls.gateway(
+            hosts=[{"name": "first.test"}, {"name": "secure.test", "negotiate": True,
+                                            "default": True}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}])
+
+    def test_no_sni_gets_the_marked_default(self):
+        c = cgtest.connect_tls(self.gw.port, sni=None, verify=False)
+        der = c.sock.getpeercert(binary_form=True)
+        c.close()
+        self.assertEqual(der, self.gw.host_certs["secure.test"].der)
+        rc, out = self.gw.s_client(None, ["-msg"])
+        self.assertEqual(count_msgs(out, "CertificateRequest"), 1, out)
+        rc, out = self.gw.s_client("first.test", ["-msg"])
+        self.assertEqual(count_msgs(out, "CertificateRequest"), 0, out)
+
+    def test_no_sni_with_first_host_is_421(self):
+        c = cgtest.connect_tls(self.gw.port, sni=None, verify=False)
+        c.send(b"GET /echo/d HTTP/1.1\r\nHost: first.test\r\n\r\n")
+        r = c.read_response()
+        c.close()
+        self.assertEqual(r.status, 421, r)
+        self.assertEqual(self.be.count(), 0)
+
+
 class MisdirectedTest(cgtest.GatewayTestCase):
     """421 when Host selects a hostname whose TLS settings differ from the
     SNI-selected one; otherwise served."""
