@@ -655,7 +655,13 @@ int pol_prepass(struct pol_text *pt, int rawxml, struct cg_pol_diags *d)
 	}
 	if (pp_flush(&p, p.n) != 0)
 		return pp_fail(&p, 0, "Policy text is too large");
-	if (pt->t2.len > (size_t)CG_POL_MAX_EXPANDED_BYTES * 2u)
-		return pp_fail(&p, 0, "Policy text is too large after escaping");
+	/* Escapes may grow an expression sixfold ('"' -> "&quot;"); libxml2
+	 * gets at most twice the expanded-text limit. */
+	if (pt->t2.len > (size_t)CG_POL_MAX_EXPANDED_BYTES * 2u) {
+		pol_diag(d, CG_POL_ERROR, pol_pos_orig(pt, 0), pt->origin,
+			 "Policy text is larger than %u bytes after its expressions are escaped",
+			 CG_POL_MAX_EXPANDED_BYTES * 2u);
+		return -1;
+	}
 	return 0;
 }

@@ -149,6 +149,22 @@ static const struct err_case cases[] = {
 	  "1:38: Unknown policy 'unknown-policy': policies this gateway does not implement are refused, not skipped\n" },
 	{ "<policies><inbound><!ENTITY x \"y\"></inbound></policies>",
 	  "1:20: For security reasons DTD is prohibited in this XML document\n" },
+	{ "<policies><inbound xml:lang=\"en\"/></policies>",
+	  "1:11: XML namespaces are not supported in policy documents (attribute 'lang')\n" },
+	{ "<policies><inbound><set-status code=\"1\"><x/></set-status></inbound></policies>",
+	  "1:41: Element 'set-status' must not contain element 'x'\n" },
+	{ "<policies a=\"1\"><inbound/></policies>",
+	  "1:11: Attribute 'a' is not allowed in element 'policies'\n" },
+	{ "<policies><inbound>\n  text\n</inbound></policies>",
+	  "2:3: Element 'inbound' must not contain text\n" },
+	{ "<policies><inbound><return-response><set-body>a</set-body><set-body>b</set-body></return-response></inbound></policies>",
+	  "1:59: Element 'return-response' may contain only one 'set-body' element\n" },
+	{ "<policies><inbound><set-variable name=\"a\" value=\"@(x[1})\"/></inbound></policies>",
+	  "1:55: Unexpected '}' in expression\n" },
+	{ "<policies><inbound><set-variable name=\"a\" value=\"@{ return x(]; }\"/></inbound></policies>",
+	  "1:62: Unexpected ']' in expression\n" },
+	{ "<policies><inbound><set-variable name=\"a\" value=\"@($\"{(\"}\")\"/></inbound></policies>",
+	  "1:60: Unterminated string literal in expression\n" },
 };
 
 static void t_error_table(void **state)
@@ -193,6 +209,20 @@ static void t_nul_byte(void **state)
 	static const char text[] = "<policies>\n  <inbound/>\0<x";
 	assert_int_equal(cg_pol_load(&pt_arena, cg_str_make(text, sizeof(text) - 1), CG_POL_FORMAT_XML, CG_POL_SCOPE_GLOBAL, NULL, &d, &doc), -1);
 	assert_string_equal(pt_diags_text(&d), "2:13: The policy XML is not well-formed: NUL character in the text\n");
+}
+
+static void t_too_large_after_escaping(void **state)
+{
+	(void)state;
+	/* 400 KB of quotes in an expression comment, brought in by a named
+	 * value: fine after substitution (< 1 MB), 2.4 MB once escaped. */
+	size_t n = 400 * 1024;
+	char *v = cg_arena_alloc(&pt_arena, n);
+	memset(v, '\'', n);
+	struct cg_pol_named_value q = { CG_STR("q"), { v, n } };
+	struct cg_pol_env env = { .named_values = &q, .num_named_values = 1 };
+	pt_expect_errors_env("<policies><inbound><set-variable name=\"a\" value=\"@{ /*{{q}}*/ return 1; }\"/></inbound></policies>",
+			     &env, "1:1: Policy text is larger than 2097152 bytes after its expressions are escaped\n");
 }
 
 static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
@@ -299,6 +329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_error_table, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_xml_format_positions, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_nul_byte, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_too_large_after_escaping, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_limit_doc_size, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_limit_depth, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_limit_elements, pt_setup, pt_teardown),

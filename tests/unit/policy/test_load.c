@@ -196,6 +196,8 @@ static int fake_compile(void *ud, struct cg_str src, int is_block, int line, int
 		snprintf(c->section, sizeof(c->section), "%s", section);
 	}
 	fake_n++;
+	if (memmem(src.ptr, src.len, "SILENT", 6))
+		return -1; /* an engine that gives no message */
 	if (memmem(src.ptr, src.len, "FAIL", 4)) {
 		snprintf(err, errlen, "Usage of type 'FAIL' is not supported within expressions");
 		return -1;
@@ -234,6 +236,8 @@ static void t_hook(void **state)
 	fake_n = 0;
 	pt_expect_errors_env("<policies><inbound>\n  <set-variable name=\"a\" value=\"@(FAIL.x)\" /></inbound></policies>",
 			     &env, "2:33: Usage of type 'FAIL' is not supported within expressions\n");
+	pt_expect_errors_env("<policies><outbound><set-body>@{ SILENT }</set-body></outbound></policies>",
+			     &env, "1:31: Invalid policy expression\n");
 }
 
 int main(void)
