@@ -1,0 +1,140 @@
+/* Inside the admin module: the pieces server.c wires together, exposed
+ * for the module's files and its unit tests (tests/unit/admin/), not for
+ * other modules. */
+#ifndef CG_ADMIN_ADMIN_INT_H
+#define CG_ADMIN_ADMIN_INT_H
+
+#include <jansson.h>
+
+#include "admin/admin-t.h"
+#include "store/store.h"
+
+/* What a handler needs: the store (read-write) and the token. */
+struct cg_admin_ctx {
+	struct cg_store *store;
+	unsigned char token_hash[32]; /* SHA-256 of the token: compared, never the token itself */
+};
+
+/* ---- route.c ---- */
+
+/* Resolves an origin-form path (no query) to a resource. Strips an ARM
+ * prefix "/subscriptions/{s}/resourceGroups/{g}/providers/
+ * Microsoft.ApiManagement/service/{svc}" (literal words in any case) and a
+ * trailing '/'. Collection words match in any case, as ARM's do.
+ * Percent-decodes names and refuses (returns -1, *status 400) a bad escape,
+ * a NUL, '/' inside a name or a name over CG_ADMIN_MAX_NAME_LEN; an unknown
+ * path returns -1 with *status 404. 0 on success. */
+int cg_admin_route(struct cg_str path, struct cg_admin_route *out, int *status);
+
+/* Method from its text (exact, case-sensitive as RFC 9110 says). */
+enum cg_admin_method cg_admin_method_of(struct cg_str m);
+
+/* ---- handle.c ---- */
+
+/* Sets up ctx: reads the token file, hashes the token. Returns 0 or -1
+ * with err filled. */
+int cg_admin_ctx_token(struct cg_admin_ctx *ctx, const char *token_file, char *err,
+		       size_t errlen);
+
+/* True when authorization is "Bearer <token>" (scheme in any case) and the
+ * token is ours; compared in constant time (hash, then CRYPTO_memcmp). */
+bool cg_admin_authorized(const struct cg_admin_ctx *ctx, struct cg_str authorization);
+
+/* Handles one whole request, authorization included: fills resp (which the
+ * caller initialised with cg_admin_resp_init and releases with
+ * cg_admin_resp_free). Never fails: out of memory becomes a 500/503. */
+void cg_admin_handle(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		     struct cg_admin_resp *resp);
+
+void cg_admin_resp_init(struct cg_admin_resp *r);
+void cg_admin_resp_free(struct cg_admin_resp *r);
+
+/* An ARM error body {"error":{"code":code,"message":msg}} with status. */
+void cg_admin_error(struct cg_admin_resp *r, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Serialises j (taken; released here) as the body with status. When
+ * etag_extra is non-NULL the ETag is the hash of the compact sorted JSON
+ * followed by etag_extra (fields that count for changes but are never
+ * shown, e.g. a private key). */
+void cg_admin_json(struct cg_admin_resp *r, int status, json_t *j, const char *etag_extra);
+
+/* The quoted ETag of a representation (see cg_admin_json), into out[40].
+ * Returns 0, or -1 when out of memory. */
+int cg_admin_etag(json_t *j, const char *etag_extra, char out[40]);
+
+/* If-Match check for a PUT/DELETE: true when the request may go on.
+ * exists: whether the resource is there now; etag: its current ETag.
+ * No If-Match: true. "*": true when it exists. A list of ETags (weak or
+ * strong, compared strongly as ARM does): true when one equals etag. */
+bool cg_admin_if_match_ok(const struct cg_admin_req *req, bool exists, const char *etag);
+
+/* Parses the request body as a JSON object (taken by the caller: decref).
+ * On failure fills resp with 400 InvalidRequestContent naming jansson's
+ * line and column and returns NULL. */
+json_t *cg_admin_body_object(const struct cg_admin_req *req, struct cg_admin_resp *resp);
+
+/* The "properties" object of an ARM body. A body without "properties" is
+ * read as the properties themselves (what a hand-written curl sends).
+ * Refuses (400 ValidationError, returns NULL) a "properties" that is not an
+ * object. Borrowed reference. */
+json_t *cg_admin_props(json_t *body, struct cg_admin_resp *resp);
+
+/* Reads an optional string property: 0 with *out NULL when absent or null,
+ * 0 with *out set (borrowed from j), or -1 after a 400 ValidationError
+ * naming properties.<key> when it is another type. */
+int cg_admin_opt_string(json_t *props, const char *key, const char **out,
+			struct cg_admin_resp *resp);
+/* Same for a boolean: *out is -1 when absent, else 0 or 1. */
+int cg_admin_opt_bool(json_t *props, const char *key, int *out, struct cg_admin_resp *resp);
+
+/* True when req's method is one of allow ("GET, PUT, DELETE"); else fills
+ * resp with 405 MethodNotAllowed and the Allow header and returns false.
+ * allow must be static storage. */
+bool cg_admin_allow(const struct cg_admin_req *req, struct cg_admin_resp *resp, const char *allow);
+
+/* Loads the whole model (the store's one read interface); on failure fills
+ * resp with 500 and returns -1. Release with cg_model_free. */
+int cg_admin_load(struct cg_admin_ctx *ctx, struct cg_model *m, struct cg_admin_resp *resp);
+
+/* Maps a store failure to a response: INVALID 400 ValidationError,
+ * NOT_FOUND 404 ResourceNotFound, CONFLICT 409 Conflict, IO 500. */
+void cg_admin_store_fail(struct cg_admin_resp *r, int rc, const char *err);
+
+/* A new ARM resource object {id, name, type, properties} (properties is
+ * taken). id is "/"+collection path, e.g. "/apis/echo/operations/get". */
+json_t *cg_admin_resource(const char *id, const char *name, const char *type, json_t *props);
+
+/* {"value": items, "count": n} (items taken). */
+json_t *cg_admin_list(json_t *items);
+
+/* ---- res_api.c, res_host.c, res_later.c: one handler per resource kind ---- */
+
+typedef void (*cg_admin_handler_fn)(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+				    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+
+void cg_admin_h_apis(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		     const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_ops(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_op(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		   const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_hosts(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		      const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_host(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		     const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+/* Resources whose store tables are not there yet: 501 naming them. */
+void cg_admin_h_not_yet(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+
+/* Decodes an encodedCertificate / PEM pair into PEM chain and key strings
+ * (malloc'd; the key is wiped by cg_admin_free_secret). Exposed for tests.
+ * encoded: base64 PKCS#12 (password may be NULL) or PEM text holding the
+ * chain and the key. Returns 0, or -1 with a message in err. */
+int cg_admin_decode_certificate(const char *encoded, const char *password, char **chain_pem,
+				char **key_pem, char *err, size_t errlen);
+void cg_admin_free_secret(char *s);
+
+#endif
