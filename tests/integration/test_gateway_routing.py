@@ -6,11 +6,13 @@ import json
 import os
 import ssl
 import sys
+import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cgtest  # noqa: E402
+from cgtest import BResp  # noqa: E402
 
 EXPECTED_FAILURES = set()
 
@@ -216,6 +218,62 @@ class ReloadTest(cgtest.GatewayTestCase):
         keep.send(b"GET /one/c HTTP/1.1\r\nHost: open.test\r\n\r\n")
         self.assertEqual(keep.read_response().status, 200)
         keep.close()
+
+    def test_in_flight_request_keeps_its_snapshot(self):
+        slow = self.backend(lambda q: BResp(200, b"slow-done", delay=1.5))
+        self.gw.cli("api", "set", "slow", "--path", "slow", "--backend", slow.url("/s"))
+        self.assertTrue(poll(lambda: self.status("/slow/warm") == 200))
+        slow.reset(lambda q: BResp(200, b"slow-done", delay=1.5))
+        result = {}
+
+        def go():
+            try:
+                c = self.gw.tls(sni="open.test")
+                c.send(b"GET /slow/x HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                result["r"] = c.read_response(timeout=15)
+                c.close()
+            except Exception as e:
+                result["e"] = repr(e)
+        t = threading.Thread(target=go, daemon=True)
+        t.start()
+        self.assertEqual(len(slow.wait_requests(1, 5)), 1)
+        self.gw.cli("api", "rm", "slow")
+        self.assertTrue(poll(lambda: self.status("/slow/y") == 404))
+        t.join(15)
+        self.assertNotIn("e", result, result)
+        self.assertEqual((result["r"].status, result["r"].body), (200, b"slow-done"))
+
+    def test_changes_under_traffic(self):
+        stop = threading.Event()
+        bad = []
+        count = [0]
+
+        def traffic():
+            for _ in range(2000):
+                if stop.is_set():
+                    return
+                try:
+                    st = self.status("/one/t")
+                except Exception as e:
+                    bad.append(repr(e))
+                    return
+                count[0] += 1
+                if st != 200:
+                    bad.append(st)
+        ts = [threading.Thread(target=traffic, daemon=True) for _ in range(3)]
+        for t in ts:
+            t.start()
+        for i in range(15):
+            self.gw.cli("api", "set", "churn", "--path", "churn%d" % i, "--backend",
+                        self.b2.url("/c%d" % i))
+            time.sleep(0.05)
+        self.assertTrue(poll(lambda: self.status("/churn14/z") == 200))
+        stop.set()
+        for t in ts:
+            t.join(20)
+        self.assertEqual(bad, [])
+        self.assertGreater(count[0], 10)
+        self.assertEqual(self.status("/churn13/z"), 404)
 
     def test_hostname_added_live(self):
         cf = self.pki.server("late.test")
