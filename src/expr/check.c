@@ -81,6 +81,7 @@ static int conv_cost(struct cg_expr_type from, struct cg_expr_type to)
 		return from.id == CG_EXPR_T_VOID || from.id == CG_EXPR_T_TYPEREF || from.id == CG_EXPR_T_LAMBDA ? -1 : 3;
 	switch (from.id) {
 	case CG_EXPR_T_CHAR:
+	case CG_EXPR_T_BYTE:
 		return to.id == CG_EXPR_T_INT ? 1 : to.id == CG_EXPR_T_LONG ? 2 : to.id == CG_EXPR_T_DOUBLE ? 2 : -1;
 	case CG_EXPR_T_INT:
 		return to.id == CG_EXPR_T_LONG ? 1 : to.id == CG_EXPR_T_DOUBLE ? 2 : -1;
@@ -174,6 +175,16 @@ static int declare(struct checker *c, struct cg_expr_node *at, struct cg_str nam
 	l->type = t;
 	l->slot = (int32_t)c->nslots++;
 	return l->slot;
+}
+
+/* Is some prefix of the dotted name a known type (System.Text.Encoding in
+ * System.Text.Encoding.UTF8)? Then the chain is a member access on it. */
+static bool type_prefix(struct cg_str dn)
+{
+	for (size_t k = 1; k <= dn.len; k++)
+		if ((k == dn.len || dn.ptr[k] == '.') && cg_expr_ty_lookup(cg_str_make(dn.ptr, k)).id != CG_EXPR_T_ERROR)
+			return true;
+	return false;
 }
 
 /* "a.b.c" for a chain of identifiers, or a null slice. */
@@ -452,6 +463,11 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 		e->type = el;
 		break;
 	case LQ_SUM: case LQ_MAX: case LQ_MIN: {
+		/* byte and char selectors widen to int (C#'s Func<T, int> overload) */
+		if (e->b && (e->b->type.id == CG_EXPR_T_BYTE || (kind == LQ_SUM && e->b->type.id == CG_EXPR_T_CHAR))) {
+			e->b->a = convert(c, e->b->a, T(INT));
+			e->b->type = T(INT);
+		}
 		struct cg_expr_type vt = e->b ? e->b->type : el;
 		bool ok = vt.id == CG_EXPR_T_INT || vt.id == CG_EXPR_T_LONG || vt.id == CG_EXPR_T_DOUBLE ||
 			  (kind != LQ_SUM && (vt.id == CG_EXPR_T_STRING || vt.id == CG_EXPR_T_DATETIME ||
@@ -630,7 +646,7 @@ static struct cg_expr_node *check_call(struct checker *c, struct cg_expr_node *c
 		while (root->op == N_MEMBER)
 			root = root->a;
 		if (dn.ptr && dn.len != root->name.len && !find_local(c, root->name) &&
-		    !cg_str_eq_lit(root->name, "context") && cg_expr_ty_lookup(root->name).id == CG_EXPR_T_ERROR)
+		    !cg_str_eq_lit(root->name, "context") && !type_prefix(dn))
 			return unknown_name(c, callee->a, dn);
 		target = check(c, callee->a);
 	}
@@ -1026,7 +1042,7 @@ static struct cg_expr_node *check_member(struct checker *c, struct cg_expr_node 
 		while (root->op == N_MEMBER)
 			root = root->a;
 		if (dn.ptr && !find_local(c, root->name) && !cg_str_eq_lit(root->name, "context") &&
-		    cg_expr_ty_lookup(root->name).id == CG_EXPR_T_ERROR) {
+		    !type_prefix(dotted(e->a))) {
 			/* System.IO.File.Exists / Environment.X: name the type */
 			return unknown_name(c, e->a, dotted(e->a));
 		}
@@ -1103,8 +1119,14 @@ static struct cg_expr_node *check_new(struct checker *c, struct cg_expr_node *e)
 				else
 					el = u;
 			} else if (conv_cost(t, el) < 0) {
-				return err_at(c, e->list[k], "Cannot implicitly convert type '%s' to '%s'",
-					      tn(t, b1), tn(el, b2));
+				/* a constant int in range converts to byte implicitly */
+				struct cg_expr_node *x = e->list[k];
+				bool byte_const = el.id == CG_EXPR_T_BYTE && x->op == N_LIT && x->lit.kind == CG_EXPR_V_INT &&
+						  x->lit.u.i >= 0 && x->lit.u.i <= 255;
+				if (!byte_const)
+					return err_at(c, e->list[k], "Cannot implicitly convert type '%s' to '%s'",
+						      tn(t, b1), tn(el, b2));
+				x->type = el;
 			}
 		}
 		if (has_null && !cg_expr_ty_is_ref(el))

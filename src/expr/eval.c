@@ -78,6 +78,10 @@ int cg_expr_tostr(struct cg_expr_run *r, const struct cg_expr_value *v, struct c
 		*out = CG_STR("System.Security.Cryptography.X509Certificates.X500DistinguishedName");
 		return 0;
 	}
+	if (v->kind == CG_EXPR_V_BYTES) {
+		*out = CG_STR("System.Byte[]");
+		return 0;
+	}
 	if (v->kind == CG_EXPR_V_OBJ || v->kind == CG_EXPR_V_ARRAY) {
 		char b[200];
 		struct cg_expr_type t = v->kind == CG_EXPR_V_ARRAY ? cg_expr_ty2(CG_EXPR_T_ARRAY, v->cls) :
@@ -120,6 +124,7 @@ static bool values_equal(const struct cg_expr_value *a, const struct cg_expr_val
 	case CG_EXPR_V_TIMESPAN: return a->u.ticks == b->u.ticks;
 	case CG_EXPR_V_GUID: return memcmp(a->u.guid, b->u.guid, 16) == 0;
 	case CG_EXPR_V_ARRAY: return a->u.arr == b->u.arr;
+	case CG_EXPR_V_BYTES: return a->u.s.ptr == b->u.s.ptr && a->u.s.len == b->u.s.len;
 	case CG_EXPR_V_OBJ: return a->u.obj == b->u.obj && a->cls == b->cls && a->aux == b->aux;
 	}
 	return false;
@@ -136,6 +141,8 @@ static uint32_t seq_len(const struct cg_expr_value *v)
 {
 	if (v->kind == CG_EXPR_V_ARRAY)
 		return v->u.arr->n;
+	if (v->kind == CG_EXPR_V_BYTES)
+		return (uint32_t)v->u.s.len;
 	if (v->kind == CG_EXPR_V_STRING)
 		return (uint32_t)v->u.s.len;
 	if (v->kind != CG_EXPR_V_OBJ)
@@ -156,6 +163,11 @@ static void seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_v
 	memset(out, 0, sizeof(*out));
 	if (v->kind == CG_EXPR_V_ARRAY) {
 		*out = v->u.arr->items[i];
+		return;
+	}
+	if (v->kind == CG_EXPR_V_BYTES) {
+		out->kind = CG_EXPR_V_INT;
+		out->u.i = (unsigned char)v->u.s.ptr[i];
 		return;
 	}
 	if (v->kind == CG_EXPR_V_STRING) {
@@ -198,6 +210,23 @@ static bool seq_skip(const struct cg_expr_value *v, uint32_t i)
 }
 
 static int ev(struct cg_expr_run *r, const struct cg_expr_node *e, struct cg_expr_value *out);
+
+/* byte[] values are compact (V_BYTES); an array of byte values built
+ * element by element is packed once it is complete. */
+static int pack_bytes(struct cg_expr_run *r, struct cg_expr_value *v)
+{
+	if (v->kind != CG_EXPR_V_ARRAY || v->cls != CG_EXPR_T_BYTE)
+		return 0;
+	const struct cg_expr_array *a = v->u.arr;
+	char *p = cg_expr_strbuf(r, a->n);
+	if (!p)
+		return -1;
+	for (uint32_t k = 0; k < a->n; k++)
+		p[k] = (char)(uint8_t)a->items[k].u.i;
+	v->kind = CG_EXPR_V_BYTES;
+	v->u.s = cg_str_make(p, a->n);
+	return 0;
+}
 
 struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem);
 
@@ -481,7 +510,7 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 	out->kind = CG_EXPR_V_ARRAY;
 	out->cls = e->type.elem;
 	out->u.arr = res;
-	return 0;
+	return e->type.id == CG_EXPR_T_ARRAY ? pack_bytes(r, out) : 0;
 }
 
 /* ---- arithmetic ---- */
@@ -610,6 +639,10 @@ static void conv_num(struct cg_expr_value *v, uint8_t to)
 		v->kind = CG_EXPR_V_CHAR;
 		v->u.c = (uint16_t)(uint64_t)l;
 		break;
+	case CG_EXPR_T_BYTE:
+		v->kind = CG_EXPR_V_INT; /* bytes are held as ints */
+		v->u.i = (uint8_t)(uint64_t)l;
+		break;
 	}
 }
 
@@ -627,6 +660,7 @@ static bool value_is(const struct cg_expr_value *v, uint8_t tid, uint8_t elem)
 	case CG_EXPR_V_DATETIME: return tid == CG_EXPR_T_DATETIME || tid == CG_EXPR_T_OBJECT;
 	case CG_EXPR_V_TIMESPAN: return tid == CG_EXPR_T_TIMESPAN || tid == CG_EXPR_T_OBJECT;
 	case CG_EXPR_V_GUID: return tid == CG_EXPR_T_GUID || tid == CG_EXPR_T_OBJECT;
+	case CG_EXPR_V_BYTES: return tid == CG_EXPR_T_OBJECT || (tid == CG_EXPR_T_ARRAY && elem == CG_EXPR_T_BYTE);
 	case CG_EXPR_V_ARRAY: return tid == CG_EXPR_T_OBJECT || (tid == CG_EXPR_T_ARRAY && elem == v->cls) ||
 				     (tid == CG_EXPR_T_SEQ && elem == v->cls);
 	case CG_EXPR_V_OBJ: return tid == CG_EXPR_T_OBJECT || tid == v->cls;
@@ -646,7 +680,8 @@ static int cast_fail(struct cg_expr_run *r, const struct cg_expr_value *v, struc
 	char b1[160], b2[160];
 	struct cg_expr_type from = v->kind == CG_EXPR_V_OBJ ? cg_expr_ty(v->cls) :
 				   v->kind == CG_EXPR_V_ARRAY ? cg_expr_ty2(CG_EXPR_T_ARRAY, v->cls) :
-				   cg_expr_ty(kind_tid[v->kind]);
+				   v->kind == CG_EXPR_V_BYTES ? cg_expr_ty2(CG_EXPR_T_ARRAY, CG_EXPR_T_BYTE) :
+				   v->kind < sizeof(kind_tid) ? cg_expr_ty(kind_tid[v->kind]) : cg_expr_ty(CG_EXPR_T_OBJECT);
 	return cg_expr_throw(r, "InvalidCastException", "Unable to cast object of type '%s' to type '%s'.",
 			     cg_expr_type_name(from, b1, sizeof(b1)), cg_expr_type_name(to, b2, sizeof(b2)));
 }
@@ -683,7 +718,7 @@ static int interp(struct cg_expr_run *r, const struct cg_expr_node *e, struct cg
 			if (ev(r, p->a, &v) < 0)
 				return -1;
 			if (p->cond && v.kind != CG_EXPR_V_NULL && v.kind != CG_EXPR_V_STRING &&
-			    v.kind != CG_EXPR_V_OBJ && v.kind != CG_EXPR_V_ARRAY) {
+			    v.kind != CG_EXPR_V_OBJ && v.kind != CG_EXPR_V_ARRAY && v.kind != CG_EXPR_V_BYTES) {
 				char buf[128];
 				int n = cg_expr_format_scalar(&v, p->name, buf, sizeof(buf));
 				if (n < 0)
@@ -965,7 +1000,7 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 		out->kind = CG_EXPR_V_ARRAY;
 		out->cls = e->type.elem;
 		out->u.arr = arr;
-		return 0;
+		return pack_bytes(r, out);
 	}
 	case N_ASSIGN:
 		if (ev(r, e->b, out) < 0)

@@ -508,7 +508,10 @@ FN(varkv_value)
 	return 0;
 }
 
-FN(array_length) { return ret_int(out, (int32_t)self->u.arr->n); }
+FN(array_length)
+{
+	return ret_int(out, (int32_t)(self->kind == CG_EXPR_V_BYTES ? self->u.s.len : self->u.arr->n));
+}
 
 /* ---- System.String ----
  * Strings are UTF-8; .NET indexes UTF-16 code units. The helpers below map
@@ -999,7 +1002,7 @@ FN(str_format)
 			char buf[128];
 			const struct cg_expr_value *v = &vals[idx];
 			if (fmt.len && v->kind != CG_EXPR_V_STRING && v->kind != CG_EXPR_V_NULL &&
-			    v->kind != CG_EXPR_V_OBJ && v->kind != CG_EXPR_V_ARRAY) {
+			    v->kind != CG_EXPR_V_OBJ && v->kind != CG_EXPR_V_ARRAY && v->kind != CG_EXPR_V_BYTES) {
 				int n = cg_expr_format_scalar(v, fmt, buf, sizeof(buf));
 				if (n < 0)
 					goto bad;
@@ -1533,6 +1536,173 @@ FN(guid_new)
 	return 0;
 }
 
+/* ---- byte[], Encoding, Base64 ---- */
+
+static int ret_bytes(struct cg_expr_value *out, const char *p, size_t n)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_BYTES;
+	out->cls = CG_EXPR_T_BYTE;
+	out->u.s = cg_str_make(p, n);
+	return 0;
+}
+
+
+/* Encoding objects: u.obj points at one of these tags. */
+static const char enc_utf8 = 'u', enc_ascii = 'a';
+FN(enc_getutf8) { return ret_obj(out, CG_EXPR_T_ENCODING, &enc_utf8); }
+FN(enc_getascii) { return ret_obj(out, CG_EXPR_T_ENCODING, &enc_ascii); }
+
+FN(enc_getbytes)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "s");
+	struct cg_str s = args[0].u.s;
+	if (self->u.obj == &enc_utf8)
+		return ret_bytes(out, s.ptr, s.len); /* strings are UTF-8 already */
+	/* ASCII: each non-ASCII character becomes '?', as .NET's replacement fallback */
+	char *p = cg_expr_strbuf(r, s.len);
+	if (!p)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (c < 0x80)
+			p[n++] = (char)c;
+		else if ((c & 0xc0) != 0x80)
+			p[n++] = '?';
+	}
+	return ret_bytes(out, p, n);
+}
+
+/* Length of the valid UTF-8 sequence at s[i], or 0 if invalid. */
+static size_t utf8_seq(struct cg_str s, size_t i)
+{
+	unsigned char c = (unsigned char)s.ptr[i];
+	size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+	if (!n || i + n > s.len || (n == 2 && c < 0xc2))
+		return 0;
+	for (size_t k = 1; k < n; k++)
+		if (((unsigned char)s.ptr[i + k] & 0xc0) != 0x80)
+			return 0;
+	if (n == 3) {
+		unsigned cp = ((c & 15u) << 12) | (((unsigned char)s.ptr[i + 1] & 63u) << 6);
+		if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+	}
+	if (n == 4) {
+		unsigned cp = ((c & 7u) << 18) | (((unsigned char)s.ptr[i + 1] & 63u) << 12);
+		if (cp < 0x10000 || cp > 0x10ffff)
+			return 0;
+	}
+	return n;
+}
+
+FN(enc_getstring)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "bytes");
+	struct cg_str b = args[0].u.s;
+	bool ascii = self->u.obj == &enc_ascii;
+	size_t bad = 0;
+	for (size_t i = 0; i < b.len;) {
+		size_t n = ascii ? ((unsigned char)b.ptr[i] < 0x80) : utf8_seq(b, i);
+		if (!n) {
+			bad++;
+			i++;
+		} else {
+			i += n;
+		}
+	}
+	if (!bad)
+		return ret_str(out, b);
+	/* invalid bytes decode to U+FFFD (ASCII: '?'), as .NET's default fallback */
+	char *p = cg_expr_strbuf(r, b.len + bad * 2);
+	if (!p)
+		return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < b.len;) {
+		size_t n = ascii ? ((unsigned char)b.ptr[i] < 0x80) : utf8_seq(b, i);
+		if (n) {
+			memcpy(p + o, b.ptr + i, n);
+			o += n;
+			i += n;
+		} else if (ascii) {
+			p[o++] = '?';
+			i++;
+		} else {
+			memcpy(p + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	return ret_str(out, cg_str_make(p, o));
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+FN(conv_tobase64)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "inArray");
+	struct cg_str b = args[0].u.s;
+	size_t n = (b.len + 2) / 3 * 4;
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < b.len; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)b.ptr[i] << 16;
+		if (i + 1 < b.len)
+			v |= (uint32_t)(unsigned char)b.ptr[i + 1] << 8;
+		if (i + 2 < b.len)
+			v |= (unsigned char)b.ptr[i + 2];
+		p[o++] = b64[v >> 18];
+		p[o++] = b64[(v >> 12) & 63];
+		p[o++] = i + 1 < b.len ? b64[(v >> 6) & 63] : '=';
+		p[o++] = i + 2 < b.len ? b64[v & 63] : '=';
+	}
+	return ret_str(out, cg_str_make(p, o));
+}
+
+FN(conv_frombase64)
+{
+	static const char msg[] = "The input is not a valid Base-64 string as it contains a non-base 64 character, more than two padding characters, or an illegal character among the padding characters.";
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "s");
+	struct cg_str s = args[0].u.s;
+	char *p = cg_expr_strbuf(r, s.len / 4 * 3 + 3);
+	if (!p)
+		return -1;
+	uint32_t acc = 0;
+	size_t nsym = 0, pad = 0, o = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.ptr[i];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue; /* .NET skips white space */
+		int v;
+		if (c == '=') {
+			pad++;
+			v = 0;
+		} else {
+			const char *q = memchr(b64, c, 64);
+			if (!q || pad)
+				return cg_expr_throw(r, "FormatException", "%s", msg);
+			v = (int)(q - b64);
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		if (++nsym % 4 == 0) {
+			p[o++] = (char)(acc >> 16);
+			p[o++] = (char)(acc >> 8);
+			p[o++] = (char)acc;
+			acc = 0;
+		}
+	}
+	if (nsym % 4 != 0 || pad > 2)
+		return cg_expr_throw(r, "FormatException", "%s", msg);
+	return ret_bytes(out, p, o - pad);
+}
+
 /* ---- System.Exception ---- */
 
 FN(exc_ctor)
@@ -1789,6 +1959,8 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(MATH, "Truncate", 1, 1, TY(DOUBLE), math_truncate, TY(DOUBLE)),
 
 	/* Convert */
+	SMETH(CONVERT, "FromBase64String", 1, 1, TARR(BYTE), conv_frombase64, TY(STRING)),
+	SMETH(CONVERT, "ToBase64String", 1, 1, TY(STRING), conv_tobase64, TARR(BYTE)),
 	SMETH(CONVERT, "ToBoolean", 1, 1, TY(BOOL), conv_tobool, TY(OBJECT)),
 	SMETH(CONVERT, "ToDouble", 1, 1, TY(DOUBLE), conv_todouble, TY(OBJECT)),
 	SMETH(CONVERT, "ToInt32", 1, 1, TY(INT), conv_toint32, TY(OBJECT)),
@@ -1860,6 +2032,12 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(GUID, "NewGuid", 0, 0, TY(GUID), guid_new, { 0 }),
 	SMETH(GUID, "Parse", 1, 1, TY(GUID), guid_parse, TY(STRING)),
 	SMETHF(GUID, MF_OUT2, "TryParse", 2, 2, TY(BOOL), guid_tryparse, TY(STRING), TY(GUID)),
+
+	/* byte[], Encoding */
+	SPROP(ENCODING, "ASCII", TY(ENCODING), enc_getascii),
+	METH(ENCODING, "GetBytes", 1, 1, TARR(BYTE), enc_getbytes, TY(STRING)),
+	METH(ENCODING, "GetString", 1, 1, TY(STRING), enc_getstring, TARR(BYTE)),
+	SPROP(ENCODING, "UTF8", TY(ENCODING), enc_getutf8),
 
 	/* System.Exception */
 	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),

@@ -23,6 +23,8 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_MATH] = "System.Math",
 	[CG_EXPR_T_CONVERT] = "System.Convert",
 	[CG_EXPR_T_EXCEPTION] = "System.Exception",
+	[CG_EXPR_T_BYTE] = "System.Byte",
+	[CG_EXPR_T_ENCODING] = "System.Text.Encoding",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
 	[CG_EXPR_T_OPERATION] = "IOperation",
@@ -50,6 +52,7 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 /* Short names for messages about members ("Usage of member 'X' of type 'T'"). */
 static const char *const short_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_CERT] = "X509Certificate2",
+	[CG_EXPR_T_ENCODING] = "Encoding",
 	[CG_EXPR_T_X500] = "X500DistinguishedName",
 	[CG_EXPR_T_CERTDICT] = "IReadOnlyDictionary<string, X509Certificate2>",
 	[CG_EXPR_T_CERTKV] = "KeyValuePair<string, X509Certificate2>",
@@ -98,6 +101,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	switch (t.id) {
 	case CG_EXPR_T_BOOL:
 	case CG_EXPR_T_CHAR:
+	case CG_EXPR_T_BYTE:
 	case CG_EXPR_T_INT:
 	case CG_EXPR_T_LONG:
 	case CG_EXPR_T_DOUBLE:
@@ -119,7 +123,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 bool cg_expr_ty_is_numeric(struct cg_expr_type t)
 {
 	return t.id == CG_EXPR_T_CHAR || t.id == CG_EXPR_T_INT || t.id == CG_EXPR_T_LONG ||
-	       t.id == CG_EXPR_T_DOUBLE;
+	       t.id == CG_EXPR_T_DOUBLE || t.id == CG_EXPR_T_BYTE;
 }
 
 struct cg_expr_type cg_expr_ty_elem(struct cg_expr_type t)
@@ -161,6 +165,8 @@ static const struct {
 	{ "Math", CG_EXPR_T_MATH }, { "System.Math", CG_EXPR_T_MATH },
 	{ "Convert", CG_EXPR_T_CONVERT }, { "System.Convert", CG_EXPR_T_CONVERT },
 	{ "Exception", CG_EXPR_T_EXCEPTION }, { "System.Exception", CG_EXPR_T_EXCEPTION },
+	{ "byte", CG_EXPR_T_BYTE }, { "Byte", CG_EXPR_T_BYTE }, { "System.Byte", CG_EXPR_T_BYTE },
+	{ "Encoding", CG_EXPR_T_ENCODING }, { "System.Text.Encoding", CG_EXPR_T_ENCODING },
 	{ "X509Certificate2", CG_EXPR_T_CERT },
 	{ "System.Security.Cryptography.X509Certificates.X509Certificate2", CG_EXPR_T_CERT },
 	{ "X500DistinguishedName", CG_EXPR_T_X500 },
@@ -207,7 +213,6 @@ static const struct {
 	{ "ArgumentException", "System.ArgumentException", true },
 	{ "InvalidOperationException", "System.InvalidOperationException", true },
 	{ "NullReferenceException", "System.NullReferenceException", true },
-	{ "Encoding", "System.Text.Encoding", true },
 	{ "StringBuilder", "System.Text.StringBuilder", true },
 	{ "JObject", "Newtonsoft.Json.Linq.JObject", true },
 	{ "JArray", "Newtonsoft.Json.Linq.JArray", true },
@@ -223,8 +228,6 @@ static const struct {
 	{ "decimal", "System.Decimal", true },
 	{ "float", "System.Single", true },
 	{ "Single", "System.Single", true },
-	{ "byte", "System.Byte", true },
-	{ "Byte", "System.Byte", true },
 	{ "uint", "System.UInt32", true },
 	{ "ulong", "System.UInt64", true },
 	{ "short", "System.Int16", true },

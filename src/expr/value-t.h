@@ -34,6 +34,8 @@ enum cg_expr_tid {
 	CG_EXPR_T_MATH,      /* static classes: only reachable through TYPEREF */
 	CG_EXPR_T_CONVERT,
 	CG_EXPR_T_EXCEPTION, /* System.Exception (any caught or thrown exception) */
+	CG_EXPR_T_BYTE,      /* System.Byte: only as byte[] elements (held as INT) */
+	CG_EXPR_T_ENCODING,  /* System.Text.Encoding (UTF8, ASCII) */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
 	CG_EXPR_T_API,
@@ -79,6 +81,7 @@ enum cg_expr_vkind {
 	CG_EXPR_V_GUID,
 	CG_EXPR_V_ARRAY,     /* u.arr */
 	CG_EXPR_V_OBJ,       /* u.obj with cls = enum cg_expr_tid of the object */
+	CG_EXPR_V_BYTES,     /* byte[]: u.s holds the bytes (compact, unlike V_ARRAY) */
 };
 
 /* DateTimeKind, as .NET: comparisons ignore it, formatting ("o", "K") uses it. */

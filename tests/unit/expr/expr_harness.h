@@ -329,6 +329,8 @@ static const char *h_kind_type(const struct cg_expr_value *v, char *buf, size_t 
 	};
 	if (v->kind == CG_EXPR_V_ARRAY)
 		return cg_expr_type_name((struct cg_expr_type){ CG_EXPR_T_ARRAY, v->cls }, buf, len);
+	if (v->kind == CG_EXPR_V_BYTES)
+		return "System.Byte[]";
 	if (v->kind == CG_EXPR_V_OBJ)
 		return cg_expr_type_name((struct cg_expr_type){ v->cls, 0 }, buf, len);
 	return names[v->kind];
@@ -392,6 +394,12 @@ __attribute__((unused)) static void h_render(struct cg_arena *a, const struct cg
 					      CG_STR_FMT(s));
 			}
 		}
+		if (o < end)
+			*o++ = ']';
+	} else if (v->kind == CG_EXPR_V_BYTES) {
+		*o++ = '[';
+		for (size_t k = 0; k < v->u.s.len && o + 8 < end; k++)
+			o += snprintf(o, (size_t)(end - o), "%s%u", k ? ", " : "", (unsigned char)v->u.s.ptr[k]);
 		if (o < end)
 			*o++ = ']';
 	} else if (v->kind == CG_EXPR_V_DATETIME) {
