@@ -512,6 +512,30 @@ static int pp_add_attr(struct pp *p, size_t name_off, size_t value_off)
 	return 0;
 }
 
+/* A quote at s[i] that cannot close an attribute value: what follows is
+ * neither blank, '/', '>' nor the end. */
+static int pp_raw_quote(const struct pp *p, size_t i)
+{
+	if (i + 1 >= p->n)
+		return 0;
+	char c = p->s[i + 1];
+	return !pol_is_blank(c) && c != '/' && c != '>' && c != '?';
+}
+
+/* Writes t1[a, b) with only the quote character q escaped. */
+static int pp_escape_quotes(struct pp *p, size_t a, size_t b, char q)
+{
+	for (size_t i = a; i < b; i++) {
+		if (p->s[i] != q)
+			continue;
+		if (pp_flush(p, i) != 0 || map_add(&p->pt->m2, p->pt->t2.len, i, 0) != 0 ||
+		    cg_buf_append_str(&p->pt->t2, q == '"' ? CG_STR("&quot;") : CG_STR("&apos;")) != 0)
+			return -1;
+		p->copied = i + 1;
+	}
+	return 0;
+}
+
 /* Start tag at s[i] == '<'. Returns the offset after it, or -1. */
 static long pp_start_tag(struct pp *p, size_t i, int rawxml)
 {
@@ -577,10 +601,25 @@ static long pp_start_tag(struct pp *p, size_t i, int rawxml)
 			j = (size_t)e + 1;
 			continue;
 		}
+		size_t start = v;
 		while (v < p->n && p->s[v] != q)
 			v++;
 		if (v >= p->n)
 			return -2;
+		if (rawxml && pp_raw_quote(p, v)) {
+			/* rawxml keeps quotes raw in literal values too, as in
+			 * validate-client-certificate subject="O="Contoso, Inc."":
+			 * the value ends at a quote followed by what may follow an
+			 * attribute; quotes before it are escaped. */
+			size_t end_q = v;
+			while (end_q < p->n && (p->s[end_q] != q || pp_raw_quote(p, end_q)))
+				end_q++;
+			if (end_q >= p->n)
+				return -2;
+			if (pp_escape_quotes(p, start, end_q, q) != 0)
+				return pp_fail(p, i, "Policy text is too large");
+			v = end_q;
+		}
 		j = v + 1;
 	}
 }

@@ -153,6 +153,31 @@ static void t_raw_quotes_in_attr(void **state)
 	assert_string_equal(cg_pol_attr_get(when->children, "value")->value.ptr, "@(&quot;literal&quot;)");
 }
 
+/* rawxml keeps raw quotes in literal values too (apim.md §6: subject DNs
+ * with quoted RDN values); format xml has them escaped. */
+static void t_raw_quotes_in_literal(void **state)
+{
+	(void)state;
+	const char *raw = "<policies><inbound><validate-client-certificate><identities>\n"
+			  "<identity subject=\"CN=Valid Client, O=\"Contoso, Inc.\"\" issuer-subject='CN=\"a'b\"' />\n"
+			  "</identities></validate-client-certificate></inbound></policies>";
+	const char *xml = "<policies><inbound><validate-client-certificate><identities>\n"
+			  "<identity subject=\"CN=Valid Client, O=&quot;Contoso, Inc.&quot;\" issuer-subject='CN=\"a&apos;b\"' />\n"
+			  "</identities></validate-client-certificate></inbound></policies>";
+	const char *diags;
+	struct cg_pol_doc *r = pt_load(raw);
+	struct cg_pol_doc *x = pt_load_env(xml, CG_POL_FORMAT_XML, CG_POL_SCOPE_OPERATION, NULL, &diags);
+	assert_non_null(x);
+	const struct cg_pol_node *id = pt_stmt(r, CG_POL_INBOUND, 0)->children->children;
+	assert_string_equal(cg_pol_attr_get(id, "subject")->value.ptr, "CN=Valid Client, O=\"Contoso, Inc.\"");
+	assert_string_equal(cg_pol_attr_get(id, "issuer-subject")->value.ptr, "CN=\"a'b\"");
+	/* positions after the escaped quotes are still the original ones */
+	assert_int_equal(cg_pol_attr_get(id, "issuer-subject")->pos.col, 56);
+	const struct cg_pol_node *xid = pt_stmt(x, CG_POL_INBOUND, 0)->children->children;
+	assert_string_equal(cg_pol_attr_get(xid, "subject")->value.ptr, "CN=Valid Client, O=\"Contoso, Inc.\"");
+	assert_string_equal(cg_pol_attr_get(xid, "issuer-subject")->value.ptr, "CN=\"a'b\"");
+}
+
 static void t_dump(void **state)
 {
 	(void)state;
@@ -247,6 +272,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_raw_text_block, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_raw_attr_multiline, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_raw_quotes_in_attr, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_raw_quotes_in_literal, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_dump, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_hook, pt_setup, pt_teardown),
 	};
