@@ -381,6 +381,11 @@ size_t cg_trust_num_crls(const struct cg_trust *t)
 	return t ? t->num_crls : 0;
 }
 
+X509 *cg_trust_ca_at(const struct cg_trust *t, size_t i)
+{
+	return t && i < (size_t)sk_X509_num(t->cas) ? sk_X509_value(t->cas, (int)i) : NULL;
+}
+
 int64_t cg_trust_crl_next_update(const struct cg_trust *t)
 {
 	return t ? t->crl_next_update : INT64_MAX;

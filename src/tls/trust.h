@@ -75,6 +75,9 @@ int cg_trust_finish(struct cg_trust *t, char *err, size_t errlen);
 uint64_t cg_trust_generation(const struct cg_trust *t);
 size_t cg_trust_num_cas(const struct cg_trust *t);
 size_t cg_trust_num_crls(const struct cg_trust *t);
+/* The i-th CA certificate (in the order added; borrowed, lives as long as
+ * t), NULL past the end. For issuer look-ups that do not build a path. */
+X509 *cg_trust_ca_at(const struct cg_trust *t, size_t i);
 /* The earliest nextUpdate of the store's CRLs (UTC seconds), INT64_MAX
  * when none: alarm before it (stale CRLs fail closed). */
 int64_t cg_trust_crl_next_update(const struct cg_trust *t);
