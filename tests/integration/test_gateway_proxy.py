@@ -119,6 +119,14 @@ class ProxyTest(cgtest.GatewayTestCase):
         xff = self.be.last().headers.get_all("x-forwarded-for")
         self.assertEqual([v.replace(" ", "") for v in xff], ["10.0.0.1,10.0.0.2,127.0.0.1"])
 
+    def test_x_forwarded_for_several_lines(self):
+        r = self.raw(b"GET /echo/f HTTP/1.1\r\nHost: open.test\r\n"
+                     b"X-Forwarded-For: 1.1.1.1\r\nX-Forwarded-For: 2.2.2.2\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        xff = self.be.last().headers.get_all("x-forwarded-for")
+        hops = [h.strip() for v in xff for h in v.split(",")]
+        self.assertEqual(hops, ["1.1.1.1", "2.2.2.2", "127.0.0.1"])
+
     def test_client_supplied_forwarded_proto_and_host_replaced(self):
         r = self.raw(b"GET /echo/f HTTP/1.1\r\nHost: open.test\r\nX-Forwarded-Proto: http\r\n"
                      b"X-Forwarded-Host: evil.test\r\n\r\n")

@@ -191,6 +191,35 @@ class TlsTest(cgtest.GatewayTestCase):
         self.assertRegex(out, r">>> .*Handshake.*, CertificateVerify\n")
         self.assertIn("HTTP/1.1 200", out)
 
+    def test_negotiate_accepts_ed25519_and_rsa_pss_client_keys(self):
+        for alg, opts in (("ed25519", []), ("rsa-pss", ["-pkeyopt", "rsa_keygen_bits:2048"])):
+            key = os.path.join(self.tmp, "odd-%s.key" % alg)
+            crt = os.path.join(self.tmp, "odd-%s.pem" % alg)
+            cgtest.run(["openssl", "genpkey", "-algorithm", alg] + opts + ["-out", key])
+            cgtest.run(["openssl", "req", "-x509", "-new", "-key", key, "-subj", "/CN=odd " + alg,
+                        "-days", "5", "-out", crt])
+            for flag in ("-tls1_2", "-tls1_3"):
+                with self.subTest(alg=alg, version=flag):
+                    rc, out = self.gw.s_client(
+                        "secure.test", [flag, "-msg"], cert=crt, key=key, hold=1.0,
+                        input=b"GET /echo/o HTTP/1.1\r\nHost: secure.test\r\n"
+                              b"Connection: close\r\n\r\n")
+                    self.assertRegex(out, r">>> .*Handshake.*, CertificateVerify\n")
+                    self.assertIn("HTTP/1.1 200", out)
+
+    def test_large_post_with_client_certificate(self):
+        # APIM's renegotiation "deadlock" hit bodies over ~60 KB; here the
+        # certificate comes with the handshake, so size does not matter.
+        cert = self.pki.client("bigpost")
+        body = os.urandom(300 * 1024)
+        c = self.gw.tls(sni="secure.test", cert=cert.cert, key=cert.key)
+        c.send(b"POST /echo/big HTTP/1.1\r\nHost: secure.test\r\nContent-Length: %d\r\n\r\n"
+               % len(body) + body)
+        r = c.read_response(timeout=20)
+        c.close()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json()["body_sha256"], cgtest.sha256(body))
+
     def test_negotiate_without_client_certificate_succeeds(self):
         r = self.request("secure.test")
         self.assertEqual(r.status, 200)
