@@ -166,20 +166,24 @@ class GracefulStopTest(cgtest.GatewayTestCase):
         return t
 
     def test_sigterm_completes_in_flight_request_and_exits_0(self):
-        be, gw = self.start(delay=2.0)
+        be, gw = self.start(delay=3.0)
         result = {}
         t = self.in_flight(gw, result)
         self.assertEqual(len(be.wait_requests(1, timeout=10)), 1, "request never reached backend")
         gw.signal(signal.SIGTERM)
-        # New connections are refused while the in-flight request is still running.
-        time.sleep(0.5)
+        # New connections are refused while the in-flight request is still
+        # running (it ends ~3 s after it reached the backend).
         refused = False
-        try:
-            s = socket.create_connection(("127.0.0.1", gw.port), timeout=2)
-            s.close()
-        except ConnectionRefusedError:
-            refused = True
-        self.assertTrue(refused, "new connection accepted after SIGTERM")
+        for _ in range(15):
+            try:
+                s = socket.create_connection(("127.0.0.1", gw.port), timeout=2)
+                s.close()
+            except ConnectionRefusedError:
+                refused = True
+                break
+            time.sleep(0.1)
+        self.assertTrue(refused, "new connections still accepted 1.5 s after SIGTERM")
+        self.assertNotIn("resp", result, "in-flight request ended before the check")
         t.join(20)
         self.assertNotIn("error", result, result)
         self.assertEqual(result["resp"].status, 200, result)
