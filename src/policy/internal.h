@@ -60,14 +60,18 @@ struct pol_text {
 	struct pol_rec_attr *attrs;
 	size_t num_attrs, cap_attrs;
 	int incomplete;         /* the pre-pass stopped early (libxml2 reports why) */
+	/* Last position computed: positions are mostly asked in document
+	 * order, so a long line is not rescanned from its start each time. */
+	size_t cache_line, cache_off;
+	uint32_t cache_col;
 };
 
 /* text.c */
 int pol_text_init(struct pol_text *pt, struct cg_str orig, struct cg_str origin);
 void pol_text_free(struct pol_text *pt);
-struct cg_pol_pos pol_pos_orig(const struct pol_text *pt, size_t off);
-struct cg_pol_pos pol_pos_t1(const struct pol_text *pt, size_t off1);
-struct cg_pol_pos pol_pos_t2(const struct pol_text *pt, size_t off2);
+struct cg_pol_pos pol_pos_orig(struct pol_text *pt, size_t off);
+struct cg_pol_pos pol_pos_t1(struct pol_text *pt, size_t off1);
+struct cg_pol_pos pol_pos_t2(struct pol_text *pt, size_t off2);
 struct cg_pol_pos pol_pos_t2_linecol(struct pol_text *pt, int line, int col);
 int pol_named_values(struct pol_text *pt, const struct cg_pol_env *env, struct cg_pol_diags *d);
 int pol_prepass(struct pol_text *pt, int rawxml, struct cg_pol_diags *d);

@@ -91,7 +91,7 @@ void pol_text_free(struct pol_text *pt)
 	memset(pt, 0, sizeof(*pt));
 }
 
-struct cg_pol_pos pol_pos_orig(const struct pol_text *pt, size_t off)
+struct cg_pol_pos pol_pos_orig(struct pol_text *pt, size_t off)
 {
 	if (off > pt->orig.len)
 		off = pt->orig.len;
@@ -105,18 +105,26 @@ struct cg_pol_pos pol_pos_orig(const struct pol_text *pt, size_t off)
 	}
 	/* Columns count code points: skip UTF-8 continuation bytes. */
 	uint32_t col = 1;
-	for (size_t i = pt->lines[lo]; i < off; i++)
+	size_t i = pt->lines[lo];
+	if (pt->cache_col && pt->cache_line == lo && pt->cache_off <= off) {
+		i = pt->cache_off;
+		col = pt->cache_col;
+	}
+	for (; i < off; i++)
 		if (((unsigned char)pt->orig.ptr[i] & 0xC0) != 0x80)
 			col++;
+	pt->cache_line = lo;
+	pt->cache_off = off;
+	pt->cache_col = col;
 	return (struct cg_pol_pos){ (uint32_t)lo + 1, col, (uint32_t)off };
 }
 
-struct cg_pol_pos pol_pos_t1(const struct pol_text *pt, size_t off1)
+struct cg_pol_pos pol_pos_t1(struct pol_text *pt, size_t off1)
 {
 	return pol_pos_orig(pt, map_lookup(&pt->m1, off1));
 }
 
-struct cg_pol_pos pol_pos_t2(const struct pol_text *pt, size_t off2)
+struct cg_pol_pos pol_pos_t2(struct pol_text *pt, size_t off2)
 {
 	return pol_pos_t1(pt, map_lookup(&pt->m2, off2));
 }
