@@ -624,6 +624,27 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 		e->list[a] = convert(c, e->list[a], best->params[pi]);
 	}
 	e->type = best->result;
+	if (owner == CG_EXPR_T_REGEX && call->n >= 2 && e->list[1]->op == N_LIT &&
+	    e->list[1]->lit.kind == CG_EXPR_V_STRING) {
+		/* a literal pattern is compiled once, with the program */
+		int opts = 0;
+		bool lit_opts = true;
+		unsigned oi = strcmp(best->name, "Replace") == 0 ? 3 : 2;
+		if (call->n > oi) {
+			lit_opts = e->list[oi]->op == N_LIT;
+			opts = e->list[oi]->lit.u.i;
+		}
+		if (lit_opts) {
+			const char *why = "";
+			struct cg_expr_regex *x = cg_expr_regex_compile(c->arena, e->list[1]->lit.u.s, opts, &why);
+			if (!x)
+				return err_at(c, e->list[1], "Invalid pattern '%.*s': %s",
+					      (int)(e->list[1]->lit.u.s.len > 60 ? 60 : e->list[1]->lit.u.s.len),
+					      e->list[1]->lit.u.s.ptr, why);
+			e->lit.kind = CG_EXPR_V_OBJ;
+			e->lit.u.obj = x;
+		}
+	}
 	if (best->flags & MF_GENERIC) {
 		e->type = resolve_tsyn(c, targ, call);
 		e->tsyn = targ;
@@ -766,8 +787,8 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 	case TK_AMP:
 	case TK_PIPE:
 	case TK_CARET:
-		if (ta.id == CG_EXPR_T_BOOL && tb.id == CG_EXPR_T_BOOL) {
-			e->type = T(BOOL);
+		if ((ta.id == CG_EXPR_T_BOOL || ta.id == CG_EXPR_T_REGEXOPT) && cg_expr_ty_eq(ta, tb)) {
+			e->type = ta; /* bool logic, or flags of an enum (held as int) */
 			return e;
 		}
 		if (cg_expr_ty_is_numeric(ta) && cg_expr_ty_is_numeric(tb) && ta.id != CG_EXPR_T_DOUBLE &&

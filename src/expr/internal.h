@@ -220,6 +220,20 @@ int cg_expr_dt_parse(struct cg_str s, int64_t *ticks, uint8_t *kind);
 int cg_expr_parse_long(struct cg_str s, int64_t min, int64_t max, int64_t *out);
 int cg_expr_parse_double(struct cg_str s, double *out);
 
+/* ---- regular expressions (regex.c) ---- */
+
+struct cg_expr_regex;
+/* Compiles a .NET pattern into arena (regfree runs at the arena's cleanup).
+ * options: RegexOptions bits (IgnoreCase 1, Multiline 2). NULL + *why. */
+struct cg_expr_regex *cg_expr_regex_compile(struct cg_arena *a, struct cg_str pattern, int options,
+					    const char **why);
+/* 1 on a match at or after byte from (spans per .NET group, -1 = unset), 0 if none. */
+int cg_expr_regex_exec(const struct cg_expr_regex *x, struct cg_str s, size_t from, long so[], long eo[],
+		       unsigned *ngroups);
+/* The .NET group index for a name or number, -1 if none. */
+int cg_expr_regex_group(const struct cg_expr_regex *x, struct cg_str name);
+#define CG_EXPR_RE_GROUPS 16
+
 /* ---- exact double helpers without libm (mathx.c) ---- */
 
 double cg_expr_trunc(double x);

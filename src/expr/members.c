@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "expr/ctx.h"
 
 #define FN(name)                                                                                  \
@@ -1536,6 +1537,8 @@ FN(guid_new)
 	return 0;
 }
 
+#define ENUMV(fn, v) FN(fn) { ret_int(out, v); return 0; }
+
 /* ---- byte[], Encoding, Base64 ---- */
 
 static int ret_bytes(struct cg_expr_value *out, const char *p, size_t n)
@@ -1703,6 +1706,222 @@ FN(conv_frombase64)
 	return ret_bytes(out, p, o - pad);
 }
 
+/* ---- Regex ---- */
+
+struct re_match {
+	const struct cg_expr_regex *x;
+	struct cg_str input;
+	bool success;
+	unsigned ngroups;
+	long so[CG_EXPR_RE_GROUPS], eo[CG_EXPR_RE_GROUPS];
+};
+
+/* The compiled pattern: from the program when the pattern was a literal,
+ * else compiled now into the request arena (freed with it). */
+static const struct cg_expr_regex *re_get(struct cg_expr_run *r, const struct cg_expr_value *pat, int opts)
+{
+	if (r->node->lit.kind == CG_EXPR_V_OBJ)
+		return r->node->lit.u.obj;
+	if (pat->kind == CG_EXPR_V_NULL) {
+		arg_null(r, "pattern");
+		return NULL;
+	}
+	const char *why = "";
+	const struct cg_expr_regex *x = cg_expr_regex_compile(r->ctx->arena, pat->u.s, opts, &why);
+	if (!x)
+		cg_expr_throw(r, "ArgumentException", "Invalid pattern '%.*s': %s",
+			      (int)(pat->u.s.len > 60 ? 60 : pat->u.s.len), pat->u.s.ptr, why);
+	return x;
+}
+
+FN(re_ismatch)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "input");
+	const struct cg_expr_regex *x = re_get(r, &args[1], nargs > 2 ? args[2].u.i : 0);
+	if (!x)
+		return -1;
+	long so[CG_EXPR_RE_GROUPS], eo[CG_EXPR_RE_GROUPS];
+	unsigned ng;
+	return ret_bool(out, cg_expr_regex_exec(x, args[0].u.s, 0, so, eo, &ng) == 1);
+}
+
+FN(re_match)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "input");
+	const struct cg_expr_regex *x = re_get(r, &args[1], nargs > 2 ? args[2].u.i : 0);
+	if (!x)
+		return -1;
+	struct re_match *m = cg_arena_zalloc(r->ctx->arena, sizeof(*m));
+	if (!m)
+		return cg_expr_nomem(r);
+	m->x = x;
+	m->input = args[0].u.s;
+	m->success = cg_expr_regex_exec(x, m->input, 0, m->so, m->eo, &m->ngroups) == 1;
+	if (!m->success) {
+		m->ngroups = 1;
+		m->so[0] = m->eo[0] = 0;
+	}
+	return ret_obj(out, CG_EXPR_T_MATCH, m);
+}
+
+/* Appends the expansion of a .NET replacement ($1, ${name}, $0, $&, $$). */
+static int re_expand(struct cg_expr_run *r, struct cg_buf *b, struct cg_str rep, const struct cg_expr_regex *x,
+		     struct cg_str in, const long *so, const long *eo)
+{
+	for (size_t i = 0; i < rep.len; i++) {
+		char c = rep.ptr[i];
+		int g = -1;
+		size_t skip = 0;
+		if (c == '$' && i + 1 < rep.len) {
+			char d = rep.ptr[i + 1];
+			if (d == '$') {
+				skip = 1;
+			} else if (d == '&') {
+				g = 0;
+				skip = 1;
+			} else if (d >= '0' && d <= '9') {
+				g = d - '0';
+				skip = 1;
+			} else if (d == '{') {
+				size_t j = i + 2;
+				while (j < rep.len && rep.ptr[j] != '}')
+					j++;
+				if (j < rep.len) {
+					g = cg_expr_regex_group(x, cg_str_make(rep.ptr + i + 2, j - i - 2));
+					skip = j - i;
+				}
+			}
+		}
+		if (skip && (g >= 0 || rep.ptr[i + 1] == '$')) {
+			if (g >= 0 && so[g] >= 0) {
+				if (cg_buf_append(b, in.ptr + so[g], (size_t)(eo[g] - so[g])) < 0)
+					return cg_expr_budget(r, "string length");
+			} else if (g < 0 && cg_buf_append(b, "$", 1) < 0) {
+				return cg_expr_budget(r, "string length");
+			}
+			i += skip;
+			continue;
+		}
+		if (cg_buf_append(b, &c, 1) < 0)
+			return cg_expr_budget(r, "string length");
+	}
+	return 0;
+}
+
+FN(re_replace)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "input");
+	if (args[2].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "replacement");
+	const struct cg_expr_regex *x = re_get(r, &args[1], nargs > 3 ? args[3].u.i : 0);
+	if (!x)
+		return -1;
+	struct cg_str in = args[0].u.s;
+	/* A malloc'ed buffer with the string cap, copied into the arena at
+	 * the end (the result size is unknown until all matches are done). */
+	struct cg_buf b;
+	cg_buf_init(&b, r->max_string);
+	size_t from = 0;
+	long so[CG_EXPR_RE_GROUPS], eo[CG_EXPR_RE_GROUPS];
+	unsigned ng;
+	int rc = 0;
+	while (from <= in.len && cg_expr_regex_exec(x, in, from, so, eo, &ng) == 1) {
+		if (++r->steps > r->max_steps) {
+			rc = cg_expr_budget(r, "step");
+			break;
+		}
+		if (cg_buf_append(&b, in.ptr + from, (size_t)so[0] - from) < 0 ||
+		    re_expand(r, &b, args[2].u.s, x, in, so, eo) < 0) {
+			rc = r->err->status == CG_EXPR_OK ? cg_expr_budget(r, "string length") : -1;
+			break;
+		}
+		if (eo[0] == so[0]) {
+			/* an empty match: copy one byte and move on, as .NET does */
+			if ((size_t)eo[0] < in.len && cg_buf_append(&b, in.ptr + eo[0], 1) < 0) {
+				rc = cg_expr_budget(r, "string length");
+				break;
+			}
+			from = (size_t)eo[0] + 1;
+		} else {
+			from = (size_t)eo[0];
+		}
+	}
+	if (rc == 0 && from < in.len && cg_buf_append(&b, in.ptr + from, in.len - from) < 0)
+		rc = cg_expr_budget(r, "string length");
+	if (rc == 0) {
+		char *p = cg_expr_strbuf(r, b.len);
+		if (!p) {
+			rc = -1;
+		} else {
+			if (b.len)
+				memcpy(p, b.data, b.len);
+			ret_str(out, cg_str_make(p, b.len));
+		}
+	}
+	cg_buf_free(&b);
+	return rc;
+}
+
+#define MATCH(self) ((const struct re_match *)(self)->u.obj)
+static int span_value(const struct re_match *m, unsigned g, struct cg_expr_value *out)
+{
+	if (!m->success || m->so[g] < 0)
+		return ret_str(out, CG_STR(""));
+	return ret_str(out, cg_str_make(m->input.ptr + m->so[g], (size_t)(m->eo[g] - m->so[g])));
+}
+FN(match_success) { return ret_bool(out, MATCH(self)->success); }
+FN(match_value) { return span_value(MATCH(self), 0, out); }
+FN(match_index) { return ret_int(out, MATCH(self)->success ? u16_idx(MATCH(self)->input, (size_t)MATCH(self)->so[0]) : 0); }
+FN(match_length)
+{
+	const struct re_match *m = MATCH(self);
+	if (!m->success)
+		return ret_int(out, 0);
+	return ret_int(out, (int32_t)u16_len(cg_str_make(m->input.ptr + m->so[0], (size_t)(m->eo[0] - m->so[0]))));
+}
+FN(match_groups) { return ret_obj(out, CG_EXPR_T_GROUPS, self->u.obj); }
+FN(groups_count) { return ret_int(out, MATCH(self)->success ? (int32_t)MATCH(self)->ngroups : 1); }
+/* A Group is the match plus an index (aux). Unknown groups are unmatched. */
+FN(groups_index)
+{
+	const struct re_match *m = MATCH(self);
+	int g = -1;
+	if (args[0].kind == CG_EXPR_V_INT)
+		g = args[0].u.i >= 0 && (unsigned)args[0].u.i < m->ngroups ? args[0].u.i : -1;
+	else if (args[0].kind == CG_EXPR_V_STRING)
+		g = cg_expr_regex_group(m->x, args[0].u.s);
+	ret_obj(out, CG_EXPR_T_GROUP, m);
+	out->aux = g < 0 ? 0xff : (uint8_t)g;
+	return 0;
+}
+static bool group_ok(const struct cg_expr_value *self)
+{
+	const struct re_match *m = MATCH(self);
+	return self->aux != 0xff && m->success && m->so[self->aux] >= 0;
+}
+FN(group_success) { return ret_bool(out, group_ok(self)); }
+FN(group_value)
+{
+	if (!group_ok(self))
+		return ret_str(out, CG_STR(""));
+	return span_value(MATCH(self), self->aux, out);
+}
+FN(group_index) { return ret_int(out, group_ok(self) ? u16_idx(MATCH(self)->input, (size_t)MATCH(self)->so[self->aux]) : 0); }
+FN(group_length)
+{
+	if (!group_ok(self))
+		return ret_int(out, 0);
+	const struct re_match *m = MATCH(self);
+	return ret_int(out, (int32_t)u16_len(cg_str_make(m->input.ptr + m->so[self->aux],
+							 (size_t)(m->eo[self->aux] - m->so[self->aux]))));
+}
+ENUMV(ro_none, 0)
+ENUMV(ro_ignorecase, 1)
+ENUMV(ro_multiline, 2)
+
 /* ---- System.Exception ---- */
 
 FN(exc_ctor)
@@ -1738,7 +1957,6 @@ FN(exc_tostring)
 
 /* ---- StringComparison ---- */
 
-#define ENUMV(fn, v) FN(fn) { ret_int(out, v); return 0; }
 ENUMV(sc_currentculture, 0)
 ENUMV(sc_currentcultureic, 1)
 ENUMV(sc_invariantculture, 2)
@@ -2038,6 +2256,26 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(ENCODING, "GetBytes", 1, 1, TARR(BYTE), enc_getbytes, TY(STRING)),
 	METH(ENCODING, "GetString", 1, 1, TY(STRING), enc_getstring, TARR(BYTE)),
 	SPROP(ENCODING, "UTF8", TY(ENCODING), enc_getutf8),
+
+	/* Regex (static methods), Match, Group, GroupCollection, RegexOptions */
+	SMETH(REGEX, "IsMatch", 2, 3, TY(BOOL), re_ismatch, TY(STRING), TY(STRING), TY(REGEXOPT)),
+	SMETH(REGEX, "Match", 2, 3, TY(MATCH), re_match, TY(STRING), TY(STRING), TY(REGEXOPT)),
+	SMETH(REGEX, "Replace", 3, 4, TY(STRING), re_replace, TY(STRING), TY(STRING), TY(STRING), TY(REGEXOPT)),
+	PROP(MATCH, "Groups", TY(GROUPS), match_groups),
+	PROP(MATCH, "Index", TY(INT), match_index),
+	PROP(MATCH, "Length", TY(INT), match_length),
+	PROP(MATCH, "Success", TY(BOOL), match_success),
+	PROP(MATCH, "Value", TY(STRING), match_value),
+	PROP(GROUPS, "Count", TY(INT), groups_count),
+	{ CG_EXPR_T_GROUPS, MF_INDEXER, 1, 1, "this[]", { TY(INT) }, TY(GROUP), groups_index },
+	{ CG_EXPR_T_GROUPS, MF_INDEXER, 1, 1, "this[]", { TY(STRING) }, TY(GROUP), groups_index },
+	PROP(GROUP, "Index", TY(INT), group_index),
+	PROP(GROUP, "Length", TY(INT), group_length),
+	PROP(GROUP, "Success", TY(BOOL), group_success),
+	PROP(GROUP, "Value", TY(STRING), group_value),
+	SPROP(REGEXOPT, "IgnoreCase", TY(REGEXOPT), ro_ignorecase),
+	SPROP(REGEXOPT, "Multiline", TY(REGEXOPT), ro_multiline),
+	SPROP(REGEXOPT, "None", TY(REGEXOPT), ro_none),
 
 	/* System.Exception */
 	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),

@@ -25,6 +25,11 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_EXCEPTION] = "System.Exception",
 	[CG_EXPR_T_BYTE] = "System.Byte",
 	[CG_EXPR_T_ENCODING] = "System.Text.Encoding",
+	[CG_EXPR_T_REGEX] = "System.Text.RegularExpressions.Regex",
+	[CG_EXPR_T_REGEXOPT] = "System.Text.RegularExpressions.RegexOptions",
+	[CG_EXPR_T_MATCH] = "System.Text.RegularExpressions.Match",
+	[CG_EXPR_T_GROUP] = "System.Text.RegularExpressions.Group",
+	[CG_EXPR_T_GROUPS] = "System.Text.RegularExpressions.GroupCollection",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
 	[CG_EXPR_T_OPERATION] = "IOperation",
@@ -53,6 +58,11 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 static const char *const short_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_CERT] = "X509Certificate2",
 	[CG_EXPR_T_ENCODING] = "Encoding",
+	[CG_EXPR_T_REGEX] = "Regex",
+	[CG_EXPR_T_REGEXOPT] = "RegexOptions",
+	[CG_EXPR_T_MATCH] = "Match",
+	[CG_EXPR_T_GROUP] = "Group",
+	[CG_EXPR_T_GROUPS] = "GroupCollection",
 	[CG_EXPR_T_X500] = "X500DistinguishedName",
 	[CG_EXPR_T_CERTDICT] = "IReadOnlyDictionary<string, X509Certificate2>",
 	[CG_EXPR_T_CERTKV] = "KeyValuePair<string, X509Certificate2>",
@@ -109,6 +119,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_TIMESPAN:
 	case CG_EXPR_T_GUID:
 	case CG_EXPR_T_STRCMP:
+	case CG_EXPR_T_REGEXOPT:
 	case CG_EXPR_T_CERTKV:
 	case CG_EXPR_T_HEADERKV:
 	case CG_EXPR_T_STRKV:
@@ -167,6 +178,8 @@ static const struct {
 	{ "Exception", CG_EXPR_T_EXCEPTION }, { "System.Exception", CG_EXPR_T_EXCEPTION },
 	{ "byte", CG_EXPR_T_BYTE }, { "Byte", CG_EXPR_T_BYTE }, { "System.Byte", CG_EXPR_T_BYTE },
 	{ "Encoding", CG_EXPR_T_ENCODING }, { "System.Text.Encoding", CG_EXPR_T_ENCODING },
+	{ "Regex", CG_EXPR_T_REGEX }, { "System.Text.RegularExpressions.Regex", CG_EXPR_T_REGEX },
+	{ "RegexOptions", CG_EXPR_T_REGEXOPT }, { "System.Text.RegularExpressions.RegexOptions", CG_EXPR_T_REGEXOPT },
 	{ "X509Certificate2", CG_EXPR_T_CERT },
 	{ "System.Security.Cryptography.X509Certificates.X509Certificate2", CG_EXPR_T_CERT },
 	{ "X500DistinguishedName", CG_EXPR_T_X500 },
@@ -208,7 +221,6 @@ static const struct {
 	{ "X509Store", "System.Security.Cryptography.X509Certificates.X509Store", false },
 	{ "X509Chain", "System.Security.Cryptography.X509Certificates.X509Chain", false },
 	{ "X509Extension", "System.Security.Cryptography.X509Certificates.X509Extension", false },
-	{ "Regex", "System.Text.RegularExpressions.Regex", true },
 	{ "FormatException", "System.FormatException", true },
 	{ "ArgumentException", "System.ArgumentException", true },
 	{ "InvalidOperationException", "System.InvalidOperationException", true },

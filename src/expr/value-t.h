@@ -36,6 +36,11 @@ enum cg_expr_tid {
 	CG_EXPR_T_EXCEPTION, /* System.Exception (any caught or thrown exception) */
 	CG_EXPR_T_BYTE,      /* System.Byte: only as byte[] elements (held as INT) */
 	CG_EXPR_T_ENCODING,  /* System.Text.Encoding (UTF8, ASCII) */
+	CG_EXPR_T_REGEX,     /* System.Text.RegularExpressions.Regex (static use) */
+	CG_EXPR_T_REGEXOPT,  /* RegexOptions (an enum, held as INT) */
+	CG_EXPR_T_MATCH,     /* Match */
+	CG_EXPR_T_GROUP,     /* Group */
+	CG_EXPR_T_GROUPS,    /* GroupCollection */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
 	CG_EXPR_T_API,
