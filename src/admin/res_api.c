@@ -123,6 +123,10 @@ static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	bool created = false;
 	struct cg_store_api_set in = { rt->api, dn, path, url, &created };
 	int rc = cg_store_api_set(ctx->store, &in, err, sizeof(err));
+	/* A write that clashes with another entity (a path, a method and
+	 * template) is an invalid request body; 409 is kept for removals. */
+	if (rc == CG_STORE_FAIL_CONFLICT)
+		rc = CG_STORE_FAIL_INVALID;
 	if (rc) {
 		cg_admin_store_fail(resp, rc, err);
 		goto out;
@@ -246,6 +250,10 @@ static void put_op(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	bool created = false;
 	struct cg_store_op_set in = { rt->api, rt->op, dn, method, tmpl, &created };
 	int rc = cg_store_op_set(ctx->store, &in, err, sizeof(err));
+	/* A write that clashes with another entity (a path, a method and
+	 * template) is an invalid request body; 409 is kept for removals. */
+	if (rc == CG_STORE_FAIL_CONFLICT)
+		rc = CG_STORE_FAIL_INVALID;
 	if (rc) {
 		cg_admin_store_fail(resp, rc, err);
 		goto out;

@@ -318,6 +318,10 @@ static void put_host(struct cg_admin_ctx *ctx, const struct cg_admin_req *req, c
 		.created = &created,
 	};
 	int rc = cg_store_host_set(ctx->store, &in, err, sizeof(err));
+	/* A write that clashes with another entity (a path, a method and
+	 * template) is an invalid request body; 409 is kept for removals. */
+	if (rc == CG_STORE_FAIL_CONFLICT)
+		rc = CG_STORE_FAIL_INVALID;
 	if (rc) {
 		cg_admin_store_fail(resp, rc, err);
 		goto out;

@@ -247,6 +247,14 @@ static struct cg_str header(const struct conn *c, const char *name, bool *presen
 /* The whole request is in: handle it, answer, drop its bytes. */
 static void dispatch(struct conn *c, size_t body_end)
 {
+	/* Reading the body may have moved the buffer (it grows on demand), so
+	 * the head's slices are refreshed by parsing it again: bounded by
+	 * CG_ADMIN_MAX_HEAD_BYTES and cheaper than copying every slice. */
+	if (cg_h1_parse_request(c->in.data, c->head_len, 0, &c->req, c->hdrs, CG_ADMIN_MAX_HEADERS,
+				&c->a->lim) != (int)c->head_len) {
+		fail_conn(c, 500, "InternalServerError", "request head changed while read");
+		return;
+	}
 	struct cg_admin_req rq = { 0 };
 	rq.method_text = c->req.method;
 	rq.method = cg_admin_method_of(c->req.method);
