@@ -145,7 +145,7 @@ class TimeoutTest(cgtest.GatewayTestCase):
 class GracefulStopTest(cgtest.GatewayTestCase):
     """Each test starts its own gateway: they stop it."""
 
-    def start(self, serve_args=(), delay=2.0, workers=None):
+    def start(self, delay=2.0, workers=None, serve_args=()):
         be = self.backend(lambda q: BResp(200, b"slow-ok", delay=delay))
         gw = self.gateway(hosts=HOSTS,
                           apis=[{"id": "echo", "path": "echo", "backend": be.url("/base")}],
@@ -220,6 +220,42 @@ class GracefulStopTest(cgtest.GatewayTestCase):
         c.close()
         self.assertEqual(code, 0, gw.stderr()[-3000:])
         self.assertLess(took, 3, "an idle keep-alive connection held the stop %.1fs" % took)
+        gw.check_clean(code)
+
+    def test_stop_with_connections_in_every_state(self):
+        # Connections still in the handshake or the request head may be
+        # waited for (up to --header-timeout), but never beyond --grace.
+        be, gw = self.start(delay=0.8, workers=2, serve_args=["--grace", "3"])
+        conns = []
+        results = [{} for _ in range(3)]
+        threads = []
+        try:
+            for i in range(20):  # idle keep-alive after a request
+                c = gw.tls(sni="open.test" if i % 2 else "secure.test")
+                conns.append(c)
+            for _ in range(8):  # TCP connected, no ClientHello yet
+                conns.append(cgtest.Conn(socket.create_connection(("127.0.0.1", gw.port), 5)))
+            for _ in range(5):  # half a request head
+                c = gw.tls(sni="open.test")
+                c.send(b"GET /echo/partial HTTP/1.1\r\nHost: op")
+                conns.append(c)
+            for r in results:  # in flight
+                threads.append(self.in_flight(gw, r))
+            be.wait_requests(3, timeout=10)
+            t0 = time.monotonic()
+            gw.signal(signal.SIGTERM)
+            code = gw.wait_exit(10)
+            took = time.monotonic() - t0
+        finally:
+            for c in conns:
+                c.close()
+        for t in threads:
+            t.join(10)
+        self.assertEqual(code, 0, gw.stderr()[-3000:])
+        self.assertLess(took, 5)
+        for r in results:
+            self.assertNotIn("error", r, r)
+            self.assertEqual(r["resp"].status, 200)
         gw.check_clean(code)
 
     def test_workers_parallel_requests(self):
