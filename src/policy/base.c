@@ -58,30 +58,41 @@ static int expand(struct cg_arena *a, const struct cg_pol_doc *doc, int section,
 	return 0;
 }
 
+int cg_pol_effective_chain(struct cg_arena *arena, const struct cg_pol_doc *const *docs, size_t n,
+			   struct cg_pol_effective *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int s = 0; s < CG_POL_NSECTIONS; s++) {
+		struct cg_pol_list none = { NULL, 0 }, cur;
+		if (n && docs[0]) {
+			/* <base/> at global scope has nothing above it: a no-op. */
+			if (expand(arena, docs[0], s, &none, &cur) != 0)
+				return -1;
+		} else if (s == CG_POL_BACKEND) {
+			cur.items = cg_arena_alloc(arena, sizeof(*cur.items));
+			if (!cur.items)
+				return -1;
+			/* The default node is constant data shared by every snapshot. */
+			cur.items[0] = (struct cg_pol_node *)&default_forward;
+			cur.len = 1;
+		} else {
+			cur = none;
+		}
+		for (size_t k = 1; k < n; k++) {
+			struct cg_pol_list next;
+			if (expand(arena, docs[k], s, &cur, &next) != 0)
+				return -1;
+			cur = next;
+		}
+		out->sections[s] = cur;
+	}
+	return 0;
+}
+
 int cg_pol_effective(struct cg_arena *arena, const struct cg_pol_doc *global,
 		     const struct cg_pol_doc *api, const struct cg_pol_doc *op,
 		     struct cg_pol_effective *out)
 {
-	memset(out, 0, sizeof(*out));
-	for (int s = 0; s < CG_POL_NSECTIONS; s++) {
-		struct cg_pol_list none = { NULL, 0 }, g, ap, o;
-		if (global) {
-			/* <base/> at global scope has nothing above it: a no-op. */
-			if (expand(arena, global, s, &none, &g) != 0)
-				return -1;
-		} else if (s == CG_POL_BACKEND) {
-			g.items = cg_arena_alloc(arena, sizeof(*g.items));
-			if (!g.items)
-				return -1;
-			/* The default node is constant data shared by every snapshot. */
-			g.items[0] = (struct cg_pol_node *)&default_forward;
-			g.len = 1;
-		} else {
-			g = none;
-		}
-		if (expand(arena, api, s, &g, &ap) != 0 || expand(arena, op, s, &ap, &o) != 0)
-			return -1;
-		out->sections[s] = o;
-	}
-	return 0;
+	const struct cg_pol_doc *const docs[3] = { global, api, op };
+	return cg_pol_effective_chain(arena, docs, 3, out);
 }

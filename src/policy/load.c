@@ -411,6 +411,10 @@ const char *cg_pol_scope_name(enum cg_pol_scope s)
 		return "api";
 	case CG_POL_SCOPE_OPERATION:
 		return "operation";
+	case CG_POL_SCOPE_WORKSPACE:
+		return "workspace";
+	case CG_POL_SCOPE_PRODUCT:
+		return "product";
 	default:
 		return "?";
 	}

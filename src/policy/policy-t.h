@@ -36,11 +36,16 @@ enum cg_pol_format {
 	CG_POL_FORMAT_XML,
 };
 
-/* Scopes, broad to narrow. Names as context.LastError.Scope spells them. */
+/* Scopes. Names as context.LastError.Scope spells them. Broad to narrow
+ * the order is global, workspace, product, api, operation; workspace and
+ * product came later and are numbered after the first three so existing
+ * values keep their meaning (cg_pol_effective_chain takes the order). */
 enum cg_pol_scope {
 	CG_POL_SCOPE_GLOBAL = 0,
 	CG_POL_SCOPE_API,
 	CG_POL_SCOPE_OPERATION,
+	CG_POL_SCOPE_WORKSPACE,
+	CG_POL_SCOPE_PRODUCT,
 	CG_POL_NSCOPES,
 };
 

@@ -65,7 +65,14 @@ int cg_pol_effective(struct cg_arena *arena, const struct cg_pol_doc *global,
 		     const struct cg_pol_doc *api, const struct cg_pol_doc *op,
 		     struct cg_pol_effective *out);
 
-const char *cg_pol_scope_name(enum cg_pol_scope s);     /* "global", "api", "operation" */
+/* The same over any chain of scopes: docs[0..n) broad to narrow (e.g.
+ * global, workspace, product, api, operation); docs[0] is the global
+ * document or NULL for APIM's default; a NULL entry (no product in context,
+ * no policy stored) behaves as <base/> everywhere. n >= 1. */
+int cg_pol_effective_chain(struct cg_arena *arena, const struct cg_pol_doc *const *docs, size_t n,
+			   struct cg_pol_effective *out);
+
+const char *cg_pol_scope_name(enum cg_pol_scope s);     /* "global", "api", "operation", "workspace", "product" */
 const char *cg_pol_section_name(enum cg_pol_section s); /* "inbound", ..., "on-error" */
 
 /* A stable text dump of a subtree (tests, `policy check -v`): one element

@@ -103,6 +103,41 @@ static void t_missing_base_and_sections(void **state)
 	cg_buf_free(&b);
 }
 
+/* Five scopes, broad to narrow; a missing product (NULL) is skipped. */
+static void t_chain(void **state)
+{
+	(void)state;
+	const struct cg_pol_doc *docs[5] = {
+		doc_at(global_text, CG_POL_SCOPE_GLOBAL),
+		doc_at("<policies><inbound><base/>" SV("w") "</inbound></policies>", CG_POL_SCOPE_WORKSPACE),
+		doc_at("<policies><inbound>" SV("p") "<base/></inbound><outbound><base/>" SV("po") "</outbound></policies>",
+		       CG_POL_SCOPE_PRODUCT),
+		doc_at("<policies><inbound><base/>" SV("a") "</inbound></policies>", CG_POL_SCOPE_API),
+		NULL,
+	};
+	struct cg_pol_effective e;
+	assert_int_equal(cg_pol_effective_chain(&pt_arena, docs, 5, &e), 0);
+	pt_out.len = 0;
+	for (size_t i = 0; i < e.sections[CG_POL_INBOUND].len; i++) {
+		const struct cg_pol_node *n = e.sections[CG_POL_INBOUND].items[i];
+		assert_int_equal(cg_buf_printf(&pt_out, "%s%.*s@%s", i ? " " : "", CG_STR_FMT(cg_pol_attr_get(n, "name")->value),
+					       cg_pol_scope_name(n->scope)), 0);
+	}
+	assert_int_equal(cg_buf_append(&pt_out, "", 1), 0);
+	assert_string_equal(pt_out.data, "p@product g1@global g2@global w@workspace a@api");
+	assert_int_equal(e.sections[CG_POL_OUTBOUND].len, 2);
+	/* Without the product in context. */
+	docs[2] = NULL;
+	assert_int_equal(cg_pol_effective_chain(&pt_arena, docs, 5, &e), 0);
+	assert_int_equal(e.sections[CG_POL_INBOUND].len, 4);
+	assert_int_equal(e.sections[CG_POL_OUTBOUND].len, 1);
+	/* Only a global slot, and it is empty: APIM's default. */
+	const struct cg_pol_doc *none = NULL;
+	assert_int_equal(cg_pol_effective_chain(&pt_arena, &none, 1, &e), 0);
+	assert_int_equal(e.sections[CG_POL_BACKEND].len, 1);
+	assert_string_equal(e.sections[CG_POL_BACKEND].items[0]->name.ptr, "forward-request");
+}
+
 /* A narrower scope's section without <base/> loads, with a warning: it
  * silently drops e.g. a global validate-client-certificate. */
 static void t_missing_base_warning(void **state)
@@ -130,6 +165,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_order, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_missing_base_and_sections, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_missing_base_warning, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_chain, pt_setup, pt_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
