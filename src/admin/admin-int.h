@@ -59,7 +59,9 @@ void cg_admin_error(struct cg_admin_resp *r, int status, const char *code, const
  * shown, e.g. a private key). */
 void cg_admin_json(struct cg_admin_resp *r, int status, json_t *j, const char *etag_extra);
 
-/* The quoted ETag of a representation (see cg_admin_json), into out[40].
+/* The quoted ETag of a representation (see cg_admin_json), into out[40]:
+ * 32 hex digits of SHA-256 over a per-process random key, the JSON and
+ * etag_extra (so it reveals nothing about secrets; stable while the process runs).
  * Returns 0, or -1 when out of memory. */
 int cg_admin_etag(json_t *j, const char *etag_extra, char out[40]);
 

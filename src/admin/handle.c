@@ -11,6 +11,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "admin/admin-int.h"
 #include "base/log.h"
@@ -161,8 +162,20 @@ void cg_admin_error(struct cg_admin_resp *r, int status, const char *code, const
 	r->allow = NULL;
 }
 
+/* A per-process random key mixed into every ETag: an ETag covers secret
+ * values (a short secret named value, a key), and without the key a
+ * client could test guesses against it offline. ETags are therefore only
+ * stable for the life of the process. Only the main thread computes them. */
+static unsigned char etag_key[32];
+static bool etag_key_set;
+
 int cg_admin_etag(json_t *j, const char *etag_extra, char out[40])
 {
+	if (!etag_key_set) {
+		if (RAND_bytes(etag_key, sizeof(etag_key)) != 1)
+			return -1;
+		etag_key_set = true;
+	}
 	/* Sorted compact JSON: the same stored state always hashes the same,
 	 * whatever order the fields were built in. */
 	char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -172,6 +185,7 @@ int cg_admin_etag(json_t *j, const char *etag_extra, char out[40])
 	unsigned char h[32];
 	unsigned int hl = 0;
 	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+		 EVP_DigestUpdate(md, etag_key, sizeof(etag_key)) == 1 &&
 		 EVP_DigestUpdate(md, s, strlen(s)) == 1 && EVP_DigestUpdate(md, "\n", 1) == 1 &&
 		 EVP_DigestUpdate(md, etag_extra, strlen(etag_extra)) == 1 &&
 		 EVP_DigestFinal_ex(md, h, &hl) == 1;
