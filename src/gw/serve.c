@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "base/log.h"
 #include "gw/worker.h"
 #include "store/store.h"
@@ -45,7 +46,9 @@ void cg_gw_serve_usage(void)
 	       "  --max-connections N         per worker (default 50000)\n"
 	       "  --access-log on|off         one line per request on stderr (default on)\n"
 	       "  --log-level LEVEL           error, warn, info or debug (default info)\n"
-	       "\n"
+	       "\n");
+	cg_admin_usage();
+	printf("\n"
 	       "SIGTERM/SIGINT: stop accepting, finish requests in flight (bounded by --grace),\n"
 	       "then exit 0.\n");
 }
@@ -178,6 +181,7 @@ struct serve_ctx {
 	uv_signal_t sigterm, sigint;
 	uv_timer_t reload, grace, watch;
 	bool stopping;
+	struct cg_admin *admin;
 };
 
 static void wake_all(struct cg_gateway *gw)
@@ -252,6 +256,14 @@ static void signal_cb(uv_signal_t *s, int signum)
 	uv_close((uv_handle_t *)&sc->sigint, NULL);
 	uv_close((uv_handle_t *)&sc->reload, NULL);
 	uv_unref((uv_handle_t *)&sc->grace);
+	cg_admin_stop(sc->admin);
+	sc->admin = NULL;
+}
+
+static void close_handle(uv_handle_t *h, void *arg)
+{
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
 }
 
 static void raise_nofile(void)
@@ -281,6 +293,8 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "max-connections", required_argument, NULL, 10 },
 		{ "access-log", required_argument, NULL, 11 },
 		{ "log-level", required_argument, NULL, 12 },
+		{ "admin", required_argument, NULL, 13 },
+		{ "admin-token-file", required_argument, NULL, 14 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -292,6 +306,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t workers = ncpu > 0 ? (uint64_t)ncpu : 1, v;
 	int rc = 2, started = 0;
+	const char *admin_listen = NULL, *admin_token = NULL;
 	SSL_CTX *client_ctx = NULL;
 	optind = 1;
 	int c;
@@ -370,6 +385,12 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			cg_log_threshold = (enum cg_log_level)l;
 			break;
 		}
+		case 13:
+			admin_listen = optarg;
+			break;
+		case 14:
+			admin_token = optarg;
+			break;
 		case 'h':
 			cg_gw_serve_usage();
 			rc = 0;
@@ -385,6 +406,14 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	}
 	if (!gw->listen) {
 		fprintf(stderr, "certgate serve: --listen ADDR:PORT is required (see --help)\n");
+		goto out;
+	}
+	if (admin_listen && !admin_token) {
+		fprintf(stderr, "certgate serve: --admin needs --admin-token-file FILE (see --help)\n");
+		goto out;
+	}
+	if (admin_token && !admin_listen) {
+		fprintf(stderr, "certgate serve: --admin-token-file needs --admin ADDR:PORT (see --help)\n");
 		goto out;
 	}
 	{
@@ -467,15 +496,27 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	uv_signal_start(&sc->sigterm, signal_cb, SIGTERM);
 	uv_signal_start(&sc->sigint, signal_cb, SIGINT);
 	uv_timer_start(&sc->reload, reload_cb, CG_RELOAD_POLL_MS, CG_RELOAD_POLL_MS);
+	if (admin_listen) {
+		sc->admin = cg_admin_start(&sc->loop, admin_listen, admin_token, store_path, err, sizeof(err));
+		if (!sc->admin) {
+			fprintf(stderr, "certgate serve: --admin %s\n", err);
+			/* Workers are set up but not started: release them below. */
+			uv_walk(&sc->loop, close_handle, NULL);
+			uv_run(&sc->loop, UV_RUN_DEFAULT);
+			uv_loop_close(&sc->loop);
+			goto out;
+		}
+	}
 	for (int i = 0; i < gw->nworkers; i++)
 		if (cg_worker_start(&gw->workers[i]) != 0) {
 			fprintf(stderr, "certgate serve: cannot start worker thread %d\n", i);
 			abort(); /* threads already running cannot be unwound cleanly */
 		}
 	started = 0; /* from here the workers clean up after themselves */
-	cg_log_info("certgate: ready: https on %s%s%s, %d workers, %zu hostnames, %zu apis", gw->listen,
+	cg_log_info("certgate: ready: https on %s%s%s%s%s, %d workers, %zu hostnames, %zu apis", gw->listen,
 		    gw->http_listen ? ", http on " : "", gw->http_listen ? gw->http_listen : "",
-		    gw->nworkers, gw->snap->num_hosts, gw->snap->num_apis);
+		    admin_listen ? ", admin API on " : "", admin_listen ? admin_listen : "", gw->nworkers,
+		    gw->snap->num_hosts, gw->snap->num_apis);
 	/* Runs until a signal closes the signal/reload handles; the grace
 	 * timer is unref'd, so the loop ends right after the signal. */
 	uv_run(&sc->loop, UV_RUN_DEFAULT);
