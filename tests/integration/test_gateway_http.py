@@ -100,6 +100,37 @@ class HttpTest(cgtest.GatewayTestCase):
                 self.assertTrue(closed)
                 self.assertEqual(self.be.count(), 0)
 
+    def test_transfer_coding_names_are_case_insensitive(self):
+        c = self.conn()
+        c.send(b"POST /echo/uc HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: Chunked\r\n\r\n"
+               b"5\r\nhello\r\n0\r\n\r\n")
+        r = c.read_response()
+        c.close()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.be.last().body, b"hello")
+
+    def test_whitespace_line_after_request_line_never_applies(self):
+        out, closed = self.exchange(
+            b"POST /echo/ws HTTP/1.1\r\n Transfer-Encoding: chunked\r\nHost: open.test\r\n"
+            b"Content-Length: 5\r\n\r\nhello")
+        st = cgtest.status_of(out)
+        self.assertIn(st, (200, 400), out[:300])
+        for r in self.be.requests:
+            self.assertFalse(r.chunked)
+            self.assertEqual(r.body, b"hello")
+
+    def test_lf_only_chunk_framing_rejected(self):
+        for chunks in (b"5\nhello\n0\n\n", b"5;a=b\nX\r\nhello\r\n0\r\n\r\n",
+                       b"5\r\nhello\n0\r\n\r\n", b"5\r\nhelloXX0\r\n\r\n"):
+            with self.subTest(chunks=chunks):
+                self.be.reset()
+                out, closed = self.exchange(
+                    b"POST /echo/lf HTTP/1.1\r\nHost: open.test\r\nTransfer-Encoding: chunked"
+                    b"\r\n\r\n" + chunks + b"GET /echo/smuggled HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                self.assertTrue(closed)
+                self.assertNotIn(b"HTTP/1.1 200", out)
+                self.assertNotIn("/base/smuggled", [r.target for r in self.be.requests])
+
     def test_obs_fold_is_400(self):
         self.assertRejected(b"GET /echo/a HTTP/1.1\r\nHost: open.test\r\nX-A: one\r\n"
                             b" folded\r\n\r\n", 400)
