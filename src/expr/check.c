@@ -505,6 +505,13 @@ static struct cg_expr_node *check_args(struct checker *c, struct cg_expr_node *c
 			/* out arguments: typed when the overload is known */
 			continue;
 		}
+		if (a->op == N_NAMEDARG) {
+			/* the one named argument in the tables: Body.As<T>(preserveContent: b) */
+			if (!cg_str_eq_lit(a->name, "preserveContent"))
+				return err_at(c, a, "Named arguments are not supported by certgate yet ('%.*s')",
+					      CG_STR_FMT(a->name));
+			a = call->list[k] = a->a;
+		}
 		call->list[k] = check(c, a);
 		if (call->list[k]->type.id == CG_EXPR_T_ERROR) {
 			call->type = call->list[k]->type; /* already reported */
@@ -624,6 +631,13 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 		e->list[a] = convert(c, e->list[a], best->params[pi]);
 	}
 	e->type = best->result;
+	if (owner == CG_EXPR_T_JTOKEN && is_static) {
+		/* JObject.Parse requires an object, JArray.Parse an array */
+		struct cg_str tname = dotted(call->a->a);
+		e->lit.kind = CG_EXPR_V_INT;
+		e->lit.u.i = cg_str_eq_lit(tname, "JObject") || cg_str_eq_lit(tname, "Newtonsoft.Json.Linq.JObject") ? 'o' :
+			     cg_str_eq_lit(tname, "JArray") || cg_str_eq_lit(tname, "Newtonsoft.Json.Linq.JArray") ? 'a' : 't';
+	}
 	if (owner == CG_EXPR_T_REGEX && call->n >= 2 && e->list[1]->op == N_LIT &&
 	    e->list[1]->lit.kind == CG_EXPR_V_STRING) {
 		/* a literal pattern is compiled once, with the program */
@@ -648,6 +662,11 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 	if (best->flags & MF_GENERIC) {
 		e->type = resolve_tsyn(c, targ, call);
 		e->tsyn = targ;
+		if (owner == CG_EXPR_T_BODY && e->type.id != CG_EXPR_T_ERROR && e->type.id != CG_EXPR_T_STRING &&
+		    e->type.id != CG_EXPR_T_JTOKEN &&
+		    !(e->type.id == CG_EXPR_T_ARRAY && e->type.elem == CG_EXPR_T_BYTE))
+			return err_at(c, call, "As<%.*s>() is not supported: use string, byte[], JObject, JArray or JToken",
+				      CG_STR_FMT(targ->name));
 	}
 	return e;
 }
@@ -962,6 +981,12 @@ static struct cg_expr_node *check_cast(struct checker *c, struct cg_expr_node *e
 	}
 	if (from.id == CG_EXPR_T_OBJECT) {
 		e->sub = 1; /* unboxing/downcast: checked at run time (InvalidCastException) */
+		return e;
+	}
+	if (from.id == CG_EXPR_T_JTOKEN && (to.id == CG_EXPR_T_STRING || to.id == CG_EXPR_T_INT ||
+					    to.id == CG_EXPR_T_LONG || to.id == CG_EXPR_T_DOUBLE ||
+					    to.id == CG_EXPR_T_BOOL)) {
+		e->sub = 2; /* JToken's explicit conversion operators */
 		return e;
 	}
 	return err_at(c, e, "Cannot convert type '%s' to '%s'", tn(from, b1), tn(to, b2));

@@ -97,6 +97,12 @@ struct cg_expr_vars {
 	uint32_t cap;
 };
 
+/* IMessageBody: the buffered body. A NULL pointer in a view is a null Body
+ * (APIM: no body); the engine never consumes it (see docs). */
+struct cg_expr_body {
+	struct cg_str data;
+};
+
 struct cg_expr_request_view {
 	struct cg_str method;
 	struct cg_expr_url url;
@@ -105,12 +111,14 @@ struct cg_expr_request_view {
 	struct cg_str ip_address;
 	struct cg_expr_strmap matched_parameters;
 	const struct cg_expr_cert *certificate; /* NULL when the client sent none */
+	const struct cg_expr_body *body;        /* NULL when there is no body */
 };
 
 struct cg_expr_response_view {
 	int32_t status_code;
 	struct cg_str status_reason;
 	struct cg_expr_headers headers;
+	const struct cg_expr_body *body;
 };
 
 struct cg_expr_api_view {

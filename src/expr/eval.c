@@ -148,6 +148,7 @@ static uint32_t seq_len(const struct cg_expr_value *v)
 	if (v->kind != CG_EXPR_V_OBJ)
 		return 0;
 	switch (v->cls) {
+	case CG_EXPR_T_JTOKEN: return cg_expr_json_len(v);
 	case CG_EXPR_T_CERTDICT: return ((const struct cg_expr_cert_table *)v->u.obj)->n;
 	case CG_EXPR_T_HEADERS: return (uint32_t)((const struct cg_expr_headers *)v->u.obj)->n;
 	case CG_EXPR_T_STRDICT: return (uint32_t)((const struct cg_expr_strmap *)v->u.obj)->n;
@@ -173,6 +174,10 @@ static void seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_v
 	if (v->kind == CG_EXPR_V_STRING) {
 		out->kind = CG_EXPR_V_CHAR;
 		out->u.c = (unsigned char)v->u.s.ptr[i];
+		return;
+	}
+	if (v->cls == CG_EXPR_T_JTOKEN) {
+		cg_expr_json_item(v, i, out);
 		return;
 	}
 	out->kind = CG_EXPR_V_OBJ;
@@ -871,6 +876,11 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 	case N_CAST:
 		if (ev(r, e->a, out) < 0)
 			return -1;
+		if (e->sub == 2) {
+			/* (T)token: Newtonsoft's explicit conversions */
+			a = *out;
+			return cg_expr_json_to(r, &a, e->type, out);
+		}
 		if (e->sub && cg_expr_unbox(r, out, e->type) < 0)
 			return -1;
 		return 0;

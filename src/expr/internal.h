@@ -69,6 +69,7 @@ enum cg_expr_op {
 	N_LIT, N_IDENT, N_MEMBER, N_CALL, N_INDEX, N_UNARY, N_BINARY, N_COND, N_IS,
 	N_AS, N_CAST, N_LAMBDA, N_NEW, N_NEWARRAY, N_INTERP, N_ASSIGN, N_INCDEC,
 	N_TYPEEXPR, /* a generic name like List<string> seen as an expression */
+	N_NAMEDARG, /* name: expr in an argument list (a = the expression) */
 	/* produced by the checker */
 	N_LOCAL, N_CONTEXT, N_TYPEREF, N_PROP, N_METHOD, N_LINQ, N_CERT_HAS,
 	N_CONVERT, N_STRCAT, N_X500_EQ, N_ANDALSO, N_ORELSE, N_COALESCE,
@@ -233,6 +234,28 @@ int cg_expr_regex_exec(const struct cg_expr_regex *x, struct cg_str s, size_t fr
 /* The .NET group index for a name or number, -1 if none. */
 int cg_expr_regex_group(const struct cg_expr_regex *x, struct cg_str name);
 #define CG_EXPR_RE_GROUPS 16
+
+/* ---- JSON and bodies (json.c); member functions for the tables ---- */
+
+int cg_expr_body_as(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		    unsigned nargs, struct cg_expr_value *out);
+int cg_expr_json_parse(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out);
+int cg_expr_json_index(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out);
+int cg_expr_json_count(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out);
+int cg_expr_json_containskey(struct cg_expr_run *r, const struct cg_expr_value *self,
+			     const struct cg_expr_value *args, unsigned nargs, struct cg_expr_value *out);
+int cg_expr_json_tostring(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+			  unsigned nargs, struct cg_expr_value *out);
+int cg_expr_json_value(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out);
+/* (T)token: converts a JToken value to a scalar type, as Newtonsoft's explicit operators. */
+int cg_expr_json_to(struct cg_expr_run *r, const struct cg_expr_value *v, struct cg_expr_type t,
+		    struct cg_expr_value *out);
+uint32_t cg_expr_json_len(const struct cg_expr_value *v);
+void cg_expr_json_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
 
 /* ---- exact double helpers without libm (mathx.c) ---- */
 

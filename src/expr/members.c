@@ -172,6 +172,8 @@ FN(req_origurl) { return ret_obj(out, CG_EXPR_T_URL, &REQ(self)->original_url); 
 FN(req_headers) { return ret_obj(out, CG_EXPR_T_HEADERS, &REQ(self)->headers); }
 FN(req_params) { return ret_obj(out, CG_EXPR_T_STRDICT, &REQ(self)->matched_parameters); }
 FN(req_cert) { return ret_obj(out, CG_EXPR_T_CERT, REQ(self)->certificate); }
+FN(req_body) { return ret_obj(out, CG_EXPR_T_BODY, REQ(self)->body); }
+FN(resp_body) { return ret_obj(out, CG_EXPR_T_BODY, ((const struct cg_expr_response_view *)self->u.obj)->body); }
 
 FN(resp_status) { return ret_int(out, ((const struct cg_expr_response_view *)self->u.obj)->status_code); }
 VIEW_STR(resp_reason, struct cg_expr_response_view, status_reason)
@@ -2019,6 +2021,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(LASTERROR, "Section", TY(STRING), le_section),
 	PROP(LASTERROR, "Source", TY(STRING), le_source),
 
+	PROP(REQUEST, "Body", TY(BODY), req_body),
 	PROP(REQUEST, "Certificate", TY(CERT), req_cert),
 	PROP(REQUEST, "Headers", TY(HEADERS), req_headers),
 	PROP(REQUEST, "IpAddress", TY(STRING), req_ip),
@@ -2027,6 +2030,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(REQUEST, "OriginalUrl", TY(URL), req_origurl),
 	PROP(REQUEST, "Url", TY(URL), req_url),
 
+	PROP(RESPONSE, "Body", TY(BODY), resp_body),
 	PROP(RESPONSE, "Headers", TY(HEADERS), resp_headers),
 	PROP(RESPONSE, "StatusCode", TY(INT), resp_status),
 	PROP(RESPONSE, "StatusReason", TY(STRING), resp_reason),
@@ -2276,6 +2280,16 @@ const struct cg_expr_member cg_expr_members[] = {
 	SPROP(REGEXOPT, "IgnoreCase", TY(REGEXOPT), ro_ignorecase),
 	SPROP(REGEXOPT, "Multiline", TY(REGEXOPT), ro_multiline),
 	SPROP(REGEXOPT, "None", TY(REGEXOPT), ro_none),
+
+	/* IMessageBody, JToken/JObject/JArray */
+	METHF(BODY, MF_GENERIC, "As", 0, 1, TY(OBJECT), cg_expr_body_as, TY(BOOL)),
+	PROP(JTOKEN, "Count", TY(INT), cg_expr_json_count),
+	METH(JTOKEN, "ContainsKey", 1, 1, TY(BOOL), cg_expr_json_containskey, TY(STRING)),
+	SMETH(JTOKEN, "Parse", 1, 1, TY(JTOKEN), cg_expr_json_parse, TY(STRING)),
+	METH(JTOKEN, "ToString", 0, 1, TY(STRING), cg_expr_json_tostring, TY(INT)),
+	METHF(JTOKEN, MF_GENERIC, "Value", 1, 1, TY(OBJECT), cg_expr_json_value, TY(STRING)),
+	{ CG_EXPR_T_JTOKEN, MF_INDEXER, 1, 1, "this[]", { TY(STRING) }, TY(JTOKEN), cg_expr_json_index },
+	{ CG_EXPR_T_JTOKEN, MF_INDEXER, 1, 1, "this[]", { TY(INT) }, TY(JTOKEN), cg_expr_json_index },
 
 	/* System.Exception */
 	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),

@@ -204,7 +204,22 @@ static struct cg_expr_node *parse_args(struct parser *p, struct cg_expr_node *e,
 				a->name = TOK(p)->text;
 				p->i++;
 			} else {
+				/* a named argument (preserveContent: true): the name is
+				 * checked against the member in check.c */
+				struct cg_str argname = CG_STR_NULL;
+				if (TOK(p)->kind == TK_IDENT && PEEK(p, 1) == TK_COLON) {
+					argname = TOK(p)->text;
+					p->i += 2;
+				}
 				a = parse_expr(p);
+				if (a && argname.ptr) {
+					struct cg_expr_node *na = mk(p, N_NAMEDARG, at);
+					if (!na)
+						return NULL;
+					na->name = argname;
+					na->a = a;
+					a = na;
+				}
 			}
 			if (!nl_push(p, &l, a))
 				return NULL;

@@ -15,6 +15,7 @@
 
 #define CG_EXPR_RE_MAX_GROUPS CG_EXPR_RE_GROUPS /* capture groups kept per pattern */
 #define CG_EXPR_RE_MAX_PATTERN 4096 /* translated pattern bytes */
+#define CG_EXPR_RE_MAX_REPEAT 100   /* {n,m} bounds */
 
 struct cg_expr_regex {
 	regex_t re;
@@ -191,6 +192,37 @@ static char *translate(struct cg_str p, struct cg_arena *a, struct cg_expr_regex
 		} else if ((c == '*' || c == '+' || c == '?' || c == '}') && i + 1 < p.len && p.ptr[i + 1] == '?') {
 			*why = "lazy quantifiers are not supported";
 			return NULL;
+		} else if ((c == '*' || c == '+' || c == '?' || c == '{') && n > 0 &&
+			   (o[n - 1] == '*' || o[n - 1] == '+' || o[n - 1] == '?' || o[n - 1] == '}') &&
+			   !(n > 1 && o[n - 2] == '\\')) {
+			/* .NET refuses "a++" too ("Nested quantifier"); glibc would
+			 * build an exponential automaton for it */
+			*why = "nested quantifier";
+			return NULL;
+		} else if (c == '{') {
+			/* bounded repetition: small counts only, so the automaton
+			 * glibc builds stays small */
+			size_t j = i + 1;
+			unsigned long v = 0;
+			while (j < p.len && ((p.ptr[j] >= '0' && p.ptr[j] <= '9') || p.ptr[j] == ',')) {
+				if (p.ptr[j] != ',')
+					v = v * 10 + (unsigned long)(p.ptr[j] - '0');
+				else
+					v = 0;
+				if (v > CG_EXPR_RE_MAX_REPEAT) {
+					*why = "repetition count above 100";
+					return NULL;
+				}
+				j++;
+			}
+			if (j == i + 1 || j >= p.len || p.ptr[j] != '}') {
+				/* not a quantifier: .NET reads a literal '{' */
+				if (!put(o, &n, "\\{")) {
+					*why = "pattern too long";
+					return NULL;
+				}
+				continue;
+			}
 		}
 		if (!put(o, &n, one)) {
 			*why = "pattern too long";

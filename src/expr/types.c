@@ -30,6 +30,8 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_MATCH] = "System.Text.RegularExpressions.Match",
 	[CG_EXPR_T_GROUP] = "System.Text.RegularExpressions.Group",
 	[CG_EXPR_T_GROUPS] = "System.Text.RegularExpressions.GroupCollection",
+	[CG_EXPR_T_BODY] = "IMessageBody",
+	[CG_EXPR_T_JTOKEN] = "Newtonsoft.Json.Linq.JToken",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
 	[CG_EXPR_T_OPERATION] = "IOperation",
@@ -63,6 +65,7 @@ static const char *const short_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_MATCH] = "Match",
 	[CG_EXPR_T_GROUP] = "Group",
 	[CG_EXPR_T_GROUPS] = "GroupCollection",
+	[CG_EXPR_T_JTOKEN] = "JToken",
 	[CG_EXPR_T_X500] = "X500DistinguishedName",
 	[CG_EXPR_T_CERTDICT] = "IReadOnlyDictionary<string, X509Certificate2>",
 	[CG_EXPR_T_CERTKV] = "KeyValuePair<string, X509Certificate2>",
@@ -145,6 +148,8 @@ struct cg_expr_type cg_expr_ty_elem(struct cg_expr_type t)
 		return cg_expr_ty(t.elem);
 	case CG_EXPR_T_STRING:
 		return cg_expr_ty(CG_EXPR_T_CHAR);
+	case CG_EXPR_T_JTOKEN:
+		return cg_expr_ty(CG_EXPR_T_JTOKEN); /* a JArray's items (a JObject enumerates nothing yet) */
 	case CG_EXPR_T_CERTDICT:
 		return cg_expr_ty(CG_EXPR_T_CERTKV);
 	case CG_EXPR_T_HEADERS:
@@ -178,6 +183,9 @@ static const struct {
 	{ "Exception", CG_EXPR_T_EXCEPTION }, { "System.Exception", CG_EXPR_T_EXCEPTION },
 	{ "byte", CG_EXPR_T_BYTE }, { "Byte", CG_EXPR_T_BYTE }, { "System.Byte", CG_EXPR_T_BYTE },
 	{ "Encoding", CG_EXPR_T_ENCODING }, { "System.Text.Encoding", CG_EXPR_T_ENCODING },
+	{ "JObject", CG_EXPR_T_JTOKEN }, { "Newtonsoft.Json.Linq.JObject", CG_EXPR_T_JTOKEN },
+	{ "JArray", CG_EXPR_T_JTOKEN }, { "Newtonsoft.Json.Linq.JArray", CG_EXPR_T_JTOKEN },
+	{ "JToken", CG_EXPR_T_JTOKEN }, { "Newtonsoft.Json.Linq.JToken", CG_EXPR_T_JTOKEN },
 	{ "Regex", CG_EXPR_T_REGEX }, { "System.Text.RegularExpressions.Regex", CG_EXPR_T_REGEX },
 	{ "RegexOptions", CG_EXPR_T_REGEXOPT }, { "System.Text.RegularExpressions.RegexOptions", CG_EXPR_T_REGEXOPT },
 	{ "X509Certificate2", CG_EXPR_T_CERT },
@@ -226,9 +234,6 @@ static const struct {
 	{ "InvalidOperationException", "System.InvalidOperationException", true },
 	{ "NullReferenceException", "System.NullReferenceException", true },
 	{ "StringBuilder", "System.Text.StringBuilder", true },
-	{ "JObject", "Newtonsoft.Json.Linq.JObject", true },
-	{ "JArray", "Newtonsoft.Json.Linq.JArray", true },
-	{ "JToken", "Newtonsoft.Json.Linq.JToken", true },
 	{ "JsonConvert", "Newtonsoft.Json.JsonConvert", true },
 	{ "Dictionary", "System.Collections.Generic.Dictionary", true },
 	{ "List", "System.Collections.Generic.List", true },

@@ -41,6 +41,8 @@ enum cg_expr_tid {
 	CG_EXPR_T_MATCH,     /* Match */
 	CG_EXPR_T_GROUP,     /* Group */
 	CG_EXPR_T_GROUPS,    /* GroupCollection */
+	CG_EXPR_T_BODY,      /* IMessageBody */
+	CG_EXPR_T_JTOKEN,    /* Newtonsoft JToken / JObject / JArray (a jansson json_t) */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
 	CG_EXPR_T_API,

@@ -37,6 +37,7 @@ struct h_case {
 	struct cg_expr_cert *dcerts;     /* deployment certificates (arena) */
 	uint32_t ndcerts, dcap;
 	struct cg_expr_cert_table table;
+	struct cg_expr_body body;
 	/* options */
 	bool block;
 	uint64_t max_steps;
@@ -205,6 +206,20 @@ __attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_aren
 		hc->params[i].value = h_dup(a, rest[kl] ? rest + kl + 1 : "");
 		hc->req.matched_parameters.items = hc->params;
 		hc->req.matched_parameters.n++;
+	} else if (!strcmp(name, "body")) {
+		/* %body text (\n in the text is a newline) */
+		char *b = cg_arena_strndup(a, rest, strlen(rest));
+		size_t o = 0;
+		for (size_t i = 0; b[i]; i++) {
+			if (b[i] == '\\' && b[i + 1] == 'n') {
+				b[o++] = '\n';
+				i++;
+			} else {
+				b[o++] = b[i];
+			}
+		}
+		hc->body.data = cg_str_make(b, o);
+		hc->req.body = &hc->body;
 	} else if (!strcmp(name, "method")) {
 		hc->req.method = v;
 	} else if (!strcmp(name, "ip")) {

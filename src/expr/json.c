@@ -1,0 +1,330 @@
+/* IMessageBody.As<T>() and the Newtonsoft JToken family on jansson.
+ * JObject, JArray and JToken are one static type (JToken); json_t values
+ * live until the request arena is reset (a cleanup hook drops them). */
+#include "expr/internal.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static void json_cleanup(void *p)
+{
+	json_decref(p);
+}
+
+/* Newtonsoft's reader exception: not a System.* type. */
+static int json_error(struct cg_expr_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int json_error(struct cg_expr_run *r, const char *fmt, ...)
+{
+	r->err->status = CG_EXPR_EXCEPTION;
+	snprintf(r->err->type, sizeof(r->err->type), "%s", "Newtonsoft.Json.JsonReaderException");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err->message, sizeof(r->err->message), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int ret_json(struct cg_expr_run *r, json_t *j, struct cg_expr_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!j)
+		return 0;
+	out->kind = CG_EXPR_V_OBJ;
+	out->cls = CG_EXPR_T_JTOKEN;
+	out->u.obj = j;
+	return 0;
+}
+
+/* Parses text; kind 'o' requires an object, 'a' an array, 't' anything. */
+static int parse_json(struct cg_expr_run *r, struct cg_str text, char kind, struct cg_expr_value *out)
+{
+	json_error_t e;
+	json_t *j = json_loadb(text.ptr ? text.ptr : "", text.len, JSON_DECODE_ANY, &e);
+	if (!j)
+		return json_error(r, "%s. Path '', line %d, position %d.", e.text, e.line, e.column);
+	if (cg_arena_on_cleanup(r->ctx->arena, json_cleanup, j) < 0) {
+		json_decref(j);
+		return cg_expr_nomem(r);
+	}
+	if (kind == 'o' && !json_is_object(j))
+		return json_error(r, "Error reading JObject from JsonReader. Current JsonReader item is not an object.");
+	if (kind == 'a' && !json_is_array(j))
+		return json_error(r, "Error reading JArray from JsonReader. Current JsonReader item is not an array.");
+	return ret_json(r, j, out);
+}
+
+static char kind_of(struct cg_str type_name)
+{
+	if (cg_str_eq_lit(type_name, "JObject") || cg_str_eq_lit(type_name, "Newtonsoft.Json.Linq.JObject"))
+		return 'o';
+	if (cg_str_eq_lit(type_name, "JArray") || cg_str_eq_lit(type_name, "Newtonsoft.Json.Linq.JArray"))
+		return 'a';
+	return 't';
+}
+
+/* Body.As<T>([preserveContent]): string, byte[], JObject, JArray, JToken.
+ * certgate never consumes the body, so preserveContent changes nothing. */
+int cg_expr_body_as(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		    unsigned nargs, struct cg_expr_value *out)
+{
+	const struct cg_expr_body *b = self->u.obj;
+	struct cg_expr_type t = r->node->type;
+	memset(out, 0, sizeof(*out));
+	if (t.id == CG_EXPR_T_STRING) {
+		out->kind = CG_EXPR_V_STRING;
+		out->u.s = b->data.ptr ? b->data : CG_STR("");
+		return 0;
+	}
+	if (t.id == CG_EXPR_T_ARRAY && t.elem == CG_EXPR_T_BYTE) {
+		out->kind = CG_EXPR_V_BYTES;
+		out->cls = CG_EXPR_T_BYTE;
+		out->u.s = b->data.ptr ? b->data : CG_STR("");
+		return 0;
+	}
+	if (t.id == CG_EXPR_T_JTOKEN)
+		return parse_json(r, b->data, kind_of(r->node->tsyn->name), out);
+	return cg_expr_throw(r, "InvalidOperationException", "As<T>: unsupported type");
+}
+
+int cg_expr_json_parse(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return cg_expr_throw(r, "ArgumentNullException", "Value cannot be null. (Parameter 'json')");
+	/* the owner type as written (JObject.Parse vs JArray.Parse) */
+	return parse_json(r, args[0].u.s, r->node->lit.kind == CG_EXPR_V_INT ? (char)r->node->lit.u.i : 't', out);
+}
+
+/* token[key] on objects (null when absent, as Newtonsoft) and token[i] on arrays. */
+int cg_expr_json_index(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out)
+{
+	json_t *j = (json_t *)self->u.obj;
+	if (args[0].kind == CG_EXPR_V_STRING) {
+		if (!json_is_object(j))
+			return cg_expr_throw(r, "InvalidOperationException",
+					     "Cannot access child value on Newtonsoft.Json.Linq.JValue.");
+		char key[256];
+		if (args[0].u.s.len >= sizeof(key))
+			return ret_json(r, NULL, out);
+		memcpy(key, args[0].u.s.ptr, args[0].u.s.len);
+		key[args[0].u.s.len] = '\0'; /* jansson wants a C string */
+		return ret_json(r, json_object_get(j, key), out);
+	}
+	if (args[0].kind == CG_EXPR_V_INT) {
+		if (!json_is_array(j))
+			return cg_expr_throw(r, "ArgumentException",
+					     "Accessed JObject values with invalid key value: %d. Object property name expected.",
+					     args[0].u.i);
+		if (args[0].u.i < 0 || (size_t)args[0].u.i >= json_array_size(j))
+			return cg_expr_throw(r, "ArgumentOutOfRangeException",
+					     "Index was out of range. Must be non-negative and less than the size of the collection. (Parameter 'index')");
+		return ret_json(r, json_array_get(j, (size_t)args[0].u.i), out);
+	}
+	return ret_json(r, NULL, out);
+}
+
+int cg_expr_json_count(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out)
+{
+	json_t *j = (json_t *)self->u.obj;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_INT;
+	out->u.i = (int32_t)(json_is_array(j) ? json_array_size(j) : json_is_object(j) ? json_object_size(j) : 0);
+	return 0;
+}
+
+int cg_expr_json_containskey(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+			     unsigned nargs, struct cg_expr_value *out)
+{
+	struct cg_expr_value v;
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return cg_expr_throw(r, "ArgumentNullException", "Value cannot be null. (Parameter 'propertyName')");
+	if (!json_is_object((json_t *)self->u.obj))
+		return cg_expr_throw(r, "InvalidOperationException", "ContainsKey on a value that is not a JObject");
+	if (cg_expr_json_index(r, self, args, 1, &v) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_BOOL;
+	out->u.b = v.kind != CG_EXPR_V_NULL;
+	return 0;
+}
+
+/* JSON text in the request arena: compact, or indented by two spaces as
+ * Newtonsoft's Formatting.Indented (with "\n" line ends, see docs). */
+static int dump(struct cg_expr_run *r, json_t *j, bool indent, struct cg_str *out)
+{
+	size_t flags = JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(2) : JSON_COMPACT);
+	size_t n = json_dumpb(j, NULL, 0, flags);
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	json_dumpb(j, p, n, flags);
+	*out = cg_str_make(p, n);
+	return 0;
+}
+
+/* Converts a token to a scalar value: (string)t, (int)t, t.ToString() ... */
+int cg_expr_json_to(struct cg_expr_run *r, const struct cg_expr_value *v, struct cg_expr_type t,
+		    struct cg_expr_value *out)
+{
+	json_t *j = (json_t *)v->u.obj;
+	memset(out, 0, sizeof(*out));
+	if (v->kind == CG_EXPR_V_NULL || json_is_null(j)) {
+		if (t.id == CG_EXPR_T_STRING || t.id == CG_EXPR_T_OBJECT || t.id == CG_EXPR_T_JTOKEN)
+			return 0;
+		return cg_expr_throw(r, "ArgumentException", "Can not convert Null to %s.",
+				     t.id == CG_EXPR_T_INT ? "Int32" : t.id == CG_EXPR_T_LONG ? "Int64" :
+				     t.id == CG_EXPR_T_BOOL ? "Boolean" : "Double");
+	}
+	switch (t.id) {
+	case CG_EXPR_T_JTOKEN:
+	case CG_EXPR_T_OBJECT:
+		*out = *v;
+		return 0;
+	case CG_EXPR_T_STRING:
+		if (json_is_string(j)) {
+			out->kind = CG_EXPR_V_STRING;
+			out->u.s = cg_str_make(json_string_value(j), json_string_length(j));
+			return 0;
+		}
+		if (json_is_object(j) || json_is_array(j))
+			return cg_expr_throw(r, "ArgumentException", "Can not convert %s to String.",
+					     json_is_object(j) ? "Object" : "Array");
+		if (json_is_true(j) || json_is_false(j)) {
+			out->kind = CG_EXPR_V_STRING;
+			out->u.s = json_is_true(j) ? CG_STR("True") : CG_STR("False");
+			return 0;
+		}
+		if (json_is_integer(j)) {
+			struct cg_expr_value n = { .kind = CG_EXPR_V_LONG };
+			n.u.l = (int64_t)json_integer_value(j);
+			out->kind = CG_EXPR_V_STRING;
+			return cg_expr_tostr(r, &n, &out->u.s);
+		}
+		{
+			struct cg_expr_value n = { .kind = CG_EXPR_V_DOUBLE };
+			n.u.d = json_real_value(j);
+			out->kind = CG_EXPR_V_STRING;
+			return cg_expr_tostr(r, &n, &out->u.s);
+		}
+	case CG_EXPR_T_BOOL:
+		if (json_is_boolean(j)) {
+			out->kind = CG_EXPR_V_BOOL;
+			out->u.b = json_is_true(j);
+			return 0;
+		}
+		if (json_is_string(j)) {
+			struct cg_str s = cg_str_make(json_string_value(j), json_string_length(j));
+			if (cg_str_ieq_lit(s, "true") || cg_str_ieq_lit(s, "false")) {
+				out->kind = CG_EXPR_V_BOOL;
+				out->u.b = cg_str_ieq_lit(s, "true");
+				return 0;
+			}
+		}
+		break;
+	case CG_EXPR_T_INT:
+	case CG_EXPR_T_LONG:
+	case CG_EXPR_T_DOUBLE: {
+		double d;
+		int64_t l = 0;
+		bool isint = false;
+		if (json_is_integer(j)) {
+			l = (int64_t)json_integer_value(j);
+			d = (double)l;
+			isint = true;
+		} else if (json_is_real(j)) {
+			d = json_real_value(j);
+		} else if (json_is_string(j)) {
+			struct cg_str s = cg_str_make(json_string_value(j), json_string_length(j));
+			if (cg_expr_parse_long(s, INT64_MIN, INT64_MAX, &l) == 0) {
+				d = (double)l;
+				isint = true;
+			} else if (cg_expr_parse_double(s, &d) < 0) {
+				return cg_expr_throw(r, "FormatException", "Input string was not in a correct format.");
+			}
+		} else {
+			break;
+		}
+		if (t.id == CG_EXPR_T_DOUBLE) {
+			out->kind = CG_EXPR_V_DOUBLE;
+			out->u.d = d;
+			return 0;
+		}
+		if (!isint) {
+			double rd = cg_expr_rint(d);
+			if (!(rd >= -9223372036854775808.0 && rd < 9223372036854775808.0))
+				return cg_expr_throw(r, "OverflowException", "Arithmetic operation resulted in an overflow.");
+			l = (int64_t)rd;
+		}
+		if (t.id == CG_EXPR_T_INT) {
+			if (l < INT32_MIN || l > INT32_MAX)
+				return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int32.");
+			out->kind = CG_EXPR_V_INT;
+			out->u.i = (int32_t)l;
+		} else {
+			out->kind = CG_EXPR_V_LONG;
+			out->u.l = l;
+		}
+		return 0;
+	}
+	default:
+		break;
+	}
+	char b[160];
+	return cg_expr_throw(r, "ArgumentException", "Can not convert %s to %s.",
+			     json_is_object(j) ? "Object" : json_is_array(j) ? "Array" : json_is_string(j) ? "String" :
+			     json_is_boolean(j) ? "Boolean" : "Number",
+			     cg_expr_ty_short(t, b, sizeof(b)));
+}
+
+/* JToken.ToString(): a string value's text, a number or bool as .NET
+ * prints it, objects and arrays as indented JSON. */
+int cg_expr_json_tostring(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+			  unsigned nargs, struct cg_expr_value *out)
+{
+	json_t *j = (json_t *)self->u.obj;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_STRING;
+	bool compact = nargs > 0 && args[0].u.i == 0; /* Formatting.None */
+	if (json_is_object(j) || json_is_array(j))
+		return dump(r, j, !compact, &out->u.s);
+	if (json_is_null(j)) {
+		out->u.s = CG_STR("");
+		return 0;
+	}
+	if (json_is_string(j) && nargs == 0)
+		return cg_expr_json_to(r, self, cg_expr_ty(CG_EXPR_T_STRING), out);
+	if (nargs == 0)
+		return cg_expr_json_to(r, self, cg_expr_ty(CG_EXPR_T_STRING), out);
+	return dump(r, j, false, &out->u.s);
+}
+
+/* token.Value<T>(key) */
+int cg_expr_json_value(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out)
+{
+	struct cg_expr_value v;
+	if (cg_expr_json_index(r, self, args, 1, &v) < 0)
+		return -1;
+	return cg_expr_json_to(r, &v, r->node->type, out);
+}
+
+/* JArray items for LINQ and foreach. */
+uint32_t cg_expr_json_len(const struct cg_expr_value *v)
+{
+	json_t *j = (json_t *)v->u.obj;
+	return json_is_array(j) ? (uint32_t)json_array_size(j) : 0;
+}
+
+void cg_expr_json_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out)
+{
+	json_t *it = json_array_get((json_t *)v->u.obj, i);
+	memset(out, 0, sizeof(*out));
+	if (it) {
+		out->kind = CG_EXPR_V_OBJ;
+		out->cls = CG_EXPR_T_JTOKEN;
+		out->u.obj = it;
+	}
+}
