@@ -7,6 +7,7 @@ import os
 import re
 import ssl
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -50,6 +51,19 @@ class TlsTest(cgtest.GatewayTestCase):
             return c.read_response(timeout=10)
         finally:
             c.close()
+
+    def logged_cert(self, thumbprint, timeout=3.0):
+        """True once the gateway's access log shows cert=<thumbprint>: the
+        only outside view (without policies) of the certificate the gateway
+        recorded for a request."""
+        deadline = time.monotonic() + timeout
+        for _ in range(100):
+            if ("cert=" + thumbprint) in self.gw.stderr():
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return False
 
     def peer_der(self, sni):
         c = cgtest.connect_tls(self.gw.port, sni=sni, verify=False)
@@ -171,6 +185,8 @@ class TlsTest(cgtest.GatewayTestCase):
                     r = self.request("secure.test", cert=cert, minv=v, maxv=v)
                     self.assertEqual(r.status, 200, r)
                     self.assertEqual(r.json()["target"], "/base/x")
+                    self.assertTrue(self.logged_cert(cert.thumbprint),
+                                    "access log never shows cert=%s" % cert.thumbprint)
 
     def test_negotiate_client_certificate_sent_by_curl(self):
         for kind in ("valid", "expired", "selfsigned", "unknown_ca"):
@@ -231,6 +247,11 @@ class TlsTest(cgtest.GatewayTestCase):
         cert = self.pki.client("ignored")
         r = self.request("open.test", cert=cert)
         self.assertEqual(r.status, 200)
+        # Not requested, so never sent: the gateway has no certificate.
+        marker = self.pki.client("marker")
+        self.assertEqual(self.request("secure.test", cert=marker).status, 200)
+        self.assertTrue(self.logged_cert(marker.thumbprint))
+        self.assertNotIn(cert.thumbprint, self.gw.stderr())
 
     # ---- renegotiation, post-handshake auth
 
