@@ -6,6 +6,7 @@ handshake auth, no session tickets, no cross-hostname resumption, and the
 import os
 import re
 import ssl
+import subprocess
 import sys
 import time
 import unittest
@@ -276,6 +277,30 @@ class TlsTest(cgtest.GatewayTestCase):
                 self.assertIn("HTTP/1.1 200", out)
                 # Only the initial handshake may ask (secure.test), never later.
                 self.assertEqual(count_msgs(out, "CertificateRequest"), expect, out)
+
+    def test_tls13_key_update_is_not_refused(self):
+        # A KeyUpdate (with update_requested) is not a renegotiation: the
+        # connection keeps working and the server updates its keys too.
+        cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % self.gw.port,
+               "-servername", "open.test", "-tls1_3", "-msg"]
+        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT)
+        try:
+            time.sleep(0.5)
+            p.stdin.write(b"K\n")
+            p.stdin.flush()
+            time.sleep(0.5)
+            p.stdin.write(b"GET /echo/ku HTTP/1.1\r\nHost: open.test\r\nConnection: close\r\n\r\n")
+            p.stdin.flush()
+            time.sleep(1.0)
+            out, _ = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate(timeout=5)
+        out = out.decode(errors="replace")
+        self.assertRegex(out, r">>> .*Handshake.*, KeyUpdate\n")
+        self.assertRegex(out, r"<<< .*Handshake.*, KeyUpdate\n")
+        self.assertIn("HTTP/1.1 200", out)
 
     # ---- sessions
 
