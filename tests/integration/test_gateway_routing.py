@@ -35,6 +35,7 @@ class RoutingTest(cgtest.GatewayTestCase):
                 {"id": "shop", "path": "shop", "backend": cls.b3.url("/api/v1")},
                 {"id": "anyop", "path": "any", "backend": cls.b4.url("")},
                 {"id": "deep", "path": "a/b/c", "backend": cls.b4.url("/deep")},
+                {"id": "bare", "path": "bare", "backend": cls.b4.url("")},
             ],
             ops=[
                 {"api": "shop", "id": "get-item", "method": "GET",
@@ -117,6 +118,12 @@ class RoutingTest(cgtest.GatewayTestCase):
 
     def test_backend_without_path(self):
         self.assertRoutedTo("/any/thing?z=1", self.b4, "/thing?z=1")
+
+    def test_backend_without_path_gets_origin_form(self):
+        self.assertRoutedTo("/bare", self.b4, "/")
+        self.assertRoutedTo("/bare?x=1", self.b4, "/?x=1")
+        self.assertRoutedTo("/bare/", self.b4, "/")
+        self.assertRoutedTo("/bare/p/q", self.b4, "/p/q")
 
     def test_api_without_operations_forwards_every_method(self):
         for m in ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "FROBNICATE"):
