@@ -183,6 +183,15 @@ class ProxyTest(cgtest.GatewayTestCase):
         self.assertEqual(got.headers.get("x-spaces"), "padded value")
         self.assertEqual(got.version, "HTTP/1.1")
 
+    def test_obs_text_and_long_target_forwarded(self):
+        q = "q=" + "v" * 8000
+        r = self.raw(b"GET /echo/u?" + q.encode() + b" HTTP/1.1\r\nHost: open.test\r\n"
+                     b"X-U: caf\xc3\xa9 \xff\r\n\r\n")
+        self.assertEqual(r.status, 200)
+        got = self.be.last()
+        self.assertEqual(got.target, "/base/u?" + q)
+        self.assertEqual(got.headers.get("x-u").encode("latin-1"), b"caf\xc3\xa9 \xff")
+
     # ---- response side
 
     def test_backend_status_headers_body_returned(self):
