@@ -109,6 +109,8 @@ struct cg_pol_pos pol_pos_orig(struct pol_text *pt, size_t off)
 	if (pt->cache_col && pt->cache_line == lo && pt->cache_off <= off) {
 		i = pt->cache_off;
 		col = pt->cache_col;
+	} else if (lo == 0 && off >= 3 && pt->orig.len >= 3 && memcmp(pt->orig.ptr, "\xEF\xBB\xBF", 3) == 0) {
+		i = 3; /* a UTF-8 byte order mark is invisible in editors: no column */
 	}
 	for (; i < off; i++)
 		if (((unsigned char)pt->orig.ptr[i] & 0xC0) != 0x80)

@@ -221,7 +221,8 @@ static const struct attr_spec a_header[] = {
 static const struct attr_spec a_setvar[] = { { "name", A_REQ, K_ANY, NULL },
 					     { "value", A_REQ | A_EXPR, K_ANY, NULL }, END };
 static const struct attr_spec a_body[] = { { "template", 0, K_ENUM, "liquid" },
-					   { "xsi-nil", 0, K_ENUM, "blank|null" }, END };
+					   { "xsi-nil", 0, K_ENUM, "blank|null" },
+					   { "parse-date", 0, K_BOOL, NULL }, END };
 static const struct attr_spec a_rewrite[] = { { "template", A_REQ | A_EXPR, K_ANY, NULL },
 					      { "copy-unmatched-params", 0, K_BOOL, NULL }, END };
 static const struct attr_spec a_backend[] = {

@@ -149,6 +149,11 @@ static const struct err_case cases[] = {
 	  "1:38: Unknown policy 'unknown-policy': policies this gateway does not implement are refused, not skipped\n" },
 	{ "<policies><inbound><!ENTITY x \"y\"></inbound></policies>",
 	  "1:20: For security reasons DTD is prohibited in this XML document\n" },
+	/* A UTF-8 byte order mark takes no column. */
+	{ "\xEF\xBB\xBF<policies><inbound><foo/></inbound></policies>",
+	  "1:20: Unknown policy 'foo': policies this gateway does not implement are refused, not skipped\n" },
+	{ "<policies><inbound><set-body parse-date=\"no\">x</set-body></inbound></policies>",
+	  "1:42: Value 'no' of attribute 'parse-date' in element 'set-body' is not valid; expected 'true' or 'false'\n" },
 	{ "<policies><inbound xml:lang=\"en\"/></policies>",
 	  "1:11: XML namespaces are not supported in policy documents (attribute 'lang')\n" },
 	{ "<policies><inbound><set-status code=\"1\"><x/></set-status></inbound></policies>",
