@@ -56,6 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			.certificate = &cert,
 		};
 		rq.original_url = rq.url;
+		static const struct cg_expr_body body = { CG_STR("{\"a\":[1,2,{\"b\":\"x\"}],\"n\":null,\"t\":true}") };
+		rq.body = &body;
 		const struct cg_expr_cert *cp = &cert;
 		struct cg_expr_cert_table table;
 		struct cg_expr_deployment_view dep = { .gateway_id = CG_STR("managed") };

@@ -185,6 +185,73 @@ VIEW_STR(url_path, struct cg_expr_url, path)
 VIEW_STR(url_qs, struct cg_expr_url, query_string)
 FN(url_port) { return ret_int(out, ((const struct cg_expr_url *)self->u.obj)->port); }
 
+static int hexv(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
+}
+
+/* Percent- and '+'-decodes s into the arena (a copy only when needed). */
+static struct cg_str url_decode(struct cg_expr_run *r, struct cg_str s, bool *oom)
+{
+	if (!memchr(s.ptr ? s.ptr : "", '%', s.len) && !memchr(s.ptr ? s.ptr : "", '+', s.len))
+		return s;
+	char *p = cg_arena_alloc(r->ctx->arena, s.len ? s.len : 1);
+	if (!p) {
+		*oom = true;
+		return s;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.ptr[i] == '+') {
+			p[o++] = ' ';
+		} else if (s.ptr[i] == '%' && i + 2 < s.len && hexv(s.ptr[i + 1]) >= 0 && hexv(s.ptr[i + 2]) >= 0) {
+			p[o++] = (char)(hexv(s.ptr[i + 1]) * 16 + hexv(s.ptr[i + 2]));
+			i += 2;
+		} else {
+			p[o++] = s.ptr[i];
+		}
+	}
+	return cg_str_make(p, o);
+}
+
+/* IUrl.Query: the query string as a dictionary of name -> values, built in
+ * the request arena on use (names decoded, matched case-insensitively). */
+FN(url_query)
+{
+	struct cg_str q = ((const struct cg_expr_url *)self->u.obj)->query_string;
+	if (q.len && q.ptr[0] == '?')
+		q = cg_str_sub(q, 1, q.len - 1);
+	size_t n = 0;
+	for (size_t i = 0; i < q.len; i++)
+		n += q.ptr[i] == '&';
+	n++;
+	struct cg_expr_headers *h = cg_arena_alloc(r->ctx->arena, sizeof(*h));
+	struct cg_expr_header *items = cg_arena_alloc(r->ctx->arena, sizeof(*items) * n);
+	if (!h || !items)
+		return cg_expr_nomem(r);
+	size_t k = 0;
+	bool oom = false;
+	for (size_t i = 0, start = 0; i <= q.len; i++) {
+		if (i < q.len && q.ptr[i] != '&')
+			continue;
+		struct cg_str part = cg_str_make(q.ptr + start, i - start);
+		start = i + 1;
+		if (!part.len)
+			continue;
+		long eq = cg_str_find_char(part, '=');
+		struct cg_str name = eq < 0 ? part : cg_str_make(part.ptr, (size_t)eq);
+		struct cg_str val = eq < 0 ? CG_STR("") : cg_str_sub(part, (size_t)eq + 1, part.len);
+		items[k].name = url_decode(r, name, &oom);
+		items[k].value = url_decode(r, val, &oom);
+		k++;
+	}
+	if (oom)
+		return cg_expr_nomem(r);
+	h->items = items;
+	h->n = k;
+	return ret_obj(out, CG_EXPR_T_HEADERS, h);
+}
+
 /* ---- X509Certificate2 ---- */
 
 #define CERT(self) ((const struct cg_expr_cert *)(self)->u.obj)
@@ -219,6 +286,21 @@ FN(cert_verify_norev)
 	const struct cg_expr_cert *c = CERT(self);
 	return ret_bool(out, c->verify_no_revocation && c->verify_no_revocation(c, c->verify_user));
 }
+/* GetNameInfo(X509NameType, forIssuer): the gateway formats the names. */
+FN(cert_getnameinfo)
+{
+	const struct cg_expr_cert *c = CERT(self);
+	bool issuer = args[1].u.b;
+	struct cg_str s = CG_STR("");
+	switch (args[0].u.i) {
+	case 0: s = issuer ? c->issuer_simple_name : c->simple_name; break; /* SimpleName */
+	case 1: s = issuer ? CG_STR("") : c->email_name; break;             /* EmailName */
+	case 3: case 4: s = issuer ? CG_STR("") : c->dns_name; break;      /* DnsName, DnsFromAlternativeName */
+	default: break;                                                    /* UpnName, UrlName: not formatted yet */
+	}
+	return ret_str(out, s.ptr ? s : CG_STR(""));
+}
+
 FN(x500_name)
 {
 	const struct cg_expr_cert *c = self->u.obj;
@@ -779,6 +861,61 @@ FN(str_isnullorwhitespace)
 	return ret_bool(out, true);
 }
 FN(str_empty) { return ret_str(out, CG_STR("")); }
+/* APIM's string.AsBasic(): "Basic base64(user:password)" -> credentials,
+ * or null when the text is not that. */
+struct basic_cred {
+	struct cg_str user, password;
+};
+FN(str_asbasic)
+{
+	memset(out, 0, sizeof(*out));
+	if (!self || self->kind != CG_EXPR_V_STRING)
+		return 0;
+	struct cg_str s = cg_str_trim_ows(self->u.s);
+	if (s.len < 6 || !cg_str_ieq(cg_str_make(s.ptr, 6), CG_STR("Basic ")))
+		return 0;
+	struct cg_str b = cg_str_trim_ows(cg_str_sub(s, 6, s.len - 6));
+	char *p = cg_expr_strbuf(r, b.len);
+	if (!p)
+		return -1;
+	uint32_t acc = 0;
+	size_t nsym = 0, o = 0, pad = 0;
+	for (size_t i = 0; i < b.len; i++) {
+		static const char a64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		const char *q = b.ptr[i] == '=' ? NULL : memchr(a64, b.ptr[i], 64);
+		if (b.ptr[i] == '=')
+			pad++;
+		else if (!q || pad)
+			return 0;
+		acc = (acc << 6) | (uint32_t)(q ? q - a64 : 0);
+		if (++nsym % 4 == 0) {
+			p[o++] = (char)(acc >> 16);
+			p[o++] = (char)(acc >> 8);
+			p[o++] = (char)acc;
+			acc = 0;
+		}
+	}
+	if (nsym % 4 || pad > 2)
+		return 0;
+	struct cg_str dec = cg_str_make(p, o - pad);
+	long colon = cg_str_find_char(dec, ':');
+	if (colon < 0)
+		return 0;
+	struct basic_cred *c = cg_arena_alloc(r->ctx->arena, sizeof(*c));
+	if (!c)
+		return cg_expr_nomem(r);
+	c->user = cg_str_make(dec.ptr, (size_t)colon);
+	c->password = cg_str_sub(dec, (size_t)colon + 1, dec.len);
+	return ret_obj(out, CG_EXPR_T_BASICAUTH, c);
+}
+FN(basic_user) { return ret_str(out, ((const struct basic_cred *)self->u.obj)->user); }
+FN(basic_password) { return ret_str(out, ((const struct basic_cred *)self->u.obj)->password); }
+
+/* Subscription, User, Product: certgate has none, so these are null and
+ * their members are never reached (NullReferenceException, or ?. null). */
+FN(ctx_null) { return ret_obj(out, CG_EXPR_T_OBJECT, NULL); }
+FN(never) { return ret_str(out, CG_STR("")); }
+
 FN(str_tostring)
 {
 	*out = *self;
@@ -1920,6 +2057,12 @@ FN(group_length)
 	return ret_int(out, (int32_t)u16_len(cg_str_make(m->input.ptr + m->so[self->aux],
 							 (size_t)(m->eo[self->aux] - m->so[self->aux]))));
 }
+ENUMV(nt_simple, 0)
+ENUMV(nt_email, 1)
+ENUMV(nt_upn, 2)
+ENUMV(nt_dns, 3)
+ENUMV(nt_dnsalt, 4)
+ENUMV(nt_url, 5)
 ENUMV(ro_none, 0)
 ENUMV(ro_ignorecase, 1)
 ENUMV(ro_multiline, 2)
@@ -1986,11 +2129,14 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(CONTEXT, "Elapsed", TY(TIMESPAN), ctx_elapsed),
 	PROP(CONTEXT, "LastError", TY(LASTERROR), ctx_lasterror),
 	PROP(CONTEXT, "Operation", TY(OPERATION), ctx_operation),
+	PROP(CONTEXT, "Product", TY(PRODUCT), ctx_null),
 	PROP(CONTEXT, "Request", TY(REQUEST), ctx_request),
 	PROP(CONTEXT, "RequestId", TY(GUID), ctx_requestid),
 	PROP(CONTEXT, "Response", TY(RESPONSE), ctx_response),
+	PROP(CONTEXT, "Subscription", TY(SUBSCRIPTION), ctx_null),
 	PROP(CONTEXT, "Timestamp", TY(DATETIME), ctx_timestamp),
 	PROP(CONTEXT, "Tracing", TY(BOOL), ctx_tracing),
+	PROP(CONTEXT, "User", TY(USER), ctx_null),
 	PROP(CONTEXT, "Variables", TY(VARIABLES), ctx_variables),
 	METH(CONTEXT, "Trace", 1, 1, TY(VOID), ctx_trace, TY(STRING)),
 
@@ -2038,6 +2184,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(URL, "Host", TY(STRING), url_host),
 	PROP(URL, "Path", TY(STRING), url_path),
 	PROP(URL, "Port", TY(INT), url_port),
+	PROP(URL, "Query", TY(HEADERS), url_query),
 	PROP(URL, "QueryString", TY(STRING), url_qs),
 	PROP(URL, "Scheme", TY(STRING), url_scheme),
 
@@ -2054,10 +2201,31 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(CERT, "Thumbprint", TY(STRING), cert_thumb),
 	PROP(CERT, "Version", TY(INT), cert_version),
 	METH(CERT, "GetCertHashString", 0, 0, TY(STRING), cert_thumb, { 0 }),
+	METH(CERT, "GetNameInfo", 2, 2, TY(STRING), cert_getnameinfo, TY(NAMETYPE), TY(BOOL)),
 	METH(CERT, "GetSerialNumberString", 0, 0, TY(STRING), cert_serial, { 0 }),
 	METH(CERT, "Verify", 0, 0, TY(BOOL), cert_verify, { 0 }),
 	METH(CERT, "VerifyNoRevocation", 0, 0, TY(BOOL), cert_verify_norev, { 0 }),
 	PROP(X500, "Name", TY(STRING), x500_name),
+	SPROP(NAMETYPE, "DnsFromAlternativeName", TY(NAMETYPE), nt_dnsalt),
+	SPROP(NAMETYPE, "DnsName", TY(NAMETYPE), nt_dns),
+	SPROP(NAMETYPE, "EmailName", TY(NAMETYPE), nt_email),
+	SPROP(NAMETYPE, "SimpleName", TY(NAMETYPE), nt_simple),
+	SPROP(NAMETYPE, "UpnName", TY(NAMETYPE), nt_upn),
+	SPROP(NAMETYPE, "UrlName", TY(NAMETYPE), nt_url),
+	PROP(BASICAUTH, "Password", TY(STRING), basic_password),
+	PROP(BASICAUTH, "UserId", TY(STRING), basic_user),
+	PROP(SUBSCRIPTION, "Id", TY(STRING), never),
+	PROP(SUBSCRIPTION, "Key", TY(STRING), never),
+	PROP(SUBSCRIPTION, "Name", TY(STRING), never),
+	PROP(SUBSCRIPTION, "PrimaryKey", TY(STRING), never),
+	PROP(SUBSCRIPTION, "SecondaryKey", TY(STRING), never),
+	PROP(USER, "Email", TY(STRING), never),
+	PROP(USER, "FirstName", TY(STRING), never),
+	PROP(USER, "Id", TY(STRING), never),
+	PROP(USER, "LastName", TY(STRING), never),
+	PROP(USER, "Note", TY(STRING), never),
+	PROP(PRODUCT, "Id", TY(STRING), never),
+	PROP(PRODUCT, "Name", TY(STRING), never),
 	METH(X500, "ToString", 0, 0, TY(STRING), any_tostring, { 0 }),
 
 	/* dictionaries */
@@ -2098,6 +2266,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	/* System.String */
 	PROP(STRING, "Length", TY(INT), str_length),
 	SPROP(STRING, "Empty", TY(STRING), str_empty),
+	METHF(STRING, MF_NULLSELF, "AsBasic", 0, 0, TY(BASICAUTH), str_asbasic, { 0 }),
 	METH(STRING, "CompareTo", 1, 1, TY(INT), str_compareto, TY(STRING)),
 	SMETH(STRING, "Compare", 2, 3, TY(INT), str_s_compare, TY(STRING), TY(STRING), TY(STRCMP)),
 	SMETH(STRING, "Compare", 3, 3, TY(INT), str_s_compare, TY(STRING), TY(STRING), TY(BOOL)),

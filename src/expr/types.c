@@ -32,6 +32,11 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_GROUPS] = "System.Text.RegularExpressions.GroupCollection",
 	[CG_EXPR_T_BODY] = "IMessageBody",
 	[CG_EXPR_T_JTOKEN] = "Newtonsoft.Json.Linq.JToken",
+	[CG_EXPR_T_SUBSCRIPTION] = "ISubscription",
+	[CG_EXPR_T_USER] = "IUser",
+	[CG_EXPR_T_PRODUCT] = "IProduct",
+	[CG_EXPR_T_NAMETYPE] = "System.Security.Cryptography.X509Certificates.X509NameType",
+	[CG_EXPR_T_BASICAUTH] = "BasicAuthCredentials",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
 	[CG_EXPR_T_OPERATION] = "IOperation",
@@ -66,6 +71,7 @@ static const char *const short_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_GROUP] = "Group",
 	[CG_EXPR_T_GROUPS] = "GroupCollection",
 	[CG_EXPR_T_JTOKEN] = "JToken",
+	[CG_EXPR_T_NAMETYPE] = "X509NameType",
 	[CG_EXPR_T_X500] = "X500DistinguishedName",
 	[CG_EXPR_T_CERTDICT] = "IReadOnlyDictionary<string, X509Certificate2>",
 	[CG_EXPR_T_CERTKV] = "KeyValuePair<string, X509Certificate2>",
@@ -123,6 +129,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_GUID:
 	case CG_EXPR_T_STRCMP:
 	case CG_EXPR_T_REGEXOPT:
+	case CG_EXPR_T_NAMETYPE:
 	case CG_EXPR_T_CERTKV:
 	case CG_EXPR_T_HEADERKV:
 	case CG_EXPR_T_STRKV:
@@ -191,6 +198,8 @@ static const struct {
 	{ "X509Certificate2", CG_EXPR_T_CERT },
 	{ "System.Security.Cryptography.X509Certificates.X509Certificate2", CG_EXPR_T_CERT },
 	{ "X500DistinguishedName", CG_EXPR_T_X500 },
+	{ "X509NameType", CG_EXPR_T_NAMETYPE },
+	{ "System.Security.Cryptography.X509Certificates.X509NameType", CG_EXPR_T_NAMETYPE },
 };
 
 struct cg_expr_type cg_expr_ty_lookup(struct cg_str name)
@@ -259,7 +268,6 @@ static const struct {
 	{ "XDocument", "System.Xml.Linq.XDocument", true },
 	{ "DateTimeKind", "System.DateTimeKind", true },
 	{ "StringSplitOptions", "System.StringSplitOptions", true },
-	{ "X509NameType", "System.Security.Cryptography.X509Certificates.X509NameType", true },
 };
 
 const char *cg_expr_ty_foreign(struct cg_str name, bool *allowed_by_apim)

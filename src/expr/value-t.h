@@ -43,6 +43,11 @@ enum cg_expr_tid {
 	CG_EXPR_T_GROUPS,    /* GroupCollection */
 	CG_EXPR_T_BODY,      /* IMessageBody */
 	CG_EXPR_T_JTOKEN,    /* Newtonsoft JToken / JObject / JArray (a jansson json_t) */
+	CG_EXPR_T_SUBSCRIPTION, /* ISubscription: always null in certgate (no subscriptions) */
+	CG_EXPR_T_USER,      /* IUser: always null */
+	CG_EXPR_T_PRODUCT,   /* IProduct: always null */
+	CG_EXPR_T_NAMETYPE,  /* X509NameType (an enum, held as INT) */
+	CG_EXPR_T_BASICAUTH, /* BasicAuthCredentials (string.AsBasic()) */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
 	CG_EXPR_T_API,
