@@ -6,16 +6,6 @@
 
 #include "cli/cli-int.h"
 
-#define PARSE_OR_HELP(ctx, argc, argv, opts, pos, npos, a)                                         \
-	do {                                                                                       \
-		int prc_ = cg_cli_parse(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]),     \
-					pos, npos, &(a));                                          \
-		if (prc_ || (a).help) {                                                            \
-			if ((a).help)                                                              \
-				cg_cli_command_help((ctx)->cmd);                                   \
-			return prc_;                                                               \
-		}                                                                                  \
-	} while (0)
 
 static json_t *op_json(const struct cg_model_op *o)
 {

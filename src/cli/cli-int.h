@@ -26,14 +26,43 @@ int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const stru
 		 size_t num_opts, const char *const *pos_names, size_t num_pos,
 		 struct cg_cli_args *out);
 
+/* As cg_cli_parse, but between min_pos and max_pos positionals are
+ * accepted (out->num_pos says how many came). */
+int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
+		       const struct cg_cli_opt *opts, size_t num_opts, const char *const *pos_names,
+		       size_t min_pos, size_t max_pos, struct cg_cli_args *out);
+
+/* Parses a command's arguments, or prints its help; returns from the
+ * calling command with the exit code in either case. */
+#define PARSE_OR_HELP(ctx, argc, argv, opts, pos, npos, a)                                         \
+	do {                                                                                       \
+		int prc_ = cg_cli_parse(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]),     \
+					pos, npos, &(a));                                          \
+		if (prc_ || (a).help) {                                                            \
+			if ((a).help)                                                              \
+				cg_cli_command_help((ctx)->cmd);                                   \
+			return prc_;                                                               \
+		}                                                                                  \
+	} while (0)
+
+/* Prints a multi-line store message: the first line as "certgate: ...",
+ * then each diagnostic line ("line:col: ...") prefixed with "file:" when
+ * file is given, other lines as they are. To stderr. */
+void cg_cli_print_diag_message(const char *msg, const char *file);
+
 /* Prints the --help text of a command ("host set") to stdout. */
 void cg_cli_command_help(const char *cmd);
 
-/* Reads a file named by option opt into a malloc'd NUL-terminated string.
+/* Reads a file named by option opt into a malloc'd NUL-terminated string
+ * ("-" reads standard input).
  * Refuses unreadable files, files over CG_CLI_MAX_FILE_BYTES and files with
  * NUL bytes, naming the option and the path. Returns 0 or
  * CG_CLI_EXIT_FAIL (printed). */
 int cg_cli_read_file(const char *opt, const char *path, char **out);
+/* Reads any file (binary too; "-" = stdin) into a malloc'd buffer of *len
+ * bytes plus a NUL, under CG_CLI_MAX_FILE_BYTES. Returns 0 or
+ * CG_CLI_EXIT_FAIL (printed). */
+int cg_cli_read_bytes(const char *opt, const char *path, unsigned char **out, size_t *len);
 /* Wipes and frees a string that held a secret (a key file). */
 void cg_cli_free_secret(char *s);
 
@@ -75,5 +104,18 @@ int cg_cli_op_set(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_op_list(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_op_show(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_op_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_policy_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_nv_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_nv_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_nv_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_fragment_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_fragment_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_fragment_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* certgate's command dispatcher: global options, the command table with
  * every command's --help text, --version, and the hand-off to `serve`. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -119,6 +120,96 @@ static const struct cg_cli_cmd commands[] = {
 	  "\n"
 	  "  --json        Print a JSON object.\n" },
 	{ "op rm", cg_cli_op_rm, "op rm API-ID OP-ID", "Removes one operation of an API.\n" },
+	{ "policy set", cg_cli_policy_set,
+	  "policy set [--api ID [--operation OP]] FILE [--format rawxml|xml]",
+	  "Sets the policy document of a scope: global (no options), an API (--api) or an\n"
+	  "operation (--api and --operation). FILE holds <policies>...</policies> as APIM\n"
+	  "stores it; '-' reads standard input. The document must load: named values\n"
+	  "({{name}}) and fragments it includes must exist, every expression must compile.\n"
+	  "Each problem is printed as FILE:line:col: message and nothing is stored.\n"
+	  "Warnings are printed the same way; the policy is stored.\n"
+	  "\n"
+	  "  --api ID         The API whose policy this is.\n"
+	  "  --operation OP   The operation (of --api) whose policy this is.\n"
+	  "  --format F       rawxml (default: expressions hold raw '\"', '<', '&&', as APIM\n"
+	  "                   exports them) or xml (a well-formed, escaped document).\n"
+	  "Example:\n"
+	  "  certgate policy set --api orders policy.xml\n" },
+	{ "policy show", cg_cli_policy_show,
+	  "policy show [--api ID [--operation OP]] [--format rawxml|xml]",
+	  "Prints the stored policy document of a scope, exactly as it was set.\n"
+	  "\n"
+	  "  --format F   Fail unless the policy is stored in format F.\n" },
+	{ "policy rm", cg_cli_policy_rm, "policy rm [--api ID [--operation OP]]",
+	  "Removes the policy of a scope. Without a global policy the gateway forwards\n"
+	  "requests (APIM's default); without an API or operation policy, the broader one\n"
+	  "applies.\n" },
+	{ "policy list", cg_cli_policy_list, "policy list [--json]",
+	  "Lists the stored policies: scope, API, operation, format, size.\n"
+	  "\n"
+	  "  --json        Print a JSON array (scope, apiId, operationId, format, bytes).\n" },
+	{ "policy check", cg_cli_policy_check,
+	  "policy check FILE [--format rawxml|xml] [--scope global|api|operation]",
+	  "Loads a policy document (or a <fragment>) as 'policy set' would, without storing\n"
+	  "it, and prints every diagnostic as FILE:line:col: message. When the store exists,\n"
+	  "its named values and fragments are used; otherwise references to them fail.\n"
+	  "Exit status 1 when there are errors, 0 when there are only warnings or none.\n"
+	  "\n"
+	  "  --format F    rawxml (default) or xml.\n"
+	  "  --scope S     Check a document as the policy of that scope: global (default),\n"
+	  "                api or operation (these warn about sections without <base/>).\n"
+	  "Example:\n"
+	  "  certgate policy check policy.xml\n" },
+	{ "nv set", cg_cli_nv_set,
+	  "nv set NAME VALUE [--secret] [--tags T1,T2]\n"
+	  "                nv set NAME --value-file FILE [--secret] [--tags T1,T2]",
+	  "Creates or replaces a named value, used in policies as {{NAME}}. NAME is 1-256\n"
+	  "letters, digits, '-', '.' or '_'. VALUE is 1-4096 bytes, not only whitespace.\n"
+	  "When the named value exists, every policy and fragment that uses it is loaded\n"
+	  "again with the new value; if one would fail, nothing changes.\n"
+	  "\n"
+	  "  --secret           Never show the value in list/show (show --reveal does).\n"
+	  "  --value-file FILE  Read the value from FILE ('-': standard input) instead; one\n"
+	  "                     final newline is dropped. Prefer it for secrets: command\n"
+	  "                     lines are visible to other users.\n"
+	  "  --tags T1,T2       Tags (letters, digits, '-', '.', '_'; at most 32).\n"
+	  "Example:\n"
+	  "  certgate nv set trusted-thumbprint 1F0A2B3C4D5E6F708192A3B4C5D6E7F801234567\n" },
+	{ "nv list", cg_cli_nv_list, "nv list [--json]",
+	  "Lists named values; secret values are shown as ***.\n"
+	  "\n"
+	  "  --json        Print a JSON array (name, secret, value: null when secret).\n" },
+	{ "nv show", cg_cli_nv_show, "nv show NAME [--reveal] [--json]",
+	  "Shows one named value. A secret value is shown as *** unless --reveal.\n"
+	  "\n"
+	  "  --reveal      Show a secret value.\n"
+	  "  --json        Print a JSON object (name, secret, value, tags).\n" },
+	{ "nv rm", cg_cli_nv_rm, "nv rm NAME",
+	  "Removes a named value. Refused while a policy or fragment uses it; the message\n"
+	  "names them.\n" },
+	{ "fragment set", cg_cli_fragment_set,
+	  "fragment set ID FILE [--description TEXT] [--format rawxml|xml]",
+	  "Creates or replaces a policy fragment: FILE holds <fragment>...</fragment> ('-'\n"
+	  "reads standard input). It must load on its own, and every policy that includes\n"
+	  "it (<include-fragment fragment-id=\"ID\"/>) must still load with the new text;\n"
+	  "otherwise nothing changes.\n"
+	  "\n"
+	  "  --description TEXT  A description (at most 1000 bytes; kept on update when\n"
+	  "                      omitted).\n"
+	  "  --format F          rawxml (default) or xml.\n"
+	  "Example:\n"
+	  "  certgate fragment set check-client-cert fragment.xml --description 'mTLS check'\n" },
+	{ "fragment list", cg_cli_fragment_list, "fragment list [--json]",
+	  "Lists fragments: ID, format, size, description.\n"
+	  "\n"
+	  "  --json        Print a JSON array of {id, properties{description, format}}.\n" },
+	{ "fragment show", cg_cli_fragment_show, "fragment show ID [--json]",
+	  "Prints the text of a fragment as it was set.\n"
+	  "\n"
+	  "  --json        Print {id, properties{description, format, value}}.\n" },
+	{ "fragment rm", cg_cli_fragment_rm, "fragment rm ID",
+	  "Removes a fragment. Refused while a policy includes it; the message names the\n"
+	  "policies.\n" },
 };
 
 #define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -223,7 +314,11 @@ int cg_cli_main(int argc, char **argv)
 	const char *group = argv[i];
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
-	if (strcmp(group, "host") != 0 && strcmp(group, "api") != 0 && strcmp(group, "op") != 0)
+	static const char *const groups[] = { "host", "api", "op", "policy", "nv", "fragment" };
+	bool known = false;
+	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+		known = known || strcmp(group, groups[g]) == 0;
+	if (!known)
 		return cg_cli_usage_error(NULL, "unknown command '%s'", group);
 	if (i + 1 >= argc)
 		return cg_cli_usage_error(
@@ -233,7 +328,7 @@ int cg_cli_main(int argc, char **argv)
 		group_help(group);
 		return CG_CLI_EXIT_OK;
 	}
-	char name[sizeof("host") + CG_CLI_MAX_VERB_LEN + 1];
+	char name[sizeof("fragment") + CG_CLI_MAX_VERB_LEN + 1]; /* the longest group */
 	snprintf(name, sizeof(name), "%s %.*s", group, CG_CLI_MAX_VERB_LEN, verb);
 	const struct cg_cli_cmd *c = find(name);
 	if (!c || strlen(verb) > CG_CLI_MAX_VERB_LEN)

@@ -53,6 +53,29 @@ int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const stru
 		 size_t num_opts, const char *const *pos_names, size_t num_pos,
 		 struct cg_cli_args *out)
 {
+	return cg_cli_parse_range(ctx, argc, argv, opts, num_opts, pos_names, num_pos, num_pos,
+				  out);
+}
+
+void cg_cli_print_diag_message(const char *msg, const char *file)
+{
+	const char *nl = strchr(msg, '\n');
+	fprintf(stderr, "certgate: %.*s\n", (int)(nl ? nl - msg : (long)strlen(msg)), msg);
+	while (nl) {
+		const char *line = nl + 1;
+		nl = strchr(line, '\n');
+		int n = (int)(nl ? nl - line : (long)strlen(line));
+		if (file && line[0] >= '0' && line[0] <= '9')
+			fprintf(stderr, "%s:%.*s\n", file, n, line);
+		else
+			fprintf(stderr, "%.*s\n", n, line);
+	}
+}
+
+int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
+		       const struct cg_cli_opt *opts, size_t num_opts, const char *const *pos_names,
+		       size_t min_pos, size_t num_pos, struct cg_cli_args *out)
+{
 	memset(out, 0, sizeof(*out));
 	bool seen[CG_CLI_MAX_OPTS] = { false };
 	bool only_pos = false;
@@ -99,25 +122,29 @@ int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const stru
 			*opts[k].value = argv[++i];
 		}
 	}
-	if (out->num_pos < num_pos)
+	if (out->num_pos < min_pos)
 		return cg_cli_usage_error(ctx, "missing %s", pos_names[out->num_pos]);
 	return 0;
 }
 
-int cg_cli_read_file(const char *opt, const char *path, char **out)
+int cg_cli_read_bytes(const char *opt, const char *path, unsigned char **out, size_t *len)
 {
 	*out = NULL;
-	FILE *f = fopen(path, "rb");
+	*len = 0;
+	bool is_stdin = strcmp(path, "-") == 0;
+	FILE *f = is_stdin ? stdin : fopen(path, "rb");
 	if (!f)
 		return cg_cli_fail("cannot read %s file '%s': %s", opt, path, strerror(errno));
-	char *buf = malloc(CG_CLI_MAX_FILE_BYTES + 1);
+	unsigned char *buf = malloc(CG_CLI_MAX_FILE_BYTES + 1);
 	if (!buf) {
-		fclose(f);
+		if (!is_stdin)
+			fclose(f);
 		return cg_cli_fail("out of memory reading %s file '%s'", opt, path);
 	}
 	size_t n = fread(buf, 1, CG_CLI_MAX_FILE_BYTES + 1, f);
 	int e = ferror(f) ? errno : 0;
-	fclose(f);
+	if (!is_stdin)
+		fclose(f);
 	if (e) {
 		free(buf);
 		return cg_cli_fail("cannot read %s file '%s': %s", opt, path, strerror(e));
@@ -129,6 +156,20 @@ int cg_cli_read_file(const char *opt, const char *path, char **out)
 		return cg_cli_fail("%s file '%s' is larger than %d bytes", opt, path,
 				   CG_CLI_MAX_FILE_BYTES);
 	}
+	buf[n] = 0; /* so text callers may treat it as a string */
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+int cg_cli_read_file(const char *opt, const char *path, char **out)
+{
+	unsigned char *buf;
+	size_t n;
+	*out = NULL;
+	int rc = cg_cli_read_bytes(opt, path, &buf, &n);
+	if (rc)
+		return rc;
 	if (memchr(buf, 0, n)) {
 		OPENSSL_cleanse(buf, n);
 		free(buf);
@@ -137,8 +178,7 @@ int cg_cli_read_file(const char *opt, const char *path, char **out)
 			"x509 -inform der / openssl pkey -inform der)",
 			opt, path);
 	}
-	buf[n] = 0;
-	*out = buf;
+	*out = (char *)buf;
 	return 0;
 }
 

@@ -27,6 +27,19 @@
 #define CG_STORE_MAX_PEM_BYTES        (256 * 1024) /* a certificate chain or key, PEM */
 #define CG_STORE_MAX_CHAIN            10           /* certificates in a server chain */
 #define CG_STORE_BUSY_TIMEOUT_MS      5000         /* a writer waits this long for another */
+/* Policies, named values, fragments (APIM limits where APIM has one). */
+#define CG_STORE_MAX_POLICY_BYTES     (256 * 1024) /* = CG_POL_MAX_DOC_BYTES, the loader's own */
+#define CG_STORE_MAX_FRAGMENT_BYTES   (512 * 1024) /* = CG_POL_MAX_FRAGMENT_BYTES (APIM: 512 KB) */
+#define CG_STORE_MAX_FRAGMENTS        1000         /* fragment rows */
+#define CG_STORE_MAX_DESCRIPTION_LEN  1000         /* APIM description limit */
+#define CG_STORE_MAX_NAMED_VALUES     10000        /* named value rows */
+#define CG_STORE_MAX_NV_NAME_LEN      256          /* APIM displayName limit */
+#define CG_STORE_MAX_NV_VALUE_LEN     4096         /* APIM named value limit */
+#define CG_STORE_MAX_NV_TAGS          32           /* tags of one named value */
+#define CG_STORE_MAX_NV_TAG_LEN       64           /* one tag */
+/* Messages listing every diagnostic: a caller that wants them all passes a
+ * buffer this big (CG_STORE_ERR_LEN holds the first few). */
+#define CG_STORE_DIAG_LEN             (64 * 1024)
 
 /* What went wrong, for callers that map failures (exit codes, HTTP 400/404/
  * 409/500). Every failing function returns one of these (all negative) and
@@ -35,7 +48,8 @@ enum cg_store_fail {
 	CG_STORE_FAIL_IO = -1,        /* SQLite/filesystem/OOM: not the caller's fault */
 	CG_STORE_FAIL_INVALID = -2,   /* the input was refused by validation */
 	CG_STORE_FAIL_NOT_FOUND = -3, /* the named entity does not exist */
-	CG_STORE_FAIL_CONFLICT = -4,  /* clashes with another entity (path, default host) */
+	CG_STORE_FAIL_CONFLICT = -4,  /* clashes with another entity (path, default host), or
+				       * is still used (a named value a policy refers to) */
 };
 
 /* `host set`: creates the hostname or updates it. On update, NULL/-1 fields
@@ -73,6 +87,33 @@ struct cg_store_op_set {
 	const char *method;       /* HTTP token (stored uppercase) or "*" */
 	const char *url_template; /* "/orders/{id}", "/items?sort={sort}", "/" + "*" */
 	bool *created;            /* optional out: set true when the operation was new */
+};
+
+/* `nv set`: creates or replaces a named value (APIM namedValues PUT: the
+ * whole entity is replaced, so secret and tags are not "kept"). */
+struct cg_store_nv_set {
+	const char *name;         /* ^[A-Za-z0-9-._]+$, 1-256 chars, case-sensitive */
+	const char *value;        /* 1-4096 bytes, not whitespace only, no NUL */
+	bool secret;              /* never printed by list/show (unless revealed) */
+	const char *const *tags;  /* optional: num_tags tags, each an id (1-64 chars) */
+	size_t num_tags;
+	bool *created;            /* optional out: set true when the name was new */
+};
+
+/* One named value as stored; strings are malloc'd (cg_store_nv_free wipes
+ * the value before freeing it). */
+struct cg_store_nv {
+	char *name;
+	char *value;
+	bool secret;
+	char *tags; /* JSON array text, "[]" when none */
+};
+
+/* A policy or fragment as stored; malloc'd (free with cg_store_text_free). */
+struct cg_store_text {
+	char *format;      /* "rawxml" or "xml" */
+	char *value;       /* the text as it was given */
+	char *description; /* fragments only; "" otherwise */
 };
 
 #endif

@@ -56,6 +56,43 @@ static const struct cg_store_migration migrations[] = {
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL,"
 	  "  PRIMARY KEY (api_id, id));" },
+	{ "policies",
+	  /* One document per scope. api_id/op_id are NULL where the scope has
+	   * none; the unique index folds NULL to '' because SQLite's UNIQUE
+	   * treats NULLs as distinct. Removing an API or an operation removes
+	   * its policies (the composite key is only enforced when both ids
+	   * are set, i.e. at operation scope). */
+	  "CREATE TABLE policies ("
+	  "  scope TEXT NOT NULL CHECK (scope IN ('global', 'api', 'operation')),"
+	  "  api_id TEXT REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  op_id TEXT,"
+	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
+	  "  value TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL,"
+	  "  FOREIGN KEY (api_id, op_id) REFERENCES operations (api_id, id) ON DELETE CASCADE,"
+	  "  CHECK ((scope = 'global' AND api_id IS NULL AND op_id IS NULL)"
+	  "      OR (scope = 'api' AND api_id IS NOT NULL AND op_id IS NULL)"
+	  "      OR (scope = 'operation' AND api_id IS NOT NULL AND op_id IS NOT NULL)));"
+	  "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
+	  "  (scope, coalesce(api_id, ''), coalesce(op_id, ''));"
+	  "CREATE INDEX policies_op ON policies (api_id, op_id);" },
+	{ "named values",
+	  "CREATE TABLE named_values ("
+	  "  name TEXT PRIMARY KEY,"
+	  "  value TEXT NOT NULL CHECK (length(value) > 0),"
+	  "  secret INTEGER NOT NULL DEFAULT 0 CHECK (secret IN (0, 1)),"
+	  "  tags TEXT NOT NULL DEFAULT '[]',"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);" },
+	{ "policy fragments",
+	  "CREATE TABLE fragments ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  description TEXT NOT NULL DEFAULT '',"
+	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
+	  "  value TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);" },
 };
 
 #define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -338,6 +375,102 @@ static int oom(char *err, size_t errlen)
 	return CG_STORE_FAIL_IO;
 }
 
+/* Policies, named values and fragments (migrations 2-4). */
+static int load_policy_parts(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	size_t np, nn, nf;
+	int rc;
+	if ((rc = count_rows(st, "SELECT count(*) FROM policies", &np, err, errlen)) ||
+	    (rc = count_rows(st, "SELECT count(*) FROM named_values", &nn, err, errlen)) ||
+	    (rc = count_rows(st, "SELECT count(*) FROM fragments", &nf, err, errlen)))
+		return rc;
+	/* One policy per scope: global + every API + every operation. */
+	size_t max_pol = 1 + (size_t)CG_STORE_MAX_APIS * (1 + CG_STORE_MAX_OPS_PER_API);
+	const char *what = NULL;
+	size_t have = 0, limit = 0;
+	if (np > max_pol)
+		what = "policies", have = np, limit = max_pol;
+	else if (nn > CG_STORE_MAX_NAMED_VALUES)
+		what = "named values", have = nn, limit = CG_STORE_MAX_NAMED_VALUES;
+	else if (nf > CG_STORE_MAX_FRAGMENTS)
+		what = "fragments", have = nf, limit = CG_STORE_MAX_FRAGMENTS;
+	if (what) {
+		snprintf(err, errlen, "store '%s' holds %zu %s, more than certgate's limit of %zu",
+			 st->path, have, what, limit);
+		return CG_STORE_FAIL_INVALID;
+	}
+	m->policies = cg_arena_zalloc(&m->arena, (np ? np : 1) * sizeof(*m->policies));
+	m->named_values = cg_arena_zalloc(&m->arena, (nn ? nn : 1) * sizeof(*m->named_values));
+	m->fragments = cg_arena_zalloc(&m->arena, (nf ? nf : 1) * sizeof(*m->fragments));
+	if (!m->policies || !m->named_values || !m->fragments)
+		return oom(err, errlen);
+
+	sqlite3_stmt *s = cg_store_prepare(
+		st,
+		"SELECT scope, api_id, op_id, format, value FROM policies "
+		"ORDER BY scope = 'operation', scope = 'api', api_id, op_id",
+		err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_policies < np) {
+		struct cg_model_policy *p = &m->policies[m->num_policies++];
+		const char *sc = (const char *)sqlite3_column_text(s, 0);
+		p->scope = sc && strcmp(sc, "api") == 0	       ? CG_MODEL_POLICY_API
+			   : sc && strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
+								 : CG_MODEL_POLICY_GLOBAL;
+		p->api_id = sqlite3_column_type(s, 1) == SQLITE_NULL ? NULL : col(&m->arena, s, 1);
+		p->op_id = sqlite3_column_type(s, 2) == SQLITE_NULL ? NULL : col(&m->arena, s, 2);
+		p->format = col(&m->arena, s, 3);
+		p->value = col(&m->arena, s, 4);
+		if (!p->format || !p->value || (p->scope != CG_MODEL_POLICY_GLOBAL && !p->api_id) ||
+		    (p->scope == CG_MODEL_POLICY_OPERATION && !p->op_id)) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read policies", err, errlen);
+
+	s = cg_store_prepare(st, "SELECT name, value, secret FROM named_values ORDER BY name", err,
+			     errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_named_values < nn) {
+		struct cg_model_named_value *v = &m->named_values[m->num_named_values++];
+		v->name = col(&m->arena, s, 0);
+		v->value = col(&m->arena, s, 1);
+		v->secret = sqlite3_column_int(s, 2) != 0;
+		if (!v->name || !v->value) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read named values", err, errlen);
+
+	s = cg_store_prepare(st, "SELECT id, description, format, value FROM fragments ORDER BY id",
+			     err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_fragments < nf) {
+		struct cg_model_fragment *f = &m->fragments[m->num_fragments++];
+		f->id = col(&m->arena, s, 0);
+		f->description = col(&m->arena, s, 1);
+		f->format = col(&m->arena, s, 2);
+		f->value = col(&m->arena, s, 3);
+		if (!f->id || !f->description || !f->format || !f->value) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read fragments", err, errlen);
+	return 0;
+}
+
 static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
 {
 	size_t nh, na, no;
@@ -458,7 +591,7 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return cg_store_sql_fail(st, "read APIs", err, errlen);
-	return 0;
+	return load_policy_parts(st, m, err, errlen);
 }
 
 int cg_store_load_model(struct cg_store *st, struct cg_model *out, char *err, size_t errlen)
@@ -486,4 +619,10 @@ void cg_model_free(struct cg_model *m)
 	m->apis = NULL;
 	m->num_hosts = 0;
 	m->num_apis = 0;
+	m->policies = NULL;
+	m->named_values = NULL;
+	m->fragments = NULL;
+	m->num_policies = 0;
+	m->num_named_values = 0;
+	m->num_fragments = 0;
 }

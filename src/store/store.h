@@ -74,4 +74,86 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 int cg_store_op_rm(struct cg_store *st, const char *api_id, const char *op_id, char *err,
 		   size_t errlen);
 
+/* ---- policies (APIM policies/policy at global, API and operation scope) ----
+ *
+ * Policy, fragment and named-value writes are validated against each other
+ * inside the write transaction, with the policy loader (src/policy) and the
+ * expression engine as its compile hook: nothing is stored that the
+ * gateway could not load. Refusals list every diagnostic, one per line, as
+ * "line:col: message" (a position inside an included fragment starts with
+ * "fragment 'ID' "), after a first line that says what was refused; pass
+ * an err of CG_STORE_DIAG_LEN bytes to get them all (a shorter one is cut,
+ * ending in "..."). On success err holds the warnings the same way, or ""
+ * when there are none. Secret named values longer than 3 bytes are
+ * replaced by "***" in every message. */
+
+/* Creates or replaces the policy of a scope. api_id is needed for the API
+ * and operation scopes (NULL at global), op_id for the operation scope.
+ * format: "rawxml" (NULL means this; APIM's stored form) or "xml". text:
+ * the <policies> document, at most CG_STORE_MAX_POLICY_BYTES. Refuses
+ * (INVALID) a text that does not load and compile with the store's named
+ * values and fragments; NOT_FOUND when the API or operation is absent. */
+int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
+			const char *op_id, const char *format, const char *text, char *err,
+			size_t errlen);
+
+/* Reads the policy of a scope into *out (the caller frees it with
+ * cg_store_text_free). NOT_FOUND when the scope has none. */
+int cg_store_policy_get(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
+			const char *op_id, struct cg_store_text *out, char *err, size_t errlen);
+
+/* Removes the policy of a scope. NOT_FOUND when the scope has none.
+ * Removing an API or an operation removes its policies too. */
+int cg_store_policy_rm(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
+		       const char *op_id, char *err, size_t errlen);
+
+void cg_store_text_free(struct cg_store_text *t);
+
+/* Human name of a policy scope for messages: "the global policy", "the
+ * policy of api 'a'", "the policy of operation 'o' of api 'a'". */
+void cg_store_policy_name(enum cg_model_policy_scope scope, const char *api_id, const char *op_id,
+			  char *out, size_t outlen);
+
+/* ---- named values ({{name}}) ---- */
+
+/* Creates or replaces a named value (see struct cg_store_nv_set). When it
+ * exists, every policy and fragment that uses it is loaded again with the
+ * new value, in the same transaction; if any would fail, nothing changes
+ * and err names each one with its diagnostics (INVALID). */
+int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char *err,
+		    size_t errlen);
+
+/* Reads one named value, secret or not (the caller decides what to show).
+ * NOT_FOUND if absent. Free *out with cg_store_nv_free. */
+int cg_store_nv_get(struct cg_store *st, const char *name, struct cg_store_nv *out, char *err,
+		    size_t errlen);
+void cg_store_nv_free(struct cg_store_nv *nv);
+
+/* Removes a named value. CONFLICT while a policy or fragment uses it; err
+ * names them: "named value 'x' is used by the global policy, the policy
+ * of api 'y', fragment 'f'". NOT_FOUND if absent. */
+int cg_store_nv_rm(struct cg_store *st, const char *name, char *err, size_t errlen);
+
+/* Checks a named value's name (^[A-Za-z0-9-._]+$, 1-256 chars). */
+int cg_store_check_nv_name(const char *name, char *err, size_t errlen);
+
+/* ---- policy fragments ---- */
+
+/* Creates or replaces a fragment. id: like an API id. description: NULL
+ * keeps the stored one ("" on create), at most 1000 bytes. format as for
+ * policies. text: a <fragment> document, at most
+ * CG_STORE_MAX_FRAGMENT_BYTES, that loads on its own; then every policy
+ * that includes the fragment is loaded again with the new text in the
+ * same transaction, and any failure refuses the whole write (INVALID). */
+int cg_store_fragment_set(struct cg_store *st, const char *id, const char *description,
+			  const char *format, const char *text, char *err, size_t errlen);
+
+/* Reads a fragment (format, value, description). NOT_FOUND if absent. */
+int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_text *out,
+			  char *err, size_t errlen);
+
+/* Removes a fragment. CONFLICT while a policy includes it (err names the
+ * policies); NOT_FOUND if absent. */
+int cg_store_fragment_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
+
 #endif

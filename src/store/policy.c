@@ -1,0 +1,1242 @@
+/* Policies, named values and policy fragments.
+ *
+ * These three refer to each other ({{name}} in a policy or fragment,
+ * <include-fragment fragment-id="f"/> in a policy), so every write loads
+ * what it touches with the policy loader and the expression engine inside
+ * the write transaction, against the rows as they will be after the write:
+ * the gateway can never be handed a store whose policies do not load.
+ * A named value or fragment in use cannot be removed, and changing one
+ * loads its users again (APIM semantics, apim.md §1.4 and §1.7). */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "base/buf.h"
+#include "policy/exprhook.h"
+#include "policy/policy.h"
+#include "store/store-int.h"
+#include "store/validate.h"
+
+#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+#define ENV_ARENA_CHUNK   (64 * 1024)   /* named values, fragments, policies of one write */
+#define CHECK_ARENA_CHUNK (64 * 1024)   /* one load: tree, compiled expressions, diagnostics */
+#define DIAG_LINE_MAX     (8 * 1024)    /* one formatted diagnostic */
+#define DIAG_LINES_MAX    (256 * 1024)  /* all diagnostics of one load, formatted */
+#define SECRET_MIN_SCRUB  4             /* shorter secrets would blank out digits and words */
+
+/* ---- bounded messages ---------------------------------------------- */
+
+/* err as an append-only buffer: a message that does not fit ends in
+ * "..." so a reader knows it was cut. */
+struct msg {
+	char *buf;
+	size_t cap;
+	size_t len;
+	bool cut;
+};
+
+static void msg_init(struct msg *m, char *buf, size_t cap)
+{
+	m->buf = buf;
+	m->cap = cap;
+	m->len = 0;
+	m->cut = false;
+	if (cap)
+		buf[0] = 0;
+}
+
+static void msg_add(struct msg *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void msg_add(struct msg *m, const char *fmt, ...)
+{
+	if (m->cut || m->cap == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(m->buf + m->len, m->cap - m->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= m->cap - m->len) {
+		m->cut = true;
+		m->len = m->cap - 1;
+		if (m->cap >= 4)
+			memcpy(m->buf + m->cap - 4, "...", 4);
+	} else {
+		m->len += (size_t)n;
+	}
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* ---- small SQL helpers --------------------------------------------- */
+
+static int step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+		     size_t errlen)
+{
+	int rc = sqlite3_step(s);
+	rc = rc != SQLITE_DONE && rc != SQLITE_ROW ? cg_store_sql_fail(st, what, err, errlen) : 0;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int count1(struct cg_store *st, const char *sql, const char *a1, const char *a2,
+		  size_t *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	if (a1)
+		sqlite3_bind_text(s, 1, a1, -1, SQLITE_STATIC);
+	if (a2)
+		sqlite3_bind_text(s, 2, a2, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cg_store_sql_fail(st, "count", err, errlen);
+	}
+	*out = (size_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static char *arena_col(struct cg_arena *a, sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	if (!t)
+		return NULL;
+	return cg_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, i));
+}
+
+static char *dup_col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return strdup(t ? (const char *)t : "");
+}
+
+/* ---- scopes and formats -------------------------------------------- */
+
+static const char *const scope_names[] = { "global", "api", "operation" };
+
+void cg_store_policy_name(enum cg_model_policy_scope scope, const char *api_id, const char *op_id,
+			  char *out, size_t outlen)
+{
+	if (scope == CG_MODEL_POLICY_API)
+		snprintf(out, outlen, "the policy of api '%s'", api_id ? api_id : "");
+	else if (scope == CG_MODEL_POLICY_OPERATION)
+		snprintf(out, outlen, "the policy of operation '%s' of api '%s'", op_id ? op_id : "",
+			 api_id ? api_id : "");
+	else
+		snprintf(out, outlen, "the global policy");
+}
+
+static enum cg_pol_scope pol_scope(enum cg_model_policy_scope s)
+{
+	return s == CG_MODEL_POLICY_API	      ? CG_POL_SCOPE_API
+	       : s == CG_MODEL_POLICY_OPERATION ? CG_POL_SCOPE_OPERATION
+						: CG_POL_SCOPE_GLOBAL;
+}
+
+static int parse_format(const char *in, enum cg_pol_format *out, char *err, size_t errlen)
+{
+	if (!in || strcmp(in, "rawxml") == 0) {
+		*out = CG_POL_FORMAT_RAWXML;
+		return 0;
+	}
+	if (strcmp(in, "xml") == 0) {
+		*out = CG_POL_FORMAT_XML;
+		return 0;
+	}
+	/* APIM's "-link" formats fetch the text from a URL: no network here. */
+	return fail(err, errlen, CG_STORE_FAIL_INVALID,
+		    "format '%.40s' is not supported (use rawxml or xml)", in);
+}
+
+static const char *format_name(enum cg_pol_format f)
+{
+	return f == CG_POL_FORMAT_XML ? "xml" : "rawxml";
+}
+
+/* Checks that the ids fit the scope: global takes none, api an API id,
+ * operation both. */
+static int check_scope(enum cg_model_policy_scope scope, const char *api_id, const char *op_id,
+		       char *err, size_t errlen)
+{
+	int rc;
+	switch (scope) {
+	case CG_MODEL_POLICY_GLOBAL:
+		if (api_id || op_id)
+			return fail(err, errlen, CG_STORE_FAIL_INVALID,
+				    "the global policy takes no API or operation id");
+		return 0;
+	case CG_MODEL_POLICY_API:
+		if (op_id)
+			return fail(err, errlen, CG_STORE_FAIL_INVALID,
+				    "an API policy takes no operation id");
+		return cg_store_check_id("API id", api_id ? api_id : "", err, errlen);
+	case CG_MODEL_POLICY_OPERATION:
+		if ((rc = cg_store_check_id("API id", api_id ? api_id : "", err, errlen)))
+			return rc;
+		return cg_store_check_id("operation id", op_id ? op_id : "", err, errlen);
+	}
+	return fail(err, errlen, CG_STORE_FAIL_INVALID, "unknown policy scope %d", (int)scope);
+}
+
+/* ---- what a write is checked against ------------------------------- */
+
+struct pol_row {
+	enum cg_model_policy_scope scope;
+	const char *api_id, *op_id;
+	enum cg_pol_format format;
+	const char *value;
+};
+
+/* The named values, fragments and policies as the transaction sees them
+ * (after the write when read after it). Lives in arena. */
+struct env_rows {
+	struct cg_arena arena;
+	struct cg_pol_named_value *nv;
+	size_t num_nv;
+	struct cg_str *secrets; /* secret values and their words, for scrubbing */
+	size_t num_secrets, cap_secrets;
+	struct cg_pol_fragment *fr;
+	size_t num_fr;
+	struct pol_row *pol;
+	size_t num_pol;
+};
+
+static bool word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_';
+}
+
+static int push_secret(struct env_rows *e, struct cg_str v)
+{
+	if (e->num_secrets == e->cap_secrets) {
+		size_t cap = e->cap_secrets ? e->cap_secrets * 2 : 16;
+		struct cg_str *n = cg_arena_alloc(&e->arena, cap * sizeof(*n));
+		if (!n)
+			return -1;
+		if (e->num_secrets)
+			memcpy(n, e->secrets, e->num_secrets * sizeof(*n));
+		e->secrets = n;
+		e->cap_secrets = cap;
+	}
+	e->secrets[e->num_secrets++] = v;
+	return 0;
+}
+
+/* Records what of a secret value must not appear in messages: the whole
+ * value, and each identifier-like word in it, because an expression
+ * engine message quotes names ("The name 'X' does not exist"), not
+ * whole values. Pieces shorter than SECRET_MIN_SCRUB are left: they
+ * would blank out ordinary words and digits. */
+static int add_secret(struct env_rows *e, const char *v)
+{
+	size_t n = strlen(v);
+	if (n >= SECRET_MIN_SCRUB && push_secret(e, cg_str_make(v, n)) != 0)
+		return -1;
+	for (size_t i = 0; i < n;) {
+		if (!word_char(v[i])) {
+			i++;
+			continue;
+		}
+		size_t j = i;
+		while (j < n && word_char(v[j]))
+			j++;
+		if (j - i >= SECRET_MIN_SCRUB && j - i < n &&
+		    push_secret(e, cg_str_make(v + i, j - i)) != 0)
+			return -1;
+		i = j;
+	}
+	return 0;
+}
+
+static int env_oom(char *err, size_t errlen)
+{
+	return fail(err, errlen, CG_STORE_FAIL_IO, "out of memory reading the store");
+}
+
+static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t errlen)
+{
+	memset(e, 0, sizeof(*e));
+	cg_arena_init(&e->arena, ENV_ARENA_CHUNK, 0);
+	size_t nnv, nfr, npol;
+	int rc, r;
+	if ((rc = count1(st, "SELECT count(*) FROM named_values", NULL, NULL, &nnv, err, errlen)) ||
+	    (rc = count1(st, "SELECT count(*) FROM fragments", NULL, NULL, &nfr, err, errlen)) ||
+	    (rc = count1(st, "SELECT count(*) FROM policies", NULL, NULL, &npol, err, errlen)))
+		return rc;
+	e->nv = cg_arena_zalloc(&e->arena, (nnv + 1) * sizeof(*e->nv));
+
+	e->fr = cg_arena_zalloc(&e->arena, (nfr + 1) * sizeof(*e->fr));
+	e->pol = cg_arena_zalloc(&e->arena, (npol + 1) * sizeof(*e->pol));
+	if (!e->nv || !e->fr || !e->pol)
+		return env_oom(err, errlen);
+
+	sqlite3_stmt *s = cg_store_prepare(st, "SELECT name, value, secret FROM named_values", err,
+					   errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && e->num_nv < nnv) {
+		char *n = arena_col(&e->arena, s, 0), *v = arena_col(&e->arena, s, 1);
+		if (!n || !v) {
+			sqlite3_finalize(s);
+			return env_oom(err, errlen);
+		}
+		e->nv[e->num_nv].name = cg_str_from_c(n);
+		e->nv[e->num_nv].value = cg_str_from_c(v);
+		if (sqlite3_column_int(s, 2) && add_secret(e, v) != 0) {
+			sqlite3_finalize(s);
+			return env_oom(err, errlen);
+		}
+		e->num_nv++;
+	}
+	sqlite3_finalize(s);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read named values", err, errlen);
+
+	s = cg_store_prepare(st, "SELECT id, format, value FROM fragments", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && e->num_fr < nfr) {
+		char *id = arena_col(&e->arena, s, 0), *f = arena_col(&e->arena, s, 1),
+		     *v = arena_col(&e->arena, s, 2);
+		if (!id || !f || !v) {
+			sqlite3_finalize(s);
+			return env_oom(err, errlen);
+		}
+		e->fr[e->num_fr].id = cg_str_from_c(id);
+		e->fr[e->num_fr].text = cg_str_from_c(v);
+		e->fr[e->num_fr].format =
+			strcmp(f, "xml") == 0 ? CG_POL_FORMAT_XML : CG_POL_FORMAT_RAWXML;
+		e->num_fr++;
+	}
+	sqlite3_finalize(s);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read fragments", err, errlen);
+
+	/* Ordered so messages list users the same way every time. */
+	s = cg_store_prepare(st,
+			     "SELECT scope, api_id, op_id, format, value FROM policies "
+			     "ORDER BY scope = 'operation', scope = 'api', api_id, op_id",
+			     err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW && e->num_pol < npol) {
+		struct pol_row *p = &e->pol[e->num_pol];
+		const char *sc = (const char *)sqlite3_column_text(s, 0);
+		p->scope = sc && strcmp(sc, "api") == 0	       ? CG_MODEL_POLICY_API
+			   : sc && strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
+								 : CG_MODEL_POLICY_GLOBAL;
+		p->api_id = arena_col(&e->arena, s, 1);
+		p->op_id = arena_col(&e->arena, s, 2);
+		const char *f = (const char *)sqlite3_column_text(s, 3);
+		p->format = f && strcmp(f, "xml") == 0 ? CG_POL_FORMAT_XML : CG_POL_FORMAT_RAWXML;
+		p->value = arena_col(&e->arena, s, 4);
+		if (!p->value) {
+			sqlite3_finalize(s);
+			return env_oom(err, errlen);
+		}
+		e->num_pol++;
+	}
+	sqlite3_finalize(s);
+	if (r != SQLITE_DONE && r != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read policies", err, errlen);
+	return 0;
+}
+
+static void env_free(struct env_rows *e)
+{
+	cg_arena_destroy(&e->arena);
+}
+
+/* ---- loading one text ---------------------------------------------- */
+
+/* Appends s to out with every secret value replaced by "***": a
+ * diagnostic can quote substituted text (an expression built from a
+ * secret), and secrets are never printed. */
+static int append_scrubbed(struct cg_buf *out, struct cg_str s, const struct env_rows *e)
+{
+	size_t i = 0, copied = 0;
+	while (i < s.len) {
+		size_t hit = 0;
+		for (size_t k = 0; k < e->num_secrets && !hit; k++) {
+			struct cg_str v = e->secrets[k];
+			if (v.len <= s.len - i && memcmp(s.ptr + i, v.ptr, v.len) == 0)
+				hit = v.len;
+		}
+		if (!hit) {
+			i++;
+			continue;
+		}
+		if (cg_buf_append(out, s.ptr + copied, i - copied) != 0 ||
+		    cg_buf_append(out, "***", 3) != 0)
+			return -1;
+		i += hit;
+		copied = i;
+	}
+	return cg_buf_append(out, s.ptr + copied, s.len - copied);
+}
+
+/* Loads a policy (frag_id NULL) or a fragment with e's named values and
+ * fragments and the expression engine, into a throw-away arena. Every
+ * diagnostic goes to lines, one per line. Returns the number of errors. */
+static size_t load_one(const struct env_rows *e, const char *frag_id, enum cg_pol_scope scope,
+		       enum cg_pol_format format, const char *text, struct cg_buf *lines)
+{
+	struct cg_arena a;
+	cg_arena_init(&a, CHECK_ARENA_CHUNK, 0);
+	struct cg_pol_diags d;
+	cg_pol_diags_init(&d, &a);
+	struct cg_pol_env env = {
+		.named_values = e->nv,
+		.num_named_values = e->num_nv,
+		.fragments = e->fr,
+		.num_fragments = e->num_fr,
+		.compile = cg_pol_expr_hook,
+		.compile_ud = &a, /* compiled programs die with the arena */
+	};
+	struct cg_pol_doc *doc;
+	int rc;
+	/* A fragment checked on its own gets no id: its positions are its
+	 * own, and "fragment 'x'" in front of each would only repeat it. */
+	if (frag_id)
+		rc = cg_pol_load_fragment(&a, CG_STR(""), cg_str_from_c(text), format, &env, &d, &doc);
+	else
+		rc = cg_pol_load(&a, cg_str_from_c(text), format, scope, &env, &d, &doc);
+	size_t errors = d.num_errors;
+	struct cg_buf one;
+	cg_buf_init(&one, DIAG_LINE_MAX);
+	for (const struct cg_pol_diag *dg = d.head; dg; dg = dg->next) {
+		one.len = 0;
+		if (cg_pol_diag_format(dg, &one) != 0)
+			continue;
+		if (append_scrubbed(lines, cg_buf_str(&one), e) != 0 ||
+		    cg_buf_append(lines, "\n", 1) != 0)
+			break; /* DIAG_LINES_MAX: enough to act on */
+	}
+	if (d.num_dropped && cg_buf_printf(lines, "(%zu more diagnostics not shown)\n",
+					   d.num_dropped) != 0) {
+		/* the list is already as long as it may get */
+	}
+	if (rc != 0 && errors == 0) {
+		errors = 1;
+		if (cg_buf_printf(lines, "1:1: the text could not be loaded (out of memory)\n") != 0) {
+			/* as above */
+		}
+	}
+	cg_buf_free(&one);
+	cg_arena_destroy(&a);
+	return errors;
+}
+
+/* Adds lines (without its last newline) to m after a first line. */
+static void msg_lines(struct msg *m, const struct cg_buf *lines)
+{
+	size_t n = lines->len;
+	while (n && lines->data[n - 1] == '\n')
+		n--;
+	if (n)
+		msg_add(m, "\n%.*s", (int)n, lines->data);
+}
+
+/* ---- who uses what ------------------------------------------------- */
+
+static bool nv_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.' || c == '_';
+}
+
+/* Whether text refers to {{name}}, by the loader's own textual rule (a
+ * reference inside a comment counts: the loader substitutes there too). */
+static bool text_uses_nv(const char *text, const char *name)
+{
+	size_t nl = strlen(name);
+	for (const char *p = strstr(text, "{{"); p; p = strstr(p + 1, "{{")) {
+		const char *q = p + 2;
+		size_t n = 0;
+		while (nv_char(q[n]) && n <= CG_STORE_MAX_NV_NAME_LEN)
+			n++;
+		if (n == nl && q[n] == '}' && q[n + 1] == '}' && memcmp(q, name, nl) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool xml_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Whether an attribute value v (vlen bytes, raw) names fragment id, after
+ * {{name}} substitution (a fragment-id may be a named value). */
+static bool fragment_id_is(const char *v, size_t vlen, const char *id, const struct env_rows *e)
+{
+	char buf[CG_STORE_MAX_ID_LEN + 2];
+	size_t bl = 0, i = 0;
+	while (i < vlen) {
+		if (i + 1 < vlen && v[i] == '{' && v[i + 1] == '{') {
+			size_t j = i + 2;
+			while (j < vlen && nv_char(v[j]))
+				j++;
+			if (j + 1 < vlen && v[j] == '}' && v[j + 1] == '}') {
+				struct cg_str name = cg_str_make(v + i + 2, j - i - 2);
+				for (size_t k = 0; k < e->num_nv; k++) {
+					if (!cg_str_eq(e->nv[k].name, name))
+						continue;
+					struct cg_str val = e->nv[k].value;
+					if (bl + val.len >= sizeof(buf))
+						return false;
+					memcpy(buf + bl, val.ptr, val.len);
+					bl += val.len;
+				}
+				i = j + 2;
+				continue;
+			}
+		}
+		if (bl + 1 >= sizeof(buf))
+			return false;
+		buf[bl++] = v[i++];
+	}
+	return bl == strlen(id) && memcmp(buf, id, bl) == 0;
+}
+
+/* Whether text has <include-fragment fragment-id="id"/> outside comments
+ * and CDATA. Textual on purpose: the loader replaces an include by the
+ * fragment's elements, which leaves no trace of an empty fragment. */
+static bool text_includes(const char *text, const char *id, const struct env_rows *e)
+{
+	static const char tag[] = "<include-fragment";
+	const size_t tl = sizeof(tag) - 1;
+	const char *p = text;
+	while ((p = strchr(p, '<'))) {
+		const char *q;
+		if (strncmp(p, "<!--", 4) == 0) {
+			if (!(q = strstr(p + 4, "-->")))
+				return false;
+			p = q + 3;
+			continue;
+		}
+		if (strncmp(p, "<![CDATA[", 9) == 0) {
+			if (!(q = strstr(p + 9, "]]>")))
+				return false;
+			p = q + 3;
+			continue;
+		}
+		if (strncmp(p, tag, tl) != 0 || !(xml_blank(p[tl]) || p[tl] == '/' || p[tl] == '>')) {
+			p++;
+			continue;
+		}
+		q = p + tl;
+		while (*q && *q != '>') {
+			const char *start = q;
+			while (xml_blank(*q))
+				q++;
+			const char *an = q;
+			while (*q && !xml_blank(*q) && *q != '=' && *q != '>' && *q != '/')
+				q++;
+			size_t al = (size_t)(q - an);
+			while (xml_blank(*q))
+				q++;
+			if (*q == '=') {
+				q++;
+				while (xml_blank(*q))
+					q++;
+				char quote = *q;
+				if (quote != '"' && quote != '\'')
+					break;
+				const char *v = ++q, *ve = strchr(v, quote);
+				if (!ve)
+					return false;
+				if (al == 11 && memcmp(an, "fragment-id", 11) == 0 &&
+				    fragment_id_is(v, (size_t)(ve - v), id, e))
+					return true;
+				q = ve + 1;
+			} else if (q == start) {
+				q++; /* '/' or a stray character: move on */
+			}
+		}
+		p = *q ? q + 1 : q;
+	}
+	return false;
+}
+
+static bool fragment_uses_nv(const struct env_rows *e, size_t k, const char *name)
+{
+	return text_uses_nv(e->fr[k].text.ptr, name);
+}
+
+/* Whether policy i uses named value name: itself or through a fragment it
+ * includes. */
+static bool policy_uses_nv(const struct env_rows *e, size_t i, const char *name)
+{
+	if (text_uses_nv(e->pol[i].value, name))
+		return true;
+	for (size_t k = 0; k < e->num_fr; k++)
+		if (fragment_uses_nv(e, k, name) &&
+		    text_includes(e->pol[i].value, e->fr[k].id.ptr, e))
+			return true;
+	return false;
+}
+
+static void policy_label(const struct pol_row *p, char *out, size_t outlen)
+{
+	cg_store_policy_name(p->scope, p->api_id, p->op_id, out, outlen);
+}
+
+/* Lists the users of a named value (nv) or of a fragment (frag) into m,
+ * ", " between them; returns how many. */
+static size_t list_users(const struct env_rows *e, const char *nv, const char *frag,
+			 struct msg *m)
+{
+	size_t n = 0;
+	char label[400];
+	for (size_t i = 0; i < e->num_pol; i++) {
+		bool uses = nv ? policy_uses_nv(e, i, nv) : text_includes(e->pol[i].value, frag, e);
+		if (!uses)
+			continue;
+		policy_label(&e->pol[i], label, sizeof(label));
+		msg_add(m, "%s%s", n++ ? ", " : "", label);
+	}
+	for (size_t k = 0; nv && k < e->num_fr; k++)
+		if (fragment_uses_nv(e, k, nv))
+			msg_add(m, "%sfragment '%s'", n++ ? ", " : "", e->fr[k].id.ptr);
+	return n;
+}
+
+/* Loads every user of a named value (nv) or fragment (frag) again with e,
+ * which already holds the new rows. Appends each failure to m, with its
+ * diagnostics. Returns the number of users that fail. */
+static size_t revalidate_users(const struct env_rows *e, const char *nv, const char *frag,
+			       struct msg *m)
+{
+	size_t failed = 0;
+	char label[400];
+	struct cg_buf lines;
+	cg_buf_init(&lines, DIAG_LINES_MAX);
+	for (size_t k = 0; nv && k < e->num_fr; k++) {
+		if (!fragment_uses_nv(e, k, nv))
+			continue;
+		lines.len = 0;
+		if (load_one(e, e->fr[k].id.ptr, CG_POL_SCOPE_GLOBAL, e->fr[k].format,
+			     e->fr[k].text.ptr, &lines) == 0)
+			continue;
+		failed++;
+		msg_add(m, "\nfragment '%s' would not load:", e->fr[k].id.ptr);
+		msg_lines(m, &lines);
+	}
+	for (size_t i = 0; i < e->num_pol; i++) {
+		const struct pol_row *p = &e->pol[i];
+		bool uses = nv ? policy_uses_nv(e, i, nv) : text_includes(p->value, frag, e);
+		if (!uses)
+			continue;
+		lines.len = 0;
+		if (load_one(e, NULL, pol_scope(p->scope), p->format, p->value, &lines) == 0)
+			continue;
+		failed++;
+		policy_label(p, label, sizeof(label));
+		msg_add(m, "\n%s would not load:", label);
+		msg_lines(m, &lines);
+	}
+	cg_buf_free(&lines);
+	return failed;
+}
+
+/* ---- policies ------------------------------------------------------ */
+
+/* NOT_FOUND unless the API (and the operation) of a scope exist. */
+static int scope_exists(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
+			const char *op_id, char *err, size_t errlen)
+{
+	size_t n;
+	int rc;
+	if (scope == CG_MODEL_POLICY_GLOBAL)
+		return 0;
+	if ((rc = count1(st, "SELECT count(*) FROM apis WHERE id = ?", api_id, NULL, &n, err,
+			 errlen)))
+		return rc;
+	if (n == 0)
+		return fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "API '%s' does not exist",
+			    api_id);
+	if (scope != CG_MODEL_POLICY_OPERATION)
+		return 0;
+	if ((rc = count1(st, "SELECT count(*) FROM operations WHERE api_id = ? AND id = ?", api_id,
+			 op_id, &n, err, errlen)))
+		return rc;
+	if (n == 0)
+		return fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "API '%s' has no operation '%s'",
+			    api_id, op_id);
+	return 0;
+}
+
+/* Binds scope (1), api_id (2), op_id (3); NULL ids bind NULL, which the
+ * queries compare with IS. */
+static void bind_scope(sqlite3_stmt *s, enum cg_model_policy_scope scope, const char *api_id,
+		       const char *op_id)
+{
+	sqlite3_bind_text(s, 1, scope_names[scope], -1, SQLITE_STATIC);
+	if (scope != CG_MODEL_POLICY_GLOBAL)
+		sqlite3_bind_text(s, 2, api_id, -1, SQLITE_STATIC);
+	if (scope == CG_MODEL_POLICY_OPERATION)
+		sqlite3_bind_text(s, 3, op_id, -1, SQLITE_STATIC);
+}
+
+int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
+			const char *op_id, const char *format, const char *text, char *err,
+			size_t errlen)
+{
+	enum cg_pol_format fmt;
+	char label[400];
+	int rc;
+	if ((rc = check_scope(scope, api_id, op_id, err, errlen)) ||
+	    (rc = parse_format(format, &fmt, err, errlen)))
+		return rc;
+	cg_store_policy_name(scope, api_id, op_id, label, sizeof(label));
+	if (!text || !*text)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID, "%s: the policy text is empty",
+			    label);
+	size_t len = strlen(text);
+	if (len > CG_STORE_MAX_POLICY_BYTES)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID,
+			    "%s: the policy is %zu bytes; at most %d are accepted", label, len,
+			    CG_STORE_MAX_POLICY_BYTES);
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	struct env_rows e;
+	memset(&e, 0, sizeof(e));
+	struct cg_buf lines;
+	cg_buf_init(&lines, DIAG_LINES_MAX);
+	sqlite3_stmt *s = NULL;
+	if ((rc = scope_exists(st, scope, api_id, op_id, err, errlen)) ||
+	    (rc = env_read(st, &e, err, errlen)))
+		goto out;
+	size_t errors = load_one(&e, NULL, pol_scope(scope), fmt, text, &lines);
+	if (errors) {
+		struct msg m;
+		msg_init(&m, err, errlen);
+		msg_add(&m, "%s does not load (%zu error%s):", label, errors, errors == 1 ? "" : "s");
+		msg_lines(&m, &lines);
+		rc = CG_STORE_FAIL_INVALID;
+		goto out;
+	}
+	s = cg_store_prepare(st,
+			     "UPDATE policies SET format = ?4, value = ?5, updated_at = " NOW
+			     " WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3",
+			     err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	bind_scope(s, scope, api_id, op_id);
+	sqlite3_bind_text(s, 4, format_name(fmt), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, text, (int)len, SQLITE_STATIC);
+	rc = step_done(st, s, "write policy", err, errlen);
+	s = NULL;
+	if (rc)
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		s = cg_store_prepare(st,
+				     "INSERT INTO policies (scope, api_id, op_id, format, value,"
+				     " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW
+				     ", " NOW ")",
+				     err, errlen);
+		if (!s) {
+			rc = CG_STORE_FAIL_IO;
+			goto out;
+		}
+		bind_scope(s, scope, api_id, op_id);
+		sqlite3_bind_text(s, 4, format_name(fmt), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, text, (int)len, SQLITE_STATIC);
+		rc = step_done(st, s, "write policy", err, errlen);
+		s = NULL;
+		if (rc)
+			goto out;
+	}
+	if ((rc = cg_store_commit_write(st, err, errlen)))
+		goto out;
+	/* Accepted: what is left to say are the warnings. */
+	struct msg m;
+	msg_init(&m, err, errlen);
+	size_t n = lines.len;
+	while (n && lines.data[n - 1] == '\n')
+		n--;
+	if (n)
+		msg_add(&m, "%.*s", (int)n, lines.data);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	cg_buf_free(&lines);
+	env_free(&e);
+	return rc;
+}
+
+void cg_store_text_free(struct cg_store_text *t)
+{
+	if (!t)
+		return;
+	free(t->format);
+	free(t->value);
+	free(t->description);
+	memset(t, 0, sizeof(*t));
+}
+
+static int fill_text(sqlite3_stmt *s, struct cg_store_text *out, bool with_description,
+		     char *err, size_t errlen)
+{
+	out->format = dup_col(s, 0);
+	out->value = dup_col(s, 1);
+	out->description = with_description ? dup_col(s, 2) : strdup("");
+	if (!out->format || !out->value || !out->description) {
+		cg_store_text_free(out);
+		return fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+	}
+	return 0;
+}
+
+int cg_store_policy_get(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
+			const char *op_id, struct cg_store_text *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	int rc;
+	if ((rc = check_scope(scope, api_id, op_id, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(
+		st,
+		"SELECT format, value FROM policies WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3",
+		err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	bind_scope(s, scope, api_id, op_id);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		rc = fill_text(s, out, false, err, errlen);
+	} else if (r == SQLITE_DONE) {
+		char label[400];
+		cg_store_policy_name(scope, api_id, op_id, label, sizeof(label));
+		label[0] = 'T'; /* sentence start */
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s is not set", label);
+	} else {
+		rc = cg_store_sql_fail(st, "read policy", err, errlen);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int cg_store_policy_rm(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
+		       const char *op_id, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = check_scope(scope, api_id, op_id, err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(
+		st, "DELETE FROM policies WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3", err,
+		errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	bind_scope(s, scope, api_id, op_id);
+	if ((rc = step_done(st, s, "delete policy", err, errlen)))
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		char label[400];
+		cg_store_policy_name(scope, api_id, op_id, label, sizeof(label));
+		label[0] = 'T';
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s is not set", label);
+		goto out;
+	}
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+/* ---- named values -------------------------------------------------- */
+
+int cg_store_check_nv_name(const char *name, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+	if (n == 0)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID, "named value name is empty");
+	if (n > CG_STORE_MAX_NV_NAME_LEN)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID,
+			    "named value name '%.80s...' is longer than %d characters", name,
+			    CG_STORE_MAX_NV_NAME_LEN);
+	for (size_t i = 0; i < n; i++)
+		if (!nv_char(name[i]))
+			return fail(err, errlen, CG_STORE_FAIL_INVALID,
+				    "named value name '%.80s' may contain only letters, digits, "
+				    "'-', '.' and '_'",
+				    name);
+	return 0;
+}
+
+/* The value rules of APIM's schema: non-empty, not only whitespace. The
+ * value itself is never quoted in a message: it may be a secret. */
+static int check_nv_value(const char *name, const char *v, char *err, size_t errlen)
+{
+	size_t n = strlen(v);
+	if (n == 0)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID, "named value '%s': the value is empty",
+			    name);
+	if (n > CG_STORE_MAX_NV_VALUE_LEN)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID,
+			    "named value '%s': the value is %zu bytes; at most %d are accepted",
+			    name, n, CG_STORE_MAX_NV_VALUE_LEN);
+	for (size_t i = 0; i < n; i++)
+		if (!xml_blank(v[i]) && v[i] != '\v' && v[i] != '\f')
+			return 0;
+	return fail(err, errlen, CG_STORE_FAIL_INVALID,
+		    "named value '%s': the value is only whitespace", name);
+}
+
+/* Tags as a JSON array (malloc'd), after checking each. */
+static int tags_json(const struct cg_store_nv_set *in, char **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	if (in->num_tags > CG_STORE_MAX_NV_TAGS)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID,
+			    "named value '%s' has %zu tags; at most %d are accepted", in->name,
+			    in->num_tags, CG_STORE_MAX_NV_TAGS);
+	json_t *arr = json_array();
+	if (!arr)
+		return fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; i < in->num_tags && rc == 0; i++) {
+		const char *t = in->tags[i] ? in->tags[i] : "";
+		if (strlen(t) > CG_STORE_MAX_NV_TAG_LEN)
+			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
+				  "tag '%.64s...' is longer than %d characters", t,
+				  CG_STORE_MAX_NV_TAG_LEN);
+		else if ((rc = cg_store_check_id("tag", t, err, errlen)) == 0 &&
+			 json_array_append_new(arr, json_string(t)) != 0)
+			rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+	}
+	if (rc == 0 && !(*out = json_dumps(arr, JSON_COMPACT)))
+		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+	json_decref(arr);
+	return rc;
+}
+
+int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char *err,
+		    size_t errlen)
+{
+	const char *name = in->name ? in->name : "";
+	char *tags = NULL;
+	int rc;
+	if ((rc = cg_store_check_nv_name(name, err, errlen)) ||
+	    (rc = check_nv_value(name, in->value ? in->value : "", err, errlen)) ||
+	    (rc = tags_json(in, &tags, err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen))) {
+		free(tags);
+		return rc;
+	}
+	struct env_rows e;
+	memset(&e, 0, sizeof(e));
+	sqlite3_stmt *s = NULL;
+	size_t exists, n;
+	if ((rc = count1(st, "SELECT count(*) FROM named_values WHERE name = ?", name, NULL,
+			 &exists, err, errlen)))
+		goto out;
+	if (!exists) {
+		if ((rc = count1(st, "SELECT count(*) FROM named_values", NULL, NULL, &n, err,
+				 errlen)))
+			goto out;
+		if (n >= CG_STORE_MAX_NAMED_VALUES) {
+			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
+				  "the store already holds %d named values, the limit",
+				  CG_STORE_MAX_NAMED_VALUES);
+			goto out;
+		}
+	}
+	s = cg_store_prepare(
+		st,
+		exists ? "UPDATE named_values SET value = ?2, secret = ?3, tags = ?4, updated_at = " NOW
+			 " WHERE name = ?1"
+		       : "INSERT INTO named_values (name, value, secret, tags, created_at, "
+			 "updated_at) VALUES (?1, ?2, ?3, ?4, " NOW ", " NOW ")",
+		err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, in->value, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, in->secret ? 1 : 0);
+	sqlite3_bind_text(s, 4, tags, -1, SQLITE_STATIC);
+	rc = step_done(st, s, "write named value", err, errlen);
+	s = NULL;
+	if (rc)
+		goto out;
+	/* The users see the new value: read after the write. */
+	if ((rc = env_read(st, &e, err, errlen)))
+		goto out;
+	struct msg m;
+	msg_init(&m, err, errlen);
+	msg_add(&m, "named value '%s' cannot be changed to this value:", name);
+	if (revalidate_users(&e, name, NULL, &m)) {
+		rc = CG_STORE_FAIL_INVALID;
+		goto out;
+	}
+	err[0] = 0;
+	rc = cg_store_commit_write(st, err, errlen);
+	if (rc == 0 && in->created)
+		*in->created = !exists;
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	env_free(&e);
+	free(tags);
+	return rc;
+}
+
+void cg_store_nv_free(struct cg_store_nv *nv)
+{
+	if (!nv)
+		return;
+	if (nv->value)
+		OPENSSL_cleanse(nv->value, strlen(nv->value));
+	free(nv->name);
+	free(nv->value);
+	free(nv->tags);
+	memset(nv, 0, sizeof(*nv));
+}
+
+int cg_store_nv_get(struct cg_store *st, const char *name, struct cg_store_nv *out, char *err,
+		    size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	int rc;
+	if ((rc = cg_store_check_nv_name(name ? name : "", err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(
+		st, "SELECT name, value, secret, tags FROM named_values WHERE name = ?", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		out->name = dup_col(s, 0);
+		out->value = dup_col(s, 1);
+		out->secret = sqlite3_column_int(s, 2) != 0;
+		out->tags = dup_col(s, 3);
+		if (!out->name || !out->value || !out->tags) {
+			cg_store_nv_free(out);
+			rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+		}
+	} else if (r == SQLITE_DONE) {
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "named value '%s' does not exist",
+			  name);
+	} else {
+		rc = cg_store_sql_fail(st, "read named value", err, errlen);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Removes the row named id from table (named_values or fragments) unless
+ * something uses it. what: "named value" or "fragment". */
+static int rm_unused(struct cg_store *st, const char *what, const char *id, bool is_nv, char *err,
+		     size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	struct env_rows e;
+	memset(&e, 0, sizeof(e));
+	size_t n;
+	if ((rc = count1(st,
+			 is_nv ? "SELECT count(*) FROM named_values WHERE name = ?"
+			       : "SELECT count(*) FROM fragments WHERE id = ?",
+			 id, NULL, &n, err, errlen)))
+		goto out;
+	if (n == 0) {
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s '%s' does not exist", what, id);
+		goto out;
+	}
+	if ((rc = env_read(st, &e, err, errlen)))
+		goto out;
+	struct msg m;
+	msg_init(&m, err, errlen);
+	msg_add(&m, "%s '%s' is used by ", what, id);
+	if (list_users(&e, is_nv ? id : NULL, is_nv ? NULL : id, &m)) {
+		msg_add(&m, "; change %s first", is_nv ? "them" : "those policies");
+		rc = CG_STORE_FAIL_CONFLICT;
+		goto out;
+	}
+	err[0] = 0;
+	sqlite3_stmt *s = cg_store_prepare(st,
+					   is_nv ? "DELETE FROM named_values WHERE name = ?"
+						 : "DELETE FROM fragments WHERE id = ?",
+					   err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if ((rc = step_done(st, s, is_nv ? "delete named value" : "delete fragment", err, errlen)))
+		goto out;
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	if (rc)
+		cg_store_rollback(st);
+	env_free(&e);
+	return rc;
+}
+
+int cg_store_nv_rm(struct cg_store *st, const char *name, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_check_nv_name(name ? name : "", err, errlen)))
+		return rc;
+	return rm_unused(st, "named value", name, true, err, errlen);
+}
+
+/* ---- fragments ----------------------------------------------------- */
+
+int cg_store_fragment_set(struct cg_store *st, const char *id, const char *description,
+			  const char *format, const char *text, char *err, size_t errlen)
+{
+	enum cg_pol_format fmt;
+	int rc;
+	id = id ? id : "";
+	if ((rc = cg_store_check_id("fragment id", id, err, errlen)) ||
+	    (rc = parse_format(format, &fmt, err, errlen)))
+		return rc;
+	if (description && strlen(description) > CG_STORE_MAX_DESCRIPTION_LEN)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID,
+			    "fragment '%s': the description is longer than %d bytes", id,
+			    CG_STORE_MAX_DESCRIPTION_LEN);
+	if (!text || !*text)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID, "fragment '%s': the text is empty",
+			    id);
+	size_t len = strlen(text);
+	if (len > CG_STORE_MAX_FRAGMENT_BYTES)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID,
+			    "fragment '%s' is %zu bytes; at most %d are accepted", id, len,
+			    CG_STORE_MAX_FRAGMENT_BYTES);
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	struct env_rows e;
+	memset(&e, 0, sizeof(e));
+	struct cg_buf lines;
+	cg_buf_init(&lines, DIAG_LINES_MAX);
+	sqlite3_stmt *s = NULL;
+	size_t exists, n;
+	if ((rc = count1(st, "SELECT count(*) FROM fragments WHERE id = ?", id, NULL, &exists, err,
+			 errlen)))
+		goto out;
+	if (!exists) {
+		if ((rc = count1(st, "SELECT count(*) FROM fragments", NULL, NULL, &n, err, errlen)))
+			goto out;
+		if (n >= CG_STORE_MAX_FRAGMENTS) {
+			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
+				  "the store already holds %d fragments, the limit",
+				  CG_STORE_MAX_FRAGMENTS);
+			goto out;
+		}
+	}
+	s = cg_store_prepare(
+		st,
+		exists ? "UPDATE fragments SET description = coalesce(?2, description), format = ?3,"
+			 " value = ?4, updated_at = " NOW " WHERE id = ?1"
+		       : "INSERT INTO fragments (id, description, format, value, created_at,"
+			 " updated_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, " NOW ", " NOW ")",
+		err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (description)
+		sqlite3_bind_text(s, 2, description, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, format_name(fmt), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, text, (int)len, SQLITE_STATIC);
+	rc = step_done(st, s, "write fragment", err, errlen);
+	s = NULL;
+	if (rc || (rc = env_read(st, &e, err, errlen)))
+		goto out;
+	struct msg m;
+	msg_init(&m, err, errlen);
+	size_t errors = load_one(&e, id, CG_POL_SCOPE_GLOBAL, fmt, text, &lines);
+	if (errors) {
+		msg_add(&m, "fragment '%s' does not load (%zu error%s):", id, errors,
+			errors == 1 ? "" : "s");
+		msg_lines(&m, &lines);
+		rc = CG_STORE_FAIL_INVALID;
+		goto out;
+	}
+	msg_add(&m, "fragment '%s' cannot be changed to this text:", id);
+	if (revalidate_users(&e, NULL, id, &m)) {
+		rc = CG_STORE_FAIL_INVALID;
+		goto out;
+	}
+	err[0] = 0;
+	if ((rc = cg_store_commit_write(st, err, errlen)))
+		goto out;
+	msg_init(&m, err, errlen);
+	n = lines.len;
+	while (n && lines.data[n - 1] == '\n')
+		n--;
+	if (n)
+		msg_add(&m, "%.*s", (int)n, lines.data);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	cg_buf_free(&lines);
+	env_free(&e);
+	return rc;
+}
+
+int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_text *out,
+			  char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	int rc;
+	if ((rc = cg_store_check_id("fragment id", id ? id : "", err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(
+		st, "SELECT format, value, description FROM fragments WHERE id = ?", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		rc = fill_text(s, out, true, err, errlen);
+	else if (r == SQLITE_DONE)
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "fragment '%s' does not exist", id);
+	else
+		rc = cg_store_sql_fail(st, "read fragment", err, errlen);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int cg_store_fragment_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_check_id("fragment id", id ? id : "", err, errlen)))
+		return rc;
+	return rm_unused(st, "fragment", id, false, err, errlen);
+}
