@@ -28,11 +28,13 @@ struct checker {
 	bool has_ret;
 	bool depth_reported;
 	unsigned in_catch; /* nested catch clauses, for `throw;` */
+	unsigned switches; /* enclosing switch statements */
 	struct cg_expr_type ret;
 };
 
 static struct cg_expr_node *check(struct checker *c, struct cg_expr_node *e);
 static bool contains_return(const struct cg_expr_node *s);
+static bool always_returns(const struct cg_expr_node *s);
 
 static struct cg_expr_node *err_at(struct checker *c, struct cg_expr_node *e, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -1471,6 +1473,55 @@ static void check_stmt(struct checker *c, struct cg_expr_node *s)
 			err_at(c, s, "A throw statement with no arguments is not allowed outside of a catch clause");
 		}
 		break;
+	case S_SWITCH: {
+		s->a = check(c, s->a);
+		struct cg_expr_type t = s->a->type;
+		if (t.id != CG_EXPR_T_ERROR && t.id != CG_EXPR_T_STRING && t.id != CG_EXPR_T_INT &&
+		    t.id != CG_EXPR_T_LONG && t.id != CG_EXPR_T_CHAR && t.id != CG_EXPR_T_BOOL) {
+			err_at(c, s->a, "switch on '%s' is not supported by certgate yet", tn(t, b1));
+			break;
+		}
+		bool has_default = false;
+		for (uint32_t k = 0; k < s->n; k++) {
+			struct cg_expr_node *sec = s->list[k];
+			for (uint32_t j = 0; j < sec->n; j++) {
+				struct cg_expr_node *l = sec->list[j];
+				if (l->op == S_EMPTY) {
+					if (has_default)
+						err_at(c, l, "The switch statement contains multiple cases with the label value 'default'");
+					has_default = true;
+					continue;
+				}
+				l = sec->list[j] = check(c, l);
+				if (l->type.id == CG_EXPR_T_ERROR)
+					continue;
+				if (l->op != N_LIT || (conv_cost(l->type, t) < 0 && l->type.id != CG_EXPR_T_NULL)) {
+					err_at(c, l, "A constant value of type '%s' is expected", tn(t, b1));
+					continue;
+				}
+				l = sec->list[j] = convert(c, l, t);
+				/* duplicate labels */
+				for (uint32_t k2 = 0; k2 <= k; k2++)
+					for (uint32_t j2 = 0; j2 < (k2 == k ? j : s->list[k2]->n); j2++) {
+						const struct cg_expr_node *o = s->list[k2]->list[j2];
+						if (o->op == N_LIT && o->lit.kind == l->lit.kind &&
+						    (l->lit.kind == CG_EXPR_V_STRING ? cg_str_eq(o->lit.u.s, l->lit.u.s) :
+						     memcmp(&o->lit.u, &l->lit.u, sizeof(o->lit.u)) == 0))
+							err_at(c, l, "The switch statement contains multiple cases with the same label value");
+					}
+			}
+			c->loops++; /* break leaves the switch */
+			c->switches++;
+			check_stmt(c, sec->b);
+			c->switches--;
+			c->loops--;
+			const struct cg_expr_node *last = sec->b->n ? sec->b->list[sec->b->n - 1] : NULL;
+			if (!last || !(last->op == S_BREAK || last->op == S_CONTINUE || always_returns(last)))
+				err_at(c, sec, "Control cannot fall through from one case label to another");
+		}
+		s->sub = has_default;
+		break;
+	}
 	case S_TRY:
 		check_stmt(c, s->a);
 		for (uint32_t k = 0; k < s->n; k++) {
@@ -1558,6 +1609,14 @@ static bool always_returns(const struct cg_expr_node *s)
 		return false;
 	case S_IF:
 		return s->c && always_returns(s->b) && always_returns(s->c);
+	case S_SWITCH:
+		/* with a default, a switch whose every section returns returns */
+		if (!s->sub)
+			return false;
+		for (uint32_t k = 0; k < s->n; k++)
+			if (!always_returns(s->list[k]->b))
+				return false;
+		return true;
 	case S_TRY:
 		if (!always_returns(s->a))
 			return false;

@@ -1182,6 +1182,29 @@ static int exec(struct cg_expr_run *r, const struct cg_expr_node *s, struct cg_e
 		}
 		return rc;
 	}
+	case S_SWITCH: {
+		if (ev(r, s->a, &v) < 0)
+			return -1;
+		const struct cg_expr_node *hit = NULL, *dflt = NULL;
+		for (uint32_t k = 0; k < s->n && !hit; k++) {
+			const struct cg_expr_node *sec = s->list[k];
+			for (uint32_t j = 0; j < sec->n; j++) {
+				if (sec->list[j]->op == S_EMPTY)
+					dflt = sec;
+				else if (values_equal(&v, &sec->list[j]->lit))
+					hit = sec;
+			}
+		}
+		if (!hit)
+			hit = dflt;
+		if (!hit)
+			return 0;
+		if (exec(r, hit->b, ret, fl) < 0)
+			return -1;
+		if (*fl == F_BREAK)
+			*fl = F_NORMAL; /* break leaves the switch only */
+		return 0;
+	}
 	case S_BREAK:
 		*fl = F_BREAK;
 		return 0;

@@ -75,7 +75,7 @@ enum cg_expr_op {
 	N_CONVERT, N_STRCAT, N_X500_EQ, N_ANDALSO, N_ORELSE, N_COALESCE,
 	/* statements */
 	S_BLOCK, S_EXPR, S_VAR, S_IF, S_WHILE, S_DO, S_FOR, S_FOREACH, S_RETURN,
-	S_THROW, S_BREAK, S_CONTINUE, S_EMPTY, S_TRY, S_CATCH,
+	S_THROW, S_BREAK, S_CONTINUE, S_EMPTY, S_TRY, S_CATCH, S_SWITCH, S_CASE,
 };
 
 /* A type as written in the source: name<args>[]? */

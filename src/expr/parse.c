@@ -1038,11 +1038,54 @@ static struct cg_expr_node *parse_stmt_inner(struct parser *p)
 		s->n = l.n;
 		return s;
 	}
-	case TK_SWITCH:
-		cg_expr_report(p->dc, false, t->line, t->col,
-			       "'%.*s' statements are not supported by certgate yet", CG_STR_FMT(t->text));
-		p->failed = true;
-		return NULL;
+	case TK_SWITCH: {
+		/* switch (e) { case c: case d: stmts default: stmts } */
+		p->i++;
+		s = mk(p, S_SWITCH, t);
+		if (!s || !(s->a = parse_paren_expr(p)) || !expect(p, TK_LBRACE, "'{' expected"))
+			return NULL;
+		struct nlist sections = { 0 };
+		while (TOK(p)->kind == TK_CASE || TOK(p)->kind == TK_DEFAULT) {
+			struct cg_expr_node *sec = mk(p, S_CASE, TOK(p));
+			if (!sec)
+				return NULL;
+			struct nlist labels = { 0 };
+			while (TOK(p)->kind == TK_CASE || TOK(p)->kind == TK_DEFAULT) {
+				struct cg_expr_token *lt = TOK(p);
+				p->i++;
+				struct cg_expr_node *label;
+				if (lt->kind == TK_DEFAULT) {
+					label = mk(p, S_EMPTY, lt); /* the default label */
+				} else {
+					label = parse_expr(p);
+				}
+				if (!label || !expect(p, TK_COLON, "':' expected") || !nl_push(p, &labels, label))
+					return NULL;
+			}
+			struct cg_expr_node *body = mk(p, S_BLOCK, TOK(p));
+			if (!body)
+				return NULL;
+			struct nlist stmts = { 0 };
+			while (TOK(p)->kind != TK_CASE && TOK(p)->kind != TK_DEFAULT && TOK(p)->kind != TK_RBRACE) {
+				if (TOK(p)->kind == TK_EOF)
+					return fail_at(p, TOK(p), "'}' expected");
+				if (!nl_push(p, &stmts, parse_stmt(p)))
+					return NULL;
+			}
+			body->list = stmts.v;
+			body->n = stmts.n;
+			sec->list = labels.v;
+			sec->n = labels.n;
+			sec->b = body;
+			if (!nl_push(p, &sections, sec))
+				return NULL;
+		}
+		if (!expect(p, TK_RBRACE, "'}' expected"))
+			return NULL;
+		s->list = sections.v;
+		s->n = sections.n;
+		return s;
+	}
 	default:
 		if (decl_ahead(p))
 			return parse_decl(p, true);
