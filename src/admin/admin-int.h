@@ -110,7 +110,7 @@ json_t *cg_admin_resource(const char *id, const char *name, const char *type, js
 /* {"value": items, "count": n} (items taken). */
 json_t *cg_admin_list(json_t *items);
 
-/* ---- res_api.c, res_host.c, res_later.c: one handler per resource kind ---- */
+/* ---- res_api.c, res_host.c, res_policy.c: one handler per resource kind ---- */
 
 typedef void (*cg_admin_handler_fn)(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 				    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
@@ -127,6 +127,19 @@ void cg_admin_h_hosts(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		      const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 void cg_admin_h_host(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		     const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_policies(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			 const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		       const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_fragments(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			  const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			 const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_named_values(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			     const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+/* Also POST .../listValue (CG_ADMIN_RES_NAMED_VALUE_LIST). */
+void cg_admin_h_named_value(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 /* Resources whose store tables are not there yet: 501 naming them. */
 void cg_admin_h_not_yet(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			const struct cg_admin_route *rt, struct cg_admin_resp *resp);

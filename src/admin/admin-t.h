@@ -26,6 +26,7 @@
 #define CG_ADMIN_MAX_TOKEN_BYTES    4096          /* the token file */
 #define CG_ADMIN_MIN_TOKEN_BYTES    16            /* shorter tokens are guessable: refused */
 #define CG_ADMIN_MAX_SEGMENTS       16            /* path segments after the ARM prefix */
+#define CG_ADMIN_MAX_ERROR_BYTES    (80 * 1024)   /* an error message (all policy diagnostics) */
 #define CG_ADMIN_MAX_RESPONSE_BYTES (64 * 1024 * 1024) /* a list of every API with operations */
 
 /* What a route names. One value per collection/item pair; the handler

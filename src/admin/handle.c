@@ -152,12 +152,33 @@ void cg_admin_json(struct cg_admin_resp *r, int status, json_t *j, const char *e
 
 void cg_admin_error(struct cg_admin_resp *r, int status, const char *code, const char *fmt, ...)
 {
-	char msg[1024];
+	/* Store messages can list every policy diagnostic (up to
+	 * CG_STORE_DIAG_LEN), so the message is sized to fit, within a cap. */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	size_t len = n < 0 ? 1 : (size_t)n + 1;
+	if (len > CG_ADMIN_MAX_ERROR_BYTES)
+		len = CG_ADMIN_MAX_ERROR_BYTES;
+	char *msg = malloc(len);
+	if (!msg) {
+		out_of_memory(r);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, len, fmt, ap);
 	va_end(ap);
 	json_t *e = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+	if (!e) {
+		/* A message quoting a name with bytes that are not UTF-8 (a
+		 * percent-decoded path): JSON cannot hold them, so mask them. */
+		for (char *p = msg; *p; p++)
+			if ((unsigned char)*p >= 0x80)
+				*p = '?';
+		e = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+	}
+	free(msg);
 	cg_admin_json(r, status, e, NULL);
 	r->allow = NULL;
 }

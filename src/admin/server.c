@@ -499,7 +499,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, bool *loo
 			hl -= 2;
 		}
 		if (hl == 0 || hl >= sizeof(host)) {
-			snprintf(err, errlen, "--admin '%s': expected ADDR:PORT", spec);
+			snprintf(err, errlen, "'%s': expected ADDR:PORT", spec);
 			return -1;
 		}
 		memcpy(host, h, hl);
@@ -508,7 +508,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, bool *loo
 	}
 	uint64_t port;
 	if (!cg_str_to_u64(cg_str_from_c(port_s), 65535, &port) || port == 0) {
-		snprintf(err, errlen, "--admin '%s': invalid port", spec);
+		snprintf(err, errlen, "'%s': invalid port", spec);
 		return -1;
 	}
 	memset(ss, 0, sizeof(*ss));
@@ -520,7 +520,7 @@ static int parse_listen(const char *spec, struct sockaddr_storage *ss, bool *loo
 		*loopback = strcmp(host, "::1") == 0;
 		return 0;
 	}
-	snprintf(err, errlen, "--admin '%s': '%s' is not a numeric IPv4 or IPv6 address", spec,
+	snprintf(err, errlen, "'%s': '%s' is not a numeric IPv4 or IPv6 address", spec,
 		 host);
 	return -1;
 }
@@ -571,7 +571,7 @@ struct cg_admin *cg_admin_start(uv_loop_t *loop, const char *listen_spec, const 
 		 ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)) !=
 		    0 ||
 	    listen(fd, 128) != 0) {
-		snprintf(err, errlen, "--admin '%s': %s", listen_spec, strerror(errno));
+		snprintf(err, errlen, "'%s': %s", listen_spec, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		cg_store_close(a->ctx.store);
@@ -587,7 +587,7 @@ struct cg_admin *cg_admin_start(uv_loop_t *loop, const char *listen_spec, const 
 		rc = uv_listen((uv_stream_t *)&a->listener, 128, on_connection);
 	if (rc != 0) {
 		/* Not expected after a successful listen(2); released with the loop. */
-		snprintf(err, errlen, "--admin '%s': %s", listen_spec, uv_strerror(rc));
+		snprintf(err, errlen, "'%s': %s", listen_spec, uv_strerror(rc));
 		cg_admin_stop(a);
 		return NULL;
 	}
