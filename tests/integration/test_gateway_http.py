@@ -243,6 +243,25 @@ class HttpTest(cgtest.GatewayTestCase):
                 self.assertIn(cgtest.status_of(out), (400, 404), out[:300])
                 self.assertEqual(self.be.count(), 0)
 
+    def test_absolute_form_accepted(self):
+        c = self.conn(tls=True)
+        c.send(b"GET https://open.test/echo/abs?y=1 HTTP/1.1\r\nHost: open.test\r\n\r\n")
+        r = c.read_response()
+        c.close()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(self.be.last().target, "/base/abs?y=1")
+        self.assertEqual(self.be.last().headers.get_all("host"), ["127.0.0.1:%d" % self.be.port])
+
+    def test_connect_never_tunnels(self):
+        backend_port = str(self.be.port).encode()
+        out, closed = self.exchange(b"CONNECT 127.0.0.1:" + backend_port + b" HTTP/1.1\r\n"
+                                    b"Host: 127.0.0.1:" + backend_port + b"\r\n\r\n"
+                                    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", tls=True)
+        self.assertIn(cgtest.status_of(out), (400, 405, 501), out[:300])
+        self.assertNotIn(b"HTTP/1.1 200", out)
+        self.assertEqual(self.be.count(), 0)
+        self.assertEqual(self.be.connections, 0, "a tunnel was opened to the backend")
+
     def test_http10_with_transfer_encoding_closes(self):
         out, closed = self.exchange(b"POST /echo/a HTTP/1.0\r\nHost: open.test\r\n"
                                     b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
