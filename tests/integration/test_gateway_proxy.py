@@ -297,6 +297,24 @@ class ProxyTest(cgtest.GatewayTestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(self.be.last().headers.get("x-a"), "1")
 
+    def test_truncated_backend_body_closes_client_connection(self):
+        for raw in (b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+                    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel"):
+            with self.subTest(raw=raw[:40]):
+                self.be.reset(lambda q, raw=raw: BResp(mode="raw", raw=raw))
+                c = self.gw.tls(sni="open.test")
+                c.send(b"GET /echo/trunc HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                with self.assertRaises(EOFError):
+                    c.read_response(timeout=10)
+                self.assertTrue(c.closed)
+                c.close()
+
+    def test_oversized_backend_response_head_is_502(self):
+        self.be.reset(lambda q: BResp(200, b"ok", headers=[("X-Big", "a" * 1000000)]))
+        r = self.gw.curl("/echo/bighead")
+        self.assertEqual(r.status, 502, r)
+        self.assertApimError(502, r.body, r.headers)
+
     def test_no_body_statuses_keep_connection_usable(self):
         for st in (204, 304):
             with self.subTest(status=st):
