@@ -634,8 +634,8 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 	}
 	e->type = best->result;
 	if (owner == CG_EXPR_T_JTOKEN && is_static) {
-		/* JObject.Parse requires an object, JArray.Parse an array */
-		struct cg_str tname = dotted(call->a->a);
+		/* JObject.Parse / new JObject(...) vs JArray: which one was named */
+		struct cg_str tname = call->op == N_NEW ? call->tsyn->name : dotted(call->a->a);
 		e->lit.kind = CG_EXPR_V_INT;
 		e->lit.u.i = cg_str_eq_lit(tname, "JObject") || cg_str_eq_lit(tname, "Newtonsoft.Json.Linq.JObject") ? 'o' :
 			     cg_str_eq_lit(tname, "JArray") || cg_str_eq_lit(tname, "Newtonsoft.Json.Linq.JArray") ? 'a' : 't';
@@ -1028,8 +1028,25 @@ static struct cg_expr_node *check_interp(struct checker *c, struct cg_expr_node 
 static struct cg_expr_node *check_assign(struct checker *c, struct cg_expr_node *e)
 {
 	char b1[160], b2[160];
-	if (e->a->op == N_INDEX)
-		return err_at(c, e->a, "Assignment to an element is not supported by certgate yet");
+	if (e->a->op == N_INDEX) {
+		/* token[key] = value: JToken's indexer setter */
+		struct cg_expr_node *target = check(c, e->a->a);
+		if (target->type.id == CG_EXPR_T_ERROR) {
+			e->type = target->type;
+			return e;
+		}
+		if (target->type.id != CG_EXPR_T_JTOKEN || e->sub != TK_ASSIGN || e->a->n != 1)
+			return err_at(c, e->a, "Assignment to an element is not supported by certgate yet");
+		struct cg_expr_node *call = mknode(c, N_CALL, e->a);
+		struct cg_expr_node **args = cg_arena_alloc(c->arena, sizeof(*args) * 2);
+		if (!call || !args)
+			return err_at(c, e, "out of memory");
+		args[0] = e->a->list[0];
+		args[1] = e->b;
+		call->list = args;
+		call->n = 2;
+		return bind_call(c, call, target, CG_EXPR_T_JTOKEN, CG_STR("set_Item"), false, MF_METHOD, NULL);
+	}
 	if (e->a->op == N_MEMBER)
 		return err_at(c, e->a, "Property or indexer '%.*s' cannot be assigned to -- it is read only",
 			      CG_STR_FMT(e->a->name));

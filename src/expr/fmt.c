@@ -211,6 +211,8 @@ static int fmt_datetime(int64_t ticks, uint8_t kind, struct cg_str f, struct out
 			if (c == 'F')
 				while (k > 0 && fr[k - 1] == '0')
 					k--;
+			if (c == 'F' && k == 0 && o->len && o->p[o->len - 1] == '.')
+				o->len--; /* .NET drops the separator of an empty F fraction */
 			put(o, fr, k);
 			break;
 		}

@@ -254,6 +254,17 @@ int cg_expr_json_value(struct cg_expr_run *r, const struct cg_expr_value *self, 
 /* (T)token: converts a JToken value to a scalar type, as Newtonsoft's explicit operators. */
 int cg_expr_json_to(struct cg_expr_run *r, const struct cg_expr_value *v, struct cg_expr_type t,
 		    struct cg_expr_value *out);
+#define CG_EXPR_JSON_FN(name)                                                                     \
+	int name(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args, \
+		 unsigned nargs, struct cg_expr_value *out)
+CG_EXPR_JSON_FN(cg_expr_json_ctor);
+CG_EXPR_JSON_FN(cg_expr_jprop_ctor);
+CG_EXPR_JSON_FN(cg_expr_jprop_name);
+CG_EXPR_JSON_FN(cg_expr_jprop_value);
+CG_EXPR_JSON_FN(cg_expr_json_set);
+CG_EXPR_JSON_FN(cg_expr_json_add);
+CG_EXPR_JSON_FN(cg_expr_json_remove);
+CG_EXPR_JSON_FN(cg_expr_json_serialize);
 uint32_t cg_expr_json_len(const struct cg_expr_value *v);
 void cg_expr_json_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
 

@@ -328,3 +328,241 @@ void cg_expr_json_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr
 		out->u.obj = it;
 	}
 }
+
+/* ---- building JSON ---- */
+
+struct cg_expr_jprop {
+	struct cg_str name;
+	json_t *value;
+};
+
+static int keep(struct cg_expr_run *r, json_t *j)
+{
+	if (!j)
+		return cg_expr_nomem(r);
+	if (cg_arena_on_cleanup(r->ctx->arena, json_cleanup, j) < 0) {
+		json_decref(j);
+		return cg_expr_nomem(r);
+	}
+	return 0;
+}
+
+/* A new json_t (owned by the caller) for a value, as Newtonsoft's
+ * JToken.FromObject would build it for the types expressions have. */
+static json_t *to_json(struct cg_expr_run *r, const struct cg_expr_value *v)
+{
+	char buf[96];
+	switch (v->kind) {
+	case CG_EXPR_V_NULL: return json_null();
+	case CG_EXPR_V_BOOL: return json_boolean(v->u.b);
+	case CG_EXPR_V_INT: return json_integer(v->u.i);
+	case CG_EXPR_V_LONG: return json_integer(v->u.l);
+	case CG_EXPR_V_DOUBLE: return json_real(v->u.d);
+	case CG_EXPR_V_STRING: return json_stringn_nocheck(v->u.s.ptr ? v->u.s.ptr : "", v->u.s.len);
+	case CG_EXPR_V_DATETIME: {
+		/* Json.NET's ISO 8601 form */
+		int n = cg_expr_format_scalar(v, CG_STR("yyyy'-'MM'-'dd'T'HH':'mm':'ss.FFFFFFFK"), buf, sizeof(buf));
+		return n < 0 ? NULL : json_stringn(buf, (size_t)n);
+	}
+	case CG_EXPR_V_CHAR:
+	case CG_EXPR_V_TIMESPAN:
+	case CG_EXPR_V_GUID: {
+		int n = cg_expr_format_scalar(v, CG_STR_NULL, buf, sizeof(buf));
+		return n < 0 ? NULL : json_stringn(buf, (size_t)n);
+	}
+	case CG_EXPR_V_ARRAY: {
+		json_t *a = json_array();
+		for (uint32_t k = 0; a && k < v->u.arr->n; k++) {
+			json_t *it = to_json(r, &v->u.arr->items[k]);
+			if (!it || json_array_append_new(a, it) < 0) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+		return a;
+	}
+	case CG_EXPR_V_OBJ:
+		if (v->cls == CG_EXPR_T_JTOKEN)
+			return json_deep_copy((json_t *)v->u.obj); /* Newtonsoft clones a parented token */
+		if (v->cls == CG_EXPR_T_JPROPERTY) {
+			const struct cg_expr_jprop *p = v->u.obj;
+			json_t *o = json_object();
+			if (o && json_object_setn_new_nocheck(o, p->name.ptr, p->name.len, json_deep_copy(p->value)) < 0) {
+				json_decref(o);
+				return NULL;
+			}
+			return o;
+		}
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
+static int not_json(struct cg_expr_run *r, const struct cg_expr_value *v)
+{
+	char b[200];
+	struct cg_expr_type t = v->kind == CG_EXPR_V_OBJ ? cg_expr_ty(v->cls) : cg_expr_ty(CG_EXPR_T_OBJECT);
+	return cg_expr_throw(r, "ArgumentException", "Could not determine JSON object type for type %s.",
+			     cg_expr_type_name(t, b, sizeof(b)));
+}
+
+/* new JObject(props...), new JArray(items...) */
+int cg_expr_json_ctor(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		      unsigned nargs, struct cg_expr_value *out)
+{
+	char kind = r->node->lit.kind == CG_EXPR_V_INT ? (char)r->node->lit.u.i : 't';
+	json_t *j = kind == 'a' ? json_array() : json_object();
+	if (keep(r, j) < 0)
+		return -1;
+	for (unsigned k = 0; k < nargs; k++) {
+		const struct cg_expr_value *a = &args[k];
+		if (kind == 'a') {
+			json_t *it = to_json(r, a);
+			if (!it)
+				return not_json(r, a);
+			json_array_append_new(j, it);
+		} else if (a->kind == CG_EXPR_V_OBJ && a->cls == CG_EXPR_T_JPROPERTY) {
+			const struct cg_expr_jprop *p = a->u.obj;
+			json_object_setn_new_nocheck(j, p->name.ptr, p->name.len, json_deep_copy(p->value));
+		} else if (a->kind == CG_EXPR_V_OBJ && a->cls == CG_EXPR_T_JTOKEN && json_is_object((json_t *)a->u.obj)) {
+			json_object_update(j, (json_t *)a->u.obj);
+		} else if (a->kind != CG_EXPR_V_NULL) {
+			return cg_expr_throw(r, "ArgumentException", "Can not add %s to Newtonsoft.Json.Linq.JObject.",
+					     a->kind == CG_EXPR_V_STRING ? "Newtonsoft.Json.Linq.JValue" : "this value");
+		}
+	}
+	return ret_json(r, j, out);
+}
+
+/* new JProperty(name, value) */
+int cg_expr_jprop_ctor(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return cg_expr_throw(r, "ArgumentNullException", "Value cannot be null. (Parameter 'name')");
+	struct cg_expr_jprop *p = cg_arena_alloc(r->ctx->arena, sizeof(*p));
+	if (!p)
+		return cg_expr_nomem(r);
+	json_t *v = to_json(r, &args[1]);
+	if (!v)
+		return not_json(r, &args[1]);
+	if (keep(r, v) < 0)
+		return -1;
+	p->name = args[0].u.s;
+	p->value = v;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_OBJ;
+	out->cls = CG_EXPR_T_JPROPERTY;
+	out->u.obj = p;
+	return 0;
+}
+
+int cg_expr_jprop_name(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		       unsigned nargs, struct cg_expr_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_STRING;
+	out->u.s = ((const struct cg_expr_jprop *)self->u.obj)->name;
+	return 0;
+}
+
+int cg_expr_jprop_value(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+			unsigned nargs, struct cg_expr_value *out)
+{
+	return ret_json(r, ((const struct cg_expr_jprop *)self->u.obj)->value, out);
+}
+
+/* token[key] = value (objects) and token[i] = value (arrays) */
+int cg_expr_json_set(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		     unsigned nargs, struct cg_expr_value *out)
+{
+	json_t *j = (json_t *)self->u.obj;
+	memset(out, 0, sizeof(*out));
+	json_t *v = to_json(r, &args[1]);
+	if (!v)
+		return not_json(r, &args[1]);
+	if (args[0].kind == CG_EXPR_V_STRING && json_is_object(j)) {
+		json_object_setn_new_nocheck(j, args[0].u.s.ptr, args[0].u.s.len, v);
+		return 0;
+	}
+	if (args[0].kind == CG_EXPR_V_INT && json_is_array(j) && args[0].u.i >= 0 &&
+	    (size_t)args[0].u.i < json_array_size(j)) {
+		json_array_set_new(j, (size_t)args[0].u.i, v);
+		return 0;
+	}
+	json_decref(v);
+	if (args[0].kind == CG_EXPR_V_INT && json_is_array(j))
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Index was out of range. Must be non-negative and less than the size of the collection. (Parameter 'index')");
+	return cg_expr_throw(r, "InvalidOperationException", "Cannot set child value on this token.");
+}
+
+/* obj.Add(name, value), arr.Add(value) */
+int cg_expr_json_add(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		     unsigned nargs, struct cg_expr_value *out)
+{
+	json_t *j = (json_t *)self->u.obj;
+	memset(out, 0, sizeof(*out));
+	if (nargs == 2) {
+		if (!json_is_object(j) || args[0].kind != CG_EXPR_V_STRING)
+			return cg_expr_throw(r, "InvalidOperationException", "Add(name, value) needs a JObject.");
+		char key[256];
+		if (args[0].u.s.len >= sizeof(key))
+			return cg_expr_throw(r, "ArgumentException", "property name too long");
+		memcpy(key, args[0].u.s.ptr, args[0].u.s.len);
+		key[args[0].u.s.len] = '\0'; /* jansson wants a C string */
+		if (json_object_get(j, key))
+			return cg_expr_throw(r, "ArgumentException",
+					     "Can not add property %s to Newtonsoft.Json.Linq.JObject. Property with the same name already exists on object.",
+					     key);
+		json_t *v = to_json(r, &args[1]);
+		if (!v)
+			return not_json(r, &args[1]);
+		json_object_set_new_nocheck(j, key, v);
+		return 0;
+	}
+	json_t *v = to_json(r, &args[0]);
+	if (!v)
+		return not_json(r, &args[0]);
+	if (json_is_array(j)) {
+		json_array_append_new(j, v);
+		return 0;
+	}
+	if (json_is_object(j) && args[0].kind == CG_EXPR_V_OBJ && args[0].cls == CG_EXPR_T_JPROPERTY) {
+		json_object_update(j, v);
+		json_decref(v);
+		return 0;
+	}
+	json_decref(v);
+	return cg_expr_throw(r, "ArgumentException", "Can not add this value to Newtonsoft.Json.Linq.JObject.");
+}
+
+int cg_expr_json_remove(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+			unsigned nargs, struct cg_expr_value *out)
+{
+	json_t *j = (json_t *)self->u.obj;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_BOOL;
+	if (!json_is_object(j) || args[0].kind != CG_EXPR_V_STRING || args[0].u.s.len >= 256)
+		return 0;
+	char key[256];
+	memcpy(key, args[0].u.s.ptr, args[0].u.s.len);
+	key[args[0].u.s.len] = '\0';
+	out->u.b = json_object_del(j, key) == 0;
+	return 0;
+}
+
+/* JsonConvert.SerializeObject(value): compact JSON text. */
+int cg_expr_json_serialize(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+			   unsigned nargs, struct cg_expr_value *out)
+{
+	json_t *v = to_json(r, &args[0]);
+	if (!v)
+		return not_json(r, &args[0]);
+	if (keep(r, v) < 0)
+		return -1;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_STRING;
+	return dump(r, v, false, &out->u.s);
+}

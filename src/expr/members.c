@@ -2452,13 +2452,24 @@ const struct cg_expr_member cg_expr_members[] = {
 
 	/* IMessageBody, JToken/JObject/JArray */
 	METHF(BODY, MF_GENERIC, "As", 0, 1, TY(OBJECT), cg_expr_body_as, TY(BOOL)),
+	SMETHF(JTOKEN, MF_VARARGS, ".ctor", 0, 1, TY(JTOKEN), cg_expr_json_ctor, TY(OBJECT)),
+	METH(JTOKEN, "Add", 1, 1, TY(VOID), cg_expr_json_add, TY(OBJECT)),
+	METH(JTOKEN, "Add", 2, 2, TY(VOID), cg_expr_json_add, TY(STRING), TY(OBJECT)),
 	PROP(JTOKEN, "Count", TY(INT), cg_expr_json_count),
 	METH(JTOKEN, "ContainsKey", 1, 1, TY(BOOL), cg_expr_json_containskey, TY(STRING)),
 	SMETH(JTOKEN, "Parse", 1, 1, TY(JTOKEN), cg_expr_json_parse, TY(STRING)),
+	METH(JTOKEN, "Remove", 1, 1, TY(BOOL), cg_expr_json_remove, TY(STRING)),
+	METH(JTOKEN, "set_Item", 2, 2, TY(VOID), cg_expr_json_set, TY(STRING), TY(OBJECT)),
+	METH(JTOKEN, "set_Item", 2, 2, TY(VOID), cg_expr_json_set, TY(INT), TY(OBJECT)),
 	METH(JTOKEN, "ToString", 0, 1, TY(STRING), cg_expr_json_tostring, TY(INT)),
 	METHF(JTOKEN, MF_GENERIC, "Value", 1, 1, TY(OBJECT), cg_expr_json_value, TY(STRING)),
 	{ CG_EXPR_T_JTOKEN, MF_INDEXER, 1, 1, "this[]", { TY(STRING) }, TY(JTOKEN), cg_expr_json_index },
 	{ CG_EXPR_T_JTOKEN, MF_INDEXER, 1, 1, "this[]", { TY(INT) }, TY(JTOKEN), cg_expr_json_index },
+
+	SMETH(JPROPERTY, ".ctor", 2, 2, TY(JPROPERTY), cg_expr_jprop_ctor, TY(STRING), TY(OBJECT)),
+	PROP(JPROPERTY, "Name", TY(STRING), cg_expr_jprop_name),
+	PROP(JPROPERTY, "Value", TY(JTOKEN), cg_expr_jprop_value),
+	SMETH(JSONCONVERT, "SerializeObject", 1, 1, TY(STRING), cg_expr_json_serialize, TY(OBJECT)),
 
 	/* System.Exception */
 	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),

@@ -48,6 +48,8 @@ enum cg_expr_tid {
 	CG_EXPR_T_PRODUCT,   /* IProduct: always null */
 	CG_EXPR_T_NAMETYPE,  /* X509NameType (an enum, held as INT) */
 	CG_EXPR_T_BASICAUTH, /* BasicAuthCredentials (string.AsBasic()) */
+	CG_EXPR_T_JPROPERTY, /* Newtonsoft JProperty (name + json_t value) */
+	CG_EXPR_T_JSONCONVERT, /* Newtonsoft JsonConvert (static) */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
 	CG_EXPR_T_API,
