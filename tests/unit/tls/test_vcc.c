@@ -631,6 +631,67 @@ static void test_untrusted_before_revocation(void **state)
 	EVP_PKEY_free(other);
 }
 
+/* Failures deeper in the chain: an expired intermediate, a revoked one
+ * (API-made: a root CRL listing the intermediate's serial). */
+static void test_chain_failures(void **state)
+{
+	char err[256];
+	X509 *root = api_cert("deep root", NULL, NULL, true, T_NOW - 86400 * 10, T_NOW + 86400 * 400, 1);
+	X509 *old = api_cert("old int", root, g_key, true, T_NOW - 86400 * 10, T_NOW - 86400, 2);
+	X509 *mid = api_cert("revoked int", root, g_key, true, T_NOW - 86400 * 10, T_NOW + 86400 * 300, 3);
+	X509 *leaf_old = api_cert("leaf under old", old, g_key, false, T_NOW - 86400 * 5, T_NOW + 86400 * 30, 4);
+	X509 *leaf_mid = api_cert("leaf under revoked", mid, g_key, false, T_NOW - 86400 * 5, T_NOW + 86400 * 30, 5);
+	X509_CRL *crl = X509_CRL_new();
+	X509_CRL_set_version(crl, 1);
+	X509_CRL_set_issuer_name(crl, X509_get_subject_name(root));
+	ASN1_TIME *tm = ASN1_TIME_set(NULL, (time_t)(T_NOW - 3600));
+	X509_CRL_set1_lastUpdate(crl, tm);
+	ASN1_TIME_set(tm, (time_t)(T_NOW + 86400));
+	X509_CRL_set1_nextUpdate(crl, tm);
+	X509_REVOKED *rv = X509_REVOKED_new();
+	X509_REVOKED_set_serialNumber(rv, X509_get_serialNumber(mid));
+	ASN1_TIME_set(tm, (time_t)(T_NOW - 3600));
+	X509_REVOKED_set_revocationDate(rv, tm);
+	X509_CRL_add0_revoked(crl, rv);
+	ASN1_TIME_free(tm);
+	assert_true(X509_CRL_sign(crl, g_key, EVP_sha256()) > 0);
+	/* CRLs for the intermediates too, so only the root's listing counts. */
+	X509_CRL *crl_old = X509_CRL_new(), *crl_mid = X509_CRL_new();
+	X509_CRL *ics[2] = { crl_old, crl_mid };
+	X509 *iss[2] = { old, mid };
+	for (int i = 0; i < 2; i++) {
+		X509_CRL_set_version(ics[i], 1);
+		X509_CRL_set_issuer_name(ics[i], X509_get_subject_name(iss[i]));
+		ASN1_TIME *a = ASN1_TIME_set(NULL, (time_t)(T_NOW - 3600));
+		X509_CRL_set1_lastUpdate(ics[i], a);
+		ASN1_TIME_set(a, (time_t)(T_NOW + 86400));
+		X509_CRL_set1_nextUpdate(ics[i], a);
+		ASN1_TIME_free(a);
+		assert_true(X509_CRL_sign(ics[i], g_key, EVP_sha256()) > 0);
+	}
+	struct cg_trust *t = cg_trust_new(&g_arena, 5);
+	assert_int_equal(cg_trust_add_ca(t, root, true, err, sizeof(err)), 0);
+	assert_int_equal(cg_trust_add_ca(t, old, false, err, sizeof(err)), 0);
+	assert_int_equal(cg_trust_add_ca(t, mid, false, err, sizeof(err)), 0);
+	assert_int_equal(cg_trust_add_crl(t, crl, err, sizeof(err)), 0);
+	assert_int_equal(cg_trust_add_crl(t, crl_old, err, sizeof(err)), 0);
+	assert_int_equal(cg_trust_add_crl(t, crl_mid, err, sizeof(err)), 0);
+	assert_int_equal(cg_trust_finish(t, err, sizeof(err)), 0);
+	struct cg_vcc_config *cfg = config(NULL, NULL);
+	check(cfg, leaf_old, NULL, t, T_NOW, CG_VCC_UNTRUSTED,
+	      "The client certificate is not trusted: certificate has expired (depth 1)");
+	check(cfg, leaf_mid, NULL, t, T_NOW, CG_VCC_REVOKED,
+	      "A certificate in the client certificate's chain has been revoked (depth 1)");
+	/* With validate-not-after off, chain dates are not checked. */
+	check(config(TOP("validate-not-after", "false"), NULL), leaf_old, NULL, t, T_NOW, CG_VCC_OK, "");
+	X509_CRL_free(crl);
+	X509_CRL_free(crl_old);
+	X509_CRL_free(crl_mid);
+	X509 *all[] = { root, old, mid, leaf_old, leaf_mid };
+	for (size_t i = 0; i < 5; i++)
+		X509_free(all[i]);
+}
+
 static void test_cache_used(void **state)
 {
 	struct cg_vcc_config *cfg = config(NULL, NULL);
@@ -855,6 +916,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_untrusted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revocation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrusted_before_revocation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_chain_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cache_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_claims, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_dns_name, setup, teardown),
