@@ -486,14 +486,10 @@ static void req_reset(struct cg_conn *c)
 	memset(&c->req, 0, sizeof(c->req));
 	c->head_seen = 0;
 	c->resp_seen = 0;
-	c->up_in.len = 0;
-	c->up_out.len = 0;
-	/* Give big buffers back between requests: an idle keep-alive
-	 * connection should cost little memory. */
-	if (c->up_in.cap > CG_CONN_HIGH_WATER)
-		cg_buf_free(&c->up_in);
-	if (c->up_out.cap > CG_CONN_HIGH_WATER)
-		cg_buf_free(&c->up_out);
+	/* The backend side is done: its buffers go back now (an idle
+	 * keep-alive connection should cost little memory). */
+	cg_buf_free(&c->up_in);
+	cg_buf_free(&c->up_out);
 }
 
 /* The exchange is over and its response fully written. */
@@ -510,8 +506,12 @@ static void finish_request(struct cg_conn *c)
 	}
 	c->state = CG_C_HEAD;
 	if (c->in.len == 0) {
+		/* Idle until the client speaks again: hold no buffers and no
+		 * arena chunk (a malloc per request is cheaper than 30+ KiB per
+		 * idle connection). */
 		cg_buf_free(&c->in);
 		cg_buf_free(&c->out);
+		cg_arena_destroy(&c->arena);
 	}
 }
 
