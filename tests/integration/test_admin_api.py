@@ -609,21 +609,253 @@ class HostnameTest(AdminCase):
         self.assertEqual(self.req("DELETE", "/hostnames/def.test").status, 200)
 
 
+POLICY = ("<policies><inbound><base /><set-header name=\"X-From\" exists-action=\"override\">"
+          "<value>%s</value></set-header></inbound><backend><base /></backend>"
+          "<outbound><base /></outbound><on-error><base /></on-error></policies>")
+POLICY_RAW = ("<policies><inbound><base /><choose><when condition=\"@(context.Request.Headers"
+              ".GetValueOrDefault(\"X-A\",\"\") != \"b\")\"><set-header name=\"X-Raw\" "
+              "exists-action=\"override\"><value>1</value></set-header></when></choose>"
+              "</inbound><backend><base /></backend><outbound><base /></outbound>"
+              "<on-error><base /></on-error></policies>")
+FRAGMENT = ("<fragment><set-header name=\"X-Frag\" exists-action=\"override\"><value>%s"
+            "</value></set-header></fragment>")
+
+
+class PolicyTest(AdminCase):
+
+    @classmethod
+    def setup_gateways(cls):
+        super().setup_gateways()
+        cls.gw.cli("api", "set", "pol", "--path", "pol", "--backend", cls.be.url(""))
+        cls.gw.cli("op", "set", "pol", "get", "--method", "GET", "--url-template", "/x")
+
+    def put_policy(self, path, value, fmt="rawxml", **kw):
+        props = {"value": value}
+        if fmt is not None:
+            props["format"] = fmt
+        return self.req("PUT", path, {"properties": props}, **kw)
+
+    def test_scopes_crud(self):
+        for path, typ in (("/policies/policy", "Microsoft.ApiManagement/service/policies"),
+                          ("/apis/pol/policies/policy",
+                           "Microsoft.ApiManagement/service/apis/policies"),
+                          ("/apis/pol/operations/get/policies/policy",
+                           "Microsoft.ApiManagement/service/apis/operations/policies")):
+            self.assertError(self.req("GET", path), 404, "ResourceNotFound", "not set")
+            r = self.put_policy(path, POLICY % "one")
+            self.assertEqual(r.status, 201, r)
+            j = r.json()
+            self.assertEqual((j["id"], j["name"], j["type"]), (path, "policy", typ))
+            self.assertEqual(j["properties"], {"format": "rawxml", "value": POLICY % "one"})
+            etag = r.headers["etag"]
+            g = self.req("GET", path + "?api-version=2022-08-01&format=rawxml")
+            self.assertEqual((g.status, g.headers["etag"]), (200, etag))
+            lst = self.req("GET", path[:-len("/policy")])
+            self.assertEqual(lst.json()["count"], 1)
+            self.assertEqual(lst.json()["value"][0]["id"], path)
+            r = self.put_policy(path, POLICY % "two", headers={"If-Match": '"stale"'})
+            self.assertError(r, 412, "PreconditionFailed")
+            r = self.put_policy(path, POLICY % "two", headers={"If-Match": etag})
+            self.assertEqual(r.status, 200, r)
+            self.assertNotEqual(r.headers["etag"], etag)
+            self.assertError(self.req("DELETE", path, headers={"If-Match": etag}), 412,
+                             "PreconditionFailed")
+            self.assertEqual(self.req("DELETE", path).status, 200)
+            self.assertEqual(self.req("DELETE", path).status, 204)
+            self.assertEqual(self.req("GET", path[:-len("/policy")]).json(),
+                             {"value": [], "count": 0})
+
+    def test_rawxml_and_xml(self):
+        r = self.put_policy("/apis/pol/policies/policy", POLICY_RAW)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["properties"]["value"], POLICY_RAW)
+        # The same text is not well-formed XML: format xml refuses it.
+        r = self.put_policy("/apis/pol/policies/policy", POLICY_RAW, fmt="xml")
+        self.assertError(r, 400, "ValidationError")
+        self.assertEqual(self.req("GET", "/apis/pol/policies/policy").json()["properties"]
+                         ["value"], POLICY_RAW)
+        # No format: APIM's default, xml.
+        r = self.put_policy("/apis/pol/policies/policy", POLICY % "x", fmt=None)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["properties"]["format"], "xml")
+        self.assertEqual(self.req("DELETE", "/apis/pol/policies/policy").status, 200)
+
+    def test_invalid_policies(self):
+        path = "/policies/policy"
+        m = self.assertError(self.put_policy(path, "<policies><inbound><nope/></inbound>"
+                                             "</policies>"), 400, "ValidationError")
+        self.assertRegex(m, r"\d+:\d+")
+        m = self.assertError(self.put_policy(
+            path, POLICY % "@(context.Request.Nope)"), 400, "ValidationError")
+        self.assertRegex(m, r"\d+:\d+")
+        self.assertError(self.put_policy(path, POLICY % "x", fmt="xml-link"), 400,
+                         "ValidationError", "xml-link")
+        self.assertError(self.req("PUT", path, {"properties": {"format": "rawxml"}}), 400,
+                         "ValidationError", "properties.value")
+        self.assertError(self.req("GET", path), 404, "ResourceNotFound")
+        self.assertError(self.req("GET", "/apis/nope/policies/policy"), 404, "ResourceNotFound",
+                         "nope")
+        self.assertError(self.put_policy("/apis/pol/operations/nope/policies/policy",
+                                         POLICY % "x"), 404, "ResourceNotFound", "nope")
+        self.assertError(self.req("POST", path), 405, "MethodNotAllowed")
+
+    def test_cli_sees_rest_policy_and_back(self):
+        r = self.put_policy("/apis/pol/operations/get/policies/policy", POLICY % "rest")
+        self.assertEqual(r.status, 201, r)
+        cp = self.cli("policy", "show", "--api", "pol", "--operation", "get")
+        self.assertIn(b"rest", cp.stdout)
+        f = os.path.join(self.tmp, "cli-policy.xml")
+        with open(f, "w") as fh:
+            fh.write(POLICY % "cli")
+        self.cli("policy", "set", "--api", "pol", "--operation", "get", f, "--format", "rawxml")
+        g = self.req("GET", "/apis/pol/operations/get/policies/policy")
+        self.assertEqual(g.json()["properties"]["value"], POLICY % "cli")
+        self.assertEqual(self.req("DELETE", "/apis/pol/operations/get/policies/policy").status,
+                         200)
+
+    def test_gateway_applies_rest_policy(self):
+        self.be.reset()
+        r = self.put_policy("/apis/pol/policies/policy", POLICY % "gateway")
+        self.assertIn(r.status, (200, 201), r)
+        deadline = time.monotonic() + 10
+        got = None
+        while time.monotonic() < deadline:
+            self.be.reset()
+            c = self.gw.curl("/pol/x", host="a.test")
+            if c.status == 200 and self.be.count():
+                got = self.be.last().headers.get("X-From")
+                if got == "gateway":
+                    break
+            time.sleep(0.2)
+        self.assertEqual(got, "gateway")
+        self.assertEqual(self.req("DELETE", "/apis/pol/policies/policy").status, 200)
+
+
+class NamedValueTest(AdminCase):
+
+    def test_plain_and_secret(self):
+        r = self.req("PUT", "/namedValues/plain", {"properties": {
+            "displayName": "plain", "value": "hello", "tags": ["t1", "t2"]}})
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        self.assertEqual(j["id"], "/namedValues/plain")
+        self.assertEqual(j["type"], "Microsoft.ApiManagement/service/namedValues")
+        self.assertEqual(j["properties"], {"displayName": "plain", "secret": False,
+                                           "tags": ["t1", "t2"], "value": "hello"})
+        secret = "s3cr3t-" + "9f8e7d6c5b4a"
+        r = self.req("PUT", "/namedValues/sec", {"properties": {"value": secret,
+                                                                "secret": True}})
+        self.assertEqual(r.status, 201, r)
+        self.assertNotIn(secret.encode(), r.body)
+        self.assertNotIn("value", r.json()["properties"])
+        etag = r.headers["etag"]
+        g = self.req("GET", "/namedValues/sec")
+        self.assertEqual((g.status, g.headers["etag"]), (200, etag))
+        self.assertNotIn(secret.encode(), g.body)
+        lst = self.req("GET", "/namedValues")
+        self.assertNotIn(secret.encode(), lst.body)
+        self.assertTrue({"plain", "sec"} <= {v["name"] for v in lst.json()["value"]})
+        lv = self.req("POST", "/namedValues/sec/listValue")
+        self.assertEqual((lv.status, lv.json()), (200, {"value": secret}))
+        self.assertEqual(self.req("POST", "/namedValues/plain/listValue").json(),
+                         {"value": "hello"})
+        self.assertError(self.req("POST", "/namedValues/none/listValue"), 404,
+                         "ResourceNotFound")
+        self.assertError(self.req("GET", "/namedValues/sec/listValue"), 405, "MethodNotAllowed")
+        # A new secret value changes the ETag, shows nothing.
+        r = self.req("PUT", "/namedValues/sec", {"properties": {"value": secret + "x",
+                                                                "secret": True}},
+                     headers={"If-Match": etag})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotEqual(r.headers["etag"], etag)
+        self.assertError(self.req("DELETE", "/namedValues/sec", headers={"If-Match": etag}),
+                         412, "PreconditionFailed")
+        self.assertNotIn(secret, self.gw.stderr())
+        # The CLI sees it (and hides the secret too).
+        cp = self.cli("nv", "list", "--json")
+        self.assertIn(b"sec", cp.stdout)
+        self.assertNotIn(secret.encode(), cp.stdout)
+        self.assertEqual(self.req("DELETE", "/namedValues/sec").status, 200)
+        self.assertEqual(self.req("DELETE", "/namedValues/sec").status, 204)
+        self.assertEqual(self.req("DELETE", "/namedValues/plain").status, 200)
+
+    def test_errors_and_conflict(self):
+        self.assertError(self.req("PUT", "/namedValues/nv1", {"properties": {
+            "displayName": "other", "value": "v"}}), 400, "ValidationError", "displayName")
+        self.assertError(self.req("PUT", "/namedValues/nv1", {"properties": {
+            "secret": True}}), 400, "ValidationError", "properties.value")
+        self.assertError(self.req("PUT", "/namedValues/nv1", {"properties": {
+            "value": "v", "tags": "t"}}), 400, "ValidationError", "tags")
+        self.assertError(self.req("PUT", "/namedValues/nv1", {"properties": {
+            "value": "v", "keyVault": {"secretIdentifier": "https://kv/secrets/x"}}}), 400,
+            "ValidationError", "keyVault")
+        self.assertError(self.req("PUT", "/namedValues/bad%20name", {"properties": {
+            "value": "v"}}), 400, "ValidationError")
+        self.assertError(self.req("GET", "/namedValues/nv1"), 404, "ResourceNotFound")
+        self.assertEqual(self.req("PUT", "/namedValues/used", {"properties": {
+            "value": "v1"}}).status, 201)
+        r = self.req("PUT", "/policies/policy", {"properties": {
+            "format": "rawxml", "value": POLICY % "{{used}}"}})
+        self.assertEqual(r.status, 201, r)
+        self.assertError(self.req("DELETE", "/namedValues/used"), 409, "Conflict", "used")
+        self.assertEqual(self.req("GET", "/namedValues/used").status, 200)
+        self.assertEqual(self.req("DELETE", "/policies/policy").status, 200)
+        self.assertEqual(self.req("DELETE", "/namedValues/used").status, 200)
+
+
+class FragmentTest(AdminCase):
+
+    def test_crud_and_conflict(self):
+        r = self.req("PUT", "/policyFragments/frag", {"properties": {
+            "description": "sets X-Frag", "format": "rawxml", "value": FRAGMENT % "1"}})
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        self.assertEqual(j["id"], "/policyFragments/frag")
+        self.assertEqual(j["type"], "Microsoft.ApiManagement/service/policyFragments")
+        self.assertEqual(j["properties"], {"description": "sets X-Frag", "format": "rawxml",
+                                           "value": FRAGMENT % "1"})
+        etag = r.headers["etag"]
+        g = self.req("GET", "/policyFragments/frag")
+        self.assertEqual((g.status, g.headers["etag"]), (200, etag))
+        self.assertIn("/policyFragments/frag",
+                      [f["id"] for f in self.req("GET", "/policyFragments").json()["value"]])
+        # Description left out: kept.
+        r = self.req("PUT", "/policyFragments/frag", {"properties": {
+            "format": "rawxml", "value": FRAGMENT % "2"}}, headers={"If-Match": etag})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["properties"]["description"], "sets X-Frag")
+        self.assertError(self.req("PUT", "/policyFragments/frag", {"properties": {
+            "format": "rawxml", "value": FRAGMENT % "3"}}, headers={"If-Match": etag}), 412,
+            "PreconditionFailed")
+        m = self.assertError(self.req("PUT", "/policyFragments/bad", {"properties": {
+            "format": "rawxml", "value": "<fragment><nope/></fragment>"}}), 400,
+            "ValidationError")
+        self.assertRegex(m, r"\d+:\d+")
+        self.assertError(self.req("GET", "/policyFragments/bad"), 404, "ResourceNotFound")
+        r = self.req("PUT", "/policies/policy", {"properties": {"format": "rawxml", "value":
+            "<policies><inbound><base /><include-fragment fragment-id=\"frag\" /></inbound>"
+            "<backend><base /></backend><outbound><base /></outbound>"
+            "<on-error><base /></on-error></policies>"}})
+        self.assertEqual(r.status, 201, r)
+        self.assertError(self.req("DELETE", "/policyFragments/frag"), 409, "Conflict")
+        cp = self.cli("fragment", "list", "--json")
+        self.assertIn(b"frag", cp.stdout)
+        self.assertEqual(self.req("DELETE", "/policies/policy").status, 200)
+        self.assertEqual(self.req("DELETE", "/policyFragments/frag").status, 200)
+        self.assertEqual(self.req("DELETE", "/policyFragments/frag").status, 204)
+
+
 class NotYetTest(AdminCase):
     """Resources whose store tables are being added: 501 naming them."""
 
     def test_501(self):
-        for path, what in (("/policies/policy", "policies"), ("/policies", "policies"),
-                           ("/apis/x/policies/policy", "policies"),
-                           ("/apis/x/operations/y/policies/policy", "policies"),
-                           ("/policyFragments", "policyFragments"),
-                           ("/policyFragments/f", "policyFragments"),
+        for path, what in (("/certificates", "certificates"),
                            ("/certificates/c", "certificates"),
-                           ("/namedValues/n", "namedValues"),
+                           ("/backends", "backends"),
                            ("/backends/b", "backends")):
             self.assertError(self.req("GET", path), 501, "NotImplemented", what)
-        self.assertError(self.req("POST", "/namedValues/n/listValue"), 501, "NotImplemented",
-                         "namedValues")
+        self.assertError(self.req("PUT", "/backends/b", {"properties": {"url": "http://x"}}),
+                         501, "NotImplemented", "backends")
 
 
 class HttpTest(AdminCase):
