@@ -48,6 +48,7 @@ struct cg_trust_result {
 	const char *error_text;  /* X509_verify_cert_error_string() or ours; "ok" when ok */
 	bool revocation_skipped; /* FAIL_OPEN let an unknown revocation status pass */
 	bool from_cache;         /* filled by cg_trust_cache_verify */
+	bool internal_error;     /* out of memory or an unfinished store: not the certificate's fault */
 	int chain_len;           /* certificates in the chain OpenSSL built (0 if none) */
 	/* Uppercase SHA-1 of the leaf's issuer in the built chain (the leaf
 	 * itself when it is a root in the store); "" when no issuer was

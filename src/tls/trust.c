@@ -585,8 +585,12 @@ bool cg_trust_verify(const struct cg_trust *t, X509 *leaf, STACK_OF(X509) *clien
 		out->depth = 0;
 		return false;
 	}
-	if (!t->finished)
+	if (!t->finished) {
+		out->internal_error = true;
+		out->valid_from = now_unix;
+		out->valid_until = now_unix; /* never cached */
 		return fail(out, CG_TRUST_OTHER, "trust store is not finished");
+	}
 	if (n > CG_TRUST_MAX_CLIENT_CHAIN)
 		return fail(out, CG_TRUST_OTHER, "client sent more than 16 chain certificates");
 
@@ -648,6 +652,7 @@ oom:
 	ERR_clear_error();
 	/* Out of memory is not a property of the certificate: never cache it. */
 	out->valid_from = out->valid_until = now_unix;
+	out->internal_error = true;
 	return fail(out, CG_TRUST_OTHER, "out of memory");
 }
 

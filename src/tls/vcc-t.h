@@ -21,6 +21,7 @@
 #define CG_VCC_MAX_CLAIM_LEN 8192  /* bytes of one claim value (a DN text's own limit) */
 #define CG_VCC_MESSAGE_LEN 512     /* bytes of a result message, NUL included */
 #define CG_VCC_STATUS 401          /* HTTP status of a failure: our choice, APIM is silent */
+#define CG_VCC_STATUS_ERROR 503    /* when the check itself could not run (out of memory) */
 
 /* The claims of an identity, in the order they are checked. */
 enum cg_vcc_claim {
@@ -71,14 +72,15 @@ enum cg_vcc_reason {
 	CG_VCC_REVOKED,
 	CG_VCC_REVOCATION_UNKNOWN,
 	CG_VCC_IDENTITY_MISMATCH,
+	CG_VCC_ERROR,             /* out of memory, unfinished store: 503, not the client's fault */
 };
-#define CG_VCC_REASONS 8
+#define CG_VCC_REASONS 9
 
 struct cg_vcc_result {
 	bool ok;
 	enum cg_vcc_reason reason;
 	const char *reason_name;  /* "ClientCertificateExpired" ...: context.LastError.Reason */
-	int status;               /* HTTP status for the error response: CG_VCC_STATUS; 200 when ok */
+	int status;               /* 200 when ok; CG_VCC_STATUS; CG_VCC_STATUS_ERROR for CG_VCC_ERROR */
 	char message[CG_VCC_MESSAGE_LEN]; /* context.LastError.Message */
 	struct cg_trust_result trust; /* when a chain was verified (trust.reason etc.); else zeroed */
 	bool trust_checked;

@@ -46,6 +46,7 @@ static const char *const reason_names[CG_VCC_REASONS] = {
 	"ClientCertificateRevoked",
 	"ClientCertificateRevocationUnknown",
 	"ClientCertificateIdentityMismatch",
+	"ClientCertificateValidationError",
 };
 
 const char *cg_vcc_reason_name(enum cg_vcc_reason r)
@@ -294,7 +295,7 @@ static void fail(struct cg_vcc_result *out, enum cg_vcc_reason r, const char *fm
 	out->ok = false;
 	out->reason = r;
 	out->reason_name = reason_names[r];
-	out->status = CG_VCC_STATUS;
+	out->status = r == CG_VCC_ERROR ? CG_VCC_STATUS_ERROR : CG_VCC_STATUS;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(out->message, sizeof(out->message), fmt, ap);
@@ -509,6 +510,13 @@ void cg_vcc_check(const struct cg_vcc_config *cfg, const struct cg_x509 *cert, S
 			if (!cg_trust_cache_verify(t, cache, cert->x509, chain, now, base, &plain))
 				*r = plain;
 		}
+		if (r->internal_error) {
+			fail(out, CG_VCC_ERROR, "The client certificate could not be validated: %s", r->error_text);
+			return;
+		}
+		char depth[32] = "";
+		if (r->depth >= 0)
+			snprintf(depth, sizeof(depth), " (depth %d)", r->depth);
 		switch (r->reason) {
 		case CG_TRUST_OK:
 			if (cfg->validate_trust)
@@ -523,13 +531,12 @@ void cg_vcc_check(const struct cg_vcc_config *cfg, const struct cg_x509 *cert, S
 			return;
 		case CG_TRUST_REVOCATION_UNKNOWN:
 			fail(out, CG_VCC_REVOCATION_UNKNOWN,
-			     "The revocation status of the client certificate could not be determined: %s (depth %d)",
-			     r->error_text, r->depth);
+			     "The revocation status of the client certificate could not be determined: %s%s",
+			     r->error_text, depth);
 			return;
 		default:
 			if (cfg->validate_trust) {
-				fail(out, CG_VCC_UNTRUSTED, "The client certificate is not trusted: %s (depth %d)", r->error_text,
-				     r->depth);
+				fail(out, CG_VCC_UNTRUSTED, "The client certificate is not trusted: %s%s", r->error_text, depth);
 				return;
 			}
 			/* Revocation without trust: no path means no issuer whose

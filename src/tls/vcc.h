@@ -74,7 +74,10 @@ int cg_vcc_config_resolve(struct cg_vcc_config *cfg, struct cg_arena *a, cg_vcc_
 void cg_vcc_check(const struct cg_vcc_config *cfg, const struct cg_x509 *cert, STACK_OF(X509) *chain,
 		  const struct cg_trust *t, struct cg_trust_cache *cache, int64_t now, struct cg_vcc_result *out);
 
-/* "ClientCertificateMissing" ... ; "" for CG_VCC_OK. */
+/* "ClientCertificateMissing" ... ; "" for CG_VCC_OK. CG_VCC_ERROR
+ * ("ClientCertificateValidationError", status 503) means the check could
+ * not run (out of memory, an unfinished store), as STYLE.md wants for
+ * request-time out of memory. */
 const char *cg_vcc_reason_name(enum cg_vcc_reason r);
 /* "thumbprint", "serial-number", ... (the attribute names). */
 const char *cg_vcc_claim_name(enum cg_vcc_claim c);

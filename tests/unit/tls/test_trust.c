@@ -753,6 +753,18 @@ static void test_unfinished_store(void **state)
 	struct cg_trust *t = cg_trust_new(&g_arena, 1);
 	assert_int_equal(cg_trust_add_ca(t, c_root, true, err, sizeof(err)), 0);
 	expect(t, c_root, NULL, T_NOW, 0, CG_TRUST_OTHER, -1, "trust store is not finished");
+	struct cg_trust_result r;
+	cg_trust_verify(t, c_root, NULL, T_NOW, 0, &r);
+	assert_true(r.internal_error);
+	/* Never cached. */
+	struct cg_trust_cache *c = cg_trust_cache_new(4);
+	cg_trust_cache_verify(t, c, c_root, NULL, T_NOW, 0, &r);
+	cg_trust_cache_verify(t, c, c_root, NULL, T_NOW, 0, &r);
+	assert_false(r.from_cache);
+	struct cg_trust_cache_stats st;
+	cg_trust_cache_stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	cg_trust_cache_free(c);
 	expect(t, NULL, NULL, T_NOW, 0, CG_TRUST_OTHER, -1, "no certificate");
 }
 

@@ -364,7 +364,7 @@ static void check_at(int line, const struct cg_vcc_config *cfg, X509 *leaf, STAC
 			 cg_vcc_reason_name(want));
 	assert_int_equal(g_res.ok, want == CG_VCC_OK);
 	assert_string_equal(g_res.reason_name, cg_vcc_reason_name(want));
-	assert_int_equal(g_res.status, want == CG_VCC_OK ? 200 : 401);
+	assert_int_equal(g_res.status, want == CG_VCC_OK ? 200 : want == CG_VCC_ERROR ? 503 : 401);
 	if (want_msg)
 		assert_string_equal(g_res.message, want_msg);
 }
@@ -897,6 +897,24 @@ static void test_identity_issuer_certificate_id(void **state)
 				 "'missing-cert'");
 }
 
+static void test_internal_error_and_client_chain_limit(void **state)
+{
+	char err[256];
+	/* An unfinished store is the gateway's bug, not the client's: 503. */
+	struct cg_trust *t = cg_trust_new(&g_arena, 77);
+	assert_int_equal(cg_trust_add_ca(t, c_root, true, err, sizeof(err)), 0);
+	check(config(NULL, NULL), c_valid, NULL, t, T_NOW, CG_VCC_ERROR,
+	      "The client certificate could not be validated: trust store is not finished");
+	assert_string_equal(g_res.reason_name, "ClientCertificateValidationError");
+	/* Too many chain certificates from the client: untrusted, no depth. */
+	STACK_OF(X509) *ch = sk_X509_new_null();
+	for (int i = 0; i <= CG_TRUST_MAX_CLIENT_CHAIN; i++)
+		sk_X509_push(ch, c_int);
+	check(config(NULL, NULL), c_valid, ch, g_trust, T_NOW, CG_VCC_UNTRUSTED,
+	      "The client certificate is not trusted: client sent more than 16 chain certificates");
+	sk_X509_free(ch);
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(cg_vcc_reason_name(CG_VCC_OK), "");
@@ -923,6 +941,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identity_and_or, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_issuer_thumbprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_issuer_certificate_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_internal_error_and_client_chain_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
