@@ -223,6 +223,9 @@ int cg_vcc_config_add_identity(struct cg_vcc_config *cfg, struct cg_arena *a, co
 		case CG_VCC_ISSUER_SUBJECT: {
 			struct cg_dn *dn = NULL;
 			if (cg_dn_parse(v, a, &dn, dnerr, sizeof(dnerr)) != 0) {
+				size_t el = strlen(dnerr);
+				if (el >= 15 && strcmp(dnerr + el - 15, ": out of memory") == 0)
+					goto oom; /* not the text's fault */
 				seterr(err, errlen, "Attribute '%s' of element 'identity' is not a valid distinguished name: %s",
 				       an, dnerr);
 				return -1;
@@ -269,7 +272,12 @@ int cg_vcc_config_resolve(struct cg_vcc_config *cfg, struct cg_arena *a, cg_vcc_
 			       id->issuer_certificate_id.ptr);
 			return -1;
 		}
-		if (!X509_up_ref(x) || cg_arena_on_cleanup(a, x509_release, x) != 0) {
+		if (!X509_up_ref(x)) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+		if (cg_arena_on_cleanup(a, x509_release, x) != 0) {
+			X509_free(x); /* the reference just taken */
 			seterr(err, errlen, "out of memory");
 			return -1;
 		}

@@ -915,6 +915,56 @@ static void test_internal_error_and_client_chain_limit(void **state)
 	sk_X509_free(ch);
 }
 
+/* Every allocation failure while building a config says "out of memory"
+ * and leaves the config unchanged; with enough memory it succeeds. */
+static void test_config_out_of_memory(void **state)
+{
+	struct cg_str names[] = { CG_STR("subject"), CG_STR("common-name"), CG_STR("serial-number"),
+				  CG_STR("issuer-subject"), CG_STR("dns-name") };
+	struct cg_str values[] = { CG_STR("CN=valid client, O=\"Contoso, Inc.\", C=US"), CG_STR("valid client"),
+				   CG_STR("10:00"), CG_STR("O=certgate tests, CN=Test Intermediate CA"),
+				   CG_STR("client.example") };
+	bool done = false;
+	int failures = 0;
+	for (size_t cap = 16; cap <= 65536 && !done; cap += 16) { /* 0 would mean no cap */
+		struct cg_arena a;
+		struct cg_vcc_config cfg;
+		char err[256] = "";
+		cg_arena_init(&a, 64, cap);
+		cg_vcc_config_init(&cfg);
+		if (cg_vcc_config_add_identity(&cfg, &a, names, values, 5, err, sizeof(err)) == 0) {
+			done = true;
+			assert_int_equal(cfg.num_identities, 1);
+			check(&cfg, c_valid, NULL, g_trust, T_NOW, CG_VCC_OK, "");
+		} else {
+			failures++;
+			assert_string_equal(err, "out of memory");
+			assert_int_equal(cfg.num_identities, 0);
+		}
+		cg_arena_destroy(&a);
+	}
+	assert_true(done);
+	assert_true(failures > 3);
+	/* Resolving: the cleanup registration can fail too. */
+	struct cg_arena a;
+	struct cg_vcc_config cfg;
+	char err[256] = "";
+	struct cg_str n = CG_STR("issuer-certificate-id"), v = CG_STR("intermediate-ca");
+	cg_arena_init(&a, 64, 4096);
+	cg_vcc_config_init(&cfg);
+	assert_int_equal(cg_vcc_config_add_identity(&cfg, &a, &n, &v, 1, err, sizeof(err)), 0);
+	a.max_bytes = a.used_bytes; /* no new chunk, and the current one filled up */
+	while (cg_arena_alloc(&a, 16))
+		;
+	assert_int_equal(cg_vcc_config_resolve(&cfg, &a, resolve, NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, "out of memory");
+	assert_null(cfg.identities[0].issuer_certificate);
+	a.max_bytes = 0;
+	assert_int_equal(cg_vcc_config_resolve(&cfg, &a, resolve, NULL, err, sizeof(err)), 0);
+	assert_ptr_equal(cfg.identities[0].issuer_certificate, c_int);
+	cg_arena_destroy(&a);
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(cg_vcc_reason_name(CG_VCC_OK), "");
@@ -942,6 +992,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_identity_issuer_thumbprint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_issuer_certificate_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_internal_error_and_client_chain_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_config_out_of_memory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
