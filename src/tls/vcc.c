@@ -324,15 +324,21 @@ static bool issued_by(X509 *issuer, X509 *leaf)
 	return ok;
 }
 
+/* Uppercase SHA-1 of x's DER: OpenSSL keeps it from decoding (X509_digest
+ * copies the cached hash for SHA-1), so no re-encoding per request. */
 static bool thumb_of(X509 *x, char out[41])
 {
-	unsigned char *der = NULL;
-	int n = i2d_X509(x, &der);
-	if (n <= 0)
+	static const char hx[] = "0123456789ABCDEF";
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	if (X509_digest(x, EVP_sha1(), h, &n) != 1 || n != 20)
 		return false;
-	cg_x509_thumbprint_der(der, (size_t)n, out);
-	OPENSSL_free(der);
-	return out[0] != '\0';
+	for (unsigned i = 0; i < 20; i++) {
+		out[2 * i] = hx[h[i] >> 4];
+		out[2 * i + 1] = hx[h[i] & 15];
+	}
+	out[40] = '\0';
+	return true;
 }
 
 /* issuer-thumbprint without a verified chain: some certificate the client

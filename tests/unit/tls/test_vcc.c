@@ -453,6 +453,20 @@ static void test_config_identity_refusals(void **state)
 	id_err(ID("issuer-thumbprint", "0000000000000000000000000000000000000000", "issuer-certificate-id", "ca-cert"),
 	       "Attribute 'issuer-certificate-id' of element 'identity' cannot be combined with 'issuer-subject' or "
 	       "'issuer-thumbprint'");
+	/* serial-number: 256 digits (with separators) accepted, 257 refused. */
+	char serial[600];
+	size_t sl = 0;
+	for (int i = 0; i < 256; i++) {
+		serial[sl++] = "0123456789abcdef"[i % 16];
+		if (i % 2)
+			serial[sl++] = ':';
+	}
+	serial[sl] = '\0';
+	assert_int_equal(config(NULL, IDS("serial-number", serial))->num_identities, 1);
+	serial[sl++] = 'A';
+	serial[sl] = '\0';
+	id_err(ID("serial-number", serial), "Attribute 'serial-number' of element 'identity' must be hexadecimal "
+					    "digits (' ', ':' and '-' allowed; at most 256 digits)");
 	char *big = malloc(CG_VCC_MAX_CLAIM_LEN + 2);
 	memset(big, 'a', CG_VCC_MAX_CLAIM_LEN + 1);
 	big[CG_VCC_MAX_CLAIM_LEN + 1] = '\0';
