@@ -100,9 +100,25 @@ static long local_offset_secs(int64_t utc)
 	return tm.tm_gmtoff;
 }
 
+/* The local offset changes at most a few times a year, but localtime_r
+ * costs a lock and a table walk per call; DateTime.Now is on the hot path
+ * of the guide's expiry check. One word caches (minute, offset) for the
+ * current minute, shared lock-free across threads. */
+static _Atomic uint64_t offset_cache; /* minute << 20 | (offset + 2^19); 0 = empty */
+
 int64_t cg_expr_to_local(int64_t utc)
 {
-	return utc + (int64_t)local_offset_secs(utc) * CG_EXPR_TICKS_PER_SEC;
+	uint64_t minute = (uint64_t)(utc / (60 * CG_EXPR_TICKS_PER_SEC));
+	uint64_t c = offset_cache;
+	long off;
+	if (c && (c >> 20) == minute) {
+		off = (long)(c & 0xfffff) - (1L << 19);
+	} else {
+		off = local_offset_secs(utc);
+		if (off > -(1L << 19) && off < (1L << 19))
+			offset_cache = (minute << 20) | (uint64_t)(off + (1L << 19));
+	}
+	return utc + (int64_t)off * CG_EXPR_TICKS_PER_SEC;
 }
 
 /* ---- output helper ---- */
