@@ -117,5 +117,12 @@ int cg_cli_fragment_set(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_fragment_list(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_fragment_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_cert_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_cert_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_ca_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_ca_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -210,6 +210,51 @@ static const struct cg_cli_cmd commands[] = {
 	{ "fragment rm", cg_cli_fragment_rm, "fragment rm ID",
 	  "Removes a fragment. Refused while a policy includes it; the message names the\n"
 	  "policies.\n" },
+	{ "cert add", cg_cli_cert_add, "cert add ID FILE [--password-file F]",
+	  "Adds or replaces a certificate (APIM certificates entity): policies see it in\n"
+	  "context.Deployment.Certificates, keyed by thumbprint. FILE is PEM (one\n"
+	  "certificate, optionally followed by its unencrypted private key), DER (.cer) or\n"
+	  "PKCS#12 (.pfx/.p12). A private key that comes with it is stored for backend\n"
+	  "mTLS and never shown; it must match the certificate. ID is like an API id.\n"
+	  "\n"
+	  "  --password-file F  The PKCS#12 password, read from file F (one final newline\n"
+	  "                     is dropped). Without it the empty password is used.\n"
+	  "\n"
+	  "The same certificate cannot be stored under two ids. An expired certificate is\n"
+	  "stored with a warning.\n"
+	  "Example:\n"
+	  "  certgate cert add partner-a partner-a.pfx --password-file pfx.pass\n" },
+	{ "cert list", cg_cli_cert_list, "cert list [--json]",
+	  "Lists certificates: ID, thumbprint, expiry, whether a key is stored, subject.\n"
+	  "\n"
+	  "  --json        Print a JSON array of APIM certificate resources.\n" },
+	{ "cert show", cg_cli_cert_show, "cert show ID [--json]",
+	  "Shows one certificate as APIM does: subject, thumbprint, expirationDate\n"
+	  "(yyyy-MM-ddTHH:mm:ssZ), plus issuer and validity start. Never the key.\n"
+	  "\n"
+	  "  --json        Print {id, name, type, properties{subject, thumbprint,\n"
+	  "                expirationDate, issuer, notBefore, hasPrivateKey}}.\n" },
+	{ "cert rm", cg_cli_cert_rm, "cert rm ID",
+	  "Removes a certificate. Refused while a policy or fragment names it with\n"
+	  "certificate-id=\"ID\".\n" },
+	{ "ca add", cg_cli_ca_add, "ca add ID FILE [--intermediate] [--password-file F]",
+	  "Adds or replaces a CA certificate used to validate client certificate chains\n"
+	  "(Verify(), validate-client-certificate) and backend certificates. FILE is PEM,\n"
+	  "DER or PKCS#12 (a key in it is ignored). Certificates that are not CAs\n"
+	  "(basicConstraints CA:FALSE) are refused.\n"
+	  "\n"
+	  "  --intermediate     An intermediate CA (APIM store CertificateAuthority);\n"
+	  "                     default: a trusted root (APIM store Root).\n"
+	  "  --password-file F  The PKCS#12 password, read from file F.\n"
+	  "Example:\n"
+	  "  certgate ca add contoso-root root.cer\n" },
+	{ "ca list", cg_cli_ca_list, "ca list [--json]",
+	  "Lists CA certificates: ID, store (Root or CertificateAuthority), thumbprint,\n"
+	  "expiry, subject.\n"
+	  "\n"
+	  "  --json        Print a JSON array ({id, storeName, certificate{subject,\n"
+	  "                thumbprint, expiry}}).\n" },
+	{ "ca rm", cg_cli_ca_rm, "ca rm ID", "Removes a CA certificate.\n" },
 };
 
 #define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -314,7 +359,8 @@ int cg_cli_main(int argc, char **argv)
 	const char *group = argv[i];
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
-	static const char *const groups[] = { "host", "api", "op", "policy", "nv", "fragment" };
+	static const char *const groups[] = { "host", "api", "op",	  "policy",
+						      "nv",   "fragment", "cert", "ca" };
 	bool known = false;
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		known = known || strcmp(group, groups[g]) == 0;

@@ -12,6 +12,7 @@
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/x509v3.h>
 
 #include "store/store-t.h"
@@ -364,4 +365,202 @@ int cg_store_cert_describe(const char *chain_pem, struct cg_store_cert_info *out
 	out->chain_len = (size_t)sk_X509_num(chain);
 	sk_X509_pop_free(chain, X509_free);
 	return 0;
+}
+
+/* ---- uploaded certificates (certificates entity, CA certificates) ---- */
+
+static bool has_bytes(const unsigned char *d, size_t n, const char *needle)
+{
+	size_t nl = strlen(needle);
+	for (size_t i = 0; i + nl <= n; i++)
+		if (memcmp(d + i, needle, nl) == 0)
+			return true;
+	return false;
+}
+
+static int parse_pem_upload(const unsigned char *data, size_t len, X509 **cert, EVP_PKEY **key,
+			    char *err, size_t errlen)
+{
+	/* PEM is text: the key parser and the PEM reader want a C string. */
+	char *pem = malloc(len + 1);
+	if (!pem) {
+		snprintf(err, errlen, "out of memory");
+		return CG_STORE_FAIL_IO;
+	}
+	memcpy(pem, data, len);
+	pem[len] = 0;
+	int rc = 0;
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	if (!bio) {
+		rc = CG_STORE_FAIL_IO;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	ERR_clear_error();
+	X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	if (!x) {
+		const char *why = ssl_reason();
+		if (has_bytes(data, len, "-----BEGIN CERTIFICATE-----"))
+			snprintf(err, errlen, "the certificate in the PEM does not parse: %s", why);
+		else
+			snprintf(err, errlen, "no certificate found in the PEM (expected "
+					      "'-----BEGIN CERTIFICATE-----')");
+		rc = CG_STORE_FAIL_INVALID;
+		goto out;
+	}
+	X509 *second = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	ERR_clear_error();
+	if (second) {
+		X509_free(second);
+		X509_free(x);
+		snprintf(err, errlen,
+			 "the PEM holds more than one certificate; give one certificate per id");
+		rc = CG_STORE_FAIL_INVALID;
+		goto out;
+	}
+	*cert = x;
+	if (strstr(pem, "PRIVATE KEY-----") && (rc = cg_store_key_parse(pem, key, err, errlen)))
+		goto out;
+out:
+	BIO_free(bio);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
+	return rc;
+}
+
+static int parse_p12_upload(PKCS12 *p12, const char *password, X509 **cert, EVP_PKEY **key,
+			    char *err, size_t errlen)
+{
+	const char *pw = password ? password : "";
+	ERR_clear_error();
+	/* Check the MAC first: PKCS12_parse's failure does not say whether
+	 * the password or the content was wrong. NULL and "" are both tried
+	 * for an empty password, as tools differ in how they encode it. */
+	if (PKCS12_mac_present(p12)) {
+		bool ok = PKCS12_verify_mac(p12, pw, -1) == 1;
+		if (!ok && !*pw)
+			ok = PKCS12_verify_mac(p12, NULL, 0) == 1;
+		if (!ok) {
+			ERR_clear_error();
+			snprintf(err, errlen,
+				 *pw ? "wrong password for the PKCS#12 (PFX) file"
+				     : "the PKCS#12 (PFX) file needs a password (give it with "
+				       "--password-file)");
+			return CG_STORE_FAIL_INVALID;
+		}
+	}
+	STACK_OF(X509) *ca = NULL;
+	if (!PKCS12_parse(p12, pw, key, cert, &ca)) {
+		snprintf(err, errlen,
+			 "the PKCS#12 (PFX) file cannot be opened: %s (algorithms such as RC2 "
+			 "need re-exporting with: openssl pkcs12 -export)",
+			 ssl_reason());
+		return CG_STORE_FAIL_INVALID;
+	}
+	int n_ca = ca ? sk_X509_num(ca) : 0;
+	sk_X509_pop_free(ca, X509_free);
+	if (!*cert) {
+		/* PKCS12_parse pairs the key with its certificate by key id: a
+		 * lone key, or certificates that all went to ca, end here. */
+		snprintf(err, errlen, "%s",
+			 n_ca && *key ? "the private key in the PKCS#12 (PFX) file matches none of "
+					"its certificates"
+				      : "the PKCS#12 (PFX) file holds no certificate");
+		EVP_PKEY_free(*key);
+		*key = NULL;
+		return CG_STORE_FAIL_INVALID;
+	}
+	return 0;
+}
+
+int cg_store_cert_parse_upload(const unsigned char *data, size_t len, const char *password,
+			       X509 **cert, EVP_PKEY **key, char *err, size_t errlen)
+{
+	*cert = NULL;
+	*key = NULL;
+	int rc = 0;
+	if (len == 0) {
+		snprintf(err, errlen, "the certificate file is empty");
+		return CG_STORE_FAIL_INVALID;
+	}
+	if (len > CG_STORE_MAX_CERT_FILE_BYTES) {
+		snprintf(err, errlen, "the certificate file is %zu bytes; at most %d are accepted",
+			 len, CG_STORE_MAX_CERT_FILE_BYTES);
+		return CG_STORE_FAIL_INVALID;
+	}
+	if (password && strlen(password) > CG_STORE_MAX_PASSWORD_LEN) {
+		snprintf(err, errlen, "the password is longer than %d bytes",
+			 CG_STORE_MAX_PASSWORD_LEN);
+		return CG_STORE_FAIL_INVALID;
+	}
+	ERR_clear_error();
+	if (has_bytes(data, len, "-----BEGIN ")) {
+		rc = parse_pem_upload(data, len, cert, key, err, errlen);
+	} else {
+		/* DER first: a certificate is one SEQUENCE that must use every
+		 * byte; anything else is tried as PKCS#12. */
+		const unsigned char *p = data;
+		X509 *x = d2i_X509(NULL, &p, (long)len);
+		if (x && p == data + len) {
+			*cert = x;
+		} else {
+			X509_free(x);
+			p = data;
+			PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
+			ERR_clear_error();
+			if (!p12) {
+				snprintf(err, errlen,
+					 "the file is not a certificate: expected PEM, DER (.cer) or "
+					 "PKCS#12 (.pfx)");
+				return CG_STORE_FAIL_INVALID;
+			}
+			rc = parse_p12_upload(p12, password, cert, key, err, errlen);
+			PKCS12_free(p12);
+		}
+	}
+	if (rc == 0 && *key) {
+		int id = EVP_PKEY_get_base_id(*key);
+		if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC) {
+			const char *name = OBJ_nid2sn(id);
+			snprintf(err, errlen, "private key type %s is not supported (use RSA or EC)",
+				 name ? name : "unknown");
+			rc = CG_STORE_FAIL_INVALID;
+		} else if (X509_check_private_key(*cert, *key) != 1) {
+			struct cg_store_cert_info info;
+			cg_store_cert_info_of(*cert, &info);
+			snprintf(err, errlen,
+				 "the private key does not match the certificate (subject '%.200s', "
+				 "thumbprint %s)",
+				 info.subject, info.thumbprint);
+			rc = CG_STORE_FAIL_INVALID;
+		}
+	}
+	if (rc == 0) {
+		/* The gateway builds the .NET view of every uploaded certificate;
+		 * what it would refuse is refused here. */
+		unsigned char *der = NULL;
+		int dl = i2d_X509(*cert, &der);
+		struct cg_arena a;
+		struct cg_x509 *view;
+		char verr[256];
+		cg_arena_init(&a, 16 * 1024, 0);
+		if (dl <= 0) {
+			snprintf(err, errlen, "the certificate cannot be encoded");
+			rc = CG_STORE_FAIL_INVALID;
+		} else if (cg_x509_view_from_der(der, (size_t)dl, &a, &view, verr, sizeof(verr)) !=
+			   0) {
+			snprintf(err, errlen, "the certificate is not usable: %s", verr);
+			rc = CG_STORE_FAIL_INVALID;
+		}
+		cg_arena_destroy(&a);
+		OPENSSL_free(der);
+	}
+	ERR_clear_error();
+	if (rc) {
+		X509_free(*cert);
+		EVP_PKEY_free(*key);
+		*cert = NULL;
+		*key = NULL;
+	}
+	return rc;
 }

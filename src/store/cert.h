@@ -42,6 +42,20 @@ int cg_store_cert_describe(const char *chain_pem, struct cg_store_cert_info *out
  * SAN, or the CN when there are no DNS SANs). Used for a warning only. */
 bool cg_store_cert_names_host(X509 *leaf, const char *name);
 
+/* Parses an uploaded certificate file (APIM certificates entity, CA
+ * certificates): PEM (one certificate, optionally followed by its
+ * unencrypted private key), DER (.cer), or PKCS#12 (.pfx/.p12) opened with
+ * password (NULL means the empty password). data need not be
+ * NUL-terminated; at most CG_STORE_MAX_CERT_FILE_BYTES. Refuses: garbage,
+ * more than one certificate in a PEM, a wrong PKCS#12 password, a PKCS#12
+ * without a certificate, a key that does not match the certificate, a
+ * certificate the gateway's .NET view refuses (tls/x509.h limits).
+ * *cert is the caller's (X509_free); *key is NULL when no key came with
+ * the certificate, else the caller's (EVP_PKEY_free). Returns 0 or
+ * CG_STORE_FAIL_INVALID (CG_STORE_FAIL_IO when out of memory). */
+int cg_store_cert_parse_upload(const unsigned char *data, size_t len, const char *password,
+			       X509 **cert, EVP_PKEY **key, char *err, size_t errlen);
+
 /* Fills info from one certificate (chain_len is left 1). */
 void cg_store_cert_info_of(X509 *x, struct cg_store_cert_info *info);
 

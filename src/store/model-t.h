@@ -69,6 +69,30 @@ struct cg_model_fragment {
 	const char *value;
 };
 
+/* An uploaded certificate (APIM certificates/{id}): what policies see in
+ * context.Deployment.Certificates (keyed by thumbprint), and later the
+ * client certificate of backend mTLS when a private key came with it. */
+struct cg_model_cert {
+	const char *id;
+	const unsigned char *der; /* the certificate, DER */
+	size_t der_len;
+	const char *thumbprint;   /* uppercase hex SHA-1 of der */
+	bool has_key;
+	const char *key_pem;      /* its private key (PKCS#8 PEM) when has_key, else NULL;
+				   * never logged or printed */
+};
+
+/* A CA certificate (APIM service certificates[]): trust anchors (Root)
+ * and intermediates (CertificateAuthority) for Verify(),
+ * validate-client-certificate and backend server validation. */
+struct cg_model_ca {
+	const char *id;
+	const unsigned char *der;
+	size_t der_len;
+	const char *thumbprint; /* uppercase hex SHA-1 of der */
+	bool intermediate;      /* CertificateAuthority store; false = Root */
+};
+
 struct cg_model {
 	struct cg_arena arena;
 	struct cg_model_host *hosts;
@@ -82,6 +106,10 @@ struct cg_model {
 	size_t num_named_values;
 	struct cg_model_fragment *fragments;
 	size_t num_fragments;
+	struct cg_model_cert *certs;
+	size_t num_certs;
+	struct cg_model_ca *cas;
+	size_t num_cas;
 };
 
 #endif

@@ -37,6 +37,12 @@
 #define CG_STORE_MAX_NV_VALUE_LEN     4096         /* APIM named value limit */
 #define CG_STORE_MAX_NV_TAGS          32           /* tags of one named value */
 #define CG_STORE_MAX_NV_TAG_LEN       64           /* one tag */
+/* Certificates (APIM certificates entity) and CA certificates. */
+#define CG_STORE_MAX_CERTS            1000         /* certificate rows */
+#define CG_STORE_MAX_CAS              100          /* CA rows (APIM: 10 on the service; private
+						    * PKIs with many intermediates need more) */
+#define CG_STORE_MAX_CERT_FILE_BYTES  (256 * 1024) /* an uploaded PEM, DER or PKCS#12 file */
+#define CG_STORE_MAX_PASSWORD_LEN     1024         /* a PKCS#12 password */
 /* Messages listing every diagnostic: a caller that wants them all passes a
  * buffer this big (CG_STORE_ERR_LEN holds the first few). */
 #define CG_STORE_DIAG_LEN             (64 * 1024)
@@ -98,6 +104,32 @@ struct cg_store_nv_set {
 	const char *const *tags;  /* optional: num_tags tags, each an id (1-64 chars) */
 	size_t num_tags;
 	bool *created;            /* optional out: set true when the name was new */
+};
+
+/* `cert add`: creates or replaces a certificate (APIM PUT
+ * certificates/{id}) from an uploaded file (see cg_store_cert_parse_upload). */
+struct cg_store_cert_add {
+	const char *id;            /* like an API id */
+	const unsigned char *data; /* the file: PEM, DER or PKCS#12 */
+	size_t len;
+	const char *password;      /* PKCS#12 only; NULL = empty */
+	bool *created;             /* optional out: set true when the id was new */
+	/* Non-fatal findings (an expired certificate): "" when none. */
+	char *warn;
+	size_t warnlen;
+};
+
+/* `ca add`: creates or replaces a CA certificate (APIM service
+ * certificates[], storeName Root or CertificateAuthority). */
+struct cg_store_ca_add {
+	const char *id;
+	const unsigned char *data; /* PEM, DER or PKCS#12 (its key is ignored) */
+	size_t len;
+	const char *password;
+	bool intermediate; /* CertificateAuthority store; false = Root */
+	bool *created;
+	char *warn;
+	size_t warnlen;
 };
 
 /* One named value as stored; strings are malloc'd (cg_store_nv_free wipes

@@ -93,6 +93,30 @@ static const struct cg_store_migration migrations[] = {
 	  "  value TEXT NOT NULL,"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
+	{ "certificates",
+	  /* subject, issuer and the dates are derived from der at write time
+	   * so lists need no parsing; der is the truth. */
+	  "CREATE TABLE certificates ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  thumbprint TEXT NOT NULL UNIQUE,"
+	  "  subject TEXT NOT NULL,"
+	  "  issuer TEXT NOT NULL,"
+	  "  not_before TEXT NOT NULL,"
+	  "  not_after TEXT NOT NULL,"
+	  "  der BLOB NOT NULL,"
+	  "  key_pem TEXT,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);" },
+	{ "CA certificates",
+	  "CREATE TABLE ca_certificates ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  thumbprint TEXT NOT NULL UNIQUE,"
+	  "  subject TEXT NOT NULL,"
+	  "  not_after TEXT NOT NULL,"
+	  "  der BLOB NOT NULL,"
+	  "  intermediate INTEGER NOT NULL DEFAULT 0 CHECK (intermediate IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);" },
 };
 
 #define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -375,6 +399,77 @@ static int oom(char *err, size_t errlen)
 	return CG_STORE_FAIL_IO;
 }
 
+/* Copies a blob column into the arena; *len = its size. */
+static const unsigned char *blob(struct cg_arena *a, sqlite3_stmt *s, int i, size_t *len)
+{
+	const void *b = sqlite3_column_blob(s, i);
+	*len = (size_t)sqlite3_column_bytes(s, i);
+	unsigned char *c = cg_arena_alloc(a, *len ? *len : 1);
+	if (c && *len)
+		memcpy(c, b, *len);
+	return c;
+}
+
+/* Certificates and CA certificates (migrations 5-6). */
+static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	size_t nc, na;
+	int rc;
+	if ((rc = count_rows(st, "SELECT count(*) FROM certificates", &nc, err, errlen)) ||
+	    (rc = count_rows(st, "SELECT count(*) FROM ca_certificates", &na, err, errlen)))
+		return rc;
+	if (nc > CG_STORE_MAX_CERTS || na > CG_STORE_MAX_CAS) {
+		bool c = nc > CG_STORE_MAX_CERTS;
+		snprintf(err, errlen, "store '%s' holds %zu %s, more than certgate's limit of %d",
+			 st->path, c ? nc : na, c ? "certificates" : "CA certificates",
+			 c ? CG_STORE_MAX_CERTS : CG_STORE_MAX_CAS);
+		return CG_STORE_FAIL_INVALID;
+	}
+	m->certs = cg_arena_zalloc(&m->arena, (nc ? nc : 1) * sizeof(*m->certs));
+	m->cas = cg_arena_zalloc(&m->arena, (na ? na : 1) * sizeof(*m->cas));
+	if (!m->certs || !m->cas)
+		return oom(err, errlen);
+	sqlite3_stmt *s = cg_store_prepare(
+		st, "SELECT id, der, thumbprint, key_pem FROM certificates ORDER BY id", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_certs < nc) {
+		struct cg_model_cert *c = &m->certs[m->num_certs++];
+		c->id = col(&m->arena, s, 0);
+		c->der = blob(&m->arena, s, 1, &c->der_len);
+		c->thumbprint = col(&m->arena, s, 2);
+		c->has_key = sqlite3_column_type(s, 3) != SQLITE_NULL;
+		c->key_pem = c->has_key ? col(&m->arena, s, 3) : NULL;
+		if (!c->id || !c->der || !c->thumbprint || (c->has_key && !c->key_pem)) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read certificates", err, errlen);
+	s = cg_store_prepare(
+		st, "SELECT id, der, thumbprint, intermediate FROM ca_certificates ORDER BY id", err,
+		errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_cas < na) {
+		struct cg_model_ca *c = &m->cas[m->num_cas++];
+		c->id = col(&m->arena, s, 0);
+		c->der = blob(&m->arena, s, 1, &c->der_len);
+		c->thumbprint = col(&m->arena, s, 2);
+		c->intermediate = sqlite3_column_int(s, 3) != 0;
+		if (!c->id || !c->der || !c->thumbprint) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read CA certificates", err, errlen);
+	return 0;
+}
+
 /* Policies, named values and fragments (migrations 2-4). */
 static int load_policy_parts(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
 {
@@ -591,7 +686,9 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return cg_store_sql_fail(st, "read APIs", err, errlen);
-	return load_policy_parts(st, m, err, errlen);
+	if ((rc = load_policy_parts(st, m, err, errlen)))
+		return rc;
+	return load_certs(st, m, err, errlen);
 }
 
 int cg_store_load_model(struct cg_store *st, struct cg_model *out, char *err, size_t errlen)
@@ -625,4 +722,8 @@ void cg_model_free(struct cg_model *m)
 	m->num_policies = 0;
 	m->num_named_values = 0;
 	m->num_fragments = 0;
+	m->certs = NULL;
+	m->cas = NULL;
+	m->num_certs = 0;
+	m->num_cas = 0;
 }

@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "store/cert-t.h"
 #include "store/model-t.h"
 #include "store/store-t.h"
 
@@ -155,5 +156,37 @@ int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_t
 /* Removes a fragment. CONFLICT while a policy includes it (err names the
  * policies); NOT_FOUND if absent. */
 int cg_store_fragment_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
+
+/* ---- certificates (APIM certificates/{id}) ---- */
+
+/* Creates or replaces a certificate from an uploaded file (see struct
+ * cg_store_cert_add and cg_store_cert_parse_upload for what is accepted).
+ * A private key is stored only when one came with the certificate (for
+ * backend mTLS); it is never returned by a read function except through
+ * the model. CONFLICT when another id holds the same certificate
+ * (thumbprint). An expired or not yet valid certificate only warns. */
+int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, char *err,
+		      size_t errlen);
+
+/* The APIM view of certificate id (subject, issuer, thumbprint, dates)
+ * and whether a private key is stored with it. NOT_FOUND if absent. */
+int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_info *info,
+		      bool *has_key, char *err, size_t errlen);
+
+/* Removes a certificate. CONFLICT while a policy or fragment names it in
+ * certificate-id="ID" (authentication-certificate); NOT_FOUND if absent. */
+int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
+
+/* ---- CA certificates (APIM service certificates[]) ---- */
+
+/* Creates or replaces a CA certificate. Refuses (INVALID) a certificate
+ * that is not a CA (basicConstraints CA:FALSE, or no CA marking at all),
+ * and CONFLICT when another id holds the same certificate. A root
+ * (intermediate false) that is not self-signed only warns. */
+int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char *err,
+		    size_t errlen);
+
+/* Removes a CA certificate. NOT_FOUND if absent. */
+int cg_store_ca_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
 
 #endif

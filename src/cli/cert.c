@@ -1,0 +1,344 @@
+/* `certgate cert ...` (APIM certificates entity: what policies see in
+ * context.Deployment.Certificates) and `certgate ca ...` (CA certificates:
+ * trust for chain validation). Files may be PEM, DER or PKCS#12; a
+ * password comes from a file, never the command line, and both the file
+ * buffer and the password are wiped after use. Private keys are never
+ * printed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "cli/cli-int.h"
+#include "store/cert.h"
+
+/* Reads the certificate file and the optional password file (one final
+ * newline dropped). On failure prints why and frees what it took. */
+static int read_upload(const char *file, const char *password_file, unsigned char **data,
+		       size_t *len, char **password)
+{
+	int rc;
+	*password = NULL;
+	if ((rc = cg_cli_read_bytes("certificate", file, data, len)))
+		return rc;
+	if (password_file) {
+		if ((rc = cg_cli_read_file("--password-file", password_file, password))) {
+			OPENSSL_cleanse(*data, *len);
+			free(*data);
+			*data = NULL;
+			return rc;
+		}
+		size_t n = strlen(*password);
+		if (n && (*password)[n - 1] == '\n')
+			(*password)[--n] = 0;
+		if (n && (*password)[n - 1] == '\r')
+			(*password)[--n] = 0;
+	}
+	return 0;
+}
+
+static void free_upload(unsigned char *data, size_t len, char *password)
+{
+	if (data)
+		OPENSSL_cleanse(data, len); /* a PFX or PEM may hold a key */
+	free(data);
+	cg_cli_free_secret(password);
+}
+
+int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	const char *password_file = NULL, *store = NULL;
+	const struct cg_cli_opt opts[] = {
+		{ "--password-file", &password_file, NULL },
+		{ "--store", &store, NULL },
+	};
+	static const char *const pos[] = { "ID", "FILE" };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
+	if (store)
+		ctx->store_path = store;
+	unsigned char *data;
+	size_t len;
+	char *password;
+	int rc;
+	if ((rc = read_upload(a.pos[1], password_file, &data, &len, &password)))
+		return rc;
+	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
+	if (!st) {
+		free_upload(data, len, password);
+		return CG_CLI_EXIT_FAIL;
+	}
+	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
+	bool created = false;
+	struct cg_store_cert_add in = { .id = a.pos[0],
+					.data = data,
+					.len = len,
+					.password = password,
+					.created = &created,
+					.warn = warn,
+					.warnlen = sizeof(warn) };
+	rc = cg_store_cert_add(st, &in, err, sizeof(err));
+	free_upload(data, len, password);
+	if (rc) {
+		cg_store_close(st);
+		return cg_cli_store_fail(err);
+	}
+	if (warn[0])
+		cg_cli_warn("%s", warn);
+	struct cg_store_cert_info info;
+	bool has_key = false;
+	if (cg_store_cert_get(st, a.pos[0], &info, &has_key, err, sizeof(err)) == 0)
+		printf("certificate '%s' %s: %s, thumbprint %s, expires %s%s\n", a.pos[0],
+		       created ? "created" : "updated", info.subject, info.thumbprint,
+		       info.not_after, has_key ? " (with private key)" : "");
+	cg_store_close(st);
+	return 0;
+}
+
+/* The view of a model certificate's DER; false when it does not parse. */
+static bool der_info(const unsigned char *der, size_t len, struct cg_store_cert_info *info)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	if (!x) {
+		ERR_clear_error();
+		return false;
+	}
+	cg_store_cert_info_of(x, info);
+	X509_free(x);
+	return true;
+}
+
+/* APIM GET certificates/{id}: resource id/name/type and read-only
+ * properties; our hasPrivateKey says whether backend mTLS can use it. */
+static json_t *cert_json(const char *id, const struct cg_store_cert_info *info, bool has_key)
+{
+	json_t *j = json_object(), *p = json_object();
+	cg_cli_jput(j, "id", json_string(id));
+	cg_cli_jput(j, "name", json_string(id));
+	cg_cli_jput(j, "type", json_string("Microsoft.ApiManagement/service/certificates"));
+	cg_cli_jput(p, "subject", json_string(info->subject));
+	cg_cli_jput(p, "thumbprint", json_string(info->thumbprint));
+	cg_cli_jput(p, "expirationDate", json_string(info->not_after));
+	cg_cli_jput(p, "issuer", json_string(info->issuer));
+	cg_cli_jput(p, "notBefore", json_string(info->not_before));
+	cg_cli_jput(p, "hasPrivateKey", json_boolean(has_key));
+	cg_cli_jput(j, "properties", p);
+	return j;
+}
+
+int cg_cli_cert_list(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	bool json = false;
+	const char *store = NULL;
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
+	if (store)
+		ctx->store_path = store;
+	struct cg_store *st;
+	struct cg_model m;
+	int rc = cg_cli_load(ctx, &st, &m);
+	if (rc)
+		return rc;
+	static const char *const head[] = { "ID", "THUMBPRINT", "EXPIRES", "KEY", "SUBJECT" };
+	struct cg_cli_table t;
+	json_t *arr = json ? json_array() : NULL;
+	if (!json)
+		cg_cli_table_init(&t, 5, head);
+	for (size_t i = 0; i < m.num_certs; i++) {
+		const struct cg_model_cert *c = &m.certs[i];
+		struct cg_store_cert_info info;
+		if (!der_info(c->der, c->der_len, &info)) {
+			memset(&info, 0, sizeof(info));
+			snprintf(info.subject, sizeof(info.subject), "(does not parse)");
+			snprintf(info.thumbprint, sizeof(info.thumbprint), "%s", c->thumbprint);
+		}
+		if (json) {
+			cg_cli_jappend(arr, cert_json(c->id, &info, c->has_key));
+		} else {
+			const char *row[] = { c->id, info.thumbprint, info.not_after,
+					      c->has_key ? "yes" : "no", info.subject };
+			cg_cli_table_row(&t, row);
+		}
+	}
+	rc = json ? cg_cli_json_print(arr) : cg_cli_table_print(&t);
+	cg_model_free(&m);
+	cg_store_close(st);
+	return rc;
+}
+
+int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	bool json = false;
+	const char *store = NULL;
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	static const char *const pos[] = { "ID" };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
+	if (store)
+		ctx->store_path = store;
+	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
+	if (!st)
+		return CG_CLI_EXIT_FAIL;
+	char err[CG_STORE_ERR_LEN];
+	struct cg_store_cert_info info;
+	bool has_key = false;
+	int rc = cg_store_cert_get(st, a.pos[0], &info, &has_key, err, sizeof(err));
+	cg_store_close(st);
+	if (rc)
+		return cg_cli_store_fail(err);
+	if (json)
+		return cg_cli_json_print(cert_json(a.pos[0], &info, has_key));
+	printf("ID:              %s\n", a.pos[0]);
+	printf("Subject:         %s\n", info.subject);
+	printf("Issuer:          %s\n", info.issuer);
+	printf("Thumbprint:      %s\n", info.thumbprint);
+	printf("Not before:      %s\n", info.not_before);
+	printf("Expiration date: %s%s\n", info.not_after,
+	       info.expired ? " (expired)" : info.not_yet_valid ? " (not yet valid)" : "");
+	printf("Key:             %s %d\n", info.key_type, info.key_bits);
+	printf("Private key:     %s\n", has_key ? "stored (never shown)" : "none");
+	return 0;
+}
+
+int cg_cli_cert_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	const char *store = NULL;
+	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
+	static const char *const pos[] = { "ID" };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
+	if (store)
+		ctx->store_path = store;
+	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
+	if (!st)
+		return CG_CLI_EXIT_FAIL;
+	char err[CG_STORE_ERR_LEN];
+	int rc = cg_store_cert_rm(st, a.pos[0], err, sizeof(err));
+	cg_store_close(st);
+	if (rc)
+		return cg_cli_store_fail(err);
+	printf("certificate '%s' removed\n", a.pos[0]);
+	return 0;
+}
+
+int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	const char *password_file = NULL, *store = NULL;
+	bool intermediate = false;
+	const struct cg_cli_opt opts[] = {
+		{ "--intermediate", NULL, &intermediate },
+		{ "--password-file", &password_file, NULL },
+		{ "--store", &store, NULL },
+	};
+	static const char *const pos[] = { "ID", "FILE" };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
+	if (store)
+		ctx->store_path = store;
+	unsigned char *data;
+	size_t len;
+	char *password;
+	int rc;
+	if ((rc = read_upload(a.pos[1], password_file, &data, &len, &password)))
+		return rc;
+	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
+	if (!st) {
+		free_upload(data, len, password);
+		return CG_CLI_EXIT_FAIL;
+	}
+	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
+	bool created = false;
+	struct cg_store_ca_add in = { .id = a.pos[0],
+				      .data = data,
+				      .len = len,
+				      .password = password,
+				      .intermediate = intermediate,
+				      .created = &created,
+				      .warn = warn,
+				      .warnlen = sizeof(warn) };
+	rc = cg_store_ca_add(st, &in, err, sizeof(err));
+	free_upload(data, len, password);
+	cg_store_close(st);
+	if (rc)
+		return cg_cli_store_fail(err);
+	if (warn[0])
+		cg_cli_warn("%s", warn);
+	printf("CA certificate '%s' %s (%s)\n", a.pos[0], created ? "created" : "updated",
+	       intermediate ? "intermediate" : "root");
+	return 0;
+}
+
+int cg_cli_ca_list(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	bool json = false;
+	const char *store = NULL;
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
+	if (store)
+		ctx->store_path = store;
+	struct cg_store *st;
+	struct cg_model m;
+	int rc = cg_cli_load(ctx, &st, &m);
+	if (rc)
+		return rc;
+	static const char *const head[] = { "ID", "STORE", "THUMBPRINT", "EXPIRES", "SUBJECT" };
+	struct cg_cli_table t;
+	json_t *arr = json ? json_array() : NULL;
+	if (!json)
+		cg_cli_table_init(&t, 5, head);
+	for (size_t i = 0; i < m.num_cas; i++) {
+		const struct cg_model_ca *c = &m.cas[i];
+		struct cg_store_cert_info info;
+		if (!der_info(c->der, c->der_len, &info)) {
+			memset(&info, 0, sizeof(info));
+			snprintf(info.subject, sizeof(info.subject), "(does not parse)");
+		}
+		/* APIM storeName values. */
+		const char *store_name = c->intermediate ? "CertificateAuthority" : "Root";
+		if (json) {
+			json_t *j = json_object(), *cert = json_object();
+			cg_cli_jput(j, "id", json_string(c->id));
+			cg_cli_jput(j, "storeName", json_string(store_name));
+			cg_cli_jput(cert, "subject", json_string(info.subject));
+			cg_cli_jput(cert, "thumbprint", json_string(c->thumbprint));
+			cg_cli_jput(cert, "expiry", json_string(info.not_after));
+			cg_cli_jput(j, "certificate", cert);
+			cg_cli_jappend(arr, j);
+		} else {
+			const char *row[] = { c->id, store_name, c->thumbprint, info.not_after,
+					      info.subject };
+			cg_cli_table_row(&t, row);
+		}
+	}
+	rc = json ? cg_cli_json_print(arr) : cg_cli_table_print(&t);
+	cg_model_free(&m);
+	cg_store_close(st);
+	return rc;
+}
+
+int cg_cli_ca_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	const char *store = NULL;
+	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
+	static const char *const pos[] = { "ID" };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
+	if (store)
+		ctx->store_path = store;
+	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
+	if (!st)
+		return CG_CLI_EXIT_FAIL;
+	char err[CG_STORE_ERR_LEN];
+	int rc = cg_store_ca_rm(st, a.pos[0], err, sizeof(err));
+	cg_store_close(st);
+	if (rc)
+		return cg_cli_store_fail(err);
+	printf("CA certificate '%s' removed\n", a.pos[0]);
+	return 0;
+}

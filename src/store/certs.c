@@ -1,0 +1,447 @@
+/* Uploaded certificates (APIM certificates entity) and CA certificates.
+ * The file is parsed and checked before the write lock is taken (PEM, DER
+ * or PKCS#12; a password must open it; a key must match), then one
+ * transaction checks uniqueness and limits and writes. What is stored is
+ * re-encoded from what was parsed: the DER of the certificate and, when a
+ * key came with it, that key as PKCS#8 PEM. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "store/cert.h"
+#include "store/store-int.h"
+#include "store/validate.h"
+
+#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+		     size_t errlen)
+{
+	int rc = sqlite3_step(s);
+	rc = rc != SQLITE_DONE && rc != SQLITE_ROW ? cg_store_sql_fail(st, what, err, errlen) : 0;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+static int count1(struct cg_store *st, const char *sql, const char *arg, size_t *out, char *err,
+		  size_t errlen)
+{
+	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	if (arg)
+		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cg_store_sql_fail(st, "count", err, errlen);
+	}
+	*out = (size_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+static void warn_add(char *warn, size_t warnlen, const char *msg)
+{
+	if (!warn || !warnlen)
+		return;
+	size_t n = strlen(warn);
+	if (n + 1 < warnlen)
+		snprintf(warn + n, warnlen - n, "%s%s", n ? "; " : "", msg);
+}
+
+static void validity_warnings(const struct cg_store_cert_info *info, const char *what,
+			      const char *id, char *warn, size_t warnlen)
+{
+	char msg[CG_STORE_ERR_LEN];
+	if (info->expired) {
+		snprintf(msg, sizeof(msg), "%s '%s' expired on %s", what, id, info->not_after);
+		warn_add(warn, warnlen, msg);
+	} else if (info->not_yet_valid) {
+		snprintf(msg, sizeof(msg), "%s '%s' is not valid before %s", what, id,
+			 info->not_before);
+		warn_add(warn, warnlen, msg);
+	}
+}
+
+/* Refuses (CONFLICT) when another row of table holds the thumbprint. */
+static int thumbprint_free(struct cg_store *st, const char *table, const char *what,
+			   const char *thumbprint, const char *id, char *err, size_t errlen)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE thumbprint = ? AND id <> ?", table);
+	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	sqlite3_bind_text(s, 1, thumbprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	int r = sqlite3_step(s), rc = 0;
+	if (r == SQLITE_ROW)
+		rc = fail(err, errlen, CG_STORE_FAIL_CONFLICT,
+			  "this certificate (thumbprint %s) is already stored as %s '%s'",
+			  thumbprint, what, (const char *)sqlite3_column_text(s, 0));
+	else if (r != SQLITE_DONE)
+		rc = cg_store_sql_fail(st, "check thumbprint", err, errlen);
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Checks the row limit when id is new; *exists says whether it was. */
+static int room_for(struct cg_store *st, const char *table, const char *what, const char *id,
+		    size_t limit, bool *exists, char *err, size_t errlen)
+{
+	char sql[128];
+	size_t n;
+	int rc;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE id = ?", table);
+	if ((rc = count1(st, sql, id, &n, err, errlen)))
+		return rc;
+	*exists = n != 0;
+	if (*exists)
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if ((rc = count1(st, sql, NULL, &n, err, errlen)))
+		return rc;
+	if (n >= limit)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID,
+			    "the store already holds %zu %s, the limit", limit, what);
+	return 0;
+}
+
+int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, char *err,
+		      size_t errlen)
+{
+	const char *id = in->id ? in->id : "";
+	X509 *x = NULL;
+	EVP_PKEY *key = NULL;
+	unsigned char *der = NULL;
+	char *key_pem = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc;
+	if (in->warn && in->warnlen)
+		in->warn[0] = 0;
+	if ((rc = cg_store_check_id("certificate id", id, err, errlen)))
+		return rc;
+	if ((rc = cg_store_cert_parse_upload(in->data, in->len, in->password, &x, &key, err,
+					     errlen)))
+		return rc;
+	struct cg_store_cert_info info;
+	cg_store_cert_info_of(x, &info);
+	int dl = i2d_X509(x, &der);
+	if (dl <= 0 || (key && !(key_pem = cg_store_key_to_pem(key)))) {
+		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory encoding the certificate");
+		goto out;
+	}
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		goto out;
+	bool exists;
+	if ((rc = room_for(st, "certificates", "certificates", id, CG_STORE_MAX_CERTS, &exists,
+			   err, errlen)) ||
+	    (rc = thumbprint_free(st, "certificates", "certificate", info.thumbprint, id, err,
+				  errlen)))
+		goto out;
+	s = cg_store_prepare(
+		st,
+		exists ? "UPDATE certificates SET thumbprint = ?2, subject = ?3, issuer = ?4,"
+			 " not_before = ?5, not_after = ?6, der = ?7, key_pem = ?8,"
+			 " updated_at = " NOW " WHERE id = ?1"
+		       : "INSERT INTO certificates (id, thumbprint, subject, issuer, not_before,"
+			 " not_after, der, key_pem, created_at, updated_at)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, " NOW ", " NOW ")",
+		err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, info.thumbprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, info.subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, info.issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, info.not_before, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, info.not_after, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 7, der, dl, SQLITE_STATIC);
+	if (key_pem)
+		sqlite3_bind_text(s, 8, key_pem, -1, SQLITE_STATIC);
+	rc = step_done(st, s, "write certificate", err, errlen);
+	s = NULL;
+	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
+		goto out;
+	validity_warnings(&info, "certificate", id, in->warn, in->warnlen);
+	if (in->created)
+		*in->created = !exists;
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	if (key_pem)
+		OPENSSL_cleanse(key_pem, strlen(key_pem));
+	free(key_pem);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_info *info,
+		      bool *has_key, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_check_id("certificate id", id ? id : "", err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(
+		st, "SELECT der, key_pem IS NOT NULL FROM certificates WHERE id = ?", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW) {
+		const unsigned char *p = sqlite3_column_blob(s, 0);
+		X509 *x = d2i_X509(NULL, &p, sqlite3_column_bytes(s, 0));
+		if (!x) {
+			ERR_clear_error();
+			rc = fail(err, errlen, CG_STORE_FAIL_IO,
+				  "store '%s': certificate '%s' does not parse", st->path, id);
+		} else {
+			cg_store_cert_info_of(x, info);
+			X509_free(x);
+			*has_key = sqlite3_column_int(s, 1) != 0;
+		}
+	} else if (r == SQLITE_DONE) {
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "certificate '%s' does not exist",
+			  id);
+	} else {
+		rc = cg_store_sql_fail(st, "read certificate", err, errlen);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Whether text has certificate-id="id" (or with single quotes, spaces
+ * around '='): the authentication-certificate reference. */
+static bool names_certificate(const char *text, const char *id)
+{
+	static const char attr[] = "certificate-id";
+	size_t il = strlen(id);
+	for (const char *p = strstr(text, attr); p; p = strstr(p + 1, attr)) {
+		const char *q = p + sizeof(attr) - 1;
+		while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+			q++;
+		if (*q++ != '=')
+			continue;
+		while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+			q++;
+		char quote = *q++;
+		if ((quote == '"' || quote == '\'') && strncmp(q, id, il) == 0 && q[il] == quote)
+			return true;
+	}
+	return false;
+}
+
+int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_check_id("certificate id", id ? id : "", err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	size_t n;
+	sqlite3_stmt *s = NULL;
+	if ((rc = count1(st, "SELECT count(*) FROM certificates WHERE id = ?", id, &n, err,
+			 errlen)))
+		goto out;
+	if (n == 0) {
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "certificate '%s' does not exist",
+			  id);
+		goto out;
+	}
+	/* APIM: a certificate referenced by policies cannot be deleted. */
+	s = cg_store_prepare(st,
+			     "SELECT scope, api_id, op_id, value, NULL FROM policies UNION ALL "
+			     "SELECT 'fragment', NULL, NULL, value, id FROM fragments",
+			     err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	size_t users = 0, used = 0;
+	char list[CG_STORE_ERR_LEN / 2] = "";
+	int r;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *v = (const char *)sqlite3_column_text(s, 3);
+		if (!v || !names_certificate(v, id))
+			continue;
+		const char *sc = (const char *)sqlite3_column_text(s, 0);
+		char label[300];
+		if (strcmp(sc, "fragment") == 0)
+			snprintf(label, sizeof(label), "fragment '%s'",
+				 (const char *)sqlite3_column_text(s, 4));
+		else
+			cg_store_policy_name(strcmp(sc, "api") == 0	    ? CG_MODEL_POLICY_API
+					     : strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
+									    : CG_MODEL_POLICY_GLOBAL,
+					     (const char *)sqlite3_column_text(s, 1),
+					     (const char *)sqlite3_column_text(s, 2), label,
+					     sizeof(label));
+		users++;
+		used = strlen(list);
+		if (used + 1 < sizeof(list))
+			snprintf(list + used, sizeof(list) - used, "%s%.*s", users > 1 ? ", " : "",
+				 (int)(sizeof(list) - used - 1), label); /* cut, not overflowed */
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (r != SQLITE_DONE) {
+		rc = cg_store_sql_fail(st, "read policies", err, errlen);
+		goto out;
+	}
+	if (users) {
+		rc = fail(err, errlen, CG_STORE_FAIL_CONFLICT,
+			  "certificate '%s' is used by %s (certificate-id); change them first", id,
+			  list);
+		goto out;
+	}
+	s = cg_store_prepare(st, "DELETE FROM certificates WHERE id = ?", err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	rc = step_done(st, s, "delete certificate", err, errlen);
+	s = NULL;
+	if (rc == 0)
+		rc = cg_store_commit_write(st, err, errlen);
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char *err,
+		    size_t errlen)
+{
+	const char *id = in->id ? in->id : "";
+	X509 *x = NULL;
+	EVP_PKEY *key = NULL;
+	unsigned char *der = NULL;
+	sqlite3_stmt *s = NULL;
+	int rc;
+	if (in->warn && in->warnlen)
+		in->warn[0] = 0;
+	if ((rc = cg_store_check_id("CA certificate id", id, err, errlen)))
+		return rc;
+	if ((rc = cg_store_cert_parse_upload(in->data, in->len, in->password, &x, &key, err,
+					     errlen)))
+		return rc;
+	/* Only the public part is a trust anchor; a key is never kept. */
+	EVP_PKEY_free(key);
+	key = NULL;
+	struct cg_store_cert_info info;
+	cg_store_cert_info_of(x, &info);
+	/* X509_check_ca: 0 means basicConstraints CA:FALSE, or no CA marking
+	 * at all (v3 without basicConstraints or keyCertSign). */
+	if (X509_check_ca(x) == 0) {
+		rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
+			  "'%.200s' (thumbprint %s) is not a CA certificate (basicConstraints "
+			  "CA:FALSE or missing); upload client certificates with 'cert add'",
+			  info.subject, info.thumbprint);
+		goto out;
+	}
+	int dl = i2d_X509(x, &der);
+	if (dl <= 0) {
+		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory encoding the certificate");
+		goto out;
+	}
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		goto out;
+	bool exists;
+	if ((rc = room_for(st, "ca_certificates", "CA certificates", id, CG_STORE_MAX_CAS, &exists,
+			   err, errlen)) ||
+	    (rc = thumbprint_free(st, "ca_certificates", "CA certificate", info.thumbprint, id, err,
+				  errlen)))
+		goto out;
+	s = cg_store_prepare(
+		st,
+		exists ? "UPDATE ca_certificates SET thumbprint = ?2, subject = ?3, not_after = ?4,"
+			 " der = ?5, intermediate = ?6, updated_at = " NOW " WHERE id = ?1"
+		       : "INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der,"
+			 " intermediate, created_at, updated_at)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, " NOW ", " NOW ")",
+		err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, info.thumbprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, info.subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, info.not_after, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 5, der, dl, SQLITE_STATIC);
+	sqlite3_bind_int(s, 6, in->intermediate ? 1 : 0);
+	rc = step_done(st, s, "write CA certificate", err, errlen);
+	s = NULL;
+	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
+		goto out;
+	validity_warnings(&info, "CA certificate", id, in->warn, in->warnlen);
+	/* A root that did not sign itself cannot end a chain. */
+	if (!in->intermediate && X509_check_issued(x, x) != X509_V_OK) {
+		char msg[CG_STORE_ERR_LEN];
+		snprintf(msg, sizeof(msg),
+			 "CA certificate '%s' is not self-signed; chains cannot end at it as a root "
+			 "(add it with --intermediate, and its issuer as a root)",
+			 id);
+		warn_add(in->warn, in->warnlen, msg);
+	}
+	if (in->created)
+		*in->created = !exists;
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	OPENSSL_free(der);
+	X509_free(x);
+	ERR_clear_error();
+	return rc;
+}
+
+int cg_store_ca_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_check_id("CA certificate id", id ? id : "", err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM ca_certificates WHERE id = ?", err,
+					   errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if ((rc = step_done(st, s, "delete CA certificate", err, errlen)))
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "CA certificate '%s' does not exist",
+			  id);
+		goto out;
+	}
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}

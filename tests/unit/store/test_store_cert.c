@@ -1,0 +1,494 @@
+/* Store tests for uploaded certificates and CA certificates: real SQLite
+ * files, real PEM/DER/PKCS#12 files made per run with the openssl CLI.
+ * Every refused write leaves the rows and the change token as they were. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store/cert.h"
+#include "store/store.h"
+
+#define PATH_LEN 512
+#define DUMP_MAX (1024 * 1024)
+
+static char g_dir[PATH_LEN / 2];
+static int g_store_seq;
+static char g_store[PATH_LEN];
+static char g_err[CG_STORE_ERR_LEN];
+static char g_warn[CG_STORE_ERR_LEN];
+
+struct file {
+	unsigned char *data;
+	size_t len;
+};
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	char full[sizeof(cmd) + PATH_LEN];
+	snprintf(full, sizeof(full), "cd '%s' && (%s) >/dev/null 2>&1", g_dir, cmd);
+	if (system(full) != 0) {
+		fprintf(stderr, "command failed: %s\n", cmd);
+		abort();
+	}
+}
+
+static struct file slurp(const char *name)
+{
+	char p[PATH_LEN];
+	snprintf(p, sizeof(p), "%s/%s", g_dir, name);
+	FILE *f = fopen(p, "rb");
+	if (!f) {
+		fprintf(stderr, "cannot read %s\n", p);
+		abort();
+	}
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	struct file r = { malloc((size_t)n + 1), (size_t)n };
+	if (fread(r.data, 1, (size_t)n, f) != (size_t)n)
+		abort();
+	r.data[n] = 0;
+	fclose(f);
+	return r;
+}
+
+#define EC_NEW "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+
+static struct file client_pem, client_der, client_pfx, client_pfx_empty, client_with_key,
+	client_with_other_key, client_with_enc_key, two_certs, nocert_pfx, garbage, expired,
+	root_pem, int_der, leaf_pem, leaf_pfx, rsa_pfx;
+static char client_thumb[41];
+
+static int make_pki(void **state)
+{
+	(void)state;
+	snprintf(g_dir, sizeof(g_dir), "/tmp/cg-store-cert-XXXXXX");
+	if (!mkdtemp(g_dir))
+		return -1;
+	sh("openssl req -x509 " EC_NEW " -keyout client.key -out client.crt -days 30 "
+	   "-subj '/C=US/ST=Washington/O=Contoso/CN=client.example.com'");
+	sh("openssl x509 -in client.crt -outform DER -out client.der");
+	sh("openssl pkcs12 -export -in client.crt -inkey client.key -out client.pfx "
+	   "-passout pass:s3cret");
+	sh("openssl pkcs12 -export -in client.crt -inkey client.key -out client-empty.pfx "
+	   "-passout pass:");
+	sh("openssl pkcs12 -export -nocerts -inkey client.key -out nocert.pfx -passout pass:x");
+	sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key");
+	sh("openssl pkey -in client.key -aes256 -passout pass:x -out enc.key");
+	sh("cat client.crt client.key > with-key.pem && cat client.crt other.key > with-other.pem"
+	   " && cat client.crt enc.key > with-enc.pem");
+	sh("openssl x509 -in client.crt -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' > "
+	   "thumb.txt");
+	sh("head -c 2000 /dev/urandom > garbage.bin");
+	/* root -> intermediate -> leaf (CA:FALSE) */
+	sh("openssl req -x509 " EC_NEW " -keyout root.key -out root.crt -days 30 -subj /CN=Root "
+	   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
+	sh("openssl req -new " EC_NEW " -keyout int.key -out int.csr -subj /CN=Intermediate");
+	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > int.ext");
+	sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -days 30 "
+	   "-extfile int.ext -out int.crt && openssl x509 -in int.crt -outform DER -out int.der");
+	sh("openssl req -new " EC_NEW " -keyout leaf.key -out leaf.csr -subj /CN=leaf");
+	sh("printf 'basicConstraints=CA:FALSE\\n' > leaf.ext");
+	sh("openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key -CAcreateserial -days 30 "
+	   "-extfile leaf.ext -out leaf.crt");
+	sh("openssl pkcs12 -export -in leaf.crt -inkey leaf.key -certfile int.crt -out leaf.pfx "
+	   "-passout pass:pw");
+	sh("cat root.crt leaf.crt > two.pem");
+	sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.crt -days 30 "
+	   "-subj /CN=rsa && openssl pkcs12 -export -in rsa.crt -inkey rsa.key -out rsa.pfx "
+	   "-passout pass:pw");
+	sh("printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=index.txt\\nnew_certs_dir=.\\n"
+	   "serial=serial\\ndefault_md=sha256\\npolicy=p\\nunique_subject=no\\n"
+	   "[p]\\ncommonName=supplied\\n' > ca.cnf && : > index.txt && echo 01 > serial");
+	sh("openssl req -new " EC_NEW " -keyout exp.key -out exp.csr -subj /CN=old");
+	sh("openssl ca -batch -config ca.cnf -selfsign -keyfile exp.key -in exp.csr -out exp.crt "
+	   "-startdate 20200101000000Z -enddate 20200201000000Z -notext");
+	client_pem = slurp("client.crt");
+	client_der = slurp("client.der");
+	client_pfx = slurp("client.pfx");
+	client_pfx_empty = slurp("client-empty.pfx");
+	client_with_key = slurp("with-key.pem");
+	client_with_other_key = slurp("with-other.pem");
+	client_with_enc_key = slurp("with-enc.pem");
+	two_certs = slurp("two.pem");
+	nocert_pfx = slurp("nocert.pfx");
+	garbage = slurp("garbage.bin");
+	expired = slurp("exp.crt");
+	root_pem = slurp("root.crt");
+	int_der = slurp("int.der");
+	leaf_pem = slurp("leaf.crt");
+	leaf_pfx = slurp("leaf.pfx");
+	rsa_pfx = slurp("rsa.pfx");
+	struct file t = slurp("thumb.txt");
+	snprintf(client_thumb, sizeof(client_thumb), "%.40s", (const char *)t.data);
+	free(t.data);
+	return 0;
+}
+
+static int drop_pki(void **state)
+{
+	(void)state;
+	char cmd[PATH_LEN + 16];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int fresh_store(void **state)
+{
+	snprintf(g_store, sizeof(g_store), "%s/store-%d.db", g_dir, ++g_store_seq);
+	struct cg_store *st = cg_store_open(g_store, 0, g_err, sizeof(g_err));
+	if (!st)
+		return -1;
+	*state = st;
+	return 0;
+}
+
+static int close_store(void **state)
+{
+	cg_store_close(*state);
+	return 0;
+}
+
+static char *dump(void)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open_v2(g_store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	static const char *const q[] = { "SELECT * FROM meta",
+					 "SELECT id, thumbprint, subject, issuer, not_before, "
+					 "not_after, hex(der), key_pem FROM certificates ORDER BY id",
+					 "SELECT id, thumbprint, hex(der), intermediate FROM "
+					 "ca_certificates ORDER BY id" };
+	char *out = calloc(1, DUMP_MAX);
+	size_t pos = 0;
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		sqlite3_stmt *s;
+		assert_int_equal(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(s); c++) {
+				const unsigned char *t = sqlite3_column_text(s, c);
+				pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "%s|",
+							t ? (const char *)t : "NULL");
+				assert_true(pos < DUMP_MAX);
+			}
+			pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "\n");
+		}
+		sqlite3_finalize(s);
+		pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "--\n");
+	}
+	sqlite3_close(db);
+	return out;
+}
+
+static uint64_t token(struct cg_store *st)
+{
+	uint64_t t;
+	assert_int_equal(cg_store_change_token(st, &t, g_err, sizeof(g_err)), 0);
+	return t;
+}
+
+struct before {
+	char *rows;
+	uint64_t tok;
+};
+
+static struct before snap(struct cg_store *st)
+{
+	return (struct before){ dump(), token(st) };
+}
+
+static void assert_refused(struct cg_store *st, struct before b, int rc, int want_rc,
+			   const char *want)
+{
+	if (rc != want_rc || !strstr(g_err, want))
+		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, g_err, want);
+	assert_int_equal(rc, want_rc);
+	assert_non_null(strstr(g_err, want));
+	char *after = dump();
+	assert_string_equal(b.rows, after);
+	assert_true(token(st) == b.tok);
+	free(after);
+	free(b.rows);
+}
+
+static int cert_add(struct cg_store *st, const char *id, struct file f, const char *password)
+{
+	struct cg_store_cert_add in = { .id = id,
+					.data = f.data,
+					.len = f.len,
+					.password = password,
+					.warn = g_warn,
+					.warnlen = sizeof(g_warn) };
+	return cg_store_cert_add(st, &in, g_err, sizeof(g_err));
+}
+
+static int ca_add(struct cg_store *st, const char *id, struct file f, bool intermediate)
+{
+	struct cg_store_ca_add in = { .id = id,
+				      .data = f.data,
+				      .len = f.len,
+				      .intermediate = intermediate,
+				      .warn = g_warn,
+				      .warnlen = sizeof(g_warn) };
+	return cg_store_ca_add(st, &in, g_err, sizeof(g_err));
+}
+
+static void ok(int rc)
+{
+	if (rc)
+		fprintf(stderr, "unexpected failure %d: %s\n", rc, g_err);
+	assert_int_equal(rc, 0);
+}
+
+static void test_formats_round_trip(void **state)
+{
+	struct cg_store *st = *state;
+	bool created = false;
+	struct cg_store_cert_add in = { .id = "pem", .data = client_pem.data, .len = client_pem.len,
+					.created = &created };
+	ok(cg_store_cert_add(st, &in, g_err, sizeof(g_err)));
+	assert_true(created);
+	struct cg_store_cert_info info;
+	bool has_key = true;
+	ok(cg_store_cert_get(st, "pem", &info, &has_key, g_err, sizeof(g_err)));
+	assert_false(has_key);
+	assert_string_equal(info.thumbprint, client_thumb);
+	assert_string_equal(info.subject, "CN=client.example.com, O=Contoso, S=Washington, C=US");
+	assert_int_equal(strlen(info.not_after), 20); /* yyyy-MM-ddTHH:mm:ssZ */
+	assert_int_equal(info.not_after[19], 'Z');
+
+	/* The same certificate under another id is a conflict, whatever the
+	 * file format; replacing the same id is fine. */
+	struct before b = snap(st);
+	assert_refused(st, b, cert_add(st, "der", client_der, NULL), CG_STORE_FAIL_CONFLICT,
+		       "is already stored as certificate 'pem'");
+	ok(cert_add(st, "pem", client_der, NULL));
+	ok(cert_add(st, "pem", client_pfx, "s3cret"));
+	ok(cg_store_cert_get(st, "pem", &info, &has_key, g_err, sizeof(g_err)));
+	assert_true(has_key);
+	assert_string_equal(info.thumbprint, client_thumb);
+	ok(cert_add(st, "pem", client_pfx_empty, NULL));
+	ok(cert_add(st, "pem", client_pfx_empty, ""));
+	ok(cert_add(st, "pem", client_with_key, NULL));
+	ok(cert_add(st, "rsa", rsa_pfx, "pw"));
+	/* A PFX with a chain: the certificate that matches the key is kept. */
+	ok(cert_add(st, "leaf", leaf_pfx, "pw"));
+	ok(cg_store_cert_get(st, "leaf", &info, &has_key, g_err, sizeof(g_err)));
+	assert_string_equal(info.subject, "CN=leaf");
+
+	struct cg_model m;
+	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
+	assert_int_equal(m.num_certs, 3);
+	assert_string_equal(m.certs[0].id, "leaf");
+	assert_string_equal(m.certs[1].id, "pem");
+	assert_string_equal(m.certs[1].thumbprint, client_thumb);
+	assert_true(m.certs[1].has_key);
+	assert_non_null(strstr(m.certs[1].key_pem, "-----BEGIN PRIVATE KEY-----"));
+	assert_int_equal(m.certs[1].der_len, client_der.len);
+	assert_memory_equal(m.certs[1].der, client_der.data, client_der.len);
+	cg_model_free(&m);
+
+	ok(cg_store_cert_rm(st, "pem", g_err, sizeof(g_err)));
+	b = snap(st);
+	assert_refused(st, b, cg_store_cert_rm(st, "pem", g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_NOT_FOUND, "certificate 'pem' does not exist");
+	assert_int_equal(cg_store_cert_get(st, "pem", &info, &has_key, g_err, sizeof(g_err)),
+			 CG_STORE_FAIL_NOT_FOUND);
+}
+
+static void test_cert_refusals(void **state)
+{
+	struct cg_store *st = *state;
+	ok(cert_add(st, "keep", client_pem, NULL));
+	struct before b;
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", client_pfx, "wrong"), CG_STORE_FAIL_INVALID,
+		       "wrong password for the PKCS#12 (PFX) file");
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", client_pfx, NULL), CG_STORE_FAIL_INVALID,
+		       "needs a password (give it with --password-file)");
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", nocert_pfx, "x"), CG_STORE_FAIL_INVALID,
+		       "the PKCS#12 (PFX) file holds no certificate");
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", client_with_other_key, NULL), CG_STORE_FAIL_INVALID,
+		       "the private key does not match the certificate");
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", client_with_enc_key, NULL), CG_STORE_FAIL_INVALID,
+		       "the private key is encrypted");
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", garbage, NULL), CG_STORE_FAIL_INVALID,
+		       "the file is not a certificate: expected PEM, DER (.cer) or PKCS#12");
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", two_certs, NULL), CG_STORE_FAIL_INVALID,
+		       "the PEM holds more than one certificate");
+	struct file empty = { (unsigned char *)"", 0 };
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", empty, NULL), CG_STORE_FAIL_INVALID,
+		       "the certificate file is empty");
+	struct file text = { (unsigned char *)"-----BEGIN PRIVATE KEY-----\nAAAA\n", 33 };
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", text, NULL), CG_STORE_FAIL_INVALID,
+		       "no certificate found in the PEM");
+	/* Truncated DER is neither a certificate nor a PKCS#12. */
+	struct file cut = { client_der.data, client_der.len - 10 };
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", cut, NULL), CG_STORE_FAIL_INVALID,
+		       "not a certificate");
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "bad id", leaf_pem, NULL), CG_STORE_FAIL_INVALID,
+		       "certificate id 'bad id'");
+	/* The size limit: one byte over is refused before parsing. */
+	struct file big = { calloc(1, CG_STORE_MAX_CERT_FILE_BYTES + 1),
+			    CG_STORE_MAX_CERT_FILE_BYTES + 1 };
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", big, NULL), CG_STORE_FAIL_INVALID,
+		       "at most 262144 are accepted");
+	big.len = CG_STORE_MAX_CERT_FILE_BYTES;
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", big, NULL), CG_STORE_FAIL_INVALID,
+		       "not a certificate");
+	free(big.data);
+	char pw[CG_STORE_MAX_PASSWORD_LEN + 2];
+	memset(pw, 'p', sizeof(pw));
+	pw[CG_STORE_MAX_PASSWORD_LEN + 1] = 0;
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", client_pfx, pw), CG_STORE_FAIL_INVALID,
+		       "the password is longer than 1024 bytes");
+	pw[CG_STORE_MAX_PASSWORD_LEN] = 0;
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "x", client_pfx, pw), CG_STORE_FAIL_INVALID,
+		       "wrong password");
+}
+
+static void test_expired_cert_warns(void **state)
+{
+	struct cg_store *st = *state;
+	ok(cert_add(st, "old", expired, NULL));
+	assert_string_equal(g_warn, "certificate 'old' expired on 2020-02-01T00:00:00Z");
+	ok(cert_add(st, "new", client_pem, NULL));
+	assert_string_equal(g_warn, "");
+}
+
+static void test_cert_in_use(void **state)
+{
+	struct cg_store *st = *state;
+	ok(cert_add(st, "backend-client", client_pfx, "s3cret"));
+	ok(cg_store_policy_set(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, NULL,
+			       "<policies><inbound><base />"
+			       "<authentication-certificate certificate-id = 'backend-client' />"
+			       "</inbound></policies>",
+			       g_err, sizeof(g_err)));
+	struct before b = snap(st);
+	assert_refused(st, b, cg_store_cert_rm(st, "backend-client", g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_CONFLICT,
+		       "certificate 'backend-client' is used by the global policy (certificate-id)");
+	ok(cg_store_policy_rm(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, g_err, sizeof(g_err)));
+	ok(cg_store_cert_rm(st, "backend-client", g_err, sizeof(g_err)));
+}
+
+static void test_ca(void **state)
+{
+	struct cg_store *st = *state;
+	ok(ca_add(st, "root", root_pem, false));
+	assert_string_equal(g_warn, "");
+	ok(ca_add(st, "int", int_der, true));
+	assert_string_equal(g_warn, "");
+	struct before b = snap(st);
+	assert_refused(st, b, ca_add(st, "leaf", leaf_pem, false), CG_STORE_FAIL_INVALID,
+		       "'CN=leaf' (thumbprint ");
+	assert_non_null(strstr(g_err, "is not a CA certificate (basicConstraints CA:FALSE"));
+	b = snap(st);
+	assert_refused(st, b, ca_add(st, "again", root_pem, false), CG_STORE_FAIL_CONFLICT,
+		       "already stored as CA certificate 'root'");
+	b = snap(st);
+	assert_refused(st, b, ca_add(st, "x", garbage, false), CG_STORE_FAIL_INVALID,
+		       "not a certificate");
+	/* An intermediate added as a root is stored, with a warning. */
+	ok(ca_add(st, "int", int_der, false));
+	assert_non_null(strstr(g_warn, "CA certificate 'int' is not self-signed"));
+
+	struct cg_model m;
+	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
+	assert_int_equal(m.num_cas, 2);
+	assert_string_equal(m.cas[0].id, "int");
+	assert_false(m.cas[0].intermediate);
+	assert_int_equal(m.cas[0].der_len, int_der.len);
+	assert_memory_equal(m.cas[0].der, int_der.data, int_der.len);
+	assert_string_equal(m.cas[1].id, "root");
+	assert_int_equal(strlen(m.cas[1].thumbprint), 40);
+	cg_model_free(&m);
+
+	ok(cg_store_ca_rm(st, "int", g_err, sizeof(g_err)));
+	b = snap(st);
+	assert_refused(st, b, cg_store_ca_rm(st, "int", g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_NOT_FOUND, "CA certificate 'int' does not exist");
+}
+
+static void raw_exec(const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "%s\n", msg);
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void test_count_limits(void **state)
+{
+	struct cg_store *st = *state;
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "INSERT INTO certificates (id, thumbprint, subject, issuer, not_before, not_after,"
+		 " der, created_at, updated_at) SELECT 'c' || i, 'T' || i, '', '', '', '', x'00',"
+		 " 'now', 'now' FROM n",
+		 CG_STORE_MAX_CERTS - 1);
+	raw_exec(sql);
+	ok(cert_add(st, "last", client_pem, NULL));
+	struct before b = snap(st);
+	assert_refused(st, b, cert_add(st, "one-more", root_pem, NULL), CG_STORE_FAIL_INVALID,
+		       "already holds 1000 certificates, the limit");
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der, created_at,"
+		 " updated_at) SELECT 'a' || i, 'T' || i, '', '', x'00', 'now', 'now' FROM n",
+		 CG_STORE_MAX_CAS - 1);
+	raw_exec(sql);
+	ok(ca_add(st, "last", root_pem, false));
+	b = snap(st);
+	assert_refused(st, b, ca_add(st, "one-more", int_der, true), CG_STORE_FAIL_INVALID,
+		       "already holds 100 CA certificates, the limit");
+	raw_exec("INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der, created_at,"
+		 " updated_at) VALUES ('extra', 'X', '', '', x'00', 'now', 'now')");
+	struct cg_model m;
+	assert_int_equal(cg_store_load_model(st, &m, g_err, sizeof(g_err)), CG_STORE_FAIL_INVALID);
+	assert_non_null(strstr(g_err, "101 CA certificates, more than certgate's limit of 100"));
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fresh_store, close_store)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_formats_round_trip), T(test_cert_refusals), T(test_expired_cert_warns),
+		T(test_cert_in_use),        T(test_ca),            T(test_count_limits),
+	};
+	return cmocka_run_group_tests(tests, make_pki, drop_pki);
+}
