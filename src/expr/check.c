@@ -33,6 +33,7 @@ struct checker {
 };
 
 static struct cg_expr_node *check(struct checker *c, struct cg_expr_node *e);
+static void check_stmt(struct checker *c, struct cg_expr_node *s);
 static bool contains_return(const struct cg_expr_node *s);
 static bool always_returns(const struct cg_expr_node *s);
 
@@ -372,8 +373,6 @@ static struct cg_expr_node *check_lambda(struct checker *c, struct cg_expr_node 
 {
 	if (lam->op != N_LAMBDA || lam->n != 1)
 		return err_at(c, lam, "A lambda expression with one parameter is expected here");
-	if (lam->a->op == S_BLOCK)
-		return err_at(c, lam, "Lambdas with statement bodies are not supported by certgate yet");
 	unsigned save = c->nlocals;
 	int slot = declare(c, lam->list[0], lam->list[0]->name, param);
 	if (slot < 0) {
@@ -381,8 +380,27 @@ static struct cg_expr_node *check_lambda(struct checker *c, struct cg_expr_node 
 		return lam;
 	}
 	lam->slot = slot;
-	lam->a = check(c, lam->a);
-	lam->type = lam->a->type;
+	if (lam->a->op == S_BLOCK) {
+		/* x => { ...; return v; }: its returns type the lambda, not the
+		 * enclosing block */
+		bool had = c->has_ret;
+		struct cg_expr_type ret = c->ret;
+		unsigned loops = c->loops, errs = c->dc->diag->n_errors;
+		c->has_ret = false;
+		c->loops = 0;
+		check_stmt(c, lam->a);
+		lam->type = c->has_ret ? c->ret : T(VOID);
+		if (c->dc->diag->n_errors == errs && !always_returns(lam->a))
+			err_at(c, lam, "Not all code paths return a value in lambda expression");
+		c->has_ret = had;
+		c->ret = ret;
+		c->loops = loops;
+		if (c->dc->diag->n_errors != errs)
+			lam->type = T(ERROR);
+	} else {
+		lam->a = check(c, lam->a);
+		lam->type = lam->a->type;
+	}
 	c->nlocals = save;
 	return lam;
 }
@@ -432,7 +450,7 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 		/* The hot pattern: Certificates.Any(c => c.Value.Thumbprint == x)
 		 * (or c.Key == x, either operand order) is a hash lookup. */
 		struct cg_expr_node *body = e->b->a;
-		if (kind == LQ_ANY && target->type.id == CG_EXPR_T_CERTDICT && body->op == N_BINARY &&
+		if (kind == LQ_ANY && body->op != S_BLOCK && target->type.id == CG_EXPR_T_CERTDICT && body->op == N_BINARY &&
 		    body->sub == TK_EQ) {
 			struct cg_expr_node *key = NULL;
 			if (is_thumb_of(body->a, e->b->slot) && !uses_slot(body->b, e->b->slot))

@@ -276,10 +276,14 @@ static int compare_values(const struct cg_expr_value *a, const struct cg_expr_va
 
 static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct cg_expr_value *out);
 
+static int exec_body(struct cg_expr_run *r, const struct cg_expr_node *s, struct cg_expr_value *ret);
+
 static int call_lambda(struct cg_expr_run *r, const struct cg_expr_node *lam, const struct cg_expr_value *arg,
 		       struct cg_expr_value *out)
 {
 	r->locals[lam->slot] = *arg;
+	if (lam->a->op == S_BLOCK)
+		return exec_body(r, lam->a, out);
 	return ev(r, lam->a, out);
 }
 
@@ -1214,6 +1218,20 @@ static int exec(struct cg_expr_run *r, const struct cg_expr_node *s, struct cg_e
 	default:
 		return cg_expr_throw(r, "InvalidOperationException", "internal: statement %u", s->op);
 	}
+}
+
+/* A statement lambda's body: its return value, with the depth guard. */
+static int exec_body(struct cg_expr_run *r, const struct cg_expr_node *s, struct cg_expr_value *ret)
+{
+	enum flow fl;
+	if (++r->depth > CG_EXPR_MAX_EVAL_DEPTH) {
+		r->depth--;
+		return cg_expr_budget(r, "depth");
+	}
+	memset(ret, 0, sizeof(*ret));
+	int rc = exec(r, s, ret, &fl);
+	r->depth--;
+	return rc;
 }
 
 int cg_expr_eval(const struct cg_expr_program *p, struct cg_expr_ctx *ctx, struct cg_expr_value *out,
