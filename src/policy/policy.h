@@ -47,8 +47,9 @@ int cg_pol_load_fragment(struct cg_arena *arena, struct cg_str id, struct cg_str
 			 enum cg_pol_format format, const struct cg_pol_env *env,
 			 struct cg_pol_diags *d, struct cg_pol_doc **out);
 
-/* `certgate policy check`: loads text as a document (or as a fragment when
- * its root is <fragment>) and collects every error and warning into d.
+/* `certgate policy check`: loads text as a global-scope document (or as a
+ * fragment when its root is <fragment>) and collects every error and
+ * warning into d (fragments it includes are looked up in env).
  * Returns the number of errors (0 = the text would be accepted). */
 int cg_pol_check(struct cg_arena *arena, struct cg_str text, enum cg_pol_format format,
 		 const struct cg_pol_env *env, struct cg_pol_diags *d);
