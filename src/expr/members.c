@@ -1907,7 +1907,7 @@ FN(re_match)
 
 /* Appends the expansion of a .NET replacement ($1, ${name}, $0, $&, $$). */
 static int re_expand(struct cg_expr_run *r, struct cg_buf *b, struct cg_str rep, const struct cg_expr_regex *x,
-		     struct cg_str in, const long *so, const long *eo)
+		     struct cg_str in, const long *so, const long *eo, unsigned ngroups)
 {
 	for (size_t i = 0; i < rep.len; i++) {
 		char c = rep.ptr[i];
@@ -1933,6 +1933,8 @@ static int re_expand(struct cg_expr_run *r, struct cg_buf *b, struct cg_str rep,
 				}
 			}
 		}
+		if (g >= (int)ngroups)
+			g = -1, skip = 0; /* no such group: .NET keeps the text as is */
 		if (skip && (g >= 0 || rep.ptr[i + 1] == '$')) {
 			if (g >= 0 && so[g] >= 0) {
 				if (cg_buf_append(b, in.ptr + so[g], (size_t)(eo[g] - so[g])) < 0)
@@ -1973,7 +1975,7 @@ FN(re_replace)
 			break;
 		}
 		if (cg_buf_append(&b, in.ptr + from, (size_t)so[0] - from) < 0 ||
-		    re_expand(r, &b, args[2].u.s, x, in, so, eo) < 0) {
+		    re_expand(r, &b, args[2].u.s, x, in, so, eo, ng) < 0) {
 			rc = r->err->status == CG_EXPR_OK ? cg_expr_budget(r, "string length") : -1;
 			break;
 		}
