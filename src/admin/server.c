@@ -30,12 +30,20 @@ enum conn_state {
 	ST_HEAD,    /* waiting for (the rest of) a request head */
 	ST_BODY,    /* head parsed, reading the body */
 	ST_WRITING, /* an answer is being written; not reading */
+	ST_LINGER,  /* answered and shut down for writing; discarding input until EOF */
 };
+
+/* After a final answer the connection is shut down for writing and what the
+ * client still sends is read and dropped for at most this long: closing
+ * with unread bytes would make the kernel send a reset that can destroy
+ * the answer (a 413) before the client reads it. */
+#define CG_ADMIN_LINGER_MS 2000
 
 struct conn {
 	struct cg_admin *a;
 	uv_tcp_t tcp;
 	uv_timer_t timer;
+	uv_shutdown_t shut;
 	int open_handles; /* tcp + timer until both close callbacks ran */
 	bool closing;
 	bool close_after;  /* close once the answer is written */
@@ -113,7 +121,7 @@ static void conn_close(struct conn *c)
 static void timer_cb(uv_timer_t *t)
 {
 	struct conn *c = t->data;
-	if (c->state == ST_HEAD && !c->head_timer)
+	if (c->state == ST_LINGER || (c->state == ST_HEAD && !c->head_timer))
 		cg_log_debug("admin: idle connection closed");
 	else
 		cg_log_info("admin: connection closed: %s timeout",
@@ -176,6 +184,26 @@ static void process(struct conn *c);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
+static void shutdown_cb(uv_shutdown_t *req, int status)
+{
+	struct conn *c = req->data;
+	if (status < 0 && !c->closing)
+		conn_close(c);
+}
+
+static void linger(struct conn *c)
+{
+	c->state = ST_LINGER;
+	c->in.len = 0;
+	c->shut.data = c;
+	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
+		conn_close(c);
+		return;
+	}
+	arm_timer(c, CG_ADMIN_LINGER_MS);
+	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+}
+
 static void write_cb(uv_write_t *w, int status)
 {
 	struct write_req *wr = (struct write_req *)w;
@@ -184,8 +212,12 @@ static void write_cb(uv_write_t *w, int status)
 	free(wr);
 	if (c->closing)
 		return;
-	if (status < 0 || c->close_after) {
+	if (status < 0) {
 		conn_close(c);
+		return;
+	}
+	if (c->close_after) {
+		linger(c);
 		return;
 	}
 	c->state = ST_HEAD;
@@ -406,6 +438,12 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	struct conn *c = s->data;
 	if (c->closing)
 		return;
+	if (c->state == ST_LINGER) {
+		c->in.len = 0; /* dropped; EOF, an error or the timer ends it */
+		if (n < 0)
+			conn_close(c);
+		return;
+	}
 	if (n == UV_ENOBUFS) {
 		/* Only a request still being read can fill the buffer (none is
 		 * read while answering), and the limits make it over-size. */
@@ -451,6 +489,16 @@ static void on_connection(uv_stream_t *server, int status)
 					 sizeof(body) - 1, body);
 			uv_buf_t b = uv_buf_init(busy, (unsigned)n);
 			uv_try_write((uv_stream_t *)t, &b, 1);
+			/* Drop what already arrived (a close with unread bytes
+			 * resets the connection and can destroy the 503). */
+			uv_os_fd_t fd;
+			char sink[4096];
+			if (uv_fileno((uv_handle_t *)t, &fd) == 0) {
+				shutdown(fd, SHUT_WR);
+				for (int i = 0; i < 16 && recv(fd, sink, sizeof(sink), MSG_DONTWAIT) > 0;
+				     i++)
+					;
+			}
 			cg_log_info("admin: connection refused: %d connections open",
 				    CG_ADMIN_MAX_CONNS);
 		}
