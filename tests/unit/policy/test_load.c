@@ -178,6 +178,29 @@ static void t_raw_quotes_in_literal(void **state)
 	assert_string_equal(cg_pol_attr_get(xid, "issuer-subject")->value.ptr, "CN=\"a'b\"");
 }
 
+/* Windows line endings: lines count at '\n'; an expression keeps its
+ * "\r\n" (escaped in attributes), element text gets libxml2's "\n". */
+static void t_crlf(void **state)
+{
+	(void)state;
+	struct cg_pol_doc *doc = pt_load("<policies>\r\n<inbound>\r\n"
+					 "<set-variable name=\"a\" value=\"@{\r\n // x\r\n return 1; }\" />"
+					 "<set-body>@{\r\n return \"\"; }</set-body>\r\n</inbound></policies>");
+	const struct cg_pol_node *sv = pt_stmt(doc, CG_POL_INBOUND, 0);
+	const struct cg_pol_attr *v = cg_pol_attr_get(sv, "value");
+	assert_string_equal(v->value.ptr, "@{\r\n // x\r\n return 1; }");
+	assert_int_equal(v->vpos.line, 3);
+	assert_int_equal(v->vpos.col, 31);
+	const struct cg_pol_node *b = pt_stmt(doc, CG_POL_INBOUND, 1);
+	assert_int_equal(b->pos.line, 5);
+	assert_int_equal(b->pos.col, 17);
+	assert_string_equal(b->text.ptr, "@{\n return \"\"; }");
+	const char *diags;
+	assert_null(pt_load_env("<policies>\r\n<inbound>\r\n<x/></inbound></policies>", CG_POL_FORMAT_RAWXML,
+				CG_POL_SCOPE_GLOBAL, NULL, &diags));
+	assert_string_equal(diags, "3:1: Unknown policy 'x': policies this gateway does not implement are refused, not skipped\n");
+}
+
 static void t_dump(void **state)
 {
 	(void)state;
@@ -273,6 +296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_raw_attr_multiline, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_raw_quotes_in_attr, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_raw_quotes_in_literal, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_crlf, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_dump, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_hook, pt_setup, pt_teardown),
 	};
