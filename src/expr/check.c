@@ -1309,8 +1309,14 @@ static struct cg_expr_node *check_expr(struct checker *c, struct cg_expr_node *e
 			e->type = t;
 			return e;
 		}
-		if (e->name.ptr)
-			return err_at(c, e, "'is' patterns with a variable are not supported by certgate yet");
+		if (e->name.ptr) {
+			/* x is T name: declares name (visible like an out variable) */
+			e->slot = declare(c, e, e->name, t);
+			if (e->slot < 0) {
+				e->type = T(ERROR);
+				return e;
+			}
+		}
 		e->lit.kind = CG_EXPR_V_INT;
 		e->lit.u.i = t.id; /* the tested type, for eval */
 		e->lit.cls = t.elem;

@@ -235,6 +235,55 @@ static int pack_bytes(struct cg_expr_run *r, struct cg_expr_value *v)
 
 struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem);
 
+/* Strings enumerate UTF-16 code units, as .NET. ASCII text is indexed in
+ * place; other text is decoded once into a char array (bounded by
+ * max_items) so enumeration stays linear. */
+static int chars_of(struct cg_expr_run *r, struct cg_expr_value *v)
+{
+	if (v->kind != CG_EXPR_V_STRING)
+		return 0;
+	struct cg_str s = v->u.s;
+	size_t i;
+	for (i = 0; i < s.len && (unsigned char)s.ptr[i] < 0x80; i++)
+		;
+	if (i == s.len)
+		return 0;
+	size_t n = 0;
+	for (i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if ((c & 0xc0) != 0x80)
+			n += c >= 0xf0 ? 2 : 1;
+	}
+	struct cg_expr_array *a = cg_expr_new_array(r, (uint32_t)(n > UINT32_MAX ? UINT32_MAX : n), CG_EXPR_T_CHAR);
+	if (!a)
+		return -1;
+	size_t k = 0;
+	for (i = 0; i < s.len && k < n;) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		int extra = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : c >= 0xc0 ? 1 : 0;
+		uint32_t cp = extra == 3 ? c & 7u : extra == 2 ? c & 15u : extra == 1 ? c & 31u : c;
+		i++;
+		for (int e = 0; e < extra && i < s.len; e++, i++)
+			cp = (cp << 6) | ((unsigned char)s.ptr[i] & 0x3fu);
+		memset(&a->items[k], 0, sizeof(a->items[k]));
+		a->items[k].kind = CG_EXPR_V_CHAR;
+		if (cp >= 0x10000 && k + 1 < n) {
+			cp -= 0x10000;
+			a->items[k++].u.c = (uint16_t)(0xd800 + (cp >> 10));
+			memset(&a->items[k], 0, sizeof(a->items[k]));
+			a->items[k].kind = CG_EXPR_V_CHAR;
+			a->items[k++].u.c = (uint16_t)(0xdc00 + (cp & 0x3ff));
+		} else {
+			a->items[k++].u.c = (uint16_t)cp;
+		}
+	}
+	a->n = (uint32_t)k;
+	v->kind = CG_EXPR_V_ARRAY;
+	v->cls = CG_EXPR_T_CHAR;
+	v->u.arr = a;
+	return 0;
+}
+
 struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem)
 {
 	if (n > r->max_items) {
@@ -323,6 +372,8 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 		return -1;
 	if (src.kind == CG_EXPR_V_NULL)
 		return cg_expr_throw(r, "ArgumentNullException", "Value cannot be null. (Parameter 'source')");
+	if (chars_of(r, &src) < 0)
+		return -1;
 	uint32_t n = seq_len(&src);
 	const struct cg_expr_node *lam = e->b && e->b->op == N_LAMBDA ? e->b : NULL;
 	int kind = e->sub;
@@ -812,7 +863,7 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 					return 0;
 				return null_ref(r);
 			}
-			if (ev(r, e->list[0], &b) < 0)
+			if (ev(r, e->list[0], &b) < 0 || chars_of(r, &a) < 0)
 				return -1;
 			if (b.u.i < 0 || (uint32_t)b.u.i >= seq_len(&a))
 				return cg_expr_throw(r, "IndexOutOfRangeException",
@@ -895,6 +946,8 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 		if (e->op == N_IS) {
 			*out = vbool(e->sub == TK_NULL ? a.kind == CG_EXPR_V_NULL :
 					 value_is(&a, (uint8_t)e->lit.u.i, e->lit.cls));
+			if (e->slot >= 0 && out->u.b)
+				r->locals[e->slot] = a; /* the pattern variable */
 			return 0;
 		}
 		if (value_is(&a, (uint8_t)e->lit.u.i, e->lit.cls))
@@ -1118,6 +1171,8 @@ static int exec(struct cg_expr_run *r, const struct cg_expr_node *s, struct cg_e
 			return -1;
 		if (src.kind == CG_EXPR_V_NULL)
 			return null_ref(r);
+		if (chars_of(r, &src) < 0)
+			return -1;
 		uint32_t n = seq_len(&src);
 		for (uint32_t i = 0; i < n; i++) {
 			if (seq_skip(&src, i))
