@@ -124,5 +124,9 @@ int cg_cli_cert_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_ca_list(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_ca_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_backend_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_backend_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_backend_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_backend_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -255,6 +255,35 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --json        Print a JSON array ({id, storeName, certificate{subject,\n"
 	  "                thumbprint, expiry}}).\n" },
 	{ "ca rm", cg_cli_ca_rm, "ca rm ID", "Removes a CA certificate.\n" },
+	{ "backend set", cg_cli_backend_set,
+	  "backend set ID [--url URL] [--client-cert CERT-ID | --no-client-cert]\n"
+	  "                [--[no-]validate-chain] [--[no-]validate-name]",
+	  "Creates or updates a backend (APIM backends entity), the target of\n"
+	  "set-backend-service backend-id=\"ID\". ID is like an API id.\n"
+	  "\n"
+	  "  --url URL              http:// or https:// base URL. Needed when creating.\n"
+	  "  --client-cert CERT-ID  A stored certificate with its private key ('cert add'\n"
+	  "                         from a PFX) that the gateway presents for mTLS.\n"
+	  "  --no-client-cert       Stop presenting one.\n"
+	  "  --no-validate-chain    Do not validate the backend's certificate chain (APIM\n"
+	  "                         tls.validateCertificateChain=false). Default: validate.\n"
+	  "  --no-validate-name     Do not check the backend's certificate names against\n"
+	  "                         its host (tls.validateCertificateName=false).\n"
+	  "  --validate-chain, --validate-name  Turn the checks back on.\n"
+	  "\n"
+	  "On update, omitted options keep their stored values.\n"
+	  "Example:\n"
+	  "  certgate backend set orders-be --url https://10.0.0.5:8443 --client-cert gw-client\n" },
+	{ "backend list", cg_cli_backend_list, "backend list [--json]",
+	  "Lists backends: ID, URL, client certificate, chain and name validation.\n"
+	  "\n"
+	  "  --json        Print a JSON array of APIM backend resources.\n" },
+	{ "backend show", cg_cli_backend_show, "backend show ID [--json]",
+	  "Shows one backend.\n"
+	  "\n"
+	  "  --json        Print {id, properties{url, protocol, credentials{certificateIds},\n"
+	  "                tls{validateCertificateChain, validateCertificateName}}}.\n" },
+	{ "backend rm", cg_cli_backend_rm, "backend rm ID", "Removes a backend.\n" },
 };
 
 #define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -359,8 +388,8 @@ int cg_cli_main(int argc, char **argv)
 	const char *group = argv[i];
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
-	static const char *const groups[] = { "host", "api", "op",	  "policy",
-						      "nv",   "fragment", "cert", "ca" };
+	static const char *const groups[] = { "host", "api",  "op", "policy",  "nv",
+					      "fragment", "cert", "ca", "backend" };
 	bool known = false;
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		known = known || strcmp(group, groups[g]) == 0;

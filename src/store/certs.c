@@ -122,6 +122,30 @@ static int room_for(struct cg_store *st, const char *table, const char *what, co
 	return 0;
 }
 
+/* Lists the backends whose client certificate is cert_id into out
+ * ("backend 'a', backend 'b'", cut to outlen), "" when none. */
+static int backend_users(struct cg_store *st, const char *cert_id, char *out, size_t outlen,
+			 char *err, size_t errlen)
+{
+	out[0] = 0;
+	sqlite3_stmt *s = cg_store_prepare(
+		st, "SELECT id FROM backends WHERE client_cert_id = ? ORDER BY id", err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	sqlite3_bind_text(s, 1, cert_id, -1, SQLITE_STATIC);
+	int r;
+	size_t n = 0;
+	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+		size_t used = strlen(out);
+		if (used + 1 < outlen)
+			snprintf(out + used, outlen - used, "%sbackend '%.*s'", n ? ", " : "",
+				 CG_STORE_MAX_ID_LEN, (const char *)sqlite3_column_text(s, 0));
+		n++;
+	}
+	sqlite3_finalize(s);
+	return r == SQLITE_DONE ? 0 : cg_store_sql_fail(st, "read backends", err, errlen);
+}
+
 int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, char *err,
 		      size_t errlen)
 {
@@ -154,6 +178,19 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 	    (rc = thumbprint_free(st, "certificates", "certificate", info.thumbprint, id, err,
 				  errlen)))
 		goto out;
+	if (exists && !key) {
+		/* A backend presents this certificate: it must keep a key. */
+		char users[CG_STORE_ERR_LEN / 2];
+		if ((rc = backend_users(st, id, users, sizeof(users), err, errlen)))
+			goto out;
+		if (users[0]) {
+			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
+				  "certificate '%s' is the client certificate of %s; the new file "
+				  "has no private key (use a PFX or a PEM with the key)",
+				  id, users);
+			goto out;
+		}
+	}
 	s = cg_store_prepare(
 		st,
 		exists ? "UPDATE certificates SET thumbprint = ?2, subject = ?3, issuer = ?4,"
@@ -266,6 +303,15 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	if (n == 0) {
 		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "certificate '%s' does not exist",
 			  id);
+		goto out;
+	}
+	char busers[CG_STORE_ERR_LEN / 2];
+	if ((rc = backend_users(st, id, busers, sizeof(busers), err, errlen)))
+		goto out;
+	if (busers[0]) {
+		rc = fail(err, errlen, CG_STORE_FAIL_CONFLICT,
+			  "certificate '%s' is used by %s (client certificate); change them first",
+			  id, busers);
 		goto out;
 	}
 	/* APIM: a certificate referenced by policies cannot be deleted. */
@@ -437,6 +483,126 @@ int cg_store_ca_rm(struct cg_store *st, const char *id, char *err, size_t errlen
 	if (sqlite3_changes(st->db) == 0) {
 		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "CA certificate '%s' does not exist",
 			  id);
+		goto out;
+	}
+	rc = cg_store_commit_write(st, err, errlen);
+out:
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+/* ---- backends ------------------------------------------------------- */
+
+int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set *in, char *err,
+			 size_t errlen)
+{
+	const char *id = in->id ? in->id : "";
+	char url[CG_STORE_MAX_URL_LEN + 1];
+	int rc;
+	if ((rc = cg_store_check_id("backend id", id, err, errlen)))
+		return rc;
+	if (in->url && (rc = cg_store_check_service_url(in->url, url, err, errlen)))
+		return rc;
+	if (in->client_cert_id && in->no_client_cert)
+		return fail(err, errlen, CG_STORE_FAIL_INVALID,
+			    "a client certificate and no client certificate were both asked for");
+	if (in->client_cert_id &&
+	    (rc = cg_store_check_id("certificate id", in->client_cert_id, err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = NULL;
+	bool exists;
+	if ((rc = room_for(st, "backends", "backends", id, CG_STORE_MAX_BACKENDS, &exists, err,
+			   errlen)))
+		goto out;
+	if (!exists && !in->url) {
+		rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
+			  "backend '%s' does not exist yet; a URL is needed to create it", id);
+		goto out;
+	}
+	if (in->client_cert_id) {
+		s = cg_store_prepare(st, "SELECT key_pem IS NOT NULL FROM certificates WHERE id = ?",
+				     err, errlen);
+		if (!s) {
+			rc = CG_STORE_FAIL_IO;
+			goto out;
+		}
+		sqlite3_bind_text(s, 1, in->client_cert_id, -1, SQLITE_STATIC);
+		int r = sqlite3_step(s);
+		if (r == SQLITE_DONE)
+			rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				  "certificate '%s' does not exist (add it with 'cert add')",
+				  in->client_cert_id);
+		else if (r != SQLITE_ROW)
+			rc = cg_store_sql_fail(st, "read certificate", err, errlen);
+		else if (!sqlite3_column_int(s, 0))
+			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
+				  "certificate '%s' has no private key; a client certificate for "
+				  "mTLS needs one (add it from a PFX or a PEM with the key)",
+				  in->client_cert_id);
+		sqlite3_finalize(s);
+		s = NULL;
+		if (rc)
+			goto out;
+	}
+	/* ?3 NULL keeps, ?4 = 1 clears; -1 flags keep. */
+	s = cg_store_prepare(
+		st,
+		exists ? "UPDATE backends SET url = coalesce(?2, url),"
+			 " client_cert_id = CASE WHEN ?4 THEN NULL ELSE coalesce(?3, client_cert_id) END,"
+			 " validate_chain = CASE WHEN ?5 < 0 THEN validate_chain ELSE ?5 END,"
+			 " validate_name = CASE WHEN ?6 < 0 THEN validate_name ELSE ?6 END,"
+			 " updated_at = " NOW " WHERE id = ?1"
+		       : "INSERT INTO backends (id, url, client_cert_id, validate_chain,"
+			 " validate_name, created_at, updated_at) VALUES (?1, ?2,"
+			 " CASE WHEN ?4 THEN NULL ELSE ?3 END,"
+			 " CASE WHEN ?5 < 0 THEN 1 ELSE ?5 END, CASE WHEN ?6 < 0 THEN 1 ELSE ?6 END, " NOW
+			 ", " NOW ")",
+		err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if (in->url)
+		sqlite3_bind_text(s, 2, url, -1, SQLITE_STATIC);
+	if (in->client_cert_id)
+		sqlite3_bind_text(s, 3, in->client_cert_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 4, in->no_client_cert ? 1 : 0);
+	sqlite3_bind_int(s, 5, in->validate_chain < 0 ? -1 : in->validate_chain ? 1 : 0);
+	sqlite3_bind_int(s, 6, in->validate_name < 0 ? -1 : in->validate_name ? 1 : 0);
+	rc = step_done(st, s, "write backend", err, errlen);
+	s = NULL;
+	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
+		goto out;
+	if (in->created)
+		*in->created = !exists;
+out:
+	sqlite3_finalize(s);
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+int cg_store_backend_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_check_id("backend id", id ? id : "", err, errlen)))
+		return rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM backends WHERE id = ?", err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
+		goto out;
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	if ((rc = step_done(st, s, "delete backend", err, errlen)))
+		goto out;
+	if (sqlite3_changes(st->db) == 0) {
+		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "backend '%s' does not exist", id);
 		goto out;
 	}
 	rc = cg_store_commit_write(st, err, errlen);

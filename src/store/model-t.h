@@ -93,6 +93,16 @@ struct cg_model_ca {
 	bool intermediate;      /* CertificateAuthority store; false = Root */
 };
 
+/* A backend (APIM backends/{id}): where set-backend-service backend-id
+ * sends requests, and how the gateway talks TLS to it. */
+struct cg_model_backend {
+	const char *id;
+	const char *url;            /* http:// or https:// base URL */
+	const char *client_cert_id; /* certificate (with key) presented for mTLS, or NULL */
+	bool validate_chain;        /* APIM tls.validateCertificateChain (default true) */
+	bool validate_name;         /* APIM tls.validateCertificateName (default true) */
+};
+
 struct cg_model {
 	struct cg_arena arena;
 	struct cg_model_host *hosts;
@@ -110,6 +120,8 @@ struct cg_model {
 	size_t num_certs;
 	struct cg_model_ca *cas;
 	size_t num_cas;
+	struct cg_model_backend *backends;
+	size_t num_backends;
 };
 
 #endif

@@ -43,6 +43,7 @@
 						    * PKIs with many intermediates need more) */
 #define CG_STORE_MAX_CERT_FILE_BYTES  (256 * 1024) /* an uploaded PEM, DER or PKCS#12 file */
 #define CG_STORE_MAX_PASSWORD_LEN     1024         /* a PKCS#12 password */
+#define CG_STORE_MAX_BACKENDS         10000        /* backend rows */
 /* Messages listing every diagnostic: a caller that wants them all passes a
  * buffer this big (CG_STORE_ERR_LEN holds the first few). */
 #define CG_STORE_DIAG_LEN             (64 * 1024)
@@ -130,6 +131,19 @@ struct cg_store_ca_add {
 	bool *created;
 	char *warn;
 	size_t warnlen;
+};
+
+/* `backend set`: creates or updates a backend. NULL / -1 keep the stored
+ * value on update; on create url is required and both validations
+ * default to on (APIM). */
+struct cg_store_backend_set {
+	const char *id;
+	const char *url;            /* http:// or https:// (as an API's backend URL) */
+	const char *client_cert_id; /* a stored certificate with a private key; NULL = keep */
+	bool no_client_cert;        /* drop the client certificate */
+	int validate_chain;         /* 1, 0, or -1 = keep */
+	int validate_name;          /* 1, 0, or -1 = keep */
+	bool *created;
 };
 
 /* One named value as stored; strings are malloc'd (cg_store_nv_free wipes

@@ -117,6 +117,17 @@ static const struct cg_store_migration migrations[] = {
 	  "  intermediate INTEGER NOT NULL DEFAULT 0 CHECK (intermediate IN (0, 1)),"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
+	{ "backends",
+	  /* RESTRICT backs the store's own check: a certificate a backend
+	   * presents cannot disappear under it. */
+	  "CREATE TABLE backends ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  url TEXT NOT NULL,"
+	  "  client_cert_id TEXT REFERENCES certificates (id) ON DELETE RESTRICT,"
+	  "  validate_chain INTEGER NOT NULL DEFAULT 1 CHECK (validate_chain IN (0, 1)),"
+	  "  validate_name INTEGER NOT NULL DEFAULT 1 CHECK (validate_name IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);" },
 };
 
 #define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -410,6 +421,47 @@ static const unsigned char *blob(struct cg_arena *a, sqlite3_stmt *s, int i, siz
 	return c;
 }
 
+/* Backends (migration 7). */
+static int load_backends(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	size_t nb;
+	int rc;
+	if ((rc = count_rows(st, "SELECT count(*) FROM backends", &nb, err, errlen)))
+		return rc;
+	if (nb > CG_STORE_MAX_BACKENDS) {
+		snprintf(err, errlen, "store '%s' holds %zu backends, more than certgate's limit of %d",
+			 st->path, nb, CG_STORE_MAX_BACKENDS);
+		return CG_STORE_FAIL_INVALID;
+	}
+	m->backends = cg_arena_zalloc(&m->arena, (nb ? nb : 1) * sizeof(*m->backends));
+	if (!m->backends)
+		return oom(err, errlen);
+	sqlite3_stmt *s = cg_store_prepare(st,
+					   "SELECT id, url, client_cert_id, validate_chain, "
+					   "validate_name FROM backends ORDER BY id",
+					   err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_backends < nb) {
+		struct cg_model_backend *b = &m->backends[m->num_backends++];
+		b->id = col(&m->arena, s, 0);
+		b->url = col(&m->arena, s, 1);
+		b->client_cert_id =
+			sqlite3_column_type(s, 2) == SQLITE_NULL ? NULL : col(&m->arena, s, 2);
+		b->validate_chain = sqlite3_column_int(s, 3) != 0;
+		b->validate_name = sqlite3_column_int(s, 4) != 0;
+		if (!b->id || !b->url ||
+		    (sqlite3_column_type(s, 2) != SQLITE_NULL && !b->client_cert_id)) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read backends", err, errlen);
+	return 0;
+}
+
 /* Certificates and CA certificates (migrations 5-6). */
 static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
 {
@@ -467,7 +519,7 @@ static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return cg_store_sql_fail(st, "read CA certificates", err, errlen);
-	return 0;
+	return load_backends(st, m, err, errlen);
 }
 
 /* Policies, named values and fragments (migrations 2-4). */
@@ -726,4 +778,6 @@ void cg_model_free(struct cg_model *m)
 	m->cas = NULL;
 	m->num_certs = 0;
 	m->num_cas = 0;
+	m->backends = NULL;
+	m->num_backends = 0;
 }

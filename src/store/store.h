@@ -164,7 +164,9 @@ int cg_store_fragment_rm(struct cg_store *st, const char *id, char *err, size_t 
  * A private key is stored only when one came with the certificate (for
  * backend mTLS); it is never returned by a read function except through
  * the model. CONFLICT when another id holds the same certificate
- * (thumbprint). An expired or not yet valid certificate only warns. */
+ * (thumbprint), or when a backend uses the id as its client certificate
+ * and the new upload has no private key. An expired or not yet valid
+ * certificate only warns. */
 int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, char *err,
 		      size_t errlen);
 
@@ -173,8 +175,9 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_info *info,
 		      bool *has_key, char *err, size_t errlen);
 
-/* Removes a certificate. CONFLICT while a policy or fragment names it in
- * certificate-id="ID" (authentication-certificate); NOT_FOUND if absent. */
+/* Removes a certificate. CONFLICT while a backend uses it as its client
+ * certificate, or a policy or fragment names it in certificate-id="ID"
+ * (authentication-certificate); NOT_FOUND if absent. */
 int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
 
 /* ---- CA certificates (APIM service certificates[]) ---- */
@@ -188,5 +191,16 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 
 /* Removes a CA certificate. NOT_FOUND if absent. */
 int cg_store_ca_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
+
+/* ---- backends (APIM backends/{id}) ---- */
+
+/* Creates or updates a backend (see struct cg_store_backend_set).
+ * NOT_FOUND when the client certificate does not exist; INVALID when it
+ * has no private key (mTLS needs one) or the URL is refused. */
+int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set *in, char *err,
+			 size_t errlen);
+
+/* Removes a backend. NOT_FOUND if absent. */
+int cg_store_backend_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
 
 #endif

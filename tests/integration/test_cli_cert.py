@@ -123,7 +123,7 @@ class CliCertTest(unittest.TestCase):
         db = sqlite3.connect(self.store)
         try:
             return [sorted(db.execute("SELECT * FROM %s" % t).fetchall(), key=repr)
-                    for t in ("meta", "certificates", "ca_certificates")]
+                    for t in ("meta", "certificates", "ca_certificates", "backends")]
         finally:
             db.close()
 
@@ -228,9 +228,43 @@ class CliCertTest(unittest.TestCase):
         self.ok("ca", "rm", "issuing")
         self.fails(1, "CA certificate 'issuing' does not exist", "ca", "rm", "issuing")
 
+    def test_backends(self):
+        p = self.pki
+        self.ok("cert", "add", "gw-client", p.p("client.pfx"), "--password-file", p.p("pw.txt"))
+        self.ok("cert", "add", "public", p.p("root.cer"))
+        cp = self.ok("backend", "set", "orders-be", "--url", "https://10.0.0.5:8443",
+                     "--client-cert", "gw-client", "--no-validate-chain")
+        self.assertEqual(cp.stdout, "backend 'orders-be' created\n")
+        self.ok("backend", "set", "plain", "--url", "http://127.0.0.1:9000/x")
+        lines = self.ok("backend", "list").stdout.splitlines()
+        self.assertEqual(lines[0].split(), ["ID", "URL", "CLIENT-CERT", "CHAIN", "NAME"])
+        self.assertEqual(lines[1].split(), ["orders-be", "https://10.0.0.5:8443", "gw-client",
+                                            "no", "validate"])
+        self.assertEqual(lines[2].split(), ["plain", "http://127.0.0.1:9000/x", "-",
+                                            "validate", "validate"])
+        j = json.loads(self.ok("backend", "show", "orders-be", "--json").stdout)
+        self.assertEqual(j["properties"]["credentials"]["certificateIds"], ["gw-client"])
+        self.assertEqual(j["properties"]["tls"], {"validateCertificateChain": False,
+                                                  "validateCertificateName": True})
+        self.fails(1, "certificate 'gw-client' is used by backend 'orders-be'", "cert", "rm",
+                   "gw-client")
+        self.fails(1, "has no private key", "backend", "set", "x", "--url", "https://b",
+                   "--client-cert", "public")
+        self.fails(1, "certificate 'nope' does not exist", "backend", "set", "x", "--url",
+                   "https://b", "--client-cert", "nope")
+        self.fails(1, "a URL is needed to create it", "backend", "set", "x")
+        self.fails(2, "exclude each other", "backend", "set", "x", "--validate-chain",
+                   "--no-validate-chain")
+        self.ok("backend", "set", "orders-be", "--no-client-cert", "--validate-chain")
+        self.assertIn("Client cert:       none", self.ok("backend", "show", "orders-be").stdout)
+        self.ok("cert", "rm", "gw-client")
+        self.ok("backend", "rm", "orders-be")
+        self.fails(1, "backend 'orders-be' does not exist", "backend", "rm", "orders-be")
+
     def test_help(self):
         for group, verbs in (("cert", ("add", "list", "show", "rm")),
-                             ("ca", ("add", "list", "rm"))):
+                             ("ca", ("add", "list", "rm")),
+                             ("backend", ("set", "list", "show", "rm"))):
             cp = self.ok(group, "--help")
             for verb in verbs:
                 self.assertIn("certgate %s %s" % (group, verb), cp.stdout)

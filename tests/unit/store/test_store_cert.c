@@ -171,7 +171,8 @@ static char *dump(void)
 					 "SELECT id, thumbprint, subject, issuer, not_before, "
 					 "not_after, hex(der), key_pem FROM certificates ORDER BY id",
 					 "SELECT id, thumbprint, hex(der), intermediate FROM "
-					 "ca_certificates ORDER BY id" };
+					 "ca_certificates ORDER BY id",
+					 "SELECT * FROM backends ORDER BY id" };
 	char *out = calloc(1, DUMP_MAX);
 	size_t pos = 0;
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
@@ -482,6 +483,76 @@ static void test_count_limits(void **state)
 	assert_non_null(strstr(g_err, "101 CA certificates, more than certgate's limit of 100"));
 }
 
+static int backend(struct cg_store *st, const char *id, const char *url, const char *cert,
+		   int chain, int name)
+{
+	struct cg_store_backend_set in = { .id = id,
+					   .url = url,
+					   .client_cert_id = cert,
+					   .validate_chain = chain,
+					   .validate_name = name };
+	return cg_store_backend_set(st, &in, g_err, sizeof(g_err));
+}
+
+static void test_backends(void **state)
+{
+	struct cg_store *st = *state;
+	ok(cert_add(st, "gw-client", client_pfx, "s3cret"));
+	ok(cert_add(st, "public-only", root_pem, NULL));
+	ok(backend(st, "plain", "HTTP://10.0.0.5:8080/api", NULL, -1, -1));
+	ok(backend(st, "mtls", "https://b.example.com", "gw-client", 0, -1));
+	struct cg_model m;
+	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
+	assert_int_equal(m.num_backends, 2);
+	assert_string_equal(m.backends[0].id, "mtls");
+	assert_string_equal(m.backends[0].client_cert_id, "gw-client");
+	assert_false(m.backends[0].validate_chain);
+	assert_true(m.backends[0].validate_name);
+	assert_string_equal(m.backends[1].url, "http://10.0.0.5:8080/api");
+	assert_null(m.backends[1].client_cert_id);
+	assert_true(m.backends[1].validate_chain);
+	cg_model_free(&m);
+	/* Update keeps what is not given. */
+	ok(backend(st, "mtls", NULL, NULL, -1, 0));
+	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
+	assert_string_equal(m.backends[0].client_cert_id, "gw-client");
+	assert_false(m.backends[0].validate_chain);
+	assert_false(m.backends[0].validate_name);
+	cg_model_free(&m);
+
+	struct before b = snap(st);
+	assert_refused(st, b, backend(st, "x", "https://b", "nope", -1, -1), CG_STORE_FAIL_NOT_FOUND,
+		       "certificate 'nope' does not exist");
+	b = snap(st);
+	assert_refused(st, b, backend(st, "x", "https://b", "public-only", -1, -1),
+		       CG_STORE_FAIL_INVALID, "certificate 'public-only' has no private key");
+	b = snap(st);
+	assert_refused(st, b, backend(st, "x", NULL, NULL, -1, -1), CG_STORE_FAIL_INVALID,
+		       "a URL is needed to create it");
+	b = snap(st);
+	assert_refused(st, b, backend(st, "x", "ftp://b", NULL, -1, -1), CG_STORE_FAIL_INVALID,
+		       "must start with http:// or https://");
+
+	/* The certificate a backend presents cannot go, nor lose its key. */
+	b = snap(st);
+	assert_refused(st, b, cg_store_cert_rm(st, "gw-client", g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_CONFLICT,
+		       "certificate 'gw-client' is used by backend 'mtls' (client certificate)");
+	b = snap(st);
+	assert_refused(st, b, cert_add(st, "gw-client", client_der, NULL), CG_STORE_FAIL_INVALID,
+		       "is the client certificate of backend 'mtls'; the new file has no private key");
+	ok(cert_add(st, "gw-client", client_pfx_empty, NULL)); /* with a key: fine */
+
+	struct cg_store_backend_set drop = { .id = "mtls", .no_client_cert = true,
+					     .validate_chain = -1, .validate_name = -1 };
+	ok(cg_store_backend_set(st, &drop, g_err, sizeof(g_err)));
+	ok(cg_store_cert_rm(st, "gw-client", g_err, sizeof(g_err)));
+	ok(cg_store_backend_rm(st, "mtls", g_err, sizeof(g_err)));
+	b = snap(st);
+	assert_refused(st, b, cg_store_backend_rm(st, "mtls", g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_NOT_FOUND, "backend 'mtls' does not exist");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fresh_store, close_store)
 
 int main(void)
@@ -489,6 +560,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_formats_round_trip), T(test_cert_refusals), T(test_expired_cert_warns),
 		T(test_cert_in_use),        T(test_ca),            T(test_count_limits),
+		T(test_backends),
 	};
 	return cmocka_run_group_tests(tests, make_pki, drop_pki);
 }
