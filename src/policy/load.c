@@ -168,6 +168,8 @@ static struct cg_pol_node *build(struct ld *l, xmlNodePtr xn)
 	if (!n)
 		return NULL;
 	n->name = dup_xml(l, xn->name);
+	if (!n->name.ptr)
+		return NULL;
 	n->pos = pol_pos_t1(l->pt, rec->off);
 	n->origin = l->pt->origin;
 	/* Before the name check: libxml2 drops a prefix from the name. */
@@ -184,7 +186,7 @@ static struct cg_pol_node *build(struct ld *l, xmlNodePtr xn)
 				 (const char *)a->name);
 			return NULL;
 		}
-	if (!n->name.ptr || n->name.len != rec->name_len ||
+	if (n->name.len != rec->name_len ||
 	    memcmp(n->name.ptr, l->pt->t1.data + rec->off + 1, rec->name_len) != 0) {
 		pol_diag(l->d, CG_POL_ERROR, n->pos, l->pt->origin,
 			 "Internal error: element '%s' could not be located", (const char *)xn->name);

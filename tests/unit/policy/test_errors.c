@@ -230,6 +230,44 @@ static void t_too_large_after_escaping(void **state)
 			     &env, "1:1: Policy text is larger than 2097152 bytes after its expressions are escaped\n");
 }
 
+/* Out of memory anywhere (a capped arena) refuses the document cleanly:
+ * an error is counted even when its message cannot be stored. */
+static void t_out_of_memory(void **state)
+{
+	(void)state;
+	static const struct cg_pol_named_value nv = { CG_STR("v"), CG_STR("x") };
+	static const struct cg_pol_fragment fr = { CG_STR("f"), CG_STR("<fragment><set-header name=\"a\"><value>@(\"{{v}}\")</value></set-header></fragment>"),
+						   CG_POL_FORMAT_RAWXML };
+	struct cg_pol_env env = { &nv, 1, &fr, 1, NULL, NULL };
+	const char *text = "<policies><inbound><base/><choose><when condition=\"@(context.Request.Certificate == null)\">"
+			   "<return-response><set-status code=\"403\" reason=\"{{v}}\" /></return-response></when></choose>"
+			   "<include-fragment fragment-id=\"f\"/></inbound><backend><forward-request/></backend></policies>";
+	int ok = 0, refused = 0;
+	for (size_t cap = 256; cap <= 64 * 1024; cap += 256) {
+		struct cg_arena a;
+		cg_arena_init(&a, 256, cap);
+		struct cg_pol_diags d;
+		struct cg_pol_doc *doc = NULL;
+		cg_pol_diags_init(&d, &a);
+		int r = cg_pol_load(&a, cg_str_from_c(text), CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_API, &env, &d, &doc);
+		if (r == 0) {
+			assert_non_null(doc);
+			struct cg_pol_effective e;
+			if (cg_pol_effective(&a, NULL, doc, NULL, &e) == 0)
+				ok++;
+		} else {
+			assert_null(doc);
+			assert_true(d.num_errors > 0);
+			for (const struct cg_pol_diag *dg = d.head; dg; dg = dg->next)
+				assert_null(strstr(dg->message.ptr, "Internal error"));
+			refused++;
+		}
+		cg_arena_destroy(&a);
+	}
+	assert_true(ok > 0);
+	assert_true(refused > 0);
+}
+
 static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
 {
 	size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
@@ -334,6 +372,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_error_table, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_xml_format_positions, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_nul_byte, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_out_of_memory, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_too_large_after_escaping, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_limit_doc_size, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_limit_depth, pt_setup, pt_teardown),
