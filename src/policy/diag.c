@@ -35,6 +35,10 @@ void pol_diag(struct cg_pol_diags *d, enum cg_pol_severity sev, struct cg_pol_po
 	dg->pos = pos;
 	dg->origin = cg_arena_strdup_str(d->arena, origin);
 	dg->message = cg_arena_strdup_str(d->arena, cg_str_from_c(msg));
+	if (!dg->origin.ptr || !dg->message.ptr) {
+		d->num_dropped++; /* counted, not listed: every listed entry is whole */
+		return;
+	}
 	if (d->tail)
 		d->tail->next = dg;
 	else
