@@ -28,6 +28,7 @@
 #include "gw/pipeline.h"
 #include "gw/worker.h"
 #include "policy/policy.h"
+#include "tls/trust.h"
 #include "tls/x509.h"
 #include "http/h1.h"
 #include "tls/tls.h"
@@ -38,6 +39,7 @@
 #define CG_REQ_ARENA_CHUNK 8192
 #define CG_REQ_ARENA_MAX (1024 * 1024)
 #define CG_CONN_MAX_STEPS 100000 /* a run that never blocks is a bug: stop it */
+#define CG_DRAIN_HEAD_MS 1000    /* stopping: how long a handshake or a half-sent head may take */
 
 enum { CG_UP_CONNECTING, CG_UP_HANDSHAKE, CG_UP_READY };
 
@@ -307,6 +309,28 @@ static void respond_gateway_error(struct cg_conn *c, int status, const char *rea
 	pipe_fail(c);
 }
 
+/* X509Certificate2.Verify() / VerifyNoRevocation(): the chain the client
+ * sent, built to the request's snapshot's CA store, through the worker's
+ * result cache (the handshake never verified it). */
+static bool cert_verify_common(const struct cg_expr_cert *ec, void *user, bool revocation)
+{
+	struct cg_conn *c = user;
+	if (!c->x509 || !c->req.snap)
+		return false;
+	return cg_trust_dotnet_verify(c->req.snap->trust, c->w->trust_cache, c->x509->x509,
+				      SSL_get_peer_cert_chain(c->ssl), (int64_t)time(NULL), revocation);
+}
+
+static bool cert_verify(const struct cg_expr_cert *ec, void *user)
+{
+	return cert_verify_common(ec, user, true);
+}
+
+static bool cert_verify_no_revocation(const struct cg_expr_cert *ec, void *user)
+{
+	return cert_verify_common(ec, user, false);
+}
+
 /* context.Request.Certificate: the .NET view of the client's certificate,
  * built once per connection (decoding costs ~12 us; the TLS stack already
  * parsed the certificate, so nothing is decoded twice). */
@@ -342,6 +366,10 @@ static const struct cg_expr_cert *conn_cert(struct cg_conn *c)
 	ec->not_after = v->not_after_ticks;
 	ec->version = v->version;
 	ec->has_private_key = false;
+	ec->verify = cert_verify;
+	ec->verify_no_revocation = cert_verify_no_revocation;
+	ec->verify_user = c;
+	c->x509 = v;
 	c->cert = ec;
 	return ec;
 }
@@ -383,6 +411,10 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	v->matched_parameters.items = (const struct cg_expr_strpair *)(const void *)r->route.params;
 	v->matched_parameters.n = r->route.num_params;
 	v->certificate = p->pl->uses_certificate ? conn_cert(c) : NULL;
+	p->x509 = v->certificate ? c->x509 : NULL;
+	p->peer_chain = p->x509 ? SSL_get_peer_cert_chain(c->ssl) : NULL;
+	p->trust = r->snap->trust;
+	p->trust_cache = c->w->trust_cache;
 	const struct cg_rt_api *api = r->route.api;
 	p->apiv.id = api->id;
 	p->apiv.name = api->display_name;
@@ -1646,6 +1678,11 @@ static void update_timer(struct cg_conn *c)
 		d = c->last_ms + (c->lingering ? CG_CONN_LINGER_MS : s->body_timeout_ms);
 		break;
 	}
+	/* Stopping: a connection that has not sent a whole request yet gets
+	 * a short bound instead of the full header timeout. */
+	if (c->w->draining && (c->state == CG_C_HANDSHAKE || c->state == CG_C_HEAD) &&
+	    d > c->w->drain_ms + CG_DRAIN_HEAD_MS)
+		d = c->w->drain_ms + CG_DRAIN_HEAD_MS;
 	if (d == c->deadline)
 		return;
 	c->deadline = d;

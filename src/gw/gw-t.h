@@ -39,6 +39,14 @@ struct cg_gw_settings {
 
 struct cg_pipeline;
 struct cg_expr_cert_table;
+struct cg_trust;
+struct x509_st;
+
+/* An uploaded certificate (APIM certificates entity). */
+struct cg_cert_entity {
+	struct cg_str id;
+	struct x509_st *x509; /* freed with the snapshot */
+};
 
 /* A hostname at runtime. settings_id identifies its TLS trust settings:
  * two hostnames with equal ids may share a connection (no 421). */
@@ -105,6 +113,9 @@ struct cg_snapshot {
 	struct cg_rt_api **apis; /* sorted by path length, longest first */
 	size_t num_apis;
 	const struct cg_expr_cert_table *certificates; /* context.Deployment.Certificates */
+	struct cg_cert_entity *cert_entities;          /* uploaded certificates, by id */
+	size_t num_cert_entities;
+	struct cg_trust *trust;                        /* CA certificates and CRLs */
 };
 
 /* ---- route result -------------------------------------------------------- */

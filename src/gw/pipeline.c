@@ -5,12 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "expr/ctx.h"
 #include "expr/expr.h"
 #include "gw/snapshot.h"
 #include "policy/policy.h"
+#include "tls/vcc.h"
 
 /* ---- build --------------------------------------------------------------- */
 
@@ -39,7 +41,53 @@ static const struct kind_spec kinds[] = {
 	  { "name", "failed-check-httpcode", "failed-check-error-message", "ignore-case" } },
 	{ "ip-filter", CG_STEP_IP_FILTER, { "action" } },
 	{ "trace", CG_STEP_TRACE, { "source", "severity" } },
+	{ "validate-client-certificate", CG_STEP_VALIDATE_CLIENT_CERT, { NULL } },
 };
+
+struct build_ctx {
+	X509 *(*resolve)(void *user, struct cg_str id);
+	void *resolve_user;
+};
+
+/* validate-client-certificate: the configuration is built (and every claim
+ * parsed) once, here. */
+static int build_vcc(struct cg_arena *a, const struct cg_pol_node *n, struct cg_step *st,
+		     const struct build_ctx *bc, char *err, size_t errlen)
+{
+	char e[400];
+	st->vcc = cg_arena_zalloc(a, sizeof(*st->vcc));
+	if (!st->vcc) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cg_vcc_config_init(st->vcc);
+	for (size_t i = 0; i < n->num_attrs; i++) {
+		const struct cg_pol_attr *at = &n->attrs[i];
+		if (cg_str_eq_lit(at->name, "id"))
+			continue;
+		if (cg_vcc_config_set(st->vcc, at->name, at->value, e, sizeof(e)) != 0)
+			goto bad_at;
+	}
+	for (const struct cg_pol_node *ids = n->children; ids; ids = ids->next)
+		for (const struct cg_pol_node *id = ids->children; id; id = id->next) {
+			struct cg_str names[16], values[16];
+			size_t k = 0;
+			for (size_t i = 0; i < id->num_attrs && k < 16; i++) {
+				names[k] = id->attrs[i].name;
+				values[k++] = id->attrs[i].value;
+			}
+			if (cg_vcc_config_add_identity(st->vcc, a, names, values, k, e, sizeof(e)) != 0) {
+				snprintf(err, errlen, "%u:%u: %s", id->pos.line, id->pos.col, e);
+				return -1;
+			}
+		}
+	if (cg_vcc_config_resolve(st->vcc, a, bc->resolve, bc->resolve_user, e, sizeof(e)) != 0)
+		goto bad_at;
+	return 0;
+bad_at:
+	snprintf(err, errlen, "%u:%u: %s", n->pos.line, n->pos.col, e);
+	return -1;
+}
 
 static bool node_is(const struct cg_pol_node *n, const char *name)
 {
@@ -47,10 +95,11 @@ static bool node_is(const struct cg_pol_node *n, const char *name)
 }
 
 static int build_list(struct cg_arena *a, struct cg_pol_node *const *nodes, size_t n,
-		      struct cg_step_list *out, struct cg_pipeline *pl, char *err, size_t errlen);
+		      struct cg_step_list *out, struct cg_pipeline *pl, const struct build_ctx *bc, char *err,
+		      size_t errlen);
 
 static int build_children(struct cg_arena *a, const struct cg_pol_node *parent, struct cg_step_list *out,
-			  struct cg_pipeline *pl, char *err, size_t errlen)
+			  struct cg_pipeline *pl, const struct build_ctx *bc, char *err, size_t errlen)
 {
 	size_t n = 0;
 	for (const struct cg_pol_node *c = parent->children; c; c = c->next)
@@ -61,7 +110,7 @@ static int build_children(struct cg_arena *a, const struct cg_pol_node *parent, 
 	n = 0;
 	for (struct cg_pol_node *c = parent->children; c; c = c->next)
 		arr[n++] = c;
-	return build_list(a, arr, n, out, pl, err, errlen);
+	return build_list(a, arr, n, out, pl, bc, err, errlen);
 }
 
 static bool attr_mentions_cert(const struct cg_pol_attr *at)
@@ -70,7 +119,7 @@ static bool attr_mentions_cert(const struct cg_pol_attr *at)
 }
 
 static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg_step *st,
-		      struct cg_pipeline *pl, char *err, size_t errlen)
+		      struct cg_pipeline *pl, const struct build_ctx *bc, char *err, size_t errlen)
 {
 	const struct kind_spec *ks = NULL;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
@@ -103,7 +152,7 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 				 n->pos.line, n->pos.col);
 			return -1;
 		}
-		return build_children(a, n, &st->children, pl, err, errlen);
+		return build_children(a, n, &st->children, pl, bc, err, errlen);
 	case CG_STEP_SET_HEADER:
 	case CG_STEP_SET_QUERY:
 	case CG_STEP_CHECK_HEADER:
@@ -127,6 +176,9 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 		}
 		return 0;
 	}
+	case CG_STEP_VALIDATE_CLIENT_CERT:
+		pl->uses_certificate = true;
+		return build_vcc(a, n, st, bc, err, errlen);
 	case CG_STEP_SET_BACKEND:
 		if (st->a[1]) {
 			snprintf(err, errlen,
@@ -153,7 +205,8 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 }
 
 static int build_list(struct cg_arena *a, struct cg_pol_node *const *nodes, size_t n,
-		      struct cg_step_list *out, struct cg_pipeline *pl, char *err, size_t errlen)
+		      struct cg_step_list *out, struct cg_pipeline *pl, const struct build_ctx *bc, char *err,
+		      size_t errlen)
 {
 	out->n = 0;
 	out->items = cg_arena_zalloc(a, sizeof(*out->items) * (n + 1));
@@ -164,7 +217,7 @@ static int build_list(struct cg_arena *a, struct cg_pol_node *const *nodes, size
 	for (size_t i = 0; i < n; i++) {
 		if (node_is(nodes[i], "base"))
 			continue; /* expanded already; at global scope a no-op */
-		if (build_step(a, nodes[i], &out->items[out->n], pl, err, errlen) != 0)
+		if (build_step(a, nodes[i], &out->items[out->n], pl, bc, err, errlen) != 0)
 			return -1;
 		out->n++;
 	}
@@ -172,12 +225,14 @@ static int build_list(struct cg_arena *a, struct cg_pol_node *const *nodes, size
 }
 
 int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff,
+		      X509 *(*resolve)(void *user, struct cg_str id), void *resolve_user,
 		      struct cg_pipeline *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
+	struct build_ctx bc = { resolve, resolve_user };
 	for (int s = 0; s < CG_POL_NSECTIONS; s++)
-		if (build_list(arena, eff->sections[s].items, eff->sections[s].len, &out->sec[s], out, err,
-			       errlen) != 0)
+		if (build_list(arena, eff->sections[s].items, eff->sections[s].len, &out->sec[s], out, &bc,
+			       err, errlen) != 0)
 			return -1;
 	const struct cg_step_list *be = &out->sec[CG_POL_BACKEND];
 	out->trivial = out->sec[CG_POL_INBOUND].n == 0 && out->sec[CG_POL_OUTBOUND].n == 0 &&
@@ -957,6 +1012,17 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 	}
 	case CG_STEP_CHECK_HEADER:
 		return run_check_header(p, st);
+	case CG_STEP_VALIDATE_CLIENT_CERT: {
+		struct cg_vcc_result res;
+		cg_vcc_check(st->vcc, p->x509, p->peer_chain, p->trust, p->trust_cache, (int64_t)time(NULL),
+			     &res);
+		if (res.ok || (st->vcc->ignore_error && res.reason != CG_VCC_ERROR))
+			return CG_PIPE_CONTINUE;
+		/* The body names no claim: what an identity expects is not the
+		 * caller's business. LastError.Message has the details. */
+		return step_error(p, st, res.reason_name, res.message, res.status,
+				  res.status == 401 ? "Invalid client certificate" : "Service Unavailable");
+	}
 	case CG_STEP_IP_FILTER:
 		return run_ip_filter(p, st);
 	case CG_STEP_TRACE: {

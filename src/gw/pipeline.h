@@ -14,9 +14,14 @@
 #ifndef CG_GW_PIPELINE_H
 #define CG_GW_PIPELINE_H
 
+#include <openssl/x509.h>
+
 #include "expr/expr-t.h"
 #include "gw/gw-t.h"
 #include "policy/policy-t.h"
+#include "tls/trust-t.h"
+#include "tls/vcc-t.h"
+#include "tls/x509-t.h"
 
 enum cg_step_kind {
 	CG_STEP_CHOOSE,
@@ -36,6 +41,7 @@ enum cg_step_kind {
 	CG_STEP_CHECK_HEADER,
 	CG_STEP_IP_FILTER,
 	CG_STEP_TRACE,
+	CG_STEP_VALIDATE_CLIENT_CERT,
 };
 
 struct cg_step;
@@ -54,6 +60,7 @@ struct cg_step {
 	size_t num_values;
 	const struct cg_pol_node *message;    /* trace: <message> */
 	struct cg_rt_backend *backend;        /* set-backend-service with a literal base-url */
+	struct cg_vcc_config *vcc;            /* validate-client-certificate */
 };
 
 struct cg_pipeline {
@@ -64,9 +71,13 @@ struct cg_pipeline {
 	bool uses_certificate; /* some expression reads context.Request.Certificate */
 };
 
-/* Builds the steps of an effective policy in arena. Returns 0, or -1 with
- * err ("line:col: message") for an element we recognise but do not run. */
+/* Builds the steps of an effective policy in arena. resolve/resolve_user
+ * find certificate entities by id (validate-client-certificate's
+ * issuer-certificate-id; may be NULL). Returns 0, or -1 with err
+ * ("line:col: message") for an element we recognise but do not run, or a
+ * bad validate-client-certificate configuration. */
 int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff,
+		      X509 *(*resolve)(void *user, struct cg_str id), void *resolve_user,
 		      struct cg_pipeline *out, char *err, size_t errlen);
 
 /* A header list that set-header edits; items are slices in the request arena. */
@@ -118,6 +129,11 @@ struct cg_pipe {
 	bool target_resp;     /* set-header/set-body edit the response (return-response, outbound) */
 	bool host_overridden; /* set-header named Host inbound: forward it instead of the backend's */
 	struct cg_str err_body_message; /* "message" of the default error body */
+	/* the client certificate, for validate-client-certificate */
+	const struct cg_x509 *x509;     /* NULL: none presented (or not negotiated) */
+	STACK_OF(X509) *peer_chain;     /* intermediates the client sent */
+	const struct cg_trust *trust;   /* the snapshot's CA store (NULL: none) */
+	struct cg_trust_cache *trust_cache; /* the worker's */
 };
 
 /* Prepares a pipe for one request (all memory from arena); the caller then

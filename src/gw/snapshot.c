@@ -14,6 +14,7 @@
 #include "policy/exprhook.h"
 #include "policy/policy.h"
 #include "tls/tls.h"
+#include "tls/trust.h"
 
 static void free_ssl_ctx(void *p)
 {
@@ -302,6 +303,17 @@ static int load_policy(struct cg_snapshot *s, struct pol_build *pb, const struct
 	return 0;
 }
 
+/* issuer-certificate-id -> an uploaded certificate (none yet: the store's
+ * certificates entity fills s->cert_x509). */
+static X509 *resolve_cert(void *user, struct cg_str id)
+{
+	struct cg_snapshot *s = user;
+	for (size_t i = 0; i < s->num_cert_entities; i++)
+		if (cg_str_eq(s->cert_entities[i].id, id))
+			return s->cert_entities[i].x509;
+	return NULL;
+}
+
 static int make_pipeline(struct cg_snapshot *s, const struct cg_pol_doc *g, const struct cg_pol_doc *a,
 			 const struct cg_pol_doc *o, const struct cg_pipeline **out, const char *what,
 			 char *err, size_t errlen)
@@ -313,7 +325,7 @@ static int make_pipeline(struct cg_snapshot *s, const struct cg_pol_doc *g, cons
 		return -1;
 	}
 	char perr[400];
-	if (cg_pipeline_build(&s->arena, &eff, pl, perr, sizeof(perr)) != 0) {
+	if (cg_pipeline_build(&s->arena, &eff, resolve_cert, s, pl, perr, sizeof(perr)) != 0) {
 		snprintf(err, errlen, "%s: %s", what, perr);
 		return -1;
 	}
@@ -457,6 +469,14 @@ struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generat
 	}
 	cg_arena_destroy(&pb.diag_arena);
 	qsort(s->apis, s->num_apis, sizeof(*s->apis), cmp_api_path_len);
+	/* The CA store (empty until CA certificates are uploaded): Verify()
+	 * and validate-trust then fail, as in APIM without CA certificates. */
+	s->trust = cg_trust_new(&s->arena, generation);
+	if (!s->trust || cg_trust_finish(s->trust, err, errlen) != 0) {
+		if (!s->trust)
+			snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	return s;
 fail:
 	cg_arena_destroy(&pb.diag_arena);

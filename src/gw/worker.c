@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "gw/worker.h"
+#include "tls/trust.h"
 
 #define CG_ACCEPT_BATCH 64
 
@@ -88,6 +89,7 @@ static void begin_drain(struct cg_worker *w)
 	if (w->draining)
 		return;
 	w->draining = true;
+	w->drain_ms = uv_now(&w->loop);
 	listener_stop(&w->lst_tls);
 	listener_stop(&w->lst_http);
 	struct cg_link *l = w->conns.next;
@@ -146,6 +148,8 @@ static void *worker_main(void *arg)
 		cg_snapshot_unref(w->snap);
 		w->snap = NULL;
 	}
+	cg_trust_cache_free(w->trust_cache);
+	w->trust_cache = NULL;
 	return NULL;
 }
 
@@ -159,7 +163,8 @@ int cg_worker_init(struct cg_worker *w, struct cg_gateway *gw, int index, int fd
 	if (getrandom(&w->rng, sizeof(w->rng), 0) != sizeof(w->rng))
 		w->rng = (uint64_t)time(NULL) ^ ((uint64_t)index << 32);
 	cg_link_init(&w->conns);
-	if (uv_loop_init(&w->loop) != 0)
+	w->trust_cache = cg_trust_cache_new(0);
+	if (!w->trust_cache || uv_loop_init(&w->loop) != 0)
 		return -1;
 	uv_async_init(&w->loop, &w->wake, wake_cb);
 	w->wake.data = w;
@@ -214,4 +219,6 @@ void cg_worker_discard(struct cg_worker *w)
 	if (w->snap)
 		cg_snapshot_unref(w->snap);
 	w->snap = NULL;
+	cg_trust_cache_free(w->trust_cache);
+	w->trust_cache = NULL;
 }

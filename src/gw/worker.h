@@ -8,6 +8,7 @@
 #include <pthread.h>
 
 #include "expr/ctx-t.h"
+#include "tls/x509-t.h"
 #include "gw/gw-t.h"
 #include "gw/snapshot.h"
 
@@ -122,6 +123,7 @@ struct cg_conn {
 	bool eof;              /* client sent EOF */
 	struct cg_arena carena;    /* connection lifetime: the client certificate's view */
 	const struct cg_expr_cert *cert; /* context.Request.Certificate, built on first use */
+	const struct cg_x509 *x509;      /* its .NET view (validate-client-certificate) */
 	bool cert_done;
 	bool lingering;        /* half-closed, discarding input before the close */
 };
@@ -148,12 +150,14 @@ struct cg_worker {
 	struct cg_pool *pools;
 	SSL_CTX *client_ctx;  /* HTTPS backends */
 	bool draining;
+	uint64_t drain_ms;    /* uv_now when draining began */
 	bool stopping;        /* grace expired: close everything */
 	char date[40];        /* cached Date header value */
 	uint64_t date_sec;
 	/* counters */
 	uint64_t n_requests, n_accepted, n_handshake_fail;
 	uint64_t rng;         /* request ids (not security-sensitive) */
+	struct cg_trust_cache *trust_cache; /* chain verification results (Verify(), validate-trust) */
 };
 
 struct cg_gateway {

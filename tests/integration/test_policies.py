@@ -254,5 +254,63 @@ class PolicyBehaviour(cgtest.GatewayTestCase):
         self.assertEqual(res.headers.get("X-LastError"), "BackendConnectionFailure")
 
 
+class ValidateClientCertificate(cgtest.GatewayTestCase):
+    """validate-client-certificate: identities (OR across, AND within),
+    case-insensitive thumbprints, DN subjects, dates, the reason in
+    LastError, 401 by default (docs/client-certificates.md)."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.b = cls.backend()
+        cls.alice = cls.pki.client("alice")
+        cls.bob = cls.pki.client("bob")
+        cls.carol = cls.pki.client("carol", kind="expired")
+        cls.mallory = cls.pki.client("mallory", kind="selfsigned")
+        cls.gw = cls.gateway(
+            hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
+            apis=[{"id": "ids", "path": "ids", "backend": cls.b.url("/i")},
+                  {"id": "trust", "path": "trust", "backend": cls.b.url("/t")}])
+        on_error = ('<on-error><set-header name="X-Reason" exists-action="override">'
+                    '<value>@(context.LastError.Source + "|" + context.LastError.Reason)</value>'
+                    '</set-header></on-error>')
+        GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
+  <validate-client-certificate validate-revocation="false" validate-trust="false"
+      validate-not-before="true" validate-not-after="true" ignore-error="false">
+    <identities>
+      <identity thumbprint="%s" />
+      <identity subject="CN=bob, O=certgate tests" issuer-subject="%s" />
+    </identities>
+  </validate-client-certificate>
+</inbound><backend><base /></backend><outbound><base /></outbound>%s</policies>""" % (
+            cls.alice.thumbprint.lower(), dotnet_name(cls.bob.leaf, "issuer"), on_error),
+            "--api", "ids")
+        GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
+  <validate-client-certificate />
+</inbound><backend><base /></backend><outbound><base /></outbound>%s</policies>""" % on_error,
+            "--api", "trust")
+        time.sleep(1.0)
+
+    def call(self, path, who=None):
+        kw = {"cert": who.cert, "key": who.key} if who else {}
+        return self.gw.curl(path, host="secure.test", **kw)
+
+    def assert_refused(self, res, reason):
+        self.assertEqual(res.status, 401, res)
+        self.assertApimError(401, res.body, res.headers)
+        self.assertEqual(res.headers.get("X-Reason"), "validate-client-certificate|" + reason)
+
+    def test_identities(self):
+        self.assertEqual(self.call("/ids/x", self.alice).status, 200)  # lowercase thumbprint claim
+        self.assertEqual(self.call("/ids/x", self.bob).status, 200)    # subject + issuer-subject
+        self.assert_refused(self.call("/ids/x", self.mallory), "ClientCertificateIdentityMismatch")
+        self.assert_refused(self.call("/ids/x"), "ClientCertificateMissing")
+        self.assert_refused(self.call("/ids/x", self.carol), "ClientCertificateExpired")
+
+    def test_trust_without_uploaded_ca_fails(self):
+        # validate-trust defaults to true: with no CA certificate uploaded,
+        # no chain can be trusted.
+        self.assert_refused(self.call("/trust/x", self.alice), "ClientCertificateUntrusted")
+
+
 if __name__ == "__main__":
     cgtest.main(EXPECTED_FAILURES)
