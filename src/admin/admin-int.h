@@ -110,7 +110,7 @@ json_t *cg_admin_resource(const char *id, const char *name, const char *type, js
 /* {"value": items, "count": n} (items taken). */
 json_t *cg_admin_list(json_t *items);
 
-/* ---- res_api.c, res_host.c, res_policy.c: one handler per resource kind ---- */
+/* ---- res_api.c, res_host.c, res_policy.c, res_cert.c: one handler per resource kind ---- */
 
 typedef void (*cg_admin_handler_fn)(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 				    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
@@ -140,6 +140,14 @@ void cg_admin_h_named_values(struct cg_admin_ctx *ctx, const struct cg_admin_req
 /* Also POST .../listValue (CG_ADMIN_RES_NAMED_VALUE_LIST). */
 void cg_admin_h_named_value(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_certs(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		      const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		     const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_cas(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_ca(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		   const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 /* Resources whose store tables are not there yet: 501 naming them. */
 void cg_admin_h_not_yet(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			const struct cg_admin_route *rt, struct cg_admin_resp *resp);
@@ -151,5 +159,9 @@ void cg_admin_h_not_yet(struct cg_admin_ctx *ctx, const struct cg_admin_req *req
 int cg_admin_decode_certificate(const char *encoded, const char *password, char **chain_pem,
 				char **key_pem, char *err, size_t errlen);
 void cg_admin_free_secret(char *s);
+
+/* base64 (whitespace allowed) -> bytes: malloc'd, the caller wipes and
+ * frees them. NULL for text that is not base64, or out of memory. */
+unsigned char *cg_admin_b64_decode(const char *in, size_t *outlen);
 
 #endif

@@ -48,6 +48,8 @@ enum cg_admin_res {
 	CG_ADMIN_RES_NAMED_VALUES,      /* /namedValues */
 	CG_ADMIN_RES_NAMED_VALUE,       /* /namedValues/{id} */
 	CG_ADMIN_RES_NAMED_VALUE_LIST,  /* POST /namedValues/{id}/listValue */
+	CG_ADMIN_RES_CAS,               /* /caCertificates (certgate's: APIM's service certificates[]) */
+	CG_ADMIN_RES_CA,                /* /caCertificates/{id} */
 	CG_ADMIN_RES_BACKENDS,          /* /backends */
 	CG_ADMIN_RES_BACKEND,           /* /backends/{id} */
 	CG_ADMIN_RES_COUNT_,

@@ -47,8 +47,7 @@ static char *dup_str(const char *s)
 	return d;
 }
 
-/* base64 -> bytes (malloc'd, wiped by the caller), whitespace allowed. */
-static unsigned char *b64_decode(const char *in, size_t *outlen)
+unsigned char *cg_admin_b64_decode(const char *in, size_t *outlen)
 {
 	size_t n = strlen(in);
 	unsigned char *out = malloc(n / 4 * 3 + 4);
@@ -88,7 +87,7 @@ int cg_admin_decode_certificate(const char *encoded, const char *password, char 
 		return 0;
 	}
 	size_t der_len = 0;
-	unsigned char *der = b64_decode(encoded, &der_len);
+	unsigned char *der = cg_admin_b64_decode(encoded, &der_len);
 	if (!der) {
 		snprintf(err, errlen,
 			 "encodedCertificate is neither base64 (a PFX) nor PEM text");

@@ -162,6 +162,7 @@ int cg_admin_route(struct cg_str path, struct cg_admin_route *out, int *status)
 		{ "hostnames", CG_ADMIN_RES_HOSTS, CG_ADMIN_RES_HOST },
 		{ "policyFragments", CG_ADMIN_RES_FRAGMENTS, CG_ADMIN_RES_FRAGMENT },
 		{ "certificates", CG_ADMIN_RES_CERTS, CG_ADMIN_RES_CERT },
+		{ "caCertificates", CG_ADMIN_RES_CAS, CG_ADMIN_RES_CA },
 		{ "namedValues", CG_ADMIN_RES_NAMED_VALUES, CG_ADMIN_RES_NAMED_VALUE },
 		{ "backends", CG_ADMIN_RES_BACKENDS, CG_ADMIN_RES_BACKEND },
 	};

@@ -47,6 +47,8 @@ static void test_routes(void **state)
 		{ "/policyFragments/f", CG_ADMIN_RES_FRAGMENT, "", "", "f" },
 		{ "/policyfragments", CG_ADMIN_RES_FRAGMENTS, "", "", "" },
 		{ "/certificates/c", CG_ADMIN_RES_CERT, "", "", "c" },
+		{ "/caCertificates", CG_ADMIN_RES_CAS, "", "", "" },
+		{ "/caCertificates/root", CG_ADMIN_RES_CA, "", "", "root" },
 		{ "/namedValues/n", CG_ADMIN_RES_NAMED_VALUE, "", "", "n" },
 		{ "/namedValues/n/listValue", CG_ADMIN_RES_NAMED_VALUE_LIST, "", "", "n" },
 		{ "/backends", CG_ADMIN_RES_BACKENDS, "", "", "" },
