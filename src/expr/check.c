@@ -29,10 +29,12 @@ struct checker {
 	bool depth_reported;
 	unsigned in_catch; /* nested catch clauses, for `throw;` */
 	unsigned switches; /* enclosing switch statements */
+	uint8_t ctor_elem; /* element type of the collection being constructed */
 	struct cg_expr_type ret;
 };
 
 static struct cg_expr_node *check(struct checker *c, struct cg_expr_node *e);
+static struct cg_expr_type resolve_tsyn(struct checker *c, struct cg_expr_tsyn *ts, struct cg_expr_node *at);
 static void check_stmt(struct checker *c, struct cg_expr_node *s);
 static bool contains_return(const struct cg_expr_node *s);
 static bool always_returns(const struct cg_expr_node *s);
@@ -204,9 +206,48 @@ static struct cg_str dotted(const struct cg_expr_node *e)
 	return CG_STR_NULL;
 }
 
+/* List<T>, HashSet<T>, Dictionary<string, T> with T a non-generic type. */
+static struct cg_expr_type resolve_generic(struct checker *c, struct cg_expr_tsyn *ts)
+{
+	static const struct {
+		const char *name;
+		uint8_t id, nargs;
+	} g[] = {
+		{ "List", CG_EXPR_T_LIST, 1 }, { "System.Collections.Generic.List", CG_EXPR_T_LIST, 1 },
+		{ "HashSet", CG_EXPR_T_SET, 1 }, { "System.Collections.Generic.HashSet", CG_EXPR_T_SET, 1 },
+		{ "Dictionary", CG_EXPR_T_DICT, 2 }, { "System.Collections.Generic.Dictionary", CG_EXPR_T_DICT, 2 },
+	};
+	for (size_t k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		if (!cg_str_eq(ts->name, cg_str_from_c(g[k].name)))
+			continue;
+		if (ts->nargs != g[k].nargs || ts->rank || ts->nullable)
+			break;
+		struct cg_expr_type a0 = resolve_tsyn(c, ts->args[0], NULL);
+		struct cg_expr_type el = ts->nargs == 2 ? resolve_tsyn(c, ts->args[1], NULL) : a0;
+		if (a0.id == CG_EXPR_T_ERROR || el.id == CG_EXPR_T_ERROR)
+			return T(ERROR);
+		if ((ts->nargs == 2 && a0.id != CG_EXPR_T_STRING) || el.elem) {
+			cg_expr_report(c->dc, false, ts->line, ts->col,
+				       "This generic instantiation is not supported by certgate yet (keys must be string, elements not generic)");
+			return T(ERROR);
+		}
+		return cg_expr_ty2(g[k].id, el.id);
+	}
+	cg_expr_report(c->dc, false, ts->line, ts->col, "Type '%.*s' with type arguments is not supported by certgate yet",
+		       CG_STR_FMT(ts->name));
+	return T(ERROR);
+}
+
 static struct cg_expr_type resolve_tsyn(struct checker *c, struct cg_expr_tsyn *ts, struct cg_expr_node *at)
 {
-	struct cg_expr_type t = ts->nargs ? T(ERROR) : cg_expr_ty_lookup(ts->name);
+	if (ts->nargs) {
+		struct cg_expr_type gt = resolve_generic(c, ts);
+		if (gt.id == CG_EXPR_T_ERROR || !ts->rank)
+			return gt;
+		cg_expr_report(c->dc, false, ts->line, ts->col, "Arrays of generic types are not supported by certgate yet");
+		return T(ERROR);
+	}
+	struct cg_expr_type t = cg_expr_ty_lookup(ts->name);
 	if (t.id == CG_EXPR_T_ERROR) {
 		bool apim;
 		const char *full = cg_expr_ty_foreign(ts->name, &apim);
@@ -541,12 +582,20 @@ static struct cg_expr_node *check_args(struct checker *c, struct cg_expr_node *c
 	return NULL;
 }
 
+/* A member's parameter or result type, with ELEM replaced by the owner's
+ * element type (List<T>.Add(T), Dictionary<string,T>[key] ...). */
+static struct cg_expr_type subst(struct cg_expr_type t, uint8_t elem)
+{
+	return t.id == CG_EXPR_T_ELEM ? cg_expr_ty(elem) : t;
+}
+
 static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *call, struct cg_expr_node *target,
 				      uint8_t owner, struct cg_str name, bool is_static, uint8_t need,
 				      struct cg_expr_tsyn *targ)
 {
 	char b1[160];
 	size_t first;
+	uint8_t elem = target ? target->type.elem : c->ctor_elem;
 	if (!find_member(owner, name, is_static, need, &first)) {
 		if (!member_exists(owner, name) || need == MF_INDEXER)
 			return no_member(c, call, need == MF_INDEXER ? CG_STR("this[]") : name,
@@ -584,7 +633,7 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 			if (is_out_arg) {
 				/* out var x: any; out T x: T must be the parameter's type;
 				 * out x: an existing local of that type */
-				struct cg_expr_type want = m->params[pi];
+				struct cg_expr_type want = subst(m->params[pi], elem);
 				if (arg->tsyn) {
 					struct cg_expr_type t = cg_expr_ty_lookup(arg->tsyn->name);
 					if (arg->tsyn->rank == 1)
@@ -598,7 +647,7 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 				}
 				continue;
 			}
-			int k2 = conv_cost(arg->type, m->params[pi]);
+			int k2 = conv_cost(arg->type, subst(m->params[pi], elem));
 			cost = k2 < 0 ? -1 : cost + k2;
 		}
 		if (cost >= 0 && cost < best_cost) {
@@ -634,7 +683,7 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 			 * enclosing block, as C# 7 scopes out variables) */
 			int32_t slot;
 			if (arg->cond) {
-				slot = declare(c, arg, arg->name, best->params[pi]);
+				slot = declare(c, arg, arg->name, subst(best->params[pi], elem));
 				if (slot < 0) {
 					e->type = T(ERROR);
 					return e;
@@ -644,13 +693,13 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 			}
 			arg->op = N_LOCAL;
 			arg->slot = slot;
-			arg->type = best->params[pi];
+			arg->type = subst(best->params[pi], elem);
 			arg->cond = true; /* marks the out argument for eval */
 			continue;
 		}
-		e->list[a] = convert(c, e->list[a], best->params[pi]);
+		e->list[a] = convert(c, e->list[a], subst(best->params[pi], elem));
 	}
-	e->type = best->result;
+	e->type = subst(best->result, elem);
 	if (owner == CG_EXPR_T_JTOKEN && is_static) {
 		/* JObject.Parse / new JObject(...) vs JArray: which one was named */
 		struct cg_str tname = call->op == N_NEW ? call->tsyn->name : dotted(call->a->a);
@@ -1053,7 +1102,9 @@ static struct cg_expr_node *check_assign(struct checker *c, struct cg_expr_node 
 			e->type = target->type;
 			return e;
 		}
-		if (target->type.id != CG_EXPR_T_JTOKEN || e->sub != TK_ASSIGN || e->a->n != 1)
+		uint8_t tid = target->type.id;
+		if ((tid != CG_EXPR_T_JTOKEN && tid != CG_EXPR_T_LIST && tid != CG_EXPR_T_DICT) || e->sub != TK_ASSIGN ||
+		    e->a->n != 1)
 			return err_at(c, e->a, "Assignment to an element is not supported by certgate yet");
 		struct cg_expr_node *call = mknode(c, N_CALL, e->a);
 		struct cg_expr_node **args = cg_arena_alloc(c->arena, sizeof(*args) * 2);
@@ -1063,7 +1114,7 @@ static struct cg_expr_node *check_assign(struct checker *c, struct cg_expr_node 
 		args[1] = e->b;
 		call->list = args;
 		call->n = 2;
-		return bind_call(c, call, target, CG_EXPR_T_JTOKEN, CG_STR("set_Item"), false, MF_METHOD, NULL);
+		return bind_call(c, call, target, tid, CG_STR("set_Item"), false, MF_METHOD, NULL);
 	}
 	if (e->a->op == N_MEMBER)
 		return err_at(c, e->a, "Property or indexer '%.*s' cannot be assigned to -- it is read only",
@@ -1146,7 +1197,7 @@ static struct cg_expr_node *check_member(struct checker *c, struct cg_expr_node 
 	e->op = N_PROP;
 	e->member = m;
 	e->a = is_static ? NULL : target;
-	e->type = m->result;
+	e->type = subst(m->result, target->type.elem);
 	return e;
 }
 
@@ -1226,9 +1277,30 @@ static struct cg_expr_node *check_new(struct checker *c, struct cg_expr_node *e)
 		e->type = t;
 		return e;
 	}
-	if (e->b)
+	if (e->b && t.id != CG_EXPR_T_LIST && t.id != CG_EXPR_T_SET)
 		return err_at(c, e, "Object initializers are not supported by certgate yet");
+	if (e->b) {
+		/* new List<T> { a, b }: each item must convert to T */
+		for (uint32_t k = 0; k < e->b->n; k++) {
+			e->b->list[k] = check(c, e->b->list[k]);
+			if (e->b->list[k]->type.id == CG_EXPR_T_ERROR) {
+				e->type = T(ERROR);
+				return e;
+			}
+			if (conv_cost(e->b->list[k]->type, cg_expr_ty(t.elem)) < 0)
+				return err_at(c, e->b->list[k], "Cannot implicitly convert type '%s' to '%s'",
+					      tn(e->b->list[k]->type, b1), tn(cg_expr_ty(t.elem), b2));
+			e->b->list[k] = convert(c, e->b->list[k], cg_expr_ty(t.elem));
+		}
+	}
+	c->ctor_elem = t.elem;
+	struct cg_expr_node *init = e->b;
 	struct cg_expr_node *r = bind_call(c, e, NULL, t.id, CG_STR(".ctor"), true, MF_METHOD, NULL);
+	c->ctor_elem = 0;
+	if (r->type.id != CG_EXPR_T_ERROR) {
+		r->type = t; /* List<string>, not List<T> */
+		r->b = init;
+	}
 	if (r->type.id == CG_EXPR_T_ERROR && !member_exists(t.id, CG_STR(".ctor"))) {
 		/* bind_call reported "member .ctor"; the APIM wording for a
 		 * missing constructor names the type */

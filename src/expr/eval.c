@@ -137,6 +137,19 @@ static int cmp3(double a, double b)
 
 /* ---- sequences: arrays and the dictionaries of the context view ---- */
 
+static uint32_t seq_len(const struct cg_expr_value *v);
+static void seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
+
+uint32_t cg_expr_seq_len(const struct cg_expr_value *v)
+{
+	return seq_len(v);
+}
+
+void cg_expr_seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out)
+{
+	seq_item(v, i, out);
+}
+
 static uint32_t seq_len(const struct cg_expr_value *v)
 {
 	if (v->kind == CG_EXPR_V_ARRAY)
@@ -149,6 +162,9 @@ static uint32_t seq_len(const struct cg_expr_value *v)
 		return 0;
 	switch (v->cls) {
 	case CG_EXPR_T_JTOKEN: return cg_expr_json_len(v);
+	case CG_EXPR_T_LIST:
+	case CG_EXPR_T_SET:
+	case CG_EXPR_T_DICT: return cg_expr_coll_len(v);
 	case CG_EXPR_T_CERTDICT: return ((const struct cg_expr_cert_table *)v->u.obj)->n;
 	case CG_EXPR_T_HEADERS: return (uint32_t)((const struct cg_expr_headers *)v->u.obj)->n;
 	case CG_EXPR_T_STRDICT: return (uint32_t)((const struct cg_expr_strmap *)v->u.obj)->n;
@@ -178,6 +194,10 @@ static void seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_v
 	}
 	if (v->cls == CG_EXPR_T_JTOKEN) {
 		cg_expr_json_item(v, i, out);
+		return;
+	}
+	if (v->cls == CG_EXPR_T_LIST || v->cls == CG_EXPR_T_SET || v->cls == CG_EXPR_T_DICT) {
+		cg_expr_coll_item(v, i, out);
 		return;
 	}
 	out->kind = CG_EXPR_V_OBJ;
@@ -232,8 +252,6 @@ static int pack_bytes(struct cg_expr_run *r, struct cg_expr_value *v)
 	v->u.s = cg_str_make(p, a->n);
 	return 0;
 }
-
-struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem);
 
 /* Strings enumerate UTF-16 code units, as .NET. ASCII text is indexed in
  * place; other text is decoded once into a char array (bounded by
@@ -897,6 +915,15 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 		r->out_args = args;
 		if (e->member->fn(r, e->a ? &a : NULL, args, e->n, out) < 0)
 			return -1;
+		if (e->b && e->b->op == N_NEWARRAY) {
+			/* new List<T> { a, b }: the collection initializer */
+			struct cg_expr_value coll = *out, item;
+			bool added;
+			for (uint32_t k = 0; k < e->b->n; k++)
+				if (ev(r, e->b->list[k], &item) < 0 || cg_expr_coll_add_value(r, &coll, &item, &added) < 0)
+					return -1;
+			*out = coll;
+		}
 		if (has_out)
 			for (uint32_t k = 0; k < e->n; k++)
 				if (e->list[k]->op == N_LOCAL && e->list[k]->cond)

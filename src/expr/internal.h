@@ -266,6 +266,34 @@ CG_EXPR_JSON_FN(cg_expr_json_add);
 CG_EXPR_JSON_FN(cg_expr_json_remove);
 CG_EXPR_JSON_FN(cg_expr_json_serialize);
 uint32_t cg_expr_json_len(const struct cg_expr_value *v);
+
+/* ---- List, HashSet, Dictionary (coll.c) ---- */
+CG_EXPR_JSON_FN(cg_expr_coll_new);
+CG_EXPR_JSON_FN(cg_expr_coll_add);
+CG_EXPR_JSON_FN(cg_expr_coll_count);
+CG_EXPR_JSON_FN(cg_expr_coll_contains);
+CG_EXPR_JSON_FN(cg_expr_coll_remove);
+CG_EXPR_JSON_FN(cg_expr_coll_clear);
+CG_EXPR_JSON_FN(cg_expr_list_get);
+CG_EXPR_JSON_FN(cg_expr_list_set);
+CG_EXPR_JSON_FN(cg_expr_dict_add);
+CG_EXPR_JSON_FN(cg_expr_dict_get);
+CG_EXPR_JSON_FN(cg_expr_dict_set);
+CG_EXPR_JSON_FN(cg_expr_dict_containskey);
+CG_EXPR_JSON_FN(cg_expr_dict_trygetvalue);
+CG_EXPR_JSON_FN(cg_expr_dict_keys);
+CG_EXPR_JSON_FN(cg_expr_dict_values);
+CG_EXPR_JSON_FN(cg_expr_dictkv_key);
+CG_EXPR_JSON_FN(cg_expr_dictkv_value);
+int cg_expr_coll_add_value(struct cg_expr_run *r, const struct cg_expr_value *coll, const struct cg_expr_value *v,
+			   bool *added);
+uint32_t cg_expr_coll_len(const struct cg_expr_value *v);
+/* Any sequence value (array, byte[], collection, context dictionary, JArray;
+ * strings by byte): its length and item i. */
+uint32_t cg_expr_seq_len(const struct cg_expr_value *v);
+void cg_expr_seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
+void cg_expr_coll_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
+struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem);
 void cg_expr_json_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
 
 /* ---- exact double helpers without libm (mathx.c) ---- */

@@ -382,6 +382,24 @@ static json_t *to_json(struct cg_expr_run *r, const struct cg_expr_value *v)
 		return a;
 	}
 	case CG_EXPR_V_OBJ:
+		if (v->cls == CG_EXPR_T_LIST || v->cls == CG_EXPR_T_SET || v->cls == CG_EXPR_T_DICT) {
+			/* collections serialize as arrays, dictionaries as objects */
+			bool dict = v->cls == CG_EXPR_T_DICT;
+			json_t *a = dict ? json_object() : json_array();
+			uint32_t n = cg_expr_seq_len(v);
+			for (uint32_t k = 0; a && k < n; k++) {
+				struct cg_expr_value it;
+				cg_expr_seq_item(v, k, &it);
+				const struct cg_expr_var *kv = dict ? it.u.obj : NULL;
+				json_t *j = to_json(r, dict ? &kv->value : &it);
+				if (!j || (dict ? json_object_setn_new_nocheck(a, kv->name.ptr, kv->name.len, j) :
+						  json_array_append_new(a, j)) < 0) {
+					json_decref(a);
+					return NULL;
+				}
+			}
+			return a;
+		}
 		if (v->cls == CG_EXPR_T_JTOKEN)
 			return json_deep_copy((json_t *)v->u.obj); /* Newtonsoft clones a parented token */
 		if (v->cls == CG_EXPR_T_JPROPERTY) {

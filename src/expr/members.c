@@ -1065,7 +1065,16 @@ FN(str_join_seq)
 	struct cg_str sep = args[0].kind == CG_EXPR_V_NULL ? CG_STR("") : args[0].u.s;
 	if (args[1].kind == CG_EXPR_V_NULL)
 		return arg_null(r, "values");
-	return join(r, sep, args[1].u.arr->items, args[1].u.arr->n, out);
+	if (args[1].kind == CG_EXPR_V_ARRAY)
+		return join(r, sep, args[1].u.arr->items, args[1].u.arr->n, out);
+	/* any other IEnumerable<string>: copied out first (bounded by max_items) */
+	uint32_t n = cg_expr_seq_len(&args[1]);
+	struct cg_expr_array *a = cg_expr_new_array(r, n, CG_EXPR_T_STRING);
+	if (!a)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		cg_expr_seq_item(&args[1], i, &a->items[i]);
+	return join(r, sep, a->items, n, out);
 }
 FN(str_join_args)
 {
@@ -2472,6 +2481,34 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(JPROPERTY, "Name", TY(STRING), cg_expr_jprop_name),
 	PROP(JPROPERTY, "Value", TY(JTOKEN), cg_expr_jprop_value),
 	SMETH(JSONCONVERT, "SerializeObject", 1, 1, TY(STRING), cg_expr_json_serialize, TY(OBJECT)),
+
+	/* List<T>, HashSet<T>, Dictionary<string, T> (T = the owner's element) */
+	SMETH(LIST, ".ctor", 0, 0, TY(LIST), cg_expr_coll_new, { 0 }),
+	METH(LIST, "Add", 1, 1, TY(VOID), cg_expr_coll_add, TY(ELEM)),
+	METH(LIST, "Clear", 0, 0, TY(VOID), cg_expr_coll_clear, { 0 }),
+	METH(LIST, "Contains", 1, 1, TY(BOOL), cg_expr_coll_contains, TY(ELEM)),
+	PROP(LIST, "Count", TY(INT), cg_expr_coll_count),
+	METH(LIST, "Remove", 1, 1, TY(BOOL), cg_expr_coll_remove, TY(ELEM)),
+	METH(LIST, "set_Item", 2, 2, TY(VOID), cg_expr_list_set, TY(INT), TY(ELEM)),
+	{ CG_EXPR_T_LIST, MF_INDEXER, 1, 1, "this[]", { TY(INT) }, TY(ELEM), cg_expr_list_get },
+	SMETH(SET, ".ctor", 0, 0, TY(SET), cg_expr_coll_new, { 0 }),
+	METH(SET, "Add", 1, 1, TY(BOOL), cg_expr_coll_add, TY(ELEM)),
+	METH(SET, "Clear", 0, 0, TY(VOID), cg_expr_coll_clear, { 0 }),
+	METH(SET, "Contains", 1, 1, TY(BOOL), cg_expr_coll_contains, TY(ELEM)),
+	PROP(SET, "Count", TY(INT), cg_expr_coll_count),
+	METH(SET, "Remove", 1, 1, TY(BOOL), cg_expr_coll_remove, TY(ELEM)),
+	SMETH(DICT, ".ctor", 0, 0, TY(DICT), cg_expr_coll_new, { 0 }),
+	METH(DICT, "Add", 2, 2, TY(VOID), cg_expr_dict_add, TY(STRING), TY(ELEM)),
+	METH(DICT, "Clear", 0, 0, TY(VOID), cg_expr_coll_clear, { 0 }),
+	METH(DICT, "ContainsKey", 1, 1, TY(BOOL), cg_expr_dict_containskey, TY(STRING)),
+	PROP(DICT, "Count", TY(INT), cg_expr_coll_count),
+	PROP(DICT, "Keys", TARR(STRING), cg_expr_dict_keys),
+	METH(DICT, "Remove", 1, 1, TY(BOOL), cg_expr_coll_remove, TY(STRING)),
+	METH(DICT, "set_Item", 2, 2, TY(VOID), cg_expr_dict_set, TY(STRING), TY(ELEM)),
+	METHF(DICT, MF_OUT2, "TryGetValue", 2, 2, TY(BOOL), cg_expr_dict_trygetvalue, TY(STRING), TY(ELEM)),
+	{ CG_EXPR_T_DICT, MF_INDEXER, 1, 1, "this[]", { TY(STRING) }, TY(ELEM), cg_expr_dict_get },
+	PROP(DICTKV, "Key", TY(STRING), cg_expr_dictkv_key),
+	PROP(DICTKV, "Value", TY(ELEM), cg_expr_dictkv_value),
 
 	/* System.Exception */
 	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),

@@ -39,6 +39,11 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_BASICAUTH] = "BasicAuthCredentials",
 	[CG_EXPR_T_JPROPERTY] = "Newtonsoft.Json.Linq.JProperty",
 	[CG_EXPR_T_JSONCONVERT] = "Newtonsoft.Json.JsonConvert",
+	[CG_EXPR_T_LIST] = "System.Collections.Generic.List`1",
+	[CG_EXPR_T_DICT] = "System.Collections.Generic.Dictionary`2",
+	[CG_EXPR_T_SET] = "System.Collections.Generic.HashSet`1",
+	[CG_EXPR_T_DICTKV] = "System.Collections.Generic.KeyValuePair`2",
+	[CG_EXPR_T_ELEM] = "T",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
 	[CG_EXPR_T_OPERATION] = "IOperation",
@@ -101,6 +106,14 @@ const char *cg_expr_type_name(struct cg_expr_type t, char *buf, size_t len)
 	}
 	if (t.id == CG_EXPR_T_TYPEREF)
 		return cg_expr_type_name(cg_expr_ty(t.elem), buf, len);
+	if (t.id == CG_EXPR_T_LIST || t.id == CG_EXPR_T_SET) {
+		snprintf(buf, len, "%s[%s]", full_names[t.id], t.elem < CG_EXPR_T__COUNT ? full_names[t.elem] : "?");
+		return buf;
+	}
+	if (t.id == CG_EXPR_T_DICT || t.id == CG_EXPR_T_DICTKV) {
+		snprintf(buf, len, "%s[System.String,%s]", full_names[t.id], t.elem < CG_EXPR_T__COUNT ? full_names[t.elem] : "?");
+		return buf;
+	}
 	snprintf(buf, len, "%s", full_names[t.id] ? full_names[t.id] : "?");
 	return buf;
 }
@@ -134,6 +147,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_STRCMP:
 	case CG_EXPR_T_REGEXOPT:
 	case CG_EXPR_T_NAMETYPE:
+	case CG_EXPR_T_DICTKV:
 	case CG_EXPR_T_CERTKV:
 	case CG_EXPR_T_HEADERKV:
 	case CG_EXPR_T_STRKV:
@@ -161,6 +175,11 @@ struct cg_expr_type cg_expr_ty_elem(struct cg_expr_type t)
 		return cg_expr_ty(CG_EXPR_T_CHAR);
 	case CG_EXPR_T_JTOKEN:
 		return cg_expr_ty(CG_EXPR_T_JTOKEN); /* a JArray's items (a JObject enumerates nothing yet) */
+	case CG_EXPR_T_LIST:
+	case CG_EXPR_T_SET:
+		return cg_expr_ty(t.elem);
+	case CG_EXPR_T_DICT:
+		return cg_expr_ty2(CG_EXPR_T_DICTKV, t.elem);
 	case CG_EXPR_T_CERTDICT:
 		return cg_expr_ty(CG_EXPR_T_CERTKV);
 	case CG_EXPR_T_HEADERS:
@@ -249,9 +268,6 @@ static const struct {
 	{ "InvalidOperationException", "System.InvalidOperationException", true },
 	{ "NullReferenceException", "System.NullReferenceException", true },
 	{ "StringBuilder", "System.Text.StringBuilder", true },
-	{ "Dictionary", "System.Collections.Generic.Dictionary", true },
-	{ "List", "System.Collections.Generic.List", true },
-	{ "HashSet", "System.Collections.Generic.HashSet", true },
 	{ "Uri", "System.Uri", true },
 	{ "Random", "System.Random", true },
 	{ "BitConverter", "System.BitConverter", true },

@@ -50,6 +50,11 @@ enum cg_expr_tid {
 	CG_EXPR_T_BASICAUTH, /* BasicAuthCredentials (string.AsBasic()) */
 	CG_EXPR_T_JPROPERTY, /* Newtonsoft JProperty (name + json_t value) */
 	CG_EXPR_T_JSONCONVERT, /* Newtonsoft JsonConvert (static) */
+	CG_EXPR_T_LIST,      /* List<elem> */
+	CG_EXPR_T_DICT,      /* Dictionary<string, elem> */
+	CG_EXPR_T_SET,       /* HashSet<elem> */
+	CG_EXPR_T_DICTKV,    /* KeyValuePair<string, elem> */
+	CG_EXPR_T_ELEM,      /* member tables only: the owner's element type */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
 	CG_EXPR_T_API,
