@@ -45,10 +45,14 @@ int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
 		}                                                                                  \
 	} while (0)
 
-/* Prints a multi-line store message: the first line as "certgate: ...",
- * then each diagnostic line ("line:col: ...") prefixed with "file:" when
- * file is given, other lines as they are. To stderr. */
-void cg_cli_print_diag_message(const char *msg, const char *file);
+/* Prints a multi-line store message to stderr: the first line as
+ * "certgate: ...", then each line. A diagnostic line that is a position in
+ * file ("3:14: ...", or "fragment 'FRAG_ID' 3:14: ..." when file holds
+ * that fragment) is printed as "file:3:14: ..."; other lines as they are.
+ * file and frag_id may be NULL. */
+void cg_cli_print_diag_message(const char *msg, const char *file, const char *frag_id);
+/* The same for lines without a heading (the warnings of a write). */
+void cg_cli_print_diag_lines(const char *lines, const char *file, const char *frag_id);
 
 /* Prints the --help text of a command ("host set") to stdout. */
 void cg_cli_command_help(const char *cmd);

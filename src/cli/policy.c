@@ -35,18 +35,6 @@ static int check_format_opt(const struct cg_cli_ctx *ctx, const char *format)
 	return 0;
 }
 
-/* Prints the warnings a successful write left in err, as FILE:line:col. */
-static void print_warnings(const char *warn, const char *file)
-{
-	const char *line = warn;
-	while (line && *line) {
-		const char *nl = strchr(line, '\n');
-		int n = (int)(nl ? nl - line : (long)strlen(line));
-		fprintf(stderr, "%s:%.*s\n", file, n, line);
-		line = nl ? nl + 1 : NULL;
-	}
-}
-
 int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	const char *api = NULL, *op = NULL, *format = NULL, *store = NULL;
@@ -85,11 +73,11 @@ int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	free(text);
 	const char *shown = strcmp(file, "-") == 0 ? "<stdin>" : file;
 	if (rc) {
-		cg_cli_print_diag_message(err, shown);
+		cg_cli_print_diag_message(err, shown, NULL);
 		free(err);
 		return CG_CLI_EXIT_FAIL;
 	}
-	print_warnings(err, shown);
+	cg_cli_print_diag_lines(err, shown, NULL);
 	free(err);
 	char label[400];
 	cg_store_policy_name(scope, api, op, label, sizeof(label));
@@ -354,7 +342,9 @@ int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv)
 	cg_buf_init(&one, CHECK_LINE_MAX);
 	for (const struct cg_pol_diag *dg = d.head; dg; dg = dg->next) {
 		one.len = 0;
-		if (cg_pol_diag_format(dg, &one) != 0 || cg_buf_printf(&out, "%s:", shown) != 0 ||
+		/* A position in a stored fragment is not a position in FILE. */
+		if (cg_pol_diag_format(dg, &one) != 0 ||
+		    (!dg->origin.len && cg_buf_printf(&out, "%s:", shown) != 0) ||
 		    scrub(&out, cg_buf_str(&one), have_model ? &m : NULL) != 0 ||
 		    cg_buf_append(&out, "\n", 1) != 0)
 			break;
@@ -457,7 +447,7 @@ int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	if (!err)
 		rc = cg_cli_fail("out of memory");
 	else if ((rc = cg_store_nv_set(st, &in, err, CG_STORE_DIAG_LEN)))
-		cg_cli_print_diag_message(err, NULL);
+		cg_cli_print_diag_message(err, NULL, NULL);
 	cg_store_close(st);
 	cg_cli_free_secret(value);
 	free(tag_copy);
@@ -608,9 +598,9 @@ int cg_cli_fragment_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 		rc = cg_cli_fail("out of memory");
 	else if ((rc = cg_store_fragment_set(st, a.pos[0], description, format, text, err,
 					     CG_STORE_DIAG_LEN)))
-		cg_cli_print_diag_message(err, shown);
+		cg_cli_print_diag_message(err, shown, a.pos[0]);
 	else
-		print_warnings(err, shown);
+		cg_cli_print_diag_lines(err, shown, a.pos[0]);
 	cg_store_close(st);
 	free(text);
 	free(err);

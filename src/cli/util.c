@@ -57,19 +57,49 @@ int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const stru
 				  out);
 }
 
-void cg_cli_print_diag_message(const char *msg, const char *file)
+/* The part of a diagnostic line that is a position in file: a line that
+ * starts with a digit ("3:14: ..."), or with "fragment 'ID' " when file
+ * is that fragment's text. NULL for other lines (headings, positions in
+ * stored fragments). */
+static const char *in_file(const char *line, const char *frag_id)
+{
+	if (line[0] >= '0' && line[0] <= '9')
+		return line;
+	if (!frag_id)
+		return NULL;
+	size_t n = strlen(frag_id);
+	if (strncmp(line, "fragment '", 10) == 0 && strncmp(line + 10, frag_id, n) == 0 &&
+	    strncmp(line + 10 + n, "' ", 2) == 0)
+		return line + 12 + n;
+	return NULL;
+}
+
+static void print_lines(const char *text, const char *file, const char *frag_id)
+{
+	const char *line = text;
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		int n = (int)(nl ? nl - line : (long)strlen(line));
+		const char *pos = file ? in_file(line, frag_id) : NULL;
+		if (pos)
+			fprintf(stderr, "%s:%.*s\n", file, n - (int)(pos - line), pos);
+		else
+			fprintf(stderr, "%.*s\n", n, line);
+		line = nl ? nl + 1 : NULL;
+	}
+}
+
+void cg_cli_print_diag_message(const char *msg, const char *file, const char *frag_id)
 {
 	const char *nl = strchr(msg, '\n');
 	fprintf(stderr, "certgate: %.*s\n", (int)(nl ? nl - msg : (long)strlen(msg)), msg);
-	while (nl) {
-		const char *line = nl + 1;
-		nl = strchr(line, '\n');
-		int n = (int)(nl ? nl - line : (long)strlen(line));
-		if (file && line[0] >= '0' && line[0] <= '9')
-			fprintf(stderr, "%s:%.*s\n", file, n, line);
-		else
-			fprintf(stderr, "%.*s\n", n, line);
-	}
+	if (nl)
+		print_lines(nl + 1, file, frag_id);
+}
+
+void cg_cli_print_diag_lines(const char *lines, const char *file, const char *frag_id)
+{
+	print_lines(lines, file, frag_id);
 }
 
 int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,

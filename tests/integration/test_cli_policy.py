@@ -296,7 +296,17 @@ class CliPolicyTest(unittest.TestCase):
         fr = self.write("fr.xml", "<fragment>\n  <forward-request />\n</fragment>\n")
         cp = self.fails(1, "fragment 'tag-request' cannot be changed to this text:", "fragment",
                         "set", "tag-request", fr)
-        self.assertIn("the global policy would not load:", cp.stderr)
+        self.assertIn("the global policy would not load:\n%s:2:3: " % fr, cp.stderr)
+        # A policy that breaks in a stored fragment points into the fragment.
+        self.ok("fragment", "set", "fwd", fr)
+        inc = self.write("inc.xml", "<policies><inbound>\n<include-fragment "
+                         "fragment-id=\"fwd\" />\n</inbound></policies>")
+        cp = self.run_cg("policy", "check", inc)
+        self.assertEqual(cp.returncode, 1, cp.stdout)
+        self.assertTrue(cp.stdout.startswith("fragment 'fwd' 2:3: "), cp.stdout)
+        cp = self.fails(1, "the global policy does not load", "policy", "set", inc)
+        self.assertIn("\nfragment 'fwd' 2:3: ", cp.stderr)
+        self.ok("fragment", "rm", "fwd")
         base = self.write("base.xml", "<fragment>\n  <base />\n</fragment>\n")
         cp = self.fails(1, "fragment 'x' does not load (1 error):", "fragment", "set", "x", base)
         self.assertIn("\n%s:2:" % base, cp.stderr)

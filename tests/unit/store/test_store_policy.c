@@ -573,6 +573,19 @@ static void test_fragments(void **state)
 	rc = cg_store_fragment_rm(st, "nope", g_err, sizeof(g_err));
 	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, "fragment 'nope' does not exist");
 
+	/* An include whose fragment-id is a named value counts too. */
+	ok(nv(st, "fid", "hdr", false));
+	ok(pol(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL,
+	       "<policies><inbound><base /><include-fragment fragment-id = '{{fid}}'/>"
+	       "</inbound></policies>"));
+	b = snap(st);
+	rc = cg_store_fragment_rm(st, "hdr", g_err, sizeof(g_err));
+	assert_refused(st, b, rc, CG_STORE_FAIL_CONFLICT,
+		       "fragment 'hdr' is used by the global policy");
+	b = snap(st);
+	rc = nv(st, "fid", "nope", false);
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, "Policy fragment 'nope' was not found");
+
 	/* An include inside a comment is no use. */
 	ok(pol(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL,
 	       "<policies><inbound><base /><!-- <include-fragment fragment-id=\"hdr\" /> -->"
