@@ -110,7 +110,7 @@ json_t *cg_admin_resource(const char *id, const char *name, const char *type, js
 /* {"value": items, "count": n} (items taken). */
 json_t *cg_admin_list(json_t *items);
 
-/* ---- res_api.c, res_host.c, res_policy.c, res_cert.c: one handler per resource kind ---- */
+/* ---- res_api.c, res_host.c, res_policy.c, res_cert.c, res_backend.c: one handler per resource kind ---- */
 
 typedef void (*cg_admin_handler_fn)(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 				    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
@@ -148,8 +148,9 @@ void cg_admin_h_cas(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 void cg_admin_h_ca(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		   const struct cg_admin_route *rt, struct cg_admin_resp *resp);
-/* Resources whose store tables are not there yet: 501 naming them. */
-void cg_admin_h_not_yet(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+void cg_admin_h_backends(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			 const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_backend(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 
 /* Decodes an encodedCertificate / PEM pair into PEM chain and key strings

@@ -1,6 +1,6 @@
 /* The REST management API: APIM's ARM resource shapes (apis, operations,
- * hostnames, policies, fragments, named values; certificates and backends
- * answer 501 until the store has them) over plain HTTP/1.1 on a loopback listener, guarded by a bearer
+ * hostnames, policies, fragments, named values, certificates, CA
+ * certificates, backends) over plain HTTP/1.1 on a loopback listener, guarded by a bearer
  * token. A second door to the store, beside the CLI. */
 #ifndef CG_ADMIN_ADMIN_H
 #define CG_ADMIN_ADMIN_H

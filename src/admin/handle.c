@@ -371,29 +371,6 @@ int cg_admin_load(struct cg_admin_ctx *ctx, struct cg_model *m, struct cg_admin_
 
 /* ---- dispatch ------------------------------------------------------------- */
 
-void cg_admin_h_not_yet(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
-			const struct cg_admin_route *rt, struct cg_admin_resp *resp)
-{
-	static const char *const what[CG_ADMIN_RES_COUNT_] = {
-		[CG_ADMIN_RES_POLICIES] = "policies",
-		[CG_ADMIN_RES_POLICY] = "policies",
-		[CG_ADMIN_RES_FRAGMENTS] = "policyFragments",
-		[CG_ADMIN_RES_FRAGMENT] = "policyFragments",
-		[CG_ADMIN_RES_CERTS] = "certificates",
-		[CG_ADMIN_RES_CERT] = "certificates",
-		[CG_ADMIN_RES_NAMED_VALUES] = "namedValues",
-		[CG_ADMIN_RES_NAMED_VALUE] = "namedValues",
-		[CG_ADMIN_RES_NAMED_VALUE_LIST] = "namedValues",
-		[CG_ADMIN_RES_BACKENDS] = "backends",
-		[CG_ADMIN_RES_BACKEND] = "backends",
-	};
-	const char *w = what[rt->res] ? what[rt->res] : "this resource";
-	cg_admin_error(resp, 501, "NotImplemented",
-		       "The resource type '%s' is not yet available in this certgate build (the "
-		       "store has no table for it yet)",
-		       w);
-}
-
 static const cg_admin_handler_fn handlers[CG_ADMIN_RES_COUNT_] = {
 	[CG_ADMIN_RES_APIS] = cg_admin_h_apis,
 	[CG_ADMIN_RES_API] = cg_admin_h_api,
@@ -412,8 +389,8 @@ static const cg_admin_handler_fn handlers[CG_ADMIN_RES_COUNT_] = {
 	[CG_ADMIN_RES_NAMED_VALUES] = cg_admin_h_named_values,
 	[CG_ADMIN_RES_NAMED_VALUE] = cg_admin_h_named_value,
 	[CG_ADMIN_RES_NAMED_VALUE_LIST] = cg_admin_h_named_value,
-	[CG_ADMIN_RES_BACKENDS] = cg_admin_h_not_yet,
-	[CG_ADMIN_RES_BACKEND] = cg_admin_h_not_yet,
+	[CG_ADMIN_RES_BACKENDS] = cg_admin_h_backends,
+	[CG_ADMIN_RES_BACKEND] = cg_admin_h_backend,
 };
 
 void cg_admin_handle(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,

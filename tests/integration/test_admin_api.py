@@ -961,14 +961,89 @@ class CertificateTest(AdminCase):
         self.assertError(self.req("GET", "/caCertificates/root"), 404, "ResourceNotFound")
 
 
-class NotYetTest(AdminCase):
-    """Resources whose store tables are being added: 501 naming them."""
+class BackendTest(AdminCase):
 
-    def test_501(self):
-        for path in ("/backends", "/backends/b"):
-            self.assertError(self.req("GET", path), 501, "NotImplemented", "backends")
-        self.assertError(self.req("PUT", "/backends/b", {"properties": {"url": "http://x"}}),
-                         501, "NotImplemented", "backends")
+    def upload_pfx(self, cid, cn):
+        cf = self.pki.client(cn)
+        out = os.path.join(self.tmp, "be-%s.pfx" % cn)
+        cgtest.run(["openssl", "pkcs12", "-export", "-in", cf.leaf, "-inkey", cf.key,
+                    "-out", out, "-passout", "pass:pw"])
+        with open(out, "rb") as f:
+            data = base64.b64encode(f.read()).decode()
+        r = self.req("PUT", "/certificates/" + cid, {"properties": {"data": data,
+                                                                      "password": "pw"}})
+        self.assertEqual(r.status, 201, r)
+        return cf
+
+    def test_crud_and_client_certificate(self):
+        url = self.be.url("/b")
+        r = self.req("PUT", "/backends/orders", {"properties": {"url": url,
+                                                                "protocol": "http"}})
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        self.assertEqual(j["id"], "/backends/orders")
+        self.assertEqual(j["type"], "Microsoft.ApiManagement/service/backends")
+        self.assertEqual(j["properties"]["url"], url)
+        self.assertEqual(j["properties"]["credentials"], {"certificateIds": []})
+        self.assertEqual(j["properties"]["tls"], {"validateCertificateChain": True,
+                                                  "validateCertificateName": True})
+        etag = r.headers["etag"]
+        g = self.req("GET", "/backends/orders")
+        self.assertEqual((g.status, g.headers["etag"]), (200, etag))
+        self.assertIn("/backends/orders",
+                      [b["id"] for b in self.req("GET", "/backends").json()["value"]])
+
+        self.upload_pfx("be-client", "backend-client")
+        r = self.req("PUT", "/backends/orders", {"properties": {
+            "credentials": {"certificateIds": ["/certificates/be-client"], "header": {},
+                            "query": {}},
+            "tls": {"validateCertificateChain": False}}}, headers={"If-Match": etag})
+        self.assertEqual(r.status, 200, r)
+        p = r.json()["properties"]
+        self.assertEqual(p["url"], url)  # kept
+        self.assertEqual(p["credentials"]["certificateIds"], ["/certificates/be-client"])
+        self.assertEqual(p["tls"], {"validateCertificateChain": False,
+                                    "validateCertificateName": True})
+        self.assertNotEqual(r.headers["etag"], etag)
+        self.assertError(self.req("PUT", "/backends/orders", {"properties": {"url": url}},
+                                  headers={"If-Match": etag}), 412, "PreconditionFailed")
+        # The certificate is in use: 409 until the backend lets go of it.
+        self.assertError(self.req("DELETE", "/certificates/be-client"), 409, "Conflict")
+        self.assertIn(b"orders", self.cli("backend", "list", "--json").stdout)
+        r = self.req("PUT", "/backends/orders", {"properties": {
+            "credentials": {"certificateIds": []}}})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["properties"]["credentials"], {"certificateIds": []})
+        self.assertEqual(self.req("DELETE", "/certificates/be-client").status, 200)
+        self.assertEqual(self.req("DELETE", "/backends/orders").status, 200)
+        self.assertEqual(self.req("DELETE", "/backends/orders").status, 204)
+        self.assertError(self.req("GET", "/backends/orders"), 404, "ResourceNotFound")
+
+    def test_errors(self):
+        url = self.be.url("")
+        cf = self.pki.client("keyless")
+        self.assertEqual(self.req("PUT", "/certificates/keyless", {"properties": {
+            "data": base64.b64encode(cf.der).decode()}}).status, 201)
+        for props, contains in (
+                ({}, None),
+                ({"url": "ftp://x/"}, "ftp://x/"),
+                ({"url": url, "protocol": "soap"}, "protocol"),
+                ({"url": url, "type": "Pool"}, "type"),
+                ({"url": url, "pool": {"services": []}}, "pool"),
+                ({"url": url, "proxy": {"url": "http://p"}}, "proxy"),
+                ({"url": url, "credentials": {"header": {"x-key": ["v"]}}}, "header"),
+                ({"url": url, "credentials": {"certificateIds": ["a", "b"]}}, "at most one"),
+                ({"url": url, "credentials": {"certificateIds": ["/certificates/none"]}},
+                 "none"),
+                ({"url": url, "credentials": {"certificateIds": ["/certificates/keyless"]}},
+                 "keyless"),
+                ({"url": url, "credentials": {"certificateIds": ["/apis/x"]}}, "/apis/x"),
+                ({"url": url, "tls": {"validateCertificateChain": "no"}},
+                 "validateCertificateChain")):
+            self.assertError(self.req("PUT", "/backends/bad", {"properties": props}), 400,
+                             "ValidationError", contains)
+        self.assertEqual(self.req("GET", "/backends/bad").status, 404)
+        self.assertEqual(self.req("DELETE", "/certificates/keyless").status, 200)
 
 
 class HttpTest(AdminCase):
