@@ -451,6 +451,9 @@ static void raw_exec(const char *sql)
 	sqlite3_close(db);
 }
 
+static int backend(struct cg_store *st, const char *id, const char *url, const char *cert,
+		   int chain, int name);
+
 static void test_count_limits(void **state)
 {
 	struct cg_store *st = *state;
@@ -476,6 +479,16 @@ static void test_count_limits(void **state)
 	b = snap(st);
 	assert_refused(st, b, ca_add(st, "one-more", int_der, true), CG_STORE_FAIL_INVALID,
 		       "already holds 100 CA certificates, the limit");
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "INSERT INTO backends (id, url, created_at, updated_at) SELECT 'b' || i, "
+		 "'http://x', 'now', 'now' FROM n",
+		 CG_STORE_MAX_BACKENDS - 1);
+	raw_exec(sql);
+	ok(backend(st, "last", "http://x", NULL, -1, -1));
+	b = snap(st);
+	assert_refused(st, b, backend(st, "one-more", "http://x", NULL, -1, -1),
+		       CG_STORE_FAIL_INVALID, "already holds 10000 backends, the limit");
 	raw_exec("INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der, created_at,"
 		 " updated_at) VALUES ('extra', 'X', '', '', x'00', 'now', 'now')");
 	struct cg_model m;

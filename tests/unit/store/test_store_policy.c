@@ -54,7 +54,7 @@ static int fresh_store(void **state)
 
 static int close_store(void **state)
 {
-	cg_store_close(*state);
+	cg_store_close(*state); /* NULL-safe */
 	return 0;
 }
 
@@ -428,6 +428,17 @@ static void test_named_value_round_trip_and_refusals(void **state)
 	b = snap(st);
 	assert_refused(st, b, cg_store_nv_set(st, &t, g_err, sizeof(g_err)), CG_STORE_FAIL_INVALID,
 		       "has 33 tags; at most 32");
+	char long_tag[CG_STORE_MAX_NV_TAG_LEN + 2];
+	memset(long_tag, 't', sizeof(long_tag));
+	long_tag[CG_STORE_MAX_NV_TAG_LEN] = 0;
+	const char *lt[] = { long_tag };
+	struct cg_store_nv_set lts = { .name = "tagged", .value = "x", .tags = lt, .num_tags = 1 };
+	ok(cg_store_nv_set(st, &lts, g_err, sizeof(g_err)));
+	long_tag[CG_STORE_MAX_NV_TAG_LEN] = 't';
+	long_tag[CG_STORE_MAX_NV_TAG_LEN + 1] = 0;
+	b = snap(st);
+	assert_refused(st, b, cg_store_nv_set(st, &lts, g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_INVALID, "is longer than 64 characters");
 	const char *bad_tag[] = { "no spaces" };
 	struct cg_store_nv_set bt = { .name = "tagged", .value = "x", .tags = bad_tag, .num_tags = 1 };
 	b = snap(st);
@@ -685,6 +696,34 @@ static void test_schema_refuses_bad_rows(void **state)
 	sqlite3_close(db);
 }
 
+static void test_upgrade_from_version_1(void **state)
+{
+	struct cg_store *st = *state;
+	api(st, "orders", "orders");
+	cg_store_close(st);
+	*state = NULL;
+	/* Back to what a version-1 store was: hostnames, APIs, operations. */
+	raw_exec("DROP TABLE policies; DROP TABLE named_values; DROP TABLE fragments;"
+		 "DROP TABLE backends; DROP TABLE certificates; DROP TABLE ca_certificates;"
+		 "PRAGMA user_version = 1");
+	st = cg_store_open(g_store, 1, g_err, sizeof(g_err));
+	assert_null(st);
+	assert_non_null(strstr(g_err, "schema version 1, this certgate needs"));
+	st = cg_store_open(g_store, 0, g_err, sizeof(g_err));
+	assert_non_null(st);
+	*state = st;
+	ok(nv(st, "tag", "x", false));
+	ok(pol(st, CG_MODEL_POLICY_API, "orders", NULL, USES_TAG));
+	struct cg_model m;
+	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
+	assert_int_equal(m.num_apis, 1);
+	assert_int_equal(m.num_policies, 1);
+	assert_int_equal(m.num_certs, 0);
+	assert_int_equal(m.num_backends, 0);
+	cg_model_free(&m);
+	assert_int_equal(cg_store_schema_version(), 7);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fresh_store, close_store)
 
 int main(void)
@@ -700,6 +739,7 @@ int main(void)
 		T(test_fragment_size_limit),
 		T(test_count_limits),
 		T(test_schema_refuses_bad_rows),
+		T(test_upgrade_from_version_1),
 	};
 	return cmocka_run_group_tests(tests, make_dir, drop_dir);
 }
