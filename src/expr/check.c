@@ -1309,6 +1309,15 @@ static struct cg_expr_node *check_new(struct checker *c, struct cg_expr_node *e)
 	return r;
 }
 
+static struct cg_expr_node *check_throwx(struct checker *c, struct cg_expr_node *e)
+{
+	e->a = check(c, e->a);
+	if (e->a->type.id != CG_EXPR_T_ERROR && e->a->type.id != CG_EXPR_T_EXCEPTION)
+		return err_at(c, e->a, "The type caught or thrown must be derived from System.Exception");
+	e->type = e->a->type.id == CG_EXPR_T_ERROR ? T(ERROR) : T(NULL);
+	return e;
+}
+
 static struct cg_expr_node *check_expr(struct checker *c, struct cg_expr_node *e)
 {
 	char b1[160], b2[160];
@@ -1344,11 +1353,42 @@ static struct cg_expr_node *check_expr(struct checker *c, struct cg_expr_node *e
 	case N_UNARY:
 		return check_unary(c, e);
 	case N_BINARY:
+		if (e->sub == TK_QQ && e->b->op == N_THROWX) {
+			/* x ?? throw ...: the type of x */
+			e->a = check(c, e->a);
+			e->b = check_throwx(c, e->b);
+			if (e->a->type.id == CG_EXPR_T_ERROR || e->b->type.id == CG_EXPR_T_ERROR) {
+				e->type = T(ERROR);
+				return e;
+			}
+			if (!cg_expr_ty_is_ref(e->a->type))
+				return err_at(c, e, "Operator '?\?' cannot be applied to a value type");
+			e->op = N_COALESCE;
+			e->type = e->a->type;
+			return e;
+		}
 		return check_binary(c, e);
+	case N_THROWX:
+		return err_at(c, e, "A throw expression is not allowed in this context");
 	case N_COND: {
 		e->a = check(c, e->a);
-		e->b = check(c, e->b);
-		e->c = check(c, e->c);
+		e->b = e->b->op == N_THROWX ? check_throwx(c, e->b) : check(c, e->b);
+		e->c = e->c->op == N_THROWX ? check_throwx(c, e->c) : check(c, e->c);
+		if (e->b->op == N_THROWX && e->c->op == N_THROWX)
+			return err_at(c, e, "Type of conditional expression cannot be determined");
+		if (e->b->op == N_THROWX || e->c->op == N_THROWX) {
+			/* one branch throws: the other gives the type */
+			struct cg_expr_node *v = e->b->op == N_THROWX ? e->c : e->b;
+			if (e->a->type.id == CG_EXPR_T_ERROR || v->type.id == CG_EXPR_T_ERROR ||
+			    e->b->type.id == CG_EXPR_T_ERROR || e->c->type.id == CG_EXPR_T_ERROR) {
+				e->type = T(ERROR);
+				return e;
+			}
+			if (e->a->type.id != CG_EXPR_T_BOOL)
+				return err_at(c, e->a, "Cannot implicitly convert type '%s' to 'bool'", tn(e->a->type, b1));
+			e->type = v->type;
+			return e;
+		}
 		if (e->a->type.id == CG_EXPR_T_ERROR || e->b->type.id == CG_EXPR_T_ERROR ||
 		    e->c->type.id == CG_EXPR_T_ERROR) {
 			e->type = T(ERROR);

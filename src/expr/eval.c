@@ -1086,6 +1086,17 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 	}
 	case N_INTERP:
 		return interp(r, e, out);
+	case N_THROWX: {
+		if (ev(r, e->a, &a) < 0)
+			return -1;
+		if (a.kind == CG_EXPR_V_NULL)
+			return null_ref(r);
+		const struct cg_expr_exception *x = a.u.obj;
+		r->err->status = CG_EXPR_EXCEPTION;
+		snprintf(r->err->type, sizeof(r->err->type), "%s", x->type);
+		snprintf(r->err->message, sizeof(r->err->message), "%s", x->message);
+		return -1;
+	}
 	case N_NEWARRAY: {
 		struct cg_expr_array *arr = cg_expr_new_array(r, e->n, e->type.elem);
 		if (!arr)

@@ -70,6 +70,7 @@ enum cg_expr_op {
 	N_AS, N_CAST, N_LAMBDA, N_NEW, N_NEWARRAY, N_INTERP, N_ASSIGN, N_INCDEC,
 	N_TYPEEXPR, /* a generic name like List<string> seen as an expression */
 	N_NAMEDARG, /* name: expr in an argument list (a = the expression) */
+	N_THROWX,   /* throw expression (C# 7): only in ?: branches and after ?? */
 	/* produced by the checker */
 	N_LOCAL, N_CONTEXT, N_TYPEREF, N_PROP, N_METHOD, N_LINQ, N_CERT_HAS,
 	N_CONVERT, N_STRCAT, N_X500_EQ, N_ANDALSO, N_ORELSE, N_COALESCE,

@@ -361,6 +361,13 @@ static struct cg_expr_node *parse_primary(struct parser *p)
 	case TK_INTERP:
 		p->i++;
 		return parse_interp(p, t);
+	case TK_THROW:
+		/* a throw expression: x ?? throw new Exception("...") */
+		p->i++;
+		e = mk(p, N_THROWX, t);
+		if (!e || !(e->a = parse_unary(p)))
+			return NULL;
+		return e;
 	case TK_IDENT:
 		if (PEEK(p, 1) == TK_ARROW)
 			return parse_lambda(p);
