@@ -264,6 +264,65 @@ static void test_etag(void **state)
 	json_decref(b);
 }
 
+static char *slurp_b64(const char *path)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "base64 -w0 '%s'", path);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	char *buf = calloc(1, 65536);
+	size_t n = fread(buf, 1, 65535, f);
+	pclose(f);
+	assert_true(n > 0);
+	return buf;
+}
+
+static void test_decode_certificate(void **state)
+{
+	char cmd[2048], err[512], *chain, *key;
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		 "-keyout k.pem -out c.pem -subj /CN=unit.test -days 2 2>/dev/null && "
+		 "openssl pkcs12 -export -in c.pem -inkey k.pem -out p.pfx -passout pass:pw && "
+		 "cat c.pem k.pem > both.pem && printf 'not a pfx' > junk.bin",
+		 g_dir);
+	assert_int_equal(system(cmd), 0);
+
+	char path[512];
+	snprintf(path, sizeof(path), "%s/p.pfx", g_dir);
+	char *pfx = slurp_b64(path);
+	assert_int_equal(cg_admin_decode_certificate(pfx, "pw", &chain, &key, err, sizeof(err)), 0);
+	assert_true(strncmp(chain, "-----BEGIN CERTIFICATE-----", 27) == 0);
+	assert_non_null(strstr(key, "PRIVATE KEY"));
+	free(chain);
+	cg_admin_free_secret(key);
+	assert_int_equal(cg_admin_decode_certificate(pfx, "nope", &chain, &key, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "certificatePassword"));
+	assert_null(chain);
+	assert_null(key);
+	free(pfx);
+
+	snprintf(path, sizeof(path), "%s/junk.bin", g_dir);
+	char *junk = slurp_b64(path);
+	assert_int_equal(cg_admin_decode_certificate(junk, NULL, &chain, &key, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "not a PFX"));
+	free(junk);
+	assert_int_equal(cg_admin_decode_certificate("@@@ not base64 @@@", NULL, &chain, &key, err,
+						     sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "neither base64"));
+
+	/* PEM text is passed on whole: the store takes the blocks it wants. */
+	const char *pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+	assert_int_equal(cg_admin_decode_certificate(pem, NULL, &chain, &key, err, sizeof(err)), 0);
+	assert_string_equal(chain, pem);
+	assert_string_equal(key, pem);
+	free(chain);
+	cg_admin_free_secret(key);
+}
+
 /* A whole request through cg_admin_handle against a real store. */
 static void test_handle(void **state)
 {
@@ -350,7 +409,8 @@ int main(void)
 		cmocka_unit_test(test_routes),       cmocka_unit_test(test_methods),
 		cmocka_unit_test(test_if_match),     cmocka_unit_test(test_token),
 		cmocka_unit_test(test_body_errors),  cmocka_unit_test(test_error_masks_non_utf8),
-		cmocka_unit_test(test_etag),         cmocka_unit_test(test_handle),
+		cmocka_unit_test(test_etag),         cmocka_unit_test(test_decode_certificate),
+		cmocka_unit_test(test_handle),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[512];
