@@ -1,0 +1,116 @@
+/* Internals of the APIOps module: the plan (everything an import will
+ * write, read from the folder before any write) and the diagnostics list.
+ * Not for other modules. */
+#ifndef CG_APIOPS_APIOPS_INT_H
+#define CG_APIOPS_APIOPS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "apiops/apiops-t.h"
+#include "base/arena.h"
+#include "base/buf.h"
+
+/* Messages gathered while reading and trying: every problem is reported,
+ * not only the first, so one run shows the user all there is to fix. */
+struct cg_apiops_diag {
+	struct cg_buf buf; /* lines, each ending in '\n'; capped */
+	size_t errors;
+	size_t warnings;
+	bool cut; /* the cap was reached: later lines were dropped */
+};
+
+void cg_apiops_diag_init(struct cg_apiops_diag *d, size_t max);
+void cg_apiops_diag_free(struct cg_apiops_diag *d);
+/* Adds one line ("FILE: message"); is_error counts it as an error. */
+void cg_apiops_diag_add(struct cg_apiops_diag *d, bool is_error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Adds a store message about file: the first line as "FILE: line", each
+ * "line:col: ..." line as "FILE:line:col: ...", other lines as they are. */
+void cg_apiops_diag_store(struct cg_apiops_diag *d, bool is_error, const char *file,
+			  const char *msg);
+/* Copies "head\n" + the lines into err (cut with "..." when short). */
+void cg_apiops_diag_out(const struct cg_apiops_diag *d, const char *head, char *err,
+			size_t errlen);
+
+/* ---- the plan: one entry per entity folder; strings in plan->arena ---- */
+
+struct cg_apiops_nv {
+	const char *file; /* the information file, for messages */
+	const char *name; /* properties.displayName, else the folder name */
+	const char *value; /* NULL: a secret given without its value (keep the stored one) */
+	bool secret;
+	const char **tags;
+	size_t num_tags;
+};
+
+struct cg_apiops_cert {
+	const char *file; /* the certificate file */
+	const char *id;
+	const unsigned char *data;
+	size_t len;
+	const char *password;   /* NULL = none (empty) */
+	const char *thumbprint; /* properties.thumbprint to check against, or NULL */
+	bool ca;                /* under "ca certificates/" */
+	bool intermediate;      /* CA: storeName CertificateAuthority */
+};
+
+struct cg_apiops_fragment {
+	const char *file; /* policy.xml */
+	const char *id;
+	const char *description; /* NULL = none given */
+	const char *format;
+	const char *text;
+};
+
+struct cg_apiops_op {
+	const char *file; /* operationInformation.json */
+	const char *id;
+	const char *display_name;
+	const char *method;
+	const char *url_template;
+	const char *policy_file; /* NULL when there is no policy.xml */
+	const char *policy;
+};
+
+struct cg_apiops_api {
+	const char *file; /* apiInformation.json */
+	const char *id;
+	const char *display_name;
+	const char *path;
+	const char *service_url;
+	const char *policy_file;
+	const char *policy;
+	struct cg_apiops_op *ops;
+	size_t num_ops;
+};
+
+struct cg_apiops_plan {
+	struct cg_arena arena;
+	const char *global_file; /* NULL when there is no root policy.xml */
+	const char *global_policy;
+	struct cg_apiops_nv *nvs;
+	size_t num_nvs;
+	struct cg_apiops_cert *certs; /* certificates, then CA certificates */
+	size_t num_certs;
+	struct cg_apiops_fragment *frags;
+	size_t num_frags;
+	struct cg_apiops_api *apis;
+	size_t num_apis;
+	size_t entities; /* entity folders seen, for CG_APIOPS_MAX_ENTITIES */
+};
+
+/* Reads folder dir into plan (initialised here; free with
+ * cg_apiops_plan_free). Every problem goes to d; returns d->errors == 0. */
+bool cg_apiops_read(const char *dir, struct cg_apiops_plan *plan, struct cg_apiops_diag *d);
+void cg_apiops_plan_free(struct cg_apiops_plan *plan);
+
+struct cg_store;
+/* Applies the plan to st in dependency order (named values, certificates,
+ * fragments, APIs and operations, then policies). Store refusals go to d
+ * as errors, store warnings as warnings when warn. Returns how many writes
+ * failed; *done counts those that succeeded. */
+size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
+		       struct cg_apiops_diag *d, bool warn, size_t *done);
+
+#endif

@@ -1,0 +1,831 @@
+/* Reading an APIOps folder into a plan, before anything is written.
+ *
+ * Every file is read and parsed here (JSON with jansson, reporting its
+ * line:col; policies as text, loaded later by the store's own validation),
+ * every name and required property is checked, and every problem is
+ * gathered, so the user sees them all in one run. Entries the layout does
+ * not know are refused rather than skipped: silently dropping, say, a
+ * product policy would leave an API less protected than the folder says. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "apiops/apiops-int.h"
+#include "store/store.h"
+#include "store/validate.h"
+
+/* APIOps folders we know but do not import: refusing them by name says
+ * more than "unknown entry". */
+static const char *const unsupported_dirs[] = {
+	"products",  "gateways",	"groups", "loggers",	"diagnostics",
+	"subscriptions", "tags", "version sets", "workspaces", "backends",
+};
+
+struct rd {
+	struct cg_apiops_plan *plan;
+	struct cg_apiops_diag *d;
+	const char *root;
+};
+
+static bool oom(struct rd *r, const char *what)
+{
+	cg_apiops_diag_add(r->d, true, "%s: out of memory", what);
+	return false;
+}
+
+/* "dir/name" in the arena, or NULL (reported) past CG_APIOPS_MAX_PATH_LEN. */
+static const char *join(struct rd *r, const char *dir, const char *name)
+{
+	size_t n = strlen(dir) + 1 + strlen(name);
+	if (n > CG_APIOPS_MAX_PATH_LEN) {
+		cg_apiops_diag_add(r->d, true, "%s/%s: the path is longer than %d bytes", dir,
+				   name, CG_APIOPS_MAX_PATH_LEN);
+		return NULL;
+	}
+	char *p = cg_arena_printf(&r->plan->arena, "%s/%s", dir, name);
+	if (!p)
+		oom(r, dir);
+	return p;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The entries of dir, sorted (so writes and messages come in a stable
+ * order), without "." and "..", and without hidden entries when
+ * skip_hidden (the root of a git checkout holds .git). NULL on failure
+ * (reported); *n = 0 for an empty folder. */
+static const char **list_dir(struct rd *r, const char *dir, bool skip_hidden, size_t *n)
+{
+	*n = 0;
+	DIR *dh = opendir(dir);
+	if (!dh) {
+		cg_apiops_diag_add(r->d, true, "%s: cannot open the folder: %s", dir,
+				   strerror(errno));
+		return NULL;
+	}
+	size_t cap = 16;
+	const char **names = cg_arena_alloc(&r->plan->arena, cap * sizeof(*names));
+	struct dirent *e;
+	while (names && (e = readdir(dh))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (skip_hidden && e->d_name[0] == '.')
+			continue;
+		if (*n == cap) {
+			const char **bigger =
+				cg_arena_alloc(&r->plan->arena, 2 * cap * sizeof(*names));
+			if (bigger)
+				memcpy(bigger, names, cap * sizeof(*names));
+			names = bigger;
+			cap *= 2;
+			if (!names)
+				break;
+		}
+		names[*n] = cg_arena_strndup(&r->plan->arena, e->d_name, strlen(e->d_name));
+		if (!names[*n]) {
+			names = NULL;
+			break;
+		}
+		(*n)++;
+	}
+	closedir(dh);
+	if (!names) {
+		oom(r, dir);
+		return NULL;
+	}
+	qsort(names, *n, sizeof(*names), cmp_names);
+	return names;
+}
+
+static bool is_dir(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0;
+}
+
+/* Reads a regular file of at most CG_APIOPS_MAX_FILE_BYTES into the arena
+ * (with a NUL after it). text: refuse NUL bytes (the store takes C
+ * strings, and a NUL would cut the text silently). */
+static bool read_file(struct rd *r, const char *path, bool text, const char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	if (fd < 0 || fstat(fd, &sb) != 0) {
+		cg_apiops_diag_add(r->d, true, "%s: cannot read: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		close(fd);
+		cg_apiops_diag_add(r->d, true, "%s: not a regular file", path);
+		return false;
+	}
+	if (sb.st_size > CG_APIOPS_MAX_FILE_BYTES) {
+		close(fd);
+		cg_apiops_diag_add(r->d, true, "%s: the file is %lld bytes; at most %d are read",
+				   path, (long long)sb.st_size, CG_APIOPS_MAX_FILE_BYTES);
+		return false;
+	}
+	char *buf = cg_arena_alloc(&r->plan->arena, (size_t)sb.st_size + 1);
+	if (!buf) {
+		close(fd);
+		return oom(r, path);
+	}
+	size_t got = 0;
+	/* The size is checked again while reading: the file may grow. */
+	while (got <= (size_t)sb.st_size) {
+		ssize_t k = read(fd, buf + got, (size_t)sb.st_size + 1 - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			cg_apiops_diag_add(r->d, true, "%s: cannot read: %s", path,
+					   strerror(errno));
+			close(fd);
+			return false;
+		}
+		if (k == 0)
+			break;
+		got += (size_t)k;
+	}
+	close(fd);
+	if (got > (size_t)sb.st_size) {
+		cg_apiops_diag_add(r->d, true, "%s: the file changed while it was read", path);
+		return false;
+	}
+	buf[got] = 0;
+	if (text && memchr(buf, 0, got)) {
+		cg_apiops_diag_add(r->d, true, "%s: the file contains a NUL byte", path);
+		return false;
+	}
+	*out = buf;
+	if (len)
+		*len = got;
+	return true;
+}
+
+/* Parses an information file and returns its "properties" object (a new
+ * reference), or NULL after reporting why. A UTF-8 BOM (Windows editors
+ * write one) is skipped; it takes no column. */
+static json_t *read_info(struct rd *r, const char *path)
+{
+	const char *data;
+	size_t len;
+	if (!read_file(r, path, false, &data, &len))
+		return NULL;
+	if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0)
+		data += 3, len -= 3;
+	json_error_t je;
+	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!j) {
+		cg_apiops_diag_add(r->d, true, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+		return NULL;
+	}
+	json_t *props = json_is_object(j) ? json_object_get(j, "properties") : NULL;
+	if (!json_is_object(j))
+		cg_apiops_diag_add(r->d, true, "%s: expected a JSON object {\"properties\": {...}}",
+				   path);
+	else if (!props)
+		cg_apiops_diag_add(r->d, true, "%s: missing required property 'properties'", path);
+	else if (!json_is_object(props))
+		cg_apiops_diag_add(r->d, true, "%s: property 'properties' must be an object",
+				   path);
+	if (props && json_is_object(props))
+		json_incref(props);
+	else
+		props = NULL;
+	json_decref(j);
+	return props;
+}
+
+/* A string property copied to the arena. Absent: *out = NULL, and an
+ * error when required. */
+static bool get_str(struct rd *r, json_t *props, const char *key, bool required,
+		    const char *path, const char **out)
+{
+	*out = NULL;
+	json_t *v = json_object_get(props, key);
+	if (!v || json_is_null(v)) {
+		if (required)
+			cg_apiops_diag_add(r->d, true,
+					   "%s: missing required property 'properties.%s'", path,
+					   key);
+		return !required;
+	}
+	if (!json_is_string(v)) {
+		cg_apiops_diag_add(r->d, true, "%s: property 'properties.%s' must be a string",
+				   path, key);
+		return false;
+	}
+	size_t n = json_string_length(v);
+	if (memchr(json_string_value(v), 0, n)) {
+		cg_apiops_diag_add(r->d, true, "%s: property 'properties.%s' contains a NUL",
+				   path, key);
+		return false;
+	}
+	*out = cg_arena_strndup(&r->plan->arena, json_string_value(v), n);
+	return *out ? true : oom(r, path);
+}
+
+static bool get_bool(struct rd *r, json_t *props, const char *key, const char *path, bool *out)
+{
+	json_t *v = json_object_get(props, key);
+	if (!v || json_is_null(v))
+		return true;
+	if (!json_is_boolean(v)) {
+		cg_apiops_diag_add(r->d, true, "%s: property 'properties.%s' must be true or false",
+				   path, key);
+		return false;
+	}
+	*out = json_is_true(v);
+	return true;
+}
+
+/* Grows an arena array by one zeroed element; NULL when out of memory. */
+static void *push(struct rd *r, void **arr, size_t *n, size_t size)
+{
+	/* Capacities are powers of two from 8: n tells when to grow. */
+	if (*n >= 8 && (*n & (*n - 1)) == 0) {
+		void *bigger = cg_arena_alloc(&r->plan->arena, 2 * *n * size);
+		if (!bigger)
+			return NULL;
+		memcpy(bigger, *arr, *n * size);
+		*arr = bigger;
+	} else if (*n == 0) {
+		*arr = cg_arena_alloc(&r->plan->arena, 8 * size);
+		if (!*arr)
+			return NULL;
+	}
+	char *e = (char *)*arr + *n * size;
+	memset(e, 0, size);
+	(*n)++;
+	return e;
+}
+
+/* Counts one entity folder against CG_APIOPS_MAX_ENTITIES. */
+static bool count_entity(struct rd *r, const char *path)
+{
+	if (++r->plan->entities == CG_APIOPS_MAX_ENTITIES + 1)
+		cg_apiops_diag_add(r->d, true, "%s: more than %d entity folders in one import",
+				   path, CG_APIOPS_MAX_ENTITIES);
+	return r->plan->entities <= CG_APIOPS_MAX_ENTITIES;
+}
+
+static bool check_id(struct rd *r, const char *what, const char *id, const char *path)
+{
+	char msg[CG_STORE_ERR_LEN];
+	if (cg_store_check_id(what, id, msg, sizeof(msg)) == 0)
+		return true;
+	cg_apiops_diag_add(r->d, true, "%s: %s", path, msg);
+	return false;
+}
+
+static void unknown_entry(struct rd *r, const char *path, const char *expected)
+{
+	cg_apiops_diag_add(r->d, true, "%s: unknown entry (expected %s)", path, expected);
+}
+
+/* ---- named values/<name>/namedValueInformation.json ---- */
+
+static void read_nv(struct rd *r, const char *dir, const char *name)
+{
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	if (!names)
+		return;
+	const char *info = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = join(r, dir, names[i]);
+		if (p && strcmp(names[i], "namedValueInformation.json") == 0)
+			info = p;
+		else if (p)
+			unknown_entry(r, p, "namedValueInformation.json");
+	}
+	if (!info) {
+		cg_apiops_diag_add(r->d, true, "%s: missing namedValueInformation.json", dir);
+		return;
+	}
+	json_t *props = read_info(r, info);
+	if (!props)
+		return;
+	struct cg_apiops_nv nv = { .file = info };
+	bool ok = get_str(r, props, "displayName", false, info, &nv.name) &&
+		  get_str(r, props, "value", false, info, &nv.value) &&
+		  get_bool(r, props, "secret", info, &nv.secret);
+	if (ok && json_object_get(props, "keyVault") &&
+	    !json_is_null(json_object_get(props, "keyVault"))) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: Key Vault named values are not supported: give the value "
+				   "in 'properties.value'",
+				   info);
+		ok = false;
+	}
+	if (ok && !nv.name)
+		nv.name = name;
+	if (ok && !nv.value && !nv.secret) {
+		cg_apiops_diag_add(r->d, true, "%s: missing required property 'properties.value'",
+				   info);
+		ok = false;
+	}
+	char msg[CG_STORE_ERR_LEN];
+	if (ok && cg_store_check_nv_name(nv.name, msg, sizeof(msg))) {
+		cg_apiops_diag_add(r->d, true, "%s: %s", info, msg);
+		ok = false;
+	}
+	json_t *tags = json_object_get(props, "tags");
+	if (ok && tags && !json_is_null(tags)) {
+		if (!json_is_array(tags)) {
+			cg_apiops_diag_add(r->d, true,
+					   "%s: property 'properties.tags' must be an array", info);
+			ok = false;
+		} else {
+			size_t nt = json_array_size(tags);
+			nv.tags = cg_arena_alloc(&r->plan->arena, (nt ? nt : 1) * sizeof(char *));
+			if (!nv.tags)
+				ok = oom(r, info);
+			for (size_t i = 0; ok && i < nt; i++) {
+				json_t *t = json_array_get(tags, i);
+				if (!json_is_string(t)) {
+					cg_apiops_diag_add(r->d, true,
+							   "%s: 'properties.tags' must hold strings",
+							   info);
+					ok = false;
+					break;
+				}
+				nv.tags[i] = cg_arena_strndup(&r->plan->arena, json_string_value(t),
+							      strlen(json_string_value(t)));
+				if (!nv.tags[i])
+					ok = oom(r, info);
+			}
+			nv.num_tags = nt;
+		}
+	}
+	json_decref(props);
+	if (!ok)
+		return;
+	struct cg_apiops_nv *slot = push(r, (void **)&r->plan->nvs, &r->plan->num_nvs, sizeof(nv));
+	if (!slot) {
+		oom(r, info);
+		return;
+	}
+	*slot = nv;
+}
+
+/* ---- certificates/<id>/certificate.{pem,cer,pfx} (our extension) ---- */
+
+static const char *const cert_files[] = { "certificate.pem", "certificate.cer",
+					  "certificate.pfx" };
+
+static void read_cert(struct rd *r, const char *dir, const char *id, bool ca)
+{
+	const char *info_name = ca ? "caCertificateInformation.json" : "certificateInformation.json";
+	if (!check_id(r, ca ? "CA certificate id" : "certificate id", id, dir))
+		return;
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	if (!names)
+		return;
+	const char *file = NULL, *info = NULL;
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = join(r, dir, names[i]);
+		if (!p) {
+			ok = false;
+			continue;
+		}
+		bool is_cert = false;
+		for (size_t k = 0; k < 3; k++)
+			is_cert = is_cert || strcmp(names[i], cert_files[k]) == 0;
+		if (is_cert && file) {
+			cg_apiops_diag_add(r->d, true,
+					   "%s: two certificate files (%s and %s): keep one", dir,
+					   strrchr(file, '/') + 1, names[i]);
+			ok = false;
+		} else if (is_cert) {
+			file = p;
+		} else if (strcmp(names[i], info_name) == 0) {
+			info = p;
+		}
+		/* Any other entry must be the password file the information
+		 * file names: checked once that file is read. */
+	}
+	if (!file) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: missing the certificate file (certificate.pem, "
+				   "certificate.cer or certificate.pfx)",
+				   dir);
+		return;
+	}
+	struct cg_apiops_cert c = { .file = file, .id = id, .ca = ca };
+	const char *password_file = NULL;
+	if (info) {
+		json_t *props = read_info(r, info);
+		if (!props)
+			return;
+		const char *store_name = NULL;
+		ok = get_str(r, props, "passwordFile", false, info, &password_file) &&
+		     get_str(r, props, "thumbprint", false, info, &c.thumbprint) && ok;
+		if (ca && ok && get_str(r, props, "storeName", false, info, &store_name) &&
+		    store_name) {
+			if (strcmp(store_name, "CertificateAuthority") == 0)
+				c.intermediate = true;
+			else if (strcmp(store_name, "Root") != 0) {
+				cg_apiops_diag_add(r->d, true,
+						   "%s: 'properties.storeName' must be \"Root\" or "
+						   "\"CertificateAuthority\"",
+						   info);
+				ok = false;
+			}
+		}
+		json_decref(props);
+	}
+	/* Everything else in the folder must be the password file. */
+	for (size_t i = 0; i < n; i++) {
+		const char *p = cg_arena_printf(&r->plan->arena, "%s/%s", dir, names[i]);
+		if (!p || (file && strcmp(p, file) == 0) || (info && strcmp(p, info) == 0))
+			continue;
+		bool is_cert = false;
+		for (size_t k = 0; k < 3; k++)
+			is_cert = is_cert || strcmp(names[i], cert_files[k]) == 0;
+		if (is_cert)
+			continue;
+		if (password_file && strcmp(names[i], password_file) == 0)
+			continue;
+		unknown_entry(r, p, password_file ? "the certificate, its information file and its password file"
+						  : "the certificate file and its information file");
+		ok = false;
+	}
+	if (!ok)
+		return;
+	if (!read_file(r, file, false, (const char **)&c.data, &c.len))
+		return;
+	if (password_file) {
+		/* A name in the certificate's folder, or an absolute path (so a
+		 * password can live outside the repository). */
+		const char *pp = password_file;
+		if (pp[0] != '/') {
+			if (strchr(pp, '/') || strcmp(pp, "..") == 0 || strcmp(pp, ".") == 0) {
+				cg_apiops_diag_add(r->d, true,
+						   "%s: 'properties.passwordFile' must be a file name "
+						   "in the certificate's folder or an absolute path",
+						   info);
+				return;
+			}
+			pp = join(r, dir, pp);
+			if (!pp)
+				return;
+		}
+		const char *pw;
+		size_t pwlen;
+		if (!read_file(r, pp, true, &pw, &pwlen))
+			return;
+		/* One final newline is dropped, as `cert add --password-file` does. */
+		char *w = (char *)pw;
+		if (pwlen && w[pwlen - 1] == '\n')
+			w[--pwlen] = 0;
+		if (pwlen && w[pwlen - 1] == '\r')
+			w[--pwlen] = 0;
+		c.password = pw;
+	}
+	struct cg_apiops_cert *slot =
+		push(r, (void **)&r->plan->certs, &r->plan->num_certs, sizeof(c));
+	if (!slot) {
+		oom(r, file);
+		return;
+	}
+	*slot = c;
+}
+
+/* ---- policy fragments/<id>/{policyFragmentInformation.json, policy.xml} ---- */
+
+static void read_fragment(struct rd *r, const char *dir, const char *id)
+{
+	if (!check_id(r, "fragment id", id, dir))
+		return;
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	if (!names)
+		return;
+	const char *info = NULL, *pol = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = join(r, dir, names[i]);
+		if (!p)
+			continue;
+		if (strcmp(names[i], "policyFragmentInformation.json") == 0)
+			info = p;
+		else if (strcmp(names[i], "policy.xml") == 0)
+			pol = p;
+		else
+			unknown_entry(r, p, "policyFragmentInformation.json and policy.xml");
+	}
+	struct cg_apiops_fragment f = { .file = pol, .id = id, .format = "rawxml" };
+	bool ok = true;
+	if (info) {
+		json_t *props = read_info(r, info);
+		if (!props)
+			return;
+		const char *format = NULL;
+		ok = get_str(r, props, "description", false, info, &f.description) &&
+		     get_str(r, props, "format", false, info, &format) &&
+		     get_str(r, props, "value", false, info, &f.text);
+		json_decref(props);
+		if (format)
+			f.format = format; /* the store refuses what it does not know */
+		if (f.text && pol) {
+			cg_apiops_diag_add(r->d, true,
+					   "%s: the fragment text is given twice ('properties.value' "
+					   "and policy.xml): keep policy.xml",
+					   info);
+			ok = false;
+		}
+		if (f.text)
+			f.file = info;
+	}
+	if (!ok)
+		return;
+	if (!pol && !f.text) {
+		cg_apiops_diag_add(r->d, true, "%s: missing policy.xml (the fragment's text)", dir);
+		return;
+	}
+	if (pol && !read_file(r, pol, true, &f.text, NULL))
+		return;
+	struct cg_apiops_fragment *slot =
+		push(r, (void **)&r->plan->frags, &r->plan->num_frags, sizeof(f));
+	if (!slot) {
+		oom(r, dir);
+		return;
+	}
+	*slot = f;
+}
+
+/* ---- apis/<id>/... ---- */
+
+static void read_op(struct rd *r, struct cg_apiops_api *api, const char *dir, const char *id)
+{
+	if (!check_id(r, "operation id", id, dir))
+		return;
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	if (!names)
+		return;
+	struct cg_apiops_op op = { .id = id };
+	for (size_t i = 0; i < n; i++) {
+		const char *p = join(r, dir, names[i]);
+		if (!p)
+			continue;
+		if (strcmp(names[i], "operationInformation.json") == 0)
+			op.file = p;
+		else if (strcmp(names[i], "policy.xml") == 0)
+			op.policy_file = p;
+		else
+			unknown_entry(r, p, "operationInformation.json and policy.xml");
+	}
+	if (!op.file) {
+		/* APIOps keeps operations in the API's specification file,
+		 * which certgate does not read: say what to add. */
+		cg_apiops_diag_add(r->d, true,
+				   "%s: missing operationInformation.json ({\"properties\": "
+				   "{\"displayName\", \"method\", \"urlTemplate\"}}); certgate does "
+				   "not read operations from specification files",
+				   dir);
+		return;
+	}
+	json_t *props = read_info(r, op.file);
+	if (!props)
+		return;
+	bool ok = get_str(r, props, "displayName", true, op.file, &op.display_name);
+	ok = get_str(r, props, "method", true, op.file, &op.method) && ok;
+	ok = get_str(r, props, "urlTemplate", true, op.file, &op.url_template) && ok;
+	json_decref(props);
+	if (op.policy_file && !read_file(r, op.policy_file, true, &op.policy, NULL))
+		ok = false;
+	if (!ok)
+		return;
+	struct cg_apiops_op *slot = push(r, (void **)&api->ops, &api->num_ops, sizeof(op));
+	if (!slot) {
+		oom(r, dir);
+		return;
+	}
+	*slot = op;
+}
+
+static bool is_specification(const char *name)
+{
+	static const char *const exts[] = { "yaml", "yml", "json", "wsdl", "wadl", "graphql" };
+	if (strncmp(name, "specification.", 14) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++)
+		if (strcmp(name + 14, exts[i]) == 0)
+			return true;
+	return false;
+}
+
+static void read_api(struct rd *r, const char *dir, const char *id)
+{
+	if (strstr(id, ";rev=")) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: API revisions are not supported: import the current "
+				   "revision only",
+				   dir);
+		return;
+	}
+	if (!check_id(r, "API id", id, dir))
+		return;
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	if (!names)
+		return;
+	struct cg_apiops_api api = { .id = id };
+	const char *ops_dir = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = join(r, dir, names[i]);
+		if (!p)
+			continue;
+		if (strcmp(names[i], "apiInformation.json") == 0)
+			api.file = p;
+		else if (strcmp(names[i], "policy.xml") == 0)
+			api.policy_file = p;
+		else if (strcmp(names[i], "operations") == 0 && is_dir(p))
+			ops_dir = p;
+		else if (is_specification(names[i]))
+			cg_apiops_diag_add(r->d, false,
+					   "%s: ignored: certgate does not read specification "
+					   "files; describe each operation in "
+					   "operations/<name>/operationInformation.json",
+					   p);
+		else
+			unknown_entry(r, p, "apiInformation.json, policy.xml, operations/ and "
+					    "specification.*");
+	}
+	if (!api.file) {
+		cg_apiops_diag_add(r->d, true, "%s: missing apiInformation.json", dir);
+		return;
+	}
+	json_t *props = read_info(r, api.file);
+	if (!props)
+		return;
+	bool ok = get_str(r, props, "displayName", true, api.file, &api.display_name);
+	ok = get_str(r, props, "path", true, api.file, &api.path) && ok;
+	ok = get_str(r, props, "serviceUrl", true, api.file, &api.service_url) && ok;
+	bool subscription = false;
+	ok = get_bool(r, props, "subscriptionRequired", api.file, &subscription) && ok;
+	json_decref(props);
+	if (ok && subscription)
+		cg_apiops_diag_add(r->d, false,
+				   "%s: 'subscriptionRequired' is true, but certgate has no "
+				   "subscriptions: requests are not asked for a key",
+				   api.file);
+	if (api.policy_file && !read_file(r, api.policy_file, true, &api.policy, NULL))
+		ok = false;
+	if (ops_dir) {
+		size_t no;
+		const char **ops = list_dir(r, ops_dir, false, &no);
+		for (size_t i = 0; ops && i < no; i++) {
+			const char *p = join(r, ops_dir, ops[i]);
+			if (!p || !count_entity(r, p))
+				break;
+			if (!is_dir(p))
+				unknown_entry(r, p, "a folder per operation");
+			else
+				read_op(r, &api, p, ops[i]);
+		}
+	}
+	if (!ok)
+		return;
+	struct cg_apiops_api *slot =
+		push(r, (void **)&r->plan->apis, &r->plan->num_apis, sizeof(api));
+	if (!slot) {
+		oom(r, dir);
+		return;
+	}
+	*slot = api;
+}
+
+/* ---- the root ---- */
+
+typedef void (*entity_fn)(struct rd *r, const char *dir, const char *name);
+
+static void read_nv_entity(struct rd *r, const char *dir, const char *name)
+{
+	read_nv(r, dir, name);
+}
+
+static void read_cert_entity(struct rd *r, const char *dir, const char *name)
+{
+	read_cert(r, dir, name, false);
+}
+
+static void read_ca_entity(struct rd *r, const char *dir, const char *name)
+{
+	read_cert(r, dir, name, true);
+}
+
+/* Calls fn for every entity folder of a kind folder. */
+static void each_entity(struct rd *r, const char *kind_dir, entity_fn fn)
+{
+	size_t n;
+	const char **names = list_dir(r, kind_dir, false, &n);
+	for (size_t i = 0; names && i < n; i++) {
+		const char *p = join(r, kind_dir, names[i]);
+		if (!p)
+			continue;
+		if (!count_entity(r, p))
+			return;
+		if (!is_dir(p))
+			unknown_entry(r, p, "a folder per entity");
+		else
+			fn(r, p, names[i]);
+	}
+}
+
+bool cg_apiops_read(const char *dir, struct cg_apiops_plan *plan, struct cg_apiops_diag *d)
+{
+	memset(plan, 0, sizeof(*plan));
+	cg_arena_init(&plan->arena, 64 * 1024, 0);
+	struct rd r = { plan, d, dir };
+	if (strlen(dir) > CG_APIOPS_MAX_PATH_LEN) {
+		cg_apiops_diag_add(d, true, "%s: the path is longer than %d bytes", dir,
+				   CG_APIOPS_MAX_PATH_LEN);
+		return false;
+	}
+	if (!is_dir(dir)) {
+		cg_apiops_diag_add(d, true, "%s: %s", dir,
+				   exists(dir) ? "not a folder" : "no such folder");
+		return false;
+	}
+	size_t n;
+	const char **names = list_dir(&r, dir, true, &n);
+	if (!names)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = join(&r, dir, names[i]);
+		if (!p)
+			continue;
+		const char *nm = names[i];
+		bool folder = is_dir(p);
+		if (strcmp(nm, "policy.xml") == 0 && !folder) {
+			plan->global_file = p;
+			read_file(&r, p, true, &plan->global_policy, NULL);
+		} else if (strcmp(nm, "apis") == 0 && folder) {
+			each_entity(&r, p, read_api);
+		} else if (strcmp(nm, "named values") == 0 && folder) {
+			each_entity(&r, p, read_nv_entity);
+		} else if (strcmp(nm, "policy fragments") == 0 && folder) {
+			each_entity(&r, p, read_fragment);
+		} else if (strcmp(nm, "certificates") == 0 && folder) {
+			each_entity(&r, p, read_cert_entity);
+		} else if (strcmp(nm, "ca certificates") == 0 && folder) {
+			each_entity(&r, p, read_ca_entity);
+		} else {
+			bool known = false;
+			for (size_t k = 0; k < sizeof(unsupported_dirs) / sizeof(unsupported_dirs[0]);
+			     k++)
+				known = known || strcmp(nm, unsupported_dirs[k]) == 0;
+			if (known)
+				cg_apiops_diag_add(d, true,
+						   "%s: APIOps folder '%s' is not supported by "
+						   "certgate: remove it to import the rest",
+						   p, nm);
+			else
+				unknown_entry(&r, p,
+					      "policy.xml, apis/, named values/, policy fragments/, "
+					      "certificates/, ca certificates/");
+		}
+	}
+	return d->errors == 0;
+}
+
+void cg_apiops_plan_free(struct cg_apiops_plan *plan)
+{
+	/* Certificate files may hold private keys, and secrets sit in named
+	 * values and passwords: wipe them before the arena goes back. */
+	for (size_t i = 0; i < plan->num_certs; i++) {
+		struct cg_apiops_cert *c = &plan->certs[i];
+		if (c->data)
+			OPENSSL_cleanse((void *)c->data, c->len);
+		if (c->password)
+			OPENSSL_cleanse((void *)c->password, strlen(c->password));
+	}
+	for (size_t i = 0; i < plan->num_nvs; i++)
+		if (plan->nvs[i].value && plan->nvs[i].secret)
+			OPENSSL_cleanse((void *)plan->nvs[i].value, strlen(plan->nvs[i].value));
+	cg_arena_destroy(&plan->arena);
+	memset(plan, 0, sizeof(*plan));
+}
