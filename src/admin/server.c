@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,6 +58,7 @@ struct conn {
 	struct cg_h1_chunked chunked;
 	struct cg_h1_request req;
 	struct cg_h1_header hdrs[CG_ADMIN_MAX_HEADERS];
+	char peer[64]; /* "addr:port" of the client, for the audit log */
 	struct conn *prev, *next;
 };
 
@@ -298,10 +301,12 @@ static void dispatch(struct conn *c, size_t body_end)
 	struct cg_admin_resp r;
 	cg_admin_resp_init(&r);
 	cg_admin_handle(&c->a->ctx, &rq, &r);
-	/* Method and path only: a query or body may carry secrets. */
-	cg_log_info("admin: %.*s %.*s -> %d", CG_STR_FMT(cg_str_sub(rq.method_text, 0, 32)),
+	/* Client, method and path only: a query or body may carry secrets. */
+	cg_log_info("admin: %s %.*s %.*s -> %d", c->peer,
+		    CG_STR_FMT(cg_str_sub(rq.method_text, 0, 32)),
 		    CG_STR_FMT(cg_str_sub(rq.path, 0, 256)), r.status);
-	bool close = !c->req.keep_alive || c->a->stopping;
+	/* A wrong token ends the connection: every guess costs a new one. */
+	bool close = !c->req.keep_alive || c->a->stopping || r.status == 401;
 	OPENSSL_cleanse(c->in.data, body_end);
 	cg_buf_consume(&c->in, body_end);
 	c->head_len = c->body_len = 0;
@@ -321,7 +326,8 @@ static bool early_reject(struct conn *c)
 		struct cg_admin_resp r;
 		cg_admin_resp_init(&r);
 		cg_admin_handle(&c->a->ctx, &rq, &r); /* the 401 */
-		cg_log_info("admin: %.*s %.*s -> %d", CG_STR_FMT(cg_str_sub(c->req.method, 0, 32)),
+		cg_log_info("admin: %s %.*s %.*s -> %d", c->peer,
+			    CG_STR_FMT(cg_str_sub(c->req.method, 0, 32)),
 			    CG_STR_FMT(cg_str_sub(c->req.path, 0, 256)), r.status);
 		send_resp(c, &r, true);
 		cg_admin_resp_free(&r);
@@ -524,6 +530,22 @@ static void on_connection(uv_stream_t *server, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
+	struct sockaddr_storage ss;
+	int sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET6) {
+			uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+			snprintf(c->peer, sizeof(c->peer), "[%s]:%u", host,
+				 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+		} else {
+			uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+			snprintf(c->peer, sizeof(c->peer), "%s:%u", host,
+				 ntohs(((struct sockaddr_in *)&ss)->sin_port));
+		}
+	} else {
+		snprintf(c->peer, sizeof(c->peer), "?");
+	}
 	c->state = ST_HEAD;
 	c->head_timer = true; /* a new connection is expected to send at once */
 	arm_timer(c, CG_ADMIN_HEADER_TIMEOUT_MS);

@@ -162,6 +162,17 @@ class AuthTest(AdminCase):
             r = self.req("GET", "/apis", token=None, headers={"Authorization": v})
             self.assertError(r, 401, "AuthenticationFailed")
 
+    def test_wrong_token_closes_the_connection(self):
+        # Every guess costs a new connection.
+        r = self.req("GET", "/apis", token="guess-" + "0" * 20)
+        self.assertEqual(r.status, 401)
+        self.assertEqual(r.headers.get("connection"), "close")
+        out = self.raw(("GET /apis HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n\r\n"
+                        "GET /apis HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                        % TOKEN).encode())
+        self.assertEqual(out.count(b"HTTP/1.1 "), 1, out)
+        self.assertTrue(out.startswith(b"HTTP/1.1 401 "), out)
+
     def test_scheme_is_case_insensitive(self):
         r = self.req("GET", "/apis", token=None, headers={"Authorization": "bearer " + TOKEN})
         self.assertEqual(r.status, 200, r)
@@ -184,6 +195,8 @@ class AuthTest(AdminCase):
         err = self.gw.stderr()
         self.assertNotIn(TOKEN, err)
         self.assertNotIn("a-wrong-token-value", err)
+        # The audit line names the client.
+        self.assertRegex(err, r"admin: 127\.0\.0\.1:\d+ GET /apis -> 401")
 
 
 class ApiTest(AdminCase):
