@@ -1128,6 +1128,16 @@ class HttpTest(AdminCase):
         out = self.raw(b"GET /apis HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (17 * 1024) +
                        b"\r\n\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 431 "), out)
+        # CG_ADMIN_MAX_HEADERS (64): at the limit fine, one more 431.
+        auth = "Authorization: Bearer %s\r\n" % TOKEN
+        def with_headers(n):
+            extra = "".join("X-H%d: v\r\n" % i for i in range(n - 2))
+            return ("GET /apis HTTP/1.1\r\nHost: x\r\n%s%sConnection: close\r\n\r\n"
+                    % (auth, extra)).encode()
+        out = self.raw(with_headers(64 - 1))  # + Connection = 64
+        self.assertTrue(out.startswith(b"HTTP/1.1 200 "), out)
+        out = self.raw(with_headers(65 - 1))
+        self.assertTrue(out.startswith(b"HTTP/1.1 431 "), out)
 
     def test_expect_continue(self):
         body = json.dumps({"properties": {"path": "cont", "serviceUrl": "http://127.0.0.1:9"}})
