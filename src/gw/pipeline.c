@@ -176,6 +176,14 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 		}
 		return 0;
 	}
+	case CG_STEP_SET_BODY:
+		if (st->a[0]) {
+			snprintf(err, errlen,
+				 "%u:%u: set-body template=\"liquid\" is not run by this gateway yet",
+				 n->pos.line, n->pos.col);
+			return -1;
+		}
+		return 0;
 	case CG_STEP_VALIDATE_CLIENT_CERT:
 		pl->uses_certificate = true;
 		return build_vcc(a, n, st, bc, err, errlen);

@@ -322,6 +322,10 @@ static void test_bad_policies_refused(void **state)
 			  "<forward-request/></backend><outbound/><on-error/></policies>",
 			  NULL, err, sizeof(err)));
 	assert_non_null(strstr(err, "backend-id needs backend entities"));
+	assert_null(build("<policies><inbound><set-body template=\"liquid\">x</set-body></inbound><backend>"
+			  "<forward-request/></backend><outbound/><on-error/></policies>",
+			  NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "1:20: set-body template=\"liquid\" is not run"));
 	/* the default (no global policy) is trivial: plain proxying */
 	struct cg_snapshot *s = build(NULL, NULL, err, sizeof(err));
 	assert_non_null(s);
