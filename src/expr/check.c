@@ -943,6 +943,13 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 			e->type = T(BOOL);
 			return e;
 		}
+		/* value == null: C#'s lifted comparison (always false for a plain
+		 * value; meaningful for the DateTime? members certgate returns) */
+		if ((ta.id == CG_EXPR_T_NULL && tb.id != CG_EXPR_T_VOID && tb.id != CG_EXPR_T_TYPEREF) ||
+		    (tb.id == CG_EXPR_T_NULL && ta.id != CG_EXPR_T_VOID && ta.id != CG_EXPR_T_TYPEREF)) {
+			e->type = T(BOOL);
+			return e;
+		}
 		break;
 	case TK_LT:
 	case TK_GT:

@@ -863,7 +863,7 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 		if (e->a) {
 			if (ev(r, e->a, &a) < 0)
 				return -1;
-			if (a.kind == CG_EXPR_V_NULL) {
+			if (a.kind == CG_EXPR_V_NULL && !(e->member->flags & MF_NULLSELF)) {
 				if (e->cond)
 					return 0; /* ?. yields null */
 				return null_ref(r);

@@ -268,6 +268,18 @@ CG_EXPR_JSON_FN(cg_expr_json_remove);
 CG_EXPR_JSON_FN(cg_expr_json_serialize);
 uint32_t cg_expr_json_len(const struct cg_expr_value *v);
 
+CG_EXPR_JSON_FN(cg_expr_str_asjwt);
+CG_EXPR_JSON_FN(cg_expr_jwt_algorithm);
+CG_EXPR_JSON_FN(cg_expr_jwt_type);
+CG_EXPR_JSON_FN(cg_expr_jwt_id);
+CG_EXPR_JSON_FN(cg_expr_jwt_issuer);
+CG_EXPR_JSON_FN(cg_expr_jwt_subject);
+CG_EXPR_JSON_FN(cg_expr_jwt_exp);
+CG_EXPR_JSON_FN(cg_expr_jwt_iat);
+CG_EXPR_JSON_FN(cg_expr_jwt_nbf);
+CG_EXPR_JSON_FN(cg_expr_jwt_claims);
+CG_EXPR_JSON_FN(cg_expr_jwt_audiences);
+
 /* ---- List, HashSet, Dictionary (coll.c) ---- */
 CG_EXPR_JSON_FN(cg_expr_coll_new);
 CG_EXPR_JSON_FN(cg_expr_coll_add);

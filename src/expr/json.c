@@ -584,3 +584,193 @@ int cg_expr_json_serialize(struct cg_expr_run *r, const struct cg_expr_value *se
 	out->kind = CG_EXPR_V_STRING;
 	return dump(r, v, false, &out->u.s);
 }
+
+/* ---- string.AsJwt() (APIM) ---- */
+
+struct cg_expr_jwt {
+	json_t *header, *payload;
+	struct cg_expr_headers claims; /* name -> values, as Headers (joined with ',') */
+};
+
+static size_t b64url_decode(struct cg_str s, char *out)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint32_t acc = 0;
+	size_t bits = 0, o = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.ptr[i] == '=')
+			break;
+		const char *q = memchr(a, s.ptr[i], 64);
+		if (!q)
+			return (size_t)-1;
+		acc = (acc << 6) | (uint32_t)(q - a);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)(acc >> bits);
+		}
+	}
+	return o;
+}
+
+static json_t *decode_part(struct cg_expr_run *r, struct cg_str part)
+{
+	char *buf = cg_expr_strbuf(r, part.len);
+	if (!buf)
+		return NULL;
+	size_t n = b64url_decode(part, buf);
+	if (n == (size_t)-1)
+		return NULL;
+	json_t *j = json_loadb(buf, n, 0, NULL);
+	if (!j)
+		return NULL;
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return NULL;
+	}
+	if (keep(r, j) < 0)
+		return NULL; /* keep() dropped it and set the error */
+	return j;
+}
+
+/* Claims as name -> values lines: arrays give one value per element. */
+static int build_claims(struct cg_expr_run *r, struct cg_expr_jwt *t)
+{
+	size_t n = 0;
+	const char *key;
+	json_t *v;
+	json_object_foreach(t->payload, key, v)
+		n += json_is_array(v) ? json_array_size(v) : 1;
+	struct cg_expr_header *items = cg_arena_alloc(r->ctx->arena, sizeof(*items) * (n ? n : 1));
+	if (!items)
+		return cg_expr_nomem(r);
+	size_t k = 0;
+	json_object_foreach(t->payload, key, v)
+	{
+		size_t m = json_is_array(v) ? json_array_size(v) : 1;
+		for (size_t i = 0; i < m; i++) {
+			json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
+			struct cg_expr_value tv = { .kind = CG_EXPR_V_OBJ, .cls = CG_EXPR_T_JTOKEN }, sv;
+			tv.u.obj = x;
+			items[k].name = cg_str_from_c(key);
+			if (json_is_object(x) || json_is_array(x)) {
+				if (dump(r, x, false, &items[k].value) < 0)
+					return -1;
+			} else if (cg_expr_json_to(r, &tv, cg_expr_ty(CG_EXPR_T_STRING), &sv) < 0) {
+				return -1;
+			} else {
+				items[k].value = sv.kind == CG_EXPR_V_STRING ? sv.u.s : CG_STR("");
+			}
+			k++;
+		}
+	}
+	t->claims.items = items;
+	t->claims.n = k;
+	return 0;
+}
+
+/* "header.payload.signature" -> Jwt, or null (never throws for bad text). */
+int cg_expr_str_asjwt(struct cg_expr_run *r, const struct cg_expr_value *self, const struct cg_expr_value *args,
+		      unsigned nargs, struct cg_expr_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!self || self->kind != CG_EXPR_V_STRING)
+		return 0;
+	struct cg_str s = cg_str_trim_ows(self->u.s);
+	long d1 = cg_str_find_char(s, '.');
+	if (d1 < 0)
+		return 0;
+	struct cg_str rest = cg_str_sub(s, (size_t)d1 + 1, s.len);
+	long d2 = cg_str_find_char(rest, '.');
+	if (d2 < 0)
+		return 0;
+	json_t *h = decode_part(r, cg_str_make(s.ptr, (size_t)d1));
+	if (r->err->status != CG_EXPR_OK)
+		return -1;
+	json_t *p = h ? decode_part(r, cg_str_make(rest.ptr, (size_t)d2)) : NULL;
+	if (r->err->status != CG_EXPR_OK)
+		return -1;
+	if (!h || !p)
+		return 0;
+	struct cg_expr_jwt *t = cg_arena_zalloc(r->ctx->arena, sizeof(*t));
+	if (!t)
+		return cg_expr_nomem(r);
+	t->header = h;
+	t->payload = p;
+	if (build_claims(r, t) < 0)
+		return -1;
+	out->kind = CG_EXPR_V_OBJ;
+	out->cls = CG_EXPR_T_JWT;
+	out->u.obj = t;
+	return 0;
+}
+
+#define JWT(self) ((const struct cg_expr_jwt *)(self)->u.obj)
+
+static int jwt_str(json_t *o, const char *k, struct cg_expr_value *out)
+{
+	json_t *v = json_object_get(o, k);
+	memset(out, 0, sizeof(*out));
+	if (json_is_string(v)) {
+		out->kind = CG_EXPR_V_STRING;
+		out->u.s = cg_str_make(json_string_value(v), json_string_length(v));
+	}
+	return 0;
+}
+
+/* NumericDate claims as DateTime (UTC); absent -> null (DateTime? in APIM). */
+static int jwt_time(json_t *o, const char *k, struct cg_expr_value *out)
+{
+	json_t *v = json_object_get(o, k);
+	memset(out, 0, sizeof(*out));
+	if (json_is_number(v)) {
+		double secs = json_number_value(v);
+		if (secs > -62135596800.0 && secs < 253402300799.0) {
+			out->kind = CG_EXPR_V_DATETIME;
+			out->dtkind = CG_EXPR_DT_UTC;
+			out->u.ticks = 621355968000000000LL + (int64_t)secs * CG_EXPR_TICKS_PER_SEC;
+		}
+	}
+	return 0;
+}
+
+#define JWT_FN(name) CG_EXPR_JSON_FN(name)
+JWT_FN(cg_expr_jwt_algorithm) { return jwt_str(JWT(self)->header, "alg", out); }
+JWT_FN(cg_expr_jwt_type) { return jwt_str(JWT(self)->header, "typ", out); }
+JWT_FN(cg_expr_jwt_id) { return jwt_str(JWT(self)->payload, "jti", out); }
+JWT_FN(cg_expr_jwt_issuer) { return jwt_str(JWT(self)->payload, "iss", out); }
+JWT_FN(cg_expr_jwt_subject) { return jwt_str(JWT(self)->payload, "sub", out); }
+JWT_FN(cg_expr_jwt_exp) { return jwt_time(JWT(self)->payload, "exp", out); }
+JWT_FN(cg_expr_jwt_iat) { return jwt_time(JWT(self)->payload, "iat", out); }
+JWT_FN(cg_expr_jwt_nbf) { return jwt_time(JWT(self)->payload, "nbf", out); }
+JWT_FN(cg_expr_jwt_claims)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_OBJ;
+	out->cls = CG_EXPR_T_HEADERS;
+	out->u.obj = &JWT(self)->claims;
+	return 0;
+}
+JWT_FN(cg_expr_jwt_audiences)
+{
+	json_t *v = json_object_get(JWT(self)->payload, "aud");
+	size_t n = json_is_array(v) ? json_array_size(v) : json_is_string(v) ? 1 : 0;
+	struct cg_expr_array *a = cg_expr_new_array(r, (uint32_t)n, CG_EXPR_T_STRING);
+	if (!a)
+		return -1;
+	uint32_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *x = json_is_array(v) ? json_array_get(v, i) : v;
+		if (!json_is_string(x))
+			continue;
+		memset(&a->items[k], 0, sizeof(a->items[k]));
+		a->items[k].kind = CG_EXPR_V_STRING;
+		a->items[k++].u.s = cg_str_make(json_string_value(x), json_string_length(x));
+	}
+	a->n = k;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_ARRAY;
+	out->cls = CG_EXPR_T_STRING;
+	out->u.arr = a;
+	return 0;
+}

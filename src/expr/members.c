@@ -1546,6 +1546,16 @@ DT_PART(dt_minute, d.minute)
 DT_PART(dt_second, d.second)
 DT_PART(dt_millisecond, d.frac / 10000)
 DT_PART(dt_dayofyear, d.doy)
+/* DateTime? members (Jwt.ExpirationTime ...): a null DateTime value is the
+ * empty Nullable<DateTime>. */
+FN(dt_hasvalue) { return ret_bool(out, self && self->kind != CG_EXPR_V_NULL); }
+FN(dt_value)
+{
+	if (!self || self->kind == CG_EXPR_V_NULL)
+		return cg_expr_throw(r, "InvalidOperationException", "Nullable object must have a value.");
+	*out = *self;
+	return 0;
+}
 FN(dt_date) { return ret_dt(out, self->u.ticks - self->u.ticks % CG_EXPR_TICKS_PER_DAY, self->dtkind); }
 FN(dt_ticks) { return ret_long(out, self->u.ticks); }
 FN(dt_timeofday) { return ret_ts(out, self->u.ticks % CG_EXPR_TICKS_PER_DAY); }
@@ -2278,6 +2288,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(STRING, "Length", TY(INT), str_length),
 	SPROP(STRING, "Empty", TY(STRING), str_empty),
 	METHF(STRING, MF_NULLSELF, "AsBasic", 0, 0, TY(BASICAUTH), str_asbasic, { 0 }),
+	METHF(STRING, MF_NULLSELF, "AsJwt", 0, 0, TY(JWT), cg_expr_str_asjwt, { 0 }),
 	METH(STRING, "CompareTo", 1, 1, TY(INT), str_compareto, TY(STRING)),
 	SMETH(STRING, "Compare", 2, 3, TY(INT), str_s_compare, TY(STRING), TY(STRING), TY(STRCMP)),
 	SMETH(STRING, "Compare", 3, 3, TY(INT), str_s_compare, TY(STRING), TY(STRING), TY(BOOL)),
@@ -2385,6 +2396,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(DATETIME, "Day", TY(INT), dt_day),
 	PROP(DATETIME, "DayOfYear", TY(INT), dt_dayofyear),
 	SMETH(DATETIME, "DaysInMonth", 2, 2, TY(INT), dt_daysinmonth, TY(INT), TY(INT)),
+	{ CG_EXPR_T_DATETIME, MF_NULLSELF, 0, 0, "HasValue", { { 0 } }, TY(BOOL), dt_hasvalue },
 	PROP(DATETIME, "Hour", TY(INT), dt_hour),
 	SMETH(DATETIME, "IsLeapYear", 1, 1, TY(BOOL), dt_isleapyear, TY(INT)),
 	SPROP(DATETIME, "MaxValue", TY(DATETIME), dt_maxvalue),
@@ -2402,6 +2414,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	SPROP(DATETIME, "Today", TY(DATETIME), dt_today),
 	METH(DATETIME, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
 	SPROP(DATETIME, "UtcNow", TY(DATETIME), dt_utcnow),
+	{ CG_EXPR_T_DATETIME, MF_NULLSELF, 0, 0, "Value", { { 0 } }, TY(DATETIME), dt_value },
 	PROP(DATETIME, "Year", TY(INT), dt_year),
 
 	/* TimeSpan */
@@ -2509,6 +2522,18 @@ const struct cg_expr_member cg_expr_members[] = {
 	{ CG_EXPR_T_DICT, MF_INDEXER, 1, 1, "this[]", { TY(STRING) }, TY(ELEM), cg_expr_dict_get },
 	PROP(DICTKV, "Key", TY(STRING), cg_expr_dictkv_key),
 	PROP(DICTKV, "Value", TY(ELEM), cg_expr_dictkv_value),
+
+	/* APIM Jwt */
+	PROP(JWT, "Algorithm", TY(STRING), cg_expr_jwt_algorithm),
+	PROP(JWT, "Audiences", TARR(STRING), cg_expr_jwt_audiences),
+	PROP(JWT, "Claims", TY(HEADERS), cg_expr_jwt_claims),
+	PROP(JWT, "ExpirationTime", TY(DATETIME), cg_expr_jwt_exp),
+	PROP(JWT, "Id", TY(STRING), cg_expr_jwt_id),
+	PROP(JWT, "IssuedAt", TY(DATETIME), cg_expr_jwt_iat),
+	PROP(JWT, "Issuer", TY(STRING), cg_expr_jwt_issuer),
+	PROP(JWT, "NotBefore", TY(DATETIME), cg_expr_jwt_nbf),
+	PROP(JWT, "Subject", TY(STRING), cg_expr_jwt_subject),
+	PROP(JWT, "Type", TY(STRING), cg_expr_jwt_type),
 
 	/* System.Exception */
 	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),

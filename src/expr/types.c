@@ -44,6 +44,7 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_SET] = "System.Collections.Generic.HashSet`1",
 	[CG_EXPR_T_DICTKV] = "System.Collections.Generic.KeyValuePair`2",
 	[CG_EXPR_T_ELEM] = "T",
+	[CG_EXPR_T_JWT] = "Jwt",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
 	[CG_EXPR_T_OPERATION] = "IOperation",
