@@ -55,6 +55,15 @@ struct cg_apiops_cert {
 	bool intermediate;      /* CA: storeName CertificateAuthority */
 };
 
+struct cg_apiops_backend {
+	const char *file; /* backendInformation.json */
+	const char *id;
+	const char *url;
+	const char *client_cert_id; /* from credentials.certificateIds[0], or NULL */
+	bool validate_chain;        /* tls.*: APIM's default is true */
+	bool validate_name;
+};
+
 struct cg_apiops_fragment {
 	const char *file; /* policy.xml */
 	const char *id;
@@ -93,6 +102,8 @@ struct cg_apiops_plan {
 	size_t num_nvs;
 	struct cg_apiops_cert *certs; /* certificates, then CA certificates */
 	size_t num_certs;
+	struct cg_apiops_backend *backends;
+	size_t num_backends;
 	struct cg_apiops_fragment *frags;
 	size_t num_frags;
 	struct cg_apiops_api *apis;

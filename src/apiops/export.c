@@ -5,7 +5,6 @@
  * stored), and certificates are written as their public DER, never with a
  * private key. Hostnames (server certificates and keys) are not part of
  * the layout and are not exported. */
-#define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -27,7 +26,8 @@
 
 /* The entries of the layout at the root: what --force replaces. */
 static const char *const layout_entries[] = {
-	"policy.xml", "apis", "named values", "policy fragments", "certificates", "ca certificates",
+	"policy.xml",	"apis",		  "named values", "policy fragments",
+	"certificates", "ca certificates", "backends",
 };
 
 struct ex {
@@ -299,6 +299,35 @@ static void export_certs(struct ex *x, const struct cg_model *m)
 	}
 }
 
+static void export_backends(struct ex *x, const struct cg_model *m)
+{
+	char p[CG_APIOPS_MAX_PATH_LEN + 1];
+	if (m->num_backends && (!path_of(x, p, "backends") || !make_dir(x, p)))
+		return;
+	for (size_t i = 0; i < m->num_backends; i++) {
+		const struct cg_model_backend *b = &m->backends[i];
+		if (!safe_name(x, "backend id", b->id) || !path_of(x, p, "backends/%s", b->id) ||
+		    !make_dir(x, p) || !path_of(x, p, "backends/%s/backendInformation.json", b->id))
+			continue;
+		json_t *props = json_pack("{s:s, s:s}", "url", b->url, "protocol", "http");
+		if (props && b->client_cert_id) {
+			char *rid = NULL;
+			/* ARM names certificates by resource id; import takes the
+			 * last segment, so the short form round-trips. */
+			if (asprintf(&rid, "/certificates/%s", b->client_cert_id) > 0)
+				json_object_set_new(props, "credentials",
+						    json_pack("{s:[s]}", "certificateIds", rid));
+			free(rid);
+		}
+		if (props)
+			json_object_set_new(props, "tls",
+					    json_pack("{s:b, s:b}", "validateCertificateChain",
+						      b->validate_chain, "validateCertificateName",
+						      b->validate_name));
+		write_info(x, p, props);
+	}
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -388,6 +417,7 @@ int cg_apiops_export(const char *store_path, const char *dir, int force, char *e
 	export_nvs(&x, &m);
 	export_fragments(&x, &m);
 	export_certs(&x, &m);
+	export_backends(&x, &m);
 	export_apis(&x, &m);
 out:
 	if (d.errors) {

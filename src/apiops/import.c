@@ -122,10 +122,42 @@ static bool thumbprint_matches(struct wr *w, const struct cg_apiops_cert *c)
 	return ok;
 }
 
+/* Exports never hold private keys, so a folder's certificate without a key
+ * must not wipe the key stored with the same certificate (added again with
+ * `cert add` from a PFX for backend mTLS): true when the store already
+ * holds this very certificate with a key, and nothing is to be written. */
+static bool keeps_stored_key(struct wr *w, const struct cg_apiops_cert *c)
+{
+	X509 *x = NULL;
+	EVP_PKEY *key = NULL;
+	if (c->ca || cg_store_cert_parse_upload(c->data, c->len, c->password, &x, &key, w->msg,
+						CG_STORE_DIAG_LEN))
+		return false;
+	bool keep = false;
+	struct cg_store_cert_info *mine = calloc(1, sizeof(*mine));
+	struct cg_store_cert_info *stored = calloc(1, sizeof(*stored));
+	bool has_key = false;
+	if (!key && mine && stored &&
+	    cg_store_cert_get(w->st, c->id, stored, &has_key, w->msg, CG_STORE_DIAG_LEN) == 0 &&
+	    has_key) {
+		cg_store_cert_info_of(x, mine);
+		keep = strcmp(mine->thumbprint, stored->thumbprint) == 0;
+	}
+	free(mine);
+	free(stored);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	return keep;
+}
+
 static void apply_cert(struct wr *w, const struct cg_apiops_cert *c)
 {
 	if (!thumbprint_matches(w, c))
 		return;
+	if (keeps_stored_key(w, c)) {
+		w->done++;
+		return;
+	}
 	char warn[1024] = "";
 	int rc;
 	w->msg[0] = 0;
@@ -172,6 +204,21 @@ size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 		apply_nv(&w, &plan->nvs[i]);
 	for (size_t i = 0; i < plan->num_certs; i++)
 		apply_cert(&w, &plan->certs[i]);
+	for (size_t i = 0; i < plan->num_backends; i++) {
+		const struct cg_apiops_backend *b = &plan->backends[i];
+		/* APIM's PUT replaces the whole backend: what the file omits is
+		 * the default, not "keep". */
+		struct cg_store_backend_set in = {
+			.id = b->id,
+			.url = b->url,
+			.client_cert_id = b->client_cert_id,
+			.no_client_cert = b->client_cert_id == NULL,
+			.validate_chain = b->validate_chain,
+			.validate_name = b->validate_name,
+		};
+		w.msg[0] = 0;
+		outcome(&w, cg_store_backend_set(st, &in, w.msg, CG_STORE_DIAG_LEN), b->file);
+	}
 	for (size_t i = 0; i < plan->num_frags; i++) {
 		const struct cg_apiops_fragment *f = &plan->frags[i];
 		w.msg[0] = 0;

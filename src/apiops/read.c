@@ -26,7 +26,7 @@
  * more than "unknown entry". */
 static const char *const unsupported_dirs[] = {
 	"products",  "gateways",	"groups", "loggers",	"diagnostics",
-	"subscriptions", "tags", "version sets", "workspaces", "backends",
+	"subscriptions", "tags", "version sets", "workspaces",
 };
 
 struct rd {
@@ -513,6 +513,164 @@ static void read_cert(struct rd *r, const char *dir, const char *id, bool ca)
 	*slot = c;
 }
 
+/* ---- backends/<id>/backendInformation.json ---- */
+
+/* Backend properties certgate does not implement. Each one changes what
+ * the backend receives or where requests go, so dropping it silently would
+ * make the gateway behave differently from APIM: refuse it instead. */
+static const char *const unsupported_backend_props[] = {
+	"type", "pool", "circuitBreaker", "proxy", "serviceFabricCluster",
+};
+static const char *const unsupported_credentials[] = {
+	"certificate", "query", "header", "authorization", "managedIdentity",
+};
+
+static bool backend_tls(struct rd *r, json_t *props, const char *info,
+			struct cg_apiops_backend *b)
+{
+	json_t *tls = json_object_get(props, "tls");
+	if (!tls || json_is_null(tls))
+		return true;
+	if (!json_is_object(tls)) {
+		cg_apiops_diag_add(r->d, true, "%s: property 'properties.tls' must be an object",
+				   info);
+		return false;
+	}
+	bool ok = true;
+	static const char *const keys[] = { "validateCertificateChain", "validateCertificateName" };
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(tls, keys[i]);
+		if (!v || json_is_null(v))
+			continue;
+		if (!json_is_boolean(v)) {
+			cg_apiops_diag_add(r->d, true,
+					   "%s: property 'properties.tls.%s' must be true or false",
+					   info, keys[i]);
+			ok = false;
+		} else if (i == 0) {
+			b->validate_chain = json_is_true(v);
+		} else {
+			b->validate_name = json_is_true(v);
+		}
+	}
+	return ok;
+}
+
+/* credentials.certificateIds: ARM resource ids ".../certificates/ID" (or a
+ * bare id); the store presents one client certificate per backend. */
+static bool backend_credentials(struct rd *r, json_t *props, const char *info,
+				struct cg_apiops_backend *b)
+{
+	json_t *cr = json_object_get(props, "credentials");
+	if (!cr || json_is_null(cr))
+		return true;
+	if (!json_is_object(cr)) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: property 'properties.credentials' must be an object", info);
+		return false;
+	}
+	bool ok = true;
+	for (size_t i = 0; i < sizeof(unsupported_credentials) / sizeof(char *); i++) {
+		json_t *v = json_object_get(cr, unsupported_credentials[i]);
+		if (v && !json_is_null(v) && !(json_is_array(v) && json_array_size(v) == 0) &&
+		    !(json_is_object(v) && json_object_size(v) == 0)) {
+			cg_apiops_diag_add(r->d, true,
+					   "%s: 'properties.credentials.%s' is not supported by "
+					   "certgate (only certificateIds)",
+					   info, unsupported_credentials[i]);
+			ok = false;
+		}
+	}
+	json_t *ids = json_object_get(cr, "certificateIds");
+	if (!ok || !ids || json_is_null(ids))
+		return ok;
+	if (!json_is_array(ids) || json_array_size(ids) > 1 ||
+	    (json_array_size(ids) == 1 && !json_is_string(json_array_get(ids, 0)))) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: 'properties.credentials.certificateIds' must be an array "
+				   "of at most one certificate id",
+				   info);
+		return false;
+	}
+	if (json_array_size(ids) == 0)
+		return true;
+	const char *v = json_string_value(json_array_get(ids, 0));
+	const char *slash = strrchr(v, '/');
+	if (slash) {
+		const char *marker = strstr(v, "/certificates/");
+		if (!marker || marker + 13 != slash) {
+			cg_apiops_diag_add(r->d, true,
+					   "%s: '%s' in 'properties.credentials.certificateIds' is "
+					   "not a certificate resource id (.../certificates/ID)",
+					   info, v);
+			return false;
+		}
+		v = slash + 1;
+	}
+	b->client_cert_id = cg_arena_strndup(&r->plan->arena, v, strlen(v));
+	return b->client_cert_id ? check_id(r, "certificate id", v, info) : oom(r, info);
+}
+
+static void read_backend(struct rd *r, const char *dir, const char *id)
+{
+	if (!check_id(r, "backend id", id, dir))
+		return;
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	if (!names)
+		return;
+	const char *info = NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = join(r, dir, names[i]);
+		if (p && strcmp(names[i], "backendInformation.json") == 0)
+			info = p;
+		else if (p)
+			unknown_entry(r, p, "backendInformation.json");
+	}
+	if (!info) {
+		cg_apiops_diag_add(r->d, true, "%s: missing backendInformation.json", dir);
+		return;
+	}
+	json_t *props = read_info(r, info);
+	if (!props)
+		return;
+	struct cg_apiops_backend b = { .file = info, .id = id, .validate_chain = true,
+				       .validate_name = true };
+	const char *protocol = NULL;
+	bool ok = get_str(r, props, "url", true, info, &b.url);
+	ok = get_str(r, props, "protocol", false, info, &protocol) && ok;
+	if (protocol && strcmp(protocol, "http") != 0) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: 'properties.protocol' \"%s\" is not supported (only "
+				   "\"http\")",
+				   info, protocol);
+		ok = false;
+	}
+	for (size_t i = 0; i < sizeof(unsupported_backend_props) / sizeof(char *); i++) {
+		json_t *v = json_object_get(props, unsupported_backend_props[i]);
+		/* type "Single" is what every plain backend says. */
+		if (!v || json_is_null(v) ||
+		    (i == 0 && json_is_string(v) && strcmp(json_string_value(v), "Single") == 0))
+			continue;
+		cg_apiops_diag_add(r->d, true,
+				   "%s: 'properties.%s' is not supported by certgate", info,
+				   unsupported_backend_props[i]);
+		ok = false;
+	}
+	ok = backend_tls(r, props, info, &b) && ok;
+	ok = backend_credentials(r, props, info, &b) && ok;
+	json_decref(props);
+	if (!ok)
+		return;
+	struct cg_apiops_backend *slot =
+		push(r, (void **)&r->plan->backends, &r->plan->num_backends, sizeof(b));
+	if (!slot) {
+		oom(r, dir);
+		return;
+	}
+	*slot = b;
+}
+
 /* ---- policy fragments/<id>/{policyFragmentInformation.json, policy.xml} ---- */
 
 static void read_fragment(struct rd *r, const char *dir, const char *id)
@@ -793,6 +951,8 @@ bool cg_apiops_read(const char *dir, struct cg_apiops_plan *plan, struct cg_apio
 			each_entity(&r, p, read_cert_entity);
 		} else if (strcmp(nm, "ca certificates") == 0 && folder) {
 			each_entity(&r, p, read_ca_entity);
+		} else if (strcmp(nm, "backends") == 0 && folder) {
+			each_entity(&r, p, read_backend);
 		} else {
 			bool known = false;
 			for (size_t k = 0; k < sizeof(unsupported_dirs) / sizeof(unsupported_dirs[0]);
@@ -805,8 +965,8 @@ bool cg_apiops_read(const char *dir, struct cg_apiops_plan *plan, struct cg_apio
 						   p, nm);
 			else
 				unknown_entry(&r, p,
-					      "policy.xml, apis/, named values/, policy fragments/, "
-					      "certificates/, ca certificates/");
+					      "policy.xml, apis/, backends/, named values/, policy "
+					      "fragments/, certificates/, ca certificates/");
 		}
 	}
 	return d->errors == 0;

@@ -113,7 +113,8 @@ PARTNERS_POLICY = """<policies>
 BACKEND_KEY = "s3cret-backend-key"
 LIST_COMMANDS = (["api", "list", "--json"], ["policy", "list", "--json"],
                  ["nv", "list", "--json"], ["fragment", "list", "--json"],
-                 ["cert", "list", "--json"], ["ca", "list", "--json"])
+                 ["cert", "list", "--json"], ["ca", "list", "--json"],
+                 ["backend", "list", "--json"])
 
 
 def write(path, text, mode="w"):
@@ -194,6 +195,14 @@ class ApiopsBase(cgtest.GatewayTestCase):
         shutil.copy(cls.pw_file, os.path.join(certs, "erin", "pfx.pass"))
         info(os.path.join(certs, "erin", "certificateInformation.json"),
              {"passwordFile": "pfx.pass"})
+        info(os.path.join(root, "backends", "plain-be", "backendInformation.json"),
+             {"url": backend_url + "/be-other", "protocol": "http", "type": "Single",
+              "tls": {"validateCertificateChain": False, "validateCertificateName": True}})
+        info(os.path.join(root, "backends", "mtls-be", "backendInformation.json"),
+             {"url": "https://127.0.0.1:9/mtls", "protocol": "http",
+              "credentials": {"certificateIds": [
+                  "/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/"
+                  "service/apim/certificates/erin"]}})
         os.makedirs(os.path.join(root, "ca certificates", "test-root"))
         shutil.copy(cls.pki.root_pem, os.path.join(root, "ca certificates", "test-root",
                                                    "certificate.pem"))
@@ -217,6 +226,10 @@ class ApiopsBase(cgtest.GatewayTestCase):
         gw.cli("cert", "add", "dave", dave)
         gw.cli("cert", "add", "erin", cls.pfx, "--password-file", cls.pw_file)
         gw.cli("ca", "add", "test-root", cls.pki.root_pem)
+        gw.cli("backend", "set", "plain-be", "--url", backend_url + "/be-other",
+               "--no-validate-chain")
+        gw.cli("backend", "set", "mtls-be", "--url", "https://127.0.0.1:9/mtls",
+               "--client-cert", "erin")
         gw.cli("api", "set", "echo", "--path", "echo", "--backend", backend_url + "/be-echo",
                "--display-name", "Echo API")
         gw.cli("op", "set", "echo", "get-item", "--method", "GET", "--url-template",
@@ -265,6 +278,9 @@ class ImportExport(ApiopsBase):
         key = os.path.join(cls.tmp, "backend-key")
         write(key, BACKEND_KEY)
         cls.again.cli("nv", "set", "backend-key", "--value-file", key, "--secret")
+        # Likewise erin's private key (backend mTLS): the export's
+        # certificate.cer must not replace the stored certificate and key.
+        cls.again.cli("cert", "add", "erin", cls.pfx, "--password-file", cls.pw_file)
         cls.reimport_out = cls.again.cli("import", cls.export_dir, check=False)
         cls.wait_applied()
 
@@ -334,15 +350,16 @@ class ImportExport(ApiopsBase):
     def test_4_stores_list_the_same(self):
         hand, imp, again = (self.listing(g) for g in (self.hand, self.imported, self.again))
         for k in hand:
-            if k.startswith("policy") or k.startswith("nv") or k.startswith("fragment") \
-                    or k.startswith("ca"):
+            if not k.startswith("api") and not k.startswith("cert"):
                 self.assertEqual(imp[k], hand[k], k)
                 self.assertEqual(again[k], hand[k], k)
         ja = json.loads(imp["api list --json"][1])
         jh = json.loads(hand["api list --json"][1])
         self.assertEqual(ja, jh)
         self.assertEqual(json.loads(again["api list --json"][1]), jh)
-        thumbs = lambda out: sorted((c.get("name") or c.get("id"), c["properties"]["thumbprint"])
+        # Same certificates (id, thumbprint, key or not); only timestamps differ.
+        thumbs = lambda out: sorted((c.get("name") or c.get("id"), c["properties"]["thumbprint"],
+                                     c["properties"].get("hasPrivateKey"))
                                     for c in json.loads(out[1]))
         self.assertEqual(thumbs(imp["cert list --json"]), thumbs(hand["cert list --json"]))
         self.assertEqual(thumbs(again["cert list --json"]), thumbs(hand["cert list --json"]))
@@ -367,6 +384,8 @@ class ImportExport(ApiopsBase):
             "certificates/erin/certificate.cer", "certificates/erin/certificateInformation.json",
             "ca certificates/test-root/certificate.cer",
             "ca certificates/test-root/caCertificateInformation.json",
+            "backends/plain-be/backendInformation.json",
+            "backends/mtls-be/backendInformation.json",
         ]))
         with open(os.path.join(d, "policy.xml")) as f:
             self.assertEqual(f.read(), GLOBAL_POLICY)  # rawxml, byte for byte
