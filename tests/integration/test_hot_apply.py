@@ -9,6 +9,7 @@ Real binary, real TLS with client certificates (Python ssl sockets with a
 raw keep-alive HTTP/1.1 client), real store file, changes made with the CLI
 (and once with Python's sqlite3, bypassing the CLI's validation)."""
 
+import hashlib
 import os
 import re
 import sqlite3
@@ -67,11 +68,14 @@ class Client:
     """One keep-alive mTLS connection at a time; reconnects (counted) when
     the gateway closes a connection after a complete response."""
 
-    def __init__(self, gw, who):
+    def __init__(self, gw, who, per_conn=None):
         self.gw = gw
         self.who = who
+        self.per_conn = per_conn  # close after this many requests (new handshakes)
         self.conn = None
         self.conn_no = 0
+        self.on_conn = 0
+        self.peer = None  # SHA-1 of the server certificate of the current connection
 
     def request(self, path="/sec/x", timeout=10.0):
         if self.conn is None or self.conn.closed:
@@ -82,9 +86,13 @@ class Client:
                 kw = {"cert": self.who.cert, "key": self.who.key}
             self.conn = self.gw.tls(sni=HOST, timeout=timeout, **kw)
             self.conn_no += 1
+            self.on_conn = 0
+            self.peer = hashlib.sha1(self.conn.sock.getpeercert(True)).hexdigest().upper()
         self.conn.send(("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, HOST)).encode())
         r = self.conn.read_response(timeout=timeout)
-        if (r.headers.get("connection") or "").lower() == "close":
+        self.on_conn += 1
+        if ((r.headers.get("connection") or "").lower() == "close" or
+                (self.per_conn and self.on_conn >= self.per_conn)):
             self.conn.close()
             self.conn = None
         return r
@@ -106,12 +114,14 @@ def one_request(gw, who, path="/sec/x"):
 class Load:
     """threads x keep-alive clients sending requests back to back until
     stop(). Each result: (conn key, sent monotonic time, status, backend-seen
-    gen, outbound gen). Any exception is an error (and ends that thread)."""
+    gen, outbound gen, backend-seen X-Frag, server certificate SHA-1). Any
+    exception is an error (and ends that thread)."""
 
-    def __init__(self, gw, who, threads, pause=0.0):
+    def __init__(self, gw, who, threads, pause=0.0, per_conn=None):
         self.gw = gw
         self.who = who
         self.pause = pause
+        self.per_conn = per_conn
         self.stop_ev = threading.Event()
         self.results = [[] for _ in range(threads)]
         self.errors = []
@@ -121,7 +131,7 @@ class Load:
             t.start()
 
     def _run(self, i):
-        c = Client(self.gw, self.who)
+        c = Client(self.gw, self.who, self.per_conn)
         out = self.results[i]
         end = time.monotonic() + RUN_BOUND
         try:
@@ -136,7 +146,7 @@ class Load:
                         i, c.conn_no, len(out), e))
                     return
                 out.append(((i, c.conn_no), sent, r.status, r.headers.get("x-saw-gen"),
-                            r.headers.get("x-gen-out")))
+                            r.headers.get("x-gen-out"), r.headers.get("x-saw-frag"), c.peer))
                 if self.pause:
                     time.sleep(self.pause)
         finally:
@@ -183,8 +193,9 @@ class HotApply(cgtest.GatewayTestCase):
         # One write for head and body: the harness backend otherwise writes
         # them separately, and Nagle + delayed ACK cost ~40 ms per request.
         gen = (req.headers.get("X-Gen") or "none").encode("latin-1")
+        frag = (req.headers.get("X-Frag") or "none").encode("latin-1")
         return BResp(mode="raw", raw_keep=True, raw=b"HTTP/1.1 200 OK\r\nX-Saw-Gen: " + gen +
-                     b"\r\nContent-Length: 2\r\n\r\nok")
+                     b"\r\nX-Saw-Frag: " + frag + b"\r\nContent-Length: 2\r\n\r\nok")
 
     @classmethod
     def policy_file(cls, text):
@@ -225,7 +236,7 @@ class HotApply(cgtest.GatewayTestCase):
         connection."""
         self.assertTrue(results, "%s: no requests at all" % label)
         last = {}
-        for key, sent, status, saw, out in results:
+        for key, sent, status, saw, out, _, _ in results:
             self.assertEqual(status, want_status, (label, key, sent, status, saw, out))
             if want_status != 200:
                 continue
@@ -389,6 +400,7 @@ class HotApply(cgtest.GatewayTestCase):
             res_bad = denied.stop()
         line = [ln for ln in self.gw.stderr().splitlines() if "reload:" in ln][-1]
         self.assertIn("keeping the running configuration", line)
+        self.assertIn("'%s'" % API, line)
         self.assertEqual(load.errors + denied.errors, [])
         self.check_results(res, 200, {str(keep)}, "while the store is broken")
         self.check_results(res_bad, 403, {str(keep)}, "bob while the store is broken")
@@ -436,6 +448,89 @@ class HotApply(cgtest.GatewayTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual((r.headers.get("x-saw-gen"), r.headers.get("x-gen-out")),
                          (str(old), str(old)), "the outbound section ran with the new policy")
+
+
+    # ---- 5. named value and fragment changes under load
+
+    def test_5_named_value_and_fragment_changes_under_load(self):
+        frag = ('<fragment>\n  <set-header name="X-Gen" exists-action="override">'
+                '<value>{{hot-gen}}</value></set-header>\n  <set-header name="X-Frag" '
+                'exists-action="override"><value>%s</value></set-header>\n</fragment>\n')
+        g = 1000
+        self.gw.cli("nv", "set", "hot-gen", str(g))
+        path = self.policy_file(frag % "a")
+        self.gw.cli("fragment", "set", "gen-frag", path)
+        text = POLICY.format(thumb=self.alice.thumbprint, gen="{{hot-gen}}").replace(
+            '<set-header name="X-Gen" exists-action="override"><value>{{hot-gen}}</value>'
+            '</set-header>', '<include-fragment fragment-id="gen-frag" />')
+        self.assertIn("include-fragment", text)
+        self.gw.cli("policy", "set", "--api", API, self.policy_file(text))
+        self.wait_gen(g)
+        applied = {str(g)}
+        load = Load(self.gw, self.alice, 3)
+        frags = "a"
+        try:
+            self.assertTrue(load.wait_started(), load.errors)
+            t_start = time.monotonic()
+            for i in range(30):
+                g += 1
+                self.gw.cli("nv", "set", "hot-gen", str(g))
+                applied.add(str(g))
+                if i % 6 == 5:
+                    frags = "b" if frags == "a" else "a"
+                    with open(path, "w") as f:
+                        f.write(frag % frags)
+                    self.gw.cli("fragment", "set", "gen-frag", path)
+                time.sleep(0.02)
+            t_final = time.monotonic()
+            time.sleep(2.0)
+        finally:
+            res = load.stop()
+        self.assertEqual(load.errors, [])
+        self.check_results(res, 200, applied, "named value churn")
+        late = [r for r in res if r[1] >= t_final + 1.5]
+        self.assertTrue(late, "no request after the final change + 1.5 s")
+        self.assertEqual({(r[3], r[5]) for r in late}, {(str(g), frags)})
+        self.assertGreaterEqual(len({r[3] for r in res if t_start <= r[1] <= t_final}), 3)
+        self.assertEqual({r[5] for r in res if r[3] is not None} - {"a", "b"}, set())
+        self.gen = max(self.gen, g)
+        HotApply.gen = self.gen
+        g2 = self.next_gen()
+        self.set_gen(g2)
+        self.wait_gen(g2)
+
+    # ---- 6. server certificate rotation under load
+
+    def test_6_server_certificate_rotation_under_load(self):
+        first = self.gw.host_certs[HOST]
+        other = self.pki.server(HOST, sans=["rotated.secure.test"])
+        certs = [first, other]
+        keep = self.next_gen()
+        self.set_gen(keep)
+        self.wait_gen(keep)
+        # new connections every 3 requests, so handshakes meet every change
+        load = Load(self.gw, self.alice, 3, per_conn=3)
+        cur = first
+        try:
+            self.assertTrue(load.wait_started(), load.errors)
+            for i in range(12):
+                cur = certs[(i + 1) % 2]
+                self.gw.cli("host", "set", HOST, "--cert", cur.cert, "--key", cur.key)
+                time.sleep(0.15)
+            t_final = time.monotonic()
+            time.sleep(2.0)
+        finally:
+            res = load.stop()
+        self.assertEqual(load.errors, [], "failed requests while rotating the certificate")
+        self.check_results(res, 200, {str(keep)}, "rotation")
+        peers = {r[6] for r in res}
+        self.assertEqual(peers - {first.thumbprint, other.thumbprint}, set())
+        self.assertEqual(peers, {first.thumbprint, other.thumbprint}, "rotation never seen")
+        late = {r[6] for r in res if r[1] >= t_final + 1.5 and r[0] not in
+                {x[0] for x in res if x[1] < t_final + 1.5}}
+        self.assertEqual(late, {cur.thumbprint}, "new connections after the last rotation")
+        sys.stderr.write("\n  [rotation] %d requests over %d connections\n" % (
+            len(res), len({r[0] for r in res})))
 
 
 if __name__ == "__main__":
