@@ -532,14 +532,50 @@ static int pp_raw_quote(const struct pp *p, size_t i)
 	return !pol_is_blank(c) && c != '/' && c != '>' && c != '?';
 }
 
-/* Writes t1[a, b) with only the quote character q escaped. */
-static int pp_escape_quotes(struct pp *p, size_t a, size_t b, char q)
+/* Is t1[i] == '&' the start of a reference XML knows without a DTD:
+ * one of the five predefined entities or a character reference? */
+static int pp_is_ref(const struct pp *p, size_t i)
+{
+	static const char *const names[] = { "amp;", "lt;", "gt;", "quot;", "apos;" };
+	for (int k = 0; k < 5; k++) {
+		size_t l = strlen(names[k]);
+		if (i + 1 + l <= p->n && memcmp(p->s + i + 1, names[k], l) == 0)
+			return 1;
+	}
+	size_t j = i + 1;
+	if (j >= p->n || p->s[j] != '#')
+		return 0;
+	j++;
+	int hex = j < p->n && p->s[j] == 'x';
+	j += hex;
+	size_t digits = 0;
+	while (j < p->n && (hex ? ((p->s[j] >= '0' && p->s[j] <= '9') || ((p->s[j] | 0x20) >= 'a' && (p->s[j] | 0x20) <= 'f'))
+				: (p->s[j] >= '0' && p->s[j] <= '9'))) {
+		j++;
+		digits++;
+	}
+	return digits && j < p->n && p->s[j] == ';';
+}
+
+/* rawxml literal text: APIM stores it unencoded, so a bare '&' (not a
+ * reference), a '<' inside an attribute value and a quote that does not
+ * end the value are written as references; everything else is left as is.
+ * q is the attribute's quote, or 0 for element text. */
+static int pp_fix_literal(struct pp *p, size_t a, size_t b, char q)
 {
 	for (size_t i = a; i < b; i++) {
-		if (p->s[i] != q)
+		const char *rep = NULL;
+		char c = p->s[i];
+		if (c == '&' && !pp_is_ref(p, i))
+			rep = "&amp;";
+		else if (q && c == '<')
+			rep = "&lt;";
+		else if (q && c == q)
+			rep = q == '"' ? "&quot;" : "&apos;";
+		if (!rep)
 			continue;
 		if (pp_flush(p, i) != 0 || map_add(&p->pt->m2, p->pt->t2.len, i, 0) != 0 ||
-		    cg_buf_append_str(&p->pt->t2, q == '"' ? CG_STR("&quot;") : CG_STR("&apos;")) != 0)
+		    cg_buf_append(&p->pt->t2, rep, strlen(rep)) != 0)
 			return -1;
 		p->copied = i + 1;
 	}
@@ -620,16 +656,16 @@ static long pp_start_tag(struct pp *p, size_t i, int rawxml)
 			/* rawxml keeps quotes raw in literal values too, as in
 			 * validate-client-certificate subject="O="Contoso, Inc."":
 			 * the value ends at a quote followed by what may follow an
-			 * attribute; quotes before it are escaped. */
+			 * attribute; quotes before it are escaped (pp_fix_literal). */
 			size_t end_q = v;
 			while (end_q < p->n && (p->s[end_q] != q || pp_raw_quote(p, end_q)))
 				end_q++;
 			if (end_q >= p->n)
 				return -2;
-			if (pp_escape_quotes(p, start, end_q, q) != 0)
-				return pp_fail(p, i, "Policy text is too large");
 			v = end_q;
 		}
+		if (rawxml && pp_fix_literal(p, start, v, q) != 0)
+			return pp_fail(p, i, "Policy text is too large");
 		j = v + 1;
 	}
 }
@@ -661,8 +697,11 @@ int pol_prepass(struct pol_text *pt, int rawxml, struct cg_pol_diags *d)
 				i = (size_t)e;
 				continue;
 			}
+			size_t t = f;
 			while (f < p.n && p.s[f] != '<')
 				f++;
+			if (rawxml && pp_fix_literal(&p, t, f, 0) != 0)
+				return pp_fail(&p, t, "Policy text is too large");
 			i = f;
 			continue;
 		}

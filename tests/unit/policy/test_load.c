@@ -180,6 +180,39 @@ static void t_raw_quotes_in_literal(void **state)
 
 /* Windows line endings: lines count at '\n'; an expression keeps its
  * "\r\n" (escaped in attributes), element text gets libxml2's "\n". */
+/* rawxml literal text is stored unencoded too: a bare '&' (URLs with
+ * query strings), '<' in an attribute; real references still decode. */
+static void t_raw_literals(void **state)
+{
+	(void)state;
+	const char *raw = "<policies><inbound>\n"
+			  "<set-backend-service base-url=\"https://b.example/?a=1&b=2&amp;c=&#51;&x;\" />\n"
+			  "<set-body>a & b &lt; c &#x41;</set-body><set-variable name=\"v\" value='1 < 2' />\n"
+			  "</inbound></policies>";
+	const char *xml = "<policies><inbound>\n"
+			  "<set-backend-service base-url=\"https://b.example/?a=1&amp;b=2&amp;c=&#51;&amp;x;\" />\n"
+			  "<set-body>a &amp; b &lt; c &#x41;</set-body><set-variable name=\"v\" value='1 &lt; 2' />\n"
+			  "</inbound></policies>";
+	struct cg_pol_doc *r = pt_load(raw);
+	const char *diags;
+	struct cg_pol_doc *x = pt_load_env(xml, CG_POL_FORMAT_XML, CG_POL_SCOPE_OPERATION, NULL, &diags);
+	assert_non_null(x);
+	assert_string_equal(cg_pol_attr_get(pt_stmt(r, CG_POL_INBOUND, 0), "base-url")->value.ptr,
+			    "https://b.example/?a=1&b=2&c=3&x;");
+	assert_string_equal(pt_stmt(r, CG_POL_INBOUND, 1)->text.ptr, "a & b < c A");
+	assert_string_equal(cg_pol_attr_get(pt_stmt(r, CG_POL_INBOUND, 2), "value")->value.ptr, "1 < 2");
+	/* positions after the escapes are the original ones */
+	assert_int_equal(pt_stmt(r, CG_POL_INBOUND, 2)->pos.col, 41);
+	assert_string_equal(cg_pol_attr_get(pt_stmt(x, CG_POL_INBOUND, 0), "base-url")->value.ptr,
+			    "https://b.example/?a=1&b=2&c=3&x;");
+	assert_string_equal(pt_stmt(x, CG_POL_INBOUND, 1)->text.ptr, "a & b < c A");
+	assert_string_equal(cg_pol_attr_get(pt_stmt(x, CG_POL_INBOUND, 2), "value")->value.ptr, "1 < 2");
+	/* format xml stays strict: a bare '&' is an error there */
+	assert_null(pt_load_env("<policies><inbound><set-body>a & b</set-body></inbound></policies>", CG_POL_FORMAT_XML,
+				CG_POL_SCOPE_OPERATION, NULL, &diags));
+	assert_string_equal(diags, "1:33: The policy XML is not well-formed: xmlParseEntityRef: no name\n");
+}
+
 static void t_crlf(void **state)
 {
 	(void)state;
@@ -296,6 +329,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_raw_attr_multiline, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_raw_quotes_in_attr, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_raw_quotes_in_literal, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_raw_literals, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_crlf, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_dump, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_hook, pt_setup, pt_teardown),
