@@ -1874,6 +1874,23 @@ struct re_match {
 	long so[CG_EXPR_RE_GROUPS], eo[CG_EXPR_RE_GROUPS];
 };
 
+/* The subject as a NUL-terminated copy in the request arena: glibc reads
+ * only [0, len) with REG_STARTEND, but sanitizer interceptors of regexec
+ * call strlen() on it, so a slice must not end without a NUL. */
+static int re_subject(struct cg_expr_run *r, const struct cg_expr_value *v, struct cg_str *out)
+{
+	if (v->kind == CG_EXPR_V_NULL)
+		return arg_null(r, "input");
+	char *p = cg_expr_strbuf(r, v->u.s.len + 1);
+	if (!p)
+		return -1;
+	if (v->u.s.len)
+		memcpy(p, v->u.s.ptr, v->u.s.len);
+	p[v->u.s.len] = '\0';
+	*out = cg_str_make(p, v->u.s.len);
+	return 0;
+}
+
 /* The compiled pattern: from the program when the pattern was a literal,
  * else compiled now into the request arena (freed with it). */
 static const struct cg_expr_regex *re_get(struct cg_expr_run *r, const struct cg_expr_value *pat, int opts)
@@ -1894,14 +1911,15 @@ static const struct cg_expr_regex *re_get(struct cg_expr_run *r, const struct cg
 
 FN(re_ismatch)
 {
-	if (args[0].kind == CG_EXPR_V_NULL)
-		return arg_null(r, "input");
+	struct cg_str in;
+	if (re_subject(r, &args[0], &in) < 0)
+		return -1;
 	const struct cg_expr_regex *x = re_get(r, &args[1], nargs > 2 ? args[2].u.i : 0);
 	if (!x)
 		return -1;
 	long so[CG_EXPR_RE_GROUPS], eo[CG_EXPR_RE_GROUPS];
 	unsigned ng;
-	return ret_bool(out, cg_expr_regex_exec(x, args[0].u.s, 0, so, eo, &ng) == 1);
+	return ret_bool(out, cg_expr_regex_exec(x, in, 0, so, eo, &ng) == 1);
 }
 
 FN(re_match)
@@ -1915,7 +1933,8 @@ FN(re_match)
 	if (!m)
 		return cg_expr_nomem(r);
 	m->x = x;
-	m->input = args[0].u.s;
+	if (re_subject(r, &args[0], &m->input) < 0)
+		return -1;
 	m->success = cg_expr_regex_exec(x, m->input, 0, m->so, m->eo, &m->ngroups) == 1;
 	if (!m->success) {
 		m->ngroups = 1;
@@ -1979,7 +1998,9 @@ FN(re_replace)
 	const struct cg_expr_regex *x = re_get(r, &args[1], nargs > 3 ? args[3].u.i : 0);
 	if (!x)
 		return -1;
-	struct cg_str in = args[0].u.s;
+	struct cg_str in;
+	if (re_subject(r, &args[0], &in) < 0)
+		return -1;
 	/* A malloc'ed buffer with the string cap, copied into the arena at
 	 * the end (the result size is unknown until all matches are done). */
 	struct cg_buf b;
