@@ -180,6 +180,81 @@ print(json.dumps(res))
         self.assert_store_ok("after two writers")
         sys.stderr.write("\n  [writers] 2 x 50 commands in %.2f s\n" % took)
 
+    def test_5_reference_checks_hold_between_writers(self):
+        # One writer sets/removes a policy that uses {{rv}}, the other
+        # removes/sets the named value rv. The check "rv exists" (policy set)
+        # and "rv is unused" (nv rm) must be made inside the writing
+        # transaction, or both could pass and leave a policy whose named
+        # value is gone (which the running gateway could never load).
+        self.gw.cli("api", "set", "racer", "--path", "racer", "--backend", self.b.url("/r"))
+        self.gw.cli("nv", "set", "rv", "start")
+        pol = os.path.join(self.tmp, "racer.xml")
+        with open(pol, "w") as f:
+            f.write(POLICY.format(gen="{{rv}}"))
+        script = r"""
+import json, subprocess, sys
+bin, store, role, pol = sys.argv[1:5]
+res = []
+def run(*a):
+    cp = subprocess.run([bin, "--store", store] + list(a), stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, timeout=30)
+    res.append([list(a), cp.returncode, cp.stderr.decode(errors="replace")])
+    return cp.returncode
+for i in range(30):
+    if role == "policy":
+        if run("policy", "set", "--api", "racer", pol) == 0:
+            run("policy", "rm", "--api", "racer")
+    else:
+        run("nv", "rm", "rv")
+        run("nv", "set", "rv", "v%d" % i)
+print(json.dumps(res))
+"""
+        reloads = self.gw.stderr().count("reload:")
+        ps = [subprocess.Popen([sys.executable, "-c", script, self.gw.bin, self.gw.store, role,
+                                pol], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+              for role in ("policy", "nv")]
+        torn = []
+        samples = 0
+        end = time.monotonic() + 60
+        db = sqlite3.connect(self.gw.store, timeout=10, isolation_level=None)
+        try:
+            while any(p.poll() is None for p in ps) and time.monotonic() < end:
+                db.execute("BEGIN")
+                has_pol = db.execute("SELECT count(*) FROM policies WHERE api_id = 'racer'"
+                                     ).fetchone()[0]
+                has_nv = db.execute("SELECT count(*) FROM named_values WHERE name = 'rv'"
+                                    ).fetchone()[0]
+                db.execute("COMMIT")
+                samples += 1
+                if has_pol and not has_nv:
+                    torn.append(samples)
+                time.sleep(0.003)
+        finally:
+            db.close()
+        outs = []
+        for p in ps:
+            try:
+                out, err = p.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate(timeout=10)
+                self.fail("a racing writer did not finish")
+            self.assertEqual(p.returncode, 0, err)
+            outs += json.loads(out.decode())
+        self.assertEqual(torn, [], "a policy was stored while its named value was missing")
+        # a refusal is the reference check, never a locked or broken store
+        bad = [r for r in outs if r[1] != 0 and not (
+            r[1] == 1 and "rv" in r[2] and "lock" not in r[2] and "busy" not in r[2])]
+        self.assertEqual(bad, [], "unexpected failures")
+        pol_ok = len([r for r in outs if r[0][:2] == ["policy", "set"] and r[1] == 0])
+        rm_ok = len([r for r in outs if r[0][:2] == ["nv", "rm"] and r[1] == 0])
+        time.sleep(0.6)  # let the gateway load the last state
+        self.assertEqual(self.gw.stderr().count("reload:"), reloads,
+                         "the gateway met a configuration it could not load")
+        self.assert_store_ok("after racing writers")
+        sys.stderr.write("\n  [reference race] %d samples; policy set ok %d/30, nv rm ok %d/30\n"
+                         % (samples, pol_ok, rm_ok))
+
     # ---- 6. SIGKILL of writers at random moments
 
     def expected_writes(self, started, ok, failed):
