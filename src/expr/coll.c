@@ -32,10 +32,10 @@ static int charge(struct cg_expr_run *r, uint32_t n)
 
 static int grow(struct cg_expr_run *r, struct cg_expr_coll *c)
 {
-	if (c->n < c->cap)
-		return 0;
 	if (c->n >= r->max_items)
 		return cg_expr_budget(r, "collection size");
+	if (c->n < c->cap)
+		return 0;
 	uint32_t cap = c->cap ? c->cap * 2 : 8;
 	struct cg_expr_var *items = cg_arena_alloc(r->ctx->arena, sizeof(*items) * cap);
 	if (!items)

@@ -42,6 +42,7 @@ struct h_case {
 	bool block;
 	uint64_t max_steps;
 	size_t max_string;
+	uint32_t max_items;
 	uint64_t steps_at_most;
 	bool check_steps;
 	struct cg_expr_env env;
@@ -297,6 +298,8 @@ __attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_aren
 		hc->op.method = v;
 	} else if (!strcmp(name, "maxsteps")) {
 		hc->max_steps = strtoull(rest, NULL, 10);
+	} else if (!strcmp(name, "maxitems")) {
+		hc->max_items = (uint32_t)strtoul(rest, NULL, 10);
 	} else if (!strcmp(name, "maxstring")) {
 		hc->max_string = strtoull(rest, NULL, 10);
 	} else if (!strcmp(name, "steps<=")) {

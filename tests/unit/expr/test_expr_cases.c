@@ -113,7 +113,7 @@ static void run_case(const char *file, struct tcase *tc)
 		goto out;
 	}
 	struct cg_expr_ctx ec = { .context = &hc->ctx, .arena = &req, .max_steps = hc->max_steps,
-				  .max_string = hc->max_string };
+				  .max_string = hc->max_string, .max_items = hc->max_items };
 	struct cg_expr_value v;
 	struct cg_expr_error err;
 	rc = cg_expr_eval(prog, &ec, &v, &err);
