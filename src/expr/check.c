@@ -1205,6 +1205,15 @@ static struct cg_expr_node *check_member(struct checker *c, struct cg_expr_node 
 	e->member = m;
 	e->a = is_static ? NULL : target;
 	e->type = subst(m->result, target->type.elem);
+	/* APIM compiles these anywhere; they are just empty where the section
+	 * cannot have them, which is worth a warning at load time. */
+	unsigned sec = c->env && c->env->sections ? c->env->sections : CG_EXPR_SEC_ALL;
+	if (owner == CG_EXPR_T_CONTEXT && cg_str_eq_lit(e->name, "Response") && sec == CG_EXPR_SEC_INBOUND)
+		cg_expr_report(c->dc, true, e->line, e->col,
+			       "context.Response is null in the inbound section (no response yet)");
+	if (owner == CG_EXPR_T_CONTEXT && cg_str_eq_lit(e->name, "LastError") && !(sec & CG_EXPR_SEC_ON_ERROR))
+		cg_expr_report(c->dc, true, e->line, e->col,
+			       "context.LastError is null outside the on-error section");
 	return e;
 }
 

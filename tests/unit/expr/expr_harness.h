@@ -310,6 +310,10 @@ __attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_aren
 		hc->env.has_result_type = true;
 		hc->env.result_type.id = !strcmp(rest, "bool") ? CG_EXPR_T_BOOL : !strcmp(rest, "string") ? CG_EXPR_T_STRING :
 					 !strcmp(rest, "int") ? CG_EXPR_T_INT : CG_EXPR_T_OBJECT;
+	} else if (!strcmp(name, "section")) {
+		hc->has_env = true;
+		hc->env.sections = !strcmp(rest, "inbound") ? CG_EXPR_SEC_INBOUND : !strcmp(rest, "backend") ? CG_EXPR_SEC_BACKEND :
+				   !strcmp(rest, "outbound") ? CG_EXPR_SEC_OUTBOUND : !strcmp(rest, "on-error") ? CG_EXPR_SEC_ON_ERROR : 0;
 	} else if (!strcmp(name, "base")) {
 		hc->has_env = true;
 		sscanf(rest, "%u %u", &hc->env.base_line, &hc->env.base_col);
