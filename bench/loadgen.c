@@ -1102,9 +1102,9 @@ static void print_results(const struct stats *s, double secs, double cpu_s)
 		printf("}\n");
 		return;
 	}
-	printf("%s %s: %d connections, %d threads, %.2f s%s%s%s\n", mode, g.url,
+	printf("%s %s: %d connections, %d threads, %.2f s%s\n", mode, g.url,
 	       g.idle > 0 ? g.idle : g.connections, g.threads, secs,
-	       g.tls ? ", " : "", g.tls ? g_tls_version : "", g.tls ? "" : "");
+	       g.idle > 0 ? " opening" : "");
 	if (g.tls)
 		printf("  tls: %s %s, resumed %" PRIu64 "\n", g_tls_version, g_tls_cipher, s->resumed);
 	printf("  requests: %" PRIu64 " (%.1f/s)\n", s->requests, rps);
