@@ -624,7 +624,7 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 			if (m->flags & MF_VARARGS && pi >= m->nmax - 1u)
 				pi = m->nmax - 1u;
 			struct cg_expr_node *arg = call->list[a];
-			bool is_out_param = (m->flags & MF_OUT2) && a == 1;
+			bool is_out_param = ((m->flags & MF_OUT2) && a == 1) || ((m->flags & MF_OUT1) && a == 0);
 			bool is_out_arg = arg->op == N_IDENT && arg->sub == TK_OUT;
 			if (is_out_param != is_out_arg) {
 				cost = -1;

@@ -140,6 +140,7 @@ enum {
 	MF_VARARGS = 1 << 4, /* last param repeats (params T[]) */
 	MF_NULLSELF = 1 << 5, /* called even when self is null (extension methods) */
 	MF_OUT2 = 1 << 6,     /* the second parameter is `out` (TryParse, TryGetValue) */
+	MF_OUT1 = 1 << 7,     /* the first parameter is `out` (TryParseJwt) */
 };
 
 #define CG_EXPR_MEMBER_PARAMS 6

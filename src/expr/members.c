@@ -908,6 +908,19 @@ FN(str_asbasic)
 	c->password = cg_str_sub(dec, (size_t)colon + 1, dec.len);
 	return ret_obj(out, CG_EXPR_T_BASICAUTH, c);
 }
+/* TryParseBasic(out c) / TryParseJwt(out j): As*() with a bool result. */
+FN(str_tryparsebasic)
+{
+	if (str_asbasic(r, self, args, nargs, &r->out_args[0]) < 0)
+		return -1;
+	return ret_bool(out, r->out_args[0].kind != CG_EXPR_V_NULL);
+}
+FN(str_tryparsejwt)
+{
+	if (cg_expr_str_asjwt(r, self, args, nargs, &r->out_args[0]) < 0)
+		return -1;
+	return ret_bool(out, r->out_args[0].kind != CG_EXPR_V_NULL);
+}
 FN(basic_user) { return ret_str(out, ((const struct basic_cred *)self->u.obj)->user); }
 FN(basic_password) { return ret_str(out, ((const struct basic_cred *)self->u.obj)->password); }
 
@@ -2342,6 +2355,8 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(STRING, "StartsWith", 1, 1, TY(BOOL), str_startswith, TY(CHAR)),
 	METH(STRING, "Substring", 1, 2, TY(STRING), str_substring, TY(INT), TY(INT)),
 	METH(STRING, "ToLower", 0, 0, TY(STRING), str_tolower, { 0 }),
+	{ CG_EXPR_T_STRING, MF_METHOD | MF_NULLSELF | MF_OUT1, 1, 1, "TryParseBasic", { TY(BASICAUTH) }, TY(BOOL), str_tryparsebasic },
+	{ CG_EXPR_T_STRING, MF_METHOD | MF_NULLSELF | MF_OUT1, 1, 1, "TryParseJwt", { TY(JWT) }, TY(BOOL), str_tryparsejwt },
 	METH(STRING, "ToLowerInvariant", 0, 0, TY(STRING), str_tolower, { 0 }),
 	METH(STRING, "ToString", 0, 0, TY(STRING), str_tostring, { 0 }),
 	METH(STRING, "ToUpper", 0, 0, TY(STRING), str_toupper, { 0 }),
