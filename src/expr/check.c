@@ -700,6 +700,17 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 		e->list[a] = convert(c, e->list[a], subst(best->params[pi], elem));
 	}
 	e->type = subst(best->result, elem);
+	if (owner == CG_EXPR_T_HASH && is_static) {
+		/* SHA256.Create() / new HMACSHA256(key): the algorithm is the
+		 * type name as written */
+		struct cg_str tname = call->op == N_NEW ? call->tsyn->name : dotted(call->a->a);
+		int alg = cg_expr_hash_alg(tname);
+		bool hmac = alg >= 0 && cg_expr_hash_hmac(alg);
+		if (alg < 0 || (call->op == N_NEW && hmac != (call->n == 1)) || (call->op != N_NEW && hmac))
+			return err_at(c, call, "Use SHA1/SHA256/SHA384/SHA512/MD5.Create(), new SHA256Managed() or new HMACSHA256(key)");
+		e->lit.kind = CG_EXPR_V_INT;
+		e->lit.u.i = alg;
+	}
 	if (owner == CG_EXPR_T_JTOKEN && is_static) {
 		/* JObject.Parse / new JObject(...) vs JArray: which one was named */
 		struct cg_str tname = call->op == N_NEW ? call->tsyn->name : dotted(call->a->a);
@@ -1551,6 +1562,9 @@ static void check_stmt(struct checker *c, struct cg_expr_node *s)
 		if (s->op != S_EMPTY && !c->loops)
 			err_at(c, s, "No enclosing loop out of which to break or continue");
 		break;
+	case S_USINGEXPR:
+		s->a = check(c, s->a);
+		return;
 	case S_EXPR:
 		s->a = check(c, s->a);
 		if (s->a->op != N_ASSIGN && s->a->op != N_INCDEC && s->a->op != N_METHOD &&

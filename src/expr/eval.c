@@ -1168,6 +1168,7 @@ static int exec(struct cg_expr_run *r, const struct cg_expr_node *s, struct cg_e
 	case S_EMPTY:
 		return 0;
 	case S_EXPR:
+	case S_USINGEXPR:
 		return ev(r, s->a, &v);
 	case S_VAR:
 		memset(&r->locals[s->slot], 0, sizeof(v));

@@ -77,6 +77,7 @@ enum cg_expr_op {
 	/* statements */
 	S_BLOCK, S_EXPR, S_VAR, S_IF, S_WHILE, S_DO, S_FOR, S_FOREACH, S_RETURN,
 	S_THROW, S_BREAK, S_CONTINUE, S_EMPTY, S_TRY, S_CATCH, S_SWITCH, S_CASE,
+	S_USINGEXPR, /* the resource of `using (expr)`: evaluated, its value dropped */
 };
 
 /* A type as written in the source: name<args>[]? */
@@ -280,6 +281,13 @@ CG_EXPR_JSON_FN(cg_expr_jwt_iat);
 CG_EXPR_JSON_FN(cg_expr_jwt_nbf);
 CG_EXPR_JSON_FN(cg_expr_jwt_claims);
 CG_EXPR_JSON_FN(cg_expr_jwt_audiences);
+
+/* ---- hashes (hash.c) ---- */
+int cg_expr_hash_alg(struct cg_str name);
+bool cg_expr_hash_hmac(int alg);
+CG_EXPR_JSON_FN(cg_expr_hash_new);
+CG_EXPR_JSON_FN(cg_expr_hash_compute);
+CG_EXPR_JSON_FN(cg_expr_hash_dispose);
 
 /* ---- List, HashSet, Dictionary (coll.c) ---- */
 CG_EXPR_JSON_FN(cg_expr_coll_new);

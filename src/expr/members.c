@@ -2571,6 +2571,12 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(JWT, "Subject", TY(STRING), cg_expr_jwt_subject),
 	PROP(JWT, "Type", TY(STRING), cg_expr_jwt_type),
 
+	/* HashAlgorithm / HMAC: SHA256.Create(), new HMACSHA256(key), ComputeHash */
+	SMETH(HASH, ".ctor", 0, 1, TY(HASH), cg_expr_hash_new, TARR(BYTE)),
+	METH(HASH, "ComputeHash", 1, 1, TARR(BYTE), cg_expr_hash_compute, TARR(BYTE)),
+	SMETH(HASH, "Create", 0, 0, TY(HASH), cg_expr_hash_new, { 0 }),
+	METH(HASH, "Dispose", 0, 0, TY(VOID), cg_expr_hash_dispose, { 0 }),
+
 	/* System.Exception */
 	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),
 	PROP(EXCEPTION, "Message", TY(STRING), exc_message),

@@ -1094,6 +1094,36 @@ static struct cg_expr_node *parse_stmt_inner(struct parser *p)
 		return s;
 	}
 	default:
+		if (t->kind == TK_IDENT && cg_str_eq_lit(t->text, "using") && PEEK(p, 1) == TK_LPAREN) {
+			/* using (var x = e) stmt: a block; Dispose() is a no-op here
+			 * (every object lives in the request arena) */
+			p->i += 2;
+			s = mk(p, S_BLOCK, t);
+			struct cg_expr_node *res;
+			if (!s)
+				return NULL;
+			if (decl_ahead(p)) {
+				res = parse_decl(p, false);
+			} else if ((res = mk(p, S_EXPR, TOK(p)))) {
+				res->a = parse_expr(p);
+				if (!res->a)
+					return NULL;
+				res->op = S_USINGEXPR;
+			}
+			if (!res || !expect(p, TK_RPAREN, "')' expected"))
+				return NULL;
+			struct cg_expr_node *body = parse_stmt(p);
+			if (!body)
+				return NULL;
+			struct cg_expr_node **l = cg_arena_alloc(p->arena, sizeof(*l) * 2);
+			if (!l)
+				return NULL;
+			l[0] = res;
+			l[1] = body;
+			s->list = l;
+			s->n = 2;
+			return s;
+		}
 		if (decl_ahead(p))
 			return parse_decl(p, true);
 		s = mk(p, S_EXPR, t);

@@ -55,6 +55,7 @@ enum cg_expr_tid {
 	CG_EXPR_T_SET,       /* HashSet<elem> */
 	CG_EXPR_T_DICTKV,    /* KeyValuePair<string, elem> */
 	CG_EXPR_T_JWT,       /* APIM Jwt (string.AsJwt()) */
+	CG_EXPR_T_HASH,      /* HashAlgorithm / HMAC (SHA256, HMACSHA256 ...) */
 	CG_EXPR_T_ELEM,      /* member tables only: the owner's element type */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
