@@ -237,8 +237,9 @@ static const struct attr_spec a_forward[] = {
 	{ "buffer-response", 0, K_BOOL, NULL }, { "fail-on-error-status-code", 0, K_BOOL, NULL },
 	{ "http-version", 0, K_ENUM, "1|2or1|2" }, { "continue-timeout", A_EXPR, K_UINT, NULL }, END };
 static const struct attr_spec a_check_header[] = {
-	{ "name", A_REQ, K_ANY, NULL }, { "failed-check-httpcode", A_REQ, K_UINT, NULL },
-	{ "failed-check-error-message", A_REQ, K_ANY, NULL }, { "ignore-case", A_REQ, K_BOOL, NULL }, END };
+	{ "name", A_REQ | A_EXPR, K_ANY, NULL }, { "failed-check-httpcode", A_REQ | A_EXPR, K_UINT, NULL },
+	{ "failed-check-error-message", A_REQ | A_EXPR, K_ANY, NULL },
+	{ "ignore-case", A_REQ | A_EXPR, K_BOOL, NULL }, END };
 static const struct attr_spec a_ip_filter[] = { { "action", A_REQ | A_EXPR, K_ENUM, "allow|forbid" }, END };
 static const struct attr_spec a_range[] = { { "from", A_REQ, K_ANY, NULL }, { "to", A_REQ, K_ANY, NULL }, END };
 static const struct attr_spec a_mock[] = { { "status-code", 0, K_UINT, NULL },
