@@ -360,22 +360,21 @@ print(json.dumps(res))
 
     def test_6_sigkill_certgate_mid_write(self):
         rng = random.Random(int(time.time()) + 1)
-        # how long one write takes here, to kill inside that window
-        durs = []
-        for i in range(4):
-            t = time.monotonic()
-            self.gw.cli("api", "set", "m-warm%d" % i, "--path", "m-warm%d" % i, "--backend",
-                        "http://127.0.0.1:9/m")
-            durs.append(time.monotonic() - t)
-        window = sorted(durs)[len(durs) // 2] * 1.3
-        pol = os.path.join(self.tmp, "mid.xml")
-        with open(pol, "w") as f:
-            f.write(POLICY.format(gen="mid"))
+        # Start near the time one write takes here; then the kill delay
+        # follows the end of the commands (shorter after one that finished,
+        # longer after one that was killed), so kills land around the
+        # commit, whatever the load on the machine.
+        t = time.monotonic()
+        self.gw.cli("api", "set", "m-warm", "--path", "m-warm", "--backend",
+                    "http://127.0.0.1:9/m")
+        delay = time.monotonic() - t
         committed = {}   # key -> value, from exit 0
         uncertain = {}   # key -> value of a killed command
-        killed = 0
-        landed = 0  # killed after its commit
-        for i in range(30):
+        killed = finished = landed = 0  # landed: killed after its commit
+        end = time.monotonic() + 30
+        for i in range(80):
+            if (killed >= 12 and finished >= 4) or time.monotonic() > end:
+                break
             k = i % 3
             if k == 0:
                 key, val = ("api", "m%d" % i), "http://127.0.0.1:9/m%d" % i
@@ -388,18 +387,21 @@ print(json.dumps(res))
                 cmd = ["nv", "set", "mshared", val]
             p = subprocess.Popen([self.gw.bin, "--store", self.gw.store] + cmd,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            time.sleep(rng.uniform(0, window))
+            time.sleep(delay * rng.uniform(0.7, 1.3))
             if p.poll() is None:
                 p.send_signal(signal.SIGKILL)
             rc = p.wait(30)
             err = p.stderr.read().decode(errors="replace")
             p.stderr.close()
             if rc == 0:
+                finished += 1
                 committed[key] = val
                 uncertain.pop(key, None)
+                delay *= 0.8
             elif rc == -signal.SIGKILL:
                 killed += 1
                 uncertain[key] = val
+                delay *= 1.2
             else:
                 self.fail("%s exited %d: %s" % (cmd, rc, err))
             label = "after command %d (rc %d)" % (i, rc)
@@ -419,9 +421,12 @@ print(json.dumps(res))
                     del uncertain[(kind, name)]
         self.gw.cli("api", "set", "m-after", "--path", "m-after", "--backend",
                     "http://127.0.0.1:9/a")
-        sys.stderr.write("\n  [certgate kills] %d of 30 writes killed (window %.0f ms), %d of "
-                         "them had committed\n" % (killed, window * 1000, landed))
+        self.assertEqual(self.state()[0].get("m-after"), "http://127.0.0.1:9/a")
+        sys.stderr.write("\n  [certgate kills] %d writes killed (%d of them after their "
+                         "commit), %d ran to the end; last delay %.0f ms\n" % (
+                             killed, landed, finished, delay * 1000))
         self.assertGreaterEqual(killed, 5, "hardly any command was killed")
+        self.assertGreaterEqual(finished, 3, "hardly any command ran to its end")
 
     # ---- 7. SIGKILL of the gateway during traffic and writes
 
