@@ -2,8 +2,14 @@
  *
  * Pipeline: lex.c (tokens) -> parse.c (AST in the compile arena) -> check.c
  * (binds names against the member tables in members.c, types every node,
- * rewrites hot patterns) -> eval.c (walks the typed tree). This module uses
- * only src/base; the gateway fills the context view (ctx-t.h). */
+ * rewrites hot patterns) -> eval.c (walks the typed tree). compile.c is the
+ * entry point. Support files: types.c (type names, allow/deny lists),
+ * fmt.c (dates, .NET number/date formatting and parsing), mathx.c (exact
+ * rounding without libm), regex.c (.NET patterns on POSIX ERE), json.c
+ * (bodies, JToken on jansson, JWT), coll.c (List/HashSet/Dictionary),
+ * hash.c (SHA*/HMAC on OpenSSL), ctx.c (certificate table, variables).
+ * Uses src/base, jansson and OpenSSL; the gateway fills the context view
+ * (ctx-t.h). docs/expressions.md says what is supported. */
 #ifndef CG_EXPR_EXPR_H
 #define CG_EXPR_EXPR_H
 
