@@ -153,6 +153,9 @@ static void check_backend_service(struct vctx *v, const struct cg_pol_node *n)
 
 static void check_forward(struct vctx *v, const struct cg_pol_node *n)
 {
+	const struct cg_pol_attr *ms = cg_pol_attr_get(n, "timeout-ms");
+	if (ms && cg_pol_attr_get(n, "timeout"))
+		err(v, n, ms->pos, "Attributes 'timeout' and 'timeout-ms' of element 'forward-request' cannot be used together");
 	if (v->forward_requests++)
 		err(v, n, n->pos, "Only one 'forward-request' policy is allowed in a policy document");
 }

@@ -149,6 +149,8 @@ static const struct err_case cases[] = {
 	  "1:38: Unknown policy 'unknown-policy': policies this gateway does not implement are refused, not skipped\n" },
 	{ "<policies><inbound><!ENTITY x \"y\"></inbound></policies>",
 	  "1:20: For security reasons DTD is prohibited in this XML document\n" },
+	{ "<policies><backend><forward-request timeout=\"10\" timeout-ms=\"500\"/></backend></policies>",
+	  "1:50: Attributes 'timeout' and 'timeout-ms' of element 'forward-request' cannot be used together\n" },
 	/* A UTF-8 byte order mark takes no column. */
 	{ "\xEF\xBB\xBF<policies><inbound><foo/></inbound></policies>",
 	  "1:20: Unknown policy 'foo': policies this gateway does not implement are refused, not skipped\n" },
