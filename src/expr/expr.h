@@ -7,7 +7,7 @@
  * fmt.c (dates, .NET number/date formatting and parsing), mathx.c (exact
  * rounding without libm), regex.c (.NET patterns on POSIX ERE), json.c
  * (bodies, JToken on jansson, JWT), coll.c (List/HashSet/Dictionary),
- * hash.c (SHA*/HMAC on OpenSSL), ctx.c (certificate table, variables).
+ * hash.c (SHA-x and HMAC on OpenSSL), ctx.c (certificate table, variables).
  * Uses src/base, jansson and OpenSSL; the gateway fills the context view
  * (ctx-t.h). docs/expressions.md says what is supported. */
 #ifndef CG_EXPR_EXPR_H

@@ -282,6 +282,10 @@ CG_EXPR_JSON_FN(cg_expr_jwt_nbf);
 CG_EXPR_JSON_FN(cg_expr_jwt_claims);
 CG_EXPR_JSON_FN(cg_expr_jwt_audiences);
 
+CG_EXPR_JSON_FN(cg_expr_json_selecttoken);
+CG_EXPR_JSON_FN(cg_expr_json_properties);
+CG_EXPR_JSON_FN(cg_expr_json_type);
+
 /* ---- hashes (hash.c) ---- */
 int cg_expr_hash_alg(struct cg_str name);
 bool cg_expr_hash_hmac(int alg);

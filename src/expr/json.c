@@ -774,3 +774,114 @@ JWT_FN(cg_expr_jwt_audiences)
 	out->u.arr = a;
 	return 0;
 }
+
+/* token.SelectToken(path): the simple JSONPath subset people use in
+ * policies: [$.]name.name[3]['quoted name'].name. Null when absent; an
+ * unsupported path (wildcards, filters, ..) is a JsonException. */
+CG_EXPR_JSON_FN(cg_expr_json_selecttoken)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return cg_expr_throw(r, "ArgumentNullException", "Value cannot be null. (Parameter 'path')");
+	struct cg_str p = args[0].u.s;
+	json_t *j = (json_t *)self->u.obj;
+	size_t i = 0;
+	if (p.len && p.ptr[0] == '$') {
+		i = 1;
+		if (i < p.len && p.ptr[i] == '.')
+			i++;
+	}
+	while (i < p.len && j) {
+		char key[256];
+		size_t kl = 0;
+		if (p.ptr[i] == '[') {
+			i++;
+			if (i < p.len && (p.ptr[i] == '\'' || p.ptr[i] == '"')) {
+				char q = p.ptr[i++];
+				while (i < p.len && p.ptr[i] != q && kl < sizeof(key) - 1)
+					key[kl++] = p.ptr[i++];
+				if (i + 1 >= p.len || p.ptr[i] != q || p.ptr[i + 1] != ']')
+					goto bad;
+				i += 2;
+				key[kl] = '\0';
+				j = json_is_object(j) ? json_object_get(j, key) : NULL;
+			} else {
+				size_t idx = 0, nd = 0;
+				while (i < p.len && p.ptr[i] >= '0' && p.ptr[i] <= '9' && nd < 9)
+					idx = idx * 10 + (size_t)(p.ptr[i++] - '0'), nd++;
+				if (!nd || i >= p.len || p.ptr[i] != ']')
+					goto bad;
+				i++;
+				j = json_is_array(j) ? json_array_get(j, idx) : NULL;
+			}
+		} else {
+			while (i < p.len && p.ptr[i] != '.' && p.ptr[i] != '[' && kl < sizeof(key) - 1) {
+				if (p.ptr[i] == '*' || p.ptr[i] == '?' || p.ptr[i] == '(')
+					goto bad;
+				key[kl++] = p.ptr[i++];
+			}
+			if (!kl)
+				goto bad;
+			key[kl] = '\0';
+			j = json_is_object(j) ? json_object_get(j, key) : NULL;
+		}
+		if (i < p.len && p.ptr[i] == '.') {
+			i++;
+			if (i >= p.len || p.ptr[i] == '.')
+				goto bad;
+		}
+	}
+	return ret_json(r, j, out);
+bad:
+	r->err->status = CG_EXPR_EXCEPTION;
+	snprintf(r->err->type, sizeof(r->err->type), "%s", "Newtonsoft.Json.JsonException");
+	snprintf(r->err->message, sizeof(r->err->message), "Unsupported path '%.*s' (certgate supports names and [index])",
+		 (int)(p.len > 80 ? 80 : p.len), p.ptr);
+	return -1;
+}
+
+/* JObject.Properties(): JProperty objects (name, value) in order. */
+CG_EXPR_JSON_FN(cg_expr_json_properties)
+{
+	json_t *j = (json_t *)self->u.obj;
+	size_t n = json_is_object(j) ? json_object_size(j) : 0;
+	struct cg_expr_array *a = cg_expr_new_array(r, (uint32_t)n, CG_EXPR_T_JPROPERTY);
+	if (!a)
+		return -1;
+	const char *key;
+	json_t *v;
+	uint32_t k = 0;
+	if (n) {
+		json_object_foreach(j, key, v)
+		{
+			struct cg_expr_jprop *pr = cg_arena_alloc(r->ctx->arena, sizeof(*pr));
+			if (!pr)
+				return cg_expr_nomem(r);
+			pr->name = cg_str_from_c(key);
+			pr->value = v;
+			memset(&a->items[k], 0, sizeof(a->items[k]));
+			a->items[k].kind = CG_EXPR_V_OBJ;
+			a->items[k].cls = CG_EXPR_T_JPROPERTY;
+			a->items[k++].u.obj = pr;
+		}
+	}
+	a->n = k;
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_ARRAY;
+	out->cls = CG_EXPR_T_JPROPERTY;
+	out->u.arr = a;
+	return 0;
+}
+
+/* token.Type: Newtonsoft's JTokenType name as a string ("Object", "Array",
+ * "String", "Integer", "Float", "Boolean", "Null"), since enums are
+ * compared as their names in most policies (ToString()). */
+CG_EXPR_JSON_FN(cg_expr_json_type)
+{
+	json_t *j = (json_t *)self->u.obj;
+	const char *t = json_is_object(j) ? "Object" : json_is_array(j) ? "Array" : json_is_string(j) ? "String" :
+			json_is_integer(j) ? "Integer" : json_is_real(j) ? "Float" : json_is_boolean(j) ? "Boolean" : "Null";
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_STRING;
+	out->u.s = cg_str_from_c(t);
+	return 0;
+}
