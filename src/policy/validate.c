@@ -227,7 +227,7 @@ static const struct attr_spec a_body[] = { { "template", 0, K_ENUM, "liquid" },
 					   { "xsi-nil", 0, K_ENUM, "blank|null" },
 					   { "parse-date", 0, K_BOOL, NULL }, END };
 static const struct attr_spec a_rewrite[] = { { "template", A_REQ | A_EXPR, K_ANY, NULL },
-					      { "copy-unmatched-params", 0, K_BOOL, NULL }, END };
+					      { "copy-unmatched-params", A_EXPR, K_BOOL, NULL }, END };
 static const struct attr_spec a_backend[] = {
 	{ "base-url", A_EXPR, K_ANY, NULL }, { "backend-id", A_EXPR, K_ANY, NULL },
 	{ "sf-resolve-condition", A_EXPR, K_ANY, NULL }, { "sf-service-instance-name", A_EXPR, K_ANY, NULL },
