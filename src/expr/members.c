@@ -929,6 +929,15 @@ FN(basic_password) { return ret_str(out, ((const struct basic_cred *)self->u.obj
 FN(ctx_null) { return ret_obj(out, CG_EXPR_T_OBJECT, NULL); }
 FN(never) { return ret_str(out, CG_STR("")); }
 
+#define JTT(fn, name) FN(fn) { return ret_str(out, CG_STR(name)); }
+JTT(jtt_array, "Array")
+JTT(jtt_boolean, "Boolean")
+JTT(jtt_float, "Float")
+JTT(jtt_integer, "Integer")
+JTT(jtt_null, "Null")
+JTT(jtt_object, "Object")
+JTT(jtt_string, "String")
+
 FN(str_tostring)
 {
 	*out = *self;
@@ -2524,6 +2533,15 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(JTOKEN, "set_Item", 2, 2, TY(VOID), cg_expr_json_set, TY(STRING), TY(OBJECT)),
 	METH(JTOKEN, "set_Item", 2, 2, TY(VOID), cg_expr_json_set, TY(INT), TY(OBJECT)),
 	METH(JTOKEN, "ToString", 0, 1, TY(STRING), cg_expr_json_tostring, TY(INT)),
+	PROP(JTOKEN, "Type", TY(JTOKENTYPE), cg_expr_json_type),
+	SPROP(JTOKENTYPE, "Array", TY(JTOKENTYPE), jtt_array),
+	SPROP(JTOKENTYPE, "Boolean", TY(JTOKENTYPE), jtt_boolean),
+	SPROP(JTOKENTYPE, "Float", TY(JTOKENTYPE), jtt_float),
+	SPROP(JTOKENTYPE, "Integer", TY(JTOKENTYPE), jtt_integer),
+	SPROP(JTOKENTYPE, "Null", TY(JTOKENTYPE), jtt_null),
+	SPROP(JTOKENTYPE, "Object", TY(JTOKENTYPE), jtt_object),
+	SPROP(JTOKENTYPE, "String", TY(JTOKENTYPE), jtt_string),
+	METH(JTOKENTYPE, "ToString", 0, 0, TY(STRING), str_tostring, { 0 }),
 	METHF(JTOKEN, MF_GENERIC, "Value", 1, 1, TY(OBJECT), cg_expr_json_value, TY(STRING)),
 	{ CG_EXPR_T_JTOKEN, MF_INDEXER, 1, 1, "this[]", { TY(STRING) }, TY(JTOKEN), cg_expr_json_index },
 	{ CG_EXPR_T_JTOKEN, MF_INDEXER, 1, 1, "this[]", { TY(INT) }, TY(JTOKEN), cg_expr_json_index },

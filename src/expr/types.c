@@ -46,6 +46,7 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_ELEM] = "T",
 	[CG_EXPR_T_JWT] = "Jwt",
 	[CG_EXPR_T_HASH] = "System.Security.Cryptography.HashAlgorithm",
+	[CG_EXPR_T_JTOKENTYPE] = "Newtonsoft.Json.Linq.JTokenType",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
 	[CG_EXPR_T_OPERATION] = "IOperation",
@@ -81,6 +82,7 @@ static const char *const short_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_GROUPS] = "GroupCollection",
 	[CG_EXPR_T_JTOKEN] = "JToken",
 	[CG_EXPR_T_JPROPERTY] = "JProperty",
+	[CG_EXPR_T_JTOKENTYPE] = "JTokenType",
 	[CG_EXPR_T_JSONCONVERT] = "JsonConvert",
 	[CG_EXPR_T_NAMETYPE] = "X509NameType",
 	[CG_EXPR_T_X500] = "X500DistinguishedName",
@@ -150,6 +152,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_REGEXOPT:
 	case CG_EXPR_T_NAMETYPE:
 	case CG_EXPR_T_DICTKV:
+	case CG_EXPR_T_JTOKENTYPE:
 	case CG_EXPR_T_CERTKV:
 	case CG_EXPR_T_HEADERKV:
 	case CG_EXPR_T_STRKV:
@@ -228,6 +231,7 @@ static const struct {
 	{ "System.Security.Cryptography.SHA256", CG_EXPR_T_HASH },
 	{ "System.Security.Cryptography.HMACSHA256", CG_EXPR_T_HASH },
 	{ "System.Security.Cryptography.SHA1", CG_EXPR_T_HASH },
+	{ "JTokenType", CG_EXPR_T_JTOKENTYPE }, { "Newtonsoft.Json.Linq.JTokenType", CG_EXPR_T_JTOKENTYPE },
 	{ "Regex", CG_EXPR_T_REGEX }, { "System.Text.RegularExpressions.Regex", CG_EXPR_T_REGEX },
 	{ "RegexOptions", CG_EXPR_T_REGEXOPT }, { "System.Text.RegularExpressions.RegexOptions", CG_EXPR_T_REGEXOPT },
 	{ "X509Certificate2", CG_EXPR_T_CERT },
