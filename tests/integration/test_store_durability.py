@@ -80,6 +80,15 @@ for i in range(first, first + count):
 """
 
 
+def poll(fn, timeout=5.0, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if fn():
+            return True
+        time.sleep(step)
+    return fn()
+
+
 def integrity(store):
     """(integrity_check rows, foreign_key_check rows) read with Python's sqlite3."""
     db = sqlite3.connect(store, timeout=10)
@@ -254,6 +263,61 @@ print(json.dumps(res))
         self.assert_store_ok("after racing writers")
         sys.stderr.write("\n  [reference race] %d samples; policy set ok %d/30, nv rm ok %d/30\n"
                          % (samples, pol_ok, rm_ok))
+
+    def test_5_writer_waits_for_a_held_lock(self):
+        # Another process holds the write lock (with an uncommitted change):
+        # the gateway keeps serving and never sees the change; a CLI write
+        # waits for the lock and succeeds when it is released in time, and
+        # fails cleanly (exit 1, store unchanged) when it is not.
+        pol = os.path.join(self.tmp, "lock.xml")
+        with open(pol, "w") as f:
+            f.write(POLICY.format(gen="locked-before"))
+        self.gw.cli("policy", "set", "--api", "dur", pol)
+        self.assertTrue(poll(lambda: self.request_gen() == (200, "locked-before")))
+        reloads = self.gw.stderr().count("reload:")
+        for hold, want_rc in ((1.5, 0), (6.5, 1)):
+            db = sqlite3.connect(self.gw.store, timeout=10, isolation_level=None)
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("UPDATE policies SET value = 'garbage <<<' WHERE api_id = 'dur'")
+                t0 = time.monotonic()
+                p = subprocess.Popen([self.gw.bin, "--store", self.gw.store, "nv", "set",
+                                      "lockwait%d" % want_rc, "v"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                seen = set()
+                t_done = None  # when the CLI ended, if it did while the lock was held
+                for _ in range(1000):
+                    if time.monotonic() - t0 >= hold:
+                        break
+                    seen.add(self.request_gen())
+                    if t_done is None and p.poll() is not None:
+                        t_done = time.monotonic() - t0
+                    time.sleep(0.05)
+                self.assertEqual(seen, {(200, "locked-before")}, "while the lock is held")
+                db.execute("ROLLBACK")
+            finally:
+                db.close()
+            out, err = p.communicate(timeout=30)
+            took = time.monotonic() - t0 if t_done is None else t_done
+            err = err.decode(errors="replace")
+            self.assertEqual(p.returncode, want_rc, err)
+            nvs = self.state()[1]
+            if want_rc == 0:
+                self.assertGreaterEqual(took, hold - 0.2, "did not wait for the lock")
+                self.assertEqual(nvs.get("lockwait0"), "v")
+            else:
+                self.assertRegex(err, r"^certgate: .*(busy|locked)", err)
+                self.assertNotIn("lockwait1", nvs)
+                self.assertTrue(4.0 <= took <= hold, "gave up after %.1f s (busy timeout "
+                                "5 s)" % took)
+                sys.stderr.write("\n  [lock] CLI gave up after %.1f s: %s\n" % (
+                    took, err.strip()))
+        self.gw.cli("nv", "set", "lockwait1", "v")
+        time.sleep(0.6)
+        self.assertEqual(self.request_gen(), (200, "locked-before"))
+        self.assertEqual(self.gw.stderr().count("reload:"), reloads,
+                         "the gateway saw the uncommitted change")
+        self.assert_store_ok("after a held lock")
 
     # ---- 6. SIGKILL of writers at random moments
 
