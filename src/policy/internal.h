@@ -85,8 +85,9 @@ long pol_cs_scan(const char *s, size_t n, size_t i, char closer, size_t *err_off
 void pol_diag(struct cg_pol_diags *d, enum cg_pol_severity sev, struct cg_pol_pos pos,
 	      struct cg_str origin, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* validate.c: checks a loaded tree; fragment = the root is <fragment>.
- * Returns the number of errors added. */
+/* validate.c: checks a loaded tree (doc->is_fragment: the root is
+ * <fragment> and no section rules apply); adds the missing-<base/>
+ * warnings. Returns the number of errors added. */
 size_t pol_validate(struct cg_pol_doc *doc, struct cg_pol_diags *d);
 /* Calls the compile hook on every expression; returns errors added. */
 size_t pol_compile(struct cg_pol_doc *doc, const struct cg_pol_env *env, struct cg_pol_diags *d);

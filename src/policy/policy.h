@@ -9,7 +9,8 @@
  * Order of work for one text (APIM semantics, apim.md §1):
  *   1. {{name}} named values, one textual pass over the raw text;
  *   2. rawxml pre-pass: @(...) / @{...} spans found with a C#-aware scanner
- *      and XML-escaped (format rawxml only);
+ *      and XML-escaped, bare '&' and raw quotes in literals escaped
+ *      (format rawxml only);
  *   3. libxml2 parse (no network, no entities, DOCTYPE refused);
  *   4. tree build, <include-fragment/> replaced by the fragment's elements;
  *   5. validation; 6. expression compile hook.
