@@ -26,6 +26,8 @@ from cgtest import BResp  # noqa: E402
 EXPECTED_FAILURES = {
     "HotApply.test_3_garbage_uploaded_certificate_in_the_store_is_not_applied":
         "snapshot does not load uploaded certificates yet: garbage DER applied silently",
+    "HotApply.test_7_uploaded_certificates_churn_under_load":
+        "snapshot does not load uploaded certificates yet: Deployment.Certificates is empty",
 }
 
 HOST = "secure.test"
@@ -608,6 +610,64 @@ class HotApply(cgtest.GatewayTestCase):
         self.assertEqual(late, {cur.thumbprint}, "new connections after the last rotation")
         sys.stderr.write("\n  [rotation] %d requests over %d connections\n" % (
             len(res), len({r[0] for r in res})))
+
+
+    # ---- 7. uploaded certificates (guide policy 4) churned under load
+
+    def test_7_uploaded_certificates_churn_under_load(self):
+        cond = ('context.Request.Certificate == null || !context.Deployment.Certificates.Any('
+                'c => c.Value.Thumbprint == context.Request.Certificate.Thumbprint)')
+        guide4 = POLICY.replace(
+            'context.Request.Certificate == null || context.Request.Certificate.Thumbprint '
+            '!= "{thumb}"', cond)
+        self.assertIn("Deployment.Certificates", guide4)
+
+        def set4(gen):
+            path = self.policy_file(guide4.format(gen=gen))
+            self.gw.cli("policy", "set", "--api", API, path)
+            os.unlink(path)
+        self.gw.cli("cert", "add", "alice-up", self.alice.leaf)
+        try:
+            g = self.next_gen()
+            set4(g)
+            self.wait_gen(g)
+            applied = {str(g)}
+            good = Load(self.gw, self.alice, 3)
+            bad = Load(self.gw, self.bob, 1, pause=0.02)
+            uploaded = []
+            try:
+                self.assertTrue(good.wait_started() and bad.wait_started(),
+                                good.errors + bad.errors)
+                for i in range(30):
+                    if len(uploaded) < len(self.uploads) and i % 2 == 0:
+                        cid = "churn-%d" % i
+                        self.gw.cli("cert", "add", cid, self.uploads[len(uploaded)].leaf)
+                        uploaded.append(cid)
+                    elif uploaded:
+                        self.gw.cli("cert", "rm", uploaded.pop())
+                    if i % 5 == 4:
+                        g = self.next_gen()
+                        set4(g)
+                        applied.add(str(g))
+                    time.sleep(0.02)
+                time.sleep(1.0)
+            finally:
+                res_good = good.stop()
+                res_bad = bad.stop()
+                for cid in uploaded:
+                    self.gw.cli("cert", "rm", cid)
+            self.assertEqual(good.errors + bad.errors, [])
+            self.check_results(res_good, 200, applied, "alice (uploaded)")
+            self.check_results(res_bad, 403, applied, "bob (not uploaded)")
+        finally:
+            self.gw.cli("cert", "rm", "alice-up")
+        t0 = time.monotonic()
+        self.assertTrue(poll(lambda: one_request(self.gw, self.alice).status == 403, 3.0, 0.02),
+                        "removing alice's certificate never applied")
+        self.assertLess(time.monotonic() - t0, 1.5)
+        g = self.next_gen()
+        self.set_gen(g)
+        self.wait_gen(g)
 
 
 if __name__ == "__main__":
