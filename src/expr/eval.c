@@ -208,7 +208,8 @@ static void seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_v
 		break;
 	case CG_EXPR_T_HEADERS:
 		out->cls = CG_EXPR_T_HEADERKV;
-		out->u.obj = &((const struct cg_expr_headers *)v->u.obj)->items[i];
+		out->u.ref.obj = &((const struct cg_expr_headers *)v->u.obj)->items[i];
+		out->u.ref.owner = v->u.obj; /* for Value: all lines of this name */
 		break;
 	case CG_EXPR_T_STRDICT:
 		out->cls = CG_EXPR_T_STRKV;

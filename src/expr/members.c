@@ -451,10 +451,10 @@ FN(hdrs_trygetvalue)
 FN(hdrkv_key) { return ret_str(out, ((const struct cg_expr_header *)self->u.obj)->name); }
 FN(hdrkv_value)
 {
-	/* KeyValuePair<string,string[]>.Value: all lines of this name. The
-	 * entry does not know its dictionary, so it returns its own line
-	 * (enumeration visits a name once; see docs/expressions.md). */
-	const struct cg_expr_header *hd = self->u.obj;
+	/* KeyValuePair<string,string[]>.Value: all lines of this name */
+	const struct cg_expr_header *hd = self->u.ref.obj;
+	if (self->u.ref.owner)
+		return hdr_values(r, self->u.ref.owner, hd->name, out);
 	struct cg_expr_array *a = cg_expr_new_array(r, 1, CG_EXPR_T_STRING);
 	if (!a)
 		return -1;

@@ -131,6 +131,12 @@ struct cg_expr_value {
 		struct cg_str s; /* UTF-8 bytes; see docs/expressions.md on indexing */
 		const struct cg_expr_array *arr;
 		const void *obj;
+		/* an object plus the collection it came from (a header line and
+		 * its Headers); ref.obj aliases obj */
+		struct {
+			const void *obj;
+			const void *owner;
+		} ref;
 	} u;
 };
 
