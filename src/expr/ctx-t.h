@@ -35,6 +35,7 @@ struct cg_expr_cert {
 	struct cg_str dns_name;      /* GetNameInfo(DnsName, false) */
 	struct cg_str email_name;    /* GetNameInfo(EmailName, false) */
 	struct cg_str issuer_simple_name; /* GetNameInfo(SimpleName, true) */
+	struct cg_str raw_data;      /* the DER bytes (RawData, GetRawCertData()); may be empty */
 	int64_t not_before;          /* .NET ticks, local time (Kind=Local) */
 	int64_t not_after;
 	int32_t version;             /* 3 for X.509 v3 */

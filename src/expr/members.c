@@ -301,6 +301,58 @@ FN(cert_getnameinfo)
 	return ret_str(out, s.ptr ? s : CG_STR(""));
 }
 
+FN(cert_rawdata)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_BYTES;
+	out->cls = CG_EXPR_T_BYTE;
+	out->u.s = CERT(self)->raw_data.ptr ? CERT(self)->raw_data : CG_STR("");
+	return 0;
+}
+
+/* GetCertHash(): the SHA-1 bytes behind the hex Thumbprint. */
+FN(cert_gethash)
+{
+	struct cg_str t = CERT(self)->thumbprint;
+	char *p = cg_expr_strbuf(r, t.len / 2);
+	if (!p)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i + 1 < t.len; i += 2) {
+		int hi = hexv(t.ptr[i]), lo = hexv(t.ptr[i + 1]);
+		if (hi < 0 || lo < 0)
+			break;
+		p[n++] = (char)(hi * 16 + lo);
+	}
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_BYTES;
+	out->cls = CG_EXPR_T_BYTE;
+	out->u.s = cg_str_make(p, n);
+	return 0;
+}
+
+/* X509Certificate.ToString(): the non-verbose .NET layout; dates in the
+ * invariant culture's "G" form (see docs). */
+FN(cert_tostring)
+{
+	const struct cg_expr_cert *c = CERT(self);
+	char nb[64], na[64];
+	struct cg_expr_value d = { .kind = CG_EXPR_V_DATETIME };
+	d.u.ticks = c->not_before;
+	int nbl = cg_expr_format_scalar(&d, CG_STR_NULL, nb, sizeof(nb));
+	d.u.ticks = c->not_after;
+	int nal = cg_expr_format_scalar(&d, CG_STR_NULL, na, sizeof(na));
+	size_t len = c->subject.len + c->issuer.len + c->serial_number.len + c->thumbprint.len + 160;
+	char *p = cg_expr_strbuf(r, len);
+	if (!p)
+		return -1;
+	int n = snprintf(p, len,
+			 "[Subject]\n  %.*s\n\n[Issuer]\n  %.*s\n\n[Serial Number]\n  %.*s\n\n[Not Before]\n  %.*s\n\n[Not After]\n  %.*s\n\n[Thumbprint]\n  %.*s\n",
+			 CG_STR_FMT(c->subject), CG_STR_FMT(c->issuer), CG_STR_FMT(c->serial_number), nbl > 0 ? nbl : 0, nb,
+			 nal > 0 ? nal : 0, na, CG_STR_FMT(c->thumbprint));
+	return ret_str(out, cg_str_make(p, n > 0 && (size_t)n < len ? (size_t)n : 0));
+}
+
 FN(x500_name)
 {
 	const struct cg_expr_cert *c = self->u.obj;
@@ -2259,13 +2311,17 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(CERT, "IssuerName", TY(X500), cert_issuername),
 	PROP(CERT, "NotAfter", TY(DATETIME), cert_notafter),
 	PROP(CERT, "NotBefore", TY(DATETIME), cert_notbefore),
+	PROP(CERT, "RawData", TARR(BYTE), cert_rawdata),
 	PROP(CERT, "SerialNumber", TY(STRING), cert_serial),
 	PROP(CERT, "Subject", TY(STRING), cert_subject),
 	PROP(CERT, "SubjectName", TY(X500), cert_subjectname),
 	PROP(CERT, "Thumbprint", TY(STRING), cert_thumb),
+	METH(CERT, "ToString", 0, 0, TY(STRING), cert_tostring, { 0 }),
 	PROP(CERT, "Version", TY(INT), cert_version),
+	METH(CERT, "GetCertHash", 0, 0, TARR(BYTE), cert_gethash, { 0 }),
 	METH(CERT, "GetCertHashString", 0, 0, TY(STRING), cert_thumb, { 0 }),
 	METH(CERT, "GetNameInfo", 2, 2, TY(STRING), cert_getnameinfo, TY(NAMETYPE), TY(BOOL)),
+	METH(CERT, "GetRawCertData", 0, 0, TARR(BYTE), cert_rawdata, { 0 }),
 	METH(CERT, "GetSerialNumberString", 0, 0, TY(STRING), cert_serial, { 0 }),
 	METH(CERT, "Verify", 0, 0, TY(BOOL), cert_verify, { 0 }),
 	METH(CERT, "VerifyNoRevocation", 0, 0, TY(BOOL), cert_verify_norev, { 0 }),
