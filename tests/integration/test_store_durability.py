@@ -373,6 +373,7 @@ print(json.dumps(res))
 
     def test_6_sigkill_writer_loop(self):
         log = os.path.join(self.tmp, "writer.log")
+        open(log, "a").close()  # a writer may die before it opens it
         rng = random.Random(int(time.time()))
         started, ok, failed = set(), set(), {}
         kills = 0
