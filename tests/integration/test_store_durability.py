@@ -416,7 +416,7 @@ print(json.dumps(res))
                if not (i % 4 == 2 and (i - 2) not in ok) and
                not (i % 4 == 3 and (i - 2) not in ok)]
         self.assertEqual(bad, [], "writer commands failed")
-        self.assertGreaterEqual(len(ok), 16, "the writers hardly wrote anything")
+        self.assertGreaterEqual(len(ok), 8, "the writers hardly wrote anything")
         sys.stderr.write("\n  [writer kills] %d kills, %d commands ok, %d failed (after a "
                          "killed predecessor), %d cut by a kill, %.1f s\n" % (
                              kills, len(ok), len(failed), len(started) - len(ok) - len(failed),
