@@ -789,6 +789,20 @@ static struct cg_expr_node *check_call(struct checker *c, struct cg_expr_node *c
 
 /* ---- operators ---- */
 
+/* x?.Member with a value-type result is a Nullable<T> in C# (bool?, int?):
+ * it cannot be used where a plain bool is required. */
+static bool lifted(const struct cg_expr_node *e)
+{
+	return (e->op == N_PROP || e->op == N_METHOD) && e->cond && !cg_expr_ty_is_ref(e->type) &&
+	       e->type.id != CG_EXPR_T_ERROR;
+}
+
+static struct cg_expr_node *not_plain_bool(struct checker *c, struct cg_expr_node *e)
+{
+	char b1[160];
+	return err_at(c, e, "Cannot implicitly convert type '%s?' to '%s'", tn(e->type, b1), tn(e->type, b1));
+}
+
 static bool is_eqtype_ref(struct cg_expr_type t)
 {
 	return cg_expr_ty_is_ref(t) || t.id == CG_EXPR_T_NULL;
@@ -830,6 +844,10 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 	switch (op) {
 	case TK_OROR:
 	case TK_ANDAND:
+		if (lifted(e->a))
+			return not_plain_bool(c, e->a);
+		if (lifted(e->b))
+			return not_plain_bool(c, e->b);
 		if (ta.id == CG_EXPR_T_BOOL && tb.id == CG_EXPR_T_BOOL) {
 			e->op = op == TK_OROR ? N_ORELSE : N_ANDALSO;
 			e->type = T(BOOL);
@@ -994,6 +1012,8 @@ static struct cg_expr_node *check_unary(struct checker *c, struct cg_expr_node *
 	}
 	switch (e->sub) {
 	case TK_BANG:
+		if (lifted(e->a))
+			return not_plain_bool(c, e->a);
 		if (t.id == CG_EXPR_T_BOOL) {
 			e->type = t;
 			return e;
@@ -1423,6 +1443,8 @@ static struct cg_expr_node *check_expr(struct checker *c, struct cg_expr_node *e
 		}
 		if (e->a->type.id != CG_EXPR_T_BOOL)
 			return err_at(c, e->a, "Cannot implicitly convert type '%s' to 'bool'", tn(e->a->type, b1));
+		if (lifted(e->a))
+			return not_plain_bool(c, e->a);
 		struct cg_expr_type t;
 		if (!unify(e->b->type, e->c->type, &t) || t.id == CG_EXPR_T_NULL)
 			return err_at(c, e, "Type of conditional expression cannot be determined because there is no implicit conversion between '%s' and '%s'",
@@ -1542,6 +1564,10 @@ static bool cond_bool(struct checker *c, struct cg_expr_node **ep)
 		return false;
 	if ((*ep)->type.id != CG_EXPR_T_BOOL) {
 		err_at(c, *ep, "Cannot implicitly convert type '%s' to 'bool'", tn((*ep)->type, b1));
+		return false;
+	}
+	if (lifted(*ep)) {
+		not_plain_bool(c, *ep);
 		return false;
 	}
 	return true;
