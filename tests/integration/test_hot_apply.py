@@ -276,10 +276,11 @@ class HotApply(cgtest.GatewayTestCase):
         applied = {str(first)}
         n_backend = self.served
         good = Load(self.gw, self.alice, 4)
+        fresh = Load(self.gw, self.alice, 1, per_conn=1)  # a handshake per request
         bad = Load(self.gw, self.bob, 1, pause=0.02)
         try:
-            self.assertTrue(good.wait_started() and bad.wait_started(),
-                            good.errors + bad.errors)
+            self.assertTrue(good.wait_started() and bad.wait_started() and
+                            fresh.wait_started(), good.errors + bad.errors + fresh.errors)
             cert_ops = 0
             uploaded = []
             t_start = time.monotonic()
@@ -306,8 +307,11 @@ class HotApply(cgtest.GatewayTestCase):
         finally:
             res_good = good.stop()
             res_bad = bad.stop()
-        self.assertEqual(good.errors + bad.errors, [], "failed requests")
-        self.assertEqual(self.served - n_backend, len(res_good), "backend count")
+            res_fresh = fresh.stop()
+        self.assertEqual(good.errors + bad.errors + fresh.errors, [], "failed requests")
+        self.check_results(res_fresh, 200, applied, "alice, new connections")
+        self.assertEqual(self.served - n_backend, len(res_good) + len(res_fresh),
+                         "backend count")
         self.check_results(res_good, 200, applied, "alice")
         self.check_results(res_bad, 403, applied, "bob")
         late = [r for r in res_good if r[1] >= t_final + 1.5]
@@ -320,9 +324,10 @@ class HotApply(cgtest.GatewayTestCase):
                                 "run: %s" % sorted(during))
         conns = len({r[0] for r in res_good})
         span = max(r[1] for r in res_good) - min(r[1] for r in res_good)
-        sys.stderr.write("\n  [load] %.1f ok requests/s; %d changes (+%d cert add/rm) in %.2f s; %d ok requests "
+        self.assertEqual({r[3] for r in res_fresh if r[1] >= t_final + 1.5}, {final})
+        sys.stderr.write("\n  [load] %d new connections; %.1f ok requests/s; %d changes (+%d cert add/rm) in %.2f s; %d ok requests "
                          "over %d connections, %d denied; %d generations seen during the run\n"
-                         % (len(res_good) / span, 100, cert_ops, t_final - t_start, len(res_good), conns,
+                         % (len(res_fresh), len(res_good) / span, 100, cert_ops, t_final - t_start, len(res_good), conns,
                             len(res_bad), len(during)))
         for cid in uploaded:
             self.gw.cli("cert", "rm", cid)
