@@ -632,9 +632,41 @@ static int num(struct cg_str s, size_t *i, int ndig, int *out)
 	return k;
 }
 
+/* RFC 1123 ("Sun, 22 Nov 2026 10:00:00 GMT"), as HTTP dates: UTC, which
+ * .NET's Parse turns into local time. */
+static int parse_rfc1123(struct cg_str s, int64_t *ticks, uint8_t *kind)
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	if (s.len < 29 || s.ptr[3] != ',' || s.ptr[4] != ' ')
+		return -1;
+	size_t i = 5;
+	int d, y, h, mi, se, mo = -1;
+	if (num(s, &i, 2, &d) < 1 || i + 5 > s.len || s.ptr[i] != ' ')
+		return -1;
+	for (int k = 0; k < 12; k++)
+		if (memcmp(s.ptr + i + 1, mon[k], 3) == 0)
+			mo = k + 1;
+	i += 4;
+	if (mo < 0 || i >= s.len || s.ptr[i++] != ' ' || num(s, &i, 4, &y) != 4 || i >= s.len || s.ptr[i++] != ' ' ||
+	    num(s, &i, 2, &h) != 2 || i >= s.len || s.ptr[i++] != ':' || num(s, &i, 2, &mi) != 2 || i >= s.len ||
+	    s.ptr[i++] != ':' || num(s, &i, 2, &se) != 2)
+		return -1;
+	struct cg_str rest = trim(cg_str_sub(s, i, s.len - i));
+	if (!cg_str_eq_lit(rest, "GMT") && !cg_str_eq_lit(rest, "UTC") && !cg_str_eq_lit(rest, "Z"))
+		return -1;
+	int64_t t = cg_expr_dt_make(y, mo, d, h, mi, se);
+	if (t < 0)
+		return -1;
+	*ticks = cg_expr_to_local(t);
+	*kind = CG_EXPR_DT_LOCAL;
+	return 0;
+}
+
 int cg_expr_dt_parse(struct cg_str s, int64_t *ticks, uint8_t *kind)
 {
 	s = trim(s);
+	if (parse_rfc1123(s, ticks, kind) == 0)
+		return 0;
 	size_t i = 0;
 	int y, mo, d, h = 0, mi = 0, sec = 0, frac = 0, fd = 0;
 	*kind = CG_EXPR_DT_UNSPECIFIED;
