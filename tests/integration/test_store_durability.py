@@ -42,13 +42,13 @@ POLICY = """<policies>
 
 # A writer: runs certgate commands one after another, logging "start I",
 # then "ok I" or "fail I RC" (flushed) for each. Index I decides the command:
-#   I%4==0  api set wI          I%4==1  nv set wnI vI
+#   I%4==0  api set wI (backend BASE/wI)     I%4==1  nv set wnI vI
 #   I%4==2  policy set --api w(I-2) (gen I)
 #   I%4==3  nv set wn(I-2) uI   (update of the value set at I-2)
 # Bounded: at most COUNT commands and 30 s.
 WRITER = r"""
 import os, subprocess, sys, time
-bin, store, first, count, log, tmp = sys.argv[1:7]
+bin, store, first, count, log, tmp, base = sys.argv[1:8]
 first, count = int(first), int(count)
 policy = open(os.path.join(tmp, "policy.tmpl")).read()
 out = open(log, "a", buffering=1)
@@ -59,7 +59,7 @@ for i in range(first, first + count):
     k = i % 4
     if k == 0:
         cmd = ["api", "set", "w%d" % i, "--path", "w%d" % i, "--backend",
-               "http://127.0.0.1:9/w%d" % i]
+               base + "/w%d" % i]
     elif k == 1:
         cmd = ["nv", "set", "wn%d" % i, "v%d" % i]
     elif k == 2:
@@ -330,7 +330,7 @@ print(json.dumps(res))
             st = "ok" if i in ok else ("fail" if i in failed else "?")
             k = i % 4
             if k == 0:
-                key, val = ("api", "w%d" % i), "http://127.0.0.1:9/w%d" % i
+                key, val = ("api", "w%d" % i), self.b.url("/w%d" % i)
             elif k == 1:
                 key, val = ("nv", "wn%d" % i), "v%d" % i
             elif k == 2:
@@ -376,11 +376,13 @@ print(json.dumps(res))
         open(log, "a").close()  # a writer may die before it opens it
         rng = random.Random(int(time.time()))
         started, ok, failed = set(), set(), {}
+        reloads = self.gw.stderr().count("reload:")
         kills = 0
         t0 = time.monotonic()
         for rnd in range(8):
             p = subprocess.Popen([sys.executable, "-c", WRITER, self.gw.bin, self.gw.store,
-                                  str(100000 + rnd * 1000), "1000", log, self.tmp],
+                                  str(100000 + rnd * 1000), "1000", log, self.tmp,
+                                  self.b.url("")],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                  start_new_session=True)
             time.sleep(rng.uniform(0.25, 0.9))
@@ -406,6 +408,11 @@ print(json.dumps(res))
             label = "after kill %d" % (rnd + 1)
             self.assert_store_ok(label)
             self.check_writes(self.expected_writes(started, ok, failed), label)
+            # the running gateway applies what was committed
+            newest = max([i for i in ok if i % 4 == 0], default=None)
+            if newest is not None:
+                self.assertTrue(poll(lambda: self.request_gen("/w%d/x" % newest)[0] == 200,
+                                     1.5), "%s: API w%d not served" % (label, newest))
             # the CLI still works
             self.gw.cli("nv", "set", "probe%d" % rnd, "alive")
             self.assertEqual(self.state()[1].get("probe%d" % rnd), "alive")
@@ -417,6 +424,8 @@ print(json.dumps(res))
                not (i % 4 == 3 and (i - 2) not in ok)]
         self.assertEqual(bad, [], "writer commands failed")
         self.assertGreaterEqual(len(ok), 8, "the writers hardly wrote anything")
+        self.assertEqual(self.gw.stderr().count("reload:"), reloads,
+                         "a killed writer left a state the gateway could not load")
         sys.stderr.write("\n  [writer kills] %d kills, %d commands ok, %d failed (after a "
                          "killed predecessor), %d cut by a kill, %.1f s\n" % (
                              kills, len(ok), len(failed), len(started) - len(ok) - len(failed),
