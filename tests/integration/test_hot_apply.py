@@ -1,13 +1,20 @@
-"""Hot apply of configuration changes (issue 4, item 5): policy changes and
-certificate uploads under keep-alive mTLS load never fail a request and are
-seen within about a second; each request runs with one snapshot from start
-to end; an invalid change (refused by the CLI, or garbage written straight
-into the SQLite file) never reaches the gateway, which keeps serving the
-previous configuration.
+"""Hot apply of configuration changes (issue 4, item 5).
 
-Real binary, real TLS with client certificates (Python ssl sockets with a
-raw keep-alive HTTP/1.1 client), real store file, changes made with the CLI
-(and once with Python's sqlite3, bypassing the CLI's validation)."""
+Under keep-alive and new-connection mTLS load (Python ssl sockets, a raw
+HTTP/1.1 client, ~10k requests/s), with the guide's thumbprint policy:
+- 100 consecutive `policy set` (+ `cert add`/`cert rm`) never fail a request
+  (no reset, no 5xx, the wrong certificate always 403); within a connection
+  the generation never goes back; inbound and outbound of one request see
+  the same generation; after the last change + 1.5 s only the last one;
+- a change is seen within 1.5 s (measured, printed);
+- a policy the CLI refuses, and garbage written straight into the SQLite
+  file (policy text, server certificate, uploaded certificate), never reach
+  the workers: a reload error is logged and the previous configuration keeps
+  serving; the next valid change applies;
+- a request in flight finishes with the snapshot it started with;
+- named value and fragment changes, server certificate rotation, and
+  uploaded certificates (guide policy 4) churned under load.
+"""
 
 import hashlib
 import os
