@@ -1090,6 +1090,10 @@ static struct cg_expr_node *check_cast(struct checker *c, struct cg_expr_node *e
 		e->sub = 1; /* unboxing/downcast: checked at run time (InvalidCastException) */
 		return e;
 	}
+	if (from.id == CG_EXPR_T_DAYOFWEEK && to.id == CG_EXPR_T_INT) {
+		e->sub = 3; /* an enum's number */
+		return e;
+	}
 	if (from.id == CG_EXPR_T_JTOKEN && (to.id == CG_EXPR_T_STRING || to.id == CG_EXPR_T_INT ||
 					    to.id == CG_EXPR_T_LONG || to.id == CG_EXPR_T_DOUBLE ||
 					    to.id == CG_EXPR_T_BOOL)) {

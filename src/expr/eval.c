@@ -959,6 +959,17 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 	case N_CAST:
 		if (ev(r, e->a, out) < 0)
 			return -1;
+		if (e->sub == 3) {
+			/* (int)DayOfWeek: the enum is held as its name */
+			static const char *const days[] = { "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday" };
+			int k = 0;
+			while (k < 7 && !cg_str_eq(out->u.s, cg_str_from_c(days[k])))
+				k++;
+			memset(out, 0, sizeof(*out));
+			out->kind = CG_EXPR_V_INT;
+			out->u.i = k;
+			return 0;
+		}
 		if (e->sub == 2) {
 			/* (T)token: Newtonsoft's explicit conversions */
 			a = *out;

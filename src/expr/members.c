@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "expr/ctx.h"
@@ -990,6 +991,16 @@ JTT(jtt_null, "Null")
 JTT(jtt_object, "Object")
 JTT(jtt_string, "String")
 
+static const char *const dow_names[] = { "Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday" };
+#define DOW(fn, k) FN(fn) { return ret_str(out, cg_str_from_c(dow_names[k])); }
+DOW(dow_sun, 0)
+DOW(dow_mon, 1)
+DOW(dow_tue, 2)
+DOW(dow_wed, 3)
+DOW(dow_thu, 4)
+DOW(dow_fri, 5)
+DOW(dow_sat, 6)
+
 FN(str_tostring)
 {
 	*out = *self;
@@ -1631,6 +1642,23 @@ FN(dt_value)
 	return 0;
 }
 FN(dt_date) { return ret_dt(out, self->u.ticks - self->u.ticks % CG_EXPR_TICKS_PER_DAY, self->dtkind); }
+FN(dt_dayofweek)
+{
+	struct cg_expr_dt d;
+	cg_expr_dt_split(self->u.ticks, &d);
+	return ret_str(out, cg_str_from_c(dow_names[d.dow]));
+}
+/* IsDaylightSavingTime(): the host's rules for a local time (false for UTC;
+ * always false with TZ=UTC, certgate's default). */
+FN(dt_isdst)
+{
+	if (self->dtkind == CG_EXPR_DT_UTC)
+		return ret_bool(out, false);
+	int64_t utc = self->u.ticks - (cg_expr_to_local(self->u.ticks) - self->u.ticks);
+	time_t t = (time_t)((utc - 621355968000000000LL) / CG_EXPR_TICKS_PER_SEC);
+	struct tm tm;
+	return ret_bool(out, localtime_r(&t, &tm) && tm.tm_isdst > 0);
+}
 FN(dt_ticks) { return ret_long(out, self->u.ticks); }
 FN(dt_timeofday) { return ret_ts(out, self->u.ticks % CG_EXPR_TICKS_PER_DAY); }
 FN(dt_subtract)
@@ -2495,10 +2523,12 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(DATETIME, "AddYears", 1, 1, TY(DATETIME), dt_addyears, TY(INT)),
 	PROP(DATETIME, "Date", TY(DATETIME), dt_date),
 	PROP(DATETIME, "Day", TY(INT), dt_day),
+	PROP(DATETIME, "DayOfWeek", TY(DAYOFWEEK), dt_dayofweek),
 	PROP(DATETIME, "DayOfYear", TY(INT), dt_dayofyear),
 	SMETH(DATETIME, "DaysInMonth", 2, 2, TY(INT), dt_daysinmonth, TY(INT), TY(INT)),
 	{ CG_EXPR_T_DATETIME, MF_NULLSELF, 0, 0, "HasValue", { { 0 } }, TY(BOOL), dt_hasvalue },
 	PROP(DATETIME, "Hour", TY(INT), dt_hour),
+	METH(DATETIME, "IsDaylightSavingTime", 0, 0, TY(BOOL), dt_isdst, { 0 }),
 	SMETH(DATETIME, "IsLeapYear", 1, 1, TY(BOOL), dt_isleapyear, TY(INT)),
 	SPROP(DATETIME, "MaxValue", TY(DATETIME), dt_maxvalue),
 	PROP(DATETIME, "Millisecond", TY(INT), dt_millisecond),
@@ -2590,6 +2620,14 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(JTOKEN, "set_Item", 2, 2, TY(VOID), cg_expr_json_set, TY(INT), TY(OBJECT)),
 	METH(JTOKEN, "ToString", 0, 1, TY(STRING), cg_expr_json_tostring, TY(INT)),
 	PROP(JTOKEN, "Type", TY(JTOKENTYPE), cg_expr_json_type),
+	SPROP(DAYOFWEEK, "Friday", TY(DAYOFWEEK), dow_fri),
+	SPROP(DAYOFWEEK, "Monday", TY(DAYOFWEEK), dow_mon),
+	SPROP(DAYOFWEEK, "Saturday", TY(DAYOFWEEK), dow_sat),
+	SPROP(DAYOFWEEK, "Sunday", TY(DAYOFWEEK), dow_sun),
+	SPROP(DAYOFWEEK, "Thursday", TY(DAYOFWEEK), dow_thu),
+	METH(DAYOFWEEK, "ToString", 0, 0, TY(STRING), str_tostring, { 0 }),
+	SPROP(DAYOFWEEK, "Tuesday", TY(DAYOFWEEK), dow_tue),
+	SPROP(DAYOFWEEK, "Wednesday", TY(DAYOFWEEK), dow_wed),
 	SPROP(JTOKENTYPE, "Array", TY(JTOKENTYPE), jtt_array),
 	SPROP(JTOKENTYPE, "Boolean", TY(JTOKENTYPE), jtt_boolean),
 	SPROP(JTOKENTYPE, "Float", TY(JTOKENTYPE), jtt_float),

@@ -47,6 +47,7 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_JWT] = "Jwt",
 	[CG_EXPR_T_HASH] = "System.Security.Cryptography.HashAlgorithm",
 	[CG_EXPR_T_JTOKENTYPE] = "Newtonsoft.Json.Linq.JTokenType",
+	[CG_EXPR_T_DAYOFWEEK] = "System.DayOfWeek",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
 	[CG_EXPR_T_OPERATION] = "IOperation",
@@ -153,6 +154,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_NAMETYPE:
 	case CG_EXPR_T_DICTKV:
 	case CG_EXPR_T_JTOKENTYPE:
+	case CG_EXPR_T_DAYOFWEEK:
 	case CG_EXPR_T_CERTKV:
 	case CG_EXPR_T_HEADERKV:
 	case CG_EXPR_T_STRKV:
@@ -232,6 +234,7 @@ static const struct {
 	{ "System.Security.Cryptography.HMACSHA256", CG_EXPR_T_HASH },
 	{ "System.Security.Cryptography.SHA1", CG_EXPR_T_HASH },
 	{ "JTokenType", CG_EXPR_T_JTOKENTYPE }, { "Newtonsoft.Json.Linq.JTokenType", CG_EXPR_T_JTOKENTYPE },
+	{ "DayOfWeek", CG_EXPR_T_DAYOFWEEK }, { "System.DayOfWeek", CG_EXPR_T_DAYOFWEEK },
 	{ "Regex", CG_EXPR_T_REGEX }, { "System.Text.RegularExpressions.Regex", CG_EXPR_T_REGEX },
 	{ "RegexOptions", CG_EXPR_T_REGEXOPT }, { "System.Text.RegularExpressions.RegexOptions", CG_EXPR_T_REGEXOPT },
 	{ "X509Certificate2", CG_EXPR_T_CERT },

@@ -57,6 +57,7 @@ enum cg_expr_tid {
 	CG_EXPR_T_JWT,       /* APIM Jwt (string.AsJwt()) */
 	CG_EXPR_T_HASH,      /* HashAlgorithm / HMAC (SHA256, HMACSHA256 ...) */
 	CG_EXPR_T_JTOKENTYPE, /* JTokenType (an enum, held as its name: a string) */
+	CG_EXPR_T_DAYOFWEEK, /* DayOfWeek (an enum, held as its name: a string) */
 	CG_EXPR_T_ELEM,      /* member tables only: the owner's element type */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
