@@ -2211,6 +2211,116 @@ ENUMV(ro_none, 0)
 ENUMV(ro_ignorecase, 1)
 ENUMV(ro_multiline, 2)
 
+/* ---- Uri / WebUtility escaping ---- */
+
+/* Percent-encodes s: unreserved (RFC 3986) bytes stay; with plus, a space
+ * becomes '+' (WebUtility.UrlEncode, upper-case hex as .NET Core). */
+static int pct_encode(struct cg_expr_run *r, struct cg_str s, bool plus, struct cg_expr_value *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+			    c == '_' || c == '.' || c == '~' || (plus && (c == ' ' || c == '!' || c == '*' || c == '(' || c == ')'));
+		n += keep ? 1 : 3;
+	}
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	size_t o = 0;
+	static const char hx[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+			    c == '_' || c == '.' || c == '~' || (plus && (c == ' ' || c == '!' || c == '*' || c == '(' || c == ')'));
+		if (keep) {
+			p[o++] = plus && c == ' ' ? '+' : (char)c;
+		} else {
+			p[o++] = '%';
+			p[o++] = hx[c >> 4];
+			p[o++] = hx[c & 15];
+		}
+	}
+	return ret_str(out, cg_str_make(p, o));
+}
+
+FN(uri_escape)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "stringToEscape");
+	return pct_encode(r, args[0].u.s, false, out);
+}
+FN(uri_unescape)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "stringToUnescape");
+	bool oom = false;
+	/* Uri.UnescapeDataString leaves '+' alone */
+	struct cg_str s = args[0].u.s;
+	char *p = cg_expr_strbuf(r, s.len);
+	if (!p)
+		return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.ptr[i] == '%' && i + 2 < s.len && hexv(s.ptr[i + 1]) >= 0 && hexv(s.ptr[i + 2]) >= 0) {
+			p[o++] = (char)(hexv(s.ptr[i + 1]) * 16 + hexv(s.ptr[i + 2]));
+			i += 2;
+		} else {
+			p[o++] = s.ptr[i];
+		}
+	}
+	(void)oom;
+	return ret_str(out, cg_str_make(p, o));
+}
+FN(web_urlencode)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return ret_str(out, CG_STR_NULL);
+	return pct_encode(r, args[0].u.s, true, out);
+}
+FN(web_urldecode)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return ret_str(out, CG_STR_NULL);
+	bool oom = false;
+	struct cg_str d = url_decode(r, args[0].u.s, &oom);
+	if (oom)
+		return cg_expr_nomem(r);
+	return ret_str(out, d);
+}
+FN(web_htmlencode)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return ret_str(out, CG_STR_NULL);
+	struct cg_str s = args[0].u.s;
+	size_t n = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.ptr[i];
+		n += c == '<' || c == '>' ? 4 : c == '&' ? 5 : c == '"' ? 6 : c == '\'' ? 5 : 1;
+	}
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		const char *rep = NULL;
+		switch (s.ptr[i]) {
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
+		case '&': rep = "&amp;"; break;
+		case '"': rep = "&quot;"; break;
+		case '\'': rep = "&#39;"; break;
+		}
+		if (rep) {
+			memcpy(p + o, rep, strlen(rep));
+			o += strlen(rep);
+		} else {
+			p[o++] = s.ptr[i];
+		}
+	}
+	return ret_str(out, cg_str_make(p, o));
+}
+
 /* ---- System.Exception ---- */
 
 FN(exc_ctor)
@@ -2690,6 +2800,13 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(HASH, "ComputeHash", 1, 1, TARR(BYTE), cg_expr_hash_compute, TARR(BYTE)),
 	SMETH(HASH, "Create", 0, 0, TY(HASH), cg_expr_hash_new, { 0 }),
 	METH(HASH, "Dispose", 0, 0, TY(VOID), cg_expr_hash_dispose, { 0 }),
+
+	/* Uri, WebUtility */
+	SMETH(URI, "EscapeDataString", 1, 1, TY(STRING), uri_escape, TY(STRING)),
+	SMETH(URI, "UnescapeDataString", 1, 1, TY(STRING), uri_unescape, TY(STRING)),
+	SMETH(WEBUTILITY, "HtmlEncode", 1, 1, TY(STRING), web_htmlencode, TY(STRING)),
+	SMETH(WEBUTILITY, "UrlDecode", 1, 1, TY(STRING), web_urldecode, TY(STRING)),
+	SMETH(WEBUTILITY, "UrlEncode", 1, 1, TY(STRING), web_urlencode, TY(STRING)),
 
 	/* System.Exception */
 	SMETH(EXCEPTION, ".ctor", 0, 1, TY(EXCEPTION), exc_ctor, TY(STRING)),
