@@ -2321,6 +2321,83 @@ FN(web_htmlencode)
 	return ret_str(out, cg_str_make(p, o));
 }
 
+/* ---- StringBuilder: a growing buffer in the request arena ---- */
+
+struct sb {
+	char *buf;
+	size_t len, cap;
+};
+
+static int sb_append(struct cg_expr_run *r, struct sb *b, struct cg_str s)
+{
+	if (b->len + s.len > r->max_string)
+		return cg_expr_budget(r, "string length");
+	if (b->len + s.len > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		while (cap < b->len + s.len)
+			cap *= 2;
+		/* the old buffer stays in the arena: doubling bounds the waste */
+		char *nb = cg_arena_alloc(r->ctx->arena, cap);
+		if (!nb)
+			return cg_expr_nomem(r);
+		if (b->len)
+			memcpy(nb, b->buf, b->len);
+		b->buf = nb;
+		b->cap = cap;
+	}
+	if (s.len)
+		memcpy(b->buf + b->len, s.ptr, s.len);
+	b->len += s.len;
+	return 0;
+}
+
+#define SB(self) ((struct sb *)(uintptr_t)(self)->u.obj)
+
+FN(sb_new)
+{
+	struct sb *b = cg_arena_zalloc(r->ctx->arena, sizeof(*b));
+	if (!b)
+		return cg_expr_nomem(r);
+	if (nargs && args[0].kind == CG_EXPR_V_STRING && sb_append(r, b, args[0].u.s) < 0)
+		return -1;
+	return ret_obj(out, CG_EXPR_T_SB, b);
+}
+FN(sb_append_fn)
+{
+	struct cg_str s;
+	if (cg_expr_tostr(r, &args[0], &s) < 0 || sb_append(r, SB(self), s) < 0)
+		return -1;
+	*out = *self; /* Append returns the builder, for chaining */
+	return 0;
+}
+FN(sb_appendline)
+{
+	struct cg_str s = CG_STR("");
+	if (nargs && cg_expr_tostr(r, &args[0], &s) < 0)
+		return -1;
+	/* Environment.NewLine on the Linux gateway is "\n" (see docs) */
+	if (sb_append(r, SB(self), s) < 0 || sb_append(r, SB(self), CG_STR("\n")) < 0)
+		return -1;
+	*out = *self;
+	return 0;
+}
+FN(sb_appendformat)
+{
+	struct cg_expr_value s;
+	if (str_format(r, NULL, args, nargs, &s) < 0 || sb_append(r, SB(self), s.u.s) < 0)
+		return -1;
+	*out = *self;
+	return 0;
+}
+FN(sb_length) { return ret_int(out, (int32_t)u16_len(cg_str_make(SB(self)->buf, SB(self)->len))); }
+FN(sb_tostring) { return ret_str(out, cg_str_make(SB(self)->buf ? SB(self)->buf : "", SB(self)->len)); }
+FN(sb_clear)
+{
+	SB(self)->len = 0;
+	*out = *self;
+	return 0;
+}
+
 /* ---- System.Exception ---- */
 
 FN(exc_ctor)
@@ -2800,6 +2877,15 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(HASH, "ComputeHash", 1, 1, TARR(BYTE), cg_expr_hash_compute, TARR(BYTE)),
 	SMETH(HASH, "Create", 0, 0, TY(HASH), cg_expr_hash_new, { 0 }),
 	METH(HASH, "Dispose", 0, 0, TY(VOID), cg_expr_hash_dispose, { 0 }),
+
+	/* StringBuilder */
+	SMETH(SB, ".ctor", 0, 1, TY(SB), sb_new, TY(STRING)),
+	METH(SB, "Append", 1, 1, TY(SB), sb_append_fn, TY(OBJECT)),
+	METHF(SB, MF_VARARGS, "AppendFormat", 1, 2, TY(SB), sb_appendformat, TY(STRING), TY(OBJECT)),
+	METH(SB, "AppendLine", 0, 1, TY(SB), sb_appendline, TY(OBJECT)),
+	METH(SB, "Clear", 0, 0, TY(SB), sb_clear, { 0 }),
+	PROP(SB, "Length", TY(INT), sb_length),
+	METH(SB, "ToString", 0, 0, TY(STRING), sb_tostring, { 0 }),
 
 	/* Uri, WebUtility */
 	SMETH(URI, "EscapeDataString", 1, 1, TY(STRING), uri_escape, TY(STRING)),
