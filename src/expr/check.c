@@ -1145,9 +1145,13 @@ static struct cg_expr_node *check_assign(struct checker *c, struct cg_expr_node 
 			return e;
 		}
 		uint8_t tid = target->type.id;
-		if ((tid != CG_EXPR_T_JTOKEN && tid != CG_EXPR_T_LIST && tid != CG_EXPR_T_DICT) || e->sub != TK_ASSIGN ||
+		if ((tid != CG_EXPR_T_JTOKEN && tid != CG_EXPR_T_LIST && tid != CG_EXPR_T_DICT && tid != CG_EXPR_T_ARRAY) ||
+		    e->sub != TK_ASSIGN ||
 		    e->a->n != 1)
 			return err_at(c, e->a, "Assignment to an element is not supported by certgate yet");
+		if (tid == CG_EXPR_T_ARRAY && target->type.elem == CG_EXPR_T_BYTE && e->b->op == N_LIT &&
+		    e->b->lit.kind == CG_EXPR_V_INT && e->b->lit.u.i >= 0 && e->b->lit.u.i <= 255)
+			e->b->type = T(BYTE); /* a constant int in range converts to byte */
 		struct cg_expr_node *call = mknode(c, N_CALL, e->a);
 		struct cg_expr_node **args = cg_arena_alloc(c->arena, sizeof(*args) * 2);
 		if (!call || !args)
@@ -1328,9 +1332,29 @@ static struct cg_expr_node *check_new(struct checker *c, struct cg_expr_node *e)
 		e->type = t;
 		return e;
 	}
-	if (e->b && t.id != CG_EXPR_T_LIST && t.id != CG_EXPR_T_SET)
+	if (e->b && t.id != CG_EXPR_T_LIST && t.id != CG_EXPR_T_SET && t.id != CG_EXPR_T_DICT)
 		return err_at(c, e, "Object initializers are not supported by certgate yet");
-	if (e->b) {
+	if (e->b && t.id == CG_EXPR_T_DICT) {
+		/* new Dictionary<string, T> { { "k", v }, ... } */
+		for (uint32_t k = 0; k < e->b->n; k++) {
+			struct cg_expr_node *pair = e->b->list[k];
+			if (pair->op != N_NEWARRAY || pair->sub != 1)
+				return err_at(c, pair, "A dictionary initializer needs { key, value } pairs");
+			pair->list[0] = check(c, pair->list[0]);
+			pair->list[1] = check(c, pair->list[1]);
+			if (pair->list[0]->type.id == CG_EXPR_T_ERROR || pair->list[1]->type.id == CG_EXPR_T_ERROR) {
+				e->type = T(ERROR);
+				return e;
+			}
+			if (conv_cost(pair->list[0]->type, T(STRING)) < 0)
+				return err_at(c, pair->list[0], "Cannot implicitly convert type '%s' to 'String'",
+					      tn(pair->list[0]->type, b1));
+			if (conv_cost(pair->list[1]->type, cg_expr_ty(t.elem)) < 0)
+				return err_at(c, pair->list[1], "Cannot implicitly convert type '%s' to '%s'",
+					      tn(pair->list[1]->type, b1), tn(cg_expr_ty(t.elem), b2));
+			pair->list[1] = convert(c, pair->list[1], cg_expr_ty(t.elem));
+		}
+	} else if (e->b) {
 		/* new List<T> { a, b }: each item must convert to T */
 		for (uint32_t k = 0; k < e->b->n; k++) {
 			e->b->list[k] = check(c, e->b->list[k]);

@@ -917,12 +917,20 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 		if (e->member->fn(r, e->a ? &a : NULL, args, e->n, out) < 0)
 			return -1;
 		if (e->b && e->b->op == N_NEWARRAY) {
-			/* new List<T> { a, b }: the collection initializer */
-			struct cg_expr_value coll = *out, item;
+			/* new List<T> { a, b } / new Dictionary<string,T> { {k, v} } */
+			struct cg_expr_value coll = *out, item, kv[2], dummy;
 			bool added;
-			for (uint32_t k = 0; k < e->b->n; k++)
-				if (ev(r, e->b->list[k], &item) < 0 || cg_expr_coll_add_value(r, &coll, &item, &added) < 0)
+			for (uint32_t k = 0; k < e->b->n; k++) {
+				const struct cg_expr_node *it = e->b->list[k];
+				if (it->op == N_NEWARRAY && it->sub == 1) {
+					if (ev(r, it->list[0], &kv[0]) < 0 || ev(r, it->list[1], &kv[1]) < 0 ||
+					    cg_expr_dict_add(r, &coll, kv, 2, &dummy) < 0)
+						return -1;
+					continue;
+				}
+				if (ev(r, it, &item) < 0 || cg_expr_coll_add_value(r, &coll, &item, &added) < 0)
 					return -1;
+			}
 			*out = coll;
 		}
 		if (has_out)

@@ -77,9 +77,15 @@ int cg_expr_body_as(struct cg_expr_run *r, const struct cg_expr_value *self, con
 		return 0;
 	}
 	if (t.id == CG_EXPR_T_ARRAY && t.elem == CG_EXPR_T_BYTE) {
+		/* a copy: byte[] is mutable, the body belongs to the gateway */
+		char *p = cg_expr_strbuf(r, b->data.len);
+		if (!p)
+			return -1;
+		if (b->data.len)
+			memcpy(p, b->data.ptr, b->data.len);
 		out->kind = CG_EXPR_V_BYTES;
 		out->cls = CG_EXPR_T_BYTE;
-		out->u.s = b->data.ptr ? b->data : CG_STR("");
+		out->u.s = cg_str_make(p, b->data.len);
 		return 0;
 	}
 	if (t.id == CG_EXPR_T_JTOKEN)

@@ -304,10 +304,17 @@ FN(cert_getnameinfo)
 
 FN(cert_rawdata)
 {
+	/* a copy: byte[] is mutable and the DER is shared by requests */
+	struct cg_str d = CERT(self)->raw_data;
+	char *p = cg_expr_strbuf(r, d.len);
+	if (!p)
+		return -1;
+	if (d.len)
+		memcpy(p, d.ptr, d.len);
 	memset(out, 0, sizeof(*out));
 	out->kind = CG_EXPR_V_BYTES;
 	out->cls = CG_EXPR_T_BYTE;
-	out->u.s = CERT(self)->raw_data.ptr ? CERT(self)->raw_data : CG_STR("");
+	out->u.s = cg_str_make(p, d.len);
 	return 0;
 }
 
@@ -643,6 +650,21 @@ FN(varkv_key) { return ret_str(out, ((const struct cg_expr_var *)self->u.obj)->n
 FN(varkv_value)
 {
 	*out = ((const struct cg_expr_var *)self->u.obj)->value;
+	return 0;
+}
+
+/* arr[i] = v: arrays built at run time live in the request arena and are
+ * mutable there; byte[] stores the low 8 bits. */
+FN(array_set)
+{
+	uint32_t n = self->kind == CG_EXPR_V_BYTES ? (uint32_t)self->u.s.len : self->u.arr->n;
+	if (args[0].u.i < 0 || (uint32_t)args[0].u.i >= n)
+		return cg_expr_throw(r, "IndexOutOfRangeException", "Index was outside the bounds of the array.");
+	if (self->kind == CG_EXPR_V_BYTES)
+		((char *)(uintptr_t)self->u.s.ptr)[args[0].u.i] = (char)(uint8_t)args[1].u.i;
+	else
+		((struct cg_expr_array *)(uintptr_t)self->u.arr)->items[args[0].u.i] = args[1];
+	memset(out, 0, sizeof(*out));
 	return 0;
 }
 
@@ -1821,8 +1843,16 @@ FN(enc_getbytes)
 	if (args[0].kind == CG_EXPR_V_NULL)
 		return arg_null(r, "s");
 	struct cg_str s = args[0].u.s;
-	if (self->u.obj == &enc_utf8)
-		return ret_bytes(out, s.ptr, s.len); /* strings are UTF-8 already */
+	if (self->u.obj == &enc_utf8) {
+		/* strings are UTF-8 already, but byte[] is mutable (b[i] = x):
+		 * copy, so a literal in the shared program is never written */
+		char *c = cg_expr_strbuf(r, s.len);
+		if (!c)
+			return -1;
+		if (s.len)
+			memcpy(c, s.ptr, s.len);
+		return ret_bytes(out, c, s.len);
+	}
 	/* ASCII: each non-ASCII character becomes '?', as .NET's replacement fallback */
 	char *p = cg_expr_strbuf(r, s.len);
 	if (!p)
@@ -2597,6 +2627,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(VARKV, "Value", TY(OBJECT), varkv_value),
 
 	PROP(ARRAY, "Length", TY(INT), array_length),
+	METH(ARRAY, "set_Item", 2, 2, TY(VOID), array_set, TY(INT), TY(ELEM)),
 
 	/* System.String */
 	PROP(STRING, "Length", TY(INT), str_length),

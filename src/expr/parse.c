@@ -421,7 +421,8 @@ static struct cg_expr_node *parse_primary(struct parser *p)
 		if (!e)
 			return NULL;
 		if (TOK(p)->kind == TK_LBRACE) {
-			/* collection initializer: { a, b } (dictionary { {k, v} } later) */
+			/* collection initializer: { a, b }, or { {k, v}, ... } for a
+			 * dictionary (each pair is a two-item N_NEWARRAY) */
 			struct cg_expr_node *init = mk(p, N_NEWARRAY, TOK(p));
 			if (!init)
 				return NULL;
@@ -431,6 +432,20 @@ static struct cg_expr_node *parse_primary(struct parser *p)
 				do {
 					if (TOK(p)->kind == TK_RBRACE)
 						break;
+					if (TOK(p)->kind == TK_LBRACE && e->op == N_NEW) {
+						struct cg_expr_node *pair = mk(p, N_NEWARRAY, TOK(p));
+						struct nlist pl = { 0 };
+						p->i++;
+						if (!pair || !nl_push(p, &pl, parse_expr(p)) || !expect(p, TK_COMMA, "',' expected") ||
+						    !nl_push(p, &pl, parse_expr(p)) || !expect(p, TK_RBRACE, "'}' expected"))
+							return NULL;
+						pair->list = pl.v;
+						pair->n = pl.n;
+						pair->sub = 1; /* a key/value pair */
+						if (!nl_push(p, &l, pair))
+							return NULL;
+						continue;
+					}
 					if (!nl_push(p, &l, parse_expr(p)))
 						return NULL;
 				} while (accept(p, TK_COMMA));
