@@ -33,6 +33,8 @@ from cgtest import BResp  # noqa: E402
 EXPECTED_FAILURES = {
     "HotApply.test_3_garbage_uploaded_certificate_in_the_store_is_not_applied":
         "snapshot does not load uploaded certificates yet: garbage DER applied silently",
+    "HotApply.test_3_policy_accepted_by_the_cli_is_applied_by_the_gateway":
+        "CLI stores authentication-certificate; the gateway refuses it ('not yet run'): reload error",
     "HotApply.test_7_uploaded_certificates_churn_under_load":
         "snapshot does not load uploaded certificates yet: Deployment.Certificates is empty",
 }
@@ -442,6 +444,50 @@ class HotApply(cgtest.GatewayTestCase):
         self.wait_gen(g, 3.0)
         self.assertLess(time.monotonic() - t0, 1.5)
         self.assertEqual(one_request(self.gw, self.bob).status, 403)
+
+    def test_3_policy_accepted_by_the_cli_is_applied_by_the_gateway(self):
+        # The CLI loads a policy "exactly as the gateway will" (docs/cli.md):
+        # what it stores, the gateway must apply. Here a policy the CLI's
+        # loader knows (authentication-certificate, for HTTPS backends; ours
+        # is plain HTTP, so it changes nothing for these requests). Either
+        # the CLI refuses it (non-zero, line:col) and the previous policy
+        # keeps serving, or the gateway applies it within 1.5 s.
+        keep = self.next_gen()
+        self.set_gen(keep)
+        self.wait_gen(keep)
+        g = self.next_gen()
+        text = POLICY.format(thumb=self.alice.thumbprint, gen=g).replace(
+            "    </choose>\n", '    </choose>\n    <authentication-certificate thumbprint="%s" />\n'
+            % self.uploads[0].thumbprint, 1)
+        self.assertIn("authentication-certificate", text)
+        path = self.policy_file(text)
+        reloads = self.gw.stderr().count("reload:")
+        try:
+            cp = self.gw.cli("policy", "set", "--api", API, path, check=False)
+            if cp.returncode != 0:
+                self.assertRegex(cp.stderr.decode(), r":\d+:\d+: ")
+                time.sleep(1.0)
+                c = Client(self.gw, self.alice)
+                try:
+                    self.assertEqual(self.seen_gen(c), str(keep))
+                finally:
+                    c.close()
+                return
+            t0 = time.monotonic()
+            c = Client(self.gw, self.alice)
+            try:
+                seen = poll(lambda: self.seen_gen(c) == str(g), 1.5, 0.02)
+            finally:
+                c.close()
+            errors = [ln for ln in self.gw.stderr().splitlines() if "reload:" in ln]
+            self.assertTrue(seen, "the CLI stored a policy the gateway did not apply within "
+                            "%.1f s: %s" % (time.monotonic() - t0, errors[reloads:]))
+            self.assertEqual(len(errors), reloads, errors[reloads:])
+        finally:
+            os.unlink(path)
+            g = self.next_gen()
+            self.set_gen(g)
+            self.wait_gen(g)
 
     def corrupt(self, sql, args):
         """One UPDATE straight into the store file; returns the rows changed."""
