@@ -793,8 +793,8 @@ static struct cg_expr_node *check_call(struct checker *c, struct cg_expr_node *c
  * it cannot be used where a plain bool is required. */
 static bool lifted(const struct cg_expr_node *e)
 {
-	return (e->op == N_PROP || e->op == N_METHOD) && e->cond && !cg_expr_ty_is_ref(e->type) &&
-	       e->type.id != CG_EXPR_T_ERROR;
+	return (e->op == N_PROP || e->op == N_METHOD) && (e->cond || (e->member->flags & MF_NULLABLE)) &&
+	       !cg_expr_ty_is_ref(e->type) && e->type.id != CG_EXPR_T_ERROR;
 }
 
 static struct cg_expr_node *not_plain_bool(struct checker *c, struct cg_expr_node *e)
@@ -855,7 +855,8 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 		}
 		break;
 	case TK_QQ:
-		if (!cg_expr_ty_is_ref(ta) && ta.id != CG_EXPR_T_NULL)
+		/* references, and T? values (x?.Value, Jwt.ExpirationTime) */
+		if (!cg_expr_ty_is_ref(ta) && ta.id != CG_EXPR_T_NULL && !lifted(e->a))
 			break;
 		e->op = N_COALESCE;
 		if (conv_cost(tb, ta) >= 0) {

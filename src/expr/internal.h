@@ -142,13 +142,14 @@ enum {
 	MF_NULLSELF = 1 << 5, /* called even when self is null (extension methods) */
 	MF_OUT2 = 1 << 6,     /* the second parameter is `out` (TryParse, TryGetValue) */
 	MF_OUT1 = 1 << 7,     /* the first parameter is `out` (TryParseJwt) */
+	MF_NULLABLE = 1 << 8, /* the value-type result is a T? (Jwt.ExpirationTime) */
 };
 
 #define CG_EXPR_MEMBER_PARAMS 6
 
 struct cg_expr_member {
 	uint8_t owner;                  /* enum cg_expr_tid */
-	uint8_t flags;
+	uint16_t flags;
 	uint8_t nmin, nmax;             /* argument counts */
 	const char *name;
 	struct cg_expr_type params[CG_EXPR_MEMBER_PARAMS];
