@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "base/buf.h"
@@ -1808,10 +1809,7 @@ FN(guid_new)
 	/* Random v4 GUIDs from the kernel; not a secret, but unpredictable. */
 	memset(out, 0, sizeof(*out));
 	out->kind = CG_EXPR_V_GUID;
-	FILE *f = fopen("/dev/urandom", "rb");
-	size_t n = f ? fread(out->u.guid, 1, 16, f) : 0;
-	if (f)
-		fclose(f);
+	ssize_t n = getrandom(out->u.guid, 16, 0);
 	if (n != 16)
 		return cg_expr_throw(r, "InvalidOperationException", "no randomness available");
 	out->u.guid[6] = (uint8_t)((out->u.guid[6] & 0x0f) | 0x40);
