@@ -535,13 +535,29 @@ class HotApply(cgtest.GatewayTestCase):
 
     def test_3_garbage_server_certificate_in_the_store_is_not_applied(self):
         def fix(served):
-            cf = [c for c in (self.gw.host_certs[HOST],
-                              self.pki.server(HOST, sans=["rotated.secure.test"]))
-                  if c.thumbprint == served][0]
+            cf = self.served_host_cert(served)
             return ("host", "set", HOST, "--cert", cf.cert, "--key", cf.key)
         self.garbage_case(
             "server certificate", "UPDATE hostnames SET cert_pem = ? WHERE name = ?",
             ("-----BEGIN CERTIFICATE-----\ngarbage\n-----END CERTIFICATE-----\n", HOST), fix)
+
+    def served_host_cert(self, served):
+        return [c for c in (self.gw.host_certs[HOST],
+                            self.pki.server(HOST, sans=["rotated.secure.test"]))
+                if c.thumbprint == served][0]
+
+    def test_3_garbage_backend_url_in_the_store_is_not_applied(self):
+        self.garbage_case(
+            "backend URL", "UPDATE apis SET service_url = ? WHERE id = ?",
+            ("ftp://[::1:no-port/x?y#z", API),
+            lambda served: ("api", "set", API, "--backend", self.b.url("/b")))
+
+    def test_3_hostnames_deleted_from_the_store_are_not_applied(self):
+        def fix(served):
+            cf = self.served_host_cert(served)
+            return ("host", "set", HOST, "--cert", cf.cert, "--key", cf.key,
+                    "--negotiate-client-certificate", "--default")
+        self.garbage_case("no hostname", "DELETE FROM hostnames WHERE name = ?", (HOST,), fix)
 
     def test_3_garbage_uploaded_certificate_in_the_store_is_not_applied(self):
         self.gw.cli("cert", "add", "victim", self.uploads[0].leaf)
