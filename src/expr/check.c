@@ -905,7 +905,8 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 	case TK_AMP:
 	case TK_PIPE:
 	case TK_CARET:
-		if ((ta.id == CG_EXPR_T_BOOL || ta.id == CG_EXPR_T_REGEXOPT) && cg_expr_ty_eq(ta, tb)) {
+		if ((ta.id == CG_EXPR_T_BOOL || ta.id == CG_EXPR_T_REGEXOPT || ta.id == CG_EXPR_T_SPLITOPT) &&
+		    cg_expr_ty_eq(ta, tb)) {
 			e->type = ta; /* bool logic, or flags of an enum (held as int) */
 			return e;
 		}

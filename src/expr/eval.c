@@ -598,7 +598,7 @@ static int arith(struct cg_expr_run *r, uint16_t op, struct cg_expr_value *a, co
 		 struct cg_expr_type t)
 {
 	static const char ovf[] = "Arithmetic operation resulted in an overflow.";
-	if (t.id == CG_EXPR_T_REGEXOPT)
+	if (t.id == CG_EXPR_T_REGEXOPT || t.id == CG_EXPR_T_SPLITOPT)
 		t.id = CG_EXPR_T_INT; /* enum flags: int bit operations */
 	if (a->kind == CG_EXPR_V_DATETIME || a->kind == CG_EXPR_V_TIMESPAN) {
 		int64_t res;

@@ -18,6 +18,9 @@
 	static int name(struct cg_expr_run *r, const struct cg_expr_value *self,                  \
 			const struct cg_expr_value *args, unsigned nargs, struct cg_expr_value *out)
 
+/* An enum value (held as an int). */
+#define ENUMV(fn, v) FN(fn) { ret_int(out, v); return 0; }
+
 int cg_expr_unbox(struct cg_expr_run *r, struct cg_expr_value *v, struct cg_expr_type t);
 struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem);
 
@@ -1072,6 +1075,35 @@ FN(str_split)
 	out->u.arr = a;
 	return 0;
 }
+/* Split(separator, StringSplitOptions): the plain split, then
+ * TrimEntries (2) and RemoveEmptyEntries (1) applied in .NET's order. */
+FN(str_split_opt)
+{
+	if (str_split(r, self, args, 1, out) < 0)
+		return -1;
+	int32_t opt = args[1].u.i;
+	struct cg_expr_array *a = (struct cg_expr_array *)(uintptr_t)out->u.arr; /* fresh: ours to edit */
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < a->n; i++) {
+		struct cg_str e = a->items[i].u.s;
+		if (opt & 2) {
+			while (e.len && is_ws((unsigned char)e.ptr[0]))
+				e.ptr++, e.len--;
+			while (e.len && is_ws((unsigned char)e.ptr[e.len - 1]))
+				e.len--;
+		}
+		if ((opt & 1) && e.len == 0)
+			continue;
+		a->items[k] = a->items[i];
+		a->items[k++].u.s = e;
+	}
+	a->n = k;
+	return 0;
+}
+ENUMV(so_none, 0)
+ENUMV(so_removeempty, 1)
+ENUMV(so_trim, 2)
+
 FN(str_replace)
 {
 	char b1[8], b2[8];
@@ -1817,7 +1849,6 @@ FN(guid_new)
 	return 0;
 }
 
-#define ENUMV(fn, v) FN(fn) { ret_int(out, v); return 0; }
 
 /* ---- byte[], Encoding, Base64 ---- */
 
@@ -2658,6 +2689,9 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(STRING, "Replace", 2, 2, TY(STRING), str_replace, TY(STRING), TY(STRING)),
 	METH(STRING, "Replace", 2, 2, TY(STRING), str_replace, TY(CHAR), TY(CHAR)),
 	METH(STRING, "Split", 1, 1, TARR(STRING), str_split, TY(STRING)),
+	METH(STRING, "Split", 2, 2, TARR(STRING), str_split_opt, TY(STRING), TY(SPLITOPT)),
+	METH(STRING, "Split", 2, 2, TARR(STRING), str_split_opt, TY(CHAR), TY(SPLITOPT)),
+	METH(STRING, "Split", 2, 2, TARR(STRING), str_split_opt, TARR(CHAR), TY(SPLITOPT)),
 	METH(STRING, "Split", 1, 1, TARR(STRING), str_split, TARR(CHAR)),
 	METHF(STRING, MF_VARARGS, "Split", 0, 1, TARR(STRING), str_split, TY(CHAR)),
 	METH(STRING, "StartsWith", 1, 2, TY(BOOL), str_startswith, TY(STRING), TY(STRCMP)),
@@ -2906,6 +2940,10 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(HASH, "ComputeHash", 1, 1, TARR(BYTE), cg_expr_hash_compute, TARR(BYTE)),
 	SMETH(HASH, "Create", 0, 0, TY(HASH), cg_expr_hash_new, { 0 }),
 	METH(HASH, "Dispose", 0, 0, TY(VOID), cg_expr_hash_dispose, { 0 }),
+
+	SPROP(SPLITOPT, "None", TY(SPLITOPT), so_none),
+	SPROP(SPLITOPT, "RemoveEmptyEntries", TY(SPLITOPT), so_removeempty),
+	SPROP(SPLITOPT, "TrimEntries", TY(SPLITOPT), so_trim),
 
 	/* StringBuilder */
 	SMETH(SB, ".ctor", 0, 1, TY(SB), sb_new, TY(STRING)),

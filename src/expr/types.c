@@ -50,6 +50,7 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_DAYOFWEEK] = "System.DayOfWeek",
 	[CG_EXPR_T_URI] = "System.Uri",
 	[CG_EXPR_T_SB] = "System.Text.StringBuilder",
+	[CG_EXPR_T_SPLITOPT] = "System.StringSplitOptions",
 	[CG_EXPR_T_WEBUTILITY] = "System.Net.WebUtility",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
@@ -154,6 +155,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_GUID:
 	case CG_EXPR_T_STRCMP:
 	case CG_EXPR_T_REGEXOPT:
+	case CG_EXPR_T_SPLITOPT:
 	case CG_EXPR_T_NAMETYPE:
 	case CG_EXPR_T_DICTKV:
 	case CG_EXPR_T_JTOKENTYPE:
@@ -241,6 +243,7 @@ static const struct {
 	{ "Uri", CG_EXPR_T_URI }, { "System.Uri", CG_EXPR_T_URI },
 	{ "WebUtility", CG_EXPR_T_WEBUTILITY }, { "System.Net.WebUtility", CG_EXPR_T_WEBUTILITY },
 	{ "StringBuilder", CG_EXPR_T_SB }, { "System.Text.StringBuilder", CG_EXPR_T_SB },
+	{ "StringSplitOptions", CG_EXPR_T_SPLITOPT }, { "System.StringSplitOptions", CG_EXPR_T_SPLITOPT },
 	{ "Regex", CG_EXPR_T_REGEX }, { "System.Text.RegularExpressions.Regex", CG_EXPR_T_REGEX },
 	{ "RegexOptions", CG_EXPR_T_REGEXOPT }, { "System.Text.RegularExpressions.RegexOptions", CG_EXPR_T_REGEXOPT },
 	{ "X509Certificate2", CG_EXPR_T_CERT },
@@ -305,7 +308,6 @@ static const struct {
 	{ "XElement", "System.Xml.Linq.XElement", true },
 	{ "XDocument", "System.Xml.Linq.XDocument", true },
 	{ "DateTimeKind", "System.DateTimeKind", true },
-	{ "StringSplitOptions", "System.StringSplitOptions", true },
 };
 
 const char *cg_expr_ty_foreign(struct cg_str name, bool *allowed_by_apim)
