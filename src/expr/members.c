@@ -2457,6 +2457,57 @@ FN(sb_clear)
 	return 0;
 }
 
+/* ---- BitConverter, Random ---- */
+
+/* BitConverter.ToString(bytes): "AB-01-FF" */
+FN(bitconv_tostring)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "value");
+	struct cg_str b = args[0].u.s;
+	size_t n = b.len ? b.len * 3 - 1 : 0;
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	static const char hx[] = "0123456789ABCDEF";
+	for (size_t i = 0; i < b.len; i++) {
+		unsigned char c = (unsigned char)b.ptr[i];
+		p[i * 3] = hx[c >> 4];
+		p[i * 3 + 1] = hx[c & 15];
+		if (i + 1 < b.len)
+			p[i * 3 + 2] = '-';
+	}
+	return ret_str(out, cg_str_make(p, n));
+}
+
+/* Random: kernel randomness per call (no seeded sequences: new Random(seed)
+ * is refused, since a policy cannot rely on .NET's generator anyway). */
+static const char random_tag = 'r';
+FN(random_new) { return ret_obj(out, CG_EXPR_T_RANDOM, &random_tag); }
+static uint64_t rnd64(void)
+{
+	uint64_t v = 0;
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		v = (uint64_t)time(NULL) * 6364136223846793005ull; /* never expected */
+	return v;
+}
+FN(random_next)
+{
+	int64_t lo = 0, hi = INT32_MAX;
+	if (nargs == 1)
+		hi = args[0].u.i;
+	else if (nargs == 2)
+		lo = args[0].u.i, hi = args[1].u.i;
+	if (nargs == 1 && hi < 0)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException", "'maxValue' must be greater than or equal to zero. (Parameter 'maxValue')");
+	if (lo > hi)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException", "'minValue' cannot be greater than maxValue. (Parameter 'minValue')");
+	if (hi == lo)
+		return ret_int(out, (int32_t)lo);
+	return ret_int(out, (int32_t)(lo + (int64_t)(rnd64() % (uint64_t)(hi - lo))));
+}
+FN(random_nextdouble) { return ret_double(out, (double)(rnd64() >> 11) / 9007199254740992.0); }
+
 /* ---- System.Exception ---- */
 
 FN(exc_ctor)
@@ -2944,6 +2995,12 @@ const struct cg_expr_member cg_expr_members[] = {
 	SPROP(SPLITOPT, "None", TY(SPLITOPT), so_none),
 	SPROP(SPLITOPT, "RemoveEmptyEntries", TY(SPLITOPT), so_removeempty),
 	SPROP(SPLITOPT, "TrimEntries", TY(SPLITOPT), so_trim),
+
+	/* BitConverter, Random */
+	SMETH(BITCONVERTER, "ToString", 1, 1, TY(STRING), bitconv_tostring, TARR(BYTE)),
+	SMETH(RANDOM, ".ctor", 0, 0, TY(RANDOM), random_new, { 0 }),
+	METH(RANDOM, "Next", 0, 2, TY(INT), random_next, TY(INT), TY(INT)),
+	METH(RANDOM, "NextDouble", 0, 0, TY(DOUBLE), random_nextdouble, { 0 }),
 
 	/* StringBuilder */
 	SMETH(SB, ".ctor", 0, 1, TY(SB), sb_new, TY(STRING)),

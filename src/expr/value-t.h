@@ -61,6 +61,8 @@ enum cg_expr_tid {
 	CG_EXPR_T_URI,       /* System.Uri (static helpers only) */
 	CG_EXPR_T_SB,        /* System.Text.StringBuilder */
 	CG_EXPR_T_SPLITOPT,  /* StringSplitOptions (an enum, held as INT) */
+	CG_EXPR_T_BITCONVERTER, /* System.BitConverter (static) */
+	CG_EXPR_T_RANDOM,    /* System.Random */
 	CG_EXPR_T_WEBUTILITY, /* System.Net.WebUtility (static) */
 	CG_EXPR_T_ELEM,      /* member tables only: the owner's element type */
 	/* the context tree */
