@@ -993,7 +993,8 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 			e->type = T(BOOL);
 			return e;
 		}
-		if ((ta.id == CG_EXPR_T_DATETIME || ta.id == CG_EXPR_T_TIMESPAN) && cg_expr_ty_eq(ta, tb)) {
+		if ((ta.id == CG_EXPR_T_DATETIME || ta.id == CG_EXPR_T_TIMESPAN || ta.id == CG_EXPR_T_DTO) &&
+		    cg_expr_ty_eq(ta, tb)) {
 			e->type = T(BOOL);
 			return e;
 		}

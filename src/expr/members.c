@@ -2457,6 +2457,38 @@ FN(sb_clear)
 	return 0;
 }
 
+/* ---- DateTimeOffset (UTC instants; see docs) ---- */
+
+FN(dto_utcnow) { return ret_dt(out, cg_expr_now_utc(r), CG_EXPR_DT_UTC); }
+static int dto_from_unix(struct cg_expr_run *r, int64_t v, int64_t ticks_per_unit, struct cg_expr_value *out)
+{
+	/* -62135596800 .. 253402300799 seconds is DateTimeOffset's range */
+	int64_t lim = 253402300799LL * (CG_EXPR_TICKS_PER_SEC / ticks_per_unit);
+	int64_t low = -62135596800LL * (CG_EXPR_TICKS_PER_SEC / ticks_per_unit);
+	if (v > lim || v < low)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException", "Valid values are between %lld and %lld, inclusive. (Parameter '%s')",
+				     (long long)low, (long long)lim, ticks_per_unit == CG_EXPR_TICKS_PER_SEC ? "seconds" : "milliseconds");
+	return ret_dt(out, 621355968000000000LL + v * ticks_per_unit, CG_EXPR_DT_UTC);
+}
+FN(dto_fromunixsec) { return dto_from_unix(r, args[0].u.l, CG_EXPR_TICKS_PER_SEC, out); }
+FN(dto_fromunixms) { return dto_from_unix(r, args[0].u.l, 10000, out); }
+static int64_t floordiv(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+FN(dto_tounixsec) { return ret_long(out, floordiv(self->u.ticks - 621355968000000000LL, CG_EXPR_TICKS_PER_SEC)); }
+FN(dto_tounixms) { return ret_long(out, floordiv(self->u.ticks - 621355968000000000LL, 10000)); }
+FN(dto_utcdatetime) { return ret_dt(out, self->u.ticks, CG_EXPR_DT_UTC); }
+FN(dto_datetime) { return ret_dt(out, self->u.ticks, CG_EXPR_DT_UNSPECIFIED); }
+FN(dto_localdatetime) { return ret_dt(out, cg_expr_to_local(self->u.ticks), CG_EXPR_DT_LOCAL); }
+FN(dto_offset) { return ret_ts(out, 0); }
+FN(dto_tostring)
+{
+	/* invariant "G" plus the offset: "01/15/2026 12:00:00 +00:00" */
+	struct cg_str f = nargs && args[0].kind == CG_EXPR_V_STRING ? args[0].u.s : CG_STR("MM/dd/yyyy HH:mm:ss '+00:00'");
+	return num_tostring(r, self, f, out);
+}
+
 /* ---- BitConverter, Random ---- */
 
 /* BitConverter.ToString(bytes): "AB-01-FF" */
@@ -2995,6 +3027,24 @@ const struct cg_expr_member cg_expr_members[] = {
 	SPROP(SPLITOPT, "None", TY(SPLITOPT), so_none),
 	SPROP(SPLITOPT, "RemoveEmptyEntries", TY(SPLITOPT), so_removeempty),
 	SPROP(SPLITOPT, "TrimEntries", TY(SPLITOPT), so_trim),
+
+	/* DateTimeOffset */
+	METH(DTO, "AddDays", 1, 1, TY(DTO), dt_adddays, TY(DOUBLE)),
+	METH(DTO, "AddHours", 1, 1, TY(DTO), dt_addhours, TY(DOUBLE)),
+	METH(DTO, "AddMinutes", 1, 1, TY(DTO), dt_addminutes, TY(DOUBLE)),
+	METH(DTO, "AddSeconds", 1, 1, TY(DTO), dt_addseconds, TY(DOUBLE)),
+	PROP(DTO, "DateTime", TY(DATETIME), dto_datetime),
+	SMETH(DTO, "FromUnixTimeMilliseconds", 1, 1, TY(DTO), dto_fromunixms, TY(LONG)),
+	SMETH(DTO, "FromUnixTimeSeconds", 1, 1, TY(DTO), dto_fromunixsec, TY(LONG)),
+	PROP(DTO, "LocalDateTime", TY(DATETIME), dto_localdatetime),
+	SPROP(DTO, "Now", TY(DTO), dto_utcnow),
+	PROP(DTO, "Offset", TY(TIMESPAN), dto_offset),
+	METH(DTO, "ToString", 0, 1, TY(STRING), dto_tostring, TY(STRING)),
+	METH(DTO, "ToUnixTimeMilliseconds", 0, 0, TY(LONG), dto_tounixms, { 0 }),
+	METH(DTO, "ToUnixTimeSeconds", 0, 0, TY(LONG), dto_tounixsec, { 0 }),
+	PROP(DTO, "UtcDateTime", TY(DATETIME), dto_utcdatetime),
+	SPROP(DTO, "UtcNow", TY(DTO), dto_utcnow),
+	PROP(DTO, "Year", TY(INT), dt_year),
 
 	/* BitConverter, Random */
 	SMETH(BITCONVERTER, "ToString", 1, 1, TY(STRING), bitconv_tostring, TARR(BYTE)),

@@ -53,6 +53,7 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_SPLITOPT] = "System.StringSplitOptions",
 	[CG_EXPR_T_BITCONVERTER] = "System.BitConverter",
 	[CG_EXPR_T_RANDOM] = "System.Random",
+	[CG_EXPR_T_DTO] = "System.DateTimeOffset",
 	[CG_EXPR_T_WEBUTILITY] = "System.Net.WebUtility",
 	[CG_EXPR_T_CONTEXT] = "IProxyContext",
 	[CG_EXPR_T_API] = "IApi",
@@ -153,6 +154,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_LONG:
 	case CG_EXPR_T_DOUBLE:
 	case CG_EXPR_T_DATETIME:
+	case CG_EXPR_T_DTO:
 	case CG_EXPR_T_TIMESPAN:
 	case CG_EXPR_T_GUID:
 	case CG_EXPR_T_STRCMP:
@@ -248,6 +250,7 @@ static const struct {
 	{ "StringSplitOptions", CG_EXPR_T_SPLITOPT }, { "System.StringSplitOptions", CG_EXPR_T_SPLITOPT },
 	{ "BitConverter", CG_EXPR_T_BITCONVERTER }, { "System.BitConverter", CG_EXPR_T_BITCONVERTER },
 	{ "Random", CG_EXPR_T_RANDOM }, { "System.Random", CG_EXPR_T_RANDOM },
+	{ "DateTimeOffset", CG_EXPR_T_DTO }, { "System.DateTimeOffset", CG_EXPR_T_DTO },
 	{ "Regex", CG_EXPR_T_REGEX }, { "System.Text.RegularExpressions.Regex", CG_EXPR_T_REGEX },
 	{ "RegexOptions", CG_EXPR_T_REGEXOPT }, { "System.Text.RegularExpressions.RegexOptions", CG_EXPR_T_REGEXOPT },
 	{ "X509Certificate2", CG_EXPR_T_CERT },
@@ -304,7 +307,6 @@ static const struct {
 	{ "uint", "System.UInt32", true },
 	{ "ulong", "System.UInt64", true },
 	{ "short", "System.Int16", true },
-	{ "DateTimeOffset", "System.DateTimeOffset", true },
 	{ "Enumerable", "System.Linq.Enumerable", true },
 	{ "IPAddress", "System.Net.IPAddress", true },
 	{ "XElement", "System.Xml.Linq.XElement", true },
