@@ -4,6 +4,7 @@
  * Anything not listed here is refused at load time. */
 #include "expr/internal.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -2489,6 +2490,97 @@ FN(dto_tostring)
 	return num_tostring(r, self, f, out);
 }
 
+/* ---- IPAddress (only APIM's allowed members) ---- */
+
+struct ipaddr {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char b[16];
+};
+
+static int ip_parse(struct cg_str s, struct ipaddr *a)
+{
+	char buf[64];
+	s = cg_str_trim_ows(s);
+	if (s.len == 0 || s.len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s.ptr, s.len);
+	buf[s.len] = '\0'; /* inet_pton wants a C string */
+	if (inet_pton(AF_INET, buf, a->b) == 1) {
+		a->family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, buf, a->b) == 1) {
+		a->family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+FN(ip_parse_fn)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "ipString");
+	struct ipaddr *a = cg_arena_zalloc(r->ctx->arena, sizeof(*a));
+	if (!a)
+		return cg_expr_nomem(r);
+	if (ip_parse(args[0].u.s, a) < 0)
+		return cg_expr_throw(r, "FormatException", "An invalid IP address was specified.");
+	return ret_obj(out, CG_EXPR_T_IPADDR, a);
+}
+FN(ip_tryparse)
+{
+	struct ipaddr *a = cg_arena_zalloc(r->ctx->arena, sizeof(*a));
+	if (!a)
+		return cg_expr_nomem(r);
+	bool ok = args[0].kind == CG_EXPR_V_STRING && ip_parse(args[0].u.s, a) == 0;
+	ret_obj(&r->out_args[1], CG_EXPR_T_IPADDR, ok ? a : NULL);
+	return ret_bool(out, ok);
+}
+FN(ip_tostring)
+{
+	const struct ipaddr *a = self->u.obj;
+	char buf[INET6_ADDRSTRLEN];
+	if (!inet_ntop(a->family, a->b, buf, sizeof(buf)))
+		return ret_str(out, CG_STR(""));
+	size_t n = strlen(buf);
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	memcpy(p, buf, n);
+	return ret_str(out, cg_str_make(p, n));
+}
+FN(ip_isloopback)
+{
+	const struct ipaddr *a = self->u.obj;
+	static const unsigned char v6lo[16] = { [15] = 1 };
+	return ret_bool(out, a->family == AF_INET ? a->b[0] == 127 : memcmp(a->b, v6lo, 16) == 0);
+}
+FN(ip_family)
+{
+	/* AddressFamily's name, as its ToString() prints */
+	return ret_str(out, ((const struct ipaddr *)self->u.obj)->family == AF_INET ? CG_STR("InterNetwork") :
+										  CG_STR("InterNetworkV6"));
+}
+FN(ip_bytes)
+{
+	const struct ipaddr *a = self->u.obj;
+	size_t n = a->family == AF_INET ? 4 : 16;
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	memcpy(p, a->b, n);
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_BYTES;
+	out->cls = CG_EXPR_T_BYTE;
+	out->u.s = cg_str_make(p, n);
+	return 0;
+}
+FN(ip_equals)
+{
+	const struct ipaddr *a = self->u.obj, *b = args[0].u.obj;
+	return ret_bool(out, b && a->family == b->family && memcmp(a->b, b->b, a->family == AF_INET ? 4 : 16) == 0);
+}
+
 /* ---- BitConverter, Random ---- */
 
 /* BitConverter.ToString(bytes): "AB-01-FF" */
@@ -3045,6 +3137,15 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(DTO, "UtcDateTime", TY(DATETIME), dto_utcdatetime),
 	SPROP(DTO, "UtcNow", TY(DTO), dto_utcnow),
 	PROP(DTO, "Year", TY(INT), dt_year),
+
+	/* IPAddress */
+	PROP(IPADDR, "AddressFamily", TY(STRING), ip_family),
+	METH(IPADDR, "Equals", 1, 1, TY(BOOL), ip_equals, TY(IPADDR)),
+	METH(IPADDR, "GetAddressBytes", 0, 0, TARR(BYTE), ip_bytes, { 0 }),
+	PROP(IPADDR, "IsLoopback", TY(BOOL), ip_isloopback),
+	SMETH(IPADDR, "Parse", 1, 1, TY(IPADDR), ip_parse_fn, TY(STRING)),
+	METH(IPADDR, "ToString", 0, 0, TY(STRING), ip_tostring, { 0 }),
+	SMETHF(IPADDR, MF_OUT2, "TryParse", 2, 2, TY(BOOL), ip_tryparse, TY(STRING), TY(IPADDR)),
 
 	/* BitConverter, Random */
 	SMETH(BITCONVERTER, "ToString", 1, 1, TY(STRING), bitconv_tostring, TARR(BYTE)),
