@@ -610,8 +610,9 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 	int best_cost = 1 << 30;
 	for (size_t k = first; k < cg_expr_n_members; k++) {
 		const struct cg_expr_member *m = &cg_expr_members[k];
+		/* overloads need not be adjacent: compile time only, scan on */
 		if (m->owner != owner || !cg_str_eq(name, cg_str_from_c(m->name)))
-			break;
+			continue;
 		if (!!(m->flags & MF_STATIC) != is_static || (m->flags & (MF_METHOD | MF_INDEXER)) != need)
 			continue;
 		if (call->n < m->nmin || (call->n > m->nmax && !(m->flags & MF_VARARGS)))

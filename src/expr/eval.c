@@ -303,6 +303,30 @@ static int chars_of(struct cg_expr_run *r, struct cg_expr_value *v)
 	return 0;
 }
 
+int cg_expr_char_array(struct cg_expr_run *r, struct cg_str s, struct cg_expr_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_STRING;
+	out->u.s = s;
+	if (chars_of(r, out) < 0)
+		return -1;
+	if (out->kind == CG_EXPR_V_ARRAY)
+		return 0;
+	/* ASCII: one char per byte */
+	struct cg_expr_array *a = cg_expr_new_array(r, (uint32_t)s.len, CG_EXPR_T_CHAR);
+	if (!a)
+		return -1;
+	for (size_t i = 0; i < s.len; i++) {
+		memset(&a->items[i], 0, sizeof(a->items[i]));
+		a->items[i].kind = CG_EXPR_V_CHAR;
+		a->items[i].u.c = (unsigned char)s.ptr[i];
+	}
+	out->kind = CG_EXPR_V_ARRAY;
+	out->cls = CG_EXPR_T_CHAR;
+	out->u.arr = a;
+	return 0;
+}
+
 struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem)
 {
 	if (n > r->max_items) {

@@ -318,6 +318,8 @@ uint32_t cg_expr_coll_len(const struct cg_expr_value *v);
 /* Any sequence value (array, byte[], collection, context dictionary, JArray;
  * strings by byte): its length and item i. */
 uint32_t cg_expr_seq_len(const struct cg_expr_value *v);
+/* s as a char[] (UTF-16 units) in the request arena. */
+int cg_expr_char_array(struct cg_expr_run *r, struct cg_str s, struct cg_expr_value *out);
 void cg_expr_seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
 void cg_expr_coll_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
 struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem);

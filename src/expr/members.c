@@ -1,6 +1,6 @@
 /* The member tables: every .NET member an expression may use, with its
  * owner, name, parameter and result types and the C function behind it.
- * Overloads of one name must be adjacent (check.c scans a run of them).
+ * Overloads of one name are found wherever they are (check.c scans the table).
  * Anything not listed here is refused at load time. */
 #include "expr/internal.h"
 
@@ -1104,6 +1104,59 @@ FN(str_split_opt)
 ENUMV(so_none, 0)
 ENUMV(so_removeempty, 1)
 ENUMV(so_trim, 2)
+
+/* Remove(start[, count]), Insert(index, value): UTF-16 indexes. */
+FN(str_remove)
+{
+	size_t total = u16_len(SELF_S);
+	int32_t start = args[0].u.i;
+	int32_t count = nargs > 1 ? args[1].u.i : (int32_t)(total - (start < 0 ? 0 : (size_t)start));
+	if (start < 0 || (size_t)start > total || count < 0 || (size_t)start + (size_t)count > total)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Index and count must refer to a location within the string. (Parameter 'count')");
+	long a = u16_off(SELF_S, (size_t)start), b = u16_off(SELF_S, (size_t)start + (size_t)count);
+	size_t n = SELF_S.len - (size_t)(b - a);
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	memcpy(p, SELF_S.ptr, (size_t)a);
+	memcpy(p + a, SELF_S.ptr + b, SELF_S.len - (size_t)b);
+	return ret_str(out, cg_str_make(p, n));
+}
+FN(str_insert)
+{
+	if (args[1].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "value");
+	int32_t at = args[0].u.i;
+	if (at < 0 || (size_t)at > u16_len(SELF_S))
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Index was out of range. Must be non-negative and less than or equal to the size of the collection. (Parameter 'startIndex')");
+	long o = u16_off(SELF_S, (size_t)at);
+	struct cg_str v = args[1].u.s;
+	char *p = cg_expr_strbuf(r, SELF_S.len + v.len);
+	if (!p)
+		return -1;
+	memcpy(p, SELF_S.ptr, (size_t)o);
+	memcpy(p + o, v.ptr, v.len);
+	memcpy(p + o + v.len, SELF_S.ptr + o, SELF_S.len - (size_t)o);
+	return ret_str(out, cg_str_make(p, SELF_S.len + v.len));
+}
+FN(str_indexofany)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "anyOf");
+	for (size_t i = 0; i < SELF_S.len; i++)
+		if (in_set((unsigned char)SELF_S.ptr[i], args, 1))
+			return ret_int(out, u16_idx(SELF_S, i));
+	return ret_int(out, -1);
+}
+FN(str_tochararray) { return cg_expr_char_array(r, SELF_S, out); }
+FN(str_compareordinal)
+{
+	if (args[0].kind == CG_EXPR_V_NULL || args[1].kind == CG_EXPR_V_NULL)
+		return ret_int(out, (args[0].kind != CG_EXPR_V_NULL) - (args[1].kind != CG_EXPR_V_NULL));
+	return ret_int(out, ordinal_cmp(args[0].u.s, args[1].u.s, false));
+}
 
 FN(str_replace)
 {
@@ -2841,6 +2894,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(STRING, "CompareTo", 1, 1, TY(INT), str_compareto, TY(STRING)),
 	SMETH(STRING, "Compare", 2, 3, TY(INT), str_s_compare, TY(STRING), TY(STRING), TY(STRCMP)),
 	SMETH(STRING, "Compare", 3, 3, TY(INT), str_s_compare, TY(STRING), TY(STRING), TY(BOOL)),
+	SMETH(STRING, "CompareOrdinal", 2, 2, TY(INT), str_compareordinal, TY(STRING), TY(STRING)),
 	SMETHF(STRING, MF_VARARGS, "Concat", 1, 1, TY(STRING), str_concat, TY(OBJECT)),
 	METH(STRING, "Contains", 1, 2, TY(BOOL), str_contains, TY(STRING), TY(STRCMP)),
 	METH(STRING, "Contains", 1, 2, TY(BOOL), str_contains, TY(CHAR), TY(STRCMP)),
@@ -2850,6 +2904,8 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(STRING, "Equals", 2, 3, TY(BOOL), str_s_equals, TY(STRING), TY(STRING), TY(STRCMP)),
 	SMETHF(STRING, MF_VARARGS, "Format", 1, 2, TY(STRING), str_format, TY(STRING), TY(OBJECT)),
 	METH(STRING, "IndexOf", 1, 2, TY(INT), str_indexof, TY(STRING), TY(INT)),
+	METH(STRING, "IndexOfAny", 1, 1, TY(INT), str_indexofany, TARR(CHAR)),
+	METH(STRING, "Insert", 2, 2, TY(STRING), str_insert, TY(INT), TY(STRING)),
 	METH(STRING, "IndexOf", 2, 2, TY(INT), str_indexof, TY(STRING), TY(STRCMP)),
 	METH(STRING, "IndexOf", 1, 2, TY(INT), str_indexof, TY(CHAR), TY(INT)),
 	SMETH(STRING, "IsNullOrEmpty", 1, 1, TY(BOOL), str_isnullorempty, TY(STRING)),
@@ -2861,6 +2917,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(STRING, "LastIndexOf", 1, 1, TY(INT), str_lastindexof, TY(CHAR)),
 	METH(STRING, "PadLeft", 1, 2, TY(STRING), str_padleft, TY(INT), TY(CHAR)),
 	METH(STRING, "PadRight", 1, 2, TY(STRING), str_padright, TY(INT), TY(CHAR)),
+	METH(STRING, "Remove", 1, 2, TY(STRING), str_remove, TY(INT), TY(INT)),
 	METH(STRING, "Replace", 2, 2, TY(STRING), str_replace, TY(STRING), TY(STRING)),
 	METH(STRING, "Replace", 2, 2, TY(STRING), str_replace, TY(CHAR), TY(CHAR)),
 	METH(STRING, "Split", 1, 1, TARR(STRING), str_split, TY(STRING)),
@@ -2872,6 +2929,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(STRING, "StartsWith", 1, 2, TY(BOOL), str_startswith, TY(STRING), TY(STRCMP)),
 	METH(STRING, "StartsWith", 1, 1, TY(BOOL), str_startswith, TY(CHAR)),
 	METH(STRING, "Substring", 1, 2, TY(STRING), str_substring, TY(INT), TY(INT)),
+	METH(STRING, "ToCharArray", 0, 0, TARR(CHAR), str_tochararray, { 0 }),
 	METH(STRING, "ToLower", 0, 0, TY(STRING), str_tolower, { 0 }),
 	{ CG_EXPR_T_STRING, MF_METHOD | MF_NULLSELF | MF_OUT1, 1, 1, "TryParseBasic", { TY(BASICAUTH) }, TY(BOOL), str_tryparsebasic },
 	{ CG_EXPR_T_STRING, MF_METHOD | MF_NULLSELF | MF_OUT1, 1, 1, "TryParseJwt", { TY(JWT) }, TY(BOOL), str_tryparsejwt },
