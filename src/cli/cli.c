@@ -139,7 +139,8 @@ static const struct cg_cli_cmd commands[] = {
 	  "policy show [--api ID [--operation OP]] [--format rawxml|xml]",
 	  "Prints the stored policy document of a scope, exactly as it was set.\n"
 	  "\n"
-	  "  --format F   Fail unless the policy is stored in format F.\n" },
+	  "  --format F   Print it as rawxml or xml (APIM GET ?format=): a policy stored\n"
+	  "               in the other format is converted; only expressions change.\n" },
 	{ "policy rm", cg_cli_policy_rm, "policy rm [--api ID [--operation OP]]",
 	  "Removes the policy of a scope. Without a global policy the gateway forwards\n"
 	  "requests (APIM's default); without an API or operation policy, the broader one\n"
@@ -203,9 +204,11 @@ static const struct cg_cli_cmd commands[] = {
 	  "Lists fragments: ID, format, size, description.\n"
 	  "\n"
 	  "  --json        Print a JSON array of {id, properties{description, format}}.\n" },
-	{ "fragment show", cg_cli_fragment_show, "fragment show ID [--json]",
+	{ "fragment show", cg_cli_fragment_show, "fragment show ID [--format rawxml|xml] [--json]",
 	  "Prints the text of a fragment as it was set.\n"
 	  "\n"
+	  "  --format F    Print it as rawxml or xml, converting if it is stored in the\n"
+	  "                other format.\n"
 	  "  --json        Print {id, properties{description, format, value}}.\n" },
 	{ "fragment rm", cg_cli_fragment_rm, "fragment rm ID",
 	  "Removes a fragment. Refused while a policy includes it; the message names the\n"
@@ -334,7 +337,9 @@ static void usage(void)
 	       "Commands:\n");
 	for (size_t i = 0; i < NUM_COMMANDS; i++)
 		printf("  %s\n", commands[i].synopsis);
-	printf("  serve [OPTIONS]  (run the gateway; see certgate serve --help)\n"
+	printf("  import DIR       (an APIOps extractor folder; see certgate import --help)\n"
+	       "  export DIR       (the same layout; secrets and private keys left out)\n"
+	       "  serve [OPTIONS]  (run the gateway; see certgate serve --help)\n"
 	       "\n"
 	       "Exit status: 0 success, 1 the operation failed, 2 usage error.\n");
 }
@@ -386,6 +391,8 @@ int cg_cli_main(int argc, char **argv)
 	if (i >= argc)
 		return cg_cli_usage_error(NULL, "missing COMMAND");
 	const char *group = argv[i];
+	if (strcmp(group, "import") == 0 || strcmp(group, "export") == 0)
+		return cg_apiops_cli(argc - i, argv + i, store_path);
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
 	static const char *const groups[] = { "host", "api",  "op", "policy",  "nv",

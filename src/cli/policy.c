@@ -108,23 +108,17 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 		return CG_CLI_EXIT_FAIL;
 	char err[CG_STORE_ERR_LEN];
 	struct cg_store_text t;
-	rc = cg_store_policy_get(st, scope, api, op, &t, err, sizeof(err));
+	rc = format ? cg_store_policy_get_as(st, scope, api, op, format, &t, err, sizeof(err))
+		    : cg_store_policy_get(st, scope, api, op, &t, err, sizeof(err));
 	cg_store_close(st);
 	if (rc)
 		return cg_cli_store_fail(err);
-	/* Converting between the two forms needs the loader's C# scanner;
-	 * until it is exposed, show only what is stored. */
-	if (format && strcmp(format, t.format) != 0) {
-		rc = cg_cli_fail("the policy is stored as %s; showing it as %s is not supported",
-				 t.format, format);
-	} else {
-		size_t n = strlen(t.value);
-		fwrite(t.value, 1, n, stdout);
-		if (n && t.value[n - 1] != '\n')
-			putchar('\n');
-	}
+	size_t n = strlen(t.value);
+	fwrite(t.value, 1, n, stdout);
+	if (n && t.value[n - 1] != '\n')
+		putchar('\n');
 	cg_store_text_free(&t);
-	return rc;
+	return 0;
 }
 
 int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
@@ -610,14 +604,6 @@ int cg_cli_fragment_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static const struct cg_model_fragment *find_fragment(const struct cg_model *m, const char *id)
-{
-	for (size_t i = 0; i < m->num_fragments; i++)
-		if (strcmp(m->fragments[i].id, id) == 0)
-			return &m->fragments[i];
-	return NULL;
-}
-
 /* APIM policyFragments/{id} shape. */
 static json_t *fragment_json(const struct cg_model_fragment *f, bool with_value)
 {
@@ -671,32 +657,41 @@ int cg_cli_fragment_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const char *format = NULL, *store = NULL;
+	const struct cg_cli_opt opts[] = {
+		{ "--json", NULL, &json },
+		{ "--format", &format, NULL },
+		{ "--store", &store, NULL },
+	};
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
 	if (store)
 		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
+	int rc;
+	if ((rc = check_format_opt(ctx, format)))
 		return rc;
-	const struct cg_model_fragment *f = find_fragment(&m, a.pos[0]);
-	if (!f) {
-		rc = cg_cli_fail("fragment '%s' does not exist", a.pos[0]);
-	} else if (json) {
-		rc = cg_cli_json_print(fragment_json(f, true));
+	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
+	if (!st)
+		return CG_CLI_EXIT_FAIL;
+	char err[CG_STORE_ERR_LEN];
+	struct cg_store_text t;
+	rc = format ? cg_store_fragment_get_as(st, a.pos[0], format, &t, err, sizeof(err))
+		    : cg_store_fragment_get(st, a.pos[0], &t, err, sizeof(err));
+	cg_store_close(st);
+	if (rc)
+		return cg_cli_store_fail(err);
+	if (json) {
+		struct cg_model_fragment f = { a.pos[0], t.description, t.format, t.value };
+		rc = cg_cli_json_print(fragment_json(&f, true));
 	} else {
 		/* The text alone, so `fragment show X > f.xml` round-trips. */
-		size_t n = strlen(f->value);
-		fwrite(f->value, 1, n, stdout);
-		if (n && f->value[n - 1] != '\n')
+		size_t n = strlen(t.value);
+		fwrite(t.value, 1, n, stdout);
+		if (n && t.value[n - 1] != '\n')
 			putchar('\n');
 	}
-	cg_model_free(&m);
-	cg_store_close(st);
+	cg_store_text_free(&t);
 	return rc;
 }
 

@@ -1240,3 +1240,237 @@ int cg_store_fragment_rm(struct cg_store *st, const char *id, char *err, size_t 
 		return rc;
 	return rm_unused(st, "fragment", id, false, err, errlen);
 }
+
+/* ---- showing a text in the other format ------------------------------
+ *
+ * rawxml and xml differ only inside expressions: rawxml keeps their C#
+ * raw ('"', '<', '&&'), xml escapes them. The loader knows where each
+ * expression is (its position in the original text, and its decoded
+ * code), so converting is: load the text, and replace each expression's
+ * span in the original by its escaped (to xml) or decoded (to rawxml)
+ * form. Everything else - comments, layout, {{references}} - stays
+ * byte for byte. Named values are given to the loader as themselves
+ * ("{{x}}" -> "{{x}}"), so substitution changes nothing and no value,
+ * secret or not, can reach the output. */
+
+struct span {
+	size_t off, len;  /* in the original text */
+	struct cg_str rep;
+};
+
+struct spans {
+	struct span *v;
+	size_t n, cap;
+	bool oom;
+};
+
+#define MAX_SPANS (CG_POL_MAX_ELEMENTS * 8u) /* expressions in one text, well above real use */
+
+static void span_add(struct spans *s, size_t off, size_t len, struct cg_str rep)
+{
+	if (s->oom)
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 32;
+		struct span *v = cap <= MAX_SPANS ? realloc(s->v, cap * sizeof(*v)) : NULL;
+		if (!v) {
+			s->oom = true;
+			return;
+		}
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = (struct span){ off, len, rep };
+}
+
+/* XML-escapes s into the arena (quotes too: it may sit in an attribute). */
+static struct cg_str xml_escape(struct cg_arena *a, struct cg_str s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s.len; i++)
+		n += s.ptr[i] == '&'			   ? 5
+		     : s.ptr[i] == '<' || s.ptr[i] == '>'  ? 4
+		     : s.ptr[i] == '"' || s.ptr[i] == '\'' ? 6
+							   : 1;
+	char *o = cg_arena_alloc(a, n + 1);
+	if (!o)
+		return CG_STR_NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		const char *r = s.ptr[i] == '&'	   ? "&amp;"
+				: s.ptr[i] == '<'  ? "&lt;"
+				: s.ptr[i] == '>'  ? "&gt;"
+				: s.ptr[i] == '"'  ? "&quot;"
+				: s.ptr[i] == '\'' ? "&apos;"
+						   : NULL;
+		if (r) {
+			memcpy(o + k, r, strlen(r));
+			k += strlen(r);
+		} else {
+			o[k++] = s.ptr[i];
+		}
+	}
+	o[k] = 0;
+	return cg_str_make(o, k);
+}
+
+/* One expression whose decoded code is code and whose original text
+ * starts at off. quote: the attribute's delimiter, or 0 for element text
+ * (ends at the next '<'). */
+static void convert_one(struct cg_arena *a, struct cg_str orig, size_t off, char quote,
+			struct cg_str code, bool to_xml, struct spans *s)
+{
+	if (off >= orig.len)
+		return;
+	if (to_xml) {
+		/* rawxml: the original holds the code as it is. */
+		if (code.len <= orig.len - off && memcmp(orig.ptr + off, code.ptr, code.len) == 0)
+			span_add(s, off, code.len, xml_escape(a, code));
+		return;
+	}
+	/* xml: the code is escaped up to the closing delimiter. CDATA is
+	 * raw already and stays. */
+	if (orig.len - off >= 9 && memcmp(orig.ptr + off, "<![CDATA[", 9) == 0)
+		return;
+	const char *end = memchr(orig.ptr + off, quote ? quote : '<', orig.len - off);
+	size_t len = end ? (size_t)(end - (orig.ptr + off)) : orig.len - off;
+	if (!quote)
+		while (len && xml_blank(orig.ptr[off + len - 1]))
+			len--;
+	span_add(s, off, len, code);
+}
+
+static void convert_node(struct cg_arena *a, const struct cg_pol_node *n, struct cg_str orig,
+			 bool to_xml, struct spans *s)
+{
+	for (; n; n = n->next) {
+		if (n->origin.len)
+			continue; /* spliced in from a stored fragment: not in this text */
+		for (size_t i = 0; i < n->num_attrs; i++) {
+			const struct cg_pol_attr *at = &n->attrs[i];
+			size_t off = at->vpos.off;
+			if (at->is_expr && off > 0 && off <= orig.len)
+				convert_one(a, orig, off, orig.ptr[off - 1], at->value, to_xml, s);
+		}
+		if (n->text_is_expr)
+			convert_one(a, orig, n->text_pos.off, 0, n->text, to_xml, s);
+		convert_node(a, n->children, orig, to_xml, s);
+	}
+}
+
+static int span_cmp(const void *x, const void *y)
+{
+	const struct span *p = x, *q = y;
+	return p->off < q->off ? -1 : p->off > q->off;
+}
+
+/* Converts text (a policy, or a fragment when is_fragment) from format
+ * from to format to; *out is malloc'd. */
+static int convert(struct cg_store *st, const char *text, bool is_fragment,
+		   enum cg_pol_format from, enum cg_pol_format to, char **out, char *err,
+		   size_t errlen)
+{
+	*out = NULL;
+	if (from == to)
+		return (*out = strdup(text)) ? 0 : fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+	struct env_rows e;
+	int rc = env_read(st, &e, err, errlen);
+	struct cg_arena a;
+	cg_arena_init(&a, CHECK_ARENA_CHUNK, 0);
+	struct spans sp = { 0 };
+	struct cg_buf o;
+	cg_buf_init(&o, 2 * (size_t)CG_POL_MAX_EXPANDED_BYTES);
+	if (rc)
+		goto done;
+	for (size_t i = 0; i < e.num_nv; i++) {
+		char *self = cg_arena_printf(&e.arena, "{{%.*s}}", CG_STR_FMT(e.nv[i].name));
+		if (!self) {
+			rc = env_oom(err, errlen);
+			goto done;
+		}
+		e.nv[i].value = cg_str_from_c(self);
+	}
+	struct cg_pol_env env = { e.nv, e.num_nv, e.fr, e.num_fr, NULL, NULL };
+	struct cg_pol_diags d;
+	cg_pol_diags_init(&d, &a);
+	struct cg_pol_doc *doc;
+	struct cg_str orig = cg_str_from_c(text);
+	int lr = is_fragment ? cg_pol_load_fragment(&a, CG_STR(""), orig, from, &env, &d, &doc)
+			     : cg_pol_load(&a, orig, from, CG_POL_SCOPE_GLOBAL, &env, &d, &doc);
+	if (lr != 0 || !doc) {
+		rc = fail(err, errlen, CG_STORE_FAIL_IO,
+			  "the stored text does not load any more (%zu error%s), so it cannot be "
+			  "converted",
+			  d.num_errors, d.num_errors == 1 ? "" : "s");
+		goto done;
+	}
+	convert_node(&a, doc->root, orig, to == CG_POL_FORMAT_XML, &sp);
+	if (sp.oom) {
+		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory converting the text");
+		goto done;
+	}
+	if (sp.n)
+		qsort(sp.v, sp.n, sizeof(*sp.v), span_cmp);
+	size_t at = 0;
+	for (size_t i = 0; i < sp.n; i++) {
+		if (sp.v[i].off < at || !sp.v[i].rep.ptr)
+			continue; /* overlapping or failed: never expected */
+		if (cg_buf_append(&o, text + at, sp.v[i].off - at) != 0 ||
+		    cg_buf_append_str(&o, sp.v[i].rep) != 0) {
+			rc = fail(err, errlen, CG_STORE_FAIL_IO, "the converted text is too large");
+			goto done;
+		}
+		at = sp.v[i].off + sp.v[i].len;
+	}
+	if (cg_buf_append(&o, text + at, orig.len - at) != 0 ||
+	    !(*out = strndup(o.data ? o.data : "", o.len)))
+		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory converting the text");
+done:
+	cg_buf_free(&o);
+	free(sp.v);
+	cg_arena_destroy(&a);
+	env_free(&e);
+	return rc;
+}
+
+static int convert_text(struct cg_store *st, struct cg_store_text *t, bool is_fragment,
+			const char *format, char *err, size_t errlen)
+{
+	enum cg_pol_format want, have;
+	int rc;
+	if ((rc = parse_format(format, &want, err, errlen)) ||
+	    (rc = parse_format(t->format, &have, err, errlen)))
+		return rc;
+	char *v;
+	if ((rc = convert(st, t->value, is_fragment, have, want, &v, err, errlen)))
+		return rc;
+	char *f = strdup(format_name(want));
+	if (!f) {
+		free(v);
+		return fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+	}
+	free(t->value);
+	free(t->format);
+	t->value = v;
+	t->format = f;
+	return 0;
+}
+
+int cg_store_policy_get_as(struct cg_store *st, enum cg_model_policy_scope scope,
+			   const char *api_id, const char *op_id, const char *format,
+			   struct cg_store_text *out, char *err, size_t errlen)
+{
+	int rc = cg_store_policy_get(st, scope, api_id, op_id, out, err, errlen);
+	if (rc == 0 && (rc = convert_text(st, out, false, format, err, errlen)))
+		cg_store_text_free(out);
+	return rc;
+}
+
+int cg_store_fragment_get_as(struct cg_store *st, const char *id, const char *format,
+			     struct cg_store_text *out, char *err, size_t errlen)
+{
+	int rc = cg_store_fragment_get(st, id, out, err, errlen);
+	if (rc == 0 && (rc = convert_text(st, out, true, format, err, errlen)))
+		cg_store_text_free(out);
+	return rc;
+}

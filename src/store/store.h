@@ -103,6 +103,15 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 int cg_store_policy_get(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
 			const char *op_id, struct cg_store_text *out, char *err, size_t errlen);
 
+/* As cg_store_policy_get, in format ("rawxml" or "xml"; NULL = rawxml),
+ * as APIM's GET ?format=: a text stored in the other format is converted
+ * (only expressions change: escaped for xml, raw for rawxml; comments,
+ * layout and {{references}} stay as stored, and no named value is ever
+ * substituted into the result). IO when the stored text no longer loads. */
+int cg_store_policy_get_as(struct cg_store *st, enum cg_model_policy_scope scope,
+			   const char *api_id, const char *op_id, const char *format,
+			   struct cg_store_text *out, char *err, size_t errlen);
+
 /* Removes the policy of a scope. NOT_FOUND when the scope has none.
  * Removing an API or an operation removes its policies too. */
 int cg_store_policy_rm(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
@@ -152,6 +161,10 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 /* Reads a fragment (format, value, description). NOT_FOUND if absent. */
 int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_text *out,
 			  char *err, size_t errlen);
+
+/* As cg_store_fragment_get, in format (see cg_store_policy_get_as). */
+int cg_store_fragment_get_as(struct cg_store *st, const char *id, const char *format,
+			     struct cg_store_text *out, char *err, size_t errlen);
 
 /* Removes a fragment. CONFLICT while a policy includes it (err names the
  * policies); NOT_FOUND if absent. */

@@ -151,7 +151,14 @@ class CliPolicyTest(unittest.TestCase):
         self.assertEqual([(p["scope"], p["apiId"], p["operationId"]) for p in j],
                          [("global", None, None), ("api", "orders", None),
                           ("operation", "orders", "get")])
-        self.fails(1, "showing it as xml is not supported", "policy", "show", "--format", "xml")
+        # As xml: only the expressions change, escaped; and back again.
+        xml = self.ok("policy", "show", "--format", "xml").stdout
+        self.assertIn('Thumbprint != &quot;{{trusted-thumbprint}}&quot;)"', xml)
+        self.assertEqual(xml.replace("&quot;", '"'), CERT_POLICY)
+        self.ok("policy", "set", "-", "--format", "xml", input=xml)
+        self.assertEqual(self.ok("policy", "show").stdout, xml)
+        self.assertEqual(self.ok("policy", "show", "--format", "rawxml").stdout, CERT_POLICY)
+        self.fails(2, "--format must be rawxml or xml", "policy", "show", "--format", "json")
         cp = self.ok("policy", "rm", "--api", "orders", "--operation", "get")
         self.assertEqual(cp.stdout, "The policy of operation 'get' of api 'orders' was removed\n")
         self.fails(1, "The policy of operation 'get' of api 'orders' is not set",
@@ -286,6 +293,8 @@ class CliPolicyTest(unittest.TestCase):
         self.assertEqual(lines[1].split(), ["tag-request", "rawxml", str(len(FRAGMENT)), "tags",
                                             "requests"])
         self.assertEqual(self.ok("fragment", "show", "tag-request").stdout, FRAGMENT)
+        self.assertEqual(self.ok("fragment", "show", "tag-request", "--format", "xml").stdout,
+                         FRAGMENT)  # no expression: nothing to escape
         j = json.loads(self.ok("fragment", "show", "tag-request", "--json").stdout)
         self.assertEqual(j, {"id": "tag-request", "properties": {
             "description": "tags requests", "format": "rawxml", "value": FRAGMENT}})

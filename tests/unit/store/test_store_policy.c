@@ -328,6 +328,57 @@ static void test_policy_refusals(void **state)
 	assert_int_equal(strlen(small), sizeof(small) - 1);
 }
 
+static void test_format_conversion(void **state)
+{
+	struct cg_store *st = *state;
+	ok(nv(st, "thumb", "SECRETVALUE-1234", true));
+	ok(frag(st, "hdr", "<fragment><set-header name=\"a\" exists-action=\"override\">"
+			   "<value>@(\"x\" + (1 < 2).ToString())</value></set-header></fragment>"));
+	const char *raw = "<policies>\n<!-- \"raw\" & < in a comment -->\n<inbound>\n"
+			  "<include-fragment fragment-id=\"hdr\" />\n"
+			  "<set-variable name='v' value='@(\"{{thumb}}\" + \"it's\")' />\n"
+			  "<set-header name=\"b\" exists-action=\"override\"><value>\n"
+			  "  @(1 < 2 && \"a\" != \"b\")  \n</value></set-header>\n"
+			  "</inbound>\n</policies>";
+	const char *xml = "<policies>\n<!-- \"raw\" & < in a comment -->\n<inbound>\n"
+			  "<include-fragment fragment-id=\"hdr\" />\n"
+			  "<set-variable name='v' value='@(&quot;{{thumb}}&quot; + "
+			  "&quot;it&apos;s&quot;)' />\n"
+			  "<set-header name=\"b\" exists-action=\"override\"><value>\n"
+			  "  @(1 &lt; 2 &amp;&amp; &quot;a&quot; != &quot;b&quot;)  \n</value>"
+			  "</set-header>\n</inbound>\n</policies>";
+	ok(pol(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, raw));
+	struct cg_store_text t;
+	ok(cg_store_policy_get_as(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, "xml", &t, g_err,
+				  sizeof(g_err)));
+	assert_string_equal(t.format, "xml");
+	assert_string_equal(t.value, xml); /* only expressions changed; no value substituted */
+	cg_store_text_free(&t);
+	/* The xml form is stored as such, and converts back byte for byte. */
+	ok(cg_store_policy_set(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, "xml", xml, g_err,
+			       sizeof(g_err)));
+	ok(cg_store_policy_get_as(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, "rawxml", &t, g_err,
+				  sizeof(g_err)));
+	assert_string_equal(t.format, "rawxml");
+	assert_string_equal(t.value, raw);
+	cg_store_text_free(&t);
+	ok(cg_store_policy_get_as(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, "xml", &t, g_err,
+				  sizeof(g_err)));
+	assert_string_equal(t.value, xml);
+	cg_store_text_free(&t);
+	ok(cg_store_fragment_get_as(st, "hdr", "xml", &t, g_err, sizeof(g_err)));
+	assert_string_equal(t.value, "<fragment><set-header name=\"a\" exists-action=\"override\">"
+				     "<value>@(&quot;x&quot; + (1 &lt; 2).ToString())</value>"
+				     "</set-header></fragment>");
+	cg_store_text_free(&t);
+	assert_int_equal(cg_store_policy_get_as(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, "json", &t,
+						g_err, sizeof(g_err)),
+			 CG_STORE_FAIL_INVALID);
+	assert_int_equal(cg_store_policy_get_as(st, CG_MODEL_POLICY_API, "x", NULL, "xml", &t,
+						g_err, sizeof(g_err)),
+			 CG_STORE_FAIL_NOT_FOUND);
+}
+
 static void test_policy_size_limit(void **state)
 {
 	struct cg_store *st = *state;
@@ -731,6 +782,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_policy_round_trip),
 		T(test_policy_refusals),
+		T(test_format_conversion),
 		T(test_policy_size_limit),
 		T(test_named_value_round_trip_and_refusals),
 		T(test_named_value_in_use),
