@@ -366,6 +366,7 @@ enum linq {
 	LQ_ANY = 1, LQ_ALL, LQ_COUNT, LQ_FIRST, LQ_FIRSTORDEFAULT, LQ_LAST, LQ_LASTORDEFAULT,
 	LQ_WHERE, LQ_SELECT, LQ_CONTAINS, LQ_TOARRAY, LQ_TOLIST, LQ_SUM, LQ_MAX, LQ_MIN,
 	LQ_ORDERBY, LQ_ORDERBYDESC, LQ_SKIP, LQ_TAKE, LQ_DISTINCT, LQ_ELEMENTAT,
+	LQ_AVERAGE, LQ_REVERSE, LQ_SINGLE, LQ_SINGLEORDEFAULT,
 };
 
 static const char *const linq_names[] = {
@@ -375,6 +376,7 @@ static const char *const linq_names[] = {
 	[LQ_TOARRAY] = "ToArray", [LQ_TOLIST] = "ToList", [LQ_SUM] = "Sum", [LQ_MAX] = "Max",
 	[LQ_MIN] = "Min", [LQ_ORDERBY] = "OrderBy", [LQ_ORDERBYDESC] = "OrderByDescending",
 	[LQ_SKIP] = "Skip", [LQ_TAKE] = "Take", [LQ_DISTINCT] = "Distinct", [LQ_ELEMENTAT] = "ElementAt",
+	[LQ_AVERAGE] = "Average", [LQ_REVERSE] = "Reverse", [LQ_SINGLE] = "Single", [LQ_SINGLEORDEFAULT] = "SingleOrDefault",
 };
 
 static int linq_kind(struct cg_str name)
@@ -459,7 +461,7 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 	bool takes_lambda = false, lambda_required = false, takes_int = false, takes_elem = false;
 	switch (kind) {
 	case LQ_ANY: case LQ_COUNT: case LQ_FIRST: case LQ_FIRSTORDEFAULT: case LQ_LAST: case LQ_LASTORDEFAULT:
-	case LQ_SUM: case LQ_MAX: case LQ_MIN:
+	case LQ_SUM: case LQ_MAX: case LQ_MIN: case LQ_AVERAGE: case LQ_SINGLE: case LQ_SINGLEORDEFAULT:
 		takes_lambda = true;
 		break;
 	case LQ_ALL: case LQ_WHERE: case LQ_SELECT: case LQ_ORDERBY: case LQ_ORDERBYDESC:
@@ -485,7 +487,7 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 			return e;
 		}
 		bool pred = kind != LQ_SELECT && kind != LQ_SUM && kind != LQ_MAX && kind != LQ_MIN &&
-			    kind != LQ_ORDERBY && kind != LQ_ORDERBYDESC;
+			    kind != LQ_ORDERBY && kind != LQ_ORDERBYDESC && kind != LQ_AVERAGE;
 		if (pred && e->b->type.id != CG_EXPR_T_BOOL)
 			return err_at(c, e->b, "Cannot implicitly convert type '%s' to 'bool'", tn(e->b->type, b1));
 		/* The hot pattern: Certificates.Any(c => c.Value.Thumbprint == x)
@@ -521,8 +523,16 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 		e->type = T(INT);
 		break;
 	case LQ_FIRST: case LQ_FIRSTORDEFAULT: case LQ_LAST: case LQ_LASTORDEFAULT: case LQ_ELEMENTAT:
+	case LQ_SINGLE: case LQ_SINGLEORDEFAULT:
 		e->type = el;
 		break;
+	case LQ_AVERAGE: {
+		struct cg_expr_type vt = e->b ? e->b->type : el;
+		if (vt.id != CG_EXPR_T_INT && vt.id != CG_EXPR_T_LONG && vt.id != CG_EXPR_T_DOUBLE)
+			return err_at(c, e, "'Average' over '%s' is not supported", tn(vt, b1));
+		e->type = T(DOUBLE);
+		break;
+	}
 	case LQ_SUM: case LQ_MAX: case LQ_MIN: {
 		/* byte and char selectors widen to int (C#'s Func<T, int> overload) */
 		if (e->b && (e->b->type.id == CG_EXPR_T_BYTE || (kind == LQ_SUM && e->b->type.id == CG_EXPR_T_CHAR))) {

@@ -382,7 +382,8 @@ static int call_lambda(struct cg_expr_run *r, const struct cg_expr_node *lam, co
 /* Must match check.c's enum linq. */
 enum { LQ_ANY = 1, LQ_ALL, LQ_COUNT, LQ_FIRST, LQ_FIRSTORDEFAULT, LQ_LAST, LQ_LASTORDEFAULT,
 	LQ_WHERE, LQ_SELECT, LQ_CONTAINS, LQ_TOARRAY, LQ_TOLIST, LQ_SUM, LQ_MAX, LQ_MIN,
-	LQ_ORDERBY, LQ_ORDERBYDESC, LQ_SKIP, LQ_TAKE, LQ_DISTINCT, LQ_ELEMENTAT };
+	LQ_ORDERBY, LQ_ORDERBYDESC, LQ_SKIP, LQ_TAKE, LQ_DISTINCT, LQ_ELEMENTAT,
+	LQ_AVERAGE, LQ_REVERSE, LQ_SINGLE, LQ_SINGLEORDEFAULT };
 
 static int sort_values(struct cg_expr_run *r, struct cg_expr_value *keys, struct cg_expr_value *items,
 		       uint32_t n, bool desc)
@@ -508,6 +509,59 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 		}
 		return 0;
 	}
+	case LQ_AVERAGE: {
+		double sum = 0;
+		uint32_t cnt = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			seq_item(&src, i, &x);
+			if (lam && call_lambda(r, lam, &x, &x) < 0)
+				return -1;
+			sum += x.kind == CG_EXPR_V_INT ? x.u.i : x.kind == CG_EXPR_V_LONG ? (double)x.u.l : x.u.d;
+			cnt++;
+			if (++r->steps > r->max_steps)
+				return cg_expr_budget(r, "step");
+		}
+		if (!cnt)
+			return cg_expr_throw(r, "InvalidOperationException", "Sequence contains no elements");
+		out->kind = CG_EXPR_V_DOUBLE;
+		out->u.d = sum / cnt;
+		return 0;
+	}
+	case LQ_SINGLE:
+	case LQ_SINGLEORDEFAULT: {
+		uint32_t hits = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			if (seq_skip(&src, i))
+				continue;
+			seq_item(&src, i, &x);
+			if (lam) {
+				if (call_lambda(r, lam, &x, &y) < 0)
+					return -1;
+				if (!y.u.b)
+					continue;
+			}
+			if (hits++)
+				return cg_expr_throw(r, "InvalidOperationException",
+						     lam ? "Sequence contains more than one matching element" :
+							   "Sequence contains more than one element");
+			*out = x;
+		}
+		if (!hits && kind == LQ_SINGLE)
+			return cg_expr_throw(r, "InvalidOperationException",
+					     lam ? "Sequence contains no matching element" : "Sequence contains no elements");
+		if (!hits) {
+			memset(out, 0, sizeof(*out));
+			switch (e->type.id) {
+			case CG_EXPR_T_INT: out->kind = CG_EXPR_V_INT; break;
+			case CG_EXPR_T_LONG: out->kind = CG_EXPR_V_LONG; break;
+			case CG_EXPR_T_DOUBLE: out->kind = CG_EXPR_V_DOUBLE; break;
+			case CG_EXPR_T_BOOL: out->kind = CG_EXPR_V_BOOL; break;
+			case CG_EXPR_T_CHAR: out->kind = CG_EXPR_V_CHAR; break;
+			default: break;
+			}
+		}
+		return 0;
+	}
 	case LQ_SUM:
 	case LQ_MAX:
 	case LQ_MIN: {
@@ -610,6 +664,12 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 	res->n = m;
 	if (keys && sort_values(r, keys, res->items, m, kind == LQ_ORDERBYDESC) < 0)
 		return -1;
+	if (kind == LQ_REVERSE)
+		for (uint32_t i = 0; i < m / 2; i++) {
+			struct cg_expr_value t = res->items[i];
+			res->items[i] = res->items[m - 1 - i];
+			res->items[m - 1 - i] = t;
+		}
 	out->kind = CG_EXPR_V_ARRAY;
 	out->cls = e->type.elem;
 	out->u.arr = res;
