@@ -82,6 +82,30 @@ int cg_expr_tostr(struct cg_expr_run *r, const struct cg_expr_value *v, struct c
 		*out = CG_STR("System.Byte[]");
 		return 0;
 	}
+	if (v->kind == CG_EXPR_V_OBJ) {
+		/* the object's own ToString() when the tables have one (IUrl,
+		 * X509Certificate2, JToken, StringBuilder ...), as string + obj
+		 * calls it in C# */
+		for (size_t k = 0; k < cg_expr_n_members; k++) {
+			const struct cg_expr_member *m = &cg_expr_members[k];
+			if (m->owner == v->cls && (m->flags & MF_METHOD) && !(m->flags & MF_STATIC) && m->nmin == 0 &&
+			    strcmp(m->name, "ToString") == 0) {
+				struct cg_expr_value s;
+				/* a ToString that renders through tostr again must not
+				 * loop: the depth guard turns that into a budget error */
+				if (++r->depth > CG_EXPR_MAX_EVAL_DEPTH) {
+					r->depth--;
+					return cg_expr_budget(r, "depth");
+				}
+				int rc = m->fn(r, v, NULL, 0, &s);
+				r->depth--;
+				if (rc < 0)
+					return -1;
+				*out = s.kind == CG_EXPR_V_STRING ? s.u.s : CG_STR("");
+				return 0;
+			}
+		}
+	}
 	if (v->kind == CG_EXPR_V_OBJ || v->kind == CG_EXPR_V_ARRAY) {
 		char b[200];
 		struct cg_expr_type t = v->kind == CG_EXPR_V_ARRAY ? cg_expr_ty2(CG_EXPR_T_ARRAY, v->cls) :

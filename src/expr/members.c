@@ -191,6 +191,26 @@ VIEW_STR(url_path, struct cg_expr_url, path)
 VIEW_STR(url_qs, struct cg_expr_url, query_string)
 FN(url_port) { return ret_int(out, ((const struct cg_expr_url *)self->u.obj)->port); }
 
+/* IUrl.ToString(): scheme://host[:port]/path[?query], the port omitted when
+ * it is the scheme's default. */
+FN(url_tostring)
+{
+	const struct cg_expr_url *u = self->u.obj;
+	bool dflt = u->port < 0 || (u->port == 443 && cg_str_ieq_lit(u->scheme, "https")) ||
+		    (u->port == 80 && cg_str_ieq_lit(u->scheme, "http"));
+	size_t n = u->scheme.len + 3 + u->host.len + 12 + u->path.len + 1 + u->query_string.len + 1;
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	struct cg_str q = u->query_string;
+	if (q.len && q.ptr[0] == '?')
+		q = cg_str_sub(q, 1, q.len - 1);
+	int w = snprintf(p, n, "%.*s://%.*s%s%.0d%s%.*s%s%.*s", CG_STR_FMT(u->scheme), CG_STR_FMT(u->host), dflt ? "" : ":",
+			 dflt ? 0 : (int)u->port, dflt ? "" : "", (int)u->path.len, u->path.ptr, q.len ? "?" : "",
+			 CG_STR_FMT(q));
+	return ret_str(out, cg_str_make(p, w > 0 && (size_t)w < n ? (size_t)w : 0));
+}
+
 static int hexv(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10 : -1;
@@ -2805,6 +2825,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(URL, "Query", TY(HEADERS), url_query),
 	PROP(URL, "QueryString", TY(STRING), url_qs),
 	PROP(URL, "Scheme", TY(STRING), url_scheme),
+	METH(URL, "ToString", 0, 0, TY(STRING), url_tostring, { 0 }),
 
 	/* X509Certificate2 */
 	PROP(CERT, "FriendlyName", TY(STRING), cert_friendly),
