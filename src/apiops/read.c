@@ -279,13 +279,22 @@ static void *push(struct rd *r, void **arr, size_t *n, size_t size)
 	return e;
 }
 
-/* Counts one entity folder against CG_APIOPS_MAX_ENTITIES. */
-static bool count_entity(struct rd *r, const char *path)
+/* Counts the n entity folders of a listing against CG_APIOPS_MAX_ENTITIES
+ * before any of them is read, so an oversized folder is refused at once
+ * (and its message is not lost behind one line per folder). */
+static bool count_entities(struct rd *r, const char *path, size_t n)
 {
-	if (++r->plan->entities == CG_APIOPS_MAX_ENTITIES + 1)
-		cg_apiops_diag_add(r->d, true, "%s: more than %d entity folders in one import",
-				   path, CG_APIOPS_MAX_ENTITIES);
-	return r->plan->entities <= CG_APIOPS_MAX_ENTITIES;
+	if (r->plan->entities > CG_APIOPS_MAX_ENTITIES ||
+	    n > CG_APIOPS_MAX_ENTITIES - r->plan->entities) {
+		if (r->plan->entities <= CG_APIOPS_MAX_ENTITIES)
+			cg_apiops_diag_add(r->d, true,
+					   "%s: more than %d entity folders in one import", path,
+					   CG_APIOPS_MAX_ENTITIES);
+		r->plan->entities = CG_APIOPS_MAX_ENTITIES + 1;
+		return false;
+	}
+	r->plan->entities += n;
+	return true;
 }
 
 static bool check_id(struct rd *r, const char *what, const char *id, const char *path)
@@ -855,10 +864,12 @@ static void read_api(struct rd *r, const char *dir, const char *id)
 	if (ops_dir) {
 		size_t no;
 		const char **ops = list_dir(r, ops_dir, false, &no);
+		if (ops && !count_entities(r, ops_dir, no))
+			ops = NULL;
 		for (size_t i = 0; ops && i < no; i++) {
 			const char *p = join(r, ops_dir, ops[i]);
-			if (!p || !count_entity(r, p))
-				break;
+			if (!p)
+				continue;
 			if (!is_dir(p))
 				unknown_entry(r, p, "a folder per operation");
 			else
@@ -900,12 +911,12 @@ static void each_entity(struct rd *r, const char *kind_dir, entity_fn fn)
 {
 	size_t n;
 	const char **names = list_dir(r, kind_dir, false, &n);
+	if (names && !count_entities(r, kind_dir, n))
+		return;
 	for (size_t i = 0; names && i < n; i++) {
 		const char *p = join(r, kind_dir, names[i]);
 		if (!p)
 			continue;
-		if (!count_entity(r, p))
-			return;
 		if (!is_dir(p))
 			unknown_entry(r, p, "a folder per entity");
 		else

@@ -13,6 +13,7 @@ Every bad input is refused with a clear message and nothing changed (the
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -433,6 +434,307 @@ class ImportExport(ApiopsBase):
         cp = self.imported.cli("import", self.folder, check=False)
         self.assertEqual(cp.returncode, 0, cp.stderr)
         self.assertEqual(self.listing(self.imported), before)
+
+
+class BadInput(ApiopsBase):
+    """Every refusal: a clear message naming the file (and line:col where
+    there is one), exit status 1, and the store unchanged, checked with the
+    list commands and with the running gateway."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.make_people()
+        cls.b = cls.backend()
+        cls.good = os.path.join(cls.tmp, "good")
+        cls.make_folder(cls.good, cls.b.url())
+        cls.gw = cls.gateway(hosts=[{"name": "secure.test", "negotiate": True,
+                                     "default": True}])
+        cls.gw.cli("import", cls.good)
+        cls.wait_applied()
+        cls.n = 0
+
+    def folder(self):
+        """A fresh copy of the good folder to break."""
+        type(self).n += 1
+        d = os.path.join(self.tmp, "bad-%d" % self.n)
+        shutil.copytree(self.good, d)
+        return d
+
+    def refused(self, d, *expected):
+        before = self.listing(self.gw)
+        cp = self.gw.cli("import", d, check=False)
+        err = cp.stderr.decode()
+        self.assertEqual(cp.returncode, 1, err)
+        self.assertTrue(err.startswith("certgate: import of '%s' refused: nothing was changed"
+                                       % d), err)
+        for e in expected:
+            self.assertIn(e, err)
+        self.assertEqual(self.listing(self.gw), before)
+        return err
+
+    def test_malformed_json_with_position(self):
+        d = self.folder()
+        write(os.path.join(d, "apis/echo/apiInformation.json"),
+              '{\n  "properties": {\n    "path": "echo",\n  }\n}\n')
+        self.refused(d, d + "/apis/echo/apiInformation.json:4:3: string or '}' expected")
+
+    def test_json_that_is_not_an_information_file(self):
+        d = self.folder()
+        write(os.path.join(d, "named values/trusted-thumbprint/namedValueInformation.json"),
+              '["properties"]')
+        write(os.path.join(d, "apis/partners/apiInformation.json"), '{"properties": 1}')
+        write(os.path.join(d, "policy fragments/client-headers/"
+                              "policyFragmentInformation.json"),
+              '{"properties": {"description": "a", "description": "b"}}')
+        self.refused(d, "namedValueInformation.json: expected a JSON object",
+                     "apis/partners/apiInformation.json: property 'properties' must be an "
+                     "object",
+                     "policyFragmentInformation.json:1:49: duplicate object key")
+
+    def test_missing_required_properties(self):
+        d = self.folder()
+        info(os.path.join(d, "apis/echo/operations/get-item/operationInformation.json"),
+             {"displayName": "Get item", "method": "GET"})
+        info(os.path.join(d, "apis/partners/apiInformation.json"),
+             {"displayName": "Partners", "path": 7})
+        info(os.path.join(d, "named values/trusted-thumbprint/namedValueInformation.json"),
+             {"displayName": "trusted-thumbprint"})
+        self.refused(d,
+                     "operationInformation.json: missing required property "
+                     "'properties.urlTemplate'",
+                     "apis/partners/apiInformation.json: property 'properties.path' must be "
+                     "a string",
+                     "apis/partners/apiInformation.json: missing required property "
+                     "'properties.serviceUrl'",
+                     "namedValueInformation.json: missing required property "
+                     "'properties.value'")
+
+    def test_unknown_and_unsupported_folders(self):
+        d = self.folder()
+        info(os.path.join(d, "products/starter/productInformation.json"), {})
+        os.makedirs(os.path.join(d, "stuff"))
+        write(os.path.join(d, "apis/echo/notes.txt"), "x")
+        os.makedirs(os.path.join(d, "apis/echo;rev=2"))
+        self.refused(d,
+                     d + "/products: APIOps folder 'products' is not supported by certgate",
+                     d + "/stuff: unknown entry",
+                     d + "/apis/echo/notes.txt: unknown entry",
+                     "apis/echo;rev=2: API revisions are not supported")
+
+    def test_operation_only_in_a_specification(self):
+        d = self.folder()
+        os.remove(os.path.join(d, "apis/echo/operations/get-item/operationInformation.json"))
+        write(os.path.join(d, "apis/echo/specification.yaml"), "openapi: 3.0.1\n")
+        err = self.refused(d, "operations/get-item: missing operationInformation.json",
+                           "does not read operations from specification files")
+        # The specification itself is only a warning.
+        self.assertIn("specification.yaml: ignored", err)
+
+    def test_policy_that_does_not_load(self):
+        d = self.folder()
+        write(os.path.join(d, "apis/partners/policy.xml"),
+              PARTNERS_POLICY.replace("c.Value.Thumbprint", "c.Value.NoSuchMember"))
+        err = self.refused(d, d + "/apis/partners/policy.xml: the policy of api 'partners' "
+                           "does not load")
+        self.assertRegex(err, re.escape(d) + r"/apis/partners/policy.xml:5:\d+: Usage of "
+                         r"member 'NoSuchMember'")
+
+    def test_fragment_missing(self):
+        d = self.folder()
+        shutil.rmtree(os.path.join(d, "policy fragments"))
+        # The fragment is in the store already: remove it there too? No:
+        # the folder names another one, which exists nowhere.
+        write(os.path.join(d, "apis/echo/policy.xml"),
+              ECHO_POLICY.replace('fragment-id="client-headers"', 'fragment-id="nope"'))
+        self.refused(d, d + "/apis/echo/policy.xml:", "Policy fragment 'nope' was not found")
+
+    def test_fragment_folder_without_text(self):
+        d = self.folder()
+        os.remove(os.path.join(d, "policy fragments/client-headers/policy.xml"))
+        self.refused(d, "policy fragments/client-headers: missing policy.xml")
+
+    def test_named_value_missing(self):
+        d = self.folder()
+        write(os.path.join(d, "policy.xml"),
+              GLOBAL_POLICY.replace("<outbound />",
+                                    '<outbound><set-header name="X" exists-action="override">'
+                                    '<value>{{not-there}}</value></set-header></outbound>'))
+        self.refused(d, d + "/policy.xml:", "Named value 'not-there' could not be found")
+
+    def test_valid_parts_are_not_written_when_one_fails(self):
+        d = self.folder()
+        info(os.path.join(d, "apis/newapi/apiInformation.json"),
+             {"displayName": "New", "path": "new", "serviceUrl": self.b.url("/new")})
+        info(os.path.join(d, "named values/new-nv/namedValueInformation.json"),
+             {"displayName": "new-nv", "value": "v"})
+        write(os.path.join(d, "apis/partners/policy.xml"), "<policies><inbound>")
+        self.refused(d, "apis/partners/policy.xml")
+        self.assertEqual(self.gw.cli("api", "show", "newapi", check=False).returncode, 1)
+        self.assertEqual(self.gw.cli("nv", "show", "new-nv", check=False).returncode, 1)
+        # and the running gateway still answers as before
+        res = self.gw.curl("/new/x", host="secure.test", cert=self.alice.cert,
+                           key=self.alice.key)
+        self.assertEqual(res.status, 404)
+
+    # Problems found while reading are reported first; the store's checks
+    # (the dry run) run once the folder reads cleanly.
+    def test_certificate_folder_problems(self):
+        d = self.folder()
+        shutil.copy(self.bob.leaf, os.path.join(d, "certificates/bob/certificate.cer"))
+        os.makedirs(os.path.join(d, "certificates/nofile"))
+        write(os.path.join(d, "certificates/dave/stray.txt"), "x")
+        self.refused(d, "certificates/bob: two certificate files",
+                     "certificates/nofile: missing the certificate file",
+                     "certificates/dave/stray.txt: unknown entry")
+
+    def test_certificate_content_problems(self):
+        d = self.folder()
+        info(os.path.join(d, "certificates/dave/certificateInformation.json"),
+             {"thumbprint": self.bob.thumbprint})
+        write(os.path.join(d, "certificates/erin/pfx.pass"), "wrong\n")
+        write(os.path.join(d, "certificates/bob/certificate.pem"), "not a certificate\n")
+        self.refused(d,
+                     "certificates/dave/certificate.cer: the certificate's thumbprint is %s, "
+                     "not %s" % (self.dave.thumbprint, self.bob.thumbprint),
+                     d + "/certificates/erin/certificate.pfx: ",
+                     d + "/certificates/bob/certificate.pem: ")
+
+    def test_backend_unsupported_properties(self):
+        d = self.folder()
+        info(os.path.join(d, "backends/plain-be/backendInformation.json"),
+             {"url": "http://127.0.0.1:9", "type": "Pool",
+              "credentials": {"header": {"k": ["v"]}}})
+        info(os.path.join(d, "backends/mtls-be/backendInformation.json"),
+             {"url": "https://127.0.0.1:9/", "protocol": "soap",
+              "credentials": {"certificateIds": ["/apis/x"]}})
+        self.refused(d, "plain-be/backendInformation.json: 'properties.type' is not supported",
+                     "'properties.credentials.header' is not supported",
+                     "mtls-be/backendInformation.json: 'properties.protocol' \"soap\" is not "
+                     "supported",
+                     "'/apis/x' in 'properties.credentials.certificateIds' is not a "
+                     "certificate resource id")
+
+    def test_backend_refused_by_the_store(self):
+        d = self.folder()
+        # bob was uploaded without a private key: no client certificate for mTLS
+        info(os.path.join(d, "backends/mtls-be/backendInformation.json"),
+             {"url": "https://127.0.0.1:9/", "credentials": {"certificateIds": ["bob"]}})
+        info(os.path.join(d, "backends/plain-be/backendInformation.json"),
+             {"url": "ftp://127.0.0.1/"})
+        self.refused(d, d + "/backends/mtls-be/backendInformation.json: ",
+                     d + "/backends/plain-be/backendInformation.json: ")
+
+    def test_missing_folder_and_store_not_created(self):
+        missing = os.path.join(self.tmp, "no-such-folder")
+        cp = self.gw.cli("import", missing, check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("%s: no such folder" % missing, cp.stderr.decode())
+        d = self.folder()
+        write(os.path.join(d, "apis/echo/policy.xml"), "<policies>")
+        store = os.path.join(self.tmp, "never-created.db")
+        cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertFalse(os.path.exists(store))
+
+    def test_usage(self):
+        cp = self.gw.cli("import", check=False)
+        self.assertEqual(cp.returncode, 2)
+        self.assertIn(b"import: missing DIR", cp.stderr)
+        cp = self.gw.cli("import", "a", "b", check=False)
+        self.assertEqual(cp.returncode, 2)
+        cp = self.gw.cli("import", "--force", "a", check=False)
+        self.assertEqual(cp.returncode, 2)
+        self.assertIn(b"unknown option '--force'", cp.stderr)
+        cp = self.gw.cli("export", "--help")
+        self.assertIn(b"Usage: certgate [--store FILE] export DIR [--force]", cp.stdout)
+        cp = self.gw.cli("import", "-h")
+        self.assertIn(b"Usage: certgate [--store FILE] import DIR", cp.stdout)
+        cp = cgtest.run([self.gw.bin, "--store", os.path.join(self.tmp, "none.db"), "export",
+                         os.path.join(self.tmp, "out-none")], check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn(b"does not exist", cp.stderr)
+
+
+class Limits(ApiopsBase):
+    """CG_APIOPS_MAX_FILE_BYTES, CG_APIOPS_MAX_ENTITIES, CG_APIOPS_MAX_PATH_LEN:
+    at the limit the folder is read; one past it is refused by name."""
+
+    MAX_FILE = 1024 * 1024
+    MAX_ENTITIES = 100000
+    MAX_PATH = 1024
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.store = os.path.join(cls.tmp, "limits.db")
+
+    def imp(self, d):
+        cp = cgtest.run([cgtest.certgate_path(), "--store", self.store, "import", d],
+                        check=False, timeout=300)
+        return cp.returncode, cp.stderr.decode()
+
+    def minimal(self, root):
+        info(os.path.join(root, "apis/a/apiInformation.json"),
+             {"displayName": "A", "path": "a", "serviceUrl": "http://127.0.0.1:9"})
+
+    def test_file_size(self):
+        d = os.path.join(self.tmp, "size")
+        self.minimal(d)
+        pol = os.path.join(d, "apis/a/policy.xml")
+        body = "<policies><inbound><base /></inbound></policies>"
+        write(pol, body + " " * (self.MAX_FILE - len(body)))
+        rc, err = self.imp(d)
+        self.assertEqual(rc, 1)
+        # read, then refused by the store's own (smaller) policy limit
+        self.assertIn("the policy is %d bytes" % self.MAX_FILE, err)
+        write(pol, body + " " * (self.MAX_FILE + 1 - len(body)))
+        rc, err = self.imp(d)
+        self.assertEqual(rc, 1)
+        self.assertIn("policy.xml: the file is %d bytes; at most %d are read"
+                      % (self.MAX_FILE + 1, self.MAX_FILE), err)
+
+    def test_path_length(self):
+        base = os.path.join(self.tmp, "p")
+        tail = "/apis/a/apiInformation.json"
+        want = self.MAX_PATH - len(tail)   # the root's length for a path of exactly MAX
+        root = base
+        while len(root) < want - 200:
+            root = os.path.join(root, "d" * 150)
+        root = root + "/" + "r" * (want - len(root) - 1)
+        self.assertEqual(len(root + tail), self.MAX_PATH)
+        self.minimal(root)
+        rc, err = self.imp(root)
+        self.assertEqual(rc, 0, err)
+        longer = root + "x"
+        os.rename(root, longer)
+        rc, err = self.imp(longer)
+        self.assertEqual(rc, 1)
+        self.assertIn("apiInformation.json: the path is longer than %d bytes" % self.MAX_PATH,
+                      err)
+
+    def test_entity_count(self):
+        # 100k folders: on tmpfs when there is one (removing them from a
+        # disk file system can take minutes).
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) \
+            else self.tmp
+        d = tempfile.mkdtemp(prefix="cg-apiops-many-", dir=shm)
+        try:
+            self.entity_count(d)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
+    def entity_count(self, d):
+        nv = os.path.join(d, "named values")
+        for i in range(self.MAX_ENTITIES):
+            os.makedirs(os.path.join(nv, "n%d" % i))
+        rc, err = self.imp(d)
+        self.assertEqual(rc, 1)   # every folder lacks its information file
+        self.assertTrue("missing namedValueInformation.json" in err, err[:500])
+        self.assertTrue("entity folders" not in err, err[:500])
+        os.makedirs(os.path.join(nv, "n%d" % self.MAX_ENTITIES))
+        rc, err = self.imp(d)
+        self.assertEqual(rc, 1)
+        self.assertEqual(err.splitlines()[1:], [
+            "%s: more than %d entity folders in one import" % (nv, self.MAX_ENTITIES)])
 
 
 if __name__ == "__main__":
