@@ -29,6 +29,13 @@
 #define DIAG_LINES_MAX    (256 * 1024)  /* all diagnostics of one load, formatted */
 #define SECRET_MIN_SCRUB  4             /* shorter secrets would blank out digits and words */
 
+/* The store's limits are the loader's: a text the store takes must load. */
+_Static_assert(CG_STORE_MAX_POLICY_BYTES == CG_POL_MAX_DOC_BYTES, "policy size limits differ");
+_Static_assert(CG_STORE_MAX_FRAGMENT_BYTES == CG_POL_MAX_FRAGMENT_BYTES,
+	       "fragment size limits differ");
+_Static_assert(CG_STORE_MAX_NV_NAME_LEN == CG_POL_MAX_NAMED_VALUE_NAME,
+	       "named value name limits differ");
+
 /* ---- bounded messages ---------------------------------------------- */
 
 /* err as an append-only buffer: a message that does not fit ends in
