@@ -379,12 +379,9 @@ static int compare_values(const struct cg_expr_value *a, const struct cg_expr_va
 	case CG_EXPR_V_BOOL: return cmp3(a->u.b, b->u.b);
 	case CG_EXPR_V_DATETIME:
 	case CG_EXPR_V_TIMESPAN: return a->u.ticks < b->u.ticks ? -1 : a->u.ticks > b->u.ticks;
-	case CG_EXPR_V_STRING: {
-		/* ordinal; .NET's default for OrderBy/Max is culture-aware: see docs */
-		size_t n = a->u.s.len < b->u.s.len ? a->u.s.len : b->u.s.len;
-		int c = n ? memcmp(a->u.s.ptr, b->u.s.ptr, n) : 0;
-		return c ? (c < 0 ? -1 : 1) : cmp3((double)a->u.s.len, (double)b->u.s.len);
-	}
+	case CG_EXPR_V_STRING:
+		/* Comparer<string>.Default is culture-aware (see docs) */
+		return cg_expr_culture_cmp(a->u.s, b->u.s, false);
 	default:
 		return 0;
 	}

@@ -738,3 +738,47 @@ int cg_expr_dt_parse(struct cg_str s, int64_t *ticks, uint8_t *kind)
 	*ticks = t;
 	return 0;
 }
+
+/* ---- culture comparison ---- */
+
+/* Primary weight of an ASCII byte in an approximation of the ICU root
+ * collation .NET uses for culture comparisons: white space < punctuation
+ * and symbols (in ASCII order) < digits < letters (case-insensitive).
+ * Bytes >= 0x80 sort after ASCII, by value. */
+static int primary(unsigned char c)
+{
+	if (c >= 'a' && c <= 'z')
+		return 0x300 + (c - 'a') * 2;
+	if (c >= 'A' && c <= 'Z')
+		return 0x300 + (c - 'A') * 2;
+	if (c >= '0' && c <= '9')
+		return 0x200 + (c - '0');
+	if (c == ' ' || (c >= 9 && c <= 13))
+		return 0x40 + c;
+	if (c < 0x80)
+		return 0x100 + c;
+	return 0x400 + c;
+}
+
+int cg_expr_culture_cmp(struct cg_str a, struct cg_str b, bool ignore_case)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	for (size_t i = 0; i < n; i++) {
+		int pa = primary((unsigned char)a.ptr[i]), pb = primary((unsigned char)b.ptr[i]);
+		if (pa != pb)
+			return pa < pb ? -1 : 1;
+	}
+	if (a.len != b.len)
+		return a.len < b.len ? -1 : 1;
+	if (ignore_case)
+		return 0;
+	/* tertiary: at the first case difference, lower case sorts first */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a.ptr[i], y = (unsigned char)b.ptr[i];
+		if (x != y) {
+			bool xl = x >= 'a' && x <= 'z';
+			return xl ? -1 : 1;
+		}
+	}
+	return 0;
+}

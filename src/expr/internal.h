@@ -325,6 +325,10 @@ void cg_expr_coll_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr
 struct cg_expr_array *cg_expr_new_array(struct cg_expr_run *r, uint32_t n, uint8_t elem);
 void cg_expr_json_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_value *out);
 
+/* Culture (not ordinal) string order, as String.Compare/OrderBy default to:
+ * an ASCII approximation of ICU's root collation (see docs). */
+int cg_expr_culture_cmp(struct cg_str a, struct cg_str b, bool ignore_case);
+
 /* ---- exact double helpers without libm (mathx.c) ---- */
 
 double cg_expr_trunc(double x);

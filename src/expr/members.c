@@ -834,16 +834,21 @@ FN(str_s_compare)
 {
 	if (args[0].kind == CG_EXPR_V_NULL || args[1].kind == CG_EXPR_V_NULL)
 		return ret_int(out, (args[0].kind != CG_EXPR_V_NULL) - (args[1].kind != CG_EXPR_V_NULL));
-	bool ic = false;
-	if (nargs > 2)
+	bool ic = false, ordinal = false;
+	if (nargs > 2) {
 		ic = args[2].kind == CG_EXPR_V_BOOL ? args[2].u.b : cmp_ic(args[2].u.i);
-	return ret_int(out, ordinal_cmp(args[0].u.s, args[1].u.s, ic));
+		/* StringComparison.Ordinal (4) / OrdinalIgnoreCase (5) */
+		ordinal = args[2].kind == CG_EXPR_V_INT && args[2].u.i >= 4;
+	}
+	if (ordinal)
+		return ret_int(out, ordinal_cmp(args[0].u.s, args[1].u.s, ic));
+	return ret_int(out, cg_expr_culture_cmp(args[0].u.s, args[1].u.s, ic));
 }
 FN(str_compareto)
 {
 	if (args[0].kind == CG_EXPR_V_NULL)
 		return ret_int(out, 1);
-	return ret_int(out, ordinal_cmp(SELF_S, args[0].u.s, false));
+	return ret_int(out, cg_expr_culture_cmp(SELF_S, args[0].u.s, false));
 }
 FN(str_indexof)
 {
