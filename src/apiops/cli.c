@@ -136,7 +136,7 @@ int cg_apiops_cli(int argc, char **argv, const char *store_path)
 	if (rc) {
 		print_lines(err, "certgate: ", "");
 	} else {
-		print_lines(err, "certgate: warning: ", "certgate: warning: ");
+		print_lines(err, "certgate: ", "certgate: "); /* each says "warning:" */
 		if (is_export)
 			printf("exported store '%s' to '%s'\n", store_path, d);
 		else

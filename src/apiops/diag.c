@@ -75,9 +75,14 @@ void cg_apiops_diag_store(struct cg_apiops_diag *d, bool is_error, const char *f
 		int k;
 		if (n == 0)
 			k = 0;
-		else if (first || starts_with_position(p, n))
-			k = snprintf(line, sizeof(line), "%s:%s%.*s", file,
-				     starts_with_position(p, n) ? "" : " ", (int)n, p);
+		else if (starts_with_position(p, n))
+			k = snprintf(line, sizeof(line), "%s:%.*s", file, (int)n, p);
+		else if (first)
+			/* Warnings say so, as the loader's "line:col: warning:"
+			 * lines do, so they stand out in a list of errors. */
+			k = snprintf(line, sizeof(line), "%s: %s%.*s", file,
+				     !is_error && strncmp(p, "warning", 7) != 0 ? "warning: " : "",
+				     (int)n, p);
 		else
 			k = snprintf(line, sizeof(line), "  %.*s", (int)n, p);
 		if (k > 0)

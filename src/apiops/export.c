@@ -130,7 +130,8 @@ static bool write_policy(struct ex *x, const char *path, const struct cg_model_p
 	 * "xml" policy is written as stored: import reads it as rawxml. */
 	if (strcmp(p->format, "rawxml") != 0)
 		cg_apiops_diag_add(x->d, false,
-				   "%s: the policy is stored in format '%s' and written as it "
+				   "%s: warning: the policy is stored in format '%s' and "
+				   "written as it "
 				   "is; import reads policy.xml as rawxml",
 				   path, p->format);
 	return write_file(x, path, p->value, strlen(p->value));
@@ -282,7 +283,8 @@ static void export_certs(struct ex *x, const struct cg_model *m)
 		const struct cg_model_cert *c = &m->certs[i];
 		if (c->has_key)
 			cg_apiops_diag_add(x->d, false,
-					   "certificate '%s': its private key is not exported; add "
+					   "warning: certificate '%s': its private key is not "
+					   "exported; add "
 					   "it again with 'certgate cert add %s FILE' after an import",
 					   c->id, c->id);
 		export_cert(x, "certificates", "certificateInformation.json", c->id, c->der,

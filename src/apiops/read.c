@@ -833,7 +833,8 @@ static void read_api(struct rd *r, const char *dir, const char *id)
 			ops_dir = p;
 		else if (is_specification(names[i]))
 			cg_apiops_diag_add(r->d, false,
-					   "%s: ignored: certgate does not read specification "
+					   "%s: warning: ignored: certgate does not read "
+					   "specification "
 					   "files; describe each operation in "
 					   "operations/<name>/operationInformation.json",
 					   p);
@@ -856,7 +857,8 @@ static void read_api(struct rd *r, const char *dir, const char *id)
 	json_decref(props);
 	if (ok && subscription)
 		cg_apiops_diag_add(r->d, false,
-				   "%s: 'subscriptionRequired' is true, but certgate has no "
+				   "%s: warning: 'subscriptionRequired' is true, but "
+				   "certgate has no "
 				   "subscriptions: requests are not asked for a key",
 				   api.file);
 	if (api.policy_file && !read_file(r, api.policy_file, true, &api.policy, NULL))

@@ -528,7 +528,7 @@ class BadInput(ApiopsBase):
         err = self.refused(d, "operations/get-item: missing operationInformation.json",
                            "does not read operations from specification files")
         # The specification itself is only a warning.
-        self.assertIn("specification.yaml: ignored", err)
+        self.assertIn("specification.yaml: warning: ignored", err)
 
     def test_policy_that_does_not_load(self):
         d = self.folder()
@@ -635,6 +635,21 @@ class BadInput(ApiopsBase):
         cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)
         self.assertEqual(cp.returncode, 1)
         self.assertFalse(os.path.exists(store))
+
+    def test_warnings_do_not_refuse(self):
+        d = self.folder()
+        info(os.path.join(d, "apis/partners/apiInformation.json"),
+             {"displayName": "Partners", "path": "partners", "serviceUrl": self.b.url("/p"),
+              "subscriptionRequired": True})
+        write(os.path.join(d, "apis/partners/specification.yaml"), "openapi: 3.0.1\n")
+        store = os.path.join(self.tmp, "warnings.db")
+        cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)
+        err = cp.stderr.decode()
+        self.assertEqual(cp.returncode, 0, err)
+        self.assertIn("certgate: %s/apis/partners/apiInformation.json: warning: "
+                      "'subscriptionRequired' is true" % d, err)
+        self.assertIn("certgate: %s/apis/partners/specification.yaml: warning: ignored" % d,
+                      err)
 
     def test_usage(self):
         cp = self.gw.cli("import", check=False)
