@@ -13,6 +13,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/provider.h>
+#include <pthread.h>
 #include <openssl/x509v3.h>
 
 #include "store/store-t.h"
@@ -428,6 +430,28 @@ out:
 	return rc;
 }
 
+/* A library context with the default and legacy providers, made once;
+ * NULL when the legacy provider is not installed. */
+static OSSL_LIB_CTX *g_legacy_ctx;
+static pthread_once_t g_legacy_once = PTHREAD_ONCE_INIT;
+
+static void legacy_init(void)
+{
+	OSSL_LIB_CTX *ctx = OSSL_LIB_CTX_new();
+	if (ctx && OSSL_PROVIDER_load(ctx, "default") && OSSL_PROVIDER_load(ctx, "legacy")) {
+		g_legacy_ctx = ctx;
+	} else {
+		OSSL_LIB_CTX_free(ctx); /* also unloads what was loaded into it */
+	}
+	ERR_clear_error();
+}
+
+static OSSL_LIB_CTX *legacy_ctx(void)
+{
+	pthread_once(&g_legacy_once, legacy_init);
+	return g_legacy_ctx;
+}
+
 static int parse_p12_upload(PKCS12 *p12, const char *password, X509 **cert, EVP_PKEY **key,
 			    char *err, size_t errlen)
 {
@@ -450,10 +474,19 @@ static int parse_p12_upload(PKCS12 *p12, const char *password, X509 **cert, EVP_
 		}
 	}
 	STACK_OF(X509) *ca = NULL;
-	if (!PKCS12_parse(p12, pw, key, cert, &ca)) {
-		snprintf(err, errlen,
-			 "the PKCS#12 (PFX) file cannot be opened: %s (algorithms such as RC2 "
-			 "need re-exporting with: openssl pkcs12 -export)",
+	bool ok = PKCS12_parse(p12, pw, key, cert, &ca) == 1;
+	if (!ok && legacy_ctx()) {
+		/* Windows and older tools encrypt with RC2-40 or 3DES, which
+		 * OpenSSL 3 keeps in its legacy provider. Use it for this parse
+		 * only, on this thread only: nothing else may pick up weak
+		 * algorithms. */
+		ERR_clear_error();
+		OSSL_LIB_CTX *prev = OSSL_LIB_CTX_set0_default(g_legacy_ctx);
+		ok = PKCS12_parse(p12, pw, key, cert, &ca) == 1;
+		OSSL_LIB_CTX_set0_default(prev);
+	}
+	if (!ok) {
+		snprintf(err, errlen, "the PKCS#12 (PFX) file cannot be opened: %s",
 			 ssl_reason());
 		return CG_STORE_FAIL_INVALID;
 	}

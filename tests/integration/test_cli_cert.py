@@ -44,6 +44,8 @@ class Pki:
                 "-out", "client.pfx", "-passout", "pass:" + PASSWORD)
         openssl(d, "pkcs12", "-export", "-in", "client.crt", "-inkey", "client.key",
                 "-out", "nopass.pfx", "-passout", "pass:")
+        openssl(d, "pkcs12", "-export", "-legacy", "-in", "client.crt", "-inkey", "client.key",
+                "-out", "legacy.pfx", "-passout", "pass:" + PASSWORD)
         openssl(d, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
                 "-out", "other.key")
         with open(self.p("client.crt")) as c, open(self.p("other.key")) as k, \
@@ -149,6 +151,9 @@ class CliCertTest(unittest.TestCase):
         self.assertIn("certificate 'partner' updated", cp.stdout)
         self.assertNotIn("with private key", cp.stdout)
         self.ok("cert", "add", "partner", p.p("nopass.pfx"))
+        cp = self.ok("cert", "add", "partner", p.p("legacy.pfx"), "--password-file",
+                     p.p("pw.txt"))
+        self.assertIn("(with private key)", cp.stdout)
         self.ok("cert", "add", "root-as-cert", p.p("root.crt"))
         lines = self.ok("cert", "list").stdout.splitlines()
         self.assertEqual(lines[0].split(), ["ID", "THUMBPRINT", "EXPIRES", "KEY", "SUBJECT"])

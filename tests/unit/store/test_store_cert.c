@@ -73,7 +73,7 @@ static struct file slurp(const char *name)
 
 static struct file client_pem, client_der, client_pfx, client_pfx_empty, client_with_key,
 	client_with_other_key, client_with_enc_key, two_certs, nocert_pfx, garbage, expired,
-	root_pem, int_der, leaf_pem, leaf_pfx, rsa_pfx;
+	root_pem, int_der, leaf_pem, leaf_pfx, rsa_pfx, legacy_pfx;
 static char client_thumb[41];
 
 static int make_pki(void **state)
@@ -90,6 +90,9 @@ static int make_pki(void **state)
 	sh("openssl pkcs12 -export -in client.crt -inkey client.key -out client-empty.pfx "
 	   "-passout pass:");
 	sh("openssl pkcs12 -export -nocerts -inkey client.key -out nocert.pfx -passout pass:x");
+	/* RC2-40 / 3DES, as Windows and older tools export. */
+	sh("openssl pkcs12 -export -legacy -in client.crt -inkey client.key -out legacy.pfx "
+	   "-passout pass:old");
 	sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out other.key");
 	sh("openssl pkey -in client.key -aes256 -passout pass:x -out enc.key");
 	sh("cat client.crt client.key > with-key.pem && cat client.crt other.key > with-other.pem"
@@ -136,6 +139,7 @@ static int make_pki(void **state)
 	leaf_pem = slurp("leaf.crt");
 	leaf_pfx = slurp("leaf.pfx");
 	rsa_pfx = slurp("rsa.pfx");
+	legacy_pfx = slurp("legacy.pfx");
 	struct file t = slurp("thumb.txt");
 	snprintf(client_thumb, sizeof(client_thumb), "%.40s", (const char *)t.data);
 	free(t.data);
@@ -288,6 +292,12 @@ static void test_formats_round_trip(void **state)
 	ok(cert_add(st, "pem", client_pfx_empty, ""));
 	ok(cert_add(st, "pem", client_with_key, NULL));
 	ok(cert_add(st, "rsa", rsa_pfx, "pw"));
+	ok(cert_add(st, "pem", legacy_pfx, "old"));
+	ok(cg_store_cert_get(st, "pem", &info, &has_key, g_err, sizeof(g_err)));
+	assert_true(has_key);
+	struct before lb = snap(st);
+	assert_refused(st, lb, cert_add(st, "pem", legacy_pfx, "wrong"), CG_STORE_FAIL_INVALID,
+		       "wrong password for the PKCS#12 (PFX) file");
 	/* A PFX with a chain: the certificate that matches the key is kept. */
 	ok(cert_add(st, "leaf", leaf_pfx, "pw"));
 	ok(cg_store_cert_get(st, "leaf", &info, &has_key, g_err, sizeof(g_err)));
