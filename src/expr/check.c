@@ -1148,9 +1148,57 @@ static struct cg_expr_node *check_interp(struct checker *c, struct cg_expr_node 
 	return e;
 }
 
+/* A deep copy of an unchecked subtree (the checker rewrites nodes in place,
+ * so `x[k] op= v` needs its own copy of x[k] for the read). */
+static struct cg_expr_node *clone_tree(struct checker *c, const struct cg_expr_node *e, unsigned depth)
+{
+	if (!e || depth > CG_EXPR_MAX_TREE_DEPTH)
+		return NULL;
+	struct cg_expr_node *n = cg_arena_alloc(c->arena, sizeof(*n));
+	if (!n)
+		return NULL;
+	*n = *e;
+	n->a = e->a ? clone_tree(c, e->a, depth + 1) : NULL;
+	n->b = e->b ? clone_tree(c, e->b, depth + 1) : NULL;
+	n->c = e->c ? clone_tree(c, e->c, depth + 1) : NULL;
+	n->d = e->d ? clone_tree(c, e->d, depth + 1) : NULL;
+	if ((e->a && !n->a) || (e->b && !n->b) || (e->c && !n->c) || (e->d && !n->d))
+		return NULL;
+	if (e->n) {
+		n->list = cg_arena_alloc(c->arena, sizeof(*n->list) * e->n);
+		if (!n->list)
+			return NULL;
+		for (uint32_t k = 0; k < e->n; k++)
+			if (!(n->list[k] = clone_tree(c, e->list[k], depth + 1)))
+				return NULL;
+	}
+	return n;
+}
+
 static struct cg_expr_node *check_assign(struct checker *c, struct cg_expr_node *e)
 {
 	char b1[160], b2[160];
+	if (e->a->op == N_INDEX && e->sub != TK_ASSIGN && e->a->n == 1) {
+		/* x[k] op= v  ->  x[k] = x[k] op v (x and k are evaluated twice,
+		 * which only matters for side effects, rare in policies) */
+		static const struct { uint8_t from, to; } cops[] = {
+			{ TK_PLUSEQ, TK_PLUS }, { TK_MINUSEQ, TK_MINUS }, { TK_STAREQ, TK_STAR },
+			{ TK_SLASHEQ, TK_SLASH }, { TK_PERCENTEQ, TK_PERCENT }, { TK_AMPEQ, TK_AMP },
+			{ TK_PIPEEQ, TK_PIPE }, { TK_CARETEQ, TK_CARET }, { TK_QQEQ, TK_QQ },
+			{ TK_SHLEQ, TK_SHL }, { TK_SHREQ, TK_SHR },
+		};
+		struct cg_expr_node *bin = mknode(c, N_BINARY, e);
+		struct cg_expr_node *read = clone_tree(c, e->a, 0);
+		if (!bin || !read)
+			return err_at(c, e, "out of memory");
+		for (size_t k = 0; k < sizeof(cops) / sizeof(cops[0]); k++)
+			if (cops[k].from == e->sub)
+				bin->sub = cops[k].to;
+		bin->a = read;
+		bin->b = e->b;
+		e->b = bin;
+		e->sub = TK_ASSIGN;
+	}
 	if (e->a->op == N_INDEX) {
 		/* token[key] = value: JToken's indexer setter */
 		struct cg_expr_node *target = check(c, e->a->a);
