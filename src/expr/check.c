@@ -1682,6 +1682,20 @@ static void check_stmt(struct checker *c, struct cg_expr_node *s)
 		s->a = check(c, s->a);
 		return;
 	case S_EXPR:
+		if (s->a->op == N_INCDEC && s->a->a->op == N_INDEX) {
+			/* x[k]++; as a statement is x[k] += 1; (its value is unused) */
+			struct cg_expr_node *one = mknode(c, N_LIT, s->a);
+			if (!one) {
+				err_at(c, s, "out of memory");
+				return;
+			}
+			one->lit.kind = CG_EXPR_V_INT;
+			one->lit.u.i = 1;
+			one->type = T(INT);
+			s->a->b = one;
+			s->a->sub = s->a->sub == TK_PLUSPLUS ? TK_PLUSEQ : TK_MINUSEQ;
+			s->a->op = N_ASSIGN;
+		}
 		s->a = check(c, s->a);
 		if (s->a->op != N_ASSIGN && s->a->op != N_INCDEC && s->a->op != N_METHOD &&
 		    s->a->type.id != CG_EXPR_T_ERROR)
