@@ -296,7 +296,13 @@ class ImportExport(ApiopsBase):
             r = self.b.last()
             seen = (r.method, r.target, r.headers.get("X-Client-Thumbprint"),
                     r.headers.get("X-Api-Key"), r.headers.get("X-Operation"))
+            self.all_headers.append([(k.lower(), v) for k, v in r.headers.items
+                                     if k.lower() not in self.PER_GATEWAY])
         return (res.status, reason_of(res), seen)
+
+    # Headers that name the gateway's own port or the client's address.
+    PER_GATEWAY = ("host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-port",
+                   "forwarded", "via")
 
     MATRIX = (
         ("/echo/items/42?q=1", "alice", None),
@@ -313,7 +319,10 @@ class ImportExport(ApiopsBase):
         ("/partners/p", None, None),
     )
 
-    def behaviour(self, gw):
+    def behaviour(self, gw, headers=None):
+        """Status, reason and what the backend saw for each request of the
+        matrix; headers (a list) receives every header the backend got."""
+        self.all_headers = headers if headers is not None else []
         return [self.call(gw, path, getattr(self, who) if who else None, method)
                 for path, who, method in self.MATRIX]
 
@@ -343,10 +352,15 @@ class ImportExport(ApiopsBase):
             self.assertEqual(got[i], (200, "OK", ("GET", "/be-partners/p", None, None, None)))
 
     def test_2_imported_behaves_as_by_hand(self):
-        self.assertEqual(self.behaviour(self.imported), self.behaviour(self.hand))
+        hh, hi = [], []
+        self.assertEqual(self.behaviour(self.imported, hi), self.behaviour(self.hand, hh))
+        self.assertEqual(hi, hh)  # every header the backend saw, in order
+        self.assertTrue(hh and all(("x-api-key", BACKEND_KEY) in h for h in hh[:2]), hh)
 
     def test_3_export_reimported_behaves_the_same(self):
-        self.assertEqual(self.behaviour(self.again), self.behaviour(self.hand))
+        hh, ha = [], []
+        self.assertEqual(self.behaviour(self.again, ha), self.behaviour(self.hand, hh))
+        self.assertEqual(ha, hh)
 
     def test_4_stores_list_the_same(self):
         hand, imp, again = (self.listing(g) for g in (self.hand, self.imported, self.again))
