@@ -267,14 +267,28 @@ class CliCertTest(unittest.TestCase):
         self.fails(1, "backend 'orders-be' does not exist", "backend", "rm", "orders-be")
 
     def test_help(self):
-        for group, verbs in (("cert", ("add", "list", "show", "rm")),
-                             ("ca", ("add", "list", "rm")),
-                             ("backend", ("set", "list", "show", "rm"))):
-            cp = self.ok(group, "--help")
-            for verb in verbs:
-                self.assertIn("certgate %s %s" % (group, verb), cp.stdout)
-                self.assertIn("Usage:", self.ok(group, verb, "--help").stdout)
-
+        top = self.ok("--help").stdout
+        per_cmd = {
+            ("cert", "add"): ["--password-file"], ("cert", "list"): ["--json"],
+            ("cert", "show"): ["--json"], ("cert", "rm"): [],
+            ("ca", "add"): ["--intermediate", "--password-file"], ("ca", "list"): ["--json"],
+            ("ca", "rm"): [],
+            ("backend", "set"): ["--url", "--client-cert", "--no-client-cert",
+                                 "--no-validate-chain", "--no-validate-name",
+                                 "--validate-chain", "--validate-name"],
+            ("backend", "list"): ["--json"], ("backend", "show"): ["--json"],
+            ("backend", "rm"): [],
+        }
+        for (g, v), opts in per_cmd.items():
+            self.assertIn("%s %s" % (g, v), top)
+            cp = self.ok(g, v, "--help")
+            self.assertTrue(cp.stdout.startswith("Usage: certgate [--store FILE] %s %s" % (g, v)),
+                            cp.stdout)
+            for o in opts + ["--help", "Exit status"]:
+                self.assertIn(o, cp.stdout, "%s %s --help lacks %s" % (g, v, o))
+        for g in ("cert", "ca", "backend"):
+            self.assertIn("certgate %s " % g, self.ok(g, "--help").stdout)
+        self.assertFalse(os.path.exists(self.store))
 
 if __name__ == "__main__":
     unittest.main()

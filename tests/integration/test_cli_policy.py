@@ -327,16 +327,30 @@ class CliPolicyTest(unittest.TestCase):
         self.assertEqual(cp.stdout, "fragment 'tag-request' removed\n")
 
     def test_help(self):
-        cp = self.ok("policy", "--help")
-        for verb in ("set", "show", "rm", "list", "check"):
-            self.assertIn("certgate policy " + verb, cp.stdout)
-        for group, verbs in (("nv", ("set", "list", "show", "rm")),
-                             ("fragment", ("set", "list", "show", "rm"))):
-            cp = self.ok(group, "--help")
-            for verb in verbs:
-                self.assertIn("certgate %s %s" % (group, verb), cp.stdout)
-                self.assertIn("Usage:", self.ok(group, verb, "--help").stdout)
-
+        top = self.ok("--help").stdout
+        per_cmd = {
+            ("policy", "set"): ["--api", "--operation", "--format"],
+            ("policy", "show"): ["--api", "--operation", "--format"],
+            ("policy", "rm"): ["--api", "--operation"],
+            ("policy", "list"): ["--json"],
+            ("policy", "check"): ["--format", "--scope"],
+            ("nv", "set"): ["--secret", "--value-file", "--tags"],
+            ("nv", "list"): ["--json"], ("nv", "show"): ["--reveal", "--json"], ("nv", "rm"): [],
+            ("fragment", "set"): ["--description", "--format"],
+            ("fragment", "list"): ["--json"], ("fragment", "show"): ["--format", "--json"],
+            ("fragment", "rm"): [],
+        }
+        for (g, v), opts in per_cmd.items():
+            self.assertIn("%s %s" % (g, v), top)
+            cp = self.ok(g, v, "--help")
+            self.assertTrue(cp.stdout.startswith("Usage: certgate [--store FILE] %s %s" % (g, v)),
+                            cp.stdout)
+            for o in opts + ["--help", "Exit status"]:
+                self.assertIn(o, cp.stdout, "%s %s --help lacks %s" % (g, v, o))
+        for g in ("policy", "nv", "fragment"):
+            cp = self.ok(g, "--help")
+            self.assertIn("certgate %s set" % g, cp.stdout)
+        self.assertFalse(os.path.exists(self.store))
 
 if __name__ == "__main__":
     unittest.main()
