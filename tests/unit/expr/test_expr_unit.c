@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <time.h>
 
 #include <cmocka.h>
@@ -301,6 +302,62 @@ static void test_cert_table(void **state)
 	assert_null(cg_expr_cert_table_get(&empty, CG_STR("AA")));
 }
 
+/* One compiled program, many threads: programs are immutable, so
+ * concurrent evaluations (each with its own arena) agree with a serial run. */
+struct thread_job {
+	const struct cg_expr_program *p;
+	const struct cg_expr_context *ctx;
+	struct cg_str expect;
+	int failures;
+};
+
+static void *thread_run(void *arg)
+{
+	struct thread_job *j = arg;
+	struct cg_arena req;
+	cg_arena_init(&req, 4096, 0);
+	for (int k = 0; k < 500; k++) {
+		struct cg_expr_ctx ec = { .context = j->ctx, .arena = &req };
+		struct cg_expr_value v;
+		struct cg_expr_error err;
+		if (cg_expr_eval(j->p, &ec, &v, &err) < 0 || v.kind != CG_EXPR_V_STRING || !cg_str_eq(v.u.s, j->expect))
+			j->failures++;
+		cg_arena_reset(&req);
+	}
+	cg_arena_destroy(&req);
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	(void)state;
+	struct h_case *hc = calloc(1, sizeof(*hc));
+	h_init(hc);
+	hc->has_cert = true;
+	assert_int_equal(h_finish(hc, &arena), 0);
+	const char *src = "Regex.Replace(context.Request.Certificate.Subject, @\"CN=(\\w+)-.*\", \"$1\") + \"|\" + "
+			  "JObject.Parse(\"{\\\"a\\\":[1,2]}\")[\"a\"].ToString(0) + \"|\" + "
+			  "new List<int> { 3, 1, 2 }.OrderBy(x => x).First() + \"|\" + "
+			  "Convert.ToBase64String(Encoding.UTF8.GetBytes(\"x\"))";
+	struct cg_expr_program *p;
+	struct cg_expr_diag d;
+	int rc = compile(src, CG_EXPR_KIND_EXPR, &p, &d);
+	if (rc)
+		fprintf(stderr, "%s\n", d.items[0].msg);
+	assert_int_equal(rc, 0);
+	struct thread_job jobs[4];
+	pthread_t th[4];
+	for (int k = 0; k < 4; k++) {
+		jobs[k] = (struct thread_job){ p, &hc->ctx, CG_STR("expected|[1,2]|1|eA=="), 0 };
+		assert_int_equal(pthread_create(&th[k], NULL, thread_run, &jobs[k]), 0);
+	}
+	for (int k = 0; k < 4; k++) {
+		pthread_join(th[k], NULL);
+		assert_int_equal(jobs[k].failures, 0);
+	}
+	free(hc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +373,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hot_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_value_to_string, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cert_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
