@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "cli/cli-int.h"
+#include "apiops/apiops.h"
 #include "gw/serve.h"
 
 #ifndef CG_VERSION
@@ -238,8 +239,9 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --json        Print {id, name, type, properties{subject, thumbprint,\n"
 	  "                expirationDate, issuer, notBefore, hasPrivateKey}}.\n" },
 	{ "cert rm", cg_cli_cert_rm, "cert rm ID",
-	  "Removes a certificate. Refused while a policy or fragment names it with\n"
-	  "certificate-id=\"ID\".\n" },
+	  "Removes a certificate. Refused while a backend presents it, or an\n"
+	  "<authentication-certificate> in a policy or fragment names it (certificate-id\n"
+	  "or thumbprint).\n" },
 	{ "ca add", cg_cli_ca_add, "ca add ID FILE [--intermediate] [--password-file F]",
 	  "Adds or replaces a CA certificate used to validate client certificate chains\n"
 	  "(Verify(), validate-client-certificate) and backend certificates. FILE is PEM,\n"
@@ -339,6 +341,8 @@ static void usage(void)
 		printf("  %s\n", commands[i].synopsis);
 	printf("  import DIR       (an APIOps extractor folder; see certgate import --help)\n"
 	       "  export DIR       (the same layout; secrets and private keys left out)\n"
+	       "  import DIR  (an APIOps folder into the store; see certgate import --help)\n"
+	       "  export DIR [--force]  (the store as an APIOps folder)\n"
 	       "  serve [OPTIONS]  (run the gateway; see certgate serve --help)\n"
 	       "\n"
 	       "Exit status: 0 success, 1 the operation failed, 2 usage error.\n");
@@ -391,6 +395,9 @@ int cg_cli_main(int argc, char **argv)
 	if (i >= argc)
 		return cg_cli_usage_error(NULL, "missing COMMAND");
 	const char *group = argv[i];
+	/* APIOps folders are their own module's commands (src/apiops). */
+	if (strcmp(group, "import") == 0 || strcmp(group, "export") == 0)
+		return cg_apiops_cli(argc - i, argv + i, store_path);
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
 	static const char *const groups[] = { "host", "api",  "op", "policy",  "nv",
