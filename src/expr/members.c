@@ -1551,6 +1551,27 @@ FN(math_min)
 		return ret_long(out, a->u.l < b->u.l ? a->u.l : b->u.l);
 	return ret_double(out, isnan(a->u.d) || isnan(b->u.d) ? NAN : (a->u.d < b->u.d ? a->u.d : b->u.d));
 }
+FN(math_sign)
+{
+	const struct cg_expr_value *a = &args[0];
+	if (a->kind == CG_EXPR_V_DOUBLE && isnan(a->u.d))
+		return cg_expr_throw(r, "ArithmeticException", "Function does not accept floating point Not-a-Number values.");
+	double d = a->kind == CG_EXPR_V_INT ? a->u.i : a->kind == CG_EXPR_V_LONG ? (double)a->u.l : a->u.d;
+	return ret_int(out, d > 0 ? 1 : d < 0 ? -1 : 0);
+}
+FN(math_clamp)
+{
+	const struct cg_expr_value *v = &args[0], *lo = &args[1], *hi = &args[2];
+	bool isd = v->kind == CG_EXPR_V_DOUBLE;
+	double dv = isd ? v->u.d : (double)(v->kind == CG_EXPR_V_INT ? v->u.i : v->u.l);
+	double dl = isd ? lo->u.d : (double)(lo->kind == CG_EXPR_V_INT ? lo->u.i : lo->u.l);
+	double dh = isd ? hi->u.d : (double)(hi->kind == CG_EXPR_V_INT ? hi->u.i : hi->u.l);
+	if (dl > dh)
+		return cg_expr_throw(r, "ArgumentException", "'%g' cannot be greater than %g.", dl, dh);
+	const struct cg_expr_value *pick = dv < dl ? lo : dv > dh ? hi : v;
+	*out = *pick;
+	return 0;
+}
 FN(math_floor) { return ret_double(out, cg_expr_floor(args[0].u.d)); }
 FN(math_ceiling) { return ret_double(out, cg_expr_ceil(args[0].u.d)); }
 FN(math_truncate) { return ret_double(out, cg_expr_trunc(args[0].u.d)); }
@@ -3007,6 +3028,12 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(MATH, "Min", 2, 2, TY(LONG), math_min, TY(LONG), TY(LONG)),
 	SMETH(MATH, "Min", 2, 2, TY(DOUBLE), math_min, TY(DOUBLE), TY(DOUBLE)),
 	SMETH(MATH, "Round", 1, 2, TY(DOUBLE), math_round, TY(DOUBLE), TY(INT)),
+	SMETH(MATH, "Sign", 1, 1, TY(INT), math_sign, TY(INT)),
+	SMETH(MATH, "Sign", 1, 1, TY(INT), math_sign, TY(LONG)),
+	SMETH(MATH, "Sign", 1, 1, TY(INT), math_sign, TY(DOUBLE)),
+	SMETH(MATH, "Clamp", 3, 3, TY(INT), math_clamp, TY(INT), TY(INT), TY(INT)),
+	SMETH(MATH, "Clamp", 3, 3, TY(LONG), math_clamp, TY(LONG), TY(LONG), TY(LONG)),
+	SMETH(MATH, "Clamp", 3, 3, TY(DOUBLE), math_clamp, TY(DOUBLE), TY(DOUBLE), TY(DOUBLE)),
 	SMETH(MATH, "Truncate", 1, 1, TY(DOUBLE), math_truncate, TY(DOUBLE)),
 
 	/* Convert */
