@@ -30,14 +30,13 @@ void cg_apiops_diag_add(struct cg_apiops_diag *d, bool is_error, const char *fmt
 void cg_apiops_diag_store(struct cg_apiops_diag *d, bool is_error, const char *file,
 			  const char *msg);
 /* Copies "head\n" + the lines into err (cut with "..." when short). */
-void cg_apiops_diag_out(const struct cg_apiops_diag *d, const char *head, char *err,
-			size_t errlen);
+void cg_apiops_diag_out(const struct cg_apiops_diag *d, const char *head, char *err, size_t errlen);
 
 /* ---- the plan: one entry per entity folder; strings in plan->arena ---- */
 
 struct cg_apiops_nv {
-	const char *file; /* the information file, for messages */
-	const char *name; /* properties.displayName, else the folder name */
+	const char *file;  /* the information file, for messages */
+	const char *name;  /* properties.displayName, else the folder name */
 	const char *value; /* NULL: a secret given without its value (keep the stored one) */
 	bool secret;
 	const char **tags;

@@ -30,8 +30,7 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
  * are written without their value; private keys are never written (a
  * certificate is written as its public DER). Returns 0 with the warnings
  * in err ("" when none), or -1 with the reason in err. */
-int cg_apiops_export(const char *store_path, const char *dir, int force, char *err,
-		     size_t errlen);
+int cg_apiops_export(const char *store_path, const char *dir, int force, char *err, size_t errlen);
 
 /* `certgate import DIR` and `certgate export DIR [--force]`, with --help:
  * argv[0] is "import" or "export". Returns the process exit code (0 ok,

@@ -94,8 +94,7 @@ void cg_apiops_diag_store(struct cg_apiops_diag *d, bool is_error, const char *f
 	}
 }
 
-void cg_apiops_diag_out(const struct cg_apiops_diag *d, const char *head, char *err,
-			size_t errlen)
+void cg_apiops_diag_out(const struct cg_apiops_diag *d, const char *head, char *err, size_t errlen)
 {
 	if (!errlen)
 		return;

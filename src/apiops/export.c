@@ -26,8 +26,8 @@
 
 /* The entries of the layout at the root: what --force replaces. */
 static const char *const layout_entries[] = {
-	"policy.xml",	"apis",		  "named values", "policy fragments",
-	"certificates", "ca certificates", "backends",
+	"policy.xml",      "apis",     "named values", "policy fragments", "certificates",
+	"ca certificates", "backends",
 };
 
 struct ex {
@@ -168,10 +168,11 @@ static void export_apis(struct ex *x, const struct cg_model *m)
 		 * subscriptions), and what APIM must do to behave the same when
 		 * the folder is published there. */
 		write_info(x, p,
-			   json_pack("{s:s, s:s, s:s, s:b}", "displayName", a->display_name,
-				     "path", a->path, "serviceUrl", a->service_url,
-				     "subscriptionRequired", 0));
-		const struct cg_model_policy *pol = find_policy(m, CG_MODEL_POLICY_API, a->id, NULL);
+			   json_pack("{s:s, s:s, s:s, s:b}", "displayName", a->display_name, "path",
+				     a->path, "serviceUrl", a->service_url, "subscriptionRequired",
+				     0));
+		const struct cg_model_policy *pol =
+			find_policy(m, CG_MODEL_POLICY_API, a->id, NULL);
 		if (pol && path_of(x, p, "apis/%s/policy.xml", a->id))
 			write_policy(x, p, pol);
 		if (a->num_ops && (!path_of(x, p, "apis/%s/operations", a->id) || !make_dir(x, p)))
@@ -181,8 +182,8 @@ static void export_apis(struct ex *x, const struct cg_model *m)
 			if (!safe_name(x, "operation id", o->id) ||
 			    !path_of(x, p, "apis/%s/operations/%s", a->id, o->id) ||
 			    !make_dir(x, p) ||
-			    !path_of(x, p, "apis/%s/operations/%s/operationInformation.json",
-				     a->id, o->id))
+			    !path_of(x, p, "apis/%s/operations/%s/operationInformation.json", a->id,
+				     o->id))
 				continue;
 			write_info(x, p,
 				   json_pack("{s:s, s:s, s:s}", "displayName", o->display_name,
@@ -240,8 +241,8 @@ static void export_fragments(struct ex *x, const struct cg_model *m)
 		/* APIOps strips value and format from this file; we keep the
 		 * format, which import honours, so an "xml" fragment stays one. */
 		write_info(x, p,
-			   json_pack("{s:s, s:s}", "description", f->description ? f->description : "",
-				     "format", f->format));
+			   json_pack("{s:s, s:s}", "description",
+				     f->description ? f->description : "", "format", f->format));
 		if (path_of(x, p, "policy fragments/%s/policy.xml", f->id))
 			write_file(x, p, f->value, strlen(f->value));
 	}
@@ -282,11 +283,12 @@ static void export_certs(struct ex *x, const struct cg_model *m)
 	for (size_t i = 0; i < m->num_certs; i++) {
 		const struct cg_model_cert *c = &m->certs[i];
 		if (c->has_key)
-			cg_apiops_diag_add(x->d, false,
-					   "warning: certificate '%s': its private key is not "
-					   "exported; add "
-					   "it again with 'certgate cert add %s FILE' after an import",
-					   c->id, c->id);
+			cg_apiops_diag_add(
+				x->d, false,
+				"warning: certificate '%s': its private key is not "
+				"exported; add "
+				"it again with 'certgate cert add %s FILE' after an import",
+				c->id, c->id);
 		export_cert(x, "certificates", "certificateInformation.json", c->id, c->der,
 			    c->der_len, NULL);
 	}
@@ -394,8 +396,7 @@ static bool prepare_dir(struct ex *x, bool force)
 	return true;
 }
 
-int cg_apiops_export(const char *store_path, const char *dir, int force, char *err,
-		     size_t errlen)
+int cg_apiops_export(const char *store_path, const char *dir, int force, char *err, size_t errlen)
 {
 	struct cg_apiops_diag d;
 	cg_apiops_diag_init(&d, errlen > 1 ? errlen : 1);
@@ -424,8 +425,8 @@ int cg_apiops_export(const char *store_path, const char *dir, int force, char *e
 out:
 	if (d.errors) {
 		char head[256];
-		snprintf(head, sizeof(head), "export to '%s' failed (%zu problem%s):", dir, d.errors,
-			 d.errors == 1 ? "" : "s");
+		snprintf(head, sizeof(head), "export to '%s' failed (%zu problem%s):", dir,
+			 d.errors, d.errors == 1 ? "" : "s");
 		cg_apiops_diag_out(&d, head, err, errlen);
 	} else {
 		cg_apiops_diag_out(&d, "", err, errlen);

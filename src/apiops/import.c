@@ -67,11 +67,12 @@ static void apply_nv(struct wr *w, const struct cg_apiops_nv *nv)
 		int rc = cg_store_nv_get(w->st, nv->name, &stored, w->msg, CG_STORE_DIAG_LEN);
 		if (rc == CG_STORE_FAIL_NOT_FOUND) {
 			w->failed++;
-			cg_apiops_diag_add(w->d, true,
-					   "%s: secret named value '%s' has no 'properties.value' "
-					   "and none is stored: add the value, or set it first with "
-					   "'certgate nv set %s --secret --value-file FILE'",
-					   nv->file, nv->name, nv->name);
+			cg_apiops_diag_add(
+				w->d, true,
+				"%s: secret named value '%s' has no 'properties.value' "
+				"and none is stored: add the value, or set it first with "
+				"'certgate nv set %s --secret --value-file FILE'",
+				nv->file, nv->name, nv->name);
 			return;
 		}
 		if (!outcome(w, rc, nv->file))
@@ -162,14 +163,20 @@ static void apply_cert(struct wr *w, const struct cg_apiops_cert *c)
 	int rc;
 	w->msg[0] = 0;
 	if (c->ca) {
-		struct cg_store_ca_add in = { .id = c->id, .data = c->data, .len = c->len,
+		struct cg_store_ca_add in = { .id = c->id,
+					      .data = c->data,
+					      .len = c->len,
 					      .password = c->password,
-					      .intermediate = c->intermediate, .warn = warn,
+					      .intermediate = c->intermediate,
+					      .warn = warn,
 					      .warnlen = sizeof(warn) };
 		rc = cg_store_ca_add(w->st, &in, w->msg, CG_STORE_DIAG_LEN);
 	} else {
-		struct cg_store_cert_add in = { .id = c->id, .data = c->data, .len = c->len,
-						.password = c->password, .warn = warn,
+		struct cg_store_cert_add in = { .id = c->id,
+						.data = c->data,
+						.len = c->len,
+						.password = c->password,
+						.warn = warn,
 						.warnlen = sizeof(warn) };
 		rc = cg_store_cert_add(w->st, &in, w->msg, CG_STORE_DIAG_LEN);
 	}
@@ -223,8 +230,8 @@ size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 		const struct cg_apiops_fragment *f = &plan->frags[i];
 		w.msg[0] = 0;
 		outcome(&w,
-			cg_store_fragment_set(st, f->id, f->description, f->format, f->text,
-					      w.msg, CG_STORE_DIAG_LEN),
+			cg_store_fragment_set(st, f->id, f->description, f->format, f->text, w.msg,
+					      CG_STORE_DIAG_LEN),
 			f->file);
 	}
 	bool *api_ok = calloc(plan->num_apis ? plan->num_apis : 1, sizeof(bool));
@@ -235,14 +242,18 @@ size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 	}
 	for (size_t i = 0; i < plan->num_apis; i++) {
 		const struct cg_apiops_api *a = &plan->apis[i];
-		struct cg_store_api_set in = { .id = a->id, .display_name = a->display_name,
-					       .path = a->path, .service_url = a->service_url };
+		struct cg_store_api_set in = { .id = a->id,
+					       .display_name = a->display_name,
+					       .path = a->path,
+					       .service_url = a->service_url };
 		w.msg[0] = 0;
-		api_ok[i] = outcome(&w, cg_store_api_set(st, &in, w.msg, CG_STORE_DIAG_LEN), a->file);
+		api_ok[i] =
+			outcome(&w, cg_store_api_set(st, &in, w.msg, CG_STORE_DIAG_LEN), a->file);
 		/* Operations of a refused API would only repeat "no such API". */
 		for (size_t k = 0; api_ok[i] && k < a->num_ops; k++) {
 			const struct cg_apiops_op *o = &a->ops[k];
-			struct cg_store_op_set oin = { .api_id = a->id, .id = o->id,
+			struct cg_store_op_set oin = { .api_id = a->id,
+						       .id = o->id,
 						       .display_name = o->display_name,
 						       .method = o->method,
 						       .url_template = o->url_template };
@@ -426,10 +437,11 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 	cg_apiops_diag_out(&d, "", err, errlen);
 	rc = 0;
 	goto out;
-refused: {
+refused : {
 	char head[256];
-	snprintf(head, sizeof(head), "import of '%s' refused: nothing was changed (%zu problem%s):",
-		 dir, d.errors, d.errors == 1 ? "" : "s");
+	snprintf(head, sizeof(head),
+		 "import of '%s' refused: nothing was changed (%zu problem%s):", dir, d.errors,
+		 d.errors == 1 ? "" : "s");
 	cg_apiops_diag_out(&d, head, err, errlen);
 }
 out:

@@ -25,8 +25,8 @@
 /* APIOps folders we know but do not import: refusing them by name says
  * more than "unknown entry". */
 static const char *const unsupported_dirs[] = {
-	"products",  "gateways",	"groups", "loggers",	"diagnostics",
-	"subscriptions", "tags", "version sets", "workspaces",
+	"products",      "gateways", "groups",       "loggers",    "diagnostics",
+	"subscriptions", "tags",     "version sets", "workspaces",
 };
 
 struct rd {
@@ -46,8 +46,8 @@ static const char *join(struct rd *r, const char *dir, const char *name)
 {
 	size_t n = strlen(dir) + 1 + strlen(name);
 	if (n > CG_APIOPS_MAX_PATH_LEN) {
-		cg_apiops_diag_add(r->d, true, "%s/%s: the path is longer than %d bytes", dir,
-				   name, CG_APIOPS_MAX_PATH_LEN);
+		cg_apiops_diag_add(r->d, true, "%s/%s: the path is longer than %d bytes", dir, name,
+				   CG_APIOPS_MAX_PATH_LEN);
 		return NULL;
 	}
 	char *p = cg_arena_printf(&r->plan->arena, "%s/%s", dir, name);
@@ -205,8 +205,7 @@ static json_t *read_info(struct rd *r, const char *path)
 	else if (!props)
 		cg_apiops_diag_add(r->d, true, "%s: missing required property 'properties'", path);
 	else if (!json_is_object(props))
-		cg_apiops_diag_add(r->d, true, "%s: property 'properties' must be an object",
-				   path);
+		cg_apiops_diag_add(r->d, true, "%s: property 'properties' must be an object", path);
 	if (props && json_is_object(props))
 		json_incref(props);
 	else
@@ -217,8 +216,8 @@ static json_t *read_info(struct rd *r, const char *path)
 
 /* A string property copied to the arena. Absent: *out = NULL, and an
  * error when required. */
-static bool get_str(struct rd *r, json_t *props, const char *key, bool required,
-		    const char *path, const char **out)
+static bool get_str(struct rd *r, json_t *props, const char *key, bool required, const char *path,
+		    const char **out)
 {
 	*out = NULL;
 	json_t *v = json_object_get(props, key);
@@ -236,8 +235,8 @@ static bool get_str(struct rd *r, json_t *props, const char *key, bool required,
 	}
 	size_t n = json_string_length(v);
 	if (memchr(json_string_value(v), 0, n)) {
-		cg_apiops_diag_add(r->d, true, "%s: property 'properties.%s' contains a NUL",
-				   path, key);
+		cg_apiops_diag_add(r->d, true, "%s: property 'properties.%s' contains a NUL", path,
+				   key);
 		return false;
 	}
 	*out = cg_arena_strndup(&r->plan->arena, json_string_value(v), n);
@@ -372,9 +371,9 @@ static void read_nv(struct rd *r, const char *dir, const char *name)
 			for (size_t i = 0; ok && i < nt; i++) {
 				json_t *t = json_array_get(tags, i);
 				if (!json_is_string(t)) {
-					cg_apiops_diag_add(r->d, true,
-							   "%s: 'properties.tags' must hold strings",
-							   info);
+					cg_apiops_diag_add(
+						r->d, true,
+						"%s: 'properties.tags' must hold strings", info);
 					ok = false;
 					break;
 				}
@@ -397,14 +396,44 @@ static void read_nv(struct rd *r, const char *dir, const char *name)
 	*slot = nv;
 }
 
+static int cmp_nv(const void *a, const void *b)
+{
+	const struct cg_apiops_nv *x = *(const struct cg_apiops_nv *const *)a;
+	const struct cg_apiops_nv *y = *(const struct cg_apiops_nv *const *)b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : strcmp(x->file, y->file);
+}
+
+/* Policies name a value by displayName, not by its folder: two folders
+ * giving one name would leave it to folder order which one wins. Sorted,
+ * so 100 000 names cost n log n, not n^2. */
+static void check_nv_duplicates(struct rd *r)
+{
+	size_t n = r->plan->num_nvs;
+	if (n < 2)
+		return;
+	const struct cg_apiops_nv **v = cg_arena_alloc(&r->plan->arena, n * sizeof(*v));
+	if (!v) {
+		oom(r, "named values");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = &r->plan->nvs[i];
+	qsort(v, n, sizeof(*v), cmp_nv);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(v[i - 1]->name, v[i]->name) == 0)
+			cg_apiops_diag_add(r->d, true, "%s: named value '%s' is also given by %s",
+					   v[i]->file, v[i]->name, v[i - 1]->file);
+}
+
 /* ---- certificates/<id>/certificate.{pem,cer,pfx} (our extension) ---- */
 
-static const char *const cert_files[] = { "certificate.pem", "certificate.cer",
-					  "certificate.pfx" };
+static const char *const cert_files[] = { "certificate.pem", "certificate.cer", "certificate.pfx" };
 
 static void read_cert(struct rd *r, const char *dir, const char *id, bool ca)
 {
-	const char *info_name = ca ? "caCertificateInformation.json" : "certificateInformation.json";
+	const char *info_name =
+		ca ? "caCertificateInformation.json" : "certificateInformation.json";
 	if (!check_id(r, ca ? "CA certificate id" : "certificate id", id, dir))
 		return;
 	size_t n;
@@ -477,8 +506,11 @@ static void read_cert(struct rd *r, const char *dir, const char *id, bool ca)
 			continue;
 		if (password_file && strcmp(names[i], password_file) == 0)
 			continue;
-		unknown_entry(r, p, password_file ? "the certificate, its information file and its password file"
-						  : "the certificate file and its information file");
+		unknown_entry(
+			r, p,
+			password_file
+				? "the certificate, its information file and its password file"
+				: "the certificate file and its information file");
 		ok = false;
 	}
 	if (!ok)
@@ -491,10 +523,11 @@ static void read_cert(struct rd *r, const char *dir, const char *id, bool ca)
 		const char *pp = password_file;
 		if (pp[0] != '/') {
 			if (strchr(pp, '/') || strcmp(pp, "..") == 0 || strcmp(pp, ".") == 0) {
-				cg_apiops_diag_add(r->d, true,
-						   "%s: 'properties.passwordFile' must be a file name "
-						   "in the certificate's folder or an absolute path",
-						   info);
+				cg_apiops_diag_add(
+					r->d, true,
+					"%s: 'properties.passwordFile' must be a file name "
+					"in the certificate's folder or an absolute path",
+					info);
 				return;
 			}
 			pp = join(r, dir, pp);
@@ -534,8 +567,7 @@ static const char *const unsupported_credentials[] = {
 	"certificate", "query", "header", "authorization", "managedIdentity",
 };
 
-static bool backend_tls(struct rd *r, json_t *props, const char *info,
-			struct cg_apiops_backend *b)
+static bool backend_tls(struct rd *r, json_t *props, const char *info, struct cg_apiops_backend *b)
 {
 	json_t *tls = json_object_get(props, "tls");
 	if (!tls || json_is_null(tls))
@@ -643,8 +675,9 @@ static void read_backend(struct rd *r, const char *dir, const char *id)
 	json_t *props = read_info(r, info);
 	if (!props)
 		return;
-	struct cg_apiops_backend b = { .file = info, .id = id, .validate_chain = true,
-				       .validate_name = true };
+	struct cg_apiops_backend b = {
+		.file = info, .id = id, .validate_chain = true, .validate_name = true
+	};
 	const char *protocol = NULL;
 	bool ok = get_str(r, props, "url", true, info, &b.url);
 	ok = get_str(r, props, "protocol", false, info, &protocol) && ok;
@@ -661,9 +694,8 @@ static void read_backend(struct rd *r, const char *dir, const char *id)
 		if (!v || json_is_null(v) ||
 		    (i == 0 && json_is_string(v) && strcmp(json_string_value(v), "Single") == 0))
 			continue;
-		cg_apiops_diag_add(r->d, true,
-				   "%s: 'properties.%s' is not supported by certgate", info,
-				   unsupported_backend_props[i]);
+		cg_apiops_diag_add(r->d, true, "%s: 'properties.%s' is not supported by certgate",
+				   info, unsupported_backend_props[i]);
 		ok = false;
 	}
 	ok = backend_tls(r, props, info, &b) && ok;
@@ -716,10 +748,11 @@ static void read_fragment(struct rd *r, const char *dir, const char *id)
 		if (format)
 			f.format = format; /* the store refuses what it does not know */
 		if (f.text && pol) {
-			cg_apiops_diag_add(r->d, true,
-					   "%s: the fragment text is given twice ('properties.value' "
-					   "and policy.xml): keep policy.xml",
-					   info);
+			cg_apiops_diag_add(
+				r->d, true,
+				"%s: the fragment text is given twice ('properties.value' "
+				"and policy.xml): keep policy.xml",
+				info);
 			ok = false;
 		}
 		if (f.text)
@@ -767,11 +800,12 @@ static void read_op(struct rd *r, struct cg_apiops_api *api, const char *dir, co
 	if (!op.file) {
 		/* APIOps keeps operations in the API's specification file,
 		 * which certgate does not read: say what to add. */
-		cg_apiops_diag_add(r->d, true,
-				   "%s: missing operationInformation.json ({\"properties\": "
-				   "{\"displayName\", \"method\", \"urlTemplate\"}}); certgate does "
-				   "not read operations from specification files",
-				   dir);
+		cg_apiops_diag_add(
+			r->d, true,
+			"%s: missing operationInformation.json ({\"properties\": "
+			"{\"displayName\", \"method\", \"urlTemplate\"}}); certgate does "
+			"not read operations from specification files",
+			dir);
 		return;
 	}
 	json_t *props = read_info(r, op.file);
@@ -839,8 +873,9 @@ static void read_api(struct rd *r, const char *dir, const char *id)
 					   "operations/<name>/operationInformation.json",
 					   p);
 		else
-			unknown_entry(r, p, "apiInformation.json, policy.xml, operations/ and "
-					    "specification.*");
+			unknown_entry(r, p,
+				      "apiInformation.json, policy.xml, operations/ and "
+				      "specification.*");
 	}
 	if (!api.file) {
 		cg_apiops_diag_add(r->d, true, "%s: missing apiInformation.json", dir);
@@ -968,8 +1003,8 @@ bool cg_apiops_read(const char *dir, struct cg_apiops_plan *plan, struct cg_apio
 			each_entity(&r, p, read_backend);
 		} else {
 			bool known = false;
-			for (size_t k = 0; k < sizeof(unsupported_dirs) / sizeof(unsupported_dirs[0]);
-			     k++)
+			for (size_t k = 0;
+			     k < sizeof(unsupported_dirs) / sizeof(unsupported_dirs[0]); k++)
 				known = known || strcmp(nm, unsupported_dirs[k]) == 0;
 			if (known)
 				cg_apiops_diag_add(d, true,
@@ -982,6 +1017,7 @@ bool cg_apiops_read(const char *dir, struct cg_apiops_plan *plan, struct cg_apio
 					      "fragments/, certificates/, ca certificates/");
 		}
 	}
+	check_nv_duplicates(&r);
 	return d->errors == 0;
 }
 

@@ -523,6 +523,14 @@ class BadInput(ApiopsBase):
                      "namedValueInformation.json: missing required property "
                      "'properties.value'")
 
+    def test_named_value_given_twice(self):
+        d = self.folder()
+        info(os.path.join(d, "named values/other-folder/namedValueInformation.json"),
+             {"displayName": "trusted-thumbprint", "value": "X"})
+        self.refused(d, d + "/named values/trusted-thumbprint/namedValueInformation.json: "
+                     "named value 'trusted-thumbprint' is also given by " + d +
+                     "/named values/other-folder/namedValueInformation.json")
+
     def test_unknown_and_unsupported_folders(self):
         d = self.folder()
         info(os.path.join(d, "products/starter/productInformation.json"), {})
