@@ -9,7 +9,6 @@
 #include <sqlite3.h>
 
 #include "cli/cli-int.h"
-#include "apiops/apiops.h"
 #include "gw/serve.h"
 
 #ifndef CG_VERSION
@@ -341,8 +340,6 @@ static void usage(void)
 		printf("  %s\n", commands[i].synopsis);
 	printf("  import DIR       (an APIOps extractor folder; see certgate import --help)\n"
 	       "  export DIR       (the same layout; secrets and private keys left out)\n"
-	       "  import DIR  (an APIOps folder into the store; see certgate import --help)\n"
-	       "  export DIR [--force]  (the store as an APIOps folder)\n"
 	       "  serve [OPTIONS]  (run the gateway; see certgate serve --help)\n"
 	       "\n"
 	       "Exit status: 0 success, 1 the operation failed, 2 usage error.\n");
@@ -395,9 +392,6 @@ int cg_cli_main(int argc, char **argv)
 	if (i >= argc)
 		return cg_cli_usage_error(NULL, "missing COMMAND");
 	const char *group = argv[i];
-	/* APIOps folders are their own module's commands (src/apiops). */
-	if (strcmp(group, "import") == 0 || strcmp(group, "export") == 0)
-		return cg_apiops_cli(argc - i, argv + i, store_path);
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
 	static const char *const groups[] = { "host", "api",  "op", "policy",  "nv",

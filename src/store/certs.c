@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -267,23 +268,66 @@ int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_
 	return rc;
 }
 
-/* Whether text has certificate-id="id" (or with single quotes, spaces
- * around '='): the authentication-certificate reference. */
-static bool names_certificate(const char *text, const char *id)
+static bool xml_blank(char c)
 {
-	static const char attr[] = "certificate-id";
-	size_t il = strlen(id);
-	for (const char *p = strstr(text, attr); p; p = strstr(p + 1, attr)) {
-		const char *q = p + sizeof(attr) - 1;
-		while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
-			q++;
-		if (*q++ != '=')
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Whether an <authentication-certificate> element of text names the
+ * certificate: certificate-id="id", or thumbprint="thumb" (any case), the
+ * two ways APIM's policy refers to an uploaded certificate. Comments are
+ * skipped; an expression value cannot be known and does not count. */
+static bool names_certificate(const char *text, const char *id, const char *thumb)
+{
+	static const char tag[] = "<authentication-certificate";
+	const size_t tl = sizeof(tag) - 1;
+	const char *p = text;
+	while ((p = strchr(p, '<'))) {
+		const char *q;
+		if (strncmp(p, "<!--", 4) == 0) {
+			if (!(q = strstr(p + 4, "-->")))
+				return false;
+			p = q + 3;
 			continue;
-		while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
-			q++;
-		char quote = *q++;
-		if ((quote == '"' || quote == '\'') && strncmp(q, id, il) == 0 && q[il] == quote)
-			return true;
+		}
+		if (strncmp(p, tag, tl) != 0 || !(xml_blank(p[tl]) || p[tl] == '/' || p[tl] == '>')) {
+			p++;
+			continue;
+		}
+		q = p + tl;
+		while (*q && *q != '>') {
+			const char *start = q;
+			while (xml_blank(*q))
+				q++;
+			const char *an = q;
+			while (*q && !xml_blank(*q) && *q != '=' && *q != '>' && *q != '/')
+				q++;
+			size_t al = (size_t)(q - an);
+			while (xml_blank(*q))
+				q++;
+			if (*q == '=') {
+				q++;
+				while (xml_blank(*q))
+					q++;
+				char quote = *q;
+				if (quote != '"' && quote != '\'')
+					break;
+				const char *v = ++q, *ve = strchr(v, quote);
+				if (!ve)
+					return false;
+				size_t vl = (size_t)(ve - v);
+				if (al == 14 && memcmp(an, "certificate-id", 14) == 0 && vl == strlen(id) &&
+				    memcmp(v, id, vl) == 0)
+					return true;
+				if (al == 10 && memcmp(an, "thumbprint", 10) == 0 && vl == strlen(thumb) &&
+				    strncasecmp(v, thumb, vl) == 0)
+					return true;
+				q = ve + 1;
+			} else if (q == start) {
+				q++;
+			}
+		}
+		p = *q ? q + 1 : q;
 	}
 	return false;
 }
@@ -295,14 +339,26 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	size_t n;
 	sqlite3_stmt *s = NULL;
-	if ((rc = count1(st, "SELECT count(*) FROM certificates WHERE id = ?", id, &n, err,
-			 errlen)))
+	char thumb[CG_STORE_THUMBPRINT_LEN] = "";
+	s = cg_store_prepare(st, "SELECT thumbprint FROM certificates WHERE id = ?", err, errlen);
+	if (!s) {
+		rc = CG_STORE_FAIL_IO;
 		goto out;
-	if (n == 0) {
+	}
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+	int found = sqlite3_step(s);
+	if (found == SQLITE_ROW)
+		snprintf(thumb, sizeof(thumb), "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	s = NULL;
+	if (found == SQLITE_DONE) {
 		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "certificate '%s' does not exist",
 			  id);
+		goto out;
+	}
+	if (found != SQLITE_ROW) {
+		rc = cg_store_sql_fail(st, "read certificate", err, errlen);
 		goto out;
 	}
 	char busers[CG_STORE_ERR_LEN / 2];
@@ -328,7 +384,7 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	int r;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *v = (const char *)sqlite3_column_text(s, 3);
-		if (!v || !names_certificate(v, id))
+		if (!v || !names_certificate(v, id, thumb))
 			continue;
 		const char *sc = (const char *)sqlite3_column_text(s, 0);
 		char label[300];
@@ -356,8 +412,9 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	}
 	if (users) {
 		rc = fail(err, errlen, CG_STORE_FAIL_CONFLICT,
-			  "certificate '%s' is used by %s (certificate-id); change them first", id,
-			  list);
+			  "certificate '%s' is used by %s (authentication-certificate); change them "
+			  "first",
+			  id, list);
 		goto out;
 	}
 	s = cg_store_prepare(st, "DELETE FROM certificates WHERE id = ?", err, errlen);

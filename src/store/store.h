@@ -189,8 +189,9 @@ int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_
 		      bool *has_key, char *err, size_t errlen);
 
 /* Removes a certificate. CONFLICT while a backend uses it as its client
- * certificate, or a policy or fragment names it in certificate-id="ID"
- * (authentication-certificate); NOT_FOUND if absent. */
+ * certificate, or an <authentication-certificate> in a policy or fragment
+ * names it (certificate-id="ID" or thumbprint="its thumbprint", any case;
+ * comments do not count); NOT_FOUND if absent. */
 int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
 
 /* ---- CA certificates (APIM service certificates[]) ---- */

@@ -409,8 +409,45 @@ static void test_cert_in_use(void **state)
 	struct before b = snap(st);
 	assert_refused(st, b, cg_store_cert_rm(st, "backend-client", g_err, sizeof(g_err)),
 		       CG_STORE_FAIL_CONFLICT,
-		       "certificate 'backend-client' is used by the global policy (certificate-id)");
+		       "certificate 'backend-client' is used by the global policy "
+		       "(authentication-certificate)");
+	/* By thumbprint (any case) in an operation policy, or in a fragment. */
+	struct cg_store_api_set a = { .id = "orders", .path = "o", .service_url = "http://x" };
+	ok(cg_store_api_set(st, &a, g_err, sizeof(g_err)));
+	struct cg_store_op_set o = { .api_id = "orders", .id = "get", .method = "GET",
+				     .url_template = "/x" };
+	ok(cg_store_op_set(st, &o, g_err, sizeof(g_err)));
+	char lower[41];
+	for (int i = 0; i < 40; i++)
+		lower[i] = (char)(client_thumb[i] >= 'A' && client_thumb[i] <= 'F'
+					  ? client_thumb[i] + 32
+					  : client_thumb[i]);
+	lower[40] = 0;
+	char text[512];
+	snprintf(text, sizeof(text),
+		 "<policies><inbound><base /><authentication-certificate thumbprint=\"%s\" />"
+		 "</inbound></policies>",
+		 lower);
+	ok(cg_store_policy_set(st, CG_MODEL_POLICY_OPERATION, "orders", "get", NULL, text, g_err,
+			       sizeof(g_err)));
+	ok(cg_store_fragment_set(st, "mtls", NULL, NULL,
+				 "<fragment><authentication-certificate certificate-id=\"backend-client\""
+				 " /></fragment>",
+				 g_err, sizeof(g_err)));
 	ok(cg_store_policy_rm(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, g_err, sizeof(g_err)));
+	b = snap(st);
+	assert_refused(st, b, cg_store_cert_rm(st, "backend-client", g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_CONFLICT,
+		       "is used by the policy of operation 'get' of api 'orders', fragment 'mtls'");
+	ok(cg_store_fragment_rm(st, "mtls", g_err, sizeof(g_err)));
+	/* Commented out, or another element's thumbprint: not a use. */
+	snprintf(text, sizeof(text),
+		 "<policies><inbound><base /><!-- <authentication-certificate thumbprint=\"%s\" />"
+		 " --><validate-client-certificate><identities><identity thumbprint=\"%s\" />"
+		 "</identities></validate-client-certificate></inbound></policies>",
+		 client_thumb, client_thumb);
+	ok(cg_store_policy_set(st, CG_MODEL_POLICY_OPERATION, "orders", "get", NULL, text, g_err,
+			       sizeof(g_err)));
 	ok(cg_store_cert_rm(st, "backend-client", g_err, sizeof(g_err)));
 }
 
