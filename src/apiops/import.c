@@ -75,9 +75,11 @@ static void apply_nv(struct wr *w, const struct cg_apiops_nv *nv)
 				nv->file, nv->name, nv->name);
 			return;
 		}
-		if (!outcome(w, rc, nv->file))
+		if (rc) {
+			w->failed++;
+			cg_apiops_diag_store(w->d, true, nv->file, w->msg);
 			return;
-		w->done--; /* the read was not a write */
+		}
 		value = stored.value;
 	}
 	struct cg_store_nv_set in = {
