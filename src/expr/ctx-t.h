@@ -135,6 +135,8 @@ struct cg_expr_operation_view {
 struct cg_expr_deployment_view {
 	struct cg_str gateway_id, region, service_id, service_name;
 	const struct cg_expr_cert_table *certificates; /* NULL = empty */
+	struct cg_str gateway_instance_id; /* Gateway.InstanceId ("" = gateway_id) */
+	bool gateway_is_managed;           /* Gateway.IsManaged: false for certgate */
 };
 
 struct cg_expr_lasterror_view {

@@ -155,6 +155,14 @@ VIEW_STR(dep_gateway, struct cg_expr_deployment_view, gateway_id)
 VIEW_STR(dep_region, struct cg_expr_deployment_view, region)
 VIEW_STR(dep_serviceid, struct cg_expr_deployment_view, service_id)
 VIEW_STR(dep_servicename, struct cg_expr_deployment_view, service_name)
+FN(dep_gateway_obj) { return ret_obj(out, CG_EXPR_T_GATEWAY, self->u.obj); }
+VIEW_STR(gw_id, struct cg_expr_deployment_view, gateway_id)
+FN(gw_instance)
+{
+	const struct cg_expr_deployment_view *d = self->u.obj;
+	return ret_str(out, d->gateway_instance_id.len ? d->gateway_instance_id : d->gateway_id);
+}
+FN(gw_managed) { return ret_bool(out, ((const struct cg_expr_deployment_view *)self->u.obj)->gateway_is_managed); }
 FN(dep_certs)
 {
 	static const struct cg_expr_cert_table empty;
@@ -2801,6 +2809,13 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(CONTEXT, "Timestamp", TY(DATETIME), ctx_timestamp),
 	PROP(CONTEXT, "Tracing", TY(BOOL), ctx_tracing),
 	PROP(CONTEXT, "User", TY(USER), ctx_null),
+	PROP(CONTEXT, "Workspace", TY(WORKSPACE), ctx_null),
+	PROP(WORKSPACE, "Id", TY(STRING), never),
+	PROP(WORKSPACE, "Name", TY(STRING), never),
+	PROP(REQUEST, "PrivateEndpointConnection", TY(PRIVEP), ctx_null),
+	PROP(PRIVEP, "GroupId", TY(STRING), never),
+	PROP(PRIVEP, "MemberName", TY(STRING), never),
+	PROP(PRIVEP, "Name", TY(STRING), never),
 	PROP(CONTEXT, "Variables", TY(VARIABLES), ctx_variables),
 	METH(CONTEXT, "Trace", 1, 1, TY(VOID), ctx_trace, TY(STRING)),
 
@@ -2818,7 +2833,11 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(OPERATION, "UrlTemplate", TY(STRING), op_template),
 
 	PROP(DEPLOYMENT, "Certificates", TY(CERTDICT), dep_certs),
+	PROP(DEPLOYMENT, "Gateway", TY(GATEWAY), dep_gateway_obj),
 	PROP(DEPLOYMENT, "GatewayId", TY(STRING), dep_gateway),
+	PROP(GATEWAY, "Id", TY(STRING), gw_id),
+	PROP(GATEWAY, "InstanceId", TY(STRING), gw_instance),
+	PROP(GATEWAY, "IsManaged", TY(BOOL), gw_managed),
 	PROP(DEPLOYMENT, "Region", TY(STRING), dep_region),
 	PROP(DEPLOYMENT, "ServiceId", TY(STRING), dep_serviceid),
 	PROP(DEPLOYMENT, "ServiceName", TY(STRING), dep_servicename),

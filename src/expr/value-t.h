@@ -65,6 +65,9 @@ enum cg_expr_tid {
 	CG_EXPR_T_RANDOM,    /* System.Random */
 	CG_EXPR_T_DTO,       /* DateTimeOffset: held as a UTC DateTime value (offset +00:00) */
 	CG_EXPR_T_IPADDR,    /* System.Net.IPAddress */
+	CG_EXPR_T_GATEWAY,   /* context.Deployment.Gateway */
+	CG_EXPR_T_WORKSPACE, /* context.Workspace: always null in certgate */
+	CG_EXPR_T_PRIVEP,    /* Request.PrivateEndpointConnection: always null */
 	CG_EXPR_T_WEBUTILITY, /* System.Net.WebUtility (static) */
 	CG_EXPR_T_ELEM,      /* member tables only: the owner's element type */
 	/* the context tree */
