@@ -673,6 +673,34 @@ class BadInput(ApiopsBase):
         self.assertIn("certgate: %s/apis/partners/specification.yaml: warning: ignored" % d,
                       err)
 
+    def test_merge_leaves_other_entities_and_skips_hidden_root_entries(self):
+        store = os.path.join(self.tmp, "merge.db")
+        bin_ = self.gw.bin
+        cgtest.run([bin_, "--store", store, "api", "set", "mine", "--path", "mine",
+                    "--backend", self.b.url("/mine")])
+        cgtest.run([bin_, "--store", store, "nv", "set", "mine", "v"])
+        d = self.folder()
+        write(os.path.join(d, ".git", "HEAD"), "ref: refs/heads/main\n")
+        write(os.path.join(d, ".gitignore"), "*.pass\n")
+        cp = cgtest.run([bin_, "--store", store, "import", d], check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        apis = json.loads(cgtest.run([bin_, "--store", store, "api", "list", "--json"]).stdout)
+        self.assertEqual(sorted(a["id"] for a in apis), ["echo", "mine", "partners"])
+        nvs = json.loads(cgtest.run([bin_, "--store", store, "nv", "list", "--json"]).stdout)
+        self.assertIn("mine", [n["name"] for n in nvs])
+
+    def test_export_refuses_ids_that_are_not_folder_names(self):
+        # The store's id syntax lets "." and ".." through; written as
+        # folder names they would leave the entity's folder.
+        store = os.path.join(self.tmp, "dots.db")
+        cgtest.run([self.gw.bin, "--store", store, "api", "set", "..", "--path", "dots",
+                    "--backend", self.b.url("/dots")])
+        out = os.path.join(self.tmp, "dots-out")
+        cp = cgtest.run([self.gw.bin, "--store", store, "export", out], check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn(b"API id '..' cannot be written as a folder name", cp.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "apiInformation.json")))
+
     def test_usage(self):
         cp = self.gw.cli("import", check=False)
         self.assertEqual(cp.returncode, 2)
@@ -684,6 +712,9 @@ class BadInput(ApiopsBase):
         self.assertIn(b"unknown option '--force'", cp.stderr)
         cp = self.gw.cli("export", "--help")
         self.assertIn(b"Usage: certgate [--store FILE] export DIR [--force]", cp.stdout)
+        cp = cgtest.run([self.gw.bin, "import", self.good, "--store",
+                         os.path.join(self.tmp, "after.db")], check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)   # --store after the command
         cp = self.gw.cli("import", "-h")
         self.assertIn(b"Usage: certgate [--store FILE] import DIR", cp.stdout)
         cp = cgtest.run([self.gw.bin, "--store", os.path.join(self.tmp, "none.db"), "export",
