@@ -25,6 +25,7 @@
 
 #include "base/log.h"
 #include "expr/ctx.h"
+#include "gw/certs.h"
 #include "gw/pipeline.h"
 #include "gw/worker.h"
 #include "policy/policy.h"
@@ -352,20 +353,7 @@ static const struct cg_expr_cert *conn_cert(struct cg_conn *c)
 	struct cg_expr_cert *ec = cg_arena_zalloc(&c->carena, sizeof(*ec));
 	if (!ec)
 		return NULL;
-	ec->thumbprint = cg_str_make(v->thumbprint, 40);
-	ec->subject = v->subject;
-	ec->issuer = v->issuer;
-	ec->serial_number = v->serial;
-	ec->friendly_name = v->friendly_name;
-	ec->signature_algorithm_oid = v->signature_algorithm.value;
-	ec->simple_name = v->name_info[0][CG_X509_NAME_SIMPLE];
-	ec->dns_name = v->name_info[0][CG_X509_NAME_DNS];
-	ec->email_name = v->name_info[0][CG_X509_NAME_EMAIL];
-	ec->issuer_simple_name = v->name_info[1][CG_X509_NAME_SIMPLE];
-	ec->not_before = v->not_before_ticks;
-	ec->not_after = v->not_after_ticks;
-	ec->version = v->version;
-	ec->has_private_key = false;
+	cg_cert_fill_expr(ec, v);
 	ec->verify = cert_verify;
 	ec->verify_no_revocation = cert_verify_no_revocation;
 	ec->verify_user = c;

@@ -42,10 +42,13 @@ struct cg_expr_cert_table;
 struct cg_trust;
 struct x509_st;
 
+struct cg_cert_obj;
+
 /* An uploaded certificate (APIM certificates entity). */
 struct cg_cert_entity {
 	struct cg_str id;
-	struct x509_st *x509; /* freed with the snapshot */
+	struct x509_st *x509; /* owned by the certificate's shared view */
+	const char *key_pem;  /* its private key when it has one (backend mTLS) */
 };
 
 /* A hostname at runtime. settings_id identifies its TLS trust settings:
@@ -114,6 +117,7 @@ struct cg_snapshot {
 	size_t num_apis;
 	const struct cg_expr_cert_table *certificates; /* context.Deployment.Certificates */
 	struct cg_cert_entity *cert_entities;          /* uploaded certificates, by id */
+	struct cg_cert_obj **cert_objs;                /* their shared, refcounted views */
 	size_t num_cert_entities;
 	struct cg_trust *trust;                        /* CA certificates and CRLs */
 };

@@ -209,7 +209,8 @@ static void reload_cb(uv_timer_t *t)
 		return;
 	}
 	char berr[1024];
-	struct cg_snapshot *s = cg_snapshot_build(&m, sc->gw.snap->generation + 1, berr, sizeof(berr));
+	struct cg_snapshot *s =
+		cg_snapshot_build_from(&m, sc->gw.snap->generation + 1, sc->gw.snap, berr, sizeof(berr));
 	cg_model_free(&m);
 	if (!s) {
 		cg_log_error("reload: %s (keeping the running configuration)", berr);

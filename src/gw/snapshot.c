@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "expr/ctx.h"
+#include "gw/certs.h"
 #include "gw/pipeline.h"
 #include "policy/exprhook.h"
 #include "policy/policy.h"
@@ -303,8 +304,7 @@ static int load_policy(struct cg_snapshot *s, struct pol_build *pb, const struct
 	return 0;
 }
 
-/* issuer-certificate-id -> an uploaded certificate (none yet: the store's
- * certificates entity fills s->cert_x509). */
+/* issuer-certificate-id -> an uploaded certificate. */
 static X509 *resolve_cert(void *user, struct cg_str id)
 {
 	struct cg_snapshot *s = user;
@@ -399,6 +399,38 @@ static int cmp_api_path_len(const void *a, const void *b)
 struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generation, char *err,
 				      size_t errlen)
 {
+	return cg_snapshot_build_from(m, generation, NULL, err, errlen);
+}
+
+static int build_trust(struct cg_snapshot *s, const struct cg_model *m, uint64_t generation, char *err,
+		       size_t errlen)
+{
+	/* The CA store: Verify() and validate-trust fail without one, as in
+	 * APIM without CA certificates. */
+	s->trust = cg_trust_new(&s->arena, generation);
+	if (!s->trust) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	char e[300];
+	for (size_t i = 0; i < m->num_cas; i++) {
+		const struct cg_model_ca *ca = &m->cas[i];
+		if (cg_trust_add_ca_data(s->trust, cg_str_make((const char *)ca->der, ca->der_len),
+					 !ca->intermediate, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "CA certificate '%s': %s", ca->id, e);
+			return -1;
+		}
+	}
+	if (cg_trust_finish(s->trust, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "CA certificates: %s", e);
+		return -1;
+	}
+	return 0;
+}
+
+struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t generation,
+					   const struct cg_snapshot *prev, char *err, size_t errlen)
+{
 	struct pol_build pb;
 	memset(&pb, 0, sizeof(pb)); /* an arena with no chunks: destroying it is a no-op */
 	struct cg_snapshot *s = calloc(1, sizeof(*s));
@@ -424,6 +456,11 @@ struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generat
 	}
 	if (!s->default_host)
 		s->default_host = &s->hosts[0];
+	/* Certificates first: policies resolve issuer-certificate-id and
+	 * backends their client certificates against them. */
+	if (cg_snapshot_certs(s, m, prev, err, errlen) != 0 ||
+	    build_trust(s, m, generation, err, errlen) != 0)
+		goto fail;
 
 	if (pol_build_init(s, m, &pb, err, errlen) != 0)
 		goto fail;
@@ -469,14 +506,6 @@ struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generat
 	}
 	cg_arena_destroy(&pb.diag_arena);
 	qsort(s->apis, s->num_apis, sizeof(*s->apis), cmp_api_path_len);
-	/* The CA store (empty until CA certificates are uploaded): Verify()
-	 * and validate-trust then fail, as in APIM without CA certificates. */
-	s->trust = cg_trust_new(&s->arena, generation);
-	if (!s->trust || cg_trust_finish(s->trust, err, errlen) != 0) {
-		if (!s->trust)
-			snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
 	return s;
 fail:
 	cg_arena_destroy(&pb.diag_arena);

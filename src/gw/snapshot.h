@@ -13,6 +13,10 @@
  * or malformed backend URL, a malformed URL template. */
 struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generation, char *err,
 				      size_t errlen);
+/* The same, taking over what can be shared from the running snapshot prev
+ * (decoded certificate views), so a change costs only what changed. */
+struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t generation,
+					   const struct cg_snapshot *prev, char *err, size_t errlen);
 
 static inline struct cg_snapshot *cg_snapshot_ref(struct cg_snapshot *s)
 {

@@ -13,9 +13,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cgtest  # noqa: E402
 
-# Needs `cert add` (certificates entity) in the store: removed from this list
-# once that lands.
-EXPECTED_FAILURES = {"GuidePolicies.test_4_uploaded_certificates"}
+EXPECTED_FAILURES = set()
 
 GUIDE = [
     '@(context.Request.Certificate == null || context.Request.Certificate.NotAfter < DateTime.Now)',
@@ -284,6 +282,17 @@ class ValidateClientCertificate(cgtest.GatewayTestCase):
 </inbound><backend><base /></backend><outbound><base /></outbound>%s</policies>""" % (
             cls.alice.thumbprint.lower(), dotnet_name(cls.bob.leaf, "issuer"), on_error),
             "--api", "ids")
+        cls.gw.cli("api", "set", "trust-norev", "--path", "trust-norev", "--backend",
+                   cls.b.url("/n"))
+        cls.gw.cli("api", "set", "verify", "--path", "verify", "--backend", cls.b.url("/v"))
+        GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
+  <validate-client-certificate validate-revocation="false" />
+</inbound><backend><base /></backend><outbound><base /></outbound>%s</policies>""" % on_error,
+            "--api", "trust-norev")
+        GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
+  <set-header name="X-Verify" exists-action="override"><value>@(context.Request.Certificate == null ? "none" : context.Request.Certificate.VerifyNoRevocation().ToString() + "/" + context.Request.Certificate.Verify().ToString())</value></set-header>
+</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>""",
+            "--api", "verify")
         GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
   <validate-client-certificate />
 </inbound><backend><base /></backend><outbound><base /></outbound>%s</policies>""" % on_error,
@@ -310,6 +319,33 @@ class ValidateClientCertificate(cgtest.GatewayTestCase):
         # validate-trust defaults to true: with no CA certificate uploaded,
         # no chain can be trusted.
         self.assert_refused(self.call("/trust/x", self.alice), "ClientCertificateUntrusted")
+        self.assert_refused(self.call("/trust-norev/x", self.alice), "ClientCertificateUntrusted")
+        self.b.reset()
+        self.assertEqual(self.call("/verify/x", self.alice).status, 200)
+        self.assertEqual(self.b.last().headers.get("X-Verify"), "False/False")
+
+    def test_trust_with_uploaded_cas(self):
+        self.gw.cli("ca", "add", "test-root", self.pki.root_pem)
+        self.gw.cli("ca", "add", "test-inter", self.pki.inter.leaf, "--intermediate")
+        try:
+            time.sleep(1.0)
+            self.assertEqual(self.call("/trust-norev/x", self.alice).status, 200)
+            self.assert_refused(self.call("/trust-norev/x", self.mallory),
+                                "ClientCertificateUntrusted")
+            self.assert_refused(self.call("/trust-norev/x", self.carol), "ClientCertificateExpired")
+            # Revocation checking on (the default) with no CRL for the
+            # issuer: unknown status fails closed.
+            self.assert_refused(self.call("/trust/x", self.alice),
+                                "ClientCertificateRevocationUnknown")
+            self.b.reset()
+            self.assertEqual(self.call("/verify/x", self.alice).status, 200)
+            self.assertEqual(self.b.last().headers.get("X-Verify"), "True/False")
+            self.assertEqual(self.call("/verify/x", self.mallory).status, 200)
+            self.assertEqual(self.b.last().headers.get("X-Verify"), "False/False")
+        finally:
+            self.gw.cli("ca", "rm", "test-inter")
+            self.gw.cli("ca", "rm", "test-root")
+            time.sleep(1.0)
 
 
 if __name__ == "__main__":
