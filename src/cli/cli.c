@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
+#include "apiops/apiops.h"
 #include "cli/cli-int.h"
 #include "gw/serve.h"
 
@@ -392,6 +393,9 @@ int cg_cli_main(int argc, char **argv)
 	if (i >= argc)
 		return cg_cli_usage_error(NULL, "missing COMMAND");
 	const char *group = argv[i];
+	/* APIOps folders are their own module's commands (src/apiops). */
+	if (strcmp(group, "import") == 0 || strcmp(group, "export") == 0)
+		return cg_apiops_cli(argc - i, argv + i, store_path);
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
 	static const char *const groups[] = { "host", "api",  "op", "policy",  "nv",
