@@ -194,6 +194,9 @@ static json_t *read_info(struct rd *r, const char *path)
 		data += 3, len -= 3;
 	json_error_t je;
 	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	/* The text may hold a secret named value; what is kept is copied out
+	 * of j, so the raw bytes are wiped now rather than left in the arena. */
+	OPENSSL_cleanse((void *)data, len);
 	if (!j) {
 		cg_apiops_diag_add(r->d, true, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 		return NULL;
