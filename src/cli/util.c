@@ -203,10 +203,13 @@ int cg_cli_read_file(const char *opt, const char *path, char **out)
 	if (memchr(buf, 0, n)) {
 		OPENSSL_cleanse(buf, n);
 		free(buf);
-		return cg_cli_fail(
-			"%s file '%s' is binary, not PEM text (convert DER with: openssl "
-			"x509 -inform der / openssl pkey -inform der)",
-			opt, path);
+		/* Only certificate and key files have a binary form worth a hint. */
+		if (strcmp(opt, "--cert") == 0 || strcmp(opt, "--key") == 0)
+			return cg_cli_fail(
+				"%s file '%s' is binary, not PEM text (convert DER with: openssl "
+				"x509 -inform der / openssl pkey -inform der)",
+				opt, path);
+		return cg_cli_fail("%s file '%s' is binary, not text", opt, path);
 	}
 	*out = (char *)buf;
 	return 0;

@@ -186,6 +186,9 @@ class CliPolicyTest(unittest.TestCase):
         self.fails(2, "--format must be rawxml or xml", "policy", "set", "p.xml",
                    "--format", "json")
         self.fails(1, "cannot read policy file", "policy", "set", "nope.xml")
+        with open(os.path.join(self.dir, "nul.xml"), "wb") as f:
+            f.write(b"<policies>\0</policies>")
+        self.fails(1, "policy file 'nul.xml' is binary, not text", "policy", "set", "nul.xml")
         self.fails(2, "missing FILE", "policy", "set")
 
     def test_policy_check(self):
