@@ -25,6 +25,9 @@ void cg_apiops_diag_free(struct cg_apiops_diag *d);
 /* Adds one line ("FILE: message"); is_error counts it as an error. */
 void cg_apiops_diag_add(struct cg_apiops_diag *d, bool is_error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Adds a line that explains the one before it (not counted). */
+void cg_apiops_diag_note(struct cg_apiops_diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Adds a store message about file: the first line as "FILE: line", each
  * "line:col: ..." line as "FILE:line:col: ...", other lines as they are. */
 void cg_apiops_diag_store(struct cg_apiops_diag *d, bool is_error, const char *file,
@@ -72,7 +75,8 @@ struct cg_apiops_fragment {
 };
 
 struct cg_apiops_op {
-	const char *file; /* operationInformation.json */
+	const char *file; /* operationInformation.json; NULL: policy only, of an
+			   * operation that must already be in the store */
 	const char *id;
 	const char *display_name;
 	const char *method;

@@ -59,6 +59,20 @@ static bool starts_with_position(const char *s, size_t n)
 	return digits && i < n && s[i] == ':';
 }
 
+void cg_apiops_diag_note(struct cg_apiops_diag *d, const char *fmt, ...)
+{
+	char line[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	add_line(d, line, (size_t)n);
+}
+
 void cg_apiops_diag_store(struct cg_apiops_diag *d, bool is_error, const char *file,
 			  const char *msg)
 {

@@ -187,15 +187,16 @@ static void apply_cert(struct wr *w, const struct cg_apiops_cert *c)
 	outcome(w, rc, c->file);
 }
 
-static bool apply_policy(struct wr *w, enum cg_model_policy_scope scope, const char *api_id,
-			 const char *op_id, const char *file, const char *text)
+/* Returns 0 or the store's failure. */
+static int apply_policy(struct wr *w, enum cg_model_policy_scope scope, const char *api_id,
+			const char *op_id, const char *file, const char *text)
 {
 	w->msg[0] = 0;
 	/* APIOps writes policies as rawxml, APIM's stored form. */
-	return outcome(w,
-		       cg_store_policy_set(w->st, scope, api_id, op_id, "rawxml", text, w->msg,
-					   CG_STORE_DIAG_LEN),
-		       file);
+	int rc = cg_store_policy_set(w->st, scope, api_id, op_id, "rawxml", text, w->msg,
+				     CG_STORE_DIAG_LEN);
+	outcome(w, rc, file);
+	return rc;
 }
 
 size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
@@ -254,6 +255,8 @@ size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 		/* Operations of a refused API would only repeat "no such API". */
 		for (size_t k = 0; api_ok[i] && k < a->num_ops; k++) {
 			const struct cg_apiops_op *o = &a->ops[k];
+			if (!o->file)
+				continue; /* policy only */
 			struct cg_store_op_set oin = { .api_id = a->id,
 						       .id = o->id,
 						       .display_name = o->display_name,
@@ -273,10 +276,22 @@ size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 		if (a->policy)
 			apply_policy(&w, CG_MODEL_POLICY_API, a->id, NULL, a->policy_file,
 				     a->policy);
-		for (size_t k = 0; k < a->num_ops; k++)
-			if (a->ops[k].policy)
-				apply_policy(&w, CG_MODEL_POLICY_OPERATION, a->id, a->ops[k].id,
-					     a->ops[k].policy_file, a->ops[k].policy);
+		for (size_t k = 0; k < a->num_ops; k++) {
+			const struct cg_apiops_op *o = &a->ops[k];
+			if (!o->policy)
+				continue;
+			int rc = apply_policy(&w, CG_MODEL_POLICY_OPERATION, a->id, o->id,
+					      o->policy_file, o->policy);
+			/* A policy for an operation the store does not have:
+			 * say where operations come from. */
+			if (rc == CG_STORE_FAIL_NOT_FOUND && !o->file)
+				cg_apiops_diag_note(d,
+						    "  add operations/%s/operationInformation.json "
+						    "or create it with 'certgate op set %s %s': "
+						    "certgate does not read operations from "
+						    "specification files",
+						    o->id, a->id, o->id);
+		}
 	}
 	free(api_ok);
 	free(w.msg);

@@ -800,7 +800,7 @@ static void read_op(struct rd *r, struct cg_apiops_api *api, const char *dir, co
 		else
 			unknown_entry(r, p, "operationInformation.json and policy.xml");
 	}
-	if (!op.file) {
+	if (!op.file && !op.policy_file) {
 		/* APIOps keeps operations in the API's specification file,
 		 * which certgate does not read: say what to add. */
 		cg_apiops_diag_add(
@@ -809,6 +809,19 @@ static void read_op(struct rd *r, struct cg_apiops_api *api, const char *dir, co
 			"{\"displayName\", \"method\", \"urlTemplate\"}}); certgate does "
 			"not read operations from specification files",
 			dir);
+		return;
+	}
+	if (!op.file) {
+		/* Only a policy.xml, as the APIOps extractor writes it: the
+		 * operation itself must already be in the store (`op set`);
+		 * the dry run says so when it is not. */
+		if (!read_file(r, op.policy_file, true, &op.policy, NULL))
+			return;
+		struct cg_apiops_op *slot = push(r, (void **)&api->ops, &api->num_ops, sizeof(op));
+		if (!slot)
+			oom(r, dir);
+		else
+			*slot = op;
 		return;
 	}
 	json_t *props = read_info(r, op.file);

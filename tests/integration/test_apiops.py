@@ -545,12 +545,33 @@ class BadInput(ApiopsBase):
 
     def test_operation_only_in_a_specification(self):
         d = self.folder()
-        os.remove(os.path.join(d, "apis/echo/operations/get-item/operationInformation.json"))
+        # As the APIOps extractor writes it: a policy.xml, the operation
+        # itself in the specification. Not in the store either: refused.
+        write(os.path.join(d, "apis/echo/operations/get-other/policy.xml"), OP_POLICY)
         write(os.path.join(d, "apis/echo/specification.yaml"), "openapi: 3.0.1\n")
-        err = self.refused(d, "operations/get-item: missing operationInformation.json",
-                           "does not read operations from specification files")
+        os.makedirs(os.path.join(d, "apis/echo/operations/empty"))
+        err = self.refused(d, "operations/empty: missing operationInformation.json")
         # The specification itself is only a warning.
         self.assertIn("specification.yaml: warning: ignored", err)
+        os.rmdir(os.path.join(d, "apis/echo/operations/empty"))
+        err = self.refused(d, d + "/apis/echo/operations/get-other/policy.xml: ",
+                           "add operations/get-other/operationInformation.json or create it "
+                           "with 'certgate op set echo get-other'")
+
+    def test_operation_policy_only_for_an_operation_in_the_store(self):
+        # get-item is in the store (imported from the good folder): its
+        # policy.xml alone updates its policy.
+        d = self.folder()
+        os.remove(os.path.join(d, "apis/echo/operations/get-item/operationInformation.json"))
+        write(os.path.join(d, "apis/echo/operations/get-item/policy.xml"),
+              OP_POLICY.replace("@(context.Operation.Id)", "policy-only"))
+        store = os.path.join(self.tmp, "policy-only.db")
+        cgtest.run([self.gw.bin, "--store", store, "import", self.good])
+        cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        cp = cgtest.run([self.gw.bin, "--store", store, "policy", "show", "--api", "echo",
+                         "--operation", "get-item"])
+        self.assertIn(b"policy-only", cp.stdout)
 
     def test_policy_that_does_not_load(self):
         d = self.folder()
