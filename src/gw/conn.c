@@ -426,6 +426,7 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	p->depv.service_id = CG_STR("certgate");
 	p->depv.service_name = CG_STR("certgate");
 	p->depv.certificates = r->snap->certificates;
+	p->snap = r->snap;
 	for (int i = 0; i < 16; i++)
 		p->ctx.request_id[i] = (uint8_t)(c->w->rng >> ((i % 8) * 8));
 	c->w->rng = c->w->rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -471,8 +472,20 @@ static bool pipe_request(struct cg_conn *c, const struct cg_pipeline *pl)
 		respond_json(c, 503, "Service Unavailable", true);
 		return true;
 	}
-	if (p->backend)
+	if (p->backend) {
 		r->backend = p->backend;
+		r->pool_key = r->backend->pool_key;
+	}
+	if (p->client_cert) {
+		/* Connections presenting a client certificate are pooled apart. */
+		r->client_cert = p->client_cert;
+		r->pool_key = cg_str_from_c(cg_arena_printf(&c->arena, "%.*s#%.*s", CG_STR_FMT(r->backend->pool_key),
+							    CG_STR_FMT(p->client_cert->cert_id)));
+		if (!r->pool_key.ptr) {
+			respond_json(c, 503, "Service Unavailable", true);
+			return true;
+		}
+	}
 	if (p->forward_timeout_ms)
 		r->backend_timeout_ms = p->forward_timeout_ms;
 	if (p->req_body_set && r->body == CG_BODY_STREAM)
@@ -660,7 +673,9 @@ static int up_connect(struct cg_conn *c, const struct cg_rt_backend *be, struct 
 	if (be->tls) {
 		char host[256];
 		snprintf(host, sizeof(host), "%.*s", CG_STR_FMT(be->host));
-		up->ssl = cg_tls_client_ssl_new(w->client_ctx, fd, host, be->verify);
+		const struct cg_rt_client_cert *cc = c->req.client_cert;
+		SSL_CTX *ctx = cc ? cc->ssl_ctx : be->ssl_ctx ? be->ssl_ctx : w->client_ctx;
+		up->ssl = cg_tls_client_ssl_new(ctx, fd, host, be->verify);
 		if (!up->ssl) {
 			close(fd);
 			free(up);
@@ -681,7 +696,7 @@ static int up_connect(struct cg_conn *c, const struct cg_rt_backend *be, struct 
 static int up_acquire(struct cg_conn *c)
 {
 	const struct cg_rt_backend *be = c->req.backend;
-	struct cg_pool *pool = pool_get(c->w, be->pool_key, true);
+	struct cg_pool *pool = pool_get(c->w, c->req.pool_key, true);
 	if (!pool)
 		return -1;
 	while (!cg_link_empty(&pool->idle)) {
@@ -998,6 +1013,7 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 		return;
 	}
 	r->backend = &r->route.api->backend;
+	r->pool_key = r->backend->pool_key;
 	r->backend_timeout_ms = w->gw->set.backend_timeout_ms;
 	const struct cg_pipeline *pl = r->route.op ? r->route.op->pipeline : r->route.api->pipeline;
 	if (pl && !pl->trivial && pipe_request(c, pl))

@@ -92,8 +92,16 @@ struct cg_rt_backend {
 	struct cg_str base_path; /* path without trailing '/', may be "" */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
-	struct cg_str pool_key;  /* "scheme://host:port" (later: + client certificate) */
-	bool verify;             /* verify the server certificate (HTTPS) */
+	struct cg_str pool_key;  /* "scheme://host:port", + "|backend-id" with its own TLS settings */
+	bool verify;             /* check the server certificate's name (HTTPS) */
+	struct cg_str id;        /* the backend entity's id, "" for an API's own serviceUrl */
+	SSL_CTX *ssl_ctx;        /* its own TLS settings / client certificate; NULL: the default */
+};
+
+/* A client certificate for backend mTLS (authentication-certificate). */
+struct cg_rt_client_cert {
+	struct cg_str cert_id;
+	SSL_CTX *ssl_ctx;        /* default verification + this client certificate */
 };
 
 struct cg_rt_api {
@@ -120,6 +128,8 @@ struct cg_snapshot {
 	struct cg_cert_obj **cert_objs;                /* their shared, refcounted views */
 	size_t num_cert_entities;
 	struct cg_trust *trust;                        /* CA certificates and CRLs */
+	struct cg_rt_backend *backends;                /* backend entities */
+	size_t num_backends;
 };
 
 /* ---- route result -------------------------------------------------------- */

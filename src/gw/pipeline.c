@@ -42,12 +42,21 @@ static const struct kind_spec kinds[] = {
 	{ "ip-filter", CG_STEP_IP_FILTER, { "action" } },
 	{ "trace", CG_STEP_TRACE, { "source", "severity" } },
 	{ "validate-client-certificate", CG_STEP_VALIDATE_CLIENT_CERT, { NULL } },
+	{ "authentication-certificate", CG_STEP_AUTH_CERT, { "certificate-id", "thumbprint", "body", "password" } },
 };
 
 struct build_ctx {
-	X509 *(*resolve)(void *user, struct cg_str id);
-	void *resolve_user;
+	struct cg_snapshot *snap;
 };
+
+static X509 *resolve_cert(void *user, struct cg_str id)
+{
+	const struct cg_snapshot *s = user;
+	for (size_t i = 0; s && i < s->num_cert_entities; i++)
+		if (cg_str_eq(s->cert_entities[i].id, id))
+			return s->cert_entities[i].x509;
+	return NULL;
+}
 
 /* validate-client-certificate: the configuration is built (and every claim
  * parsed) once, here. */
@@ -81,7 +90,7 @@ static int build_vcc(struct cg_arena *a, const struct cg_pol_node *n, struct cg_
 				return -1;
 			}
 		}
-	if (cg_vcc_config_resolve(st->vcc, a, bc->resolve, bc->resolve_user, e, sizeof(e)) != 0)
+	if (cg_vcc_config_resolve(st->vcc, a, resolve_cert, bc->snap, e, sizeof(e)) != 0)
 		goto bad_at;
 	return 0;
 bad_at:
@@ -187,13 +196,35 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 	case CG_STEP_VALIDATE_CLIENT_CERT:
 		pl->uses_certificate = true;
 		return build_vcc(a, n, st, bc, err, errlen);
-	case CG_STEP_SET_BACKEND:
-		if (st->a[1]) {
+	case CG_STEP_AUTH_CERT: {
+		const struct cg_pol_attr *id = st->a[0], *tp = st->a[1];
+		if (st->a[2] || st->a[3] || (id && id->is_expr) || (tp && tp->is_expr) || !(id || tp)) {
 			snprintf(err, errlen,
-				 "%u:%u: set-backend-service backend-id needs backend entities, which this "
-				 "gateway does not have yet; use base-url",
+				 "%u:%u: authentication-certificate: only a literal certificate-id or "
+				 "thumbprint of an uploaded certificate is run by this gateway",
 				 n->pos.line, n->pos.col);
 			return -1;
+		}
+		st->client = cg_arena_zalloc(a, sizeof(*st->client));
+		char e[300];
+		if (!st->client || !bc->snap ||
+		    !(st->client->ssl_ctx = cg_snapshot_client_cert_ctx(bc->snap, id ? id->value : tp->value, !id,
+									&st->client->cert_id, e, sizeof(e)))) {
+			snprintf(err, errlen, "%u:%u: authentication-certificate: %s", n->pos.line, n->pos.col,
+				 st->client ? e : "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	case CG_STEP_SET_BACKEND:
+		if (st->a[1] && !st->a[1]->is_expr) {
+			st->backend_ref = bc->snap ? cg_snapshot_find_backend(bc->snap, st->a[1]->value) : NULL;
+			if (!st->backend_ref) {
+				snprintf(err, errlen, "%u:%u: set-backend-service: backend '%.*s' not found",
+					 n->pos.line, n->pos.col, CG_STR_FMT(st->a[1]->value));
+				return -1;
+			}
+			return 0;
 		}
 		if (st->a[0] && !st->a[0]->is_expr) {
 			/* A literal URL is parsed and resolved now, off the request path. */
@@ -232,12 +263,11 @@ static int build_list(struct cg_arena *a, struct cg_pol_node *const *nodes, size
 	return 0;
 }
 
-int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff,
-		      X509 *(*resolve)(void *user, struct cg_str id), void *resolve_user,
+int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff, struct cg_snapshot *snap,
 		      struct cg_pipeline *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	struct build_ctx bc = { resolve, resolve_user };
+	struct build_ctx bc = { snap };
 	for (int s = 0; s < CG_POL_NSECTIONS; s++)
 		if (build_list(arena, eff->sections[s].items, eff->sections[s].len, &out->sec[s], out, &bc,
 			       err, errlen) != 0)
@@ -987,8 +1017,23 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 	case CG_STEP_REWRITE_URI:
 		return run_rewrite_uri(p, st);
 	case CG_STEP_SET_BACKEND: {
-		if (st->backend) {
-			p->backend = st->backend;
+		if (st->backend || st->backend_ref) {
+			p->backend = st->backend ? st->backend : st->backend_ref;
+			return CG_PIPE_CONTINUE;
+		}
+		if (st->a[1]) {
+			struct cg_str id;
+			rc = attr_str(p, st, st->a[1], &id);
+			if (rc != CG_PIPE_CONTINUE)
+				return rc;
+			const struct cg_rt_backend *b = p->snap ? cg_snapshot_find_backend(p->snap, id) : NULL;
+			if (!b) {
+				char msg[200];
+				snprintf(msg, sizeof(msg), "Backend '%.*s' not found.",
+					 (int)(id.len > 100 ? 100 : id.len), id.ptr);
+				return step_error(p, st, "BackendNotFound", msg, 500, "Internal server error");
+			}
+			p->backend = b;
 			return CG_PIPE_CONTINUE;
 		}
 		struct cg_str url;
@@ -1020,6 +1065,9 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 	}
 	case CG_STEP_CHECK_HEADER:
 		return run_check_header(p, st);
+	case CG_STEP_AUTH_CERT:
+		p->client_cert = st->client;
+		return CG_PIPE_CONTINUE;
 	case CG_STEP_VALIDATE_CLIENT_CERT: {
 		struct cg_vcc_result res;
 		cg_vcc_check(st->vcc, p->x509, p->peer_chain, p->trust, p->trust_cache, (int64_t)time(NULL),

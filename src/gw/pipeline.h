@@ -42,6 +42,7 @@ enum cg_step_kind {
 	CG_STEP_IP_FILTER,
 	CG_STEP_TRACE,
 	CG_STEP_VALIDATE_CLIENT_CERT,
+	CG_STEP_AUTH_CERT,
 };
 
 struct cg_step;
@@ -61,6 +62,8 @@ struct cg_step {
 	const struct cg_pol_node *message;    /* trace: <message> */
 	struct cg_rt_backend *backend;        /* set-backend-service with a literal base-url */
 	struct cg_vcc_config *vcc;            /* validate-client-certificate */
+	struct cg_rt_client_cert *client;     /* authentication-certificate */
+	const struct cg_rt_backend *backend_ref; /* set-backend-service backend-id (literal) */
 };
 
 struct cg_pipeline {
@@ -71,13 +74,12 @@ struct cg_pipeline {
 	bool uses_certificate; /* some expression reads context.Request.Certificate */
 };
 
-/* Builds the steps of an effective policy in arena. resolve/resolve_user
- * find certificate entities by id (validate-client-certificate's
- * issuer-certificate-id; may be NULL). Returns 0, or -1 with err
- * ("line:col: message") for an element we recognise but do not run, or a
- * bad validate-client-certificate configuration. */
-int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff,
-		      X509 *(*resolve)(void *user, struct cg_str id), void *resolve_user,
+/* Builds the steps of an effective policy in arena, resolving references
+ * (certificates, backends) against snap, the snapshot being built. Returns
+ * 0, or -1 with err ("line:col: message") for an element we recognise but
+ * do not run, a bad validate-client-certificate configuration, or a
+ * reference to something that does not exist. */
+int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff, struct cg_snapshot *snap,
 		      struct cg_pipeline *out, char *err, size_t errlen);
 
 /* A header list that set-header edits; items are slices in the request arena. */
@@ -116,6 +118,7 @@ struct cg_pipe {
 	struct cg_str req_body;     /* set-body inbound: replaces the client's body */
 	bool req_body_set;
 	const struct cg_rt_backend *backend; /* set-backend-service, NULL = the API's */
+	const struct cg_rt_client_cert *client_cert; /* authentication-certificate, NULL = none */
 	bool forward;               /* forward-request ran */
 	uint64_t forward_timeout_ms; /* 0 = the gateway's --backend-timeout */
 	/* the response (return-response, mock-response, outbound edits, errors) */
@@ -134,6 +137,7 @@ struct cg_pipe {
 	STACK_OF(X509) *peer_chain;     /* intermediates the client sent */
 	const struct cg_trust *trust;   /* the snapshot's CA store (NULL: none) */
 	struct cg_trust_cache *trust_cache; /* the worker's */
+	const struct cg_snapshot *snap;     /* the request's (backend-id expressions) */
 };
 
 /* Prepares a pipe for one request (all memory from arena); the caller then

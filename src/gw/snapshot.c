@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "base/log.h"
@@ -304,16 +305,6 @@ static int load_policy(struct cg_snapshot *s, struct pol_build *pb, const struct
 	return 0;
 }
 
-/* issuer-certificate-id -> an uploaded certificate. */
-static X509 *resolve_cert(void *user, struct cg_str id)
-{
-	struct cg_snapshot *s = user;
-	for (size_t i = 0; i < s->num_cert_entities; i++)
-		if (cg_str_eq(s->cert_entities[i].id, id))
-			return s->cert_entities[i].x509;
-	return NULL;
-}
-
 static int make_pipeline(struct cg_snapshot *s, const struct cg_pol_doc *g, const struct cg_pol_doc *a,
 			 const struct cg_pol_doc *o, const struct cg_pipeline **out, const char *what,
 			 char *err, size_t errlen)
@@ -325,7 +316,7 @@ static int make_pipeline(struct cg_snapshot *s, const struct cg_pol_doc *g, cons
 		return -1;
 	}
 	char perr[400];
-	if (cg_pipeline_build(&s->arena, &eff, resolve_cert, s, pl, perr, sizeof(perr)) != 0) {
+	if (cg_pipeline_build(&s->arena, &eff, s, pl, perr, sizeof(perr)) != 0) {
 		snprintf(err, errlen, "%s: %s", what, perr);
 		return -1;
 	}
@@ -402,6 +393,121 @@ struct cg_snapshot *cg_snapshot_build(const struct cg_model *m, uint64_t generat
 	return cg_snapshot_build_from(m, generation, NULL, err, errlen);
 }
 
+static void free_ctx_cb(void *p)
+{
+	SSL_CTX_free(p);
+}
+
+/* A backend entity's own client context (settings or a client certificate). */
+static SSL_CTX *backend_ctx(struct cg_snapshot *s, bool chain, bool name, const char *cert_id,
+			    char *err, size_t errlen)
+{
+	X509 *x = NULL;
+	const char *key = NULL;
+	if (cert_id) {
+		for (size_t i = 0; i < s->num_cert_entities; i++)
+			if (cg_str_eq(s->cert_entities[i].id, cg_str_from_c(cert_id))) {
+				x = s->cert_entities[i].x509;
+				key = s->cert_entities[i].key_pem;
+			}
+		if (!x) {
+			snprintf(err, errlen, "certificate '%s' not found", cert_id);
+			return NULL;
+		}
+		if (!key) {
+			snprintf(err, errlen, "certificate '%s' has no private key", cert_id);
+			return NULL;
+		}
+	}
+	char e[300];
+	SSL_CTX *ctx = cg_tls_client_ctx_new_ex(chain, name, x, key, e, sizeof(e));
+	if (!ctx) {
+		snprintf(err, errlen, "%s", e);
+		return NULL;
+	}
+	if (x && s->trust && cg_trust_num_cas(s->trust)) {
+		/* Send the client certificate with its chain: the intermediates
+		 * come from the uploaded CA certificates (a backend that checks
+		 * client certificates usually trusts only the root). */
+		X509_STORE *cs = X509_STORE_new();
+		for (size_t i = 0; cs && i < cg_trust_num_cas(s->trust); i++)
+			X509_STORE_add_cert(cs, cg_trust_ca_at(s->trust, i));
+		if (cs && SSL_CTX_set1_chain_cert_store(ctx, cs))
+			(void)SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_NO_ROOT |
+								     SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+								     SSL_BUILD_CHAIN_FLAG_UNTRUSTED);
+		X509_STORE_free(cs);
+		ERR_clear_error();
+	}
+	if (cg_arena_on_cleanup(&s->arena, free_ctx_cb, ctx) != 0) {
+		SSL_CTX_free(ctx);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	return ctx;
+}
+
+static int build_backends(struct cg_snapshot *s, const struct cg_model *m, char *err, size_t errlen)
+{
+	s->backends = cg_arena_zalloc(&s->arena, sizeof(*s->backends) * (m->num_backends + 1));
+	if (!s->backends) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < m->num_backends; i++) {
+		const struct cg_model_backend *mb = &m->backends[i];
+		struct cg_rt_backend *b = &s->backends[i];
+		char e[400];
+		if (cg_backend_parse(&s->arena, mb->url, b, e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "backend '%s': %s", mb->id, e);
+			return -1;
+		}
+		b->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(mb->id));
+		b->verify = mb->validate_name;
+		if (b->tls && (mb->client_cert_id || !mb->validate_chain || !mb->validate_name)) {
+			b->ssl_ctx = backend_ctx(s, mb->validate_chain, mb->validate_name, mb->client_cert_id, e,
+						 sizeof(e));
+			if (!b->ssl_ctx) {
+				snprintf(err, errlen, "backend '%s': %s", mb->id, e);
+				return -1;
+			}
+			/* Its own pool: connections made with other TLS settings or
+			 * another client certificate are not interchangeable. */
+			b->pool_key = cg_str_from_c(cg_arena_printf(&s->arena, "%.*s|%s", CG_STR_FMT(b->pool_key),
+								    mb->id));
+		}
+		s->num_backends++;
+	}
+	return 0;
+}
+
+const struct cg_rt_backend *cg_snapshot_find_backend(const struct cg_snapshot *s, struct cg_str id)
+{
+	for (size_t i = 0; i < s->num_backends; i++)
+		if (cg_str_eq(s->backends[i].id, id))
+			return &s->backends[i];
+	return NULL;
+}
+
+SSL_CTX *cg_snapshot_client_cert_ctx(struct cg_snapshot *s, struct cg_str cert_id, bool by_thumbprint,
+				     struct cg_str *resolved_id, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < s->num_cert_entities; i++) {
+		const struct cg_cert_entity *ce = &s->cert_entities[i];
+		bool hit = by_thumbprint ? cg_str_ieq(s->certificates->items[i]->thumbprint, cert_id)
+					 : cg_str_eq(ce->id, cert_id);
+		if (!hit)
+			continue;
+		*resolved_id = ce->id;
+		char z[300];
+		snprintf(z, sizeof(z), "%.*s", CG_STR_FMT(ce->id));
+		return backend_ctx(s, true, true, z, err, errlen);
+	}
+	snprintf(err, errlen, "no uploaded certificate with %s '%.*s'", by_thumbprint ? "thumbprint" : "id",
+		 CG_STR_FMT(cert_id));
+	return NULL;
+}
+
 static int build_trust(struct cg_snapshot *s, const struct cg_model *m, uint64_t generation, char *err,
 		       size_t errlen)
 {
@@ -459,7 +565,7 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 	/* Certificates first: policies resolve issuer-certificate-id and
 	 * backends their client certificates against them. */
 	if (cg_snapshot_certs(s, m, prev, err, errlen) != 0 ||
-	    build_trust(s, m, generation, err, errlen) != 0)
+	    build_trust(s, m, generation, err, errlen) != 0 || build_backends(s, m, err, errlen) != 0)
 		goto fail;
 
 	if (pol_build_init(s, m, &pb, err, errlen) != 0)
@@ -484,6 +590,13 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 			snprintf(err, errlen, "api '%s': %s", ma->id, berr);
 			goto fail;
 		}
+		/* APIM applies a backend entity whose URL is the API's service
+		 * URL (its TLS settings and client certificate) by itself. */
+		for (size_t k = 0; k < s->num_backends; k++)
+			if (cg_str_eq(s->backends[k].url, api->backend.url)) {
+				api->backend = s->backends[k];
+				break;
+			}
 		api->ops = cg_arena_zalloc(&s->arena, sizeof(*api->ops) * (ma->num_ops + 1));
 		api->num_ops = ma->num_ops;
 		for (size_t k = 0; k < ma->num_ops; k++) {

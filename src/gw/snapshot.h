@@ -37,6 +37,17 @@ const struct cg_rt_host *cg_snapshot_find_host(const struct cg_snapshot *s, stru
 bool cg_route_find(const struct cg_snapshot *s, struct cg_str method, struct cg_str path,
 		   struct cg_str query, struct cg_route *out);
 
+/* The backend entity with this id, or NULL. */
+const struct cg_rt_backend *cg_snapshot_find_backend(const struct cg_snapshot *s, struct cg_str id);
+
+/* A client context presenting the uploaded certificate named by id (or by
+ * thumbprint, case-insensitive), with default server verification, owned
+ * by the snapshot. *resolved_id gets the certificate's id. NULL with err
+ * when there is no such certificate or it has no private key. Call only
+ * while the snapshot is being built. */
+SSL_CTX *cg_snapshot_client_cert_ctx(struct cg_snapshot *s, struct cg_str cert_id, bool by_thumbprint,
+				     struct cg_str *resolved_id, char *err, size_t errlen);
+
 /* Parses a backend URL ("http[s]://host[:port][/path]", no query, fragment
  * or user info) into b (strings in a) and resolves its host (blocking
  * getaddrinfo: call off the request path, or with a numeric host).

@@ -84,6 +84,8 @@ struct cg_req {
 	/* policies */
 	struct cg_pipe *pipe;            /* NULL when the effective policy is trivial */
 	const struct cg_rt_backend *backend; /* the API's, or set-backend-service's */
+	const struct cg_rt_client_cert *client_cert; /* authentication-certificate */
+	struct cg_str pool_key;          /* backend pool key (+ the client certificate) */
 	uint64_t backend_timeout_ms;     /* forward-request timeout, else --backend-timeout */
 	bool discard_body;               /* set-body replaced the request body: drop the client's */
 	bool outbound_ran;               /* the response head comes from the pipe (outbound edits) */

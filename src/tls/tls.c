@@ -253,6 +253,42 @@ SSL_CTX *cg_tls_client_ctx_new(char *err, size_t errlen)
 	return ctx;
 }
 
+/* validateCertificateChain=false with validateCertificateName=true: every
+ * chain error is forgiven except a name mismatch. */
+static int verify_name_only(int ok, X509_STORE_CTX *x)
+{
+	if (ok)
+		return 1;
+	int e = X509_STORE_CTX_get_error(x);
+	return e == X509_V_ERR_HOSTNAME_MISMATCH || e == X509_V_ERR_IP_ADDRESS_MISMATCH ? 0 : 1;
+}
+
+SSL_CTX *cg_tls_client_ctx_new_ex(bool verify_chain, bool verify_name, X509 *client_cert,
+				  const char *key_pem, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = cg_tls_client_ctx_new(err, errlen);
+	if (!ctx)
+		return NULL;
+	if (!verify_chain)
+		SSL_CTX_set_verify(ctx, verify_name ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+				   verify_name ? verify_name_only : NULL);
+	if (client_cert) {
+		BIO *b = key_pem ? BIO_new_mem_buf(key_pem, -1) : NULL;
+		EVP_PKEY *key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"") : NULL;
+		BIO_free(b);
+		if (!key || !SSL_CTX_use_certificate(ctx, client_cert) || !SSL_CTX_use_PrivateKey(ctx, key) ||
+		    !SSL_CTX_check_private_key(ctx)) {
+			EVP_PKEY_free(key);
+			set_err(err, errlen, key ? "client certificate and key refused"
+						  : "client certificate: no usable private key");
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+		EVP_PKEY_free(key);
+	}
+	return ctx;
+}
+
 SSL *cg_tls_client_ssl_new(SSL_CTX *ctx, int fd, const char *host, bool verify)
 {
 	SSL *ssl = SSL_new(ctx);
@@ -264,13 +300,10 @@ SSL *cg_tls_client_ssl_new(SSL_CTX *ctx, int fd, const char *host, bool verify)
 	int is_ip = inet_pton(AF_INET, host, tmp) == 1 || inet_pton(AF_INET6, host, tmp) == 1;
 	if (!is_ip && !SSL_set_tlsext_host_name(ssl, host))
 		goto fail;
-	if (verify) {
-		if (is_ip ? !X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
-			  : !SSL_set1_host(ssl, host))
-			goto fail;
-	} else {
-		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
-	}
+	/* Chain checking is the context's setting; the name is checked here. */
+	if (verify && (is_ip ? !X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host)
+			     : !SSL_set1_host(ssl, host)))
+		goto fail;
 	SSL_set_connect_state(ssl);
 	return ssl;
 fail:

@@ -48,9 +48,18 @@ SSL *cg_tls_server_ssl_new(SSL_CTX *ctx, int fd, cg_tls_select_fn select, void *
 
 /* Client context for HTTPS backends (system CA store, TLS 1.2+). */
 SSL_CTX *cg_tls_client_ctx_new(char *err, size_t errlen);
-/* Client SSL for a backend socket: SNI and host-name verification for host
- * (a DNS name or an IP literal) unless verify is false. NULL on OOM. */
-SSL *cg_tls_client_ssl_new(SSL_CTX *ctx, int fd, const char *host, bool verify);
+/* The same with the backend entity's settings (APIM backends tls
+ * validateCertificateChain / validateCertificateName) and an optional
+ * client certificate with its private key (backend mTLS). With
+ * verify_chain false, the chain is not checked but a name mismatch still
+ * fails when verify_name. client_cert is up-ref'd. NULL with err filled
+ * (a key that does not match the certificate, ...). */
+SSL_CTX *cg_tls_client_ctx_new_ex(bool verify_chain, bool verify_name, X509 *client_cert,
+				  const char *key_pem, char *err, size_t errlen);
+/* Client SSL for a backend socket: SNI, and host-name verification for
+ * host (a DNS name or an IP literal) unless verify_name is false. NULL on
+ * OOM. */
+SSL *cg_tls_client_ssl_new(SSL_CTX *ctx, int fd, const char *host, bool verify_name);
 
 /* Non-blocking I/O results besides a byte count (> 0). */
 #define CG_TLS_EOF 0

@@ -321,7 +321,7 @@ static void test_bad_policies_refused(void **state)
 	assert_null(build("<policies><inbound><set-backend-service backend-id=\"b\"/></inbound><backend>"
 			  "<forward-request/></backend><outbound/><on-error/></policies>",
 			  NULL, err, sizeof(err)));
-	assert_non_null(strstr(err, "backend-id needs backend entities"));
+	assert_non_null(strstr(err, "set-backend-service: backend 'b' not found"));
 	assert_null(build("<policies><inbound><set-body template=\"liquid\">x</set-body></inbound><backend>"
 			  "<forward-request/></backend><outbound/><on-error/></policies>",
 			  NULL, err, sizeof(err)));
