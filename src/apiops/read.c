@@ -82,6 +82,15 @@ static const char **list_dir(struct rd *r, const char *dir, bool skip_hidden, si
 			continue;
 		if (skip_hidden && e->d_name[0] == '.')
 			continue;
+		/* Links are not followed: a folder checked out from a repository
+		 * must not make the import read files outside it. */
+		struct stat sb;
+		char lp[CG_APIOPS_MAX_PATH_LEN + 2];
+		int k = snprintf(lp, sizeof(lp), "%s/%s", dir, e->d_name);
+		if (k > 0 && (size_t)k < sizeof(lp) && lstat(lp, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+			cg_apiops_diag_add(r->d, true, "%s: a symbolic link: not followed", lp);
+			continue;
+		}
 		if (*n == cap) {
 			const char **bigger =
 				cg_arena_alloc(&r->plan->arena, 2 * cap * sizeof(*names));

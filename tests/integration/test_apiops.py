@@ -520,6 +520,14 @@ class BadInput(ApiopsBase):
                      "namedValueInformation.json: missing required property "
                      "'properties.value'")
 
+    def test_symbolic_links_are_not_followed(self):
+        d = self.folder()
+        os.remove(os.path.join(d, "certificates/erin/pfx.pass"))
+        os.symlink(self.pw_file, os.path.join(d, "certificates/erin/pfx.pass"))
+        os.symlink(os.path.join(self.good, "apis/echo"), os.path.join(d, "apis/echo2"))
+        self.refused(d, d + "/certificates/erin/pfx.pass: a symbolic link: not followed",
+                     d + "/apis/echo2: a symbolic link: not followed")
+
     def test_named_value_given_twice(self):
         d = self.folder()
         info(os.path.join(d, "named values/other-folder/namedValueInformation.json"),
