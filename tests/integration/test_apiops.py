@@ -715,6 +715,18 @@ class BadInput(ApiopsBase):
         nvs = json.loads(cgtest.run([bin_, "--store", store, "nv", "list", "--json"]).stdout)
         self.assertIn("mine", [n["name"] for n in nvs])
 
+    def test_export_warns_about_xml_format_policies(self):
+        store = os.path.join(self.tmp, "xmlformat.db")
+        pol = os.path.join(self.tmp, "escaped.xml")
+        write(pol, GLOBAL_POLICY.replace('"@(context.Request.Certificate == null || '
+                                         'context.Request.Certificate.NotAfter < DateTime.Now)"',
+                                         '"@(context.Request.Certificate == null)"'))
+        cgtest.run([self.gw.bin, "--store", store, "policy", "set", pol, "--format", "xml"])
+        out = os.path.join(self.tmp, "xml-out")
+        cp = cgtest.run([self.gw.bin, "--store", store, "export", out], check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn(b"policy.xml: warning: the policy is stored in format 'xml'", cp.stderr)
+
     def test_export_refuses_ids_that_are_not_folder_names(self):
         # The store's id syntax lets "." and ".." through; written as
         # folder names they would leave the entity's folder.
