@@ -31,12 +31,8 @@ from cgtest import BResp  # noqa: E402
 
 # 'Class.test_name': one-line reason (the gateway/store is wrong there).
 EXPECTED_FAILURES = {
-    "HotApply.test_3_garbage_uploaded_certificate_in_the_store_is_not_applied":
-        "snapshot does not load uploaded certificates yet: garbage DER applied silently",
     "HotApply.test_3_policy_accepted_by_the_cli_is_applied_by_the_gateway":
-        "CLI stores authentication-certificate; the gateway refuses it ('not yet run'): reload error",
-    "HotApply.test_7_uploaded_certificates_churn_under_load":
-        "snapshot does not load uploaded certificates yet: Deployment.Certificates is empty",
+        "CLI stores authentication-certificate of a missing certificate; reload refuses it",
 }
 
 HOST = "secure.test"
@@ -250,10 +246,16 @@ class HotApply(cgtest.GatewayTestCase):
         return r.headers.get("x-saw-gen")
 
     def wait_gen(self, gen, timeout=5.0):
+        """Waits until alice's requests run generation gen (whatever they
+        answered before: this also follows a change from a 403 state)."""
         c = Client(self.gw, self.alice)
+
+        def applied():
+            r = c.request()
+            return (r.status, r.headers.get("x-saw-gen"), r.headers.get("x-gen-out")) == (
+                200, str(gen), str(gen))
         try:
-            self.assertTrue(poll(lambda: self.seen_gen(c) == str(gen), timeout, 0.02),
-                            "generation %s never applied" % gen)
+            self.assertTrue(poll(applied, timeout, 0.02), "generation %s never applied" % gen)
         finally:
             c.close()
 
@@ -445,26 +447,27 @@ class HotApply(cgtest.GatewayTestCase):
         self.assertLess(time.monotonic() - t0, 1.5)
         self.assertEqual(one_request(self.gw, self.bob).status, 403)
 
-    def test_3_policy_accepted_by_the_cli_is_applied_by_the_gateway(self):
-        # The CLI loads a policy "exactly as the gateway will" (docs/cli.md):
-        # what it stores, the gateway must apply. Here a policy the CLI's
-        # loader knows (authentication-certificate, for HTTPS backends; ours
-        # is plain HTTP, so it changes nothing for these requests). Either
-        # the CLI refuses it (non-zero, line:col) and the previous policy
-        # keeps serving, or the gateway applies it within 1.5 s.
+    def cli_and_gateway_agree(self, auth_attr, must_apply=False):
+        """Sets the guide policy plus <authentication-certificate AUTH_ATTR />
+        (for HTTPS backends; ours is plain HTTP, so it changes nothing for
+        these requests). The CLI loads a policy "exactly as the gateway
+        will" (docs/cli.md): either it refuses it (non-zero, line:col) and
+        the previous policy keeps serving, or the gateway applies it within
+        1.5 s, without a reload error."""
         keep = self.next_gen()
         self.set_gen(keep)
         self.wait_gen(keep)
         g = self.next_gen()
         text = POLICY.format(thumb=self.alice.thumbprint, gen=g).replace(
-            "    </choose>\n", '    </choose>\n    <authentication-certificate thumbprint="%s" />\n'
-            % self.uploads[0].thumbprint, 1)
+            "    </choose>\n", "    </choose>\n    <authentication-certificate %s />\n"
+            % auth_attr, 1)
         self.assertIn("authentication-certificate", text)
         path = self.policy_file(text)
         reloads = self.gw.stderr().count("reload:")
         try:
             cp = self.gw.cli("policy", "set", "--api", API, path, check=False)
             if cp.returncode != 0:
+                self.assertFalse(must_apply, cp.stderr.decode())
                 self.assertRegex(cp.stderr.decode(), r":\d+:\d+: ")
                 time.sleep(1.0)
                 c = Client(self.gw, self.alice)
@@ -488,6 +491,25 @@ class HotApply(cgtest.GatewayTestCase):
             g = self.next_gen()
             self.set_gen(g)
             self.wait_gen(g)
+
+    def test_3_authentication_certificate_with_an_uploaded_key_applies(self):
+        cf = self.pki.client("authc")
+        pem = os.path.join(self.tmp, "authc.pem")
+        with open(pem, "w") as out:
+            for path in (cf.leaf, cf.key):
+                with open(path) as f:
+                    out.write(f.read())
+        self.gw.cli("cert", "add", "authc", pem)
+        try:
+            self.cli_and_gateway_agree('certificate-id="authc"', must_apply=True)
+            self.cli_and_gateway_agree('thumbprint="%s"' % cf.thumbprint, must_apply=True)
+        finally:
+            self.gw.cli("cert", "rm", "authc", check=False)
+
+    def test_3_policy_accepted_by_the_cli_is_applied_by_the_gateway(self):
+        # a certificate that was never uploaded, by thumbprint and by id
+        self.cli_and_gateway_agree('thumbprint="%s"' % self.pki.client("never").thumbprint)
+        self.cli_and_gateway_agree('certificate-id="never-uploaded"')
 
     def corrupt(self, sql, args):
         """One UPDATE straight into the store file; returns the rows changed."""
@@ -560,10 +582,17 @@ class HotApply(cgtest.GatewayTestCase):
         self.garbage_case("no hostname", "DELETE FROM hostnames WHERE name = ?", (HOST,), fix)
 
     def test_3_garbage_uploaded_certificate_in_the_store_is_not_applied(self):
-        self.gw.cli("cert", "add", "victim", self.uploads[0].leaf)
-        self.garbage_case(
-            "uploaded certificate", "UPDATE certificates SET der = ? WHERE id = ?",
-            (b"\x30\x82\x01\x00garbage", "victim"), lambda served: ("cert", "rm", "victim"))
+        # a consistent row (thumbprint = SHA-1 of the bytes) whose DER is garbage
+        self.gw.cli("cert", "add", "victim", self.pki.client("victim").leaf)
+        junk = b"\x30\x82\x01\x00garbage"
+        try:
+            self.garbage_case(
+                "uploaded certificate",
+                "UPDATE certificates SET der = ?, thumbprint = ? WHERE id = ?",
+                (junk, hashlib.sha1(junk).hexdigest().upper(), "victim"),
+                lambda served: ("cert", "rm", "victim"))
+        finally:
+            self.gw.cli("cert", "rm", "victim", check=False)
 
     # ---- 4. a request in flight keeps the snapshot it started with
 
@@ -700,6 +729,7 @@ class HotApply(cgtest.GatewayTestCase):
             path = self.policy_file(guide4.format(gen=gen))
             self.gw.cli("policy", "set", "--api", API, path)
             os.unlink(path)
+        churn = [self.pki.client("churn%d" % i) for i in range(3)]
         self.gw.cli("cert", "add", "alice-up", self.alice.leaf)
         try:
             g = self.next_gen()
@@ -713,9 +743,9 @@ class HotApply(cgtest.GatewayTestCase):
                 self.assertTrue(good.wait_started() and bad.wait_started(),
                                 good.errors + bad.errors)
                 for i in range(30):
-                    if len(uploaded) < len(self.uploads) and i % 2 == 0:
+                    if len(uploaded) < len(churn) and i % 2 == 0:
                         cid = "churn-%d" % i
-                        self.gw.cli("cert", "add", cid, self.uploads[len(uploaded)].leaf)
+                        self.gw.cli("cert", "add", cid, churn[len(uploaded)].leaf)
                         uploaded.append(cid)
                     elif uploaded:
                         self.gw.cli("cert", "rm", uploaded.pop())
