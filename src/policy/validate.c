@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/arena.h"
 #include "policy/internal.h"
 #include "policy/policy.h"
+#include "tls/vcc.h"
 
 enum {
 	S_IN = 1 << CG_POL_INBOUND,
@@ -191,9 +193,29 @@ static void check_identity(struct vctx *v, const struct cg_pol_node *n)
 	if (!n->num_attrs)
 		err(v, n, n->pos, "Element 'identity' must specify at least one claim");
 	const struct cg_pol_attr *cid = cg_pol_attr_get(n, "issuer-certificate-id");
-	if (cid && (cg_pol_attr_get(n, "issuer-subject") || cg_pol_attr_get(n, "issuer-thumbprint")))
+	if (cid && (cg_pol_attr_get(n, "issuer-subject") || cg_pol_attr_get(n, "issuer-thumbprint"))) {
 		err(v, n, cid->pos,
 		    "Attribute 'issuer-certificate-id' of element 'identity' cannot be combined with 'issuer-subject' or 'issuer-thumbprint'");
+		return;
+	}
+	/* The claims' syntax (40-hex thumbprints, serial numbers, DN text) is
+	 * checked by the same code the gateway runs, so a claim the gateway
+	 * would refuse is refused when the policy is stored. */
+	if (!n->num_attrs || n->num_attrs > 16)
+		return;
+	struct cg_str names[16], values[16];
+	for (size_t i = 0; i < n->num_attrs; i++) {
+		names[i] = n->attrs[i].name;
+		values[i] = n->attrs[i].value;
+	}
+	struct cg_arena a;
+	cg_arena_init(&a, 4096, 1024 * 1024);
+	struct cg_vcc_config cfg;
+	cg_vcc_config_init(&cfg);
+	char e[300];
+	if (cg_vcc_config_add_identity(&cfg, &a, names, values, n->num_attrs, e, sizeof(e)) != 0)
+		err(v, n, n->pos, "%s", e);
+	cg_arena_destroy(&a);
 }
 
 static void check_auth_cert(struct vctx *v, const struct cg_pol_node *n)
