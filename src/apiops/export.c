@@ -424,7 +424,7 @@ int cg_apiops_export(const char *store_path, const char *dir, int force, char *e
 	export_apis(&x, &m);
 out:
 	if (d.errors) {
-		char head[256];
+		char head[CG_APIOPS_MAX_PATH_LEN + 256];
 		snprintf(head, sizeof(head), "export to '%s' failed (%zu problem%s):", dir,
 			 d.errors, d.errors == 1 ? "" : "s");
 		cg_apiops_diag_out(&d, head, err, errlen);

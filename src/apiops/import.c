@@ -394,6 +394,7 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 	struct scratch s = { "", "" };
 	struct cg_store *real = NULL, *dry = NULL;
 	char msg[CG_STORE_ERR_LEN];
+	char head[CG_APIOPS_MAX_PATH_LEN + 512]; /* the first line of err */
 	uint64_t t0 = 0, t1 = 0;
 	int rc = -1;
 	cg_apiops_diag_init(&d, errlen > 1 ? errlen : 1);
@@ -441,7 +442,6 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 	size_t writes = 0;
 	size_t before = d.errors;
 	if (cg_apiops_apply(real, &plan, &d, false, &writes)) {
-		char head[512];
 		snprintf(head, sizeof(head),
 			 "import failed after %zu write%s to store '%s' (the folder was valid; "
 			 "%zu write%s failed): the store holds part of the folder; run the "
@@ -454,13 +454,11 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 	cg_apiops_diag_out(&d, "", err, errlen);
 	rc = 0;
 	goto out;
-refused : {
-	char head[256];
+refused:
 	snprintf(head, sizeof(head),
 		 "import of '%s' refused: nothing was changed (%zu problem%s):", dir, d.errors,
 		 d.errors == 1 ? "" : "s");
 	cg_apiops_diag_out(&d, head, err, errlen);
-}
 out:
 	cg_store_close(dry);
 	scratch_remove(&s);
