@@ -34,7 +34,7 @@ from cgtest import BResp  # noqa: E402
 # 'Class.test_name': one-line reason (the gateway/store is wrong there).
 EXPECTED_FAILURES = {
     "Durability.test_7_restart_on_any_configuration_the_cli_accepted":
-        "CLI stores authentication-certificate; serve refuses the store ('not yet run') at start",
+        "CLI stores authentication-certificate of a missing certificate; serve refuses to start",
     "Durability.test_5_certificate_references_hold_between_writers":
         "policy set accepts certificate-id of a missing certificate (cert rm refuses a used one)",
 }
