@@ -43,8 +43,12 @@ int cg_cli_backend_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 		.url = url,
 		.client_cert_id = client_cert,
 		.no_client_cert = no_client_cert,
-		.validate_chain = chain ? 1 : no_chain ? 0 : -1,
-		.validate_name = name ? 1 : no_name ? 0 : -1,
+		.validate_chain = chain      ? 1
+				  : no_chain ? 0
+					     : -1,
+		.validate_name = name      ? 1
+				 : no_name ? 0
+					   : -1,
 		.created = &created,
 	};
 	int rc = cg_store_backend_set(st, &in, err, sizeof(err));
@@ -108,7 +112,8 @@ int cg_cli_backend_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 		cg_cli_table_init(&t, 5, head);
 		for (size_t i = 0; i < m.num_backends; i++) {
 			const struct cg_model_backend *b = &m.backends[i];
-			const char *row[] = { b->id, b->url, b->client_cert_id ? b->client_cert_id : "-",
+			const char *row[] = { b->id, b->url,
+					      b->client_cert_id ? b->client_cert_id : "-",
 					      b->validate_chain ? "validate" : "no",
 					      b->validate_name ? "validate" : "no" };
 			cg_cli_table_row(&t, row);

@@ -199,7 +199,9 @@ int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 	printf("Thumbprint:      %s\n", info.thumbprint);
 	printf("Not before:      %s\n", info.not_before);
 	printf("Expiration date: %s%s\n", info.not_after,
-	       info.expired ? " (expired)" : info.not_yet_valid ? " (not yet valid)" : "");
+	       info.expired         ? " (expired)"
+	       : info.not_yet_valid ? " (not yet valid)"
+				    : "");
 	printf("Key:             %s %d\n", info.key_type, info.key_bits);
 	printf("Private key:     %s\n", has_key ? "stored (never shown)" : "none");
 	return 0;

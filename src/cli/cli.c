@@ -278,7 +278,8 @@ static const struct cg_cli_cmd commands[] = {
 	  "\n"
 	  "On update, omitted options keep their stored values.\n"
 	  "Example:\n"
-	  "  certgate backend set orders-be --url https://10.0.0.5:8443 --client-cert gw-client\n" },
+	  "  certgate backend set orders-be --url https://10.0.0.5:8443 \\\n"
+	  "      --client-cert gw-client\n" },
 	{ "backend list", cg_cli_backend_list, "backend list [--json]",
 	  "Lists backends: ID, URL, client certificate, chain and name validation.\n"
 	  "\n"

@@ -13,8 +13,8 @@
 #include "policy/exprhook.h"
 #include "policy/policy.h"
 
-#define CHECK_ARENA_CHUNK (64 * 1024) /* policy check: tree, programs, diagnostics */
-#define SECRET_MIN_SCRUB  4           /* as the store: shorter secrets are not scrubbed */
+#define CHECK_ARENA_CHUNK (64 * 1024)   /* policy check: tree, programs, diagnostics */
+#define SECRET_MIN_SCRUB  4             /* as the store: shorter secrets are not scrubbed */
 #define CHECK_OUT_MAX     (1024 * 1024) /* policy check: all diagnostics, formatted */
 #define CHECK_LINE_MAX    (8 * 1024)    /* policy check: one diagnostic */
 
@@ -175,14 +175,16 @@ int cg_cli_policy_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 			json_t *j = json_object();
 			cg_cli_jput(j, "scope", json_string(scope_words[p->scope]));
 			cg_cli_jput(j, "apiId", p->api_id ? json_string(p->api_id) : json_null());
-			cg_cli_jput(j, "operationId", p->op_id ? json_string(p->op_id) : json_null());
+			cg_cli_jput(j, "operationId",
+				    p->op_id ? json_string(p->op_id) : json_null());
 			cg_cli_jput(j, "format", json_string(p->format));
 			cg_cli_jput(j, "bytes", json_integer((json_int_t)strlen(p->value)));
 			cg_cli_jappend(arr, j);
 		}
 		rc = cg_cli_json_print(arr);
 	} else {
-		static const char *const head[] = { "SCOPE", "API", "OPERATION", "FORMAT", "BYTES" };
+		static const char *const head[] = { "SCOPE", "API", "OPERATION", "FORMAT",
+						    "BYTES" };
 		struct cg_cli_table t;
 		cg_cli_table_init(&t, 5, head);
 		for (size_t i = 0; i < m.num_policies; i++) {
@@ -216,7 +218,8 @@ static size_t secret_at(struct cg_str s, size_t i, const struct cg_model *m)
 		if (!v->secret)
 			continue;
 		size_t vl = strlen(v->value);
-		if (vl >= SECRET_MIN_SCRUB && vl <= s.len - i && memcmp(s.ptr + i, v->value, vl) == 0)
+		if (vl >= SECRET_MIN_SCRUB && vl <= s.len - i &&
+		    memcmp(s.ptr + i, v->value, vl) == 0)
 			return vl;
 		for (size_t a = 0; a < vl;) {
 			if (!word_char(v->value[a])) {
@@ -317,7 +320,7 @@ int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv)
 		fr[i].id = cg_str_from_c(m.fragments[i].id);
 		fr[i].text = cg_str_from_c(m.fragments[i].value);
 		fr[i].format = strcmp(m.fragments[i].format, "xml") == 0 ? CG_POL_FORMAT_XML
-									  : CG_POL_FORMAT_RAWXML;
+									 : CG_POL_FORMAT_RAWXML;
 	}
 	struct cg_pol_env env = { nv, nnv, fr, nfr, cg_pol_expr_hook, &arena };
 	struct cg_pol_diags d;
@@ -349,8 +352,9 @@ int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv)
 	if (d.num_dropped)
 		printf("%s: %zu more diagnostics not shown\n", shown, d.num_dropped);
 	if (errors)
-		rc = cg_cli_fail("%s: %d error%s, %zu warning%s", shown, errors, errors == 1 ? "" : "s",
-				 d.num_warnings, d.num_warnings == 1 ? "" : "s");
+		rc = cg_cli_fail("%s: %d error%s, %zu warning%s", shown, errors,
+				 errors == 1 ? "" : "s", d.num_warnings,
+				 d.num_warnings == 1 ? "" : "s");
 	else
 		printf("%s: OK (%zu warning%s)\n", shown, d.num_warnings,
 		       d.num_warnings == 1 ? "" : "s");

@@ -543,8 +543,8 @@ int cg_store_cert_parse_upload(const unsigned char *data, size_t len, const char
 			ERR_clear_error();
 			if (!p12) {
 				snprintf(err, errlen,
-					 "the file is not a certificate: expected PEM, DER (.cer) or "
-					 "PKCS#12 (.pfx)");
+					 "the file is not a certificate: expected PEM, DER (.cer) "
+					 "or PKCS#12 (.pfx)");
 				return CG_STORE_FAIL_INVALID;
 			}
 			rc = parse_p12_upload(p12, password, cert, key, err, errlen);
@@ -555,15 +555,16 @@ int cg_store_cert_parse_upload(const unsigned char *data, size_t len, const char
 		int id = EVP_PKEY_get_base_id(*key);
 		if (id != EVP_PKEY_RSA && id != EVP_PKEY_EC) {
 			const char *name = OBJ_nid2sn(id);
-			snprintf(err, errlen, "private key type %s is not supported (use RSA or EC)",
+			snprintf(err, errlen,
+				 "private key type %s is not supported (use RSA or EC)",
 				 name ? name : "unknown");
 			rc = CG_STORE_FAIL_INVALID;
 		} else if (X509_check_private_key(*cert, *key) != 1) {
 			struct cg_store_cert_info info;
 			cg_store_cert_info_of(*cert, &info);
 			snprintf(err, errlen,
-				 "the private key does not match the certificate (subject '%.200s', "
-				 "thumbprint %s)",
+				 "the private key does not match the certificate (subject "
+				 "'%.200s', thumbprint %s)",
 				 info.subject, info.thumbprint);
 			rc = CG_STORE_FAIL_INVALID;
 		}

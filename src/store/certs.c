@@ -19,43 +19,6 @@
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
-		     size_t errlen)
-{
-	int rc = sqlite3_step(s);
-	rc = rc != SQLITE_DONE && rc != SQLITE_ROW ? cg_store_sql_fail(st, what, err, errlen) : 0;
-	sqlite3_finalize(s);
-	return rc;
-}
-
-static int count1(struct cg_store *st, const char *sql, const char *arg, size_t *out, char *err,
-		  size_t errlen)
-{
-	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	if (arg)
-		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return cg_store_sql_fail(st, "count", err, errlen);
-	}
-	*out = (size_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return 0;
-}
-
 static void warn_add(char *warn, size_t warnlen, const char *msg)
 {
 	if (!warn || !warnlen)
@@ -92,9 +55,9 @@ static int thumbprint_free(struct cg_store *st, const char *table, const char *w
 	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
 	int r = sqlite3_step(s), rc = 0;
 	if (r == SQLITE_ROW)
-		rc = fail(err, errlen, CG_STORE_FAIL_CONFLICT,
-			  "this certificate (thumbprint %s) is already stored as %s '%s'",
-			  thumbprint, what, (const char *)sqlite3_column_text(s, 0));
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_CONFLICT,
+				    "this certificate (thumbprint %s) is already stored as %s '%s'",
+				    thumbprint, what, (const char *)sqlite3_column_text(s, 0));
 	else if (r != SQLITE_DONE)
 		rc = cg_store_sql_fail(st, "check thumbprint", err, errlen);
 	sqlite3_finalize(s);
@@ -109,17 +72,17 @@ static int room_for(struct cg_store *st, const char *table, const char *what, co
 	size_t n;
 	int rc;
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE id = ?", table);
-	if ((rc = count1(st, sql, id, &n, err, errlen)))
+	if ((rc = cg_store_count(st, sql, id, NULL, &n, err, errlen)))
 		return rc;
 	*exists = n != 0;
 	if (*exists)
 		return 0;
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	if ((rc = count1(st, sql, NULL, &n, err, errlen)))
+	if ((rc = cg_store_count(st, sql, NULL, NULL, &n, err, errlen)))
 		return rc;
 	if (n >= limit)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID,
-			    "the store already holds %zu %s, the limit", limit, what);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "the store already holds %zu %s, the limit", limit, what);
 	return 0;
 }
 
@@ -168,14 +131,15 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 	cg_store_cert_info_of(x, &info);
 	int dl = i2d_X509(x, &der);
 	if (dl <= 0 || (key && !(key_pem = cg_store_key_to_pem(key)))) {
-		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory encoding the certificate");
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO,
+				    "out of memory encoding the certificate");
 		goto out;
 	}
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		goto out;
 	bool exists;
-	if ((rc = room_for(st, "certificates", "certificates", id, CG_STORE_MAX_CERTS, &exists,
-			   err, errlen)) ||
+	if ((rc = room_for(st, "certificates", "certificates", id, CG_STORE_MAX_CERTS, &exists, err,
+			   errlen)) ||
 	    (rc = thumbprint_free(st, "certificates", "certificate", info.thumbprint, id, err,
 				  errlen)))
 		goto out;
@@ -185,10 +149,11 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 		if ((rc = backend_users(st, id, users, sizeof(users), err, errlen)))
 			goto out;
 		if (users[0]) {
-			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
-				  "certificate '%s' is the client certificate of %s; the new file "
-				  "has no private key (use a PFX or a PEM with the key)",
-				  id, users);
+			rc = cg_store_failf(
+				err, errlen, CG_STORE_FAIL_INVALID,
+				"certificate '%s' is the client certificate of %s; the new file "
+				"has no private key (use a PFX or a PEM with the key)",
+				id, users);
 			goto out;
 		}
 	}
@@ -214,7 +179,7 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 	sqlite3_bind_blob(s, 7, der, dl, SQLITE_STATIC);
 	if (key_pem)
 		sqlite3_bind_text(s, 8, key_pem, -1, SQLITE_STATIC);
-	rc = step_done(st, s, "write certificate", err, errlen);
+	rc = cg_store_step_done(st, s, "write certificate", err, errlen);
 	s = NULL;
 	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
 		goto out;
@@ -251,16 +216,17 @@ int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_
 		X509 *x = d2i_X509(NULL, &p, sqlite3_column_bytes(s, 0));
 		if (!x) {
 			ERR_clear_error();
-			rc = fail(err, errlen, CG_STORE_FAIL_IO,
-				  "store '%s': certificate '%s' does not parse", st->path, id);
+			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO,
+					    "store '%s': certificate '%s' does not parse", st->path,
+					    id);
 		} else {
 			cg_store_cert_info_of(x, info);
 			X509_free(x);
 			*has_key = sqlite3_column_int(s, 1) != 0;
 		}
 	} else if (r == SQLITE_DONE) {
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "certificate '%s' does not exist",
-			  id);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				    "certificate '%s' does not exist", id);
 	} else {
 		rc = cg_store_sql_fail(st, "read certificate", err, errlen);
 	}
@@ -290,7 +256,8 @@ static bool names_certificate(const char *text, const char *id, const char *thum
 			p = q + 3;
 			continue;
 		}
-		if (strncmp(p, tag, tl) != 0 || !(xml_blank(p[tl]) || p[tl] == '/' || p[tl] == '>')) {
+		if (strncmp(p, tag, tl) != 0 ||
+		    !(xml_blank(p[tl]) || p[tl] == '/' || p[tl] == '>')) {
 			p++;
 			continue;
 		}
@@ -316,11 +283,11 @@ static bool names_certificate(const char *text, const char *id, const char *thum
 				if (!ve)
 					return false;
 				size_t vl = (size_t)(ve - v);
-				if (al == 14 && memcmp(an, "certificate-id", 14) == 0 && vl == strlen(id) &&
-				    memcmp(v, id, vl) == 0)
+				if (al == 14 && memcmp(an, "certificate-id", 14) == 0 &&
+				    vl == strlen(id) && memcmp(v, id, vl) == 0)
 					return true;
-				if (al == 10 && memcmp(an, "thumbprint", 10) == 0 && vl == strlen(thumb) &&
-				    strncasecmp(v, thumb, vl) == 0)
+				if (al == 10 && memcmp(an, "thumbprint", 10) == 0 &&
+				    vl == strlen(thumb) && strncasecmp(v, thumb, vl) == 0)
 					return true;
 				q = ve + 1;
 			} else if (q == start) {
@@ -353,8 +320,8 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	sqlite3_finalize(s);
 	s = NULL;
 	if (found == SQLITE_DONE) {
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "certificate '%s' does not exist",
-			  id);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				    "certificate '%s' does not exist", id);
 		goto out;
 	}
 	if (found != SQLITE_ROW) {
@@ -365,9 +332,10 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	if ((rc = backend_users(st, id, busers, sizeof(busers), err, errlen)))
 		goto out;
 	if (busers[0]) {
-		rc = fail(err, errlen, CG_STORE_FAIL_CONFLICT,
-			  "certificate '%s' is used by %s (client certificate); change them first",
-			  id, busers);
+		rc = cg_store_failf(
+			err, errlen, CG_STORE_FAIL_CONFLICT,
+			"certificate '%s' is used by %s (client certificate); change them first",
+			id, busers);
 		goto out;
 	}
 	/* APIM: a certificate referenced by policies cannot be deleted. */
@@ -392,12 +360,12 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 			snprintf(label, sizeof(label), "fragment '%s'",
 				 (const char *)sqlite3_column_text(s, 4));
 		else
-			cg_store_policy_name(strcmp(sc, "api") == 0	    ? CG_MODEL_POLICY_API
-					     : strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
-									    : CG_MODEL_POLICY_GLOBAL,
-					     (const char *)sqlite3_column_text(s, 1),
-					     (const char *)sqlite3_column_text(s, 2), label,
-					     sizeof(label));
+			cg_store_policy_name(
+				strcmp(sc, "api") == 0         ? CG_MODEL_POLICY_API
+				: strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
+							       : CG_MODEL_POLICY_GLOBAL,
+				(const char *)sqlite3_column_text(s, 1),
+				(const char *)sqlite3_column_text(s, 2), label, sizeof(label));
 		users++;
 		used = strlen(list);
 		if (used + 1 < sizeof(list))
@@ -411,10 +379,11 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 		goto out;
 	}
 	if (users) {
-		rc = fail(err, errlen, CG_STORE_FAIL_CONFLICT,
-			  "certificate '%s' is used by %s (authentication-certificate); change them "
-			  "first",
-			  id, list);
+		rc = cg_store_failf(
+			err, errlen, CG_STORE_FAIL_CONFLICT,
+			"certificate '%s' is used by %s (authentication-certificate); change them "
+			"first",
+			id, list);
 		goto out;
 	}
 	s = cg_store_prepare(st, "DELETE FROM certificates WHERE id = ?", err, errlen);
@@ -423,7 +392,7 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = step_done(st, s, "delete certificate", err, errlen);
+	rc = cg_store_step_done(st, s, "delete certificate", err, errlen);
 	s = NULL;
 	if (rc == 0)
 		rc = cg_store_commit_write(st, err, errlen);
@@ -434,8 +403,7 @@ out:
 	return rc;
 }
 
-int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char *err,
-		    size_t errlen)
+int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char *err, size_t errlen)
 {
 	const char *id = in->id ? in->id : "";
 	X509 *x = NULL;
@@ -458,15 +426,17 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 	/* X509_check_ca: 0 means basicConstraints CA:FALSE, or no CA marking
 	 * at all (v3 without basicConstraints or keyCertSign). */
 	if (X509_check_ca(x) == 0) {
-		rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
-			  "'%.200s' (thumbprint %s) is not a CA certificate (basicConstraints "
-			  "CA:FALSE or missing); upload client certificates with 'cert add'",
-			  info.subject, info.thumbprint);
+		rc = cg_store_failf(
+			err, errlen, CG_STORE_FAIL_INVALID,
+			"'%.200s' (thumbprint %s) is not a CA certificate (basicConstraints "
+			"CA:FALSE or missing); upload client certificates with 'cert add'",
+			info.subject, info.thumbprint);
 		goto out;
 	}
 	int dl = i2d_X509(x, &der);
 	if (dl <= 0) {
-		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory encoding the certificate");
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO,
+				    "out of memory encoding the certificate");
 		goto out;
 	}
 	if ((rc = cg_store_begin_write(st, err, errlen)))
@@ -495,7 +465,7 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 	sqlite3_bind_text(s, 4, info.not_after, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 5, der, dl, SQLITE_STATIC);
 	sqlite3_bind_int(s, 6, in->intermediate ? 1 : 0);
-	rc = step_done(st, s, "write CA certificate", err, errlen);
+	rc = cg_store_step_done(st, s, "write CA certificate", err, errlen);
 	s = NULL;
 	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
 		goto out;
@@ -503,10 +473,11 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 	/* A root that did not sign itself cannot end a chain. */
 	if (!in->intermediate && X509_check_issued(x, x) != X509_V_OK) {
 		char msg[CG_STORE_ERR_LEN];
-		snprintf(msg, sizeof(msg),
-			 "CA certificate '%s' is not self-signed; chains cannot end at it as a root "
-			 "(add it with --intermediate, and its issuer as a root)",
-			 id);
+		snprintf(
+			msg, sizeof(msg),
+			"CA certificate '%s' is not self-signed; chains cannot end at it as a root "
+			"(add it with --intermediate, and its issuer as a root)",
+			id);
 		warn_add(in->warn, in->warnlen, msg);
 	}
 	if (in->created)
@@ -528,18 +499,18 @@ int cg_store_ca_rm(struct cg_store *st, const char *id, char *err, size_t errlen
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM ca_certificates WHERE id = ?", err,
-					   errlen);
+	sqlite3_stmt *s =
+		cg_store_prepare(st, "DELETE FROM ca_certificates WHERE id = ?", err, errlen);
 	if (!s) {
 		rc = CG_STORE_FAIL_IO;
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = step_done(st, s, "delete CA certificate", err, errlen)))
+	if ((rc = cg_store_step_done(st, s, "delete CA certificate", err, errlen)))
 		goto out;
 	if (sqlite3_changes(st->db) == 0) {
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "CA certificate '%s' does not exist",
-			  id);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				    "CA certificate '%s' does not exist", id);
 		goto out;
 	}
 	rc = cg_store_commit_write(st, err, errlen);
@@ -562,8 +533,9 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 	if (in->url && (rc = cg_store_check_service_url(in->url, url, err, errlen)))
 		return rc;
 	if (in->client_cert_id && in->no_client_cert)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID,
-			    "a client certificate and no client certificate were both asked for");
+		return cg_store_failf(
+			err, errlen, CG_STORE_FAIL_INVALID,
+			"a client certificate and no client certificate were both asked for");
 	if (in->client_cert_id &&
 	    (rc = cg_store_check_id("certificate id", in->client_cert_id, err, errlen)))
 		return rc;
@@ -575,12 +547,14 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 			   errlen)))
 		goto out;
 	if (!exists && !in->url) {
-		rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
-			  "backend '%s' does not exist yet; a URL is needed to create it", id);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				    "backend '%s' does not exist yet; a URL is needed to create it",
+				    id);
 		goto out;
 	}
 	if (in->client_cert_id) {
-		s = cg_store_prepare(st, "SELECT key_pem IS NOT NULL FROM certificates WHERE id = ?",
+		s = cg_store_prepare(st,
+				     "SELECT key_pem IS NOT NULL FROM certificates WHERE id = ?",
 				     err, errlen);
 		if (!s) {
 			rc = CG_STORE_FAIL_IO;
@@ -589,16 +563,18 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 		sqlite3_bind_text(s, 1, in->client_cert_id, -1, SQLITE_STATIC);
 		int r = sqlite3_step(s);
 		if (r == SQLITE_DONE)
-			rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND,
-				  "certificate '%s' does not exist (add it with 'cert add')",
-				  in->client_cert_id);
+			rc = cg_store_failf(
+				err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				"certificate '%s' does not exist (add it with 'cert add')",
+				in->client_cert_id);
 		else if (r != SQLITE_ROW)
 			rc = cg_store_sql_fail(st, "read certificate", err, errlen);
 		else if (!sqlite3_column_int(s, 0))
-			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
-				  "certificate '%s' has no private key; a client certificate for "
-				  "mTLS needs one (add it from a PFX or a PEM with the key)",
-				  in->client_cert_id);
+			rc = cg_store_failf(
+				err, errlen, CG_STORE_FAIL_INVALID,
+				"certificate '%s' has no private key; a client certificate for "
+				"mTLS needs one (add it from a PFX or a PEM with the key)",
+				in->client_cert_id);
 		sqlite3_finalize(s);
 		s = NULL;
 		if (rc)
@@ -608,15 +584,16 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 	s = cg_store_prepare(
 		st,
 		exists ? "UPDATE backends SET url = coalesce(?2, url),"
-			 " client_cert_id = CASE WHEN ?4 THEN NULL ELSE coalesce(?3, client_cert_id) END,"
+			 " client_cert_id = CASE WHEN ?4 THEN NULL ELSE coalesce(?3, "
+			 "client_cert_id) END,"
 			 " validate_chain = CASE WHEN ?5 < 0 THEN validate_chain ELSE ?5 END,"
 			 " validate_name = CASE WHEN ?6 < 0 THEN validate_name ELSE ?6 END,"
 			 " updated_at = " NOW " WHERE id = ?1"
 		       : "INSERT INTO backends (id, url, client_cert_id, validate_chain,"
 			 " validate_name, created_at, updated_at) VALUES (?1, ?2,"
 			 " CASE WHEN ?4 THEN NULL ELSE ?3 END,"
-			 " CASE WHEN ?5 < 0 THEN 1 ELSE ?5 END, CASE WHEN ?6 < 0 THEN 1 ELSE ?6 END, " NOW
-			 ", " NOW ")",
+			 " CASE WHEN ?5 < 0 THEN 1 ELSE ?5 END, CASE WHEN ?6 < 0 THEN 1 ELSE ?6 "
+			 "END, " NOW ", " NOW ")",
 		err, errlen);
 	if (!s) {
 		rc = CG_STORE_FAIL_IO;
@@ -630,7 +607,7 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 	sqlite3_bind_int(s, 4, in->no_client_cert ? 1 : 0);
 	sqlite3_bind_int(s, 5, in->validate_chain < 0 ? -1 : in->validate_chain ? 1 : 0);
 	sqlite3_bind_int(s, 6, in->validate_name < 0 ? -1 : in->validate_name ? 1 : 0);
-	rc = step_done(st, s, "write backend", err, errlen);
+	rc = cg_store_step_done(st, s, "write backend", err, errlen);
 	s = NULL;
 	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
 		goto out;
@@ -656,10 +633,11 @@ int cg_store_backend_rm(struct cg_store *st, const char *id, char *err, size_t e
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = step_done(st, s, "delete backend", err, errlen)))
+	if ((rc = cg_store_step_done(st, s, "delete backend", err, errlen)))
 		goto out;
 	if (sqlite3_changes(st->db) == 0) {
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "backend '%s' does not exist", id);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				    "backend '%s' does not exist", id);
 		goto out;
 	}
 	rc = cg_store_commit_write(st, err, errlen);

@@ -23,11 +23,11 @@
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-#define ENV_ARENA_CHUNK   (64 * 1024)   /* named values, fragments, policies of one write */
-#define CHECK_ARENA_CHUNK (64 * 1024)   /* one load: tree, compiled expressions, diagnostics */
-#define DIAG_LINE_MAX     (8 * 1024)    /* one formatted diagnostic */
-#define DIAG_LINES_MAX    (256 * 1024)  /* all diagnostics of one load, formatted */
-#define SECRET_MIN_SCRUB  4             /* shorter secrets would blank out digits and words */
+#define ENV_ARENA_CHUNK   (64 * 1024)  /* named values, fragments, policies of one write */
+#define CHECK_ARENA_CHUNK (64 * 1024)  /* one load: tree, compiled expressions, diagnostics */
+#define DIAG_LINE_MAX     (8 * 1024)   /* one formatted diagnostic */
+#define DIAG_LINES_MAX    (256 * 1024) /* all diagnostics of one load, formatted */
+#define SECRET_MIN_SCRUB  4            /* shorter secrets would blank out digits and words */
 
 /* The store's limits are the loader's: a text the store takes must load. */
 _Static_assert(CG_STORE_MAX_POLICY_BYTES == CG_POL_MAX_DOC_BYTES, "policy size limits differ");
@@ -78,46 +78,7 @@ static void msg_add(struct msg *m, const char *fmt, ...)
 	}
 }
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* ---- small SQL helpers --------------------------------------------- */
-
-static int step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
-		     size_t errlen)
-{
-	int rc = sqlite3_step(s);
-	rc = rc != SQLITE_DONE && rc != SQLITE_ROW ? cg_store_sql_fail(st, what, err, errlen) : 0;
-	sqlite3_finalize(s);
-	return rc;
-}
-
-static int count1(struct cg_store *st, const char *sql, const char *a1, const char *a2,
-		  size_t *out, char *err, size_t errlen)
-{
-	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	if (a1)
-		sqlite3_bind_text(s, 1, a1, -1, SQLITE_STATIC);
-	if (a2)
-		sqlite3_bind_text(s, 2, a2, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return cg_store_sql_fail(st, "count", err, errlen);
-	}
-	*out = (size_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return 0;
-}
 
 static char *arena_col(struct cg_arena *a, sqlite3_stmt *s, int i)
 {
@@ -143,15 +104,15 @@ void cg_store_policy_name(enum cg_model_policy_scope scope, const char *api_id, 
 	if (scope == CG_MODEL_POLICY_API)
 		snprintf(out, outlen, "the policy of api '%s'", api_id ? api_id : "");
 	else if (scope == CG_MODEL_POLICY_OPERATION)
-		snprintf(out, outlen, "the policy of operation '%s' of api '%s'", op_id ? op_id : "",
-			 api_id ? api_id : "");
+		snprintf(out, outlen, "the policy of operation '%s' of api '%s'",
+			 op_id ? op_id : "", api_id ? api_id : "");
 	else
 		snprintf(out, outlen, "the global policy");
 }
 
 static enum cg_pol_scope pol_scope(enum cg_model_policy_scope s)
 {
-	return s == CG_MODEL_POLICY_API	      ? CG_POL_SCOPE_API
+	return s == CG_MODEL_POLICY_API         ? CG_POL_SCOPE_API
 	       : s == CG_MODEL_POLICY_OPERATION ? CG_POL_SCOPE_OPERATION
 						: CG_POL_SCOPE_GLOBAL;
 }
@@ -167,8 +128,8 @@ static int parse_format(const char *in, enum cg_pol_format *out, char *err, size
 		return 0;
 	}
 	/* APIM's "-link" formats fetch the text from a URL: no network here. */
-	return fail(err, errlen, CG_STORE_FAIL_INVALID,
-		    "format '%.40s' is not supported (use rawxml or xml)", in);
+	return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+			      "format '%.40s' is not supported (use rawxml or xml)", in);
 }
 
 static const char *format_name(enum cg_pol_format f)
@@ -185,20 +146,21 @@ static int check_scope(enum cg_model_policy_scope scope, const char *api_id, con
 	switch (scope) {
 	case CG_MODEL_POLICY_GLOBAL:
 		if (api_id || op_id)
-			return fail(err, errlen, CG_STORE_FAIL_INVALID,
-				    "the global policy takes no API or operation id");
+			return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+					      "the global policy takes no API or operation id");
 		return 0;
 	case CG_MODEL_POLICY_API:
 		if (op_id)
-			return fail(err, errlen, CG_STORE_FAIL_INVALID,
-				    "an API policy takes no operation id");
+			return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+					      "an API policy takes no operation id");
 		return cg_store_check_id("API id", api_id ? api_id : "", err, errlen);
 	case CG_MODEL_POLICY_OPERATION:
 		if ((rc = cg_store_check_id("API id", api_id ? api_id : "", err, errlen)))
 			return rc;
 		return cg_store_check_id("operation id", op_id ? op_id : "", err, errlen);
 	}
-	return fail(err, errlen, CG_STORE_FAIL_INVALID, "unknown policy scope %d", (int)scope);
+	return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID, "unknown policy scope %d",
+			      (int)scope);
 }
 
 /* ---- what a write is checked against ------------------------------- */
@@ -274,7 +236,7 @@ static int add_secret(struct env_rows *e, const char *v)
 
 static int env_oom(char *err, size_t errlen)
 {
-	return fail(err, errlen, CG_STORE_FAIL_IO, "out of memory reading the store");
+	return cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory reading the store");
 }
 
 static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t errlen)
@@ -283,9 +245,12 @@ static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t e
 	cg_arena_init(&e->arena, ENV_ARENA_CHUNK, 0);
 	size_t nnv, nfr, npol;
 	int rc, r;
-	if ((rc = count1(st, "SELECT count(*) FROM named_values", NULL, NULL, &nnv, err, errlen)) ||
-	    (rc = count1(st, "SELECT count(*) FROM fragments", NULL, NULL, &nfr, err, errlen)) ||
-	    (rc = count1(st, "SELECT count(*) FROM policies", NULL, NULL, &npol, err, errlen)))
+	if ((rc = cg_store_count(st, "SELECT count(*) FROM named_values", NULL, NULL, &nnv, err,
+				 errlen)) ||
+	    (rc = cg_store_count(st, "SELECT count(*) FROM fragments", NULL, NULL, &nfr, err,
+				 errlen)) ||
+	    (rc = cg_store_count(st, "SELECT count(*) FROM policies", NULL, NULL, &npol, err,
+				 errlen)))
 		return rc;
 	e->nv = cg_arena_zalloc(&e->arena, (nnv + 1) * sizeof(*e->nv));
 
@@ -294,8 +259,8 @@ static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t e
 	if (!e->nv || !e->fr || !e->pol)
 		return env_oom(err, errlen);
 
-	sqlite3_stmt *s = cg_store_prepare(st, "SELECT name, value, secret FROM named_values", err,
-					   errlen);
+	sqlite3_stmt *s =
+		cg_store_prepare(st, "SELECT name, value, secret FROM named_values", err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW && e->num_nv < nnv) {
@@ -346,9 +311,9 @@ static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t e
 	while ((r = sqlite3_step(s)) == SQLITE_ROW && e->num_pol < npol) {
 		struct pol_row *p = &e->pol[e->num_pol];
 		const char *sc = (const char *)sqlite3_column_text(s, 0);
-		p->scope = sc && strcmp(sc, "api") == 0	       ? CG_MODEL_POLICY_API
+		p->scope = sc && strcmp(sc, "api") == 0         ? CG_MODEL_POLICY_API
 			   : sc && strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
-								 : CG_MODEL_POLICY_GLOBAL;
+								: CG_MODEL_POLICY_GLOBAL;
 		p->api_id = arena_col(&e->arena, s, 1);
 		p->op_id = arena_col(&e->arena, s, 2);
 		const char *f = (const char *)sqlite3_column_text(s, 3);
@@ -422,7 +387,8 @@ static size_t load_one(const struct env_rows *e, const char *frag_id, enum cg_po
 	/* A fragment checked on its own gets no id: its positions are its
 	 * own, and "fragment 'x'" in front of each would only repeat it. */
 	if (frag_id)
-		rc = cg_pol_load_fragment(&a, CG_STR(""), cg_str_from_c(text), format, &env, &d, &doc);
+		rc = cg_pol_load_fragment(&a, CG_STR(""), cg_str_from_c(text), format, &env, &d,
+					  &doc);
 	else
 		rc = cg_pol_load(&a, cg_str_from_c(text), format, scope, &env, &d, &doc);
 	size_t errors = d.num_errors;
@@ -436,13 +402,14 @@ static size_t load_one(const struct env_rows *e, const char *frag_id, enum cg_po
 		    cg_buf_append(lines, "\n", 1) != 0)
 			break; /* DIAG_LINES_MAX: enough to act on */
 	}
-	if (d.num_dropped && cg_buf_printf(lines, "(%zu more diagnostics not shown)\n",
-					   d.num_dropped) != 0) {
+	if (d.num_dropped &&
+	    cg_buf_printf(lines, "(%zu more diagnostics not shown)\n", d.num_dropped) != 0) {
 		/* the list is already as long as it may get */
 	}
 	if (rc != 0 && errors == 0) {
 		errors = 1;
-		if (cg_buf_printf(lines, "1:1: the text could not be loaded (out of memory)\n") != 0) {
+		if (cg_buf_printf(lines, "1:1: the text could not be loaded (out of memory)\n") !=
+		    0) {
 			/* as above */
 		}
 	}
@@ -545,7 +512,8 @@ static bool text_includes(const char *text, const char *id, const struct env_row
 			p = q + 3;
 			continue;
 		}
-		if (strncmp(p, tag, tl) != 0 || !(xml_blank(p[tl]) || p[tl] == '/' || p[tl] == '>')) {
+		if (strncmp(p, tag, tl) != 0 ||
+		    !(xml_blank(p[tl]) || p[tl] == '/' || p[tl] == '>')) {
 			p++;
 			continue;
 		}
@@ -608,8 +576,7 @@ static void policy_label(const struct pol_row *p, char *out, size_t outlen)
 
 /* Lists the users of a named value (nv) or of a fragment (frag) into m,
  * ", " between them; returns how many. */
-static size_t list_users(const struct env_rows *e, const char *nv, const char *frag,
-			 struct msg *m)
+static size_t list_users(const struct env_rows *e, const char *nv, const char *frag, struct msg *m)
 {
 	size_t n = 0;
 	char label[400];
@@ -674,20 +641,20 @@ static int scope_exists(struct cg_store *st, enum cg_model_policy_scope scope, c
 	int rc;
 	if (scope == CG_MODEL_POLICY_GLOBAL)
 		return 0;
-	if ((rc = count1(st, "SELECT count(*) FROM apis WHERE id = ?", api_id, NULL, &n, err,
-			 errlen)))
+	if ((rc = cg_store_count(st, "SELECT count(*) FROM apis WHERE id = ?", api_id, NULL, &n,
+				 err, errlen)))
 		return rc;
 	if (n == 0)
-		return fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "API '%s' does not exist",
-			    api_id);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				      "API '%s' does not exist", api_id);
 	if (scope != CG_MODEL_POLICY_OPERATION)
 		return 0;
-	if ((rc = count1(st, "SELECT count(*) FROM operations WHERE api_id = ? AND id = ?", api_id,
-			 op_id, &n, err, errlen)))
+	if ((rc = cg_store_count(st, "SELECT count(*) FROM operations WHERE api_id = ? AND id = ?",
+				 api_id, op_id, &n, err, errlen)))
 		return rc;
 	if (n == 0)
-		return fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "API '%s' has no operation '%s'",
-			    api_id, op_id);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				      "API '%s' has no operation '%s'", api_id, op_id);
 	return 0;
 }
 
@@ -715,13 +682,13 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 		return rc;
 	cg_store_policy_name(scope, api_id, op_id, label, sizeof(label));
 	if (!text || !*text)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID, "%s: the policy text is empty",
-			    label);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "%s: the policy text is empty", label);
 	size_t len = strlen(text);
 	if (len > CG_STORE_MAX_POLICY_BYTES)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID,
-			    "%s: the policy is %zu bytes; at most %d are accepted", label, len,
-			    CG_STORE_MAX_POLICY_BYTES);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "%s: the policy is %zu bytes; at most %d are accepted", label,
+				      len, CG_STORE_MAX_POLICY_BYTES);
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
 	struct env_rows e;
@@ -736,7 +703,8 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 	if (errors) {
 		struct msg m;
 		msg_init(&m, err, errlen);
-		msg_add(&m, "%s does not load (%zu error%s):", label, errors, errors == 1 ? "" : "s");
+		msg_add(&m, "%s does not load (%zu error%s):", label, errors,
+			errors == 1 ? "" : "s");
 		msg_lines(&m, &lines);
 		rc = CG_STORE_FAIL_INVALID;
 		goto out;
@@ -752,7 +720,7 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 	bind_scope(s, scope, api_id, op_id);
 	sqlite3_bind_text(s, 4, format_name(fmt), -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 5, text, (int)len, SQLITE_STATIC);
-	rc = step_done(st, s, "write policy", err, errlen);
+	rc = cg_store_step_done(st, s, "write policy", err, errlen);
 	s = NULL;
 	if (rc)
 		goto out;
@@ -769,7 +737,7 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 		bind_scope(s, scope, api_id, op_id);
 		sqlite3_bind_text(s, 4, format_name(fmt), -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 5, text, (int)len, SQLITE_STATIC);
-		rc = step_done(st, s, "write policy", err, errlen);
+		rc = cg_store_step_done(st, s, "write policy", err, errlen);
 		s = NULL;
 		if (rc)
 			goto out;
@@ -803,15 +771,15 @@ void cg_store_text_free(struct cg_store_text *t)
 	memset(t, 0, sizeof(*t));
 }
 
-static int fill_text(sqlite3_stmt *s, struct cg_store_text *out, bool with_description,
-		     char *err, size_t errlen)
+static int fill_text(sqlite3_stmt *s, struct cg_store_text *out, bool with_description, char *err,
+		     size_t errlen)
 {
 	out->format = dup_col(s, 0);
 	out->value = dup_col(s, 1);
 	out->description = with_description ? dup_col(s, 2) : strdup("");
 	if (!out->format || !out->value || !out->description) {
 		cg_store_text_free(out);
-		return fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
 	}
 	return 0;
 }
@@ -823,10 +791,10 @@ int cg_store_policy_get(struct cg_store *st, enum cg_model_policy_scope scope, c
 	int rc;
 	if ((rc = check_scope(scope, api_id, op_id, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare(
-		st,
-		"SELECT format, value FROM policies WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3",
-		err, errlen);
+	sqlite3_stmt *s = cg_store_prepare(st,
+					   "SELECT format, value FROM policies WHERE scope = ?1 "
+					   "AND api_id IS ?2 AND op_id IS ?3",
+					   err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	bind_scope(s, scope, api_id, op_id);
@@ -837,7 +805,7 @@ int cg_store_policy_get(struct cg_store *st, enum cg_model_policy_scope scope, c
 		char label[400];
 		cg_store_policy_name(scope, api_id, op_id, label, sizeof(label));
 		label[0] = 'T'; /* sentence start */
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s is not set", label);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s is not set", label);
 	} else {
 		rc = cg_store_sql_fail(st, "read policy", err, errlen);
 	}
@@ -861,13 +829,13 @@ int cg_store_policy_rm(struct cg_store *st, enum cg_model_policy_scope scope, co
 		goto out;
 	}
 	bind_scope(s, scope, api_id, op_id);
-	if ((rc = step_done(st, s, "delete policy", err, errlen)))
+	if ((rc = cg_store_step_done(st, s, "delete policy", err, errlen)))
 		goto out;
 	if (sqlite3_changes(st->db) == 0) {
 		char label[400];
 		cg_store_policy_name(scope, api_id, op_id, label, sizeof(label));
 		label[0] = 'T';
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s is not set", label);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s is not set", label);
 		goto out;
 	}
 	rc = cg_store_commit_write(st, err, errlen);
@@ -883,17 +851,19 @@ int cg_store_check_nv_name(const char *name, char *err, size_t errlen)
 {
 	size_t n = strlen(name);
 	if (n == 0)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID, "named value name is empty");
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "named value name is empty");
 	if (n > CG_STORE_MAX_NV_NAME_LEN)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID,
-			    "named value name '%.80s...' is longer than %d characters", name,
-			    CG_STORE_MAX_NV_NAME_LEN);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "named value name '%.80s...' is longer than %d characters",
+				      name, CG_STORE_MAX_NV_NAME_LEN);
 	for (size_t i = 0; i < n; i++)
 		if (!nv_char(name[i]))
-			return fail(err, errlen, CG_STORE_FAIL_INVALID,
-				    "named value name '%.80s' may contain only letters, digits, "
-				    "'-', '.' and '_'",
-				    name);
+			return cg_store_failf(
+				err, errlen, CG_STORE_FAIL_INVALID,
+				"named value name '%.80s' may contain only letters, digits, "
+				"'-', '.' and '_'",
+				name);
 	return 0;
 }
 
@@ -903,17 +873,18 @@ static int check_nv_value(const char *name, const char *v, char *err, size_t err
 {
 	size_t n = strlen(v);
 	if (n == 0)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID, "named value '%s': the value is empty",
-			    name);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "named value '%s': the value is empty", name);
 	if (n > CG_STORE_MAX_NV_VALUE_LEN)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID,
-			    "named value '%s': the value is %zu bytes; at most %d are accepted",
-			    name, n, CG_STORE_MAX_NV_VALUE_LEN);
+		return cg_store_failf(
+			err, errlen, CG_STORE_FAIL_INVALID,
+			"named value '%s': the value is %zu bytes; at most %d are accepted", name,
+			n, CG_STORE_MAX_NV_VALUE_LEN);
 	for (size_t i = 0; i < n; i++)
 		if (!xml_blank(v[i]) && v[i] != '\v' && v[i] != '\f')
 			return 0;
-	return fail(err, errlen, CG_STORE_FAIL_INVALID,
-		    "named value '%s': the value is only whitespace", name);
+	return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+			      "named value '%s': the value is only whitespace", name);
 }
 
 /* Tags as a JSON array (malloc'd), after checking each. */
@@ -921,31 +892,30 @@ static int tags_json(const struct cg_store_nv_set *in, char **out, char *err, si
 {
 	*out = NULL;
 	if (in->num_tags > CG_STORE_MAX_NV_TAGS)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID,
-			    "named value '%s' has %zu tags; at most %d are accepted", in->name,
-			    in->num_tags, CG_STORE_MAX_NV_TAGS);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "named value '%s' has %zu tags; at most %d are accepted",
+				      in->name, in->num_tags, CG_STORE_MAX_NV_TAGS);
 	json_t *arr = json_array();
 	if (!arr)
-		return fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
 	int rc = 0;
 	for (size_t i = 0; i < in->num_tags && rc == 0; i++) {
 		const char *t = in->tags[i] ? in->tags[i] : "";
 		if (strlen(t) > CG_STORE_MAX_NV_TAG_LEN)
-			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
-				  "tag '%.64s...' is longer than %d characters", t,
-				  CG_STORE_MAX_NV_TAG_LEN);
+			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+					    "tag '%.64s...' is longer than %d characters", t,
+					    CG_STORE_MAX_NV_TAG_LEN);
 		else if ((rc = cg_store_check_id("tag", t, err, errlen)) == 0 &&
 			 json_array_append_new(arr, json_string(t)) != 0)
-			rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
 	}
 	if (rc == 0 && !(*out = json_dumps(arr, JSON_COMPACT)))
-		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
 	json_decref(arr);
 	return rc;
 }
 
-int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char *err,
-		    size_t errlen)
+int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char *err, size_t errlen)
 {
 	const char *name = in->name ? in->name : "";
 	char *tags = NULL;
@@ -962,24 +932,24 @@ int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char 
 	memset(&e, 0, sizeof(e));
 	sqlite3_stmt *s = NULL;
 	size_t exists, n;
-	if ((rc = count1(st, "SELECT count(*) FROM named_values WHERE name = ?", name, NULL,
-			 &exists, err, errlen)))
+	if ((rc = cg_store_count(st, "SELECT count(*) FROM named_values WHERE name = ?", name, NULL,
+				 &exists, err, errlen)))
 		goto out;
 	if (!exists) {
-		if ((rc = count1(st, "SELECT count(*) FROM named_values", NULL, NULL, &n, err,
-				 errlen)))
+		if ((rc = cg_store_count(st, "SELECT count(*) FROM named_values", NULL, NULL, &n,
+					 err, errlen)))
 			goto out;
 		if (n >= CG_STORE_MAX_NAMED_VALUES) {
-			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
-				  "the store already holds %d named values, the limit",
-				  CG_STORE_MAX_NAMED_VALUES);
+			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+					    "the store already holds %d named values, the limit",
+					    CG_STORE_MAX_NAMED_VALUES);
 			goto out;
 		}
 	}
 	s = cg_store_prepare(
 		st,
-		exists ? "UPDATE named_values SET value = ?2, secret = ?3, tags = ?4, updated_at = " NOW
-			 " WHERE name = ?1"
+		exists ? "UPDATE named_values SET value = ?2, secret = ?3, tags = ?4, updated_at "
+			 "= " NOW " WHERE name = ?1"
 		       : "INSERT INTO named_values (name, value, secret, tags, created_at, "
 			 "updated_at) VALUES (?1, ?2, ?3, ?4, " NOW ", " NOW ")",
 		err, errlen);
@@ -991,7 +961,7 @@ int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char 
 	sqlite3_bind_text(s, 2, in->value, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, in->secret ? 1 : 0);
 	sqlite3_bind_text(s, 4, tags, -1, SQLITE_STATIC);
-	rc = step_done(st, s, "write named value", err, errlen);
+	rc = cg_store_step_done(st, s, "write named value", err, errlen);
 	s = NULL;
 	if (rc)
 		goto out;
@@ -1038,7 +1008,8 @@ int cg_store_nv_get(struct cg_store *st, const char *name, struct cg_store_nv *o
 	if ((rc = cg_store_check_nv_name(name ? name : "", err, errlen)))
 		return rc;
 	sqlite3_stmt *s = cg_store_prepare(
-		st, "SELECT name, value, secret, tags FROM named_values WHERE name = ?", err, errlen);
+		st, "SELECT name, value, secret, tags FROM named_values WHERE name = ?", err,
+		errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
@@ -1050,11 +1021,11 @@ int cg_store_nv_get(struct cg_store *st, const char *name, struct cg_store_nv *o
 		out->tags = dup_col(s, 3);
 		if (!out->name || !out->value || !out->tags) {
 			cg_store_nv_free(out);
-			rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
 		}
 	} else if (r == SQLITE_DONE) {
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "named value '%s' does not exist",
-			  name);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				    "named value '%s' does not exist", name);
 	} else {
 		rc = cg_store_sql_fail(st, "read named value", err, errlen);
 	}
@@ -1073,13 +1044,14 @@ static int rm_unused(struct cg_store *st, const char *what, const char *id, bool
 	struct env_rows e;
 	memset(&e, 0, sizeof(e));
 	size_t n;
-	if ((rc = count1(st,
-			 is_nv ? "SELECT count(*) FROM named_values WHERE name = ?"
-			       : "SELECT count(*) FROM fragments WHERE id = ?",
-			 id, NULL, &n, err, errlen)))
+	if ((rc = cg_store_count(st,
+				 is_nv ? "SELECT count(*) FROM named_values WHERE name = ?"
+				       : "SELECT count(*) FROM fragments WHERE id = ?",
+				 id, NULL, &n, err, errlen)))
 		goto out;
 	if (n == 0) {
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s '%s' does not exist", what, id);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s '%s' does not exist",
+				    what, id);
 		goto out;
 	}
 	if ((rc = env_read(st, &e, err, errlen)))
@@ -1102,7 +1074,8 @@ static int rm_unused(struct cg_store *st, const char *what, const char *id, bool
 		goto out;
 	}
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = step_done(st, s, is_nv ? "delete named value" : "delete fragment", err, errlen)))
+	if ((rc = cg_store_step_done(st, s, is_nv ? "delete named value" : "delete fragment", err,
+				     errlen)))
 		goto out;
 	rc = cg_store_commit_write(st, err, errlen);
 out:
@@ -1132,17 +1105,17 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 	    (rc = parse_format(format, &fmt, err, errlen)))
 		return rc;
 	if (description && strlen(description) > CG_STORE_MAX_DESCRIPTION_LEN)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID,
-			    "fragment '%s': the description is longer than %d bytes", id,
-			    CG_STORE_MAX_DESCRIPTION_LEN);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "fragment '%s': the description is longer than %d bytes", id,
+				      CG_STORE_MAX_DESCRIPTION_LEN);
 	if (!text || !*text)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID, "fragment '%s': the text is empty",
-			    id);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "fragment '%s': the text is empty", id);
 	size_t len = strlen(text);
 	if (len > CG_STORE_MAX_FRAGMENT_BYTES)
-		return fail(err, errlen, CG_STORE_FAIL_INVALID,
-			    "fragment '%s' is %zu bytes; at most %d are accepted", id, len,
-			    CG_STORE_MAX_FRAGMENT_BYTES);
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "fragment '%s' is %zu bytes; at most %d are accepted", id,
+				      len, CG_STORE_MAX_FRAGMENT_BYTES);
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
 	struct env_rows e;
@@ -1151,22 +1124,24 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 	cg_buf_init(&lines, DIAG_LINES_MAX);
 	sqlite3_stmt *s = NULL;
 	size_t exists, n;
-	if ((rc = count1(st, "SELECT count(*) FROM fragments WHERE id = ?", id, NULL, &exists, err,
-			 errlen)))
+	if ((rc = cg_store_count(st, "SELECT count(*) FROM fragments WHERE id = ?", id, NULL,
+				 &exists, err, errlen)))
 		goto out;
 	if (!exists) {
-		if ((rc = count1(st, "SELECT count(*) FROM fragments", NULL, NULL, &n, err, errlen)))
+		if ((rc = cg_store_count(st, "SELECT count(*) FROM fragments", NULL, NULL, &n, err,
+					 errlen)))
 			goto out;
 		if (n >= CG_STORE_MAX_FRAGMENTS) {
-			rc = fail(err, errlen, CG_STORE_FAIL_INVALID,
-				  "the store already holds %d fragments, the limit",
-				  CG_STORE_MAX_FRAGMENTS);
+			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+					    "the store already holds %d fragments, the limit",
+					    CG_STORE_MAX_FRAGMENTS);
 			goto out;
 		}
 	}
 	s = cg_store_prepare(
 		st,
-		exists ? "UPDATE fragments SET description = coalesce(?2, description), format = ?3,"
+		exists ? "UPDATE fragments SET description = coalesce(?2, description), format = "
+			 "?3,"
 			 " value = ?4, updated_at = " NOW " WHERE id = ?1"
 		       : "INSERT INTO fragments (id, description, format, value, created_at,"
 			 " updated_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, " NOW ", " NOW ")",
@@ -1180,7 +1155,7 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 		sqlite3_bind_text(s, 2, description, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, format_name(fmt), -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, text, (int)len, SQLITE_STATIC);
-	rc = step_done(st, s, "write fragment", err, errlen);
+	rc = cg_store_step_done(st, s, "write fragment", err, errlen);
 	s = NULL;
 	if (rc || (rc = env_read(st, &e, err, errlen)))
 		goto out;
@@ -1217,8 +1192,8 @@ out:
 	return rc;
 }
 
-int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_text *out,
-			  char *err, size_t errlen)
+int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_text *out, char *err,
+			  size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	int rc;
@@ -1233,7 +1208,8 @@ int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_t
 	if (r == SQLITE_ROW)
 		rc = fill_text(s, out, true, err, errlen);
 	else if (r == SQLITE_DONE)
-		rc = fail(err, errlen, CG_STORE_FAIL_NOT_FOUND, "fragment '%s' does not exist", id);
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				    "fragment '%s' does not exist", id);
 	else
 		rc = cg_store_sql_fail(st, "read fragment", err, errlen);
 	sqlite3_finalize(s);
@@ -1261,7 +1237,7 @@ int cg_store_fragment_rm(struct cg_store *st, const char *id, char *err, size_t 
  * secret or not, can reach the output. */
 
 struct span {
-	size_t off, len;  /* in the original text */
+	size_t off, len; /* in the original text */
 	struct cg_str rep;
 };
 
@@ -1295,7 +1271,7 @@ static struct cg_str xml_escape(struct cg_arena *a, struct cg_str s)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < s.len; i++)
-		n += s.ptr[i] == '&'			   ? 5
+		n += s.ptr[i] == '&'                       ? 5
 		     : s.ptr[i] == '<' || s.ptr[i] == '>'  ? 4
 		     : s.ptr[i] == '"' || s.ptr[i] == '\'' ? 6
 							   : 1;
@@ -1304,7 +1280,7 @@ static struct cg_str xml_escape(struct cg_arena *a, struct cg_str s)
 		return CG_STR_NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < s.len; i++) {
-		const char *r = s.ptr[i] == '&'	   ? "&amp;"
+		const char *r = s.ptr[i] == '&'    ? "&amp;"
 				: s.ptr[i] == '<'  ? "&lt;"
 				: s.ptr[i] == '>'  ? "&gt;"
 				: s.ptr[i] == '"'  ? "&quot;"
@@ -1373,13 +1349,14 @@ static int span_cmp(const void *x, const void *y)
 
 /* Converts text (a policy, or a fragment when is_fragment) from format
  * from to format to; *out is malloc'd. */
-static int convert(struct cg_store *st, const char *text, bool is_fragment,
-		   enum cg_pol_format from, enum cg_pol_format to, char **out, char *err,
-		   size_t errlen)
+static int convert(struct cg_store *st, const char *text, bool is_fragment, enum cg_pol_format from,
+		   enum cg_pol_format to, char **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (from == to)
-		return (*out = strdup(text)) ? 0 : fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+		return (*out = strdup(text))
+			       ? 0
+			       : cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
 	struct env_rows e;
 	int rc = env_read(st, &e, err, errlen);
 	struct cg_arena a;
@@ -1405,15 +1382,17 @@ static int convert(struct cg_store *st, const char *text, bool is_fragment,
 	int lr = is_fragment ? cg_pol_load_fragment(&a, CG_STR(""), orig, from, &env, &d, &doc)
 			     : cg_pol_load(&a, orig, from, CG_POL_SCOPE_GLOBAL, &env, &d, &doc);
 	if (lr != 0 || !doc) {
-		rc = fail(err, errlen, CG_STORE_FAIL_IO,
-			  "the stored text does not load any more (%zu error%s), so it cannot be "
-			  "converted",
-			  d.num_errors, d.num_errors == 1 ? "" : "s");
+		rc = cg_store_failf(
+			err, errlen, CG_STORE_FAIL_IO,
+			"the stored text does not load any more (%zu error%s), so it cannot be "
+			"converted",
+			d.num_errors, d.num_errors == 1 ? "" : "s");
 		goto done;
 	}
 	convert_node(&a, doc->root, orig, to == CG_POL_FORMAT_XML, &sp);
 	if (sp.oom) {
-		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory converting the text");
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO,
+				    "out of memory converting the text");
 		goto done;
 	}
 	if (sp.n)
@@ -1424,14 +1403,16 @@ static int convert(struct cg_store *st, const char *text, bool is_fragment,
 			continue; /* overlapping or failed: never expected */
 		if (cg_buf_append(&o, text + at, sp.v[i].off - at) != 0 ||
 		    cg_buf_append_str(&o, sp.v[i].rep) != 0) {
-			rc = fail(err, errlen, CG_STORE_FAIL_IO, "the converted text is too large");
+			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO,
+					    "the converted text is too large");
 			goto done;
 		}
 		at = sp.v[i].off + sp.v[i].len;
 	}
 	if (cg_buf_append(&o, text + at, orig.len - at) != 0 ||
 	    !(*out = strndup(o.data ? o.data : "", o.len)))
-		rc = fail(err, errlen, CG_STORE_FAIL_IO, "out of memory converting the text");
+		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO,
+				    "out of memory converting the text");
 done:
 	cg_buf_free(&o);
 	free(sp.v);
@@ -1454,7 +1435,7 @@ static int convert_text(struct cg_store *st, struct cg_store_text *t, bool is_fr
 	char *f = strdup(format_name(want));
 	if (!f) {
 		free(v);
-		return fail(err, errlen, CG_STORE_FAIL_IO, "out of memory");
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
 	}
 	free(t->value);
 	free(t->format);

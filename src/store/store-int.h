@@ -31,4 +31,18 @@ void cg_store_rollback(struct cg_store *st);
 /* Prepares sql; on failure fills err and returns NULL. */
 sqlite3_stmt *cg_store_prepare(struct cg_store *st, const char *sql, char *err, size_t errlen);
 
+/* Steps s once (a write, or the first row of a read), finalizes it, and
+ * reports a failure as IO with what. Returns 0 or CG_STORE_FAIL_IO. */
+int cg_store_step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+		       size_t errlen);
+
+/* Runs "SELECT count(*) ..." with up to two text parameters (NULL: not
+ * bound) into *out. Returns 0 or CG_STORE_FAIL_IO. */
+int cg_store_count(struct cg_store *st, const char *sql, const char *a1, const char *a2,
+		   size_t *out, char *err, size_t errlen);
+
+/* Formats a message into err and returns rc (a failure kind). */
+int cg_store_failf(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

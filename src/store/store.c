@@ -3,6 +3,7 @@
 #include "store/store-int.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,43 @@ sqlite3_stmt *cg_store_prepare(struct cg_store *st, const char *sql, char *err, 
 		return NULL;
 	}
 	return s;
+}
+
+int cg_store_step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+		       size_t errlen)
+{
+	int rc = sqlite3_step(s);
+	rc = rc != SQLITE_DONE && rc != SQLITE_ROW ? cg_store_sql_fail(st, what, err, errlen) : 0;
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int cg_store_count(struct cg_store *st, const char *sql, const char *a1, const char *a2,
+		   size_t *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	if (a1)
+		sqlite3_bind_text(s, 1, a1, -1, SQLITE_STATIC);
+	if (a2)
+		sqlite3_bind_text(s, 2, a2, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return cg_store_sql_fail(st, "count", err, errlen);
+	}
+	*out = (size_t)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int cg_store_failf(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 static int exec(struct cg_store *st, const char *sql, const char *what, char *err, size_t errlen)
@@ -429,7 +467,8 @@ static int load_backends(struct cg_store *st, struct cg_model *m, char *err, siz
 	if ((rc = count_rows(st, "SELECT count(*) FROM backends", &nb, err, errlen)))
 		return rc;
 	if (nb > CG_STORE_MAX_BACKENDS) {
-		snprintf(err, errlen, "store '%s' holds %zu backends, more than certgate's limit of %d",
+		snprintf(err, errlen,
+			 "store '%s' holds %zu backends, more than certgate's limit of %d",
 			 st->path, nb, CG_STORE_MAX_BACKENDS);
 		return CG_STORE_FAIL_INVALID;
 	}
@@ -482,7 +521,8 @@ static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t
 	if (!m->certs || !m->cas)
 		return oom(err, errlen);
 	sqlite3_stmt *s = cg_store_prepare(
-		st, "SELECT id, der, thumbprint, key_pem FROM certificates ORDER BY id", err, errlen);
+		st, "SELECT id, der, thumbprint, key_pem FROM certificates ORDER BY id", err,
+		errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_certs < nc) {
@@ -500,9 +540,10 @@ static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return cg_store_sql_fail(st, "read certificates", err, errlen);
-	s = cg_store_prepare(
-		st, "SELECT id, der, thumbprint, intermediate FROM ca_certificates ORDER BY id", err,
-		errlen);
+	s = cg_store_prepare(st,
+			     "SELECT id, der, thumbprint, intermediate FROM ca_certificates "
+			     "ORDER BY id",
+			     err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_cas < na) {

@@ -104,7 +104,8 @@ static int make_pki(void **state)
 	sh("openssl req -x509 " EC_NEW " -keyout root.key -out root.crt -days 30 -subj /CN=Root "
 	   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
 	sh("openssl req -new " EC_NEW " -keyout int.key -out int.csr -subj /CN=Intermediate");
-	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > int.ext");
+	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > "
+	   "int.ext");
 	sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -days 30 "
 	   "-extfile int.ext -out int.crt && openssl x509 -in int.crt -outform DER -out int.der");
 	sh("openssl req -new " EC_NEW " -keyout leaf.key -out leaf.csr -subj /CN=leaf");
@@ -174,12 +175,14 @@ static char *dump(void)
 {
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open_v2(g_store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	static const char *const q[] = { "SELECT * FROM meta",
-					 "SELECT id, thumbprint, subject, issuer, not_before, "
-					 "not_after, hex(der), key_pem FROM certificates ORDER BY id",
-					 "SELECT id, thumbprint, hex(der), intermediate FROM "
-					 "ca_certificates ORDER BY id",
-					 "SELECT * FROM backends ORDER BY id" };
+	static const char *const q[] = {
+		"SELECT * FROM meta",
+		"SELECT id, thumbprint, subject, issuer, not_before, "
+		"not_after, hex(der), key_pem FROM certificates ORDER BY id",
+		"SELECT id, thumbprint, hex(der), intermediate FROM "
+		"ca_certificates ORDER BY id",
+		"SELECT * FROM backends ORDER BY id"
+	};
 	char *out = calloc(1, DUMP_MAX);
 	size_t pos = 0;
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
@@ -222,7 +225,8 @@ static void assert_refused(struct cg_store *st, struct before b, int rc, int wan
 			   const char *want)
 {
 	if (rc != want_rc || !strstr(g_err, want))
-		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, g_err, want);
+		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, g_err,
+			want);
 	assert_int_equal(rc, want_rc);
 	assert_non_null(strstr(g_err, want));
 	char *after = dump();
@@ -265,8 +269,9 @@ static void test_formats_round_trip(void **state)
 {
 	struct cg_store *st = *state;
 	bool created = false;
-	struct cg_store_cert_add in = { .id = "pem", .data = client_pem.data, .len = client_pem.len,
-					.created = &created };
+	struct cg_store_cert_add in = {
+		.id = "pem", .data = client_pem.data, .len = client_pem.len, .created = &created
+	};
 	ok(cg_store_cert_add(st, &in, g_err, sizeof(g_err)));
 	assert_true(created);
 	struct cg_store_cert_info info;
@@ -414,8 +419,9 @@ static void test_cert_in_use(void **state)
 	/* By thumbprint (any case) in an operation policy, or in a fragment. */
 	struct cg_store_api_set a = { .id = "orders", .path = "o", .service_url = "http://x" };
 	ok(cg_store_api_set(st, &a, g_err, sizeof(g_err)));
-	struct cg_store_op_set o = { .api_id = "orders", .id = "get", .method = "GET",
-				     .url_template = "/x" };
+	struct cg_store_op_set o = {
+		.api_id = "orders", .id = "get", .method = "GET", .url_template = "/x"
+	};
 	ok(cg_store_op_set(st, &o, g_err, sizeof(g_err)));
 	char lower[41];
 	for (int i = 0; i < 40; i++)
@@ -430,10 +436,11 @@ static void test_cert_in_use(void **state)
 		 lower);
 	ok(cg_store_policy_set(st, CG_MODEL_POLICY_OPERATION, "orders", "get", NULL, text, g_err,
 			       sizeof(g_err)));
-	ok(cg_store_fragment_set(st, "mtls", NULL, NULL,
-				 "<fragment><authentication-certificate certificate-id=\"backend-client\""
-				 " /></fragment>",
-				 g_err, sizeof(g_err)));
+	ok(cg_store_fragment_set(
+		st, "mtls", NULL, NULL,
+		"<fragment><authentication-certificate certificate-id=\"backend-client\""
+		" /></fragment>",
+		g_err, sizeof(g_err)));
 	ok(cg_store_policy_rm(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, g_err, sizeof(g_err)));
 	b = snap(st);
 	assert_refused(st, b, cg_store_cert_rm(st, "backend-client", g_err, sizeof(g_err)),
@@ -535,8 +542,8 @@ static void test_upload_parser_survives_mutations(void **state)
 		X509 *x = NULL;
 		EVP_PKEY *k = NULL;
 		char err[CG_STORE_ERR_LEN];
-		int rc = cg_store_cert_parse_upload(buf, len, iter % 2 ? "s3cret" : "pw", &x, &k, err,
-						    sizeof(err));
+		int rc = cg_store_cert_parse_upload(buf, len, iter % 2 ? "s3cret" : "pw", &x, &k,
+						    err, sizeof(err));
 		assert_true(rc == 0 || rc == CG_STORE_FAIL_INVALID);
 		if (rc == 0)
 			assert_non_null(x);
@@ -628,8 +635,8 @@ static void test_backends(void **state)
 	cg_model_free(&m);
 
 	struct before b = snap(st);
-	assert_refused(st, b, backend(st, "x", "https://b", "nope", -1, -1), CG_STORE_FAIL_NOT_FOUND,
-		       "certificate 'nope' does not exist");
+	assert_refused(st, b, backend(st, "x", "https://b", "nope", -1, -1),
+		       CG_STORE_FAIL_NOT_FOUND, "certificate 'nope' does not exist");
 	b = snap(st);
 	assert_refused(st, b, backend(st, "x", "https://b", "public-only", -1, -1),
 		       CG_STORE_FAIL_INVALID, "certificate 'public-only' has no private key");
@@ -646,12 +653,14 @@ static void test_backends(void **state)
 		       CG_STORE_FAIL_CONFLICT,
 		       "certificate 'gw-client' is used by backend 'mtls' (client certificate)");
 	b = snap(st);
-	assert_refused(st, b, cert_add(st, "gw-client", client_der, NULL), CG_STORE_FAIL_INVALID,
-		       "is the client certificate of backend 'mtls'; the new file has no private key");
+	assert_refused(
+		st, b, cert_add(st, "gw-client", client_der, NULL), CG_STORE_FAIL_INVALID,
+		"is the client certificate of backend 'mtls'; the new file has no private key");
 	ok(cert_add(st, "gw-client", client_pfx_empty, NULL)); /* with a key: fine */
 
-	struct cg_store_backend_set drop = { .id = "mtls", .no_client_cert = true,
-					     .validate_chain = -1, .validate_name = -1 };
+	struct cg_store_backend_set drop = {
+		.id = "mtls", .no_client_cert = true, .validate_chain = -1, .validate_name = -1
+	};
 	ok(cg_store_backend_set(st, &drop, g_err, sizeof(g_err)));
 	ok(cg_store_cert_rm(st, "gw-client", g_err, sizeof(g_err)));
 	ok(cg_store_backend_rm(st, "mtls", g_err, sizeof(g_err)));
@@ -665,9 +674,14 @@ static void test_backends(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_formats_round_trip), T(test_cert_refusals), T(test_expired_cert_warns),
-		T(test_cert_in_use),        T(test_ca),            T(test_count_limits),
-		T(test_backends),           T(test_upload_parser_survives_mutations),
+		T(test_formats_round_trip),
+		T(test_cert_refusals),
+		T(test_expired_cert_warns),
+		T(test_cert_in_use),
+		T(test_ca),
+		T(test_count_limits),
+		T(test_backends),
+		T(test_upload_parser_survives_mutations),
 	};
 	return cmocka_run_group_tests(tests, make_pki, drop_pki);
 }

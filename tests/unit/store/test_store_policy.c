@@ -134,13 +134,17 @@ static void ok(int rc)
 
 static void api(struct cg_store *st, const char *id, const char *path)
 {
-	struct cg_store_api_set in = { .id = id, .path = path, .service_url = "http://127.0.0.1:9" };
+	struct cg_store_api_set in = { .id = id,
+				       .path = path,
+				       .service_url = "http://127.0.0.1:9" };
 	ok(cg_store_api_set(st, &in, g_err, sizeof(g_err)));
 }
 
 static void op(struct cg_store *st, const char *api_id, const char *id, const char *tmpl)
 {
-	struct cg_store_op_set in = { .api_id = api_id, .id = id, .method = "GET", .url_template = tmpl };
+	struct cg_store_op_set in = {
+		.api_id = api_id, .id = id, .method = "GET", .url_template = tmpl
+	};
 	ok(cg_store_op_set(st, &in, g_err, sizeof(g_err)));
 }
 
@@ -302,8 +306,8 @@ static void test_policy_refusals(void **state)
 	rc = pol(st, CG_MODEL_POLICY_OPERATION, "orders", NULL, PLAIN);
 	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, "operation id is empty");
 	b = snap(st);
-	rc = cg_store_policy_set(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, "rawxml-link", PLAIN, g_err,
-				 sizeof(g_err));
+	rc = cg_store_policy_set(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, "rawxml-link", PLAIN,
+				 g_err, sizeof(g_err));
 	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, "format 'rawxml-link' is not supported");
 	b = snap(st);
 	rc = pol(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, "");
@@ -332,8 +336,9 @@ static void test_format_conversion(void **state)
 {
 	struct cg_store *st = *state;
 	ok(nv(st, "thumb", "SECRETVALUE-1234", true));
-	ok(frag(st, "hdr", "<fragment><set-header name=\"a\" exists-action=\"override\">"
-			   "<value>@(\"x\" + (1 < 2).ToString())</value></set-header></fragment>"));
+	ok(frag(st, "hdr",
+		"<fragment><set-header name=\"a\" exists-action=\"override\">"
+		"<value>@(\"x\" + (1 < 2).ToString())</value></set-header></fragment>"));
 	const char *raw = "<policies>\n<!-- \"raw\" & < in a comment -->\n<inbound>\n"
 			  "<include-fragment fragment-id=\"hdr\" />\n"
 			  "<set-variable name='v' value='@(\"{{thumb}}\" + \"it's\")' />\n"
@@ -491,10 +496,12 @@ static void test_named_value_round_trip_and_refusals(void **state)
 	assert_refused(st, b, cg_store_nv_set(st, &lts, g_err, sizeof(g_err)),
 		       CG_STORE_FAIL_INVALID, "is longer than 64 characters");
 	const char *bad_tag[] = { "no spaces" };
-	struct cg_store_nv_set bt = { .name = "tagged", .value = "x", .tags = bad_tag, .num_tags = 1 };
+	struct cg_store_nv_set bt = {
+		.name = "tagged", .value = "x", .tags = bad_tag, .num_tags = 1
+	};
 	b = snap(st);
-	assert_refused(st, b, cg_store_nv_set(st, &bt, g_err, sizeof(g_err)),
-		       CG_STORE_FAIL_INVALID, "tag 'no spaces'");
+	assert_refused(st, b, cg_store_nv_set(st, &bt, g_err, sizeof(g_err)), CG_STORE_FAIL_INVALID,
+		       "tag 'no spaces'");
 
 	b = snap(st);
 	assert_refused(st, b, cg_store_nv_rm(st, "nope", g_err, sizeof(g_err)),
@@ -549,7 +556,8 @@ static void test_named_value_in_use(void **state)
 	ok(cg_store_api_rm(st, "orders", g_err, sizeof(g_err)));
 	b = snap(st);
 	rc = cg_store_nv_rm(st, "tag", g_err, sizeof(g_err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_CONFLICT, "named value 'tag' is used by fragment 'hdr'");
+	assert_refused(st, b, rc, CG_STORE_FAIL_CONFLICT,
+		       "named value 'tag' is used by fragment 'hdr'");
 	ok(cg_store_fragment_rm(st, "hdr", g_err, sizeof(g_err)));
 	ok(cg_store_nv_rm(st, "tag", g_err, sizeof(g_err)));
 }
@@ -589,8 +597,9 @@ static void test_fragments(void **state)
 	assert_string_equal(t.format, "rawxml");
 	cg_store_text_free(&t);
 	/* NULL description keeps it. */
-	ok(frag(st, "hdr", "<fragment><set-header name=\"X-Hdr\" exists-action=\"delete\" />"
-			   "</fragment>"));
+	ok(frag(st, "hdr",
+		"<fragment><set-header name=\"X-Hdr\" exists-action=\"delete\" />"
+		"</fragment>"));
 	ok(cg_store_fragment_get(st, "hdr", &t, g_err, sizeof(g_err)));
 	assert_string_equal(t.description, "adds X-Hdr");
 	cg_store_text_free(&t);
@@ -603,10 +612,12 @@ static void test_fragments(void **state)
 
 	struct before b = snap(st);
 	int rc = frag(st, "hdr", "<fragment><base /></fragment>");
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, "fragment 'hdr' does not load (1 error):\n1:");
+	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID,
+		       "fragment 'hdr' does not load (1 error):\n1:");
 	b = snap(st);
-	rc = frag(st, "hdr", "<fragment><set-header name=\"a\"><value>{{nope}}</value></set-header>"
-			     "</fragment>");
+	rc = frag(st, "hdr",
+		  "<fragment><set-header name=\"a\"><value>{{nope}}</value></set-header>"
+		  "</fragment>");
 	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, "Named value 'nope' could not be found");
 	/* Loads alone, but not where the policy includes it (inbound). */
 	b = snap(st);
@@ -658,7 +669,8 @@ static void test_fragments(void **state)
 static void test_fragment_size_limit(void **state)
 {
 	struct cg_store *st = *state;
-	const char *head = "<fragment><set-header name=\"a\" exists-action=\"delete\" /></fragment><!--";
+	const char *head =
+		"<fragment><set-header name=\"a\" exists-action=\"delete\" /></fragment><!--";
 	size_t n = CG_STORE_MAX_FRAGMENT_BYTES;
 	char *text = malloc(n + 2);
 	memset(text, 'x', n + 1);
