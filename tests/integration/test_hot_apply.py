@@ -12,8 +12,10 @@ HTTP/1.1 client, ~10k requests/s), with the guide's thumbprint policy:
   the workers: a reload error is logged and the previous configuration keeps
   serving; the next valid change applies;
 - a request in flight finishes with the snapshot it started with;
-- named value and fragment changes, server certificate rotation, and
-  uploaded certificates (guide policy 4) churned under load.
+- named value and fragment changes, server certificate rotation, uploaded
+  certificates (guide policy 4) and CA certificates (VerifyNoRevocation())
+  churned under load; removing the client's certificate or the root CA
+  denies within 1.5 s.
 """
 
 import hashlib
@@ -769,6 +771,89 @@ class HotApply(cgtest.GatewayTestCase):
         self.assertTrue(poll(lambda: one_request(self.gw, self.alice).status == 403, 3.0, 0.02),
                         "removing alice's certificate never applied")
         self.assertLess(time.monotonic() - t0, 1.5)
+        g = self.next_gen()
+        self.set_gen(g)
+        self.wait_gen(g)
+
+
+    # ---- 8. CA certificates (chain validation) churned under load
+
+    def extra_ca(self, name):
+        """A self-signed CA nobody's chain uses (openssl CLI)."""
+        key = os.path.join(self.tmp, name + ".key")
+        pem = os.path.join(self.tmp, name + ".pem")
+        cgtest.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", pem,
+                    "-subj", "/CN=" + name, "-days", "30", "-addext",
+                    "basicConstraints=critical,CA:TRUE", "-addext",
+                    "keyUsage=critical,keyCertSign,cRLSign"])
+        return pem
+
+    def test_8_ca_certificates_churn_under_load(self):
+        # Verify() builds the client's chain to the snapshot's CA store
+        # (results cached per certificate and CA-store generation): adding
+        # and removing unrelated CAs changes nothing; removing the test root
+        # denies within 1.5 s; a self-signed client is always denied.
+        cond = ('context.Request.Certificate == null || '
+                '!context.Request.Certificate.VerifyNoRevocation()')
+        verify = POLICY.replace(
+            'context.Request.Certificate == null || context.Request.Certificate.Thumbprint '
+            '!= "{thumb}"', cond)
+        self.assertIn("VerifyNoRevocation", verify)
+        mallory = self.pki.client("mallory", kind="selfsigned")
+        extras = [self.extra_ca("extra-ca-%d" % i) for i in range(2)]
+
+        def setv(gen):
+            path = self.policy_file(verify.format(gen=gen))
+            self.gw.cli("policy", "set", "--api", API, path)
+            os.unlink(path)
+        self.gw.cli("ca", "add", "test-root", self.pki.root_pem)
+        self.gw.cli("ca", "add", "test-inter", self.pki.inter.leaf, "--intermediate")
+        present = []
+        try:
+            g = self.next_gen()
+            setv(g)
+            self.wait_gen(g)
+            applied = {str(g)}
+            good = Load(self.gw, self.alice, 3)
+            bad = Load(self.gw, mallory, 1, pause=0.02)
+            try:
+                self.assertTrue(good.wait_started() and bad.wait_started(),
+                                good.errors + bad.errors)
+                for i in range(24):
+                    if i % 2 == 0 and len(present) < len(extras):
+                        cid = "extra-%d" % i
+                        self.gw.cli("ca", "add", cid, extras[len(present)])
+                        present.append(cid)
+                    elif present:
+                        self.gw.cli("ca", "rm", present.pop())
+                    if i % 6 == 5:
+                        g = self.next_gen()
+                        setv(g)
+                        applied.add(str(g))
+                    time.sleep(0.03)
+                time.sleep(1.0)
+            finally:
+                res_good = good.stop()
+                res_bad = bad.stop()
+            self.assertEqual(good.errors + bad.errors, [])
+            self.check_results(res_good, 200, applied, "alice (chain to the uploaded root)")
+            self.check_results(res_bad, 403, applied, "mallory (self-signed)")
+            # the trust anchor goes: a chain that verified no longer does
+            self.gw.cli("ca", "rm", "test-root")
+            t0 = time.monotonic()
+            c = Client(self.gw, self.alice)  # the same connection: cached results must go
+            try:
+                self.assertTrue(poll(lambda: c.request().status == 403, 3.0, 0.02),
+                                "removing the root CA never applied")
+            finally:
+                c.close()
+            took = time.monotonic() - t0
+            self.assertLess(took, 1.5)
+            self.assertEqual(one_request(self.gw, self.alice).status, 403)
+        finally:
+            for cid in present + ["test-root", "test-inter"]:
+                self.gw.cli("ca", "rm", cid, check=False)
         g = self.next_gen()
         self.set_gen(g)
         self.wait_gen(g)
