@@ -33,6 +33,8 @@ from cgtest import BResp  # noqa: E402
 
 # 'Class.test_name': one-line reason (the gateway/store is wrong there).
 EXPECTED_FAILURES = {
+    "HotApply.test_3_garbage_der_under_the_same_thumbprint_is_not_applied":
+        "reload reuses the view cached by the stored thumbprint: no error (a restart refuses)",
     "HotApply.test_3_policy_accepted_by_the_cli_is_applied_by_the_gateway":
         "CLI stores authentication-certificate of a missing certificate; reload refuses it",
 }
@@ -595,6 +597,19 @@ class HotApply(cgtest.GatewayTestCase):
                 lambda served: ("cert", "rm", "victim"))
         finally:
             self.gw.cli("cert", "rm", "victim", check=False)
+
+    def test_3_garbage_der_under_the_same_thumbprint_is_not_applied(self):
+        # Only the DER changes (the thumbprint column stays): a restart
+        # refuses this store ("invalid DER certificate"), so a reload must
+        # refuse it too rather than keep a view decoded from the old bytes.
+        self.gw.cli("cert", "add", "victim2", self.pki.client("victim2").leaf)
+        try:
+            self.garbage_case(
+                "uploaded certificate DER", "UPDATE certificates SET der = ? WHERE id = ?",
+                (b"\x30\x82\x01\x00garbage", "victim2"),
+                lambda served: ("cert", "rm", "victim2"))
+        finally:
+            self.gw.cli("cert", "rm", "victim2", check=False)
 
     # ---- 4. a request in flight keeps the snapshot it started with
 
