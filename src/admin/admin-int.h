@@ -12,6 +12,9 @@
 /* What a handler needs: the store (read-write) and the token. */
 struct cg_admin_ctx {
 	struct cg_store *store;
+	/* GET /metrics: the data plane's Prometheus text (NULL: 404). */
+	int (*metrics)(void *user, struct cg_buf *out);
+	void *metrics_user;
 	unsigned char token_hash[32]; /* SHA-256 of the token: compared, never the token itself */
 };
 

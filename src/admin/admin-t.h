@@ -95,6 +95,7 @@ struct cg_admin_req {
 struct cg_admin_resp {
 	int status;
 	struct cg_buf body;
+	const char *content_type; /* NULL: application/json */
 	char etag[40];
 	const char *allow;
 	bool www_authenticate; /* 401: add WWW-Authenticate: Bearer */

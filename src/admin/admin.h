@@ -32,6 +32,11 @@ struct cg_admin *cg_admin_start(uv_loop_t *loop, const char *listen_spec, const 
  * least once more after this call; serve's shutdown does). NULL is a no-op. */
 void cg_admin_stop(struct cg_admin *a);
 
+/* Serves GET /metrics (Prometheus text format 0.0.4, bearer token like
+ * every admin route) from render(user, out), called on the admin's loop
+ * thread; render appends to out and returns 0, or -1 (500). */
+void cg_admin_set_metrics(struct cg_admin *a, int (*render)(void *user, struct cg_buf *out), void *user);
+
 /* Prints the admin options for `certgate serve --help` to stdout. */
 void cg_admin_usage(void);
 

@@ -410,6 +410,21 @@ void cg_admin_handle(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 				       "'Bearer <token>' with the admin token.");
 		return;
 	}
+	if (ctx->metrics && cg_str_eq_lit(req->path, "/metrics")) {
+		if (req->method != CG_ADMIN_M_GET) {
+			resp->allow = "GET";
+			cg_admin_error(resp, 405, "MethodNotAllowed", "Only GET is allowed on /metrics");
+			return;
+		}
+		resp->body.len = 0;
+		if (ctx->metrics(ctx->metrics_user, &resp->body) != 0) {
+			cg_admin_error(resp, 500, "InternalError", "The metrics could not be rendered");
+			return;
+		}
+		resp->status = 200;
+		resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		return;
+	}
 	struct cg_admin_route rt;
 	int status;
 	if (cg_admin_route(req->path, &rt, &status) != 0) {

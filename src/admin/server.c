@@ -167,7 +167,8 @@ static int serialise(const struct cg_admin_resp *r, bool close, struct cg_buf *o
 	int rc = cg_buf_printf(out, "HTTP/1.1 %d %s\r\n", r->status, cg_h1_reason(r->status));
 	if (r->status != 204) {
 		if (r->body.len)
-			rc |= cg_buf_printf(out, "Content-Type: application/json; charset=utf-8\r\n");
+			rc |= cg_buf_printf(out, "Content-Type: %s\r\n",
+					    r->content_type ? r->content_type : "application/json; charset=utf-8");
 		rc |= cg_buf_printf(out, "Content-Length: %zu\r\n", r->body.len);
 	}
 	if (r->etag[0])
@@ -693,4 +694,12 @@ void cg_admin_usage(void)
 	       "                              127.0.0.1:PORT). Needs --admin-token-file\n"
 	       "  --admin-token-file FILE     bearer token for the management API (16-4096\n"
 	       "                              printable bytes; e.g. openssl rand -hex 32 > FILE)\n");
+}
+
+void cg_admin_set_metrics(struct cg_admin *a, int (*render)(void *user, struct cg_buf *out), void *user)
+{
+	if (!a)
+		return;
+	a->ctx.metrics = render;
+	a->ctx.metrics_user = user;
 }

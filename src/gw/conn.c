@@ -300,6 +300,7 @@ static void respond_gateway_error(struct cg_conn *c, int status, const char *rea
 				  const char *body_message)
 {
 	struct cg_pipe *p = c->req.pipe;
+	cg_stat_inc(status == 504 ? &c->w->stats->backend_timeouts : &c->w->stats->backend_failures);
 	if (!p || c->req.resp_started) {
 		respond_json(c, status, body_message, false);
 		return;
@@ -427,6 +428,7 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	p->depv.service_name = CG_STR("certgate");
 	p->depv.certificates = r->snap->certificates;
 	p->snap = r->snap;
+	p->stats = c->w->stats;
 	for (int i = 0; i < 16; i++)
 		p->ctx.request_id[i] = (uint8_t)(c->w->rng >> ((i % 8) * 8));
 	c->w->rng = c->w->rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -499,6 +501,7 @@ static void access_log(struct cg_conn *c)
 {
 	struct cg_req *r = &c->req;
 	c->w->n_requests++;
+	cg_stat_inc(&c->w->stats->requests[r->status >= 100 && r->status < 600 ? r->status / 100 : 0]);
 	if (!c->w->gw->set.access_log)
 		return;
 	char tp[41] = "-";
@@ -1628,6 +1631,12 @@ static bool step_handshake(struct cg_conn *c)
 	int rc = cg_tls_handshake(c->ssl);
 	if (rc == 1) {
 		c->state = CG_C_HEAD;
+		if (c->negotiate && cg_tls_peer_has_cert(c->ssl)) {
+			cg_stat_inc(&c->w->stats->handshakes_cert);
+			cg_stats_cert_seen(c->w, c->ssl);
+		} else {
+			cg_stat_inc(&c->w->stats->handshakes_nocert);
+		}
 		if (c->hs_snap) {
 			cg_snapshot_unref(c->hs_snap);
 			c->hs_snap = NULL;
@@ -1643,6 +1652,7 @@ static bool step_handshake(struct cg_conn *c)
 		return false;
 	}
 	c->w->n_handshake_fail++;
+	cg_stat_inc(&c->w->stats->handshake_failures);
 	cg_log_debug("%s: TLS handshake failed: %s", c->peer_ip, cg_tls_last_error());
 	conn_close(c);
 	return false;

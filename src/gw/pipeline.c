@@ -11,6 +11,7 @@
 #include "expr/ctx.h"
 #include "expr/expr.h"
 #include "gw/snapshot.h"
+#include "gw/worker.h"
 #include "policy/policy.h"
 #include "tls/vcc.h"
 
@@ -1072,6 +1073,8 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		struct cg_vcc_result res;
 		cg_vcc_check(st->vcc, p->x509, p->peer_chain, p->trust, p->trust_cache, (int64_t)time(NULL),
 			     &res);
+		if (!res.ok && p->stats && res.reason < CG_STATS_VCC_REASONS)
+			cg_stat_inc(&p->stats->vcc_failures[res.reason]);
 		if (res.ok || (st->vcc->ignore_error && res.reason != CG_VCC_ERROR))
 			return CG_PIPE_CONTINUE;
 		/* The body names no claim: what an identity expects is not the

@@ -138,6 +138,7 @@ struct cg_pipe {
 	const struct cg_trust *trust;   /* the snapshot's CA store (NULL: none) */
 	struct cg_trust_cache *trust_cache; /* the worker's */
 	const struct cg_snapshot *snap;     /* the request's (backend-id expressions) */
+	struct cg_stats *stats;             /* the worker's counters (may be NULL) */
 };
 
 /* Prepares a pipe for one request (all memory from arena); the caller then

@@ -499,6 +499,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	uv_timer_start(&sc->reload, reload_cb, CG_RELOAD_POLL_MS, CG_RELOAD_POLL_MS);
 	if (admin_listen) {
 		sc->admin = cg_admin_start(&sc->loop, admin_listen, admin_token, store_path, err, sizeof(err));
+		cg_admin_set_metrics(sc->admin, cg_gw_metrics_render, gw);
 		if (!sc->admin) {
 			fprintf(stderr, "certgate serve: --admin %s\n", err);
 			/* Workers are set up but not started: release them below. */
@@ -539,6 +540,11 @@ out:
 	for (int i = 0; i < started; i++)
 		cg_worker_discard(&gw->workers[i]);
 	SSL_CTX_free(client_ctx);
+	for (int i = 0; gw->workers && i < gw->nworkers; i++)
+		if (gw->workers[i].stats) {
+			pthread_mutex_destroy(&gw->workers[i].stats->certs_lock);
+			free(gw->workers[i].stats);
+		}
 	if (sc->store)
 		cg_store_close(sc->store);
 	if (gw->snap)

@@ -164,8 +164,10 @@ int cg_worker_init(struct cg_worker *w, struct cg_gateway *gw, int index, int fd
 		w->rng = (uint64_t)time(NULL) ^ ((uint64_t)index << 32);
 	cg_link_init(&w->conns);
 	w->trust_cache = cg_trust_cache_new(0);
-	if (!w->trust_cache || uv_loop_init(&w->loop) != 0)
+	w->stats = calloc(1, sizeof(*w->stats));
+	if (!w->trust_cache || !w->stats || uv_loop_init(&w->loop) != 0)
 		return -1;
+	pthread_mutex_init(&w->stats->certs_lock, NULL);
 	uv_async_init(&w->loop, &w->wake, wake_cb);
 	w->wake.data = w;
 	uv_timer_init(&w->loop, &w->sweep);

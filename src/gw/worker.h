@@ -15,6 +15,35 @@
 struct cg_gateway;
 struct cg_worker;
 
+/* Counters a worker keeps for /metrics. Written only by the worker (relaxed
+ * load+store, no locked instructions), read by the admin thread. */
+#define CG_STATS_VCC_REASONS 16
+#define CG_STATS_CERTS_SEEN 1024 /* client certificates remembered for expiry gauges, per worker */
+
+struct cg_cert_seen {
+	char thumbprint[41];     /* "" = free slot */
+	char subject[160];       /* RFC 2253, truncated */
+	int64_t not_after;       /* UTC seconds */
+	uint64_t last_seen_ms;
+};
+
+struct cg_stats {
+	atomic_uint_fast64_t requests[6];       /* by status class: [1]=1xx .. [5]=5xx, [0]=other */
+	atomic_uint_fast64_t handshakes_cert;   /* completed, the client sent a certificate */
+	atomic_uint_fast64_t handshakes_nocert; /* completed without one */
+	atomic_uint_fast64_t handshake_failures;
+	atomic_uint_fast64_t vcc_failures[CG_STATS_VCC_REASONS]; /* by enum cg_vcc_reason */
+	atomic_uint_fast64_t backend_failures;  /* 502 */
+	atomic_uint_fast64_t backend_timeouts;  /* 504 */
+	pthread_mutex_t certs_lock;             /* guards certs: the admin thread reads them */
+	struct cg_cert_seen certs[CG_STATS_CERTS_SEEN];
+};
+
+static inline void cg_stat_inc(atomic_uint_fast64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
 /* Intrusive doubly linked list. */
 struct cg_link {
 	struct cg_link *prev, *next;
@@ -159,6 +188,7 @@ struct cg_worker {
 	/* counters */
 	uint64_t n_requests, n_accepted, n_handshake_fail;
 	uint64_t rng;         /* request ids (not security-sensitive) */
+	struct cg_stats *stats;
 	struct cg_trust_cache *trust_cache; /* chain verification results (Verify(), validate-trust) */
 };
 
@@ -178,6 +208,12 @@ void cg_conn_drain(struct cg_conn *c);
 void cg_conn_force_close(struct cg_conn *c);
 void cg_upconn_pool_sweep(struct cg_worker *w);
 void cg_upconn_pool_free(struct cg_worker *w);
+
+/* metrics.c */
+/* Remembers the client certificate of a completed handshake (expiry gauge). */
+void cg_stats_cert_seen(struct cg_worker *w, SSL *ssl);
+/* Prometheus text for the whole gateway (all workers); user is the gateway. */
+int cg_gw_metrics_render(void *user, struct cg_buf *out);
 
 /* worker.c */
 const char *cg_worker_date(struct cg_worker *w);

@@ -1,0 +1,165 @@
+/* /metrics: Prometheus text exposition of the data plane's counters. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "gw/worker.h"
+#include "tls/tls.h"
+#include "tls/vcc.h"
+
+void cg_stats_cert_seen(struct cg_worker *w, SSL *ssl)
+{
+	struct cg_stats *st = w->stats;
+	X509 *x = SSL_get0_peer_certificate(ssl);
+	char tp[41];
+	if (!st || !x || !cg_tls_peer_thumbprint(ssl, tp))
+		return;
+	/* Open addressing on the thumbprint's first hex digits. */
+	unsigned h = 0;
+	for (int i = 0; i < 8; i++)
+		h = h * 16 + (unsigned)(tp[i] <= '9' ? tp[i] - '0' : tp[i] - 'A' + 10);
+	uint64_t now = uv_now(&w->loop);
+	pthread_mutex_lock(&st->certs_lock);
+	struct cg_cert_seen *slot = NULL, *oldest = NULL;
+	for (unsigned k = 0; k < 16; k++) {
+		struct cg_cert_seen *e = &st->certs[(h + k) % CG_STATS_CERTS_SEEN];
+		if (strcmp(e->thumbprint, tp) == 0) {
+			e->last_seen_ms = now;
+			pthread_mutex_unlock(&st->certs_lock);
+			return;
+		}
+		if (!e->thumbprint[0] && !slot)
+			slot = e;
+		if (!oldest || e->last_seen_ms < oldest->last_seen_ms)
+			oldest = e;
+	}
+	/* A full neighbourhood forgets the certificate seen longest ago. */
+	struct cg_cert_seen *e = slot ? slot : oldest;
+	memcpy(e->thumbprint, tp, sizeof(tp));
+	e->subject[0] = '\0';
+	BIO *b = BIO_new(BIO_s_mem());
+	if (b) {
+		X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		int n = BIO_read(b, e->subject, (int)sizeof(e->subject) - 1);
+		e->subject[n > 0 ? n : 0] = '\0';
+		BIO_free(b);
+	}
+	const ASN1_TIME *na = X509_get0_notAfter(x);
+	struct tm tm;
+	e->not_after = na && ASN1_TIME_to_tm(na, &tm) ? (int64_t)timegm(&tm) : 0;
+	e->last_seen_ms = now;
+	pthread_mutex_unlock(&st->certs_lock);
+}
+
+static uint64_t sum(const struct cg_gateway *gw, size_t off)
+{
+	uint64_t t = 0;
+	for (int i = 0; i < gw->nworkers; i++) {
+		const char *base = (const char *)gw->workers[i].stats;
+		if (base)
+			t += atomic_load_explicit((const atomic_uint_fast64_t *)(base + off),
+						  memory_order_relaxed);
+	}
+	return t;
+}
+
+#define SUM(field) sum(gw, offsetof(struct cg_stats, field))
+
+/* Label values: backslash, quote and newline escaped (exposition format). */
+static int label(struct cg_buf *out, const char *v)
+{
+	int rc = 0;
+	for (; *v && !rc; v++) {
+		if (*v == '\\' || *v == '"')
+			rc = cg_buf_printf(out, "\\%c", *v);
+		else if (*v == '\n')
+			rc = cg_buf_append(out, "\\n", 2);
+		else
+			rc = cg_buf_append(out, v, 1);
+	}
+	return rc;
+}
+
+int cg_gw_metrics_render(void *user, struct cg_buf *out)
+{
+	const struct cg_gateway *gw = user;
+	int rc = 0;
+	rc |= cg_buf_printf(out, "# HELP certgate_requests_total Requests answered, by status class.\n"
+				 "# TYPE certgate_requests_total counter\n");
+	static const char *const cls[] = { "other", "1xx", "2xx", "3xx", "4xx", "5xx" };
+	for (int k = 0; k < 6; k++)
+		rc |= cg_buf_printf(out, "certgate_requests_total{code=\"%s\"} %llu\n", cls[k],
+				    (unsigned long long)SUM(requests[k]));
+	rc |= cg_buf_printf(out,
+			    "# HELP certgate_tls_handshakes_total Completed TLS handshakes, by whether the "
+			    "client sent a certificate.\n# TYPE certgate_tls_handshakes_total counter\n"
+			    "certgate_tls_handshakes_total{client_certificate=\"yes\"} %llu\n"
+			    "certgate_tls_handshakes_total{client_certificate=\"no\"} %llu\n"
+			    "# HELP certgate_tls_handshake_failures_total TLS handshakes that failed.\n"
+			    "# TYPE certgate_tls_handshake_failures_total counter\n"
+			    "certgate_tls_handshake_failures_total %llu\n",
+			    (unsigned long long)SUM(handshakes_cert), (unsigned long long)SUM(handshakes_nocert),
+			    (unsigned long long)SUM(handshake_failures));
+	rc |= cg_buf_printf(out, "# HELP certgate_client_certificate_validation_failures_total "
+				 "validate-client-certificate failures, by reason.\n"
+				 "# TYPE certgate_client_certificate_validation_failures_total counter\n");
+	for (int k = 1; k < CG_VCC_REASONS && k < CG_STATS_VCC_REASONS; k++)
+		rc |= cg_buf_printf(out, "certgate_client_certificate_validation_failures_total{reason=\"%s\"} %llu\n",
+				    cg_vcc_reason_name((enum cg_vcc_reason)k),
+				    (unsigned long long)SUM(vcc_failures[k]));
+	rc |= cg_buf_printf(out,
+			    "# HELP certgate_backend_failures_total Requests answered 502 or 504 because of "
+			    "the backend.\n# TYPE certgate_backend_failures_total counter\n"
+			    "certgate_backend_failures_total{kind=\"connection\"} %llu\n"
+			    "certgate_backend_failures_total{kind=\"timeout\"} %llu\n",
+			    (unsigned long long)SUM(backend_failures), (unsigned long long)SUM(backend_timeouts));
+	uint64_t conns = 0;
+	for (int i = 0; i < gw->nworkers; i++)
+		conns += gw->workers[i].num_conns; /* a gauge: a racy read is fine */
+	rc |= cg_buf_printf(out, "# HELP certgate_connections Open client connections.\n"
+				 "# TYPE certgate_connections gauge\ncertgate_connections %llu\n",
+			    (unsigned long long)conns);
+	pthread_mutex_lock((pthread_mutex_t *)&gw->snap_lock);
+	uint64_t gen = gw->snap ? gw->snap->generation : 0;
+	pthread_mutex_unlock((pthread_mutex_t *)&gw->snap_lock);
+	rc |= cg_buf_printf(out, "# HELP certgate_config_generation Configuration generation in use.\n"
+				 "# TYPE certgate_config_generation gauge\ncertgate_config_generation %llu\n",
+			    (unsigned long long)gen);
+	rc |= cg_buf_printf(out, "# HELP certgate_client_certificate_expiry_days Days until a client "
+				 "certificate seen in traffic expires (negative: expired).\n"
+				 "# TYPE certgate_client_certificate_expiry_days gauge\n");
+	time_t now = time(NULL);
+	for (int i = 0; i < gw->nworkers && !rc; i++) {
+		struct cg_stats *st = gw->workers[i].stats;
+		if (!st)
+			continue;
+		pthread_mutex_lock(&st->certs_lock);
+		for (size_t k = 0; k < CG_STATS_CERTS_SEEN && !rc; k++) {
+			const struct cg_cert_seen *e = &st->certs[k];
+			if (!e->thumbprint[0])
+				continue;
+			/* Workers remember certificates independently: report each
+			 * thumbprint once (the first worker that has it). */
+			bool dup = false;
+			for (int j = 0; j < i && !dup; j++) {
+				struct cg_stats *o = gw->workers[j].stats;
+				if (!o)
+					continue;
+				pthread_mutex_lock(&o->certs_lock);
+				for (size_t q = 0; q < CG_STATS_CERTS_SEEN && !dup; q++)
+					dup = strcmp(o->certs[q].thumbprint, e->thumbprint) == 0;
+				pthread_mutex_unlock(&o->certs_lock);
+			}
+			if (dup)
+				continue;
+			rc |= cg_buf_printf(out, "certgate_client_certificate_expiry_days{thumbprint=\"%s\",subject=\"",
+					    e->thumbprint);
+			rc |= label(out, e->subject);
+			rc |= cg_buf_printf(out, "\"} %.2f\n", (double)(e->not_after - (int64_t)now) / 86400.0);
+		}
+		pthread_mutex_unlock(&st->certs_lock);
+	}
+	return rc ? -1 : 0;
+}

@@ -1,0 +1,98 @@
+"""GET /metrics on the admin listener (Prometheus text format): handshakes
+with and without a client certificate, requests by status class,
+validate-client-certificate failures by reason, and days to expiry of the
+client certificates seen in traffic."""
+
+import http.client
+import os
+import re
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cgtest  # noqa: E402
+
+EXPECTED_FAILURES = set()
+TOKEN = "metrics-test-token-0123456789abcdef"
+
+
+class Metrics(cgtest.GatewayTestCase):
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.b = cls.backend()
+        tokf = os.path.join(cls.tmp, "token")
+        with open(tokf, "w") as f:
+            f.write(TOKEN)
+        cls.admin_port = cgtest.free_port()
+        cls.gw = cls.gateway(
+            hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
+            apis=[{"id": "open", "path": "open", "backend": cls.b.url("/o")},
+                  {"id": "vcc", "path": "vcc", "backend": cls.b.url("/v")}],
+            serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf])
+        fd, path = tempfile.mkstemp(dir=cls.tmp, suffix=".xml")
+        with os.fdopen(fd, "w") as f:
+            f.write('<policies><inbound><base /><validate-client-certificate validate-trust="false" '
+                    'validate-revocation="false" /></inbound><backend><base /></backend>'
+                    '<outbound><base /></outbound><on-error><base /></on-error></policies>')
+        cls.gw.cli("policy", "set", "--api", "vcc", path)
+        time.sleep(1.0)
+        cls.alice = cls.pki.client("alice")
+
+    def metrics(self, token=TOKEN):
+        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
+        try:
+            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + token} if token else {})
+            r = c.getresponse()
+            return r.status, r.getheader("Content-Type"), r.read().decode()
+        finally:
+            c.close()
+
+    @staticmethod
+    def value(text, name, labels=""):
+        m = re.search(r"^%s%s (\S+)$" % (re.escape(name), re.escape(labels)), text, re.M)
+        return float(m.group(1)) if m else None
+
+    def test_counters_move_with_traffic(self):
+        _, _, before = self.metrics()
+        with_cert = self.value(before, "certgate_tls_handshakes_total", '{client_certificate="yes"}')
+        without = self.value(before, "certgate_tls_handshakes_total", '{client_certificate="no"}')
+        ok = self.value(before, "certgate_requests_total", '{code="2xx"}')
+        missing = self.value(before, "certgate_client_certificate_validation_failures_total",
+                             '{reason="ClientCertificateMissing"}')
+        self.assertIsNotNone(with_cert, before)
+        self.assertEqual(self.gw.curl("/open/x", host="secure.test", cert=self.alice.cert,
+                                      key=self.alice.key).status, 200)
+        self.assertEqual(self.gw.curl("/open/x", host="secure.test").status, 200)
+        self.assertEqual(self.gw.curl("/vcc/x", host="secure.test").status, 401)
+        self.assertEqual(self.gw.curl("/nothing", host="secure.test").status, 404)
+        status, ctype, after = self.metrics()
+        self.assertEqual(status, 200)
+        self.assertTrue(ctype.startswith("text/plain; version=0.0.4"), ctype)
+        self.assertEqual(self.value(after, "certgate_tls_handshakes_total",
+                                    '{client_certificate="yes"}'), with_cert + 1)
+        self.assertEqual(self.value(after, "certgate_tls_handshakes_total",
+                                    '{client_certificate="no"}'), without + 3)
+        self.assertEqual(self.value(after, "certgate_requests_total", '{code="2xx"}'), ok + 2)
+        self.assertGreaterEqual(self.value(after, "certgate_requests_total", '{code="4xx"}'), 2)
+        self.assertEqual(self.value(after, "certgate_client_certificate_validation_failures_total",
+                                    '{reason="ClientCertificateMissing"}'), missing + 1)
+        # alice's certificate is valid for about a year (the test PKI's default)
+        m = re.search(r'^certgate_client_certificate_expiry_days\{thumbprint="%s",subject="([^"]*)"\} (\S+)$'
+                      % self.alice.thumbprint, after, re.M)
+        self.assertIsNotNone(m, after)
+        self.assertIn("CN=alice", m.group(1))
+        self.assertTrue(300 < float(m.group(2)) < 400, m.group(2))
+
+    def test_metrics_need_the_token(self):
+        status, _, body = self.metrics(token=None)
+        self.assertEqual(status, 401)
+        self.assertNotIn("certgate_", body)
+        status, _, _ = self.metrics(token="wrong-token-wrong-token-wrong")
+        self.assertEqual(status, 401)
+
+
+if __name__ == "__main__":
+    cgtest.main(EXPECTED_FAILURES)
