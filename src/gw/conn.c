@@ -364,6 +364,7 @@ static const struct cg_expr_cert *conn_cert(struct cg_conn *c)
 }
 
 static struct cg_str host_name_only(struct cg_str host, char *buf, size_t bufsz);
+static const struct cg_expr_cert *conn_cert(struct cg_conn *c);
 
 /* Fills the expression views for this request. */
 static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
@@ -812,6 +813,84 @@ static bool skip_forward(const struct cg_req *r, struct cg_str n)
 	       is_client_cert_header(n);
 }
 
+/* RFC 9440 byte sequence: ":" base64(DER) ":". */
+static int add_b64_der(struct cg_buf *b, X509 *x)
+{
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	if (n <= 0)
+		return -1;
+	int rc = cg_buf_reserve(b, (size_t)(4 * ((n + 2) / 3) + 3));
+	if (rc == 0) {
+		b->data[b->len++] = ':';
+		b->len += (size_t)EVP_EncodeBlock((unsigned char *)b->data + b->len, der, n);
+		b->data[b->len++] = ':';
+	}
+	OPENSSL_free(der);
+	return rc;
+}
+
+/* forward-client-certificate: the client's certificate for the backend,
+ * as RFC 9440 Client-Cert / Client-Cert-Chain or Envoy's
+ * X-Forwarded-Client-Cert (Hash, Subject, URI, DNS). Inbound copies of
+ * these headers were stripped, so the backend can trust what it sees. */
+static int add_client_cert_headers(struct cg_conn *c, struct cg_buf *b, enum cg_fwd_cert how)
+{
+	X509 *x = c->ssl && c->negotiate ? SSL_get0_peer_certificate(c->ssl) : NULL;
+	if (!x || !conn_cert(c) || !c->x509)
+		return 0;
+	int rc = 0;
+	if (how == CG_FWD_CERT_RFC9440) {
+		rc |= buf_add(b, "Client-Cert: ");
+		rc |= add_b64_der(b, x);
+		rc |= cg_buf_append(b, "\r\n", 2);
+		STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+		int n = chain ? sk_X509_num(chain) : 0;
+		if (n > 0) {
+			rc |= buf_add(b, "Client-Cert-Chain: ");
+			for (int i = 0; i < n; i++) {
+				if (i)
+					rc |= cg_buf_append(b, ", ", 2);
+				rc |= add_b64_der(b, sk_X509_value(chain, i));
+			}
+			rc |= cg_buf_append(b, "\r\n", 2);
+		}
+		return rc;
+	}
+	char hex[65];
+	for (int i = 0; i < 64; i++)
+		hex[i] = (char)cg_ascii_lower((unsigned char)c->x509->sha256[i]);
+	hex[64] = '\0';
+	rc |= cg_buf_printf(b, "X-Forwarded-Client-Cert: Hash=%s;Subject=\"", hex);
+	char subj[512] = "";
+	BIO *bio = BIO_new(BIO_s_mem());
+	if (bio) {
+		X509_NAME_print_ex(bio, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		int n = BIO_read(bio, subj, (int)sizeof(subj) - 1);
+		subj[n > 0 ? n : 0] = '\0';
+		BIO_free(bio);
+	}
+	for (const char *p = subj; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			rc |= cg_buf_append(b, "\\", 1);
+		if ((unsigned char)*p >= 32)
+			rc |= cg_buf_append(b, p, 1);
+	}
+	rc |= cg_buf_append(b, "\"", 1);
+	for (size_t i = 0; i < c->x509->num_sans; i++) {
+		const struct cg_x509_san *san = &c->x509->sans[i];
+		if (san->type != CG_X509_SAN_URI && san->type != CG_X509_SAN_DNS)
+			continue;
+		if (!cg_h1_field_value_valid(san->value) || cg_str_find_char(san->value, ';') >= 0 ||
+		    cg_str_find_char(san->value, ',') >= 0)
+			continue; /* never let a SAN break the header's syntax */
+		rc |= buf_add(b, san->type == CG_X509_SAN_URI ? ";URI=" : ";DNS=");
+		rc |= cg_buf_append_str(b, san->value);
+	}
+	rc |= cg_buf_append(b, "\r\n", 2);
+	return rc;
+}
+
 /* The request head for the backend: the client's request, or the pipe's
  * version of it after inbound policies (method, path, query, headers,
  * body). */
@@ -866,6 +945,8 @@ static int build_upstream_head(struct cg_conn *c)
 			continue;
 		rc |= add_header_line(b, n, p ? p->req_hdrs.items[i].value : r->hdrs[i].value);
 	}
+	if (p && p->forward_cert)
+		rc |= add_client_cert_headers(c, b, p->forward_cert);
 	if (p && p->req_body_set) {
 		rc |= cg_buf_printf(b, "Content-Length: %zu\r\n\r\n", p->req_body.len);
 		rc |= cg_buf_append_str(b, p->req_body);

@@ -44,6 +44,7 @@ static const struct kind_spec kinds[] = {
 	{ "trace", CG_STEP_TRACE, { "source", "severity" } },
 	{ "validate-client-certificate", CG_STEP_VALIDATE_CLIENT_CERT, { NULL } },
 	{ "authentication-certificate", CG_STEP_AUTH_CERT, { "certificate-id", "thumbprint", "body", "password" } },
+	{ "forward-client-certificate", CG_STEP_FORWARD_CLIENT_CERT, { "format" } },
 };
 
 struct build_ctx {
@@ -193,6 +194,9 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 				 n->pos.line, n->pos.col);
 			return -1;
 		}
+		return 0;
+	case CG_STEP_FORWARD_CLIENT_CERT:
+		pl->uses_certificate = true;
 		return 0;
 	case CG_STEP_VALIDATE_CLIENT_CERT:
 		pl->uses_certificate = true;
@@ -1068,6 +1072,10 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		return run_check_header(p, st);
 	case CG_STEP_AUTH_CERT:
 		p->client_cert = st->client;
+		return CG_PIPE_CONTINUE;
+	case CG_STEP_FORWARD_CLIENT_CERT:
+		p->forward_cert = st->a[0] && cg_str_eq_lit(st->a[0]->value, "xfcc") ? CG_FWD_CERT_XFCC
+										    : CG_FWD_CERT_RFC9440;
 		return CG_PIPE_CONTINUE;
 	case CG_STEP_VALIDATE_CLIENT_CERT: {
 		struct cg_vcc_result res;

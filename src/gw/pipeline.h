@@ -43,7 +43,11 @@ enum cg_step_kind {
 	CG_STEP_TRACE,
 	CG_STEP_VALIDATE_CLIENT_CERT,
 	CG_STEP_AUTH_CERT,
+	CG_STEP_FORWARD_CLIENT_CERT,
 };
+
+/* forward-client-certificate formats (certgate's extension policy). */
+enum cg_fwd_cert { CG_FWD_CERT_NONE = 0, CG_FWD_CERT_RFC9440, CG_FWD_CERT_XFCC };
 
 struct cg_step;
 
@@ -119,6 +123,7 @@ struct cg_pipe {
 	bool req_body_set;
 	const struct cg_rt_backend *backend; /* set-backend-service, NULL = the API's */
 	const struct cg_rt_client_cert *client_cert; /* authentication-certificate, NULL = none */
+	enum cg_fwd_cert forward_cert;      /* forward-client-certificate */
 	bool forward;               /* forward-request ran */
 	uint64_t forward_timeout_ms; /* 0 = the gateway's --backend-timeout */
 	/* the response (return-response, mock-response, outbound edits, errors) */

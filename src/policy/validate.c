@@ -282,6 +282,9 @@ static const struct attr_spec a_identity[] = {
 	{ "common-name", 0, K_ANY, NULL }, { "subject", 0, K_ANY, NULL },
 	{ "dns-name", 0, K_ANY, NULL }, { "issuer-subject", 0, K_ANY, NULL },
 	{ "issuer-thumbprint", 0, K_ANY, NULL }, { "issuer-certificate-id", 0, K_ANY, NULL }, END };
+/* certgate's own policy (not APIM's): forward the client certificate. */
+static const struct attr_spec a_fwd_cert[] = {
+	{ "format", 0, K_ENUM, "rfc9440|xfcc" }, END };
 static const struct attr_spec a_auth_cert[] = {
 	{ "thumbprint", A_EXPR, K_ANY, NULL }, { "certificate-id", A_EXPR, K_ANY, NULL },
 	{ "body", A_EXPR, K_ANY, NULL }, { "password", A_EXPR, K_ANY, NULL }, END };
@@ -319,6 +322,7 @@ static const struct elem_spec specs[] = {
 	{ "identities", 0, C_CHILDREN, 0, a_none, "identity", check_identities },
 	{ "identity", 0, C_EMPTY, 0, a_identity, NULL, check_identity },
 	{ "authentication-certificate", S_IN, C_EMPTY, 0, a_auth_cert, NULL, check_auth_cert },
+	{ "forward-client-certificate", S_IN, C_EMPTY, 0, a_fwd_cert, NULL, NULL },
 };
 
 static const struct elem_spec *find_spec(struct cg_str name)

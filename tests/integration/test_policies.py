@@ -348,5 +348,54 @@ class ValidateClientCertificate(cgtest.GatewayTestCase):
             time.sleep(1.0)
 
 
+class ForwardClientCertificate(cgtest.GatewayTestCase):
+    """certgate's forward-client-certificate policy: RFC 9440 Client-Cert /
+    Client-Cert-Chain or Envoy's X-Forwarded-Client-Cert, built from the
+    handshake; what the client sends under those names never passes."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.b = cls.backend()
+        cls.alice = cls.pki.client("alice")
+        cls.gw = cls.gateway(
+            hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
+            apis=[{"id": "rfc", "path": "rfc", "backend": cls.b.url("/r")},
+                  {"id": "xfcc", "path": "xfcc", "backend": cls.b.url("/x")}])
+        for api, fmt in (("rfc", "rfc9440"), ("xfcc", "xfcc")):
+            GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
+  <forward-client-certificate format="%s" />
+</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>""" % fmt,
+                "--api", api)
+        time.sleep(1.0)
+
+    def test_rfc9440(self):
+        import base64
+        self.b.reset()
+        r = self.gw.curl("/rfc/x", host="secure.test", cert=self.alice.cert, key=self.alice.key,
+                         headers=["Client-Cert: :Zm9yZ2Vk:", "Client-Cert-Chain: :Zm9yZ2Vk:"])
+        self.assertEqual(r.status, 200, r)
+        h = self.b.last().headers
+        self.assertEqual(h.get_all("Client-Cert"), [":%s:" % base64.b64encode(self.alice.der).decode()])
+        inter = cgtest.der_of_pem(self.pki.inter.leaf)
+        self.assertEqual(h.get_all("Client-Cert-Chain"), [":%s:" % base64.b64encode(inter).decode()])
+        # no certificate: nothing forwarded, and the forged headers are gone
+        self.b.reset()
+        r = self.gw.curl("/rfc/x", host="secure.test", headers=["Client-Cert: :Zm9yZ2Vk:"])
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(self.b.last().headers.get("Client-Cert"))
+
+    def test_xfcc(self):
+        import hashlib
+        self.b.reset()
+        r = self.gw.curl("/xfcc/x", host="secure.test", cert=self.alice.cert, key=self.alice.key,
+                         headers=["X-Forwarded-Client-Cert: Hash=forged"])
+        self.assertEqual(r.status, 200, r)
+        xfcc = self.b.last().headers.get_all("X-Forwarded-Client-Cert")
+        self.assertEqual(len(xfcc), 1, xfcc)
+        self.assertTrue(xfcc[0].startswith("Hash=%s;Subject=\"" % hashlib.sha256(self.alice.der).hexdigest()),
+                        xfcc[0])
+        self.assertIn("CN=alice", xfcc[0])
+
+
 if __name__ == "__main__":
     cgtest.main(EXPECTED_FAILURES)
