@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "admin/admin.h"
@@ -436,6 +437,15 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	cg_tls_global_init();
 
 	char err[1024];
+	struct stat sst;
+	if (stat(store_path, &sst) == 0) {
+		/* An existing store written by an older certgate is migrated
+		 * here, once, so upgrading the binary needs no extra step. A
+		 * read-only store is left alone (and refused below if old). */
+		struct cg_store *rw = cg_store_open(store_path, 0, err, sizeof(err));
+		if (rw)
+			cg_store_close(rw);
+	}
 	sc->store = cg_store_open(store_path, 1, err, sizeof(err));
 	if (!sc->store) {
 		fprintf(stderr, "certgate serve: store '%s': %s\n", store_path, err);
