@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "tls/crl.h"
 #include "tls/trust.h"
 #include "tls/x509.h"
 
@@ -40,6 +41,10 @@ struct cg_trust {
 	int64_t dates[MAX_DATES];
 	size_t num_dates;
 	_Atomic uint64_t verify_calls;
+	/* Fetched CRLs for issuers without an uploaded one (crl.h);
+	 * borrowed, outlives the store. NULL: uploaded CRLs only. */
+	struct cg_crl_fetcher *crl_source;
+	bool fail_open; /* gateway-wide: unknown revocation passes */
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -347,6 +352,8 @@ int cg_trust_add_crl_data(struct cg_trust *t, struct cg_str data, char *err, siz
 	return rc;
 }
 
+static STACK_OF(X509_CRL) *lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm);
+
 static int cmp_i64(const void *a, const void *b)
 {
 	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -360,9 +367,27 @@ int cg_trust_finish(struct cg_trust *t, char *err, size_t errlen)
 		return -1;
 	}
 	qsort(t->dates, t->num_dates, sizeof(t->dates[0]), cmp_i64);
+	if (t->crl_source)
+		X509_STORE_set_lookup_crls(t->store, lookup_crls);
 	/* Warm the digest fetch here, not on a worker's first request. */
 	pthread_once(&md_once, md_fetch);
 	t->finished = true;
+	return 0;
+}
+
+int cg_trust_set_crl_source(struct cg_trust *t, struct cg_crl_fetcher *f)
+{
+	if (!t || t->finished)
+		return -1;
+	t->crl_source = f;
+	return 0;
+}
+
+int cg_trust_set_revocation_fail_open(struct cg_trust *t, bool fail_open)
+{
+	if (!t || t->finished)
+		return -1;
+	t->fail_open = fail_open;
 	return 0;
 }
 
@@ -472,7 +497,42 @@ struct vstate {
 	int depth;
 	bool failed;
 	bool skipped;
+	const struct cg_trust *t;
+	/* The dates of the fetched CRLs used: the result ends with them. */
+	int64_t crl_from, crl_until;
 };
+
+/* The store's CRL look-up (X509_STORE_set_lookup_crls): uploaded CRLs for
+ * an issuer name win; when there are none, the fetcher's cached CRLs for
+ * the certificate being checked, provided its issuer in the built chain is
+ * a CA of this store (the fetcher fetches only for those: crl.h). OpenSSL
+ * calls this from check_revocation with the current certificate and its
+ * depth set, after the chain is built. */
+static STACK_OF(X509_CRL) *lookup_crls(const X509_STORE_CTX *ctx, const X509_NAME *nm)
+{
+	STACK_OF(X509_CRL) *sk = X509_STORE_CTX_get1_crls(ctx, nm);
+	if (sk && sk_X509_CRL_num(sk) > 0)
+		return sk;
+	ERR_clear_error();
+	struct vstate *v = X509_STORE_CTX_get_app_data(ctx);
+	if (!v || !v->t || !v->t->crl_source)
+		return sk;
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	int depth = X509_STORE_CTX_get_error_depth(ctx);
+	if (!chain || depth < 0 || depth + 1 >= sk_X509_num(chain))
+		return sk; /* a root: never checked against a CRL */
+	X509 *cert = sk_X509_value(chain, depth), *iss = sk_X509_value(chain, depth + 1), *ca = NULL;
+	for (int i = 0; i < sk_X509_num(v->t->cas) && !ca; i++)
+		if (X509_cmp(sk_X509_value(v->t->cas, i), iss) == 0)
+			ca = sk_X509_value(v->t->cas, i);
+	if (!ca)
+		return sk; /* issuer only sent by the client: not fetched for */
+	if (!sk)
+		sk = sk_X509_CRL_new_null();
+	if (sk)
+		cg_crl_fetcher_lookup(v->t->crl_source, cert, ca, sk, &v->crl_from, &v->crl_until);
+	return sk;
+}
 
 /* Called by OpenSSL for each check; ok == 0 reports a failure. We let
  * through what the flags say to ignore, and stop at the first other
@@ -571,6 +631,8 @@ bool cg_trust_verify(const struct cg_trust *t, X509 *leaf, STACK_OF(X509) *clien
 		     unsigned flags, struct cg_trust_result *out)
 {
 	result_init(out);
+	if (t && t->fail_open)
+		flags |= CG_TRUST_REVOCATION_FAIL_OPEN;
 	flags &= CG_TRUST_FLAGS_ALL;
 	if (!leaf)
 		return fail(out, CG_TRUST_OTHER, "no certificate");
@@ -596,7 +658,7 @@ bool cg_trust_verify(const struct cg_trust *t, X509 *leaf, STACK_OF(X509) *clien
 
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = sk_X509_dup(t->intermediates);
-	struct vstate v = { .flags = flags };
+	struct vstate v = { .flags = flags, .t = t, .crl_from = INT64_MIN, .crl_until = INT64_MAX };
 	bool ok = false;
 	if (!ctx || !untrusted)
 		goto oom;
@@ -627,6 +689,15 @@ bool cg_trust_verify(const struct cg_trust *t, X509 *leaf, STACK_OF(X509) *clien
 	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
 	out->chain_len = chain ? sk_X509_num(chain) : 0;
 	out->revocation_skipped = v.skipped;
+	/* A result computed with a fetched CRL must not outlive it. */
+	if (v.crl_until > now_unix && v.crl_until < out->valid_until)
+		out->valid_until = v.crl_until;
+	if (v.crl_from > now_unix && v.crl_from < out->valid_until)
+		out->valid_until = v.crl_from; /* a CRL not yet valid becomes usable then */
+	if (v.crl_from <= now_unix && v.crl_from > out->valid_from)
+		out->valid_from = v.crl_from;
+	/* A stale fetched CRL (now >= nextUpdate) keeps its "unknown" until
+	 * a new one lands: the fetcher's epoch ends that entry. */
 	if (rc == 1 && !v.failed) {
 		ok = true;
 		X509 *iss = out->chain_len >= 2 ? sk_X509_value(chain, 1) : out->chain_len == 1 ? leaf : NULL;
@@ -662,6 +733,7 @@ struct centry {
 	unsigned char leaf[20];
 	unsigned char chain[20]; /* SHA-1 over the chain's SHA-1s; zeros when none */
 	uint64_t generation;
+	uint64_t epoch; /* the CRL fetcher's, when the result was computed */
 	unsigned flags;
 	uint32_t hnext;      /* next in the bucket, index + 1; 0 ends */
 	uint32_t prev, next; /* LRU list, index + 1; head = most recent */
@@ -799,17 +871,23 @@ bool cg_trust_cache_verify(const struct cg_trust *t, struct cg_trust_cache *c, X
 			   struct cg_trust_result *out)
 {
 	unsigned char lk[20], ck[20];
+	if (t && t->fail_open)
+		flags |= CG_TRUST_REVOCATION_FAIL_OPEN;
 	flags &= CG_TRUST_FLAGS_ALL;
 	if (!c || !t || !leaf || !sha1_of(leaf, lk) || !chain_key(client_chain, ck))
 		return cg_trust_verify(t, leaf, client_chain, now_unix, flags, out);
 	uint64_t gen = t->generation;
+	/* Read before verifying: a CRL landing meanwhile makes this entry
+	 * old at once, so the next call sees the new CRL. Only results that
+	 * asked for revocation depend on it. */
+	uint64_t epoch = (flags & CG_TRUST_CHECK_REVOCATION) ? cg_crl_fetcher_epoch(t->crl_source) : 0;
 	size_t b = key_bucket(c, lk, ck, gen, flags);
 	for (uint32_t i = c->buckets[b]; i; i = c->e[i - 1].hnext) {
 		struct centry *x = &c->e[i - 1];
 		if (x->generation != gen || x->flags != flags || memcmp(x->leaf, lk, 20) != 0 ||
 		    memcmp(x->chain, ck, 20) != 0)
 			continue;
-		if (now_unix >= x->r.valid_from && now_unix < x->r.valid_until) {
+		if (x->epoch == epoch && now_unix >= x->r.valid_from && now_unix < x->r.valid_until) {
 			c->st.hits++;
 			lru_unlink(c, i);
 			lru_push_front(c, i);
@@ -821,6 +899,7 @@ bool cg_trust_cache_verify(const struct cg_trust *t, struct cg_trust_cache *c, X
 		c->st.misses++;
 		bool ok = cg_trust_verify(t, leaf, client_chain, now_unix, flags, out);
 		x->r = *out;
+		x->epoch = epoch;
 		lru_unlink(c, i);
 		lru_push_front(c, i);
 		return ok;
@@ -843,6 +922,7 @@ bool cg_trust_cache_verify(const struct cg_trust *t, struct cg_trust_cache *c, X
 	memcpy(x->chain, ck, 20);
 	x->generation = gen;
 	x->flags = flags;
+	x->epoch = epoch;
 	x->r = *out;
 	x->hnext = c->buckets[b];
 	c->buckets[b] = i;

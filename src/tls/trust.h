@@ -68,6 +68,26 @@ int cg_trust_add_crl(struct cg_trust *t, X509_CRL *crl, char *err, size_t errlen
 int cg_trust_add_ca_data(struct cg_trust *t, struct cg_str data, bool root, char *err, size_t errlen);
 int cg_trust_add_crl_data(struct cg_trust *t, struct cg_str data, char *err, size_t errlen);
 
+/* Fetched CRLs (crl.h): for an issuer of this store without an uploaded
+ * CRL, revocation uses the CRL fetcher f has cached for the
+ * certificate's crlDistributionPoints; none cached yet is
+ * REVOCATION_UNKNOWN (and the fetch is started in the background). An
+ * uploaded CRL for the issuer always wins, fresh or stale. f is borrowed
+ * and must outlive the store; NULL (the default) means uploaded CRLs only.
+ * Cached results (cg_trust_cache_verify) end at the fetched CRL's
+ * nextUpdate and whenever the fetcher replaces a CRL. Call before
+ * cg_trust_finish; -1 on a finished store or NULL t. */
+struct cg_crl_fetcher;
+int cg_trust_set_crl_source(struct cg_trust *t, struct cg_crl_fetcher *f);
+
+/* Gateway-wide fail-open (P5): when true, every verification with
+ * CG_TRUST_CHECK_REVOCATION on this store behaves as if
+ * CG_TRUST_REVOCATION_FAIL_OPEN were passed (unknown revocation passes,
+ * result.revocation_skipped says so; a revoked certificate still fails).
+ * Default false: fail closed. Call before cg_trust_finish; -1 on a
+ * finished store or NULL t. */
+int cg_trust_set_revocation_fail_open(struct cg_trust *t, bool fail_open);
+
 /* Freezes the store. After this only the read-only functions below may be
  * used, from any thread. Returns 0, or -1 on out of memory. */
 int cg_trust_finish(struct cg_trust *t, char *err, size_t errlen);

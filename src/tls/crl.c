@@ -1,0 +1,970 @@
+/* CRL fetcher: a background thread, a small strict HTTP/1.1 GET client, a
+ * table of (issuer, distribution point) -> CRL read under a rwlock.
+ * Rules and why: crl.h; user-facing: docs/client-certificates.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "base/arena.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "tls/crl.h"
+#include "tls/x509.h"
+
+struct entry {
+	unsigned char issuer_sha1[20];
+	X509 *issuer;          /* up-ref'd: the CRL's signature is checked with its key */
+	char url[CG_CRL_MAX_URL_LEN + 1];
+	X509_CRL *crl;         /* NULL until the first good fetch */
+	int64_t last_update, next_update; /* of crl; next INT64_MAX when it has none */
+	size_t crl_bytes;
+	int64_t fetched_at;    /* UTC seconds */
+	int64_t due_ms;        /* next fetch, UTC ms; INT64_MAX: never (refused) */
+	bool inflight;
+	bool refused;
+	uint64_t fetches, failures;
+	unsigned consecutive;
+	char last_error[CG_CRL_ERR_LEN];
+};
+
+struct cg_crl_fetcher {
+	struct cg_crl_config cfg;
+	pthread_rwlock_t lock;   /* the table: readers are workers, writers register/complete */
+	pthread_mutex_t wake_mu; /* the thread's sleep */
+	pthread_cond_t wake;
+	bool wake_flag;
+	bool stop;
+	pthread_t thread;
+	struct entry e[CG_CRL_MAX_ENTRIES];
+	size_t n;
+	_Atomic uint64_t epoch;
+	_Atomic uint64_t fetches, failures, refused, lookups;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int asn1_epoch(const ASN1_TIME *t, int64_t *out)
+{
+	struct tm tm;
+	if (!t || !ASN1_TIME_to_tm(t, &tm))
+		return -1;
+	*out = (int64_t)timegm(&tm);
+	return 0;
+}
+
+static void name_text(const X509_NAME *n, char *buf, size_t cap)
+{
+	struct cg_arena a;
+	struct cg_str s;
+	cg_arena_init(&a, 4096, 64 * 1024);
+	if (cg_x509_name_to_dotnet(n, &a, &s, NULL, 0) == 0)
+		snprintf(buf, cap, "%.*s", CG_STR_FMT(s));
+	else
+		X509_NAME_oneline(n, buf, (int)cap);
+	cg_arena_destroy(&a);
+}
+
+void cg_crl_config_init(struct cg_crl_config *cfg)
+{
+	cfg->connect_timeout_ms = CG_CRL_CONNECT_TIMEOUT_MS;
+	cfg->fetch_timeout_ms = CG_CRL_FETCH_TIMEOUT_MS;
+	cfg->max_crl_bytes = CG_CRL_MAX_BYTES;
+	cfg->refresh_pct = CG_CRL_REFRESH_PCT;
+	cfg->min_refresh_ms = CG_CRL_MIN_REFRESH_MS;
+	cfg->retry_min_ms = CG_CRL_RETRY_MIN_MS;
+	cfg->retry_max_ms = CG_CRL_RETRY_MAX_MS;
+}
+
+/* ---- HTTP/1.1 GET ------------------------------------------------------ */
+
+struct url {
+	char host[256];
+	char port[6];
+	const char *path; /* into the URL text; "/" when empty */
+};
+
+/* http://host[:port][/path]. Strict: no user info, no fragment, printable
+ * ASCII only (the path goes on the request line as is). */
+static int url_parse(const char *u, struct url *out, char *err, size_t errlen)
+{
+	size_t len = strlen(u);
+	if (len > CG_CRL_MAX_URL_LEN) {
+		seterr(err, errlen, "URL is longer than %d bytes", CG_CRL_MAX_URL_LEN);
+		return -1;
+	}
+	if (strncasecmp(u, "https://", 8) == 0) {
+		seterr(err, errlen, "https:// is not fetched (only http://: a CRL is signed, TLS adds nothing)");
+		return -1;
+	}
+	if (strncasecmp(u, "http://", 7) != 0) {
+		seterr(err, errlen, "not an http:// URL");
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)u[i] <= 0x20 || (unsigned char)u[i] >= 0x7f || u[i] == '#') {
+			seterr(err, errlen, "URL has a space, control, non-ASCII or '#' character");
+			return -1;
+		}
+	const char *h = u + 7, *p = h;
+	const char *hend;
+	if (*h == '[') {
+		hend = strchr(h, ']');
+		if (!hend) {
+			seterr(err, errlen, "URL has an unterminated IPv6 address");
+			return -1;
+		}
+		h++;
+		p = hend + 1;
+	} else {
+		while (*p && *p != '/' && *p != ':' && *p != '?' && *p != '@')
+			p++;
+		hend = p;
+	}
+	if (*p == '@' || memchr(h, '@', (size_t)(hend - h))) {
+		seterr(err, errlen, "URL has user information");
+		return -1;
+	}
+	if (hend == h || (size_t)(hend - h) >= sizeof(out->host)) {
+		seterr(err, errlen, "URL has no host or a host longer than 255 bytes");
+		return -1;
+	}
+	memcpy(out->host, h, (size_t)(hend - h));
+	out->host[hend - h] = '\0';
+	snprintf(out->port, sizeof(out->port), "80");
+	if (*p == ':') {
+		const char *q = ++p;
+		unsigned long v = 0;
+		while (*p >= '0' && *p <= '9' && p - q < 6)
+			v = v * 10 + (unsigned long)(*p++ - '0');
+		if (p == q || v == 0 || v > 65535 || (*p && *p != '/' && *p != '?')) {
+			seterr(err, errlen, "URL has an invalid port");
+			return -1;
+		}
+		snprintf(out->port, sizeof(out->port), "%lu", v);
+	}
+	out->path = *p ? p : "/";
+	return 0;
+}
+
+static int wait_fd(int fd, short ev, int64_t deadline, int64_t connect_deadline)
+{
+	int64_t d = deadline < connect_deadline ? deadline : connect_deadline;
+	for (;;) {
+		int64_t left = d - mono_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd pfd = { .fd = fd, .events = ev };
+		int r = poll(&pfd, 1, (int)(left > 1000000 ? 1000000 : left));
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int tcp_connect(const struct url *u, int64_t deadline, int64_t cdeadline, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res = NULL;
+	int rc = getaddrinfo(u->host, u->port, &hints, &res);
+	if (rc != 0) {
+		seterr(err, errlen, "cannot resolve '%s': %s", u->host, gai_strerror(rc));
+		return -1;
+	}
+	int fd = -1, last = 0;
+	bool timed_out = false;
+	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			last = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		if (errno == EINPROGRESS) {
+			int w = wait_fd(fd, POLLOUT, deadline, cdeadline);
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+			if (w == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+				break;
+			if (w == 0)
+				timed_out = true;
+			last = w == 1 ? soerr : errno;
+		} else {
+			last = errno;
+		}
+		close(fd);
+		fd = -1;
+		if (timed_out)
+			break;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		if (timed_out)
+			seterr(err, errlen, "cannot connect to %s:%s: timed out", u->host, u->port);
+		else
+			seterr(err, errlen, "cannot connect to %s:%s: %s", u->host, u->port, strerror(last));
+	}
+	return fd;
+}
+
+/* Header value of name (case-insensitive) in the header block [p, end);
+ * -2 when it appears twice. */
+static int find_header(const char *p, const char *end, const char *name, struct cg_str *out)
+{
+	size_t nl = strlen(name);
+	int found = 0;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		struct cg_str line = cg_str_make(p, (size_t)(eol - p));
+		if (line.len && line.ptr[line.len - 1] == '\r')
+			line.len--;
+		if (line.len > nl && line.ptr[nl] == ':' && cg_str_ieq(cg_str_make(line.ptr, nl), cg_str_make(name, nl))) {
+			if (found)
+				return -2;
+			*out = cg_str_trim_ows(cg_str_sub(line, nl + 1, line.len - nl - 1));
+			found = 1;
+		}
+		p = eol + 1;
+	}
+	return found;
+}
+
+/* GET url; the body into *body (malloc'd, caller frees). Everything is
+ * bounded: the connect and whole-fetch deadlines, header bytes, body
+ * bytes. Returns 0 or -1 with the reason in err. */
+static int http_get(const struct cg_crl_config *cfg, const char *url, unsigned char **body, size_t *blen,
+		    char *err, size_t errlen)
+{
+	struct url u;
+	*body = NULL;
+	*blen = 0;
+	if (url_parse(url, &u, err, errlen) != 0)
+		return -1;
+	int64_t start = mono_ms();
+	int64_t deadline = start + cfg->fetch_timeout_ms;
+	int fd = tcp_connect(&u, deadline, start + cfg->connect_timeout_ms, err, errlen);
+	if (fd < 0)
+		return -1;
+	char req[CG_CRL_MAX_URL_LEN + 512];
+	bool v6 = strchr(u.host, ':') != NULL;
+	int rl = snprintf(req, sizeof(req),
+			  "GET %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nAccept: application/pkix-crl\r\n"
+			  "User-Agent: certgate\r\nConnection: close\r\n\r\n",
+			  u.path, v6 ? "[" : "", u.host, v6 ? "]" : "", strcmp(u.port, "80") ? ":" : "",
+			  strcmp(u.port, "80") ? u.port : "");
+	size_t cap = CG_CRL_MAX_HEADER_BYTES + cfg->max_crl_bytes;
+	unsigned char *buf = NULL;
+	size_t n = 0, bufcap = 0, hdr_end = 0, want = SIZE_MAX;
+	int rc = -1;
+	for (size_t off = 0; off < (size_t)rl;) {
+		ssize_t w = send(fd, req + off, (size_t)rl - off, MSG_NOSIGNAL);
+		if (w > 0) {
+			off += (size_t)w;
+		} else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (wait_fd(fd, POLLOUT, deadline, INT64_MAX) != 1) {
+				seterr(err, errlen, "timed out after %u ms sending the request", cfg->fetch_timeout_ms);
+				goto out;
+			}
+		} else {
+			seterr(err, errlen, "send: %s", strerror(errno));
+			goto out;
+		}
+	}
+	for (;;) {
+		if (n == bufcap) {
+			size_t nc = bufcap ? bufcap * 2 : 16384;
+			if (nc > cap + 1)
+				nc = cap + 1;
+			unsigned char *nb = realloc(buf, nc);
+			if (!nb) {
+				seterr(err, errlen, "out of memory");
+				goto out;
+			}
+			buf = nb;
+			bufcap = nc;
+		}
+		ssize_t r = recv(fd, buf + n, bufcap - n, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (wait_fd(fd, POLLIN, deadline, INT64_MAX) != 1) {
+				seterr(err, errlen, "timed out after %u ms", cfg->fetch_timeout_ms);
+				goto out;
+			}
+			continue;
+		}
+		if (r < 0) {
+			seterr(err, errlen, "recv: %s", strerror(errno));
+			goto out;
+		}
+		n += (size_t)r;
+		if (!hdr_end) {
+			unsigned char *e = NULL;
+			for (size_t i = 3; i < n && !e; i++)
+				if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r')
+					e = buf + i + 1;
+			if (!e) {
+				if (n >= CG_CRL_MAX_HEADER_BYTES) {
+					seterr(err, errlen, "response headers are longer than %d bytes",
+					       CG_CRL_MAX_HEADER_BYTES);
+					goto out;
+				}
+				if (r == 0) {
+					seterr(err, errlen, "connection closed before the end of the response headers");
+					goto out;
+				}
+				continue;
+			}
+			hdr_end = (size_t)(e - buf);
+			const char *h = (const char *)buf, *hend = (const char *)buf + hdr_end;
+			if (hdr_end < 12 || (memcmp(h, "HTTP/1.1 ", 9) != 0 && memcmp(h, "HTTP/1.0 ", 9) != 0)) {
+				seterr(err, errlen, "not an HTTP/1.x response");
+				goto out;
+			}
+			if (memcmp(h + 9, "200", 3) != 0 || (h[12] != ' ' && h[12] != '\r')) {
+				seterr(err, errlen, "HTTP status %.3s (want 200; redirects are not followed)", h + 9);
+				goto out;
+			}
+			struct cg_str v;
+			int te = find_header(h, hend, "transfer-encoding", &v);
+			if (te != 0) {
+				seterr(err, errlen, "a Transfer-Encoding response is not accepted (send Content-Length)");
+				goto out;
+			}
+			int cl = find_header(h, hend, "content-length", &v);
+			if (cl == -2) {
+				seterr(err, errlen, "response has two Content-Length headers");
+				goto out;
+			}
+			if (cl == 1) {
+				uint64_t len;
+				if (!cg_str_to_u64(v, UINT64_MAX, &len)) {
+					seterr(err, errlen, "invalid Content-Length");
+					goto out;
+				}
+				if (len > cfg->max_crl_bytes) {
+					seterr(err, errlen, "CRL is larger than %zu bytes (Content-Length %llu)",
+					       cfg->max_crl_bytes, (unsigned long long)len);
+					goto out;
+				}
+				want = (size_t)len;
+			}
+		}
+		size_t have = n - hdr_end;
+		if (have > cfg->max_crl_bytes) {
+			seterr(err, errlen, "CRL is larger than %zu bytes", cfg->max_crl_bytes);
+			goto out;
+		}
+		if (want != SIZE_MAX && have >= want) {
+			if (have > want) {
+				seterr(err, errlen, "response has more bytes than its Content-Length");
+				goto out;
+			}
+			break;
+		}
+		if (r == 0) {
+			if (want != SIZE_MAX) {
+				seterr(err, errlen, "connection closed after %zu of %zu body bytes", have, want);
+				goto out;
+			}
+			break;
+		}
+	}
+	*blen = n - hdr_end;
+	*body = malloc(*blen ? *blen : 1);
+	if (!*body) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	memcpy(*body, buf + hdr_end, *blen);
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* ---- CRL checks -------------------------------------------------------- */
+
+static bool is_pem(const unsigned char *d, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'))
+		i++;
+	return len - i >= 10 && memcmp(d + i, "-----BEGIN", 10) == 0;
+}
+
+/* Parses and checks a fetched body against issuer. NULL with err set. */
+static X509_CRL *crl_accept(const unsigned char *d, size_t len, X509 *issuer, char *err, size_t errlen)
+{
+	X509_CRL *c = NULL;
+	char name[256];
+	if (len == 0) {
+		seterr(err, errlen, "empty CRL");
+		return NULL;
+	}
+	if (len > INT32_MAX) {
+		seterr(err, errlen, "invalid CRL (neither PEM nor DER)");
+		return NULL;
+	}
+	if (is_pem(d, len)) {
+		BIO *b = BIO_new_mem_buf(d, (int)len);
+		c = b ? PEM_read_bio_X509_CRL(b, NULL, NULL, NULL) : NULL;
+		BIO_free(b);
+	} else {
+		const unsigned char *p = d;
+		c = d2i_X509_CRL(NULL, &p, (long)len);
+		if (c && p != d + len) {
+			X509_CRL_free(c);
+			c = NULL;
+		}
+	}
+	ERR_clear_error();
+	if (!c) {
+		seterr(err, errlen, "invalid CRL (neither PEM nor DER)");
+		return NULL;
+	}
+	name_text(X509_get_subject_name(issuer), name, sizeof(name));
+	if (X509_NAME_cmp(X509_CRL_get_issuer(c), X509_get_subject_name(issuer)) != 0) {
+		char cn[256];
+		name_text(X509_CRL_get_issuer(c), cn, sizeof(cn));
+		seterr(err, errlen, "CRL issuer '%s' is not the certificate issuer '%s'", cn, name);
+		goto bad;
+	}
+	EVP_PKEY *k = X509_get0_pubkey(issuer);
+	if (!k || X509_CRL_verify(c, k) != 1) {
+		ERR_clear_error();
+		seterr(err, errlen, "CRL signature does not verify with the key of '%s'", name);
+		goto bad;
+	}
+	if (X509_CRL_get_ext_by_NID(c, NID_delta_crl, -1) >= 0) {
+		seterr(err, errlen, "delta CRLs are not supported");
+		goto bad;
+	}
+	int64_t t;
+	if (asn1_epoch(X509_CRL_get0_lastUpdate(c), &t) ||
+	    (X509_CRL_get0_nextUpdate(c) && asn1_epoch(X509_CRL_get0_nextUpdate(c), &t))) {
+		seterr(err, errlen, "CRL has unreadable update dates");
+		goto bad;
+	}
+	return c;
+bad:
+	X509_CRL_free(c);
+	return NULL;
+}
+
+/* ---- the thread -------------------------------------------------------- */
+
+static void sleep_until(struct cg_crl_fetcher *f, int64_t due_ms)
+{
+	pthread_mutex_lock(&f->wake_mu);
+	if (!f->wake_flag && !f->stop) {
+		struct timespec ts = { .tv_sec = (time_t)(due_ms / 1000), .tv_nsec = (long)(due_ms % 1000) * 1000000 };
+		pthread_cond_timedwait(&f->wake, &f->wake_mu, &ts);
+	}
+	f->wake_flag = false;
+	pthread_mutex_unlock(&f->wake_mu);
+}
+
+static void wake(struct cg_crl_fetcher *f)
+{
+	pthread_mutex_lock(&f->wake_mu);
+	f->wake_flag = true;
+	pthread_cond_signal(&f->wake);
+	pthread_mutex_unlock(&f->wake_mu);
+}
+
+void cg_crl_fetcher_kick(struct cg_crl_fetcher *f)
+{
+	if (f)
+		wake(f);
+}
+
+static bool stopping(struct cg_crl_fetcher *f)
+{
+	pthread_mutex_lock(&f->wake_mu);
+	bool s = f->stop;
+	pthread_mutex_unlock(&f->wake_mu);
+	return s;
+}
+
+/* When to fetch again after a good CRL: at refresh_pct of its lifetime,
+ * but not sooner than min_refresh_ms from now (a CA that republishes late
+ * must not be polled in a loop). */
+static int64_t next_due(const struct cg_crl_config *cfg, int64_t now, int64_t last, int64_t next)
+{
+	int64_t floor = now + cfg->min_refresh_ms;
+	if (next == INT64_MAX)
+		return now + CG_CRL_NO_NEXT_UPDATE_REFRESH_MS;
+	int64_t life_ms = (next - last) * 1000;
+	int64_t at = last * 1000 + (life_ms > 0 ? life_ms * cfg->refresh_pct / 100 : 0);
+	return at > floor ? at : floor;
+}
+
+static void fetch_one(struct cg_crl_fetcher *f, size_t i)
+{
+	char url[CG_CRL_MAX_URL_LEN + 1], err[CG_CRL_ERR_LEN] = "";
+	pthread_rwlock_rdlock(&f->lock);
+	struct entry *e = &f->e[i];
+	memcpy(url, e->url, sizeof(url));
+	X509 *issuer = e->issuer; /* entries are never removed while the thread runs */
+	pthread_rwlock_unlock(&f->lock);
+
+	unsigned char *body = NULL;
+	size_t blen = 0;
+	X509_CRL *crl = NULL;
+	if (http_get(&f->cfg, url, &body, &blen, err, sizeof(err)) == 0)
+		crl = crl_accept(body, blen, issuer, err, sizeof(err));
+	free(body);
+
+	int64_t now = now_ms();
+	X509_CRL *old = NULL;
+	char iname[256];
+	name_text(X509_get_subject_name(issuer), iname, sizeof(iname));
+	pthread_rwlock_wrlock(&f->lock);
+	e->inflight = false;
+	if (crl) {
+		old = e->crl;
+		e->crl = crl;
+		e->crl_bytes = blen;
+		asn1_epoch(X509_CRL_get0_lastUpdate(crl), &e->last_update);
+		e->next_update = INT64_MAX;
+		if (X509_CRL_get0_nextUpdate(crl))
+			asn1_epoch(X509_CRL_get0_nextUpdate(crl), &e->next_update);
+		e->fetched_at = now / 1000;
+		e->fetches++;
+		e->consecutive = 0;
+		e->last_error[0] = '\0';
+		e->due_ms = next_due(&f->cfg, now, e->last_update, e->next_update);
+		atomic_fetch_add(&f->fetches, 1);
+		/* Release: a reader that sees the new epoch sees the new CRL. */
+		atomic_fetch_add_explicit(&f->epoch, 1, memory_order_release);
+	} else {
+		e->failures++;
+		e->consecutive++;
+		snprintf(e->last_error, sizeof(e->last_error), "%s", err);
+		uint64_t back = f->cfg.retry_min_ms;
+		for (unsigned k = 1; k < e->consecutive && back < f->cfg.retry_max_ms; k++)
+			back *= 2;
+		if (back > f->cfg.retry_max_ms)
+			back = f->cfg.retry_max_ms;
+		e->due_ms = now + (int64_t)back;
+		atomic_fetch_add(&f->failures, 1);
+	}
+	int64_t next_at = e->due_ms;
+	pthread_rwlock_unlock(&f->lock);
+	/* Readers hold their own references: the old CRL is freed when the
+	 * last verification using it drops it. */
+	X509_CRL_free(old);
+	if (crl)
+		cg_log_info("crl: fetched %s for '%s' (%zu bytes); next fetch in %lld s", url, iname, blen,
+			    (long long)((next_at - now) / 1000));
+	else
+		cg_log_warn("crl: fetching %s for '%s' failed: %s (retry in %lld ms; revocation of its "
+			    "certificates is unknown until a CRL is cached)",
+			    url, iname, err, (long long)(next_at - now));
+}
+
+static void *fetch_main(void *arg)
+{
+	struct cg_crl_fetcher *f = arg;
+	while (!stopping(f)) {
+		int64_t now = now_ms(), soonest = now + 60000;
+		size_t pick = SIZE_MAX;
+		pthread_rwlock_wrlock(&f->lock);
+		for (size_t i = 0; i < f->n; i++) {
+			struct entry *e = &f->e[i];
+			if (e->refused || e->inflight)
+				continue;
+			if (e->due_ms <= now && (pick == SIZE_MAX || e->due_ms < f->e[pick].due_ms))
+				pick = i;
+			else if (e->due_ms < soonest)
+				soonest = e->due_ms;
+		}
+		if (pick != SIZE_MAX)
+			f->e[pick].inflight = true;
+		pthread_rwlock_unlock(&f->lock);
+		if (pick != SIZE_MAX)
+			fetch_one(f, pick);
+		else
+			sleep_until(f, soonest);
+	}
+	return NULL;
+}
+
+struct cg_crl_fetcher *cg_crl_fetcher_new(const struct cg_crl_config *cfg, char *err, size_t errlen)
+{
+	struct cg_crl_config c;
+	cg_crl_config_init(&c);
+	if (cfg) {
+		c = *cfg;
+		struct cg_crl_config d;
+		cg_crl_config_init(&d);
+#define DEF(x) if (!c.x) c.x = d.x
+		DEF(connect_timeout_ms);
+		DEF(fetch_timeout_ms);
+		DEF(max_crl_bytes);
+		DEF(refresh_pct);
+		DEF(min_refresh_ms);
+		DEF(retry_min_ms);
+		DEF(retry_max_ms);
+#undef DEF
+	}
+	if (c.refresh_pct < 1 || c.refresh_pct > 99) {
+		seterr(err, errlen, "CRL refresh must be 1..99 percent of its lifetime, not %u", c.refresh_pct);
+		return NULL;
+	}
+	if (c.max_crl_bytes > (256u << 20)) {
+		seterr(err, errlen, "CRL size limit must be at most 268435456 bytes");
+		return NULL;
+	}
+	struct cg_crl_fetcher *f = calloc(1, sizeof(*f));
+	if (!f) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	f->cfg = c;
+	pthread_rwlock_init(&f->lock, NULL);
+	pthread_mutex_init(&f->wake_mu, NULL);
+	pthread_cond_init(&f->wake, NULL);
+	if (pthread_create(&f->thread, NULL, fetch_main, f) != 0) {
+		seterr(err, errlen, "cannot start the CRL fetcher thread");
+		pthread_cond_destroy(&f->wake);
+		pthread_mutex_destroy(&f->wake_mu);
+		pthread_rwlock_destroy(&f->lock);
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void cg_crl_fetcher_free(struct cg_crl_fetcher *f)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->wake_mu);
+	f->stop = true;
+	pthread_cond_signal(&f->wake);
+	pthread_mutex_unlock(&f->wake_mu);
+	pthread_join(f->thread, NULL);
+	for (size_t i = 0; i < f->n; i++) {
+		X509_free(f->e[i].issuer);
+		f->e[i].issuer = NULL;
+		X509_CRL_free(f->e[i].crl);
+		f->e[i].crl = NULL;
+	}
+	pthread_cond_destroy(&f->wake);
+	pthread_mutex_destroy(&f->wake_mu);
+	pthread_rwlock_destroy(&f->lock);
+	free(f);
+}
+
+uint64_t cg_crl_fetcher_epoch(const struct cg_crl_fetcher *f)
+{
+	return f ? atomic_load_explicit(&((struct cg_crl_fetcher *)f)->epoch, memory_order_acquire) : 0;
+}
+
+/* ---- the request path -------------------------------------------------- */
+
+/* The http-ish URIs of cert's distribution points, at most
+ * CG_CRL_MAX_DP_PER_CERT (a certificate may list many; we follow the first
+ * few, in order). Returns the count; urls[i] point into dps. */
+static int cert_urls(STACK_OF(DIST_POINT) *dps, const char *urls[CG_CRL_MAX_DP_PER_CERT],
+		     size_t lens[CG_CRL_MAX_DP_PER_CERT])
+{
+	int n = 0;
+	for (int i = 0; i < sk_DIST_POINT_num(dps); i++) {
+		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
+		/* Only full names; a relative name or a cRLIssuer (indirect
+		 * CRL) is not ours to fetch. */
+		if (!dp->distpoint || dp->distpoint->type != 0 || dp->CRLissuer)
+			continue;
+		GENERAL_NAMES *gn = dp->distpoint->name.fullname;
+		for (int k = 0; k < sk_GENERAL_NAME_num(gn); k++) {
+			GENERAL_NAME *g = sk_GENERAL_NAME_value(gn, k);
+			if (g->type != GEN_URI)
+				continue;
+			if (n == CG_CRL_MAX_DP_PER_CERT)
+				return n;
+			urls[n] = (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier);
+			lens[n] = (size_t)ASN1_STRING_length(g->d.uniformResourceIdentifier);
+			n++;
+		}
+	}
+	return n;
+}
+
+static struct entry *find(struct cg_crl_fetcher *f, const unsigned char sha[20], const char *url, size_t len)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (memcmp(f->e[i].issuer_sha1, sha, 20) == 0 && strlen(f->e[i].url) == len &&
+		    memcmp(f->e[i].url, url, len) == 0)
+			return &f->e[i];
+	return NULL;
+}
+
+/* Adds (issuer, url) under the write lock. A URL we will not fetch is
+ * still tracked (refused, with its reason) so that it is logged once and
+ * shows in metrics, not per request. */
+static void register_dp(struct cg_crl_fetcher *f, X509 *issuer, const unsigned char sha[20], const char *url,
+			size_t len)
+{
+	char iname[256], err[CG_CRL_ERR_LEN] = "";
+	bool refused = false, full = false;
+	if (len > CG_CRL_MAX_URL_LEN) {
+		atomic_fetch_add(&f->refused, 1);
+		cg_log_info("crl: a distribution point of a certificate from '%s' is longer than %d bytes: not fetched",
+			    (name_text(X509_get_subject_name(issuer), iname, sizeof(iname)), iname),
+			    CG_CRL_MAX_URL_LEN);
+		return;
+	}
+	char u[CG_CRL_MAX_URL_LEN + 1];
+	memcpy(u, url, len);
+	u[len] = '\0';
+	struct url pu;
+	if (memchr(url, '\0', len) || url_parse(u, &pu, err, sizeof(err)) != 0) {
+		refused = true;
+		if (!err[0])
+			snprintf(err, sizeof(err), "URL has a NUL byte");
+	}
+	pthread_rwlock_wrlock(&f->lock);
+	if (find(f, sha, url, len)) {
+		pthread_rwlock_unlock(&f->lock);
+		return;
+	}
+	if (f->n >= CG_CRL_MAX_ENTRIES) {
+		full = true;
+	} else if (X509_up_ref(issuer)) {
+		struct entry *e = &f->e[f->n];
+		memset(e, 0, sizeof(*e));
+		memcpy(e->issuer_sha1, sha, 20);
+		e->issuer = issuer;
+		memcpy(e->url, u, len + 1);
+		e->refused = refused;
+		e->due_ms = refused ? INT64_MAX : 0;
+		snprintf(e->last_error, sizeof(e->last_error), "%s", err);
+		f->n++;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	name_text(X509_get_subject_name(issuer), iname, sizeof(iname));
+	if (full) {
+		atomic_fetch_add(&f->refused, 1);
+		cg_log_warn("crl: more than %d distribution points are tracked; %s for '%s' is not fetched",
+			    CG_CRL_MAX_ENTRIES, u, iname);
+	} else if (refused) {
+		atomic_fetch_add(&f->refused, 1);
+		cg_log_warn("crl: distribution point %s for '%s' is not fetched: %s", u, iname, err);
+	} else {
+		wake(f);
+	}
+}
+
+int cg_crl_fetcher_lookup(struct cg_crl_fetcher *f, X509 *cert, X509 *issuer, STACK_OF(X509_CRL) *out,
+			  int64_t *from, int64_t *until)
+{
+	unsigned char sha[20];
+	unsigned int hl = 0;
+	if (!f || !cert || !issuer || !out)
+		return 0;
+	atomic_fetch_add_explicit(&f->lookups, 1, memory_order_relaxed);
+	/* X509_digest with SHA-1 copies the hash OpenSSL kept at decode. */
+	if (X509_digest(issuer, EVP_sha1(), sha, &hl) != 1 || hl != 20)
+		return 0;
+	STACK_OF(DIST_POINT) *dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
+	if (!dps) {
+		ERR_clear_error();
+		return 0;
+	}
+	const char *urls[CG_CRL_MAX_DP_PER_CERT];
+	size_t lens[CG_CRL_MAX_DP_PER_CERT];
+	int nu = cert_urls(dps, urls, lens), added = 0;
+	bool missing[CG_CRL_MAX_DP_PER_CERT] = { false };
+	pthread_rwlock_rdlock(&f->lock);
+	for (int i = 0; i < nu; i++) {
+		struct entry *e = find(f, sha, urls[i], lens[i]);
+		if (!e) {
+			missing[i] = true;
+			continue;
+		}
+		if (!e->crl || !X509_CRL_up_ref(e->crl))
+			continue;
+		if (!sk_X509_CRL_push(out, e->crl)) {
+			X509_CRL_free(e->crl);
+			continue;
+		}
+		added++;
+		if (e->last_update > *from)
+			*from = e->last_update;
+		if (e->next_update < *until)
+			*until = e->next_update;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	/* New points are fetched only for a certificate the issuer really
+	 * signed: a forged certificate must not choose what we fetch. */
+	bool any = false;
+	for (int i = 0; i < nu; i++)
+		any |= missing[i];
+	if (any) {
+		EVP_PKEY *k = X509_get0_pubkey(issuer);
+		if (k && X509_verify(cert, k) == 1) {
+			for (int i = 0; i < nu; i++)
+				if (missing[i])
+					register_dp(f, issuer, sha, urls[i], lens[i]);
+		}
+		ERR_clear_error();
+	}
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	return added;
+}
+
+/* ---- metrics ----------------------------------------------------------- */
+
+size_t cg_crl_fetcher_stats(struct cg_crl_fetcher *f, int64_t now, struct cg_crl_entry_stats *out, size_t max,
+			    struct cg_crl_totals *tot)
+{
+	if (!f) {
+		if (tot)
+			memset(tot, 0, sizeof(*tot));
+		return 0;
+	}
+	pthread_rwlock_rdlock(&f->lock);
+	size_t n = f->n;
+	for (size_t i = 0; out && i < n && i < max; i++) {
+		const struct entry *e = &f->e[i];
+		struct cg_crl_entry_stats *s = &out[i];
+		memset(s, 0, sizeof(*s));
+		name_text(X509_get_subject_name(e->issuer), s->issuer, sizeof(s->issuer));
+		static const char hx[] = "0123456789ABCDEF";
+		for (int k = 0; k < 20; k++) {
+			s->issuer_thumbprint[2 * k] = hx[e->issuer_sha1[k] >> 4];
+			s->issuer_thumbprint[2 * k + 1] = hx[e->issuer_sha1[k] & 15];
+		}
+		snprintf(s->url, sizeof(s->url), "%s", e->url);
+		s->has_crl = e->crl != NULL;
+		s->refused = e->refused;
+		s->last_update = e->crl ? e->last_update : 0;
+		s->next_update = e->crl ? e->next_update : 0;
+		s->age_s = e->crl ? now - e->last_update : -1;
+		s->stale = e->crl && now >= e->next_update;
+		s->fetched_at = e->fetched_at;
+		s->next_fetch_at = e->due_ms == INT64_MAX ? INT64_MAX : e->due_ms / 1000;
+		s->fetches = e->fetches;
+		s->failures = e->failures;
+		s->consecutive_failures = e->consecutive;
+		s->crl_bytes = e->crl_bytes;
+		STACK_OF(X509_REVOKED) *rv = e->crl ? X509_CRL_get_REVOKED(e->crl) : NULL;
+		s->revoked_entries = rv ? sk_X509_REVOKED_num(rv) : 0;
+		snprintf(s->last_error, sizeof(s->last_error), "%s", e->last_error);
+	}
+	pthread_rwlock_unlock(&f->lock);
+	if (tot) {
+		tot->fetches = atomic_load(&f->fetches);
+		tot->failures = atomic_load(&f->failures);
+		tot->refused = atomic_load(&f->refused);
+		tot->lookups = atomic_load(&f->lookups);
+		tot->epoch = cg_crl_fetcher_epoch(f);
+		tot->entries = n;
+	}
+	return n;
+}
+
+/* A Prometheus label value: \, " and newline escaped. */
+static void label(char *dst, size_t cap, const char *s)
+{
+	size_t j = 0;
+	for (; *s && j + 3 < cap; s++) {
+		if (*s == '\\' || *s == '"') {
+			dst[j++] = '\\';
+			dst[j++] = *s;
+		} else if (*s == '\n') {
+			dst[j++] = '\\';
+			dst[j++] = 'n';
+		} else {
+			dst[j++] = *s;
+		}
+	}
+	dst[j] = '\0';
+}
+
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+	if (*len >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < cap - *len)
+		*len += (size_t)n;
+	else
+		buf[*len] = '\0'; /* did not fit: drop the line whole */
+}
+
+size_t cg_crl_fetcher_metrics(struct cg_crl_fetcher *f, int64_t now, char *buf, size_t cap)
+{
+	if (!buf || !cap)
+		return 0;
+	buf[0] = '\0';
+	struct cg_crl_totals tot;
+	struct cg_crl_entry_stats *st = calloc(CG_CRL_MAX_ENTRIES, sizeof(*st));
+	if (!st)
+		return 0;
+	size_t n = cg_crl_fetcher_stats(f, now, st, CG_CRL_MAX_ENTRIES, &tot), len = 0;
+	put(buf, cap, &len, "certgate_crl_fetches_total %llu\n", (unsigned long long)tot.fetches);
+	put(buf, cap, &len, "certgate_crl_fetch_failures_total %llu\n", (unsigned long long)tot.failures);
+	put(buf, cap, &len, "certgate_crl_refused_total %llu\n", (unsigned long long)tot.refused);
+	for (size_t i = 0; i < n && i < CG_CRL_MAX_ENTRIES; i++) {
+		char is[600], u[2 * CG_CRL_MAX_URL_LEN + 8], lb[2800];
+		label(is, sizeof(is), st[i].issuer);
+		label(u, sizeof(u), st[i].url);
+		snprintf(lb, sizeof(lb), "{issuer=\"%s\",url=\"%s\"}", is, u);
+		if (st[i].has_crl) {
+			put(buf, cap, &len, "certgate_crl_age_seconds%s %lld\n", lb, (long long)st[i].age_s);
+			if (st[i].next_update != INT64_MAX)
+				put(buf, cap, &len, "certgate_crl_next_update_seconds%s %lld\n", lb,
+				    (long long)(st[i].next_update - now));
+		}
+		put(buf, cap, &len, "certgate_crl_stale%s %d\n", lb, st[i].has_crl ? (int)st[i].stale : 1);
+		put(buf, cap, &len, "certgate_crl_consecutive_failures%s %u\n", lb, st[i].consecutive_failures);
+	}
+	free(st);
+	return len;
+}
