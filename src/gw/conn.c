@@ -401,6 +401,13 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	v->matched_parameters.items = (const struct cg_expr_strpair *)(const void *)r->route.params;
 	v->matched_parameters.n = r->route.num_params;
 	v->certificate = p->pl->uses_certificate ? conn_cert(c) : NULL;
+	if (r->buffered) {
+		struct cg_expr_body *eb = cg_arena_zalloc(&c->arena, sizeof(*eb));
+		if (!eb)
+			return -1;
+		eb->data = cg_buf_str(&r->bodybuf);
+		v->body = eb;
+	}
 	p->x509 = v->certificate ? c->x509 : NULL;
 	p->peer_chain = p->x509 ? SSL_get_peer_cert_chain(c->ssl) : NULL;
 	p->trust = r->snap->trust;
@@ -517,6 +524,8 @@ static void access_log(struct cg_conn *c)
 
 static void req_reset(struct cg_conn *c)
 {
+	cg_buf_free(&c->req.bodybuf);
+	cg_buf_free(&c->req.respbuf);
 	if (c->req.snap)
 		cg_snapshot_unref(c->req.snap);
 	cg_arena_reset(&c->arena);
@@ -947,9 +956,10 @@ static int build_upstream_head(struct cg_conn *c)
 	}
 	if (p && p->forward_cert)
 		rc |= add_client_cert_headers(c, b, p->forward_cert);
-	if (p && p->req_body_set) {
-		rc |= cg_buf_printf(b, "Content-Length: %zu\r\n\r\n", p->req_body.len);
-		rc |= cg_buf_append_str(b, p->req_body);
+	if ((p && p->req_body_set) || r->buffered) {
+		struct cg_str body = p && p->req_body_set ? p->req_body : cg_buf_str(&r->bodybuf);
+		rc |= cg_buf_printf(b, "Content-Length: %zu\r\n\r\n", body.len);
+		rc |= cg_buf_append_str(b, body);
 		return rc ? -1 : 0;
 	}
 	if (r->h.body_kind == CG_H1_BODY_LENGTH)
@@ -1046,6 +1056,9 @@ static bool path_has_dot_segment(struct cg_str p)
 	return false;
 }
 
+static int send_continue(struct cg_conn *c);
+static void forward_request(struct cg_conn *c);
+
 static void begin_request(struct cg_conn *c, size_t headlen)
 {
 	struct cg_req *r = &c->req;
@@ -1100,15 +1113,40 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 	r->pool_key = r->backend->pool_key;
 	r->backend_timeout_ms = w->gw->set.backend_timeout_ms;
 	const struct cg_pipeline *pl = r->route.op ? r->route.op->pipeline : r->route.api->pipeline;
+	if (pl && !pl->trivial && pl->uses_request_body && r->body == CG_BODY_STREAM) {
+		/* A policy reads the body: read it whole first (bounded). */
+		r->pl_pending = pl;
+		cg_buf_init(&r->bodybuf, w->gw->set.max_buffered_body);
+		if (send_continue(c) != 0)
+			return;
+		c->state = CG_C_BUFFER;
+		return;
+	}
 	if (pl && !pl->trivial && pipe_request(c, pl))
 		return; /* answered by policies */
-	if (r->h.expect_continue && r->body == CG_BODY_STREAM && r->h.minor_version == 1) {
-		if (buf_add(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") != 0) {
-			conn_close(c);
-			return;
-		}
-		r->sent_continue = true;
+	forward_request(c);
+}
+
+/* 100 Continue, when the client waits for it before sending its body. */
+static int send_continue(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	if (!r->h.expect_continue || r->sent_continue || r->body != CG_BODY_STREAM || r->h.minor_version != 1)
+		return 0;
+	if (buf_add(&c->out, "HTTP/1.1 100 Continue\r\n\r\n") != 0) {
+		conn_close(c);
+		return -1;
 	}
+	r->sent_continue = true;
+	return 0;
+}
+
+/* Sends the request on to its backend (after the policies, if any). */
+static void forward_request(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	if (!r->buffered && send_continue(c) != 0)
+		return;
 	if (build_upstream_head(c) != 0) {
 		respond_json(c, 503, "Service Unavailable", true);
 		return;
@@ -1262,6 +1300,8 @@ static int emit_body(struct cg_conn *c, const char *p, size_t n)
 {
 	if (n == 0)
 		return 0;
+	if (c->req.resp_buffering)
+		return cg_buf_append(&c->req.respbuf, p, n); /* over the cap: -1, the caller closes */
 	if (!c->req.resp_chunk_out)
 		return cg_buf_append(&c->out, p, n);
 	char hdr[24];
@@ -1416,6 +1456,49 @@ static bool pipe_response(struct cg_conn *c)
 	}
 }
 
+/* The backend's whole body is in respbuf: outbound runs with it as
+ * context.Response.Body, and the response goes out with a Content-Length. */
+static void buffered_response_done(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	struct cg_pipe *p = r->pipe;
+	bool reusable = r->resp.keep_alive && r->resp.body_kind != CG_H1_BODY_CLOSE &&
+			r->body != CG_BODY_STREAM && c->up_in.len == 0 && c->up_out.len == 0;
+	if (c->up)
+		up_release(c, reusable);
+	r->resp_buffering = false;
+	struct cg_expr_body *eb = cg_arena_zalloc(&c->arena, sizeof(*eb));
+	if (!eb) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return;
+	}
+	eb->data = cg_buf_str(&r->respbuf);
+	p->respv.body = eb;
+	p->status = r->resp.status;
+	p->reason = r->resp.reason;
+	p->resp_hdrs.n = 0;
+	for (size_t i = 0; i < r->resp.num_headers; i++)
+		if (!resp_hdr_skip(r, r->resp_hdrs[i].name) &&
+		    cg_hlist_add(&p->resp_hdrs, &c->arena, r->resp_hdrs[i].name, r->resp_hdrs[i].value) != 0) {
+			respond_json(c, 503, "Service Unavailable", true);
+			return;
+		}
+	enum cg_pipe_rc rc = cg_pipe_run(p, CG_POL_OUTBOUND);
+	if (rc == CG_PIPE_ERROR) {
+		pipe_fail(c);
+		return;
+	}
+	if (rc == CG_PIPE_NOMEM) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return;
+	}
+	if (rc == CG_PIPE_CONTINUE && !p->resp_body_set) {
+		p->resp_body = cg_buf_str(&r->respbuf);
+		p->resp_body_set = true;
+	}
+	respond_pipe(c);
+}
+
 /* Upstream failed before a usable response arrived. */
 static void upstream_failed(struct cg_conn *c, const char *what)
 {
@@ -1542,6 +1625,20 @@ static bool step_proxy(struct cg_conn *c)
 					conn_close(c);
 					return false;
 				}
+				if (r->pipe && r->pipe->pl->sec[CG_POL_OUTBOUND].n && r->pipe->pl->uses_response_body &&
+				    r->resp.body_kind != CG_H1_BODY_NONE && !cg_str_eq_lit(r->h.method, "HEAD")) {
+					/* Outbound reads the body: take it whole first. */
+					r->resp_buffering = true;
+					cg_buf_init(&r->respbuf, c->w->gw->set.max_buffered_body);
+					r->resp_body = r->resp.body_kind;
+					r->resp_left = r->resp.content_length;
+					if (r->resp_body == CG_H1_BODY_CHUNKED)
+						cg_h1_chunked_init(&r->resp_chunked);
+					r->resp_head_done = true;
+					c->resp_seen = 0;
+					r->resp_done = r->resp_body == CG_H1_BODY_LENGTH && r->resp_left == 0;
+					return true;
+				}
 				if (r->pipe && r->pipe->pl->sec[CG_POL_OUTBOUND].n && pipe_response(c))
 					return true; /* answered by outbound policies or on-error */
 				if (start_response(c) != 0) {
@@ -1632,12 +1729,26 @@ static bool step_proxy(struct cg_conn *c)
 				rc = emit_body(c, c->up_in.data, c->up_in.len);
 				c->up_in.len = 0;
 			}
+			if (rc != 0 && r->resp_buffering) {
+				/* Over --max-buffered-body: nothing was sent yet. */
+				cg_log_info("backend %.*s: response body over the buffering limit",
+					    CG_STR_FMT(r->backend->pool_key));
+				r->resp_buffering = false;
+				respond_gateway_error(c, 502, "BackendConnectionFailure",
+						      "The response body is larger than --max-buffered-body",
+						      "Bad Gateway");
+				return true;
+			}
 			if (rc != 0) {
 				conn_close(c);
 				return false;
 			}
 			progress = true;
 		}
+	}
+	if (r->resp_buffering && r->resp_done) {
+		buffered_response_done(c);
+		return true;
 	}
 	progress |= client_flush(c, &failed);
 	if (failed) {
@@ -1655,6 +1766,73 @@ static bool step_proxy(struct cg_conn *c)
 		return true;
 	}
 	return progress;
+}
+
+/* CG_C_BUFFER: reads the whole request body (decoding chunks), bounded by
+ * --max-buffered-body, then runs the policies with it and forwards it with
+ * a Content-Length. */
+static bool step_buffer(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	bool progress = false, failed = false;
+	progress |= client_flush(c, &failed);
+	if (failed) {
+		conn_close(c);
+		return false;
+	}
+	while (r->body == CG_BODY_STREAM) {
+		if (c->in.len == 0) {
+			if (c->eof) {
+				respond_json(c, 400, "Bad Request: incomplete request body", true);
+				return true;
+			}
+			long n = client_read(c, CG_CONN_READ_CHUNK);
+			if (n > 0) {
+				progress = true;
+				c->last_ms = now_ms(c);
+				continue;
+			}
+			if (n == CG_TLS_EOF || n == CG_TLS_ERROR) {
+				c->eof = true;
+				continue;
+			}
+			return progress;
+		}
+		if (r->h.body_kind == CG_H1_BODY_LENGTH) {
+			size_t n = c->in.len < r->body_left ? c->in.len : (size_t)r->body_left;
+			if (cg_buf_append(&r->bodybuf, c->in.data, n) != 0) {
+				respond_json(c, 413, "Request Entity Too Large", true);
+				return true;
+			}
+			cg_buf_consume(&c->in, n);
+			r->body_left -= n;
+			if (r->body_left == 0)
+				r->body = CG_BODY_DONE;
+		} else {
+			size_t len = c->in.len;
+			long rc = cg_h1_chunked_decode(&r->chunked, c->in.data, &len);
+			if (rc == CG_H1_ERROR) {
+				respond_json(c, 400, "Bad Request: invalid request body", true);
+				return true;
+			}
+			if (cg_buf_append(&r->bodybuf, c->in.data, len) != 0) {
+				respond_json(c, 413, "Request Entity Too Large", true);
+				return true;
+			}
+			if (rc >= 0) {
+				memmove(c->in.data, c->in.data + len, (size_t)rc);
+				c->in.len = (size_t)rc;
+				r->body = CG_BODY_DONE;
+			} else {
+				c->in.len = 0;
+			}
+		}
+		progress = true;
+	}
+	r->buffered = true;
+	if (!pipe_request(c, r->pl_pending))
+		forward_request(c);
+	return true;
 }
 
 static bool step_respond(struct cg_conn *c)
@@ -1767,6 +1945,7 @@ static void update_timer(struct cg_conn *c)
 			d = r->up_start_ms + r->backend_timeout_ms;
 		break;
 	case CG_C_RESPOND:
+	case CG_C_BUFFER:
 		d = c->last_ms + s->body_timeout_ms;
 		break;
 	case CG_C_CLOSING:
@@ -1852,6 +2031,8 @@ static void conn_destroy(struct cg_conn *c)
 	if (c->req.snap)
 		cg_snapshot_unref(c->req.snap);
 	c->req.snap = NULL;
+	cg_buf_free(&c->req.bodybuf);
+	cg_buf_free(&c->req.respbuf);
 	if (c->hs_snap)
 		cg_snapshot_unref(c->hs_snap);
 	c->hs_snap = NULL;
@@ -1894,6 +2075,9 @@ static void conn_run(struct cg_conn *c)
 			break;
 		case CG_C_RESPOND:
 			progress = step_respond(c);
+			break;
+		case CG_C_BUFFER:
+			progress = step_buffer(c);
 			break;
 		case CG_C_CLOSING:
 		default:

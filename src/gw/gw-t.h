@@ -28,6 +28,7 @@ struct cg_gw_settings {
 	uint64_t backend_timeout_ms; /* backend response head -> 504 */
 	uint64_t grace_ms;           /* graceful stop bound */
 	uint64_t max_body_bytes;     /* request body -> 413 */
+	uint64_t max_buffered_body;  /* a body policies read (buffered whole) -> 413 / 502 */
 	struct cg_h1_limits h1;
 	unsigned max_conns_per_worker;
 	unsigned max_idle_upstream;  /* idle pooled connections per backend per worker */

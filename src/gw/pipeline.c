@@ -49,7 +49,20 @@ static const struct kind_spec kinds[] = {
 
 struct build_ctx {
 	struct cg_snapshot *snap;
+	int section; /* enum cg_pol_section being built */
 };
+
+/* Expressions that read a message body need it buffered before the
+ * section runs (APIM buffers on access; we decide when building). */
+static void note_body(struct cg_pipeline *pl, const struct build_ctx *bc, struct cg_str src)
+{
+	if (!memmem(src.ptr, src.len, "Body", 4))
+		return;
+	if (bc->section == CG_POL_INBOUND || bc->section == CG_POL_BACKEND)
+		pl->uses_request_body = true;
+	else
+		pl->uses_response_body = true;
+}
 
 static X509 *resolve_cert(void *user, struct cg_str id)
 {
@@ -144,6 +157,14 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 	memset(st, 0, sizeof(*st));
 	st->kind = ks->kind;
 	st->node = n;
+	for (size_t i = 0; i < n->num_attrs; i++)
+		if (n->attrs[i].is_expr)
+			note_body(pl, bc, n->attrs[i].value);
+	if (n->text_is_expr)
+		note_body(pl, bc, n->text);
+	for (const struct cg_pol_node *ch = n->children; ch; ch = ch->next)
+		if (ch->text_is_expr)
+			note_body(pl, bc, ch->text);
 	for (int i = 0; i < 4 && ks->attrs[i]; i++) {
 		st->a[i] = cg_pol_attr_get(n, ks->attrs[i]);
 		if (attr_mentions_cert(st->a[i]))
@@ -272,9 +293,9 @@ int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff
 		      struct cg_pipeline *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	struct build_ctx bc = { snap };
+	struct build_ctx bc = { snap, 0 };
 	for (int s = 0; s < CG_POL_NSECTIONS; s++)
-		if (build_list(arena, eff->sections[s].items, eff->sections[s].len, &out->sec[s], out, &bc,
+		if ((bc.section = s, 0) || build_list(arena, eff->sections[s].items, eff->sections[s].len, &out->sec[s], out, &bc,
 			       err, errlen) != 0)
 			return -1;
 	const struct cg_step_list *be = &out->sec[CG_POL_BACKEND];

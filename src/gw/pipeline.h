@@ -76,6 +76,8 @@ struct cg_pipeline {
 	 * other sections: the request needs no policy work at all. */
 	bool trivial;
 	bool uses_certificate; /* some expression reads context.Request.Certificate */
+	bool uses_request_body;  /* an inbound/backend expression reads a Body: buffer the request */
+	bool uses_response_body; /* an outbound/on-error expression does: buffer the response */
 };
 
 /* Builds the steps of an effective policy in arena, resolving references

@@ -42,6 +42,8 @@ void cg_gw_serve_usage(void)
 	       "  --backend-timeout SEC       backend response head, else 504 (default 300, as APIM)\n"
 	       "  --grace SEC                 graceful stop bound on SIGTERM/SIGINT (default 30)\n"
 	       "  --max-body BYTES            request body limit, else 413 (default 104857600)\n"
+	       "  --max-buffered-body BYTES   a body a policy reads is buffered whole: request\n"
+	       "                              over it 413, response over it 502 (default 4194304)\n"
 	       "  --max-header-bytes N        request head limit, else 431 (default 32768)\n"
 	       "  --max-headers N             header count limit, else 431 (default 100)\n"
 	       "  --max-connections N         per worker (default 50000)\n"
@@ -64,6 +66,7 @@ static void settings_default(struct cg_gw_settings *s)
 	s->backend_timeout_ms = 300000;
 	s->grace_ms = 30000;
 	s->max_body_bytes = 100ull * 1024 * 1024;
+	s->max_buffered_body = 4ull * 1024 * 1024;
 	s->h1.max_head_bytes = CG_H1_DEFAULT_MAX_HEAD_BYTES;
 	s->h1.max_line_bytes = CG_H1_DEFAULT_MAX_LINE_BYTES;
 	s->h1.max_uri_bytes = CG_H1_DEFAULT_MAX_URI_BYTES;
@@ -296,6 +299,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "access-log", required_argument, NULL, 11 },
 		{ "log-level", required_argument, NULL, 12 },
 		{ "admin", required_argument, NULL, 13 },
+		{ "max-buffered-body", required_argument, NULL, 15 },
 		{ "admin-token-file", required_argument, NULL, 14 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -389,6 +393,10 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		}
 		case 13:
 			admin_listen = optarg;
+			break;
+		case 15:
+			if (parse_count("--max-buffered-body", optarg, 0, 1024ull * 1024 * 1024, &gw->set.max_buffered_body))
+				goto out;
 			break;
 		case 14:
 			admin_token = optarg;

@@ -79,6 +79,7 @@ enum cg_conn_state {
 	CG_C_HEAD,    /* reading a request head (or idle between requests) */
 	CG_C_PROXY,   /* exchanging with a backend */
 	CG_C_RESPOND, /* writing a locally made response */
+	CG_C_BUFFER,  /* reading the whole request body (policies read it) */
 	CG_C_CLOSING, /* flushing what is left, then closing */
 };
 
@@ -118,6 +119,11 @@ struct cg_req {
 	uint64_t backend_timeout_ms;     /* forward-request timeout, else --backend-timeout */
 	bool discard_body;               /* set-body replaced the request body: drop the client's */
 	bool outbound_ran;               /* the response head comes from the pipe (outbound edits) */
+	const struct cg_pipeline *pl_pending; /* CG_C_BUFFER: the pipeline to run once the body is in */
+	bool buffered;                   /* the request body is in bodybuf (consumed from the client) */
+	struct cg_buf bodybuf;           /* the buffered request body */
+	bool resp_buffering;             /* the response body goes to respbuf, then outbound runs */
+	struct cg_buf respbuf;
 };
 
 struct cg_conn {

@@ -348,6 +348,74 @@ class ValidateClientCertificate(cgtest.GatewayTestCase):
             time.sleep(1.0)
 
 
+class Bodies(cgtest.GatewayTestCase):
+    """context.Request.Body / context.Response.Body: the body is buffered
+    (bounded by --max-buffered-body) when a policy reads it, and forwarded
+    or returned intact unless a policy replaces it."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.b = cls.backend()
+        cls.gw = cls.gateway(
+            hosts=[{"name": "open.test", "default": True}],
+            apis=[{"id": "req", "path": "req", "backend": cls.b.url("/r")},
+                  {"id": "resp", "path": "resp", "backend": cls.b.url("/s")},
+                  {"id": "json", "path": "json", "backend": cls.b.url("/j")}],
+            serve_args=["--max-buffered-body", "65536"])
+        GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
+  <set-header name="X-Body-Length" exists-action="override"><value>@(context.Request.Body.As<string>(preserveContent: true).Length.ToString())</value></set-header>
+  <choose><when condition="@(context.Request.Body.As<string>(preserveContent: true).Contains("forbidden"))">
+    <return-response><set-status code="400" reason="Bad body" /></return-response></when></choose>
+</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>""",
+            "--api", "req")
+        GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base /></inbound><backend><base /></backend>
+<outbound><base />
+  <set-header name="X-Resp-Has-Echo" exists-action="override"><value>@(context.Response.Body.As<string>(preserveContent: true).Contains("method").ToString())</value></set-header>
+</outbound><on-error><base /></on-error></policies>""", "--api", "resp")
+        GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base /></inbound><backend><base /></backend>
+<outbound><base />
+  <set-body>@{ var body = context.Response.Body.As<string>(); return "wrapped:" + body.Length; }</set-body>
+</outbound><on-error><base /></on-error></policies>""", "--api", "json")
+        time.sleep(1.0)
+
+    def test_request_body_read_and_forwarded(self):
+        self.b.reset()
+        body = b"hello " * 1000
+        r = self.gw.curl("/req/x", host="open.test", data=body)
+        self.assertEqual(r.status, 200, r)
+        got = self.b.last()
+        self.assertEqual(got.body, body)
+        self.assertEqual(got.headers.get("X-Body-Length"), str(len(body)))
+        # chunked from the client: forwarded with a Content-Length
+        self.b.reset()
+        r = self.gw.curl("/req/x", host="open.test", data=body, headers=["Transfer-Encoding: chunked"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.b.last().body, body)
+        self.assertEqual(self.b.last().headers.get("Content-Length"), str(len(body)))
+
+    def test_request_body_decides(self):
+        self.b.reset()
+        r = self.gw.curl("/req/x", host="open.test", data=b"this is forbidden")
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(self.b.count(), 0)
+
+    def test_request_body_over_the_buffer_limit(self):
+        r = self.gw.curl("/req/x", host="open.test", data=b"x" * 70000)
+        self.assertEqual(r.status, 413, r)
+
+    def test_response_body_read(self):
+        r = self.gw.curl("/resp/x", host="open.test")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("X-Resp-Has-Echo"), "True")
+        self.assertIn(b"method", r.body)
+
+    def test_response_body_replaced(self):
+        r = self.gw.curl("/json/x", host="open.test")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.body.startswith(b"wrapped:"), r.body)
+        self.assertGreater(int(r.body.split(b":")[1]), 10)
+
+
 class ForwardClientCertificate(cgtest.GatewayTestCase):
     """certgate's forward-client-certificate policy: RFC 9440 Client-Cert /
     Client-Cert-Chain or Envoy's X-Forwarded-Client-Cert, built from the
