@@ -569,14 +569,27 @@ static void fetch_one(struct cg_crl_fetcher *f, size_t i)
 		if (X509_CRL_get0_nextUpdate(crl))
 			asn1_epoch(X509_CRL_get0_nextUpdate(crl), &e->next_update);
 		e->fetched_at = now / 1000;
-		e->fetches++;
-		e->consecutive = 0;
-		e->last_error[0] = '\0';
-		e->due_ms = next_due(&f->cfg, now, e->last_update, e->next_update);
-		atomic_fetch_add(&f->fetches, 1);
+		if (e->next_update != INT64_MAX && e->next_update * 1000 <= now) {
+			/* Already stale: kept (verification reports "CRL has
+			 * expired", fail closed) but retried with back-off like a
+			 * failure, not polled every min_refresh_ms. */
+			struct tm tm;
+			time_t nu = (time_t)e->next_update;
+			gmtime_r(&nu, &tm);
+			snprintf(err, sizeof(err), "CRL is past its nextUpdate %04d-%02d-%02dT%02d:%02d:%02dZ",
+				 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+			crl = NULL; /* reported as a failure below; e->crl keeps it */
+		} else {
+			e->fetches++;
+			e->consecutive = 0;
+			e->last_error[0] = '\0';
+			e->due_ms = next_due(&f->cfg, now, e->last_update, e->next_update);
+			atomic_fetch_add(&f->fetches, 1);
+		}
 		/* Release: a reader that sees the new epoch sees the new CRL. */
 		atomic_fetch_add_explicit(&f->epoch, 1, memory_order_release);
-	} else {
+	}
+	if (!crl) {
 		e->failures++;
 		e->consecutive++;
 		snprintf(e->last_error, sizeof(e->last_error), "%s", err);

@@ -529,8 +529,23 @@ static STACK_OF(X509_CRL) *lookup_crls(const X509_STORE_CTX *ctx, const X509_NAM
 		return sk; /* issuer only sent by the client: not fetched for */
 	if (!sk)
 		sk = sk_X509_CRL_new_null();
-	if (sk)
-		cg_crl_fetcher_lookup(v->t->crl_source, cert, ca, sk, &v->crl_from, &v->crl_until);
+	if (!sk || cg_crl_fetcher_lookup(v->t->crl_source, cert, ca, sk, &v->crl_from, &v->crl_until) > 0)
+		return sk;
+	/* Nothing cached for this certificate: fail-closed verification stops
+	 * here, so register the rest of the chain's points now; otherwise the
+	 * intermediate's CRL would only be asked for after this one lands,
+	 * one "unknown" round per level. Only on this (cold) path. */
+	STACK_OF(X509_CRL) *tmp = sk_X509_CRL_new_null();
+	int64_t f = INT64_MIN, u = INT64_MAX;
+	for (int d = depth + 1; tmp && d + 1 < sk_X509_num(chain); d++) {
+		X509 *up = sk_X509_value(chain, d + 1), *upca = NULL;
+		for (int i = 0; i < sk_X509_num(v->t->cas) && !upca; i++)
+			if (X509_cmp(sk_X509_value(v->t->cas, i), up) == 0)
+				upca = sk_X509_value(v->t->cas, i);
+		if (upca)
+			cg_crl_fetcher_lookup(v->t->crl_source, sk_X509_value(chain, d), upca, tmp, &f, &u);
+	}
+	sk_X509_CRL_pop_free(tmp, X509_CRL_free);
 	return sk;
 }
 
