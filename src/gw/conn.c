@@ -60,58 +60,64 @@ static int buf_add(struct cg_buf *b, const char *s)
 	return cg_buf_append(b, s, strlen(s));
 }
 
-/* Reads from the client into `in`. Returns bytes read (> 0), 0 at EOF, or
- * CG_TLS_WANT_* / CG_TLS_ERROR (want recorded). */
-static long client_read(struct cg_conn *c, size_t max)
+/* One socket of a connection, plain or TLS, for the shared I/O helpers. */
+struct io_side {
+	int fd;
+	SSL *ssl;   /* NULL: plain */
+	int *want;  /* blocked operations record UV_READABLE/UV_WRITABLE here */
+};
+
+/* Reads at most max bytes appended to b. Returns bytes read (> 0),
+ * CG_TLS_EOF, or CG_TLS_WANT_* / CG_TLS_ERROR (the want is recorded). */
+static long io_read(struct io_side s, struct cg_buf *b, size_t max)
 {
-	if (cg_buf_reserve(&c->in, max) != 0)
+	if (cg_buf_reserve(b, max) != 0)
 		return CG_TLS_ERROR;
 	long r;
-	if (c->ssl) {
-		r = cg_tls_read(c->ssl, c->in.data + c->in.len, max);
+	if (s.ssl) {
+		r = cg_tls_read(s.ssl, b->data + b->len, max);
 	} else {
 		ssize_t n;
 		do
-			n = read(c->fd, c->in.data + c->in.len, max);
+			n = read(s.fd, b->data + b->len, max);
 		while (n < 0 && errno == EINTR);
 		r = n > 0 ? n : n == 0 ? CG_TLS_EOF : (errno == EAGAIN ? CG_TLS_WANT_READ : CG_TLS_ERROR);
 	}
 	if (r > 0)
-		c->in.len += (size_t)r;
+		b->len += (size_t)r;
 	else if (r == CG_TLS_WANT_READ)
-		c->want |= UV_READABLE;
+		*s.want |= UV_READABLE;
 	else if (r == CG_TLS_WANT_WRITE)
-		c->want |= UV_WRITABLE;
+		*s.want |= UV_WRITABLE;
 	return r;
 }
 
-/* Writes as much of `out` as the socket takes. Returns true on progress;
- * sets *failed on a write error. */
-static bool client_flush(struct cg_conn *c, bool *failed)
+/* Writes as much of b as the socket takes; *sent counts the bytes. Returns
+ * true on progress; sets *failed on a write error. */
+static bool io_flush(struct io_side s, struct cg_buf *b, uint64_t *sent, bool *failed)
 {
 	bool progress = false;
-	while (c->out.len) {
+	while (b->len) {
 		long r;
-		if (c->ssl) {
-			r = cg_tls_write(c->ssl, c->out.data, c->out.len);
+		if (s.ssl) {
+			r = cg_tls_write(s.ssl, b->data, b->len);
 		} else {
 			ssize_t n;
 			do
-				n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+				n = send(s.fd, b->data, b->len, MSG_NOSIGNAL);
 			while (n < 0 && errno == EINTR);
 			r = n >= 0 ? n : (errno == EAGAIN ? CG_TLS_WANT_WRITE : CG_TLS_ERROR);
 		}
 		if (r > 0) {
-			cg_buf_consume(&c->out, (size_t)r);
-			c->req.bytes_out += (uint64_t)r;
-			c->last_ms = now_ms(c);
+			cg_buf_consume(b, (size_t)r);
+			*sent += (uint64_t)r;
 			progress = true;
 			continue;
 		}
 		if (r == CG_TLS_WANT_WRITE)
-			c->want |= UV_WRITABLE;
+			*s.want |= UV_WRITABLE;
 		else if (r == CG_TLS_WANT_READ)
-			c->want |= UV_READABLE;
+			*s.want |= UV_READABLE;
 		else
 			*failed = true;
 		break;
@@ -119,59 +125,40 @@ static bool client_flush(struct cg_conn *c, bool *failed)
 	return progress;
 }
 
+static struct io_side client_side(struct cg_conn *c)
+{
+	return (struct io_side){ c->fd, c->ssl, &c->want };
+}
+
+static struct io_side up_side(struct cg_conn *c)
+{
+	return (struct io_side){ c->up->fd, c->up->ssl, &c->up->want };
+}
+
+static long client_read(struct cg_conn *c, size_t max)
+{
+	return io_read(client_side(c), &c->in, max);
+}
+
+static bool client_flush(struct cg_conn *c, bool *failed)
+{
+	bool progress = io_flush(client_side(c), &c->out, &c->req.bytes_out, failed);
+	if (progress)
+		c->last_ms = now_ms(c);
+	return progress;
+}
+
 static long up_read(struct cg_conn *c, size_t max)
 {
-	struct cg_upconn *up = c->up;
-	if (cg_buf_reserve(&c->up_in, max) != 0)
-		return CG_TLS_ERROR;
-	long r;
-	if (up->ssl) {
-		r = cg_tls_read(up->ssl, c->up_in.data + c->up_in.len, max);
-	} else {
-		ssize_t n;
-		do
-			n = read(up->fd, c->up_in.data + c->up_in.len, max);
-		while (n < 0 && errno == EINTR);
-		r = n > 0 ? n : n == 0 ? CG_TLS_EOF : (errno == EAGAIN ? CG_TLS_WANT_READ : CG_TLS_ERROR);
-	}
-	if (r > 0)
-		c->up_in.len += (size_t)r;
-	else if (r == CG_TLS_WANT_READ)
-		up->want |= UV_READABLE;
-	else if (r == CG_TLS_WANT_WRITE)
-		up->want |= UV_WRITABLE;
-	return r;
+	return io_read(up_side(c), &c->up_in, max);
 }
 
 static bool up_flush(struct cg_conn *c, bool *failed)
 {
-	struct cg_upconn *up = c->up;
-	bool progress = false;
-	while (c->up_out.len) {
-		long r;
-		if (up->ssl) {
-			r = cg_tls_write(up->ssl, c->up_out.data, c->up_out.len);
-		} else {
-			ssize_t n;
-			do
-				n = send(up->fd, c->up_out.data, c->up_out.len, MSG_NOSIGNAL);
-			while (n < 0 && errno == EINTR);
-			r = n >= 0 ? n : (errno == EAGAIN ? CG_TLS_WANT_WRITE : CG_TLS_ERROR);
-		}
-		if (r > 0) {
-			cg_buf_consume(&c->up_out, (size_t)r);
-			c->last_ms = now_ms(c);
-			progress = true;
-			continue;
-		}
-		if (r == CG_TLS_WANT_WRITE)
-			up->want |= UV_WRITABLE;
-		else if (r == CG_TLS_WANT_READ)
-			up->want |= UV_READABLE;
-		else
-			*failed = true;
-		break;
-	}
+	uint64_t sent = 0;
+	bool progress = io_flush(up_side(c), &c->up_out, &sent, failed);
+	if (progress)
+		c->last_ms = now_ms(c);
 	return progress;
 }
 

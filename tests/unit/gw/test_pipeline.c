@@ -14,37 +14,7 @@
 #include "gw/snapshot.h"
 #include "tls/tls.h"
 
-static char cert_pem[8192], key_pem[8192];
-
-static void read_file(const char *path, char *buf, size_t n)
-{
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	size_t got = fread(buf, 1, n - 1, f);
-	buf[got] = '\0';
-	fclose(f);
-}
-
-static int setup_pki(void **state)
-{
-	char dir[] = "/tmp/cg-pipe-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd),
-		 "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s/k.pem "
-		 "-out %s/c.pem -days 2 -subj /CN=a.test 2>/dev/null",
-		 dir, dir);
-	assert_int_equal(system(cmd), 0);
-	char p[256];
-	snprintf(p, sizeof(p), "%s/c.pem", dir);
-	read_file(p, cert_pem, sizeof(cert_pem));
-	snprintf(p, sizeof(p), "%s/k.pem", dir);
-	read_file(p, key_pem, sizeof(key_pem));
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	assert_int_equal(system(cmd), 0);
-	cg_tls_global_init();
-	return 0;
-}
+#include "gw/pki.h"
 
 static struct cg_model_host host = { "a.test", cert_pem, key_pem, false, true };
 static struct cg_model_api api = { "api", "API", "api", "http://127.0.0.1:1/base", NULL, 0 };
