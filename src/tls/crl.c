@@ -53,6 +53,9 @@ struct cg_crl_fetcher {
 	size_t n;
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t fetches, failures, refused, lookups;
+	/* Refusals that are not tracked as entries (table full, URL too
+	 * long) would repeat per request: logged once each, then counted. */
+	atomic_flag logged_full, logged_long;
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -354,7 +357,7 @@ static int http_get(const struct cg_crl_config *cfg, const char *url, unsigned c
 			}
 			hdr_end = (size_t)(e - buf);
 			const char *h = (const char *)buf, *hend = (const char *)buf + hdr_end;
-			if (hdr_end < 12 || (memcmp(h, "HTTP/1.1 ", 9) != 0 && memcmp(h, "HTTP/1.0 ", 9) != 0)) {
+			if (hdr_end < 16 || (memcmp(h, "HTTP/1.1 ", 9) != 0 && memcmp(h, "HTTP/1.0 ", 9) != 0)) {
 				seterr(err, errlen, "not an HTTP/1.x response");
 				goto out;
 			}
@@ -674,6 +677,8 @@ struct cg_crl_fetcher *cg_crl_fetcher_new(const struct cg_crl_config *cfg, char 
 		return NULL;
 	}
 	f->cfg = c;
+	atomic_flag_clear(&f->logged_full);
+	atomic_flag_clear(&f->logged_long);
 	pthread_rwlock_init(&f->lock, NULL);
 	pthread_mutex_init(&f->wake_mu, NULL);
 	pthread_cond_init(&f->wake, NULL);
@@ -763,9 +768,12 @@ static void register_dp(struct cg_crl_fetcher *f, X509 *issuer, const unsigned c
 	bool refused = false, full = false;
 	if (len > CG_CRL_MAX_URL_LEN) {
 		atomic_fetch_add(&f->refused, 1);
-		cg_log_info("crl: a distribution point of a certificate from '%s' is longer than %d bytes: not fetched",
-			    (name_text(X509_get_subject_name(issuer), iname, sizeof(iname)), iname),
-			    CG_CRL_MAX_URL_LEN);
+		if (!atomic_flag_test_and_set(&f->logged_long)) {
+			name_text(X509_get_subject_name(issuer), iname, sizeof(iname));
+			cg_log_warn("crl: a distribution point of a certificate from '%s' is longer than %d bytes: "
+				    "not fetched (logged once; see certgate_crl_refused_total)",
+				    iname, CG_CRL_MAX_URL_LEN);
+		}
 		return;
 	}
 	char u[CG_CRL_MAX_URL_LEN + 1];
@@ -799,8 +807,10 @@ static void register_dp(struct cg_crl_fetcher *f, X509 *issuer, const unsigned c
 	name_text(X509_get_subject_name(issuer), iname, sizeof(iname));
 	if (full) {
 		atomic_fetch_add(&f->refused, 1);
-		cg_log_warn("crl: more than %d distribution points are tracked; %s for '%s' is not fetched",
-			    CG_CRL_MAX_ENTRIES, u, iname);
+		if (!atomic_flag_test_and_set(&f->logged_full))
+			cg_log_warn("crl: more than %d distribution points are tracked; %s for '%s' is not fetched "
+				    "(logged once; see certgate_crl_refused_total)",
+				    CG_CRL_MAX_ENTRIES, u, iname);
 	} else if (refused) {
 		atomic_fetch_add(&f->refused, 1);
 		cg_log_warn("crl: distribution point %s for '%s' is not fetched: %s", u, iname, err);

@@ -391,6 +391,11 @@ int cg_trust_set_revocation_fail_open(struct cg_trust *t, bool fail_open)
 	return 0;
 }
 
+bool cg_trust_revocation_fail_open(const struct cg_trust *t)
+{
+	return t && t->fail_open;
+}
+
 uint64_t cg_trust_generation(const struct cg_trust *t)
 {
 	return t ? t->generation : 0;

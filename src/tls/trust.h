@@ -16,9 +16,12 @@
  * - No purpose/EKU check (purpose "any"): APIM accepts client certificates
  *   without the clientAuth extended key usage. CA certificates in the
  *   path must still be CAs (basicConstraints CA:TRUE).
- * - Revocation uses uploaded CRLs only (no network). It covers the leaf
- *   and intermediates, not roots. A missing, expired or not-yet-valid CRL
- *   is REVOCATION_UNKNOWN: fail closed unless CG_TRUST_REVOCATION_FAIL_OPEN.
+ * - Revocation uses uploaded CRLs and, for issuers without one, CRLs
+ *   fetched in the background from crlDistributionPoints when a fetcher
+ *   is set (cg_trust_set_crl_source, crl.h); verification itself never
+ *   touches the network. It covers the leaf and intermediates, not roots.
+ *   A missing, expired or not-yet-valid CRL is REVOCATION_UNKNOWN: fail
+ *   closed unless CG_TRUST_REVOCATION_FAIL_OPEN or the store's fail-open.
  *
  * Cost: see docs/client-certificates.md ("Cost"); a cache hit is a hash
  * lookup and a copy. */
@@ -87,6 +90,9 @@ int cg_trust_set_crl_source(struct cg_trust *t, struct cg_crl_fetcher *f);
  * Default false: fail closed. Call before cg_trust_finish; -1 on a
  * finished store or NULL t. */
 int cg_trust_set_revocation_fail_open(struct cg_trust *t, bool fail_open);
+/* The setting above (false for NULL): for callers that decide revocation
+ * themselves (validate-revocation without validate-trust). */
+bool cg_trust_revocation_fail_open(const struct cg_trust *t);
 
 /* Freezes the store. After this only the read-only functions below may be
  * used, from any thread. Returns 0, or -1 on out of memory. */

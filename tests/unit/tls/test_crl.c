@@ -580,6 +580,7 @@ static struct cg_trust *store_with(struct cg_crl_fetcher *f, bool fail_open, boo
 	assert_int_equal(cg_trust_set_crl_source(t, f), 0);
 	assert_int_equal(cg_trust_set_revocation_fail_open(t, fail_open), 0);
 	assert_int_equal(cg_trust_finish(t, err, sizeof(err)), 0);
+	assert_int_equal(cg_trust_revocation_fail_open(t), fail_open);
 	return t;
 }
 
