@@ -39,6 +39,8 @@
 #include "base/arena.h"
 #include "tls/crl.h"
 #include "tls/trust.h"
+#include "tls/vcc.h"
+#include "tls/x509.h"
 
 extern char **environ;
 
@@ -685,6 +687,11 @@ static void test_good_and_revoked_fetched_once(void **state)
 	struct cg_crl_entry_stats s = entry_for(f, "/int.crl", NULL);
 	assert_true(s.has_crl);
 	assert_int_equal(r.valid_until, s.next_update);
+	/* At nextUpdate the cached "ok" is not used: the CRL is stale. */
+	cg_trust_cache_verify(t, c, c_good, NULL, s.next_update, ALL, &r);
+	assert_false(r.from_cache);
+	want(&r, CG_TRUST_REVOCATION_UNKNOWN, "CRL has expired");
+	assert_int_equal(r.depth, 0);
 	assert_int_equal(route_count("/int.crl") - before, 1);
 	assert_int_equal(route_count("/root.crl") - root_before, 1);
 	assert_int_equal(s.fetches, 1);
@@ -1203,6 +1210,52 @@ static void test_threads_during_refresh(void **state)
 	serve_file("/int.crl", "int.crl", M_SERVE);
 }
 
+/* validate-client-certificate over a fetcher-backed store: the policy's
+ * Reasons and Messages (docs/client-certificates.md). */
+static void test_validate_client_certificate(void **state)
+{
+	(void)state;
+	char err[256];
+	struct cg_crl_fetcher *f = fetcher(0);
+	struct cg_trust *t = store_with(f, false, true);
+	struct cg_vcc_config cfg;
+	cg_vcc_config_init(&cfg);
+	struct cg_x509 *good = NULL, *revoked = NULL, *garbage = NULL;
+	X509 *xg = load_cert("garbage");
+	assert_int_equal(cg_x509_view_new(c_good, &g_arena, &good, err, sizeof(err)), 0);
+	assert_int_equal(cg_x509_view_new(c_revoked, &g_arena, &revoked, err, sizeof(err)), 0);
+	assert_int_equal(cg_x509_view_new(xg, &g_arena, &garbage, err, sizeof(err)), 0);
+	struct cg_trust_cache *c = cg_trust_cache_new(0);
+	struct cg_vcc_result res;
+	cg_vcc_check(&cfg, good, NULL, t, c, time(NULL), &res);
+	assert_false(res.ok);
+	assert_string_equal(res.reason_name, "ClientCertificateRevocationUnknown");
+	assert_string_equal(res.message, "The revocation status of the client certificate could not be determined: "
+					 "unable to get certificate CRL (depth 0)");
+	wait_attempts(f, "/int.crl", 1);
+	wait_attempts(f, "/root.crl", 1);
+	cg_vcc_check(&cfg, good, NULL, t, c, time(NULL), &res);
+	assert_true(res.ok);
+	cg_vcc_check(&cfg, revoked, NULL, t, c, time(NULL), &res);
+	assert_false(res.ok);
+	assert_string_equal(res.reason_name, "ClientCertificateRevoked");
+	assert_string_equal(res.message, "The client certificate has been revoked");
+	cg_vcc_check(&cfg, garbage, NULL, t, c, time(NULL), &res);
+	wait_attempts(f, "/garbage", 1);
+	cg_vcc_check(&cfg, garbage, NULL, t, c, time(NULL), &res);
+	assert_string_equal(res.reason_name, "ClientCertificateRevocationUnknown");
+	/* The gateway-wide fail-open store lets it pass; revoked still fails. */
+	struct cg_trust *open = store_with(f, true, true);
+	cg_vcc_check(&cfg, garbage, NULL, open, c, time(NULL), &res);
+	assert_true(res.ok);
+	assert_true(res.trust.revocation_skipped);
+	cg_vcc_check(&cfg, revoked, NULL, open, c, time(NULL), &res);
+	assert_string_equal(res.reason_name, "ClientCertificateRevoked");
+	cg_trust_cache_free(c);
+	X509_free(xg);
+	cg_crl_fetcher_free(f);
+}
+
 static double now_us(void)
 {
 	struct timespec ts;
@@ -1257,6 +1310,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_during_refresh, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_validate_client_certificate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cost_report, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
