@@ -23,6 +23,13 @@
 #define CG_CRL_RETRY_MAX_MS 300000       /* default longest retry interval */
 #define CG_CRL_NO_NEXT_UPDATE_REFRESH_MS 3600000 /* a CRL without nextUpdate: refetch hourly */
 #define CG_CRL_ERR_LEN 256
+/* OCSP (the fallback when a certificate has no usable CRL): one entry
+ * per certificate, so more of them; responses are small. */
+#define CG_OCSP_MAX_ENTRIES 256          /* certificates tracked; more are not asked for */
+#define CG_OCSP_MAX_BYTES 65536          /* largest OCSP response accepted */
+#define CG_OCSP_MAX_SERIAL 32            /* serial number bytes (RFC 5280 allows 20) */
+#define CG_OCSP_NO_NEXT_UPDATE_MS 300000 /* a response without nextUpdate: usable 5 minutes */
+#define CG_OCSP_SKEW_S 300               /* clock skew allowed on thisUpdate */
 
 /* Settings; zero fields take the defaults above (cg_crl_config_init). */
 struct cg_crl_config {
@@ -61,8 +68,28 @@ struct cg_crl_totals {
 	uint64_t failures;  /* failed fetches, all entries */
 	uint64_t refused;   /* lookups refused: table full, URL too long, https:// */
 	uint64_t lookups;   /* cg_crl_fetcher_lookup calls (request path, result-cache misses) */
-	uint64_t epoch;     /* bumps whenever a cached CRL changes */
+	uint64_t epoch;     /* bumps whenever a cached CRL or OCSP answer changes */
 	size_t entries;
+	uint64_t ocsp_fetches, ocsp_failures;
+	size_t ocsp_entries;
+};
+
+enum cg_ocsp_status {
+	CG_OCSP_NONE = 0, /* nothing current cached: revocation unknown */
+	CG_OCSP_GOOD,
+	CG_OCSP_REVOKED,
+	CG_OCSP_UNKNOWN,  /* the responder answered "unknown": revocation unknown */
+};
+
+/* One certificate's cached OCSP answer, for tests and metrics. */
+struct cg_ocsp_entry_stats {
+	char url[CG_CRL_MAX_URL_LEN + 1];
+	enum cg_ocsp_status status;
+	bool refused;
+	int64_t this_update, next_update; /* of the cached response; next INT64_MAX when none */
+	uint64_t fetches, failures;
+	unsigned consecutive_failures;
+	char last_error[CG_CRL_ERR_LEN];
 };
 
 struct cg_crl_fetcher; /* opaque: crl.c */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -41,6 +42,23 @@ struct entry {
 	char last_error[CG_CRL_ERR_LEN];
 };
 
+/* One certificate's OCSP status, from its issuer's responder. */
+struct oentry {
+	unsigned char issuer_sha1[20];
+	unsigned char serial[CG_OCSP_MAX_SERIAL];
+	size_t serial_len;
+	X509 *issuer;       /* up-ref'd: the response is verified with it */
+	OCSP_CERTID *id;    /* SHA-1 CertID, built at registration */
+	char url[CG_CRL_MAX_URL_LEN + 1];
+	enum cg_ocsp_status status; /* NONE until a good response */
+	int64_t this_update, next_update; /* next INT64_MAX: none in the response */
+	int64_t due_ms;
+	bool inflight, refused;
+	uint64_t fetches, failures;
+	unsigned consecutive;
+	char last_error[CG_CRL_ERR_LEN];
+};
+
 struct cg_crl_fetcher {
 	struct cg_crl_config cfg;
 	pthread_rwlock_t lock;   /* the table: readers are workers, writers register/complete */
@@ -51,6 +69,10 @@ struct cg_crl_fetcher {
 	pthread_t thread;
 	struct entry e[CG_CRL_MAX_ENTRIES];
 	size_t n;
+	struct oentry *o; /* CG_OCSP_MAX_ENTRIES, allocated with the fetcher */
+	size_t no;
+	_Atomic uint64_t ocsp_fetches, ocsp_failures;
+	atomic_flag logged_ocsp_full;
 	_Atomic uint64_t epoch;
 	_Atomic uint64_t fetches, failures, refused, lookups;
 	/* Refusals that are not tracked as entries (table full, URL too
@@ -271,11 +293,19 @@ static int find_header(const char *p, const char *end, const char *name, struct 
 	return found;
 }
 
+#define ACCEPT_CRL "application/pkix-crl"
+#define ACCEPT_OCSP "application/ocsp-response"
+
+static const char *what_of(const char *accept)
+{
+	return strcmp(accept, ACCEPT_OCSP) == 0 ? "OCSP response" : "CRL";
+}
+
 /* GET url; the body into *body (malloc'd, caller frees). Everything is
  * bounded: the connect and whole-fetch deadlines, header bytes, body
  * bytes. Returns 0 or -1 with the reason in err. */
-static int http_get(const struct cg_crl_config *cfg, const char *url, unsigned char **body, size_t *blen,
-		    char *err, size_t errlen)
+static int http_get(const struct cg_crl_config *cfg, const char *url, const char *accept, size_t max_bytes,
+		    unsigned char **body, size_t *blen, char *err, size_t errlen)
 {
 	struct url u;
 	*body = NULL;
@@ -290,11 +320,11 @@ static int http_get(const struct cg_crl_config *cfg, const char *url, unsigned c
 	char req[CG_CRL_MAX_URL_LEN + 512];
 	bool v6 = strchr(u.host, ':') != NULL;
 	int rl = snprintf(req, sizeof(req),
-			  "GET %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nAccept: application/pkix-crl\r\n"
+			  "GET %s HTTP/1.1\r\nHost: %s%s%s%s%s\r\nAccept: %s\r\n"
 			  "User-Agent: certgate\r\nConnection: close\r\n\r\n",
 			  u.path, v6 ? "[" : "", u.host, v6 ? "]" : "", strcmp(u.port, "80") ? ":" : "",
-			  strcmp(u.port, "80") ? u.port : "");
-	size_t cap = CG_CRL_MAX_HEADER_BYTES + cfg->max_crl_bytes;
+			  strcmp(u.port, "80") ? u.port : "", accept);
+	size_t cap = CG_CRL_MAX_HEADER_BYTES + max_bytes;
 	unsigned char *buf = NULL;
 	size_t n = 0, bufcap = 0, hdr_end = 0, want = SIZE_MAX;
 	int rc = -1;
@@ -382,17 +412,17 @@ static int http_get(const struct cg_crl_config *cfg, const char *url, unsigned c
 					seterr(err, errlen, "invalid Content-Length");
 					goto out;
 				}
-				if (len > cfg->max_crl_bytes) {
-					seterr(err, errlen, "CRL is larger than %zu bytes (Content-Length %llu)",
-					       cfg->max_crl_bytes, (unsigned long long)len);
+				if (len > max_bytes) {
+					seterr(err, errlen, "%s is larger than %zu bytes (Content-Length %llu)",
+					       what_of(accept), max_bytes, (unsigned long long)len);
 					goto out;
 				}
 				want = (size_t)len;
 			}
 		}
 		size_t have = n - hdr_end;
-		if (have > cfg->max_crl_bytes) {
-			seterr(err, errlen, "CRL is larger than %zu bytes", cfg->max_crl_bytes);
+		if (have > max_bytes) {
+			seterr(err, errlen, "%s is larger than %zu bytes", what_of(accept), max_bytes);
 			goto out;
 		}
 		if (want != SIZE_MAX && have >= want) {
@@ -553,7 +583,7 @@ static void fetch_one(struct cg_crl_fetcher *f, size_t i)
 	unsigned char *body = NULL;
 	size_t blen = 0;
 	X509_CRL *crl = NULL;
-	if (http_get(&f->cfg, url, &body, &blen, err, sizeof(err)) == 0)
+	if (http_get(&f->cfg, url, ACCEPT_CRL, f->cfg.max_crl_bytes, &body, &blen, err, sizeof(err)) == 0)
 		crl = crl_accept(body, blen, issuer, err, sizeof(err));
 	free(body);
 
@@ -618,6 +648,172 @@ static void fetch_one(struct cg_crl_fetcher *f, size_t i)
 			    url, iname, err, (long long)(next_at - now));
 }
 
+/* ---- OCSP --------------------------------------------------------------- */
+
+/* RFC 6960 A.1: GET {url}/{url-encoding of base64 of the DER request}. */
+static int ocsp_url(const char *base, OCSP_CERTID *id, char *out, size_t cap, char *err, size_t errlen)
+{
+	OCSP_REQUEST *req = OCSP_REQUEST_new();
+	OCSP_CERTID *dup = OCSP_CERTID_dup(id);
+	unsigned char *der = NULL;
+	int n = -1;
+	if (req && dup && OCSP_request_add0_id(req, dup))
+		dup = NULL, n = i2d_OCSP_REQUEST(req, &der);
+	OCSP_CERTID_free(dup);
+	OCSP_REQUEST_free(req);
+	if (n <= 0 || n > 1024) {
+		OPENSSL_free(der);
+		seterr(err, errlen, "cannot encode the OCSP request");
+		return -1;
+	}
+	unsigned char b64[1400];
+	int bl = EVP_EncodeBlock(b64, der, n);
+	OPENSSL_free(der);
+	size_t bn = strlen(base), j = 0;
+	if (bn >= cap)
+		goto long_;
+	memcpy(out, base, bn);
+	j = bn;
+	if (!bn || out[bn - 1] != '/')
+		out[j++] = '/';
+	for (int i = 0; i < bl; i++) {
+		if (j + 4 >= cap)
+			goto long_;
+		unsigned char c = b64[i];
+		if (c == '+' || c == '/' || c == '=') {
+			j += (size_t)snprintf(out + j, cap - j, "%%%02X", c);
+		} else {
+			out[j++] = (char)c;
+		}
+	}
+	out[j] = '\0';
+	return 0;
+long_:
+	seterr(err, errlen, "OCSP request URL is longer than %zu bytes", cap - 1);
+	return -1;
+}
+
+/* Checks a response for id, signed by issuer or a responder it
+ * delegated to (OCSP_basic_verify with issuer as the only anchor). */
+static int ocsp_accept(const unsigned char *d, size_t len, OCSP_CERTID *id, X509 *issuer, int64_t now,
+		       enum cg_ocsp_status *st, int64_t *thisu, int64_t *nextu, char *err, size_t errlen)
+{
+	const unsigned char *p = d;
+	OCSP_RESPONSE *resp = len <= INT32_MAX ? d2i_OCSP_RESPONSE(NULL, &p, (long)len) : NULL;
+	OCSP_BASICRESP *bs = NULL;
+	X509_STORE *store = NULL;
+	STACK_OF(X509) *certs = NULL;
+	int rc = -1;
+	if (!resp || p != d + len) {
+		seterr(err, errlen, "invalid OCSP response (not DER)");
+		goto out;
+	}
+	int rs = OCSP_response_status(resp);
+	if (rs != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
+		seterr(err, errlen, "OCSP responder status %d (%s)", rs, OCSP_response_status_str(rs));
+		goto out;
+	}
+	bs = OCSP_response_get1_basic(resp);
+	store = X509_STORE_new();
+	certs = sk_X509_new_null();
+	if (!bs || !store || !certs || !X509_STORE_add_cert(store, issuer) || !sk_X509_push(certs, issuer)) {
+		seterr(err, errlen, "invalid OCSP response (no basic response)");
+		goto out;
+	}
+	/* The issuer is the anchor: partial chain, and "other" certificates
+	 * (the issuer itself) may sign. The responder's dates are checked
+	 * on the clock; a delegated responder needs id-kp-OCSPSigning. */
+	if (OCSP_basic_verify(bs, certs, store, OCSP_PARTIAL_CHAIN | OCSP_TRUSTOTHER) <= 0) {
+		char name[256];
+		name_text(X509_get_subject_name(issuer), name, sizeof(name));
+		seterr(err, errlen, "OCSP response signature does not verify with '%s' or a responder it delegated to",
+		       name);
+		goto out;
+	}
+	int status = -1, reason = 0;
+	ASN1_GENERALIZEDTIME *rev = NULL, *tu = NULL, *nu = NULL;
+	if (!OCSP_resp_find_status(bs, id, &status, &reason, &rev, &tu, &nu)) {
+		seterr(err, errlen, "OCSP response has no status for the certificate");
+		goto out;
+	}
+	if (asn1_epoch(tu, thisu) != 0 || (nu && asn1_epoch(nu, nextu) != 0)) {
+		seterr(err, errlen, "OCSP response has unreadable dates");
+		goto out;
+	}
+	if (!nu)
+		*nextu = INT64_MAX;
+	if (*thisu > now + CG_OCSP_SKEW_S) {
+		seterr(err, errlen, "OCSP response thisUpdate is in the future");
+		goto out;
+	}
+	if (*nextu <= now) {
+		seterr(err, errlen, "OCSP response is past its nextUpdate");
+		goto out;
+	}
+	*st = status == V_OCSP_CERTSTATUS_GOOD ? CG_OCSP_GOOD
+	      : status == V_OCSP_CERTSTATUS_REVOKED ? CG_OCSP_REVOKED : CG_OCSP_UNKNOWN;
+	rc = 0;
+out:
+	ERR_clear_error();
+	sk_X509_free(certs);
+	X509_STORE_free(store);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	return rc;
+}
+
+static void ocsp_one(struct cg_crl_fetcher *f, size_t i)
+{
+	char base[CG_CRL_MAX_URL_LEN + 1], url[CG_CRL_MAX_URL_LEN + 1], err[CG_CRL_ERR_LEN] = "";
+	pthread_rwlock_rdlock(&f->lock);
+	struct oentry *o = &f->o[i];
+	memcpy(base, o->url, sizeof(base));
+	X509 *issuer = o->issuer;
+	OCSP_CERTID *id = o->id;
+	pthread_rwlock_unlock(&f->lock);
+
+	int64_t start = now_ms();
+	unsigned char *body = NULL;
+	size_t blen = 0;
+	enum cg_ocsp_status st = CG_OCSP_NONE;
+	int64_t tu = 0, nu = INT64_MAX;
+	int ok = ocsp_url(base, id, url, sizeof(url), err, sizeof(err)) == 0 &&
+		 http_get(&f->cfg, url, ACCEPT_OCSP, CG_OCSP_MAX_BYTES, &body, &blen, err, sizeof(err)) == 0 &&
+		 ocsp_accept(body, blen, id, issuer, start / 1000, &st, &tu, &nu, err, sizeof(err)) == 0;
+	free(body);
+	int64_t now = now_ms();
+	pthread_rwlock_wrlock(&f->lock);
+	o->inflight = false;
+	if (ok) {
+		o->status = st;
+		o->this_update = tu;
+		o->next_update = nu;
+		o->fetches++;
+		o->consecutive = 0;
+		o->last_error[0] = '\0';
+		o->due_ms = nu == INT64_MAX ? now + CG_OCSP_NO_NEXT_UPDATE_MS * (int64_t)f->cfg.refresh_pct / 100
+					    : next_due(&f->cfg, now, tu, nu);
+		if (nu == INT64_MAX && o->due_ms < now + f->cfg.min_refresh_ms)
+			o->due_ms = now + f->cfg.min_refresh_ms;
+		atomic_fetch_add(&f->ocsp_fetches, 1);
+		atomic_fetch_add_explicit(&f->epoch, 1, memory_order_release);
+	} else {
+		o->failures++;
+		o->consecutive++;
+		snprintf(o->last_error, sizeof(o->last_error), "%s", err);
+		uint64_t back = f->cfg.retry_min_ms;
+		for (unsigned k = 1; k < o->consecutive && back < f->cfg.retry_max_ms; k++)
+			back *= 2;
+		if (back > f->cfg.retry_max_ms)
+			back = f->cfg.retry_max_ms;
+		o->due_ms = now + (int64_t)back;
+		atomic_fetch_add(&f->ocsp_failures, 1);
+	}
+	pthread_rwlock_unlock(&f->lock);
+	if (!ok)
+		cg_log_warn("ocsp: asking %s failed: %s (revocation unknown until it answers)", base, err);
+}
+
 static void *fetch_main(void *arg)
 {
 	struct cg_crl_fetcher *f = arg;
@@ -634,11 +830,25 @@ static void *fetch_main(void *arg)
 			else if (e->due_ms < soonest)
 				soonest = e->due_ms;
 		}
+		size_t opick = SIZE_MAX;
+		for (size_t i = 0; i < f->no && pick == SIZE_MAX; i++) {
+			struct oentry *o = &f->o[i];
+			if (o->refused || o->inflight)
+				continue;
+			if (o->due_ms <= now && (opick == SIZE_MAX || o->due_ms < f->o[opick].due_ms))
+				opick = i;
+			else if (o->due_ms < soonest)
+				soonest = o->due_ms;
+		}
 		if (pick != SIZE_MAX)
 			f->e[pick].inflight = true;
+		else if (opick != SIZE_MAX)
+			f->o[opick].inflight = true;
 		pthread_rwlock_unlock(&f->lock);
 		if (pick != SIZE_MAX)
 			fetch_one(f, pick);
+		else if (opick != SIZE_MAX)
+			ocsp_one(f, opick);
 		else
 			sleep_until(f, soonest);
 	}
@@ -672,6 +882,10 @@ struct cg_crl_fetcher *cg_crl_fetcher_new(const struct cg_crl_config *cfg, char 
 		return NULL;
 	}
 	struct cg_crl_fetcher *f = calloc(1, sizeof(*f));
+	if (f && !(f->o = calloc(CG_OCSP_MAX_ENTRIES, sizeof(*f->o)))) {
+		free(f);
+		f = NULL;
+	}
 	if (!f) {
 		seterr(err, errlen, "out of memory");
 		return NULL;
@@ -679,6 +893,7 @@ struct cg_crl_fetcher *cg_crl_fetcher_new(const struct cg_crl_config *cfg, char 
 	f->cfg = c;
 	atomic_flag_clear(&f->logged_full);
 	atomic_flag_clear(&f->logged_long);
+	atomic_flag_clear(&f->logged_ocsp_full);
 	pthread_rwlock_init(&f->lock, NULL);
 	pthread_mutex_init(&f->wake_mu, NULL);
 	pthread_cond_init(&f->wake, NULL);
@@ -687,6 +902,7 @@ struct cg_crl_fetcher *cg_crl_fetcher_new(const struct cg_crl_config *cfg, char 
 		pthread_cond_destroy(&f->wake);
 		pthread_mutex_destroy(&f->wake_mu);
 		pthread_rwlock_destroy(&f->lock);
+		free(f->o);
 		free(f);
 		return NULL;
 	}
@@ -708,6 +924,12 @@ void cg_crl_fetcher_free(struct cg_crl_fetcher *f)
 		X509_CRL_free(f->e[i].crl);
 		f->e[i].crl = NULL;
 	}
+	for (size_t i = 0; i < f->no; i++) {
+		X509_free(f->o[i].issuer);
+		OCSP_CERTID_free(f->o[i].id);
+	}
+	free(f->o);
+	f->o = NULL;
 	pthread_cond_destroy(&f->wake);
 	pthread_mutex_destroy(&f->wake_mu);
 	pthread_rwlock_destroy(&f->lock);
@@ -877,6 +1099,124 @@ int cg_crl_fetcher_lookup(struct cg_crl_fetcher *f, X509 *cert, X509 *issuer, ST
 	return added;
 }
 
+static struct oentry *ofind(struct cg_crl_fetcher *f, const unsigned char sha[20], const ASN1_INTEGER *serial)
+{
+	const unsigned char *sd = ASN1_STRING_get0_data(serial);
+	size_t sl = (size_t)ASN1_STRING_length(serial);
+	for (size_t i = 0; i < f->no; i++)
+		if (f->o[i].serial_len == sl && memcmp(f->o[i].serial, sd, sl) == 0 &&
+		    memcmp(f->o[i].issuer_sha1, sha, 20) == 0)
+			return &f->o[i];
+	return NULL;
+}
+
+static void ocsp_register(struct cg_crl_fetcher *f, X509 *cert, X509 *issuer, const unsigned char sha[20])
+{
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+	if ((size_t)ASN1_STRING_length(serial) > CG_OCSP_MAX_SERIAL)
+		return;
+	STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(cert);
+	if (!urls)
+		return; /* no responder named: nothing to ask */
+	const char *u = sk_OPENSSL_STRING_value(urls, 0); /* the first one, like OpenSSL's tools */
+	char err[CG_CRL_ERR_LEN] = "";
+	struct url pu;
+	bool refused = !u || strlen(u) > CG_CRL_MAX_URL_LEN || url_parse(u, &pu, err, sizeof(err)) != 0;
+	if (refused && !err[0])
+		snprintf(err, sizeof(err), "URL is longer than %d bytes", CG_CRL_MAX_URL_LEN);
+	OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
+	bool full = false, added = false;
+	pthread_rwlock_wrlock(&f->lock);
+	if (id && !ofind(f, sha, serial)) {
+		if (f->no >= CG_OCSP_MAX_ENTRIES) {
+			full = true;
+		} else if (X509_up_ref(issuer)) {
+			struct oentry *o = &f->o[f->no++];
+			memset(o, 0, sizeof(*o));
+			memcpy(o->issuer_sha1, sha, 20);
+			o->serial_len = (size_t)ASN1_STRING_length(serial);
+			memcpy(o->serial, ASN1_STRING_get0_data(serial), o->serial_len);
+			o->issuer = issuer;
+			o->id = id;
+			id = NULL;
+			snprintf(o->url, sizeof(o->url), "%s", refused ? "" : u);
+			o->refused = refused;
+			o->due_ms = refused ? INT64_MAX : 0;
+			o->next_update = INT64_MAX;
+			snprintf(o->last_error, sizeof(o->last_error), "%s", err);
+			added = true;
+		}
+	}
+	pthread_rwlock_unlock(&f->lock);
+	OCSP_CERTID_free(id);
+	if (full) {
+		atomic_fetch_add(&f->refused, 1);
+		if (!atomic_flag_test_and_set(&f->logged_ocsp_full))
+			cg_log_warn("ocsp: more than %d certificates are tracked; %s is not asked (logged once)",
+				    CG_OCSP_MAX_ENTRIES, u);
+	} else if (added && refused) {
+		atomic_fetch_add(&f->refused, 1);
+		cg_log_warn("ocsp: responder %.200s is not asked: %s", u ? u : "", err);
+	} else if (added) {
+		wake(f);
+	}
+	X509_email_free(urls);
+	ERR_clear_error();
+}
+
+enum cg_ocsp_status cg_crl_fetcher_ocsp(struct cg_crl_fetcher *f, X509 *cert, X509 *issuer, int64_t now,
+					int64_t *from, int64_t *until)
+{
+	unsigned char sha[20];
+	unsigned int hl = 0;
+	if (!f || !cert || !issuer || X509_digest(issuer, EVP_sha1(), sha, &hl) != 1 || hl != 20)
+		return CG_OCSP_NONE;
+	enum cg_ocsp_status st = CG_OCSP_NONE;
+	bool tracked;
+	pthread_rwlock_rdlock(&f->lock);
+	struct oentry *o = ofind(f, sha, X509_get0_serialNumber(cert));
+	tracked = o != NULL;
+	if (o && o->status != CG_OCSP_NONE && now + CG_OCSP_SKEW_S >= o->this_update && now < o->next_update) {
+		st = o->status;
+		if (o->next_update < *until)
+			*until = o->next_update;
+		if (o->this_update - CG_OCSP_SKEW_S > *from)
+			*from = o->this_update - CG_OCSP_SKEW_S;
+	}
+	pthread_rwlock_unlock(&f->lock);
+	if (!tracked) {
+		EVP_PKEY *k = X509_get0_pubkey(issuer);
+		if (k && X509_verify(cert, k) == 1)
+			ocsp_register(f, cert, issuer, sha);
+		ERR_clear_error();
+	}
+	return st;
+}
+
+bool cg_crl_fetcher_ocsp_stats(struct cg_crl_fetcher *f, X509 *cert, X509 *issuer, struct cg_ocsp_entry_stats *out)
+{
+	unsigned char sha[20];
+	unsigned int hl = 0;
+	memset(out, 0, sizeof(*out));
+	if (!f || !cert || !issuer || X509_digest(issuer, EVP_sha1(), sha, &hl) != 1 || hl != 20)
+		return false;
+	pthread_rwlock_rdlock(&f->lock);
+	struct oentry *o = ofind(f, sha, X509_get0_serialNumber(cert));
+	if (o) {
+		snprintf(out->url, sizeof(out->url), "%s", o->url);
+		out->status = o->status;
+		out->refused = o->refused;
+		out->this_update = o->this_update;
+		out->next_update = o->next_update;
+		out->fetches = o->fetches;
+		out->failures = o->failures;
+		out->consecutive_failures = o->consecutive;
+		snprintf(out->last_error, sizeof(out->last_error), "%s", o->last_error);
+	}
+	pthread_rwlock_unlock(&f->lock);
+	return o != NULL;
+}
+
 /* ---- metrics ----------------------------------------------------------- */
 
 size_t cg_crl_fetcher_stats(struct cg_crl_fetcher *f, int64_t now, struct cg_crl_entry_stats *out, size_t max,
@@ -924,6 +1264,11 @@ size_t cg_crl_fetcher_stats(struct cg_crl_fetcher *f, int64_t now, struct cg_crl
 		tot->lookups = atomic_load(&f->lookups);
 		tot->epoch = cg_crl_fetcher_epoch(f);
 		tot->entries = n;
+		tot->ocsp_fetches = atomic_load(&f->ocsp_fetches);
+		tot->ocsp_failures = atomic_load(&f->ocsp_failures);
+		pthread_rwlock_rdlock(&f->lock);
+		tot->ocsp_entries = f->no;
+		pthread_rwlock_unlock(&f->lock);
 	}
 	return n;
 }
@@ -974,6 +1319,8 @@ size_t cg_crl_fetcher_metrics(struct cg_crl_fetcher *f, int64_t now, char *buf, 
 	put(buf, cap, &len, "certgate_crl_fetches_total %llu\n", (unsigned long long)tot.fetches);
 	put(buf, cap, &len, "certgate_crl_fetch_failures_total %llu\n", (unsigned long long)tot.failures);
 	put(buf, cap, &len, "certgate_crl_refused_total %llu\n", (unsigned long long)tot.refused);
+	put(buf, cap, &len, "certgate_ocsp_fetches_total %llu\n", (unsigned long long)tot.ocsp_fetches);
+	put(buf, cap, &len, "certgate_ocsp_fetch_failures_total %llu\n", (unsigned long long)tot.ocsp_failures);
 	for (size_t i = 0; i < n && i < CG_CRL_MAX_ENTRIES; i++) {
 		char is[600], u[2 * CG_CRL_MAX_URL_LEN + 8], lb[2800];
 		label(is, sizeof(is), st[i].issuer);

@@ -30,6 +30,7 @@
 #ifndef CG_TLS_CRL_H
 #define CG_TLS_CRL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,21 @@ void cg_crl_fetcher_free(struct cg_crl_fetcher *f);
  * a read lock and an up-ref per CRL. */
 int cg_crl_fetcher_lookup(struct cg_crl_fetcher *f, X509 *cert, X509 *issuer, STACK_OF(X509_CRL) *out,
 			  int64_t *from, int64_t *until);
+
+/* OCSP fallback, request path: called for a certificate (leaf or
+ * intermediate) for which no CRL exists at all (none uploaded, none
+ * fetched: the certificate has no http distribution point, or its CRL
+ * could not be fetched). Returns the cached answer for cert from issuer's
+ * responder (the authorityInfoAccess OCSP URL): GOOD or REVOKED while
+ * thisUpdate - CG_OCSP_SKEW_S <= now < nextUpdate (folded into *from and
+ * *until), else NONE, and then registers cert for a background request
+ * (only when issuer's key verifies cert's signature, as for CRLs).
+ * Never blocks on I/O. */
+enum cg_ocsp_status cg_crl_fetcher_ocsp(struct cg_crl_fetcher *f, X509 *cert, X509 *issuer, int64_t now,
+					int64_t *from, int64_t *until);
+
+/* The tracked OCSP entry for (cert, issuer) into *out; false when none. */
+bool cg_crl_fetcher_ocsp_stats(struct cg_crl_fetcher *f, X509 *cert, X509 *issuer, struct cg_ocsp_entry_stats *out);
 
 /* A counter that changes whenever a cached CRL is replaced. Result caches
  * key on it so a new CRL (a newly revoked certificate, or the first CRL

@@ -503,9 +503,21 @@ struct vstate {
 	bool failed;
 	bool skipped;
 	const struct cg_trust *t;
-	/* The dates of the fetched CRLs used: the result ends with them. */
+	int64_t now;
+	/* The dates of the fetched CRLs and OCSP answers used: the result
+	 * ends with them. */
 	int64_t crl_from, crl_until;
 };
+
+/* The store's copy of x (same DER), or NULL: fetches happen only for
+ * issuers of the store. X509_cmp compares the cached SHA-1s. */
+static X509 *store_ca(const struct cg_trust *t, X509 *x)
+{
+	for (int i = 0; i < sk_X509_num(t->cas); i++)
+		if (X509_cmp(sk_X509_value(t->cas, i), x) == 0)
+			return sk_X509_value(t->cas, i);
+	return NULL;
+}
 
 /* The store's CRL look-up (X509_STORE_set_lookup_crls): uploaded CRLs for
  * an issuer name win; when there are none, the fetcher's cached CRLs for
@@ -526,10 +538,7 @@ static STACK_OF(X509_CRL) *lookup_crls(const X509_STORE_CTX *ctx, const X509_NAM
 	int depth = X509_STORE_CTX_get_error_depth(ctx);
 	if (!chain || depth < 0 || depth + 1 >= sk_X509_num(chain))
 		return sk; /* a root: never checked against a CRL */
-	X509 *cert = sk_X509_value(chain, depth), *iss = sk_X509_value(chain, depth + 1), *ca = NULL;
-	for (int i = 0; i < sk_X509_num(v->t->cas) && !ca; i++)
-		if (X509_cmp(sk_X509_value(v->t->cas, i), iss) == 0)
-			ca = sk_X509_value(v->t->cas, i);
+	X509 *cert = sk_X509_value(chain, depth), *ca = store_ca(v->t, sk_X509_value(chain, depth + 1));
 	if (!ca)
 		return sk; /* issuer only sent by the client: not fetched for */
 	if (!sk)
@@ -543,10 +552,7 @@ static STACK_OF(X509_CRL) *lookup_crls(const X509_STORE_CTX *ctx, const X509_NAM
 	STACK_OF(X509_CRL) *tmp = sk_X509_CRL_new_null();
 	int64_t f = INT64_MIN, u = INT64_MAX;
 	for (int d = depth + 1; tmp && d + 1 < sk_X509_num(chain); d++) {
-		X509 *up = sk_X509_value(chain, d + 1), *upca = NULL;
-		for (int i = 0; i < sk_X509_num(v->t->cas) && !upca; i++)
-			if (X509_cmp(sk_X509_value(v->t->cas, i), up) == 0)
-				upca = sk_X509_value(v->t->cas, i);
+		X509 *upca = store_ca(v->t, sk_X509_value(chain, d + 1));
 		if (upca)
 			cg_crl_fetcher_lookup(v->t->crl_source, sk_X509_value(chain, d), upca, tmp, &f, &u);
 	}
@@ -564,6 +570,26 @@ static int verify_cb(int ok, X509_STORE_CTX *ctx)
 		return ok;
 	int e = X509_STORE_CTX_get_error(ctx);
 	int depth = X509_STORE_CTX_get_error_depth(ctx);
+	/* No CRL at all for this certificate (none uploaded, none fetched):
+	 * the fetcher's OCSP answer decides when it has a current one. */
+	if (e == X509_V_ERR_UNABLE_TO_GET_CRL && v->t && v->t->crl_source) {
+		STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+		X509 *ca = chain && depth >= 0 && depth + 1 < sk_X509_num(chain)
+				   ? store_ca(v->t, sk_X509_value(chain, depth + 1)) : NULL;
+		enum cg_ocsp_status s = ca ? cg_crl_fetcher_ocsp(v->t->crl_source, sk_X509_value(chain, depth), ca,
+								 v->now, &v->crl_from, &v->crl_until)
+					   : CG_OCSP_NONE;
+		if (s == CG_OCSP_GOOD)
+			return 1;
+		if (s == CG_OCSP_REVOKED) {
+			if (!v->failed) {
+				v->failed = true;
+				v->error = X509_V_ERR_CERT_REVOKED;
+				v->depth = depth;
+			}
+			return 0;
+		}
+	}
 	/* Dates are checked on the clock even without CHECK_TIME (so stale
 	 * CRLs still count), and certificate date failures dropped here. */
 	if (!(v->flags & CG_TRUST_CHECK_TIME) &&
@@ -678,7 +704,7 @@ bool cg_trust_verify(const struct cg_trust *t, X509 *leaf, STACK_OF(X509) *clien
 
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = sk_X509_dup(t->intermediates);
-	struct vstate v = { .flags = flags, .t = t, .crl_from = INT64_MIN, .crl_until = INT64_MAX };
+	struct vstate v = { .flags = flags, .t = t, .now = now_unix, .crl_from = INT64_MIN, .crl_until = INT64_MAX };
 	bool ok = false;
 	if (!ctx || !untrusted)
 		goto oom;

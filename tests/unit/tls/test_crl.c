@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -48,6 +49,7 @@ static char g_dir[64];
 static struct cg_arena g_arena;
 static int g_port;      /* the test server */
 static int g_dead_port; /* nothing listens there */
+static int g_ocsp_port, g_ocsp_forged_port; /* `openssl ocsp` responders (test_ocsp) */
 
 /* ---- the HTTP server ----------------------------------------------------- */
 
@@ -296,6 +298,10 @@ static void write_config(void)
 		"[v3_many]\nbasicConstraints = CA:FALSE\ncrlDistributionPoints = "
 		"URI:http://127.0.0.1:%d/dp1,URI:http://127.0.0.1:%d/dp2,URI:http://127.0.0.1:%d/dp3,"
 		"URI:http://127.0.0.1:%d/dp4,URI:http://127.0.0.1:%d/dp5\n"
+		"[v3_ocsp]\nbasicConstraints = CA:FALSE\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%d/\n"
+		"[v3_ocsp_forged]\nbasicConstraints = CA:FALSE\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%d/\n"
+		"[v3_ocsp_fallback]\nbasicConstraints = CA:FALSE\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%d/\n"
+		"crlDistributionPoints = URI:http://127.0.0.1:%d/missing\n"
 		"[ca]\ndefault_ca = intca\n"
 		"[intca]\ndatabase = %s/int.idx\ncrlnumber = %s/int.crlnum\nserial = %s/int.serial\nnew_certs_dir = %s\n"
 		"certificate = %s/int.pem\nprivate_key = %s/int.key\ndefault_md = sha256\n"
@@ -304,7 +310,8 @@ static void write_config(void)
 		"certificate = %s/root.pem\nprivate_key = %s/root.key\ndefault_md = sha256\n"
 		"default_crl_days = 30\npolicy = pol\nunique_subject = no\n"
 		"[pol]\ncommonName = optional\n",
-		g_port, g_dead_port, g_port, g_port, g_port, g_port, g_port, g_port, g_dir, g_dir, g_dir, g_dir, g_dir,
+		g_port, g_dead_port, g_port, g_port, g_port, g_port, g_port, g_port, g_ocsp_port, g_ocsp_forged_port,
+		g_ocsp_port, g_port, g_dir, g_dir, g_dir, g_dir, g_dir,
 		g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir);
 	for (size_t i = 0; i < NDP; i++)
 		n += snprintf(cnf + n, sizeof(cnf) - (size_t)n,
@@ -386,6 +393,11 @@ static void make_pki(void)
 	leaf("dead", "v3_dead");
 	leaf("https", "v3_https");
 	leaf("many", "v3_many");
+	leaf("ocsp_good", "v3_ocsp");
+	leaf("ocsp_revoked", "v3_ocsp");
+	leaf("ocsp_forged", "v3_ocsp_forged");
+	leaf("ocsp_fallback", "v3_ocsp_fallback");
+	RUN("openssl", "ca", "-config", path("ca.cnf"), "-revoke", path("ocsp_revoked.pem"));
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-revoke", path("revoked.pem"));
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-gencrl", "-out", path("int.crl"));
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-name", "rootca", "-gencrl", "-out", path("root.crl"));
@@ -490,6 +502,10 @@ static int group_setup(void **state)
 	if (g_listen < 0 || dead < 0)
 		return -1;
 	close(dead); /* nothing listens there now: connection refused */
+	/* Free ports for the OCSP responders, started by test_ocsp. */
+	int o1 = listen_on(1, &g_ocsp_port), o2 = listen_on(1, &g_ocsp_forged_port);
+	close(o1);
+	close(o2);
 	make_pki();
 	c_root = load_cert("root");
 	c_int = load_cert("int");
@@ -697,7 +713,7 @@ static void test_good_and_revoked_fetched_once(void **state)
 	assert_int_equal(s.fetches, 1);
 	assert_int_equal(s.failures, 0);
 	assert_string_equal(s.last_error, "");
-	assert_int_equal(s.revoked_entries, 1);
+	assert_int_equal(s.revoked_entries, 2); /* "revoked" and "ocsp_revoked" */
 	assert_string_equal(s.issuer, "O=certgate tests, CN=Test Intermediate CA");
 	assert_false(s.stale);
 	assert_true(s.age_s >= 0 && s.age_s < 120);
@@ -1210,6 +1226,145 @@ static void test_threads_during_refresh(void **state)
 	serve_file("/int.crl", "int.crl", M_SERVE);
 }
 
+/* An `openssl ocsp` responder on port, signing with signer/key for the
+ * intermediate's index; waits until it accepts connections. */
+static pid_t start_responder(int port, const char *signer, const char *key)
+{
+	char p[16];
+	snprintf(p, sizeof(p), "%d", port);
+	const char *argv[] = { "openssl", "ocsp", "-index", path("int.idx"), "-port", p, "-rsigner", path(signer),
+			       "-rkey", path(key), "-CA", path("int.pem"), "-ndays", "1", NULL };
+	char log[64];
+	snprintf(log, sizeof(log), "ocsp-%d.log", port);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, path(log), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	pid_t pid = -1;
+	assert_int_equal(posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	/* Ready when it says so: a probe connection that sends nothing
+	 * would hold the single-threaded responder. */
+	for (int i = 0; i < 300; i++) {
+		char buf[512] = "";
+		FILE *fp = fopen(path(log), "r");
+		if (fp) {
+			size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+			buf[n] = '\0';
+			fclose(fp);
+		}
+		if (strstr(buf, "waiting for OCSP client connections"))
+			return pid;
+		usleep(10000);
+	}
+	fail_msg("openssl ocsp did not start on port %d", port);
+	return -1;
+}
+
+static void stop_responder(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* Waits (at most 5 s) for an OCSP answer or failure for x. */
+static struct cg_ocsp_entry_stats wait_ocsp(struct cg_crl_fetcher *f, X509 *x)
+{
+	struct cg_ocsp_entry_stats s;
+	for (int i = 0; i < 500; i++) {
+		if (cg_crl_fetcher_ocsp_stats(f, x, c_int, &s) && s.fetches + s.failures > 0)
+			return s;
+		usleep(10000);
+	}
+	fail_msg("no OCSP answer");
+	return s;
+}
+
+/* OCSP is the fallback for a certificate with no CRL: a real responder
+ * (`openssl ocsp`) on loopback, asked in the background with GET. */
+static void test_ocsp(void **state)
+{
+	(void)state;
+	pid_t rp = start_responder(g_ocsp_port, "int.pem", "int.key");
+	pid_t fp = start_responder(g_ocsp_forged_port, "fakeint.pem", "fakeint.key");
+	X509 *good = load_cert("ocsp_good"), *rev = load_cert("ocsp_revoked"), *forged = load_cert("ocsp_forged"),
+	     *fb = load_cert("ocsp_fallback");
+	struct cg_crl_fetcher *f = fetcher(0);
+	struct cg_trust *t = store_with(f, false, true);
+	struct cg_trust_cache *c = cg_trust_cache_new(0);
+	struct cg_trust_result r;
+	cg_trust_cache_verify(t, c, good, NULL, time(NULL), ALL, &r);
+	want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
+	struct cg_ocsp_entry_stats s = wait_ocsp(f, good);
+	wait_attempts(f, "/root.crl", 1);
+	assert_int_equal(s.status, CG_OCSP_GOOD);
+	assert_string_equal(s.last_error, "");
+	assert_true(s.next_update - s.this_update == 86400);
+	cg_trust_cache_verify(t, c, good, NULL, time(NULL), ALL, &r);
+	want(&r, CG_TRUST_OK, "ok");
+	assert_false(r.from_cache); /* the answer's arrival ended the "unknown" entry */
+	assert_int_equal(r.valid_until, s.next_update);
+	cg_trust_cache_verify(t, c, good, NULL, time(NULL), ALL, &r);
+	assert_true(r.from_cache);
+	/* A stale answer is not used. */
+	r = verify(t, good, s.next_update);
+	want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
+
+	r = verify(t, rev, time(NULL));
+	want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
+	s = wait_ocsp(f, rev);
+	assert_int_equal(s.status, CG_OCSP_REVOKED);
+	r = verify(t, rev, time(NULL));
+	want(&r, CG_TRUST_REVOKED, "certificate revoked");
+	assert_int_equal(r.depth, 0);
+
+	/* Signed by a key the issuer never delegated to. */
+	verify(t, forged, time(NULL));
+	s = wait_ocsp(f, forged);
+	assert_int_equal(s.status, CG_OCSP_NONE);
+	assert_string_equal(s.last_error, "OCSP response signature does not verify with 'O=certgate tests, CN=Test "
+					  "Intermediate CA' or a responder it delegated to");
+	r = verify(t, forged, time(NULL));
+	want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
+
+	/* The CRL cannot be fetched: the responder answers instead. */
+	verify(t, fb, time(NULL));
+	wait_attempts(f, "/missing", 1);
+	s = wait_ocsp(f, fb);
+	assert_int_equal(s.status, CG_OCSP_GOOD);
+	r = verify(t, fb, time(NULL));
+	want(&r, CG_TRUST_OK, "ok");
+
+	/* A responder that is gone: unknown, with the reason. */
+	stop_responder(rp);
+	struct cg_crl_fetcher *f2 = fetcher(0);
+	struct cg_trust *t2 = store_with(f2, false, true);
+	verify(t2, good, time(NULL));
+	s = wait_ocsp(f2, good);
+	char e[128];
+	snprintf(e, sizeof(e), "cannot connect to 127.0.0.1:%d: Connection refused", g_ocsp_port);
+	assert_string_equal(s.last_error, e);
+	r = verify(t2, good, time(NULL));
+	want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
+	struct cg_crl_totals tot;
+	cg_crl_fetcher_stats(f, time(NULL), NULL, 0, &tot);
+	assert_int_equal(tot.ocsp_entries, 4);
+	assert_int_equal(tot.ocsp_fetches, 3);
+	assert_int_equal(tot.ocsp_failures, 1);
+	char buf[4096];
+	cg_crl_fetcher_metrics(f, time(NULL), buf, sizeof(buf));
+	assert_non_null(strstr(buf, "certgate_ocsp_fetches_total 3\n"));
+	assert_non_null(strstr(buf, "certgate_ocsp_fetch_failures_total 1\n"));
+	stop_responder(fp);
+	cg_trust_cache_free(c);
+	cg_crl_fetcher_free(f);
+	cg_crl_fetcher_free(f2);
+	X509_free(good);
+	X509_free(rev);
+	X509_free(forged);
+	X509_free(fb);
+}
+
 /* validate-client-certificate over a fetcher-backed store: the policy's
  * Reasons and Messages (docs/client-certificates.md). */
 static void test_validate_client_certificate(void **state)
@@ -1311,6 +1466,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_config_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads_during_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_client_certificate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ocsp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cost_report, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
