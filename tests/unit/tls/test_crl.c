@@ -144,9 +144,14 @@ static void serve_one(int fd)
 	}
 	pthread_mutex_lock(&g_mu);
 	struct route *r = NULL;
-	for (int i = 0; i < g_nroutes; i++)
-		if (strcmp(g_routes[i].path, path) == 0)
+	for (int i = 0; i < g_nroutes; i++) {
+		size_t pl = strlen(g_routes[i].path);
+		/* A route ending in '*' matches every path it prefixes
+		 * (OCSP GETs carry the request in the path). */
+		if (strcmp(g_routes[i].path, path) == 0 ||
+		    (pl && g_routes[i].path[pl - 1] == '*' && strncmp(g_routes[i].path, path, pl - 1) == 0))
 			r = &g_routes[i];
+	}
 	enum mode m = r ? r->mode : M_404;
 	if (r) {
 		r->count++;
@@ -490,6 +495,35 @@ static X509 *api_leaf(const char *cn, X509 *issuer, EVP_PKEY *key, const char *c
 
 static X509 *c_root, *c_int, *c_good, *c_revoked;
 static EVP_PKEY *k_int, *k_fake;
+
+/* A leaf with an authorityInfoAccess OCSP URI and no distribution point. */
+static X509 *api_leaf_ocsp(const char *cn, const char *uri)
+{
+	char spec[1200];
+	X509 *x = X509_new();
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 900000 + (long)(random() % 100000));
+	X509_NAME *n = X509_NAME_new();
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(x, n);
+	X509_NAME_free(n);
+	X509_set_issuer_name(x, X509_get_subject_name(c_int));
+	ASN1_TIME_set(X509_getm_notBefore(x), 1704067200);
+	ASN1_TIME_set(X509_getm_notAfter(x), 2019686400);
+	X509_set_pubkey(x, k_int);
+	snprintf(spec, sizeof(spec), "OCSP;URI:%s", uri);
+	X509V3_CTX v3;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, c_int, x, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access, spec);
+	assert_non_null(e);
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, k_int, EVP_sha256()) > 0);
+	return x;
+}
+
 
 static int group_setup(void **state)
 {
@@ -1365,6 +1399,71 @@ static void test_ocsp(void **state)
 	X509_free(fb);
 }
 
+/* Bad OCSP answers and CG_OCSP_MAX_ENTRIES / CG_OCSP_MAX_BYTES. */
+static void test_ocsp_bad_and_limits(void **state)
+{
+	(void)state;
+	unsigned char *big = calloc(1, CG_OCSP_MAX_BYTES + 1);
+	route_set("/ocspbig/*", M_SERVE, big, CG_OCSP_MAX_BYTES + 1);
+	free(big);
+	route_set("/ocspgarbage/*", M_SERVE, (const unsigned char *)"not OCSP", 8);
+	static const struct {
+		const char *dir, *err;
+	} cases[] = {
+		{ "ocspbig", "OCSP response is larger than 65536 bytes (Content-Length 65537)" },
+		{ "ocspgarbage", "invalid OCSP response (not DER)" },
+		{ "ocsp404", "HTTP status 404 (want 200; redirects are not followed)" },
+	};
+	struct cg_crl_fetcher *f = fetcher(0);
+	struct cg_trust *t = store_with(f, false, true);
+	struct cg_trust *open = store_with(f, true, true);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char u[128];
+		snprintf(u, sizeof(u), "http://127.0.0.1:%d/%s", g_port, cases[i].dir);
+		X509 *x = api_leaf_ocsp("ocsp bad", u);
+		struct cg_trust_result r = verify(t, x, time(NULL));
+		want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
+		struct cg_ocsp_entry_stats s = wait_ocsp(f, x);
+		assert_string_equal(s.last_error, cases[i].err);
+		assert_int_equal(s.status, CG_OCSP_NONE);
+		wait_attempts(f, "/root.crl", 1);
+		r = verify(t, x, time(NULL));
+		want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
+		r = verify(open, x, time(NULL));
+		want(&r, CG_TRUST_OK, "ok");
+		assert_true(r.revocation_skipped);
+		X509_free(x);
+	}
+	/* An https responder is refused without a request. */
+	char u[128];
+	snprintf(u, sizeof(u), "https://127.0.0.1:%d/ocsp", g_port);
+	X509 *x = api_leaf_ocsp("ocsp https", u);
+	verify(t, x, time(NULL));
+	struct cg_ocsp_entry_stats s;
+	assert_true(cg_crl_fetcher_ocsp_stats(f, x, c_int, &s));
+	assert_true(s.refused);
+	assert_string_equal(s.last_error, "https:// is not fetched (only http://: a CRL is signed, TLS adds nothing)");
+	X509_free(x);
+	cg_crl_fetcher_free(f);
+
+	/* CG_OCSP_MAX_ENTRIES certificates; the next one is not asked for. */
+	f = fetcher(0);
+	t = store_with(f, false, true);
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/ocsp404", g_port);
+	for (int i = 0; i < CG_OCSP_MAX_ENTRIES + 1; i++) {
+		x = api_leaf_ocsp("ocsp many", u);
+		ASN1_INTEGER_set(X509_get_serialNumber(x), 100000 + i);
+		assert_true(X509_sign(x, k_int, EVP_sha256()) > 0);
+		verify(t, x, time(NULL));
+		X509_free(x);
+	}
+	struct cg_crl_totals tot;
+	cg_crl_fetcher_stats(f, time(NULL), NULL, 0, &tot);
+	assert_int_equal(tot.ocsp_entries, CG_OCSP_MAX_ENTRIES);
+	assert_int_equal(tot.refused, 1);
+	cg_crl_fetcher_free(f);
+}
+
 /* validate-client-certificate over a fetcher-backed store: the policy's
  * Reasons and Messages (docs/client-certificates.md). */
 static void test_validate_client_certificate(void **state)
@@ -1467,6 +1566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads_during_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_validate_client_certificate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ocsp_bad_and_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cost_report, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
