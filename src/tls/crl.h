@@ -25,7 +25,10 @@
  *   log line (CRLs are signed: TLS adds nothing but a trust loop).
  *   Name resolution is getaddrinfo, in the fetcher thread.
  *
- * Threads: cg_crl_fetcher_lookup/epoch/stats are safe from any thread;
+ * - OCSP is the fallback for a certificate with no CRL at all
+ *   (cg_crl_fetcher_ocsp): same thread, same guards, same fail modes.
+ *
+ * Threads: cg_crl_fetcher_lookup/ocsp/epoch/stats are safe from any thread;
  * new/free from the owner (the main thread). */
 #ifndef CG_TLS_CRL_H
 #define CG_TLS_CRL_H
