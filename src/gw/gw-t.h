@@ -63,11 +63,19 @@ struct cg_rt_host {
 	SSL_CTX *ctx;
 };
 
-enum cg_tmpl_seg_kind { CG_SEG_LITERAL, CG_SEG_PARAM, CG_SEG_WILDCARD };
+enum cg_tmpl_seg_kind { CG_SEG_LITERAL, CG_SEG_PARAM, CG_SEG_WILDCARD, CG_SEG_MIXED };
+
+/* A part of a mixed segment ("{name}.{format}", "v{version}"). */
+struct cg_tmpl_part {
+	bool param;
+	struct cg_str text; /* literal text, or the parameter name */
+};
 
 struct cg_tmpl_seg {
 	enum cg_tmpl_seg_kind kind;
 	struct cg_str text; /* literal text, or the parameter name */
+	struct cg_tmpl_part *parts; /* CG_SEG_MIXED */
+	size_t num_parts;
 };
 
 struct cg_rt_op {

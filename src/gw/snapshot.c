@@ -162,6 +162,95 @@ bad_port:
 	return -1;
 }
 
+/* Splits a segment with parameters inside it into literal and parameter
+ * parts. Two parameters must be separated by a literal (otherwise where one
+ * ends is ambiguous). */
+static int compile_mixed(struct cg_arena *a, struct cg_str seg, struct cg_tmpl_seg *s, struct cg_str t,
+			 char *err, size_t errlen)
+{
+	size_t max = seg.len / 2 + 2;
+	s->kind = CG_SEG_MIXED;
+	s->parts = cg_arena_zalloc(a, sizeof(*s->parts) * max);
+	s->num_parts = 0;
+	if (!s->parts) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t i = 0;
+	while (i < seg.len) {
+		struct cg_tmpl_part *pt = &s->parts[s->num_parts];
+		if (seg.ptr[i] == '{') {
+			size_t j = i + 1;
+			while (j < seg.len && seg.ptr[j] != '}' && seg.ptr[j] != '{')
+				j++;
+			if (j >= seg.len || seg.ptr[j] != '}' || j == i + 1) {
+				snprintf(err, errlen, "URL template '%.*s': malformed parameter", CG_STR_FMT(t));
+				return -1;
+			}
+			if (s->num_parts && s->parts[s->num_parts - 1].param) {
+				snprintf(err, errlen,
+					 "URL template '%.*s': two parameters need a literal between them",
+					 CG_STR_FMT(t));
+				return -1;
+			}
+			pt->param = true;
+			pt->text = cg_str_make(seg.ptr + i + 1, j - i - 1);
+			i = j + 1;
+		} else {
+			size_t j = i;
+			while (j < seg.len && seg.ptr[j] != '{') {
+				if (seg.ptr[j] == '}') {
+					snprintf(err, errlen, "URL template '%.*s': '}' without '{'", CG_STR_FMT(t));
+					return -1;
+				}
+				j++;
+			}
+			pt->param = false;
+			pt->text = cg_str_make(seg.ptr + i, j - i);
+			i = j;
+		}
+		s->num_parts++;
+	}
+	return 0;
+}
+
+/* Matches one path segment against a mixed template segment: literals in
+ * order (ASCII case-insensitive), each parameter taking the shortest
+ * non-empty run up to the next literal (or the rest of the segment). */
+static bool match_mixed(const struct cg_tmpl_seg *s, struct cg_str seg, struct cg_route_param *params,
+			size_t *num_params)
+{
+	size_t pos = 0;
+	for (size_t k = 0; k < s->num_parts; k++) {
+		const struct cg_tmpl_part *pt = &s->parts[k];
+		if (!pt->param) {
+			if (seg.len - pos < pt->text.len ||
+			    !cg_str_ieq(cg_str_make(seg.ptr + pos, pt->text.len), pt->text))
+				return false;
+			pos += pt->text.len;
+			continue;
+		}
+		size_t end = seg.len;
+		if (k + 1 < s->num_parts) {
+			const struct cg_str lit = s->parts[k + 1].text;
+			end = pos + 1; /* non-empty */
+			while (end + lit.len <= seg.len &&
+			       !cg_str_ieq(cg_str_make(seg.ptr + end, lit.len), lit))
+				end++;
+			if (end + lit.len > seg.len)
+				return false;
+		}
+		if (end <= pos)
+			return false;
+		if (*num_params < CG_ROUTE_MAX_PARAMS) {
+			params[*num_params].name = pt->text;
+			params[(*num_params)++].value = cg_str_make(seg.ptr + pos, end - pos);
+		}
+		pos = end;
+	}
+	return pos == seg.len;
+}
+
 int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_rt_op *op,
 			      char *err, size_t errlen)
 {
@@ -197,7 +286,9 @@ int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_
 				return -1;
 			}
 			s->kind = CG_SEG_WILDCARD;
-		} else if (seg.len >= 2 && seg.ptr[0] == '{' && seg.ptr[seg.len - 1] == '}') {
+		} else if (seg.len >= 2 && seg.ptr[0] == '{' && seg.ptr[seg.len - 1] == '}' &&
+			   cg_str_find_char(cg_str_sub(seg, 1, seg.len - 2), '{') < 0 &&
+			   cg_str_find_char(cg_str_sub(seg, 1, seg.len - 2), '}') < 0) {
 			s->kind = CG_SEG_PARAM;
 			s->text = cg_str_make(seg.ptr + 1, seg.len - 2);
 			size_t nparams = 0;
@@ -214,13 +305,12 @@ int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_
 				return -1;
 			}
 			op->score += 2;
-		} else {
-			if (cg_str_find_char(seg, '{') >= 0 || cg_str_find_char(seg, '}') >= 0) {
-				snprintf(err, errlen,
-					 "URL template '%.*s': a parameter must be a whole segment",
-					 CG_STR_FMT(t));
+		} else if (cg_str_find_char(seg, '{') >= 0 || cg_str_find_char(seg, '}') >= 0) {
+			/* Parameters inside a segment: "{name}.{format}", "v{n}". */
+			if (compile_mixed(a, seg, s, t, err, errlen) != 0)
 				return -1;
-			}
+			op->score += 2;
+		} else {
 			s->kind = CG_SEG_LITERAL;
 			s->text = seg;
 			op->score += 3;
@@ -695,6 +785,12 @@ static bool match_op(const struct cg_rt_op *op, struct cg_str method, struct cg_
 		while (j < rest.len && rest.ptr[j] != '/')
 			j++;
 		struct cg_str seg = cg_str_make(rest.ptr + i + 1, j - i - 1);
+		if (s->kind == CG_SEG_MIXED) {
+			if (!match_mixed(s, seg, params, num_params))
+				return false;
+			i = j;
+			continue;
+		}
 		if (s->kind == CG_SEG_LITERAL ? !cg_str_ieq(seg, s->text) : seg.len == 0)
 			return false;
 		if (s->kind == CG_SEG_PARAM && *num_params < CG_ROUTE_MAX_PARAMS) {

@@ -346,6 +346,11 @@ int cg_store_check_url_template(const char *in, char *shape, char *err, size_t e
 			if ((rc = template_param(in, &i, names, name_lens, &num, shape, &sp, err,
 						 errlen)))
 				return rc;
+			/* "{a}{b}": where one ends is ambiguous (the gateway's
+			 * router refuses it too). */
+			if (in[i] == '{')
+				return fail(err, errlen, what, in,
+					    "has two {parameters} with nothing between them");
 			continue;
 		}
 		shape[sp++] = (char)c;

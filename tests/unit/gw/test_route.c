@@ -23,6 +23,8 @@ static struct cg_model_op orders_ops[] = {
 	{ "post-any", "Post", "POST", "/*" },
 	{ "search", "Search", "GET", "/search?q={q}" },
 	{ "any-export", "Export", "*", "/export" },
+	{ "report", "Report", "GET", "/reports/{name}.{format}" },
+	{ "version", "Version", "GET", "/v{n}/status" },
 };
 
 static struct cg_model_api apis[] = {
@@ -101,6 +103,19 @@ static void test_operations(void **state)
 	assert_string_equal(route(s, "PATCH", "/orders/export", "", NULL), "orders/any-export");
 	/* empty segment never matches a parameter */
 	assert_string_equal(route(s, "GET", "/orders//items/7", "", NULL), "api-but-no-op");
+	/* parameters inside a segment */
+	struct cg_route r;
+	assert_true(cg_route_find(s, CG_STR("GET"), CG_STR("/orders/reports/q3.sales.json"), CG_STR(""), &r));
+	assert_true(cg_str_eq_lit(r.op->id, "report"));
+	assert_int_equal(r.num_params, 2);
+	assert_true(cg_str_eq_lit(r.params[0].value, "q3"));
+	assert_true(cg_str_eq_lit(r.params[1].value, "sales.json"));
+	assert_string_equal(route(s, "GET", "/orders/reports/.json", "", NULL), "api-but-no-op");
+	assert_string_equal(route(s, "GET", "/orders/reports/q3", "", NULL), "api-but-no-op");
+	assert_true(cg_route_find(s, CG_STR("GET"), CG_STR("/orders/V12/status"), CG_STR(""), &r));
+	assert_true(cg_str_eq_lit(r.op->id, "version"));
+	assert_true(cg_str_eq_lit(r.params[0].value, "12"));
+	assert_string_equal(route(s, "GET", "/orders/v/status", "", NULL), "api-but-no-op");
 	cg_snapshot_unref(s);
 }
 
@@ -147,9 +162,12 @@ static void test_bad_inputs(void **state)
 	bad.num_ops = 1;
 	assert_null(cg_snapshot_build(&m, 1, err, sizeof(err)));
 	assert_string_equal(err, "api 'bad' operation 'o': URL template '/a/*/b': '*' must be the last segment");
-	op.url_template = "/a{b}";
+	op.url_template = "/a/{b}{c}";
 	assert_null(cg_snapshot_build(&m, 1, err, sizeof(err)));
-	assert_non_null(strstr(err, "a parameter must be a whole segment"));
+	assert_non_null(strstr(err, "two parameters need a literal between them"));
+	op.url_template = "/a/b}";
+	assert_null(cg_snapshot_build(&m, 1, err, sizeof(err)));
+	assert_non_null(strstr(err, "'}' without '{'"));
 	/* bad key */
 	struct cg_model_host badhost = { "a.test", cert_pem, "garbage", false, true };
 	m.hosts = &badhost;

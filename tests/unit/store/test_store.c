@@ -973,6 +973,8 @@ static void test_op_refusals(void **state)
 		  "has a parameter name with characters other than" },
 		{ "orders", "x", "GET", "/a/{id}/{id}", CG_STORE_FAIL_INVALID,
 		  "uses the same parameter name twice" },
+		{ "orders", "x", "GET", "/a/{x}{y}", CG_STORE_FAIL_INVALID,
+		  "URL template '/a/{x}{y}' has two {parameters} with nothing between them" },
 		{ "orders", "x", "GET", "/a/{id}?id={id}", CG_STORE_FAIL_INVALID,
 		  "uses the same parameter name twice" },
 		{ "orders", "x", "GET", "/a?", CG_STORE_FAIL_INVALID,
