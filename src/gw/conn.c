@@ -649,6 +649,10 @@ static bool up_alive(struct cg_upconn *up)
 static int up_connect(struct cg_conn *c, const struct cg_rt_backend *be, struct cg_pool *pool)
 {
 	struct cg_worker *w = c->w;
+	if (be->unresolved) {
+		cg_log_info("backend %.*s: its host did not resolve", CG_STR_FMT(be->pool_key));
+		return -1;
+	}
 	int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;

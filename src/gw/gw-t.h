@@ -101,6 +101,7 @@ struct cg_rt_backend {
 	struct cg_str base_path; /* path without trailing '/', may be "" */
 	struct sockaddr_storage addr;
 	socklen_t addr_len;
+	bool unresolved;         /* its host did not resolve when the snapshot was built */
 	struct cg_str pool_key;  /* "scheme://host:port", + "|backend-id" with its own TLS settings */
 	bool verify;             /* check the server certificate's name (HTTPS) */
 	struct cg_str id;        /* the backend entity's id, "" for an API's own serviceUrl */

@@ -1073,7 +1073,7 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		snprintf(z, sizeof(z), "%.*s", CG_STR_FMT(url));
 		/* A URL made at request time: resolution may block on DNS here
 		 * (documented; prefer literal URLs or IP addresses). */
-		if (cg_backend_parse(p->arena, z, b, berr, sizeof(berr)) != 0)
+		if (cg_backend_parse(p->arena, z, b, berr, sizeof(berr)) != 0 || b->unresolved)
 			return step_error(p, st, "BackendUrlInvalid", berr, 500, "Internal server error");
 		p->backend = b;
 		return CG_PIPE_CONTINUE;

@@ -149,9 +149,14 @@ int cg_backend_parse(struct cg_arena *a, const char *url, struct cg_rt_backend *
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
 	int rc = getaddrinfo(hostz, portz, &hints, &res);
 	if (rc != 0 || !res) {
+		/* Not a configuration error: DNS may be down for a moment. The
+		 * backend stays unresolved (requests to it get 502) and the
+		 * next snapshot tries again; the rest of the gateway works. */
 		snprintf(err, errlen, "backend URL '%s': cannot resolve '%s': %s", url, hostz,
 			 gai_strerror(rc));
-		return -1;
+		b->unresolved = true;
+		b->addr_len = 0;
+		return 0;
 	}
 	memcpy(&b->addr, res->ai_addr, res->ai_addrlen);
 	b->addr_len = res->ai_addrlen;
@@ -548,10 +553,13 @@ static int build_backends(struct cg_snapshot *s, const struct cg_model *m, char 
 		const struct cg_model_backend *mb = &m->backends[i];
 		struct cg_rt_backend *b = &s->backends[i];
 		char e[400];
+		e[0] = '\0';
 		if (cg_backend_parse(&s->arena, mb->url, b, e, sizeof(e)) != 0) {
 			snprintf(err, errlen, "backend '%s': %s", mb->id, e);
 			return -1;
 		}
+		if (b->unresolved)
+			cg_log_warn("backend '%s': %s (requests to it get 502 until it resolves)", mb->id, e);
 		b->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(mb->id));
 		b->verify = mb->validate_name;
 		if (b->tls && (mb->client_cert_id || !mb->validate_chain || !mb->validate_name)) {
@@ -676,10 +684,13 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 			p.len--;
 		api->path = cg_arena_strdup_str(&s->arena, p);
 		char berr[400];
+		berr[0] = '\0';
 		if (cg_backend_parse(&s->arena, ma->service_url, &api->backend, berr, sizeof(berr)) != 0) {
 			snprintf(err, errlen, "api '%s': %s", ma->id, berr);
 			goto fail;
 		}
+		if (api->backend.unresolved)
+			cg_log_warn("api '%s': %s (requests get 502 until it resolves)", ma->id, berr);
 		/* APIM applies a backend entity whose URL is the API's service
 		 * URL (its TLS settings and client certificate) by itself. */
 		for (size_t k = 0; k < s->num_backends; k++)

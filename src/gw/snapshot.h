@@ -51,7 +51,8 @@ SSL_CTX *cg_snapshot_client_cert_ctx(struct cg_snapshot *s, struct cg_str cert_i
 /* Parses a backend URL ("http[s]://host[:port][/path]", no query, fragment
  * or user info) into b (strings in a) and resolves its host (blocking
  * getaddrinfo: call off the request path, or with a numeric host).
- * Returns 0, or -1 with err filled. */
+ * Returns 0, or -1 with err filled for a malformed URL. A host that does not
+ * resolve is not an error: b->unresolved is set and err says why. */
 int cg_backend_parse(struct cg_arena *a, const char *url, struct cg_rt_backend *b, char *err,
 		     size_t errlen);
 
