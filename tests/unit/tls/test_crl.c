@@ -50,6 +50,7 @@ static struct cg_arena g_arena;
 static int g_port;      /* the test server */
 static int g_dead_port; /* nothing listens there */
 static int g_ocsp_port, g_ocsp_forged_port; /* `openssl ocsp` responders (test_ocsp) */
+static int g_ocsp_deleg_port, g_ocsp_noeku_port; /* delegated responders (test_ocsp_delegated) */
 
 /* ---- the HTTP server ----------------------------------------------------- */
 
@@ -307,6 +308,10 @@ static void write_config(void)
 		"[v3_ocsp_forged]\nbasicConstraints = CA:FALSE\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%d/\n"
 		"[v3_ocsp_fallback]\nbasicConstraints = CA:FALSE\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%d/\n"
 		"crlDistributionPoints = URI:http://127.0.0.1:%d/missing\n"
+		"[v3_ocsp_deleg]\nbasicConstraints = CA:FALSE\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%d/\n"
+		"[v3_ocsp_noeku]\nbasicConstraints = CA:FALSE\nauthorityInfoAccess = OCSP;URI:http://127.0.0.1:%d/\n"
+		"[v3_ocsp_signer]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = OCSPSigning\n"
+		"[v3_plain]\nbasicConstraints = CA:FALSE\n"
 		"[ca]\ndefault_ca = intca\n"
 		"[intca]\ndatabase = %s/int.idx\ncrlnumber = %s/int.crlnum\nserial = %s/int.serial\nnew_certs_dir = %s\n"
 		"certificate = %s/int.pem\nprivate_key = %s/int.key\ndefault_md = sha256\n"
@@ -316,7 +321,7 @@ static void write_config(void)
 		"default_crl_days = 30\npolicy = pol\nunique_subject = no\n"
 		"[pol]\ncommonName = optional\n",
 		g_port, g_dead_port, g_port, g_port, g_port, g_port, g_port, g_port, g_ocsp_port, g_ocsp_forged_port,
-		g_ocsp_port, g_port, g_dir, g_dir, g_dir, g_dir, g_dir,
+		g_ocsp_port, g_port, g_ocsp_deleg_port, g_ocsp_noeku_port, g_dir, g_dir, g_dir, g_dir, g_dir,
 		g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir);
 	for (size_t i = 0; i < NDP; i++)
 		n += snprintf(cnf + n, sizeof(cnf) - (size_t)n,
@@ -402,6 +407,10 @@ static void make_pki(void)
 	leaf("ocsp_revoked", "v3_ocsp");
 	leaf("ocsp_forged", "v3_ocsp_forged");
 	leaf("ocsp_fallback", "v3_ocsp_fallback");
+	leaf("ocsp_deleg", "v3_ocsp_deleg");
+	leaf("ocsp_noeku", "v3_ocsp_noeku");
+	leaf("ocsp_signer", "v3_ocsp_signer"); /* a responder the intermediate delegated to */
+	leaf("ocsp_plain", "v3_plain");        /* issued by it, but not for OCSP */
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-revoke", path("ocsp_revoked.pem"));
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-revoke", path("revoked.pem"));
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-gencrl", "-out", path("int.crl"));
@@ -538,8 +547,11 @@ static int group_setup(void **state)
 	close(dead); /* nothing listens there now: connection refused */
 	/* Free ports for the OCSP responders, started by test_ocsp. */
 	int o1 = listen_on(1, &g_ocsp_port), o2 = listen_on(1, &g_ocsp_forged_port);
+	int o3 = listen_on(1, &g_ocsp_deleg_port), o4 = listen_on(1, &g_ocsp_noeku_port);
 	close(o1);
 	close(o2);
+	close(o3);
+	close(o4);
 	make_pki();
 	c_root = load_cert("root");
 	c_int = load_cert("int");
@@ -707,6 +719,8 @@ static struct cg_trust_result verify_after_fetch(struct cg_crl_fetcher *f, const
 	wait_attempts(f, "/root.crl", 1); /* the intermediate's own CRL */
 	return verify(t, x, time(NULL));
 }
+
+static double now_us(void);
 
 /* ---- tests --------------------------------------------------------------- */
 
@@ -1340,6 +1354,11 @@ static void test_ocsp(void **state)
 	assert_int_equal(r.valid_until, s.next_update);
 	cg_trust_cache_verify(t, c, good, NULL, time(NULL), ALL, &r);
 	assert_true(r.from_cache);
+	double t0 = now_us();
+	for (int i = 0; i < 200; i++)
+		cg_trust_verify(t, good, NULL, time(NULL), ALL, &r);
+	print_message("cost per call: verify with a cached OCSP answer (leaf) and a fetched CRL (intermediate) %.1f us\n",
+		      (now_us() - t0) / 200);
 	/* A stale answer is not used. */
 	r = verify(t, good, s.next_update);
 	want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
@@ -1397,6 +1416,37 @@ static void test_ocsp(void **state)
 	X509_free(rev);
 	X509_free(forged);
 	X509_free(fb);
+}
+
+/* A responder certificate issued by the intermediate with id-kp-OCSPSigning
+ * may answer for it; one without that EKU may not. */
+static void test_ocsp_delegated(void **state)
+{
+	(void)state;
+	pid_t dp = start_responder(g_ocsp_deleg_port, "ocsp_signer.pem", "ocsp_signer.key");
+	pid_t np = start_responder(g_ocsp_noeku_port, "ocsp_plain.pem", "ocsp_plain.key");
+	X509 *d = load_cert("ocsp_deleg"), *n = load_cert("ocsp_noeku");
+	struct cg_crl_fetcher *f = fetcher(0);
+	struct cg_trust *t = store_with(f, false, true);
+	verify(t, d, time(NULL));
+	verify(t, n, time(NULL));
+	struct cg_ocsp_entry_stats s = wait_ocsp(f, d);
+	assert_string_equal(s.last_error, "");
+	assert_int_equal(s.status, CG_OCSP_GOOD);
+	s = wait_ocsp(f, n);
+	assert_int_equal(s.status, CG_OCSP_NONE);
+	assert_string_equal(s.last_error, "OCSP response signature does not verify with 'O=certgate tests, CN=Test "
+					  "Intermediate CA' or a responder it delegated to");
+	wait_attempts(f, "/root.crl", 1);
+	struct cg_trust_result r = verify(t, d, time(NULL));
+	want(&r, CG_TRUST_OK, "ok");
+	r = verify(t, n, time(NULL));
+	want(&r, CG_TRUST_REVOCATION_UNKNOWN, "unable to get certificate CRL");
+	stop_responder(dp);
+	stop_responder(np);
+	X509_free(d);
+	X509_free(n);
+	cg_crl_fetcher_free(f);
 }
 
 /* Bad OCSP answers and CG_OCSP_MAX_ENTRIES / CG_OCSP_MAX_BYTES. */
@@ -1567,6 +1617,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_validate_client_certificate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ocsp_bad_and_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ocsp_delegated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cost_report, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
