@@ -35,22 +35,57 @@ void cg_snapshot_unref(struct cg_snapshot *s)
 
 /* FNV-1a: the id of a hostname's TLS trust settings. Today that is only
  * whether it negotiates client certificates; CA stores join it later. */
-static uint32_t settings_id(bool negotiate)
+/* FNV-1a over a hostname's trust settings: whether it negotiates client
+ * certificates and, if so, the CA store (thumbprints of the uploaded CA
+ * certificates). It is the session id context and the 421 comparison. */
+static uint32_t settings_id(bool negotiate, const struct cg_model *m)
 {
 	uint32_t h = 2166136261u;
 	h = (h ^ (negotiate ? 1u : 0u)) * 16777619u;
+	for (size_t i = 0; negotiate && i < m->num_cas; i++)
+		for (const char *p = m->cas[i].thumbprint; p && *p; p++)
+			h = (h ^ (unsigned char)*p) * 16777619u;
 	return h;
 }
 
-static int build_host(struct cg_snapshot *s, const struct cg_model_host *mh, struct cg_rt_host *h,
-		      char *err, size_t errlen)
+/* The CA names sent in a negotiating hostname's CertificateRequest: the
+ * subjects of the uploaded CA certificates, so a client holding several
+ * certificates (a browser, an OS key store) can pick the right one. */
+static int set_client_ca_names(struct cg_snapshot *s, char *err, size_t errlen)
+{
+	size_t n = s->trust ? cg_trust_num_cas(s->trust) : 0;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < s->num_hosts; i++) {
+		if (!s->hosts[i].negotiate)
+			continue;
+		STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+		for (size_t k = 0; names && k < n; k++) {
+			X509_NAME *nm = X509_NAME_dup(X509_get_subject_name(cg_trust_ca_at(s->trust, k)));
+			if (!nm || !sk_X509_NAME_push(names, nm)) {
+				X509_NAME_free(nm);
+				sk_X509_NAME_pop_free(names, X509_NAME_free);
+				names = NULL;
+			}
+		}
+		if (!names) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		SSL_CTX_set_client_CA_list(s->hosts[i].ctx, names); /* takes ownership */
+	}
+	return 0;
+}
+
+static int build_host(struct cg_snapshot *s, const struct cg_model *m, const struct cg_model_host *mh,
+		      struct cg_rt_host *h, char *err, size_t errlen)
 {
 	char tlserr[CG_TLS_ERR_LEN];
 	h->name = cg_arena_strdup_str(&s->arena, cg_str_from_c(mh->name));
 	h->wildcard = strncmp(mh->name, "*.", 2) == 0;
 	h->negotiate = mh->negotiate_client_certificate;
 	h->is_default = mh->is_default;
-	h->settings_id = settings_id(h->negotiate);
+	h->settings_id = settings_id(h->negotiate, m);
 	char sid[9];
 	snprintf(sid, sizeof(sid), "%08x", h->settings_id);
 	h->ctx = cg_tls_server_ctx_new(mh->cert_pem, mh->key_pem, h->negotiate,
@@ -653,7 +688,7 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 	s->hosts = cg_arena_zalloc(&s->arena, sizeof(*s->hosts) * m->num_hosts);
 	s->num_hosts = m->num_hosts;
 	for (size_t i = 0; i < m->num_hosts; i++) {
-		if (build_host(s, &m->hosts[i], &s->hosts[i], err, errlen) != 0)
+		if (build_host(s, m, &m->hosts[i], &s->hosts[i], err, errlen) != 0)
 			goto fail;
 		if (s->hosts[i].is_default && !s->default_host)
 			s->default_host = &s->hosts[i];
@@ -663,7 +698,8 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 	/* Certificates first: policies resolve issuer-certificate-id and
 	 * backends their client certificates against them. */
 	if (cg_snapshot_certs(s, m, prev, err, errlen) != 0 ||
-	    build_trust(s, m, generation, err, errlen) != 0 || build_backends(s, m, err, errlen) != 0)
+	    build_trust(s, m, generation, err, errlen) != 0 || set_client_ca_names(s, err, errlen) != 0 ||
+	    build_backends(s, m, err, errlen) != 0)
 		goto fail;
 
 	if (pol_build_init(s, m, &pb, err, errlen) != 0)

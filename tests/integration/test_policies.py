@@ -325,10 +325,17 @@ class ValidateClientCertificate(cgtest.GatewayTestCase):
         self.assertEqual(self.b.last().headers.get("X-Verify"), "False/False")
 
     def test_trust_with_uploaded_cas(self):
+        _, out = self.gw.s_client(sni="secure.test", args=["-tls1_3"], input=b"")
+        self.assertIn("No client certificate CA names sent", out)
         self.gw.cli("ca", "add", "test-root", self.pki.root_pem)
         self.gw.cli("ca", "add", "test-inter", self.pki.inter.leaf, "--intermediate")
         try:
             time.sleep(1.0)
+            # The CertificateRequest now names the uploaded CAs.
+            _, out = self.gw.s_client(sni="secure.test", args=["-tls1_3"], input=b"")
+            self.assertIn("Acceptable client certificate CA names", out)
+            self.assertIn("certgate test root CA", out)
+            self.assertIn("certgate test intermediate CA", out)
             self.assertEqual(self.call("/trust-norev/x", self.alice).status, 200)
             self.assert_refused(self.call("/trust-norev/x", self.mallory),
                                 "ClientCertificateUntrusted")
