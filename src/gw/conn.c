@@ -35,7 +35,8 @@
 #include "tls/tls.h"
 
 #define CG_CONN_HIGH_WATER (64 * 1024) /* pending output before we stop reading the other side */
-#define CG_CONN_READ_CHUNK (16 * 1024)
+#define CG_CONN_READ_CHUNK (16 * 1024) /* body reads */
+#define CG_CONN_HEAD_CHUNK 4096         /* head reads: most heads fit, and idle memory stays small */
 #define CG_CONN_LINGER_MS 2000  /* reading and discarding after an error response */
 #define CG_REQ_ARENA_CHUNK 8192
 #define CG_REQ_ARENA_MAX (1024 * 1024)
@@ -1197,7 +1198,7 @@ static bool step_head(struct cg_conn *c)
 		return false;
 	}
 	size_t room = lim->max_head_bytes + 1 > c->in.len ? lim->max_head_bytes + 1 - c->in.len : 1;
-	long n = client_read(c, room < CG_CONN_READ_CHUNK ? room : CG_CONN_READ_CHUNK);
+	long n = client_read(c, room < CG_CONN_HEAD_CHUNK ? room : CG_CONN_HEAD_CHUNK);
 	if (n > 0)
 		return true;
 	if (n == CG_TLS_EOF || n == CG_TLS_ERROR) {
@@ -1651,7 +1652,7 @@ static bool step_proxy(struct cg_conn *c)
 			}
 		}
 		if (!r->resp_head_done) {
-			long n = up_read(c, CG_CONN_READ_CHUNK);
+			long n = up_read(c, CG_CONN_HEAD_CHUNK);
 			if (n > 0)
 				return true;
 			if (n == CG_TLS_EOF || n == CG_TLS_ERROR) {

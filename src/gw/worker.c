@@ -2,6 +2,7 @@
  * (the kernel spreads connections), its own upstream pool and connection
  * list. The main thread talks to a worker only through its uv_async. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,11 @@ static void sweep_cb(uv_timer_t *t)
 {
 	struct cg_worker *w = t->data;
 	cg_upconn_pool_sweep(w);
+	/* Buffers of finished requests go back to malloc, which keeps them
+	 * resident; after a burst of connections that is most of the RSS.
+	 * Hand free pages back to the kernel now and then (glibc). */
+	if (++w->sweeps % 5 == 0)
+		malloc_trim(0);
 	worker_maybe_exit(w);
 }
 
