@@ -1313,28 +1313,52 @@ size_t cg_crl_fetcher_metrics(struct cg_crl_fetcher *f, int64_t now, char *buf, 
 	buf[0] = '\0';
 	struct cg_crl_totals tot;
 	struct cg_crl_entry_stats *st = calloc(CG_CRL_MAX_ENTRIES, sizeof(*st));
-	if (!st)
+	char(*lb)[2800] = calloc(CG_CRL_MAX_ENTRIES, sizeof(*lb));
+	if (!st || !lb) {
+		free(st);
+		free(lb);
 		return 0;
+	}
 	size_t n = cg_crl_fetcher_stats(f, now, st, CG_CRL_MAX_ENTRIES, &tot), len = 0;
-	put(buf, cap, &len, "certgate_crl_fetches_total %llu\n", (unsigned long long)tot.fetches);
-	put(buf, cap, &len, "certgate_crl_fetch_failures_total %llu\n", (unsigned long long)tot.failures);
-	put(buf, cap, &len, "certgate_crl_refused_total %llu\n", (unsigned long long)tot.refused);
-	put(buf, cap, &len, "certgate_ocsp_fetches_total %llu\n", (unsigned long long)tot.ocsp_fetches);
-	put(buf, cap, &len, "certgate_ocsp_fetch_failures_total %llu\n", (unsigned long long)tot.ocsp_failures);
-	for (size_t i = 0; i < n && i < CG_CRL_MAX_ENTRIES; i++) {
-		char is[600], u[2 * CG_CRL_MAX_URL_LEN + 8], lb[2800];
+	if (n > CG_CRL_MAX_ENTRIES)
+		n = CG_CRL_MAX_ENTRIES;
+	const struct {
+		const char *name;
+		uint64_t v;
+	} counters[] = {
+		{ "certgate_crl_fetches_total", tot.fetches },
+		{ "certgate_crl_fetch_failures_total", tot.failures },
+		{ "certgate_crl_refused_total", tot.refused },
+		{ "certgate_ocsp_fetches_total", tot.ocsp_fetches },
+		{ "certgate_ocsp_fetch_failures_total", tot.ocsp_failures },
+	};
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		put(buf, cap, &len, "# TYPE %s counter\n", counters[i].name);
+		put(buf, cap, &len, "%s %llu\n", counters[i].name, (unsigned long long)counters[i].v);
+	}
+	for (size_t i = 0; i < n; i++) {
+		char is[600], u[2 * CG_CRL_MAX_URL_LEN + 8];
 		label(is, sizeof(is), st[i].issuer);
 		label(u, sizeof(u), st[i].url);
-		snprintf(lb, sizeof(lb), "{issuer=\"%s\",url=\"%s\"}", is, u);
-		if (st[i].has_crl) {
-			put(buf, cap, &len, "certgate_crl_age_seconds%s %lld\n", lb, (long long)st[i].age_s);
-			if (st[i].next_update != INT64_MAX)
-				put(buf, cap, &len, "certgate_crl_next_update_seconds%s %lld\n", lb,
-				    (long long)(st[i].next_update - now));
-		}
-		put(buf, cap, &len, "certgate_crl_stale%s %d\n", lb, st[i].has_crl ? (int)st[i].stale : 1);
-		put(buf, cap, &len, "certgate_crl_consecutive_failures%s %u\n", lb, st[i].consecutive_failures);
+		snprintf(lb[i], sizeof(lb[i]), "{issuer=\"%s\",url=\"%s\"}", is, u);
 	}
+	/* Prometheus wants each family's lines together. */
+	put(buf, cap, &len, "# TYPE certgate_crl_age_seconds gauge\n");
+	for (size_t i = 0; i < n; i++)
+		if (st[i].has_crl)
+			put(buf, cap, &len, "certgate_crl_age_seconds%s %lld\n", lb[i], (long long)st[i].age_s);
+	put(buf, cap, &len, "# TYPE certgate_crl_next_update_seconds gauge\n");
+	for (size_t i = 0; i < n; i++)
+		if (st[i].has_crl && st[i].next_update != INT64_MAX)
+			put(buf, cap, &len, "certgate_crl_next_update_seconds%s %lld\n", lb[i],
+			    (long long)(st[i].next_update - now));
+	put(buf, cap, &len, "# TYPE certgate_crl_stale gauge\n");
+	for (size_t i = 0; i < n; i++)
+		put(buf, cap, &len, "certgate_crl_stale%s %d\n", lb[i], st[i].has_crl ? (int)st[i].stale : 1);
+	put(buf, cap, &len, "# TYPE certgate_crl_consecutive_failures gauge\n");
+	for (size_t i = 0; i < n; i++)
+		put(buf, cap, &len, "certgate_crl_consecutive_failures%s %u\n", lb[i], st[i].consecutive_failures);
 	free(st);
+	free(lb);
 	return len;
 }

@@ -89,12 +89,15 @@ uint64_t cg_crl_fetcher_epoch(const struct cg_crl_fetcher *f);
 size_t cg_crl_fetcher_stats(struct cg_crl_fetcher *f, int64_t now, struct cg_crl_entry_stats *out, size_t max,
 			    struct cg_crl_totals *tot);
 
-/* The same as Prometheus text for /metrics: certgate_crl_fetches_total,
- * certgate_crl_fetch_failures_total, and per (issuer, url)
- * certgate_crl_age_seconds, certgate_crl_next_update_seconds,
- * certgate_crl_stale, certgate_crl_consecutive_failures. Writes at most
- * cap bytes (NUL-terminated; lines that do not fit are dropped whole).
- * Returns the bytes written. */
+/* The same as Prometheus text for /metrics, each family with its # TYPE
+ * line and its lines together: counters certgate_crl_fetches_total,
+ * certgate_crl_fetch_failures_total, certgate_crl_refused_total,
+ * certgate_ocsp_fetches_total, certgate_ocsp_fetch_failures_total; gauges
+ * per {issuer,url}: certgate_crl_age_seconds,
+ * certgate_crl_next_update_seconds (seconds left), certgate_crl_stale (1
+ * also when no CRL is cached), certgate_crl_consecutive_failures. Writes
+ * at most cap bytes (NUL-terminated; lines that do not fit are dropped
+ * whole). Returns the bytes written. */
 size_t cg_crl_fetcher_metrics(struct cg_crl_fetcher *f, int64_t now, char *buf, size_t cap);
 
 /* Test hook: wakes the thread now (otherwise it sleeps until the next

@@ -926,6 +926,15 @@ static void test_stale_crl(void **state)
 		 "stale.crl\"} %lld\n",
 		 g_port, (long long)(time(NULL) - s.last_update));
 	assert_non_null(strstr(buf, line));
+	/* Each family together, after its TYPE line: every age line comes
+	 * before the first next-update line. */
+	char *age_type = strstr(buf, "# TYPE certgate_crl_age_seconds gauge\n");
+	char *next_type = strstr(buf, "# TYPE certgate_crl_next_update_seconds gauge\n");
+	assert_non_null(age_type);
+	assert_non_null(next_type);
+	assert_true(strstr(buf, "certgate_crl_age_seconds{") > age_type);
+	assert_null(strstr(next_type, "certgate_crl_age_seconds{"));
+	assert_non_null(strstr(buf, "# TYPE certgate_crl_fetches_total counter\ncertgate_crl_fetches_total 1\n"));
 	/* A buffer too small drops whole lines. */
 	n = cg_crl_fetcher_metrics(f, time(NULL), buf, 40);
 	assert_string_equal(buf, "certgate_crl_fetches_total 1\n");
