@@ -619,8 +619,11 @@ static void fetch_one(struct cg_crl_fetcher *f, size_t i)
 			e->due_ms = next_due(&f->cfg, now, e->last_update, e->next_update);
 			atomic_fetch_add(&f->fetches, 1);
 		}
-		/* Release: a reader that sees the new epoch sees the new CRL. */
-		atomic_fetch_add_explicit(&f->epoch, 1, memory_order_release);
+		/* Release: a reader that sees the new epoch sees the new CRL.
+		 * The same CRL again (a CA that republishes late) changes no
+		 * result: keep the workers' cached results. */
+		if (!old || X509_CRL_match(old, e->crl) != 0)
+			atomic_fetch_add_explicit(&f->epoch, 1, memory_order_release);
 	}
 	if (!crl) {
 		e->failures++;

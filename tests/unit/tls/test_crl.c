@@ -714,7 +714,9 @@ static struct cg_trust_result verify_after_fetch(struct cg_crl_fetcher *f, const
 {
 	int64_t now = time(NULL);
 	struct cg_trust_result r = verify(t, x, now);
-	assert_int_equal(r.reason, CG_TRUST_REVOCATION_UNKNOWN);
+	/* Unknown on a fresh fetcher; a caller may have registered it
+	 * already, and then the fetch may have landed. */
+	assert_true(r.reason == CG_TRUST_REVOCATION_UNKNOWN || r.reason == CG_TRUST_OK);
 	wait_attempts(f, p, 1);
 	wait_attempts(f, "/root.crl", 1); /* the intermediate's own CRL */
 	return verify(t, x, time(NULL));
@@ -1278,7 +1280,10 @@ static void test_threads_during_refresh(void **state)
 	}
 	struct cg_crl_totals tot;
 	cg_crl_fetcher_stats(f, time(NULL), NULL, 0, &tot);
-	assert_true(tot.epoch >= 10);
+	assert_true(tot.fetches >= 10);
+	/* The same CRL again changes no result: only the two first
+	 * arrivals (int.crl, root.crl) moved the epoch. */
+	assert_int_equal(tot.epoch, 2);
 	cg_crl_fetcher_free(f);
 	serve_file("/int.crl", "int.crl", M_SERVE);
 }
