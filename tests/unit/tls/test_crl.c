@@ -51,6 +51,7 @@ static int g_port;      /* the test server */
 static int g_dead_port; /* nothing listens there */
 static int g_ocsp_port, g_ocsp_forged_port; /* `openssl ocsp` responders (test_ocsp) */
 static int g_ocsp_deleg_port, g_ocsp_noeku_port; /* delegated responders (test_ocsp_delegated) */
+static pid_t g_responders[4]; /* running responders: a failed test leaves them to group_teardown */
 
 /* ---- the HTTP server ----------------------------------------------------- */
 
@@ -581,6 +582,12 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
+	for (int k = 0; k < 4; k++)
+		if (g_responders[k]) {
+			kill(g_responders[k], SIGTERM);
+			waitpid(g_responders[k], NULL, 0);
+			g_responders[k] = 0;
+		}
 	atomic_store(&g_stop, true);
 	pthread_join(g_srv, NULL);
 	close(g_listen);
@@ -1315,8 +1322,14 @@ static pid_t start_responder(int port, const char *signer, const char *key)
 			buf[n] = '\0';
 			fclose(fp);
 		}
-		if (strstr(buf, "waiting for OCSP client connections"))
+		if (strstr(buf, "waiting for OCSP client connections")) {
+			for (int k = 0; k < 4; k++)
+				if (!g_responders[k]) {
+					g_responders[k] = pid;
+					break;
+				}
 			return pid;
+		}
 		usleep(10000);
 	}
 	fail_msg("openssl ocsp did not start on port %d", port);
@@ -1325,6 +1338,9 @@ static pid_t start_responder(int port, const char *signer, const char *key)
 
 static void stop_responder(pid_t pid)
 {
+	for (int k = 0; k < 4; k++)
+		if (g_responders[k] == pid)
+			g_responders[k] = 0;
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
 }
