@@ -260,6 +260,13 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --json        Print a JSON array ({id, storeName, certificate{subject,\n"
 	  "                thumbprint, expiry}}).\n" },
 	{ "ca rm", cg_cli_ca_rm, "ca rm ID", "Removes a CA certificate.\n" },
+	{ "crl add", cg_cli_crl_add, "crl add ID FILE",
+	  "Stores a certificate revocation list (PEM or DER) for an uploaded CA certificate.\n"
+	  "Refused unless its issuer is an uploaded CA whose key signed it. Used by Verify()\n"
+	  "and validate-client-certificate's validate-revocation; replace it with a fresh one\n"
+	  "before its nextUpdate (a stale CRL fails closed).\n" },
+	{ "crl list", cg_cli_crl_list, "crl list [--json]", "Lists the stored CRLs.\n" },
+	{ "crl rm", cg_cli_crl_rm, "crl rm ID", "Removes a CRL.\n" },
 	{ "backend set", cg_cli_backend_set,
 	  "backend set ID [--url URL] [--client-cert CERT-ID | --no-client-cert]\n"
 	  "                [--[no-]validate-chain] [--[no-]validate-name]",
@@ -400,7 +407,7 @@ int cg_cli_main(int argc, char **argv)
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
 	static const char *const groups[] = { "host", "api",  "op", "policy",  "nv",
-					      "fragment", "cert", "ca", "backend" };
+					      "fragment", "cert", "ca", "crl", "backend" };
 	bool known = false;
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		known = known || strcmp(group, groups[g]) == 0;

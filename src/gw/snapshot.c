@@ -660,6 +660,15 @@ static int build_trust(struct cg_snapshot *s, const struct cg_model *m, uint64_t
 			return -1;
 		}
 	}
+	for (size_t i = 0; i < m->num_crls; i++) {
+		const struct cg_model_crl *crl = &m->crls[i];
+		/* The store checked the CRL against its issuer when it was
+		 * uploaded; if that CA was removed since, the CRL is useless but
+		 * must not take the whole configuration down. */
+		if (cg_trust_add_crl_data(s->trust, cg_str_make((const char *)crl->der, crl->der_len), e,
+					  sizeof(e)) != 0)
+			cg_log_warn("CRL '%s' ignored: %s", crl->id, e);
+	}
 	if (cg_trust_finish(s->trust, e, sizeof(e)) != 0) {
 		snprintf(err, errlen, "CA certificates: %s", e);
 		return -1;

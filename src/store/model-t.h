@@ -103,6 +103,15 @@ struct cg_model_backend {
 	bool validate_name;         /* APIM tls.validateCertificateName (default true) */
 };
 
+/* A certificate revocation list uploaded for a CA (DER). */
+struct cg_model_crl {
+	const char *id;
+	const unsigned char *der;
+	size_t der_len;
+	const char *issuer;      /* .NET form, for listings */
+	const char *next_update; /* ISO 8601 UTC */
+};
+
 struct cg_model {
 	struct cg_arena arena;
 	struct cg_model_host *hosts;
@@ -122,6 +131,8 @@ struct cg_model {
 	size_t num_cas;
 	struct cg_model_backend *backends;
 	size_t num_backends;
+	struct cg_model_crl *crls;
+	size_t num_crls;
 };
 
 #endif

@@ -39,6 +39,8 @@
 #define CG_STORE_MAX_NV_TAG_LEN       64           /* one tag */
 /* Certificates (APIM certificates entity) and CA certificates. */
 #define CG_STORE_MAX_CERTS            1000         /* certificate rows */
+#define CG_STORE_MAX_CRLS             100          /* CRL rows (one or two per CA) */
+#define CG_STORE_MAX_CRL_BYTES        (8 * 1024 * 1024) /* one CRL upload */
 #define CG_STORE_MAX_CAS              100          /* CA rows (APIM: 10 on the service; private
 						    * PKIs with many intermediates need more) */
 #define CG_STORE_MAX_CERT_FILE_BYTES  (256 * 1024) /* an uploaded PEM, DER or PKCS#12 file */

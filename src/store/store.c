@@ -129,6 +129,14 @@ static const struct cg_store_migration migrations[] = {
 	  "  validate_name INTEGER NOT NULL DEFAULT 1 CHECK (validate_name IN (0, 1)),"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
+	{ "certificate revocation lists",
+	  "CREATE TABLE crls ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  issuer TEXT NOT NULL,"
+	  "  next_update TEXT NOT NULL,"
+	  "  der BLOB NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);" },
 };
 
 #define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -501,6 +509,42 @@ static int load_backends(struct cg_store *st, struct cg_model *m, char *err, siz
 	return 0;
 }
 
+/* Certificate revocation lists (migration 8). */
+static int load_crls(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	size_t n;
+	int rc;
+	if ((rc = count_rows(st, "SELECT count(*) FROM crls", &n, err, errlen)))
+		return rc;
+	if (n > CG_STORE_MAX_CRLS) {
+		snprintf(err, errlen, "store '%s' holds %zu CRLs, more than certgate's limit of %d",
+			 st->path, n, CG_STORE_MAX_CRLS);
+		return CG_STORE_FAIL_INVALID;
+	}
+	m->crls = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*m->crls));
+	if (!m->crls)
+		return oom(err, errlen);
+	sqlite3_stmt *s = cg_store_prepare(st, "SELECT id, der, issuer, next_update FROM crls ORDER BY id",
+					   err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_crls < n) {
+		struct cg_model_crl *c = &m->crls[m->num_crls++];
+		c->id = col(&m->arena, s, 0);
+		c->der = blob(&m->arena, s, 1, &c->der_len);
+		c->issuer = col(&m->arena, s, 2);
+		c->next_update = col(&m->arena, s, 3);
+		if (!c->id || !c->der || !c->issuer || !c->next_update) {
+			sqlite3_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return cg_store_sql_fail(st, "read CRLs", err, errlen);
+	return 0;
+}
+
 /* Certificates and CA certificates (migrations 5-6). */
 static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
 {
@@ -560,6 +604,8 @@ static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t
 	sqlite3_finalize(s);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		return cg_store_sql_fail(st, "read CA certificates", err, errlen);
+	if ((rc = load_crls(st, m, err, errlen)))
+		return rc;
 	return load_backends(st, m, err, errlen);
 }
 

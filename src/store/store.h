@@ -206,6 +206,15 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 /* Removes a CA certificate. NOT_FOUND if absent. */
 int cg_store_ca_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
 
+/* Adds or replaces a certificate revocation list (PEM or DER, at most
+ * CG_STORE_MAX_CRL_BYTES). Refused unless its issuer is an uploaded CA
+ * certificate whose key verifies the CRL's signature (the gateway would not
+ * use it otherwise). A CRL past its nextUpdate is stored with a warning in
+ * warn (validation against it fails closed until a fresh one comes). */
+int cg_store_crl_add(struct cg_store *st, const char *id, const unsigned char *data, size_t len,
+		     char *warn, size_t warnlen, char *err, size_t errlen);
+int cg_store_crl_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
+
 /* ---- backends (APIM backends/{id}) ---- */
 
 /* Creates or updates a backend (see struct cg_store_backend_set).

@@ -355,6 +355,85 @@ class ValidateClientCertificate(cgtest.GatewayTestCase):
             time.sleep(1.0)
 
 
+class UploadedCrl(cgtest.GatewayTestCase):
+    """validate-client-certificate with revocation checking against CRLs
+    uploaded with `certgate crl add`: a revoked certificate is refused with
+    ClientCertificateRevoked, a good one admitted; a CRL whose issuer is not
+    an uploaded CA is refused by the store."""
+
+    @classmethod
+    def setup_gateways(cls):
+        import datetime
+        cls.b = cls.backend()
+        cls.alice = cls.pki.client("alice")
+        pki = cls.pki
+        now = datetime.datetime.utcnow()
+        start = (now - datetime.timedelta(days=1)).strftime("%Y%m%d%H%M%SZ")
+        end = (now + datetime.timedelta(days=30)).strftime("%Y%m%d%H%M%SZ")
+        ext = ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature",
+               "extendedKeyUsage=clientAuth"]
+        key, leaf = pki._ca_sign_dates("rev-client", "/CN=revoked-client", ext, start, end, False)
+        cls.revoked = pki._with_chain("rev-client", leaf, key, pki.inter)
+        cnf = os.path.join(pki._p("ca-db"), "ca.cnf")
+        cgtest.run(["openssl", "ca", "-batch", "-config", cnf, "-cert", pki.inter.leaf, "-keyfile",
+                    pki.inter.key, "-revoke", leaf])
+        cls.inter_crl = os.path.join(cls.tmp, "inter.crl.pem")
+        cgtest.run(["openssl", "ca", "-batch", "-config", cnf, "-cert", pki.inter.leaf, "-keyfile",
+                    pki.inter.key, "-gencrl", "-crldays", "7", "-out", cls.inter_crl])
+        # The root's (empty) CRL: the intermediate's own status is checked too.
+        rootdb = os.path.join(cls.tmp, "root-db")
+        os.makedirs(rootdb, exist_ok=True)
+        open(os.path.join(rootdb, "index.txt"), "w").close()
+        rcnf = os.path.join(rootdb, "ca.cnf")
+        with open(rcnf, "w") as f:
+            f.write("[ca]\ndefault_ca=d\n[d]\ndatabase=%s\ndefault_md=sha256\n"
+                    % os.path.join(rootdb, "index.txt"))
+        cls.root_crl = os.path.join(cls.tmp, "root.crl.pem")
+        cgtest.run(["openssl", "ca", "-batch", "-config", rcnf, "-cert", pki.root.leaf, "-keyfile",
+                    pki.root.key, "-gencrl", "-crldays", "7", "-out", cls.root_crl])
+        cls.gw = cls.gateway(
+            hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
+            apis=[{"id": "rev", "path": "rev", "backend": cls.b.url("/r")}])
+        cls.gw.cli("ca", "add", "test-root", pki.root_pem)
+        cls.gw.cli("ca", "add", "test-inter", pki.inter.leaf, "--intermediate")
+        cls.gw.cli("crl", "add", "inter-crl", cls.inter_crl)
+        cls.gw.cli("crl", "add", "root-crl", cls.root_crl)
+        GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
+  <validate-client-certificate validate-revocation="true" validate-trust="true" />
+</inbound><backend><base /></backend><outbound><base /></outbound>
+<on-error><set-header name="X-Reason" exists-action="override"><value>@(context.LastError.Reason)</value></set-header></on-error></policies>""",
+            "--api", "rev")
+        time.sleep(1.0)
+
+    def test_revoked_refused_good_admitted(self):
+        r = self.gw.curl("/rev/x", host="secure.test", cert=self.alice.cert, key=self.alice.key)
+        self.assertEqual(r.status, 200, (r, self.gw.stderr()[-2000:]))
+        r = self.gw.curl("/rev/x", host="secure.test", cert=self.revoked.cert, key=self.revoked.key)
+        self.assertEqual(r.status, 401, r)
+        self.assertEqual(r.headers.get("X-Reason"), "ClientCertificateRevoked")
+
+    def test_crl_from_an_unknown_issuer_is_refused(self):
+        other = os.path.join(self.tmp, "other-db")
+        os.makedirs(other, exist_ok=True)
+        open(os.path.join(other, "index.txt"), "w").close()
+        cnf = os.path.join(other, "ca.cnf")
+        with open(cnf, "w") as f:
+            f.write("[ca]\ndefault_ca=d\n[d]\ndatabase=%s\ndefault_md=sha256\n"
+                    % os.path.join(other, "index.txt"))
+        stranger = self.pki.client("s", kind="selfsigned")
+        crl = os.path.join(self.tmp, "stranger.crl.pem")
+        cgtest.run(["openssl", "ca", "-batch", "-config", cnf, "-cert", stranger.leaf, "-keyfile",
+                    stranger.key, "-gencrl", "-crldays", "7", "-out", crl])
+        before = self.gw.cli("crl", "list", "--json").stdout
+        cp = self.gw.cli("crl", "add", "stranger", crl, check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("the CRL cannot be used", cp.stderr.decode())
+        self.assertEqual(self.gw.cli("crl", "list", "--json").stdout, before)
+        cp = self.gw.cli("crl", "add", "garbage", self.alice.leaf, check=False)
+        self.assertEqual(cp.returncode, 1)
+        self.assertIn("not a certificate revocation list", cp.stderr.decode())
+
+
 class Bodies(cgtest.GatewayTestCase):
     """context.Request.Body / context.Response.Body: the body is buffered
     (bounded by --max-buffered-body) when a policy reads it, and forwarded

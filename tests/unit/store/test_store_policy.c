@@ -768,7 +768,7 @@ static void test_upgrade_from_version_1(void **state)
 	/* Back to what a version-1 store was: hostnames, APIs, operations. */
 	raw_exec("DROP TABLE policies; DROP TABLE named_values; DROP TABLE fragments;"
 		 "DROP TABLE backends; DROP TABLE certificates; DROP TABLE ca_certificates;"
-		 "PRAGMA user_version = 1");
+		 "DROP TABLE crls; PRAGMA user_version = 1");
 	st = cg_store_open(g_store, 1, g_err, sizeof(g_err));
 	assert_null(st);
 	assert_non_null(strstr(g_err, "schema version 1, this certgate needs"));
@@ -783,8 +783,9 @@ static void test_upgrade_from_version_1(void **state)
 	assert_int_equal(m.num_policies, 1);
 	assert_int_equal(m.num_certs, 0);
 	assert_int_equal(m.num_backends, 0);
+	assert_int_equal(m.num_crls, 0);
 	cg_model_free(&m);
-	assert_int_equal(cg_store_schema_version(), 7);
+	assert_int_equal(cg_store_schema_version(), 8);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fresh_store, close_store)
