@@ -1,11 +1,13 @@
 /* /metrics: Prometheus text exposition of the data plane's counters. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/x509.h>
 
 #include "gw/worker.h"
+#include "tls/crl.h"
 #include "tls/tls.h"
 #include "tls/vcc.h"
 
@@ -160,6 +162,14 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			rc |= cg_buf_printf(out, "\"} %.2f\n", (double)(e->not_after - (int64_t)now) / 86400.0);
 		}
 		pthread_mutex_unlock(&st->certs_lock);
+	}
+	if (!rc && gw->crl) {
+		char *tmp = malloc(64 * 1024);
+		if (tmp) {
+			size_t n = cg_crl_fetcher_metrics(gw->crl, (int64_t)time(NULL), tmp, 64 * 1024);
+			rc |= cg_buf_append(out, tmp, n);
+			free(tmp);
+		}
 	}
 	return rc ? -1 : 0;
 }

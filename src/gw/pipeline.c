@@ -13,6 +13,7 @@
 #include "gw/snapshot.h"
 #include "gw/worker.h"
 #include "policy/policy.h"
+#include "tls/trust.h"
 #include "tls/vcc.h"
 
 /* ---- build --------------------------------------------------------------- */
@@ -85,6 +86,10 @@ static int build_vcc(struct cg_arena *a, const struct cg_pol_node *n, struct cg_
 		return -1;
 	}
 	cg_vcc_config_init(st->vcc);
+	/* validate-revocation without validate-trust does not go through the
+	 * trust store: give it the gateway's fail mode here. */
+	if (bc->snap && bc->snap->trust)
+		st->vcc->revocation_fail_open = cg_trust_revocation_fail_open(bc->snap->trust);
 	for (size_t i = 0; i < n->num_attrs; i++) {
 		const struct cg_pol_attr *at = &n->attrs[i];
 		if (cg_str_eq_lit(at->name, "id"))

@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "gw/worker.h"
 #include "store/store.h"
+#include "tls/crl.h"
 #include "tls/tls.h"
 
 #define CG_RELOAD_POLL_MS 250 /* how often the store is checked for changes */
@@ -42,6 +43,10 @@ void cg_gw_serve_usage(void)
 	       "  --backend-timeout SEC       backend response head, else 504 (default 300, as APIM)\n"
 	       "  --grace SEC                 graceful stop bound on SIGTERM/SIGINT (default 30)\n"
 	       "  --max-body BYTES            request body limit, else 413 (default 104857600)\n"
+	       "  --revocation-fail-open      an unknown revocation status (no CRL or OCSP answer\n"
+	       "                              yet) passes instead of failing (default: fails)\n"
+	       "  --no-crl-fetch              use uploaded CRLs only; never fetch from the CRL\n"
+	       "                              distribution points or OCSP responders\n"
 	       "  --max-buffered-body BYTES   a body a policy reads is buffered whole: request\n"
 	       "                              over it 413, response over it 502 (default 4194304)\n"
 	       "  --max-header-bytes N        request head limit, else 431 (default 32768)\n"
@@ -300,6 +305,8 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "log-level", required_argument, NULL, 12 },
 		{ "admin", required_argument, NULL, 13 },
 		{ "max-buffered-body", required_argument, NULL, 15 },
+		{ "revocation-fail-open", no_argument, NULL, 16 },
+		{ "no-crl-fetch", no_argument, NULL, 17 },
 		{ "admin-token-file", required_argument, NULL, 14 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -313,6 +320,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	uint64_t workers = ncpu > 0 ? (uint64_t)ncpu : 1, v;
 	int rc = 2, started = 0;
 	const char *admin_listen = NULL, *admin_token = NULL;
+	bool fail_open = false, no_fetch = false;
 	SSL_CTX *client_ctx = NULL;
 	optind = 1;
 	int c;
@@ -394,6 +402,12 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		case 13:
 			admin_listen = optarg;
 			break;
+		case 16:
+			fail_open = true;
+			break;
+		case 17:
+			no_fetch = true;
+			break;
 		case 15:
 			if (parse_count("--max-buffered-body", optarg, 0, 1024ull * 1024 * 1024, &gw->set.max_buffered_body))
 				goto out;
@@ -445,6 +459,14 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	cg_tls_global_init();
 
 	char err[1024];
+	if (!no_fetch) {
+		gw->crl = cg_crl_fetcher_new(NULL, err, sizeof(err));
+		if (!gw->crl) {
+			fprintf(stderr, "certgate serve: CRL fetcher: %s\n", err);
+			goto out;
+		}
+	}
+	cg_snapshot_set_revocation(gw->crl, fail_open);
 	struct stat sst;
 	if (stat(store_path, &sst) == 0) {
 		/* An existing store written by an older certgate is migrated
@@ -567,6 +589,9 @@ out:
 		cg_store_close(sc->store);
 	if (gw->snap)
 		cg_snapshot_unref(gw->snap);
+	gw->snap = NULL;
+	cg_crl_fetcher_free(gw->crl); /* after the last snapshot: trust stores point at it */
+	gw->crl = NULL;
 	free(gw->workers);
 	free(sc);
 	return rc;

@@ -641,6 +641,18 @@ SSL_CTX *cg_snapshot_client_cert_ctx(struct cg_snapshot *s, struct cg_str cert_i
 	return NULL;
 }
 
+/* Revocation settings of the process (set once by serve before the first
+ * snapshot): the CRL/OCSP fetcher every trust store consults for issuers
+ * without an uploaded CRL, and fail-open for unknown status. */
+static struct cg_crl_fetcher *g_crl_fetcher;
+static bool g_revocation_fail_open;
+
+void cg_snapshot_set_revocation(struct cg_crl_fetcher *f, bool fail_open)
+{
+	g_crl_fetcher = f;
+	g_revocation_fail_open = fail_open;
+}
+
 static int build_trust(struct cg_snapshot *s, const struct cg_model *m, uint64_t generation, char *err,
 		       size_t errlen)
 {
@@ -668,6 +680,11 @@ static int build_trust(struct cg_snapshot *s, const struct cg_model *m, uint64_t
 		if (cg_trust_add_crl_data(s->trust, cg_str_make((const char *)crl->der, crl->der_len), e,
 					  sizeof(e)) != 0)
 			cg_log_warn("CRL '%s' ignored: %s", crl->id, e);
+	}
+	if ((g_crl_fetcher && cg_trust_set_crl_source(s->trust, g_crl_fetcher) != 0) ||
+	    cg_trust_set_revocation_fail_open(s->trust, g_revocation_fail_open) != 0) {
+		snprintf(err, errlen, "CA certificates: cannot set the revocation source");
+		return -1;
 	}
 	if (cg_trust_finish(s->trust, e, sizeof(e)) != 0) {
 		snprintf(err, errlen, "CA certificates: %s", e);

@@ -37,6 +37,12 @@ const struct cg_rt_host *cg_snapshot_find_host(const struct cg_snapshot *s, stru
 bool cg_route_find(const struct cg_snapshot *s, struct cg_str method, struct cg_str path,
 		   struct cg_str query, struct cg_route *out);
 
+struct cg_crl_fetcher;
+/* Sets, before the first snapshot is built, the CRL/OCSP fetcher every
+ * snapshot's trust store consults (NULL: uploaded CRLs only) and whether an
+ * unknown revocation status passes (default: fails). */
+void cg_snapshot_set_revocation(struct cg_crl_fetcher *f, bool fail_open);
+
 /* The backend entity with this id, or NULL. */
 const struct cg_rt_backend *cg_snapshot_find_backend(const struct cg_snapshot *s, struct cg_str id);
 

@@ -207,6 +207,7 @@ struct cg_gateway {
 	struct cg_snapshot *snap; /* latest; workers pick it up on wake */
 	atomic_int drain;         /* 1: draining, 2: stop now */
 	const char *listen, *http_listen;
+	struct cg_crl_fetcher *crl; /* CRL/OCSP fetching from distribution points */
 };
 
 /* conn.c */
