@@ -42,6 +42,7 @@ void cg_cert_fill_expr(struct cg_expr_cert *ec, const struct cg_x509 *v)
 {
 	memset(ec, 0, sizeof(*ec));
 	ec->thumbprint = cg_str_make(v->thumbprint, 40);
+	ec->raw_data = v->raw;
 	ec->subject = v->subject;
 	ec->issuer = v->issuer;
 	ec->serial_number = v->serial;

@@ -425,6 +425,7 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	p->depv.certificates = r->snap->certificates;
 	p->snap = r->snap;
 	p->stats = c->w->stats;
+	p->body_certs = c->w->body_certs;
 	for (int i = 0; i < 16; i++)
 		p->ctx.request_id[i] = (uint8_t)(c->w->rng >> ((i % 8) * 8));
 	c->w->rng = c->w->rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -432,6 +433,11 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	p->ctx.request_id[8] = (uint8_t)((p->ctx.request_id[8] & 0x3f) | 0x80);
 	p->ctx.timestamp = cg_expr_ticks_from_unix((int64_t)time(NULL));
 	return 0;
+}
+
+static void free_ssl_ctx_cb(void *ctx)
+{
+	SSL_CTX_free(ctx);
 }
 
 /* Runs inbound and backend. Returns true when the request is answered
@@ -475,8 +481,18 @@ static bool pipe_request(struct cg_conn *c, const struct cg_pipeline *pl)
 		r->pool_key = r->backend->pool_key;
 	}
 	if (p->client_cert) {
+		/* The request keeps its own reference: a worker's body cache may
+		 * replace the entry before a retried connection is made. */
+		struct cg_rt_client_cert *cc = cg_arena_alloc(&c->arena, sizeof(*cc));
+		if (!cc || cg_arena_on_cleanup(&c->arena, free_ssl_ctx_cb, p->client_cert->ssl_ctx) != 0) {
+			respond_json(c, 503, "Service Unavailable", true);
+			return true;
+		}
+		SSL_CTX_up_ref(p->client_cert->ssl_ctx);
+		cc->ssl_ctx = p->client_cert->ssl_ctx;
+		cc->cert_id = cg_arena_strdup_str(&c->arena, p->client_cert->cert_id);
 		/* Connections presenting a client certificate are pooled apart. */
-		r->client_cert = p->client_cert;
+		r->client_cert = cc;
 		r->pool_key = cg_str_from_c(cg_arena_printf(&c->arena, "%.*s#%.*s", CG_STR_FMT(r->backend->pool_key),
 							    CG_STR_FMT(p->client_cert->cert_id)));
 		if (!r->pool_key.ptr) {

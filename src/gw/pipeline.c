@@ -2,6 +2,10 @@
 #include "gw/pipeline.h"
 
 #include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pkcs12.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 #include "gw/snapshot.h"
 #include "gw/worker.h"
 #include "policy/policy.h"
+#include "tls/tls.h"
 #include "tls/trust.h"
 #include "tls/vcc.h"
 
@@ -229,10 +234,12 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 		return build_vcc(a, n, st, bc, err, errlen);
 	case CG_STEP_AUTH_CERT: {
 		const struct cg_pol_attr *id = st->a[0], *tp = st->a[1];
-		if (st->a[2] || st->a[3] || (id && id->is_expr) || (tp && tp->is_expr) || !(id || tp)) {
+		if (st->a[2] && !id && !tp)
+			return 0; /* body (+ password): a PKCS#12 made at request time */
+		if (st->a[3] || (id && id->is_expr) || (tp && tp->is_expr) || !(id || tp)) {
 			snprintf(err, errlen,
-				 "%u:%u: authentication-certificate: only a literal certificate-id or "
-				 "thumbprint of an uploaded certificate is run by this gateway",
+				 "%u:%u: authentication-certificate: a literal certificate-id or thumbprint of "
+				 "an uploaded certificate, or a body (with its password), is needed",
 				 n->pos.line, n->pos.col);
 			return -1;
 		}
@@ -926,6 +933,85 @@ static enum cg_pipe_rc run_check_header(struct cg_pipe *p, const struct cg_step 
 
 static enum cg_pipe_rc run_list(struct cg_pipe *p, const struct cg_step_list *l);
 
+void cg_body_cert_cache_free(struct cg_body_cert_cache *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CG_BODY_CERT_CACHE; i++)
+		if (c->e[i].used)
+			SSL_CTX_free(c->e[i].client.ssl_ctx);
+	memset(c, 0, sizeof(*c));
+}
+
+/* authentication-certificate body="@(byte[])" password="...": the PKCS#12
+ * is opened once per worker and kept (by a hash of body and password). */
+static enum cg_pipe_rc run_auth_cert_body(struct cg_pipe *p, const struct cg_step *st)
+{
+	struct cg_expr_value v;
+	enum cg_pipe_rc rc = eval(p, st, st->a[2]->compiled, &v);
+	if (rc != CG_PIPE_CONTINUE)
+		return rc;
+	if (v.kind != CG_EXPR_V_BYTES && v.kind != CG_EXPR_V_STRING)
+		return step_error(p, st, "PolicyValueInvalid",
+				  "The body of authentication-certificate must be a byte[].", 500,
+				  "Internal server error");
+	struct cg_str body = v.u.s, password = CG_STR("");
+	if (st->a[3] && (rc = attr_str(p, st, st->a[3], &password)) != CG_PIPE_CONTINUE)
+		return rc;
+	unsigned char key[32];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int kl = 0;
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) || !EVP_DigestUpdate(md, body.ptr, body.len) ||
+	    !EVP_DigestUpdate(md, "", 1) || !EVP_DigestUpdate(md, password.ptr, password.len) ||
+	    !EVP_DigestFinal_ex(md, key, &kl)) {
+		EVP_MD_CTX_free(md);
+		return CG_PIPE_NOMEM;
+	}
+	EVP_MD_CTX_free(md);
+	struct cg_body_cert_cache *cache = p->body_certs;
+	for (int i = 0; cache && i < CG_BODY_CERT_CACHE; i++)
+		if (cache->e[i].used && memcmp(cache->e[i].key, key, 32) == 0) {
+			p->client_cert = &cache->e[i].client;
+			return CG_PIPE_CONTINUE;
+		}
+	if (!cache)
+		return step_error(p, st, "PolicyValueInvalid", "No certificate cache.", 500,
+				  "Internal server error");
+	const unsigned char *q = (const unsigned char *)body.ptr;
+	PKCS12 *p12 = d2i_PKCS12(NULL, &q, (long)body.len);
+	X509 *x = NULL;
+	EVP_PKEY *pk = NULL;
+	STACK_OF(X509) *ca = NULL;
+	char pw[1024];
+	snprintf(pw, sizeof(pw), "%.*s", (int)(password.len < sizeof(pw) ? password.len : sizeof(pw) - 1),
+		 password.ptr ? password.ptr : "");
+	int ok = p12 && PKCS12_parse(p12, pw, &pk, &x, &ca) && x && pk;
+	OPENSSL_cleanse(pw, sizeof(pw));
+	PKCS12_free(p12);
+	char e[300];
+	SSL_CTX *ctx = ok ? cg_tls_client_ctx_new_key(true, true, x, pk, ca, e, sizeof(e)) : NULL;
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	sk_X509_pop_free(ca, X509_free);
+	ERR_clear_error();
+	if (!ctx)
+		return step_error(p, st, "CertificateInvalid",
+				  ok ? "The authentication-certificate body was refused."
+				     : "The authentication-certificate body is not a PKCS#12 that opens with the password.",
+				  500, "Internal server error");
+	struct cg_body_cert *slot = &cache->e[cache->next++ % CG_BODY_CERT_CACHE];
+	if (slot->used)
+		SSL_CTX_free(slot->client.ssl_ctx); /* requests pin no SSL_CTX: SSL objects ref it */
+	slot->used = true;
+	memcpy(slot->key, key, 32);
+	snprintf(slot->id, sizeof(slot->id), "body:%02x%02x%02x%02x%02x%02x%02x%02x", key[0], key[1], key[2],
+		 key[3], key[4], key[5], key[6], key[7]);
+	slot->client.cert_id = cg_str_from_c(slot->id);
+	slot->client.ssl_ctx = ctx;
+	p->client_cert = &slot->client;
+	return CG_PIPE_CONTINUE;
+}
+
 static void response_reset(struct cg_pipe *p)
 {
 	p->status = 200;
@@ -1097,8 +1183,11 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 	case CG_STEP_CHECK_HEADER:
 		return run_check_header(p, st);
 	case CG_STEP_AUTH_CERT:
-		p->client_cert = st->client;
-		return CG_PIPE_CONTINUE;
+		if (st->client) {
+			p->client_cert = st->client;
+			return CG_PIPE_CONTINUE;
+		}
+		return run_auth_cert_body(p, st);
 	case CG_STEP_FORWARD_CLIENT_CERT:
 		p->forward_cert = st->a[0] && cg_str_eq_lit(st->a[0]->value, "xfcc") ? CG_FWD_CERT_XFCC
 										    : CG_FWD_CERT_RFC9440;

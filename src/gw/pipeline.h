@@ -88,6 +88,25 @@ struct cg_pipeline {
 int cg_pipeline_build(struct cg_arena *arena, const struct cg_pol_effective *eff, struct cg_snapshot *snap,
 		      struct cg_pipeline *out, char *err, size_t errlen);
 
+/* authentication-certificate body="@(...)" password="...": client contexts
+ * made from PKCS#12 bodies, per worker, keyed by a hash of body and
+ * password (a body is usually the same named value on every request). */
+#define CG_BODY_CERT_CACHE 16
+
+struct cg_body_cert {
+	unsigned char key[32];   /* SHA-256 of body, a 0 byte, password */
+	bool used;
+	char id[24];             /* "body:" + 16 hex digits: pool key part */
+	struct cg_rt_client_cert client;
+};
+
+struct cg_body_cert_cache {
+	struct cg_body_cert e[CG_BODY_CERT_CACHE];
+	unsigned next;           /* round-robin replacement */
+};
+
+void cg_body_cert_cache_free(struct cg_body_cert_cache *c);
+
 /* A header list that set-header edits; items are slices in the request arena. */
 struct cg_hlist {
 	struct cg_expr_header *items;
@@ -146,6 +165,7 @@ struct cg_pipe {
 	struct cg_trust_cache *trust_cache; /* the worker's */
 	const struct cg_snapshot *snap;     /* the request's (backend-id expressions) */
 	struct cg_stats *stats;             /* the worker's counters (may be NULL) */
+	struct cg_body_cert_cache *body_certs; /* the worker's (authentication-certificate body) */
 };
 
 /* Prepares a pipe for one request (all memory from arena); the caller then

@@ -13,6 +13,7 @@
 
 #include "base/log.h"
 #include "gw/worker.h"
+#include "gw/pipeline.h"
 #include "tls/trust.h"
 
 #define CG_ACCEPT_BATCH 64
@@ -156,6 +157,9 @@ static void *worker_main(void *arg)
 	}
 	cg_trust_cache_free(w->trust_cache);
 	w->trust_cache = NULL;
+	cg_body_cert_cache_free(w->body_certs);
+	free(w->body_certs);
+	w->body_certs = NULL;
 	return NULL;
 }
 
@@ -171,7 +175,8 @@ int cg_worker_init(struct cg_worker *w, struct cg_gateway *gw, int index, int fd
 	cg_link_init(&w->conns);
 	w->trust_cache = cg_trust_cache_new(0);
 	w->stats = calloc(1, sizeof(*w->stats));
-	if (!w->trust_cache || !w->stats || uv_loop_init(&w->loop) != 0)
+	w->body_certs = calloc(1, sizeof(*w->body_certs));
+	if (!w->trust_cache || !w->stats || !w->body_certs || uv_loop_init(&w->loop) != 0)
 		return -1;
 	pthread_mutex_init(&w->stats->certs_lock, NULL);
 	uv_async_init(&w->loop, &w->wake, wake_cb);
@@ -229,4 +234,7 @@ void cg_worker_discard(struct cg_worker *w)
 	w->snap = NULL;
 	cg_trust_cache_free(w->trust_cache);
 	w->trust_cache = NULL;
+	cg_body_cert_cache_free(w->body_certs);
+	free(w->body_certs);
+	w->body_certs = NULL;
 }

@@ -195,6 +195,7 @@ struct cg_worker {
 	uint64_t n_requests, n_accepted, n_handshake_fail;
 	uint64_t rng;         /* request ids (not security-sensitive) */
 	struct cg_stats *stats;
+	struct cg_body_cert_cache *body_certs; /* authentication-certificate body contexts */
 	unsigned sweeps;      /* sweep timer ticks (1 s) */
 	struct cg_trust_cache *trust_cache; /* chain verification results (Verify(), validate-trust) */
 };

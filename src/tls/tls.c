@@ -289,6 +289,23 @@ SSL_CTX *cg_tls_client_ctx_new_ex(bool verify_chain, bool verify_name, X509 *cli
 	return ctx;
 }
 
+SSL_CTX *cg_tls_client_ctx_new_key(bool verify_chain, bool verify_name, X509 *client_cert, EVP_PKEY *key,
+				   STACK_OF(X509) *chain, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = cg_tls_client_ctx_new_ex(verify_chain, verify_name, NULL, NULL, err, errlen);
+	if (!ctx)
+		return NULL;
+	if (!SSL_CTX_use_certificate(ctx, client_cert) || !SSL_CTX_use_PrivateKey(ctx, key) ||
+	    !SSL_CTX_check_private_key(ctx)) {
+		set_err(err, errlen, "client certificate and key refused");
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	for (int i = 0; chain && i < sk_X509_num(chain); i++)
+		SSL_CTX_add1_chain_cert(ctx, sk_X509_value(chain, i));
+	return ctx;
+}
+
 SSL *cg_tls_client_ssl_new(SSL_CTX *ctx, int fd, const char *host, bool verify)
 {
 	SSL *ssl = SSL_new(ctx);

@@ -56,6 +56,10 @@ SSL_CTX *cg_tls_client_ctx_new(char *err, size_t errlen);
  * (a key that does not match the certificate, ...). */
 SSL_CTX *cg_tls_client_ctx_new_ex(bool verify_chain, bool verify_name, X509 *client_cert,
 				  const char *key_pem, char *err, size_t errlen);
+/* The same with a private key already parsed (a PKCS#12 body). */
+SSL_CTX *cg_tls_client_ctx_new_key(bool verify_chain, bool verify_name, X509 *client_cert, EVP_PKEY *key,
+				   STACK_OF(X509) *chain, char *err, size_t errlen);
+
 /* Client SSL for a backend socket: SNI, and host-name verification for
  * host (a DNS name or an IP literal) unless verify_name is false. NULL on
  * OOM. */

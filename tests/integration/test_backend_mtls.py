@@ -38,7 +38,8 @@ class BackendMtls(cgtest.GatewayTestCase):
                   {"id": "byid", "path": "byid", "backend": "http://127.0.0.1:9"},
                   {"id": "nocert", "path": "nocert", "backend": cls.mtls_be.url("/n")},
                   {"id": "lax", "path": "lax", "backend": cls.selfsigned_be.url("/l")},
-                  {"id": "strict", "path": "strict", "backend": cls.selfsigned_be.url("/s")}],
+                  {"id": "strict", "path": "strict", "backend": cls.selfsigned_be.url("/s")},
+                  {"id": "bybody", "path": "bybody", "backend": cls.mtls_be.url("/b")}],
             # The "system" CA store is the test root (OpenSSL's default paths).
             env={"SSL_CERT_FILE": cls.pki.root_pem})
         cls.client = cls.pki.client("gateway-client")
@@ -60,6 +61,17 @@ class BackendMtls(cgtest.GatewayTestCase):
                    "--no-validate-chain", "--no-validate-name")
         cls.policy("bypolicy", '<authentication-certificate certificate-id="gw-client" />')
         cls.policy("byid", '<set-backend-service backend-id="mtls-byid" />')
+        # A PFX carried in a (secret) named value, chain included.
+        import base64
+        pfx2 = os.path.join(cls.tmp, "body.pfx")
+        subprocess.run(["openssl", "pkcs12", "-export", "-in", cls.client.leaf, "-inkey", cls.client.key,
+                        "-certfile", cls.pki.inter.leaf, "-out", pfx2, "-passout", "pass:pw2"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(pfx2, "rb") as f:
+            cls.gw.cli("nv", "set", "client-pfx", base64.b64encode(f.read()).decode(), "--secret")
+        cls.gw.cli("nv", "set", "client-pfx-pw", "pw2", "--secret")
+        cls.policy("bybody", '<authentication-certificate body="@(Convert.FromBase64String(&quot;{{client-pfx}}&quot;))" '
+                   'password="{{client-pfx-pw}}" />'.replace("&quot;", '"'))
         time.sleep(1.0)
 
     @classmethod
@@ -81,6 +93,13 @@ class BackendMtls(cgtest.GatewayTestCase):
         r = self.gw.curl("/bypolicy/y")
         self.assertEqual(r.status, 200, r)
         self.assertEqual(self.mtls_be.last().target, "/p/y")
+
+    def test_authentication_certificate_body_and_password(self):
+        for _ in range(3):  # the second and third use the worker's cached context
+            self.mtls_be.reset()
+            r = self.gw.curl("/bybody/q")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(self.mtls_be.last().target, "/b/q")
 
     def test_set_backend_service_backend_id(self):
         self.mtls_be.reset()
