@@ -102,6 +102,23 @@ static void begin_drain(struct cg_worker *w)
 	}
 }
 
+/* glibc's malloc_trim must not run under AddressSanitizer, whose allocator
+ * replaces glibc's (malloc_trim would walk an uninitialised heap). */
+#if defined(__SANITIZE_ADDRESS__)
+#define CG_HAVE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CG_HAVE_ASAN 1
+#endif
+#endif
+
+static void trim_heap(void)
+{
+#ifndef CG_HAVE_ASAN
+	malloc_trim(0);
+#endif
+}
+
 static void sweep_cb(uv_timer_t *t)
 {
 	struct cg_worker *w = t->data;
@@ -110,7 +127,7 @@ static void sweep_cb(uv_timer_t *t)
 	 * resident; after a burst of connections that is most of the RSS.
 	 * Hand free pages back to the kernel now and then (glibc). */
 	if (++w->sweeps % 5 == 0)
-		malloc_trim(0);
+		trim_heap();
 	worker_maybe_exit(w);
 }
 
