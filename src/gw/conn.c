@@ -1104,7 +1104,14 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 		char hb[256];
 		struct cg_str hn = host_name_only(authority, hb, sizeof(hb));
 		const struct cg_rt_host *h = hn.len ? cg_snapshot_find_host(r->snap, hn) : NULL;
-		if (h && h->settings_id != c->settings_id) {
+		/* Compare within the request's snapshot: the hostname the
+		 * handshake chose, as configured now (settings change with the
+		 * CA store; a keep-alive connection must not get 421 for that). */
+		const struct cg_rt_host *sni_h =
+			c->sni_default ? r->snap->default_host
+				       : cg_snapshot_find_host(r->snap, cg_str_make(c->sni_name, strlen(c->sni_name)));
+		uint32_t mine = sni_h ? sni_h->settings_id : c->settings_id;
+		if (h && h != sni_h && h->settings_id != mine) {
 			respond_json(c, 421, "Misdirected Request", true);
 			return;
 		}
@@ -2122,10 +2129,12 @@ static SSL_CTX *select_host(void *arg, struct cg_str sni)
 	struct cg_conn *c = arg;
 	const struct cg_snapshot *s = c->hs_snap;
 	const struct cg_rt_host *h = sni.len ? cg_snapshot_find_host(s, sni) : NULL;
+	c->sni_default = !h;
 	if (!h)
 		h = s->default_host;
 	c->negotiate = h->negotiate;
 	c->settings_id = h->settings_id;
+	snprintf(c->sni_name, sizeof(c->sni_name), "%.*s", CG_STR_FMT(h->name));
 	return h->ctx;
 }
 
@@ -2167,6 +2176,7 @@ void cg_conn_accept(struct cg_listener *l, int fd, const struct sockaddr_storage
 		}
 		c->negotiate = c->hs_snap->default_host->negotiate;
 		c->settings_id = c->hs_snap->default_host->settings_id;
+		c->sni_default = true;
 		c->state = CG_C_HANDSHAKE;
 	} else {
 		c->state = CG_C_HEAD;

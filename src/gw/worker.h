@@ -141,6 +141,8 @@ struct cg_conn {
 	bool tls;
 	bool negotiate;        /* the handshake's hostname negotiates client certificates */
 	uint32_t settings_id;  /* the handshake's hostname's TLS settings */
+	bool sni_default;      /* the handshake fell back to the default hostname */
+	char sni_name[256];    /* the hostname the handshake chose */
 	struct cg_snapshot *hs_snap; /* held during the handshake for SNI selection */
 	uint64_t accepted_ms;
 	uint64_t last_ms;      /* last progress (body timeouts) */
