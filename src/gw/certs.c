@@ -103,6 +103,11 @@ int cg_snapshot_certs(struct cg_snapshot *s, const struct cg_model *m, const str
 	for (size_t i = 0; i < n; i++) {
 		const struct cg_model_cert *mc = &m->certs[i];
 		struct cg_cert_obj *o = find_prev(prev, mc->thumbprint);
+		/* Reuse only the very same bytes: a row whose DER changed under
+		 * the same thumbprint (a damaged store) is decoded again, and
+		 * refused as a restart would refuse it. */
+		if (o && (o->view->raw.len != mc->der_len || memcmp(o->view->raw.ptr, mc->der, mc->der_len) != 0))
+			o = NULL;
 		if (o) {
 			atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
 		} else {

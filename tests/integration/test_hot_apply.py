@@ -33,10 +33,6 @@ from cgtest import BResp  # noqa: E402
 
 # 'Class.test_name': one-line reason (the gateway/store is wrong there).
 EXPECTED_FAILURES = {
-    "HotApply.test_3_garbage_der_under_the_same_thumbprint_is_not_applied":
-        "reload reuses the view cached by the stored thumbprint: no error (a restart refuses)",
-    "HotApply.test_8_ca_certificates_churn_under_load":
-        "since fcb5823 a CA change alters settings_id: kept-alive requests to the same host get 421",
     "HotApply.test_3_policy_accepted_by_the_cli_is_applied_by_the_gateway":
         "CLI stores authentication-certificate of a missing certificate; reload refuses it",
 }
