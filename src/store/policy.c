@@ -184,6 +184,7 @@ struct env_rows {
 	size_t num_fr;
 	struct pol_row *pol;
 	size_t num_pol;
+	struct cg_store *st; /* for the references a policy makes */
 };
 
 static bool word_char(char c)
@@ -242,6 +243,7 @@ static int env_oom(char *err, size_t errlen)
 static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t errlen)
 {
 	memset(e, 0, sizeof(*e));
+	e->st = st;
 	cg_arena_init(&e->arena, ENV_ARENA_CHUNK, 0);
 	size_t nnv, nfr, npol;
 	int rc, r;
@@ -367,6 +369,47 @@ static int append_scrubbed(struct cg_buf *out, struct cg_str s, const struct env
 /* Loads a policy (frag_id NULL) or a fragment with e's named values and
  * fragments and the expression engine, into a throw-away arena. Every
  * diagnostic goes to lines, one per line. Returns the number of errors. */
+/* A literal reference to something that must exist in the store (the
+ * gateway refuses a configuration whose policies name what is missing, so
+ * the store refuses it first). Expressions cannot be known: not checked. */
+static size_t check_refs(const struct env_rows *e, const struct cg_pol_node *n, struct cg_buf *lines)
+{
+	size_t errors = 0;
+	for (; n; n = n->next) {
+		bool auth = cg_str_eq_lit(n->name, "authentication-certificate");
+		bool backend = cg_str_eq_lit(n->name, "set-backend-service");
+		for (size_t i = 0; e->st && (auth || backend) && i < n->num_attrs; i++) {
+			const struct cg_pol_attr *at = &n->attrs[i];
+			if (at->is_expr)
+				continue;
+			char v[300];
+			snprintf(v, sizeof(v), "%.*s", (int)(at->value.len < 299 ? at->value.len : 299), at->value.ptr);
+			const char *sql = NULL, *what = NULL;
+			if (auth && cg_str_eq_lit(at->name, "certificate-id")) {
+				sql = "SELECT count(*) FROM certificates WHERE id = ?1 AND key_pem IS NOT NULL";
+				what = "no uploaded certificate with a private key has the id";
+			} else if (auth && cg_str_eq_lit(at->name, "thumbprint")) {
+				sql = "SELECT count(*) FROM certificates WHERE upper(thumbprint) = upper(?1) "
+				      "AND key_pem IS NOT NULL";
+				what = "no uploaded certificate with a private key has the thumbprint";
+			} else if (backend && cg_str_eq_lit(at->name, "backend-id")) {
+				sql = "SELECT count(*) FROM backends WHERE id = ?1";
+				what = "no backend has the id";
+			}
+			size_t cnt = 0;
+			char err[200];
+			if (!sql || cg_store_count(e->st, sql, v, NULL, &cnt, err, sizeof(err)) != 0 || cnt)
+				continue;
+			errors++;
+			if (cg_buf_printf(lines, "%u:%u: %.*s: %s '%s'\n", at->vpos.line, at->vpos.col,
+					  CG_STR_FMT(n->name), what, v) != 0)
+				break;
+		}
+		errors += check_refs(e, n->children, lines);
+	}
+	return errors;
+}
+
 static size_t load_one(const struct env_rows *e, const char *frag_id, enum cg_pol_scope scope,
 		       enum cg_pol_format format, const char *text, struct cg_buf *lines)
 {
@@ -392,6 +435,8 @@ static size_t load_one(const struct env_rows *e, const char *frag_id, enum cg_po
 	else
 		rc = cg_pol_load(&a, cg_str_from_c(text), format, scope, &env, &d, &doc);
 	size_t errors = d.num_errors;
+	if (rc == 0 && doc && doc->root)
+		errors += check_refs(e, doc->root, lines);
 	struct cg_buf one;
 	cg_buf_init(&one, DIAG_LINE_MAX);
 	for (const struct cg_pol_diag *dg = d.head; dg; dg = dg->next) {

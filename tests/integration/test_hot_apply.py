@@ -32,10 +32,7 @@ import cgtest  # noqa: E402
 from cgtest import BResp  # noqa: E402
 
 # 'Class.test_name': one-line reason (the gateway/store is wrong there).
-EXPECTED_FAILURES = {
-    "HotApply.test_3_policy_accepted_by_the_cli_is_applied_by_the_gateway":
-        "CLI stores authentication-certificate of a missing certificate; reload refuses it",
-}
+EXPECTED_FAILURES = set()
 
 HOST = "secure.test"
 API = "sec"
