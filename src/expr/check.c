@@ -87,11 +87,12 @@ static int conv_cost(struct cg_expr_type from, struct cg_expr_type to)
 	switch (from.id) {
 	case CG_EXPR_T_CHAR:
 	case CG_EXPR_T_BYTE:
-		return to.id == CG_EXPR_T_INT ? 1 : to.id == CG_EXPR_T_LONG ? 2 : to.id == CG_EXPR_T_DOUBLE ? 2 : -1;
+		return to.id == CG_EXPR_T_INT ? 1 : to.id == CG_EXPR_T_LONG ? 2 : to.id == CG_EXPR_T_DOUBLE ? 2 :
+		       to.id == CG_EXPR_T_DECIMAL ? 3 : -1;
 	case CG_EXPR_T_INT:
-		return to.id == CG_EXPR_T_LONG ? 1 : to.id == CG_EXPR_T_DOUBLE ? 2 : -1;
+		return to.id == CG_EXPR_T_LONG ? 1 : to.id == CG_EXPR_T_DOUBLE ? 2 : to.id == CG_EXPR_T_DECIMAL ? 3 : -1;
 	case CG_EXPR_T_LONG:
-		return to.id == CG_EXPR_T_DOUBLE ? 1 : -1;
+		return to.id == CG_EXPR_T_DOUBLE ? 1 : to.id == CG_EXPR_T_DECIMAL ? 2 : -1;
 	default:
 		break;
 	}
@@ -114,7 +115,12 @@ static struct cg_expr_node *convert(struct checker *c, struct cg_expr_node *e, s
 		double d = v.kind == CG_EXPR_V_DOUBLE ? v.u.d : 0;
 		int64_t l = v.kind == CG_EXPR_V_INT ? v.u.i : v.kind == CG_EXPR_V_LONG ? v.u.l :
 			    v.kind == CG_EXPR_V_CHAR ? v.u.c : 0;
-		if (v.kind != CG_EXPR_V_DOUBLE) {
+		if (v.kind != CG_EXPR_V_DOUBLE && v.kind != CG_EXPR_V_DECIMAL) {
+			if (to.id == CG_EXPR_T_DECIMAL) {
+				cg_expr_dec_from_long(l, &e->lit);
+				e->type = to;
+				return e;
+			}
 			if (to.id == CG_EXPR_T_LONG) {
 				e->lit.kind = CG_EXPR_V_LONG;
 				e->lit.u.l = l;
@@ -147,6 +153,9 @@ static struct cg_expr_node *convert(struct checker *c, struct cg_expr_node *e, s
 /* Common type of two numeric operands (C# binary numeric promotion). */
 static struct cg_expr_type promote(struct cg_expr_type a, struct cg_expr_type b)
 {
+	/* decimal with double has no common type (CS0019) */
+	if (a.id == CG_EXPR_T_DECIMAL || b.id == CG_EXPR_T_DECIMAL)
+		return a.id == CG_EXPR_T_DOUBLE || b.id == CG_EXPR_T_DOUBLE ? T(ERROR) : T(DECIMAL);
 	if (a.id == CG_EXPR_T_DOUBLE || b.id == CG_EXPR_T_DOUBLE)
 		return T(DOUBLE);
 	if (a.id == CG_EXPR_T_LONG || b.id == CG_EXPR_T_LONG)
@@ -528,9 +537,10 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 		break;
 	case LQ_AVERAGE: {
 		struct cg_expr_type vt = e->b ? e->b->type : el;
-		if (vt.id != CG_EXPR_T_INT && vt.id != CG_EXPR_T_LONG && vt.id != CG_EXPR_T_DOUBLE)
+		if (vt.id != CG_EXPR_T_INT && vt.id != CG_EXPR_T_LONG && vt.id != CG_EXPR_T_DOUBLE &&
+		    vt.id != CG_EXPR_T_DECIMAL)
 			return err_at(c, e, "'Average' over '%s' is not supported", tn(vt, b1));
-		e->type = T(DOUBLE);
+		e->type = vt.id == CG_EXPR_T_DECIMAL ? T(DECIMAL) : T(DOUBLE);
 		break;
 	}
 	case LQ_SUM: case LQ_MAX: case LQ_MIN: {
@@ -541,6 +551,7 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 		}
 		struct cg_expr_type vt = e->b ? e->b->type : el;
 		bool ok = vt.id == CG_EXPR_T_INT || vt.id == CG_EXPR_T_LONG || vt.id == CG_EXPR_T_DOUBLE ||
+			  vt.id == CG_EXPR_T_DECIMAL ||
 			  (kind != LQ_SUM && (vt.id == CG_EXPR_T_STRING || vt.id == CG_EXPR_T_DATETIME ||
 					      vt.id == CG_EXPR_T_TIMESPAN || vt.id == CG_EXPR_T_CHAR));
 		if (!ok)
@@ -905,7 +916,7 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 	case TK_STAR:
 	case TK_SLASH:
 	case TK_PERCENT:
-		if (cg_expr_ty_is_numeric(ta) && cg_expr_ty_is_numeric(tb)) {
+		if (cg_expr_ty_is_numeric(ta) && cg_expr_ty_is_numeric(tb) && promote(ta, tb).id != CG_EXPR_T_ERROR) {
 			struct cg_expr_type t = promote(ta, tb);
 			e->a = convert(c, e->a, t);
 			e->b = convert(c, e->b, t);
@@ -922,7 +933,7 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 			return e;
 		}
 		if (cg_expr_ty_is_numeric(ta) && cg_expr_ty_is_numeric(tb) && ta.id != CG_EXPR_T_DOUBLE &&
-		    tb.id != CG_EXPR_T_DOUBLE) {
+		    tb.id != CG_EXPR_T_DOUBLE && ta.id != CG_EXPR_T_DECIMAL && tb.id != CG_EXPR_T_DECIMAL) {
 			struct cg_expr_type t = promote(ta, tb);
 			e->a = convert(c, e->a, t);
 			e->b = convert(c, e->b, t);
@@ -942,7 +953,7 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 		break;
 	case TK_EQ:
 	case TK_NE:
-		if (cg_expr_ty_is_numeric(ta) && cg_expr_ty_is_numeric(tb)) {
+		if (cg_expr_ty_is_numeric(ta) && cg_expr_ty_is_numeric(tb) && promote(ta, tb).id != CG_EXPR_T_ERROR) {
 			if (ta.id == CG_EXPR_T_CHAR && tb.id == CG_EXPR_T_CHAR) {
 				e->type = T(BOOL);
 				return e;
@@ -997,7 +1008,7 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 	case TK_GT:
 	case TK_LE:
 	case TK_GE:
-		if (cg_expr_ty_is_numeric(ta) && cg_expr_ty_is_numeric(tb)) {
+		if (cg_expr_ty_is_numeric(ta) && cg_expr_ty_is_numeric(tb) && promote(ta, tb).id != CG_EXPR_T_ERROR) {
 			struct cg_expr_type t = promote(ta, tb);
 			e->a = convert(c, e->a, t);
 			e->b = convert(c, e->b, t);
@@ -1054,6 +1065,8 @@ static struct cg_expr_node *check_unary(struct checker *c, struct cg_expr_node *
 					l->lit.u.i = (int32_t)(0u - (uint32_t)l->lit.u.i);
 				else if (l->lit.kind == CG_EXPR_V_LONG)
 					l->lit.u.l = (int64_t)(0ull - (uint64_t)l->lit.u.l);
+				else if (l->lit.kind == CG_EXPR_V_DECIMAL)
+					l->lit.u.dec.neg = cg_expr_dec_coef(&l->lit) != 0 && !l->lit.u.dec.neg;
 				else
 					l->lit.u.d = -l->lit.u.d;
 				return l;
@@ -1601,7 +1614,8 @@ static struct cg_expr_node *check_expr(struct checker *c, struct cg_expr_node *e
 			return e;
 		}
 		if (e->a->type.id != CG_EXPR_T_INT && e->a->type.id != CG_EXPR_T_LONG &&
-		    e->a->type.id != CG_EXPR_T_DOUBLE && e->a->type.id != CG_EXPR_T_CHAR)
+		    e->a->type.id != CG_EXPR_T_DOUBLE && e->a->type.id != CG_EXPR_T_CHAR &&
+		    e->a->type.id != CG_EXPR_T_DECIMAL)
 			return err_at(c, e, "Operator '%s' cannot be applied to operand of type '%s'",
 				      e->sub == TK_PLUSPLUS ? "++" : "--", tn(e->a->type, b1));
 		e->slot = e->a->slot;

@@ -58,6 +58,7 @@ static bool same(const struct cg_expr_value *a, const struct cg_expr_value *b)
 	case CG_EXPR_V_CHAR: return a->u.c == b->u.c;
 	case CG_EXPR_V_INT: return a->u.i == b->u.i;
 	case CG_EXPR_V_DOUBLE: return a->u.d == b->u.d;
+	case CG_EXPR_V_DECIMAL: return cg_expr_dec_cmp(a, b) == 0;
 	case CG_EXPR_V_GUID: return memcmp(a->u.guid, b->u.guid, 16) == 0;
 	default: return memcmp(&a->u, &b->u, sizeof(a->u)) == 0;
 	}

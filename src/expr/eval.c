@@ -143,6 +143,7 @@ static bool values_equal(const struct cg_expr_value *a, const struct cg_expr_val
 	case CG_EXPR_V_INT: return a->u.i == b->u.i;
 	case CG_EXPR_V_LONG: return a->u.l == b->u.l;
 	case CG_EXPR_V_DOUBLE: return a->u.d == b->u.d;
+	case CG_EXPR_V_DECIMAL: return cg_expr_dec_cmp(a, b) == 0;
 	case CG_EXPR_V_STRING: return cg_str_eq(a->u.s, b->u.s);
 	case CG_EXPR_V_DATETIME:
 	case CG_EXPR_V_TIMESPAN: return a->u.ticks == b->u.ticks;
@@ -375,6 +376,7 @@ static int compare_values(const struct cg_expr_value *a, const struct cg_expr_va
 	case CG_EXPR_V_INT: return cmp3(a->u.i, b->u.i);
 	case CG_EXPR_V_LONG: return a->u.l < b->u.l ? -1 : a->u.l > b->u.l;
 	case CG_EXPR_V_DOUBLE: return cmp3(a->u.d, b->u.d);
+	case CG_EXPR_V_DECIMAL: return cg_expr_dec_cmp(a, b);
 	case CG_EXPR_V_CHAR: return cmp3(a->u.c, b->u.c);
 	case CG_EXPR_V_BOOL: return cmp3(a->u.b, b->u.b);
 	case CG_EXPR_V_DATETIME:
@@ -523,6 +525,7 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 			case CG_EXPR_T_INT: out->kind = CG_EXPR_V_INT; break;
 			case CG_EXPR_T_LONG: out->kind = CG_EXPR_V_LONG; break;
 			case CG_EXPR_T_DOUBLE: out->kind = CG_EXPR_V_DOUBLE; break;
+			case CG_EXPR_T_DECIMAL: out->kind = CG_EXPR_V_DECIMAL; break;
 			case CG_EXPR_T_BOOL: out->kind = CG_EXPR_V_BOOL; break;
 			case CG_EXPR_T_CHAR: out->kind = CG_EXPR_V_CHAR; break;
 			default: break;
@@ -531,6 +534,25 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 		return 0;
 	}
 	case LQ_AVERAGE: {
+		if (e->type.id == CG_EXPR_T_DECIMAL) {
+			struct cg_expr_value acc = cg_expr_dec_make(0, 0, false), cnt;
+			uint32_t m = 0;
+			for (uint32_t i = 0; i < n; i++) {
+				seq_item(&src, i, &x);
+				if (lam && call_lambda(r, lam, &x, &x) < 0)
+					return -1;
+				if (cg_expr_dec_arith(TK_PLUS, &acc, &x, &acc) < 0)
+					return cg_expr_throw(r, "OverflowException", CG_EXPR_DEC_OVF);
+				m++;
+				if (++r->steps > r->max_steps)
+					return cg_expr_budget(r, "step");
+			}
+			if (!m)
+				return cg_expr_throw(r, "InvalidOperationException", "Sequence contains no elements");
+			cg_expr_dec_from_long(m, &cnt);
+			cg_expr_dec_arith(TK_SLASH, &acc, &cnt, out);
+			return 0;
+		}
 		double sum = 0;
 		uint32_t cnt = 0;
 		for (uint32_t i = 0; i < n; i++) {
@@ -576,6 +598,7 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 			case CG_EXPR_T_INT: out->kind = CG_EXPR_V_INT; break;
 			case CG_EXPR_T_LONG: out->kind = CG_EXPR_V_LONG; break;
 			case CG_EXPR_T_DOUBLE: out->kind = CG_EXPR_V_DOUBLE; break;
+			case CG_EXPR_T_DECIMAL: out->kind = CG_EXPR_V_DECIMAL; break;
 			case CG_EXPR_T_BOOL: out->kind = CG_EXPR_V_BOOL; break;
 			case CG_EXPR_T_CHAR: out->kind = CG_EXPR_V_CHAR; break;
 			default: break;
@@ -589,7 +612,8 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 		bool any = false;
 		struct cg_expr_value acc = { 0 };
 		acc.kind = e->type.id == CG_EXPR_T_INT ? CG_EXPR_V_INT : e->type.id == CG_EXPR_T_LONG ? CG_EXPR_V_LONG :
-			   e->type.id == CG_EXPR_T_DOUBLE ? CG_EXPR_V_DOUBLE : CG_EXPR_V_NULL;
+			   e->type.id == CG_EXPR_T_DOUBLE ? CG_EXPR_V_DOUBLE :
+			   e->type.id == CG_EXPR_T_DECIMAL ? CG_EXPR_V_DECIMAL : CG_EXPR_V_NULL;
 		for (uint32_t i = 0; i < n; i++) {
 			seq_item(&src, i, &x);
 			if (lam && call_lambda(r, lam, &x, &x) < 0)
@@ -603,6 +627,9 @@ static int ev_linq(struct cg_expr_run *r, const struct cg_expr_node *e, struct c
 				} else if (x.kind == CG_EXPR_V_LONG) {
 					if (__builtin_add_overflow(acc.u.l, x.u.l, &acc.u.l))
 						return cg_expr_throw(r, "OverflowException", "Arithmetic operation resulted in an overflow.");
+				} else if (x.kind == CG_EXPR_V_DECIMAL) {
+					if (cg_expr_dec_arith(TK_PLUS, &acc, &x, &acc) < 0)
+						return cg_expr_throw(r, "OverflowException", CG_EXPR_DEC_OVF);
 				} else {
 					acc.u.d += x.u.d;
 				}
@@ -703,6 +730,14 @@ static int arith(struct cg_expr_run *r, uint16_t op, struct cg_expr_value *a, co
 		 struct cg_expr_type t)
 {
 	static const char ovf[] = "Arithmetic operation resulted in an overflow.";
+	if (t.id == CG_EXPR_T_DECIMAL) {
+		int rc = cg_expr_dec_arith(op, a, b, a);
+		if (rc == -2)
+			return cg_expr_throw(r, "DivideByZeroException", "Attempted to divide by zero.");
+		if (rc < 0)
+			return cg_expr_throw(r, "OverflowException", CG_EXPR_DEC_OVF);
+		return 0;
+	}
 	if (t.id == CG_EXPR_T_REGEXOPT || t.id == CG_EXPR_T_SPLITOPT)
 		t.id = CG_EXPR_T_INT; /* enum flags: int bit operations */
 	if (a->kind == CG_EXPR_V_DATETIME || a->kind == CG_EXPR_V_TIMESPAN) {
@@ -832,6 +867,56 @@ static void conv_num(struct cg_expr_value *v, uint8_t to)
 	}
 }
 
+/* Conversions to and from decimal: (decimal)double and decimal to an
+ * integer throw OverflowException out of range (checked, as .NET). */
+static int conv_dec(struct cg_expr_run *r, struct cg_expr_value *v, uint8_t to)
+{
+	if (v->kind == CG_EXPR_V_DECIMAL) {
+		int64_t l;
+		switch (to) {
+		case CG_EXPR_T_DECIMAL:
+			return 0;
+		case CG_EXPR_T_DOUBLE: {
+			double d = cg_expr_dec_to_double(v);
+			memset(&v->u, 0, sizeof(v->u));
+			v->kind = CG_EXPR_V_DOUBLE;
+			v->u.d = d;
+			return 0;
+		}
+		case CG_EXPR_T_INT:
+			if (cg_expr_dec_to_long(v, INT32_MIN, INT32_MAX, &l) < 0)
+				return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int32.");
+			break;
+		case CG_EXPR_T_CHAR:
+			if (cg_expr_dec_to_long(v, 0, 0xffff, &l) < 0)
+				return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for a character.");
+			break;
+		case CG_EXPR_T_BYTE:
+			if (cg_expr_dec_to_long(v, 0, 255, &l) < 0)
+				return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an unsigned byte.");
+			break;
+		default:
+			if (cg_expr_dec_to_long(v, INT64_MIN, INT64_MAX, &l) < 0)
+				return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int64.");
+			break;
+		}
+		memset(&v->u, 0, sizeof(v->u));
+		v->kind = CG_EXPR_V_LONG;
+		v->u.l = l;
+		conv_num(v, to);
+		return 0;
+	}
+	if (v->kind == CG_EXPR_V_DOUBLE) {
+		if (cg_expr_dec_from_double(v->u.d, v) < 0)
+			return cg_expr_throw(r, "OverflowException", CG_EXPR_DEC_OVF);
+		return 0;
+	}
+	int64_t l = v->kind == CG_EXPR_V_INT ? v->u.i : v->kind == CG_EXPR_V_LONG ? v->u.l :
+		    v->kind == CG_EXPR_V_CHAR ? v->u.c : 0;
+	cg_expr_dec_from_long(l, v);
+	return 0;
+}
+
 /* Does runtime value v have static type t (for is/as/casts from object)? */
 static bool value_is(const struct cg_expr_value *v, uint8_t tid, uint8_t elem)
 {
@@ -842,6 +927,7 @@ static bool value_is(const struct cg_expr_value *v, uint8_t tid, uint8_t elem)
 	case CG_EXPR_V_INT: return tid == CG_EXPR_T_INT || tid == CG_EXPR_T_OBJECT;
 	case CG_EXPR_V_LONG: return tid == CG_EXPR_T_LONG || tid == CG_EXPR_T_OBJECT;
 	case CG_EXPR_V_DOUBLE: return tid == CG_EXPR_T_DOUBLE || tid == CG_EXPR_T_OBJECT;
+	case CG_EXPR_V_DECIMAL: return tid == CG_EXPR_T_DECIMAL || tid == CG_EXPR_T_OBJECT;
 	case CG_EXPR_V_STRING: return tid == CG_EXPR_T_STRING || tid == CG_EXPR_T_OBJECT;
 	case CG_EXPR_V_DATETIME: return tid == CG_EXPR_T_DATETIME || tid == CG_EXPR_T_OBJECT;
 	case CG_EXPR_V_TIMESPAN: return tid == CG_EXPR_T_TIMESPAN || tid == CG_EXPR_T_OBJECT;
@@ -861,7 +947,7 @@ static int cast_fail(struct cg_expr_run *r, const struct cg_expr_value *v, struc
 		[CG_EXPR_V_INT] = CG_EXPR_T_INT, [CG_EXPR_V_LONG] = CG_EXPR_T_LONG,
 		[CG_EXPR_V_DOUBLE] = CG_EXPR_T_DOUBLE, [CG_EXPR_V_STRING] = CG_EXPR_T_STRING,
 		[CG_EXPR_V_DATETIME] = CG_EXPR_T_DATETIME, [CG_EXPR_V_TIMESPAN] = CG_EXPR_T_TIMESPAN,
-		[CG_EXPR_V_GUID] = CG_EXPR_T_GUID,
+		[CG_EXPR_V_GUID] = CG_EXPR_T_GUID, [CG_EXPR_V_DECIMAL] = CG_EXPR_T_DECIMAL,
 	};
 	char b1[160], b2[160];
 	struct cg_expr_type from = v->kind == CG_EXPR_V_OBJ ? cg_expr_ty(v->cls) :
@@ -1067,6 +1153,8 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 			return -1;
 		if (out->kind == CG_EXPR_V_NULL)
 			return 0;
+		if (out->kind == CG_EXPR_V_DECIMAL || e->type.id == CG_EXPR_T_DECIMAL)
+			return conv_dec(r, out, e->type.id);
 		conv_num(out, e->type.id);
 		return 0;
 	case N_CAST:
@@ -1117,6 +1205,8 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 				out->u.l = (int64_t)(0ull - (uint64_t)out->u.l);
 			else if (out->kind == CG_EXPR_V_DOUBLE)
 				out->u.d = -out->u.d;
+			else if (out->kind == CG_EXPR_V_DECIMAL)
+				out->u.dec.neg = cg_expr_dec_coef(out) != 0 && !out->u.dec.neg;
 			else
 				out->u.ticks = (int64_t)(0ull - (uint64_t)out->u.ticks);
 			break;
@@ -1247,6 +1337,12 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 		case CG_EXPR_V_INT: l->u.i = (int32_t)((uint32_t)l->u.i + (uint32_t)d); break;
 		case CG_EXPR_V_LONG: l->u.l = (int64_t)((uint64_t)l->u.l + (uint64_t)(int64_t)d); break;
 		case CG_EXPR_V_DOUBLE: l->u.d += d; break;
+		case CG_EXPR_V_DECIMAL: {
+			struct cg_expr_value one = cg_expr_dec_make(1, 0, false);
+			if (cg_expr_dec_arith(d > 0 ? TK_PLUS : TK_MINUS, l, &one, l) < 0)
+				return cg_expr_throw(r, "OverflowException", CG_EXPR_DEC_OVF);
+			break;
+		}
 		case CG_EXPR_V_CHAR: l->u.c = (uint16_t)(l->u.c + d); break;
 		default: return null_ref(r);
 		}

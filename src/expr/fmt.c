@@ -362,6 +362,7 @@ static void put_grouped(struct out *o, const char *s)
 static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out *o)
 {
 	bool isd = v->kind == CG_EXPR_V_DOUBLE;
+	bool isdec = v->kind == CG_EXPR_V_DECIMAL; /* exact digits: cg_expr_dec_fixed */
 	int64_t l = v->kind == CG_EXPR_V_INT ? v->u.i : v->kind == CG_EXPR_V_LONG ? v->u.l : 0;
 	double d = isd ? v->u.d : (double)l;
 	char spec = f.len ? f.ptr[0] : 'G';
@@ -381,8 +382,19 @@ static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out
 				else
 					return -1;
 			}
-			char b[64];
-			if (isd || dot)
+			char b[200];
+			if (isdec) {
+				/* zero-pad after the sign to the pattern's width */
+				cg_expr_dec_fixed(v, 0, (int)dec, b, sizeof(b));
+				size_t width = z + (dec ? dec + 1 : 0), neg = b[0] == '-', bl = strlen(b);
+				if (width > 100)
+					return -1;
+				if (bl - neg < width) {
+					size_t pad = width - (bl - neg);
+					memmove(b + neg + pad, b + neg, bl - neg + 1);
+					memset(b + neg, '0', pad);
+				}
+			} else if (isd || dot)
 				snprintf(b, sizeof(b), "%0*.*f", (int)(z + (dec ? dec + 1 : 0) + (d < 0)), (int)dec, d);
 			else
 				snprintf(b, sizeof(b), "%0*lld", (int)z + (l < 0), (long long)l);
@@ -397,14 +409,20 @@ static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out
 	case 'g':
 	case 'R':
 	case 'r':
-		if (isd)
+		if (isdec) {
+			if (prec >= 0)
+				return -1; /* G<n> on decimal: not supported yet */
+			cg_expr_dec_text(v, b, sizeof(b));
+			putf(o, "%s", b);
+		} else if (isd) {
 			fmt_double_shortest(d, o);
-		else
+		} else {
 			putf(o, "%lld", (long long)l);
+		}
 		return 0;
 	case 'D':
 	case 'd':
-		if (isd)
+		if (isd || isdec)
 			return -1;
 		if (prec < 0)
 			prec = 0;
@@ -412,7 +430,7 @@ static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out
 		return 0;
 	case 'X':
 	case 'x': {
-		if (isd)
+		if (isd || isdec)
 			return -1;
 		uint64_t u = v->kind == CG_EXPR_V_INT ? (uint32_t)v->u.i : (uint64_t)l;
 		putf(o, spec == 'X' ? "%0*llX" : "%0*llx", prec < 0 ? 0 : prec, (unsigned long long)u);
@@ -424,13 +442,17 @@ static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out
 	case 'n':
 		if (prec < 0)
 			prec = 2;
-		if (isnan(d) || isinf(d)) {
-			fmt_double_shortest(d, o);
-			return 0;
+		if (isdec) {
+			cg_expr_dec_fixed(v, 0, prec, b, sizeof(b));
+		} else {
+			if (isnan(d) || isinf(d)) {
+				fmt_double_shortest(d, o);
+				return 0;
+			}
+			if (d >= 1e300 || d <= -1e300)
+				return -1;
+			snprintf(b, sizeof(b), "%.*f", prec, d);
 		}
-		if (d >= 1e300 || d <= -1e300)
-			return -1;
-		snprintf(b, sizeof(b), "%.*f", prec, d);
 		if (spec == 'F' || spec == 'f')
 			putf(o, "%s", b);
 		else
@@ -440,7 +462,10 @@ static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out
 	case 'p':
 		if (prec < 0)
 			prec = 2;
-		snprintf(b, sizeof(b), "%.*f", prec, d * 100);
+		if (isdec)
+			cg_expr_dec_fixed(v, 2, prec, b, sizeof(b));
+		else
+			snprintf(b, sizeof(b), "%.*f", prec, d * 100);
 		put_grouped(o, b);
 		put(o, " %", 2);
 		return 0;
@@ -499,6 +524,7 @@ int cg_expr_format_scalar(const struct cg_expr_value *v, struct cg_str f, char *
 	case CG_EXPR_V_INT:
 	case CG_EXPR_V_LONG:
 	case CG_EXPR_V_DOUBLE:
+	case CG_EXPR_V_DECIMAL:
 		rc = fmt_number(v, f, &o);
 		break;
 	case CG_EXPR_V_DATETIME:

@@ -338,6 +338,31 @@ double cg_expr_rint(double x);       /* half to even */
 double cg_expr_round_away(double x); /* half away from zero */
 double cg_expr_fmod(double x, double y);
 
+/* ---- System.Decimal (decimal.c) ---- */
+
+#define CG_EXPR_DEC_OVF "Value was either too large or too small for a Decimal."
+enum { CG_EXPR_DEC_EVEN, CG_EXPR_DEC_FLOOR, CG_EXPR_DEC_CEIL, CG_EXPR_DEC_TRUNC };
+struct cg_expr_value cg_expr_dec_make(unsigned __int128 c, int scale, bool neg);
+unsigned __int128 cg_expr_dec_coef(const struct cg_expr_value *v);
+/* Text to decimal: decimal.Parse's NumberStyles.Number (invariant), or a
+ * C# literal (digits, '.', exponent; no sign, no suffix) when literal.
+ * 0, -1 (format), -2 (overflow). Extra digits round half to even. */
+int cg_expr_dec_parse(struct cg_str s, bool literal, struct cg_expr_value *out);
+/* + - * / % (TK_*): 0, -1 (overflow), -2 (division by zero). */
+int cg_expr_dec_arith(int op, const struct cg_expr_value *a, const struct cg_expr_value *b, struct cg_expr_value *out);
+int cg_expr_dec_cmp(const struct cg_expr_value *a, const struct cg_expr_value *b);
+void cg_expr_dec_from_long(int64_t l, struct cg_expr_value *out);
+int cg_expr_dec_from_double(double d, struct cg_expr_value *out); /* -1: overflow */
+double cg_expr_dec_to_double(const struct cg_expr_value *v);
+/* Truncates toward zero; -1 when outside min..max. */
+int cg_expr_dec_to_long(const struct cg_expr_value *v, int64_t min, int64_t max, int64_t *out);
+/* To at most digits decimals (CG_EXPR_DEC_*), as decimal.Round/Floor/... */
+int cg_expr_dec_round(const struct cg_expr_value *v, int digits, int mode, struct cg_expr_value *out);
+/* value * 10^shift with prec decimals (prec < 0: its own scale), rounded
+ * half away from zero as .NET's formatting; ToString() is (v, 0, -1). */
+int cg_expr_dec_fixed(const struct cg_expr_value *v, int shift, int prec, char *buf, size_t len);
+int cg_expr_dec_text(const struct cg_expr_value *v, char *buf, size_t len);
+
 /* ---- types (types.c) ---- */
 
 static inline struct cg_expr_type cg_expr_ty(uint8_t id)

@@ -364,6 +364,8 @@ static json_t *to_json(struct cg_expr_run *r, const struct cg_expr_value *v)
 	case CG_EXPR_V_INT: return json_integer(v->u.i);
 	case CG_EXPR_V_LONG: return json_integer(v->u.l);
 	case CG_EXPR_V_DOUBLE: return json_real(v->u.d);
+	/* a JSON number; Newtonsoft would keep the scale (1.50), jansson prints 1.5 */
+	case CG_EXPR_V_DECIMAL: return json_real(cg_expr_dec_to_double(v));
 	case CG_EXPR_V_STRING: return json_stringn_nocheck(v->u.s.ptr ? v->u.s.ptr : "", v->u.s.len);
 	case CG_EXPR_V_DATETIME: {
 		/* Json.NET's ISO 8601 form */

@@ -643,6 +643,7 @@ FN(vars_get_t)
 		case CG_EXPR_T_INT: out->kind = CG_EXPR_V_INT; break;
 		case CG_EXPR_T_LONG: out->kind = CG_EXPR_V_LONG; break;
 		case CG_EXPR_T_DOUBLE: out->kind = CG_EXPR_V_DOUBLE; break;
+		case CG_EXPR_T_DECIMAL: out->kind = CG_EXPR_V_DECIMAL; break;
 		case CG_EXPR_T_BOOL: out->kind = CG_EXPR_V_BOOL; break;
 		case CG_EXPR_T_CHAR: out->kind = CG_EXPR_V_CHAR; break;
 		case CG_EXPR_T_DATETIME: out->kind = CG_EXPR_V_DATETIME; break;
@@ -1523,6 +1524,83 @@ FN(char_isletter) { return ret_bool(out, args[0].u.c < 128 ? isalpha(args[0].u.c
 FN(char_iswhitespace) { return ret_bool(out, args[0].u.c < 128 && is_ws((unsigned char)args[0].u.c)); }
 FN(char_isletterordigit) { return ret_bool(out, args[0].u.c < 128 ? isalnum(args[0].u.c) != 0 : args[0].u.c >= 0xc0); }
 
+/* ---- decimal ---- */
+
+FN(dec_max) { *out = cg_expr_dec_make(((unsigned __int128)1 << 96) - 1, 0, false); return 0; }
+FN(dec_min) { *out = cg_expr_dec_make(((unsigned __int128)1 << 96) - 1, 0, true); return 0; }
+FN(dec_zero) { *out = cg_expr_dec_make(0, 0, false); return 0; }
+FN(dec_one) { *out = cg_expr_dec_make(1, 0, false); return 0; }
+FN(dec_parse)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "s");
+	int rc = cg_expr_dec_parse(args[0].u.s, false, out);
+	if (rc == -2)
+		return cg_expr_throw(r, "OverflowException", CG_EXPR_DEC_OVF);
+	if (rc < 0)
+		return cg_expr_throw(r, "FormatException", "The input string '%.*s' was not in a correct format.",
+				     (int)(args[0].u.s.len > 60 ? 60 : args[0].u.s.len), args[0].u.s.ptr);
+	return 0;
+}
+FN(dec_tryparse)
+{
+	struct cg_expr_value v = cg_expr_dec_make(0, 0, false);
+	bool ok = args[0].kind == CG_EXPR_V_STRING && cg_expr_dec_parse(args[0].u.s, false, &v) == 0;
+	r->out_args[1] = ok ? v : cg_expr_dec_make(0, 0, false);
+	return ret_bool(out, ok);
+}
+/* Any number (or numeric text) as a decimal: Convert.ToDecimal. */
+FN(conv_todecimal)
+{
+	const struct cg_expr_value *a = &args[0];
+	switch (a->kind) {
+	case CG_EXPR_V_NULL: *out = cg_expr_dec_make(0, 0, false); return 0;
+	case CG_EXPR_V_STRING: return dec_parse(r, self, args, nargs, out);
+	case CG_EXPR_V_DECIMAL: *out = *a; return 0;
+	case CG_EXPR_V_INT: cg_expr_dec_from_long(a->u.i, out); return 0;
+	case CG_EXPR_V_LONG: cg_expr_dec_from_long(a->u.l, out); return 0;
+	case CG_EXPR_V_BOOL: cg_expr_dec_from_long(a->u.b, out); return 0;
+	case CG_EXPR_V_DOUBLE:
+		if (cg_expr_dec_from_double(a->u.d, out) < 0)
+			return cg_expr_throw(r, "OverflowException", CG_EXPR_DEC_OVF);
+		return 0;
+	default:
+		return cg_expr_throw(r, "InvalidCastException", "Unable to cast object to type 'System.IConvertible'.");
+	}
+}
+/* Math.X(decimal): Round (half to even) / Floor / Ceiling / Truncate. */
+FN(dec_round)
+{
+	int digits = nargs > 1 ? args[1].u.i : 0;
+	if (digits < 0 || digits > 28)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Decimal can only round to between 0 and 28 digits of precision. (Parameter 'decimals')");
+	return cg_expr_dec_round(&args[0], digits, CG_EXPR_DEC_EVEN, out);
+}
+FN(dec_floor) { return cg_expr_dec_round(&args[0], 0, CG_EXPR_DEC_FLOOR, out); }
+FN(dec_ceiling) { return cg_expr_dec_round(&args[0], 0, CG_EXPR_DEC_CEIL, out); }
+FN(dec_truncate) { return cg_expr_dec_round(&args[0], 0, CG_EXPR_DEC_TRUNC, out); }
+FN(dec_abs)
+{
+	*out = args[0];
+	out->u.dec.neg = 0;
+	return 0;
+}
+FN(dec_max2)
+{
+	*out = cg_expr_dec_cmp(&args[0], &args[1]) >= 0 ? args[0] : args[1];
+	return 0;
+}
+FN(dec_min2)
+{
+	*out = cg_expr_dec_cmp(&args[0], &args[1]) <= 0 ? args[0] : args[1];
+	return 0;
+}
+FN(dec_sign)
+{
+	return ret_int(out, cg_expr_dec_coef(&args[0]) == 0 ? 0 : args[0].u.dec.neg ? -1 : 1);
+}
+
 /* ---- Math ---- */
 
 FN(math_abs)
@@ -1615,6 +1693,15 @@ FN(conv_toint32)
 			return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int32.");
 		return ret_int(out, (int32_t)rd);
 	}
+	if (a->kind == CG_EXPR_V_DECIMAL) {
+		/* rounds half to even, as Convert.ToInt32(decimal) */
+		struct cg_expr_value t;
+		int64_t l;
+		cg_expr_dec_round(a, 0, CG_EXPR_DEC_EVEN, &t);
+		if (cg_expr_dec_to_long(&t, INT32_MIN, INT32_MAX, &l) < 0)
+			return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int32.");
+		return ret_int(out, (int32_t)l);
+	}
 	if (a->kind == CG_EXPR_V_LONG) {
 		if (a->u.l > INT32_MAX || a->u.l < INT32_MIN)
 			return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int32.");
@@ -1647,6 +1734,14 @@ FN(conv_toint64)
 		return ret_long(out, a->u.l);
 	if (a->kind == CG_EXPR_V_BOOL)
 		return ret_long(out, a->u.b);
+	if (a->kind == CG_EXPR_V_DECIMAL) {
+		struct cg_expr_value t;
+		int64_t l;
+		cg_expr_dec_round(a, 0, CG_EXPR_DEC_EVEN, &t);
+		if (cg_expr_dec_to_long(&t, INT64_MIN, INT64_MAX, &l) < 0)
+			return cg_expr_throw(r, "OverflowException", "Value was either too large or too small for an Int64.");
+		return ret_long(out, l);
+	}
 	return cg_expr_throw(r, "InvalidCastException", "Unable to cast object to type 'System.IConvertible'.");
 }
 FN(conv_todouble)
@@ -1662,6 +1757,8 @@ FN(conv_todouble)
 		return ret_double(out, (double)a->u.l);
 	if (a->kind == CG_EXPR_V_DOUBLE)
 		return ret_double(out, a->u.d);
+	if (a->kind == CG_EXPR_V_DECIMAL)
+		return ret_double(out, cg_expr_dec_to_double(a));
 	if (a->kind == CG_EXPR_V_BOOL)
 		return ret_double(out, a->u.b);
 	return cg_expr_throw(r, "InvalidCastException", "Unable to cast object to type 'System.IConvertible'.");
@@ -3022,6 +3119,13 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(DOUBLE, "Parse", 1, 1, TY(DOUBLE), double_parse, TY(STRING)),
 	SMETHF(DOUBLE, MF_OUT2, "TryParse", 2, 2, TY(BOOL), double_tryparse, TY(STRING), TY(DOUBLE)),
 	METH(DOUBLE, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
+	SPROP(DECIMAL, "MaxValue", TY(DECIMAL), dec_max),
+	SPROP(DECIMAL, "MinValue", TY(DECIMAL), dec_min),
+	SPROP(DECIMAL, "Zero", TY(DECIMAL), dec_zero),
+	SPROP(DECIMAL, "One", TY(DECIMAL), dec_one),
+	SMETH(DECIMAL, "Parse", 1, 1, TY(DECIMAL), dec_parse, TY(STRING)),
+	SMETHF(DECIMAL, MF_OUT2, "TryParse", 2, 2, TY(BOOL), dec_tryparse, TY(STRING), TY(DECIMAL)),
+	METH(DECIMAL, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
 	SMETH(BOOL, "Parse", 1, 1, TY(BOOL), bool_parse, TY(STRING)),
 	SMETHF(BOOL, MF_OUT2, "TryParse", 2, 2, TY(BOOL), bool_tryparse, TY(STRING), TY(BOOL)),
 	METH(BOOL, "ToString", 0, 0, TY(STRING), any_tostring, { 0 }),
@@ -3054,11 +3158,21 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(MATH, "Clamp", 3, 3, TY(LONG), math_clamp, TY(LONG), TY(LONG), TY(LONG)),
 	SMETH(MATH, "Clamp", 3, 3, TY(DOUBLE), math_clamp, TY(DOUBLE), TY(DOUBLE), TY(DOUBLE)),
 	SMETH(MATH, "Truncate", 1, 1, TY(DOUBLE), math_truncate, TY(DOUBLE)),
+	/* decimal overloads after the double ones: Math.Round(1) stays a double */
+	SMETH(MATH, "Abs", 1, 1, TY(DECIMAL), dec_abs, TY(DECIMAL)),
+	SMETH(MATH, "Ceiling", 1, 1, TY(DECIMAL), dec_ceiling, TY(DECIMAL)),
+	SMETH(MATH, "Floor", 1, 1, TY(DECIMAL), dec_floor, TY(DECIMAL)),
+	SMETH(MATH, "Max", 2, 2, TY(DECIMAL), dec_max2, TY(DECIMAL), TY(DECIMAL)),
+	SMETH(MATH, "Min", 2, 2, TY(DECIMAL), dec_min2, TY(DECIMAL), TY(DECIMAL)),
+	SMETH(MATH, "Round", 1, 2, TY(DECIMAL), dec_round, TY(DECIMAL), TY(INT)),
+	SMETH(MATH, "Sign", 1, 1, TY(INT), dec_sign, TY(DECIMAL)),
+	SMETH(MATH, "Truncate", 1, 1, TY(DECIMAL), dec_truncate, TY(DECIMAL)),
 
 	/* Convert */
 	SMETH(CONVERT, "FromBase64String", 1, 1, TARR(BYTE), conv_frombase64, TY(STRING)),
 	SMETH(CONVERT, "ToBase64String", 1, 1, TY(STRING), conv_tobase64, TARR(BYTE)),
 	SMETH(CONVERT, "ToBoolean", 1, 1, TY(BOOL), conv_tobool, TY(OBJECT)),
+	SMETH(CONVERT, "ToDecimal", 1, 1, TY(DECIMAL), conv_todecimal, TY(OBJECT)),
 	SMETH(CONVERT, "ToDouble", 1, 1, TY(DOUBLE), conv_todouble, TY(OBJECT)),
 	SMETH(CONVERT, "ToInt32", 1, 1, TY(INT), conv_toint32, TY(OBJECT)),
 	SMETH(CONVERT, "ToInt64", 1, 1, TY(LONG), conv_toint64, TY(OBJECT)),

@@ -334,10 +334,20 @@ static struct cg_expr_node *parse_primary(struct parser *p)
 			e->sub = t->num;
 		} else if (t->kind == TK_REAL) {
 			if (t->num == NUM_DECIMAL) {
-				cg_expr_report(p->dc, false, t->line, t->col,
-					       "Type 'System.Decimal' is not supported by certgate yet");
-				p->failed = true;
-				return NULL;
+				/* the literal's text without '_' and the m suffix */
+				char b[128];
+				size_t n = 0;
+				for (size_t k = 0; k < t->text.len && n < sizeof(b); k++)
+					if (t->text.ptr[k] != '_' && t->text.ptr[k] != 'm' && t->text.ptr[k] != 'M')
+						b[n++] = t->text.ptr[k];
+				if (cg_expr_dec_parse(cg_str_make(b, n), true, &e->lit) < 0) {
+					cg_expr_report(p->dc, false, t->line, t->col,
+						       "Floating-point constant is outside the range of type 'decimal'");
+					p->failed = true;
+					return NULL;
+				}
+				e->type = cg_expr_ty(CG_EXPR_T_DECIMAL);
+				return e;
 			}
 			e->lit.kind = CG_EXPR_V_DOUBLE;
 			e->lit.u.d = t->d;

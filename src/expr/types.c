@@ -15,6 +15,7 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_INT] = "System.Int32",
 	[CG_EXPR_T_LONG] = "System.Int64",
 	[CG_EXPR_T_DOUBLE] = "System.Double",
+	[CG_EXPR_T_DECIMAL] = "System.Decimal",
 	[CG_EXPR_T_STRING] = "System.String",
 	[CG_EXPR_T_DATETIME] = "System.DateTime",
 	[CG_EXPR_T_TIMESPAN] = "System.TimeSpan",
@@ -157,6 +158,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_INT:
 	case CG_EXPR_T_LONG:
 	case CG_EXPR_T_DOUBLE:
+	case CG_EXPR_T_DECIMAL:
 	case CG_EXPR_T_DATETIME:
 	case CG_EXPR_T_DTO:
 	case CG_EXPR_T_TIMESPAN:
@@ -182,7 +184,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 bool cg_expr_ty_is_numeric(struct cg_expr_type t)
 {
 	return t.id == CG_EXPR_T_CHAR || t.id == CG_EXPR_T_INT || t.id == CG_EXPR_T_LONG ||
-	       t.id == CG_EXPR_T_DOUBLE || t.id == CG_EXPR_T_BYTE;
+	       t.id == CG_EXPR_T_DOUBLE || t.id == CG_EXPR_T_BYTE || t.id == CG_EXPR_T_DECIMAL;
 }
 
 struct cg_expr_type cg_expr_ty_elem(struct cg_expr_type t)
@@ -220,6 +222,7 @@ static const struct {
 	{ "string", CG_EXPR_T_STRING }, { "String", CG_EXPR_T_STRING }, { "System.String", CG_EXPR_T_STRING },
 	{ "int", CG_EXPR_T_INT }, { "Int32", CG_EXPR_T_INT }, { "System.Int32", CG_EXPR_T_INT },
 	{ "long", CG_EXPR_T_LONG }, { "Int64", CG_EXPR_T_LONG }, { "System.Int64", CG_EXPR_T_LONG },
+	{ "decimal", CG_EXPR_T_DECIMAL }, { "Decimal", CG_EXPR_T_DECIMAL }, { "System.Decimal", CG_EXPR_T_DECIMAL },
 	{ "double", CG_EXPR_T_DOUBLE }, { "Double", CG_EXPR_T_DOUBLE }, { "System.Double", CG_EXPR_T_DOUBLE },
 	{ "bool", CG_EXPR_T_BOOL }, { "Boolean", CG_EXPR_T_BOOL }, { "System.Boolean", CG_EXPR_T_BOOL },
 	{ "char", CG_EXPR_T_CHAR }, { "Char", CG_EXPR_T_CHAR }, { "System.Char", CG_EXPR_T_CHAR },
@@ -305,8 +308,6 @@ static const struct {
 	{ "ArgumentException", "System.ArgumentException", true },
 	{ "InvalidOperationException", "System.InvalidOperationException", true },
 	{ "NullReferenceException", "System.NullReferenceException", true },
-	{ "Decimal", "System.Decimal", true },
-	{ "decimal", "System.Decimal", true },
 	{ "float", "System.Single", true },
 	{ "Single", "System.Single", true },
 	{ "uint", "System.UInt32", true },

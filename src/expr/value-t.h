@@ -69,6 +69,7 @@ enum cg_expr_tid {
 	CG_EXPR_T_WORKSPACE, /* context.Workspace: always null in certgate */
 	CG_EXPR_T_PRIVEP,    /* Request.PrivateEndpointConnection: always null */
 	CG_EXPR_T_WEBUTILITY, /* System.Net.WebUtility (static) */
+	CG_EXPR_T_DECIMAL,   /* System.Decimal (numeric: see cg_expr_ty_is_numeric) */
 	CG_EXPR_T_ELEM,      /* member tables only: the owner's element type */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
@@ -116,6 +117,7 @@ enum cg_expr_vkind {
 	CG_EXPR_V_ARRAY,     /* u.arr */
 	CG_EXPR_V_OBJ,       /* u.obj with cls = enum cg_expr_tid of the object */
 	CG_EXPR_V_BYTES,     /* byte[]: u.s holds the bytes (compact, unlike V_ARRAY) */
+	CG_EXPR_V_DECIMAL,   /* System.Decimal: u.dec */
 };
 
 /* DateTimeKind, as .NET: comparisons ignore it, formatting ("o", "K") uses it. */
@@ -140,6 +142,14 @@ struct cg_expr_value {
 		double d;
 		int64_t ticks;   /* DateTime: 100 ns since 0001-01-01; TimeSpan: 100 ns */
 		uint8_t guid[16];
+		/* System.Decimal: (hi:lo) a 96-bit coefficient, value =
+		 * coefficient / 10^scale (scale 0..28), never a negative zero */
+		struct {
+			uint64_t lo;
+			uint32_t hi;
+			uint8_t scale;
+			uint8_t neg;
+		} dec;
 		struct cg_str s; /* UTF-8 bytes; see docs/expressions.md on indexing */
 		const struct cg_expr_array *arr;
 		const void *obj;

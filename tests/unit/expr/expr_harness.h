@@ -266,6 +266,9 @@ __attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_aren
 		} else if (!strcmp(ty, "double")) {
 			x.kind = CG_EXPR_V_DOUBLE;
 			x.u.d = atof(val);
+		} else if (!strcmp(ty, "decimal")) {
+			if (cg_expr_dec_parse(cg_str_from_c(val), false, &x) < 0)
+				return -1;
 		} else if (!strcmp(ty, "datetime")) {
 			x.kind = CG_EXPR_V_DATETIME;
 			x.u.ticks = h_ticks(val);
@@ -347,7 +350,7 @@ static const char *h_kind_type(const struct cg_expr_value *v, char *buf, size_t 
 		[CG_EXPR_V_INT] = "System.Int32", [CG_EXPR_V_LONG] = "System.Int64",
 		[CG_EXPR_V_DOUBLE] = "System.Double", [CG_EXPR_V_STRING] = "System.String",
 		[CG_EXPR_V_DATETIME] = "System.DateTime", [CG_EXPR_V_TIMESPAN] = "System.TimeSpan",
-		[CG_EXPR_V_GUID] = "System.Guid",
+		[CG_EXPR_V_GUID] = "System.Guid", [CG_EXPR_V_DECIMAL] = "System.Decimal",
 	};
 	if (v->kind == CG_EXPR_V_ARRAY)
 		return cg_expr_type_name((struct cg_expr_type){ CG_EXPR_T_ARRAY, v->cls }, buf, len);
