@@ -764,6 +764,11 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 	if (best->flags & MF_GENERIC) {
 		e->type = resolve_tsyn(c, targ, call);
 		e->tsyn = targ;
+		/* GetValueOrDefault<decimal>(name, 5): the default is a T, so a
+		 * numeric argument converts implicitly (int to decimal/double) */
+		if (owner == CG_EXPR_T_VARIABLES && e->n == 2 && cg_expr_ty_is_numeric(e->type) &&
+		    cg_expr_ty_is_numeric(e->list[1]->type) && conv_cost(e->list[1]->type, e->type) >= 0)
+			e->list[1] = convert(c, e->list[1], e->type);
 		if (owner == CG_EXPR_T_BODY && e->type.id != CG_EXPR_T_ERROR && e->type.id != CG_EXPR_T_STRING &&
 		    e->type.id != CG_EXPR_T_JTOKEN &&
 		    !(e->type.id == CG_EXPR_T_ARRAY && e->type.elem == CG_EXPR_T_BYTE))
