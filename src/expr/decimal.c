@@ -248,7 +248,13 @@ int cg_expr_dec_parse(struct cg_str s, bool literal, struct cg_expr_value *out)
 		if (eneg)
 			exp = -exp;
 	}
-	(void)sticky;
+	if (sticky && !extra) {
+		/* fraction digits beyond those held: a trailing 1 keeps a tie
+		 * from looking exact when the value is rounded below */
+		big_muladd(&b, 10, 1);
+		scale++;
+		sig++;
+	}
 	scale -= exp + extra;
 	if (scale < 0) {
 		if (big_zero(&b))
@@ -258,7 +264,7 @@ int cg_expr_dec_parse(struct cg_str s, bool literal, struct cg_expr_value *out)
 		else
 			scale = 0;
 	}
-	if (scale > 28 + 60) {
+	if (scale - sig > 29) { /* below 10^-29: rounds to zero */
 		big_set(&b, 0);
 		scale = 28;
 	}

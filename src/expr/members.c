@@ -1596,6 +1596,28 @@ FN(dec_min2)
 	*out = cg_expr_dec_cmp(&args[0], &args[1]) <= 0 ? args[0] : args[1];
 	return 0;
 }
+FN(dec_clamp)
+{
+	if (cg_expr_dec_cmp(&args[1], &args[2]) > 0) {
+		char lo[64], hi[64];
+		cg_expr_dec_text(&args[1], lo, sizeof(lo));
+		cg_expr_dec_text(&args[2], hi, sizeof(hi));
+		return cg_expr_throw(r, "ArgumentException", "'%s' cannot be greater than %s.", lo, hi);
+	}
+	const struct cg_expr_value *v = &args[0];
+	*out = cg_expr_dec_cmp(v, &args[1]) < 0 ? args[1] : cg_expr_dec_cmp(v, &args[2]) > 0 ? args[2] : *v;
+	return 0;
+}
+FN(dec_compare)
+{
+	return ret_int(out, cg_expr_dec_cmp(&args[0], &args[1]));
+}
+FN(dec_negate)
+{
+	*out = args[0];
+	out->u.dec.neg = cg_expr_dec_coef(out) != 0 && !out->u.dec.neg;
+	return 0;
+}
 FN(dec_sign)
 {
 	return ret_int(out, cg_expr_dec_coef(&args[0]) == 0 ? 0 : args[0].u.dec.neg ? -1 : 1);
@@ -3124,6 +3146,12 @@ const struct cg_expr_member cg_expr_members[] = {
 	SPROP(DECIMAL, "Zero", TY(DECIMAL), dec_zero),
 	SPROP(DECIMAL, "One", TY(DECIMAL), dec_one),
 	SMETH(DECIMAL, "Parse", 1, 1, TY(DECIMAL), dec_parse, TY(STRING)),
+	SMETH(DECIMAL, "Round", 1, 2, TY(DECIMAL), dec_round, TY(DECIMAL), TY(INT)),
+	SMETH(DECIMAL, "Floor", 1, 1, TY(DECIMAL), dec_floor, TY(DECIMAL)),
+	SMETH(DECIMAL, "Ceiling", 1, 1, TY(DECIMAL), dec_ceiling, TY(DECIMAL)),
+	SMETH(DECIMAL, "Truncate", 1, 1, TY(DECIMAL), dec_truncate, TY(DECIMAL)),
+	SMETH(DECIMAL, "Negate", 1, 1, TY(DECIMAL), dec_negate, TY(DECIMAL)),
+	SMETH(DECIMAL, "Compare", 2, 2, TY(INT), dec_compare, TY(DECIMAL), TY(DECIMAL)),
 	SMETHF(DECIMAL, MF_OUT2, "TryParse", 2, 2, TY(BOOL), dec_tryparse, TY(STRING), TY(DECIMAL)),
 	METH(DECIMAL, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
 	SMETH(BOOL, "Parse", 1, 1, TY(BOOL), bool_parse, TY(STRING)),
@@ -3166,6 +3194,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(MATH, "Min", 2, 2, TY(DECIMAL), dec_min2, TY(DECIMAL), TY(DECIMAL)),
 	SMETH(MATH, "Round", 1, 2, TY(DECIMAL), dec_round, TY(DECIMAL), TY(INT)),
 	SMETH(MATH, "Sign", 1, 1, TY(INT), dec_sign, TY(DECIMAL)),
+	SMETH(MATH, "Clamp", 3, 3, TY(DECIMAL), dec_clamp, TY(DECIMAL), TY(DECIMAL), TY(DECIMAL)),
 	SMETH(MATH, "Truncate", 1, 1, TY(DECIMAL), dec_truncate, TY(DECIMAL)),
 
 	/* Convert */
