@@ -434,7 +434,10 @@ int cg_expr_dec_fixed(const struct cg_expr_value *v, int shift, int prec, char *
 	}
 	char o[300];
 	int m = 0;
-	if (v->u.dec.neg)
+	bool zero = true; /* .NET formats a decimal rounded to zero without '-' */
+	for (int k = 0; k < n; k++)
+		zero &= d[k] == '0';
+	if (v->u.dec.neg && !zero)
 		o[m++] = '-';
 	memcpy(o + m, d, (size_t)(n - prec));
 	m += n - prec;
