@@ -32,12 +32,7 @@ import cgtest  # noqa: E402
 from cgtest import BResp  # noqa: E402
 
 # 'Class.test_name': one-line reason (the gateway/store is wrong there).
-EXPECTED_FAILURES = {
-    "Durability.test_7_restart_on_any_configuration_the_cli_accepted":
-        "CLI stores authentication-certificate of a missing certificate; serve refuses to start",
-    "Durability.test_5_certificate_references_hold_between_writers":
-        "policy set accepts certificate-id of a missing certificate (cert rm refuses a used one)",
-}
+EXPECTED_FAILURES = {}
 
 HOST = "open.test"
 
@@ -569,32 +564,44 @@ print(json.dumps(res))
             raise
 
     def test_7_restart_on_any_configuration_the_cli_accepted(self):
-        # What the CLI committed, a restarted gateway must start on (here a
-        # policy with authentication-certificate, which the CLI accepts).
+        # What the CLI committed, a restarted gateway must start on. Policies
+        # with authentication-certificate: naming a certificate never
+        # uploaded (the CLI must refuse it, or the restart must work), then
+        # one uploaded with its key (stored; SIGKILL; restart serves it).
         g = cgtest.Gateway(self.tmp, self.pki, hosts=[{"name": HOST, "default": True}],
                            apis=[{"id": "ac", "path": "ac", "backend": self.b.url("/ac")}],
                            workers=1, serve_args=["--access-log", "off"])
         self.gateways.append(g)
         g.start()
-        text = POLICY.format(gen="ac1").replace(
-            "<base />\n    <set-header",
-            '<base />\n    <authentication-certificate thumbprint="%s" />\n    <set-header'
-            % self.pki.client("ac-cert").thumbprint, 1)
-        self.assertIn("authentication-certificate", text)
-        path = os.path.join(self.tmp, "ac.xml")
-        with open(path, "w") as f:
-            f.write(text)
-        cp = g.cli("policy", "set", "--api", "ac", path, check=False)
-        if cp.returncode != 0:  # refused: nothing was committed
-            self.assertRegex(cp.stderr.decode(), r":\d+:\d+: ")
-            return
-        try:
-            self.restart_after_sigkill(g, "ac")
-        except AssertionError as e:
-            self.fail("the gateway does not start on a store the CLI accepted:\n%s" %
-                      str(e)[-600:])
-        self.assertEqual(self.request_gen("/ac/x", gw=g), (200, "ac1"))
-        self.assert_store_ok("after restart")
+        cf = self.pki.client("ac-cert")
+        pem = os.path.join(self.tmp, "ac-cert.pem")
+        with open(pem, "w") as out:
+            for p in (cf.leaf, cf.key):
+                with open(p) as f:
+                    out.write(f.read())
+        for step, gen, upload in (("missing", "ac1", False), ("uploaded", "ac2", True)):
+            if upload:
+                g.cli("cert", "add", "ac-cert", pem)
+            text = POLICY.format(gen=gen).replace(
+                "<base />\n    <set-header",
+                '<base />\n    <authentication-certificate thumbprint="%s" />\n    '
+                '<set-header' % cf.thumbprint, 1)
+            self.assertIn("authentication-certificate", text)
+            path = os.path.join(self.tmp, "ac-%s.xml" % step)
+            with open(path, "w") as f:
+                f.write(text)
+            cp = g.cli("policy", "set", "--api", "ac", path, check=False)
+            if cp.returncode != 0:  # refused: nothing was committed
+                self.assertFalse(upload, cp.stderr.decode())
+                self.assertRegex(cp.stderr.decode(), r":\d+:\d+: ")
+                continue
+            try:
+                self.restart_after_sigkill(g, "ac-" + step)
+            except AssertionError as e:
+                self.fail("%s: the gateway does not start on a store the CLI accepted:\n%s" %
+                          (step, str(e)[-600:]))
+            self.assertEqual(self.request_gen("/ac/x", gw=g), (200, gen), step)
+            self.assert_store_ok("after restart (%s)" % step)
 
     def test_7_sigkill_gateway_during_traffic_and_writes(self):
         pol = os.path.join(self.tmp, "g7.xml")
