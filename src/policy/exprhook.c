@@ -46,5 +46,17 @@ int cg_pol_expr_hook(void *ud, struct cg_str src, int is_block, int line, int co
 		return -1;
 	}
 	*compiled = prog;
+	/* Warnings (e.g. X500DistinguishedName compared to a string) go back
+	 * one per line; the loader reports them at the expression. */
+	size_t used = 0;
+	err[0] = '\0';
+	for (unsigned i = 0; i < d.n && used + 1 < errlen; i++)
+		if (d.items[i].warning) {
+			int w = snprintf(err + used, errlen - used, "%s%s (at %u:%u)", used ? "\n" : "",
+					 d.items[i].msg, d.items[i].line, d.items[i].col);
+			if (w < 0)
+				break;
+			used += (size_t)w < errlen - used ? (size_t)w : errlen - used - 1;
+		}
 	return 0;
 }

@@ -79,7 +79,8 @@ struct cg_pol_pos {
  *   section: "inbound", "backend", "outbound", "on-error", or "fragment"
  *            when a fragment is checked on its own.
  * Returns 0 and sets *compiled (may stay NULL), or -1 with a message in err
- * (APIM wording, no position: the loader adds the position). */
+ * (APIM wording, no position: the loader adds the position). On success,
+ * err may hold warnings, one per line, which become warning diagnostics. */
 typedef int (*cg_pol_expr_compile_fn)(void *ud, struct cg_str src, int is_block, int line, int col,
 				      const char *section, void **compiled, char *err, size_t errlen);
 

@@ -562,6 +562,15 @@ static void compile_one(struct cctx *c, const struct cg_pol_node *n, struct cg_s
 			    out, msg, sizeof(msg)) != 0) {
 		pol_diag(c->d, CG_POL_ERROR, pos, n->origin, "%s", msg[0] ? msg : "Invalid policy expression");
 		c->errors++;
+	} else if (msg[0]) {
+		/* Success with text: the engine's warnings (one per line). */
+		for (char *line = msg, *nl; line && *line; line = nl) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl++ = '\0';
+			if (*line)
+				pol_diag(c->d, CG_POL_WARNING, pos, n->origin, "%s", line);
+		}
 	}
 }
 

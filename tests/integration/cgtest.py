@@ -230,7 +230,9 @@ class Pki:
         if not os.path.exists(idx):
             open(idx, "w").close()
         with open(os.path.join(cadir, "serial"), "w") as f:
-            f.write("%X\n" % (int(self._next_serial()) | 0x1000))
+            # openssl ca wants an even number of hex digits
+            serial = "%X" % (int(self._next_serial()) | 0x1000)
+            f.write(("0" + serial if len(serial) % 2 else serial) + "\n")
         cnf = os.path.join(cadir, "ca.cnf")
         with open(cnf, "w") as f:
             f.write("[ca]\ndefault_ca=d\n[d]\ndatabase=%s\nnew_certs_dir=%s\nserial=%s\n"
