@@ -450,6 +450,62 @@ int cg_expr_dec_fixed(const struct cg_expr_value *v, int shift, int prec, char *
 	return snprintf(buf, len, "%s", o);
 }
 
+int cg_expr_dec_general(const struct cg_expr_value *v, int prec, bool upper, char *buf, size_t len)
+{
+	/* .NET's "G<n>": at most prec significant digits (0: all), rounded
+	 * half away from zero, trailing zeros dropped; E notation when the
+	 * exponent is >= prec or below -5 */
+	char d[48];
+	unsigned __int128 c = cg_expr_dec_coef(v);
+	int n = c ? coef_digits(c, d) : 0;
+	int pos = n - v->u.dec.scale; /* digits before the point */
+	if (prec <= 0)
+		prec = n;
+	if (n > prec) {
+		bool up = d[prec] >= '5';
+		n = prec;
+		if (up) {
+			while (n > 0 && d[n - 1] == '9')
+				n--;
+			if (n > 0) {
+				d[n - 1]++;
+			} else {
+				d[0] = '1';
+				n = 1;
+				pos++;
+			}
+		}
+	}
+	while (n > 0 && d[n - 1] == '0')
+		n--;
+	if (n == 0)
+		return snprintf(buf, len, "0");
+	char o[120];
+	int m = 0, k = 0;
+	if (v->u.dec.neg)
+		o[m++] = '-';
+	bool sci = pos > prec || pos < -3;
+	int dp = sci ? 1 : pos;
+	if (dp > 0) {
+		for (; dp > 0; dp--)
+			o[m++] = k < n ? d[k++] : '0';
+	} else {
+		o[m++] = '0';
+	}
+	if (k < n || dp < 0) {
+		o[m++] = '.';
+		for (; dp < 0; dp++)
+			o[m++] = '0';
+		while (k < n)
+			o[m++] = d[k++];
+	}
+	o[m] = '\0';
+	if (sci)
+		return snprintf(buf, len, "%s%c%c%02d", o, upper ? 'E' : 'e', pos - 1 < 0 ? '-' : '+',
+				pos - 1 < 0 ? 1 - pos : pos - 1);
+	return snprintf(buf, len, "%s", o);
+}
+
 int cg_expr_dec_text(const struct cg_expr_value *v, char *buf, size_t len)
 {
 	return cg_expr_dec_fixed(v, 0, -1, buf, len);

@@ -410,9 +410,12 @@ static int fmt_number(const struct cg_expr_value *v, struct cg_str f, struct out
 	case 'R':
 	case 'r':
 		if (isdec) {
+			if (spec == 'R' || spec == 'r')
+				return -1; /* no round-trip format for decimal */
 			if (prec >= 0)
-				return -1; /* G<n> on decimal: not supported yet */
-			cg_expr_dec_text(v, b, sizeof(b));
+				cg_expr_dec_general(v, prec, spec == 'G', b, sizeof(b));
+			else
+				cg_expr_dec_text(v, b, sizeof(b));
 			putf(o, "%s", b);
 		} else if (isd) {
 			fmt_double_shortest(d, o);

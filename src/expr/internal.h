@@ -362,6 +362,8 @@ int cg_expr_dec_round(const struct cg_expr_value *v, int digits, int mode, struc
  * half away from zero as .NET's formatting; ToString() is (v, 0, -1). */
 int cg_expr_dec_fixed(const struct cg_expr_value *v, int shift, int prec, char *buf, size_t len);
 int cg_expr_dec_text(const struct cg_expr_value *v, char *buf, size_t len);
+/* "G<prec>" / "g<prec>" (prec >= 0), as .NET formats a decimal. */
+int cg_expr_dec_general(const struct cg_expr_value *v, int prec, bool upper, char *buf, size_t len);
 
 /* ---- types (types.c) ---- */
 
