@@ -110,6 +110,23 @@ class GuidePolicies(cgtest.GatewayTestCase):
         self.assert_denied(self.call("/g2/x", self.selfsigned))
         self.assert_denied(self.call("/g2/x"))
 
+    def test_2_published_variant_compares_subject_name_by_name_and_warns(self):
+        # The guide's published variant compares SubjectName (an
+        # X500DistinguishedName) with a string: compared by its Name, with a
+        # warning when the policy is stored.
+        cond = ('@(context.Request.Certificate == null || context.Request.Certificate.Issuer != "%s" || '
+                'context.Request.Certificate.SubjectName != "%s")'
+                % (dotnet_name(self.valid.leaf, "issuer"), dotnet_name(self.valid.leaf, "subject")))
+        cp = self.set_policy(guide_policy(cond), "--api", "open")
+        try:
+            self.assertIn("warning: X500DistinguishedName compared with a string", cp.stderr.decode())
+            self.gw_wait_applied()
+            self.assertEqual(self.call("/open/x", self.valid).status, 200)
+            self.assert_denied(self.call("/open/x", self.other))
+        finally:
+            self.gw.cli("policy", "rm", "--api", "open")
+            self.gw_wait_applied()
+
     def test_3_thumbprint(self):
         self.b.reset()
         res = self.call("/g3/x?q=1", self.valid)
