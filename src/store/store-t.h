@@ -38,7 +38,7 @@
 #define CG_STORE_MAX_NV_TAGS          32           /* tags of one named value */
 #define CG_STORE_MAX_NV_TAG_LEN       64           /* one tag */
 /* Certificates (APIM certificates entity) and CA certificates. */
-#define CG_STORE_MAX_CERTS            1000         /* certificate rows */
+#define CG_STORE_MAX_CERTS            50000        /* certificate rows: allow-lists of tens of thousands (issue 6 benchmarks 10,000) */
 #define CG_STORE_MAX_CRLS             100          /* CRL rows (one or two per CA) */
 #define CG_STORE_MAX_CRL_BYTES        (8 * 1024 * 1024) /* one CRL upload */
 #define CG_STORE_MAX_CAS              100          /* CA rows (APIM: 10 on the service; private

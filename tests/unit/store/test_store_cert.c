@@ -20,7 +20,7 @@
 #include "store/store.h"
 
 #define PATH_LEN 512
-#define DUMP_MAX (1024 * 1024)
+#define DUMP_MAX (16 * 1024 * 1024) /* holds a store at CG_STORE_MAX_CERTS rows */
 
 static char g_dir[PATH_LEN / 2];
 static int g_store_seq;
@@ -569,7 +569,7 @@ static void test_count_limits(void **state)
 	ok(cert_add(st, "last", client_pem, NULL));
 	struct before b = snap(st);
 	assert_refused(st, b, cert_add(st, "one-more", root_pem, NULL), CG_STORE_FAIL_INVALID,
-		       "already holds 1000 certificates, the limit");
+		       "already holds 50000 certificates, the limit");
 	snprintf(sql, sizeof(sql),
 		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
 		 "INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der, created_at,"
