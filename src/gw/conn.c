@@ -980,32 +980,39 @@ static int build_upstream_head(struct cg_conn *c)
 
 /* ---- request head -------------------------------------------------------- */
 
-/* Moves the parsed head out of `in` into the request arena, so the slices
- * stay valid while `in` is reused for the body and the next request. */
+/* A slice into buf[0..len) moved to the same place in copy. */
+static void rebase(struct cg_str *s, const char *base, size_t len, const char *copy)
+{
+	if (s->ptr >= base && s->ptr <= base + len)
+		s->ptr = copy + (s->ptr - base);
+}
+
+/* Copies a parsed head (the first len bytes of b) into the request arena,
+ * so its slices stay valid once the caller drops it from b and reuses b.
+ * Returns the copy, or NULL when the arena refuses. */
+static const char *move_head(struct cg_conn *c, struct cg_buf *b, size_t len)
+{
+	char *copy = cg_arena_alloc(&c->arena, len);
+	if (copy)
+		memcpy(copy, b->data, len);
+	return copy;
+}
+
+/* Moves the parsed request head out of `in` into the request arena. */
 static int keep_head(struct cg_conn *c, size_t headlen)
 {
 	struct cg_req *r = &c->req;
-	char *copy = cg_arena_alloc(&c->arena, headlen);
+	const char *copy = move_head(c, &c->in, headlen), *base = c->in.data;
 	if (!copy)
 		return -1;
-	memcpy(copy, c->in.data, headlen);
-	const char *base = c->in.data, *end = base + headlen;
-#define REBASE(s)                                                                                  \
-	do {                                                                                       \
-		if ((s).ptr >= base && (s).ptr <= end)                                             \
-			(s).ptr = copy + ((s).ptr - base);                                         \
-	} while (0)
-	REBASE(r->h.method);
-	REBASE(r->h.target);
-	REBASE(r->h.path);
-	REBASE(r->h.query);
-	REBASE(r->h.authority);
-	REBASE(r->h.host);
+	struct cg_str *fields[] = { &r->h.method, &r->h.path,      &r->h.target,
+				    &r->h.query,  &r->h.authority, &r->h.host };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		rebase(fields[i], base, headlen, copy);
 	for (size_t i = 0; i < r->h.num_headers; i++) {
-		REBASE(r->hdrs[i].name);
-		REBASE(r->hdrs[i].value);
+		rebase(&r->hdrs[i].name, base, headlen, copy);
+		rebase(&r->hdrs[i].value, base, headlen, copy);
 	}
-#undef REBASE
 	cg_buf_consume(&c->in, headlen);
 	return 0;
 }
@@ -1414,22 +1421,14 @@ static int start_response(struct cg_conn *c)
 static int keep_resp_head(struct cg_conn *c, size_t headlen)
 {
 	struct cg_req *r = &c->req;
-	char *copy = cg_arena_alloc(&c->arena, headlen);
+	const char *copy = move_head(c, &c->up_in, headlen), *base = c->up_in.data;
 	if (!copy)
 		return -1;
-	memcpy(copy, c->up_in.data, headlen);
-	const char *base = c->up_in.data, *end = base + headlen;
-#define REBASE(s)                                                                                  \
-	do {                                                                                       \
-		if ((s).ptr >= base && (s).ptr <= end)                                             \
-			(s).ptr = copy + ((s).ptr - base);                                         \
-	} while (0)
-	REBASE(r->resp.reason);
+	rebase(&r->resp.reason, base, headlen, copy);
 	for (size_t i = 0; i < r->resp.num_headers; i++) {
-		REBASE(r->resp_hdrs[i].name);
-		REBASE(r->resp_hdrs[i].value);
+		rebase(&r->resp_hdrs[i].name, base, headlen, copy);
+		rebase(&r->resp_hdrs[i].value, base, headlen, copy);
 	}
-#undef REBASE
 	cg_buf_consume(&c->up_in, headlen);
 	return 0;
 }
