@@ -1392,19 +1392,28 @@ static int start_response(struct cg_conn *c)
 	}
 	if (!have_date)
 		rc |= cg_buf_printf(b, "Date: %s\r\n", cg_worker_date(c->w));
+	/* Framing is ours: Content-Length or chunked, from what the backend's
+	 * body really is. HEAD and 304 repeat the length the backend gave (of
+	 * the representation); 1xx and 204 never carry one. */
 	bool bodiless_status = p->status == 204 || p->status == 304 || p->status < 200;
-	if (p->body_kind == CG_H1_BODY_LENGTH || (head && cg_h1_find_header(r->resp_hdrs, p->num_headers,
-									   CG_STR("Content-Length")))) {
-		if (!bodiless_status || p->status == 304) {
-			const struct cg_h1_header *cl =
-				cg_h1_find_header(r->resp_hdrs, p->num_headers, CG_STR("Content-Length"));
-			if (cl) {
-				rc |= buf_add(b, "Content-Length: ");
-				rc |= cg_buf_printf(b, "%llu\r\n", (unsigned long long)p->content_length);
-			}
-		}
+	const struct cg_h1_header *cl = cg_h1_find_header(r->resp_hdrs, p->num_headers, CG_STR("Content-Length"));
+	uint64_t cl_value = 0;
+	bool cl_known = false;
+	if (cl) {
+		struct cg_str rest = cl->value, first;
+		cl_known = cg_str_next_csv(&rest, &first) && cg_str_to_u64(first, UINT64_MAX / 2, &cl_value);
+	}
+	if (head || p->status == 304) {
+		if (cl_known && p->status != 204 && p->status >= 200)
+			rc |= cg_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)cl_value);
+	} else if (bodiless_status) {
+		/* nothing */
+	} else if (p->body_kind == CG_H1_BODY_LENGTH) {
+		rc |= cg_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)p->content_length);
 	} else if (r->resp_chunk_out) {
 		rc |= buf_add(b, "Transfer-Encoding: chunked\r\n");
+	} else if (p->body_kind == CG_H1_BODY_NONE) {
+		rc |= buf_add(b, "Content-Length: 0\r\n"); /* the backend said Content-Length: 0 */
 	}
 	if (close)
 		rc |= buf_add(b, "Connection: close\r\n");
