@@ -72,6 +72,30 @@ struct io_side {
  * CG_TLS_EOF, or CG_TLS_WANT_* / CG_TLS_ERROR (the want is recorded). */
 static long io_read(struct io_side s, struct cg_buf *b, size_t max)
 {
+	if (b->len == 0 && b->cap < max) {
+		/* An empty buffer is not allocated for a read that may find
+		 * nothing (idle keep-alive connections stay small): read into
+		 * the stack, and allocate only for bytes that came. */
+		char tmp[CG_CONN_HEAD_CHUNK];
+		size_t n = max < sizeof(tmp) ? max : sizeof(tmp);
+		long r;
+		if (s.ssl) {
+			r = cg_tls_read(s.ssl, tmp, n);
+		} else {
+			ssize_t k;
+			do
+				k = read(s.fd, tmp, n);
+			while (k < 0 && errno == EINTR);
+			r = k > 0 ? k : k == 0 ? CG_TLS_EOF : (errno == EAGAIN ? CG_TLS_WANT_READ : CG_TLS_ERROR);
+		}
+		if (r > 0 && cg_buf_append(b, tmp, (size_t)r) != 0)
+			return CG_TLS_ERROR;
+		if (r == CG_TLS_WANT_READ)
+			*s.want |= UV_READABLE;
+		else if (r == CG_TLS_WANT_WRITE)
+			*s.want |= UV_WRITABLE;
+		return r;
+	}
 	if (cg_buf_reserve(b, max) != 0)
 		return CG_TLS_ERROR;
 	long r;
@@ -648,6 +672,9 @@ static void up_poll_cb(uv_poll_t *h, int status, int events)
 	struct cg_upconn *up = h->data;
 	if (up->owner) {
 		conn_run(up->owner);
+		/* as in poll_cb: a wake nobody waited for stops the registration */
+		if (up->owner && up->fd >= 0 && up->want == 0 && up->events)
+			up_set_events(up, 0);
 		return;
 	}
 	/* An idle pooled connection became readable: the backend closed it or
@@ -724,7 +751,9 @@ static int up_acquire(struct cg_conn *c)
 		struct cg_upconn *up = cg_container_of(pool->idle.next, struct cg_upconn, link);
 		cg_link_remove(&up->link);
 		pool->num_idle--;
-		if (!up_alive(up)) {
+		/* A request without a body is retried on a fresh connection if
+		 * this one turns out closed (upstream_failed): no need to peek. */
+		if (c->req.h.body_kind != CG_H1_BODY_NONE && !up_alive(up)) {
 			up_destroy(up);
 			continue;
 		}
@@ -2026,7 +2055,14 @@ static void timer_cb(uv_timer_t *t)
 
 static void poll_cb(uv_poll_t *h, int status, int events)
 {
-	conn_run(h->data);
+	struct cg_conn *c = h->data;
+	conn_run(c);
+	/* Woken for what no operation waits on: stop that registration now
+	 * (level-triggered polls would wake us again and again). */
+	if (c->fd >= 0 && !c->dead && c->want == 0 && c->events) {
+		c->events = 0;
+		uv_poll_stop(&c->poll);
+	}
 }
 
 static void conn_handle_closed(uv_handle_t *h)
@@ -2118,14 +2154,15 @@ static void conn_run(struct cg_conn *c)
 		conn_destroy(c);
 		return;
 	}
-	if (c->want != c->events) {
+	/* Registrations change only when something new is wanted: a socket
+	 * nobody waits on stays registered (lazily) until it actually wakes us
+	 * for nothing (poll_cb stops it then). Most requests go from readable
+	 * to readable with no epoll_ctl at all. */
+	if (c->want && c->want != c->events) {
 		c->events = c->want;
-		if (c->events)
-			uv_poll_start(&c->poll, c->events, poll_cb);
-		else
-			uv_poll_stop(&c->poll);
+		uv_poll_start(&c->poll, c->events, poll_cb);
 	}
-	if (c->up)
+	if (c->up && c->up->want)
 		up_set_events(c->up, c->up->want);
 	update_timer(c);
 }

@@ -192,6 +192,9 @@ SSL_CTX *cg_tls_server_ctx_new(const char *cert_pem, const char *key_pem, bool n
 				      SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	/* Read what the socket has in one read(2), not a 5-byte header and
+	 * then the record: half the syscalls per small request. */
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (!SSL_CTX_set_cipher_list(ctx, tls12_ciphers)) {
 		set_err(err, errlen, "cipher list refused");
 		SSL_CTX_free(ctx);
@@ -244,6 +247,7 @@ SSL_CTX *cg_tls_client_ctx_new(char *err, size_t errlen)
 	 * body are common; the close itself ends the body. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 					 SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (!SSL_CTX_set_default_verify_paths(ctx)) {
 		set_err(err, errlen, "cannot load the system CA store");
 		SSL_CTX_free(ctx);
