@@ -43,7 +43,16 @@ struct cg_expr_cert {
 	cg_expr_cert_verify_fn verify;               /* NULL: Verify() returns false */
 	cg_expr_cert_verify_fn verify_no_revocation; /* NULL: returns false */
 	void *verify_user;
+	/* Set on a certificate decoded lazily, which holds only thumbprint,
+	 * raw_data and the verify members: returns the complete one (read it
+	 * through cg_expr_cert_full()). */
+	const struct cg_expr_cert *(*full)(const struct cg_expr_cert *cert);
 };
+
+static inline const struct cg_expr_cert *cg_expr_cert_full(const struct cg_expr_cert *c)
+{
+	return c->full ? c->full(c) : c;
+}
 
 /* context.Deployment.Certificates: keyed by thumbprint. Built once per
  * snapshot with cg_expr_cert_table_build(); an open-addressing hash over the

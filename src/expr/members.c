@@ -288,16 +288,19 @@ FN(url_query)
 
 /* ---- X509Certificate2 ---- */
 
+/* CERT: what every certificate has (thumbprint, raw_data, verify);
+ * FULL: the other members, decoded on first use for a client's. */
 #define CERT(self) ((const struct cg_expr_cert *)(self)->u.obj)
+#define FULL(self) cg_expr_cert_full(CERT(self))
 VIEW_STR(cert_thumb, struct cg_expr_cert, thumbprint)
-VIEW_STR(cert_subject, struct cg_expr_cert, subject)
-VIEW_STR(cert_issuer, struct cg_expr_cert, issuer)
-VIEW_STR(cert_serial, struct cg_expr_cert, serial_number)
-VIEW_STR(cert_friendly, struct cg_expr_cert, friendly_name)
-FN(cert_notbefore) { return ret_dt(out, CERT(self)->not_before, CG_EXPR_DT_LOCAL); }
-FN(cert_notafter) { return ret_dt(out, CERT(self)->not_after, CG_EXPR_DT_LOCAL); }
-FN(cert_version) { return ret_int(out, CERT(self)->version); }
-FN(cert_hasprivkey) { return ret_bool(out, CERT(self)->has_private_key); }
+FN(cert_subject) { return ret_str(out, FULL(self)->subject); }
+FN(cert_issuer) { return ret_str(out, FULL(self)->issuer); }
+FN(cert_serial) { return ret_str(out, FULL(self)->serial_number); }
+FN(cert_friendly) { return ret_str(out, FULL(self)->friendly_name); }
+FN(cert_notbefore) { return ret_dt(out, FULL(self)->not_before, CG_EXPR_DT_LOCAL); }
+FN(cert_notafter) { return ret_dt(out, FULL(self)->not_after, CG_EXPR_DT_LOCAL); }
+FN(cert_version) { return ret_int(out, FULL(self)->version); }
+FN(cert_hasprivkey) { return ret_bool(out, FULL(self)->has_private_key); }
 FN(cert_subjectname)
 {
 	ret_obj(out, CG_EXPR_T_X500, CERT(self));
@@ -323,7 +326,7 @@ FN(cert_verify_norev)
 /* GetNameInfo(X509NameType, forIssuer): the gateway formats the names. */
 FN(cert_getnameinfo)
 {
-	const struct cg_expr_cert *c = CERT(self);
+	const struct cg_expr_cert *c = FULL(self);
 	bool issuer = args[1].u.b;
 	struct cg_str s = CG_STR("");
 	switch (args[0].u.i) {
@@ -376,7 +379,7 @@ FN(cert_gethash)
  * invariant culture's "G" form (see docs). */
 FN(cert_tostring)
 {
-	const struct cg_expr_cert *c = CERT(self);
+	const struct cg_expr_cert *c = FULL(self);
 	char nb[64], na[64];
 	struct cg_expr_value d = { .kind = CG_EXPR_V_DATETIME };
 	d.u.ticks = c->not_before;
@@ -396,7 +399,7 @@ FN(cert_tostring)
 
 FN(x500_name)
 {
-	const struct cg_expr_cert *c = self->u.obj;
+	const struct cg_expr_cert *c = cg_expr_cert_full(self->u.obj);
 	return ret_str(out, self->aux ? c->issuer : c->subject);
 }
 

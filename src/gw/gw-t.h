@@ -60,7 +60,7 @@ struct cg_rt_host {
 	bool negotiate;
 	bool is_default;
 	uint32_t settings_id;
-	SSL_CTX *ctx;
+	struct cg_tls_host *tls; /* its server credentials (tls/srv.h) */
 };
 
 enum cg_tmpl_seg_kind { CG_SEG_LITERAL, CG_SEG_PARAM, CG_SEG_WILDCARD, CG_SEG_MIXED };

@@ -4,19 +4,20 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "gw/worker.h"
 #include "tls/crl.h"
+#include "tls/srv.h"
 #include "tls/tls.h"
 #include "tls/vcc.h"
 
-void cg_stats_cert_seen(struct cg_worker *w, SSL *ssl)
+void cg_stats_cert_seen(struct cg_worker *w, struct cg_tls_srv *tsess)
 {
 	struct cg_stats *st = w->stats;
-	X509 *x = SSL_get0_peer_certificate(ssl);
 	char tp[41];
-	if (!st || !x || !cg_tls_peer_thumbprint(ssl, tp))
+	if (!st || !cg_tls_srv_peer_thumbprint(tsess, tp))
 		return;
 	/* Open addressing on the thumbprint's first hex digits. */
 	unsigned h = 0;
@@ -39,8 +40,33 @@ void cg_stats_cert_seen(struct cg_worker *w, SSL *ssl)
 	}
 	/* A full neighbourhood forgets the certificate seen longest ago. */
 	struct cg_cert_seen *e = slot ? slot : oldest;
+	struct cg_str der = cg_tls_srv_peer_der(tsess);
+	free(e->der);
+	memset(e, 0, sizeof(*e));
 	memcpy(e->thumbprint, tp, sizeof(tp));
-	e->subject[0] = '\0';
+	e->der = der.len ? malloc(der.len) : NULL;
+	if (e->der) {
+		memcpy(e->der, der.ptr, der.len);
+		e->der_len = der.len;
+	}
+	e->last_seen_ms = now;
+	pthread_mutex_unlock(&st->certs_lock);
+}
+
+/* Subject and expiry of an entry, decoded once (certs_lock held). */
+static void cert_seen_decode(struct cg_cert_seen *e)
+{
+	if (!e->der)
+		return;
+	const unsigned char *p = e->der;
+	X509 *x = d2i_X509(NULL, &p, (long)e->der_len);
+	free(e->der);
+	e->der = NULL;
+	e->der_len = 0;
+	if (!x) {
+		ERR_clear_error();
+		return;
+	}
 	BIO *b = BIO_new(BIO_s_mem());
 	if (b) {
 		X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
@@ -51,8 +77,17 @@ void cg_stats_cert_seen(struct cg_worker *w, SSL *ssl)
 	const ASN1_TIME *na = X509_get0_notAfter(x);
 	struct tm tm;
 	e->not_after = na && ASN1_TIME_to_tm(na, &tm) ? (int64_t)timegm(&tm) : 0;
-	e->last_seen_ms = now;
-	pthread_mutex_unlock(&st->certs_lock);
+	X509_free(x);
+}
+
+void cg_stats_free(struct cg_stats *st)
+{
+	if (!st)
+		return;
+	for (size_t k = 0; k < CG_STATS_CERTS_SEEN; k++)
+		free(st->certs[k].der);
+	pthread_mutex_destroy(&st->certs_lock);
+	free(st);
 }
 
 static uint64_t sum(const struct cg_gateway *gw, size_t off)
@@ -139,7 +174,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			continue;
 		pthread_mutex_lock(&st->certs_lock);
 		for (size_t k = 0; k < CG_STATS_CERTS_SEEN && !rc; k++) {
-			const struct cg_cert_seen *e = &st->certs[k];
+			struct cg_cert_seen *e = &st->certs[k];
 			if (!e->thumbprint[0])
 				continue;
 			/* Workers remember certificates independently: report each
@@ -156,6 +191,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			}
 			if (dup)
 				continue;
+			cert_seen_decode(e);
 			rc |= cg_buf_printf(out, "certgate_client_certificate_expiry_days{thumbprint=\"%s\",subject=\"",
 					    e->thumbprint);
 			rc |= label(out, e->subject);

@@ -1194,6 +1194,8 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		return CG_PIPE_CONTINUE;
 	case CG_STEP_VALIDATE_CLIENT_CERT: {
 		struct cg_vcc_result res;
+		if (!p->x509 && p->load_x509)
+			p->x509 = p->load_x509(p->load_x509_user, &p->peer_chain);
 		cg_vcc_check(st->vcc, p->x509, p->peer_chain, p->trust, p->trust_cache, (int64_t)time(NULL),
 			     &res);
 		if (!res.ok && p->stats && res.reason < CG_STATS_VCC_REASONS)

@@ -159,8 +159,11 @@ struct cg_pipe {
 	bool host_overridden; /* set-header named Host inbound: forward it instead of the backend's */
 	struct cg_str err_body_message; /* "message" of the default error body */
 	/* the client certificate, for validate-client-certificate */
-	const struct cg_x509 *x509;     /* NULL: none presented (or not negotiated) */
+	const struct cg_x509 *x509;     /* NULL: none presented, or not decoded yet */
 	STACK_OF(X509) *peer_chain;     /* intermediates the client sent */
+	/* Decodes them on first use (NULL: no certificate to decode). */
+	const struct cg_x509 *(*load_x509)(void *user, STACK_OF(X509) **peer_chain);
+	void *load_x509_user;
 	const struct cg_trust *trust;   /* the snapshot's CA store (NULL: none) */
 	struct cg_trust_cache *trust_cache; /* the worker's */
 	const struct cg_snapshot *snap;     /* the request's (backend-id expressions) */

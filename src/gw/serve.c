@@ -19,6 +19,7 @@
 #include "gw/worker.h"
 #include "store/store.h"
 #include "tls/crl.h"
+#include "tls/srv.h"
 #include "tls/tls.h"
 
 #define CG_RELOAD_POLL_MS 250 /* how often the store is checked for changes */
@@ -53,6 +54,8 @@ void cg_gw_serve_usage(void)
 	       "  --max-headers N             header count limit, else 431 (default 100)\n"
 	       "  --max-connections N         per worker (default 50000)\n"
 	       "  --access-log on|off         one line per request on stderr (default on)\n"
+	       "  --tls-engine gnutls|openssl TLS library of the HTTPS listener (default gnutls:\n"
+	       "                              cheaper handshakes; backends always use OpenSSL)\n"
 	       "  --log-level LEVEL           error, warn, info or debug (default info)\n"
 	       "\n");
 	cg_admin_usage();
@@ -308,6 +311,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "revocation-fail-open", no_argument, NULL, 16 },
 		{ "no-crl-fetch", no_argument, NULL, 17 },
 		{ "admin-token-file", required_argument, NULL, 14 },
+		{ "tls-engine", required_argument, NULL, 18 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -390,6 +394,15 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			}
 			gw->set.access_log = strcmp(optarg, "on") == 0;
 			break;
+		case 18: {
+			enum cg_tls_engine e;
+			if (!cg_tls_engine_parse(optarg, &e)) {
+				fprintf(stderr, "certgate serve: --tls-engine: expected gnutls or openssl\n");
+				goto out;
+			}
+			cg_tls_set_server_engine(e);
+			break;
+		}
 		case 12: {
 			int l = cg_log_level_parse(optarg);
 			if (l < 0) {
@@ -581,10 +594,7 @@ out:
 		cg_worker_discard(&gw->workers[i]);
 	SSL_CTX_free(client_ctx);
 	for (int i = 0; gw->workers && i < gw->nworkers; i++)
-		if (gw->workers[i].stats) {
-			pthread_mutex_destroy(&gw->workers[i].stats->certs_lock);
-			free(gw->workers[i].stats);
-		}
+		cg_stats_free(gw->workers[i].stats);
 	if (sc->store)
 		cg_store_close(sc->store);
 	if (gw->snap)

@@ -15,12 +15,13 @@
 #include "gw/pipeline.h"
 #include "policy/exprhook.h"
 #include "policy/policy.h"
+#include "tls/srv.h"
 #include "tls/tls.h"
 #include "tls/trust.h"
 
-static void free_ssl_ctx(void *p)
+static void free_tls_host(void *p)
 {
-	SSL_CTX_free(p);
+	cg_tls_host_free(p);
 }
 
 void cg_snapshot_unref(struct cg_snapshot *s)
@@ -29,7 +30,7 @@ void cg_snapshot_unref(struct cg_snapshot *s)
 		return;
 	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	cg_arena_destroy(&s->arena); /* cleanups free the SSL_CTXs */
+	cg_arena_destroy(&s->arena); /* cleanups free the TLS hosts */
 	free(s);
 }
 
@@ -56,25 +57,21 @@ static int set_client_ca_names(struct cg_snapshot *s, char *err, size_t errlen)
 	size_t n = s->trust ? cg_trust_num_cas(s->trust) : 0;
 	if (n == 0)
 		return 0;
-	for (size_t i = 0; i < s->num_hosts; i++) {
-		if (!s->hosts[i].negotiate)
-			continue;
-		STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
-		for (size_t k = 0; names && k < n; k++) {
-			X509_NAME *nm = X509_NAME_dup(X509_get_subject_name(cg_trust_ca_at(s->trust, k)));
-			if (!nm || !sk_X509_NAME_push(names, nm)) {
-				X509_NAME_free(nm);
-				sk_X509_NAME_pop_free(names, X509_NAME_free);
-				names = NULL;
-			}
-		}
-		if (!names) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		SSL_CTX_set_client_CA_list(s->hosts[i].ctx, names); /* takes ownership */
+	X509 **cas = calloc(n, sizeof(*cas));
+	if (!cas) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
 	}
-	return 0;
+	for (size_t k = 0; k < n; k++)
+		cas[k] = cg_trust_ca_at(s->trust, k);
+	int rc = 0;
+	for (size_t i = 0; i < s->num_hosts && rc == 0; i++)
+		if (s->hosts[i].negotiate && cg_tls_host_set_ca_names(s->hosts[i].tls, cas, n) != 0) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		}
+	free(cas);
+	return rc;
 }
 
 static int build_host(struct cg_snapshot *s, const struct cg_model *m, const struct cg_model_host *mh,
@@ -88,15 +85,14 @@ static int build_host(struct cg_snapshot *s, const struct cg_model *m, const str
 	h->settings_id = settings_id(h->negotiate, m);
 	char sid[9];
 	snprintf(sid, sizeof(sid), "%08x", h->settings_id);
-	h->ctx = cg_tls_server_ctx_new(mh->cert_pem, mh->key_pem, h->negotiate,
-				       (const unsigned char *)sid, 8, tlserr,
-				       sizeof(tlserr));
-	if (!h->ctx) {
+	h->tls = cg_tls_host_new(mh->cert_pem, mh->key_pem, h->negotiate, (const unsigned char *)sid, 8,
+				 tlserr, sizeof(tlserr));
+	if (!h->tls) {
 		snprintf(err, errlen, "hostname '%s': %s", mh->name, tlserr);
 		return -1;
 	}
-	if (cg_arena_on_cleanup(&s->arena, free_ssl_ctx, h->ctx) != 0) {
-		SSL_CTX_free(h->ctx);
+	if (cg_arena_on_cleanup(&s->arena, free_tls_host, h->tls) != 0) {
+		cg_tls_host_free(h->tls);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}

@@ -13,6 +13,7 @@
 #include "gw/snapshot.h"
 
 struct cg_gateway;
+struct cg_tls_srv;
 struct cg_worker;
 
 /* Counters a worker keeps for /metrics. Written only by the worker (relaxed
@@ -25,6 +26,10 @@ struct cg_cert_seen {
 	char subject[160];       /* RFC 2253, truncated */
 	int64_t not_after;       /* UTC seconds */
 	uint64_t last_seen_ms;
+	/* Until /metrics first reads the entry: the DER, not decoded yet (a
+	 * handshake only hashes the client's certificate). */
+	unsigned char *der;
+	size_t der_len;
 };
 
 struct cg_stats {
@@ -130,7 +135,7 @@ struct cg_conn {
 	struct cg_link link; /* worker's connection list */
 	struct cg_worker *w;
 	int fd;
-	SSL *ssl; /* NULL on the plain-HTTP listener */
+	struct cg_tls_srv *tsess; /* NULL on the plain-HTTP listener */
 	uv_poll_t poll;
 	uv_timer_t timer;
 	int events;
@@ -161,8 +166,9 @@ struct cg_conn {
 	bool dead;             /* closing: handles being closed */
 	bool eof;              /* client sent EOF */
 	struct cg_arena carena;    /* connection lifetime: the client certificate's view */
-	const struct cg_expr_cert *cert; /* context.Request.Certificate, built on first use */
-	const struct cg_x509 *x509;      /* its .NET view (validate-client-certificate) */
+	const struct cg_expr_cert *cert; /* context.Request.Certificate: thumbprint and DER only */
+	const struct cg_expr_cert *cert_full; /* all its fields, decoded on first use */
+	const struct cg_x509 *x509;      /* their .NET view (validate-client-certificate) */
 	bool cert_done;
 	bool lingering;        /* half-closed, discarding input before the close */
 };
@@ -222,7 +228,8 @@ void cg_upconn_pool_free(struct cg_worker *w);
 
 /* metrics.c */
 /* Remembers the client certificate of a completed handshake (expiry gauge). */
-void cg_stats_cert_seen(struct cg_worker *w, SSL *ssl);
+void cg_stats_cert_seen(struct cg_worker *w, struct cg_tls_srv *tsess);
+void cg_stats_free(struct cg_stats *st);
 /* Prometheus text for the whole gateway (all workers); user is the gateway. */
 int cg_gw_metrics_render(void *user, struct cg_buf *out);
 

@@ -881,6 +881,9 @@ class Gateway:
                 args += ["--workers", str(self.workers)]
             if self.log_level:
                 args += ["--log-level", self.log_level]
+            if os.environ.get("CG_TLS_ENGINE"):
+                # ctest runs every integration test once per TLS engine
+                args += ["--tls-engine", os.environ["CG_TLS_ENGINE"]]
             args += self.serve_args
             self.args = args
             env = dict(os.environ)

@@ -558,7 +558,7 @@ class HttpTest(cgtest.GatewayTestCase):
             closed = c.wait_closed(5)
             data = c.buf
             c.close()
-            self.assertTrue(closed, "junk connection left open")
+            self.assertTrue(closed, "junk connection left open: %r" % junk[:16])
             self.assertNotIn(b"HTTP/1.1 200", data)
         r = self.gw.curl("/echo/ok")
         self.assertEqual(r.status, 200)

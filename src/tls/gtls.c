@@ -1,0 +1,449 @@
+/* The GnuTLS engine of client-facing TLS (srv.h).
+ *
+ * Reads: GnuTLS asks its transport for a record header (5 bytes), then for
+ * the record. Served straight from the socket that is three read(2)s per
+ * small request (header, body, EAGAIN); instead one read(2) into a
+ * per-thread scratch buffer serves them, and what GnuTLS has not asked for
+ * yet is kept in a per-session buffer allocated only while bytes wait in
+ * it (idle sessions keep none). Writes: records go out with sendmsg(2),
+ * a handshake flight in one call. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "tls/srv-int.h"
+#include "tls/tls.h"
+
+/* TLS 1.2 and 1.3; TLS 1.2 with ECDHE and AEAD only (tls.c's list). The
+ * client's order of groups decides (no %SERVER_PRECEDENCE): a server
+ * preferring P-256 would answer the usual X25519 key share with a
+ * HelloRetryRequest, an extra round trip and key exchange. */
+static const char priority_text[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:"
+				    "+AES-256-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:"
+				    "+ECDHE-RSA";
+
+static gnutls_priority_t priority;
+static int priority_rc;
+static pthread_once_t priority_once = PTHREAD_ONCE_INIT;
+
+static void priority_init(void)
+{
+	priority_rc = gnutls_priority_init2(&priority, priority_text, NULL, 0);
+}
+
+/* Largest TLS record on the wire: 5-byte header + 2^14 + 256 (TLS 1.3
+ * ciphertext expansion; 2048 in TLS 1.2, also covered). */
+#define GT_SCRATCH (5 + 16384 + 2048)
+
+struct gt_srv {
+	struct cg_tls_srv base;
+	gnutls_session_t s;
+	int fd;
+	struct cg_tls_host *host; /* the default hostname's until select picks one */
+	cg_tls_host_select_fn select;
+	void *arg;
+	char *ra; /* bytes read from the socket that GnuTLS has not taken yet */
+	size_t ra_off, ra_len;
+	int last_rc;
+	bool started; /* bytes came from the client */
+	bool done;    /* handshake finished */
+	bool parsed;
+	X509 *leaf;
+	STACK_OF(X509) *chain;
+};
+
+#define GT(s) ((struct gt_srv *)(void *)(s))
+
+/* ---- hosts ------------------------------------------------------------- */
+
+int cg_gt_host_init(struct cg_tls_host *h, const char *cert_pem, const char *key_pem, char *err, size_t errlen)
+{
+	pthread_once(&priority_once, priority_init);
+	if (priority_rc < 0) {
+		snprintf(err, errlen, "GnuTLS priority string refused: %s", gnutls_strerror(priority_rc));
+		return -1;
+	}
+	/* OpenSSL's loader first: the same PEM is accepted or refused with the
+	 * same message whichever engine serves it. */
+	SSL_CTX *check = cg_tls_server_ctx_new(cert_pem, key_pem, false, (const unsigned char *)"", 0, err, errlen);
+	if (!check)
+		return -1;
+	SSL_CTX_free(check);
+	int rc = gnutls_certificate_allocate_credentials(&h->cred);
+	if (rc < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	gnutls_datum_t c = { (unsigned char *)(uintptr_t)cert_pem, (unsigned)strlen(cert_pem) };
+	gnutls_datum_t k = { (unsigned char *)(uintptr_t)key_pem, (unsigned)strlen(key_pem) };
+	rc = gnutls_certificate_set_x509_key_mem2(h->cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (rc < 0) {
+		snprintf(err, errlen, "server certificate and key refused by GnuTLS: %s", gnutls_strerror(rc));
+		gnutls_certificate_free_credentials(h->cred);
+		h->cred = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* GnuTLS lists the subjects of its trust list in a CertificateRequest, and
+ * verifies nothing unless asked, so the CAs go there. */
+int cg_gt_host_set_ca_names(struct cg_tls_host *h, X509 *const *cas, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *der = NULL;
+		int len = i2d_X509(cas[i], &der);
+		if (len <= 0)
+			return -1;
+		gnutls_datum_t d = { der, (unsigned)len };
+		int rc = gnutls_certificate_set_x509_trust_mem(h->cred, &d, GNUTLS_X509_FMT_DER);
+		OPENSSL_free(der);
+		if (rc == GNUTLS_E_MEMORY_ERROR)
+			return -1;
+	}
+	return 0;
+}
+
+void cg_gt_host_free(struct cg_tls_host *h)
+{
+	if (h->cred)
+		gnutls_certificate_free_credentials(h->cred);
+}
+
+/* ---- transport ---------------------------------------------------------- */
+
+static ssize_t gt_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
+{
+	struct gt_srv *g = p;
+	if (g->ra_len) {
+		size_t k = n < g->ra_len ? n : g->ra_len;
+		memcpy(buf, g->ra + g->ra_off, k);
+		g->ra_off += k;
+		g->ra_len -= k;
+		if (!g->ra_len) {
+			free(g->ra);
+			g->ra = NULL;
+			g->ra_off = 0;
+		}
+		return (ssize_t)k;
+	}
+	static _Thread_local char scratch[GT_SCRATCH];
+	bool direct = n >= sizeof(scratch);
+	ssize_t r;
+	do
+		r = recv(g->fd, direct ? buf : scratch, direct ? n : sizeof(scratch), 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		gnutls_transport_set_errno(g->s, errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN : errno);
+		return -1;
+	}
+	if (!g->started && r > 0) {
+		/* A client's first record is a handshake record of TLS (major
+		 * version 3) starting a ClientHello. Anything else (plain HTTP on
+		 * the TLS port, noise) is refused now, as OpenSSL does: GnuTLS
+		 * would wait for the rest of a message whose length is text. */
+		const unsigned char *d = (const unsigned char *)(direct ? buf : scratch);
+		bool hello = d[0] == 22 && (r < 2 || d[1] == 3) && (r < 6 || d[5] == 1 /* ClientHello */);
+		if (!hello) {
+			gnutls_transport_set_errno(g->s, EPROTO);
+			return -1;
+		}
+		g->started = true;
+	}
+	if (direct || (size_t)r <= n) {
+		if (!direct && r > 0)
+			memcpy(buf, scratch, (size_t)r);
+		return r;
+	}
+	size_t rest = (size_t)r - n;
+	g->ra = malloc(rest);
+	if (!g->ra) {
+		gnutls_transport_set_errno(g->s, ENOMEM);
+		return -1;
+	}
+	memcpy(buf, scratch, n);
+	memcpy(g->ra, scratch + n, rest);
+	g->ra_len = rest;
+	return (ssize_t)n;
+}
+
+/* Non-blocking: GnuTLS only asks whether bytes are ready now. */
+static int gt_pull_timeout(gnutls_transport_ptr_t p, unsigned int ms)
+{
+	struct gt_srv *g = p;
+	if (g->ra_len)
+		return 1;
+	struct pollfd pfd = { .fd = g->fd, .events = POLLIN };
+	int r = poll(&pfd, 1, 0);
+	(void)ms;
+	return r < 0 ? -1 : r;
+}
+
+static ssize_t gt_vec_push(gnutls_transport_ptr_t p, const giovec_t *iov, int iovcnt)
+{
+	struct gt_srv *g = p;
+	struct msghdr m = { .msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt };
+	ssize_t r;
+	do
+		r = sendmsg(g->fd, &m, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		gnutls_transport_set_errno(g->s, errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN : errno);
+	return r;
+}
+
+/* ---- sessions ----------------------------------------------------------- */
+
+static int gt_post_client_hello(gnutls_session_t sess)
+{
+	struct gt_srv *g = gnutls_session_get_ptr(sess);
+	char name[256];
+	size_t len = sizeof(name);
+	unsigned type = 0;
+	struct cg_str sni = CG_STR_NULL;
+	if (gnutls_server_name_get(sess, name, &len, &type, 0) == 0 && type == GNUTLS_NAME_DNS && len > 0 &&
+	    len < sizeof(name)) {
+		for (size_t i = 0; i < len; i++)
+			name[i] = (char)cg_ascii_lower((unsigned char)name[i]);
+		if (name[len - 1] == '.')
+			len--; /* "example.com." names the same host */
+		sni = cg_str_make(name, len);
+	}
+	struct cg_tls_host *h = g->select ? g->select(g->arg, sni) : NULL;
+	if (h && h->engine == CG_TLS_ENGINE_GNUTLS)
+		g->host = h;
+	int rc = gnutls_credentials_set(sess, GNUTLS_CRD_CERTIFICATE, g->host->cred);
+	if (rc < 0)
+		return rc;
+	gnutls_certificate_server_set_request(sess, g->host->negotiate ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_IGNORE);
+	return 0;
+}
+
+static int alpn_init(gnutls_session_t s)
+{
+	static const gnutls_datum_t h11 = { (unsigned char *)"http/1.1", 8 };
+	return gnutls_alpn_set_protocols(s, &h11, 1, 0);
+}
+
+struct cg_tls_srv *cg_gt_srv_new(struct cg_tls_host *h, int fd, cg_tls_host_select_fn select, void *arg)
+{
+	struct gt_srv *g = calloc(1, sizeof(*g));
+	if (!g)
+		return NULL;
+	g->base.engine = CG_TLS_ENGINE_GNUTLS;
+	g->fd = fd;
+	g->host = h;
+	g->select = select;
+	g->arg = arg;
+	if (gnutls_init(&g->s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL) < 0) {
+		free(g);
+		return NULL;
+	}
+	if (gnutls_priority_set(g->s, priority) < 0 ||
+	    gnutls_credentials_set(g->s, GNUTLS_CRD_CERTIFICATE, h->cred) < 0 || alpn_init(g->s) < 0) {
+		gnutls_deinit(g->s);
+		free(g);
+		return NULL;
+	}
+	gnutls_session_set_ptr(g->s, g);
+	gnutls_transport_set_ptr(g->s, g);
+	gnutls_transport_set_pull_function(g->s, gt_pull);
+	gnutls_transport_set_pull_timeout_function(g->s, gt_pull_timeout);
+	gnutls_transport_set_vec_push_function(g->s, gt_vec_push);
+	gnutls_handshake_set_post_client_hello_function(g->s, gt_post_client_hello);
+	gnutls_certificate_server_set_request(g->s, h->negotiate ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_IGNORE);
+	return &g->base;
+}
+
+/* GNUTLS_E_AGAIN: which way the blocked operation was going. */
+static int want(struct gt_srv *g)
+{
+	return gnutls_record_get_direction(g->s) ? CG_TLS_WANT_WRITE : CG_TLS_WANT_READ;
+}
+
+int cg_gt_handshake(struct cg_tls_srv *s)
+{
+	struct gt_srv *g = GT(s);
+	for (;;) {
+		int rc = gnutls_handshake(g->s);
+		if (rc == GNUTLS_E_SUCCESS) {
+			g->done = true;
+			return 1;
+		}
+		g->last_rc = rc;
+		if (rc == GNUTLS_E_AGAIN)
+			return want(g);
+		if (rc == GNUTLS_E_INTERRUPTED || !gnutls_error_is_fatal(rc))
+			continue; /* a warning alert: go on */
+		return CG_TLS_ERROR;
+	}
+}
+
+long cg_gt_read(struct cg_tls_srv *s, void *buf, size_t n)
+{
+	struct gt_srv *g = GT(s);
+	for (;;) {
+		ssize_t r = gnutls_record_recv(g->s, buf, n);
+		if (r >= 0)
+			return r > 0 ? (long)r : CG_TLS_EOF;
+		g->last_rc = (int)r;
+		if (r == GNUTLS_E_AGAIN)
+			return want(g);
+		if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_WARNING_ALERT_RECEIVED)
+			continue;
+		/* GNUTLS_E_REHANDSHAKE (a TLS 1.2 client asking to renegotiate,
+		 * which we never do), GNUTLS_E_PREMATURE_TERMINATION (EOF without
+		 * close_notify, as OpenSSL reports it), anything fatal. */
+		return CG_TLS_ERROR;
+	}
+}
+
+long cg_gt_write(struct cg_tls_srv *s, const void *buf, size_t n)
+{
+	struct gt_srv *g = GT(s);
+	for (;;) {
+		ssize_t r = gnutls_record_send(g->s, buf, n);
+		if (r > 0)
+			return (long)r;
+		g->last_rc = (int)r;
+		if (r == GNUTLS_E_AGAIN)
+			return want(g);
+		if (r == GNUTLS_E_INTERRUPTED)
+			continue;
+		return CG_TLS_ERROR;
+	}
+}
+
+void cg_gt_shutdown(struct cg_tls_srv *s)
+{
+	struct gt_srv *g = GT(s);
+	if (g->done)
+		(void)gnutls_bye(g->s, GNUTLS_SHUT_WR); /* may not go out: best effort */
+}
+
+void cg_gt_free(struct cg_tls_srv *s)
+{
+	struct gt_srv *g = GT(s);
+	cg_gt_shutdown(s);
+	gnutls_deinit(g->s);
+	free(g->ra);
+	X509_free(g->leaf);
+	sk_X509_pop_free(g->chain, X509_free);
+	free(g);
+}
+
+const char *cg_gt_error(struct cg_tls_srv *s)
+{
+	int rc = GT(s)->last_rc;
+	if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED || rc == GNUTLS_E_WARNING_ALERT_RECEIVED) {
+		static _Thread_local char buf[160];
+		snprintf(buf, sizeof(buf), "%s: %s", gnutls_strerror(rc),
+			 gnutls_alert_get_name(gnutls_alert_get(GT(s)->s)));
+		return buf;
+	}
+	return rc ? gnutls_strerror(rc) : "no TLS error recorded";
+}
+
+/* ---- what the client sent -------------------------------------------------- */
+
+static const gnutls_datum_t *peers(struct gt_srv *g, unsigned *n)
+{
+	*n = 0;
+	if (!g->done || !g->host->negotiate)
+		return NULL;
+	const gnutls_datum_t *list = gnutls_certificate_get_peers(g->s, n);
+	if (!list)
+		*n = 0;
+	return list;
+}
+
+size_t cg_gt_peer_count(struct cg_tls_srv *s)
+{
+	unsigned n;
+	peers(GT(s), &n);
+	return n;
+}
+
+struct cg_str cg_gt_peer_der(struct cg_tls_srv *s)
+{
+	unsigned n;
+	const gnutls_datum_t *list = peers(GT(s), &n);
+	return n ? cg_str_make((const char *)list[0].data, list[0].size) : CG_STR_NULL;
+}
+
+bool cg_gt_peer_thumbprint(struct cg_tls_srv *s, char out[41])
+{
+	unsigned n;
+	const gnutls_datum_t *list = peers(GT(s), &n);
+	unsigned char md[20];
+	if (!n || gnutls_hash_fast(GNUTLS_DIG_SHA1, list[0].data, list[0].size, md) < 0)
+		return false;
+	cg_tls_thumbprint_hex(md, out);
+	return true;
+}
+
+/* The parsed forms: OpenSSL's, which the .NET view, the trust store and
+ * validate-client-certificate work on. Built only when a policy needs more
+ * than the thumbprint. */
+static void parse_peers(struct gt_srv *g)
+{
+	if (g->parsed)
+		return;
+	g->parsed = true;
+	unsigned n;
+	const gnutls_datum_t *list = peers(g, &n);
+	if (!n)
+		return;
+	const unsigned char *p = list[0].data;
+	g->leaf = d2i_X509(NULL, &p, (long)list[0].size);
+	if (!g->leaf || p != list[0].data + list[0].size) {
+		X509_free(g->leaf);
+		g->leaf = NULL;
+		ERR_clear_error();
+		return;
+	}
+	g->chain = sk_X509_new_null();
+	for (unsigned i = 1; g->chain && i < n; i++) {
+		p = list[i].data;
+		X509 *x = d2i_X509(NULL, &p, (long)list[i].size);
+		if (!x || !sk_X509_push(g->chain, x)) {
+			X509_free(x); /* an unparsable intermediate is left out, as if not sent */
+			ERR_clear_error();
+		}
+	}
+}
+
+X509 *cg_gt_peer_x509(struct cg_tls_srv *s)
+{
+	parse_peers(GT(s));
+	return GT(s)->leaf;
+}
+
+STACK_OF(X509) *cg_gt_peer_chain(struct cg_tls_srv *s)
+{
+	parse_peers(GT(s));
+	return GT(s)->leaf ? GT(s)->chain : NULL;
+}
+
+const char *cg_gt_version(struct cg_tls_srv *s)
+{
+	switch (gnutls_protocol_get_version(GT(s)->s)) {
+	case GNUTLS_TLS1_3:
+		return "TLSv1.3";
+	case GNUTLS_TLS1_2:
+		return "TLSv1.2";
+	default:
+		return "unknown";
+	}
+}
