@@ -74,7 +74,9 @@ SSL *cg_tls_client_ssl_new(SSL_CTX *ctx, int fd, const char *host, bool verify_n
 /* One handshake step: 1 when done, CG_TLS_WANT_*, or CG_TLS_ERROR. */
 int cg_tls_handshake(SSL *ssl);
 /* Read/write at most n bytes: > 0 bytes moved, CG_TLS_EOF on a clean close
- * (close_notify) or a plain EOF, CG_TLS_WANT_*, CG_TLS_ERROR. */
+ * (close_notify), CG_TLS_WANT_*, CG_TLS_ERROR. An EOF without close_notify
+ * is CG_TLS_EOF on backend contexts (SSL_OP_IGNORE_UNEXPECTED_EOF: a
+ * close-delimited body) and CG_TLS_ERROR on server ones. */
 long cg_tls_read(SSL *ssl, void *buf, size_t n);
 long cg_tls_write(SSL *ssl, const void *buf, size_t n);
 /* Best-effort close_notify (non-blocking), then free. */
