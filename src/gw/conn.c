@@ -68,7 +68,24 @@ struct io_side {
 	SSL *ssl;               /* a backend's TLS */
 	struct cg_tls_srv *srv; /* a client's TLS; both NULL: plain */
 	int *want;  /* blocked operations record UV_READABLE/UV_WRITABLE here */
+	bool *drained; /* plain: a short read emptied the socket (cleared on a wake) */
 };
+
+/* A plain read(2). A short read means the socket had no more: the next
+ * read returns CG_TLS_WANT_READ without a syscall until the poll wakes us
+ * (level-triggered: bytes that come meanwhile still wake us). */
+static long plain_read(struct io_side s, void *buf, size_t n)
+{
+	if (*s.drained)
+		return CG_TLS_WANT_READ;
+	ssize_t k;
+	do
+		k = read(s.fd, buf, n);
+	while (k < 0 && errno == EINTR);
+	if ((k > 0 && (size_t)k < n) || (k < 0 && errno == EAGAIN))
+		*s.drained = true;
+	return k > 0 ? k : k == 0 ? CG_TLS_EOF : (errno == EAGAIN ? CG_TLS_WANT_READ : CG_TLS_ERROR);
+}
 
 /* Reads at most max bytes appended to b. Returns bytes read (> 0),
  * CG_TLS_EOF, or CG_TLS_WANT_* / CG_TLS_ERROR (the want is recorded). */
@@ -86,11 +103,7 @@ static long io_read(struct io_side s, struct cg_buf *b, size_t max)
 		} else if (s.ssl) {
 			r = cg_tls_read(s.ssl, tmp, n);
 		} else {
-			ssize_t k;
-			do
-				k = read(s.fd, tmp, n);
-			while (k < 0 && errno == EINTR);
-			r = k > 0 ? k : k == 0 ? CG_TLS_EOF : (errno == EAGAIN ? CG_TLS_WANT_READ : CG_TLS_ERROR);
+			r = plain_read(s, tmp, n);
 		}
 		if (r > 0 && cg_buf_append(b, tmp, (size_t)r) != 0)
 			return CG_TLS_ERROR;
@@ -108,11 +121,7 @@ static long io_read(struct io_side s, struct cg_buf *b, size_t max)
 	} else if (s.ssl) {
 		r = cg_tls_read(s.ssl, b->data + b->len, max);
 	} else {
-		ssize_t n;
-		do
-			n = read(s.fd, b->data + b->len, max);
-		while (n < 0 && errno == EINTR);
-		r = n > 0 ? n : n == 0 ? CG_TLS_EOF : (errno == EAGAIN ? CG_TLS_WANT_READ : CG_TLS_ERROR);
+		r = plain_read(s, b->data + b->len, max);
 	}
 	if (r > 0)
 		b->len += (size_t)r;
@@ -160,12 +169,12 @@ static bool io_flush(struct io_side s, struct cg_buf *b, uint64_t *sent, bool *f
 
 static struct io_side client_side(struct cg_conn *c)
 {
-	return (struct io_side){ c->fd, NULL, c->tsess, &c->want };
+	return (struct io_side){ c->fd, NULL, c->tsess, &c->want, &c->drained };
 }
 
 static struct io_side up_side(struct cg_conn *c)
 {
-	return (struct io_side){ c->up->fd, c->up->ssl, NULL, &c->up->want };
+	return (struct io_side){ c->up->fd, c->up->ssl, NULL, &c->up->want, &c->up->drained };
 }
 
 static long client_read(struct cg_conn *c, size_t max)
@@ -728,6 +737,7 @@ static void up_release(struct cg_conn *c, bool reusable)
 static void up_poll_cb(uv_poll_t *h, int status, int events)
 {
 	struct cg_upconn *up = h->data;
+	up->drained = false;
 	if (up->owner) {
 		conn_run(up->owner);
 		/* as in poll_cb: a wake nobody waited for stops the registration */
@@ -2115,6 +2125,9 @@ static void timer_cb(uv_timer_t *t)
 static void poll_cb(uv_poll_t *h, int status, int events)
 {
 	struct cg_conn *c = h->data;
+	c->drained = false;
+	if (c->tsess)
+		cg_tls_srv_woken(c->tsess);
 	conn_run(c);
 	/* Woken for what no operation waits on: stop that registration now
 	 * (level-triggered polls would wake us again and again). */

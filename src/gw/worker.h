@@ -66,6 +66,7 @@ struct cg_upconn {
 	uv_poll_t poll;
 	int events;          /* registered poll events */
 	int want;            /* events the last blocked operation needs */
+	bool drained;        /* a read found the socket empty since the last wake */
 	int state;           /* CG_UP_* */
 	bool reused;         /* taken from the pool (may have been closed by the peer) */
 	uint64_t idle_since; /* uv_now when parked */
@@ -165,6 +166,7 @@ struct cg_conn {
 	bool in_run;           /* re-entrancy guard */
 	bool dead;             /* closing: handles being closed */
 	bool eof;              /* client sent EOF */
+	bool drained;          /* plain HTTP: a read found the socket empty since the last wake */
 	struct cg_arena carena;    /* connection lifetime: the client certificate's view */
 	const struct cg_expr_cert *cert; /* context.Request.Certificate: thumbprint and DER only */
 	const struct cg_expr_cert *cert_full; /* all its fields, decoded on first use */

@@ -5,8 +5,10 @@
  * small request (header, body, EAGAIN); instead one read(2) into a
  * per-thread scratch buffer serves them, and what GnuTLS has not asked for
  * yet is kept in a per-session buffer allocated only while bytes wait in
- * it (idle sessions keep none). Writes: records go out with sendmsg(2),
- * a handshake flight in one call. */
+ * it (idle sessions keep none). A short read means the socket is empty:
+ * the next pull answers EAGAIN without a syscall until the connection's
+ * poll wakes it (cg_gt_woken). Writes: records go out with sendmsg(2), a
+ * handshake flight in one call. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -57,6 +59,7 @@ struct gt_srv {
 	size_t ra_off, ra_len;
 	int last_rc;
 	bool started; /* bytes came from the client */
+	bool drained; /* a short read emptied the socket; cleared by cg_gt_woken */
 	bool done;    /* handshake finished */
 	bool parsed;
 	X509 *leaf;
@@ -138,14 +141,23 @@ static ssize_t gt_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 		}
 		return (ssize_t)k;
 	}
+	if (g->drained) {
+		gnutls_transport_set_errno(g->s, EAGAIN);
+		return -1;
+	}
 	static _Thread_local char scratch[GT_SCRATCH];
 	bool direct = n >= sizeof(scratch);
+	size_t want = direct ? n : sizeof(scratch);
 	ssize_t r;
 	do
-		r = recv(g->fd, direct ? buf : scratch, direct ? n : sizeof(scratch), 0);
+		r = recv(g->fd, direct ? buf : scratch, want, 0);
 	while (r < 0 && errno == EINTR);
+	if (r > 0 && (size_t)r < want)
+		g->drained = true; /* the socket had no more: no EAGAIN read next time */
 	if (r < 0) {
-		gnutls_transport_set_errno(g->s, errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN : errno);
+		bool again = errno == EAGAIN || errno == EWOULDBLOCK;
+		g->drained = again;
+		gnutls_transport_set_errno(g->s, again ? EAGAIN : errno);
 		return -1;
 	}
 	if (!g->started && r > 0) {
@@ -323,6 +335,11 @@ long cg_gt_write(struct cg_tls_srv *s, const void *buf, size_t n)
 			continue;
 		return CG_TLS_ERROR;
 	}
+}
+
+void cg_gt_woken(struct cg_tls_srv *s)
+{
+	GT(s)->drained = false;
 }
 
 void cg_gt_shutdown(struct cg_tls_srv *s)

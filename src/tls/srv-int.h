@@ -29,6 +29,7 @@ int cg_gt_handshake(struct cg_tls_srv *s);
 long cg_gt_read(struct cg_tls_srv *s, void *buf, size_t n);
 long cg_gt_write(struct cg_tls_srv *s, const void *buf, size_t n);
 void cg_gt_shutdown(struct cg_tls_srv *s);
+void cg_gt_woken(struct cg_tls_srv *s);
 void cg_gt_free(struct cg_tls_srv *s);
 const char *cg_gt_error(struct cg_tls_srv *s);
 size_t cg_gt_peer_count(struct cg_tls_srv *s);

@@ -169,6 +169,12 @@ long cg_tls_srv_write(struct cg_tls_srv *s, const void *buf, size_t n)
 	return cg_tls_write(OSSL(s)->ssl, buf, n);
 }
 
+void cg_tls_srv_woken(struct cg_tls_srv *s)
+{
+	if (s->engine == CG_TLS_ENGINE_GNUTLS)
+		cg_gt_woken(s);
+}
+
 void cg_tls_srv_shutdown(struct cg_tls_srv *s)
 {
 	if (s->engine == CG_TLS_ENGINE_GNUTLS) {

@@ -67,6 +67,10 @@ struct cg_tls_srv *cg_tls_srv_new(struct cg_tls_host *h, int fd, cg_tls_host_sel
 int cg_tls_srv_handshake(struct cg_tls_srv *s);
 long cg_tls_srv_read(struct cg_tls_srv *s, void *buf, size_t n);
 long cg_tls_srv_write(struct cg_tls_srv *s, const void *buf, size_t n);
+/* The socket's poll woke us: reads try the socket again. (An engine may
+ * answer CG_TLS_WANT_READ without a syscall after a read that emptied the
+ * socket, until this is called; polls must be level-triggered.) */
+void cg_tls_srv_woken(struct cg_tls_srv *s);
 /* Best-effort close_notify once the handshake is done (non-blocking). */
 void cg_tls_srv_shutdown(struct cg_tls_srv *s);
 /* cg_tls_srv_shutdown, then frees. NULL is a no-op. */
