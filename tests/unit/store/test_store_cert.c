@@ -147,34 +147,16 @@ static int make_pki(void **state)
 	return 0;
 }
 
-static int drop_pki(void **state)
-{
-	(void)state;
-	char cmd[PATH_LEN + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
+#include "store/store_fixture.h"
 
-static int fresh_store(void **state)
+static void assert_refused(struct cg_store *st, struct before b, int rc, int want_rc,
+			   const char *want)
 {
-	snprintf(g_store, sizeof(g_store), "%s/store-%d.db", g_dir, ++g_store_seq);
-	struct cg_store *st = cg_store_open(g_store, 0, g_err, sizeof(g_err));
-	if (!st)
-		return -1;
-	*state = st;
-	return 0;
-}
-
-static int close_store(void **state)
-{
-	cg_store_close(*state);
-	return 0;
+	assert_refused_err(st, b, rc, want_rc, g_err, want);
 }
 
 static char *dump(void)
 {
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(g_store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	static const char *const q[] = {
 		"SELECT * FROM meta",
 		"SELECT id, thumbprint, subject, issuer, not_before, "
@@ -183,57 +165,7 @@ static char *dump(void)
 		"ca_certificates ORDER BY id",
 		"SELECT * FROM backends ORDER BY id"
 	};
-	char *out = calloc(1, DUMP_MAX);
-	size_t pos = 0;
-	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		sqlite3_stmt *s;
-		assert_int_equal(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			for (int c = 0; c < sqlite3_column_count(s); c++) {
-				const unsigned char *t = sqlite3_column_text(s, c);
-				pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "%s|",
-							t ? (const char *)t : "NULL");
-				assert_true(pos < DUMP_MAX);
-			}
-			pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "\n");
-		}
-		sqlite3_finalize(s);
-		pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "--\n");
-	}
-	sqlite3_close(db);
-	return out;
-}
-
-static uint64_t token(struct cg_store *st)
-{
-	uint64_t t;
-	assert_int_equal(cg_store_change_token(st, &t, g_err, sizeof(g_err)), 0);
-	return t;
-}
-
-struct before {
-	char *rows;
-	uint64_t tok;
-};
-
-static struct before snap(struct cg_store *st)
-{
-	return (struct before){ dump(), token(st) };
-}
-
-static void assert_refused(struct cg_store *st, struct before b, int rc, int want_rc,
-			   const char *want)
-{
-	if (rc != want_rc || !strstr(g_err, want))
-		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, g_err,
-			want);
-	assert_int_equal(rc, want_rc);
-	assert_non_null(strstr(g_err, want));
-	char *after = dump();
-	assert_string_equal(b.rows, after);
-	assert_true(token(st) == b.tok);
-	free(after);
-	free(b.rows);
+	return dump_rows(q, sizeof(q) / sizeof(q[0]), DUMP_MAX);
 }
 
 static int cert_add(struct cg_store *st, const char *id, struct file f, const char *password)
@@ -683,5 +615,5 @@ int main(void)
 		T(test_backends),
 		T(test_upload_parser_survives_mutations),
 	};
-	return cmocka_run_group_tests(tests, make_pki, drop_pki);
+	return cmocka_run_group_tests(tests, make_pki, drop_dir);
 }
