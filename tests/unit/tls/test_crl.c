@@ -244,43 +244,7 @@ static int listen_on(int backlog, int *port)
 
 /* ---- PKI ------------------------------------------------------------------ */
 
-static int run(const char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int st = -1;
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) == 0)
-		waitpid(pid, &st, 0);
-	posix_spawn_file_actions_destroy(&fa);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *path(const char *name)
-{
-	static char p[8][160];
-	static int i;
-	i = (i + 1) % 8;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", g_dir, name);
-	return p[i];
-}
-
-#define RUN(...)                                                                                   \
-	do {                                                                                       \
-		const char *argv_[] = { __VA_ARGS__, NULL };                                       \
-		if (run(argv_) != 0)                                                               \
-			fail_msg("command failed: %s %s %s", argv_[0], argv_[1], argv_[2]);       \
-	} while (0)
-
-static void write_file(const char *p, const char *text)
-{
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+#include "tls/tls_cli.h"
 
 /* Leaf extension sections, one per distribution point the tests use. */
 static const char *const g_dp_paths[] = { "int.crl", "garbage", "missing", "big", "bignocl", "forged.crl",
@@ -421,30 +385,6 @@ static void make_pki(void)
 	/* Past its nextUpdate. */
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-gencrl", "-crl_lastupdate", "20240101000000Z",
 	    "-crl_nextupdate", "20240102000000Z", "-out", path("stale.crl"));
-}
-
-static X509 *load_cert(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.pem", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(x);
-	return x;
-}
-
-static EVP_PKEY *load_key(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.key", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	EVP_PKEY *k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(k);
-	return k;
 }
 
 static unsigned char *slurp(const char *p, size_t *len)

@@ -127,60 +127,9 @@ static void make_pki(void)
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-name", "rootca", "-gencrl", "-out", path("root.crl"));
 }
 
-static X509 *load_cert(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.pem", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(x);
-	return x;
-}
-
-static X509_CRL *load_crl(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.crl", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	X509_CRL *c = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(c);
-	return c;
-}
-
 /* ---- certificates made with the API --------------------------------- */
 
-static EVP_PKEY *g_key; /* one P-256 key for every API-made certificate */
-
-static X509 *api_cert(const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca, int64_t nb, int64_t na,
-		      long serial)
-{
-	X509 *x = X509_new();
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_NAME *n = X509_NAME_new();
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
-	X509_NAME_free(n);
-	ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb);
-	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na);
-	X509_set_pubkey(x, g_key);
-	X509V3_CTX v3;
-	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
-						 ca ? "critical,CA:TRUE" : "CA:FALSE");
-	assert_non_null(e);
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, issuer_key ? issuer_key : g_key, EVP_sha256()) > 0);
-	return x;
-}
+#include "tls/tls_api_cert.h"
 
 /* ---- fixtures ---------------------------------------------------------- */
 

@@ -1,5 +1,7 @@
-/* Shared by the tls unit tests: running the openssl CLI (output discarded)
- * and paths in the test's temporary directory. The including file defines
+/* Shared by the tls unit tests: running the openssl CLI (output discarded),
+ * paths in the test's temporary directory, and reading back the PEM files
+ * the CLI wrote there (name.pem, name.crl, name.key; not every test reads
+ * every kind, hence `unused`). The including file defines
  * `static char g_dir[64]` first and includes cmocka and <spawn.h>. */
 #ifndef CG_TEST_TLS_CLI_H
 #define CG_TEST_TLS_CLI_H
@@ -8,6 +10,8 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <sys/wait.h>
+
+#include <openssl/pem.h>
 
 extern char **environ;
 
@@ -47,6 +51,42 @@ static void write_file(const char *p, const char *text)
 	assert_non_null(f);
 	fputs(text, f);
 	fclose(f);
+}
+
+static __attribute__((unused)) X509 *load_cert(const char *name)
+{
+	char f[64];
+	snprintf(f, sizeof(f), "%s.pem", name);
+	FILE *fp = fopen(path(f), "r");
+	assert_non_null(fp);
+	X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
+	fclose(fp);
+	assert_non_null(x);
+	return x;
+}
+
+static __attribute__((unused)) X509_CRL *load_crl(const char *name)
+{
+	char f[64];
+	snprintf(f, sizeof(f), "%s.crl", name);
+	FILE *fp = fopen(path(f), "r");
+	assert_non_null(fp);
+	X509_CRL *c = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
+	fclose(fp);
+	assert_non_null(c);
+	return c;
+}
+
+static __attribute__((unused)) EVP_PKEY *load_key(const char *name)
+{
+	char f[64];
+	snprintf(f, sizeof(f), "%s.key", name);
+	FILE *fp = fopen(path(f), "r");
+	assert_non_null(fp);
+	EVP_PKEY *k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
+	fclose(fp);
+	assert_non_null(k);
+	return k;
 }
 
 #endif
