@@ -407,9 +407,9 @@ static void serve_file(const char *p, const char *file, enum mode m)
 	free(b);
 }
 
-/* A leaf with the given distribution point URIs (NULL-terminated),
- * issued by issuer and signed with key. */
-static X509 *api_leaf(const char *cn, X509 *issuer, EVP_PKEY *key, const char *const *uris)
+/* A leaf for cn issued by issuer, signed with key (also its public key),
+ * with a random serial and one extension nid made from spec. */
+static X509 *api_leaf_ext(const char *cn, X509 *issuer, EVP_PKEY *key, int nid, const char *spec)
 {
 	X509 *x = X509_new();
 	assert_non_null(x);
@@ -423,21 +423,29 @@ static X509 *api_leaf(const char *cn, X509 *issuer, EVP_PKEY *key, const char *c
 	ASN1_TIME_set(X509_getm_notBefore(x), 1704067200);
 	ASN1_TIME_set(X509_getm_notAfter(x), 2019686400);
 	X509_set_pubkey(x, key);
+	X509V3_CTX v3;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, nid, spec);
+	assert_non_null(e);
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	return x;
+}
+
+/* A leaf with the given distribution point URIs (NULL-terminated),
+ * issued by issuer and signed with key. */
+static X509 *api_leaf(const char *cn, X509 *issuer, EVP_PKEY *key, const char *const *uris)
+{
 	char *spec = calloc(1, 200000);
 	assert_non_null(spec);
 	for (int i = 0; uris[i]; i++) {
 		strcat(spec, i ? ",URI:" : "URI:");
 		strcat(spec, uris[i]);
 	}
-	X509V3_CTX v3;
-	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_crl_distribution_points, spec);
+	X509 *x = api_leaf_ext(cn, issuer, key, NID_crl_distribution_points, spec);
 	free(spec);
-	assert_non_null(e);
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 	return x;
 }
 
@@ -450,30 +458,9 @@ static EVP_PKEY *k_int, *k_fake;
 static X509 *api_leaf_ocsp(const char *cn, const char *uri)
 {
 	char spec[1200];
-	X509 *x = X509_new();
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 900000 + (long)(random() % 100000));
-	X509_NAME *n = X509_NAME_new();
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_NAME_free(n);
-	X509_set_issuer_name(x, X509_get_subject_name(c_int));
-	ASN1_TIME_set(X509_getm_notBefore(x), 1704067200);
-	ASN1_TIME_set(X509_getm_notAfter(x), 2019686400);
-	X509_set_pubkey(x, k_int);
 	snprintf(spec, sizeof(spec), "OCSP;URI:%s", uri);
-	X509V3_CTX v3;
-	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, c_int, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access, spec);
-	assert_non_null(e);
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, k_int, EVP_sha256()) > 0);
-	return x;
+	return api_leaf_ext(cn, c_int, k_int, NID_info_access, spec);
 }
-
 
 static int group_setup(void **state)
 {

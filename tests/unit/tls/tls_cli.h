@@ -53,40 +53,23 @@ static void write_file(const char *p, const char *text)
 	fclose(f);
 }
 
-static __attribute__((unused)) X509 *load_cert(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.pem", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(x);
-	return x;
-}
+/* name + ext in g_dir, read with reader (a PEM_read_* function); fails the
+ * test when the file is missing or does not parse. */
+#define PEM_LOADER(fn, type, ext, reader)                                                          \
+	static __attribute__((unused)) type *fn(const char *name)                                  \
+	{                                                                                          \
+		char f[64];                                                                        \
+		snprintf(f, sizeof(f), "%s" ext, name);                                            \
+		FILE *fp = fopen(path(f), "r");                                                    \
+		assert_non_null(fp);                                                               \
+		type *v = reader(fp, NULL, NULL, NULL);                                            \
+		fclose(fp);                                                                        \
+		assert_non_null(v);                                                                \
+		return v;                                                                          \
+	}
 
-static __attribute__((unused)) X509_CRL *load_crl(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.crl", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	X509_CRL *c = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(c);
-	return c;
-}
-
-static __attribute__((unused)) EVP_PKEY *load_key(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.key", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	EVP_PKEY *k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(k);
-	return k;
-}
+PEM_LOADER(load_cert, X509, ".pem", PEM_read_X509)
+PEM_LOADER(load_crl, X509_CRL, ".crl", PEM_read_X509_CRL)
+PEM_LOADER(load_key, EVP_PKEY, ".key", PEM_read_PrivateKey)
 
 #endif
