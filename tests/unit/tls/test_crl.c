@@ -257,12 +257,7 @@ static void write_config(void)
 	char cnf[16384];
 	int n = snprintf(
 		cnf, sizeof(cnf),
-		"[req]\ndistinguished_name = dn\nprompt = no\nstring_mask = utf8only\nutf8 = yes\n"
-		"[dn]\nCN = unused\n"
-		"[v3_root]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
-		"subjectKeyIdentifier = hash\n"
-		"[v3_int]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = critical,keyCertSign,cRLSign\n"
-		"subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
+		CA_CNF_HEAD
 		"crlDistributionPoints = URI:http://127.0.0.1:%d/root.crl\n"
 		"[v3_dead]\nbasicConstraints = CA:FALSE\ncrlDistributionPoints = URI:http://127.0.0.1:%d/x.crl\n"
 		"[v3_https]\nbasicConstraints = CA:FALSE\ncrlDistributionPoints = URI:https://127.0.0.1:%d/int.crl\n"
@@ -293,24 +288,7 @@ static void write_config(void)
 			      "[v3_dp%zu]\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature\n"
 			      "crlDistributionPoints = URI:http://127.0.0.1:%d/%s\n",
 			      i, g_port, g_dp_paths[i]);
-	write_file(path("ca.cnf"), cnf);
-	write_file(path("int.idx"), "");
-	write_file(path("root.idx"), "");
-	write_file(path("int.crlnum"), "01\n");
-	write_file(path("root.crlnum"), "01\n");
-	write_file(path("int.serial"), "1000\n");
-	write_file(path("root.serial"), "2000\n");
-}
-
-#define EC "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"
-
-static void self_signed(const char *name, const char *subj)
-{
-	char key[64], pem[64];
-	snprintf(key, sizeof(key), "%s.key", name);
-	snprintf(pem, sizeof(pem), "%s.pem", name);
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-x509", EC, "-days", "3650", "-keyout", path(key),
-	    "-out", path(pem), "-subj", subj, "-extensions", "v3_root", "-utf8");
+	write_ca_files(cnf);
 }
 
 /* name.pem signed by the intermediate with extension section ext. */
@@ -343,13 +321,13 @@ static const char *dp_ext(const char *p)
 static void make_pki(void)
 {
 	write_config();
-	self_signed("root", "/CN=Test Root CA/O=certgate tests");
+	self_signed("root", "/CN=Test Root CA/O=certgate tests", "v3_root");
 	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path("int.key"), "-out",
 	    path("int.csr"), "-subj", "/CN=Test Intermediate CA/O=certgate tests");
 	RUN("openssl", "x509", "-req", "-in", path("int.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"),
 	    "-set_serial", "4096", "-days", "3650", "-extfile", path("ca.cnf"), "-extensions", "v3_int", "-out",
 	    path("int.pem"));
-	self_signed("fakeint", "/CN=Test Intermediate CA/O=certgate tests");
+	self_signed("fakeint", "/CN=Test Intermediate CA/O=certgate tests", "v3_root");
 	leaf("good", dp_ext("int.crl"));
 	leaf("revoked", dp_ext("int.crl"));
 	leaf("garbage", dp_ext("garbage"));
@@ -528,23 +506,7 @@ static int group_teardown(void **state)
 	X509_free(c_revoked);
 	EVP_PKEY_free(k_int);
 	EVP_PKEY_free(k_fake);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	cg_arena_init(&g_arena, 64 * 1024, 0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	cg_arena_destroy(&g_arena);
-	return 0;
+	return remove_dir();
 }
 
 /* Test settings: short timeouts, small CRLs, no retries within a test
