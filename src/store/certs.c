@@ -152,13 +152,11 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 		if (key_pem)
 			sqlite3_bind_text(s, 8, key_pem, -1, SQLITE_STATIC);
 	}
-	rc = cg_store_step_done(st, s, "write certificate", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write certificate", exists, in->created, err, errlen);
 	s = NULL;
-	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
+	if (rc)
 		goto out;
 	validity_warnings(&info, "certificate", id, in->warn, in->warnlen);
-	if (in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -370,9 +368,10 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 		sqlite3_bind_blob(s, 5, der, dl, SQLITE_STATIC);
 		sqlite3_bind_int(s, 6, in->intermediate ? 1 : 0);
 	}
-	rc = cg_store_step_done(st, s, "write CA certificate", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write CA certificate", exists, in->created, err,
+				    errlen);
 	s = NULL;
-	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
+	if (rc)
 		goto out;
 	validity_warnings(&info, "CA certificate", id, in->warn, in->warnlen);
 	/* A root that did not sign itself cannot end a chain. */
@@ -385,8 +384,6 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 			id);
 		warn_add(in->warn, in->warnlen, msg);
 	}
-	if (in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -477,12 +474,8 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 		sqlite3_bind_int(s, 5, in->validate_chain < 0 ? -1 : in->validate_chain ? 1 : 0);
 		sqlite3_bind_int(s, 6, in->validate_name < 0 ? -1 : in->validate_name ? 1 : 0);
 	}
-	rc = cg_store_step_done(st, s, "write backend", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write backend", exists, in->created, err, errlen);
 	s = NULL;
-	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
-		goto out;
-	if (in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)

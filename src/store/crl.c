@@ -124,8 +124,7 @@ int cg_store_crl_add(struct cg_store *st, const char *id, const unsigned char *d
 		sqlite3_bind_text(s, 3, next, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(s, 4, der, dl, SQLITE_STATIC);
 	}
-	if ((rc = cg_store_step_done(st, s, "write CRL", err, errlen)) ||
-	    (rc = cg_store_commit_write(st, err, errlen)))
+	if ((rc = cg_store_upsert_commit(st, s, "write CRL", exists != 0, NULL, err, errlen)))
 		goto out;
 	if (warn && X509_cmp_time(X509_CRL_get0_nextUpdate(crl), NULL) < 0)
 		snprintf(warn, warnlen,

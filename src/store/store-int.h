@@ -73,6 +73,12 @@ int cg_store_delete_commit(struct cg_store *st, sqlite3_stmt *s, const char *wha
 int cg_store_rm_by_id(struct cg_store *st, const char *table, const char *noun, const char *id,
 		      char *err, size_t errlen);
 
+/* Ends an add-or-replace inside a write transaction: steps the write s
+ * (as cg_store_step_done), commits, then sets *created (when not NULL) to
+ * !exists. On failure the caller rolls back. Returns 0 or a failure kind. */
+int cg_store_upsert_commit(struct cg_store *st, sqlite3_stmt *s, const char *what, bool exists,
+			   bool *created, char *err, size_t errlen);
+
 /* Inside a write transaction, before adding or replacing the row of table
  * whose key column is id: *exists says whether it is there; when it is
  * not, refuses (INVALID) once the table holds limit rows ("the store

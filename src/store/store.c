@@ -231,6 +231,17 @@ int cg_store_delete_commit(struct cg_store *st, sqlite3_stmt *s, const char *wha
 	return rc;
 }
 
+int cg_store_upsert_commit(struct cg_store *st, sqlite3_stmt *s, const char *what, bool exists,
+			   bool *created, char *err, size_t errlen)
+{
+	int rc = cg_store_step_done(st, s, what, err, errlen);
+	if (rc == 0)
+		rc = cg_store_commit_write(st, err, errlen);
+	if (rc == 0 && created)
+		*created = !exists;
+	return rc;
+}
+
 int cg_store_rm_by_id(struct cg_store *st, const char *table, const char *noun, const char *id,
 		      char *err, size_t errlen)
 {

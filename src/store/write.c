@@ -172,13 +172,8 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 		sqlite3_bind_int(s, 4, negotiate);
 		sqlite3_bind_int(s, 5, is_default ? 1 : 0);
 	}
-	rc = cg_store_step_done(st, s, "write hostname", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write hostname", exists, in->created, err, errlen);
 	s = NULL;
-	if (rc)
-		goto out;
-	rc = cg_store_commit_write(st, err, errlen);
-	if (rc == 0 && in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -308,13 +303,8 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		sqlite3_bind_text(s, 3, path, -1, SQLITE_STATIC);
 	if (s && in->service_url)
 		sqlite3_bind_text(s, 4, url, -1, SQLITE_STATIC);
-	rc = cg_store_step_done(st, s, "write API", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write API", exists != 0, in->created, err, errlen);
 	s = NULL;
-	if (rc)
-		goto out;
-	rc = cg_store_commit_write(st, err, errlen);
-	if (rc == 0 && in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -456,13 +446,8 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 		sqlite3_bind_text(s, 4, final_method, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 5, final_template, -1, SQLITE_STATIC);
 	}
-	rc = cg_store_step_done(st, s, "write operation", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write operation", exists, in->created, err, errlen);
 	s = NULL;
-	if (rc)
-		goto out;
-	rc = cg_store_commit_write(st, err, errlen);
-	if (rc == 0 && in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
