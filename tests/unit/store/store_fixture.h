@@ -1,20 +1,107 @@
-/* Shared by the store unit tests: a fresh store file per test in the run's
- * temp dir, and the "refused, and nothing changed" check (every row the
- * test's dump() reads, and the change token, equal before and after).
+/* Shared by the store unit tests: shell commands in the run's temp dir, a
+ * fresh store file per test there, files read back, rows written behind
+ * the store's back, and the "refused, and nothing changed" check (every
+ * row the test's dump() reads, and the change token, equal before and
+ * after).
  *
  * The including file includes cmocka, <sqlite3.h> and "store/store.h",
  * defines PATH_LEN, `static char g_dir[PATH_LEN / 2]` (made in its group
- * setup), `static int g_store_seq` and `static char g_store[PATH_LEN]`, and
- * after this header `static char *dump(void)`, usually with dump_rows(). */
+ * setup), `static int g_store_seq`, `static char g_store[PATH_LEN]` (and
+ * g_err to use assert_refused), and after this header
+ * `static char *dump(void)`, usually with dump_rows(). */
 #ifndef CG_TEST_STORE_FIXTURE_H
 #define CG_TEST_STORE_FIXTURE_H
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static char *dump(void);
+
+/* Runs the command fmt in g_dir, output discarded; aborts the run when it
+ * fails (the PKI every test needs could not be made). */
+static __attribute__((unused, format(printf, 1, 2))) void sh(const char *fmt, ...);
+static void sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	char full[sizeof(cmd) + PATH_LEN];
+	snprintf(full, sizeof(full), "cd '%s' && (%s) >/dev/null 2>&1", g_dir, cmd);
+	int rc = system(full);
+	if (rc != 0) {
+		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
+		abort();
+	}
+}
+
+#define EC_NEW "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+
+/* root.crt/root.key, and int.crt/int.key issued by it (both CA:TRUE with
+ * keyCertSign), valid for 30 days. */
+static __attribute__((unused)) void make_root_and_int(void)
+{
+	sh("openssl req -x509 " EC_NEW " -keyout root.key -out root.crt -days 30 -subj /CN=Root "
+	   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
+	sh("openssl req -new " EC_NEW " -keyout int.key -out int.csr -subj /CN=Intermediate");
+	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > "
+	   "int.ext");
+	sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -days 30 "
+	   "-extfile int.ext -out int.crt");
+}
+
+/* g_dir/name as a malloc'd buffer of *len bytes and a NUL; aborts the run
+ * when it cannot be read. */
+static __attribute__((unused)) unsigned char *slurp_file(const char *name, size_t *len)
+{
+	char p[PATH_LEN];
+	snprintf(p, sizeof(p), "%s/%s", g_dir, name);
+	FILE *f = fopen(p, "rb");
+	if (!f) {
+		fprintf(stderr, "cannot read %s\n", p);
+		abort();
+	}
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	unsigned char *s = malloc((size_t)n + 1);
+	if (!s || fread(s, 1, (size_t)n, f) != (size_t)n)
+		abort();
+	s[n] = 0;
+	fclose(f);
+	*len = (size_t)n;
+	return s;
+}
+
+/* Rows inserted behind the store's back, in one transaction, to reach a
+ * count limit quickly. */
+static void raw_exec(const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "%s\n", msg);
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Rows 1..n inserted behind the store's back: insert is an "INSERT ...
+ * SELECT ... FROM n" where i is the row's number. */
+static void raw_fill(int n, const char *insert)
+{
+	char sql[1024];
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "%s",
+		 n, insert);
+	raw_exec(sql);
+}
 
 /* Group teardown: removes the run's temp dir. */
 static int drop_dir(void **state)
@@ -107,5 +194,8 @@ static void assert_refused_err(struct cg_store *st, struct before b, int rc, int
 	free(after);
 	free(b.rows);
 }
+
+/* The same, for the tests whose writes report into their g_err. */
+#define assert_refused(st, b, rc, want_rc, want) assert_refused_err(st, b, rc, want_rc, g_err, want)
 
 #endif

@@ -28,45 +28,17 @@ static char g_dir[PATH_LEN / 2]; /* the run's temp dir: PKI and stores */
 static int g_store_seq;          /* one fresh store file per test */
 static char g_store[PATH_LEN];   /* the current test's store path */
 
+#include "store/store_fixture.h"
+
 /* PEM texts read from the generated files. */
 static const char *ec_crt, *ec_key, *rsa_crt, *rsa_key, *other_key, *enc_key, *enc_legacy_key,
 	*ed_crt, *ed_key, *exp_crt, *exp_key, *future_crt, *future_key, *chain_ok, *chain_bad,
 	*leaf_key, *garbage, *san_crt;
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	char full[sizeof(cmd) + PATH_LEN];
-	snprintf(full, sizeof(full), "cd '%s' && (%s) >/dev/null 2>&1", g_dir, cmd);
-	int rc = system(full);
-	if (rc != 0) {
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-		abort();
-	}
-}
-
 static char *slurp(const char *name)
 {
-	char p[PATH_LEN];
-	snprintf(p, sizeof(p), "%s/%s", g_dir, name);
-	FILE *f = fopen(p, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot read %s\n", p);
-		abort();
-	}
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = malloc((size_t)n + 1);
-	size_t got = fread(s, 1, (size_t)n, f);
-	s[got] = 0;
-	fclose(f);
-	return s;
+	size_t n;
+	return (char *)slurp_file(name, &n);
 }
 
 static char *concat(const char *a, const char *b)
@@ -77,8 +49,6 @@ static char *concat(const char *a, const char *b)
 	memcpy(s + la, b, lb + 1);
 	return s;
 }
-
-#define EC_NEW "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
 
 static int make_pki(void **state)
 {
@@ -108,13 +78,7 @@ static int make_pki(void **state)
 	sh("openssl ca -batch -config ca.cnf -selfsign -keyfile future.key -in future.csr "
 	   "-out future.crt -startdate 20990101000000Z -enddate 20991231000000Z -notext");
 	/* root -> intermediate -> leaf */
-	sh("openssl req -x509 " EC_NEW " -keyout root.key -out root.crt -days 30 -subj /CN=Root "
-	   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
-	sh("openssl req -new " EC_NEW " -keyout int.key -out int.csr -subj /CN=Intermediate");
-	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > "
-	   "int.ext");
-	sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -days 30 "
-	   "-extfile int.ext -out int.crt");
+	make_root_and_int();
 	sh("openssl req -new " EC_NEW
 	   " -keyout leaf.key -out leaf.csr -subj /CN=chain.example.com");
 	sh("openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key -CAcreateserial -days 30 "
@@ -143,8 +107,6 @@ static int make_pki(void **state)
 	san_crt = ec_crt;
 	return 0;
 }
-
-#include "store/store_fixture.h"
 
 /* Every row of every table (and the meta counter), read over a separate raw
  * SQLite connection, as one string: "nothing changed" means this string
@@ -962,20 +924,6 @@ static char *repeat(char c, size_t n, const char *prefix, const char *suffix)
 	return s;
 }
 
-/* Rows inserted behind the store's back, in one transaction, to reach a
- * count limit quickly. */
-static void raw_exec(const char *sql)
-{
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "%s\n", msg);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static void test_length_limits(void **state)
 {
 	struct cg_store *st = *state;
@@ -1089,13 +1037,10 @@ static void test_count_limits(void **state)
 	struct cg_store *st = *state;
 	char err[CG_STORE_ERR_LEN];
 	api(st, "a", NULL, "a", "http://b");
-	char sql[512];
 	/* Operations per API. */
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
-		 "INSERT INTO operations SELECT 'a', 'o' || i, 'o', 'GET', '/o' || i, 'x', 'x' FROM n",
-		 CG_STORE_MAX_OPS_PER_API);
-	raw_exec(sql);
+	raw_fill(CG_STORE_MAX_OPS_PER_API,
+		 "INSERT INTO operations SELECT 'a', 'o' || i, 'o', 'GET', '/o' || i, 'x', 'x' "
+		 "FROM n");
 	struct before b = snap(st);
 	struct cg_store_op_set oin = { .api_id = "a", .id = "one-more", .method = "GET",
 				       .url_template = "/one-more" };
@@ -1103,11 +1048,8 @@ static void test_count_limits(void **state)
 	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err,
 		       "API 'a' already has 1000 operations, the limit");
 	/* APIs. */
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
-		 "INSERT INTO apis SELECT 'x' || i, 'x', 'x' || i, 'http://b', 'x', 'x' FROM n",
-		 CG_STORE_MAX_APIS - 1);
-	raw_exec(sql);
+	raw_fill(CG_STORE_MAX_APIS - 1,
+		 "INSERT INTO apis SELECT 'x' || i, 'x', 'x' || i, 'http://b', 'x', 'x' FROM n");
 	b = snap(st);
 	struct cg_store_api_set ain = { .id = "one-more", .path = "one-more",
 					.service_url = "http://b" };
@@ -1115,12 +1057,9 @@ static void test_count_limits(void **state)
 	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err,
 		       "the store already holds 10000 APIs, the limit");
 	/* Hostnames (rows with a placeholder certificate: only counted). */
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_HOSTS,
 		 "INSERT INTO hostnames SELECT 'h' || i || '.example.com', 'c', 'k', 0, i = 1, 'x', "
-		 "'x' FROM n",
-		 CG_STORE_MAX_HOSTS);
-	raw_exec(sql);
+		 "'x' FROM n");
 	b = snap(st);
 	struct cg_store_host_set hin = { .name = "one-more.example.com", .cert_pem = ec_crt,
 					 .key_pem = ec_key, .negotiate_client_certificate = -1 };

@@ -24,19 +24,13 @@ static int g_store_seq;
 static char g_store[PATH_LEN];
 static char g_err[CG_STORE_DIAG_LEN];
 
+#include "store/store_fixture.h"
+
 static int make_dir(void **state)
 {
 	(void)state;
 	snprintf(g_dir, sizeof(g_dir), "/tmp/cg-store-policy-XXXXXX");
 	return mkdtemp(g_dir) ? 0 : -1;
-}
-
-#include "store/store_fixture.h"
-
-static void assert_refused(struct cg_store *st, struct before b, int rc, int want_rc,
-			   const char *want)
-{
-	assert_refused_err(st, b, rc, want_rc, g_err, want);
 }
 
 /* Every row of every table, over a separate raw connection. */
@@ -615,42 +609,23 @@ static void test_fragment_size_limit(void **state)
 	free(text);
 }
 
-static void raw_exec(const char *sql)
-{
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "%s\n", msg);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static void test_count_limits(void **state)
 {
 	struct cg_store *st = *state;
 	/* Fill to one below each limit behind the store's back, then the
 	 * last one goes in through it and the next is refused. */
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_NAMED_VALUES - 1,
 		 "INSERT INTO named_values (name, value, created_at, updated_at) "
-		 "SELECT 'nv' || i, 'v', 'now', 'now' FROM n",
-		 CG_STORE_MAX_NAMED_VALUES - 1);
-	raw_exec(sql);
+		 "SELECT 'nv' || i, 'v', 'now', 'now' FROM n");
 	ok(nv(st, "last", "v", false));
 	struct before b = snap(st);
 	assert_refused(st, b, nv(st, "one-more", "v", false), CG_STORE_FAIL_INVALID,
 		       "already holds 10000 named values, the limit");
 	ok(nv(st, "last", "updates are fine", false));
 
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_FRAGMENTS - 1,
 		 "INSERT INTO fragments (id, format, value, created_at, updated_at) "
-		 "SELECT 'f' || i, 'rawxml', '<fragment/>', 'now', 'now' FROM n",
-		 CG_STORE_MAX_FRAGMENTS - 1);
-	raw_exec(sql);
+		 "SELECT 'f' || i, 'rawxml', '<fragment/>', 'now', 'now' FROM n");
 	const char *f = "<fragment><set-header name=\"a\" exists-action=\"delete\" /></fragment>";
 	ok(frag(st, "last", f));
 	b = snap(st);
