@@ -63,6 +63,20 @@ static int thumbprint_free(struct cg_store *st, const char *table, const char *w
 	return rc;
 }
 
+/* Takes the write lock for adding or replacing certificate id in table:
+ * *exists says whether it is there; refuses a new row past limit (plural
+ * names the rows) and a thumbprint another row holds (what names it). */
+static int begin_cert_write(struct cg_store *st, const char *table, const char *plural,
+			    const char *what, size_t limit, const char *id, const char *thumbprint,
+			    bool *exists, char *err, size_t errlen)
+{
+	int rc;
+	if ((rc = cg_store_begin_write(st, err, errlen)) ||
+	    (rc = cg_store_room_for(st, table, "id", id, limit, plural, exists, err, errlen)))
+		return rc;
+	return thumbprint_free(st, table, what, thumbprint, id, err, errlen);
+}
+
 /* Lists the backends whose client certificate is cert_id into out
  * ("backend 'a', backend 'b'", cut to outlen), "" when none. */
 static int backend_users(struct cg_store *st, const char *cert_id, char *out, size_t outlen,
@@ -112,13 +126,9 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 				    "out of memory encoding the certificate");
 		goto out;
 	}
-	if ((rc = cg_store_begin_write(st, err, errlen)))
-		goto out;
 	bool exists;
-	if ((rc = cg_store_room_for(st, "certificates", "id", id, CG_STORE_MAX_CERTS,
-				    "certificates", &exists, err, errlen)) ||
-	    (rc = thumbprint_free(st, "certificates", "certificate", info.thumbprint, id, err,
-				  errlen)))
+	if ((rc = begin_cert_write(st, "certificates", "certificates", "certificate",
+				   CG_STORE_MAX_CERTS, id, info.thumbprint, &exists, err, errlen)))
 		goto out;
 	if (exists && !key) {
 		/* A backend presents this certificate: it must keep a key. */
@@ -346,13 +356,9 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 				    "out of memory encoding the certificate");
 		goto out;
 	}
-	if ((rc = cg_store_begin_write(st, err, errlen)))
-		goto out;
 	bool exists;
-	if ((rc = cg_store_room_for(st, "ca_certificates", "id", id, CG_STORE_MAX_CAS,
-				    "CA certificates", &exists, err, errlen)) ||
-	    (rc = thumbprint_free(st, "ca_certificates", "CA certificate", info.thumbprint, id, err,
-				  errlen)))
+	if ((rc = begin_cert_write(st, "ca_certificates", "CA certificates", "CA certificate",
+				   CG_STORE_MAX_CAS, id, info.thumbprint, &exists, err, errlen)))
 		goto out;
 	s = cg_store_prepare_text(
 		st,
