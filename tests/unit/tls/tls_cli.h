@@ -10,6 +10,7 @@
 #define CG_TEST_TLS_CLI_H
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,6 +113,18 @@ static void self_signed(const char *name, const char *subj, const char *ext)
 	snprintf(pem, sizeof(pem), "%s.pem", name);
 	RUN("openssl", "req", "-config", path("ca.cnf"), "-x509", EC, "-days", "3650", "-keyout", path(key),
 	    "-out", path(pem), "-subj", subj, "-extensions", ext, "-utf8");
+}
+
+/* name.key (a new P-256 key) and name.csr for subj; utf8: subj is read
+ * as UTF-8 (-utf8). */
+static __attribute__((unused)) void make_csr(const char *name, const char *subj, bool utf8)
+{
+	char key[64], csr[64];
+	snprintf(key, sizeof(key), "%s.key", name);
+	snprintf(csr, sizeof(csr), "%s.csr", name);
+	/* Without utf8 the NULL ends the argument list one early. */
+	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path(key), "-out", path(csr),
+	    "-subj", subj, utf8 ? "-utf8" : NULL);
 }
 
 /* The last step of a group teardown: removes the temporary directory. */

@@ -33,14 +33,12 @@ static void write_config(const char *extra)
  * `openssl x509 -req`, the given serial, extensions ext, for ten years. */
 static void ca_signed(const char *name, const char *subj, const char *ca, const char *serial, const char *ext)
 {
-	char key[64], csr[64], pem[64], ca_pem[64], ca_key[64];
-	snprintf(key, sizeof(key), "%s.key", name);
+	char csr[64], pem[64], ca_pem[64], ca_key[64];
 	snprintf(csr, sizeof(csr), "%s.csr", name);
 	snprintf(pem, sizeof(pem), "%s.pem", name);
 	snprintf(ca_pem, sizeof(ca_pem), "%s.pem", ca);
 	snprintf(ca_key, sizeof(ca_key), "%s.key", ca);
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path(key), "-out", path(csr),
-	    "-subj", subj);
+	make_csr(name, subj, false);
 	RUN("openssl", "x509", "-req", "-in", path(csr), "-CA", path(ca_pem), "-CAkey", path(ca_key), "-set_serial",
 	    serial, "-days", "3650", "-extfile", path("ca.cnf"), "-extensions", ext, "-out", path(pem));
 }
@@ -49,12 +47,10 @@ static void ca_signed(const char *name, const char *subj, const char *ca, const 
  * ext, between the given dates (YYYYMMDDHHMMSSZ). */
 static void leaf_by_int(const char *name, const char *subj, const char *ext, const char *start, const char *end)
 {
-	char key[64], csr[64], pem[64];
-	snprintf(key, sizeof(key), "%s.key", name);
+	char csr[64], pem[64];
 	snprintf(csr, sizeof(csr), "%s.csr", name);
 	snprintf(pem, sizeof(pem), "%s.pem", name);
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path(key), "-out", path(csr),
-	    "-subj", subj, "-utf8");
+	make_csr(name, subj, true);
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-batch", "-notext", "-preserveDN", "-utf8",
 	    "-extensions", ext, "-in", path(csr), "-out", path(pem), "-startdate", start, "-enddate", end);
 }
