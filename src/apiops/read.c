@@ -322,27 +322,36 @@ static void unknown_entry(struct rd *r, const char *path, const char *expected)
 	cg_apiops_diag_add(r->d, true, "%s: unknown entry (expected %s)", path, expected);
 }
 
+/* The properties of dir/name, the one file an entity folder of that kind
+ * holds (any other entry is refused). *info is its path, for messages.
+ * NULL after a diagnostic. */
+static json_t *read_only_info(struct rd *r, const char *dir, const char *name, const char **info)
+{
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	*info = NULL;
+	if (!names)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = join(r, dir, names[i]);
+		if (p && strcmp(names[i], name) == 0)
+			*info = p;
+		else if (p)
+			unknown_entry(r, p, name);
+	}
+	if (!*info) {
+		cg_apiops_diag_add(r->d, true, "%s: missing %s", dir, name);
+		return NULL;
+	}
+	return read_info(r, *info);
+}
+
 /* ---- named values/<name>/namedValueInformation.json ---- */
 
 static void read_nv(struct rd *r, const char *dir, const char *name)
 {
-	size_t n;
-	const char **names = list_dir(r, dir, false, &n);
-	if (!names)
-		return;
-	const char *info = NULL;
-	for (size_t i = 0; i < n; i++) {
-		const char *p = join(r, dir, names[i]);
-		if (p && strcmp(names[i], "namedValueInformation.json") == 0)
-			info = p;
-		else if (p)
-			unknown_entry(r, p, "namedValueInformation.json");
-	}
-	if (!info) {
-		cg_apiops_diag_add(r->d, true, "%s: missing namedValueInformation.json", dir);
-		return;
-	}
-	json_t *props = read_info(r, info);
+	const char *info;
+	json_t *props = read_only_info(r, dir, "namedValueInformation.json", &info);
 	if (!props)
 		return;
 	struct cg_apiops_nv nv = { .file = info };
@@ -668,23 +677,8 @@ static void read_backend(struct rd *r, const char *dir, const char *id)
 {
 	if (!check_id(r, "backend id", id, dir))
 		return;
-	size_t n;
-	const char **names = list_dir(r, dir, false, &n);
-	if (!names)
-		return;
-	const char *info = NULL;
-	for (size_t i = 0; i < n; i++) {
-		const char *p = join(r, dir, names[i]);
-		if (p && strcmp(names[i], "backendInformation.json") == 0)
-			info = p;
-		else if (p)
-			unknown_entry(r, p, "backendInformation.json");
-	}
-	if (!info) {
-		cg_apiops_diag_add(r->d, true, "%s: missing backendInformation.json", dir);
-		return;
-	}
-	json_t *props = read_info(r, info);
+	const char *info;
+	json_t *props = read_only_info(r, dir, "backendInformation.json", &info);
 	if (!props)
 		return;
 	struct cg_apiops_backend b = {

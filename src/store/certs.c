@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -64,26 +63,18 @@ static int thumbprint_free(struct cg_store *st, const char *table, const char *w
 	return rc;
 }
 
-/* Checks the row limit when id is new; *exists says whether it was. */
-static int room_for(struct cg_store *st, const char *table, const char *what, const char *id,
-		    size_t limit, bool *exists, char *err, size_t errlen)
+/* Takes the write lock for adding or replacing certificate id in table:
+ * *exists says whether it is there; refuses a new row past limit (plural
+ * names the rows) and a thumbprint another row holds (what names it). */
+static int begin_cert_write(struct cg_store *st, const char *table, const char *plural,
+			    const char *what, size_t limit, const char *id, const char *thumbprint,
+			    bool *exists, char *err, size_t errlen)
 {
-	char sql[128];
-	size_t n;
 	int rc;
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE id = ?", table);
-	if ((rc = cg_store_count(st, sql, id, NULL, &n, err, errlen)))
+	if ((rc = cg_store_begin_write(st, err, errlen)) ||
+	    (rc = cg_store_room_for(st, table, "id", id, limit, plural, exists, err, errlen)))
 		return rc;
-	*exists = n != 0;
-	if (*exists)
-		return 0;
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	if ((rc = cg_store_count(st, sql, NULL, NULL, &n, err, errlen)))
-		return rc;
-	if (n >= limit)
-		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
-				      "the store already holds %zu %s, the limit", limit, what);
-	return 0;
+	return thumbprint_free(st, table, what, thumbprint, id, err, errlen);
 }
 
 /* Lists the backends whose client certificate is cert_id into out
@@ -135,13 +126,9 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 				    "out of memory encoding the certificate");
 		goto out;
 	}
-	if ((rc = cg_store_begin_write(st, err, errlen)))
-		goto out;
 	bool exists;
-	if ((rc = room_for(st, "certificates", "certificates", id, CG_STORE_MAX_CERTS, &exists, err,
-			   errlen)) ||
-	    (rc = thumbprint_free(st, "certificates", "certificate", info.thumbprint, id, err,
-				  errlen)))
+	if ((rc = begin_cert_write(st, "certificates", "certificates", "certificate",
+				   CG_STORE_MAX_CERTS, id, info.thumbprint, &exists, err, errlen)))
 		goto out;
 	if (exists && !key) {
 		/* A backend presents this certificate: it must keep a key. */
@@ -157,7 +144,7 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 			goto out;
 		}
 	}
-	s = cg_store_prepare(
+	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE certificates SET thumbprint = ?2, subject = ?3, issuer = ?4,"
 			 " not_before = ?5, not_after = ?6, der = ?7, key_pem = ?8,"
@@ -165,27 +152,21 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 		       : "INSERT INTO certificates (id, thumbprint, subject, issuer, not_before,"
 			 " not_after, der, key_pem, created_at, updated_at)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, " NOW ", " NOW ")",
-		err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
+		id, info.thumbprint, err, errlen);
+	if (s) {
+		sqlite3_bind_text(s, 3, info.subject, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, info.issuer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, info.not_before, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 6, info.not_after, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 7, der, dl, SQLITE_STATIC);
+		if (key_pem)
+			sqlite3_bind_text(s, 8, key_pem, -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, info.thumbprint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, info.subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, info.issuer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, info.not_before, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, info.not_after, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 7, der, dl, SQLITE_STATIC);
-	if (key_pem)
-		sqlite3_bind_text(s, 8, key_pem, -1, SQLITE_STATIC);
-	rc = cg_store_step_done(st, s, "write certificate", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write certificate", exists, in->created, err, errlen);
 	s = NULL;
-	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
+	if (rc)
 		goto out;
 	validity_warnings(&info, "certificate", id, in->warn, in->warnlen);
-	if (in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -205,13 +186,11 @@ int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_
 	int rc;
 	if ((rc = cg_store_check_id("certificate id", id ? id : "", err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare(
-		st, "SELECT der, key_pem IS NOT NULL FROM certificates WHERE id = ?", err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	int r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
+	sqlite3_stmt *s = cg_store_prepare_text(
+		st, "SELECT der, key_pem IS NOT NULL FROM certificates WHERE id = ?", id, NULL, err,
+		errlen);
+	rc = cg_store_first_row(st, s, "read certificate", err, errlen);
+	if (rc == 0) {
 		const unsigned char *p = sqlite3_column_blob(s, 0);
 		X509 *x = d2i_X509(NULL, &p, sqlite3_column_bytes(s, 0));
 		if (!x) {
@@ -224,19 +203,22 @@ int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_
 			X509_free(x);
 			*has_key = sqlite3_column_int(s, 1) != 0;
 		}
-	} else if (r == SQLITE_DONE) {
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
-				    "certificate '%s' does not exist", id);
-	} else {
-		rc = cg_store_sql_fail(st, "read certificate", err, errlen);
+	} else if (rc == CG_STORE_FAIL_NOT_FOUND) {
+		rc = cg_store_failf(err, errlen, rc, "certificate '%s' does not exist", id);
 	}
 	sqlite3_finalize(s);
 	return rc;
 }
 
-static bool xml_blank(char c)
+struct cert_ref {
+	struct cg_str id, thumb;
+};
+
+static bool names_cert_attr(struct cg_str name, struct cg_str v, void *ud)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	const struct cert_ref *r = ud;
+	return (cg_str_eq_lit(name, "certificate-id") && cg_str_eq(v, r->id)) ||
+	       (cg_str_eq_lit(name, "thumbprint") && cg_str_ieq(v, r->thumb));
 }
 
 /* Whether an <authentication-certificate> element of text names the
@@ -245,58 +227,9 @@ static bool xml_blank(char c)
  * skipped; an expression value cannot be known and does not count. */
 static bool names_certificate(const char *text, const char *id, const char *thumb)
 {
-	static const char tag[] = "<authentication-certificate";
-	const size_t tl = sizeof(tag) - 1;
-	const char *p = text;
-	while ((p = strchr(p, '<'))) {
-		const char *q;
-		if (strncmp(p, "<!--", 4) == 0) {
-			if (!(q = strstr(p + 4, "-->")))
-				return false;
-			p = q + 3;
-			continue;
-		}
-		if (strncmp(p, tag, tl) != 0 ||
-		    !(xml_blank(p[tl]) || p[tl] == '/' || p[tl] == '>')) {
-			p++;
-			continue;
-		}
-		q = p + tl;
-		while (*q && *q != '>') {
-			const char *start = q;
-			while (xml_blank(*q))
-				q++;
-			const char *an = q;
-			while (*q && !xml_blank(*q) && *q != '=' && *q != '>' && *q != '/')
-				q++;
-			size_t al = (size_t)(q - an);
-			while (xml_blank(*q))
-				q++;
-			if (*q == '=') {
-				q++;
-				while (xml_blank(*q))
-					q++;
-				char quote = *q;
-				if (quote != '"' && quote != '\'')
-					break;
-				const char *v = ++q, *ve = strchr(v, quote);
-				if (!ve)
-					return false;
-				size_t vl = (size_t)(ve - v);
-				if (al == 14 && memcmp(an, "certificate-id", 14) == 0 &&
-				    vl == strlen(id) && memcmp(v, id, vl) == 0)
-					return true;
-				if (al == 10 && memcmp(an, "thumbprint", 10) == 0 &&
-				    vl == strlen(thumb) && strncasecmp(v, thumb, vl) == 0)
-					return true;
-				q = ve + 1;
-			} else if (q == start) {
-				q++;
-			}
-		}
-		p = *q ? q + 1 : q;
-	}
-	return false;
+	struct cert_ref r = { cg_str_from_c(id), cg_str_from_c(thumb) };
+	return cg_store_xml_find_attr(text, "<authentication-certificate", false, names_cert_attr,
+				      &r);
 }
 
 int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
@@ -306,28 +239,18 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = NULL;
 	char thumb[CG_STORE_THUMBPRINT_LEN] = "";
-	s = cg_store_prepare(st, "SELECT thumbprint FROM certificates WHERE id = ?", err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	int found = sqlite3_step(s);
-	if (found == SQLITE_ROW)
+	sqlite3_stmt *s = cg_store_prepare_text(
+		st, "SELECT thumbprint FROM certificates WHERE id = ?", id, NULL, err, errlen);
+	rc = cg_store_first_row(st, s, "read certificate", err, errlen);
+	if (rc == 0)
 		snprintf(thumb, sizeof(thumb), "%s", (const char *)sqlite3_column_text(s, 0));
 	sqlite3_finalize(s);
 	s = NULL;
-	if (found == SQLITE_DONE) {
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
-				    "certificate '%s' does not exist", id);
+	if (rc == CG_STORE_FAIL_NOT_FOUND)
+		rc = cg_store_failf(err, errlen, rc, "certificate '%s' does not exist", id);
+	if (rc)
 		goto out;
-	}
-	if (found != SQLITE_ROW) {
-		rc = cg_store_sql_fail(st, "read certificate", err, errlen);
-		goto out;
-	}
 	char busers[CG_STORE_ERR_LEN / 2];
 	if ((rc = backend_users(st, id, busers, sizeof(busers), err, errlen)))
 		goto out;
@@ -386,14 +309,8 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 			id, list);
 		goto out;
 	}
-	s = cg_store_prepare(st, "DELETE FROM certificates WHERE id = ?", err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	rc = cg_store_step_done(st, s, "delete certificate", err, errlen);
-	s = NULL;
+	rc = cg_store_run(st, "DELETE FROM certificates WHERE id = ?", id, NULL,
+			  "delete certificate", err, errlen);
 	if (rc == 0)
 		rc = cg_store_commit_write(st, err, errlen);
 out:
@@ -439,35 +356,28 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 				    "out of memory encoding the certificate");
 		goto out;
 	}
-	if ((rc = cg_store_begin_write(st, err, errlen)))
-		goto out;
 	bool exists;
-	if ((rc = room_for(st, "ca_certificates", "CA certificates", id, CG_STORE_MAX_CAS, &exists,
-			   err, errlen)) ||
-	    (rc = thumbprint_free(st, "ca_certificates", "CA certificate", info.thumbprint, id, err,
-				  errlen)))
+	if ((rc = begin_cert_write(st, "ca_certificates", "CA certificates", "CA certificate",
+				   CG_STORE_MAX_CAS, id, info.thumbprint, &exists, err, errlen)))
 		goto out;
-	s = cg_store_prepare(
+	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE ca_certificates SET thumbprint = ?2, subject = ?3, not_after = ?4,"
 			 " der = ?5, intermediate = ?6, updated_at = " NOW " WHERE id = ?1"
 		       : "INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der,"
 			 " intermediate, created_at, updated_at)"
 			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, " NOW ", " NOW ")",
-		err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
+		id, info.thumbprint, err, errlen);
+	if (s) {
+		sqlite3_bind_text(s, 3, info.subject, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, info.not_after, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 5, der, dl, SQLITE_STATIC);
+		sqlite3_bind_int(s, 6, in->intermediate ? 1 : 0);
 	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, info.thumbprint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, info.subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, info.not_after, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 5, der, dl, SQLITE_STATIC);
-	sqlite3_bind_int(s, 6, in->intermediate ? 1 : 0);
-	rc = cg_store_step_done(st, s, "write CA certificate", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write CA certificate", exists, in->created, err,
+				    errlen);
 	s = NULL;
-	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
+	if (rc)
 		goto out;
 	validity_warnings(&info, "CA certificate", id, in->warn, in->warnlen);
 	/* A root that did not sign itself cannot end a chain. */
@@ -480,8 +390,6 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 			id);
 		warn_add(in->warn, in->warnlen, msg);
 	}
-	if (in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -494,30 +402,7 @@ out:
 
 int cg_store_ca_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
 {
-	int rc;
-	if ((rc = cg_store_check_id("CA certificate id", id ? id : "", err, errlen)))
-		return rc;
-	if ((rc = cg_store_begin_write(st, err, errlen)))
-		return rc;
-	sqlite3_stmt *s =
-		cg_store_prepare(st, "DELETE FROM ca_certificates WHERE id = ?", err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = cg_store_step_done(st, s, "delete CA certificate", err, errlen)))
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
-				    "CA certificate '%s' does not exist", id);
-		goto out;
-	}
-	rc = cg_store_commit_write(st, err, errlen);
-out:
-	if (rc)
-		cg_store_rollback(st);
-	return rc;
+	return cg_store_rm_by_id(st, "ca_certificates", "CA certificate", id, err, errlen);
 }
 
 /* ---- backends ------------------------------------------------------- */
@@ -543,8 +428,8 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 		return rc;
 	sqlite3_stmt *s = NULL;
 	bool exists;
-	if ((rc = room_for(st, "backends", "backends", id, CG_STORE_MAX_BACKENDS, &exists, err,
-			   errlen)))
+	if ((rc = cg_store_room_for(st, "backends", "id", id, CG_STORE_MAX_BACKENDS, "backends",
+				    &exists, err, errlen)))
 		goto out;
 	if (!exists && !in->url) {
 		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
@@ -553,23 +438,16 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 		goto out;
 	}
 	if (in->client_cert_id) {
-		s = cg_store_prepare(st,
-				     "SELECT key_pem IS NOT NULL FROM certificates WHERE id = ?",
-				     err, errlen);
-		if (!s) {
-			rc = CG_STORE_FAIL_IO;
-			goto out;
-		}
-		sqlite3_bind_text(s, 1, in->client_cert_id, -1, SQLITE_STATIC);
-		int r = sqlite3_step(s);
-		if (r == SQLITE_DONE)
+		s = cg_store_prepare_text(
+			st, "SELECT key_pem IS NOT NULL FROM certificates WHERE id = ?",
+			in->client_cert_id, NULL, err, errlen);
+		rc = cg_store_first_row(st, s, "read certificate", err, errlen);
+		if (rc == CG_STORE_FAIL_NOT_FOUND)
 			rc = cg_store_failf(
-				err, errlen, CG_STORE_FAIL_NOT_FOUND,
+				err, errlen, rc,
 				"certificate '%s' does not exist (add it with 'cert add')",
 				in->client_cert_id);
-		else if (r != SQLITE_ROW)
-			rc = cg_store_sql_fail(st, "read certificate", err, errlen);
-		else if (!sqlite3_column_int(s, 0))
+		else if (rc == 0 && !sqlite3_column_int(s, 0))
 			rc = cg_store_failf(
 				err, errlen, CG_STORE_FAIL_INVALID,
 				"certificate '%s' has no private key; a client certificate for "
@@ -581,7 +459,7 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 			goto out;
 	}
 	/* ?3 NULL keeps, ?4 = 1 clears; -1 flags keep. */
-	s = cg_store_prepare(
+	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE backends SET url = coalesce(?2, url),"
 			 " client_cert_id = CASE WHEN ?4 THEN NULL ELSE coalesce(?3, "
@@ -594,25 +472,16 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 			 " CASE WHEN ?4 THEN NULL ELSE ?3 END,"
 			 " CASE WHEN ?5 < 0 THEN 1 ELSE ?5 END, CASE WHEN ?6 < 0 THEN 1 ELSE ?6 "
 			 "END, " NOW ", " NOW ")",
-		err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
+		id, in->url ? url : NULL, err, errlen);
+	if (s) {
+		if (in->client_cert_id)
+			sqlite3_bind_text(s, 3, in->client_cert_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 4, in->no_client_cert ? 1 : 0);
+		sqlite3_bind_int(s, 5, in->validate_chain < 0 ? -1 : in->validate_chain ? 1 : 0);
+		sqlite3_bind_int(s, 6, in->validate_name < 0 ? -1 : in->validate_name ? 1 : 0);
 	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (in->url)
-		sqlite3_bind_text(s, 2, url, -1, SQLITE_STATIC);
-	if (in->client_cert_id)
-		sqlite3_bind_text(s, 3, in->client_cert_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, in->no_client_cert ? 1 : 0);
-	sqlite3_bind_int(s, 5, in->validate_chain < 0 ? -1 : in->validate_chain ? 1 : 0);
-	sqlite3_bind_int(s, 6, in->validate_name < 0 ? -1 : in->validate_name ? 1 : 0);
-	rc = cg_store_step_done(st, s, "write backend", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write backend", exists, in->created, err, errlen);
 	s = NULL;
-	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
-		goto out;
-	if (in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -622,27 +491,5 @@ out:
 
 int cg_store_backend_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
 {
-	int rc;
-	if ((rc = cg_store_check_id("backend id", id ? id : "", err, errlen)))
-		return rc;
-	if ((rc = cg_store_begin_write(st, err, errlen)))
-		return rc;
-	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM backends WHERE id = ?", err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = cg_store_step_done(st, s, "delete backend", err, errlen)))
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
-				    "backend '%s' does not exist", id);
-		goto out;
-	}
-	rc = cg_store_commit_write(st, err, errlen);
-out:
-	if (rc)
-		cg_store_rollback(st);
-	return rc;
+	return cg_store_rm_by_id(st, "backends", "backend", id, err, errlen);
 }

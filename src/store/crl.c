@@ -113,23 +113,18 @@ int cg_store_crl_add(struct cg_store *st, const char *id, const unsigned char *d
 				    CG_STORE_MAX_CRLS);
 		goto out;
 	}
-	sqlite3_stmt *s = cg_store_prepare(
+	sqlite3_stmt *s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE crls SET issuer = ?2, next_update = ?3, der = ?4, updated_at = " NOW
 			 " WHERE id = ?1"
 		       : "INSERT INTO crls (id, issuer, next_update, der, created_at, updated_at)"
 			 " VALUES (?1, ?2, ?3, ?4, " NOW ", " NOW ")",
-		err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
+		id, issuer, err, errlen);
+	if (s) {
+		sqlite3_bind_text(s, 3, next, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(s, 4, der, dl, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, issuer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, next, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 4, der, dl, SQLITE_STATIC);
-	if ((rc = cg_store_step_done(st, s, "write CRL", err, errlen)) ||
-	    (rc = cg_store_commit_write(st, err, errlen)))
+	if ((rc = cg_store_upsert_commit(st, s, "write CRL", exists != 0, NULL, err, errlen)))
 		goto out;
 	if (warn && X509_cmp_time(X509_CRL_get0_nextUpdate(crl), NULL) < 0)
 		snprintf(warn, warnlen,
@@ -147,26 +142,5 @@ out:
 
 int cg_store_crl_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
 {
-	int rc;
-	if ((rc = cg_store_check_id("CRL id", id ? id : "", err, errlen)))
-		return rc;
-	if ((rc = cg_store_begin_write(st, err, errlen)))
-		return rc;
-	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM crls WHERE id = ?", err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = cg_store_step_done(st, s, "delete CRL", err, errlen)))
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND, "CRL '%s' does not exist", id);
-		goto out;
-	}
-	rc = cg_store_commit_write(st, err, errlen);
-out:
-	if (rc)
-		cg_store_rollback(st);
-	return rc;
+	return cg_store_rm_by_id(st, "crls", "CRL", id, err, errlen);
 }

@@ -88,12 +88,6 @@ static char *arena_col(struct cg_arena *a, sqlite3_stmt *s, int i)
 	return cg_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, i));
 }
 
-static char *dup_col(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return strdup(t ? (const char *)t : "");
-}
-
 /* ---- scopes and formats -------------------------------------------- */
 
 static const char *const scope_names[] = { "global", "api", "operation" };
@@ -497,11 +491,6 @@ static bool text_uses_nv(const char *text, const char *name)
 	return false;
 }
 
-static bool xml_blank(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* Whether an attribute value v (vlen bytes, raw) names fragment id, after
  * {{name}} substitution (a fragment-id may be a named value). */
 static bool fragment_id_is(const char *v, size_t vlen, const char *id, const struct env_rows *e)
@@ -535,65 +524,24 @@ static bool fragment_id_is(const char *v, size_t vlen, const char *id, const str
 	return bl == strlen(id) && memcmp(buf, id, bl) == 0;
 }
 
+struct include_ref {
+	const char *id;
+	const struct env_rows *e;
+};
+
+static bool includes_attr(struct cg_str name, struct cg_str v, void *ud)
+{
+	const struct include_ref *r = ud;
+	return cg_str_eq_lit(name, "fragment-id") && fragment_id_is(v.ptr, v.len, r->id, r->e);
+}
+
 /* Whether text has <include-fragment fragment-id="id"/> outside comments
  * and CDATA. Textual on purpose: the loader replaces an include by the
  * fragment's elements, which leaves no trace of an empty fragment. */
 static bool text_includes(const char *text, const char *id, const struct env_rows *e)
 {
-	static const char tag[] = "<include-fragment";
-	const size_t tl = sizeof(tag) - 1;
-	const char *p = text;
-	while ((p = strchr(p, '<'))) {
-		const char *q;
-		if (strncmp(p, "<!--", 4) == 0) {
-			if (!(q = strstr(p + 4, "-->")))
-				return false;
-			p = q + 3;
-			continue;
-		}
-		if (strncmp(p, "<![CDATA[", 9) == 0) {
-			if (!(q = strstr(p + 9, "]]>")))
-				return false;
-			p = q + 3;
-			continue;
-		}
-		if (strncmp(p, tag, tl) != 0 ||
-		    !(xml_blank(p[tl]) || p[tl] == '/' || p[tl] == '>')) {
-			p++;
-			continue;
-		}
-		q = p + tl;
-		while (*q && *q != '>') {
-			const char *start = q;
-			while (xml_blank(*q))
-				q++;
-			const char *an = q;
-			while (*q && !xml_blank(*q) && *q != '=' && *q != '>' && *q != '/')
-				q++;
-			size_t al = (size_t)(q - an);
-			while (xml_blank(*q))
-				q++;
-			if (*q == '=') {
-				q++;
-				while (xml_blank(*q))
-					q++;
-				char quote = *q;
-				if (quote != '"' && quote != '\'')
-					break;
-				const char *v = ++q, *ve = strchr(v, quote);
-				if (!ve)
-					return false;
-				if (al == 11 && memcmp(an, "fragment-id", 11) == 0 &&
-				    fragment_id_is(v, (size_t)(ve - v), id, e))
-					return true;
-				q = ve + 1;
-			} else if (q == start) {
-				q++; /* '/' or a stray character: move on */
-			}
-		}
-		p = *q ? q + 1 : q;
-	}
-	return false;
+	struct include_ref r = { id, e };
+	return cg_store_xml_find_attr(text, "<include-fragment", true, includes_attr, &r);
 }
 
 static bool fragment_uses_nv(const struct env_rows *e, size_t k, const char *name)
@@ -740,7 +688,6 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 	memset(&e, 0, sizeof(e));
 	struct cg_buf lines;
 	cg_buf_init(&lines, DIAG_LINES_MAX);
-	sqlite3_stmt *s = NULL;
 	if ((rc = scope_exists(st, scope, api_id, op_id, err, errlen)) ||
 	    (rc = env_read(st, &e, err, errlen)))
 		goto out;
@@ -754,40 +701,25 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 		rc = CG_STORE_FAIL_INVALID;
 		goto out;
 	}
-	s = cg_store_prepare(st,
-			     "UPDATE policies SET format = ?4, value = ?5, updated_at = " NOW
-			     " WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3",
-			     err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	bind_scope(s, scope, api_id, op_id);
-	sqlite3_bind_text(s, 4, format_name(fmt), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, text, (int)len, SQLITE_STATIC);
-	rc = cg_store_step_done(st, s, "write policy", err, errlen);
-	s = NULL;
-	if (rc)
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		s = cg_store_prepare(st,
-				     "INSERT INTO policies (scope, api_id, op_id, format, value,"
-				     " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW
-				     ", " NOW ")",
-				     err, errlen);
-		if (!s) {
-			rc = CG_STORE_FAIL_IO;
-			goto out;
+	/* The UPDATE, then the INSERT when it changed no row. */
+	static const char *const write_sql[] = {
+		"UPDATE policies SET format = ?4, value = ?5, updated_at = " NOW
+		" WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3",
+		"INSERT INTO policies (scope, api_id, op_id, format, value, created_at,"
+		" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW ", " NOW ")",
+	};
+	for (size_t i = 0; i < 2; i++) {
+		sqlite3_stmt *s = cg_store_prepare(st, write_sql[i], err, errlen);
+		if (s) {
+			bind_scope(s, scope, api_id, op_id);
+			sqlite3_bind_text(s, 4, format_name(fmt), -1, SQLITE_STATIC);
+			sqlite3_bind_text(s, 5, text, (int)len, SQLITE_STATIC);
 		}
-		bind_scope(s, scope, api_id, op_id);
-		sqlite3_bind_text(s, 4, format_name(fmt), -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 5, text, (int)len, SQLITE_STATIC);
-		rc = cg_store_step_done(st, s, "write policy", err, errlen);
-		s = NULL;
-		if (rc)
-			goto out;
+		if ((rc = cg_store_step_done(st, s, "write policy", err, errlen)) ||
+		    sqlite3_changes(st->db) != 0)
+			break;
 	}
-	if ((rc = cg_store_commit_write(st, err, errlen)))
+	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
 		goto out;
 	/* Accepted: what is left to say are the warnings. */
 	struct msg m;
@@ -798,7 +730,6 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 	if (n)
 		msg_add(&m, "%.*s", (int)n, lines.data);
 out:
-	sqlite3_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	cg_buf_free(&lines);
@@ -816,12 +747,20 @@ void cg_store_text_free(struct cg_store_text *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The policy's name as a sentence starts ("The policy of api 'x'"). */
+static void sentence_label(enum cg_model_policy_scope scope, const char *api_id, const char *op_id,
+			   char *out, size_t outlen)
+{
+	cg_store_policy_name(scope, api_id, op_id, out, outlen);
+	out[0] = 'T';
+}
+
 static int fill_text(sqlite3_stmt *s, struct cg_store_text *out, bool with_description, char *err,
 		     size_t errlen)
 {
-	out->format = dup_col(s, 0);
-	out->value = dup_col(s, 1);
-	out->description = with_description ? dup_col(s, 2) : strdup("");
+	out->format = cg_store_dup_col(s, 0);
+	out->value = cg_store_dup_col(s, 1);
+	out->description = with_description ? cg_store_dup_col(s, 2) : strdup("");
 	if (!out->format || !out->value || !out->description) {
 		cg_store_text_free(out);
 		return cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
@@ -840,19 +779,15 @@ int cg_store_policy_get(struct cg_store *st, enum cg_model_policy_scope scope, c
 					   "SELECT format, value FROM policies WHERE scope = ?1 "
 					   "AND api_id IS ?2 AND op_id IS ?3",
 					   err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	bind_scope(s, scope, api_id, op_id);
-	int r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
+	if (s)
+		bind_scope(s, scope, api_id, op_id);
+	rc = cg_store_first_row(st, s, "read policy", err, errlen);
+	if (rc == 0) {
 		rc = fill_text(s, out, false, err, errlen);
-	} else if (r == SQLITE_DONE) {
+	} else if (rc == CG_STORE_FAIL_NOT_FOUND) {
 		char label[400];
-		cg_store_policy_name(scope, api_id, op_id, label, sizeof(label));
-		label[0] = 'T'; /* sentence start */
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s is not set", label);
-	} else {
-		rc = cg_store_sql_fail(st, "read policy", err, errlen);
+		sentence_label(scope, api_id, op_id, label, sizeof(label));
+		rc = cg_store_failf(err, errlen, rc, "%s is not set", label);
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -869,25 +804,11 @@ int cg_store_policy_rm(struct cg_store *st, enum cg_model_policy_scope scope, co
 	sqlite3_stmt *s = cg_store_prepare(
 		st, "DELETE FROM policies WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3", err,
 		errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	bind_scope(s, scope, api_id, op_id);
-	if ((rc = cg_store_step_done(st, s, "delete policy", err, errlen)))
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		char label[400];
-		cg_store_policy_name(scope, api_id, op_id, label, sizeof(label));
-		label[0] = 'T';
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND, "%s is not set", label);
-		goto out;
-	}
-	rc = cg_store_commit_write(st, err, errlen);
-out:
-	if (rc)
-		cg_store_rollback(st);
-	return rc;
+	if (s)
+		bind_scope(s, scope, api_id, op_id);
+	char label[400];
+	sentence_label(scope, api_id, op_id, label, sizeof(label));
+	return cg_store_delete_commit(st, s, "delete policy", err, errlen, "%s is not set", label);
 }
 
 /* ---- named values -------------------------------------------------- */
@@ -926,7 +847,7 @@ static int check_nv_value(const char *name, const char *v, char *err, size_t err
 			"named value '%s': the value is %zu bytes; at most %d are accepted", name,
 			n, CG_STORE_MAX_NV_VALUE_LEN);
 	for (size_t i = 0; i < n; i++)
-		if (!xml_blank(v[i]) && v[i] != '\v' && v[i] != '\f')
+		if (!cg_store_xml_blank(v[i]) && v[i] != '\v' && v[i] != '\f')
 			return 0;
 	return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
 			      "named value '%s': the value is only whitespace", name);
@@ -976,36 +897,21 @@ int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char 
 	struct env_rows e;
 	memset(&e, 0, sizeof(e));
 	sqlite3_stmt *s = NULL;
-	size_t exists, n;
-	if ((rc = cg_store_count(st, "SELECT count(*) FROM named_values WHERE name = ?", name, NULL,
-				 &exists, err, errlen)))
+	bool exists;
+	if ((rc = cg_store_room_for(st, "named_values", "name", name, CG_STORE_MAX_NAMED_VALUES,
+				    "named values", &exists, err, errlen)))
 		goto out;
-	if (!exists) {
-		if ((rc = cg_store_count(st, "SELECT count(*) FROM named_values", NULL, NULL, &n,
-					 err, errlen)))
-			goto out;
-		if (n >= CG_STORE_MAX_NAMED_VALUES) {
-			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
-					    "the store already holds %d named values, the limit",
-					    CG_STORE_MAX_NAMED_VALUES);
-			goto out;
-		}
-	}
-	s = cg_store_prepare(
+	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE named_values SET value = ?2, secret = ?3, tags = ?4, updated_at "
 			 "= " NOW " WHERE name = ?1"
 		       : "INSERT INTO named_values (name, value, secret, tags, created_at, "
 			 "updated_at) VALUES (?1, ?2, ?3, ?4, " NOW ", " NOW ")",
-		err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
+		name, in->value, err, errlen);
+	if (s) {
+		sqlite3_bind_int(s, 3, in->secret ? 1 : 0);
+		sqlite3_bind_text(s, 4, tags, -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, in->value, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 3, in->secret ? 1 : 0);
-	sqlite3_bind_text(s, 4, tags, -1, SQLITE_STATIC);
 	rc = cg_store_step_done(st, s, "write named value", err, errlen);
 	s = NULL;
 	if (rc)
@@ -1052,27 +958,21 @@ int cg_store_nv_get(struct cg_store *st, const char *name, struct cg_store_nv *o
 	int rc;
 	if ((rc = cg_store_check_nv_name(name ? name : "", err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare(
-		st, "SELECT name, value, secret, tags FROM named_values WHERE name = ?", err,
-		errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	int r = sqlite3_step(s);
-	if (r == SQLITE_ROW) {
-		out->name = dup_col(s, 0);
-		out->value = dup_col(s, 1);
+	sqlite3_stmt *s = cg_store_prepare_text(
+		st, "SELECT name, value, secret, tags FROM named_values WHERE name = ?", name, NULL,
+		err, errlen);
+	rc = cg_store_first_row(st, s, "read named value", err, errlen);
+	if (rc == 0) {
+		out->name = cg_store_dup_col(s, 0);
+		out->value = cg_store_dup_col(s, 1);
 		out->secret = sqlite3_column_int(s, 2) != 0;
-		out->tags = dup_col(s, 3);
+		out->tags = cg_store_dup_col(s, 3);
 		if (!out->name || !out->value || !out->tags) {
 			cg_store_nv_free(out);
 			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
 		}
-	} else if (r == SQLITE_DONE) {
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
-				    "named value '%s' does not exist", name);
-	} else {
-		rc = cg_store_sql_fail(st, "read named value", err, errlen);
+	} else if (rc == CG_STORE_FAIL_NOT_FOUND) {
+		rc = cg_store_failf(err, errlen, rc, "named value '%s' does not exist", name);
 	}
 	sqlite3_finalize(s);
 	return rc;
@@ -1110,17 +1010,11 @@ static int rm_unused(struct cg_store *st, const char *what, const char *id, bool
 		goto out;
 	}
 	err[0] = 0;
-	sqlite3_stmt *s = cg_store_prepare(st,
-					   is_nv ? "DELETE FROM named_values WHERE name = ?"
-						 : "DELETE FROM fragments WHERE id = ?",
-					   err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = cg_store_step_done(st, s, is_nv ? "delete named value" : "delete fragment", err,
-				     errlen)))
+	if ((rc = cg_store_run(st,
+			       is_nv ? "DELETE FROM named_values WHERE name = ?"
+				     : "DELETE FROM fragments WHERE id = ?",
+			       id, NULL, is_nv ? "delete named value" : "delete fragment", err,
+			       errlen)))
 		goto out;
 	rc = cg_store_commit_write(st, err, errlen);
 out:
@@ -1168,38 +1062,22 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 	struct cg_buf lines;
 	cg_buf_init(&lines, DIAG_LINES_MAX);
 	sqlite3_stmt *s = NULL;
-	size_t exists, n;
-	if ((rc = cg_store_count(st, "SELECT count(*) FROM fragments WHERE id = ?", id, NULL,
-				 &exists, err, errlen)))
+	bool exists;
+	if ((rc = cg_store_room_for(st, "fragments", "id", id, CG_STORE_MAX_FRAGMENTS,
+				    "fragments", &exists, err, errlen)))
 		goto out;
-	if (!exists) {
-		if ((rc = cg_store_count(st, "SELECT count(*) FROM fragments", NULL, NULL, &n, err,
-					 errlen)))
-			goto out;
-		if (n >= CG_STORE_MAX_FRAGMENTS) {
-			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
-					    "the store already holds %d fragments, the limit",
-					    CG_STORE_MAX_FRAGMENTS);
-			goto out;
-		}
-	}
-	s = cg_store_prepare(
+	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE fragments SET description = coalesce(?2, description), format = "
 			 "?3,"
 			 " value = ?4, updated_at = " NOW " WHERE id = ?1"
 		       : "INSERT INTO fragments (id, description, format, value, created_at,"
 			 " updated_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, " NOW ", " NOW ")",
-		err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
+		id, description, err, errlen);
+	if (s) {
+		sqlite3_bind_text(s, 3, format_name(fmt), -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, text, (int)len, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (description)
-		sqlite3_bind_text(s, 2, description, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, format_name(fmt), -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, text, (int)len, SQLITE_STATIC);
 	rc = cg_store_step_done(st, s, "write fragment", err, errlen);
 	s = NULL;
 	if (rc || (rc = env_read(st, &e, err, errlen)))
@@ -1223,7 +1101,7 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 	if ((rc = cg_store_commit_write(st, err, errlen)))
 		goto out;
 	msg_init(&m, err, errlen);
-	n = lines.len;
+	size_t n = lines.len;
 	while (n && lines.data[n - 1] == '\n')
 		n--;
 	if (n)
@@ -1244,19 +1122,14 @@ int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_t
 	int rc;
 	if ((rc = cg_store_check_id("fragment id", id ? id : "", err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare(
-		st, "SELECT format, value, description FROM fragments WHERE id = ?", err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	int r = sqlite3_step(s);
-	if (r == SQLITE_ROW)
+	sqlite3_stmt *s = cg_store_prepare_text(
+		st, "SELECT format, value, description FROM fragments WHERE id = ?", id, NULL, err,
+		errlen);
+	rc = cg_store_first_row(st, s, "read fragment", err, errlen);
+	if (rc == 0)
 		rc = fill_text(s, out, true, err, errlen);
-	else if (r == SQLITE_DONE)
-		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
-				    "fragment '%s' does not exist", id);
-	else
-		rc = cg_store_sql_fail(st, "read fragment", err, errlen);
+	else if (rc == CG_STORE_FAIL_NOT_FOUND)
+		rc = cg_store_failf(err, errlen, rc, "fragment '%s' does not exist", id);
 	sqlite3_finalize(s);
 	return rc;
 }
@@ -1363,7 +1236,7 @@ static void convert_one(struct cg_arena *a, struct cg_str orig, size_t off, char
 	const char *end = memchr(orig.ptr + off, quote ? quote : '<', orig.len - off);
 	size_t len = end ? (size_t)(end - (orig.ptr + off)) : orig.len - off;
 	if (!quote)
-		while (len && xml_blank(orig.ptr[off + len - 1]))
+		while (len && cg_store_xml_blank(orig.ptr[off + len - 1]))
 			len--;
 	span_add(s, off, len, code);
 }

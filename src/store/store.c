@@ -1,6 +1,8 @@
 /* The SQLite store: opening, schema migrations, the change token and the
- * model load. Writes are in write.c. */
+ * model load, and the SQL helpers of store-int.h. Writes are in write.c,
+ * certs.c, crl.c and policy.c. */
 #include "store/store-int.h"
+#include "store/validate.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -169,25 +171,125 @@ sqlite3_stmt *cg_store_prepare(struct cg_store *st, const char *sql, char *err, 
 	return s;
 }
 
+sqlite3_stmt *cg_store_prepare_text(struct cg_store *st, const char *sql, const char *a1,
+				    const char *a2, char *err, size_t errlen)
+{
+	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	if (s && a1)
+		sqlite3_bind_text(s, 1, a1, -1, SQLITE_STATIC);
+	if (s && a2)
+		sqlite3_bind_text(s, 2, a2, -1, SQLITE_STATIC);
+	return s;
+}
+
 int cg_store_step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
 		       size_t errlen)
 {
+	if (!s)
+		return CG_STORE_FAIL_IO;
 	int rc = sqlite3_step(s);
 	rc = rc != SQLITE_DONE && rc != SQLITE_ROW ? cg_store_sql_fail(st, what, err, errlen) : 0;
 	sqlite3_finalize(s);
 	return rc;
 }
 
+int cg_store_run(struct cg_store *st, const char *sql, const char *a1, const char *a2,
+		 const char *what, char *err, size_t errlen)
+{
+	return cg_store_step_done(st, cg_store_prepare_text(st, sql, a1, a2, err, errlen), what,
+				  err, errlen);
+}
+
+int cg_store_first_row(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+		       size_t errlen)
+{
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	int r = sqlite3_step(s);
+	if (r == SQLITE_ROW)
+		return 0;
+	if (r == SQLITE_DONE)
+		return CG_STORE_FAIL_NOT_FOUND;
+	return cg_store_sql_fail(st, what, err, errlen);
+}
+
+int cg_store_delete_commit(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+			   size_t errlen, const char *fmt, ...)
+{
+	int rc = cg_store_step_done(st, s, what, err, errlen);
+	if (rc == 0 && sqlite3_changes(st->db) == 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+		rc = CG_STORE_FAIL_NOT_FOUND;
+	}
+	if (rc == 0)
+		rc = cg_store_commit_write(st, err, errlen);
+	if (rc)
+		cg_store_rollback(st);
+	return rc;
+}
+
+int cg_store_upsert_commit(struct cg_store *st, sqlite3_stmt *s, const char *what, bool exists,
+			   bool *created, char *err, size_t errlen)
+{
+	int rc = cg_store_step_done(st, s, what, err, errlen);
+	if (rc == 0)
+		rc = cg_store_commit_write(st, err, errlen);
+	if (rc == 0 && created)
+		*created = !exists;
+	return rc;
+}
+
+int cg_store_rm_by_id(struct cg_store *st, const char *table, const char *noun, const char *id,
+		      char *err, size_t errlen)
+{
+	char label[64], sql[128], what[64];
+	int rc;
+	snprintf(label, sizeof(label), "%s id", noun);
+	if ((rc = cg_store_check_id(label, id ? id : "", err, errlen)) ||
+	    (rc = cg_store_begin_write(st, err, errlen)))
+		return rc;
+	snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE id = ?", table);
+	snprintf(what, sizeof(what), "delete %s", noun);
+	return cg_store_delete_commit(st, cg_store_prepare_text(st, sql, id, NULL, err, errlen),
+				      what, err, errlen, "%s '%s' does not exist", noun, id);
+}
+
+int cg_store_room_for(struct cg_store *st, const char *table, const char *key, const char *id,
+		      size_t limit, const char *what, bool *exists, char *err, size_t errlen)
+{
+	char sql[128];
+	size_t n;
+	int rc;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE %s = ?", table, key);
+	if ((rc = cg_store_count(st, sql, id, NULL, &n, err, errlen)))
+		return rc;
+	*exists = n != 0;
+	if (*exists)
+		return 0;
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if ((rc = cg_store_count(st, sql, NULL, NULL, &n, err, errlen)))
+		return rc;
+	if (n >= limit)
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "the store already holds %zu %s, the limit", limit, what);
+	return 0;
+}
+
+char *cg_store_dup_col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return strdup(t ? (const char *)t : "");
+}
+
 int cg_store_count(struct cg_store *st, const char *sql, const char *a1, const char *a2,
 		   size_t *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	sqlite3_stmt *s = cg_store_prepare_text(st, sql, a1, a2, err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	if (a1)
-		sqlite3_bind_text(s, 1, a1, -1, SQLITE_STATIC);
-	if (a2)
-		sqlite3_bind_text(s, 2, a2, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) != SQLITE_ROW) {
 		sqlite3_finalize(s);
 		return cg_store_sql_fail(st, "count", err, errlen);

@@ -16,35 +16,6 @@
 
 #define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
-static int step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
-		     size_t errlen)
-{
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		rc = cg_store_sql_fail(st, what, err, errlen);
-	else
-		rc = 0;
-	sqlite3_finalize(s);
-	return rc;
-}
-
-static int count(struct cg_store *st, const char *sql, const char *arg, size_t *out, char *err,
-		 size_t errlen)
-{
-	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	if (arg)
-		sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return cg_store_sql_fail(st, "count", err, errlen);
-	}
-	*out = (size_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return 0;
-}
-
 /* Non-fatal findings: appended to in->warn ("; " between them) when the
  * caller gave a buffer, else logged one per line. */
 static void warn_out(const struct cg_store_host_set *in, const char *msg)
@@ -56,12 +27,6 @@ static void warn_out(const struct cg_store_host_set *in, const char *msg)
 	} else {
 		cg_log_warn("%s", msg);
 	}
-}
-
-static char *dup_col(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return strdup(t ? (const char *)t : "");
 }
 
 int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, char *err,
@@ -85,26 +50,21 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		goto out;
 
-	s = cg_store_prepare(st,
-			     "SELECT cert_pem, key_pem, negotiate_client_certificate, is_default "
-			     "FROM hostnames WHERE name = ?",
-			     err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	int r = sqlite3_step(s);
-	bool exists = r == SQLITE_ROW;
+	s = cg_store_prepare_text(st,
+				  "SELECT cert_pem, key_pem, negotiate_client_certificate, "
+				  "is_default FROM hostnames WHERE name = ?",
+				  name, NULL, err, errlen);
+	rc = cg_store_first_row(st, s, "read hostname", err, errlen);
+	bool exists = rc == 0;
 	int negotiate = 0;
 	bool was_default = false;
-	if (r != SQLITE_ROW && r != SQLITE_DONE) {
-		rc = cg_store_sql_fail(st, "read hostname", err, errlen);
+	if (rc == CG_STORE_FAIL_NOT_FOUND)
+		rc = 0;
+	else if (rc)
 		goto out;
-	}
 	if (exists) {
-		old_cert = dup_col(s, 0);
-		old_key = dup_col(s, 1);
+		old_cert = cg_store_dup_col(s, 0);
+		old_key = cg_store_dup_col(s, 1);
 		negotiate = sqlite3_column_int(s, 2);
 		was_default = sqlite3_column_int(s, 3) != 0;
 		if (!old_cert || !old_key) {
@@ -117,7 +77,8 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	s = NULL;
 
 	size_t n_hosts;
-	if ((rc = count(st, "SELECT count(*) FROM hostnames", NULL, &n_hosts, err, errlen)))
+	if ((rc = cg_store_count(st, "SELECT count(*) FROM hostnames", NULL, NULL, &n_hosts, err,
+				 errlen)))
 		goto out;
 	if (!exists) {
 		if (!chain || !key) {
@@ -190,21 +151,13 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	/* The first hostname becomes the default, so there is always one. */
 	bool is_default = in->make_default || was_default || n_hosts == 0;
 	if (in->make_default) {
-		s = cg_store_prepare(st,
-				     "UPDATE hostnames SET is_default = 0, updated_at = " NOW
-				     " WHERE is_default = 1 AND name <> ?",
-				     err, errlen);
-		if (!s) {
-			rc = CG_STORE_FAIL_IO;
-			goto out;
-		}
-		sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-		rc = step_done(st, s, "clear the old default", err, errlen);
-		s = NULL;
-		if (rc)
+		if ((rc = cg_store_run(st,
+				       "UPDATE hostnames SET is_default = 0, updated_at = " NOW
+				       " WHERE is_default = 1 AND name <> ?",
+				       name, NULL, "clear the old default", err, errlen)))
 			goto out;
 	}
-	s = cg_store_prepare(
+	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE hostnames SET cert_pem = ?2, key_pem = ?3, "
 			 "negotiate_client_certificate = ?4, is_default = ?5, updated_at = " NOW
@@ -213,23 +166,14 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 			 "negotiate_client_certificate,"
 			 " is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW
 			 ", " NOW ")",
-		err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
+		name, cert_pem, err, errlen);
+	if (s) {
+		sqlite3_bind_text(s, 3, key_pem, -1, SQLITE_STATIC);
+		sqlite3_bind_int(s, 4, negotiate);
+		sqlite3_bind_int(s, 5, is_default ? 1 : 0);
 	}
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, cert_pem, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, key_pem, -1, SQLITE_STATIC);
-	sqlite3_bind_int(s, 4, negotiate);
-	sqlite3_bind_int(s, 5, is_default ? 1 : 0);
-	rc = step_done(st, s, "write hostname", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write hostname", exists, in->created, err, errlen);
 	s = NULL;
-	if (rc)
-		goto out;
-	rc = cg_store_commit_write(st, err, errlen);
-	if (rc == 0 && in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -256,27 +200,17 @@ int cg_store_host_rm(struct cg_store *st, const char *in_name, char *err, size_t
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare(st, "SELECT is_default FROM hostnames WHERE name = ?",
-					   err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	int r = sqlite3_step(s);
-	int is_default = r == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
+	sqlite3_stmt *s = cg_store_prepare_text(
+		st, "SELECT is_default FROM hostnames WHERE name = ?", name, NULL, err, errlen);
+	rc = cg_store_first_row(st, s, "read hostname", err, errlen);
+	int is_default = rc == 0 ? sqlite3_column_int(s, 0) : 0;
 	sqlite3_finalize(s);
-	if (r == SQLITE_DONE) {
-		snprintf(err, errlen, "hostname '%s' does not exist", name);
-		rc = CG_STORE_FAIL_NOT_FOUND;
+	if (rc == CG_STORE_FAIL_NOT_FOUND)
+		rc = cg_store_failf(err, errlen, rc, "hostname '%s' does not exist", name);
+	if (rc)
 		goto out;
-	}
-	if (r != SQLITE_ROW) {
-		rc = cg_store_sql_fail(st, "read hostname", err, errlen);
-		goto out;
-	}
 	size_t n;
-	if ((rc = count(st, "SELECT count(*) FROM hostnames", NULL, &n, err, errlen)))
+	if ((rc = cg_store_count(st, "SELECT count(*) FROM hostnames", NULL, NULL, &n, err, errlen)))
 		goto out;
 	if (is_default && n > 1) {
 		snprintf(err, errlen,
@@ -287,13 +221,8 @@ int cg_store_host_rm(struct cg_store *st, const char *in_name, char *err, size_t
 		rc = CG_STORE_FAIL_CONFLICT;
 		goto out;
 	}
-	s = cg_store_prepare(st, "DELETE FROM hostnames WHERE name = ?", err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	if ((rc = step_done(st, s, "delete hostname", err, errlen)))
+	if ((rc = cg_store_run(st, "DELETE FROM hostnames WHERE name = ?", name, NULL,
+			       "delete hostname", err, errlen)))
 		goto out;
 	rc = cg_store_commit_write(st, err, errlen);
 out:
@@ -321,7 +250,8 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		return rc;
 	sqlite3_stmt *s = NULL;
 	size_t exists;
-	if ((rc = count(st, "SELECT count(*) FROM apis WHERE id = ?", id, &exists, err, errlen)))
+	if ((rc = cg_store_count(st, "SELECT count(*) FROM apis WHERE id = ?", id, NULL, &exists,
+				 err, errlen)))
 		goto out;
 	if (!exists) {
 		if (!in->path || !in->service_url) {
@@ -334,7 +264,8 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 			goto out;
 		}
 		size_t n;
-		if ((rc = count(st, "SELECT count(*) FROM apis", NULL, &n, err, errlen)))
+		if ((rc = cg_store_count(st, "SELECT count(*) FROM apis", NULL, NULL, &n, err,
+					 errlen)))
 			goto out;
 		if (n >= CG_STORE_MAX_APIS) {
 			snprintf(err, errlen, "the store already holds %d APIs, the limit",
@@ -346,59 +277,34 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 	if (in->path) {
 		/* Paths compare case-insensitively (the column's collation), so
 		 * two APIs can never be ambiguous whichever way routing folds case. */
-		s = cg_store_prepare(st, "SELECT id FROM apis WHERE path = ? AND id <> ?", err,
-				     errlen);
-		if (!s) {
-			rc = CG_STORE_FAIL_IO;
-			goto out;
-		}
-		sqlite3_bind_text(s, 1, path, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-		int r = sqlite3_step(s);
-		if (r == SQLITE_ROW) {
-			snprintf(err, errlen, "API path '%s' is already used by API '%s'", path,
-				 (const char *)sqlite3_column_text(s, 0));
-			rc = CG_STORE_FAIL_CONFLICT;
-			goto out;
-		}
-		if (r != SQLITE_DONE) {
-			rc = cg_store_sql_fail(st, "check path", err, errlen);
-			goto out;
-		}
+		s = cg_store_prepare_text(st, "SELECT id FROM apis WHERE path = ? AND id <> ?", path,
+					  id, err, errlen);
+		rc = cg_store_first_row(st, s, "check path", err, errlen);
+		if (rc == 0)
+			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_CONFLICT,
+					    "API path '%s' is already used by API '%s'", path,
+					    (const char *)sqlite3_column_text(s, 0));
+		else if (rc == CG_STORE_FAIL_NOT_FOUND)
+			rc = 0;
 		sqlite3_finalize(s);
 		s = NULL;
+		if (rc)
+			goto out;
 	}
-	if (exists)
-		s = cg_store_prepare(
-			st,
-			"UPDATE apis SET display_name = coalesce(?2, display_name),"
-			" path = coalesce(?3, path), service_url = coalesce(?4, service_url),"
-			" updated_at = " NOW " WHERE id = ?1",
-			err, errlen);
-	else
-		s = cg_store_prepare(
-			st,
-			"INSERT INTO apis (id, display_name, path, service_url, created_at,"
-			" updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, " NOW ", " NOW ")",
-			err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (in->display_name)
-		sqlite3_bind_text(s, 2, in->display_name, -1, SQLITE_STATIC);
-	if (in->path)
+	s = cg_store_prepare_text(
+		st,
+		exists ? "UPDATE apis SET display_name = coalesce(?2, display_name),"
+			 " path = coalesce(?3, path), service_url = coalesce(?4, service_url),"
+			 " updated_at = " NOW " WHERE id = ?1"
+		       : "INSERT INTO apis (id, display_name, path, service_url, created_at,"
+			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, " NOW ", " NOW ")",
+		id, in->display_name, err, errlen);
+	if (s && in->path)
 		sqlite3_bind_text(s, 3, path, -1, SQLITE_STATIC);
-	if (in->service_url)
+	if (s && in->service_url)
 		sqlite3_bind_text(s, 4, url, -1, SQLITE_STATIC);
-	rc = step_done(st, s, "write API", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write API", exists != 0, in->created, err, errlen);
 	s = NULL;
-	if (rc)
-		goto out;
-	rc = cg_store_commit_write(st, err, errlen);
-	if (rc == 0 && in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -408,35 +314,14 @@ out:
 
 int cg_store_api_rm(struct cg_store *st, const char *id, char *err, size_t errlen)
 {
-	int rc;
-	if ((rc = cg_store_check_id("API id", id ? id : "", err, errlen)))
-		return rc;
-	if ((rc = cg_store_begin_write(st, err, errlen)))
-		return rc;
-	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM apis WHERE id = ?", err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if ((rc = step_done(st, s, "delete API", err, errlen)))
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		snprintf(err, errlen, "API '%s' does not exist", id);
-		rc = CG_STORE_FAIL_NOT_FOUND;
-		goto out;
-	}
-	rc = cg_store_commit_write(st, err, errlen);
-out:
-	if (rc)
-		cg_store_rollback(st);
-	return rc;
+	return cg_store_rm_by_id(st, "apis", "API", id, err, errlen);
 }
 
 static int api_exists(struct cg_store *st, const char *api_id, char *err, size_t errlen)
 {
 	size_t n;
-	int rc = count(st, "SELECT count(*) FROM apis WHERE id = ?", api_id, &n, err, errlen);
+	int rc = cg_store_count(st, "SELECT count(*) FROM apis WHERE id = ?", api_id, NULL, &n, err,
+				errlen);
 	if (rc)
 		return rc;
 	if (n == 0) {
@@ -470,24 +355,18 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 	sqlite3_stmt *s = NULL;
 	if ((rc = api_exists(st, api_id, err, errlen)))
 		goto out;
-	s = cg_store_prepare(
-		st, "SELECT method, url_template FROM operations WHERE api_id = ? AND id = ?", err,
-		errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, api_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-	int r = sqlite3_step(s);
-	bool exists = r == SQLITE_ROW;
+	s = cg_store_prepare_text(
+		st, "SELECT method, url_template FROM operations WHERE api_id = ? AND id = ?",
+		api_id, id, err, errlen);
+	rc = cg_store_first_row(st, s, "read operation", err, errlen);
+	bool exists = rc == 0;
 	if (exists) {
-		old_method = dup_col(s, 0);
-		old_template = dup_col(s, 1);
-	} else if (r != SQLITE_DONE) {
-		rc = cg_store_sql_fail(st, "read operation", err, errlen);
+		old_method = cg_store_dup_col(s, 0);
+		old_template = cg_store_dup_col(s, 1);
+	} else if (rc != CG_STORE_FAIL_NOT_FOUND) {
 		goto out;
 	}
+	rc = 0;
 	sqlite3_finalize(s);
 	s = NULL;
 	if (!exists) {
@@ -501,8 +380,8 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 			goto out;
 		}
 		size_t n;
-		if ((rc = count(st, "SELECT count(*) FROM operations WHERE api_id = ?", api_id, &n,
-				err, errlen)))
+		if ((rc = cg_store_count(st, "SELECT count(*) FROM operations WHERE api_id = ?",
+					 api_id, NULL, &n, err, errlen)))
 			goto out;
 		if (n >= CG_STORE_MAX_OPS_PER_API) {
 			snprintf(err, errlen, "API '%s' already has %d operations, the limit",
@@ -522,15 +401,14 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 		goto out;
 	/* Two operations with the same method and template would make routing
 	 * ambiguous; APIM refuses them too, ignoring parameter names. */
-	s = cg_store_prepare(
+	s = cg_store_prepare_text(
 		st, "SELECT id, method, url_template FROM operations WHERE api_id = ? AND id <> ?",
-		err, errlen);
+		api_id, id, err, errlen);
 	if (!s) {
 		rc = CG_STORE_FAIL_IO;
 		goto out;
 	}
-	sqlite3_bind_text(s, 1, api_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+	int r;
 	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *om = (const char *)sqlite3_column_text(s, 1);
 		const char *ot = (const char *)sqlite3_column_text(s, 2);
@@ -553,7 +431,7 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 		goto out;
 	}
 	sqlite3_finalize(s);
-	s = cg_store_prepare(
+	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE operations SET display_name = coalesce(?3, display_name),"
 			 " method = ?4, url_template = ?5, updated_at = " NOW
@@ -561,24 +439,15 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 		       : "INSERT INTO operations (api_id, id, display_name, method, url_template,"
 			 " created_at, updated_at) VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, " NOW
 			 ", " NOW ")",
-		err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
+		api_id, id, err, errlen);
+	if (s) {
+		if (in->display_name)
+			sqlite3_bind_text(s, 3, in->display_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 4, final_method, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, final_template, -1, SQLITE_STATIC);
 	}
-	sqlite3_bind_text(s, 1, api_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-	if (in->display_name)
-		sqlite3_bind_text(s, 3, in->display_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, final_method, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, final_template, -1, SQLITE_STATIC);
-	rc = step_done(st, s, "write operation", err, errlen);
+	rc = cg_store_upsert_commit(st, s, "write operation", exists, in->created, err, errlen);
 	s = NULL;
-	if (rc)
-		goto out;
-	rc = cg_store_commit_write(st, err, errlen);
-	if (rc == 0 && in->created)
-		*in->created = !exists;
 out:
 	sqlite3_finalize(s);
 	if (rc)
@@ -597,26 +466,13 @@ int cg_store_op_rm(struct cg_store *st, const char *api_id, const char *op_id, c
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	if ((rc = api_exists(st, api_id, err, errlen)))
-		goto out;
-	sqlite3_stmt *s = cg_store_prepare(st, "DELETE FROM operations WHERE api_id = ? AND id = ?",
-					   err, errlen);
-	if (!s) {
-		rc = CG_STORE_FAIL_IO;
-		goto out;
-	}
-	sqlite3_bind_text(s, 1, api_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, op_id, -1, SQLITE_STATIC);
-	if ((rc = step_done(st, s, "delete operation", err, errlen)))
-		goto out;
-	if (sqlite3_changes(st->db) == 0) {
-		snprintf(err, errlen, "API '%s' has no operation '%s'", api_id, op_id);
-		rc = CG_STORE_FAIL_NOT_FOUND;
-		goto out;
-	}
-	rc = cg_store_commit_write(st, err, errlen);
-out:
-	if (rc)
+	if ((rc = api_exists(st, api_id, err, errlen))) {
 		cg_store_rollback(st);
-	return rc;
+		return rc;
+	}
+	sqlite3_stmt *s = cg_store_prepare_text(
+		st, "DELETE FROM operations WHERE api_id = ? AND id = ?", api_id, op_id, err,
+		errlen);
+	return cg_store_delete_commit(st, s, "delete operation", err, errlen,
+				      "API '%s' has no operation '%s'", api_id, op_id);
 }

@@ -28,45 +28,17 @@ static char g_dir[PATH_LEN / 2]; /* the run's temp dir: PKI and stores */
 static int g_store_seq;          /* one fresh store file per test */
 static char g_store[PATH_LEN];   /* the current test's store path */
 
+#include "store/store_fixture.h"
+
 /* PEM texts read from the generated files. */
 static const char *ec_crt, *ec_key, *rsa_crt, *rsa_key, *other_key, *enc_key, *enc_legacy_key,
 	*ed_crt, *ed_key, *exp_crt, *exp_key, *future_crt, *future_key, *chain_ok, *chain_bad,
 	*leaf_key, *garbage, *san_crt;
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	char full[sizeof(cmd) + PATH_LEN];
-	snprintf(full, sizeof(full), "cd '%s' && (%s) >/dev/null 2>&1", g_dir, cmd);
-	int rc = system(full);
-	if (rc != 0) {
-		fprintf(stderr, "command failed (%d): %s\n", rc, cmd);
-		abort();
-	}
-}
-
 static char *slurp(const char *name)
 {
-	char p[PATH_LEN];
-	snprintf(p, sizeof(p), "%s/%s", g_dir, name);
-	FILE *f = fopen(p, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot read %s\n", p);
-		abort();
-	}
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	char *s = malloc((size_t)n + 1);
-	size_t got = fread(s, 1, (size_t)n, f);
-	s[got] = 0;
-	fclose(f);
-	return s;
+	size_t n;
+	return (char *)slurp_file(name, &n);
 }
 
 static char *concat(const char *a, const char *b)
@@ -77,8 +49,6 @@ static char *concat(const char *a, const char *b)
 	memcpy(s + la, b, lb + 1);
 	return s;
 }
-
-#define EC_NEW "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
 
 static int make_pki(void **state)
 {
@@ -108,13 +78,7 @@ static int make_pki(void **state)
 	sh("openssl ca -batch -config ca.cnf -selfsign -keyfile future.key -in future.csr "
 	   "-out future.crt -startdate 20990101000000Z -enddate 20991231000000Z -notext");
 	/* root -> intermediate -> leaf */
-	sh("openssl req -x509 " EC_NEW " -keyout root.key -out root.crt -days 30 -subj /CN=Root "
-	   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
-	sh("openssl req -new " EC_NEW " -keyout int.key -out int.csr -subj /CN=Intermediate");
-	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > "
-	   "int.ext");
-	sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -days 30 "
-	   "-extfile int.ext -out int.crt");
+	make_root_and_int();
 	sh("openssl req -new " EC_NEW
 	   " -keyout leaf.key -out leaf.csr -subj /CN=chain.example.com");
 	sh("openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key -CAcreateserial -days 30 "
@@ -144,96 +108,16 @@ static int make_pki(void **state)
 	return 0;
 }
 
-static int drop_pki(void **state)
-{
-	char cmd[PATH_LEN + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static int fresh_store(void **state)
-{
-	snprintf(g_store, sizeof(g_store), "%s/store-%d.db", g_dir, ++g_store_seq);
-	char err[CG_STORE_ERR_LEN];
-	struct cg_store *st = cg_store_open(g_store, 0, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	*state = st;
-	return 0;
-}
-
-static int close_store(void **state)
-{
-	cg_store_close(*state);
-	return 0;
-}
-
 /* Every row of every table (and the meta counter), read over a separate raw
  * SQLite connection, as one string: "nothing changed" means this string
  * and the change token are equal before and after. */
 static char *dump(void)
 {
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(g_store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	static const char *const q[] = { "SELECT * FROM meta",
 					 "SELECT * FROM hostnames ORDER BY name",
 					 "SELECT * FROM apis ORDER BY id",
 					 "SELECT * FROM operations ORDER BY api_id, id" };
-	char *out = calloc(1, DUMP_MAX);
-	size_t pos = 0;
-	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		sqlite3_stmt *s;
-		assert_int_equal(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			for (int c = 0; c < sqlite3_column_count(s); c++) {
-				const unsigned char *t = sqlite3_column_text(s, c);
-				pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "%s|",
-							t ? (const char *)t : "NULL");
-				assert_true(pos < DUMP_MAX);
-			}
-			pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "\n");
-		}
-		sqlite3_finalize(s);
-		pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "--\n");
-	}
-	sqlite3_close(db);
-	return out;
-}
-
-static uint64_t token(struct cg_store *st)
-{
-	uint64_t t;
-	char err[CG_STORE_ERR_LEN];
-	assert_int_equal(cg_store_change_token(st, &t, err, sizeof(err)), 0);
-	return t;
-}
-
-struct before {
-	char *rows;
-	uint64_t tok;
-};
-
-static struct before snap(struct cg_store *st)
-{
-	return (struct before){ dump(), token(st) };
-}
-
-/* Asserts a refused write: its kind, its message, and an unchanged store. */
-static void assert_refused(struct cg_store *st, struct before b, int rc, int want_rc,
-			   const char *err, const char *want_msg)
-{
-	if (rc != want_rc || !strstr(err, want_msg))
-		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, err,
-			want_msg);
-	assert_int_equal(rc, want_rc);
-	assert_non_null(strstr(err, want_msg));
-	char *after = dump();
-	assert_string_equal(b.rows, after);
-	assert_true(token(st) == b.tok);
-	free(after);
-	free(b.rows);
+	return dump_rows(q, sizeof(q) / sizeof(q[0]), DUMP_MAX);
 }
 
 static void host(struct cg_store *st, const char *name, const char *crt, const char *key,
@@ -532,12 +416,12 @@ static void test_host_round_trip(void **state)
 	/* Removal: the default cannot go while others exist. */
 	struct before b = snap(st);
 	int rc = cg_store_host_rm(st, "rsa.example.com", err, sizeof(err));
-	assert_refused(
+	assert_refused_err(
 		st, b, rc, CG_STORE_FAIL_CONFLICT, err,
 		"hostname 'rsa.example.com' is the default hostname and 1 other hostname exist");
 	b = snap(st);
 	rc = cg_store_host_rm(st, "nope.example.com", err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err,
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err,
 		       "hostname 'nope.example.com' does not exist");
 	assert_int_equal(cg_store_host_rm(st, "API.example.com", err, sizeof(err)), 0);
 	assert_int_equal(cg_store_host_rm(st, "rsa.example.com", err, sizeof(err)), 0);
@@ -713,7 +597,7 @@ static void test_host_refusals(void **state)
 						.negotiate_client_certificate = 0,
 						.make_default = true };
 		int rc = cg_store_host_set(st, &in, err, sizeof(err));
-		assert_refused(st, b, rc, c->want_rc, err, c->want);
+		assert_refused_err(st, b, rc, c->want_rc, err, c->want);
 	}
 	/* A damaged PEM block (bad base64 inside valid armour). */
 	char *broken = strdup(ec_crt);
@@ -726,7 +610,7 @@ static void test_host_refusals(void **state)
 					.key_pem = ec_key,
 					.negotiate_client_certificate = -1 };
 	int rc = cg_store_host_set(st, &in, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err,
 		       "certificate 1 in the PEM does not parse");
 	free(broken);
 	/* Oversized input. */
@@ -736,7 +620,7 @@ static void test_host_refusals(void **state)
 	b = snap(st);
 	in.cert_pem = huge;
 	rc = cg_store_host_set(st, &in, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "at most 262144 are accepted");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "at most 262144 are accepted");
 	free(huge);
 }
 
@@ -926,15 +810,15 @@ static void test_api_refusals(void **state)
 			.id = c->id, .display_name = c->dn, .path = c->path, .service_url = c->url
 		};
 		int rc = cg_store_api_set(st, &in, err, sizeof(err));
-		assert_refused(st, b, rc, c->want_rc, err, c->want);
+		assert_refused_err(st, b, rc, c->want_rc, err, c->want);
 	}
 	char err[CG_STORE_ERR_LEN];
 	struct before b = snap(st);
 	int rc = cg_store_api_rm(st, "nope", err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'nope' does not exist");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'nope' does not exist");
 	b = snap(st);
 	rc = cg_store_api_rm(st, "no pe", err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "may contain only letters");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "may contain only letters");
 }
 
 struct op_case {
@@ -1014,18 +898,18 @@ static void test_op_refusals(void **state)
 					      .method = c->method,
 					      .url_template = c->tmpl };
 		int rc = cg_store_op_set(st, &in, err, sizeof(err));
-		assert_refused(st, b, rc, c->want_rc, err, c->want);
+		assert_refused_err(st, b, rc, c->want_rc, err, c->want);
 	}
 	/* Same template, other method: fine. */
 	op(st, "orders", "put", "PUT", "/orders/{orderId}");
 	char err[CG_STORE_ERR_LEN];
 	struct before b = snap(st);
 	int rc = cg_store_op_rm(st, "orders", "nope", err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err,
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err,
 		       "API 'orders' has no operation 'nope'");
 	b = snap(st);
 	rc = cg_store_op_rm(st, "nope", "get", err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'nope' does not exist");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_NOT_FOUND, err, "API 'nope' does not exist");
 }
 
 /* ---- limits ---- */
@@ -1038,20 +922,6 @@ static char *repeat(char c, size_t n, const char *prefix, const char *suffix)
 	memset(s + pl, c, n);
 	memcpy(s + pl + n, suffix, sl + 1);
 	return s;
-}
-
-/* Rows inserted behind the store's back, in one transaction, to reach a
- * count limit quickly. */
-static void raw_exec(const char *sql)
-{
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "%s\n", msg);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
 }
 
 static void test_length_limits(void **state)
@@ -1076,7 +946,7 @@ static void test_length_limits(void **state)
 	struct cg_store_host_set hin = { .name = name254, .cert_pem = ec_crt, .key_pem = ec_key,
 					 .negotiate_client_certificate = -1 };
 	rc = cg_store_host_set(st, &hin, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 253 characters");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 253 characters");
 	name254[CG_STORE_MAX_HOSTNAME_LEN] = 0; /* 253 chars: fine */
 	assert_int_equal(cg_store_check_hostname(name254, out, err, sizeof(err)), 0);
 	free(label63);
@@ -1089,7 +959,7 @@ static void test_length_limits(void **state)
 	b = snap(st);
 	struct cg_store_api_set ain = { .id = "p401", .path = path401, .service_url = "http://b" };
 	rc = cg_store_api_set(st, &ain, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 400 characters");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 400 characters");
 	free(path400);
 	free(path401);
 
@@ -1099,7 +969,7 @@ static void test_length_limits(void **state)
 	b = snap(st);
 	ain = (struct cg_store_api_set){ .id = "u2001", .path = "u2001", .service_url = url2001 };
 	rc = cg_store_api_set(st, &ain, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 2000 characters");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 2000 characters");
 	free(url2000);
 	free(url2001);
 
@@ -1109,7 +979,7 @@ static void test_length_limits(void **state)
 	b = snap(st);
 	ain = (struct cg_store_api_set){ .id = "a", .display_name = dn301 };
 	rc = cg_store_api_set(st, &ain, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 300 bytes");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 300 bytes");
 	free(dn300);
 	free(dn301);
 
@@ -1120,7 +990,7 @@ static void test_length_limits(void **state)
 	struct cg_store_op_set oin = { .api_id = "a", .id = "m33", .method = m33,
 				       .url_template = "/m33" };
 	rc = cg_store_op_set(st, &oin, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 32 characters");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 32 characters");
 	free(m32);
 	free(m33);
 
@@ -1131,7 +1001,7 @@ static void test_length_limits(void **state)
 	oin = (struct cg_store_op_set){ .api_id = "a", .id = "t1001", .method = "GET",
 					.url_template = t1001 };
 	rc = cg_store_op_set(st, &oin, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 1000 characters");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "is longer than 1000 characters");
 	free(t1000);
 	free(t1001);
 
@@ -1146,7 +1016,7 @@ static void test_length_limits(void **state)
 	oin = (struct cg_store_op_set){ .api_id = "a", .id = "p33", .method = "GET",
 					.url_template = tmpl };
 	rc = cg_store_op_set(st, &oin, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err, "has more than 32 parameters");
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err, "has more than 32 parameters");
 
 	/* A chain of more than 10 certificates. */
 	size_t cl = strlen(chain_ok);
@@ -1157,7 +1027,7 @@ static void test_length_limits(void **state)
 	hin = (struct cg_store_host_set){ .name = "c.example.com", .cert_pem = long_chain,
 					  .key_pem = leaf_key, .negotiate_client_certificate = -1 };
 	rc = cg_store_host_set(st, &hin, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err,
 		       "the certificate chain has more than 10 certificates");
 	free(long_chain);
 }
@@ -1167,43 +1037,34 @@ static void test_count_limits(void **state)
 	struct cg_store *st = *state;
 	char err[CG_STORE_ERR_LEN];
 	api(st, "a", NULL, "a", "http://b");
-	char sql[512];
 	/* Operations per API. */
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
-		 "INSERT INTO operations SELECT 'a', 'o' || i, 'o', 'GET', '/o' || i, 'x', 'x' FROM n",
-		 CG_STORE_MAX_OPS_PER_API);
-	raw_exec(sql);
+	raw_fill(CG_STORE_MAX_OPS_PER_API,
+		 "INSERT INTO operations SELECT 'a', 'o' || i, 'o', 'GET', '/o' || i, 'x', 'x' "
+		 "FROM n");
 	struct before b = snap(st);
 	struct cg_store_op_set oin = { .api_id = "a", .id = "one-more", .method = "GET",
 				       .url_template = "/one-more" };
 	int rc = cg_store_op_set(st, &oin, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err,
 		       "API 'a' already has 1000 operations, the limit");
 	/* APIs. */
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
-		 "INSERT INTO apis SELECT 'x' || i, 'x', 'x' || i, 'http://b', 'x', 'x' FROM n",
-		 CG_STORE_MAX_APIS - 1);
-	raw_exec(sql);
+	raw_fill(CG_STORE_MAX_APIS - 1,
+		 "INSERT INTO apis SELECT 'x' || i, 'x', 'x' || i, 'http://b', 'x', 'x' FROM n");
 	b = snap(st);
 	struct cg_store_api_set ain = { .id = "one-more", .path = "one-more",
 					.service_url = "http://b" };
 	rc = cg_store_api_set(st, &ain, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err,
 		       "the store already holds 10000 APIs, the limit");
 	/* Hostnames (rows with a placeholder certificate: only counted). */
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_HOSTS,
 		 "INSERT INTO hostnames SELECT 'h' || i || '.example.com', 'c', 'k', 0, i = 1, 'x', "
-		 "'x' FROM n",
-		 CG_STORE_MAX_HOSTS);
-	raw_exec(sql);
+		 "'x' FROM n");
 	b = snap(st);
 	struct cg_store_host_set hin = { .name = "one-more.example.com", .cert_pem = ec_crt,
 					 .key_pem = ec_key, .negotiate_client_certificate = -1 };
 	rc = cg_store_host_set(st, &hin, err, sizeof(err));
-	assert_refused(st, b, rc, CG_STORE_FAIL_INVALID, err,
+	assert_refused_err(st, b, rc, CG_STORE_FAIL_INVALID, err,
 		       "the store already holds 1000 hostnames, the limit");
 	/* The model at the limits loads; one row past a limit (written behind
 	 * the store's back) is refused at load. */
@@ -1361,5 +1222,5 @@ int main(void)
 		T(test_two_writers_both_succeed),
 		T(test_change_token),
 	};
-	return cmocka_run_group_tests(tests, make_pki, drop_pki);
+	return cmocka_run_group_tests(tests, make_pki, drop_dir);
 }

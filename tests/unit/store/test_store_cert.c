@@ -28,48 +28,19 @@ static char g_store[PATH_LEN];
 static char g_err[CG_STORE_ERR_LEN];
 static char g_warn[CG_STORE_ERR_LEN];
 
+#include "store/store_fixture.h"
+
 struct file {
 	unsigned char *data;
 	size_t len;
 };
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
-{
-	char cmd[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	char full[sizeof(cmd) + PATH_LEN];
-	snprintf(full, sizeof(full), "cd '%s' && (%s) >/dev/null 2>&1", g_dir, cmd);
-	if (system(full) != 0) {
-		fprintf(stderr, "command failed: %s\n", cmd);
-		abort();
-	}
-}
-
 static struct file slurp(const char *name)
 {
-	char p[PATH_LEN];
-	snprintf(p, sizeof(p), "%s/%s", g_dir, name);
-	FILE *f = fopen(p, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot read %s\n", p);
-		abort();
-	}
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	struct file r = { malloc((size_t)n + 1), (size_t)n };
-	if (fread(r.data, 1, (size_t)n, f) != (size_t)n)
-		abort();
-	r.data[n] = 0;
-	fclose(f);
+	struct file r;
+	r.data = slurp_file(name, &r.len);
 	return r;
 }
-
-#define EC_NEW "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
 
 static struct file client_pem, client_der, client_pfx, client_pfx_empty, client_with_key,
 	client_with_other_key, client_with_enc_key, two_certs, nocert_pfx, garbage, expired,
@@ -101,13 +72,8 @@ static int make_pki(void **state)
 	   "thumb.txt");
 	sh("head -c 2000 /dev/urandom > garbage.bin");
 	/* root -> intermediate -> leaf (CA:FALSE) */
-	sh("openssl req -x509 " EC_NEW " -keyout root.key -out root.crt -days 30 -subj /CN=Root "
-	   "-addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
-	sh("openssl req -new " EC_NEW " -keyout int.key -out int.csr -subj /CN=Intermediate");
-	sh("printf 'basicConstraints=critical,CA:TRUE\\nkeyUsage=keyCertSign,cRLSign\\n' > "
-	   "int.ext");
-	sh("openssl x509 -req -in int.csr -CA root.crt -CAkey root.key -CAcreateserial -days 30 "
-	   "-extfile int.ext -out int.crt && openssl x509 -in int.crt -outform DER -out int.der");
+	make_root_and_int();
+	sh("openssl x509 -in int.crt -outform DER -out int.der");
 	sh("openssl req -new " EC_NEW " -keyout leaf.key -out leaf.csr -subj /CN=leaf");
 	sh("printf 'basicConstraints=CA:FALSE\\n' > leaf.ext");
 	sh("openssl x509 -req -in leaf.csr -CA int.crt -CAkey int.key -CAcreateserial -days 30 "
@@ -147,34 +113,8 @@ static int make_pki(void **state)
 	return 0;
 }
 
-static int drop_pki(void **state)
-{
-	(void)state;
-	char cmd[PATH_LEN + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static int fresh_store(void **state)
-{
-	snprintf(g_store, sizeof(g_store), "%s/store-%d.db", g_dir, ++g_store_seq);
-	struct cg_store *st = cg_store_open(g_store, 0, g_err, sizeof(g_err));
-	if (!st)
-		return -1;
-	*state = st;
-	return 0;
-}
-
-static int close_store(void **state)
-{
-	cg_store_close(*state);
-	return 0;
-}
-
 static char *dump(void)
 {
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(g_store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	static const char *const q[] = {
 		"SELECT * FROM meta",
 		"SELECT id, thumbprint, subject, issuer, not_before, "
@@ -183,57 +123,7 @@ static char *dump(void)
 		"ca_certificates ORDER BY id",
 		"SELECT * FROM backends ORDER BY id"
 	};
-	char *out = calloc(1, DUMP_MAX);
-	size_t pos = 0;
-	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		sqlite3_stmt *s;
-		assert_int_equal(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			for (int c = 0; c < sqlite3_column_count(s); c++) {
-				const unsigned char *t = sqlite3_column_text(s, c);
-				pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "%s|",
-							t ? (const char *)t : "NULL");
-				assert_true(pos < DUMP_MAX);
-			}
-			pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "\n");
-		}
-		sqlite3_finalize(s);
-		pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "--\n");
-	}
-	sqlite3_close(db);
-	return out;
-}
-
-static uint64_t token(struct cg_store *st)
-{
-	uint64_t t;
-	assert_int_equal(cg_store_change_token(st, &t, g_err, sizeof(g_err)), 0);
-	return t;
-}
-
-struct before {
-	char *rows;
-	uint64_t tok;
-};
-
-static struct before snap(struct cg_store *st)
-{
-	return (struct before){ dump(), token(st) };
-}
-
-static void assert_refused(struct cg_store *st, struct before b, int rc, int want_rc,
-			   const char *want)
-{
-	if (rc != want_rc || !strstr(g_err, want))
-		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, g_err,
-			want);
-	assert_int_equal(rc, want_rc);
-	assert_non_null(strstr(g_err, want));
-	char *after = dump();
-	assert_string_equal(b.rows, after);
-	assert_true(token(st) == b.tok);
-	free(after);
-	free(b.rows);
+	return dump_rows(q, sizeof(q) / sizeof(q[0]), DUMP_MAX);
 }
 
 static int cert_add(struct cg_store *st, const char *id, struct file f, const char *password)
@@ -496,18 +386,6 @@ static void test_ca(void **state)
 		       CG_STORE_FAIL_NOT_FOUND, "CA certificate 'int' does not exist");
 }
 
-static void raw_exec(const char *sql)
-{
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "%s\n", msg);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static int backend(struct cg_store *st, const char *id, const char *url, const char *cert,
 		   int chain, int name);
 
@@ -558,34 +436,24 @@ static void test_upload_parser_survives_mutations(void **state)
 static void test_count_limits(void **state)
 {
 	struct cg_store *st = *state;
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_CERTS - 1,
 		 "INSERT INTO certificates (id, thumbprint, subject, issuer, not_before, not_after,"
 		 " der, created_at, updated_at) SELECT 'c' || i, 'T' || i, '', '', '', '', x'00',"
-		 " 'now', 'now' FROM n",
-		 CG_STORE_MAX_CERTS - 1);
-	raw_exec(sql);
+		 " 'now', 'now' FROM n");
 	ok(cert_add(st, "last", client_pem, NULL));
 	struct before b = snap(st);
 	assert_refused(st, b, cert_add(st, "one-more", root_pem, NULL), CG_STORE_FAIL_INVALID,
 		       "already holds 50000 certificates, the limit");
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_CAS - 1,
 		 "INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der, created_at,"
-		 " updated_at) SELECT 'a' || i, 'T' || i, '', '', x'00', 'now', 'now' FROM n",
-		 CG_STORE_MAX_CAS - 1);
-	raw_exec(sql);
+		 " updated_at) SELECT 'a' || i, 'T' || i, '', '', x'00', 'now', 'now' FROM n");
 	ok(ca_add(st, "last", root_pem, false));
 	b = snap(st);
 	assert_refused(st, b, ca_add(st, "one-more", int_der, true), CG_STORE_FAIL_INVALID,
 		       "already holds 100 CA certificates, the limit");
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_BACKENDS - 1,
 		 "INSERT INTO backends (id, url, created_at, updated_at) SELECT 'b' || i, "
-		 "'http://x', 'now', 'now' FROM n",
-		 CG_STORE_MAX_BACKENDS - 1);
-	raw_exec(sql);
+		 "'http://x', 'now', 'now' FROM n");
 	ok(backend(st, "last", "http://x", NULL, -1, -1));
 	b = snap(st);
 	assert_refused(st, b, backend(st, "one-more", "http://x", NULL, -1, -1),
@@ -683,5 +551,5 @@ int main(void)
 		T(test_backends),
 		T(test_upload_parser_survives_mutations),
 	};
-	return cmocka_run_group_tests(tests, make_pki, drop_pki);
+	return cmocka_run_group_tests(tests, make_pki, drop_dir);
 }

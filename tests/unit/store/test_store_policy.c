@@ -24,6 +24,8 @@ static int g_store_seq;
 static char g_store[PATH_LEN];
 static char g_err[CG_STORE_DIAG_LEN];
 
+#include "store/store_fixture.h"
+
 static int make_dir(void **state)
 {
 	(void)state;
@@ -31,38 +33,9 @@ static int make_dir(void **state)
 	return mkdtemp(g_dir) ? 0 : -1;
 }
 
-static int drop_dir(void **state)
-{
-	(void)state;
-	char cmd[PATH_LEN + 16];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static int fresh_store(void **state)
-{
-	snprintf(g_store, sizeof(g_store), "%s/store-%d.db", g_dir, ++g_store_seq);
-	char err[CG_STORE_ERR_LEN];
-	struct cg_store *st = cg_store_open(g_store, 0, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "%s\n", err);
-		return -1;
-	}
-	*state = st;
-	return 0;
-}
-
-static int close_store(void **state)
-{
-	cg_store_close(*state); /* NULL-safe */
-	return 0;
-}
-
 /* Every row of every table, over a separate raw connection. */
 static char *dump(void)
 {
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(g_store, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	static const char *const q[] = {
 		"SELECT * FROM meta",
 		"SELECT * FROM apis ORDER BY id",
@@ -71,58 +44,7 @@ static char *dump(void)
 		"SELECT * FROM named_values ORDER BY name",
 		"SELECT * FROM fragments ORDER BY id",
 	};
-	char *out = calloc(1, DUMP_MAX);
-	size_t pos = 0;
-	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
-		sqlite3_stmt *s;
-		assert_int_equal(sqlite3_prepare_v2(db, q[i], -1, &s, NULL), SQLITE_OK);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			for (int c = 0; c < sqlite3_column_count(s); c++) {
-				const unsigned char *t = sqlite3_column_text(s, c);
-				pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "%s|",
-							t ? (const char *)t : "NULL");
-				assert_true(pos < DUMP_MAX);
-			}
-			pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "\n");
-		}
-		sqlite3_finalize(s);
-		pos += (size_t)snprintf(out + pos, DUMP_MAX - pos, "--\n");
-	}
-	sqlite3_close(db);
-	return out;
-}
-
-static uint64_t token(struct cg_store *st)
-{
-	uint64_t t;
-	char err[CG_STORE_ERR_LEN];
-	assert_int_equal(cg_store_change_token(st, &t, err, sizeof(err)), 0);
-	return t;
-}
-
-struct before {
-	char *rows;
-	uint64_t tok;
-};
-
-static struct before snap(struct cg_store *st)
-{
-	return (struct before){ dump(), token(st) };
-}
-
-static void assert_refused(struct cg_store *st, struct before b, int rc, int want_rc,
-			   const char *want_msg)
-{
-	if (rc != want_rc || !strstr(g_err, want_msg))
-		fprintf(stderr, "rc %d (want %d), err '%s' (want '%s')\n", rc, want_rc, g_err,
-			want_msg);
-	assert_int_equal(rc, want_rc);
-	assert_non_null(strstr(g_err, want_msg));
-	char *after = dump();
-	assert_string_equal(b.rows, after);
-	assert_true(token(st) == b.tok);
-	free(after);
-	free(b.rows);
+	return dump_rows(q, sizeof(q) / sizeof(q[0]), DUMP_MAX);
 }
 
 static void ok(int rc)
@@ -687,42 +609,23 @@ static void test_fragment_size_limit(void **state)
 	free(text);
 }
 
-static void raw_exec(const char *sql)
-{
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		fprintf(stderr, "%s\n", msg);
-	assert_int_equal(rc, SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static void test_count_limits(void **state)
 {
 	struct cg_store *st = *state;
 	/* Fill to one below each limit behind the store's back, then the
 	 * last one goes in through it and the next is refused. */
-	char sql[512];
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_NAMED_VALUES - 1,
 		 "INSERT INTO named_values (name, value, created_at, updated_at) "
-		 "SELECT 'nv' || i, 'v', 'now', 'now' FROM n",
-		 CG_STORE_MAX_NAMED_VALUES - 1);
-	raw_exec(sql);
+		 "SELECT 'nv' || i, 'v', 'now', 'now' FROM n");
 	ok(nv(st, "last", "v", false));
 	struct before b = snap(st);
 	assert_refused(st, b, nv(st, "one-more", "v", false), CG_STORE_FAIL_INVALID,
 		       "already holds 10000 named values, the limit");
 	ok(nv(st, "last", "updates are fine", false));
 
-	snprintf(sql, sizeof(sql),
-		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+	raw_fill(CG_STORE_MAX_FRAGMENTS - 1,
 		 "INSERT INTO fragments (id, format, value, created_at, updated_at) "
-		 "SELECT 'f' || i, 'rawxml', '<fragment/>', 'now', 'now' FROM n",
-		 CG_STORE_MAX_FRAGMENTS - 1);
-	raw_exec(sql);
+		 "SELECT 'f' || i, 'rawxml', '<fragment/>', 'now', 'now' FROM n");
 	const char *f = "<fragment><set-header name=\"a\" exists-action=\"delete\" /></fragment>";
 	ok(frag(st, "last", f));
 	b = snap(st);

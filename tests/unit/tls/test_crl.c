@@ -244,43 +244,7 @@ static int listen_on(int backlog, int *port)
 
 /* ---- PKI ------------------------------------------------------------------ */
 
-static int run(const char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int st = -1;
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) == 0)
-		waitpid(pid, &st, 0);
-	posix_spawn_file_actions_destroy(&fa);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *path(const char *name)
-{
-	static char p[8][160];
-	static int i;
-	i = (i + 1) % 8;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", g_dir, name);
-	return p[i];
-}
-
-#define RUN(...)                                                                                   \
-	do {                                                                                       \
-		const char *argv_[] = { __VA_ARGS__, NULL };                                       \
-		if (run(argv_) != 0)                                                               \
-			fail_msg("command failed: %s %s %s", argv_[0], argv_[1], argv_[2]);       \
-	} while (0)
-
-static void write_file(const char *p, const char *text)
-{
-	FILE *f = fopen(p, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
+#include "tls/tls_cli.h"
 
 /* Leaf extension sections, one per distribution point the tests use. */
 static const char *const g_dp_paths[] = { "int.crl", "garbage", "missing", "big", "bignocl", "forged.crl",
@@ -293,12 +257,7 @@ static void write_config(void)
 	char cnf[16384];
 	int n = snprintf(
 		cnf, sizeof(cnf),
-		"[req]\ndistinguished_name = dn\nprompt = no\nstring_mask = utf8only\nutf8 = yes\n"
-		"[dn]\nCN = unused\n"
-		"[v3_root]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
-		"subjectKeyIdentifier = hash\n"
-		"[v3_int]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = critical,keyCertSign,cRLSign\n"
-		"subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
+		CA_CNF_HEAD
 		"crlDistributionPoints = URI:http://127.0.0.1:%d/root.crl\n"
 		"[v3_dead]\nbasicConstraints = CA:FALSE\ncrlDistributionPoints = URI:http://127.0.0.1:%d/x.crl\n"
 		"[v3_https]\nbasicConstraints = CA:FALSE\ncrlDistributionPoints = URI:https://127.0.0.1:%d/int.crl\n"
@@ -329,36 +288,17 @@ static void write_config(void)
 			      "[v3_dp%zu]\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature\n"
 			      "crlDistributionPoints = URI:http://127.0.0.1:%d/%s\n",
 			      i, g_port, g_dp_paths[i]);
-	write_file(path("ca.cnf"), cnf);
-	write_file(path("int.idx"), "");
-	write_file(path("root.idx"), "");
-	write_file(path("int.crlnum"), "01\n");
-	write_file(path("root.crlnum"), "01\n");
-	write_file(path("int.serial"), "1000\n");
-	write_file(path("root.serial"), "2000\n");
-}
-
-#define EC "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"
-
-static void self_signed(const char *name, const char *subj)
-{
-	char key[64], pem[64];
-	snprintf(key, sizeof(key), "%s.key", name);
-	snprintf(pem, sizeof(pem), "%s.pem", name);
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-x509", EC, "-days", "3650", "-keyout", path(key),
-	    "-out", path(pem), "-subj", subj, "-extensions", "v3_root", "-utf8");
+	write_ca_files(cnf);
 }
 
 /* name.pem signed by the intermediate with extension section ext. */
 static void leaf(const char *name, const char *ext)
 {
-	char key[64], csr[64], pem[64], subj[96];
-	snprintf(key, sizeof(key), "%s.key", name);
+	char csr[64], pem[64], subj[96];
 	snprintf(csr, sizeof(csr), "%s.csr", name);
 	snprintf(pem, sizeof(pem), "%s.pem", name);
 	snprintf(subj, sizeof(subj), "/CN=%s", name);
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path(key), "-out", path(csr),
-	    "-subj", subj);
+	make_csr(name, subj, false);
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-batch", "-notext", "-extensions", ext, "-in", path(csr),
 	    "-out", path(pem), "-startdate", "20240101000000Z", "-enddate", "20340101000000Z");
 }
@@ -379,13 +319,13 @@ static const char *dp_ext(const char *p)
 static void make_pki(void)
 {
 	write_config();
-	self_signed("root", "/CN=Test Root CA/O=certgate tests");
+	self_signed("root", "/CN=Test Root CA/O=certgate tests", "v3_root");
 	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path("int.key"), "-out",
 	    path("int.csr"), "-subj", "/CN=Test Intermediate CA/O=certgate tests");
 	RUN("openssl", "x509", "-req", "-in", path("int.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"),
 	    "-set_serial", "4096", "-days", "3650", "-extfile", path("ca.cnf"), "-extensions", "v3_int", "-out",
 	    path("int.pem"));
-	self_signed("fakeint", "/CN=Test Intermediate CA/O=certgate tests");
+	self_signed("fakeint", "/CN=Test Intermediate CA/O=certgate tests", "v3_root");
 	leaf("good", dp_ext("int.crl"));
 	leaf("revoked", dp_ext("int.crl"));
 	leaf("garbage", dp_ext("garbage"));
@@ -423,30 +363,6 @@ static void make_pki(void)
 	    "-crl_nextupdate", "20240102000000Z", "-out", path("stale.crl"));
 }
 
-static X509 *load_cert(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.pem", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(x);
-	return x;
-}
-
-static EVP_PKEY *load_key(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.key", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	EVP_PKEY *k = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(k);
-	return k;
-}
-
 static unsigned char *slurp(const char *p, size_t *len)
 {
 	FILE *f = fopen(p, "rb");
@@ -467,9 +383,9 @@ static void serve_file(const char *p, const char *file, enum mode m)
 	free(b);
 }
 
-/* A leaf with the given distribution point URIs (NULL-terminated),
- * issued by issuer and signed with key. */
-static X509 *api_leaf(const char *cn, X509 *issuer, EVP_PKEY *key, const char *const *uris)
+/* A leaf for cn issued by issuer, signed with key (also its public key),
+ * with a random serial and one extension nid made from spec. */
+static X509 *api_leaf_ext(const char *cn, X509 *issuer, EVP_PKEY *key, int nid, const char *spec)
 {
 	X509 *x = X509_new();
 	assert_non_null(x);
@@ -483,21 +399,29 @@ static X509 *api_leaf(const char *cn, X509 *issuer, EVP_PKEY *key, const char *c
 	ASN1_TIME_set(X509_getm_notBefore(x), 1704067200);
 	ASN1_TIME_set(X509_getm_notAfter(x), 2019686400);
 	X509_set_pubkey(x, key);
+	X509V3_CTX v3;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
+	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, nid, spec);
+	assert_non_null(e);
+	X509_add_ext(x, e, -1);
+	X509_EXTENSION_free(e);
+	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+	return x;
+}
+
+/* A leaf with the given distribution point URIs (NULL-terminated),
+ * issued by issuer and signed with key. */
+static X509 *api_leaf(const char *cn, X509 *issuer, EVP_PKEY *key, const char *const *uris)
+{
 	char *spec = calloc(1, 200000);
 	assert_non_null(spec);
 	for (int i = 0; uris[i]; i++) {
 		strcat(spec, i ? ",URI:" : "URI:");
 		strcat(spec, uris[i]);
 	}
-	X509V3_CTX v3;
-	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_crl_distribution_points, spec);
+	X509 *x = api_leaf_ext(cn, issuer, key, NID_crl_distribution_points, spec);
 	free(spec);
-	assert_non_null(e);
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, key, EVP_sha256()) > 0);
 	return x;
 }
 
@@ -510,30 +434,9 @@ static EVP_PKEY *k_int, *k_fake;
 static X509 *api_leaf_ocsp(const char *cn, const char *uri)
 {
 	char spec[1200];
-	X509 *x = X509_new();
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 900000 + (long)(random() % 100000));
-	X509_NAME *n = X509_NAME_new();
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_NAME_free(n);
-	X509_set_issuer_name(x, X509_get_subject_name(c_int));
-	ASN1_TIME_set(X509_getm_notBefore(x), 1704067200);
-	ASN1_TIME_set(X509_getm_notAfter(x), 2019686400);
-	X509_set_pubkey(x, k_int);
 	snprintf(spec, sizeof(spec), "OCSP;URI:%s", uri);
-	X509V3_CTX v3;
-	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, c_int, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_info_access, spec);
-	assert_non_null(e);
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, k_int, EVP_sha256()) > 0);
-	return x;
+	return api_leaf_ext(cn, c_int, k_int, NID_info_access, spec);
 }
-
 
 static int group_setup(void **state)
 {
@@ -601,23 +504,7 @@ static int group_teardown(void **state)
 	X509_free(c_revoked);
 	EVP_PKEY_free(k_int);
 	EVP_PKEY_free(k_fake);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	cg_arena_init(&g_arena, 64 * 1024, 0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	cg_arena_destroy(&g_arena);
-	return 0;
+	return remove_dir();
 }
 
 /* Test settings: short timeouts, small CRLs, no retries within a test

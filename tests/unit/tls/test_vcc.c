@@ -39,148 +39,26 @@ static struct cg_arena g_arena;
 
 #include "tls/tls_cli.h"
 
-static void write_config(void)
-{
-	char cnf[4096];
-	snprintf(cnf, sizeof(cnf),
-		 "[req]\ndistinguished_name = dn\nprompt = no\nstring_mask = utf8only\nutf8 = yes\n"
-		 "[dn]\nCN = unused\n"
-		 "[v3_root]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n"
-		 "subjectKeyIdentifier = hash\n"
-		 "[v3_int]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = critical,keyCertSign,cRLSign\n"
-		 "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
-		 "[v3_leaf]\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature\n"
-		 "extendedKeyUsage = clientAuth\nsubjectAltName = DNS:client.example\n"
-		 "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
-		 "[v3_san]\nbasicConstraints = CA:FALSE\nsubjectAltName = DNS:API.Contoso.com, DNS:*.wild.example, IP:192.0.2.1, email:someone@contoso.example\n"
-		 "[v3_server]\nbasicConstraints = CA:FALSE\nextendedKeyUsage = serverAuth\n"
-		 "[v3_noca]\nbasicConstraints = CA:FALSE\n"
-		 "[ca]\ndefault_ca = intca\n"
-		 "[intca]\ndatabase = %s/int.idx\ncrlnumber = %s/int.crlnum\nserial = %s/int.serial\nnew_certs_dir = %s\n"
-		 "certificate = %s/int.pem\nprivate_key = %s/int.key\ndefault_md = sha256\n"
-		 "default_crl_days = 30\npolicy = pol\nunique_subject = no\nemail_in_dn = yes\n"
-		 "[rootca]\ndatabase = %s/root.idx\ncrlnumber = %s/root.crlnum\nserial = %s/root.serial\nnew_certs_dir = %s\n"
-		 "certificate = %s/root.pem\nprivate_key = %s/root.key\ndefault_md = sha256\n"
-		 "default_crl_days = 30\npolicy = pol\nunique_subject = no\n"
-		 "[pol]\ncommonName = optional\n",
-		 g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir, g_dir);
-	write_file(path("ca.cnf"), cnf);
-	write_file(path("int.idx"), "");
-	write_file(path("root.idx"), "");
-	write_file(path("int.crlnum"), "01\n");
-	write_file(path("root.crlnum"), "01\n");
-	write_file(path("int.serial"), "1000\n");
-	write_file(path("root.serial"), "2000\n");
-}
-
-#define EC "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"
-
-/* A self-signed certificate name.pem/name.key with extensions ext. */
-static void self_signed(const char *name, const char *subj, const char *ext)
-{
-	char key[64], pem[64];
-	snprintf(key, sizeof(key), "%s.key", name);
-	snprintf(pem, sizeof(pem), "%s.pem", name);
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-x509", EC, "-days", "3650", "-keyout", path(key),
-	    "-out", path(pem), "-subj", subj, "-extensions", ext, "-utf8");
-}
-
-/* name.pem signed by the intermediate with `openssl ca`, between the
- * given dates (YYYYMMDDHHMMSSZ), or for `days` days from now. */
-static void leaf_by_int(const char *name, const char *subj, const char *ext, const char *start, const char *end)
-{
-	char key[64], csr[64], pem[64];
-	snprintf(key, sizeof(key), "%s.key", name);
-	snprintf(csr, sizeof(csr), "%s.csr", name);
-	snprintf(pem, sizeof(pem), "%s.pem", name);
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path(key), "-out", path(csr),
-	    "-subj", subj, "-utf8");
-	RUN("openssl", "ca", "-config", path("ca.cnf"), "-batch", "-notext", "-preserveDN", "-utf8",
-	    "-extensions", ext, "-in", path(csr), "-out", path(pem), "-startdate", start, "-enddate", end);
-}
+#include "tls/tls_pki.h"
 
 static void make_pki(void)
 {
-	write_config();
-	self_signed("root", "/CN=Test Root CA/O=certgate tests", "v3_root");
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path("int.key"), "-out",
-	    path("int.csr"), "-subj", "/CN=Test Intermediate CA/O=certgate tests");
-	RUN("openssl", "x509", "-req", "-in", path("int.csr"), "-CA", path("root.pem"), "-CAkey", path("root.key"),
-	    "-set_serial", "4096", "-days", "3650", "-extfile", path("ca.cnf"), "-extensions", "v3_int", "-out",
-	    path("int.pem"));
-	/* Serials come from int.serial in this order: 1000, 1001, ... */
-	leaf_by_int("valid", "/C=US/O=Contoso, Inc./CN=valid client", "v3_leaf", "20240101000000Z", "20340101000000Z");
-	leaf_by_int("revoked", "/CN=revoked client", "v3_leaf", "20240101000000Z", "20340101000000Z");
-	leaf_by_int("expired", "/CN=expired client", "v3_leaf", "20200101000000Z", "20210101000000Z");
-	leaf_by_int("future", "/CN=future client", "v3_leaf", "20400101000000Z", "20410101000000Z");
+	make_cas_and_leaves(
+		"[v3_san]\nbasicConstraints = CA:FALSE\nsubjectAltName = DNS:API.Contoso.com, DNS:*.wild.example, "
+		"IP:192.0.2.1, email:someone@contoso.example\n");
 	leaf_by_int("sans", "/C=CH/L=Z\xc3\xbcrich/O=M\xc3\xbcller AG/CN=Z\xc3\xbcrich client", "v3_san",
 		    "20240101000000Z", "20340101000000Z");
 	self_signed("other", "/CN=Other Root CA", "v3_root");
-	RUN("openssl", "req", "-config", path("ca.cnf"), "-new", EC, "-keyout", path("stranger.key"), "-out",
-	    path("stranger.csr"), "-subj", "/CN=stranger");
-	RUN("openssl", "x509", "-req", "-in", path("stranger.csr"), "-CA", path("other.pem"), "-CAkey",
-	    path("other.key"), "-set_serial", "5", "-days", "3650", "-extfile", path("ca.cnf"), "-extensions",
-	    "v3_noca", "-out", path("stranger.pem"));
+	ca_signed("stranger", "/CN=stranger", "other", "5", "v3_noca");
 	self_signed("selfsigned", "/CN=self signed client", "v3_noca");
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-revoke", path("revoked.pem"));
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-gencrl", "-out", path("int.crl"));
 	RUN("openssl", "ca", "-config", path("ca.cnf"), "-name", "rootca", "-gencrl", "-out", path("root.crl"));
 }
 
-static X509 *load_cert(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.pem", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(x);
-	return x;
-}
-
-static X509_CRL *load_crl(const char *name)
-{
-	char f[64];
-	snprintf(f, sizeof(f), "%s.crl", name);
-	FILE *fp = fopen(path(f), "r");
-	assert_non_null(fp);
-	X509_CRL *c = PEM_read_X509_CRL(fp, NULL, NULL, NULL);
-	fclose(fp);
-	assert_non_null(c);
-	return c;
-}
-
 /* ---- certificates made with the API --------------------------------- */
 
-static EVP_PKEY *g_key; /* one P-256 key for every API-made certificate */
-
-static X509 *api_cert(const char *cn, X509 *issuer, EVP_PKEY *issuer_key, bool ca, int64_t nb, int64_t na,
-		      long serial)
-{
-	X509 *x = X509_new();
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_NAME *n = X509_NAME_new();
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : n);
-	X509_NAME_free(n);
-	ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb);
-	ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na);
-	X509_set_pubkey(x, g_key);
-	X509V3_CTX v3;
-	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, issuer ? issuer : x, x, NULL, NULL, 0);
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints,
-						 ca ? "critical,CA:TRUE" : "CA:FALSE");
-	assert_non_null(e);
-	X509_add_ext(x, e, -1);
-	X509_EXTENSION_free(e);
-	assert_true(X509_sign(x, issuer_key ? issuer_key : g_key, EVP_sha256()) > 0);
-	return x;
-}
+#include "tls/tls_api_cert.h"
 
 /* ---- fixtures ---------------------------------------------------------- */
 
@@ -251,21 +129,7 @@ static int group_teardown(void **state)
 	X509_CRL_free(crl_int);
 	X509_CRL_free(crl_root);
 	EVP_PKEY_free(g_key);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static int setup(void **state)
-{
-	cg_arena_init(&g_arena, 64 * 1024, 0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	cg_arena_destroy(&g_arena);
-	return 0;
+	return remove_dir();
 }
 
 static struct cg_x509 *view(X509 *x)
