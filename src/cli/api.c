@@ -60,18 +60,15 @@ static int op_table(const struct cg_model_api *a)
 
 int cg_cli_api_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *path = NULL, *backend = NULL, *dn = NULL, *store = NULL;
+	const char *path = NULL, *backend = NULL, *dn = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--path", &path, NULL },
 		{ "--backend", &backend, NULL },
 		{ "--display-name", &dn, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -89,12 +86,9 @@ int cg_cli_api_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_api_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -128,13 +122,10 @@ int cg_cli_api_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_api_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -162,13 +153,9 @@ int cg_cli_api_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_api_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -183,18 +170,15 @@ int cg_cli_api_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_op_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *method = NULL, *tmpl = NULL, *dn = NULL, *store = NULL;
+	const char *method = NULL, *tmpl = NULL, *dn = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--method", &method, NULL },
 		{ "--url-template", &tmpl, NULL },
 		{ "--display-name", &dn, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "API-ID", "OP-ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -213,13 +197,10 @@ int cg_cli_op_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_op_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	static const char *const pos[] = { "API-ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -244,13 +225,10 @@ int cg_cli_op_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_op_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	static const char *const pos[] = { "API-ID", "OP-ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -281,13 +259,9 @@ int cg_cli_op_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_op_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "API-ID", "OP-ID" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 2, a);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;

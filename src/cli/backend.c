@@ -7,7 +7,7 @@
 
 int cg_cli_backend_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *url = NULL, *client_cert = NULL, *store = NULL;
+	const char *url = NULL, *client_cert = NULL;
 	bool no_client_cert = false, chain = false, no_chain = false, name = false, no_name = false;
 	const struct cg_cli_opt opts[] = {
 		{ "--url", &url, NULL },
@@ -17,13 +17,10 @@ int cg_cli_backend_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 		{ "--no-validate-chain", NULL, &no_chain },
 		{ "--validate-name", NULL, &name },
 		{ "--no-validate-name", NULL, &no_name },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	if (chain && no_chain)
 		return cg_cli_usage_error(ctx, "--validate-chain and --no-validate-chain exclude "
 					       "each other");
@@ -90,12 +87,9 @@ static json_t *backend_json(const struct cg_model_backend *b)
 int cg_cli_backend_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -128,13 +122,10 @@ int cg_cli_backend_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_backend_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -159,13 +150,9 @@ int cg_cli_backend_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_backend_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;

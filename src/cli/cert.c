@@ -50,16 +50,13 @@ static void free_upload(unsigned char *data, size_t len, char *password)
 
 int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *password_file = NULL, *store = NULL;
+	const char *password_file = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--password-file", &password_file, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID", "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
 	unsigned char *data;
 	size_t len;
 	char *password;
@@ -133,12 +130,9 @@ static json_t *cert_json(const char *id, const struct cg_store_cert_info *info, 
 int cg_cli_cert_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -174,13 +168,10 @@ int cg_cli_cert_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -209,13 +200,9 @@ int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_cert_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -230,18 +217,15 @@ int cg_cli_cert_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *password_file = NULL, *store = NULL;
+	const char *password_file = NULL;
 	bool intermediate = false;
 	const struct cg_cli_opt opts[] = {
 		{ "--intermediate", NULL, &intermediate },
 		{ "--password-file", &password_file, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID", "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
 	unsigned char *data;
 	size_t len;
 	char *password;
@@ -278,12 +262,9 @@ int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_ca_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -326,13 +307,9 @@ int cg_cli_ca_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_ca_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;

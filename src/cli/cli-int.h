@@ -19,31 +19,35 @@ void cg_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parses a command's argv (argv[0] is the last command word) against opts.
  * pos_names names the positional arguments (exactly that many are needed).
- * "--" ends options. Refuses unknown options, a missing or repeated value,
+ * "--" ends options. Besides opts, every command takes --store FILE (after
+ * them, as if it were the last of opts): it sets ctx->store_path once the
+ * whole line parsed. Refuses unknown options, a missing or repeated value,
  * and a wrong positional count. Returns 0, or CG_CLI_EXIT_USAGE after
  * printing why. out->help is set for --help/-h (other checks are skipped). */
-int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+int cg_cli_parse(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
 		 size_t num_opts, const char *const *pos_names, size_t num_pos,
 		 struct cg_cli_args *out);
 
 /* As cg_cli_parse, but between min_pos and max_pos positionals are
  * accepted (out->num_pos says how many came). */
-int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
-		       const struct cg_cli_opt *opts, size_t num_opts, const char *const *pos_names,
-		       size_t min_pos, size_t max_pos, struct cg_cli_args *out);
+int cg_cli_parse_range(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+		       size_t num_opts, const char *const *pos_names, size_t min_pos,
+		       size_t max_pos, struct cg_cli_args *out);
 
 /* Parses a command's arguments, or prints its help; returns from the
  * calling command with the exit code in either case. */
-#define PARSE_OR_HELP(ctx, argc, argv, opts, pos, npos, a)                                         \
+#define PARSE_N_OR_HELP(ctx, argc, argv, opts, num_opts, pos, npos, a)                             \
 	do {                                                                                       \
-		int prc_ = cg_cli_parse(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]),     \
-					pos, npos, &(a));                                          \
+		int prc_ = cg_cli_parse(ctx, argc, argv, opts, num_opts, pos, npos, &(a));         \
 		if (prc_ || (a).help) {                                                            \
 			if ((a).help)                                                              \
 				cg_cli_command_help((ctx)->cmd);                                   \
 			return prc_;                                                               \
 		}                                                                                  \
 	} while (0)
+/* The same with opts an array. */
+#define PARSE_OR_HELP(ctx, argc, argv, opts, pos, npos, a)                                         \
+	PARSE_N_OR_HELP(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, npos, a)
 
 /* Prints a multi-line store message to stderr: the first line as
  * "certgate: ...", then each line. A diagnostic line that is a position in

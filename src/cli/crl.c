@@ -10,13 +10,9 @@
 
 int cg_cli_crl_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID", "FILE" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 2, a);
 	unsigned char *data;
 	size_t len;
 	int rc;
@@ -42,12 +38,9 @@ int cg_cli_crl_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_crl_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -79,13 +72,9 @@ int cg_cli_crl_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_crl_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;

@@ -11,7 +11,7 @@
 
 int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *cert_path = NULL, *key_path = NULL, *store = NULL;
+	const char *cert_path = NULL, *key_path = NULL;
 	bool negotiate = false, no_negotiate = false, make_default = false;
 	const struct cg_cli_opt opts[] = {
 		{ "--cert", &cert_path, NULL },
@@ -19,7 +19,6 @@ int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 		{ "--negotiate-client-certificate", NULL, &negotiate },
 		{ "--no-negotiate-client-certificate", NULL, &no_negotiate },
 		{ "--default", NULL, &make_default },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "NAME" };
 	struct cg_cli_args a;
@@ -29,8 +28,6 @@ int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 			cg_cli_command_help(ctx->cmd);
 		return rc;
 	}
-	if (store)
-		ctx->store_path = store;
 	if (negotiate && no_negotiate)
 		return cg_cli_usage_error(ctx,
 					  "--negotiate-client-certificate and "
@@ -127,17 +124,14 @@ static json_t *host_json(const struct cg_model_host *h)
 int cg_cli_host_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
-	int rc = cg_cli_parse(ctx, argc, argv, opts, 2, NULL, 0, &a);
+	int rc = cg_cli_parse(ctx, argc, argv, opts, 1, NULL, 0, &a);
 	if (rc || a.help) {
 		if (a.help)
 			cg_cli_command_help(ctx->cmd);
 		return rc;
 	}
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	if ((rc = cg_cli_load(ctx, &st, &m)))
@@ -186,18 +180,15 @@ int cg_cli_host_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_host_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	static const char *const pos[] = { "NAME" };
 	struct cg_cli_args a;
-	int rc = cg_cli_parse(ctx, argc, argv, opts, 2, pos, 1, &a);
+	int rc = cg_cli_parse(ctx, argc, argv, opts, 1, pos, 1, &a);
 	if (rc || a.help) {
 		if (a.help)
 			cg_cli_command_help(ctx->cmd);
 		return rc;
 	}
-	if (store)
-		ctx->store_path = store;
 	char name[CG_STORE_MAX_HOSTNAME_LEN + 1], err[CG_STORE_ERR_LEN];
 	if (cg_store_check_hostname(a.pos[0], name, err, sizeof(err)) != 0)
 		return cg_cli_fail("%s", err);
@@ -249,18 +240,14 @@ int cg_cli_host_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_host_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "NAME" };
 	struct cg_cli_args a;
-	int rc = cg_cli_parse(ctx, argc, argv, opts, 1, pos, 1, &a);
+	int rc = cg_cli_parse(ctx, argc, argv, NULL, 0, pos, 1, &a);
 	if (rc || a.help) {
 		if (a.help)
 			cg_cli_command_help(ctx->cmd);
 		return rc;
 	}
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;

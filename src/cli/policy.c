@@ -37,18 +37,15 @@ static int check_format_opt(const struct cg_cli_ctx *ctx, const char *format)
 
 int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *format = NULL, *store = NULL;
+	const char *api = NULL, *op = NULL, *format = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 		{ "--format", &format, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	enum cg_model_policy_scope scope;
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
@@ -88,17 +85,14 @@ int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *format = NULL, *store = NULL;
+	const char *api = NULL, *op = NULL, *format = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 		{ "--format", &format, NULL },
-		{ "--store", &store, NULL },
 	};
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	enum cg_model_policy_scope scope;
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
@@ -123,16 +117,13 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *store = NULL;
+	const char *api = NULL, *op = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
-		{ "--store", &store, NULL },
 	};
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	enum cg_model_policy_scope scope;
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)))
@@ -157,12 +148,9 @@ static const char *const scope_words[] = { "global", "api", "operation" };
 int cg_cli_policy_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -259,17 +247,14 @@ static int scrub(struct cg_buf *out, struct cg_str s, const struct cg_model *m)
 
 int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *format = NULL, *scope_opt = NULL, *store = NULL;
+	const char *format = NULL, *scope_opt = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--format", &format, NULL },
 		{ "--scope", &scope_opt, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	int rc;
 	if ((rc = check_format_opt(ctx, format)))
 		return rc;
@@ -387,13 +372,12 @@ static size_t split_tags(char *s, const char **out, size_t max)
 
 int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *value_file = NULL, *tags = NULL, *store = NULL;
+	const char *value_file = NULL, *tags = NULL;
 	bool secret = false;
 	const struct cg_cli_opt opts[] = {
 		{ "--secret", NULL, &secret },
 		{ "--value-file", &value_file, NULL },
 		{ "--tags", &tags, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "NAME", "VALUE" };
 	struct cg_cli_args a;
@@ -404,8 +388,6 @@ int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 			cg_cli_command_help(ctx->cmd);
 		return rc;
 	}
-	if (store)
-		ctx->store_path = store;
 	if (value_file && a.num_pos == 2)
 		return cg_cli_usage_error(ctx, "give VALUE or --value-file, not both");
 	if (!value_file && a.num_pos < 2)
@@ -460,12 +442,9 @@ int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_nv_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -503,17 +482,13 @@ int cg_cli_nv_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_nv_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false, reveal = false;
-	const char *store = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--json", NULL, &json },
 		{ "--reveal", NULL, &reveal },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "NAME" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -544,13 +519,9 @@ int cg_cli_nv_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_nv_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "NAME" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -567,17 +538,14 @@ int cg_cli_nv_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_fragment_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *description = NULL, *format = NULL, *store = NULL;
+	const char *description = NULL, *format = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--description", &description, NULL },
 		{ "--format", &format, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID", "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
 	int rc;
 	if ((rc = check_format_opt(ctx, format)))
 		return rc;
@@ -624,12 +592,9 @@ static json_t *fragment_json(const struct cg_model_fragment *f, bool with_value)
 int cg_cli_fragment_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st;
 	struct cg_model m;
 	int rc = cg_cli_load(ctx, &st, &m);
@@ -661,17 +626,14 @@ int cg_cli_fragment_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *format = NULL, *store = NULL;
+	const char *format = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--json", NULL, &json },
 		{ "--format", &format, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	int rc;
 	if ((rc = check_format_opt(ctx, format)))
 		return rc;
@@ -701,13 +663,9 @@ int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_fragment_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;

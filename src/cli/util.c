@@ -49,7 +49,7 @@ void cg_cli_warn(const char *fmt, ...)
 	fprintf(stderr, "certgate: warning: %s\n", msg);
 }
 
-int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+int cg_cli_parse(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
 		 size_t num_opts, const char *const *pos_names, size_t num_pos,
 		 struct cg_cli_args *out)
 {
@@ -102,13 +102,16 @@ void cg_cli_print_diag_lines(const char *lines, const char *file, const char *fr
 	print_lines(lines, file, frag_id);
 }
 
-int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
-		       const struct cg_cli_opt *opts, size_t num_opts, const char *const *pos_names,
-		       size_t min_pos, size_t num_pos, struct cg_cli_args *out)
+int cg_cli_parse_range(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+		       size_t num_opts, const char *const *pos_names, size_t min_pos,
+		       size_t num_pos, struct cg_cli_args *out)
 {
 	memset(out, 0, sizeof(*out));
-	bool seen[CG_CLI_MAX_OPTS] = { false };
+	bool seen[CG_CLI_MAX_OPTS] = { false }, seen_store = false;
 	bool only_pos = false;
+	const char *store = NULL;
+	/* --store is every command's: parsed here, after the command's own. */
+	const struct cg_cli_opt store_opt = { "--store", &store, NULL };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (only_pos || a[0] != '-' || a[1] == 0) {
@@ -131,29 +134,33 @@ int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
 		for (k = 0; k < num_opts && k < CG_CLI_MAX_OPTS; k++)
 			if (strlen(opts[k].name) == nl && strncmp(opts[k].name, a, nl) == 0)
 				break;
-		if (k == num_opts || k == CG_CLI_MAX_OPTS)
+		const struct cg_cli_opt *o = k < num_opts && k < CG_CLI_MAX_OPTS ? &opts[k] : NULL;
+		bool *seen_o = o ? &seen[k] : &seen_store;
+		if (!o && strlen(store_opt.name) == nl && strncmp(store_opt.name, a, nl) == 0)
+			o = &store_opt;
+		if (!o)
 			return cg_cli_usage_error(ctx, "unknown option '%.*s'", (int)nl, a);
-		if (seen[k])
-			return cg_cli_usage_error(ctx, "option %s is given twice", opts[k].name);
-		seen[k] = true;
-		if (opts[k].flag) {
+		if (*seen_o)
+			return cg_cli_usage_error(ctx, "option %s is given twice", o->name);
+		*seen_o = true;
+		if (o->flag) {
 			if (eq)
-				return cg_cli_usage_error(ctx, "option %s takes no value",
-							  opts[k].name);
-			*opts[k].flag = true;
+				return cg_cli_usage_error(ctx, "option %s takes no value", o->name);
+			*o->flag = true;
 			continue;
 		}
 		if (eq) {
-			*opts[k].value = eq + 1;
+			*o->value = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return cg_cli_usage_error(ctx, "option %s needs a value",
-							  opts[k].name);
-			*opts[k].value = argv[++i];
+				return cg_cli_usage_error(ctx, "option %s needs a value", o->name);
+			*o->value = argv[++i];
 		}
 	}
 	if (out->num_pos < min_pos)
 		return cg_cli_usage_error(ctx, "missing %s", pos_names[out->num_pos]);
+	if (store)
+		ctx->store_path = store;
 	return 0;
 }
 
