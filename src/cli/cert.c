@@ -127,42 +127,39 @@ static json_t *cert_json(const char *id, const struct cg_store_cert_info *info, 
 	return j;
 }
 
+/* The view of a listed certificate; one that does not parse says so. */
+static void cert_view(const struct cg_model_cert *c, struct cg_store_cert_info *info)
+{
+	if (!der_info(c->der, c->der_len, info)) {
+		memset(info, 0, sizeof(*info));
+		snprintf(info->subject, sizeof(info->subject), "(does not parse)");
+		snprintf(info->thumbprint, sizeof(info->thumbprint), "%s", c->thumbprint);
+	}
+}
+
+static json_t *cert_item_json(const struct cg_model *m, size_t i)
+{
+	struct cg_store_cert_info info;
+	cert_view(&m->certs[i], &info);
+	return cert_json(m->certs[i].id, &info, m->certs[i].has_key);
+}
+
+static void cert_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_cert *c = &m->certs[i];
+	struct cg_store_cert_info info;
+	cert_view(c, &info);
+	const char *row[] = { c->id, info.thumbprint, info.not_after, c->has_key ? "yes" : "no",
+			      info.subject };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_cert_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
 	static const char *const head[] = { "ID", "THUMBPRINT", "EXPIRES", "KEY", "SUBJECT" };
-	struct cg_cli_table t;
-	json_t *arr = json ? json_array() : NULL;
-	if (!json)
-		cg_cli_table_init(&t, 5, head);
-	for (size_t i = 0; i < m.num_certs; i++) {
-		const struct cg_model_cert *c = &m.certs[i];
-		struct cg_store_cert_info info;
-		if (!der_info(c->der, c->der_len, &info)) {
-			memset(&info, 0, sizeof(info));
-			snprintf(info.subject, sizeof(info.subject), "(does not parse)");
-			snprintf(info.thumbprint, sizeof(info.thumbprint), "%s", c->thumbprint);
-		}
-		if (json) {
-			cg_cli_jappend(arr, cert_json(c->id, &info, c->has_key));
-		} else {
-			const char *row[] = { c->id, info.thumbprint, info.not_after,
-					      c->has_key ? "yes" : "no", info.subject };
-			cg_cli_table_row(&t, row);
-		}
-	}
-	rc = json ? cg_cli_json_print(arr) : cg_cli_table_print(&t);
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_certs),
+					      cert_item_json, cert_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv)
@@ -200,19 +197,9 @@ int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_cert_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN];
-	int rc = cg_store_cert_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("certificate '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "ID", cg_store_cert_rm, CG_STORE_ERR_LEN, "certificate",
+					    "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }
 
 int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv)
@@ -259,65 +246,56 @@ int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* The view of a listed CA certificate; one that does not parse says so. */
+static void ca_view(const struct cg_model_ca *c, struct cg_store_cert_info *info)
+{
+	if (!der_info(c->der, c->der_len, info)) {
+		memset(info, 0, sizeof(*info));
+		snprintf(info->subject, sizeof(info->subject), "(does not parse)");
+	}
+}
+
+/* APIM storeName values. */
+static const char *store_name(const struct cg_model_ca *c)
+{
+	return c->intermediate ? "CertificateAuthority" : "Root";
+}
+
+static json_t *ca_json(const struct cg_model *m, size_t i)
+{
+	const struct cg_model_ca *c = &m->cas[i];
+	struct cg_store_cert_info info;
+	ca_view(c, &info);
+	json_t *j = json_object(), *cert = json_object();
+	cg_cli_jput(j, "id", json_string(c->id));
+	cg_cli_jput(j, "storeName", json_string(store_name(c)));
+	cg_cli_jput(cert, "subject", json_string(info.subject));
+	cg_cli_jput(cert, "thumbprint", json_string(c->thumbprint));
+	cg_cli_jput(cert, "expiry", json_string(info.not_after));
+	cg_cli_jput(j, "certificate", cert);
+	return j;
+}
+
+static void ca_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_ca *c = &m->cas[i];
+	struct cg_store_cert_info info;
+	ca_view(c, &info);
+	const char *row[] = { c->id, store_name(c), c->thumbprint, info.not_after, info.subject };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_ca_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
 	static const char *const head[] = { "ID", "STORE", "THUMBPRINT", "EXPIRES", "SUBJECT" };
-	struct cg_cli_table t;
-	json_t *arr = json ? json_array() : NULL;
-	if (!json)
-		cg_cli_table_init(&t, 5, head);
-	for (size_t i = 0; i < m.num_cas; i++) {
-		const struct cg_model_ca *c = &m.cas[i];
-		struct cg_store_cert_info info;
-		if (!der_info(c->der, c->der_len, &info)) {
-			memset(&info, 0, sizeof(info));
-			snprintf(info.subject, sizeof(info.subject), "(does not parse)");
-		}
-		/* APIM storeName values. */
-		const char *store_name = c->intermediate ? "CertificateAuthority" : "Root";
-		if (json) {
-			json_t *j = json_object(), *cert = json_object();
-			cg_cli_jput(j, "id", json_string(c->id));
-			cg_cli_jput(j, "storeName", json_string(store_name));
-			cg_cli_jput(cert, "subject", json_string(info.subject));
-			cg_cli_jput(cert, "thumbprint", json_string(c->thumbprint));
-			cg_cli_jput(cert, "expiry", json_string(info.not_after));
-			cg_cli_jput(j, "certificate", cert);
-			cg_cli_jappend(arr, j);
-		} else {
-			const char *row[] = { c->id, store_name, c->thumbprint, info.not_after,
-					      info.subject };
-			cg_cli_table_row(&t, row);
-		}
-	}
-	rc = json ? cg_cli_json_print(arr) : cg_cli_table_print(&t);
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_cas),
+					      ca_json, ca_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_ca_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN];
-	int rc = cg_store_ca_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("CA certificate '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "ID", cg_store_ca_rm, CG_STORE_ERR_LEN,
+					    "CA certificate", "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }

@@ -145,49 +145,34 @@ int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 static const char *const scope_words[] = { "global", "api", "operation" };
 
+static json_t *policy_json(const struct cg_model *m, size_t i)
+{
+	const struct cg_model_policy *p = &m->policies[i];
+	json_t *j = json_object();
+	cg_cli_jput(j, "scope", json_string(scope_words[p->scope]));
+	cg_cli_jput(j, "apiId", p->api_id ? json_string(p->api_id) : json_null());
+	cg_cli_jput(j, "operationId", p->op_id ? json_string(p->op_id) : json_null());
+	cg_cli_jput(j, "format", json_string(p->format));
+	cg_cli_jput(j, "bytes", json_integer((json_int_t)strlen(p->value)));
+	return j;
+}
+
+static void policy_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_policy *p = &m->policies[i];
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", strlen(p->value));
+	const char *row[] = { scope_words[p->scope], p->api_id ? p->api_id : "-",
+			      p->op_id ? p->op_id : "-", p->format, n };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_policy_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
-	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < m.num_policies; i++) {
-			const struct cg_model_policy *p = &m.policies[i];
-			json_t *j = json_object();
-			cg_cli_jput(j, "scope", json_string(scope_words[p->scope]));
-			cg_cli_jput(j, "apiId", p->api_id ? json_string(p->api_id) : json_null());
-			cg_cli_jput(j, "operationId",
-				    p->op_id ? json_string(p->op_id) : json_null());
-			cg_cli_jput(j, "format", json_string(p->format));
-			cg_cli_jput(j, "bytes", json_integer((json_int_t)strlen(p->value)));
-			cg_cli_jappend(arr, j);
-		}
-		rc = cg_cli_json_print(arr);
-	} else {
-		static const char *const head[] = { "SCOPE", "API", "OPERATION", "FORMAT",
-						    "BYTES" };
-		struct cg_cli_table t;
-		cg_cli_table_init(&t, 5, head);
-		for (size_t i = 0; i < m.num_policies; i++) {
-			const struct cg_model_policy *p = &m.policies[i];
-			char n[24];
-			snprintf(n, sizeof(n), "%zu", strlen(p->value));
-			const char *row[] = { scope_words[p->scope], p->api_id ? p->api_id : "-",
-					      p->op_id ? p->op_id : "-", p->format, n };
-			cg_cli_table_row(&t, row);
-		}
-		rc = cg_cli_table_print(&t);
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const char *const head[] = { "SCOPE", "API", "OPERATION", "FORMAT", "BYTES" };
+	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_policies),
+					      policy_json, policy_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 static bool word_char(char c)
@@ -439,44 +424,30 @@ int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* APIM's list hides secret values (they need listValue). */
+static json_t *nv_json(const struct cg_model *m, size_t i)
+{
+	const struct cg_model_named_value *v = &m->named_values[i];
+	json_t *j = json_object();
+	cg_cli_jput(j, "name", json_string(v->name));
+	cg_cli_jput(j, "secret", json_boolean(v->secret));
+	cg_cli_jput(j, "value", v->secret ? json_null() : json_string(v->value));
+	return j;
+}
+
+static void nv_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_named_value *v = &m->named_values[i];
+	const char *row[] = { v->name, v->secret ? "yes" : "no", v->secret ? "***" : v->value };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_nv_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
-	if (json) {
-		/* APIM's list hides secret values (they need listValue). */
-		json_t *arr = json_array();
-		for (size_t i = 0; i < m.num_named_values; i++) {
-			const struct cg_model_named_value *v = &m.named_values[i];
-			json_t *j = json_object();
-			cg_cli_jput(j, "name", json_string(v->name));
-			cg_cli_jput(j, "secret", json_boolean(v->secret));
-			cg_cli_jput(j, "value", v->secret ? json_null() : json_string(v->value));
-			cg_cli_jappend(arr, j);
-		}
-		rc = cg_cli_json_print(arr);
-	} else {
-		static const char *const head[] = { "NAME", "SECRET", "VALUE" };
-		struct cg_cli_table t;
-		cg_cli_table_init(&t, 3, head);
-		for (size_t i = 0; i < m.num_named_values; i++) {
-			const struct cg_model_named_value *v = &m.named_values[i];
-			const char *row[] = { v->name, v->secret ? "yes" : "no",
-					      v->secret ? "***" : v->value };
-			cg_cli_table_row(&t, row);
-		}
-		rc = cg_cli_table_print(&t);
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const char *const head[] = { "NAME", "SECRET", "VALUE" };
+	static const struct cg_cli_list l = { head, 3, offsetof(struct cg_model, num_named_values),
+					      nv_json, nv_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_nv_show(struct cg_cli_ctx *ctx, int argc, char **argv)
@@ -519,19 +490,9 @@ int cg_cli_nv_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_nv_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	static const char *const pos[] = { "NAME" };
-	struct cg_cli_args a;
-	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN * 4];
-	int rc = cg_store_nv_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("named value '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "NAME", cg_store_nv_rm, CG_CLI_RM_ERR_LEN,
+					    "named value", "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }
 
 /* ---- fragments ------------------------------------------------------- */
@@ -589,38 +550,26 @@ static json_t *fragment_json(const struct cg_model_fragment *f, bool with_value)
 	return j;
 }
 
+static json_t *fragment_item_json(const struct cg_model *m, size_t i)
+{
+	return fragment_json(&m->fragments[i], false);
+}
+
+static void fragment_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_fragment *f = &m->fragments[i];
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", strlen(f->value));
+	const char *row[] = { f->id, f->format, n, f->description };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_fragment_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
-	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < m.num_fragments; i++)
-			cg_cli_jappend(arr, fragment_json(&m.fragments[i], false));
-		rc = cg_cli_json_print(arr);
-	} else {
-		static const char *const head[] = { "ID", "FORMAT", "BYTES", "DESCRIPTION" };
-		struct cg_cli_table t;
-		cg_cli_table_init(&t, 4, head);
-		for (size_t i = 0; i < m.num_fragments; i++) {
-			const struct cg_model_fragment *f = &m.fragments[i];
-			char n[24];
-			snprintf(n, sizeof(n), "%zu", strlen(f->value));
-			const char *row[] = { f->id, f->format, n, f->description };
-			cg_cli_table_row(&t, row);
-		}
-		rc = cg_cli_table_print(&t);
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const char *const head[] = { "ID", "FORMAT", "BYTES", "DESCRIPTION" };
+	static const struct cg_cli_list l = { head, 4, offsetof(struct cg_model, num_fragments),
+					      fragment_item_json, fragment_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
@@ -663,17 +612,7 @@ int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_fragment_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 1, a);
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN * 4];
-	int rc = cg_store_fragment_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("fragment '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "ID", cg_store_fragment_rm, CG_CLI_RM_ERR_LEN,
+					    "fragment", "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }

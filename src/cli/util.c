@@ -384,3 +384,96 @@ int cg_cli_json_print(json_t *j)
 	putchar('\n');
 	return rc == 0 ? 0 : cg_cli_fail("cannot write JSON to stdout");
 }
+
+/* ---- list / show / rm skeletons ---- */
+
+/* Prints l's collection of m; returns the exit code. */
+static int list_print(const struct cg_cli_list *l, const struct cg_model *m, bool json)
+{
+	size_t n = *(const size_t *)((const char *)m + l->count_at);
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			cg_cli_jappend(arr, l->json(m, i));
+		return cg_cli_json_print(arr);
+	}
+	struct cg_cli_table t;
+	cg_cli_table_init(&t, l->num_cols, l->head);
+	for (size_t i = 0; i < n; i++)
+		l->row(m, i, &t);
+	return cg_cli_table_print(&t);
+}
+
+/* The shared body of cg_cli_list and cg_cli_model_cmd: exactly one of fn
+ * and l is set. */
+static int model_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, cg_cli_model_fn fn, const struct cg_cli_list *l)
+{
+	bool json = false;
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, pos_names, num_pos, a);
+	struct cg_store *st;
+	struct cg_model m;
+	int rc = cg_cli_load(ctx, &st, &m);
+	if (rc)
+		return rc;
+	rc = l ? list_print(l, &m, json) : fn(&m, a.pos, json);
+	cg_model_free(&m);
+	cg_store_close(st);
+	return rc;
+}
+
+int cg_cli_list(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_list *l)
+{
+	return model_cmd(ctx, argc, argv, NULL, 0, NULL, l);
+}
+
+int cg_cli_model_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, cg_cli_model_fn fn)
+{
+	return model_cmd(ctx, argc, argv, pos_names, num_pos, fn, NULL);
+}
+
+static int rm_item(struct cg_store *st, const char *id, const struct cg_cli_rm *r)
+{
+	/* The kind's own buffer size: a longer one could show more of a
+	 * message than this command always has. */
+	char err[CG_CLI_RM_ERR_LEN];
+	size_t errlen = r->errlen < sizeof(err) ? r->errlen : sizeof(err);
+	if (r->rm(st, id, err, errlen))
+		return cg_cli_store_fail(err);
+	char name[CG_CLI_NAME_LEN];
+	if (r->name)
+		r->name(id, name, sizeof(name));
+	printf("%s '%s' removed%s\n", r->what, r->name ? name : id, r->suffix);
+	return 0;
+}
+
+/* The shared body of cg_cli_rm and cg_cli_store_cmd: exactly one of fn
+ * and r is set. */
+static int store_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, enum cg_cli_open_mode mode, cg_cli_store_fn fn,
+		     const struct cg_cli_rm *r)
+{
+	struct cg_cli_args a;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos_names, num_pos, a);
+	struct cg_store *st = cg_cli_open(ctx, mode);
+	if (!st)
+		return CG_CLI_EXIT_FAIL;
+	int rc = r ? rm_item(st, a.pos[0], r) : fn(st, a.pos);
+	cg_store_close(st);
+	return rc;
+}
+
+int cg_cli_store_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, enum cg_cli_open_mode mode, cg_cli_store_fn fn)
+{
+	return store_cmd(ctx, argc, argv, pos_names, num_pos, mode, fn, NULL);
+}
+
+int cg_cli_rm(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_rm *r)
+{
+	const char *const pos[] = { r->pos_name };
+	return store_cmd(ctx, argc, argv, pos, 1, CG_CLI_OPEN_WRITE, NULL, r);
+}
