@@ -15,70 +15,85 @@
 #include "cli/cli-int.h"
 #include "store/cert.h"
 
+/* A certificate file as read for `cert add` / `ca add`: the bytes and the
+ * password, both wiped when released (a PFX or PEM may hold a key). */
+struct upload {
+	unsigned char *data;
+	size_t len;
+	char *password;
+};
+
+static void free_upload(struct upload *u)
+{
+	if (u->data)
+		OPENSSL_cleanse(u->data, u->len);
+	free(u->data);
+	u->data = NULL;
+	cg_cli_free_secret(u->password);
+	u->password = NULL;
+}
+
 /* Reads the certificate file and the optional password file (one final
- * newline dropped). On failure prints why and frees what it took. */
-static int read_upload(const char *file, const char *password_file, unsigned char **data,
-		       size_t *len, char **password)
+ * newline dropped), then opens the store to write (created when missing).
+ * Returns 0, or the exit code after printing why (nothing is held then). */
+static int open_upload(const struct cg_cli_ctx *ctx, const char *file, const char *password_file,
+		       struct upload *u, struct cg_store **st)
 {
 	int rc;
-	*password = NULL;
-	if ((rc = cg_cli_read_bytes("certificate", file, data, len)))
+	memset(u, 0, sizeof(*u));
+	if ((rc = cg_cli_read_bytes("certificate", file, &u->data, &u->len)))
 		return rc;
 	if (password_file) {
-		if ((rc = cg_cli_read_file("--password-file", password_file, password))) {
-			OPENSSL_cleanse(*data, *len);
-			free(*data);
-			*data = NULL;
+		if ((rc = cg_cli_read_file("--password-file", password_file, &u->password))) {
+			free_upload(u);
 			return rc;
 		}
-		size_t n = strlen(*password);
-		if (n && (*password)[n - 1] == '\n')
-			(*password)[--n] = 0;
-		if (n && (*password)[n - 1] == '\r')
-			(*password)[--n] = 0;
+		size_t n = strlen(u->password);
+		if (n && u->password[n - 1] == '\n')
+			u->password[--n] = 0;
+		if (n && u->password[n - 1] == '\r')
+			u->password[--n] = 0;
+	}
+	*st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
+	if (!*st) {
+		free_upload(u);
+		return CG_CLI_EXIT_FAIL;
 	}
 	return 0;
 }
 
-static void free_upload(unsigned char *data, size_t len, char *password)
-{
-	if (data)
-		OPENSSL_cleanse(data, len); /* a PFX or PEM may hold a key */
-	free(data);
-	cg_cli_free_secret(password);
-}
-
-int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv)
+/* `cert add` and `ca add` (ca true): the same upload, two store entities. */
+static int add_upload(struct cg_cli_ctx *ctx, int argc, char **argv, bool ca)
 {
 	const char *password_file = NULL;
+	bool intermediate = false;
 	const struct cg_cli_opt opts[] = {
+		{ "--intermediate", NULL, &intermediate }, /* ca add only */
 		{ "--password-file", &password_file, NULL },
 	};
 	static const char *const pos[] = { "ID", "FILE" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	unsigned char *data;
-	size_t len;
-	char *password;
+	PARSE_N_OR_HELP(ctx, argc, argv, ca ? opts : opts + 1, ca ? 2 : 1, pos, 2, a);
+	struct upload u;
+	struct cg_store *st;
 	int rc;
-	if ((rc = read_upload(a.pos[1], password_file, &data, &len, &password)))
+	if ((rc = open_upload(ctx, a.pos[1], password_file, &u, &st)))
 		return rc;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
-	if (!st) {
-		free_upload(data, len, password);
-		return CG_CLI_EXIT_FAIL;
-	}
 	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
 	bool created = false;
-	struct cg_store_cert_add in = { .id = a.pos[0],
-					.data = data,
-					.len = len,
-					.password = password,
-					.created = &created,
-					.warn = warn,
-					.warnlen = sizeof(warn) };
-	rc = cg_store_cert_add(st, &in, err, sizeof(err));
-	free_upload(data, len, password);
+	if (ca) {
+		struct cg_store_ca_add in = { .id = a.pos[0], .data = u.data, .len = u.len,
+					      .password = u.password, .intermediate = intermediate,
+					      .created = &created, .warn = warn,
+					      .warnlen = sizeof(warn) };
+		rc = cg_store_ca_add(st, &in, err, sizeof(err));
+	} else {
+		struct cg_store_cert_add in = { .id = a.pos[0], .data = u.data, .len = u.len,
+						.password = u.password, .created = &created,
+						.warn = warn, .warnlen = sizeof(warn) };
+		rc = cg_store_cert_add(st, &in, err, sizeof(err));
+	}
+	free_upload(&u);
 	if (rc) {
 		cg_store_close(st);
 		return cg_cli_store_fail(err);
@@ -87,12 +102,20 @@ int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 		cg_cli_warn("%s", warn);
 	struct cg_store_cert_info info;
 	bool has_key = false;
-	if (cg_store_cert_get(st, a.pos[0], &info, &has_key, err, sizeof(err)) == 0)
+	if (ca)
+		printf("CA certificate '%s' %s (%s)\n", a.pos[0], created ? "created" : "updated",
+		       intermediate ? "intermediate" : "root");
+	else if (cg_store_cert_get(st, a.pos[0], &info, &has_key, err, sizeof(err)) == 0)
 		printf("certificate '%s' %s: %s, thumbprint %s, expires %s%s\n", a.pos[0],
 		       created ? "created" : "updated", info.subject, info.thumbprint,
 		       info.not_after, has_key ? " (with private key)" : "");
 	cg_store_close(st);
 	return 0;
+}
+
+int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	return add_upload(ctx, argc, argv, false);
 }
 
 /* The view of a model certificate's DER; false when it does not parse. */
@@ -204,46 +227,7 @@ int cg_cli_cert_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *password_file = NULL;
-	bool intermediate = false;
-	const struct cg_cli_opt opts[] = {
-		{ "--intermediate", NULL, &intermediate },
-		{ "--password-file", &password_file, NULL },
-	};
-	static const char *const pos[] = { "ID", "FILE" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	unsigned char *data;
-	size_t len;
-	char *password;
-	int rc;
-	if ((rc = read_upload(a.pos[1], password_file, &data, &len, &password)))
-		return rc;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
-	if (!st) {
-		free_upload(data, len, password);
-		return CG_CLI_EXIT_FAIL;
-	}
-	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
-	bool created = false;
-	struct cg_store_ca_add in = { .id = a.pos[0],
-				      .data = data,
-				      .len = len,
-				      .password = password,
-				      .intermediate = intermediate,
-				      .created = &created,
-				      .warn = warn,
-				      .warnlen = sizeof(warn) };
-	rc = cg_store_ca_add(st, &in, err, sizeof(err));
-	free_upload(data, len, password);
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	if (warn[0])
-		cg_cli_warn("%s", warn);
-	printf("CA certificate '%s' %s (%s)\n", a.pos[0], created ? "created" : "updated",
-	       intermediate ? "intermediate" : "root");
-	return 0;
+	return add_upload(ctx, argc, argv, true);
 }
 
 /* The view of a listed CA certificate; one that does not parse says so. */

@@ -35,6 +35,16 @@ static int check_format_opt(const struct cg_cli_ctx *ctx, const char *format)
 	return 0;
 }
 
+/* Prints a stored text as it is, ending it with a newline when it has none,
+ * so `policy show > f.xml` and `fragment show X > f.xml` round-trip. */
+static void print_text(const char *text)
+{
+	size_t n = strlen(text);
+	fwrite(text, 1, n, stdout);
+	if (n && text[n - 1] != '\n')
+		putchar('\n');
+}
+
 int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	const char *api = NULL, *op = NULL, *format = NULL;
@@ -107,10 +117,7 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 	cg_store_close(st);
 	if (rc)
 		return cg_cli_store_fail(err);
-	size_t n = strlen(t.value);
-	fwrite(t.value, 1, n, stdout);
-	if (n && t.value[n - 1] != '\n')
-		putchar('\n');
+	print_text(t.value);
 	cg_store_text_free(&t);
 	return 0;
 }
@@ -600,11 +607,7 @@ int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 		struct cg_model_fragment f = { a.pos[0], t.description, t.format, t.value };
 		rc = cg_cli_json_print(fragment_json(&f, true));
 	} else {
-		/* The text alone, so `fragment show X > f.xml` round-trips. */
-		size_t n = strlen(t.value);
-		fwrite(t.value, 1, n, stdout);
-		if (n && t.value[n - 1] != '\n')
-			putchar('\n');
+		print_text(t.value); /* the text alone */
 	}
 	cg_store_text_free(&t);
 	return rc;
