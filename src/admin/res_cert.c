@@ -153,14 +153,8 @@ void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		goto out;
 	}
 	bool exists = rc == 0;
-	if (exists) {
-		/* The thumbprint in the view changes with the certificate; the
-		 * key's presence is in it too. */
-		json_t *j = cert_item(rt->name, ci, has_key);
-		if (!j || cg_admin_etag(j, "", etag) != 0)
-			etag[0] = '\0';
-		json_decref(j);
-	}
+	if (exists) /* the view's thumbprint and key presence change with the upload */
+		cg_admin_etag_of(cert_item(rt->name, ci, has_key), NULL, etag);
 	if (req->method == CG_ADMIN_M_GET) {
 		if (exists)
 			cg_admin_json(resp, 200, cert_item(rt->name, ci, has_key), "");
@@ -169,19 +163,9 @@ void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		goto out;
 	}
 	if (req->method == CG_ADMIN_M_DELETE) {
-		if (!exists) {
-			resp->status = 204;
-		} else if (!cg_admin_if_match_ok(req, true, etag)) {
-			cg_admin_error(resp, 412, "PreconditionFailed",
-				       "The If-Match header does not match %s (it changed)", what);
-		} else if ((rc = cg_store_cert_rm(ctx->store, rt->name, e, sizeof(e))) ==
-			   CG_STORE_FAIL_NOT_FOUND) {
-			resp->status = 204;
-		} else if (rc) {
-			cg_admin_store_fail(resp, rc, e);
-		} else {
-			cg_log_info("admin: %s removed", what);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			rc = cg_store_cert_rm(ctx->store, rt->name, e, sizeof(e));
+			cg_admin_deleted(resp, rc, e, what);
 		}
 		goto out;
 	}
@@ -193,9 +177,7 @@ void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (!p || read_upload(p, &data, &len, &password, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match %s%s", what,
-			       exists ? " (it changed)" : " (it does not exist)");
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	char warn[CG_STORE_ERR_LEN] = "";
@@ -292,13 +274,10 @@ static void ca_answer(struct cg_admin_ctx *ctx, const char *id, int status, char
 			continue;
 		*exists = true;
 		json_t *j = ca_item(&m.cas[i], ci);
-		if (etag_out) {
-			if (!j || cg_admin_etag(j, "", etag_out) != 0)
-				etag_out[0] = '\0';
-			json_decref(j);
-		} else {
+		if (etag_out)
+			cg_admin_etag_of(j, NULL, etag_out);
+		else
 			cg_admin_json(resp, status, j, "");
-		}
 		break;
 	}
 	if (!ci)
@@ -325,20 +304,9 @@ void cg_admin_h_ca(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (resp->status)
 		return; /* the model did not load */
 	if (req->method == CG_ADMIN_M_DELETE) {
-		int rc;
-		if (!exists)
-			resp->status = 204;
-		else if (!cg_admin_if_match_ok(req, true, etag))
-			cg_admin_error(resp, 412, "PreconditionFailed",
-				       "The If-Match header does not match %s (it changed)", what);
-		else if ((rc = cg_store_ca_rm(ctx->store, rt->name, e, sizeof(e))) ==
-			 CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, e);
-		else {
-			cg_log_info("admin: %s removed", what);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			int rc = cg_store_ca_rm(ctx->store, rt->name, e, sizeof(e));
+			cg_admin_deleted(resp, rc, e, what);
 		}
 		return;
 	}
@@ -358,9 +326,7 @@ void cg_admin_h_ca(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		goto out;
 	}
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match %s%s", what,
-			       exists ? " (it changed)" : " (it does not exist)");
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	char warn[CG_STORE_ERR_LEN] = "";

@@ -62,21 +62,6 @@ static char *diag_buf(struct cg_admin_resp *resp)
 	return e;
 }
 
-/* ETag of an item (see etag_of in res_api.c); extra may be NULL. */
-static void etag_of(json_t *j, const char *extra, char out[40])
-{
-	out[0] = '\0';
-	if (j && cg_admin_etag(j, extra ? extra : "", out) != 0)
-		out[0] = '\0';
-	json_decref(j);
-}
-
-static void precondition_failed(struct cg_admin_resp *resp, const char *what, bool exists)
-{
-	cg_admin_error(resp, 412, "PreconditionFailed", "The If-Match header does not match %s%s",
-		       what, exists ? " (it changed)" : " (it does not exist)");
-}
-
 /* ---- policies -------------------------------------------------------------- */
 
 static enum cg_model_policy_scope scope_of(const struct cg_admin_route *rt)
@@ -183,7 +168,7 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		return;
 	char etag[40] = "";
 	if (f)
-		etag_of(policy_json(rt, &t), NULL, etag);
+		cg_admin_etag_of(policy_json(rt, &t), NULL, etag);
 	if (req->method == CG_ADMIN_M_GET) {
 		if (f)
 			cg_admin_json(resp, 200, policy_json(rt, &t), "");
@@ -198,25 +183,12 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	char *err = NULL;
 	json_t *body = NULL;
 	if (req->method == CG_ADMIN_M_DELETE) {
-		if (!f) {
-			resp->status = 204;
+		if (!cg_admin_delete_check(req, resp, name, f, etag))
 			return;
-		}
-		if (!cg_admin_if_match_ok(req, true, etag)) {
-			precondition_failed(resp, name, true);
-			return;
-		}
 		char e[CG_STORE_ERR_LEN];
 		int rc = cg_store_policy_rm(ctx->store, scope_of(rt), rt->api[0] ? rt->api : NULL,
 					    rt->op[0] ? rt->op : NULL, e, sizeof(e));
-		if (rc == CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, e);
-		else {
-			cg_log_info("admin: %s removed", name);
-			resp->status = 200;
-		}
+		cg_admin_deleted(resp, rc, e, name);
 		return;
 	}
 	/* PUT */
@@ -228,7 +200,7 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (!p || read_value(p, &value, resp) || read_format(p, &format, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, f, etag)) {
-		precondition_failed(resp, name, f);
+		cg_admin_precondition_failed(resp, name, f);
 		goto out;
 	}
 	if (!(err = diag_buf(resp)))
@@ -303,7 +275,8 @@ void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *re
 	bool exists = rc == 0;
 	char etag[40] = "";
 	if (exists)
-		etag_of(fragment_json(rt->name, t.description, t.format, t.value), NULL, etag);
+		cg_admin_etag_of(fragment_json(rt->name, t.description, t.format, t.value), NULL,
+				 etag);
 	if (req->method == CG_ADMIN_M_GET) {
 		if (exists)
 			cg_admin_json(resp, 200,
@@ -317,22 +290,9 @@ void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *re
 	if (exists)
 		cg_store_text_free(&t);
 	if (req->method == CG_ADMIN_M_DELETE) {
-		if (!exists) {
-			resp->status = 204;
-			return;
-		}
-		if (!cg_admin_if_match_ok(req, true, etag)) {
-			precondition_failed(resp, what, true);
-			return;
-		}
-		rc = cg_store_fragment_rm(ctx->store, rt->name, e, sizeof(e));
-		if (rc == CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, e);
-		else {
-			cg_log_info("admin: %s removed", what);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			rc = cg_store_fragment_rm(ctx->store, rt->name, e, sizeof(e));
+			cg_admin_deleted(resp, rc, e, what);
 		}
 		return;
 	}
@@ -346,7 +306,7 @@ void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *re
 	    cg_admin_opt_string(p, "description", &description, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		precondition_failed(resp, what, exists);
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	if (!(err = diag_buf(resp)))
@@ -478,7 +438,7 @@ void cg_admin_h_named_value(struct cg_admin_ctx *ctx, const struct cg_admin_req 
 	bool exists = rc == 0;
 	char etag[40] = "";
 	if (exists)
-		etag_of(nv_json(&nv), nv.value, etag);
+		cg_admin_etag_of(nv_json(&nv), nv.value, etag);
 	if (list_value || req->method == CG_ADMIN_M_GET) {
 		if (!exists)
 			cg_admin_error(resp, 404, "ResourceNotFound", "%s not found", what);
@@ -491,22 +451,9 @@ void cg_admin_h_named_value(struct cg_admin_ctx *ctx, const struct cg_admin_req 
 	}
 	cg_store_nv_free(&nv);
 	if (req->method == CG_ADMIN_M_DELETE) {
-		if (!exists) {
-			resp->status = 204;
-			return;
-		}
-		if (!cg_admin_if_match_ok(req, true, etag)) {
-			precondition_failed(resp, what, true);
-			return;
-		}
-		rc = cg_store_nv_rm(ctx->store, rt->name, e, sizeof(e));
-		if (rc == CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, e);
-		else {
-			cg_log_info("admin: %s removed", what);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			rc = cg_store_nv_rm(ctx->store, rt->name, e, sizeof(e));
+			cg_admin_deleted(resp, rc, e, what);
 		}
 		return;
 	}
@@ -537,7 +484,7 @@ void cg_admin_h_named_value(struct cg_admin_ctx *ctx, const struct cg_admin_req 
 		goto out;
 	}
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		precondition_failed(resp, what, exists);
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	if (!(err = diag_buf(resp)))
