@@ -371,6 +371,28 @@ int cg_admin_load(struct cg_admin_ctx *ctx, struct cg_model *m, struct cg_admin_
 
 /* ---- what the resource handlers share ------------------------------------ */
 
+void cg_admin_list_model(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			 struct cg_admin_resp *resp, size_t count_at, cg_admin_item_fn item)
+{
+	if (!cg_admin_allow(req, resp, "GET"))
+		return;
+	struct cg_model m;
+	if (cg_admin_load(ctx, &m, resp))
+		return;
+	size_t n = *(const size_t *)((const char *)&m + count_at);
+	json_t *items = json_array();
+	for (size_t i = 0; items && i < n; i++) {
+		bool skip = false;
+		json_t *j = item(ctx, &m, i, &skip);
+		if (!skip && json_array_append_new(items, j) != 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	cg_model_free(&m);
+	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+}
+
 void cg_admin_etag_of(json_t *j, const char *extra, char out[40])
 {
 	out[0] = '\0';

@@ -2,6 +2,7 @@
  * creates or updates; on update, properties left out keep their stored
  * value (what the store's set operations do and what APIOps-style partial
  * bodies expect). */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,22 +50,15 @@ static const struct cg_model_op *find_op(const struct cg_model_api *a, const cha
 	return NULL;
 }
 
+static json_t *api_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i, bool *skip)
+{
+	return api_json(&m->apis[i]);
+}
+
 void cg_admin_h_apis(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		     const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_apis; i++)
-		if (json_array_append_new(items, api_json(&m.apis[i])) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_apis), api_item);
 }
 
 /* Answers the stored item after a successful PUT (status 200 or 201). */

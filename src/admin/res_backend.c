@@ -5,6 +5,7 @@
  * credentials) are refused rather than ignored: a backend that silently
  * lost its credentials or proxy would send requests somewhere else, or
  * unauthenticated. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,22 +40,16 @@ static const struct cg_model_backend *find_backend(const struct cg_model *m, con
 	return NULL;
 }
 
+static json_t *backend_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+			    bool *skip)
+{
+	return backend_json(&m->backends[i]);
+}
+
 void cg_admin_h_backends(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			 const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_backends; i++)
-		if (json_array_append_new(items, backend_json(&m.backends[i])) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_backends), backend_item);
 }
 
 /* A certificate reference: "/certificates/x", a full ARM id ending so, or

@@ -6,6 +6,7 @@
  * "data" (PFX, DER, or PEM text) and "password". A private key that came
  * with a certificate is stored for backend mTLS and never shown; the
  * answer says only hasPrivateKey. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,36 +100,26 @@ static void free_upload(unsigned char *data, size_t len)
 
 /* ---- certificates ---------------------------------------------------------- */
 
+static json_t *cert_list_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+			      bool *skip)
+{
+	const struct cg_model_cert *c = &m->certs[i];
+	const unsigned char *d = c->der;
+	X509 *x = d2i_X509(NULL, &d, (long)c->der_len);
+	if (!x) {
+		*skip = true; /* the store refuses such rows at load; belt and braces */
+		return NULL;
+	}
+	struct cg_store_cert_info ci;
+	cg_store_cert_info_of(x, &ci);
+	X509_free(x);
+	return cert_item(c->id, &ci, c->has_key);
+}
+
 void cg_admin_h_certs(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		      const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	struct cg_store_cert_info *ci = malloc(sizeof(*ci));
-	if (!ci) {
-		json_decref(items);
-		items = NULL;
-	}
-	for (size_t i = 0; items && i < m.num_certs; i++) {
-		const struct cg_model_cert *c = &m.certs[i];
-		const unsigned char *d = c->der;
-		X509 *x = d2i_X509(NULL, &d, (long)c->der_len);
-		if (!x)
-			continue; /* the store refuses such rows at load; belt and braces */
-		cg_store_cert_info_of(x, ci);
-		X509_free(x);
-		if (json_array_append_new(items, cert_item(c->id, ci, c->has_key)) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	}
-	free(ci);
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_certs), cert_list_item);
 }
 
 void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
@@ -234,28 +225,17 @@ static json_t *ca_item(const struct cg_model_ca *ca, struct cg_store_cert_info *
 			 json_pack("{s:s}", "storeName", store_name(ca->intermediate)));
 }
 
+static json_t *ca_list_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+			    bool *skip)
+{
+	struct cg_store_cert_info ci;
+	return ca_item(&m->cas[i], &ci);
+}
+
 void cg_admin_h_cas(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		    const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	struct cg_store_cert_info *ci = malloc(sizeof(*ci));
-	if (!ci) {
-		json_decref(items);
-		items = NULL;
-	}
-	for (size_t i = 0; items && i < m.num_cas; i++)
-		if (json_array_append_new(items, ca_item(&m.cas[i], ci)) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	free(ci);
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_cas), ca_list_item);
 }
 
 /* Answers the CA id as stored now (status), or 404. */

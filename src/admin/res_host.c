@@ -3,6 +3,7 @@
  * (encodedCertificate: base64 PFX + certificatePassword) or as PEM text;
  * the answer shows the certificate's view (expiry, subject, thumbprint),
  * never the key. Key material taken from a request is wiped after use. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,22 +223,15 @@ static const struct cg_model_host *find_host(const struct cg_model *m, const cha
 	return NULL;
 }
 
+static json_t *host_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i, bool *skip)
+{
+	return host_json(&m->hosts[i]);
+}
+
 void cg_admin_h_hosts(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		      const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_hosts; i++)
-		if (json_array_append_new(items, host_json(&m.hosts[i])) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_hosts), host_item);
 }
 
 static void put_host(struct cg_admin_ctx *ctx, const struct cg_admin_req *req, const char *name,

@@ -2,6 +2,7 @@
  * and namedValues/{id}. The store validates every write against the
  * others (a policy must load with the store's fragments and named values),
  * so its refusals (every diagnostic with line:col) become 400s verbatim. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,25 +238,18 @@ static json_t *fragment_json(const char *id, const char *description, const char
 	return p ? cg_admin_resource(rid, id, TYPE_FRAGMENT, p) : NULL;
 }
 
+static json_t *fragment_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+			     bool *skip)
+{
+	const struct cg_model_fragment *f = &m->fragments[i];
+	return fragment_json(f->id, f->description, f->format, f->value);
+}
+
 void cg_admin_h_fragments(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			  const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_fragments; i++) {
-		const struct cg_model_fragment *f = &m.fragments[i];
-		if (json_array_append_new(items, fragment_json(f->id, f->description, f->format,
-							       f->value)) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_fragments),
+			    fragment_item);
 }
 
 void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
@@ -358,29 +352,25 @@ static void nv_answer(struct cg_admin_resp *resp, int status, const struct cg_st
 	cg_admin_json(resp, status, nv_json(nv), nv->value);
 }
 
+/* The store's row, for its tags (the model has no tags). */
+static json_t *nv_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i, bool *skip)
+{
+	struct cg_store_nv nv;
+	char e[CG_STORE_ERR_LEN];
+	memset(&nv, 0, sizeof(nv));
+	if (cg_store_nv_get(ctx->store, m->named_values[i].name, &nv, e, sizeof(e)) != 0) {
+		*skip = true; /* removed since the model was read */
+		return NULL;
+	}
+	json_t *j = nv_json(&nv);
+	cg_store_nv_free(&nv);
+	return j;
+}
+
 void cg_admin_h_named_values(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			     const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_named_values; i++) {
-		struct cg_store_nv nv;
-		char e[CG_STORE_ERR_LEN];
-		memset(&nv, 0, sizeof(nv));
-		if (cg_store_nv_get(ctx->store, m.named_values[i].name, &nv, e, sizeof(e)) != 0)
-			continue; /* removed since the model was read */
-		if (json_array_append_new(items, nv_json(&nv)) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-		cg_store_nv_free(&nv);
-	}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_named_values), nv_item);
 }
 
 /* Reads properties.tags: absent/null = none, else an array of strings
