@@ -113,6 +113,40 @@ json_t *cg_admin_resource(const char *id, const char *name, const char *type, js
 /* {"value": items, "count": n} (items taken). */
 json_t *cg_admin_list(json_t *items);
 
+/* One item of a collection's GET: a new reference (NULL: out of memory,
+ * which fails the whole list), or *skip set to leave the item out (gone
+ * since the model was read, or unreadable). */
+typedef json_t *(*cg_admin_item_fn)(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+				    bool *skip);
+
+/* GET on a collection of the model (any other method: 405): loads the
+ * model and answers 200 {"value": [item(0) ... item(n-1)], "count"}, n
+ * being the size_t at offset count_at in struct cg_model (offsetof(struct
+ * cg_model, num_apis) ...). A model that does not load is a 500. */
+void cg_admin_list_model(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			 struct cg_admin_resp *resp, size_t count_at, cg_admin_item_fn item);
+
+/* The current ETag of an item's representation j (taken; see
+ * cg_admin_json; extra may be NULL), into out[40]: "" when j is NULL or
+ * the ETag cannot be computed, so that no If-Match can match (fails safe). */
+void cg_admin_etag_of(json_t *j, const char *extra, char out[40]);
+
+/* 412 PreconditionFailed: "The If-Match header does not match <what>"
+ * and why: " (it changed)" when exists, else " (it does not exist)".
+ * what names the item: "API 'echo'", "fragment 'f1'". */
+void cg_admin_precondition_failed(struct cg_admin_resp *resp, const char *what, bool exists);
+
+/* The checks before a DELETE of the item what: true when the removal may
+ * go on. An absent item answers 204 (ARM: deleting what is not there is
+ * no error), an If-Match that does not match etag 412. */
+bool cg_admin_delete_check(const struct cg_admin_req *req, struct cg_admin_resp *resp,
+			   const char *what, bool exists, const char *etag);
+
+/* The answer to a DELETE from the store removal's rc and err: NOT_FOUND
+ * (removed in between) 204, other failures as cg_admin_store_fail, success
+ * 200 with the info log line "admin: <what> removed". */
+void cg_admin_deleted(struct cg_admin_resp *resp, int rc, const char *err, const char *what);
+
 /* ---- res_api.c, res_host.c, res_policy.c, res_cert.c, res_backend.c: one handler per resource kind ---- */
 
 typedef void (*cg_admin_handler_fn)(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,

@@ -369,6 +369,70 @@ int cg_admin_load(struct cg_admin_ctx *ctx, struct cg_model *m, struct cg_admin_
 	return 0;
 }
 
+/* ---- what the resource handlers share ------------------------------------ */
+
+void cg_admin_list_model(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			 struct cg_admin_resp *resp, size_t count_at, cg_admin_item_fn item)
+{
+	if (!cg_admin_allow(req, resp, "GET"))
+		return;
+	struct cg_model m;
+	if (cg_admin_load(ctx, &m, resp))
+		return;
+	size_t n = *(const size_t *)((const char *)&m + count_at);
+	json_t *items = json_array();
+	for (size_t i = 0; items && i < n; i++) {
+		bool skip = false;
+		json_t *j = item(ctx, &m, i, &skip);
+		if (!skip && json_array_append_new(items, j) != 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	cg_model_free(&m);
+	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+}
+
+void cg_admin_etag_of(json_t *j, const char *extra, char out[40])
+{
+	out[0] = '\0';
+	if (j && cg_admin_etag(j, extra ? extra : "", out) != 0)
+		out[0] = '\0';
+	json_decref(j);
+}
+
+void cg_admin_precondition_failed(struct cg_admin_resp *resp, const char *what, bool exists)
+{
+	cg_admin_error(resp, 412, "PreconditionFailed", "The If-Match header does not match %s%s",
+		       what, exists ? " (it changed)" : " (it does not exist)");
+}
+
+bool cg_admin_delete_check(const struct cg_admin_req *req, struct cg_admin_resp *resp,
+			   const char *what, bool exists, const char *etag)
+{
+	if (!exists) {
+		resp->status = 204; /* ARM: deleting what is not there is no error */
+		return false;
+	}
+	if (!cg_admin_if_match_ok(req, true, etag)) {
+		cg_admin_precondition_failed(resp, what, true);
+		return false;
+	}
+	return true;
+}
+
+void cg_admin_deleted(struct cg_admin_resp *resp, int rc, const char *err, const char *what)
+{
+	if (rc == CG_STORE_FAIL_NOT_FOUND) {
+		resp->status = 204; /* removed in between */
+	} else if (rc) {
+		cg_admin_store_fail(resp, rc, err);
+	} else {
+		cg_log_info("admin: %s removed", what);
+		resp->status = 200;
+	}
+}
+
 /* ---- dispatch ------------------------------------------------------------- */
 
 static const cg_admin_handler_fn handlers[CG_ADMIN_RES_COUNT_] = {

@@ -2,6 +2,7 @@
  * creates or updates; on update, properties left out keep their stored
  * value (what the store's set operations do and what APIOps-style partial
  * bodies expect). */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,32 +50,15 @@ static const struct cg_model_op *find_op(const struct cg_model_api *a, const cha
 	return NULL;
 }
 
-/* The current ETag of an item, "" when absent (or when it cannot be
- * computed: then no If-Match can match, which fails safe). */
-static void etag_of(json_t *j, char out[40])
+static json_t *api_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i, bool *skip)
 {
-	out[0] = '\0';
-	if (j && cg_admin_etag(j, "", out) != 0)
-		out[0] = '\0';
-	json_decref(j);
+	return api_json(&m->apis[i]);
 }
 
 void cg_admin_h_apis(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		     const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_apis; i++)
-		if (json_array_append_new(items, api_json(&m.apis[i])) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_apis), api_item);
 }
 
 /* Answers the stored item after a successful PUT (status 200 or 201). */
@@ -93,8 +77,8 @@ static void answer_api(struct cg_admin_ctx *ctx, const char *id, int status,
 }
 
 static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
-		    const struct cg_admin_route *rt, struct cg_admin_resp *resp, const char *etag,
-		    bool exists)
+		    const struct cg_admin_route *rt, struct cg_admin_resp *resp, const char *what,
+		    const char *etag, bool exists)
 {
 	json_t *body = cg_admin_body_object(req, resp);
 	if (!body)
@@ -114,9 +98,7 @@ static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		goto out;
 	}
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match API '%s'%s", rt->api,
-			       exists ? " (it changed)" : " (it does not exist)");
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	char err[CG_STORE_ERR_LEN];
@@ -146,9 +128,10 @@ void cg_admin_h_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (cg_admin_load(ctx, &m, resp))
 		return;
 	const struct cg_model_api *a = find_api(&m, rt->api);
-	char etag[40] = "";
+	char etag[40] = "", what[CG_ADMIN_MAX_NAME_LEN + 16];
+	snprintf(what, sizeof(what), "API '%s'", rt->api);
 	if (a)
-		etag_of(api_json(a), etag);
+		cg_admin_etag_of(api_json(a), NULL, etag);
 	bool exists = a != NULL;
 	if (req->method == CG_ADMIN_M_GET) {
 		if (a)
@@ -160,31 +143,14 @@ void cg_admin_h_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	}
 	cg_model_free(&m);
 	if (req->method == CG_ADMIN_M_PUT) {
-		put_api(ctx, req, rt, resp, etag, exists);
+		put_api(ctx, req, rt, resp, what, etag, exists);
 		return;
 	}
-	/* DELETE */
-	if (!exists) {
-		resp->status = 204; /* ARM: deleting what is not there is no error */
+	if (!cg_admin_delete_check(req, resp, what, exists, etag))
 		return;
-	}
-	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match API '%s' (it changed)", rt->api);
-		return;
-	}
 	char err[CG_STORE_ERR_LEN];
 	int rc = cg_store_api_rm(ctx->store, rt->api, err, sizeof(err));
-	if (rc == CG_STORE_FAIL_NOT_FOUND) {
-		resp->status = 204;
-		return;
-	}
-	if (rc) {
-		cg_admin_store_fail(resp, rc, err);
-		return;
-	}
-	cg_log_info("admin: API '%s' removed", rt->api);
-	resp->status = 200;
+	cg_admin_deleted(resp, rc, err, what);
 }
 
 void cg_admin_h_ops(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
@@ -228,8 +194,8 @@ static void answer_op(struct cg_admin_ctx *ctx, const struct cg_admin_route *rt,
 }
 
 static void put_op(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
-		   const struct cg_admin_route *rt, struct cg_admin_resp *resp, const char *etag,
-		   bool exists)
+		   const struct cg_admin_route *rt, struct cg_admin_resp *resp, const char *what,
+		   const char *etag, bool exists)
 {
 	json_t *body = cg_admin_body_object(req, resp);
 	if (!body)
@@ -241,9 +207,7 @@ static void put_op(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	    cg_admin_opt_string(p, "urlTemplate", &tmpl, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match operation '%s' of API '%s'%s",
-			       rt->op, rt->api, exists ? " (it changed)" : " (it does not exist)");
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	char err[CG_STORE_ERR_LEN];
@@ -275,9 +239,10 @@ void cg_admin_h_op(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		return;
 	const struct cg_model_api *a = find_api(&m, rt->api);
 	const struct cg_model_op *o = find_op(a, rt->op);
-	char etag[40] = "";
+	char etag[40] = "", what[2 * CG_ADMIN_MAX_NAME_LEN + 32];
+	snprintf(what, sizeof(what), "operation '%s' of API '%s'", rt->op, rt->api);
 	if (o)
-		etag_of(op_json(a, o), etag);
+		cg_admin_etag_of(op_json(a, o), NULL, etag);
 	bool api_exists = a != NULL, exists = o != NULL;
 	if (req->method == CG_ADMIN_M_GET) {
 		if (o)
@@ -298,30 +263,12 @@ void cg_admin_h_op(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		return;
 	}
 	if (req->method == CG_ADMIN_M_PUT) {
-		put_op(ctx, req, rt, resp, etag, exists);
+		put_op(ctx, req, rt, resp, what, etag, exists);
 		return;
 	}
-	if (!exists) {
-		resp->status = 204;
+	if (!cg_admin_delete_check(req, resp, what, exists, etag))
 		return;
-	}
-	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match operation '%s' of API '%s' (it "
-			       "changed)",
-			       rt->op, rt->api);
-		return;
-	}
 	char err[CG_STORE_ERR_LEN];
 	int rc = cg_store_op_rm(ctx->store, rt->api, rt->op, err, sizeof(err));
-	if (rc == CG_STORE_FAIL_NOT_FOUND) {
-		resp->status = 204;
-		return;
-	}
-	if (rc) {
-		cg_admin_store_fail(resp, rc, err);
-		return;
-	}
-	cg_log_info("admin: operation '%s' of API '%s' removed", rt->op, rt->api);
-	resp->status = 200;
+	cg_admin_deleted(resp, rc, err, what);
 }

@@ -5,6 +5,7 @@
  * credentials) are refused rather than ignored: a backend that silently
  * lost its credentials or proxy would send requests somewhere else, or
  * unauthenticated. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,22 +40,16 @@ static const struct cg_model_backend *find_backend(const struct cg_model *m, con
 	return NULL;
 }
 
+static json_t *backend_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+			    bool *skip)
+{
+	return backend_json(&m->backends[i]);
+}
+
 void cg_admin_h_backends(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			 const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_backends; i++)
-		if (json_array_append_new(items, backend_json(&m.backends[i])) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_backends), backend_item);
 }
 
 /* A certificate reference: "/certificates/x", a full ARM id ending so, or
@@ -196,13 +191,10 @@ void cg_admin_h_backend(struct cg_admin_ctx *ctx, const struct cg_admin_req *req
 		return;
 	const struct cg_model_backend *b = find_backend(&m, rt->name);
 	bool exists = b != NULL;
-	char etag[40] = "", err[CG_STORE_ERR_LEN];
-	if (b) {
-		json_t *j = backend_json(b);
-		if (!j || cg_admin_etag(j, "", etag) != 0)
-			etag[0] = '\0';
-		json_decref(j);
-	}
+	char etag[40] = "", err[CG_STORE_ERR_LEN], what[CG_ADMIN_MAX_NAME_LEN + 16];
+	snprintf(what, sizeof(what), "backend '%s'", rt->name);
+	if (b)
+		cg_admin_etag_of(backend_json(b), NULL, etag);
 	if (req->method == CG_ADMIN_M_GET) {
 		if (b)
 			cg_admin_json(resp, 200, backend_json(b), "");
@@ -214,21 +206,9 @@ void cg_admin_h_backend(struct cg_admin_ctx *ctx, const struct cg_admin_req *req
 	}
 	cg_model_free(&m);
 	if (req->method == CG_ADMIN_M_DELETE) {
-		int rc;
-		if (!exists)
-			resp->status = 204;
-		else if (!cg_admin_if_match_ok(req, true, etag))
-			cg_admin_error(resp, 412, "PreconditionFailed",
-				       "The If-Match header does not match backend '%s' (it changed)",
-				       rt->name);
-		else if ((rc = cg_store_backend_rm(ctx->store, rt->name, err, sizeof(err))) ==
-			 CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, err);
-		else {
-			cg_log_info("admin: backend '%s' removed", rt->name);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			int rc = cg_store_backend_rm(ctx->store, rt->name, err, sizeof(err));
+			cg_admin_deleted(resp, rc, err, what);
 		}
 		return;
 	}
@@ -242,9 +222,7 @@ void cg_admin_h_backend(struct cg_admin_ctx *ctx, const struct cg_admin_req *req
 	    (creds = read_credentials(p, &cert, resp)) < 0 || read_tls(p, &chain, &name, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match backend '%s'%s", rt->name,
-			       exists ? " (it changed)" : " (it does not exist)");
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	bool created = false;

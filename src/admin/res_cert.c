@@ -6,6 +6,7 @@
  * "data" (PFX, DER, or PEM text) and "password". A private key that came
  * with a certificate is stored for backend mTLS and never shown; the
  * answer says only hasPrivateKey. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,36 +100,26 @@ static void free_upload(unsigned char *data, size_t len)
 
 /* ---- certificates ---------------------------------------------------------- */
 
+static json_t *cert_list_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+			      bool *skip)
+{
+	const struct cg_model_cert *c = &m->certs[i];
+	const unsigned char *d = c->der;
+	X509 *x = d2i_X509(NULL, &d, (long)c->der_len);
+	if (!x) {
+		*skip = true; /* the store refuses such rows at load; belt and braces */
+		return NULL;
+	}
+	struct cg_store_cert_info ci;
+	cg_store_cert_info_of(x, &ci);
+	X509_free(x);
+	return cert_item(c->id, &ci, c->has_key);
+}
+
 void cg_admin_h_certs(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		      const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	struct cg_store_cert_info *ci = malloc(sizeof(*ci));
-	if (!ci) {
-		json_decref(items);
-		items = NULL;
-	}
-	for (size_t i = 0; items && i < m.num_certs; i++) {
-		const struct cg_model_cert *c = &m.certs[i];
-		const unsigned char *d = c->der;
-		X509 *x = d2i_X509(NULL, &d, (long)c->der_len);
-		if (!x)
-			continue; /* the store refuses such rows at load; belt and braces */
-		cg_store_cert_info_of(x, ci);
-		X509_free(x);
-		if (json_array_append_new(items, cert_item(c->id, ci, c->has_key)) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	}
-	free(ci);
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_certs), cert_list_item);
 }
 
 void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
@@ -153,14 +144,8 @@ void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		goto out;
 	}
 	bool exists = rc == 0;
-	if (exists) {
-		/* The thumbprint in the view changes with the certificate; the
-		 * key's presence is in it too. */
-		json_t *j = cert_item(rt->name, ci, has_key);
-		if (!j || cg_admin_etag(j, "", etag) != 0)
-			etag[0] = '\0';
-		json_decref(j);
-	}
+	if (exists) /* the view's thumbprint and key presence change with the upload */
+		cg_admin_etag_of(cert_item(rt->name, ci, has_key), NULL, etag);
 	if (req->method == CG_ADMIN_M_GET) {
 		if (exists)
 			cg_admin_json(resp, 200, cert_item(rt->name, ci, has_key), "");
@@ -169,19 +154,9 @@ void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		goto out;
 	}
 	if (req->method == CG_ADMIN_M_DELETE) {
-		if (!exists) {
-			resp->status = 204;
-		} else if (!cg_admin_if_match_ok(req, true, etag)) {
-			cg_admin_error(resp, 412, "PreconditionFailed",
-				       "The If-Match header does not match %s (it changed)", what);
-		} else if ((rc = cg_store_cert_rm(ctx->store, rt->name, e, sizeof(e))) ==
-			   CG_STORE_FAIL_NOT_FOUND) {
-			resp->status = 204;
-		} else if (rc) {
-			cg_admin_store_fail(resp, rc, e);
-		} else {
-			cg_log_info("admin: %s removed", what);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			rc = cg_store_cert_rm(ctx->store, rt->name, e, sizeof(e));
+			cg_admin_deleted(resp, rc, e, what);
 		}
 		goto out;
 	}
@@ -193,9 +168,7 @@ void cg_admin_h_cert(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (!p || read_upload(p, &data, &len, &password, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match %s%s", what,
-			       exists ? " (it changed)" : " (it does not exist)");
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	char warn[CG_STORE_ERR_LEN] = "";
@@ -252,28 +225,17 @@ static json_t *ca_item(const struct cg_model_ca *ca, struct cg_store_cert_info *
 			 json_pack("{s:s}", "storeName", store_name(ca->intermediate)));
 }
 
+static json_t *ca_list_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+			    bool *skip)
+{
+	struct cg_store_cert_info ci;
+	return ca_item(&m->cas[i], &ci);
+}
+
 void cg_admin_h_cas(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		    const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	struct cg_store_cert_info *ci = malloc(sizeof(*ci));
-	if (!ci) {
-		json_decref(items);
-		items = NULL;
-	}
-	for (size_t i = 0; items && i < m.num_cas; i++)
-		if (json_array_append_new(items, ca_item(&m.cas[i], ci)) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	free(ci);
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_cas), ca_list_item);
 }
 
 /* Answers the CA id as stored now (status), or 404. */
@@ -292,13 +254,10 @@ static void ca_answer(struct cg_admin_ctx *ctx, const char *id, int status, char
 			continue;
 		*exists = true;
 		json_t *j = ca_item(&m.cas[i], ci);
-		if (etag_out) {
-			if (!j || cg_admin_etag(j, "", etag_out) != 0)
-				etag_out[0] = '\0';
-			json_decref(j);
-		} else {
+		if (etag_out)
+			cg_admin_etag_of(j, NULL, etag_out);
+		else
 			cg_admin_json(resp, status, j, "");
-		}
 		break;
 	}
 	if (!ci)
@@ -325,20 +284,9 @@ void cg_admin_h_ca(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (resp->status)
 		return; /* the model did not load */
 	if (req->method == CG_ADMIN_M_DELETE) {
-		int rc;
-		if (!exists)
-			resp->status = 204;
-		else if (!cg_admin_if_match_ok(req, true, etag))
-			cg_admin_error(resp, 412, "PreconditionFailed",
-				       "The If-Match header does not match %s (it changed)", what);
-		else if ((rc = cg_store_ca_rm(ctx->store, rt->name, e, sizeof(e))) ==
-			 CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, e);
-		else {
-			cg_log_info("admin: %s removed", what);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			int rc = cg_store_ca_rm(ctx->store, rt->name, e, sizeof(e));
+			cg_admin_deleted(resp, rc, e, what);
 		}
 		return;
 	}
@@ -358,9 +306,7 @@ void cg_admin_h_ca(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		goto out;
 	}
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match %s%s", what,
-			       exists ? " (it changed)" : " (it does not exist)");
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	char warn[CG_STORE_ERR_LEN] = "";

@@ -3,6 +3,7 @@
  * (encodedCertificate: base64 PFX + certificatePassword) or as PEM text;
  * the answer shows the certificate's view (expiry, subject, thumbprint),
  * never the key. Key material taken from a request is wiped after use. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,27 +223,20 @@ static const struct cg_model_host *find_host(const struct cg_model *m, const cha
 	return NULL;
 }
 
+static json_t *host_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i, bool *skip)
+{
+	return host_json(&m->hosts[i]);
+}
+
 void cg_admin_h_hosts(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		      const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_hosts; i++)
-		if (json_array_append_new(items, host_json(&m.hosts[i])) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_hosts), host_item);
 }
 
 static void put_host(struct cg_admin_ctx *ctx, const struct cg_admin_req *req, const char *name,
-		     struct cg_admin_resp *resp, const char *etag, bool exists, bool is_default,
-		     size_t num_hosts)
+		     struct cg_admin_resp *resp, const char *what, const char *etag, bool exists,
+		     bool is_default, size_t num_hosts)
 {
 	json_t *body = cg_admin_body_object(req, resp);
 	if (!body)
@@ -294,9 +288,7 @@ static void put_host(struct cg_admin_ctx *ctx, const struct cg_admin_req *req, c
 		goto out;
 	}
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match hostname '%s'%s", name,
-			       exists ? " (it changed)" : " (it does not exist)");
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	if (enc && cg_admin_decode_certificate(enc, pass, &chain, &key, err, sizeof(err)) != 0) {
@@ -372,15 +364,14 @@ void cg_admin_h_host(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (cg_admin_load(ctx, &m, resp))
 		return;
 	const struct cg_model_host *h = find_host(&m, name);
-	char etag[40] = "";
+	char etag[40] = "", what[CG_STORE_MAX_HOSTNAME_LEN + 16];
+	snprintf(what, sizeof(what), "hostname '%s'", name);
 	bool exists = h != NULL, is_default = h && h->is_default;
 	size_t num_hosts = m.num_hosts;
 	if (h) {
 		char *extra = host_etag_extra(h);
-		json_t *j = host_json(h);
-		if (!extra || !j || cg_admin_etag(j, extra, etag) != 0)
-			etag[0] = '\0';
-		json_decref(j);
+		if (extra) /* without it an ETag would not cover the key: none */
+			cg_admin_etag_of(host_json(h), extra, etag);
 		cg_admin_free_secret(extra);
 	}
 	if (req->method == CG_ADMIN_M_GET) {
@@ -394,27 +385,11 @@ void cg_admin_h_host(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	}
 	cg_model_free(&m);
 	if (req->method == CG_ADMIN_M_PUT) {
-		put_host(ctx, req, name, resp, etag, exists, is_default, num_hosts);
+		put_host(ctx, req, name, resp, what, etag, exists, is_default, num_hosts);
 		return;
 	}
-	if (!exists) {
-		resp->status = 204;
+	if (!cg_admin_delete_check(req, resp, what, exists, etag))
 		return;
-	}
-	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		cg_admin_error(resp, 412, "PreconditionFailed",
-			       "The If-Match header does not match hostname '%s' (it changed)", name);
-		return;
-	}
 	int rc = cg_store_host_rm(ctx->store, name, err, sizeof(err));
-	if (rc == CG_STORE_FAIL_NOT_FOUND) {
-		resp->status = 204;
-		return;
-	}
-	if (rc) {
-		cg_admin_store_fail(resp, rc, err);
-		return;
-	}
-	cg_log_info("admin: hostname '%s' removed", name);
-	resp->status = 200;
+	cg_admin_deleted(resp, rc, err, what);
 }

@@ -2,6 +2,7 @@
  * and namedValues/{id}. The store validates every write against the
  * others (a policy must load with the store's fragments and named values),
  * so its refusals (every diagnostic with line:col) become 400s verbatim. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,21 +61,6 @@ static char *diag_buf(struct cg_admin_resp *resp)
 	else
 		e[0] = '\0';
 	return e;
-}
-
-/* ETag of an item (see etag_of in res_api.c); extra may be NULL. */
-static void etag_of(json_t *j, const char *extra, char out[40])
-{
-	out[0] = '\0';
-	if (j && cg_admin_etag(j, extra ? extra : "", out) != 0)
-		out[0] = '\0';
-	json_decref(j);
-}
-
-static void precondition_failed(struct cg_admin_resp *resp, const char *what, bool exists)
-{
-	cg_admin_error(resp, 412, "PreconditionFailed", "The If-Match header does not match %s%s",
-		       what, exists ? " (it changed)" : " (it does not exist)");
 }
 
 /* ---- policies -------------------------------------------------------------- */
@@ -183,7 +169,7 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		return;
 	char etag[40] = "";
 	if (f)
-		etag_of(policy_json(rt, &t), NULL, etag);
+		cg_admin_etag_of(policy_json(rt, &t), NULL, etag);
 	if (req->method == CG_ADMIN_M_GET) {
 		if (f)
 			cg_admin_json(resp, 200, policy_json(rt, &t), "");
@@ -198,25 +184,12 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	char *err = NULL;
 	json_t *body = NULL;
 	if (req->method == CG_ADMIN_M_DELETE) {
-		if (!f) {
-			resp->status = 204;
+		if (!cg_admin_delete_check(req, resp, name, f, etag))
 			return;
-		}
-		if (!cg_admin_if_match_ok(req, true, etag)) {
-			precondition_failed(resp, name, true);
-			return;
-		}
 		char e[CG_STORE_ERR_LEN];
 		int rc = cg_store_policy_rm(ctx->store, scope_of(rt), rt->api[0] ? rt->api : NULL,
 					    rt->op[0] ? rt->op : NULL, e, sizeof(e));
-		if (rc == CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, e);
-		else {
-			cg_log_info("admin: %s removed", name);
-			resp->status = 200;
-		}
+		cg_admin_deleted(resp, rc, e, name);
 		return;
 	}
 	/* PUT */
@@ -228,7 +201,7 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (!p || read_value(p, &value, resp) || read_format(p, &format, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, f, etag)) {
-		precondition_failed(resp, name, f);
+		cg_admin_precondition_failed(resp, name, f);
 		goto out;
 	}
 	if (!(err = diag_buf(resp)))
@@ -265,25 +238,18 @@ static json_t *fragment_json(const char *id, const char *description, const char
 	return p ? cg_admin_resource(rid, id, TYPE_FRAGMENT, p) : NULL;
 }
 
+static json_t *fragment_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i,
+			     bool *skip)
+{
+	const struct cg_model_fragment *f = &m->fragments[i];
+	return fragment_json(f->id, f->description, f->format, f->value);
+}
+
 void cg_admin_h_fragments(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			  const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_fragments; i++) {
-		const struct cg_model_fragment *f = &m.fragments[i];
-		if (json_array_append_new(items, fragment_json(f->id, f->description, f->format,
-							       f->value)) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-	}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_fragments),
+			    fragment_item);
 }
 
 void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
@@ -303,7 +269,8 @@ void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *re
 	bool exists = rc == 0;
 	char etag[40] = "";
 	if (exists)
-		etag_of(fragment_json(rt->name, t.description, t.format, t.value), NULL, etag);
+		cg_admin_etag_of(fragment_json(rt->name, t.description, t.format, t.value), NULL,
+				 etag);
 	if (req->method == CG_ADMIN_M_GET) {
 		if (exists)
 			cg_admin_json(resp, 200,
@@ -317,22 +284,9 @@ void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *re
 	if (exists)
 		cg_store_text_free(&t);
 	if (req->method == CG_ADMIN_M_DELETE) {
-		if (!exists) {
-			resp->status = 204;
-			return;
-		}
-		if (!cg_admin_if_match_ok(req, true, etag)) {
-			precondition_failed(resp, what, true);
-			return;
-		}
-		rc = cg_store_fragment_rm(ctx->store, rt->name, e, sizeof(e));
-		if (rc == CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, e);
-		else {
-			cg_log_info("admin: %s removed", what);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			rc = cg_store_fragment_rm(ctx->store, rt->name, e, sizeof(e));
+			cg_admin_deleted(resp, rc, e, what);
 		}
 		return;
 	}
@@ -346,7 +300,7 @@ void cg_admin_h_fragment(struct cg_admin_ctx *ctx, const struct cg_admin_req *re
 	    cg_admin_opt_string(p, "description", &description, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		precondition_failed(resp, what, exists);
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	if (!(err = diag_buf(resp)))
@@ -398,29 +352,25 @@ static void nv_answer(struct cg_admin_resp *resp, int status, const struct cg_st
 	cg_admin_json(resp, status, nv_json(nv), nv->value);
 }
 
+/* The store's row, for its tags (the model has no tags). */
+static json_t *nv_item(struct cg_admin_ctx *ctx, const struct cg_model *m, size_t i, bool *skip)
+{
+	struct cg_store_nv nv;
+	char e[CG_STORE_ERR_LEN];
+	memset(&nv, 0, sizeof(nv));
+	if (cg_store_nv_get(ctx->store, m->named_values[i].name, &nv, e, sizeof(e)) != 0) {
+		*skip = true; /* removed since the model was read */
+		return NULL;
+	}
+	json_t *j = nv_json(&nv);
+	cg_store_nv_free(&nv);
+	return j;
+}
+
 void cg_admin_h_named_values(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			     const struct cg_admin_route *rt, struct cg_admin_resp *resp)
 {
-	if (!cg_admin_allow(req, resp, "GET"))
-		return;
-	struct cg_model m;
-	if (cg_admin_load(ctx, &m, resp))
-		return;
-	json_t *items = json_array();
-	for (size_t i = 0; items && i < m.num_named_values; i++) {
-		struct cg_store_nv nv;
-		char e[CG_STORE_ERR_LEN];
-		memset(&nv, 0, sizeof(nv));
-		if (cg_store_nv_get(ctx->store, m.named_values[i].name, &nv, e, sizeof(e)) != 0)
-			continue; /* removed since the model was read */
-		if (json_array_append_new(items, nv_json(&nv)) != 0) {
-			json_decref(items);
-			items = NULL;
-		}
-		cg_store_nv_free(&nv);
-	}
-	cg_model_free(&m);
-	cg_admin_json(resp, 200, cg_admin_list(items), NULL);
+	cg_admin_list_model(ctx, req, resp, offsetof(struct cg_model, num_named_values), nv_item);
 }
 
 /* Reads properties.tags: absent/null = none, else an array of strings
@@ -478,7 +428,7 @@ void cg_admin_h_named_value(struct cg_admin_ctx *ctx, const struct cg_admin_req 
 	bool exists = rc == 0;
 	char etag[40] = "";
 	if (exists)
-		etag_of(nv_json(&nv), nv.value, etag);
+		cg_admin_etag_of(nv_json(&nv), nv.value, etag);
 	if (list_value || req->method == CG_ADMIN_M_GET) {
 		if (!exists)
 			cg_admin_error(resp, 404, "ResourceNotFound", "%s not found", what);
@@ -491,22 +441,9 @@ void cg_admin_h_named_value(struct cg_admin_ctx *ctx, const struct cg_admin_req 
 	}
 	cg_store_nv_free(&nv);
 	if (req->method == CG_ADMIN_M_DELETE) {
-		if (!exists) {
-			resp->status = 204;
-			return;
-		}
-		if (!cg_admin_if_match_ok(req, true, etag)) {
-			precondition_failed(resp, what, true);
-			return;
-		}
-		rc = cg_store_nv_rm(ctx->store, rt->name, e, sizeof(e));
-		if (rc == CG_STORE_FAIL_NOT_FOUND)
-			resp->status = 204;
-		else if (rc)
-			cg_admin_store_fail(resp, rc, e);
-		else {
-			cg_log_info("admin: %s removed", what);
-			resp->status = 200;
+		if (cg_admin_delete_check(req, resp, what, exists, etag)) {
+			rc = cg_store_nv_rm(ctx->store, rt->name, e, sizeof(e));
+			cg_admin_deleted(resp, rc, e, what);
 		}
 		return;
 	}
@@ -537,7 +474,7 @@ void cg_admin_h_named_value(struct cg_admin_ctx *ctx, const struct cg_admin_req 
 		goto out;
 	}
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
-		precondition_failed(resp, what, exists);
+		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	if (!(err = diag_buf(resp)))

@@ -7,7 +7,7 @@
 
 int cg_cli_backend_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *url = NULL, *client_cert = NULL, *store = NULL;
+	const char *url = NULL, *client_cert = NULL;
 	bool no_client_cert = false, chain = false, no_chain = false, name = false, no_name = false;
 	const struct cg_cli_opt opts[] = {
 		{ "--url", &url, NULL },
@@ -17,13 +17,10 @@ int cg_cli_backend_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 		{ "--no-validate-chain", NULL, &no_chain },
 		{ "--validate-name", NULL, &name },
 		{ "--no-validate-name", NULL, &no_name },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	if (chain && no_chain)
 		return cg_cli_usage_error(ctx, "--validate-chain and --no-validate-chain exclude "
 					       "each other");
@@ -69,8 +66,9 @@ static const struct cg_model_backend *find_backend(const struct cg_model *m, con
 
 /* APIM backends/{id} shape: properties.url, credentials.certificateIds,
  * tls.{validateCertificateChain, validateCertificateName}. */
-static json_t *backend_json(const struct cg_model_backend *b)
+static json_t *backend_json(const struct cg_model *m, size_t i)
 {
+	const struct cg_model_backend *b = &m->backends[i];
 	json_t *j = json_object(), *p = json_object(), *cred = json_object(), *ids = json_array(),
 	       *tls = json_object();
 	cg_cli_jput(j, "id", json_string(b->id));
@@ -87,93 +85,47 @@ static json_t *backend_json(const struct cg_model_backend *b)
 	return j;
 }
 
+static void backend_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_backend *b = &m->backends[i];
+	const char *row[] = { b->id, b->url, b->client_cert_id ? b->client_cert_id : "-",
+			      b->validate_chain ? "validate" : "no",
+			      b->validate_name ? "validate" : "no" };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_backend_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
-	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < m.num_backends; i++)
-			cg_cli_jappend(arr, backend_json(&m.backends[i]));
-		rc = cg_cli_json_print(arr);
-	} else {
-		static const char *const head[] = { "ID", "URL", "CLIENT-CERT", "CHAIN", "NAME" };
-		struct cg_cli_table t;
-		cg_cli_table_init(&t, 5, head);
-		for (size_t i = 0; i < m.num_backends; i++) {
-			const struct cg_model_backend *b = &m.backends[i];
-			const char *row[] = { b->id, b->url,
-					      b->client_cert_id ? b->client_cert_id : "-",
-					      b->validate_chain ? "validate" : "no",
-					      b->validate_name ? "validate" : "no" };
-			cg_cli_table_row(&t, row);
-		}
-		rc = cg_cli_table_print(&t);
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const char *const head[] = { "ID", "URL", "CLIENT-CERT", "CHAIN", "NAME" };
+	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_backends),
+					      backend_json, backend_row };
+	return cg_cli_list(ctx, argc, argv, &l);
+}
+
+static int backend_show(const struct cg_model *m, const char *const *pos, bool json)
+{
+	const struct cg_model_backend *b = find_backend(m, pos[0]);
+	if (!b)
+		return cg_cli_fail("backend '%s' does not exist", pos[0]);
+	if (json)
+		return cg_cli_json_print(backend_json(m, (size_t)(b - m->backends)));
+	printf("ID:                %s\n", b->id);
+	printf("URL:               %s\n", b->url);
+	printf("Client cert:       %s\n", b->client_cert_id ? b->client_cert_id : "none");
+	printf("Validate chain:    %s\n", b->validate_chain ? "yes" : "no");
+	printf("Validate name:     %s\n", b->validate_name ? "yes" : "no");
+	return 0;
 }
 
 int cg_cli_backend_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
-	const struct cg_model_backend *b = find_backend(&m, a.pos[0]);
-	if (!b) {
-		rc = cg_cli_fail("backend '%s' does not exist", a.pos[0]);
-	} else if (json) {
-		rc = cg_cli_json_print(backend_json(b));
-	} else {
-		printf("ID:                %s\n", b->id);
-		printf("URL:               %s\n", b->url);
-		printf("Client cert:       %s\n", b->client_cert_id ? b->client_cert_id : "none");
-		printf("Validate chain:    %s\n", b->validate_chain ? "yes" : "no");
-		printf("Validate name:     %s\n", b->validate_name ? "yes" : "no");
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	return cg_cli_model_cmd(ctx, argc, argv, pos, 1, backend_show);
 }
 
 int cg_cli_backend_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
-	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN];
-	int rc = cg_store_backend_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("backend '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "ID", cg_store_backend_rm, CG_STORE_ERR_LEN, "backend",
+					    "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }

@@ -15,73 +15,85 @@
 #include "cli/cli-int.h"
 #include "store/cert.h"
 
+/* A certificate file as read for `cert add` / `ca add`: the bytes and the
+ * password, both wiped when released (a PFX or PEM may hold a key). */
+struct upload {
+	unsigned char *data;
+	size_t len;
+	char *password;
+};
+
+static void free_upload(struct upload *u)
+{
+	if (u->data)
+		OPENSSL_cleanse(u->data, u->len);
+	free(u->data);
+	u->data = NULL;
+	cg_cli_free_secret(u->password);
+	u->password = NULL;
+}
+
 /* Reads the certificate file and the optional password file (one final
- * newline dropped). On failure prints why and frees what it took. */
-static int read_upload(const char *file, const char *password_file, unsigned char **data,
-		       size_t *len, char **password)
+ * newline dropped), then opens the store to write (created when missing).
+ * Returns 0, or the exit code after printing why (nothing is held then). */
+static int open_upload(const struct cg_cli_ctx *ctx, const char *file, const char *password_file,
+		       struct upload *u, struct cg_store **st)
 {
 	int rc;
-	*password = NULL;
-	if ((rc = cg_cli_read_bytes("certificate", file, data, len)))
+	memset(u, 0, sizeof(*u));
+	if ((rc = cg_cli_read_bytes("certificate", file, &u->data, &u->len)))
 		return rc;
 	if (password_file) {
-		if ((rc = cg_cli_read_file("--password-file", password_file, password))) {
-			OPENSSL_cleanse(*data, *len);
-			free(*data);
-			*data = NULL;
+		if ((rc = cg_cli_read_file("--password-file", password_file, &u->password))) {
+			free_upload(u);
 			return rc;
 		}
-		size_t n = strlen(*password);
-		if (n && (*password)[n - 1] == '\n')
-			(*password)[--n] = 0;
-		if (n && (*password)[n - 1] == '\r')
-			(*password)[--n] = 0;
+		size_t n = strlen(u->password);
+		if (n && u->password[n - 1] == '\n')
+			u->password[--n] = 0;
+		if (n && u->password[n - 1] == '\r')
+			u->password[--n] = 0;
+	}
+	*st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
+	if (!*st) {
+		free_upload(u);
+		return CG_CLI_EXIT_FAIL;
 	}
 	return 0;
 }
 
-static void free_upload(unsigned char *data, size_t len, char *password)
+/* `cert add` and `ca add` (ca true): the same upload, two store entities. */
+static int add_upload(struct cg_cli_ctx *ctx, int argc, char **argv, bool ca)
 {
-	if (data)
-		OPENSSL_cleanse(data, len); /* a PFX or PEM may hold a key */
-	free(data);
-	cg_cli_free_secret(password);
-}
-
-int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv)
-{
-	const char *password_file = NULL, *store = NULL;
+	const char *password_file = NULL;
+	bool intermediate = false;
 	const struct cg_cli_opt opts[] = {
+		{ "--intermediate", NULL, &intermediate }, /* ca add only */
 		{ "--password-file", &password_file, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID", "FILE" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
-	unsigned char *data;
-	size_t len;
-	char *password;
+	PARSE_N_OR_HELP(ctx, argc, argv, ca ? opts : opts + 1, ca ? 2 : 1, pos, 2, a);
+	struct upload u;
+	struct cg_store *st;
 	int rc;
-	if ((rc = read_upload(a.pos[1], password_file, &data, &len, &password)))
+	if ((rc = open_upload(ctx, a.pos[1], password_file, &u, &st)))
 		return rc;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
-	if (!st) {
-		free_upload(data, len, password);
-		return CG_CLI_EXIT_FAIL;
-	}
 	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
 	bool created = false;
-	struct cg_store_cert_add in = { .id = a.pos[0],
-					.data = data,
-					.len = len,
-					.password = password,
-					.created = &created,
-					.warn = warn,
-					.warnlen = sizeof(warn) };
-	rc = cg_store_cert_add(st, &in, err, sizeof(err));
-	free_upload(data, len, password);
+	if (ca) {
+		struct cg_store_ca_add in = { .id = a.pos[0], .data = u.data, .len = u.len,
+					      .password = u.password, .intermediate = intermediate,
+					      .created = &created, .warn = warn,
+					      .warnlen = sizeof(warn) };
+		rc = cg_store_ca_add(st, &in, err, sizeof(err));
+	} else {
+		struct cg_store_cert_add in = { .id = a.pos[0], .data = u.data, .len = u.len,
+						.password = u.password, .created = &created,
+						.warn = warn, .warnlen = sizeof(warn) };
+		rc = cg_store_cert_add(st, &in, err, sizeof(err));
+	}
+	free_upload(&u);
 	if (rc) {
 		cg_store_close(st);
 		return cg_cli_store_fail(err);
@@ -90,12 +102,20 @@ int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 		cg_cli_warn("%s", warn);
 	struct cg_store_cert_info info;
 	bool has_key = false;
-	if (cg_store_cert_get(st, a.pos[0], &info, &has_key, err, sizeof(err)) == 0)
+	if (ca)
+		printf("CA certificate '%s' %s (%s)\n", a.pos[0], created ? "created" : "updated",
+		       intermediate ? "intermediate" : "root");
+	else if (cg_store_cert_get(st, a.pos[0], &info, &has_key, err, sizeof(err)) == 0)
 		printf("certificate '%s' %s: %s, thumbprint %s, expires %s%s\n", a.pos[0],
 		       created ? "created" : "updated", info.subject, info.thumbprint,
 		       info.not_after, has_key ? " (with private key)" : "");
 	cg_store_close(st);
 	return 0;
+}
+
+int cg_cli_cert_add(struct cg_cli_ctx *ctx, int argc, char **argv)
+{
+	return add_upload(ctx, argc, argv, false);
 }
 
 /* The view of a model certificate's DER; false when it does not parse. */
@@ -130,57 +150,48 @@ static json_t *cert_json(const char *id, const struct cg_store_cert_info *info, 
 	return j;
 }
 
+/* The view of a listed certificate; one that does not parse says so. */
+static void cert_view(const struct cg_model_cert *c, struct cg_store_cert_info *info)
+{
+	if (!der_info(c->der, c->der_len, info)) {
+		memset(info, 0, sizeof(*info));
+		snprintf(info->subject, sizeof(info->subject), "(does not parse)");
+		snprintf(info->thumbprint, sizeof(info->thumbprint), "%s", c->thumbprint);
+	}
+}
+
+static json_t *cert_item_json(const struct cg_model *m, size_t i)
+{
+	struct cg_store_cert_info info;
+	cert_view(&m->certs[i], &info);
+	return cert_json(m->certs[i].id, &info, m->certs[i].has_key);
+}
+
+static void cert_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_cert *c = &m->certs[i];
+	struct cg_store_cert_info info;
+	cert_view(c, &info);
+	const char *row[] = { c->id, info.thumbprint, info.not_after, c->has_key ? "yes" : "no",
+			      info.subject };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_cert_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
 	static const char *const head[] = { "ID", "THUMBPRINT", "EXPIRES", "KEY", "SUBJECT" };
-	struct cg_cli_table t;
-	json_t *arr = json ? json_array() : NULL;
-	if (!json)
-		cg_cli_table_init(&t, 5, head);
-	for (size_t i = 0; i < m.num_certs; i++) {
-		const struct cg_model_cert *c = &m.certs[i];
-		struct cg_store_cert_info info;
-		if (!der_info(c->der, c->der_len, &info)) {
-			memset(&info, 0, sizeof(info));
-			snprintf(info.subject, sizeof(info.subject), "(does not parse)");
-			snprintf(info.thumbprint, sizeof(info.thumbprint), "%s", c->thumbprint);
-		}
-		if (json) {
-			cg_cli_jappend(arr, cert_json(c->id, &info, c->has_key));
-		} else {
-			const char *row[] = { c->id, info.thumbprint, info.not_after,
-					      c->has_key ? "yes" : "no", info.subject };
-			cg_cli_table_row(&t, row);
-		}
-	}
-	rc = json ? cg_cli_json_print(arr) : cg_cli_table_print(&t);
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_certs),
+					      cert_item_json, cert_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -209,138 +220,66 @@ int cg_cli_cert_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_cert_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
-	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN];
-	int rc = cg_store_cert_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("certificate '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "ID", cg_store_cert_rm, CG_STORE_ERR_LEN, "certificate",
+					    "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }
 
 int cg_cli_ca_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *password_file = NULL, *store = NULL;
-	bool intermediate = false;
-	const struct cg_cli_opt opts[] = {
-		{ "--intermediate", NULL, &intermediate },
-		{ "--password-file", &password_file, NULL },
-		{ "--store", &store, NULL },
-	};
-	static const char *const pos[] = { "ID", "FILE" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
-	unsigned char *data;
-	size_t len;
-	char *password;
-	int rc;
-	if ((rc = read_upload(a.pos[1], password_file, &data, &len, &password)))
-		return rc;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
-	if (!st) {
-		free_upload(data, len, password);
-		return CG_CLI_EXIT_FAIL;
+	return add_upload(ctx, argc, argv, true);
+}
+
+/* The view of a listed CA certificate; one that does not parse says so. */
+static void ca_view(const struct cg_model_ca *c, struct cg_store_cert_info *info)
+{
+	if (!der_info(c->der, c->der_len, info)) {
+		memset(info, 0, sizeof(*info));
+		snprintf(info->subject, sizeof(info->subject), "(does not parse)");
 	}
-	char err[CG_STORE_ERR_LEN], warn[CG_STORE_ERR_LEN];
-	bool created = false;
-	struct cg_store_ca_add in = { .id = a.pos[0],
-				      .data = data,
-				      .len = len,
-				      .password = password,
-				      .intermediate = intermediate,
-				      .created = &created,
-				      .warn = warn,
-				      .warnlen = sizeof(warn) };
-	rc = cg_store_ca_add(st, &in, err, sizeof(err));
-	free_upload(data, len, password);
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	if (warn[0])
-		cg_cli_warn("%s", warn);
-	printf("CA certificate '%s' %s (%s)\n", a.pos[0], created ? "created" : "updated",
-	       intermediate ? "intermediate" : "root");
-	return 0;
+}
+
+/* APIM storeName values. */
+static const char *store_name(const struct cg_model_ca *c)
+{
+	return c->intermediate ? "CertificateAuthority" : "Root";
+}
+
+static json_t *ca_json(const struct cg_model *m, size_t i)
+{
+	const struct cg_model_ca *c = &m->cas[i];
+	struct cg_store_cert_info info;
+	ca_view(c, &info);
+	json_t *j = json_object(), *cert = json_object();
+	cg_cli_jput(j, "id", json_string(c->id));
+	cg_cli_jput(j, "storeName", json_string(store_name(c)));
+	cg_cli_jput(cert, "subject", json_string(info.subject));
+	cg_cli_jput(cert, "thumbprint", json_string(c->thumbprint));
+	cg_cli_jput(cert, "expiry", json_string(info.not_after));
+	cg_cli_jput(j, "certificate", cert);
+	return j;
+}
+
+static void ca_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_ca *c = &m->cas[i];
+	struct cg_store_cert_info info;
+	ca_view(c, &info);
+	const char *row[] = { c->id, store_name(c), c->thumbprint, info.not_after, info.subject };
+	cg_cli_table_row(t, row);
 }
 
 int cg_cli_ca_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
 	static const char *const head[] = { "ID", "STORE", "THUMBPRINT", "EXPIRES", "SUBJECT" };
-	struct cg_cli_table t;
-	json_t *arr = json ? json_array() : NULL;
-	if (!json)
-		cg_cli_table_init(&t, 5, head);
-	for (size_t i = 0; i < m.num_cas; i++) {
-		const struct cg_model_ca *c = &m.cas[i];
-		struct cg_store_cert_info info;
-		if (!der_info(c->der, c->der_len, &info)) {
-			memset(&info, 0, sizeof(info));
-			snprintf(info.subject, sizeof(info.subject), "(does not parse)");
-		}
-		/* APIM storeName values. */
-		const char *store_name = c->intermediate ? "CertificateAuthority" : "Root";
-		if (json) {
-			json_t *j = json_object(), *cert = json_object();
-			cg_cli_jput(j, "id", json_string(c->id));
-			cg_cli_jput(j, "storeName", json_string(store_name));
-			cg_cli_jput(cert, "subject", json_string(info.subject));
-			cg_cli_jput(cert, "thumbprint", json_string(c->thumbprint));
-			cg_cli_jput(cert, "expiry", json_string(info.not_after));
-			cg_cli_jput(j, "certificate", cert);
-			cg_cli_jappend(arr, j);
-		} else {
-			const char *row[] = { c->id, store_name, c->thumbprint, info.not_after,
-					      info.subject };
-			cg_cli_table_row(&t, row);
-		}
-	}
-	rc = json ? cg_cli_json_print(arr) : cg_cli_table_print(&t);
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_cas),
+					      ca_json, ca_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_ca_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
-	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN];
-	int rc = cg_store_ca_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("CA certificate '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "ID", cg_store_ca_rm, CG_STORE_ERR_LEN,
+					    "CA certificate", "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }

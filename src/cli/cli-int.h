@@ -8,6 +8,11 @@
 #include "cli/cli.h"
 #include "store/store.h"
 
+/* A refused removal may name every user of the item. */
+#define CG_CLI_RM_ERR_LEN (4 * CG_STORE_ERR_LEN)
+/* A name as shown after rm (a hostname, lowercased). */
+#define CG_CLI_NAME_LEN (CG_STORE_MAX_HOSTNAME_LEN + 1)
+
 /* Prints "certgate: <cmd>: <msg>" and a hint to --help; returns
  * CG_CLI_EXIT_USAGE. */
 int cg_cli_usage_error(const struct cg_cli_ctx *ctx, const char *fmt, ...)
@@ -19,31 +24,35 @@ void cg_cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Parses a command's argv (argv[0] is the last command word) against opts.
  * pos_names names the positional arguments (exactly that many are needed).
- * "--" ends options. Refuses unknown options, a missing or repeated value,
+ * "--" ends options. Besides opts, every command takes --store FILE (after
+ * them, as if it were the last of opts): it sets ctx->store_path once the
+ * whole line parsed. Refuses unknown options, a missing or repeated value,
  * and a wrong positional count. Returns 0, or CG_CLI_EXIT_USAGE after
  * printing why. out->help is set for --help/-h (other checks are skipped). */
-int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+int cg_cli_parse(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
 		 size_t num_opts, const char *const *pos_names, size_t num_pos,
 		 struct cg_cli_args *out);
 
 /* As cg_cli_parse, but between min_pos and max_pos positionals are
  * accepted (out->num_pos says how many came). */
-int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
-		       const struct cg_cli_opt *opts, size_t num_opts, const char *const *pos_names,
-		       size_t min_pos, size_t max_pos, struct cg_cli_args *out);
+int cg_cli_parse_range(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+		       size_t num_opts, const char *const *pos_names, size_t min_pos,
+		       size_t max_pos, struct cg_cli_args *out);
 
 /* Parses a command's arguments, or prints its help; returns from the
  * calling command with the exit code in either case. */
-#define PARSE_OR_HELP(ctx, argc, argv, opts, pos, npos, a)                                         \
+#define PARSE_N_OR_HELP(ctx, argc, argv, opts, num_opts, pos, npos, a)                             \
 	do {                                                                                       \
-		int prc_ = cg_cli_parse(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]),     \
-					pos, npos, &(a));                                          \
+		int prc_ = cg_cli_parse(ctx, argc, argv, opts, num_opts, pos, npos, &(a));         \
 		if (prc_ || (a).help) {                                                            \
 			if ((a).help)                                                              \
 				cg_cli_command_help((ctx)->cmd);                                   \
 			return prc_;                                                               \
 		}                                                                                  \
 	} while (0)
+/* The same with opts an array. */
+#define PARSE_OR_HELP(ctx, argc, argv, opts, pos, npos, a)                                         \
+	PARSE_N_OR_HELP(ctx, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pos, npos, a)
 
 /* Prints a multi-line store message to stderr: the first line as
  * "certgate: ...", then each line. A diagnostic line that is a position in
@@ -94,6 +103,28 @@ void cg_cli_jappend(json_t *arr, json_t *v);
 /* Prints j as indented JSON plus a newline and releases it. A NULL j (or an
  * earlier failed jput/jappend) means building it ran out of memory. Returns 0 or CG_CLI_EXIT_FAIL. */
 int cg_cli_json_print(json_t *j);
+
+/* `X list [--json]` (no positionals): parses --json and --store, loads the
+ * model read-only and prints l's collection as an aligned table or an
+ * indented JSON array. Returns the exit code. */
+int cg_cli_list(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_list *l);
+
+/* `X show ID [--json]` and the like: parses --json, --store and num_pos
+ * positionals named pos_names, loads the model read-only, runs fn on it and
+ * releases the model. Returns fn's exit code (or the parse's or the load's). */
+int cg_cli_model_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, cg_cli_model_fn fn);
+
+/* A command whose only options are the common ones: parses the num_pos
+ * positionals named pos_names, opens the store in mode, runs fn on it and
+ * closes it. Returns fn's exit code (or the parse's or the open's). */
+int cg_cli_store_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, enum cg_cli_open_mode mode, cg_cli_store_fn fn);
+
+/* `X rm NAME`: parses --store and the one positional, opens the store for
+ * writing (it must exist), runs r->rm and prints r's message. Returns the
+ * exit code; a store refusal is printed as the store words it. */
+int cg_cli_rm(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_rm *r);
 
 /* Commands. */
 int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv);

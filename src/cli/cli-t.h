@@ -55,4 +55,50 @@ enum cg_cli_open_mode {
 
 typedef int (*cg_cli_cmd_fn)(struct cg_cli_ctx *ctx, int argc, char **argv);
 
+/* ---- the shapes that list, show and rm commands share (util.c) ---- */
+
+struct cg_model;
+struct cg_store;
+struct json_t;
+
+/* Item i as JSON: a new reference (NULL: out of memory, which fails the print). */
+typedef struct json_t *(*cg_cli_item_json_fn)(const struct cg_model *m, size_t i);
+/* Adds item i's row to t (cells are copied, so they may live on the stack). */
+typedef void (*cg_cli_item_row_fn)(const struct cg_model *m, size_t i, struct cg_cli_table *t);
+
+/* `X list [--json]`: one collection of the model as a table or a JSON
+ * array. Its size is found as nginx's command tables find a setting: by
+ * the offset of the count in struct cg_model. */
+struct cg_cli_list {
+	const char *const *head; /* column titles */
+	size_t num_cols;
+	size_t count_at; /* offsetof(struct cg_model, num_...) */
+	cg_cli_item_json_fn json;
+	cg_cli_item_row_fn row;
+};
+
+/* The work of a command on the loaded model: pos are its positionals;
+ * returns the exit code (after printing). */
+typedef int (*cg_cli_model_fn)(const struct cg_model *m, const char *const *pos, bool json);
+
+/* The work of a command on the open store: pos are its positionals;
+ * returns the exit code (after printing). */
+typedef int (*cg_cli_store_fn)(struct cg_store *st, const char *const *pos);
+
+/* A store removal of one named item (cg_store_api_rm and its likes). */
+typedef int (*cg_cli_rm_fn)(struct cg_store *st, const char *id, char *err, size_t errlen);
+/* The name as stored, for the message (a hostname in lowercase), into
+ * out of CG_CLI_NAME_LEN bytes. */
+typedef void (*cg_cli_name_fn)(const char *given, char *out, size_t outlen);
+
+/* `X rm NAME`: prints "<what> '<name>' removed<suffix>" once rm succeeded. */
+struct cg_cli_rm {
+	const char *pos_name; /* "ID", "NAME": for usage messages */
+	cg_cli_rm_fn rm;
+	size_t errlen; /* rm's message buffer: CG_STORE_ERR_LEN, or up to CG_CLI_RM_ERR_LEN */
+	const char *what;
+	const char *suffix;  /* "" or more words */
+	cg_cli_name_fn name; /* NULL: the name as given */
+};
+
 #endif

@@ -10,13 +10,9 @@
 
 int cg_cli_crl_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
 	static const char *const pos[] = { "ID", "FILE" };
 	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos, 2, a);
 	unsigned char *data;
 	size_t len;
 	int rc;
@@ -39,61 +35,31 @@ int cg_cli_crl_add(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+static json_t *crl_json(const struct cg_model *m, size_t i)
+{
+	const struct cg_model_crl *c = &m->crls[i];
+	return json_pack("{s:s,s:s,s:s}", "id", c->id, "issuer", c->issuer, "nextUpdate",
+			 c->next_update);
+}
+
+static void crl_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_crl *c = &m->crls[i];
+	const char *row[] = { c->id, c->next_update, c->issuer };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_crl_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
 	static const char *const head[] = { "ID", "NEXT-UPDATE", "ISSUER" };
-	struct cg_cli_table t;
-	json_t *arr = json ? json_array() : NULL;
-	if (!json)
-		cg_cli_table_init(&t, 3, head);
-	for (size_t i = 0; i < m.num_crls; i++) {
-		const struct cg_model_crl *c = &m.crls[i];
-		if (json) {
-			json_t *j = json_object();
-			cg_cli_jput(j, "id", json_string(c->id));
-			cg_cli_jput(j, "issuer", json_string(c->issuer));
-			cg_cli_jput(j, "nextUpdate", json_string(c->next_update));
-			cg_cli_jappend(arr, j);
-		} else {
-			const char *row[] = { c->id, c->next_update, c->issuer };
-			cg_cli_table_row(&t, row);
-		}
-	}
-	rc = json ? cg_cli_json_print(arr) : cg_cli_table_print(&t);
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const struct cg_cli_list l = { head, 3, offsetof(struct cg_model, num_crls),
+					      crl_json, crl_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_crl_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
-	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN];
-	int rc = cg_store_crl_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("CRL '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "ID", cg_store_crl_rm, CG_STORE_ERR_LEN, "CRL", "",
+					    NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }

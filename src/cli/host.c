@@ -11,7 +11,7 @@
 
 int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *cert_path = NULL, *key_path = NULL, *store = NULL;
+	const char *cert_path = NULL, *key_path = NULL;
 	bool negotiate = false, no_negotiate = false, make_default = false;
 	const struct cg_cli_opt opts[] = {
 		{ "--cert", &cert_path, NULL },
@@ -19,7 +19,6 @@ int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 		{ "--negotiate-client-certificate", NULL, &negotiate },
 		{ "--no-negotiate-client-certificate", NULL, &no_negotiate },
 		{ "--default", NULL, &make_default },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "NAME" };
 	struct cg_cli_args a;
@@ -29,8 +28,6 @@ int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 			cg_cli_command_help(ctx->cmd);
 		return rc;
 	}
-	if (store)
-		ctx->store_path = store;
 	if (negotiate && no_negotiate)
 		return cg_cli_usage_error(ctx,
 					  "--negotiate-client-certificate and "
@@ -88,8 +85,9 @@ int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static json_t *host_json(const struct cg_model_host *h)
+static json_t *host_json(const struct cg_model *m, size_t i)
 {
+	const struct cg_model_host *h = &m->hosts[i];
 	json_t *o = json_object();
 	cg_cli_jput(o, "hostName", json_string(h->name));
 	cg_cli_jput(o, "defaultSslBinding", json_boolean(h->is_default));
@@ -113,8 +111,8 @@ static json_t *host_json(const struct cg_model_host *h)
 	cg_cli_jput(c, "expirationDate", json_string(ci->not_after));
 	cg_cli_jput(c, "expired", json_boolean(ci->expired));
 	json_t *sans = json_array();
-	for (size_t i = 0; i < ci->num_sans; i++)
-		cg_cli_jappend(sans, json_string(ci->sans[i]));
+	for (size_t k = 0; k < ci->num_sans; k++)
+		cg_cli_jappend(sans, json_string(ci->sans[k]));
 	cg_cli_jput(c, "subjectAlternativeNames", sans);
 	cg_cli_jput(c, "keyType", json_string(ci->key_type));
 	cg_cli_jput(c, "keyBits", json_integer(ci->key_bits));
@@ -124,86 +122,53 @@ static json_t *host_json(const struct cg_model_host *h)
 	return o;
 }
 
+static void host_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_host *h = &m->hosts[i];
+	struct cg_store_cert_info *ci = malloc(sizeof(*ci));
+	char err[CG_STORE_ERR_LEN], expires[CG_STORE_TIME_LEN + 16];
+	if (!ci) {
+		t->failed = true;
+		return;
+	}
+	if (cg_store_cert_describe(h->cert_pem, ci, err, sizeof(err)) != 0) {
+		memset(ci, 0, sizeof(*ci));
+		snprintf(ci->subject, sizeof(ci->subject), "(unreadable: %s)", err);
+	}
+	snprintf(expires, sizeof(expires), "%s%s", ci->not_after, ci->expired ? " (expired)" : "");
+	const char *row[] = { h->name,
+			      h->is_default ? "yes" : "no",
+			      h->negotiate_client_certificate ? "yes" : "no",
+			      expires,
+			      ci->thumbprint,
+			      ci->subject };
+	cg_cli_table_row(t, row);
+	free(ci);
+}
+
 int cg_cli_host_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
-	struct cg_cli_args a;
-	int rc = cg_cli_parse(ctx, argc, argv, opts, 2, NULL, 0, &a);
-	if (rc || a.help) {
-		if (a.help)
-			cg_cli_command_help(ctx->cmd);
-		return rc;
-	}
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	if ((rc = cg_cli_load(ctx, &st, &m)))
-		return rc;
-	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < m.num_hosts; i++)
-			cg_cli_jappend(arr, host_json(&m.hosts[i]));
-		rc = cg_cli_json_print(arr);
-	} else {
-		static const char *const head[] = {
-			"NAME",    "DEFAULT",    "NEGOTIATE-CLIENT-CERT",
-			"EXPIRES", "THUMBPRINT", "SUBJECT"
-		};
-		struct cg_cli_table t;
-		cg_cli_table_init(&t, 6, head);
-		struct cg_store_cert_info *ci = malloc(sizeof(*ci));
-		char err[CG_STORE_ERR_LEN];
-		for (size_t i = 0; ci && i < m.num_hosts; i++) {
-			const struct cg_model_host *h = &m.hosts[i];
-			char expires[CG_STORE_TIME_LEN + 16];
-			if (cg_store_cert_describe(h->cert_pem, ci, err, sizeof(err)) != 0) {
-				memset(ci, 0, sizeof(*ci));
-				snprintf(ci->subject, sizeof(ci->subject), "(unreadable: %s)", err);
-			}
-			snprintf(expires, sizeof(expires), "%s%s", ci->not_after,
-				 ci->expired ? " (expired)" : "");
-			const char *row[] = { h->name,
-					      h->is_default ? "yes" : "no",
-					      h->negotiate_client_certificate ? "yes" : "no",
-					      expires,
-					      ci->thumbprint,
-					      ci->subject };
-			cg_cli_table_row(&t, row);
-		}
-		if (!ci)
-			t.failed = true;
-		free(ci);
-		rc = cg_cli_table_print(&t);
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const char *const head[] = { "NAME",    "DEFAULT",    "NEGOTIATE-CLIENT-CERT",
+					    "EXPIRES", "THUMBPRINT", "SUBJECT" };
+	static const struct cg_cli_list l = { head, 6, offsetof(struct cg_model, num_hosts),
+					      host_json, host_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_host_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
 	static const char *const pos[] = { "NAME" };
 	struct cg_cli_args a;
-	int rc = cg_cli_parse(ctx, argc, argv, opts, 2, pos, 1, &a);
-	if (rc || a.help) {
-		if (a.help)
-			cg_cli_command_help(ctx->cmd);
-		return rc;
-	}
-	if (store)
-		ctx->store_path = store;
+	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
 	char name[CG_STORE_MAX_HOSTNAME_LEN + 1], err[CG_STORE_ERR_LEN];
 	if (cg_store_check_hostname(a.pos[0], name, err, sizeof(err)) != 0)
 		return cg_cli_fail("%s", err);
 	struct cg_store *st;
 	struct cg_model m;
-	if ((rc = cg_cli_load(ctx, &st, &m)))
+	int rc = cg_cli_load(ctx, &st, &m);
+	if (rc)
 		return rc;
 	const struct cg_model_host *h = NULL;
 	for (size_t i = 0; i < m.num_hosts; i++)
@@ -212,7 +177,7 @@ int cg_cli_host_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 	if (!h) {
 		rc = cg_cli_fail("hostname '%s' does not exist", name);
 	} else if (json) {
-		rc = cg_cli_json_print(host_json(h));
+		rc = cg_cli_json_print(host_json(&m, (size_t)(h - m.hosts)));
 	} else {
 		struct cg_store_cert_info *ci = malloc(sizeof(*ci));
 		if (!ci) {
@@ -247,30 +212,18 @@ int cg_cli_host_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+/* Hostnames are stored lowercase: rm says which one went. */
+static void stored_hostname(const char *given, char *out, size_t outlen)
+{
+	char err[CG_STORE_ERR_LEN];
+	out[0] = '\0';
+	if (outlen > CG_STORE_MAX_HOSTNAME_LEN) /* what check_hostname writes */
+		cg_store_check_hostname(given, out, err, sizeof(err));
+}
+
 int cg_cli_host_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
-	static const char *const pos[] = { "NAME" };
-	struct cg_cli_args a;
-	int rc = cg_cli_parse(ctx, argc, argv, opts, 1, pos, 1, &a);
-	if (rc || a.help) {
-		if (a.help)
-			cg_cli_command_help(ctx->cmd);
-		return rc;
-	}
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN];
-	rc = cg_store_host_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	char name[CG_STORE_MAX_HOSTNAME_LEN + 1];
-	cg_store_check_hostname(a.pos[0], name, err, sizeof(err));
-	printf("hostname '%s' removed\n", name);
-	return 0;
+	static const struct cg_cli_rm r = { "NAME", cg_store_host_rm, CG_STORE_ERR_LEN, "hostname",
+					    "", stored_hostname };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }

@@ -35,20 +35,27 @@ static int check_format_opt(const struct cg_cli_ctx *ctx, const char *format)
 	return 0;
 }
 
+/* Prints a stored text as it is, ending it with a newline when it has none,
+ * so `policy show > f.xml` and `fragment show X > f.xml` round-trip. */
+static void print_text(const char *text)
+{
+	size_t n = strlen(text);
+	fwrite(text, 1, n, stdout);
+	if (n && text[n - 1] != '\n')
+		putchar('\n');
+}
+
 int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *format = NULL, *store = NULL;
+	const char *api = NULL, *op = NULL, *format = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 		{ "--format", &format, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	enum cg_model_policy_scope scope;
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
@@ -88,17 +95,14 @@ int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *format = NULL, *store = NULL;
+	const char *api = NULL, *op = NULL, *format = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 		{ "--format", &format, NULL },
-		{ "--store", &store, NULL },
 	};
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	enum cg_model_policy_scope scope;
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
@@ -113,26 +117,20 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 	cg_store_close(st);
 	if (rc)
 		return cg_cli_store_fail(err);
-	size_t n = strlen(t.value);
-	fwrite(t.value, 1, n, stdout);
-	if (n && t.value[n - 1] != '\n')
-		putchar('\n');
+	print_text(t.value);
 	cg_store_text_free(&t);
 	return 0;
 }
 
 int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *store = NULL;
+	const char *api = NULL, *op = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
-		{ "--store", &store, NULL },
 	};
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
 	enum cg_model_policy_scope scope;
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)))
@@ -154,52 +152,34 @@ int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 static const char *const scope_words[] = { "global", "api", "operation" };
 
+static json_t *policy_json(const struct cg_model *m, size_t i)
+{
+	const struct cg_model_policy *p = &m->policies[i];
+	json_t *j = json_object();
+	cg_cli_jput(j, "scope", json_string(scope_words[p->scope]));
+	cg_cli_jput(j, "apiId", p->api_id ? json_string(p->api_id) : json_null());
+	cg_cli_jput(j, "operationId", p->op_id ? json_string(p->op_id) : json_null());
+	cg_cli_jput(j, "format", json_string(p->format));
+	cg_cli_jput(j, "bytes", json_integer((json_int_t)strlen(p->value)));
+	return j;
+}
+
+static void policy_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_policy *p = &m->policies[i];
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", strlen(p->value));
+	const char *row[] = { scope_words[p->scope], p->api_id ? p->api_id : "-",
+			      p->op_id ? p->op_id : "-", p->format, n };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_policy_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
-	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < m.num_policies; i++) {
-			const struct cg_model_policy *p = &m.policies[i];
-			json_t *j = json_object();
-			cg_cli_jput(j, "scope", json_string(scope_words[p->scope]));
-			cg_cli_jput(j, "apiId", p->api_id ? json_string(p->api_id) : json_null());
-			cg_cli_jput(j, "operationId",
-				    p->op_id ? json_string(p->op_id) : json_null());
-			cg_cli_jput(j, "format", json_string(p->format));
-			cg_cli_jput(j, "bytes", json_integer((json_int_t)strlen(p->value)));
-			cg_cli_jappend(arr, j);
-		}
-		rc = cg_cli_json_print(arr);
-	} else {
-		static const char *const head[] = { "SCOPE", "API", "OPERATION", "FORMAT",
-						    "BYTES" };
-		struct cg_cli_table t;
-		cg_cli_table_init(&t, 5, head);
-		for (size_t i = 0; i < m.num_policies; i++) {
-			const struct cg_model_policy *p = &m.policies[i];
-			char n[24];
-			snprintf(n, sizeof(n), "%zu", strlen(p->value));
-			const char *row[] = { scope_words[p->scope], p->api_id ? p->api_id : "-",
-					      p->op_id ? p->op_id : "-", p->format, n };
-			cg_cli_table_row(&t, row);
-		}
-		rc = cg_cli_table_print(&t);
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const char *const head[] = { "SCOPE", "API", "OPERATION", "FORMAT", "BYTES" };
+	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_policies),
+					      policy_json, policy_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 static bool word_char(char c)
@@ -259,17 +239,14 @@ static int scrub(struct cg_buf *out, struct cg_str s, const struct cg_model *m)
 
 int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *format = NULL, *scope_opt = NULL, *store = NULL;
+	const char *format = NULL, *scope_opt = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--format", &format, NULL },
 		{ "--scope", &scope_opt, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	int rc;
 	if ((rc = check_format_opt(ctx, format)))
 		return rc;
@@ -387,13 +364,12 @@ static size_t split_tags(char *s, const char **out, size_t max)
 
 int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *value_file = NULL, *tags = NULL, *store = NULL;
+	const char *value_file = NULL, *tags = NULL;
 	bool secret = false;
 	const struct cg_cli_opt opts[] = {
 		{ "--secret", NULL, &secret },
 		{ "--value-file", &value_file, NULL },
 		{ "--tags", &tags, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "NAME", "VALUE" };
 	struct cg_cli_args a;
@@ -404,8 +380,6 @@ int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 			cg_cli_command_help(ctx->cmd);
 		return rc;
 	}
-	if (store)
-		ctx->store_path = store;
 	if (value_file && a.num_pos == 2)
 		return cg_cli_usage_error(ctx, "give VALUE or --value-file, not both");
 	if (!value_file && a.num_pos < 2)
@@ -457,63 +431,42 @@ int cg_cli_nv_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* APIM's list hides secret values (they need listValue). */
+static json_t *nv_json(const struct cg_model *m, size_t i)
+{
+	const struct cg_model_named_value *v = &m->named_values[i];
+	json_t *j = json_object();
+	cg_cli_jput(j, "name", json_string(v->name));
+	cg_cli_jput(j, "secret", json_boolean(v->secret));
+	cg_cli_jput(j, "value", v->secret ? json_null() : json_string(v->value));
+	return j;
+}
+
+static void nv_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_named_value *v = &m->named_values[i];
+	const char *row[] = { v->name, v->secret ? "yes" : "no", v->secret ? "***" : v->value };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_nv_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
-	if (json) {
-		/* APIM's list hides secret values (they need listValue). */
-		json_t *arr = json_array();
-		for (size_t i = 0; i < m.num_named_values; i++) {
-			const struct cg_model_named_value *v = &m.named_values[i];
-			json_t *j = json_object();
-			cg_cli_jput(j, "name", json_string(v->name));
-			cg_cli_jput(j, "secret", json_boolean(v->secret));
-			cg_cli_jput(j, "value", v->secret ? json_null() : json_string(v->value));
-			cg_cli_jappend(arr, j);
-		}
-		rc = cg_cli_json_print(arr);
-	} else {
-		static const char *const head[] = { "NAME", "SECRET", "VALUE" };
-		struct cg_cli_table t;
-		cg_cli_table_init(&t, 3, head);
-		for (size_t i = 0; i < m.num_named_values; i++) {
-			const struct cg_model_named_value *v = &m.named_values[i];
-			const char *row[] = { v->name, v->secret ? "yes" : "no",
-					      v->secret ? "***" : v->value };
-			cg_cli_table_row(&t, row);
-		}
-		rc = cg_cli_table_print(&t);
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const char *const head[] = { "NAME", "SECRET", "VALUE" };
+	static const struct cg_cli_list l = { head, 3, offsetof(struct cg_model, num_named_values),
+					      nv_json, nv_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_nv_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false, reveal = false;
-	const char *store = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--json", NULL, &json },
 		{ "--reveal", NULL, &reveal },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "NAME" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
@@ -544,40 +497,23 @@ int cg_cli_nv_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_nv_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
-	static const char *const pos[] = { "NAME" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN * 4];
-	int rc = cg_store_nv_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("named value '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "NAME", cg_store_nv_rm, CG_CLI_RM_ERR_LEN,
+					    "named value", "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }
 
 /* ---- fragments ------------------------------------------------------- */
 
 int cg_cli_fragment_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *description = NULL, *format = NULL, *store = NULL;
+	const char *description = NULL, *format = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--description", &description, NULL },
 		{ "--format", &format, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID", "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 2, a);
-	if (store)
-		ctx->store_path = store;
 	int rc;
 	if ((rc = check_format_opt(ctx, format)))
 		return rc;
@@ -621,57 +557,39 @@ static json_t *fragment_json(const struct cg_model_fragment *f, bool with_value)
 	return j;
 }
 
+static json_t *fragment_item_json(const struct cg_model *m, size_t i)
+{
+	return fragment_json(&m->fragments[i], false);
+}
+
+static void fragment_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
+{
+	const struct cg_model_fragment *f = &m->fragments[i];
+	char n[24];
+	snprintf(n, sizeof(n), "%zu", strlen(f->value));
+	const char *row[] = { f->id, f->format, n, f->description };
+	cg_cli_table_row(t, row);
+}
+
 int cg_cli_fragment_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	bool json = false;
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--json", NULL, &json }, { "--store", &store, NULL } };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st;
-	struct cg_model m;
-	int rc = cg_cli_load(ctx, &st, &m);
-	if (rc)
-		return rc;
-	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < m.num_fragments; i++)
-			cg_cli_jappend(arr, fragment_json(&m.fragments[i], false));
-		rc = cg_cli_json_print(arr);
-	} else {
-		static const char *const head[] = { "ID", "FORMAT", "BYTES", "DESCRIPTION" };
-		struct cg_cli_table t;
-		cg_cli_table_init(&t, 4, head);
-		for (size_t i = 0; i < m.num_fragments; i++) {
-			const struct cg_model_fragment *f = &m.fragments[i];
-			char n[24];
-			snprintf(n, sizeof(n), "%zu", strlen(f->value));
-			const char *row[] = { f->id, f->format, n, f->description };
-			cg_cli_table_row(&t, row);
-		}
-		rc = cg_cli_table_print(&t);
-	}
-	cg_model_free(&m);
-	cg_store_close(st);
-	return rc;
+	static const char *const head[] = { "ID", "FORMAT", "BYTES", "DESCRIPTION" };
+	static const struct cg_cli_list l = { head, 4, offsetof(struct cg_model, num_fragments),
+					      fragment_item_json, fragment_row };
+	return cg_cli_list(ctx, argc, argv, &l);
 }
 
 int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	bool json = false;
-	const char *format = NULL, *store = NULL;
+	const char *format = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--json", NULL, &json },
 		{ "--format", &format, NULL },
-		{ "--store", &store, NULL },
 	};
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
 	int rc;
 	if ((rc = check_format_opt(ctx, format)))
 		return rc;
@@ -689,11 +607,7 @@ int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 		struct cg_model_fragment f = { a.pos[0], t.description, t.format, t.value };
 		rc = cg_cli_json_print(fragment_json(&f, true));
 	} else {
-		/* The text alone, so `fragment show X > f.xml` round-trips. */
-		size_t n = strlen(t.value);
-		fwrite(t.value, 1, n, stdout);
-		if (n && t.value[n - 1] != '\n')
-			putchar('\n');
+		print_text(t.value); /* the text alone */
 	}
 	cg_store_text_free(&t);
 	return rc;
@@ -701,21 +615,7 @@ int cg_cli_fragment_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_fragment_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *store = NULL;
-	const struct cg_cli_opt opts[] = { { "--store", &store, NULL } };
-	static const char *const pos[] = { "ID" };
-	struct cg_cli_args a;
-	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	if (store)
-		ctx->store_path = store;
-	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
-	if (!st)
-		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN * 4];
-	int rc = cg_store_fragment_rm(st, a.pos[0], err, sizeof(err));
-	cg_store_close(st);
-	if (rc)
-		return cg_cli_store_fail(err);
-	printf("fragment '%s' removed\n", a.pos[0]);
-	return 0;
+	static const struct cg_cli_rm r = { "ID", cg_store_fragment_rm, CG_CLI_RM_ERR_LEN,
+					    "fragment", "", NULL };
+	return cg_cli_rm(ctx, argc, argv, &r);
 }

@@ -49,7 +49,7 @@ void cg_cli_warn(const char *fmt, ...)
 	fprintf(stderr, "certgate: warning: %s\n", msg);
 }
 
-int cg_cli_parse(const struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+int cg_cli_parse(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
 		 size_t num_opts, const char *const *pos_names, size_t num_pos,
 		 struct cg_cli_args *out)
 {
@@ -102,13 +102,16 @@ void cg_cli_print_diag_lines(const char *lines, const char *file, const char *fr
 	print_lines(lines, file, frag_id);
 }
 
-int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
-		       const struct cg_cli_opt *opts, size_t num_opts, const char *const *pos_names,
-		       size_t min_pos, size_t num_pos, struct cg_cli_args *out)
+int cg_cli_parse_range(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_opt *opts,
+		       size_t num_opts, const char *const *pos_names, size_t min_pos,
+		       size_t num_pos, struct cg_cli_args *out)
 {
 	memset(out, 0, sizeof(*out));
-	bool seen[CG_CLI_MAX_OPTS] = { false };
+	bool seen[CG_CLI_MAX_OPTS] = { false }, seen_store = false;
 	bool only_pos = false;
+	const char *store = NULL;
+	/* --store is every command's: parsed here, after the command's own. */
+	const struct cg_cli_opt store_opt = { "--store", &store, NULL };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (only_pos || a[0] != '-' || a[1] == 0) {
@@ -131,29 +134,33 @@ int cg_cli_parse_range(const struct cg_cli_ctx *ctx, int argc, char **argv,
 		for (k = 0; k < num_opts && k < CG_CLI_MAX_OPTS; k++)
 			if (strlen(opts[k].name) == nl && strncmp(opts[k].name, a, nl) == 0)
 				break;
-		if (k == num_opts || k == CG_CLI_MAX_OPTS)
+		const struct cg_cli_opt *o = k < num_opts && k < CG_CLI_MAX_OPTS ? &opts[k] : NULL;
+		bool *seen_o = o ? &seen[k] : &seen_store;
+		if (!o && strlen(store_opt.name) == nl && strncmp(store_opt.name, a, nl) == 0)
+			o = &store_opt;
+		if (!o)
 			return cg_cli_usage_error(ctx, "unknown option '%.*s'", (int)nl, a);
-		if (seen[k])
-			return cg_cli_usage_error(ctx, "option %s is given twice", opts[k].name);
-		seen[k] = true;
-		if (opts[k].flag) {
+		if (*seen_o)
+			return cg_cli_usage_error(ctx, "option %s is given twice", o->name);
+		*seen_o = true;
+		if (o->flag) {
 			if (eq)
-				return cg_cli_usage_error(ctx, "option %s takes no value",
-							  opts[k].name);
-			*opts[k].flag = true;
+				return cg_cli_usage_error(ctx, "option %s takes no value", o->name);
+			*o->flag = true;
 			continue;
 		}
 		if (eq) {
-			*opts[k].value = eq + 1;
+			*o->value = eq + 1;
 		} else {
 			if (i + 1 >= argc)
-				return cg_cli_usage_error(ctx, "option %s needs a value",
-							  opts[k].name);
-			*opts[k].value = argv[++i];
+				return cg_cli_usage_error(ctx, "option %s needs a value", o->name);
+			*o->value = argv[++i];
 		}
 	}
 	if (out->num_pos < min_pos)
 		return cg_cli_usage_error(ctx, "missing %s", pos_names[out->num_pos]);
+	if (store)
+		ctx->store_path = store;
 	return 0;
 }
 
@@ -376,4 +383,97 @@ int cg_cli_json_print(json_t *j)
 	json_decref(j);
 	putchar('\n');
 	return rc == 0 ? 0 : cg_cli_fail("cannot write JSON to stdout");
+}
+
+/* ---- list / show / rm skeletons ---- */
+
+/* Prints l's collection of m; returns the exit code. */
+static int list_print(const struct cg_cli_list *l, const struct cg_model *m, bool json)
+{
+	size_t n = *(const size_t *)((const char *)m + l->count_at);
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			cg_cli_jappend(arr, l->json(m, i));
+		return cg_cli_json_print(arr);
+	}
+	struct cg_cli_table t;
+	cg_cli_table_init(&t, l->num_cols, l->head);
+	for (size_t i = 0; i < n; i++)
+		l->row(m, i, &t);
+	return cg_cli_table_print(&t);
+}
+
+/* The shared body of cg_cli_list and cg_cli_model_cmd: exactly one of fn
+ * and l is set. */
+static int model_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, cg_cli_model_fn fn, const struct cg_cli_list *l)
+{
+	bool json = false;
+	const struct cg_cli_opt opts[] = { { "--json", NULL, &json } };
+	struct cg_cli_args a;
+	PARSE_OR_HELP(ctx, argc, argv, opts, pos_names, num_pos, a);
+	struct cg_store *st;
+	struct cg_model m;
+	int rc = cg_cli_load(ctx, &st, &m);
+	if (rc)
+		return rc;
+	rc = l ? list_print(l, &m, json) : fn(&m, a.pos, json);
+	cg_model_free(&m);
+	cg_store_close(st);
+	return rc;
+}
+
+int cg_cli_list(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_list *l)
+{
+	return model_cmd(ctx, argc, argv, NULL, 0, NULL, l);
+}
+
+int cg_cli_model_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, cg_cli_model_fn fn)
+{
+	return model_cmd(ctx, argc, argv, pos_names, num_pos, fn, NULL);
+}
+
+static int rm_item(struct cg_store *st, const char *id, const struct cg_cli_rm *r)
+{
+	/* The kind's own buffer size: a longer one could show more of a
+	 * message than this command always has. */
+	char err[CG_CLI_RM_ERR_LEN];
+	size_t errlen = r->errlen < sizeof(err) ? r->errlen : sizeof(err);
+	if (r->rm(st, id, err, errlen))
+		return cg_cli_store_fail(err);
+	char name[CG_CLI_NAME_LEN];
+	if (r->name)
+		r->name(id, name, sizeof(name));
+	printf("%s '%s' removed%s\n", r->what, r->name ? name : id, r->suffix);
+	return 0;
+}
+
+/* The shared body of cg_cli_rm and cg_cli_store_cmd: exactly one of fn
+ * and r is set. */
+static int store_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, enum cg_cli_open_mode mode, cg_cli_store_fn fn,
+		     const struct cg_cli_rm *r)
+{
+	struct cg_cli_args a;
+	PARSE_N_OR_HELP(ctx, argc, argv, NULL, 0, pos_names, num_pos, a);
+	struct cg_store *st = cg_cli_open(ctx, mode);
+	if (!st)
+		return CG_CLI_EXIT_FAIL;
+	int rc = r ? rm_item(st, a.pos[0], r) : fn(st, a.pos);
+	cg_store_close(st);
+	return rc;
+}
+
+int cg_cli_store_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *const *pos_names,
+		     size_t num_pos, enum cg_cli_open_mode mode, cg_cli_store_fn fn)
+{
+	return store_cmd(ctx, argc, argv, pos_names, num_pos, mode, fn, NULL);
+}
+
+int cg_cli_rm(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_rm *r)
+{
+	const char *const pos[] = { r->pos_name };
+	return store_cmd(ctx, argc, argv, pos, 1, CG_CLI_OPEN_WRITE, NULL, r);
 }
