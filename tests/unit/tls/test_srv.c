@@ -32,10 +32,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "base/arena.h"
 #include "tls/srv.h"
 #include "tls/tls.h"
 
 static char g_dir[64];
+static struct cg_arena g_arena; /* tls_cli.h's per-test arena: unused here */
 
 #include "tls/tls_cli.h"
 
@@ -55,16 +57,6 @@ static void read_text(const char *name, char *buf, size_t n)
 	buf[got] = '\0';
 	fclose(f);
 	assert_true(got > 0 && got < n - 1);
-}
-
-static X509 *load_cert(const char *name)
-{
-	FILE *f = fopen(path(name), "r");
-	assert_non_null(f);
-	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(x);
-	return x;
 }
 
 static void make_pki(void)
@@ -113,10 +105,10 @@ static int group_setup(void **state)
 	read_text("a.key", key_a, sizeof(key_a));
 	read_text("b.pem", pem_b, sizeof(pem_b));
 	read_text("b.key", key_b, sizeof(key_b));
-	c_client = load_cert("client.pem");
-	c_int = load_cert("int.pem");
-	c_root = load_cert("root.pem");
-	c_hint = load_cert("hint.pem");
+	c_client = load_cert("client");
+	c_int = load_cert("int");
+	c_root = load_cert("root");
+	c_hint = load_cert("hint");
 	FILE *f = fopen(path("client.key"), "r");
 	assert_non_null(f);
 	k_client = PEM_read_PrivateKey(f, NULL, NULL, NULL);
@@ -134,9 +126,7 @@ static int group_teardown(void **state)
 	}
 	EVP_PKEY_free(k_client);
 	k_client = NULL;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return remove_dir();
 }
 
 /* ---- fixture: hosts, one connection, what select and the client saw ---- */
@@ -160,7 +150,7 @@ struct fx {
 	int certs_sent;    /* Certificate sent (empty or not) */
 };
 
-static int setup(void **state)
+static int fx_setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -186,7 +176,7 @@ static void conn_close(struct fx *f)
 	ERR_clear_error();
 }
 
-static int teardown(void **state)
+static int fx_teardown(void **state)
 {
 	struct fx *f = *state;
 	conn_close(f);
@@ -788,9 +778,9 @@ static void test_ca_names(void **state)
 }
 
 #define BOTH(fn)                                                                                         \
-	{ "gnutls/" #fn, fn, setup, teardown, (void *)&k_gnutls },                                       \
+	{ "gnutls/" #fn, fn, fx_setup, fx_teardown, (void *)&k_gnutls },                                       \
 	{                                                                                                \
-		"openssl/" #fn, fn, setup, teardown, (void *)&k_openssl                                  \
+		"openssl/" #fn, fn, fx_setup, fx_teardown, (void *)&k_openssl                                  \
 	}
 
 int main(void)

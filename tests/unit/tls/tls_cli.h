@@ -92,7 +92,7 @@ PEM_LOADER(load_key, EVP_PKEY, ".key", PEM_read_PrivateKey)
 /* Writes ca.cnf (text cnf: sections [intca] and [rootca] keep their
  * `openssl ca` databases in g_dir) and those databases, empty; the
  * intermediate's serials start at 1000, the root's at 2000. */
-static void write_ca_files(const char *cnf)
+static __attribute__((unused)) void write_ca_files(const char *cnf)
 {
 	write_file(path("ca.cnf"), cnf);
 	write_file(path("int.idx"), "");
@@ -106,7 +106,7 @@ static void write_ca_files(const char *cnf)
 #define EC "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"
 
 /* A self-signed certificate name.pem/name.key with extensions ext. */
-static void self_signed(const char *name, const char *subj, const char *ext)
+static __attribute__((unused)) void self_signed(const char *name, const char *subj, const char *ext)
 {
 	char key[64], pem[64];
 	snprintf(key, sizeof(key), "%s.key", name);
@@ -136,14 +136,14 @@ static int remove_dir(void)
 }
 
 /* Each test gets a fresh g_arena. */
-static int setup(void **state)
+static __attribute__((unused)) int setup(void **state)
 {
 	(void)state;
 	cg_arena_init(&g_arena, 64 * 1024, 0);
 	return 0;
 }
 
-static int teardown(void **state)
+static __attribute__((unused)) int teardown(void **state)
 {
 	(void)state;
 	cg_arena_destroy(&g_arena);
