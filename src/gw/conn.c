@@ -2129,9 +2129,12 @@ static void poll_cb(uv_poll_t *h, int status, int events)
 	if (c->tsess)
 		cg_tls_srv_woken(c->tsess);
 	conn_run(c);
-	/* Woken for what no operation waits on: stop that registration now
-	 * (level-triggered polls would wake us again and again). */
-	if (c->fd >= 0 && !c->dead && c->want == 0 && c->events) {
+	/* Woken for nothing (the run made no progress) and no operation
+	 * waits on the socket: stop that registration now (level-triggered
+	 * polls would wake us again and again). A wake that did work keeps it:
+	 * the next request usually needs it again, and a registration that
+	 * goes and comes costs two epoll_ctl per request. */
+	if (c->fd >= 0 && !c->dead && c->want == 0 && c->events && c->ran_idle) {
 		c->events = 0;
 		uv_poll_stop(&c->poll);
 	}
@@ -2186,7 +2189,7 @@ static void conn_run(struct cg_conn *c)
 	if (c->in_run || c->fd < 0)
 		return;
 	c->in_run = true;
-	bool progress;
+	bool progress, any = false;
 	unsigned steps = 0;
 	do {
 		c->want = 0;
@@ -2218,8 +2221,10 @@ static void conn_run(struct cg_conn *c)
 				     c->peer_ip, steps);
 			c->dead = true;
 		}
+		any |= progress;
 	} while (progress && !c->dead);
 	c->in_run = false;
+	c->ran_idle = !any;
 	if (c->dead) {
 		conn_destroy(c);
 		return;

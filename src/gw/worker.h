@@ -173,6 +173,7 @@ struct cg_conn {
 	const struct cg_x509 *x509;      /* their .NET view (validate-client-certificate) */
 	bool cert_done;
 	bool lingering;        /* half-closed, discarding input before the close */
+	bool ran_idle;         /* the last conn_run made no progress (a wake for nothing) */
 };
 
 struct cg_listener {

@@ -57,7 +57,8 @@ struct gt_srv {
 	struct cg_tls_srv base;
 	gnutls_session_t s;
 	int fd;
-	struct cg_tls_host *host; /* the default hostname's until select picks one */
+	struct cg_tls_host *host; /* referenced: the default hostname's until select picks one */
+	bool negotiate;           /* the host's: a client certificate was requested */
 	cg_tls_host_select_fn select;
 	void *arg;
 	char *ra; /* bytes read from the socket that GnuTLS has not taken yet */
@@ -450,9 +451,16 @@ static int gt_post_client_hello(gnutls_session_t sess)
 		sni = cg_str_make(name, len);
 	}
 	struct cg_tls_host *h = g->select ? g->select(g->arg, sni) : NULL;
-	if (h && h->engine == CG_TLS_ENGINE_GNUTLS)
-		g->host = h;
+	struct cg_tls_host *old = NULL;
+	if (h && h != g->host && h->engine == CG_TLS_ENGINE_GNUTLS) {
+		/* The session keeps its credentials referenced (GnuTLS only
+		 * borrows them) after the snapshot that made them is gone. */
+		old = g->host;
+		g->host = cg_tls_host_ref(h);
+	}
+	g->negotiate = g->host->negotiate;
 	int rc = gnutls_credentials_set(sess, GNUTLS_CRD_CERTIFICATE, g->host->cred);
+	cg_tls_host_free(old); /* no longer in the session */
 	if (rc < 0)
 		return rc;
 	gnutls_certificate_server_set_request(sess, g->host->negotiate ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_IGNORE);
@@ -472,16 +480,19 @@ struct cg_tls_srv *cg_gt_srv_new(struct cg_tls_host *h, int fd, cg_tls_host_sele
 		return NULL;
 	g->base.engine = CG_TLS_ENGINE_GNUTLS;
 	g->fd = fd;
-	g->host = h;
+	g->host = cg_tls_host_ref(h);
+	g->negotiate = h->negotiate;
 	g->select = select;
 	g->arg = arg;
 	if (gnutls_init(&g->s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL) < 0) {
+		cg_tls_host_free(g->host);
 		free(g);
 		return NULL;
 	}
 	if (gnutls_priority_set(g->s, priority) < 0 ||
 	    gnutls_credentials_set(g->s, GNUTLS_CRD_CERTIFICATE, h->cred) < 0 || alpn_init(g->s) < 0) {
 		gnutls_deinit(g->s);
+		cg_tls_host_free(g->host);
 		free(g);
 		return NULL;
 	}
@@ -571,6 +582,7 @@ void cg_gt_free(struct cg_tls_srv *s)
 	struct gt_srv *g = GT(s);
 	cg_gt_shutdown(s);
 	gnutls_deinit(g->s);
+	cg_tls_host_free(g->host); /* after the session: it borrowed the credentials */
 	free(g->ra);
 	X509_free(g->leaf);
 	sk_X509_pop_free(g->chain, X509_free);
@@ -594,7 +606,7 @@ const char *cg_gt_error(struct cg_tls_srv *s)
 static const gnutls_datum_t *peers(struct gt_srv *g, unsigned *n)
 {
 	*n = 0;
-	if (!g->done || !g->host->negotiate)
+	if (!g->done || !g->negotiate)
 		return NULL;
 	const gnutls_datum_t *list = gnutls_certificate_get_peers(g->s, n);
 	if (!list)

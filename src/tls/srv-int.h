@@ -2,12 +2,15 @@
 #ifndef CG_TLS_SRV_INT_H
 #define CG_TLS_SRV_INT_H
 
+#include <stdatomic.h>
+
 #include <gnutls/gnutls.h>
 #include <openssl/ssl.h>
 
 #include "tls/srv.h"
 
 struct cg_tls_host {
+	atomic_int refs; /* the snapshot's, and each GnuTLS session's */
 	enum cg_tls_engine engine;
 	bool negotiate;
 	SSL_CTX *ctx;                          /* OpenSSL */
@@ -20,6 +23,7 @@ struct cg_tls_srv {
 };
 
 void cg_tls_thumbprint_hex(const unsigned char md[20], char out[41]);
+struct cg_tls_host *cg_tls_host_ref(struct cg_tls_host *h);
 
 int cg_gt_host_init(struct cg_tls_host *h, const char *cert_pem, const char *key_pem, char *err, size_t errlen);
 int cg_gt_host_set_ca_names(struct cg_tls_host *h, X509 *const *cas, size_t n);

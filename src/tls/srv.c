@@ -59,6 +59,7 @@ struct cg_tls_host *cg_tls_host_new(const char *cert_pem, const char *key_pem, b
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	atomic_init(&h->refs, 1);
 	h->engine = server_engine;
 	h->negotiate = negotiate;
 	int rc;
@@ -94,9 +95,15 @@ int cg_tls_host_set_ca_names(struct cg_tls_host *h, X509 *const *cas, size_t n)
 	return 0;
 }
 
+struct cg_tls_host *cg_tls_host_ref(struct cg_tls_host *h)
+{
+	atomic_fetch_add_explicit(&h->refs, 1, memory_order_relaxed);
+	return h;
+}
+
 void cg_tls_host_free(struct cg_tls_host *h)
 {
-	if (!h)
+	if (!h || atomic_fetch_sub_explicit(&h->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (h->engine == CG_TLS_ENGINE_GNUTLS)
 		cg_gt_host_free(h);

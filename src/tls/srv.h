@@ -48,6 +48,7 @@ struct cg_tls_host *cg_tls_host_new(const char *cert_pem, const char *key_pem, b
 /* The CA names a CertificateRequest lists (a hint for clients choosing a
  * certificate): the subjects of cas. Before the host is shared. -1 on OOM. */
 int cg_tls_host_set_ca_names(struct cg_tls_host *h, X509 *const *cas, size_t n);
+/* Drops the creator's reference: sessions using the host keep it alive. */
 void cg_tls_host_free(struct cg_tls_host *h);
 
 /* Called once per handshake, before the server's first flight, with the

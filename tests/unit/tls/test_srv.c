@@ -777,6 +777,36 @@ static void test_ca_names(void **state)
 	}
 }
 
+/* ---- 10. a configuration replaced under live sessions -------------------------- */
+
+/* The gateway frees a snapshot's hosts while connections made under it go
+ * on: what the session needs stays alive until it is freed (ASan checks). */
+static void test_host_freed_under_session(void **state)
+{
+	struct fx *f = *state;
+	host(f, 0, true);
+	host(f, 1, true);
+	client_ctx(f, 0, 0, true, true);
+	conn_open(f, f->host[0], "b.test");
+	handshake_ok(f);
+	for (int i = 0; i < 2; i++) {
+		cg_tls_host_free(f->host[i]);
+		f->host[i] = NULL;
+	}
+	char tp[41];
+	assert_true(cg_tls_srv_peer_thumbprint(f->srv, tp));
+	assert_int_equal(cg_tls_srv_peer_count(f->srv), 2);
+	assert_non_null(cg_tls_srv_peer_x509(f->srv));
+	size_t n = 0;
+	char buf[64];
+	assert_int_equal(SSL_write_ex(f->cli, "ping", 4, &n), 1);
+	assert_int_equal(srv_read(f, buf, sizeof(buf)), 4);
+	assert_int_equal(srv_write(f, "pong", 4), 4);
+	assert_int_equal(SSL_read_ex(f->cli, buf, sizeof(buf), &n), 1);
+	assert_int_equal(n, 4);
+	assert_memory_equal(buf, "pong", 4);
+}
+
 #define BOTH(fn)                                                                                         \
 	{ "gnutls/" #fn, fn, fx_setup, fx_teardown, (void *)&k_gnutls },                                       \
 	{                                                                                                \
@@ -796,6 +826,7 @@ int main(void)
 		BOTH(test_junk),
 		BOTH(test_host_refusals),
 		BOTH(test_ca_names),
+		BOTH(test_host_freed_under_session),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
