@@ -768,8 +768,7 @@ static int up_connect(struct cg_conn *c, const struct cg_rt_backend *be, struct 
 	int fd = socket(be->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listener (serve.c). */
 	int rc = connect(fd, (const struct sockaddr *)&be->addr, be->addr_len);
 	if (rc != 0 && errno != EINPROGRESS) {
 		cg_log_info("backend %.*s: connect: %s", CG_STR_FMT(be->pool_key), strerror(errno));
@@ -2269,8 +2268,7 @@ void cg_conn_accept(struct cg_listener *l, int fd, const struct sockaddr_storage
 	c->w = w;
 	c->fd = fd;
 	c->tls = l->tls;
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* TCP_NODELAY comes from the listener (serve.c). */
 	if (peer->ss_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer_ip,
 			  sizeof(c->peer_ip));
@@ -2307,7 +2305,8 @@ void cg_conn_accept(struct cg_listener *l, int fd, const struct sockaddr_storage
 	c->timer.data = c;
 	c->handles_open = 2;
 	cg_link_insert(&w->conns, &c->link);
-	w->num_conns++;
+	if (++w->num_conns > w->conns_peak)
+		w->conns_peak = w->num_conns;
 	w->n_accepted++;
 	conn_run(c);
 }

@@ -2,6 +2,8 @@
 #include "gw/serve.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <getopt.h>
 #include <math.h>
 #include <netdb.h>
@@ -175,6 +177,9 @@ static int make_listener(const char *spec, char *err, size_t errlen)
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	/* Accepted sockets inherit TCP_NODELAY from the listener (Linux): no
+	 * setsockopt per connection. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
 		snprintf(err, errlen, "'%s': %s", spec, strerror(errno));
 		close(fd);

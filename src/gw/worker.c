@@ -123,11 +123,16 @@ static void sweep_cb(uv_timer_t *t)
 {
 	struct cg_worker *w = t->data;
 	cg_upconn_pool_sweep(w);
-	/* Buffers of finished requests go back to malloc, which keeps them
+	/* Buffers of finished connections go back to malloc, which keeps them
 	 * resident; after a burst of connections that is most of the RSS.
-	 * Hand free pages back to the kernel now and then (glibc). */
-	if (++w->sweeps % 5 == 0)
+	 * Hand free pages back to the kernel (glibc) once the connection
+	 * count has fallen well below its peak: under a steady load the
+	 * memory is reused, and a trim walking a large heap would stall the
+	 * loop (a latency spike) for nothing. */
+	if (++w->sweeps % 5 == 0 && w->conns_peak >= 64 && w->num_conns < w->conns_peak - w->conns_peak / 4) {
 		trim_heap();
+		w->conns_peak = w->num_conns;
+	}
 	worker_maybe_exit(w);
 }
 

@@ -208,6 +208,7 @@ struct cg_worker {
 	struct cg_stats *stats;
 	struct cg_body_cert_cache *body_certs; /* authentication-certificate body contexts */
 	unsigned sweeps;      /* sweep timer ticks (1 s) */
+	unsigned conns_peak;  /* most connections open since the last heap trim */
 	struct cg_trust_cache *trust_cache; /* chain verification results (Verify(), validate-trust) */
 };
 

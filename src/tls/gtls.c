@@ -67,6 +67,7 @@ struct gt_srv {
 	bool started; /* bytes came from the client */
 	bool drained; /* a short read emptied the socket; cleared by cg_gt_woken */
 	bool done;    /* handshake finished */
+	bool bye;     /* close_notify queued */
 	bool parsed;
 	X509 *leaf;
 	STACK_OF(X509) *chain;
@@ -573,8 +574,10 @@ void cg_gt_woken(struct cg_tls_srv *s)
 void cg_gt_shutdown(struct cg_tls_srv *s)
 {
 	struct gt_srv *g = GT(s);
-	if (g->done)
+	if (g->done && !g->bye) {
+		g->bye = true;
 		(void)gnutls_bye(g->s, GNUTLS_SHUT_WR); /* may not go out: best effort */
+	}
 }
 
 void cg_gt_free(struct cg_tls_srv *s)
