@@ -55,6 +55,17 @@ int cg_buf_append_str(struct cg_buf *b, struct cg_str s)
 	return cg_buf_append(b, s.ptr, s.len);
 }
 
+int cg_buf_append_u64(struct cg_buf *b, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return cg_buf_append(b, tmp + sizeof(tmp) - n, n);
+}
+
 int cg_buf_printf(struct cg_buf *b, const char *fmt, ...)
 {
 	va_list ap;

@@ -4,6 +4,7 @@
 #define CG_BASE_BUF_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/str.h"
 
@@ -22,6 +23,8 @@ void cg_buf_free(struct cg_buf *b);
 int cg_buf_reserve(struct cg_buf *b, size_t n) __attribute__((warn_unused_result));
 int cg_buf_append(struct cg_buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
 int cg_buf_append_str(struct cg_buf *b, struct cg_str s) __attribute__((warn_unused_result));
+/* Appends v in decimal (no printf: response heads are built per request). */
+int cg_buf_append_u64(struct cg_buf *b, uint64_t v) __attribute__((warn_unused_result));
 int cg_buf_printf(struct cg_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), warn_unused_result));
 

@@ -62,6 +62,23 @@ static int buf_add(struct cg_buf *b, const char *s)
 	return cg_buf_append(b, s, strlen(s));
 }
 
+/* Head lines without printf (built for every request and response). */
+static int buf_status_line_start(struct cg_buf *b, int status)
+{
+	return buf_add(b, "HTTP/1.1 ") | cg_buf_append_u64(b, status > 0 ? (uint64_t)status : 0) |
+	       cg_buf_append(b, " ", 1);
+}
+
+static int buf_header_u64(struct cg_buf *b, const char *name_colon, uint64_t v)
+{
+	return buf_add(b, name_colon) | cg_buf_append_u64(b, v) | cg_buf_append(b, "\r\n", 2);
+}
+
+static int buf_header_str(struct cg_buf *b, const char *name_colon, struct cg_str v)
+{
+	return buf_add(b, name_colon) | cg_buf_append_str(b, v) | cg_buf_append(b, "\r\n", 2);
+}
+
 /* One socket of a connection, plain or TLS, for the shared I/O helpers. */
 struct io_side {
 	int fd;
@@ -260,7 +277,7 @@ static void respond_custom(struct cg_conn *c, int status, struct cg_str reason,
 	bool bodiless = status < 200 || status == 204 || status == 304;
 	struct cg_buf *b = &c->out;
 	c->out.len = 0;
-	int rc = cg_buf_printf(b, "HTTP/1.1 %d ", status);
+	int rc = buf_status_line_start(b, status);
 	rc |= cg_buf_append_str(b, reason.len ? reason : cg_str_from_c(cg_h1_reason(status)));
 	rc |= cg_buf_append(b, "\r\n", 2);
 	bool have_date = false;
@@ -276,9 +293,9 @@ static void respond_custom(struct cg_conn *c, int status, struct cg_str reason,
 		rc |= cg_buf_append(b, "\r\n", 2);
 	}
 	if (!have_date)
-		rc |= cg_buf_printf(b, "Date: %s\r\n", cg_worker_date(c->w));
+		rc |= buf_header_str(b, "Date: ", cg_str_from_c(cg_worker_date(c->w)));
 	if (!bodiless)
-		rc |= cg_buf_printf(b, "Content-Length: %zu\r\n", body.len);
+		rc |= buf_header_u64(b, "Content-Length: ", body.len);
 	if (r->close_after)
 		rc |= buf_add(b, "Connection: close\r\n");
 	else if (r->h.minor_version == 0)
@@ -1068,7 +1085,7 @@ static int build_upstream_head(struct cg_conn *c)
 		return rc ? -1 : 0;
 	}
 	if (r->h.body_kind == CG_H1_BODY_LENGTH)
-		rc |= cg_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)r->h.content_length);
+		rc |= buf_header_u64(b, "Content-Length: ", r->h.content_length);
 	else if (r->h.body_kind == CG_H1_BODY_CHUNKED)
 		rc |= buf_add(b, "Transfer-Encoding: chunked\r\n");
 	rc |= cg_buf_append(b, "\r\n", 2);
@@ -1473,7 +1490,7 @@ static int start_response(struct cg_conn *c)
 	const struct cg_pipe *pp = r->outbound_ran ? r->pipe : NULL;
 	int status = pp ? pp->status : p->status;
 	struct cg_str reason = pp ? pp->reason : p->reason;
-	int rc = cg_buf_printf(b, "HTTP/1.1 %d ", status);
+	int rc = buf_status_line_start(b, status);
 	rc |= cg_buf_append_str(b, reason.len ? reason : cg_str_from_c(cg_h1_reason(status)));
 	rc |= cg_buf_append(b, "\r\n", 2);
 	bool have_date = false;
@@ -1488,7 +1505,7 @@ static int start_response(struct cg_conn *c)
 		rc |= add_header_line(b, n, pp ? pp->resp_hdrs.items[i].value : r->resp_hdrs[i].value);
 	}
 	if (!have_date)
-		rc |= cg_buf_printf(b, "Date: %s\r\n", cg_worker_date(c->w));
+		rc |= buf_header_str(b, "Date: ", cg_str_from_c(cg_worker_date(c->w)));
 	/* Framing is ours: Content-Length or chunked, from what the backend's
 	 * body really is. HEAD and 304 repeat the length the backend gave (of
 	 * the representation); 1xx and 204 never carry one. */
@@ -1502,11 +1519,11 @@ static int start_response(struct cg_conn *c)
 	}
 	if (head || p->status == 304) {
 		if (cl_known && p->status != 204 && p->status >= 200)
-			rc |= cg_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)cl_value);
+			rc |= buf_header_u64(b, "Content-Length: ", cl_value);
 	} else if (bodiless_status) {
 		/* nothing */
 	} else if (p->body_kind == CG_H1_BODY_LENGTH) {
-		rc |= cg_buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)p->content_length);
+		rc |= buf_header_u64(b, "Content-Length: ", p->content_length);
 	} else if (r->resp_chunk_out) {
 		rc |= buf_add(b, "Transfer-Encoding: chunked\r\n");
 	} else if (p->body_kind == CG_H1_BODY_NONE) {

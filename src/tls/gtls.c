@@ -4,8 +4,9 @@
  * the record. Served straight from the socket that is three read(2)s per
  * small request (header, body, EAGAIN); instead one read(2) into a
  * per-thread scratch buffer serves them, and what GnuTLS has not asked for
- * yet is kept in a per-session buffer allocated only while bytes wait in
- * it (idle sessions keep none). A short read means the socket is empty:
+ * by the end of the call is kept in a per-session buffer allocated only
+ * while bytes wait in it (idle sessions keep none; a request that fits one
+ * read allocates none). A short read means the socket is empty:
  * the next pull answers EAGAIN without a syscall until the connection's
  * poll wakes it (cg_gt_woken). Writes: records go out with sendmsg(2), a
  * handshake flight in one call. */
@@ -63,6 +64,8 @@ struct gt_srv {
 	void *arg;
 	char *ra; /* bytes read from the socket that GnuTLS has not taken yet */
 	size_t ra_off, ra_len;
+	bool ra_scratch; /* ra is the thread's scratch buffer (only during a call) */
+	bool broken;     /* out of memory keeping read bytes: the stream is lost */
 	int last_rc;
 	bool started; /* bytes came from the client */
 	bool drained; /* a short read emptied the socket; cleared by cg_gt_woken */
@@ -354,9 +357,11 @@ static ssize_t gt_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 		g->ra_off += k;
 		g->ra_len -= k;
 		if (!g->ra_len) {
-			free(g->ra);
+			if (!g->ra_scratch)
+				free(g->ra);
 			g->ra = NULL;
 			g->ra_off = 0;
+			g->ra_scratch = false;
 		}
 		return (ssize_t)k;
 	}
@@ -397,16 +402,35 @@ static ssize_t gt_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 			memcpy(buf, scratch, (size_t)r);
 		return r;
 	}
-	size_t rest = (size_t)r - n;
-	g->ra = malloc(rest);
-	if (!g->ra) {
-		gnutls_transport_set_errno(g->s, ENOMEM);
-		return -1;
-	}
+	/* The rest stays in the scratch buffer for the next pulls of this
+	 * call (GnuTLS asks for a record's header, then its body); gt_park()
+	 * moves what is left when the call returns. */
 	memcpy(buf, scratch, n);
-	memcpy(g->ra, scratch + n, rest);
-	g->ra_len = rest;
+	g->ra = scratch;
+	g->ra_off = n;
+	g->ra_len = (size_t)r - n;
+	g->ra_scratch = true;
 	return (ssize_t)n;
+}
+
+/* At the end of every call into GnuTLS: bytes still in the thread's
+ * scratch buffer move to the session's own (the next session's pull
+ * reuses the scratch). Usually nothing is left: no allocation. */
+static void gt_park(struct gt_srv *g)
+{
+	if (!g->ra_scratch)
+		return;
+	g->ra_scratch = false;
+	char *m = malloc(g->ra_len);
+	if (!m) {
+		g->broken = true;
+		g->ra = NULL;
+		g->ra_len = g->ra_off = 0;
+		return;
+	}
+	memcpy(m, g->ra + g->ra_off, g->ra_len);
+	g->ra = m;
+	g->ra_off = 0;
 }
 
 /* Non-blocking: GnuTLS only asks whether bytes are ready now. */
@@ -516,8 +540,11 @@ static int want(struct gt_srv *g)
 int cg_gt_handshake(struct cg_tls_srv *s)
 {
 	struct gt_srv *g = GT(s);
+	if (g->broken)
+		return CG_TLS_ERROR;
 	for (;;) {
 		int rc = gnutls_handshake(g->s);
+		gt_park(g);
 		if (rc == GNUTLS_E_SUCCESS) {
 			g->done = true;
 			return 1;
@@ -534,8 +561,11 @@ int cg_gt_handshake(struct cg_tls_srv *s)
 long cg_gt_read(struct cg_tls_srv *s, void *buf, size_t n)
 {
 	struct gt_srv *g = GT(s);
+	if (g->broken)
+		return CG_TLS_ERROR;
 	for (;;) {
 		ssize_t r = gnutls_record_recv(g->s, buf, n);
+		gt_park(g);
 		if (r >= 0)
 			return r > 0 ? (long)r : CG_TLS_EOF;
 		g->last_rc = (int)r;
@@ -553,8 +583,11 @@ long cg_gt_read(struct cg_tls_srv *s, void *buf, size_t n)
 long cg_gt_write(struct cg_tls_srv *s, const void *buf, size_t n)
 {
 	struct gt_srv *g = GT(s);
+	if (g->broken)
+		return CG_TLS_ERROR;
 	for (;;) {
 		ssize_t r = gnutls_record_send(g->s, buf, n);
+		gt_park(g);
 		if (r > 0)
 			return (long)r;
 		g->last_rc = (int)r;
@@ -577,6 +610,7 @@ void cg_gt_shutdown(struct cg_tls_srv *s)
 	if (g->done && !g->bye) {
 		g->bye = true;
 		(void)gnutls_bye(g->s, GNUTLS_SHUT_WR); /* may not go out: best effort */
+		gt_park(g);
 	}
 }
 
@@ -586,7 +620,8 @@ void cg_gt_free(struct cg_tls_srv *s)
 	cg_gt_shutdown(s);
 	gnutls_deinit(g->s);
 	cg_tls_host_free(g->host); /* after the session: it borrowed the credentials */
-	free(g->ra);
+	if (!g->ra_scratch)
+		free(g->ra);
 	X509_free(g->leaf);
 	sk_X509_pop_free(g->chain, X509_free);
 	free(g);
