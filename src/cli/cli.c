@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <gnutls/gnutls.h>
 #include <openssl/crypto.h>
 #include <sqlite3.h>
 
@@ -379,9 +380,9 @@ int cg_cli_main(int argc, char **argv)
 			return CG_CLI_EXIT_OK;
 		}
 		if (strcmp(a, "--version") == 0) {
-			printf("certgate %s (OpenSSL %s, SQLite %s, jansson %s)\n", CG_VERSION,
-			       OpenSSL_version(OPENSSL_VERSION_STRING), sqlite3_libversion(),
-			       JANSSON_VERSION);
+			printf("certgate %s (OpenSSL %s, GnuTLS %s, SQLite %s, jansson %s)\n", CG_VERSION,
+			       OpenSSL_version(OPENSSL_VERSION_STRING), gnutls_check_version(NULL),
+			       sqlite3_libversion(), JANSSON_VERSION);
 			return CG_CLI_EXIT_OK;
 		}
 		if (strcmp(a, "--store") == 0) {
