@@ -118,6 +118,38 @@ static const EVP_MD *key_scheme(const struct gt_key *k, gnutls_sign_algorithm_t 
 	}
 }
 
+/* OpenSSL's two-call signing (the size, then the bytes) into a GnuTLS
+ * datum. */
+typedef int (*sign_fn)(void *ctx, unsigned char *sig, size_t *len, const unsigned char *in, size_t n);
+
+static int digest_sign(void *ctx, unsigned char *sig, size_t *len, const unsigned char *in, size_t n)
+{
+	return EVP_DigestSign(ctx, sig, len, in, n);
+}
+
+static int pkey_sign(void *ctx, unsigned char *sig, size_t *len, const unsigned char *in, size_t n)
+{
+	return EVP_PKEY_sign(ctx, sig, len, in, n);
+}
+
+static int sign_into(sign_fn fn, void *ctx, const gnutls_datum_t *in, gnutls_datum_t *sig)
+{
+	size_t len = 0;
+	sig->data = NULL;
+	if (fn(ctx, NULL, &len, in->data, in->size) != 1)
+		return GNUTLS_E_PK_SIGN_FAILED;
+	sig->data = gnutls_malloc(len);
+	if (!sig->data)
+		return GNUTLS_E_MEMORY_ERROR;
+	if (fn(ctx, sig->data, &len, in->data, in->size) != 1) {
+		gnutls_free(sig->data);
+		sig->data = NULL;
+		return GNUTLS_E_PK_SIGN_FAILED;
+	}
+	sig->size = (unsigned)len;
+	return 0;
+}
+
 static int key_sign_data(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, void *userdata, unsigned flags,
 			 const gnutls_datum_t *data, gnutls_datum_t *sig)
 {
@@ -128,29 +160,12 @@ static int key_sign_data(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, voi
 		return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
 	EVP_MD_CTX *m = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
-	size_t len = 0;
 	int rc = GNUTLS_E_PK_SIGN_FAILED;
 	sig->data = NULL;
-	if (!m || EVP_DigestSignInit(m, &pctx, md, NULL, k->pkey) != 1)
-		goto out;
-	if (pss && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
-		goto out;
-	if (EVP_DigestSign(m, NULL, &len, data->data, data->size) != 1)
-		goto out;
-	sig->data = gnutls_malloc(len);
-	if (!sig->data) {
-		rc = GNUTLS_E_MEMORY_ERROR;
-		goto out;
-	}
-	if (EVP_DigestSign(m, sig->data, &len, data->data, data->size) != 1) {
-		gnutls_free(sig->data);
-		sig->data = NULL;
-		goto out;
-	}
-	sig->size = (unsigned)len;
-	rc = 0;
-out:
+	if (m && EVP_DigestSignInit(m, &pctx, md, NULL, k->pkey) == 1 &&
+	    (!pss || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+		      EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1)))
+		rc = sign_into(digest_sign, m, data, sig);
 	EVP_MD_CTX_free(m);
 	ERR_clear_error();
 	return rc;
@@ -167,34 +182,15 @@ static int key_sign_hash(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, voi
 	if (!md)
 		return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k->pkey, NULL);
-	size_t len = 0;
+	bool rsa = k->pk == GNUTLS_PK_RSA;
+	bool digest_info = rsa && !pss && hash->size != (unsigned)EVP_MD_get_size(md);
 	int rc = GNUTLS_E_PK_SIGN_FAILED;
-	bool digest_info = k->pk == GNUTLS_PK_RSA && !pss && hash->size != (unsigned)EVP_MD_get_size(md);
 	sig->data = NULL;
-	if (!c || EVP_PKEY_sign_init(c) != 1)
-		goto out;
-	if (k->pk == GNUTLS_PK_RSA &&
-	    EVP_PKEY_CTX_set_rsa_padding(c, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) != 1)
-		goto out;
-	if (!digest_info && EVP_PKEY_CTX_set_signature_md(c, md) != 1)
-		goto out;
-	if (pss && EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) != 1)
-		goto out;
-	if (EVP_PKEY_sign(c, NULL, &len, hash->data, hash->size) != 1)
-		goto out;
-	sig->data = gnutls_malloc(len);
-	if (!sig->data) {
-		rc = GNUTLS_E_MEMORY_ERROR;
-		goto out;
-	}
-	if (EVP_PKEY_sign(c, sig->data, &len, hash->data, hash->size) != 1) {
-		gnutls_free(sig->data);
-		sig->data = NULL;
-		goto out;
-	}
-	sig->size = (unsigned)len;
-	rc = 0;
-out:
+	if (c && EVP_PKEY_sign_init(c) == 1 &&
+	    (!rsa || EVP_PKEY_CTX_set_rsa_padding(c, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) == 1) &&
+	    (digest_info || EVP_PKEY_CTX_set_signature_md(c, md) == 1) &&
+	    (!pss || EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1))
+		rc = sign_into(pkey_sign, c, hash, sig);
 	EVP_PKEY_CTX_free(c);
 	ERR_clear_error();
 	return rc;
