@@ -3,6 +3,9 @@
  * list. The main thread talks to a worker only through its uv_async. */
 #include <errno.h>
 #include <malloc.h>
+#ifdef CG_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +117,9 @@ static void begin_drain(struct cg_worker *w)
 
 static void trim_heap(void)
 {
-#ifndef CG_HAVE_ASAN
+#if defined(CG_WITH_MIMALLOC)
+	mi_collect(true); /* the process's allocator (CMakeLists.txt CG_MALLOC) */
+#elif !defined(CG_HAVE_ASAN)
 	malloc_trim(0);
 #endif
 }
