@@ -22,7 +22,6 @@ struct cg_tls_srv {
 	enum cg_tls_engine engine;
 };
 
-void cg_tls_thumbprint_hex(const unsigned char md[20], char out[41]);
 struct cg_tls_host *cg_tls_host_ref(struct cg_tls_host *h);
 
 int cg_gt_host_init(struct cg_tls_host *h, const char *cert_pem, const char *key_pem, char *err, size_t errlen);

@@ -39,16 +39,6 @@ enum cg_tls_engine cg_tls_server_engine(void)
 	return server_engine;
 }
 
-void cg_tls_thumbprint_hex(const unsigned char md[20], char out[41])
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (unsigned i = 0; i < 20; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[40] = '\0';
-}
-
 /* ---- hosts ------------------------------------------------------------- */
 
 struct cg_tls_host *cg_tls_host_new(const char *cert_pem, const char *key_pem, bool negotiate,

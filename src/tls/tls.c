@@ -394,9 +394,14 @@ void cg_tls_close(SSL *ssl)
 	SSL_free(ssl);
 }
 
-bool cg_tls_peer_has_cert(SSL *ssl)
+void cg_tls_thumbprint_hex(const unsigned char md[20], char out[41])
 {
-	return ssl && SSL_get0_peer_certificate(ssl) != NULL;
+	static const char hex[] = "0123456789ABCDEF";
+	for (unsigned i = 0; i < 20; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 15];
+	}
+	out[40] = '\0';
 }
 
 bool cg_tls_peer_thumbprint(SSL *ssl, char out[41])
@@ -406,11 +411,6 @@ bool cg_tls_peer_thumbprint(SSL *ssl, char out[41])
 	unsigned int n = 0;
 	if (!x || !X509_digest(x, EVP_sha1(), md, &n) || n != 20)
 		return false;
-	static const char hex[] = "0123456789ABCDEF";
-	for (unsigned i = 0; i < 20; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[40] = '\0';
+	cg_tls_thumbprint_hex(md, out);
 	return true;
 }

@@ -85,7 +85,8 @@ void cg_tls_close(SSL *ssl);
 /* Uppercase SHA-1 hex of the peer certificate's DER (APIM's Thumbprint)
  * into out; false when the peer sent no certificate. */
 bool cg_tls_peer_thumbprint(SSL *ssl, char out[41]);
-bool cg_tls_peer_has_cert(SSL *ssl);
+/* A SHA-1 digest as APIM prints a thumbprint (uppercase hex). */
+void cg_tls_thumbprint_hex(const unsigned char md[20], char out[41]);
 
 /* The last OpenSSL error as text, for logs (thread-local storage). */
 const char *cg_tls_last_error(void);

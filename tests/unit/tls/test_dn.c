@@ -22,10 +22,11 @@
 #include "base/arena.h"
 #include "tls/x509.h"
 
-extern char **environ;
 
 static char g_dir[64];
 static struct cg_arena g_arena;
+
+#include "tls/tls_cli.h"
 
 static struct cg_dn *parse_ok(const char *text)
 {
@@ -198,20 +199,6 @@ static void test_parse_out_of_memory(void **state)
 
 /* ---- matching against certificates ----------------------------------- */
 
-static int run(const char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int st = -1;
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) == 0)
-		waitpid(pid, &st, 0);
-	posix_spawn_file_actions_destroy(&fa);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* A self-signed certificate made by the CLI with this -subj, as a view. */
 static struct cg_x509 *gen(const char *subj)
 {
@@ -346,7 +333,7 @@ static void test_render_roundtrip_of_subject(void **state)
 	assert_str(cg_dn_to_dotnet(NULL, &g_arena), "");
 }
 
-static int setup(void **state)
+static int dir_setup(void **state)
 {
 	snprintf(g_dir, sizeof(g_dir), "/tmp/cg-dn-XXXXXX");
 	if (!mkdtemp(g_dir))
@@ -355,12 +342,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+static int dir_teardown(void **state)
 {
 	cg_arena_destroy(&g_arena);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return remove_dir();
 }
 
 int main(void)
@@ -379,5 +364,5 @@ int main(void)
 		cmocka_unit_test(test_match_api_names),
 		cmocka_unit_test(test_render_roundtrip_of_subject),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, dir_setup, dir_teardown);
 }

@@ -26,26 +26,11 @@
 #include "base/arena.h"
 #include "tls/x509.h"
 
-extern char **environ;
 
 static char g_dir[64];
 static struct cg_arena g_arena;
 
-/* Runs argv (no shell: subjects hold quotes and spaces) with output
- * discarded; returns the exit status. */
-static int run(const char *const argv[])
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	pid_t pid;
-	int st = -1;
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ) == 0)
-		waitpid(pid, &st, 0);
-	posix_spawn_file_actions_destroy(&fa);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "tls/tls_cli.h"
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -57,15 +42,6 @@ static char *slurp(const char *path, size_t *len)
 	buf[*len] = '\0';
 	fclose(f);
 	return buf;
-}
-
-static char *path(const char *name)
-{
-	static char p[4][128];
-	static int i;
-	i = (i + 1) % 4;
-	snprintf(p[i], sizeof(p[i]), "%s/%s", g_dir, name);
-	return p[i];
 }
 
 /* A self-signed P-256 certificate with this subject (openssl -subj
@@ -733,7 +709,7 @@ static void test_view_out_of_memory(void **state)
 	X509_free(x);
 }
 
-static int setup(void **state)
+static int dir_setup(void **state)
 {
 	snprintf(g_dir, sizeof(g_dir), "/tmp/cg-x509-XXXXXX");
 	if (!mkdtemp(g_dir))
@@ -742,12 +718,10 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
+static int dir_teardown(void **state)
 {
 	cg_arena_destroy(&g_arena);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return remove_dir();
 }
 
 int main(void)
@@ -774,5 +748,5 @@ int main(void)
 		cmocka_unit_test(test_view_refuses_bad_certificates),
 		cmocka_unit_test(test_view_out_of_memory),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, dir_setup, dir_teardown);
 }
