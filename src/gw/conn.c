@@ -24,6 +24,7 @@
 #include <arpa/inet.h>
 
 #include "base/log.h"
+#include "base/sys.h"
 #include "expr/ctx.h"
 #include "gw/certs.h"
 #include "gw/pipeline.h"
@@ -97,7 +98,7 @@ static long plain_read(struct io_side s, void *buf, size_t n)
 		return CG_TLS_WANT_READ;
 	ssize_t k;
 	do
-		k = read(s.fd, buf, n);
+		k = cg_sys_read(s.fd, buf, n);
 	while (k < 0 && errno == EINTR);
 	if ((k > 0 && (size_t)k < n) || (k < 0 && errno == EAGAIN))
 		*s.drained = true;
@@ -163,7 +164,7 @@ static bool io_flush(struct io_side s, struct cg_buf *b, uint64_t *sent, bool *f
 		} else {
 			ssize_t n;
 			do
-				n = send(s.fd, b->data, b->len, MSG_NOSIGNAL);
+				n = cg_sys_send(s.fd, b->data, b->len, MSG_NOSIGNAL);
 			while (n < 0 && errno == EINTR);
 			r = n >= 0 ? n : (errno == EAGAIN ? CG_TLS_WANT_WRITE : CG_TLS_ERROR);
 		}
@@ -2057,6 +2058,7 @@ static bool step_handshake(struct cg_conn *c)
 /* ---- driving ---------------------------------------------------------------- */
 
 static void timer_cb(uv_timer_t *t);
+static void arm_timer(struct cg_conn *c, uint64_t at);
 
 static void update_timer(struct cg_conn *c)
 {
@@ -2097,14 +2099,31 @@ static void update_timer(struct cg_conn *c)
 	if (d == c->deadline)
 		return;
 	c->deadline = d;
+	/* Lazy: a deadline that moved later keeps the armed timer, which
+	 * re-arms itself when it fires early (a keep-alive request moves the
+	 * deadline forward several times and would otherwise pay a timer-heap
+	 * removal and insertion each time). Only an earlier deadline re-arms. */
+	if (c->timer_at != 0 && c->timer_at <= d)
+		return;
+	arm_timer(c, d);
+}
+
+static void arm_timer(struct cg_conn *c, uint64_t at)
+{
 	uint64_t now = now_ms(c);
-	uv_timer_start(&c->timer, timer_cb, d > now ? d - now : 0, 0);
+	c->timer_at = at;
+	uv_timer_start(&c->timer, timer_cb, at > now ? at - now : 0, 0);
 }
 
 static void timer_cb(uv_timer_t *t)
 {
 	struct cg_conn *c = t->data;
 	struct cg_req *r = &c->req;
+	c->timer_at = 0;
+	if (c->deadline > now_ms(c)) {
+		arm_timer(c, c->deadline); /* fired for a deadline since moved later */
+		return;
+	}
 	c->deadline = 0;
 	switch (c->state) {
 	case CG_C_HEAD:

@@ -142,6 +142,7 @@ struct cg_conn {
 	int events;
 	int want;
 	uint64_t deadline; /* uv_now-based ms, 0 = none */
+	uint64_t timer_at; /* when the libuv timer fires (<= deadline), 0 = not armed */
 	int handles_open;  /* poll + timer not yet closed */
 	enum cg_conn_state state;
 	bool tls;

@@ -30,6 +30,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "base/sys.h"
 #include "tls/srv-int.h"
 #include "tls/tls.h"
 
@@ -370,7 +371,7 @@ static ssize_t gt_pull(gnutls_transport_ptr_t p, void *buf, size_t n)
 	size_t want = direct ? n : sizeof(scratch);
 	ssize_t r;
 	do
-		r = recv(g->fd, direct ? buf : scratch, want, 0);
+		r = cg_sys_recv(g->fd, direct ? buf : scratch, want, 0);
 	while (r < 0 && errno == EINTR);
 	if (r > 0 && (size_t)r < want)
 		g->drained = true; /* the socket had no more: no EAGAIN read next time */
@@ -447,7 +448,7 @@ static ssize_t gt_vec_push(gnutls_transport_ptr_t p, const giovec_t *iov, int io
 	struct msghdr m = { .msg_iov = (struct iovec *)(uintptr_t)iov, .msg_iovlen = (size_t)iovcnt };
 	ssize_t r;
 	do
-		r = sendmsg(g->fd, &m, MSG_NOSIGNAL);
+		r = cg_sys_sendmsg(g->fd, &m, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		gnutls_transport_set_errno(g->s, errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN : errno);
@@ -559,6 +560,14 @@ long cg_gt_read(struct cg_tls_srv *s, void *buf, size_t n)
 	struct gt_srv *g = GT(s);
 	if (g->broken)
 		return CG_TLS_ERROR;
+	/* Nothing can come before the poll wakes: no bytes parked, no
+	 * decrypted bytes held, the socket known empty. Answered here, because
+	 * gnutls_record_recv would take the session's epoch mutex only to have
+	 * gt_pull report EAGAIN (a keep-alive connection asks once per request
+	 * whether the client sent another). */
+	if (g->drained && g->ra_len == 0 && gnutls_record_check_pending(g->s) == 0 &&
+	    gnutls_record_get_direction(g->s) == 0)
+		return CG_TLS_WANT_READ;
 	for (;;) {
 		ssize_t r = gnutls_record_recv(g->s, buf, n);
 		gt_park(g);

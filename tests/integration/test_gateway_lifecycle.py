@@ -141,6 +141,26 @@ class TimeoutTest(cgtest.GatewayTestCase):
                 self.assertGreater(took, 0.8)
                 self.assertLess(took, 5)
 
+    def test_activity_moves_the_idle_deadline(self):
+        # The connection timer is re-armed lazily: a request that moves the
+        # deadline later keeps the armed timer, which re-arms when it fires
+        # early. Requests 0.5 s apart for 3 s (twice --idle-timeout) must all
+        # get through, and the close must come a full idle timeout after the
+        # last one, not at a deadline an earlier request had set.
+        c = self.gw.tls(sni="open.test")
+        for i in range(7):
+            if i:
+                time.sleep(0.5)
+            c.send(b"GET /echo/a%d HTTP/1.1\r\nHost: open.test\r\n\r\n" % i)
+            self.assertEqual(c.read_response().status, 200, "request %d" % i)
+        t0 = time.monotonic()
+        closed = c.wait_closed(8)
+        took = time.monotonic() - t0
+        c.close()
+        self.assertTrue(closed, "idle keep-alive connection never closed")
+        self.assertGreater(took, 1.3, "closed %.2fs after the last request" % took)
+        self.assertLess(took, 5)
+
 
 class GracefulStopTest(cgtest.GatewayTestCase):
     """Each test starts its own gateway: they stop it."""
