@@ -39,6 +39,9 @@
 #define CG_ADMIN_MAX_STEPS 64
 /* Connections accepted per listener wake-up. */
 #define CG_ADMIN_ACCEPT_BURST 16
+/* Out of file descriptors: the listener rests this long (a level-triggered
+ * poll would otherwise wake the loop again at once, forever). */
+#define CG_ADMIN_ACCEPT_PAUSE_MS 100
 
 enum conn_state {
 	ST_HANDSHAKE, /* TLS handshake */
@@ -86,7 +89,8 @@ struct cg_admin {
 	uv_loop_t *loop;
 	int listen_fd;
 	uv_poll_t listener;
-	bool listener_open;
+	uv_timer_t pause; /* restarts the listener after EMFILE */
+	int open_handles; /* listener + pause until their close callbacks ran */
 	bool stopping;
 	struct cg_admin_ctx ctx;
 	struct cg_admin_tls *tls; /* NULL: plain HTTP */
@@ -97,7 +101,7 @@ struct cg_admin {
 
 static void maybe_free_admin(struct cg_admin *a)
 {
-	if (!a->stopping || a->listener_open || a->conns)
+	if (!a->stopping || a->open_handles || a->conns)
 		return;
 	if (a->ctx.store)
 		cg_store_close(a->ctx.store);
@@ -678,6 +682,15 @@ static void conn_new(struct cg_admin *a, int fd, const struct sockaddr_storage *
 	conn_run(c);
 }
 
+static void accept_cb(uv_poll_t *h, int status, int events);
+
+static void unpause(uv_timer_t *t)
+{
+	struct cg_admin *a = t->data;
+	if (!a->stopping)
+		uv_poll_start(&a->listener, UV_READABLE, accept_cb);
+}
+
 static void accept_cb(uv_poll_t *h, int status, int events)
 {
 	(void)events;
@@ -688,6 +701,12 @@ static void accept_cb(uv_poll_t *h, int status, int events)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(a->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			cg_log_warn("admin: cannot accept: %s", strerror(errno));
+			uv_poll_stop(&a->listener);
+			uv_timer_start(&a->pause, unpause, CG_ADMIN_ACCEPT_PAUSE_MS, 0);
+			return;
+		}
 		if (fd < 0)
 			return; /* EAGAIN, or a connection that went away meanwhile */
 		if (a->num_conns >= CG_ADMIN_MAX_CONNS)
@@ -824,7 +843,9 @@ struct cg_admin *cg_admin_start(uv_loop_t *loop, const struct cg_admin_opts *o,
 		return NULL;
 	}
 	a->listener.data = a;
-	a->listener_open = true;
+	uv_timer_init(loop, &a->pause);
+	a->pause.data = a;
+	a->open_handles = 2;
 	uv_poll_start(&a->listener, UV_READABLE, accept_cb);
 	if (!loopback && !a->tls)
 		cg_log_warn("admin API on %s is not loopback: it is plain HTTP, the token and "
@@ -840,7 +861,7 @@ struct cg_admin *cg_admin_start(uv_loop_t *loop, const struct cg_admin_opts *o,
 static void listener_closed(uv_handle_t *h)
 {
 	struct cg_admin *a = h->data;
-	a->listener_open = false;
+	a->open_handles--;
 	maybe_free_admin(a);
 }
 
@@ -851,6 +872,7 @@ void cg_admin_stop(struct cg_admin *a)
 	a->stopping = true;
 	uv_poll_stop(&a->listener);
 	uv_close((uv_handle_t *)&a->listener, listener_closed);
+	uv_close((uv_handle_t *)&a->pause, listener_closed);
 	close(a->listen_fd);
 	a->listen_fd = -1;
 	for (struct conn *c = a->conns; c; c = c->next)
