@@ -4,19 +4,31 @@
 #ifndef CG_ADMIN_ADMIN_INT_H
 #define CG_ADMIN_ADMIN_INT_H
 
+#include <sys/socket.h>
+
 #include <jansson.h>
 
 #include "admin/admin-t.h"
+#include "admin/admin.h"
 #include "store/store.h"
 
-/* What a handler needs: the store (read-write) and the token. */
+/* What a handler needs: the store (read-write) and how requests
+ * authenticate. With both a token and client certificates configured,
+ * a request needs both; with neither, every request is refused (fails
+ * safe: startup refuses that configuration anyway). */
 struct cg_admin_ctx {
 	struct cg_store *store;
 	/* GET /metrics: the data plane's Prometheus text (NULL: 404). */
 	int (*metrics)(void *user, struct cg_buf *out);
 	void *metrics_user;
+	bool has_token;               /* --admin-token-file: a bearer token is required */
+	bool need_cert;               /* --admin-client-ca: a verified client certificate is required */
 	unsigned char token_hash[32]; /* SHA-256 of the token: compared, never the token itself */
 };
+
+/* TLS settings of the admin listener (tls.c): server credentials, and the
+ * client-certificate trust (NULL trust: no client certificates asked). */
+struct cg_admin_tls;
 
 /* ---- route.c ---- */
 
@@ -34,14 +46,30 @@ enum cg_admin_method cg_admin_method_of(struct cg_str m);
 
 /* ---- handle.c ---- */
 
-/* Sets up ctx: reads the token file, hashes the token. Returns 0 or -1
- * with err filled. */
+/* Reads the whole file at path into buf (cap bytes; at most cap - 1 are
+ * read, then NUL-terminated), its length in *n. what names it in messages:
+ * "<what> '<path>': <strerror>" when it cannot be opened or read,
+ * "<what> '<path>': more than <cap-1> bytes" (an empty file is not refused).
+ * *loose (may be NULL): the file is readable by group or others. The
+ * caller wipes buf when it holds a secret (on failure too). 0 or -1. */
+int cg_admin_read_file(const char *what, const char *path, char *buf, size_t cap, size_t *n,
+		       bool *loose, char *err, size_t errlen);
+
+/* Sets up ctx: reads the token file, hashes the token, sets has_token.
+ * Returns 0 or -1 with err filled. */
 int cg_admin_ctx_token(struct cg_admin_ctx *ctx, const char *token_file, char *err,
 		       size_t errlen);
 
 /* True when authorization is "Bearer <token>" (scheme in any case) and the
  * token is ours; compared in constant time (hash, then CRYPTO_memcmp). */
 bool cg_admin_authorized(const struct cg_admin_ctx *ctx, struct cg_str authorization);
+
+/* Authentication of one request (client certificate, then token; see
+ * cg_admin_ctx): true when it may go on, else resp holds the answer: 403
+ * ClientCertificateRequired / ClientCertificateInvalid, or 401
+ * AuthenticationFailed with WWW-Authenticate. */
+bool cg_admin_authenticate(const struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			   struct cg_admin_resp *resp);
 
 /* Handles one whole request, authorization included: fills resp (which the
  * caller initialised with cg_admin_resp_init and releases with
@@ -146,6 +174,36 @@ bool cg_admin_delete_check(const struct cg_admin_req *req, struct cg_admin_resp 
  * (removed in between) 204, other failures as cg_admin_store_fail, success
  * 200 with the info log line "admin: <what> removed". */
 void cg_admin_deleted(struct cg_admin_resp *resp, int rc, const char *err, const char *what);
+
+/* ---- tls.c ---- */
+
+/* "ADDR:PORT", "[v6]:PORT" or "PORT" (127.0.0.1:PORT) -> address (numeric
+ * only); *loopback: 127.0.0.0/8 or ::1. 0, or -1 with err filled. */
+int cg_admin_parse_listen(const char *spec, struct sockaddr_storage *ss, bool *loopback,
+			  char *err, size_t errlen);
+
+/* A thumbprint as an operator writes it (40 hex digits, any case, ':' or
+ * ' ' between bytes allowed) -> uppercase hex as APIM prints it. false for
+ * anything else. */
+bool cg_admin_thumbprint_parse(const char *text, char out[41]);
+
+/* Loads the TLS settings of o (cert/key/password, client CAs, pins) with
+ * the listener engine chosen by --tls-engine. NULL with err naming the
+ * option, the file and why: unreadable, no certificate / key in it, an
+ * encrypted key without (or with a wrong) password, a key that does not
+ * match the certificate, a CA bundle without a self-signed root or with a
+ * certificate that is not a CA. o must have passed cg_admin_opts_check and
+ * have cert_file set. */
+struct cg_admin_tls *cg_admin_tls_load(const struct cg_admin_opts *o, char *err, size_t errlen);
+void cg_admin_tls_free(struct cg_admin_tls *t);
+
+/* A new server session for an accepted socket (NULL on OOM). */
+struct cg_tls_srv *cg_admin_tls_session(struct cg_admin_tls *t, int fd);
+
+/* After the handshake: the verdict on the client's certificate, logged
+ * (info) with peer when it is refused. */
+enum cg_admin_cert cg_admin_tls_peer(const struct cg_admin_tls *t, struct cg_tls_srv *s,
+				     const char *peer);
 
 /* ---- res_api.c, res_host.c, res_policy.c, res_cert.c, res_backend.c: one handler per resource kind ---- */
 

@@ -1,8 +1,8 @@
 /* Types of the REST management API (types only; functions in admin.h and,
  * for the module's own files and unit tests, admin-int.h).
  *
- * The admin API is plain HTTP/1.1 on a loopback listener of the gateway's
- * main thread. A request is read whole (head and body, within the limits
+ * The admin API is HTTP/1.1 (plain, or TLS with --admin-cert) on a listener
+ * of the gateway's main thread. A request is read whole (head and body, within the limits
  * below), then handled synchronously against the store: the gateway picks
  * store changes up by itself, so the admin API only reads and writes it. */
 #ifndef CG_ADMIN_ADMIN_T_H
@@ -28,6 +28,33 @@
 #define CG_ADMIN_MAX_SEGMENTS       16            /* path segments after the ARM prefix */
 #define CG_ADMIN_MAX_ERROR_BYTES    (80 * 1024)   /* an error message (all policy diagnostics) */
 #define CG_ADMIN_MAX_RESPONSE_BYTES (64 * 1024 * 1024) /* a list of every API with operations */
+#define CG_ADMIN_MAX_PEM_BYTES      (1024 * 1024) /* --admin-cert, --admin-key, --admin-client-ca files */
+#define CG_ADMIN_MAX_PASSWORD_BYTES 1024          /* --admin-key-password-file */
+#define CG_ADMIN_MAX_PINS           64            /* --admin-client-thumbprint values */
+#define CG_ADMIN_HANDSHAKE_TIMEOUT_MS CG_ADMIN_HEADER_TIMEOUT_MS /* accept to end of the TLS handshake */
+
+/* The admin options of `certgate serve` (docs/admin-api.md, "Securing the
+ * admin API"). Strings are borrowed (argv). */
+struct cg_admin_opts {
+	const char *listen;            /* --admin ADDR:PORT */
+	const char *token_file;        /* --admin-token-file; NULL: no bearer token */
+	const char *cert_file;         /* --admin-cert: TLS with this chain (PEM, leaf first) */
+	const char *key_file;          /* --admin-key: its private key (PEM, maybe encrypted) */
+	const char *key_password_file; /* --admin-key-password-file: the key's password */
+	const char *client_ca_file;    /* --admin-client-ca: require a client certificate from these CAs */
+	const char *pins[CG_ADMIN_MAX_PINS]; /* --admin-client-thumbprint (repeatable) */
+	size_t num_pins;
+};
+
+/* What the admin listener thinks of a connection's client certificate,
+ * decided once, right after the TLS handshake. */
+enum cg_admin_cert {
+	CG_ADMIN_CERT_NOT_REQUIRED = 0, /* no --admin-client-ca: nothing asked */
+	CG_ADMIN_CERT_OK,               /* chains to an admin client CA (and is pinned, when pins are set) */
+	CG_ADMIN_CERT_MISSING,          /* required, none sent */
+	CG_ADMIN_CERT_UNTRUSTED,        /* sent, but no valid chain to an admin client CA */
+	CG_ADMIN_CERT_NOT_PINNED,       /* trusted, but its thumbprint is not one of the pins */
+};
 
 /* What a route names. One value per collection/item pair; the handler
  * table in handle.c is indexed by it. */
@@ -85,6 +112,7 @@ struct cg_admin_req {
 	struct cg_str path;          /* without the query */
 	struct cg_str query;         /* api-version and friends: accepted, ignored */
 	struct cg_str authorization; /* empty when absent */
+	enum cg_admin_cert cert;     /* the connection's client certificate */
 	struct cg_str if_match;      /* empty when absent */
 	bool has_if_match;
 	struct cg_str body;

@@ -24,37 +24,53 @@ static int sha256(const void *p, size_t n, unsigned char out[32])
 	return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == 32 ? 0 : -1;
 }
 
-int cg_admin_ctx_token(struct cg_admin_ctx *ctx, const char *token_file, char *err, size_t errlen)
+int cg_admin_read_file(const char *what, const char *path, char *buf, size_t cap, size_t *n,
+		       bool *loose, char *err, size_t errlen)
 {
-	char buf[CG_ADMIN_MAX_TOKEN_BYTES + 1];
-	int fd = open(token_file, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "admin token file '%s': %s", token_file, strerror(errno));
+		snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
 		return -1;
 	}
-	size_t n = 0;
+	*n = 0;
+	char extra;
 	for (;;) {
-		ssize_t r = read(fd, buf + n, sizeof(buf) - n);
+		/* One byte past cap - 1 tells a file that is too large. */
+		bool full = *n == cap - 1;
+		ssize_t r = full ? read(fd, &extra, 1) : read(fd, buf + *n, cap - 1 - *n);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			snprintf(err, errlen, "admin token file '%s': %s", token_file, strerror(errno));
+			snprintf(err, errlen, "%s '%s': %s", what, path, strerror(errno));
 			close(fd);
-			OPENSSL_cleanse(buf, sizeof(buf));
 			return -1;
 		}
-		if (r == 0 || (n += (size_t)r) == sizeof(buf))
+		if (r == 0)
 			break;
+		if (full) {
+			snprintf(err, errlen, "%s '%s': more than %zu bytes", what, path, cap - 1);
+			close(fd);
+			return -1;
+		}
+		*n += (size_t)r;
 	}
+	buf[*n] = '\0';
 	struct stat sb;
-	bool loose = fstat(fd, &sb) == 0 && (sb.st_mode & 0077);
+	if (loose)
+		*loose = fstat(fd, &sb) == 0 && (sb.st_mode & 0077);
 	close(fd);
+	return 0;
+}
+
+int cg_admin_ctx_token(struct cg_admin_ctx *ctx, const char *token_file, char *err, size_t errlen)
+{
+	char buf[CG_ADMIN_MAX_TOKEN_BYTES + 1];
+	size_t n;
+	bool loose = false;
 	int rc = -1;
-	if (n > CG_ADMIN_MAX_TOKEN_BYTES) {
-		snprintf(err, errlen, "admin token file '%s': more than %d bytes", token_file,
-			 CG_ADMIN_MAX_TOKEN_BYTES);
+	if (cg_admin_read_file("admin token file", token_file, buf, sizeof(buf), &n, &loose, err,
+			       errlen) != 0)
 		goto out;
-	}
 	/* An editor's final newline is not part of the token. */
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
 		     buf[n - 1] == '\t'))
@@ -79,6 +95,7 @@ int cg_admin_ctx_token(struct cg_admin_ctx *ctx, const char *token_file, char *e
 		snprintf(err, errlen, "admin token: cannot hash (OpenSSL)");
 		goto out;
 	}
+	ctx->has_token = true;
 	if (loose)
 		cg_log_warn("admin token file '%s' is readable by other users (chmod 600 it)",
 			    token_file);
@@ -457,23 +474,48 @@ static const cg_admin_handler_fn handlers[CG_ADMIN_RES_COUNT_] = {
 	[CG_ADMIN_RES_BACKEND] = cg_admin_h_backend,
 };
 
+bool cg_admin_authenticate(const struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			   struct cg_admin_resp *resp)
+{
+	/* The certificate first: it was decided at the handshake, and a
+	 * client without one learns nothing about the token either. */
+	if (ctx->need_cert && req->cert != CG_ADMIN_CERT_OK) {
+		if (req->cert == CG_ADMIN_CERT_MISSING)
+			cg_admin_error(resp, 403, "ClientCertificateRequired",
+				       "A client certificate issued by an admin client CA is "
+				       "required.");
+		else
+			/* Why (untrusted, expired, not pinned) is in the log only. */
+			cg_admin_error(resp, 403, "ClientCertificateInvalid",
+				       "The client certificate is not accepted by the admin API.");
+		return false;
+	}
+	if (!ctx->has_token && !ctx->need_cert) {
+		cg_admin_error(resp, 403, "AuthenticationFailed",
+			       "The admin API has no authentication configured.");
+		return false;
+	}
+	if (!ctx->has_token || cg_admin_authorized(ctx, req->authorization))
+		return true;
+	resp->www_authenticate = true;
+	if (req->authorization.len == 0)
+		cg_admin_error(resp, 401, "AuthenticationFailed",
+			       "Authentication failed. The 'Authorization' header is "
+			       "missing.");
+	else
+		cg_admin_error(resp, 401, "AuthenticationFailed",
+			       "Authentication failed. The 'Authorization' header is not "
+			       "'Bearer <token>' with the admin token.");
+	return false;
+}
+
 void cg_admin_handle(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		     struct cg_admin_resp *resp)
 {
-	/* Authorization comes before everything, routing included: without
-	 * the token a client learns nothing, not even which paths exist. */
-	if (!cg_admin_authorized(ctx, req->authorization)) {
-		resp->www_authenticate = true;
-		if (req->authorization.len == 0)
-			cg_admin_error(resp, 401, "AuthenticationFailed",
-				       "Authentication failed. The 'Authorization' header is "
-				       "missing.");
-		else
-			cg_admin_error(resp, 401, "AuthenticationFailed",
-				       "Authentication failed. The 'Authorization' header is not "
-				       "'Bearer <token>' with the admin token.");
+	/* Authentication comes before everything, routing included: without
+	 * it a client learns nothing, not even which paths exist. */
+	if (!cg_admin_authenticate(ctx, req, resp))
 		return;
-	}
 	if (ctx->metrics && cg_str_eq_lit(req->path, "/metrics")) {
 		if (req->method != CG_ADMIN_M_GET) {
 			resp->allow = "GET";

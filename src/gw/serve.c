@@ -317,6 +317,11 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "no-crl-fetch", no_argument, NULL, 17 },
 		{ "admin-token-file", required_argument, NULL, 14 },
 		{ "tls-engine", required_argument, NULL, 18 },
+		{ "admin-cert", required_argument, NULL, 19 },
+		{ "admin-key", required_argument, NULL, 20 },
+		{ "admin-key-password-file", required_argument, NULL, 21 },
+		{ "admin-client-ca", required_argument, NULL, 22 },
+		{ "admin-client-thumbprint", required_argument, NULL, 23 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -328,7 +333,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	uint64_t workers = ncpu > 0 ? (uint64_t)ncpu : 1, v;
 	int rc = 2, started = 0;
-	const char *admin_listen = NULL, *admin_token = NULL;
+	struct cg_admin_opts admin = { 0 };
 	bool fail_open = false, no_fetch = false;
 	SSL_CTX *client_ctx = NULL;
 	optind = 1;
@@ -418,7 +423,27 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			break;
 		}
 		case 13:
-			admin_listen = optarg;
+			admin.listen = optarg;
+			break;
+		case 19:
+			admin.cert_file = optarg;
+			break;
+		case 20:
+			admin.key_file = optarg;
+			break;
+		case 21:
+			admin.key_password_file = optarg;
+			break;
+		case 22:
+			admin.client_ca_file = optarg;
+			break;
+		case 23:
+			if (admin.num_pins == CG_ADMIN_MAX_PINS) {
+				fprintf(stderr, "certgate serve: --admin-client-thumbprint: at most %d\n",
+					CG_ADMIN_MAX_PINS);
+				goto out;
+			}
+			admin.pins[admin.num_pins++] = optarg;
 			break;
 		case 16:
 			fail_open = true;
@@ -431,7 +456,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 				goto out;
 			break;
 		case 14:
-			admin_token = optarg;
+			admin.token_file = optarg;
 			break;
 		case 'h':
 			cg_gw_serve_usage();
@@ -450,13 +475,13 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		fprintf(stderr, "certgate serve: --listen ADDR:PORT is required (see --help)\n");
 		goto out;
 	}
-	if (admin_listen && !admin_token) {
-		fprintf(stderr, "certgate serve: --admin needs --admin-token-file FILE (see --help)\n");
-		goto out;
-	}
-	if (admin_token && !admin_listen) {
-		fprintf(stderr, "certgate serve: --admin-token-file needs --admin ADDR:PORT (see --help)\n");
-		goto out;
+	{
+		char aerr[512];
+		bool loopback;
+		if (cg_admin_opts_check(&admin, &loopback, aerr, sizeof(aerr)) != 0) {
+			fprintf(stderr, "certgate serve: %s (see --help)\n", aerr);
+			goto out;
+		}
 	}
 	{
 		struct sockaddr_storage ss;
@@ -555,11 +580,11 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	uv_signal_start(&sc->sigterm, signal_cb, SIGTERM);
 	uv_signal_start(&sc->sigint, signal_cb, SIGINT);
 	uv_timer_start(&sc->reload, reload_cb, CG_RELOAD_POLL_MS, CG_RELOAD_POLL_MS);
-	if (admin_listen) {
-		sc->admin = cg_admin_start(&sc->loop, admin_listen, admin_token, store_path, err, sizeof(err));
+	if (admin.listen) {
+		sc->admin = cg_admin_start(&sc->loop, &admin, store_path, err, sizeof(err));
 		cg_admin_set_metrics(sc->admin, cg_gw_metrics_render, gw);
 		if (!sc->admin) {
-			fprintf(stderr, "certgate serve: --admin %s\n", err);
+			fprintf(stderr, "certgate serve: admin API: %s\n", err);
 			/* Workers are set up but not started: release them below. */
 			uv_walk(&sc->loop, close_handle, NULL);
 			uv_run(&sc->loop, UV_RUN_DEFAULT);
@@ -575,7 +600,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	started = 0; /* from here the workers clean up after themselves */
 	cg_log_info("certgate: ready: https on %s%s%s%s%s, %d workers, %zu hostnames, %zu apis", gw->listen,
 		    gw->http_listen ? ", http on " : "", gw->http_listen ? gw->http_listen : "",
-		    admin_listen ? ", admin API on " : "", admin_listen ? admin_listen : "", gw->nworkers,
+		    admin.listen ? ", admin API on " : "", admin.listen ? admin.listen : "", gw->nworkers,
 		    gw->snap->num_hosts, gw->snap->num_apis);
 	/* Runs until a signal closes the signal/reload handles; the grace
 	 * timer is unref'd, so the loop ends right after the signal. */

@@ -1,7 +1,9 @@
 /* Admin module unit tests: the router (every route, the ARM prefix, names
  * and their refusals), If-Match, the bearer check, JSON body errors with
- * jansson's line/column, the ARM error shape, and a whole request through
- * cg_admin_handle against a real store in a temp dir. */
+ * jansson's line/column, the ARM error shape, a whole request through
+ * cg_admin_handle against a real store in a temp dir, and the admin TLS
+ * options: file reading, thumbprints, option combinations, and how the
+ * token and the client certificate combine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -324,6 +327,196 @@ static void test_decode_certificate(void **state)
 }
 
 /* A whole request through cg_admin_handle against a real store. */
+static void test_read_file(void **state)
+{
+	(void)state;
+	char path[512], err[512], buf[8];
+	size_t n;
+	bool loose = false;
+	snprintf(path, sizeof(path), "%s/rf", g_dir);
+	write_file(path, "1234567"); /* cap - 1 bytes: fits */
+	chmod(path, 0644);
+	assert_int_equal(cg_admin_read_file("--x", path, buf, sizeof(buf), &n, &loose, err, sizeof(err)), 0);
+	assert_int_equal(n, 7);
+	assert_string_equal(buf, "1234567");
+	assert_true(loose);
+	chmod(path, 0600);
+	assert_int_equal(cg_admin_read_file("--x", path, buf, sizeof(buf), &n, &loose, err, sizeof(err)), 0);
+	assert_false(loose);
+	write_file(path, "12345678"); /* one byte more */
+	assert_int_equal(cg_admin_read_file("--x", path, buf, sizeof(buf), &n, NULL, err, sizeof(err)), -1);
+	char want[600];
+	snprintf(want, sizeof(want), "--x '%s': more than 7 bytes", path);
+	assert_string_equal(err, want);
+	write_file(path, "");
+	assert_int_equal(cg_admin_read_file("--x", path, buf, sizeof(buf), &n, NULL, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(cg_admin_read_file("--x", g_dir, buf, sizeof(buf), &n, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Is a directory"));
+	snprintf(path, sizeof(path), "%s/absent", g_dir);
+	assert_int_equal(cg_admin_read_file("--x", path, buf, sizeof(buf), &n, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "No such file"));
+}
+
+static void test_thumbprint_parse(void **state)
+{
+	(void)state;
+	char tp[41];
+	const char *up = "0123456789ABCDEF0123456789ABCDEF01234567";
+	assert_true(cg_admin_thumbprint_parse(up, tp));
+	assert_string_equal(tp, up);
+	assert_true(cg_admin_thumbprint_parse("0123456789abcdef0123456789abcdef01234567", tp));
+	assert_string_equal(tp, up);
+	assert_true(cg_admin_thumbprint_parse(
+		"01:23:45:67:89:ab:cd:ef:01:23:45:67:89:AB:CD:EF:01:23:45:67", tp));
+	assert_string_equal(tp, up);
+	assert_true(cg_admin_thumbprint_parse(
+		"01 23 45 67 89 ab cd ef 01 23 45 67 89 AB CD EF 01 23 45 67", tp));
+	assert_string_equal(tp, up);
+	assert_false(cg_admin_thumbprint_parse("", tp));
+	assert_false(cg_admin_thumbprint_parse("0123456789ABCDEF0123456789ABCDEF0123456", tp)); /* 39 */
+	assert_false(cg_admin_thumbprint_parse("0123456789ABCDEF0123456789ABCDEF012345678", tp)); /* 41 */
+	assert_false(cg_admin_thumbprint_parse("0123456789ABCDEF0123456789ABCDEF0123456G", tp));
+	assert_false(cg_admin_thumbprint_parse(":0123456789ABCDEF0123456789ABCDEF01234567", tp));
+	assert_false(cg_admin_thumbprint_parse("0123456789ABCDEF0123456789ABCDEF01234567:", tp));
+	assert_false(cg_admin_thumbprint_parse("0:123456789ABCDEF0123456789ABCDEF01234567", tp));
+	/* SHA-256 (64 digits) is not what APIM calls a thumbprint. */
+	assert_false(cg_admin_thumbprint_parse(
+		"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", tp));
+}
+
+/* cg_admin_opts_check's verdict and message (NULL: accepted). */
+static void expect_opts(const struct cg_admin_opts *o, const char *contains)
+{
+	char err[512] = "";
+	bool lo;
+	int rc = cg_admin_opts_check(o, &lo, err, sizeof(err));
+	if (!contains) {
+		if (rc != 0)
+			fail_msg("refused: %s", err);
+		return;
+	}
+	assert_int_equal(rc, -1);
+	if (!strstr(err, contains))
+		fail_msg("'%s' does not contain '%s'", err, contains);
+}
+
+static void test_opts_check(void **state)
+{
+	(void)state;
+	struct cg_admin_opts o = { 0 };
+	bool lo = true;
+	char err[512];
+	assert_int_equal(cg_admin_opts_check(&o, &lo, err, sizeof(err)), 0); /* no admin API */
+	assert_false(lo);
+	o.cert_file = "c";
+	expect_opts(&o, "--admin-cert needs --admin ADDR:PORT");
+	o = (struct cg_admin_opts){ .num_pins = 1, .pins = { "x" } };
+	expect_opts(&o, "--admin-client-thumbprint needs --admin ADDR:PORT");
+
+	o = (struct cg_admin_opts){ .listen = "127.0.0.1:9" };
+	expect_opts(&o, "--admin needs --admin-token-file FILE, or --admin-client-ca FILE");
+	o.listen = "0.0.0.0:9";
+	expect_opts(&o, "--admin 0.0.0.0:9 is not a loopback address and has no authentication");
+	o.listen = "[::]:9";
+	expect_opts(&o, "is not a loopback address");
+	o.listen = "nowhere:9";
+	expect_opts(&o, "--admin 'nowhere:9': 'nowhere' is not a numeric IPv4 or IPv6 address");
+	o.listen = "127.0.0.1:0";
+	expect_opts(&o, "invalid port");
+
+	o = (struct cg_admin_opts){ .listen = "9", .token_file = "t" };
+	expect_opts(&o, NULL);
+	assert_int_equal(cg_admin_opts_check(&o, &lo, err, sizeof(err)), 0);
+	assert_true(lo); /* PORT alone is 127.0.0.1:PORT */
+	o.listen = "0.0.0.0:9"; /* a token over plain HTTP: accepted, with a warning at start */
+	expect_opts(&o, NULL);
+	o.cert_file = "c";
+	expect_opts(&o, "--admin-cert needs --admin-key FILE");
+	o.cert_file = NULL;
+	o.key_file = "k";
+	expect_opts(&o, "--admin-key needs --admin-cert FILE");
+	o.key_file = NULL;
+	o.key_password_file = "p";
+	expect_opts(&o, "--admin-key-password-file needs --admin-key FILE");
+	o.key_password_file = NULL;
+	o.client_ca_file = "ca";
+	expect_opts(&o, "--admin-client-ca needs TLS on the admin API");
+	o.client_ca_file = NULL;
+	o.pins[0] = "AB";
+	o.num_pins = 1;
+	expect_opts(&o, "--admin-client-thumbprint needs --admin-client-ca FILE");
+
+	/* Client certificates alone are enough, on any address. */
+	o = (struct cg_admin_opts){ .listen = "0.0.0.0:9", .cert_file = "c", .key_file = "k",
+				    .client_ca_file = "ca" };
+	expect_opts(&o, NULL);
+	o.pins[0] = "0123456789abcdef0123456789abcdef01234567";
+	o.pins[1] = "not hex";
+	o.num_pins = 2;
+	expect_opts(&o, "--admin-client-thumbprint 'not hex': expected a SHA-1 thumbprint");
+	o.num_pins = 1;
+	expect_opts(&o, NULL);
+	/* TLS with neither a token nor client certificates: still refused. */
+	o = (struct cg_admin_opts){ .listen = "127.0.0.1:9", .cert_file = "c", .key_file = "k" };
+	expect_opts(&o, "--admin needs --admin-token-file FILE");
+}
+
+/* One request through cg_admin_authenticate. */
+static void expect_auth(struct cg_admin_ctx *ctx, enum cg_admin_cert cert, const char *authz,
+			int status, const char *code)
+{
+	struct cg_admin_req req = { 0 };
+	req.cert = cert;
+	req.authorization = cg_str_from_c(authz);
+	struct cg_admin_resp r;
+	cg_admin_resp_init(&r);
+	bool ok = cg_admin_authenticate(ctx, &req, &r);
+	if (status == 0) {
+		assert_true(ok);
+	} else {
+		assert_false(ok);
+		expect_error(&r, status, code, NULL);
+		assert_int_equal(r.www_authenticate, status == 401);
+	}
+	cg_admin_resp_free(&r);
+}
+
+static void test_authenticate(void **state)
+{
+	(void)state;
+	char path[512], err[512];
+	const char *good = "Bearer 0123456789abcdef-token", *bad = "Bearer 0123456789abcdef-tokex";
+	struct cg_admin_ctx ctx = { 0 };
+	/* Nothing configured: refused (fails safe). */
+	expect_auth(&ctx, CG_ADMIN_CERT_NOT_REQUIRED, good, 403, "AuthenticationFailed");
+
+	snprintf(path, sizeof(path), "%s/tok3", g_dir);
+	write_file(path, "0123456789abcdef-token\n");
+	assert_int_equal(cg_admin_ctx_token(&ctx, path, err, sizeof(err)), 0);
+	assert_true(ctx.has_token);
+	/* Token only (as before TLS existed). */
+	expect_auth(&ctx, CG_ADMIN_CERT_NOT_REQUIRED, good, 0, NULL);
+	expect_auth(&ctx, CG_ADMIN_CERT_NOT_REQUIRED, bad, 401, "AuthenticationFailed");
+	expect_auth(&ctx, CG_ADMIN_CERT_NOT_REQUIRED, "", 401, "AuthenticationFailed");
+
+	/* Token and certificates: both, the certificate decided first. */
+	ctx.need_cert = true;
+	expect_auth(&ctx, CG_ADMIN_CERT_OK, good, 0, NULL);
+	expect_auth(&ctx, CG_ADMIN_CERT_OK, bad, 401, "AuthenticationFailed");
+	expect_auth(&ctx, CG_ADMIN_CERT_MISSING, good, 403, "ClientCertificateRequired");
+	expect_auth(&ctx, CG_ADMIN_CERT_UNTRUSTED, good, 403, "ClientCertificateInvalid");
+	expect_auth(&ctx, CG_ADMIN_CERT_NOT_PINNED, good, 403, "ClientCertificateInvalid");
+	expect_auth(&ctx, CG_ADMIN_CERT_NOT_REQUIRED, good, 403, "ClientCertificateInvalid");
+
+	/* Certificates only: no Authorization header needed, any is ignored. */
+	ctx.has_token = false;
+	expect_auth(&ctx, CG_ADMIN_CERT_OK, "", 0, NULL);
+	expect_auth(&ctx, CG_ADMIN_CERT_OK, bad, 0, NULL);
+	expect_auth(&ctx, CG_ADMIN_CERT_MISSING, "", 403, "ClientCertificateRequired");
+	expect_auth(&ctx, CG_ADMIN_CERT_UNTRUSTED, "", 403, "ClientCertificateInvalid");
+}
+
 static void test_handle(void **state)
 {
 	char path[512], err[CG_STORE_ERR_LEN];
@@ -410,7 +603,9 @@ int main(void)
 		cmocka_unit_test(test_if_match),     cmocka_unit_test(test_token),
 		cmocka_unit_test(test_body_errors),  cmocka_unit_test(test_error_masks_non_utf8),
 		cmocka_unit_test(test_etag),         cmocka_unit_test(test_decode_certificate),
-		cmocka_unit_test(test_handle),
+		cmocka_unit_test(test_handle),       cmocka_unit_test(test_read_file),
+		cmocka_unit_test(test_thumbprint_parse), cmocka_unit_test(test_opts_check),
+		cmocka_unit_test(test_authenticate),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[512];
