@@ -20,6 +20,7 @@
 #include "tls/trust.h"
 
 #define CG_ACCEPT_BATCH 64
+#define CG_ACCEPT_PAUSE_MS 100 /* accepts rest this long when out of descriptors */
 
 const char *cg_worker_date(struct cg_worker *w)
 {
@@ -33,6 +34,26 @@ const char *cg_worker_date(struct cg_worker *w)
 	return w->date;
 }
 
+static void accept_cb(uv_poll_t *h, int status, int events);
+
+static void accept_resume(uv_timer_t *t)
+{
+	struct cg_listener *l = t->data;
+	if (l->open)
+		uv_poll_start(&l->poll, UV_READABLE, accept_cb);
+}
+
+/* accept(2) failed for want of descriptors or memory. The poll is
+ * level-triggered: left on, it would wake the loop again at once, forever
+ * (a busy loop logging one line per wake). Accepts rest instead, and the
+ * kernel keeps the waiting connections in the backlog meanwhile. */
+static void accept_pause(struct cg_listener *l, int err)
+{
+	cg_log_warn("accept: %s; not accepting for %d ms", strerror(err), CG_ACCEPT_PAUSE_MS);
+	uv_poll_stop(&l->poll);
+	uv_timer_start(&l->pause, accept_resume, CG_ACCEPT_PAUSE_MS, 0);
+}
+
 static void accept_cb(uv_poll_t *h, int status, int events)
 {
 	struct cg_listener *l = h->data;
@@ -44,7 +65,9 @@ static void accept_cb(uv_poll_t *h, int status, int events)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause(l, errno);
+			else if (errno != EAGAIN)
 				cg_log_warn("accept: %s", strerror(errno));
 			return;
 		}
@@ -63,6 +86,8 @@ static void listener_start(struct cg_worker *w, struct cg_listener *l)
 	l->w = w;
 	uv_poll_init_socket(&w->loop, &l->poll, l->fd);
 	l->poll.data = l;
+	uv_timer_init(&w->loop, &l->pause);
+	l->pause.data = l;
 	uv_poll_start(&l->poll, UV_READABLE, accept_cb);
 	l->open = true;
 }
@@ -76,6 +101,7 @@ static void listener_stop(struct cg_listener *l)
 	close(l->fd);
 	l->fd = -1;
 	uv_close((uv_handle_t *)&l->poll, NULL);
+	uv_close((uv_handle_t *)&l->pause, NULL);
 }
 
 static void worker_maybe_exit(struct cg_worker *w)

@@ -181,6 +181,7 @@ struct cg_listener {
 	int fd;
 	bool tls;
 	uv_poll_t poll;
+	uv_timer_t pause; /* out of descriptors: accepts rest, then resume */
 	struct cg_worker *w;
 	bool open;
 };

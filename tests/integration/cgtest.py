@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -825,7 +826,7 @@ class Gateway:
     """
 
     def __init__(self, tmpdir, pki, hosts=(), apis=(), ops=(), http_listen=False,
-                 serve_args=(), workers=None, log_level=None, env=None):
+                 serve_args=(), workers=None, log_level=None, env=None, nofile=None):
         self.bin = certgate_path()
         self.tmpdir = tmpdir
         self.pki = pki
@@ -839,6 +840,7 @@ class Gateway:
         self.workers = workers
         self.log_level = log_level
         self.env = dict(env or {})
+        self.nofile = nofile  # RLIMIT_NOFILE of the serve process
         self.proc = None
         self.port = None
         self.http_port = None
@@ -893,7 +895,8 @@ class Gateway:
             env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
             self.errf = open(self.stderr_path, "ab")
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                         stdout=self.errf, stderr=self.errf, env=env)
+                                         stdout=self.errf, stderr=self.errf, env=env,
+                                         preexec_fn=self._limits if self.nofile else None)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if self.ready():
@@ -907,6 +910,15 @@ class Gateway:
                 break
         raise AssertionError("certgate did not become ready (args %s)\nstderr:\n%s" % (
             " ".join(self.args), last[-4000:]))
+
+    def _limits(self):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
+
+    def cpu_ticks(self):
+        """utime + stime of the serve process, in clock ticks."""
+        with open("/proc/%d/stat" % self.proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
 
     def ready(self):
         return "ready" in self.stderr()

@@ -465,64 +465,15 @@ class StartupTest(unittest.TestCase):
             self.assertIn(o, cp.stdout)
 
 
-def slurp(path, mode="rb"):
-    with open(path, mode) as f:
-        return f.read()
-
-
-class FdLimitTest(unittest.TestCase):
+class FdLimitTest(cgtest.GatewayTestCase):
     """Out of file descriptors, the admin listener pauses (no busy loop)
     and serves again once descriptors are free."""
 
-    @classmethod
-    def setUpClass(cls):
-        import tempfile
-        cls.tmp = tempfile.mkdtemp(prefix="cgit-adminfd-")
-        cls.pki = cgtest.Pki(cls.tmp)
-        cls.gw = cgtest.Gateway(cls.tmp, cls.pki, hosts=[{"name": "a.test", "default": True}])
-        cls.token = write(os.path.join(cls.tmp, "tok"), TOKEN)
-
-    @classmethod
-    def tearDownClass(cls):
-        import shutil
-        if not os.environ.get("CG_KEEP_TMP"):
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    def start(self, nofile, port):
-        import resource
-        import subprocess
-        import time
-        log = os.path.join(self.tmp, "serve-%d.log" % nofile)
-        errf = open(log, "wb")
-        env = dict(os.environ, TZ="UTC", ASAN_OPTIONS="abort_on_error=0:detect_leaks=1")
-        p = subprocess.Popen(
-            [self.gw.bin, "--store", self.gw.store, "serve", "--listen",
-             "127.0.0.1:%d" % cgtest.free_port(), "--workers", "1", "--admin",
-             "127.0.0.1:%d" % port, "--admin-token-file", self.token],
-            stdin=subprocess.DEVNULL, stdout=errf, stderr=errf, env=env,
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile)))
-        errf.close()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and b"ready" not in slurp(log):
-            self.assertIsNone(p.poll(), slurp(log))
-            time.sleep(0.05)
-        self.addCleanup(self.stop, p, log)
-        return p, log
-
-    def stop(self, p, log):
-        import signal
-        if p.poll() is None:
-            p.send_signal(signal.SIGTERM)
-        try:
-            code = p.wait(20)
-        except Exception:
-            p.kill()
-            p.wait(10)
-            code = None
-        err = slurp(log).decode(errors="replace")
-        self.assertEqual(code, 0, err[-3000:])
-        for m in cgtest.SANITIZER_MARKERS:
-            self.assertNotIn(m, err)
+    def start(self, port, nofile=None):
+        token = write(os.path.join(self.tmp, "tok"), TOKEN)
+        return self.gateway(hosts=[{"name": "a.test", "default": True}], workers=1, nofile=nofile,
+                            serve_args=["--admin", "127.0.0.1:%d" % port,
+                                        "--admin-token-file", token])
 
     def get(self, port):
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -535,27 +486,24 @@ class FdLimitTest(unittest.TestCase):
     def test_emfile_pauses_and_recovers(self):
         import time
         port = cgtest.free_port()
-        p, log = self.start(1024, port)
+        g = self.start(port)
         self.assertEqual(self.get(port), 200)
-        used = len(os.listdir("/proc/%d/fd" % p.pid))
-        self.stop(p, log)
+        used = len(os.listdir("/proc/%d/fd" % g.proc.pid))
+        g.stop()
         # Room for 8 more descriptors; 24 connections want more (and
         # stay well under the 64-connection cap).
         port = cgtest.free_port()
-        p, log = self.start(used + 8, port)
+        g = self.start(port, nofile=used + 8)
         socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(24)]
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and b"admin: cannot accept" not in slurp(log):
+        while time.monotonic() < deadline and "admin: cannot accept" not in g.stderr():
             time.sleep(0.05)
-        self.assertIn(b"admin: cannot accept: Too many open files", slurp(log))
+        self.assertIn("admin: cannot accept: Too many open files", g.stderr())
         # Paused, not spinning: over 1 s a busy loop would take ~100
         # ticks of CPU (utime + stime, 100 per second).
-        def cpu():
-            f = slurp("/proc/%d/stat" % p.pid, "r").rsplit(")", 1)[1].split()
-            return int(f[11]) + int(f[12])
-        c0 = cpu()
+        c0 = g.cpu_ticks()
         time.sleep(1.0)
-        self.assertLess(cpu() - c0, 30)
+        self.assertLess(g.cpu_ticks() - c0, 30)
         for s in socks:
             s.close()
         deadline = time.monotonic() + 10

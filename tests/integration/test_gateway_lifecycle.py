@@ -354,6 +354,41 @@ class LoggingTest(cgtest.GatewayTestCase):
         self.assertNotIn(key_body, err)
 
 
+class DescriptorLimitTest(cgtest.GatewayTestCase):
+    """Out of file descriptors, the listener rests instead of spinning on a
+    level-triggered accept wake, and accepts again once descriptors free."""
+
+    def test_emfile_pauses_accepts_and_recovers(self):
+        be = self.backend()
+        apis = [{"id": "echo", "path": "echo", "backend": be.url("/b")}]
+        g = self.gateway(hosts=HOSTS, apis=apis, workers=1)
+        used = len(os.listdir("/proc/%d/fd" % g.proc.pid))
+        g.stop()
+        # Room for 8 more descriptors; 40 connections want more.
+        g = self.gateway(hosts=HOSTS, apis=apis, workers=1, nofile=used + 8)
+        socks = [socket.create_connection(("127.0.0.1", g.port), timeout=5) for _ in range(40)]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "not accepting" not in g.stderr():
+            time.sleep(0.05)
+        self.assertIn("accept: Too many open files; not accepting for 100 ms", g.stderr())
+        # Resting, not spinning: a busy loop takes ~100 ticks per second.
+        c0 = g.cpu_ticks()
+        time.sleep(1.0)
+        self.assertLess(g.cpu_ticks() - c0, 30)
+        # A line per rest (10 per second at most), not one per wake.
+        self.assertLess(g.stderr().count("not accepting"), 40)
+        for s in socks:
+            s.close()
+        deadline = time.monotonic() + 10
+        code = None
+        while time.monotonic() < deadline:
+            code = g.curl("/echo/x", host="open.test", timeout=3).status
+            if code == 200:
+                break
+            time.sleep(0.2)
+        self.assertEqual(code, 200, g.stderr()[-2000:])
+
+
 class StartupTest(cgtest.GatewayTestCase):
 
     def make(self):
