@@ -56,7 +56,7 @@ int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	static const char *const pos[] = { "FILE" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	enum cg_model_policy_scope scope;
+	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
 		return rc;
@@ -103,7 +103,7 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 	};
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	enum cg_model_policy_scope scope;
+	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
 		return rc;
@@ -131,7 +131,7 @@ int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 	};
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
-	enum cg_model_policy_scope scope;
+	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
 	if ((rc = scope_of(ctx, api, op, &scope)))
 		return rc;
