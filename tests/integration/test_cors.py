@@ -41,6 +41,12 @@ FAR = """<policies><inbound><base />
   <find-and-replace from="@("method")" to="METHOD-X" />
 </outbound><on-error><base /></on-error></policies>"""
 
+# Operation scope, without <base/> in inbound: only this cors applies to PUT /items.
+OP_PUT = """<policies><inbound>
+  <cors><allowed-origins><origin>https://ops.example</origin></allowed-origins>
+    <allowed-methods><method>PUT</method></allowed-methods></cors>
+</inbound><backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"""
+
 GROW = """<policies><inbound><base /><find-and-replace from="a" to="aaaa" /></inbound>
 <backend><base /></backend><outbound><base /></outbound><on-error><base /></on-error></policies>"""
 
@@ -66,11 +72,15 @@ class Cors(cgtest.GatewayTestCase):
             with os.fdopen(fd, "w") as f:
                 f.write(text)
             g.cli("policy", "set", "--api", api, path)
+        fd, path = tempfile.mkstemp(dir=cls.tmp, suffix=".xml")
+        with os.fdopen(fd, "w") as f:
+            f.write(OP_PUT)
+        g.cli("policy", "set", "--api", "web", "--operation", "put-items", path)
         cls.gateways.append(g)
         g.start()
         cls.gw = g
 
-    def preflight(self, path, origin=APP, method="PUT", headers=None):
+    def preflight(self, path, origin=APP, method="GET", headers=None):
         h = ["Origin: " + origin, "Access-Control-Request-Method: " + method]
         if headers:
             h.append("Access-Control-Request-Headers: " + headers)
@@ -89,7 +99,7 @@ class Cors(cgtest.GatewayTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.headers.get("Access-Control-Allow-Origin"), APP)
         self.assertEqual(r.headers.get("Access-Control-Allow-Credentials"), "true")
-        self.assertEqual(r.headers.get("Access-Control-Allow-Methods"), "PUT")
+        self.assertEqual(r.headers.get("Access-Control-Allow-Methods"), "GET")
         self.assertEqual(r.headers.get("Access-Control-Allow-Headers"), "Content-Type, X-Token")
         self.assertEqual(r.headers.get("Access-Control-Max-Age"), "300")
         self.assertEqual(r.headers.get("Vary"), "Origin")
@@ -123,6 +133,22 @@ class Cors(cgtest.GatewayTestCase):
         self.assertEqual(r.status, 404, r)
         # No API, no cors: 404.
         self.assertEqual(self.preflight("/nope/x").status, 404)
+
+    def test_preflight_uses_the_announced_operation(self):
+        # No OPTIONS operation: the operation the announced method reaches
+        # (PUT /items) decides, with its own cors.
+        self.b.reset()
+        r = self.preflight("/web/items", origin="https://ops.example", method="PUT")
+        self.assertEqual(r.headers.get("Access-Control-Allow-Origin"), "https://ops.example", r)
+        self.assertIsNone(r.headers.get("Access-Control-Allow-Credentials"))
+        # GET /items has the API's cors only: ops.example is not in it
+        r = self.preflight("/web/items", origin="https://ops.example", method="GET")
+        self.assertEqual(r.status, 200, r)
+        self.assert_no_cors(r)
+        r = self.gw.curl("/web/items", method="PUT", data=b"x", headers=["Origin: https://ops.example"])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers.get("Access-Control-Allow-Origin"), "https://ops.example")
+        self.assertEqual(self.b.count(), 1)
 
     def test_options_operation_takes_the_preflight(self):
         self.b.reset()
