@@ -27,6 +27,7 @@
 #include "base/sys.h"
 #include "expr/ctx.h"
 #include "gw/certs.h"
+#include "gw/cors.h"
 #include "gw/pipeline.h"
 #include "gw/worker.h"
 #include "policy/policy.h"
@@ -318,6 +319,13 @@ static void respond_custom(struct cg_conn *c, int status, struct cg_str reason,
 static void respond_pipe(struct cg_conn *c)
 {
 	struct cg_pipe *p = c->req.pipe;
+	/* An allowed cross-origin request keeps its CORS headers on every
+	 * response made after cors ran, errors included (why APIM wants cors
+	 * first in inbound). */
+	if (cg_cors_apply(p, &p->resp_hdrs) != 0) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return;
+	}
 	respond_custom(c, p->status, p->reason, &p->resp_hdrs, p->resp_body, false);
 }
 
@@ -535,6 +543,7 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	p->snap = r->snap;
 	p->stats = c->w->stats;
 	p->body_certs = c->w->body_certs;
+	p->max_body = c->w->gw->set.max_buffered_body;
 	for (int i = 0; i < 16; i++)
 		p->ctx.request_id[i] = (uint8_t)(c->w->rng >> ((i % 8) * 8));
 	c->w->rng = c->w->rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -1189,6 +1198,58 @@ static bool path_has_dot_segment(struct cg_str p)
 static int send_continue(struct cg_conn *c);
 static void forward_request(struct cg_conn *c);
 
+/* A CORS preflight: OPTIONS with Origin and Access-Control-Request-Method. */
+static bool is_preflight(const struct cg_req *r)
+{
+	return cg_str_eq_lit(r->h.method, "OPTIONS") &&
+	       cg_h1_find_header(r->hdrs, r->h.num_headers, CG_STR("Origin")) &&
+	       cg_h1_find_header(r->hdrs, r->h.num_headers, CG_STR("Access-Control-Request-Method"));
+}
+
+/* APIM answers a preflight itself with the cors policies in scope, unless
+ * the request matched an operation defined for OPTIONS (which then runs
+ * as any request). With no OPTIONS operation, the policies in scope are
+ * those of the operation the announced method would reach (ours: so an
+ * operation-scope cors applies), else the API's (global + API). Returns
+ * true when answered; false when no cors policy is in scope. */
+static bool preflight(struct cg_conn *c, bool routed)
+{
+	struct cg_req *r = &c->req;
+	if (!r->route.api || (routed && r->route.op && cg_str_eq_lit(r->route.op->method, "OPTIONS")))
+		return false;
+	if (!routed) {
+		const struct cg_h1_header *m =
+			cg_h1_find_header(r->hdrs, r->h.num_headers, CG_STR("Access-Control-Request-Method"));
+		struct cg_route by_method;
+		if (cg_route_find(r->snap, cg_str_trim_ows(m->value), r->h.path, r->h.query, &by_method) &&
+		    by_method.api == r->route.api)
+			r->route = by_method;
+	}
+	const struct cg_pipeline *pl = r->route.op ? r->route.op->pipeline : r->route.api->pipeline;
+	if (!pl || !pl->sec[CG_POL_INBOUND].n)
+		return false;
+	struct cg_pipe *p = cg_arena_alloc(&c->arena, sizeof(*p));
+	if (!p || cg_pipe_init(p, &c->arena, pl) != 0 || pipe_fill(c, p) != 0) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return true;
+	}
+	r->pipe = p;
+	switch (cg_cors_preflight(p)) {
+	case CG_PIPE_CONTINUE:
+		r->pipe = NULL;
+		return false;
+	case CG_PIPE_RESPOND:
+		respond_pipe(c);
+		return true;
+	case CG_PIPE_ERROR:
+		pipe_fail(c);
+		return true;
+	default:
+		respond_json(c, 503, "Service Unavailable", true);
+		return true;
+	}
+}
+
 static void begin_request(struct cg_conn *c, size_t headlen)
 {
 	struct cg_req *r = &c->req;
@@ -1242,7 +1303,10 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 		respond_json(c, 413, "Request Entity Too Large", true);
 		return;
 	}
-	if (!cg_route_find(r->snap, r->h.method, r->h.path, r->h.query, &r->route)) {
+	bool routed = cg_route_find(r->snap, r->h.method, r->h.path, r->h.query, &r->route);
+	if (is_preflight(r) && preflight(c, routed))
+		return; /* answered by a cors policy */
+	if (!routed) {
 		respond_json(c, 404, "Resource not found", false);
 		return;
 	}
@@ -1577,6 +1641,10 @@ static bool pipe_response(struct cg_conn *c)
 	switch (rc) {
 	case CG_PIPE_CONTINUE:
 		if (!p->resp_body_set) {
+			if (cg_cors_apply(p, &p->resp_hdrs) != 0) {
+				respond_json(c, 503, "Service Unavailable", true);
+				return true;
+			}
 			r->outbound_ran = true;
 			return false;
 		}
@@ -1777,7 +1845,8 @@ static bool step_proxy(struct cg_conn *c)
 					r->resp_done = r->resp_body == CG_H1_BODY_LENGTH && r->resp_left == 0;
 					return true;
 				}
-				if (r->pipe && r->pipe->pl->sec[CG_POL_OUTBOUND].n && pipe_response(c))
+				if (r->pipe && (r->pipe->pl->sec[CG_POL_OUTBOUND].n || r->pipe->cors_hdrs.n) &&
+				    pipe_response(c))
 					return true; /* answered by outbound policies or on-error */
 				if (start_response(c) != 0) {
 					conn_close(c);

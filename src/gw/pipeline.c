@@ -14,6 +14,8 @@
 #include "base/log.h"
 #include "expr/ctx.h"
 #include "expr/expr.h"
+#include "gw/cors.h"
+#include "gw/findreplace.h"
 #include "gw/snapshot.h"
 #include "gw/worker.h"
 #include "policy/policy.h"
@@ -51,6 +53,8 @@ static const struct kind_spec kinds[] = {
 	{ "validate-client-certificate", CG_STEP_VALIDATE_CLIENT_CERT, { NULL } },
 	{ "authentication-certificate", CG_STEP_AUTH_CERT, { "certificate-id", "thumbprint", "body", "password" } },
 	{ "forward-client-certificate", CG_STEP_FORWARD_CLIENT_CERT, { "format" } },
+	{ "cors", CG_STEP_CORS, { "allow-credentials", "terminate-unmatched-request" } },
+	{ "find-and-replace", CG_STEP_FIND_REPLACE, { "from", "to" } },
 };
 
 struct build_ctx {
@@ -228,6 +232,11 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 		return 0;
 	case CG_STEP_FORWARD_CLIENT_CERT:
 		pl->uses_certificate = true;
+		return 0;
+	case CG_STEP_CORS:
+		return cg_cors_build(a, n, st, err, errlen);
+	case CG_STEP_FIND_REPLACE:
+		cg_far_note(pl, bc->section);
 		return 0;
 	case CG_STEP_VALIDATE_CLIENT_CERT:
 		pl->uses_certificate = true;
@@ -1222,6 +1231,10 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		       CG_STR_FMT(src), (int)(msg.len > 1000 ? 1000 : msg.len), msg.ptr ? msg.ptr : "");
 		return CG_PIPE_CONTINUE;
 	}
+	case CG_STEP_CORS:
+		return cg_cors_run(p, st);
+	case CG_STEP_FIND_REPLACE:
+		return cg_far_run(p, st);
 	}
 	return CG_PIPE_CONTINUE;
 }
@@ -1297,4 +1310,36 @@ int cg_pipe_error_response(struct cg_pipe *p)
 	    cg_hlist_add(&p->resp_hdrs, p->arena, CG_STR("Content-Type"), CG_STR("application/json")) != 0)
 		return -1;
 	return 0;
+}
+
+/* ---- helpers for the policies in their own files ---------------------------- */
+
+enum cg_pipe_rc cg_pipe_step_error(struct cg_pipe *p, const struct cg_step *st, const char *reason,
+				   const char *message, int status, const char *body_message)
+{
+	return step_error(p, st, reason, message, status, body_message);
+}
+
+enum cg_pipe_rc cg_pipe_attr_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				 struct cg_str *out)
+{
+	return attr_str(p, st, a, out);
+}
+
+enum cg_pipe_rc cg_pipe_attr_bool(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				  bool dflt, bool *out)
+{
+	return attr_bool(p, st, a, dflt, out);
+}
+
+enum cg_pipe_rc cg_pipe_attr_int(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				 int64_t dflt, int64_t min, int64_t max, int64_t *out)
+{
+	return attr_int(p, st, a, dflt, min, max, out);
+}
+
+enum cg_pipe_rc cg_pipe_text_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_node *n,
+				 struct cg_str *out)
+{
+	return text_str(p, st, n, out);
 }

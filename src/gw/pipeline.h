@@ -44,12 +44,15 @@ enum cg_step_kind {
 	CG_STEP_VALIDATE_CLIENT_CERT,
 	CG_STEP_AUTH_CERT,
 	CG_STEP_FORWARD_CLIENT_CERT,
+	CG_STEP_CORS,
+	CG_STEP_FIND_REPLACE,
 };
 
 /* forward-client-certificate formats (certgate's extension policy). */
 enum cg_fwd_cert { CG_FWD_CERT_NONE = 0, CG_FWD_CERT_RFC9440, CG_FWD_CERT_XFCC };
 
 struct cg_step;
+struct cg_cors;
 
 struct cg_step_list {
 	struct cg_step *items;
@@ -68,6 +71,7 @@ struct cg_step {
 	struct cg_vcc_config *vcc;            /* validate-client-certificate */
 	struct cg_rt_client_cert *client;     /* authentication-certificate */
 	const struct cg_rt_backend *backend_ref; /* set-backend-service backend-id (literal) */
+	const struct cg_cors *cors;           /* cors: origins, methods, headers (gw/cors.c) */
 };
 
 struct cg_pipeline {
@@ -169,6 +173,11 @@ struct cg_pipe {
 	const struct cg_snapshot *snap;     /* the request's (backend-id expressions) */
 	struct cg_stats *stats;             /* the worker's counters (may be NULL) */
 	struct cg_body_cert_cache *body_certs; /* the worker's (authentication-certificate body) */
+	/* cors: the headers an allowed cross-origin request's response gets
+	 * (added to whatever response is sent: cg_cors_apply). */
+	struct cg_hlist cors_hdrs;
+	bool cors_matched;                  /* a cors policy allowed the Origin */
+	uint64_t max_body;                  /* --max-buffered-body: find-and-replace's result cap (0: 4 MiB) */
 };
 
 /* Prepares a pipe for one request (all memory from arena); the caller then
@@ -189,6 +198,23 @@ int cg_pipe_error_response(struct cg_pipe *p);
  * timeouts): Source, Reason, Message as APIM names them. */
 void cg_pipe_set_error(struct cg_pipe *p, const char *source, const char *reason,
 		       const char *message, int status);
+
+/* For the policies that live in their own files (gw/cors.c,
+ * gw/findreplace.c): the pipeline's error and value helpers. step_error
+ * sets LastError for the element (Source, Reason, Message, status, the
+ * default body's message) and returns CG_PIPE_ERROR; the others evaluate
+ * an attribute or element text (literal or expression) as pipeline.c's
+ * own policies do, returning CG_PIPE_CONTINUE or the failure. */
+enum cg_pipe_rc cg_pipe_step_error(struct cg_pipe *p, const struct cg_step *st, const char *reason,
+				   const char *message, int status, const char *body_message);
+enum cg_pipe_rc cg_pipe_attr_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				 struct cg_str *out);
+enum cg_pipe_rc cg_pipe_attr_bool(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				  bool dflt, bool *out);
+enum cg_pipe_rc cg_pipe_attr_int(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				 int64_t dflt, int64_t min, int64_t max, int64_t *out);
+enum cg_pipe_rc cg_pipe_text_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_node *n,
+				 struct cg_str *out);
 
 /* Header list helpers (ASCII case-insensitive names). */
 int cg_hlist_add(struct cg_hlist *l, struct cg_arena *a, struct cg_str name, struct cg_str value);

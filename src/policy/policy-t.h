@@ -173,4 +173,13 @@ struct cg_pol_effective {
 	struct cg_pol_list sections[CG_POL_NSECTIONS];
 };
 
+/* A CORS origin: scheme and host (slices into the parsed text, compared
+ * ASCII case-insensitively) and port (80 / 443 when omitted for http /
+ * https, 0 when omitted for another scheme). */
+struct cg_pol_origin {
+	struct cg_str scheme;
+	struct cg_str host;
+	uint32_t port;
+};
+
 #endif

@@ -86,4 +86,11 @@ int cg_pol_dump_effective(const struct cg_pol_effective *e, struct cg_buf *out);
 /* The attribute named name, or NULL. */
 const struct cg_pol_attr *cg_pol_attr_get(const struct cg_pol_node *n, const char *name);
 
+/* CORS origins (struct cg_pol_origin).
+ * Parses "scheme://host[:port][/path]" (a path is ignored; user info, a
+ * query, a fragment, port 0 or above 65535 are refused). Returns false for
+ * anything else, "*" and "null" included. */
+bool cg_pol_origin_parse(struct cg_str s, struct cg_pol_origin *out);
+bool cg_pol_origin_eq(const struct cg_pol_origin *a, const struct cg_pol_origin *b);
+
 #endif

@@ -60,6 +60,7 @@ struct vctx {
 	int is_fragment;
 	size_t errors;
 	size_t forward_requests;
+	size_t cors_in_section; /* cors: once per section (APIM) */
 };
 
 static void err(struct vctx *v, const struct cg_pol_node *n, struct cg_pol_pos pos, const char *fmt, ...)
@@ -230,6 +231,100 @@ static void check_auth_cert(struct vctx *v, const struct cg_pol_node *n)
 		err(v, n, pw->pos, "Attribute 'password' of element 'authentication-certificate' requires attribute 'body'");
 }
 
+/* ---- cors and find-and-replace (docs/policies.md) --------------------- */
+
+static struct cg_str trim_ws(struct cg_str s)
+{
+	while (s.len && strchr(" \t\r\n", s.ptr[0]))
+		s = cg_str_sub(s, 1, s.len);
+	while (s.len && strchr(" \t\r\n", s.ptr[s.len - 1]))
+		s.len--;
+	return s;
+}
+
+static bool is_token(struct cg_str s)
+{
+	if (!s.len)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.ptr[i];
+		if (c <= 32 || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
+			return false;
+	}
+	return true;
+}
+
+static void check_cors(struct vctx *v, const struct cg_pol_node *n)
+{
+	static const char *const kids[] = { "allowed-origins", "allowed-methods", "allowed-headers",
+					    "expose-headers" };
+	if (v->cors_in_section++)
+		err(v, n, n->pos, "Policy 'cors' may appear only once in a section");
+	if (!count_named(n, "allowed-origins"))
+		err(v, n, n->pos, "Element 'cors' must contain an 'allowed-origins' element");
+	for (size_t k = 0; k < sizeof(kids) / sizeof(kids[0]); k++)
+		if (count_named(n, kids[k]) > 1)
+			err(v, n, n->pos, "Element 'cors' may contain only one '%s' element", kids[k]);
+	/* The CORS protocol refuses credentials with a wildcard origin: a
+	 * browser would drop the response anyway. */
+	const struct cg_pol_attr *cred = cg_pol_attr_get(n, "allow-credentials");
+	if (!cred || cred->is_expr || !cg_str_ieq_lit(cred->value, "true"))
+		return;
+	for (const struct cg_pol_node *c = n->children; c; c = c->next)
+		if (cg_str_eq_lit(c->name, "allowed-origins"))
+			for (const struct cg_pol_node *o = c->children; o; o = o->next)
+				if (cg_str_eq_lit(trim_ws(o->text), "*"))
+					err(v, n, cred->vpos,
+					    "Attribute 'allow-credentials' of element 'cors' cannot be 'true' when an allowed origin is '*'");
+}
+
+/* allowed-origins, allowed-methods, allowed-headers, expose-headers. */
+static void check_cors_list(struct vctx *v, const struct cg_pol_node *n)
+{
+	const char *kid = cg_str_eq_lit(n->name, "allowed-origins")   ? "origin"
+			  : cg_str_eq_lit(n->name, "allowed-methods") ? "method"
+								      : "header";
+	if (!count_named(n, kid)) {
+		err(v, n, n->pos, "Element '%.*s' must contain at least one '%s' element", CG_STR_FMT(n->name), kid);
+		return;
+	}
+	/* APIM: a single '*' origin, or origin URIs (a '*' among URIs would
+	 * make them pointless; refused so the intent is clear). '*' methods or
+	 * headers beside others are harmless and accepted. */
+	if (n->num_children < 2 || strcmp(kid, "origin") != 0)
+		return;
+	for (const struct cg_pol_node *c = n->children; c; c = c->next)
+		if (cg_str_eq_lit(trim_ws(c->text), "*"))
+			err(v, c, c->pos, "Origin '*' must be the only 'origin' element of 'allowed-origins'");
+}
+
+static void check_origin(struct vctx *v, const struct cg_pol_node *n)
+{
+	struct cg_str t = trim_ws(n->text);
+	struct cg_pol_origin o;
+	if (n->has_text && !n->text_is_expr && !cg_str_eq_lit(t, "*") && !cg_pol_origin_parse(t, &o))
+		err(v, n, n->text_pos,
+		    "Value '%.*s' of element 'origin' is not valid; expected '*' or an origin scheme://host[:port]",
+		    CG_STR_FMT(t));
+}
+
+/* method (literal) and header: an HTTP token or '*'. */
+static void check_token_text(struct vctx *v, const struct cg_pol_node *n)
+{
+	struct cg_str t = trim_ws(n->text);
+	if (n->has_text && !n->text_is_expr && !cg_str_eq_lit(t, "*") && !is_token(t))
+		err(v, n, n->text_pos, "Value '%.*s' of element '%.*s' is not valid; expected %s or '*'",
+		    CG_STR_FMT(t), CG_STR_FMT(n->name),
+		    cg_str_eq_lit(n->name, "method") ? "an HTTP method" : "a header name");
+}
+
+static void check_find_and_replace(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *from = cg_pol_attr_get(n, "from");
+	if (from && !from->is_expr && !from->value.len)
+		err(v, n, from->vpos, "Attribute 'from' of element 'find-and-replace' must not be empty");
+}
+
 /* ---- the table ------------------------------------------------------ */
 
 #define END { NULL, 0, K_ANY, NULL }
@@ -285,13 +380,19 @@ static const struct attr_spec a_identity[] = {
 /* certgate's own policy (not APIM's): forward the client certificate. */
 static const struct attr_spec a_fwd_cert[] = {
 	{ "format", 0, K_ENUM, "rfc9440|xfcc" }, END };
+static const struct attr_spec a_cors[] = { { "allow-credentials", A_EXPR, K_BOOL, NULL },
+					   { "terminate-unmatched-request", A_EXPR, K_BOOL, NULL }, END };
+static const struct attr_spec a_cors_methods[] = { { "preflight-result-max-age", A_EXPR, K_UINT, NULL }, END };
+static const struct attr_spec a_find_replace[] = { { "from", A_REQ | A_EXPR, K_ANY, NULL },
+						   { "to", A_REQ | A_EXPR, K_ANY, NULL }, END };
 static const struct attr_spec a_auth_cert[] = {
 	{ "thumbprint", A_EXPR, K_ANY, NULL }, { "certificate-id", A_EXPR, K_ANY, NULL },
 	{ "body", A_EXPR, K_ANY, NULL }, { "password", A_EXPR, K_ANY, NULL }, END };
 
 /* on-error allow-list (apim.md §1.6) intersected with what we implement:
  * choose, set-variable, return-response, set-header, set-method,
- * set-status, mock-response, trace (and include-fragment, base). */
+ * set-status, mock-response, trace, find-and-replace (and include-fragment,
+ * base). */
 static const struct elem_spec specs[] = {
 	{ "base", S_ALL, C_EMPTY, 0, a_none, NULL, NULL },
 	{ "include-fragment", S_ALL, C_EMPTY, 0, a_include, NULL, NULL },
@@ -323,6 +424,16 @@ static const struct elem_spec specs[] = {
 	{ "identity", 0, C_EMPTY, 0, a_identity, NULL, check_identity },
 	{ "authentication-certificate", S_IN, C_EMPTY, 0, a_auth_cert, NULL, check_auth_cert },
 	{ "forward-client-certificate", S_IN, C_EMPTY, 0, a_fwd_cert, NULL, NULL },
+	{ "cors", S_IN, C_CHILDREN, 0, a_cors, "allowed-origins|allowed-methods|allowed-headers|expose-headers",
+	  check_cors },
+	{ "allowed-origins", 0, C_CHILDREN, 0, a_none, "origin", check_cors_list },
+	{ "origin", 0, C_TEXT_REQ, 0, a_none, NULL, check_origin },
+	{ "allowed-methods", 0, C_CHILDREN, 0, a_cors_methods, "method", check_cors_list },
+	{ "method", 0, C_TEXT_REQ, 1, a_none, NULL, check_token_text },
+	{ "allowed-headers", 0, C_CHILDREN, 0, a_none, "header", check_cors_list },
+	{ "expose-headers", 0, C_CHILDREN, 0, a_none, "header", check_cors_list },
+	{ "header", 0, C_TEXT_REQ, 0, a_none, NULL, check_token_text },
+	{ "find-and-replace", S_ALL, C_EMPTY, 0, a_find_replace, NULL, check_find_and_replace },
 };
 
 static const struct elem_spec *find_spec(struct cg_str name)
@@ -501,7 +612,7 @@ static void check_list(struct vctx *v, const struct cg_pol_node *list, int secti
 
 size_t pol_validate(struct cg_pol_doc *doc, struct cg_pol_diags *d)
 {
-	struct vctx v = { d, doc->is_fragment, 0, 0 };
+	struct vctx v = { .d = d, .is_fragment = doc->is_fragment };
 	const struct cg_pol_node *root = doc->root;
 	for (size_t i = 0; i < root->num_attrs; i++)
 		err(&v, root, root->attrs[i].pos, "Attribute '%.*s' is not allowed in element '%.*s'",
@@ -532,6 +643,7 @@ size_t pol_validate(struct cg_pol_doc *doc, struct cg_pol_diags *d)
 			    CG_STR_FMT(s->attrs[i].name), CG_STR_FMT(s->name));
 		if (s->has_text)
 			err(&v, s, s->text_pos, "Element '%.*s' must not contain text", CG_STR_FMT(s->name));
+		v.cors_in_section = 0;
 		check_list(&v, s->children, k, 1);
 		if (doc->scope != CG_POL_SCOPE_GLOBAL && !count_named(s, "base"))
 			pol_diag(d, CG_POL_WARNING, s->pos, s->origin,

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "expr/ctx.h"
+#include "gw/cors.h"
 #include "gw/pipeline.h"
 #include "gw/snapshot.h"
 #include "tls/tls.h"
@@ -65,8 +66,9 @@ static char *guide_policy(const char *cond)
 	return buf;
 }
 
-static void start(struct run *r, const struct cg_pipeline *pl, const struct cg_expr_cert *cert,
-		  const struct cg_expr_cert_table *certs)
+/* A GET /x request with Host, X-Key and the name/value pairs of extra
+ * (NULL-terminated, may be NULL), ready to run. */
+static void prepare(struct run *r, const struct cg_pipeline *pl, const char *const *extra)
 {
 	cg_arena_init(&r->arena, 4096, 0);
 	assert_int_equal(cg_pipe_init(&r->p, &r->arena, pl), 0);
@@ -74,13 +76,21 @@ static void start(struct run *r, const struct cg_pipeline *pl, const struct cg_e
 	r->p.path = CG_STR("/x");
 	r->p.reqv.method = CG_STR("GET");
 	r->p.reqv.ip_address = CG_STR("10.1.2.3");
-	r->p.reqv.certificate = cert;
-	r->p.depv.certificates = certs;
 	r->p.apiv.id = CG_STR("api");
 	cg_hlist_add(&r->p.req_hdrs, &r->arena, CG_STR("Host"), CG_STR("a.test"));
 	cg_hlist_add(&r->p.req_hdrs, &r->arena, CG_STR("X-Key"), CG_STR("secret"));
+	for (size_t i = 0; extra && extra[i]; i += 2)
+		cg_hlist_add(&r->p.req_hdrs, &r->arena, cg_str_from_c(extra[i]), cg_str_from_c(extra[i + 1]));
 	r->p.reqv.headers.items = r->p.req_hdrs.items;
 	r->p.reqv.headers.n = r->p.req_hdrs.n;
+}
+
+static void start(struct run *r, const struct cg_pipeline *pl, const struct cg_expr_cert *cert,
+		  const struct cg_expr_cert_table *certs)
+{
+	prepare(r, pl, NULL);
+	r->p.reqv.certificate = cert;
+	r->p.depv.certificates = certs;
 	r->rc = cg_pipe_run(&r->p, CG_POL_INBOUND);
 	if (r->rc == CG_PIPE_CONTINUE)
 		r->rc = cg_pipe_run(&r->p, CG_POL_BACKEND);
@@ -303,12 +313,218 @@ static void test_bad_policies_refused(void **state)
 	cg_snapshot_unref(s);
 }
 
+static const char *hval(const struct cg_hlist *l, const char *name)
+{
+	static char buf[256];
+	const struct cg_expr_header *h = cg_hlist_find(l, cg_str_from_c(name));
+	if (!h)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%.*s", CG_STR_FMT(h->value));
+	return buf;
+}
+
+/* A global cors that does not terminate hands over to the API's (APIM:
+ * "check inbound for other in-scope cors policies"); for actual requests
+ * the first that allows the Origin wins. */
+static void test_cors_chain(void **state)
+{
+	char err[512];
+	const char *global = "<policies><inbound><cors terminate-unmatched-request=\"false\"><allowed-origins>"
+			     "<origin>https://a.example</origin></allowed-origins></cors></inbound><backend>"
+			     "<forward-request/></backend><outbound/><on-error/></policies>";
+	const char *apip = "<policies><inbound><base/><cors allow-credentials=\"true\"><allowed-origins>"
+			   "<origin>https://b.example</origin></allowed-origins><allowed-methods>"
+			   "<method>@(\"PU\" + \"T\")</method></allowed-methods><expose-headers><header>X-A</header>"
+			   "</expose-headers></cors></inbound><backend><base/></backend><outbound><base/></outbound>"
+			   "<on-error><base/></on-error></policies>";
+	struct cg_snapshot *s = build(global, apip, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	struct run r;
+	const char *const pre_b[] = { "Origin", "https://b.example", "Access-Control-Request-Method", "PUT", NULL };
+	prepare(&r, api_pipeline(s), pre_b);
+	assert_int_equal(cg_cors_preflight(&r.p), CG_PIPE_RESPOND);
+	assert_string_equal(hval(&r.p.resp_hdrs, "Access-Control-Allow-Origin"), "https://b.example");
+	assert_string_equal(hval(&r.p.resp_hdrs, "Access-Control-Allow-Credentials"), "true");
+	assert_string_equal(hval(&r.p.resp_hdrs, "Access-Control-Allow-Methods"), "PUT");
+	assert_null(hval(&r.p.resp_hdrs, "Access-Control-Max-Age"));
+	cg_arena_destroy(&r.arena);
+	/* GET is not among b's methods: b's cors terminates (its default) */
+	const char *const pre_get[] = { "Origin", "https://b.example", "Access-Control-Request-Method", "GET", NULL };
+	prepare(&r, api_pipeline(s), pre_get);
+	assert_int_equal(cg_cors_preflight(&r.p), CG_PIPE_RESPOND);
+	assert_int_equal(r.p.status, 200);
+	assert_int_equal(r.p.resp_hdrs.n, 0);
+	cg_arena_destroy(&r.arena);
+	/* a's own policy answers a (GET and POST when allowed-methods is absent) */
+	const char *const pre_a[] = { "Origin", "https://a.example", "Access-Control-Request-Method", "POST", NULL };
+	prepare(&r, api_pipeline(s), pre_a);
+	assert_int_equal(cg_cors_preflight(&r.p), CG_PIPE_RESPOND);
+	assert_string_equal(hval(&r.p.resp_hdrs, "Access-Control-Allow-Origin"), "https://a.example");
+	assert_null(hval(&r.p.resp_hdrs, "Access-Control-Allow-Credentials"));
+	cg_arena_destroy(&r.arena);
+	/* actual requests: b passes the first policy and is allowed by the second */
+	const char *const act_b[] = { "Origin", "https://b.example", NULL };
+	prepare(&r, api_pipeline(s), act_b);
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_CONTINUE);
+	assert_string_equal(hval(&r.p.cors_hdrs, "Access-Control-Allow-Origin"), "https://b.example");
+	assert_string_equal(hval(&r.p.cors_hdrs, "Access-Control-Expose-Headers"), "X-A");
+	/* added to a response: replacing the backend's own, Vary merged */
+	struct cg_hlist resp = { 0 };
+	cg_hlist_add(&resp, &r.arena, CG_STR("Access-Control-Allow-Origin"), CG_STR("*"));
+	cg_hlist_add(&resp, &r.arena, CG_STR("Vary"), CG_STR("Accept-Encoding"));
+	assert_int_equal(cg_cors_apply(&r.p, &resp), 0);
+	assert_string_equal(hval(&resp, "Access-Control-Allow-Origin"), "https://b.example");
+	assert_int_equal(resp.n, 5); /* ACAO, Vary x2, ACAC, ACEH */
+	resp.n = 0;
+	cg_hlist_add(&resp, &r.arena, CG_STR("Vary"), CG_STR("accept, origin"));
+	assert_int_equal(cg_cors_apply(&r.p, &resp), 0);
+	assert_int_equal(resp.n, 4); /* no second Vary */
+	cg_arena_destroy(&r.arena);
+	/* a is allowed by the first; the second (credentials) does not add to it */
+	const char *const act_a[] = { "Origin", "https://a.example", NULL };
+	prepare(&r, api_pipeline(s), act_a);
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_CONTINUE);
+	assert_int_equal(r.p.cors_hdrs.n, 2); /* ACAO, Vary */
+	cg_arena_destroy(&r.arena);
+	/* c: the first lets it through, the second terminates with an empty 200 */
+	const char *const act_c[] = { "Origin", "https://c.example", NULL };
+	prepare(&r, api_pipeline(s), act_c);
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_RESPOND);
+	assert_int_equal(r.p.status, 200);
+	assert_int_equal(r.p.cors_hdrs.n, 0);
+	assert_false(r.p.forward);
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
+
+	/* no cors policy in inbound: the preflight is not the gateway's */
+	s = build("<policies><inbound><set-header name=\"X\" exists-action=\"override\"><value>v</value>"
+		  "</set-header></inbound><backend><forward-request/></backend><outbound/><on-error/></policies>",
+		  NULL, err, sizeof(err));
+	assert_non_null(s);
+	prepare(&r, api_pipeline(s), pre_a);
+	assert_int_equal(cg_cors_preflight(&r.p), CG_PIPE_CONTINUE);
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
+}
+
+/* allow-credentials from an expression beside a '*' origin: refused when it
+ * runs (the literal form is refused when the policy is stored). */
+static void test_cors_runtime_errors(void **state)
+{
+	char err[512];
+	struct cg_snapshot *s = build("<policies><inbound><cors allow-credentials=\"@(true)\"><allowed-origins>"
+				      "<origin>*</origin></allowed-origins></cors></inbound>"
+				      "<backend><forward-request/></backend><outbound/><on-error/></policies>",
+				      NULL, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	struct run r;
+	const char *const act[] = { "Origin", "https://x.example", NULL };
+	prepare(&r, api_pipeline(s), act);
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_ERROR);
+	assert_int_equal(r.p.status, 500);
+	assert_true(cg_str_eq_lit(r.p.errv.source, "cors"));
+	assert_true(cg_str_eq_lit(r.p.errv.reason, "PolicyValueInvalid"));
+	cg_arena_destroy(&r.arena);
+	/* no Origin: nothing to check, no error */
+	prepare(&r, api_pipeline(s), NULL);
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_CONTINUE);
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
+	/* a max-age expression that is not a number fails the preflight */
+	s = build("<policies><inbound><cors><allowed-origins><origin>*</origin></allowed-origins>"
+		  "<allowed-methods preflight-result-max-age=\"@(\"x\")\"><method>GET</method>"
+		  "</allowed-methods></cors></inbound><backend><forward-request/></backend><outbound/><on-error/>"
+		  "</policies>",
+		  NULL, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	const char *const pre[] = { "Origin", "https://x.example", "Access-Control-Request-Method", "GET", NULL };
+	prepare(&r, api_pipeline(s), pre);
+	assert_int_equal(cg_cors_preflight(&r.p), CG_PIPE_ERROR);
+	assert_true(cg_str_eq_lit(r.p.errv.section, "inbound"));
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
+}
+
+static void with_body(struct run *r, struct cg_expr_body *b, const char *text)
+{
+	b->data = cg_str_from_c(text);
+	r->p.reqv.body = b;
+}
+
+static void test_find_and_replace(void **state)
+{
+	char err[512];
+	struct cg_snapshot *s = build(
+		"<policies><inbound><find-and-replace from=\"cat\" to=\"dog\"/><set-header name=\"X-Seen\" "
+		"exists-action=\"override\"><value>@(context.Request.Body.As<string>())</value></set-header>"
+		"</inbound><backend><find-and-replace from=\"@(context.Request.Headers.GetValueOrDefault(\"X-From\", "
+		"\"dog\"))\" to=\"\"/><forward-request/></backend><outbound><set-body>a-b-a</set-body>"
+		"<find-and-replace from=\"a\" to=\"xyz\"/></outbound><on-error><find-and-replace from=\"a\" to=\"b\"/>"
+		"</on-error></policies>",
+		NULL, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	assert_true(api_pipeline(s)->uses_request_body);
+	struct run r;
+	struct cg_expr_body b;
+	prepare(&r, api_pipeline(s), NULL);
+	with_body(&r, &b, "cat, cat!");
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_CONTINUE);
+	assert_true(r.p.req_body_set);
+	assert_true(cg_str_eq_lit(r.p.req_body, "dog, dog!"));
+	assert_string_equal(hval(&r.p.req_hdrs, "X-Seen"), "dog, dog!"); /* later policies see the edit */
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_BACKEND), CG_PIPE_CONTINUE);
+	assert_true(cg_str_eq_lit(r.p.req_body, ", !"));
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_OUTBOUND), CG_PIPE_CONTINUE);
+	assert_true(cg_str_eq_lit(r.p.resp_body, "xyz-b-xyz"));
+	/* on-error: no body to edit, and no default body spoiled */
+	r.p.resp_body_set = false;
+	r.p.resp_body = CG_STR_NULL;
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_ON_ERROR), CG_PIPE_CONTINUE);
+	assert_false(r.p.resp_body_set);
+	cg_arena_destroy(&r.arena);
+	/* nothing found: the body is not touched (forwarded as it came) */
+	prepare(&r, api_pipeline(s), NULL);
+	with_body(&r, &b, "bird");
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_CONTINUE);
+	assert_false(r.p.req_body_set);
+	cg_arena_destroy(&r.arena);
+	/* an empty 'from' from an expression */
+	const char *const empty_from[] = { "X-From", "", NULL };
+	prepare(&r, api_pipeline(s), empty_from);
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_BACKEND), CG_PIPE_ERROR);
+	assert_int_equal(r.p.status, 500);
+	assert_true(cg_str_eq_lit(r.p.errv.source, "find-and-replace"));
+	cg_arena_destroy(&r.arena);
+	/* a compressed body is refused; a result over the cap too */
+	const char *const gz[] = { "Content-Encoding", "gzip", NULL };
+	prepare(&r, api_pipeline(s), gz);
+	with_body(&r, &b, "cat");
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_ERROR);
+	assert_int_equal(r.p.status, 415);
+	assert_true(cg_str_eq_lit(r.p.errv.reason, "ContentEncodingNotSupported"));
+	cg_arena_destroy(&r.arena);
+	prepare(&r, api_pipeline(s), NULL);
+	with_body(&r, &b, "cat");
+	r.p.max_body = 2;
+	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_ERROR);
+	assert_int_equal(r.p.status, 413);
+	assert_true(cg_str_eq_lit(r.p.errv.reason, "BodyTooLarge"));
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_guide_policies),     cmocka_unit_test(test_thumbprint_match),
 		cmocka_unit_test(test_headers_and_base),   cmocka_unit_test(test_errors_and_on_error),
 		cmocka_unit_test(test_ip_filter_and_mock), cmocka_unit_test(test_bad_policies_refused),
+		cmocka_unit_test(test_cors_chain),         cmocka_unit_test(test_cors_runtime_errors),
+		cmocka_unit_test(test_find_and_replace),
 	};
 	return cmocka_run_group_tests(tests, setup_pki, NULL);
 }
