@@ -86,4 +86,9 @@ int cg_pol_dump_effective(const struct cg_pol_effective *e, struct cg_buf *out);
 /* The attribute named name, or NULL. */
 const struct cg_pol_attr *cg_pol_attr_get(const struct cg_pol_node *n, const char *name);
 
+/* Parses an APIM date-time attribute "yyyy-MM-ddTHH:mm:ssZ" (quota-by-key
+ * first-period-start) into seconds since 1970-01-01T00:00:00Z (negative
+ * before it; years 1 to 9999). Returns 0, or -1 for any other text. */
+int cg_pol_parse_utc(struct cg_str s, int64_t *out);
+
 #endif
