@@ -31,7 +31,15 @@
 #define CG_LIMITS_SHARDS 64
 #define CG_LIMITS_SHARD_KEYS 1024 /* 65,536 keys in all, ~5 MB at most */
 
-enum cg_limit_kind { CG_LIMIT_RATE, CG_LIMIT_QUOTA, CG_LIMIT_CONCURRENCY };
+/* By-key counters are apart from scope counters (rate-limit, quota), so no
+ * counter-key value can name a scope's counter. */
+enum cg_limit_kind {
+	CG_LIMIT_RATE,
+	CG_LIMIT_QUOTA,
+	CG_LIMIT_CONCURRENCY,
+	CG_LIMIT_RATE_SCOPE,
+	CG_LIMIT_QUOTA_SCOPE,
+};
 
 /* A counter's identity: SHA-256 of kind, window and key (no text kept). */
 struct cg_limit_key {

@@ -44,6 +44,11 @@ enum cg_step_kind {
 	CG_STEP_VALIDATE_CLIENT_CERT,
 	CG_STEP_AUTH_CERT,
 	CG_STEP_FORWARD_CLIENT_CERT,
+	CG_STEP_RATE_LIMIT,        /* throttle.c runs these five */
+	CG_STEP_RATE_LIMIT_KEY,
+	CG_STEP_QUOTA,
+	CG_STEP_QUOTA_KEY,
+	CG_STEP_LIMIT_CONCURRENCY,
 };
 
 /* forward-client-certificate formats (certgate's extension policy). */
@@ -68,6 +73,7 @@ struct cg_step {
 	struct cg_vcc_config *vcc;            /* validate-client-certificate */
 	struct cg_rt_client_cert *client;     /* authentication-certificate */
 	const struct cg_rt_backend *backend_ref; /* set-backend-service backend-id (literal) */
+	struct cg_throttle *throttle;         /* rate-limit, quota, limit-concurrency (throttle.h) */
 };
 
 struct cg_pipeline {
@@ -78,6 +84,9 @@ struct cg_pipeline {
 	bool uses_certificate; /* some expression reads context.Request.Certificate */
 	bool uses_request_body;  /* an inbound/backend expression reads a Body: buffer the request */
 	bool uses_response_body; /* an outbound/on-error expression does: buffer the response */
+	/* Outbound must run even when empty: a rate limit or quota adds
+	 * response headers or counts at the end of outbound (throttle.h). */
+	bool outbound_work;
 };
 
 /* Builds the steps of an effective policy in arena, resolving references
@@ -169,6 +178,11 @@ struct cg_pipe {
 	const struct cg_snapshot *snap;     /* the request's (backend-id expressions) */
 	struct cg_stats *stats;             /* the worker's counters (may be NULL) */
 	struct cg_body_cert_cache *body_certs; /* the worker's (authentication-certificate body) */
+	/* throttling (throttle.c): headers for the final response (Retry-After,
+	 * remaining calls), increments deferred to the end of outbound */
+	struct cg_hlist limit_hdrs;
+	struct cg_throttle_pending *throttle_pending;
+	bool throttle_done;
 };
 
 /* Prepares a pipe for one request (all memory from arena); the caller then
@@ -189,6 +203,20 @@ int cg_pipe_error_response(struct cg_pipe *p);
  * timeouts): Source, Reason, Message as APIM names them. */
 void cg_pipe_set_error(struct cg_pipe *p, const char *source, const char *reason,
 		       const char *message, int status);
+
+/* For the policy runners beside the pipeline (throttle.c): an error raised
+ * by st (LastError names it; the default body's message is body_message),
+ * an attribute's value (literal, or its expression's; a missing attribute
+ * gives the default), and running a step list (limit-concurrency's body). */
+enum cg_pipe_rc cg_pipe_step_error(struct cg_pipe *p, const struct cg_step *st, const char *reason,
+				   const char *message, int status, const char *body_message);
+enum cg_pipe_rc cg_pipe_attr_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				 struct cg_str *out);
+enum cg_pipe_rc cg_pipe_attr_int(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				 int64_t dflt, int64_t min, int64_t max, int64_t *out);
+enum cg_pipe_rc cg_pipe_attr_bool(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				  bool dflt, bool *out);
+enum cg_pipe_rc cg_pipe_run_steps(struct cg_pipe *p, const struct cg_step_list *l);
 
 /* Header list helpers (ASCII case-insensitive names). */
 int cg_hlist_add(struct cg_hlist *l, struct cg_arena *a, struct cg_str name, struct cg_str value);

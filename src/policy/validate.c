@@ -278,10 +278,39 @@ static void check_max_period(struct vctx *v, const struct cg_pol_node *n)
 		    CG_STR_FMT(rp->value), CG_STR_FMT(n->name), RATE_MAX_PERIOD);
 }
 
+/* Forms APIM has that the gateway does not run yet are refused here, so
+ * `policy set` refuses them too instead of the gateway's next reload. */
 static void check_calls_or_bandwidth(struct vctx *v, const struct cg_pol_node *n)
 {
-	if (!cg_pol_attr_get(n, "calls") && !cg_pol_attr_get(n, "bandwidth"))
+	const struct cg_pol_attr *bw = cg_pol_attr_get(n, "bandwidth");
+	if (!cg_pol_attr_get(n, "calls") && !bw)
 		err(v, n, n->pos, "Element '%.*s' requires attribute 'calls' or 'bandwidth'", CG_STR_FMT(n->name));
+	else if (bw)
+		err(v, n, bw->pos,
+		    "Attribute 'bandwidth' of element '%.*s' is not run by this gateway yet (call quotas are)",
+		    CG_STR_FMT(n->name));
+}
+
+/* <api>/<operation> limits inside rate-limit and quota: product-wide in
+ * APIM; without products they are refused. */
+static void refuse_api_limits(struct vctx *v, const struct cg_pol_node *n)
+{
+	for (const struct cg_pol_node *c = n->children; c; c = c->next)
+		if (cg_str_eq_lit(c->name, "api"))
+			err(v, c, c->pos, "Element 'api' in '%.*s' is not run by this gateway yet (no products)",
+			    CG_STR_FMT(n->name));
+}
+
+static void check_rate_limit(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_max_period(v, n);
+	refuse_api_limits(v, n);
+}
+
+static void check_quota(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_calls_or_bandwidth(v, n);
+	refuse_api_limits(v, n);
 }
 
 static void check_quota_by_key(struct vctx *v, const struct cg_pol_node *n)
@@ -431,9 +460,9 @@ static const struct elem_spec specs[] = {
 	{ "identity", 0, C_EMPTY, 0, a_identity, NULL, check_identity },
 	{ "authentication-certificate", S_IN, C_EMPTY, 0, a_auth_cert, NULL, check_auth_cert },
 	{ "forward-client-certificate", S_IN, C_EMPTY, 0, a_fwd_cert, NULL, NULL },
-	{ "rate-limit", S_IN, C_CHILDREN, 0, a_rate, "api", check_max_period },
+	{ "rate-limit", S_IN, C_CHILDREN, 0, a_rate, "api", check_rate_limit },
 	{ "rate-limit-by-key", S_IN, C_EMPTY, 0, a_rate_key, NULL, check_max_period },
-	{ "quota", S_IN, C_CHILDREN, 0, a_quota, "api", check_calls_or_bandwidth },
+	{ "quota", S_IN, C_CHILDREN, 0, a_quota, "api", check_quota },
 	{ "quota-by-key", S_IN, C_EMPTY, 0, a_quota_key, NULL, check_quota_by_key },
 	{ "api", 0, C_CHILDREN, 0, a_limit_api, "operation", check_limit_api },
 	{ "operation", 0, C_EMPTY, 0, a_limit_api, NULL, check_limit_api },

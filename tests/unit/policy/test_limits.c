@@ -14,11 +14,17 @@ static const struct lcase cases[] = {
 	{ IN("<rate-limit calls=\"20\" renewal-period=\"90\" remaining-calls-variable-name=\"r\" "
 	     "retry-after-header-name=\"X-Retry\"/>"), "" },
 	{ IN("<rate-limit calls=\"20\" renewal-period=\"90\"><api name=\"a\" calls=\"5\" renewal-period=\"10\">"
-	     "<operation id=\"o\" calls=\"2\" renewal-period=\"5\"/></api></rate-limit>"), "" },
+	     "<operation id=\"o\" calls=\"2\" renewal-period=\"5\"/></api></rate-limit>"),
+	  "1:63: Element 'api' in 'rate-limit' is not run by this gateway yet (no products)\n" },
 	{ IN("<rate-limit-by-key calls=\"@(3)\" renewal-period=\"@(60)\" counter-key=\"@(context.Request.IpAddress)\" "
 	     "increment-condition=\"@(context.Response.StatusCode == 200)\" increment-count=\"@(2)\" "
 	     "remaining-calls-header-name=\"R\" total-calls-header-name=\"T\" retry-after-variable-name=\"v\"/>"), "" },
-	{ IN("<quota calls=\"100\" bandwidth=\"400\" renewal-period=\"3600\"/>"), "" },
+	{ IN("<quota calls=\"100\" renewal-period=\"3600\"/>"), "" },
+	/* forms not run yet: refused when stored */
+	{ IN("<quota calls=\"100\" bandwidth=\"400\" renewal-period=\"3600\"/>"),
+	  "1:39: Attribute 'bandwidth' of element 'quota' is not run by this gateway yet (call quotas are)\n" },
+	{ IN("<quota-by-key bandwidth=\"400\" renewal-period=\"3600\" counter-key=\"k\"/>"),
+	  "1:34: Attribute 'bandwidth' of element 'quota-by-key' is not run by this gateway yet (call quotas are)\n" },
 	{ IN("<quota-by-key calls=\"10\" renewal-period=\"0\" counter-key=\"k\" first-period-start=\"2024-02-29T10:00:00Z\"/>"), "" },
 	{ "<policies><backend><limit-concurrency key=\"@((string)context.Variables[&quot;c&quot;])\" max-count=\"3\">"
 	  "<forward-request timeout=\"120\"/></limit-concurrency></backend></policies>", "" },
@@ -57,7 +63,8 @@ static const struct lcase cases[] = {
 	  "1:58: Value '0' of attribute 'max-count' in element 'limit-concurrency' is not valid; expected at least 1\n" },
 	/* structure and sections */
 	{ IN("<rate-limit calls=\"1\" renewal-period=\"1\"><api calls=\"1\"/></rate-limit>"),
-	  "1:61: Element 'api' requires attribute 'name' or 'id'\n" },
+	  "1:61: Element 'api' requires attribute 'name' or 'id'\n"
+	  "1:61: Element 'api' in 'rate-limit' is not run by this gateway yet (no products)\n" },
 	{ IN("<rate-limit calls=\"1\" renewal-period=\"1\"><operation id=\"o\"/></rate-limit>"),
 	  "1:61: Element 'operation' is not allowed in element 'rate-limit'\n" },
 	{ IN("<rate-limit-by-key calls=\"1\" renewal-period=\"1\" counter-key=\"k\" bandwidth=\"1\"/>"),
