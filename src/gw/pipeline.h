@@ -182,6 +182,7 @@ struct cg_pipe {
 	 * remaining calls), increments deferred to the end of outbound */
 	struct cg_hlist limit_hdrs;
 	struct cg_throttle_pending *throttle_pending;
+	struct cg_throttle_pending *throttle_counted; /* quota-by-key keys counted already */
 	bool throttle_done;
 };
 

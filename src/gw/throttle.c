@@ -150,6 +150,19 @@ static enum cg_pipe_rc refuse(struct cg_pipe *p, const struct cg_step *st, const
 	return cg_pipe_step_error(p, st, "QuotaExceeded", msg, 403, msg);
 }
 
+static bool in_list(const struct cg_throttle_pending *l, const struct cg_limit_key *k)
+{
+	for (; l; l = l->next)
+		if (memcmp(l->key.h, k->h, sizeof(k->h)) == 0)
+			return true;
+	return false;
+}
+
+static bool counted_already(const struct cg_pipe *p, const struct cg_limit_key *k)
+{
+	return in_list(p->throttle_counted, k) || in_list(p->throttle_pending, k);
+}
+
 /* rate-limit(-by-key), quota(-by-key): one call window. */
 static enum cg_pipe_rc run_window(struct cg_pipe *p, const struct cg_step *st)
 {
@@ -176,16 +189,21 @@ static enum cg_pipe_rc run_window(struct cg_pipe *p, const struct cg_step *st)
 					: (t->key ? CG_LIMIT_RATE : CG_LIMIT_RATE_SCOPE);
 	struct cg_limit_key k;
 	cg_limit_key_make(&k, kind, w.period_ms, key);
+	/* APIM: a quota-by-key key several policies count is counted once per
+	 * request (the later ones only check it). */
+	bool once = st->kind == CG_STEP_QUOTA_KEY && counted_already(p, &k);
 	struct cg_limit_result r;
-	cg_limit_take(&k, &w, (uint64_t)calls, t->deferred || !counted ? 0 : (uint64_t)n, &r);
+	/* a key this request counted already passes while count <= calls */
+	cg_limit_take(&k, &w, (uint64_t)calls + once, t->deferred || !counted || once ? 0 : (uint64_t)n, &r);
 	if (!r.allowed)
 		return refuse(p, st, &r);
-	if (t->deferred) {
+	if (!once && (t->deferred || (counted && st->kind == CG_STEP_QUOTA_KEY))) {
 		struct cg_throttle_pending *d = cg_arena_zalloc(p->arena, sizeof(*d));
 		if (!d)
 			return CG_PIPE_NOMEM;
-		*d = (struct cg_throttle_pending){ p->throttle_pending, st, k, w };
-		p->throttle_pending = d;
+		struct cg_throttle_pending **list = t->deferred ? &p->throttle_pending : &p->throttle_counted;
+		*d = (struct cg_throttle_pending){ *list, st, k, w };
+		*list = d;
 	}
 	if (set_int_var(p, t->remain_var, r.remaining) != 0 || add_hdr(p, t->remain_hdr, r.remaining) != 0 ||
 	    add_hdr(p, t->total_hdr, (uint64_t)calls) != 0)

@@ -38,6 +38,10 @@ ON_SUCCESS = doc(
 
 QUOTA = doc('<quota-by-key calls="2" renewal-period="300" counter-key="@(context.Request.IpAddress)" />')
 
+# Two policies counting one key: APIM counts it once per request.
+QUOTA_TWICE = doc('<quota-by-key calls="2" renewal-period="0" counter-key="twice" />\n'
+                  '    <quota-by-key calls="2" renewal-period="0" counter-key="twice" />')
+
 CONCURRENCY = doc(backend='<limit-concurrency key="@(context.Api.Id)" max-count="2">'
                   '<forward-request timeout="10" /></limit-concurrency>')
 
@@ -67,14 +71,15 @@ class Throttling(cgtest.GatewayTestCase):
         cls.b = cls.backend(handler=handler)
         cls.alice = cls.pki.client("alice")
         cls.bob = cls.pki.client("bob")
-        apis = ["bythumb", "short", "shortb", "onsuccess", "quota", "burst", "reload"]
+        apis = ["bythumb", "short", "shortb", "onsuccess", "quota", "twice", "burst", "reload"]
         cls.gw = cls.gateway(
             hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
             apis=[{"id": a, "path": a, "backend": cls.b.url("/" + a)} for a in apis] +
                  [{"id": "conc", "path": "conc", "backend": cls.b.url("/slow")}],
             workers=2)
         for api, text in (("bythumb", BY_THUMBPRINT), ("short", SHORT), ("shortb", SHORT),
-                          ("onsuccess", ON_SUCCESS), ("quota", QUOTA), ("conc", CONCURRENCY),
+                          ("onsuccess", ON_SUCCESS), ("quota", QUOTA), ("twice", QUOTA_TWICE),
+                          ("conc", CONCURRENCY),
                           ("burst", BURST), ("reload", reload_doc(1))):
             cls.set_policy(text, "--api", api)
         time.sleep(1.0)  # the gateway polls the store every 250 ms
@@ -139,6 +144,15 @@ class Throttling(cgtest.GatewayTestCase):
         m = re.fullmatch(r"Out of call volume quota\. Quota will be replenished in 00:(\d\d):(\d\d)\.", msg)
         self.assertIsNotNone(m, msg)
         self.assertEqual(int(m.group(1)) * 60 + int(m.group(2)), after)
+
+    def test_quota_key_counted_once_per_request(self):
+        self.assertEqual(self.call("/twice/x").status, 200)
+        self.assertEqual(self.call("/twice/x").status, 200)
+        res = self.call("/twice/x")
+        self.assertEqual(res.status, 403, res)
+        # renewal-period 0: a lifetime quota, no Retry-After
+        self.assertIsNone(res.headers.get("Retry-After"), res)
+        self.assertApimError(403, res.body, res.headers, "Out of call volume quota.")
 
     def parallel(self, path, n):
         out = [None] * n
