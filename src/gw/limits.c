@@ -40,6 +40,9 @@ struct lim_shard {
 static struct lim_shard *shards;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_uint_fast64_t n_overflows, n_reclaimed;
+/* Fetched once: OpenSSL 3's implicit fetch (EVP_sha256()) per digest
+ * costs more than the digest of a short key. */
+static EVP_MD *sha256;
 
 static void init_table(void)
 {
@@ -49,6 +52,7 @@ static void init_table(void)
 		cg_log(CG_LOG_ERROR, "limits: out of memory for the counter table");
 		abort(); /* at the first throttled request; nothing sane to limit with */
 	}
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	for (uint16_t i = 0; i < CG_LIMITS_SHARDS; i++) {
 		pthread_mutex_init(&shards[i].mu, NULL);
 		shards[i].overflow.shard = i;
@@ -69,9 +73,10 @@ void cg_limit_key_make(struct cg_limit_key *k, enum cg_limit_kind kind, uint64_t
 	head[0] = (unsigned char)kind;
 	for (int i = 0; i < 8; i++)
 		head[1 + i] = (unsigned char)(period_ms >> (8 * i));
+	pthread_once(&once, init_table);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int len = 0;
-	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL) || !EVP_DigestUpdate(md, head, sizeof(head)) ||
+	if (!md || !sha256 || !EVP_DigestInit_ex(md, sha256, NULL) || !EVP_DigestUpdate(md, head, sizeof(head)) ||
 	    !EVP_DigestUpdate(md, key.ptr ? key.ptr : "", key.len) || !EVP_DigestFinal_ex(md, k->h, &len)) {
 		/* Out of memory in OpenSSL: every such key shares one counter
 		 * (still limited, never unlimited). */
