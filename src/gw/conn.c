@@ -1845,7 +1845,8 @@ static bool step_proxy(struct cg_conn *c)
 					r->resp_done = r->resp_body == CG_H1_BODY_LENGTH && r->resp_left == 0;
 					return true;
 				}
-				if (r->pipe && (r->pipe->pl->sec[CG_POL_OUTBOUND].n || r->pipe->cors_hdrs.n) &&
+				if (r->pipe && (r->pipe->pl->sec[CG_POL_OUTBOUND].n || r->pipe->cors_hdrs.n ||
+					       r->pipe->pl->outbound_work) &&
 				    pipe_response(c))
 					return true; /* answered by outbound policies or on-error */
 				if (start_response(c) != 0) {

@@ -17,6 +17,7 @@
 #include "gw/cors.h"
 #include "gw/findreplace.h"
 #include "gw/snapshot.h"
+#include "gw/throttle.h"
 #include "gw/worker.h"
 #include "policy/policy.h"
 #include "tls/tls.h"
@@ -55,6 +56,12 @@ static const struct kind_spec kinds[] = {
 	{ "forward-client-certificate", CG_STEP_FORWARD_CLIENT_CERT, { "format" } },
 	{ "cors", CG_STEP_CORS, { "allow-credentials", "terminate-unmatched-request" } },
 	{ "find-and-replace", CG_STEP_FIND_REPLACE, { "from", "to" } },
+	/* throttle.c looks up their attributes */
+	{ "rate-limit", CG_STEP_RATE_LIMIT, { NULL } },
+	{ "rate-limit-by-key", CG_STEP_RATE_LIMIT_KEY, { NULL } },
+	{ "quota", CG_STEP_QUOTA, { NULL } },
+	{ "quota-by-key", CG_STEP_QUOTA_KEY, { NULL } },
+	{ "limit-concurrency", CG_STEP_LIMIT_CONCURRENCY, { NULL } },
 };
 
 struct build_ctx {
@@ -238,6 +245,15 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 	case CG_STEP_FIND_REPLACE:
 		cg_far_note(pl, bc->section);
 		return 0;
+	case CG_STEP_LIMIT_CONCURRENCY:
+		if (build_children(a, n, &st->children, pl, bc, err, errlen) != 0)
+			return -1;
+		/* fall through */
+	case CG_STEP_RATE_LIMIT:
+	case CG_STEP_RATE_LIMIT_KEY:
+	case CG_STEP_QUOTA:
+	case CG_STEP_QUOTA_KEY:
+		return cg_throttle_build(a, n, st, pl, err, errlen);
 	case CG_STEP_VALIDATE_CLIENT_CERT:
 		pl->uses_certificate = true;
 		return build_vcc(a, n, st, bc, err, errlen);
@@ -1218,6 +1234,12 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 	}
 	case CG_STEP_IP_FILTER:
 		return run_ip_filter(p, st);
+	case CG_STEP_RATE_LIMIT:
+	case CG_STEP_RATE_LIMIT_KEY:
+	case CG_STEP_QUOTA:
+	case CG_STEP_QUOTA_KEY:
+	case CG_STEP_LIMIT_CONCURRENCY:
+		return cg_throttle_run(p, st);
 	case CG_STEP_TRACE: {
 		struct cg_str src, sev, msg = CG_STR_NULL;
 		rc = attr_str(p, st, st->a[0], &src);
@@ -1249,6 +1271,11 @@ static enum cg_pipe_rc run_list(struct cg_pipe *p, const struct cg_step_list *l)
 	return CG_PIPE_CONTINUE;
 }
 
+enum cg_pipe_rc cg_pipe_run_steps(struct cg_pipe *p, const struct cg_step_list *l)
+{
+	return run_list(p, l);
+}
+
 int cg_pipe_init(struct cg_pipe *p, struct cg_arena *arena, const struct cg_pipeline *pl)
 {
 	memset(p, 0, sizeof(*p));
@@ -1277,7 +1304,12 @@ enum cg_pipe_rc cg_pipe_run(struct cg_pipe *p, enum cg_pol_section s)
 		p->respv.headers.items = p->resp_hdrs.items;
 		p->respv.headers.n = p->resp_hdrs.n;
 	}
-	return run_list(p, &p->pl->sec[s]);
+	enum cg_pipe_rc rc = run_list(p, &p->pl->sec[s]);
+	/* The response is now final: throttling adds its headers and its
+	 * deferred counts (end of outbound, or of on-error / a short circuit). */
+	if (rc == CG_PIPE_RESPOND || (s == CG_POL_OUTBOUND && rc == CG_PIPE_CONTINUE) || s == CG_POL_ON_ERROR)
+		cg_throttle_finish(p);
+	return rc;
 }
 
 int cg_pipe_error_response(struct cg_pipe *p)

@@ -46,6 +46,11 @@ enum cg_step_kind {
 	CG_STEP_FORWARD_CLIENT_CERT,
 	CG_STEP_CORS,
 	CG_STEP_FIND_REPLACE,
+	CG_STEP_RATE_LIMIT,        /* throttle.c runs these five */
+	CG_STEP_RATE_LIMIT_KEY,
+	CG_STEP_QUOTA,
+	CG_STEP_QUOTA_KEY,
+	CG_STEP_LIMIT_CONCURRENCY,
 };
 
 /* forward-client-certificate formats (certgate's extension policy). */
@@ -72,6 +77,7 @@ struct cg_step {
 	struct cg_rt_client_cert *client;     /* authentication-certificate */
 	const struct cg_rt_backend *backend_ref; /* set-backend-service backend-id (literal) */
 	const struct cg_cors *cors;           /* cors: origins, methods, headers (gw/cors.c) */
+	struct cg_throttle *throttle;         /* rate-limit, quota, limit-concurrency (throttle.h) */
 };
 
 struct cg_pipeline {
@@ -82,6 +88,9 @@ struct cg_pipeline {
 	bool uses_certificate; /* some expression reads context.Request.Certificate */
 	bool uses_request_body;  /* an inbound/backend expression reads a Body: buffer the request */
 	bool uses_response_body; /* an outbound/on-error expression does: buffer the response */
+	/* Outbound must run even when empty: a rate limit or quota adds
+	 * response headers or counts at the end of outbound (throttle.h). */
+	bool outbound_work;
 };
 
 /* Builds the steps of an effective policy in arena, resolving references
@@ -178,6 +187,12 @@ struct cg_pipe {
 	struct cg_hlist cors_hdrs;
 	bool cors_matched;                  /* a cors policy allowed the Origin */
 	uint64_t max_body;                  /* --max-buffered-body: find-and-replace's result cap (0: 4 MiB) */
+	/* throttling (throttle.c): headers for the final response (Retry-After,
+	 * remaining calls), increments deferred to the end of outbound */
+	struct cg_hlist limit_hdrs;
+	struct cg_throttle_pending *throttle_pending;
+	struct cg_throttle_pending *throttle_counted; /* quota-by-key keys counted already */
+	bool throttle_done;
 };
 
 /* Prepares a pipe for one request (all memory from arena); the caller then
@@ -200,11 +215,13 @@ void cg_pipe_set_error(struct cg_pipe *p, const char *source, const char *reason
 		       const char *message, int status);
 
 /* For the policies that live in their own files (gw/cors.c,
- * gw/findreplace.c): the pipeline's error and value helpers. step_error
- * sets LastError for the element (Source, Reason, Message, status, the
- * default body's message) and returns CG_PIPE_ERROR; the others evaluate
- * an attribute or element text (literal or expression) as pipeline.c's
- * own policies do, returning CG_PIPE_CONTINUE or the failure. */
+ * gw/findreplace.c, gw/throttle.c): the pipeline's error and value
+ * helpers. step_error sets LastError for the element (Source, Reason,
+ * Message, status, the default body's message) and returns CG_PIPE_ERROR;
+ * the others evaluate an attribute or element text (literal or
+ * expression; a missing attribute gives the default) as pipeline.c's own
+ * policies do, returning CG_PIPE_CONTINUE or the failure;
+ * cg_pipe_run_steps runs a step list (limit-concurrency's body). */
 enum cg_pipe_rc cg_pipe_step_error(struct cg_pipe *p, const struct cg_step *st, const char *reason,
 				   const char *message, int status, const char *body_message);
 enum cg_pipe_rc cg_pipe_attr_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
@@ -215,6 +232,7 @@ enum cg_pipe_rc cg_pipe_attr_int(struct cg_pipe *p, const struct cg_step *st, co
 				 int64_t dflt, int64_t min, int64_t max, int64_t *out);
 enum cg_pipe_rc cg_pipe_text_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_node *n,
 				 struct cg_str *out);
+enum cg_pipe_rc cg_pipe_run_steps(struct cg_pipe *p, const struct cg_step_list *l);
 
 /* Header list helpers (ASCII case-insensitive names). */
 int cg_hlist_add(struct cg_hlist *l, struct cg_arena *a, struct cg_str name, struct cg_str value);

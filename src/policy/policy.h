@@ -93,4 +93,9 @@ const struct cg_pol_attr *cg_pol_attr_get(const struct cg_pol_node *n, const cha
 bool cg_pol_origin_parse(struct cg_str s, struct cg_pol_origin *out);
 bool cg_pol_origin_eq(const struct cg_pol_origin *a, const struct cg_pol_origin *b);
 
+/* Parses an APIM date-time attribute "yyyy-MM-ddTHH:mm:ssZ" (quota-by-key
+ * first-period-start) into seconds since 1970-01-01T00:00:00Z (negative
+ * before it; years 1 to 9999). Returns 0, or -1 for any other text. */
+int cg_pol_parse_utc(struct cg_str s, int64_t *out);
+
 #endif

@@ -325,6 +325,115 @@ static void check_find_and_replace(struct vctx *v, const struct cg_pol_node *n)
 		err(v, n, from->vpos, "Attribute 'from' of element 'find-and-replace' must not be empty");
 }
 
+/* ---- throttling (rate-limit, quota, limit-concurrency) ---------------- */
+
+static int digits(struct cg_str s, size_t at, size_t n, int *out)
+{
+	int v = 0;
+	for (size_t i = at; i < at + n; i++) {
+		if (s.ptr[i] < '0' || s.ptr[i] > '9')
+			return -1;
+		v = v * 10 + (s.ptr[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int cg_pol_parse_utc(struct cg_str s, int64_t *out)
+{
+	int y, mo, d, h, mi, se;
+	if (s.len != 20 || s.ptr[4] != '-' || s.ptr[7] != '-' || s.ptr[10] != 'T' || s.ptr[13] != ':' ||
+	    s.ptr[16] != ':' || s.ptr[19] != 'Z' || digits(s, 0, 4, &y) || digits(s, 5, 2, &mo) ||
+	    digits(s, 8, 2, &d) || digits(s, 11, 2, &h) || digits(s, 14, 2, &mi) || digits(s, 17, 2, &se))
+		return -1;
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) || h > 23 ||
+	    mi > 59 || se > 59)
+		return -1;
+	/* Days from 1970-01-01 in the proleptic Gregorian calendar. */
+	int64_t yy = mo <= 2 ? y - 1 : y, era = yy / 400, yoe = yy - era * 400;
+	int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+	*out = days * 86400 + h * 3600 + mi * 60 + se;
+	return 0;
+}
+
+/* APIM: a rate limit's window is at most 300 s. A literal value is checked
+ * here; an expression's when it runs. */
+#define RATE_MAX_PERIOD 300
+
+static void check_max_period(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *rp = cg_pol_attr_get(n, "renewal-period");
+	uint64_t u;
+	if (rp && !rp->is_expr && cg_str_to_u64(rp->value, 0xffffffffu, &u) && (u == 0 || u > RATE_MAX_PERIOD))
+		err(v, n, rp->vpos,
+		    "Value '%.*s' of attribute 'renewal-period' in element '%.*s' is not valid; expected 1 to %u seconds",
+		    CG_STR_FMT(rp->value), CG_STR_FMT(n->name), RATE_MAX_PERIOD);
+}
+
+/* Forms APIM has that the gateway does not run yet are refused here, so
+ * `policy set` refuses them too instead of the gateway's next reload. */
+static void check_calls_or_bandwidth(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *bw = cg_pol_attr_get(n, "bandwidth");
+	if (!cg_pol_attr_get(n, "calls") && !bw)
+		err(v, n, n->pos, "Element '%.*s' requires attribute 'calls' or 'bandwidth'", CG_STR_FMT(n->name));
+	else if (bw)
+		err(v, n, bw->pos,
+		    "Attribute 'bandwidth' of element '%.*s' is not run by this gateway yet (call quotas are)",
+		    CG_STR_FMT(n->name));
+}
+
+/* <api>/<operation> limits inside rate-limit and quota: product-wide in
+ * APIM; without products they are refused. */
+static void refuse_api_limits(struct vctx *v, const struct cg_pol_node *n)
+{
+	for (const struct cg_pol_node *c = n->children; c; c = c->next)
+		if (cg_str_eq_lit(c->name, "api"))
+			err(v, c, c->pos, "Element 'api' in '%.*s' is not run by this gateway yet (no products)",
+			    CG_STR_FMT(n->name));
+}
+
+static void check_rate_limit(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_max_period(v, n);
+	refuse_api_limits(v, n);
+}
+
+static void check_quota(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_calls_or_bandwidth(v, n);
+	refuse_api_limits(v, n);
+}
+
+static void check_quota_by_key(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_calls_or_bandwidth(v, n);
+	/* first-period-start: ISO 8601 "yyyy-MM-ddTHH:mm:ssZ" (APIM). */
+	const struct cg_pol_attr *fp = cg_pol_attr_get(n, "first-period-start");
+	int64_t t;
+	if (fp && cg_pol_parse_utc(fp->value, &t) != 0)
+		err(v, n, fp->vpos,
+		    "Value '%.*s' of attribute 'first-period-start' in element 'quota-by-key' is not valid; expected yyyy-MM-ddTHH:mm:ssZ",
+		    CG_STR_FMT(fp->value));
+}
+
+static void check_limit_api(struct vctx *v, const struct cg_pol_node *n)
+{
+	if (!cg_pol_attr_get(n, "name") && !cg_pol_attr_get(n, "id"))
+		err(v, n, n->pos, "Element '%.*s' requires attribute 'name' or 'id'", CG_STR_FMT(n->name));
+}
+
+static void check_limit_concurrency(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *mc = cg_pol_attr_get(n, "max-count");
+	if (mc && !mc->is_expr && cg_str_eq_lit(cg_str_trim_ows(mc->value), "0"))
+		err(v, n, mc->vpos,
+		    "Value '0' of attribute 'max-count' in element 'limit-concurrency' is not valid; expected at least 1");
+}
+
 /* ---- the table ------------------------------------------------------ */
 
 #define END { NULL, 0, K_ANY, NULL }
@@ -385,13 +494,40 @@ static const struct attr_spec a_cors[] = { { "allow-credentials", A_EXPR, K_BOOL
 static const struct attr_spec a_cors_methods[] = { { "preflight-result-max-age", A_EXPR, K_UINT, NULL }, END };
 static const struct attr_spec a_find_replace[] = { { "from", A_REQ | A_EXPR, K_ANY, NULL },
 						   { "to", A_REQ | A_EXPR, K_ANY, NULL }, END };
+#define LIMIT_NAMES                                                                          \
+	{ "retry-after-header-name", 0, K_ANY, NULL }, { "retry-after-variable-name", 0, K_ANY, NULL }, \
+	{ "remaining-calls-header-name", 0, K_ANY, NULL },                                  \
+	{ "remaining-calls-variable-name", 0, K_ANY, NULL },                                \
+	{ "total-calls-header-name", 0, K_ANY, NULL }
+/* rate-limit and quota: no expressions (APIM). */
+static const struct attr_spec a_rate[] = {
+	{ "calls", A_REQ, K_UINT, NULL }, { "renewal-period", A_REQ, K_UINT, NULL }, LIMIT_NAMES, END };
+static const struct attr_spec a_rate_key[] = {
+	{ "calls", A_REQ | A_EXPR, K_UINT, NULL }, { "renewal-period", A_REQ | A_EXPR, K_UINT, NULL },
+	{ "counter-key", A_REQ | A_EXPR, K_ANY, NULL }, { "increment-condition", A_EXPR, K_BOOL, NULL },
+	{ "increment-count", A_EXPR, K_UINT, NULL }, LIMIT_NAMES, END };
+static const struct attr_spec a_quota[] = {
+	{ "calls", 0, K_UINT, NULL }, { "bandwidth", 0, K_UINT, NULL },
+	{ "renewal-period", A_REQ, K_UINT, NULL }, END };
+static const struct attr_spec a_quota_key[] = {
+	{ "calls", 0, K_UINT, NULL }, { "bandwidth", 0, K_UINT, NULL },
+	{ "renewal-period", A_REQ, K_UINT, NULL }, { "counter-key", A_REQ | A_EXPR, K_ANY, NULL },
+	{ "increment-condition", A_EXPR, K_BOOL, NULL }, { "increment-count", A_EXPR, K_UINT, NULL },
+	{ "first-period-start", 0, K_ANY, NULL }, END };
+/* <api>/<operation> inside rate-limit (calls, renewal-period) or quota
+ * (calls, bandwidth, renewal-period). */
+static const struct attr_spec a_limit_api[] = {
+	{ "name", 0, K_ANY, NULL }, { "id", 0, K_ANY, NULL }, { "calls", 0, K_UINT, NULL },
+	{ "renewal-period", 0, K_UINT, NULL }, { "bandwidth", 0, K_UINT, NULL }, END };
+static const struct attr_spec a_concurrency[] = {
+	{ "key", A_REQ | A_EXPR, K_ANY, NULL }, { "max-count", A_REQ, K_UINT, NULL }, END };
 static const struct attr_spec a_auth_cert[] = {
 	{ "thumbprint", A_EXPR, K_ANY, NULL }, { "certificate-id", A_EXPR, K_ANY, NULL },
 	{ "body", A_EXPR, K_ANY, NULL }, { "password", A_EXPR, K_ANY, NULL }, END };
 
 /* on-error allow-list (apim.md §1.6) intersected with what we implement:
  * choose, set-variable, return-response, set-header, set-method,
- * set-status, mock-response, trace, find-and-replace (and include-fragment,
+ * set-status, mock-response, trace, find-and-replace, limit-concurrency (and include-fragment,
  * base). */
 static const struct elem_spec specs[] = {
 	{ "base", S_ALL, C_EMPTY, 0, a_none, NULL, NULL },
@@ -434,6 +570,13 @@ static const struct elem_spec specs[] = {
 	{ "expose-headers", 0, C_CHILDREN, 0, a_none, "header", check_cors_list },
 	{ "header", 0, C_TEXT_REQ, 0, a_none, NULL, check_token_text },
 	{ "find-and-replace", S_ALL, C_EMPTY, 0, a_find_replace, NULL, check_find_and_replace },
+	{ "rate-limit", S_IN, C_CHILDREN, 0, a_rate, "api", check_rate_limit },
+	{ "rate-limit-by-key", S_IN, C_EMPTY, 0, a_rate_key, NULL, check_max_period },
+	{ "quota", S_IN, C_CHILDREN, 0, a_quota, "api", check_quota },
+	{ "quota-by-key", S_IN, C_EMPTY, 0, a_quota_key, NULL, check_quota_by_key },
+	{ "api", 0, C_CHILDREN, 0, a_limit_api, "operation", check_limit_api },
+	{ "operation", 0, C_EMPTY, 0, a_limit_api, NULL, check_limit_api },
+	{ "limit-concurrency", S_ALL, C_POLICIES, 0, a_concurrency, NULL, check_limit_concurrency },
 };
 
 static const struct elem_spec *find_spec(struct cg_str name)
@@ -686,12 +829,26 @@ static void compile_one(struct cctx *c, const struct cg_pol_node *n, struct cg_s
 	}
 }
 
+/* rate-limit-by-key and quota-by-key evaluate increment-condition and
+ * increment-count at the end of outbound (APIM): context.Response is set. */
+static bool deferred_attr(const struct cg_pol_node *n, const struct cg_pol_attr *a)
+{
+	return (cg_str_eq_lit(n->name, "rate-limit-by-key") || cg_str_eq_lit(n->name, "quota-by-key")) &&
+	       (cg_str_eq_lit(a->name, "increment-condition") || cg_str_eq_lit(a->name, "increment-count"));
+}
+
 static void compile_list(struct cctx *c, struct cg_pol_node *n)
 {
 	for (; n; n = n->next) {
-		for (size_t i = 0; i < n->num_attrs; i++)
-			if (n->attrs[i].is_expr)
-				compile_one(c, n, n->attrs[i].value, n->attrs[i].vpos, &n->attrs[i].compiled);
+		for (size_t i = 0; i < n->num_attrs; i++) {
+			if (!n->attrs[i].is_expr)
+				continue;
+			const char *sec = c->section;
+			if (deferred_attr(n, &n->attrs[i]))
+				c->section = cg_pol_section_name(CG_POL_OUTBOUND);
+			compile_one(c, n, n->attrs[i].value, n->attrs[i].vpos, &n->attrs[i].compiled);
+			c->section = sec;
+		}
 		if (n->text_is_expr)
 			compile_one(c, n, n->text, n->text_pos, &n->text_compiled);
 		compile_list(c, n->children);

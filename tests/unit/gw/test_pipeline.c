@@ -11,6 +11,7 @@
 
 #include "expr/ctx.h"
 #include "gw/cors.h"
+#include "gw/limits.h"
 #include "gw/pipeline.h"
 #include "gw/snapshot.h"
 #include "tls/tls.h"
@@ -513,6 +514,80 @@ static void test_find_and_replace(void **state)
 	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_ERROR);
 	assert_int_equal(r.p.status, 413);
 	assert_true(cg_str_eq_lit(r.p.errv.reason, "BodyTooLarge"));
+}
+
+/* Throttling in the pipeline: deferred counting when return-response ends
+ * inbound, headers on whatever response is sent, the 429 through
+ * on-error, and run-time values that are refused. */
+static struct cg_snapshot *build_ok(const char *inbound)
+{
+	char err[512], text[2048];
+	snprintf(text, sizeof(text),
+		 "<policies><inbound>%s</inbound><backend><forward-request/></backend><outbound/><on-error/>"
+		 "</policies>",
+		 inbound);
+	struct cg_snapshot *s = build(text, NULL, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	return s;
+}
+
+static void test_throttling(void **state)
+{
+	(void)state;
+	cg_limits_reset();
+	struct cg_snapshot *s = build_ok(
+		"<rate-limit-by-key calls=\"1\" renewal-period=\"60\" counter-key=\"rr\" "
+		"increment-condition=\"@(context.Response.StatusCode == 201)\" remaining-calls-header-name=\"X-Left\"/>"
+		"<return-response><set-status code=\"@(context.Request.Headers.GetValueOrDefault(\"X-Key\", \"\") == "
+		"\"secret\" ? 201 : 200)\"/></return-response>");
+	struct run r;
+	start(&r, api_pipeline(s), NULL, NULL);
+	assert_int_equal(r.rc, CG_PIPE_RESPOND);
+	const struct cg_expr_header *h = cg_hlist_find(&r.p.resp_hdrs, CG_STR("X-Left"));
+	assert_non_null(h); /* on the return-response's response */
+	assert_true(cg_str_eq_lit(h->value, "1"));
+	cg_arena_destroy(&r.arena);
+	/* the 201 was counted when the response was final: now refused */
+	start(&r, api_pipeline(s), NULL, NULL);
+	assert_int_equal(r.rc, CG_PIPE_ERROR);
+	assert_int_equal(r.p.status, 429);
+	assert_true(cg_str_eq_lit(r.p.errv.reason, "RateLimitExceeded"));
+	assert_true(cg_str_eq_lit(r.p.errv.source, "rate-limit-by-key"));
+	r.p.resp_hdrs.n = 0; /* as the connection does before on-error */
+	cg_pipe_run(&r.p, CG_POL_ON_ERROR);
+	assert_int_equal(cg_pipe_error_response(&r.p), 0);
+	h = cg_hlist_find(&r.p.resp_hdrs, CG_STR("Retry-After"));
+	assert_non_null(h);
+	char want[128];
+	snprintf(want, sizeof(want), "{\"statusCode\":429,\"message\":\"Rate limit is exceeded. Try again in %.*s seconds.\"}",
+		 CG_STR_FMT(h->value));
+	assert_true(cg_str_eq(r.p.resp_body, cg_str_from_c(want)));
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
+
+	/* a counter-key that throws, a renewal-period out of range */
+	s = build_ok("<rate-limit-by-key calls=\"1\" renewal-period=\"60\" "
+		     "counter-key=\"@(context.Request.Certificate.Thumbprint)\"/>");
+	start(&r, api_pipeline(s), NULL, NULL);
+	assert_int_equal(r.rc, CG_PIPE_ERROR);
+	assert_true(cg_str_eq_lit(r.p.errv.reason, "ExpressionValueEvaluationFailure"));
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
+	s = build_ok("<rate-limit-by-key calls=\"1\" renewal-period=\"@(301)\" counter-key=\"k\"/>");
+	start(&r, api_pipeline(s), NULL, NULL);
+	assert_int_equal(r.rc, CG_PIPE_ERROR);
+	assert_int_equal(r.p.status, 500);
+	assert_true(cg_str_eq_lit(r.p.errv.reason, "PolicyValueInvalid"));
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
+
+	/* limit-concurrency without forward-request gives its slot back at once */
+	s = build_ok("<limit-concurrency key=\"one\" max-count=\"1\"><set-variable name=\"v\" value=\"1\"/>"
+		     "</limit-concurrency><limit-concurrency key=\"one\" max-count=\"1\"><return-response/>"
+		     "</limit-concurrency>");
+	start(&r, api_pipeline(s), NULL, NULL);
+	assert_int_equal(r.rc, CG_PIPE_RESPOND);
 	cg_arena_destroy(&r.arena);
 	cg_snapshot_unref(s);
 }
@@ -525,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_ip_filter_and_mock), cmocka_unit_test(test_bad_policies_refused),
 		cmocka_unit_test(test_cors_chain),         cmocka_unit_test(test_cors_runtime_errors),
 		cmocka_unit_test(test_find_and_replace),
+		cmocka_unit_test(test_throttling),
 	};
 	return cmocka_run_group_tests(tests, setup_pki, NULL);
 }

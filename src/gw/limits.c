@@ -1,0 +1,276 @@
+/* Throttling counters: a sharded, bounded hash table (see limits.h). */
+#include "gw/limits.h"
+
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+
+#define BUCKETS 512 /* per shard: a power of two, half the keys */
+#define SWEEP_MS 100 /* a shard full of live keys is not swept on every miss */
+
+struct cg_limit_slot; /* is a struct lim_entry */
+
+struct lim_entry {
+	unsigned char key[32];
+	int64_t end_ms;    /* window end (clock per `wall`); INT64_MAX: never */
+	uint64_t count;    /* calls counted in the window */
+	uint64_t inflight; /* concurrency slots held: never reclaimed while > 0 */
+	uint32_t next;     /* bucket chain: index + 1, 0 = end */
+	uint16_t shard;
+	bool wall;         /* end_ms is on the wall clock (aligned windows) */
+	bool used;
+};
+
+struct lim_shard {
+	pthread_mutex_t mu;
+	uint32_t head[BUCKETS]; /* index + 1, 0 = empty */
+	uint32_t free_head;     /* reclaimed entries: index + 1 */
+	uint32_t bump;          /* entries never used yet start here */
+	uint32_t live;
+	int64_t last_sweep_ms;  /* a full shard is swept at most every SWEEP_MS */
+	struct lim_entry overflow;
+	struct lim_entry e[CG_LIMITS_SHARD_KEYS];
+};
+
+static struct lim_shard *shards;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static atomic_uint_fast64_t n_overflows, n_reclaimed;
+/* Fetched once: OpenSSL 3's implicit fetch (EVP_sha256()) per digest
+ * costs more than the digest of a short key. */
+static EVP_MD *sha256;
+
+static void init_table(void)
+{
+	/* One zeroed block: pages are only touched as keys arrive. */
+	shards = calloc(CG_LIMITS_SHARDS, sizeof(*shards));
+	if (!shards) {
+		cg_log(CG_LOG_ERROR, "limits: out of memory for the counter table");
+		abort(); /* at the first throttled request; nothing sane to limit with */
+	}
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	for (uint16_t i = 0; i < CG_LIMITS_SHARDS; i++) {
+		pthread_mutex_init(&shards[i].mu, NULL);
+		shards[i].overflow.shard = i;
+		shards[i].overflow.used = true;
+	}
+}
+
+static int64_t clock_ms(bool wall)
+{
+	struct timespec ts;
+	clock_gettime(wall ? CLOCK_REALTIME : CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void cg_limit_key_make(struct cg_limit_key *k, enum cg_limit_kind kind, uint64_t period_ms, struct cg_str key)
+{
+	unsigned char head[9];
+	head[0] = (unsigned char)kind;
+	for (int i = 0; i < 8; i++)
+		head[1 + i] = (unsigned char)(period_ms >> (8 * i));
+	pthread_once(&once, init_table);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int len = 0;
+	if (!md || !sha256 || !EVP_DigestInit_ex(md, sha256, NULL) || !EVP_DigestUpdate(md, head, sizeof(head)) ||
+	    !EVP_DigestUpdate(md, key.ptr ? key.ptr : "", key.len) || !EVP_DigestFinal_ex(md, k->h, &len)) {
+		/* Out of memory in OpenSSL: every such key shares one counter
+		 * (still limited, never unlimited). */
+		memset(k->h, 0xff, sizeof(k->h));
+		k->h[0] = (unsigned char)kind;
+	}
+	EVP_MD_CTX_free(md);
+}
+
+static uint32_t key_u32(const struct cg_limit_key *k, int at)
+{
+	return (uint32_t)k->h[at] | (uint32_t)k->h[at + 1] << 8 | (uint32_t)k->h[at + 2] << 16 |
+	       (uint32_t)k->h[at + 3] << 24;
+}
+
+static struct lim_shard *shard_of(const struct cg_limit_key *k)
+{
+	pthread_once(&once, init_table);
+	return &shards[key_u32(k, 0) % CG_LIMITS_SHARDS];
+}
+
+static bool expired(const struct lim_entry *e)
+{
+	return e->inflight == 0 && (e->end_ms == 0 || (e->end_ms != INT64_MAX && clock_ms(e->wall) >= e->end_ms));
+}
+
+/* Unlinks every expired entry of a full shard (shard locked): O(keys),
+ * once per time the shard fills up. */
+static void sweep(struct lim_shard *s)
+{
+	for (uint32_t b = 0; b < BUCKETS; b++) {
+		uint32_t *link = &s->head[b];
+		while (*link) {
+			struct lim_entry *e = &s->e[*link - 1];
+			uint32_t idx = *link;
+			if (!expired(e)) {
+				link = &e->next;
+				continue;
+			}
+			*link = e->next;
+			memset(e, 0, sizeof(*e));
+			e->next = s->free_head;
+			s->free_head = idx;
+			s->live--;
+			atomic_fetch_add(&n_reclaimed, 1);
+		}
+	}
+}
+
+/* The key's entry (shard locked), added when absent; the shard's overflow
+ * entry when the shard is full of live keys. */
+static struct lim_entry *lookup(struct lim_shard *s, const struct cg_limit_key *k)
+{
+	uint32_t b = key_u32(k, 4) & (BUCKETS - 1);
+	for (uint32_t i = s->head[b]; i; i = s->e[i - 1].next)
+		if (memcmp(s->e[i - 1].key, k->h, sizeof(k->h)) == 0)
+			return &s->e[i - 1];
+	if (!s->free_head && s->bump == CG_LIMITS_SHARD_KEYS) {
+		int64_t now = clock_ms(false);
+		if (s->last_sweep_ms == 0 || now - s->last_sweep_ms >= SWEEP_MS) {
+			s->last_sweep_ms = now;
+			sweep(s);
+		}
+	}
+	uint32_t idx;
+	if (s->free_head) {
+		idx = s->free_head;
+		s->free_head = s->e[idx - 1].next;
+	} else if (s->bump < CG_LIMITS_SHARD_KEYS) {
+		idx = ++s->bump;
+	} else {
+		atomic_fetch_add(&n_overflows, 1);
+		return &s->overflow;
+	}
+	struct lim_entry *e = &s->e[idx - 1];
+	memset(e, 0, sizeof(*e));
+	memcpy(e->key, k->h, sizeof(k->h));
+	e->shard = (uint16_t)(s - shards);
+	e->used = true;
+	e->next = s->head[b];
+	s->head[b] = idx;
+	s->live++;
+	return e;
+}
+
+/* Starts a new window when the entry's has ended (shard locked). */
+static void roll(struct lim_entry *e, const struct cg_limit_window *w)
+{
+	if (w->period_ms == 0) {
+		if (e->end_ms != INT64_MAX) {
+			e->count = 0;
+			e->end_ms = INT64_MAX;
+		}
+		return;
+	}
+	int64_t now = clock_ms(w->aligned);
+	if (e->end_ms != 0 && e->end_ms != INT64_MAX && e->wall == w->aligned && now < e->end_ms)
+		return;
+	int64_t p = (int64_t)w->period_ms;
+	e->count = 0;
+	e->wall = w->aligned;
+	if (w->aligned) {
+		int64_t d = now - w->origin_ms, q = d / p - (d % p < 0); /* floor */
+		e->end_ms = w->origin_ms + (q + 1) * p;
+	} else {
+		e->end_ms = now + p;
+	}
+}
+
+static uint64_t left_ms(const struct lim_entry *e)
+{
+	if (e->end_ms == INT64_MAX)
+		return 0;
+	int64_t d = e->end_ms - clock_ms(e->wall);
+	return d > 0 ? (uint64_t)d : 1;
+}
+
+void cg_limit_take(const struct cg_limit_key *k, const struct cg_limit_window *w, uint64_t limit, uint64_t n,
+		   struct cg_limit_result *r)
+{
+	struct lim_shard *s = shard_of(k);
+	pthread_mutex_lock(&s->mu);
+	struct lim_entry *e = lookup(s, k);
+	roll(e, w);
+	uint64_t need = n ? n : 1;
+	r->allowed = e->count <= limit && need <= limit - e->count;
+	if (r->allowed)
+		e->count += n;
+	r->count = e->count;
+	r->remaining = e->count < limit ? limit - e->count : 0;
+	r->retry_after_ms = left_ms(e);
+	r->overflow = e == &s->overflow;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void cg_limit_add(const struct cg_limit_key *k, const struct cg_limit_window *w, uint64_t n)
+{
+	struct lim_shard *s = shard_of(k);
+	pthread_mutex_lock(&s->mu);
+	struct lim_entry *e = lookup(s, k);
+	roll(e, w);
+	e->count = e->count + n < e->count ? UINT64_MAX : e->count + n;
+	pthread_mutex_unlock(&s->mu);
+}
+
+struct cg_limit_slot *cg_limit_enter(const struct cg_limit_key *k, uint64_t max)
+{
+	struct lim_shard *s = shard_of(k);
+	pthread_mutex_lock(&s->mu);
+	struct lim_entry *e = lookup(s, k);
+	bool ok = e->inflight < max;
+	if (ok)
+		e->inflight++;
+	pthread_mutex_unlock(&s->mu);
+	return ok ? (struct cg_limit_slot *)e : NULL;
+}
+
+void cg_limit_leave(struct cg_limit_slot *slot)
+{
+	struct lim_entry *e = (struct lim_entry *)slot;
+	struct lim_shard *s = &shards[e->shard];
+	pthread_mutex_lock(&s->mu);
+	if (e->inflight)
+		e->inflight--;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void cg_limits_stats(struct cg_limits_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_once(&once, init_table);
+	for (int i = 0; i < CG_LIMITS_SHARDS; i++) {
+		pthread_mutex_lock(&shards[i].mu);
+		out->keys += shards[i].live;
+		pthread_mutex_unlock(&shards[i].mu);
+	}
+	out->overflows = atomic_load(&n_overflows);
+	out->reclaimed = atomic_load(&n_reclaimed);
+}
+
+void cg_limits_reset(void)
+{
+	pthread_once(&once, init_table);
+	for (uint16_t i = 0; i < CG_LIMITS_SHARDS; i++) {
+		struct lim_shard *s = &shards[i];
+		pthread_mutex_lock(&s->mu);
+		memset(s->head, 0, sizeof(s->head));
+		s->free_head = s->bump = s->live = 0;
+		s->last_sweep_ms = 0;
+		memset(&s->overflow, 0, sizeof(s->overflow));
+		s->overflow.shard = i;
+		s->overflow.used = true;
+		pthread_mutex_unlock(&s->mu);
+	}
+	atomic_store(&n_overflows, 0);
+	atomic_store(&n_reclaimed, 0);
+}
