@@ -329,7 +329,7 @@ void cg_expr_json_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr
  * an ASCII approximation of ICU's root collation (see docs). */
 int cg_expr_culture_cmp(struct cg_str a, struct cg_str b, bool ignore_case);
 
-/* ---- exact double helpers without libm (mathx.c) ---- */
+/* ---- exact double helpers (mathx.c) ---- */
 
 double cg_expr_trunc(double x);
 double cg_expr_floor(double x);

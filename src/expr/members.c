@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -1522,6 +1523,15 @@ FN(int_min) { return ret_int(out, INT32_MIN); }
 FN(long_max) { return ret_long(out, INT64_MAX); }
 FN(long_min) { return ret_long(out, INT64_MIN); }
 FN(double_isnan) { return ret_bool(out, isnan(args[0].u.d)); }
+FN(double_isinf) { return ret_bool(out, isinf(args[0].u.d)); }
+FN(double_isposinf) { return ret_bool(out, isinf(args[0].u.d) && args[0].u.d > 0); }
+FN(double_isneginf) { return ret_bool(out, isinf(args[0].u.d) && args[0].u.d < 0); }
+FN(double_nan) { return ret_double(out, NAN); }
+FN(double_posinf) { return ret_double(out, INFINITY); }
+FN(double_neginf) { return ret_double(out, -INFINITY); }
+FN(double_maxvalue) { return ret_double(out, DBL_MAX); }
+FN(double_minvalue) { return ret_double(out, -DBL_MAX); }
+FN(double_epsilon) { return ret_double(out, DBL_TRUE_MIN); } /* .NET's Epsilon: the smallest subnormal */
 FN(char_isdigit) { return ret_bool(out, args[0].u.c >= '0' && args[0].u.c <= '9'); }
 FN(char_isletter) { return ret_bool(out, args[0].u.c < 128 ? isalpha(args[0].u.c) != 0 : args[0].u.c >= 0xc0); }
 FN(char_iswhitespace) { return ret_bool(out, args[0].u.c < 128 && is_ws((unsigned char)args[0].u.c)); }
@@ -1701,6 +1711,48 @@ FN(math_round)
 	double rx = cg_expr_rint(x);
 	return ret_double(out, digits ? rx / p : rx);
 }
+
+/* Math on libm. .NET Core 3.0+ calls the C runtime for these and follows
+ * IEEE 754 (NaN in, NaN out; Pow(1, NaN) is 1; Sqrt(-1) is NaN), as glibc
+ * does, so the results are the same bits. One function per member keeps the
+ * table's plain function pointers. */
+#define MATH1(fn, cfn) FN(fn) { return ret_double(out, cfn(args[0].u.d)); }
+#define MATH2(fn, cfn) FN(fn) { return ret_double(out, cfn(args[0].u.d, args[1].u.d)); }
+MATH1(math_sqrt, sqrt)
+MATH1(math_cbrt, cbrt)
+MATH1(math_exp, exp)
+MATH1(math_log10, log10)
+MATH1(math_log2, log2)
+MATH1(math_sin, sin)
+MATH1(math_cos, cos)
+MATH1(math_tan, tan)
+MATH1(math_asin, asin)
+MATH1(math_acos, acos)
+MATH1(math_atan, atan)
+MATH1(math_sinh, sinh)
+MATH1(math_cosh, cosh)
+MATH1(math_tanh, tanh)
+MATH2(math_pow, pow)
+MATH2(math_atan2, atan2)
+MATH2(math_ieeeremainder, remainder)
+FN(math_pi) { return ret_double(out, M_PI); }
+FN(math_e) { return ret_double(out, M_E); }
+/* Math.Log(a[, newBase]): the two-argument form's special cases are .NET's
+ * (a base of 1, 0 or +Infinity is NaN unless a is 1), then Log(a)/Log(b). */
+FN(math_log)
+{
+	double a = args[0].u.d;
+	if (nargs < 2)
+		return ret_double(out, log(a));
+	double b = args[1].u.d;
+	if (isnan(a) || isnan(b))
+		return ret_double(out, isnan(a) ? a : b);
+	if (b == 1 || (a != 1 && (b == 0 || (isinf(b) && b > 0))))
+		return ret_double(out, NAN);
+	return ret_double(out, log(a) / log(b));
+}
+/* Math.BigMul(int, int): the exact long product. */
+FN(math_bigmul) { return ret_long(out, (int64_t)args[0].u.i * args[1].u.i); }
 
 /* ---- Convert ---- */
 
@@ -3141,6 +3193,15 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETHF(LONG, MF_OUT2, "TryParse", 2, 2, TY(BOOL), long_tryparse, TY(STRING), TY(LONG)),
 	METH(LONG, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
 	SMETH(DOUBLE, "IsNaN", 1, 1, TY(BOOL), double_isnan, TY(DOUBLE)),
+	SMETH(DOUBLE, "IsInfinity", 1, 1, TY(BOOL), double_isinf, TY(DOUBLE)),
+	SMETH(DOUBLE, "IsPositiveInfinity", 1, 1, TY(BOOL), double_isposinf, TY(DOUBLE)),
+	SMETH(DOUBLE, "IsNegativeInfinity", 1, 1, TY(BOOL), double_isneginf, TY(DOUBLE)),
+	SPROP(DOUBLE, "NaN", TY(DOUBLE), double_nan),
+	SPROP(DOUBLE, "PositiveInfinity", TY(DOUBLE), double_posinf),
+	SPROP(DOUBLE, "NegativeInfinity", TY(DOUBLE), double_neginf),
+	SPROP(DOUBLE, "MaxValue", TY(DOUBLE), double_maxvalue),
+	SPROP(DOUBLE, "MinValue", TY(DOUBLE), double_minvalue),
+	SPROP(DOUBLE, "Epsilon", TY(DOUBLE), double_epsilon),
 	SMETH(DOUBLE, "Parse", 1, 1, TY(DOUBLE), double_parse, TY(STRING)),
 	SMETHF(DOUBLE, MF_OUT2, "TryParse", 2, 2, TY(BOOL), double_tryparse, TY(STRING), TY(DOUBLE)),
 	METH(DOUBLE, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
@@ -3189,6 +3250,27 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(MATH, "Clamp", 3, 3, TY(LONG), math_clamp, TY(LONG), TY(LONG), TY(LONG)),
 	SMETH(MATH, "Clamp", 3, 3, TY(DOUBLE), math_clamp, TY(DOUBLE), TY(DOUBLE), TY(DOUBLE)),
 	SMETH(MATH, "Truncate", 1, 1, TY(DOUBLE), math_truncate, TY(DOUBLE)),
+	SMETH(MATH, "Pow", 2, 2, TY(DOUBLE), math_pow, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "Sqrt", 1, 1, TY(DOUBLE), math_sqrt, TY(DOUBLE)),
+	SMETH(MATH, "Cbrt", 1, 1, TY(DOUBLE), math_cbrt, TY(DOUBLE)),
+	SMETH(MATH, "Exp", 1, 1, TY(DOUBLE), math_exp, TY(DOUBLE)),
+	SMETH(MATH, "Log", 1, 2, TY(DOUBLE), math_log, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "Log10", 1, 1, TY(DOUBLE), math_log10, TY(DOUBLE)),
+	SMETH(MATH, "Log2", 1, 1, TY(DOUBLE), math_log2, TY(DOUBLE)),
+	SMETH(MATH, "Sin", 1, 1, TY(DOUBLE), math_sin, TY(DOUBLE)),
+	SMETH(MATH, "Cos", 1, 1, TY(DOUBLE), math_cos, TY(DOUBLE)),
+	SMETH(MATH, "Tan", 1, 1, TY(DOUBLE), math_tan, TY(DOUBLE)),
+	SMETH(MATH, "Asin", 1, 1, TY(DOUBLE), math_asin, TY(DOUBLE)),
+	SMETH(MATH, "Acos", 1, 1, TY(DOUBLE), math_acos, TY(DOUBLE)),
+	SMETH(MATH, "Atan", 1, 1, TY(DOUBLE), math_atan, TY(DOUBLE)),
+	SMETH(MATH, "Atan2", 2, 2, TY(DOUBLE), math_atan2, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "Sinh", 1, 1, TY(DOUBLE), math_sinh, TY(DOUBLE)),
+	SMETH(MATH, "Cosh", 1, 1, TY(DOUBLE), math_cosh, TY(DOUBLE)),
+	SMETH(MATH, "Tanh", 1, 1, TY(DOUBLE), math_tanh, TY(DOUBLE)),
+	SMETH(MATH, "IEEERemainder", 2, 2, TY(DOUBLE), math_ieeeremainder, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "BigMul", 2, 2, TY(LONG), math_bigmul, TY(INT), TY(INT)),
+	SPROP(MATH, "PI", TY(DOUBLE), math_pi),
+	SPROP(MATH, "E", TY(DOUBLE), math_e),
 	/* decimal overloads after the double ones: Math.Round(1) stays a double */
 	SMETH(MATH, "Abs", 1, 1, TY(DECIMAL), dec_abs, TY(DECIMAL)),
 	SMETH(MATH, "Ceiling", 1, 1, TY(DECIMAL), dec_ceiling, TY(DECIMAL)),
