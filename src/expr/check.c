@@ -610,6 +610,35 @@ static struct cg_expr_type subst(struct cg_expr_type t, uint8_t elem)
 	return t.id == CG_EXPR_T_ELEM ? cg_expr_ty(elem) : t;
 }
 
+/* A literal pattern (with literal or no options) is compiled once, with the
+ * program: Regex.X(input, pattern[, ..., options]) and new Regex(pattern[,
+ * options]). Returns -1 after reporting an invalid pattern. */
+static int precompile_regex(struct checker *c, struct cg_expr_node *e, bool ctor, const char *name)
+{
+	unsigned pi = ctor ? 0 : 1;
+	unsigned oi = ctor ? 1 : strcmp(name, "Replace") == 0 ? 3 : 2;
+	if (strcmp(name, "Escape") == 0 || e->n <= pi || e->list[pi]->op != N_LIT ||
+	    e->list[pi]->lit.kind != CG_EXPR_V_STRING)
+		return 0;
+	int opts = 0;
+	if (e->n > oi) {
+		if (e->list[oi]->op != N_LIT)
+			return 0;
+		opts = e->list[oi]->lit.u.i;
+	}
+	const char *why = "";
+	struct cg_str pat = e->list[pi]->lit.u.s;
+	struct cg_expr_regex *x = cg_expr_regex_compile(c->arena, pat, opts, &why);
+	if (!x) {
+		err_at(c, e->list[pi], "Invalid pattern '%.*s': %s", (int)(pat.len > 60 ? 60 : pat.len), pat.ptr, why);
+		e->type = T(ERROR);
+		return -1;
+	}
+	e->lit.kind = CG_EXPR_V_OBJ;
+	e->lit.u.obj = x;
+	return 0;
+}
+
 static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *call, struct cg_expr_node *target,
 				      uint8_t owner, struct cg_str name, bool is_static, uint8_t need,
 				      struct cg_expr_tsyn *targ)
@@ -740,27 +769,8 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 		e->lit.u.i = cg_str_eq_lit(tname, "JObject") || cg_str_eq_lit(tname, "Newtonsoft.Json.Linq.JObject") ? 'o' :
 			     cg_str_eq_lit(tname, "JArray") || cg_str_eq_lit(tname, "Newtonsoft.Json.Linq.JArray") ? 'a' : 't';
 	}
-	if (owner == CG_EXPR_T_REGEX && call->n >= 2 && e->list[1]->op == N_LIT &&
-	    e->list[1]->lit.kind == CG_EXPR_V_STRING) {
-		/* a literal pattern is compiled once, with the program */
-		int opts = 0;
-		bool lit_opts = true;
-		unsigned oi = strcmp(best->name, "Replace") == 0 ? 3 : 2;
-		if (call->n > oi) {
-			lit_opts = e->list[oi]->op == N_LIT;
-			opts = e->list[oi]->lit.u.i;
-		}
-		if (lit_opts) {
-			const char *why = "";
-			struct cg_expr_regex *x = cg_expr_regex_compile(c->arena, e->list[1]->lit.u.s, opts, &why);
-			if (!x)
-				return err_at(c, e->list[1], "Invalid pattern '%.*s': %s",
-					      (int)(e->list[1]->lit.u.s.len > 60 ? 60 : e->list[1]->lit.u.s.len),
-					      e->list[1]->lit.u.s.ptr, why);
-			e->lit.kind = CG_EXPR_V_OBJ;
-			e->lit.u.obj = x;
-		}
-	}
+	if (owner == CG_EXPR_T_REGEX && is_static && precompile_regex(c, e, call->op == N_NEW, best->name) < 0)
+		return e;
 	if (best->flags & MF_GENERIC) {
 		e->type = resolve_tsyn(c, targ, call);
 		e->tsyn = targ;
@@ -776,6 +786,25 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 				      CG_STR_FMT(targ->name));
 	}
 	return e;
+}
+
+/* seq.Cast<T>() where T is already the element type (.NET Framework code
+ * writes Regex.Matches(...).Cast<Match>(): MatchCollection was not generic
+ * there): the sequence itself. Other element types are refused. */
+static struct cg_expr_node *check_cast_seq(struct checker *c, struct cg_expr_node *call, struct cg_expr_node *target,
+					   struct cg_expr_tsyn *tsyn)
+{
+	char b1[160];
+	struct cg_expr_type t = resolve_tsyn(c, tsyn, call);
+	struct cg_expr_type el = cg_expr_ty_elem(target->type);
+	if (t.id == CG_EXPR_T_ERROR)
+		return call;
+	if (call->n)
+		return err_at(c, call, "No overload for method 'Cast' takes %u arguments", call->n);
+	if (t.id != el.id || t.elem != el.elem)
+		return err_at(c, call, "Cast<%s>() to another element type is not supported by certgate yet",
+			      tn(t, b1));
+	return target;
 }
 
 static struct cg_expr_node *check_call(struct checker *c, struct cg_expr_node *call)
@@ -804,6 +833,8 @@ static struct cg_expr_node *check_call(struct checker *c, struct cg_expr_node *c
 	call->cond = callee->cond;
 	if (target->type.id == CG_EXPR_T_TYPEREF)
 		return bind_call(c, call, NULL, target->type.elem, callee->name, true, MF_METHOD, callee->tsyn);
+	if (cg_str_eq_lit(callee->name, "Cast") && callee->tsyn && is_enumerable(target->type))
+		return check_cast_seq(c, call, target, callee->tsyn);
 	int lq = linq_kind(callee->name);
 	if (lq && is_enumerable(target->type) && !find_member(target->type.id, callee->name, false, MF_METHOD, NULL)) {
 		if (callee->cond)

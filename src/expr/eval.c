@@ -190,6 +190,7 @@ static uint32_t seq_len(const struct cg_expr_value *v)
 	case CG_EXPR_T_LIST:
 	case CG_EXPR_T_SET:
 	case CG_EXPR_T_DICT: return cg_expr_coll_len(v);
+	case CG_EXPR_T_MATCHES: return ((const struct cg_expr_array *)v->u.obj)->n;
 	case CG_EXPR_T_CERTDICT: return ((const struct cg_expr_cert_table *)v->u.obj)->n;
 	case CG_EXPR_T_HEADERS: return (uint32_t)((const struct cg_expr_headers *)v->u.obj)->n;
 	case CG_EXPR_T_STRDICT: return (uint32_t)((const struct cg_expr_strmap *)v->u.obj)->n;
@@ -223,6 +224,10 @@ static void seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_v
 	}
 	if (v->cls == CG_EXPR_T_LIST || v->cls == CG_EXPR_T_SET || v->cls == CG_EXPR_T_DICT) {
 		cg_expr_coll_item(v, i, out);
+		return;
+	}
+	if (v->cls == CG_EXPR_T_MATCHES) {
+		*out = ((const struct cg_expr_array *)v->u.obj)->items[i];
 		return;
 	}
 	out->kind = CG_EXPR_V_OBJ;

@@ -237,6 +237,8 @@ int cg_expr_regex_exec(const struct cg_expr_regex *x, struct cg_str s, size_t fr
 		       unsigned *ngroups);
 /* The .NET group index for a name or number, -1 if none. */
 int cg_expr_regex_group(const struct cg_expr_regex *x, struct cg_str name);
+/* The pattern as written; it lives as long as the regex's arena. */
+struct cg_str cg_expr_regex_pattern(const struct cg_expr_regex *x);
 #define CG_EXPR_RE_GROUPS 16
 
 /* ---- JSON and bodies (json.c); member functions for the tables ---- */
