@@ -74,6 +74,7 @@ enum cg_expr_op {
 	/* produced by the checker */
 	N_LOCAL, N_CONTEXT, N_TYPEREF, N_PROP, N_METHOD, N_LINQ, N_CERT_HAS,
 	N_CONVERT, N_STRCAT, N_X500_EQ, N_ANDALSO, N_ORELSE, N_COALESCE,
+	N_BOOL3,    /* bool? & and |: C#'s three-valued logic */
 	/* statements */
 	S_BLOCK, S_EXPR, S_VAR, S_IF, S_WHILE, S_DO, S_FOR, S_FOREACH, S_RETURN,
 	S_THROW, S_BREAK, S_CONTINUE, S_EMPTY, S_TRY, S_CATCH, S_SWITCH, S_CASE,
@@ -224,6 +225,9 @@ int cg_expr_dt_parse(struct cg_str s, int64_t *ticks, uint8_t *kind);
 /* Parses an int with .NET Int32.Parse's rules (NumberStyles.Integer). */
 int cg_expr_parse_long(struct cg_str s, int64_t min, int64_t max, int64_t *out);
 int cg_expr_parse_double(struct cg_str s, double *out);
+
+/* The InvalidOperationException of a null T?'s Value. */
+int cg_expr_nullable_empty(struct cg_expr_run *r);
 
 /* ---- regular expressions (regex.c) ---- */
 

@@ -2785,6 +2785,53 @@ ENUMV(ro_none, 0)
 ENUMV(ro_ignorecase, 1)
 ENUMV(ro_multiline, 2)
 
+/* ---- Nullable<T> (T?): at run time a null or a T value ---- */
+
+/* default(T) for the value types a T? wraps. */
+static int default_of(struct cg_expr_type t, struct cg_expr_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (t.id) {
+	case CG_EXPR_T_INT: out->kind = CG_EXPR_V_INT; break;
+	case CG_EXPR_T_LONG: out->kind = CG_EXPR_V_LONG; break;
+	case CG_EXPR_T_DOUBLE: out->kind = CG_EXPR_V_DOUBLE; break;
+	case CG_EXPR_T_BOOL: out->kind = CG_EXPR_V_BOOL; break;
+	case CG_EXPR_T_CHAR: out->kind = CG_EXPR_V_CHAR; break;
+	case CG_EXPR_T_DECIMAL: *out = cg_expr_dec_make(0, 0, false); break;
+	case CG_EXPR_T_DATETIME: out->kind = CG_EXPR_V_DATETIME; break;
+	case CG_EXPR_T_DTO: out->kind = CG_EXPR_V_DATETIME; out->dtkind = CG_EXPR_DT_UTC; break;
+	case CG_EXPR_T_TIMESPAN: out->kind = CG_EXPR_V_TIMESPAN; break;
+	case CG_EXPR_T_GUID: out->kind = CG_EXPR_V_GUID; break;
+	}
+	return 0;
+}
+FN(nul_hasvalue) { return ret_bool(out, self->kind != CG_EXPR_V_NULL); }
+FN(nul_value)
+{
+	if (self->kind == CG_EXPR_V_NULL)
+		return cg_expr_nullable_empty(r);
+	*out = *self;
+	return 0;
+}
+FN(nul_getvalueordefault)
+{
+	if (self->kind != CG_EXPR_V_NULL)
+		*out = *self;
+	else if (nargs)
+		*out = args[0];
+	else
+		default_of(r->node->type, out);
+	return 0;
+}
+/* ToString() of a null T? is "" (not a NullReferenceException). */
+FN(nul_tostring)
+{
+	struct cg_str s = CG_STR("");
+	if (self->kind != CG_EXPR_V_NULL && cg_expr_tostr(r, self, &s) < 0)
+		return -1;
+	return ret_str(out, s);
+}
+
 /* ---- Uri / WebUtility escaping ---- */
 
 /* Percent-encodes s: unreserved (RFC 3986) bytes stay; with plus, a space
@@ -3619,6 +3666,10 @@ const struct cg_expr_member cg_expr_members[] = {
 	METH(MATCH, "ToString", 0, 0, TY(STRING), match_value, { 0 }),
 	METH(GROUP, "ToString", 0, 0, TY(STRING), group_value, { 0 }),
 	PROP(MATCHES, "Count", TY(INT), matches_count),
+	{ CG_EXPR_T_NULLABLE, MF_NULLSELF, 0, 0, "HasValue", { { 0 } }, TY(BOOL), nul_hasvalue },
+	{ CG_EXPR_T_NULLABLE, MF_NULLSELF, 0, 0, "Value", { { 0 } }, TY(ELEM), nul_value },
+	{ CG_EXPR_T_NULLABLE, MF_NULLSELF | MF_METHOD, 0, 1, "GetValueOrDefault", { TY(ELEM) }, TY(ELEM), nul_getvalueordefault },
+	{ CG_EXPR_T_NULLABLE, MF_NULLSELF | MF_METHOD, 0, 0, "ToString", { { 0 } }, TY(STRING), nul_tostring },
 	{ CG_EXPR_T_MATCHES, MF_INDEXER, 1, 1, "this[]", { TY(INT) }, TY(MATCH), matches_index },
 	PROP(MATCH, "Groups", TY(GROUPS), match_groups),
 	PROP(MATCH, "Index", TY(INT), match_index),

@@ -125,6 +125,10 @@ const char *cg_expr_type_name(struct cg_expr_type t, char *buf, size_t len)
 	}
 	if (t.id == CG_EXPR_T_TYPEREF)
 		return cg_expr_type_name(cg_expr_ty(t.elem), buf, len);
+	if (t.id == CG_EXPR_T_NULLABLE) {
+		snprintf(buf, len, "System.Nullable`1[%s]", t.elem < CG_EXPR_T__COUNT ? full_names[t.elem] : "?");
+		return buf;
+	}
 	if (t.id == CG_EXPR_T_LIST || t.id == CG_EXPR_T_SET) {
 		snprintf(buf, len, "%s[%s]", full_names[t.id], t.elem < CG_EXPR_T__COUNT ? full_names[t.elem] : "?");
 		return buf;
@@ -141,6 +145,12 @@ const char *cg_expr_ty_short(struct cg_expr_type t, char *buf, size_t len)
 {
 	if (t.id == CG_EXPR_T_TYPEREF)
 		t = cg_expr_ty(t.elem);
+	if (t.id == CG_EXPR_T_NULLABLE) {
+		/* Int32? as the messages name the other types ('Int32') */
+		char inner[160];
+		snprintf(buf, len, "%s?", cg_expr_ty_short(cg_expr_ty(t.elem), inner, sizeof(inner)));
+		return buf;
+	}
 	if (t.id < CG_EXPR_T__COUNT && short_names[t.id]) {
 		snprintf(buf, len, "%s", short_names[t.id]);
 		return buf;
@@ -176,6 +186,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_HEADERKV:
 	case CG_EXPR_T_STRKV:
 	case CG_EXPR_T_VARKV:
+	case CG_EXPR_T_NULLABLE:
 	case CG_EXPR_T_VOID:
 		return false;
 	default:

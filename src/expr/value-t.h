@@ -71,6 +71,7 @@ enum cg_expr_tid {
 	CG_EXPR_T_WEBUTILITY, /* System.Net.WebUtility (static) */
 	CG_EXPR_T_DECIMAL,   /* System.Decimal (numeric: see cg_expr_ty_is_numeric) */
 	CG_EXPR_T_MATCHES,   /* MatchCollection: an array of Match objects (u.obj) */
+	CG_EXPR_T_NULLABLE,  /* T? (Nullable<T>), elem = T: at run time null or a T value */
 	CG_EXPR_T_ELEM,      /* member tables only: the owner's element type */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,
