@@ -729,7 +729,7 @@ static int precompile_regex(struct checker *c, struct cg_expr_node *e, bool ctor
 {
 	unsigned pi = ctor ? 0 : 1;
 	unsigned oi = ctor ? 1 : strcmp(name, "Replace") == 0 ? 3 : 2;
-	if (strcmp(name, "Escape") == 0 || e->n <= pi || e->list[pi]->op != N_LIT ||
+	if (e->n <= pi || e->list[pi]->op != N_LIT ||
 	    e->list[pi]->lit.kind != CG_EXPR_V_STRING)
 		return 0;
 	int opts = 0;
