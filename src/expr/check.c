@@ -1899,9 +1899,10 @@ static struct cg_expr_node *check_expr(struct checker *c, struct cg_expr_node *e
 			e->type = T(ERROR);
 			return e;
 		}
-		if (e->a->type.id != CG_EXPR_T_INT && e->a->type.id != CG_EXPR_T_LONG &&
-		    e->a->type.id != CG_EXPR_T_DOUBLE && e->a->type.id != CG_EXPR_T_CHAR &&
-		    e->a->type.id != CG_EXPR_T_DECIMAL)
+		/* on a T? lifted: null stays null */
+		struct cg_expr_type ut = under(e->a->type);
+		if (ut.id != CG_EXPR_T_INT && ut.id != CG_EXPR_T_LONG && ut.id != CG_EXPR_T_DOUBLE &&
+		    ut.id != CG_EXPR_T_CHAR && ut.id != CG_EXPR_T_DECIMAL)
 			return err_at(c, e, "Operator '%s' cannot be applied to operand of type '%s'",
 				      e->sub == TK_PLUSPLUS ? "++" : "--", tn(e->a->type, b1));
 		e->slot = e->a->slot;

@@ -1377,6 +1377,10 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 			break;
 		}
 		case CG_EXPR_V_CHAR: l->u.c = (uint16_t)(l->u.c + d); break;
+		case CG_EXPR_V_NULL:
+			if (e->type.id == CG_EXPR_T_NULLABLE)
+				break; /* null++ is null */
+			return null_ref(r);
 		default: return null_ref(r);
 		}
 		*out = e->cond ? old : *l;
