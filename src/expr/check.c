@@ -73,6 +73,47 @@ static struct cg_expr_node *mknode(struct checker *c, uint16_t op, const struct 
 
 /* ---- conversions ---- */
 
+/* T for a T? (Nullable<T>), else t itself. */
+static struct cg_expr_type under(struct cg_expr_type t)
+{
+	return t.id == CG_EXPR_T_NULLABLE ? cg_expr_ty(t.elem) : t;
+}
+
+/* The value types certgate wraps in Nullable<T>. */
+static bool nullable_ok(struct cg_expr_type t)
+{
+	switch (t.id) {
+	case CG_EXPR_T_BOOL:
+	case CG_EXPR_T_CHAR:
+	case CG_EXPR_T_INT:
+	case CG_EXPR_T_LONG:
+	case CG_EXPR_T_DOUBLE:
+	case CG_EXPR_T_DECIMAL:
+	case CG_EXPR_T_DATETIME:
+	case CG_EXPR_T_DTO:
+	case CG_EXPR_T_TIMESPAN:
+	case CG_EXPR_T_GUID:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int conv_cost(struct cg_expr_type from, struct cg_expr_type to);
+
+/* C#'s nullable conversions: null and T (or what converts implicitly to
+ * T) to T?, S? to T? when S converts to T, T? to object (boxing). T? to T
+ * is explicit only. */
+static int conv_cost_lifted(struct cg_expr_type from, struct cg_expr_type to)
+{
+	if (to.id != CG_EXPR_T_NULLABLE)
+		return to.id == CG_EXPR_T_OBJECT ? 3 : -1;
+	if (from.id == CG_EXPR_T_NULL)
+		return 1;
+	int k = conv_cost(under(from), under(to));
+	return k < 0 ? -1 : k + (from.id != CG_EXPR_T_NULLABLE);
+}
+
 /* Cost of an implicit conversion, -1 when there is none. */
 static int conv_cost(struct cg_expr_type from, struct cg_expr_type to)
 {
@@ -80,6 +121,8 @@ static int conv_cost(struct cg_expr_type from, struct cg_expr_type to)
 		return 0;
 	if (cg_expr_ty_eq(from, to))
 		return 0;
+	if (from.id == CG_EXPR_T_NULLABLE || to.id == CG_EXPR_T_NULLABLE)
+		return conv_cost_lifted(from, to);
 	if (from.id == CG_EXPR_T_NULL)
 		return cg_expr_ty_is_ref(to) ? 1 : -1;
 	if (to.id == CG_EXPR_T_OBJECT)
@@ -104,13 +147,57 @@ static int conv_cost(struct cg_expr_type from, struct cg_expr_type to)
 	return -1;
 }
 
+/* A T? node seen as a T: the same run-time value (null included), so the
+ * lifted operators can type their operands with the plain rules. */
+static struct cg_expr_node *unwrap(struct checker *c, struct cg_expr_node *e)
+{
+	if (e->type.id != CG_EXPR_T_NULLABLE)
+		return e;
+	struct cg_expr_type t = under(e->type);
+	if (e->op == N_LIT) {
+		e->type = t;
+		return e;
+	}
+	if (e->op == N_CAST && e->sub == 0 && cg_expr_ty_eq(e->a->type, t))
+		return e->a;
+	struct cg_expr_node *n = mknode(c, N_CAST, e);
+	if (!n)
+		return e;
+	n->a = e; /* a cast with sub 0 does nothing at run time */
+	n->type = t;
+	return n;
+}
+
+/* e (a T) typed as the T? to: no run-time work either. */
+static struct cg_expr_node *wrap(struct checker *c, struct cg_expr_node *e, struct cg_expr_type to)
+{
+	if (cg_expr_ty_eq(e->type, to) || e->type.id == CG_EXPR_T_ERROR)
+		return e;
+	if (e->op == N_LIT) {
+		e->type = to;
+		return e;
+	}
+	struct cg_expr_node *n = mknode(c, N_CAST, e);
+	if (!n)
+		return e;
+	n->a = e;
+	n->type = to;
+	return n;
+}
+
 static struct cg_expr_node *convert(struct checker *c, struct cg_expr_node *e, struct cg_expr_type to)
 {
+	if (to.id == CG_EXPR_T_NULLABLE || e->type.id == CG_EXPR_T_NULLABLE) {
+		if (to.id != CG_EXPR_T_NULLABLE || e->type.id == CG_EXPR_T_NULL || e->type.id == CG_EXPR_T_ERROR)
+			return e; /* boxing, or a null: nothing to do at run time */
+		return wrap(c, convert(c, unwrap(c, e), under(to)), to);
+	}
 	if (e->type.id == CG_EXPR_T_ERROR || cg_expr_ty_eq(e->type, to) || !cg_expr_ty_is_numeric(to) ||
 	    !cg_expr_ty_is_numeric(e->type))
 		return e;
-	/* Fold conversions of literals: never raises. */
-	if (e->op == N_LIT) {
+	/* Fold conversions of literals: never raises. A null stays null (the
+	 * operand of a lifted operator). */
+	if (e->op == N_LIT && e->lit.kind != CG_EXPR_V_NULL) {
 		struct cg_expr_value v = e->lit;
 		double d = v.kind == CG_EXPR_V_DOUBLE ? v.u.d : 0;
 		int64_t l = v.kind == CG_EXPR_V_INT ? v.u.i : v.kind == CG_EXPR_V_LONG ? v.u.l :
@@ -215,9 +302,29 @@ static struct cg_str dotted(const struct cg_expr_node *e)
 	return CG_STR_NULL;
 }
 
-/* List<T>, HashSet<T>, Dictionary<string, T> with T a non-generic type. */
+/* T? / Nullable<T>: T must be one of the value types certgate wraps. */
+static struct cg_expr_type make_nullable(struct checker *c, struct cg_expr_tsyn *ts, struct cg_expr_type t)
+{
+	char b1[160];
+	if (t.id == CG_EXPR_T_ERROR || nullable_ok(t))
+		return t.id == CG_EXPR_T_ERROR ? t : cg_expr_ty2(CG_EXPR_T_NULLABLE, t.id);
+	if (cg_expr_ty_is_ref(t))
+		cg_expr_report(c->dc, false, ts->line, ts->col,
+			       "The type '%s' must be a non-nullable value type in order to use it as parameter 'T' in the generic type or method 'Nullable<T>'",
+			       tn(t, b1));
+	else
+		cg_expr_report(c->dc, false, ts->line, ts->col, "Nullable<%s> is not supported by certgate yet",
+			       tn(t, b1));
+	return T(ERROR);
+}
+
+/* List<T>, HashSet<T>, Dictionary<string, T> with T a non-generic type;
+ * Nullable<T>. */
 static struct cg_expr_type resolve_generic(struct checker *c, struct cg_expr_tsyn *ts)
 {
+	if ((cg_str_eq_lit(ts->name, "Nullable") || cg_str_eq_lit(ts->name, "System.Nullable")) && ts->nargs == 1 &&
+	    !ts->nullable)
+		return make_nullable(c, ts, resolve_tsyn(c, ts->args[0], NULL));
 	static const struct {
 		const char *name;
 		uint8_t id, nargs;
@@ -277,10 +384,14 @@ static struct cg_expr_type resolve_tsyn(struct checker *c, struct cg_expr_tsyn *
 		cg_expr_report(c->dc, false, ts->line, ts->col, "Jagged arrays are not supported by certgate yet");
 		return T(ERROR);
 	}
+	if (ts->rank == 1 && ts->nullable) {
+		cg_expr_report(c->dc, false, ts->line, ts->col, "Arrays of nullable values are not supported by certgate yet");
+		return T(ERROR);
+	}
 	if (ts->rank == 1)
 		return cg_expr_ty2(CG_EXPR_T_ARRAY, t.id);
 	(void)at;
-	return t;
+	return ts->nullable ? make_nullable(c, ts, t) : t;
 }
 
 /* Reports a name that is neither a local, `context`, nor a known type. For
@@ -561,7 +672,8 @@ static struct cg_expr_node *check_linq(struct checker *c, struct cg_expr_node *c
 	}
 	case LQ_SELECT:
 		if (e->b->type.id == CG_EXPR_T_ARRAY || e->b->type.id == CG_EXPR_T_SEQ ||
-		    e->b->type.id == CG_EXPR_T_VOID || e->b->type.id == CG_EXPR_T_NULL)
+		    e->b->type.id == CG_EXPR_T_VOID || e->b->type.id == CG_EXPR_T_NULL ||
+		    e->b->type.id == CG_EXPR_T_NULLABLE)
 			return err_at(c, e->b, "Select to '%s' is not supported by certgate yet", tn(e->b->type, b1));
 		e->type = cg_expr_ty2(CG_EXPR_T_SEQ, e->b->type.id);
 		break;
@@ -608,6 +720,35 @@ static struct cg_expr_node *check_args(struct checker *c, struct cg_expr_node *c
 static struct cg_expr_type subst(struct cg_expr_type t, uint8_t elem)
 {
 	return t.id == CG_EXPR_T_ELEM ? cg_expr_ty(elem) : t;
+}
+
+/* A literal pattern (with literal or no options) is compiled once, with the
+ * program: Regex.X(input, pattern[, ..., options]) and new Regex(pattern[,
+ * options]). Returns -1 after reporting an invalid pattern. */
+static int precompile_regex(struct checker *c, struct cg_expr_node *e, bool ctor, const char *name)
+{
+	unsigned pi = ctor ? 0 : 1;
+	unsigned oi = ctor ? 1 : strcmp(name, "Replace") == 0 ? 3 : 2;
+	if (e->n <= pi || e->list[pi]->op != N_LIT ||
+	    e->list[pi]->lit.kind != CG_EXPR_V_STRING)
+		return 0;
+	int opts = 0;
+	if (e->n > oi) {
+		if (e->list[oi]->op != N_LIT)
+			return 0;
+		opts = e->list[oi]->lit.u.i;
+	}
+	const char *why = "";
+	struct cg_str pat = e->list[pi]->lit.u.s;
+	struct cg_expr_regex *x = cg_expr_regex_compile(c->arena, pat, opts, &why);
+	if (!x) {
+		err_at(c, e->list[pi], "Invalid pattern '%.*s': %s", (int)(pat.len > 60 ? 60 : pat.len), pat.ptr, why);
+		e->type = T(ERROR);
+		return -1;
+	}
+	e->lit.kind = CG_EXPR_V_OBJ;
+	e->lit.u.obj = x;
+	return 0;
 }
 
 static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *call, struct cg_expr_node *target,
@@ -740,27 +881,8 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 		e->lit.u.i = cg_str_eq_lit(tname, "JObject") || cg_str_eq_lit(tname, "Newtonsoft.Json.Linq.JObject") ? 'o' :
 			     cg_str_eq_lit(tname, "JArray") || cg_str_eq_lit(tname, "Newtonsoft.Json.Linq.JArray") ? 'a' : 't';
 	}
-	if (owner == CG_EXPR_T_REGEX && call->n >= 2 && e->list[1]->op == N_LIT &&
-	    e->list[1]->lit.kind == CG_EXPR_V_STRING) {
-		/* a literal pattern is compiled once, with the program */
-		int opts = 0;
-		bool lit_opts = true;
-		unsigned oi = strcmp(best->name, "Replace") == 0 ? 3 : 2;
-		if (call->n > oi) {
-			lit_opts = e->list[oi]->op == N_LIT;
-			opts = e->list[oi]->lit.u.i;
-		}
-		if (lit_opts) {
-			const char *why = "";
-			struct cg_expr_regex *x = cg_expr_regex_compile(c->arena, e->list[1]->lit.u.s, opts, &why);
-			if (!x)
-				return err_at(c, e->list[1], "Invalid pattern '%.*s': %s",
-					      (int)(e->list[1]->lit.u.s.len > 60 ? 60 : e->list[1]->lit.u.s.len),
-					      e->list[1]->lit.u.s.ptr, why);
-			e->lit.kind = CG_EXPR_V_OBJ;
-			e->lit.u.obj = x;
-		}
-	}
+	if (owner == CG_EXPR_T_REGEX && is_static && precompile_regex(c, e, call->op == N_NEW, best->name) < 0)
+		return e;
 	if (best->flags & MF_GENERIC) {
 		e->type = resolve_tsyn(c, targ, call);
 		e->tsyn = targ;
@@ -776,6 +898,25 @@ static struct cg_expr_node *bind_call(struct checker *c, struct cg_expr_node *ca
 				      CG_STR_FMT(targ->name));
 	}
 	return e;
+}
+
+/* seq.Cast<T>() where T is already the element type (.NET Framework code
+ * writes Regex.Matches(...).Cast<Match>(): MatchCollection was not generic
+ * there): the sequence itself. Other element types are refused. */
+static struct cg_expr_node *check_cast_seq(struct checker *c, struct cg_expr_node *call, struct cg_expr_node *target,
+					   struct cg_expr_tsyn *tsyn)
+{
+	char b1[160];
+	struct cg_expr_type t = resolve_tsyn(c, tsyn, call);
+	struct cg_expr_type el = cg_expr_ty_elem(target->type);
+	if (t.id == CG_EXPR_T_ERROR)
+		return call;
+	if (call->n)
+		return err_at(c, call, "No overload for method 'Cast' takes %u arguments", call->n);
+	if (t.id != el.id || t.elem != el.elem)
+		return err_at(c, call, "Cast<%s>() to another element type is not supported by certgate yet",
+			      tn(t, b1));
+	return target;
 }
 
 static struct cg_expr_node *check_call(struct checker *c, struct cg_expr_node *call)
@@ -804,6 +945,8 @@ static struct cg_expr_node *check_call(struct checker *c, struct cg_expr_node *c
 	call->cond = callee->cond;
 	if (target->type.id == CG_EXPR_T_TYPEREF)
 		return bind_call(c, call, NULL, target->type.elem, callee->name, true, MF_METHOD, callee->tsyn);
+	if (cg_str_eq_lit(callee->name, "Cast") && callee->tsyn && is_enumerable(target->type))
+		return check_cast_seq(c, call, target, callee->tsyn);
 	int lq = linq_kind(callee->name);
 	if (lq && is_enumerable(target->type) && !find_member(target->type.id, callee->name, false, MF_METHOD, NULL)) {
 		if (callee->cond)
@@ -835,17 +978,14 @@ static bool is_eqtype_ref(struct cg_expr_type t)
 	return cg_expr_ty_is_ref(t) || t.id == CG_EXPR_T_NULL;
 }
 
-static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node *e)
+/* Types e (a binary operator whose operands are checked); na and nb are
+ * the operand types its error message names. */
+static struct cg_expr_node *type_binary(struct checker *c, struct cg_expr_node *e, struct cg_expr_type na,
+					struct cg_expr_type nb)
 {
 	char b1[160], b2[160];
 	uint16_t op = e->sub;
-	e->a = check(c, e->a);
-	e->b = check(c, e->b);
 	struct cg_expr_type ta = e->a->type, tb = e->b->type;
-	if (ta.id == CG_EXPR_T_ERROR || tb.id == CG_EXPR_T_ERROR) {
-		e->type = T(ERROR);
-		return e;
-	}
 	const char *opname = "?";
 	switch (op) {
 	case TK_OROR: opname = "||"; break;
@@ -882,6 +1022,28 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 		}
 		break;
 	case TK_QQ:
+		if (ta.id == CG_EXPR_T_NULLABLE) {
+			/* a T? with a T (or what converts to T): a T; with a T? or
+			 * null: a T? */
+			e->op = N_COALESCE;
+			if (conv_cost(tb, under(ta)) >= 0) {
+				e->a = unwrap(c, e->a);
+				e->b = convert(c, e->b, under(ta));
+				e->type = under(ta);
+				return e;
+			}
+			if (conv_cost(tb, ta) >= 0) {
+				e->b = convert(c, e->b, ta);
+				e->type = ta;
+				return e;
+			}
+			if (conv_cost(under(ta), tb) >= 0) {
+				e->a = convert(c, unwrap(c, e->a), tb);
+				e->type = tb;
+				return e;
+			}
+			break;
+		}
 		/* references, and T? values (x?.Value, Jwt.ExpirationTime) */
 		if (!cg_expr_ty_is_ref(ta) && ta.id != CG_EXPR_T_NULL && !lifted(e->a))
 			break;
@@ -1028,18 +1190,83 @@ static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node 
 		break;
 	}
 	return err_at(c, e, "Operator '%s' cannot be applied to operands of type '%s' and '%s'", opname,
-		      tn(ta, b1), tn(tb, b2));
+		      tn(na, b1), tn(nb, b2));
 }
 
+static bool is_arith_op(uint16_t op)
+{
+	return op == TK_PLUS || op == TK_MINUS || op == TK_STAR || op == TK_SLASH || op == TK_PERCENT ||
+	       op == TK_AMP || op == TK_PIPE || op == TK_CARET || op == TK_SHL || op == TK_SHR;
+}
+
+/* C#'s lifted operators on T?: the operator of the T operands, with null
+ * in, null out for arithmetic (+ - * / % & | ^ << >> give a T?),
+ * comparisons false with a null, == and != true for two nulls; bool? & and
+ * | are three-valued (null & false is false, null | true is true). A null
+ * literal operand takes the other operand's type. */
+static struct cg_expr_node *check_lifted_binary(struct checker *c, struct cg_expr_node *e)
+{
+	uint16_t op = e->sub;
+	struct cg_expr_type na = e->a->type, nb = e->b->type;
+	if (op == TK_OROR || op == TK_ANDAND || op == TK_QQ)
+		return type_binary(c, e, na, nb); /* no lifted form: bool? && is an error */
+	bool keep_null = op == TK_EQ || op == TK_NE; /* x == null: the null test */
+	e->a = unwrap(c, e->a);
+	e->b = unwrap(c, e->b);
+	if (!keep_null && e->a->type.id == CG_EXPR_T_NULL)
+		e->a->type = e->b->type;
+	if (!keep_null && e->b->type.id == CG_EXPR_T_NULL)
+		e->b->type = e->a->type;
+	struct cg_expr_node *r = type_binary(c, e, na, nb);
+	if (r->type.id == CG_EXPR_T_ERROR || !is_arith_op(op) || r->type.id == CG_EXPR_T_STRING)
+		return r;
+	if (r->type.id == CG_EXPR_T_BOOL && (op == TK_AMP || op == TK_PIPE))
+		r->op = N_BOOL3;
+	if (!nullable_ok(r->type))
+		return r;
+	return wrap(c, r, cg_expr_ty2(CG_EXPR_T_NULLABLE, r->type.id));
+}
+
+static struct cg_expr_node *check_binary(struct checker *c, struct cg_expr_node *e)
+{
+	e->a = check(c, e->a);
+	e->b = check(c, e->b);
+	struct cg_expr_type ta = e->a->type, tb = e->b->type;
+	if (ta.id == CG_EXPR_T_ERROR || tb.id == CG_EXPR_T_ERROR) {
+		e->type = T(ERROR);
+		return e;
+	}
+	if (ta.id == CG_EXPR_T_NULLABLE || tb.id == CG_EXPR_T_NULLABLE)
+		return check_lifted_binary(c, e);
+	return type_binary(c, e, ta, tb);
+}
+
+static struct cg_expr_node *type_unary(struct checker *c, struct cg_expr_node *e, struct cg_expr_type t);
+
+/* ! - + ~ on a T?: lifted (null stays null). */
 static struct cg_expr_node *check_unary(struct checker *c, struct cg_expr_node *e)
 {
-	char b1[160];
 	e->a = check(c, e->a);
 	struct cg_expr_type t = e->a->type;
 	if (t.id == CG_EXPR_T_ERROR) {
 		e->type = t;
 		return e;
 	}
+	if (t.id != CG_EXPR_T_NULLABLE)
+		return type_unary(c, e, t);
+	e->a = unwrap(c, e->a);
+	struct cg_expr_node *r = type_unary(c, e, t);
+	if (r->type.id == CG_EXPR_T_ERROR || !nullable_ok(r->type))
+		return r;
+	return wrap(c, r, cg_expr_ty2(CG_EXPR_T_NULLABLE, r->type.id));
+}
+
+/* Types a unary operator whose operand is checked; named is the operand
+ * type its error message names. */
+static struct cg_expr_node *type_unary(struct checker *c, struct cg_expr_node *e, struct cg_expr_type named)
+{
+	char b1[160];
+	struct cg_expr_type t = e->a->type;
 	switch (e->sub) {
 	case TK_BANG:
 		if (lifted(e->a))
@@ -1048,7 +1275,7 @@ static struct cg_expr_node *check_unary(struct checker *c, struct cg_expr_node *
 			e->type = t;
 			return e;
 		}
-		return err_at(c, e, "Operator '!' cannot be applied to operand of type '%s'", tn(t, b1));
+		return err_at(c, e, "Operator '!' cannot be applied to operand of type '%s'", tn(named, b1));
 	case TK_MINUS:
 	case TK_PLUS:
 		if (cg_expr_ty_is_numeric(t)) {
@@ -1084,16 +1311,66 @@ static struct cg_expr_node *check_unary(struct checker *c, struct cg_expr_node *
 			return e;
 		}
 		return err_at(c, e, "Operator '%s' cannot be applied to operand of type '%s'",
-			      e->sub == TK_MINUS ? "-" : "+", tn(t, b1));
+			      e->sub == TK_MINUS ? "-" : "+", tn(named, b1));
 	case TK_TILDE:
 		if (t.id == CG_EXPR_T_INT || t.id == CG_EXPR_T_LONG || t.id == CG_EXPR_T_CHAR) {
 			e->a = convert(c, e->a, t.id == CG_EXPR_T_LONG ? T(LONG) : T(INT));
 			e->type = e->a->type;
 			return e;
 		}
-		return err_at(c, e, "Operator '~' cannot be applied to operand of type '%s'", tn(t, b1));
+		return err_at(c, e, "Operator '~' cannot be applied to operand of type '%s'", tn(named, b1));
 	}
 	return err_at(c, e, "unknown operator");
+}
+
+/* (T)x between plain T: the conversion node, or NULL after an error. */
+static struct cg_expr_node *cast_plain(struct checker *c, struct cg_expr_node *x, struct cg_expr_type from,
+				       struct cg_expr_type to, struct cg_expr_node *at)
+{
+	char b1[160], b2[160];
+	if (cg_expr_ty_eq(x->type, to))
+		return x;
+	if (conv_cost(x->type, to) >= 0 && cg_expr_ty_is_numeric(to) && cg_expr_ty_is_numeric(x->type))
+		return convert(c, x, to);
+	if (cg_expr_ty_is_numeric(to) && cg_expr_ty_is_numeric(x->type)) {
+		struct cg_expr_node *n = mknode(c, N_CONVERT, at);
+		if (!n)
+			return NULL;
+		n->a = x;
+		n->sub = 1;
+		n->type = to;
+		return n;
+	}
+	err_at(c, at, "Cannot convert type '%s' to '%s'", tn(from, b1), tn(to, b2));
+	return NULL;
+}
+
+/* Casts with a T?: (T?)x converts x to T and wraps it; (T)x of a T?
+ * takes its value (InvalidOperationException "Nullable object must have a
+ * value." for null) and converts that; (object)x boxes. */
+static struct cg_expr_node *check_cast_nullable(struct checker *c, struct cg_expr_node *e, struct cg_expr_type from,
+						struct cg_expr_type to)
+{
+	if (to.id == CG_EXPR_T_NULLABLE) {
+		if (from.id == CG_EXPR_T_NULL)
+			return wrap(c, e->a, to);
+		if (from.id == CG_EXPR_T_OBJECT) {
+			e->type = to;
+			e->sub = 1; /* unboxing: null, or a boxed T (InvalidCastException) */
+			return e;
+		}
+		struct cg_expr_node *n = cast_plain(c, unwrap(c, e->a), from, under(to), e);
+		return n ? wrap(c, n, to) : e;
+	}
+	e->type = to;
+	if (to.id == CG_EXPR_T_OBJECT) {
+		e->sub = 0;
+		return e;
+	}
+	e->sub = 4; /* the value of a T? */
+	e->type = under(from);
+	struct cg_expr_node *n = cast_plain(c, e, from, to, e);
+	return n ? n : e;
 }
 
 static struct cg_expr_node *check_cast(struct checker *c, struct cg_expr_node *e)
@@ -1106,6 +1383,8 @@ static struct cg_expr_node *check_cast(struct checker *c, struct cg_expr_node *e
 		e->type = T(ERROR);
 		return e;
 	}
+	if (to.id == CG_EXPR_T_NULLABLE || from.id == CG_EXPR_T_NULLABLE)
+		return check_cast_nullable(c, e, from, to);
 	e->type = to;
 	if (cg_expr_ty_eq(from, to) || conv_cost(from, to) >= 0) {
 		if (cg_expr_ty_is_numeric(to) && cg_expr_ty_is_numeric(from))
@@ -1402,6 +1681,8 @@ static struct cg_expr_node *check_new(struct checker *c, struct cg_expr_node *e)
 			return err_at(c, e, "No best type found for implicitly-typed array");
 		if (el.id == CG_EXPR_T_NULL || el.id == CG_EXPR_T_ARRAY || el.id == CG_EXPR_T_SEQ)
 			return err_at(c, e, "No best type found for implicitly-typed array");
+		if (el.id == CG_EXPR_T_NULLABLE)
+			return err_at(c, e, "Arrays of nullable values are not supported by certgate yet");
 		for (uint32_t k = 0; k < e->n; k++)
 			e->list[k] = convert(c, e->list[k], el);
 		e->type = cg_expr_ty2(CG_EXPR_T_ARRAY, el.id);
@@ -1618,9 +1899,10 @@ static struct cg_expr_node *check_expr(struct checker *c, struct cg_expr_node *e
 			e->type = T(ERROR);
 			return e;
 		}
-		if (e->a->type.id != CG_EXPR_T_INT && e->a->type.id != CG_EXPR_T_LONG &&
-		    e->a->type.id != CG_EXPR_T_DOUBLE && e->a->type.id != CG_EXPR_T_CHAR &&
-		    e->a->type.id != CG_EXPR_T_DECIMAL)
+		/* on a T? lifted: null stays null */
+		struct cg_expr_type ut = under(e->a->type);
+		if (ut.id != CG_EXPR_T_INT && ut.id != CG_EXPR_T_LONG && ut.id != CG_EXPR_T_DOUBLE &&
+		    ut.id != CG_EXPR_T_CHAR && ut.id != CG_EXPR_T_DECIMAL)
 			return err_at(c, e, "Operator '%s' cannot be applied to operand of type '%s'",
 				      e->sub == TK_PLUSPLUS ? "++" : "--", tn(e->a->type, b1));
 		e->slot = e->a->slot;

@@ -56,6 +56,11 @@ static int null_ref(struct cg_expr_run *r)
 	return cg_expr_throw(r, "NullReferenceException", "Object reference not set to an instance of an object.");
 }
 
+int cg_expr_nullable_empty(struct cg_expr_run *r)
+{
+	return cg_expr_throw(r, "InvalidOperationException", "Nullable object must have a value.");
+}
+
 static struct cg_expr_value vbool(bool b)
 {
 	struct cg_expr_value v = { .kind = CG_EXPR_V_BOOL };
@@ -190,6 +195,7 @@ static uint32_t seq_len(const struct cg_expr_value *v)
 	case CG_EXPR_T_LIST:
 	case CG_EXPR_T_SET:
 	case CG_EXPR_T_DICT: return cg_expr_coll_len(v);
+	case CG_EXPR_T_MATCHES: return ((const struct cg_expr_array *)v->u.obj)->n;
 	case CG_EXPR_T_CERTDICT: return ((const struct cg_expr_cert_table *)v->u.obj)->n;
 	case CG_EXPR_T_HEADERS: return (uint32_t)((const struct cg_expr_headers *)v->u.obj)->n;
 	case CG_EXPR_T_STRDICT: return (uint32_t)((const struct cg_expr_strmap *)v->u.obj)->n;
@@ -223,6 +229,10 @@ static void seq_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr_v
 	}
 	if (v->cls == CG_EXPR_T_LIST || v->cls == CG_EXPR_T_SET || v->cls == CG_EXPR_T_DICT) {
 		cg_expr_coll_item(v, i, out);
+		return;
+	}
+	if (v->cls == CG_EXPR_T_MATCHES) {
+		*out = ((const struct cg_expr_array *)v->u.obj)->items[i];
 		return;
 	}
 	out->kind = CG_EXPR_V_OBJ;
@@ -963,6 +973,13 @@ int cg_expr_unbox(struct cg_expr_run *r, struct cg_expr_value *v, struct cg_expr
 
 int cg_expr_unbox(struct cg_expr_run *r, struct cg_expr_value *v, struct cg_expr_type t)
 {
+	struct cg_expr_type want = t;
+	if (t.id == CG_EXPR_T_NULLABLE) {
+		/* (T?)obj: null stays null, else a boxed T */
+		if (v->kind == CG_EXPR_V_NULL)
+			return 0;
+		t = cg_expr_ty(t.elem);
+	}
 	if (v->kind == CG_EXPR_V_NULL) {
 		if (cg_expr_ty_is_ref(t))
 			return 0;
@@ -970,7 +987,7 @@ int cg_expr_unbox(struct cg_expr_run *r, struct cg_expr_value *v, struct cg_expr
 	}
 	if (value_is(v, t.id, t.elem))
 		return 0;
-	return cast_fail(r, v, t);
+	return cast_fail(r, v, want);
 }
 
 static int interp(struct cg_expr_run *r, const struct cg_expr_node *e, struct cg_expr_value *out)
@@ -1176,6 +1193,8 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 			a = *out;
 			return cg_expr_json_to(r, &a, e->type, out);
 		}
+		if (e->sub == 4) /* (T)x of a T? */
+			return out->kind == CG_EXPR_V_NULL ? cg_expr_nullable_empty(r) : 0;
 		if (e->sub && cg_expr_unbox(r, out, e->type) < 0)
 			return -1;
 		return 0;
@@ -1218,6 +1237,20 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 			break;
 		}
 		return 0;
+	case N_BOOL3: {
+		/* bool? & |: false & anything is false, true | anything is true,
+		 * else null with a null operand */
+		if (ev(r, e->a, &a) < 0 || ev(r, e->b, &b) < 0)
+			return -1;
+		bool decides = e->sub == TK_PIPE; /* the value that decides alone */
+		if ((a.kind != CG_EXPR_V_NULL && a.u.b == decides) || (b.kind != CG_EXPR_V_NULL && b.u.b == decides))
+			*out = vbool(decides);
+		else if (a.kind == CG_EXPR_V_NULL || b.kind == CG_EXPR_V_NULL)
+			memset(out, 0, sizeof(*out));
+		else
+			*out = vbool(!decides);
+		return 0;
+	}
 	case N_ANDALSO:
 	case N_ORELSE:
 		if (ev(r, e->a, out) < 0)
@@ -1344,6 +1377,10 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 			break;
 		}
 		case CG_EXPR_V_CHAR: l->u.c = (uint16_t)(l->u.c + d); break;
+		case CG_EXPR_V_NULL:
+			if (e->type.id == CG_EXPR_T_NULLABLE)
+				break; /* null++ is null */
+			return null_ref(r);
 		default: return null_ref(r);
 		}
 		*out = e->cond ? old : *l;

@@ -5,7 +5,7 @@
  * rewrites hot patterns) -> eval.c (walks the typed tree). compile.c is the
  * entry point. Support files: types.c (type names, allow/deny lists),
  * fmt.c (dates, .NET number/date formatting and parsing), mathx.c (exact
- * rounding without libm), regex.c (.NET patterns on POSIX ERE), json.c
+ * rounding; Math.Pow/Log ... use libm), regex.c (.NET patterns on POSIX ERE), json.c
  * (bodies, JToken on jansson, JWT), coll.c (List/HashSet/Dictionary),
  * hash.c (SHA-x and HMAC on OpenSSL), ctx.c (certificate table, variables).
  * Uses src/base, jansson and OpenSSL; the gateway fills the context view

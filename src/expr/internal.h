@@ -74,6 +74,7 @@ enum cg_expr_op {
 	/* produced by the checker */
 	N_LOCAL, N_CONTEXT, N_TYPEREF, N_PROP, N_METHOD, N_LINQ, N_CERT_HAS,
 	N_CONVERT, N_STRCAT, N_X500_EQ, N_ANDALSO, N_ORELSE, N_COALESCE,
+	N_BOOL3,    /* bool? & and |: C#'s three-valued logic */
 	/* statements */
 	S_BLOCK, S_EXPR, S_VAR, S_IF, S_WHILE, S_DO, S_FOR, S_FOREACH, S_RETURN,
 	S_THROW, S_BREAK, S_CONTINUE, S_EMPTY, S_TRY, S_CATCH, S_SWITCH, S_CASE,
@@ -225,6 +226,9 @@ int cg_expr_dt_parse(struct cg_str s, int64_t *ticks, uint8_t *kind);
 int cg_expr_parse_long(struct cg_str s, int64_t min, int64_t max, int64_t *out);
 int cg_expr_parse_double(struct cg_str s, double *out);
 
+/* The InvalidOperationException of a null T?'s Value. */
+int cg_expr_nullable_empty(struct cg_expr_run *r);
+
 /* ---- regular expressions (regex.c) ---- */
 
 struct cg_expr_regex;
@@ -237,6 +241,8 @@ int cg_expr_regex_exec(const struct cg_expr_regex *x, struct cg_str s, size_t fr
 		       unsigned *ngroups);
 /* The .NET group index for a name or number, -1 if none. */
 int cg_expr_regex_group(const struct cg_expr_regex *x, struct cg_str name);
+/* The pattern as written; it lives as long as the regex's arena. */
+struct cg_str cg_expr_regex_pattern(const struct cg_expr_regex *x);
 #define CG_EXPR_RE_GROUPS 16
 
 /* ---- JSON and bodies (json.c); member functions for the tables ---- */
@@ -329,7 +335,7 @@ void cg_expr_json_item(const struct cg_expr_value *v, uint32_t i, struct cg_expr
  * an ASCII approximation of ICU's root collation (see docs). */
 int cg_expr_culture_cmp(struct cg_str a, struct cg_str b, bool ignore_case);
 
-/* ---- exact double helpers without libm (mathx.c) ---- */
+/* ---- exact double helpers (mathx.c) ---- */
 
 double cg_expr_trunc(double x);
 double cg_expr_floor(double x);

@@ -1,6 +1,6 @@
-/* Exact double helpers without libm: the cg_expr library is linked without
- * -lm (the top-level CMakeLists owns that), and these few operations are
- * exact and simple enough to do here. Math.Pow/Sqrt wait for libm. */
+/* Exact double helpers: rounding and remainder with .NET's rules, written
+ * out so their tie and sign handling is visible here. Math.Pow, Sqrt, Log
+ * ... call libm directly (members.c). */
 #include "expr/internal.h"
 
 #include <math.h>

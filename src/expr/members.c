@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -1522,6 +1523,15 @@ FN(int_min) { return ret_int(out, INT32_MIN); }
 FN(long_max) { return ret_long(out, INT64_MAX); }
 FN(long_min) { return ret_long(out, INT64_MIN); }
 FN(double_isnan) { return ret_bool(out, isnan(args[0].u.d)); }
+FN(double_isinf) { return ret_bool(out, isinf(args[0].u.d)); }
+FN(double_isposinf) { return ret_bool(out, isinf(args[0].u.d) && args[0].u.d > 0); }
+FN(double_isneginf) { return ret_bool(out, isinf(args[0].u.d) && args[0].u.d < 0); }
+FN(double_nan) { return ret_double(out, NAN); }
+FN(double_posinf) { return ret_double(out, INFINITY); }
+FN(double_neginf) { return ret_double(out, -INFINITY); }
+FN(double_maxvalue) { return ret_double(out, DBL_MAX); }
+FN(double_minvalue) { return ret_double(out, -DBL_MAX); }
+FN(double_epsilon) { return ret_double(out, DBL_TRUE_MIN); } /* .NET's Epsilon: the smallest subnormal */
 FN(char_isdigit) { return ret_bool(out, args[0].u.c >= '0' && args[0].u.c <= '9'); }
 FN(char_isletter) { return ret_bool(out, args[0].u.c < 128 ? isalpha(args[0].u.c) != 0 : args[0].u.c >= 0xc0); }
 FN(char_iswhitespace) { return ret_bool(out, args[0].u.c < 128 && is_ws((unsigned char)args[0].u.c)); }
@@ -1701,6 +1711,48 @@ FN(math_round)
 	double rx = cg_expr_rint(x);
 	return ret_double(out, digits ? rx / p : rx);
 }
+
+/* Math on libm. .NET Core 3.0+ calls the C runtime for these and follows
+ * IEEE 754 (NaN in, NaN out; Pow(1, NaN) is 1; Sqrt(-1) is NaN), as glibc
+ * does, so the results are the same bits. One function per member keeps the
+ * table's plain function pointers. */
+#define MATH1(fn, cfn) FN(fn) { return ret_double(out, cfn(args[0].u.d)); }
+#define MATH2(fn, cfn) FN(fn) { return ret_double(out, cfn(args[0].u.d, args[1].u.d)); }
+MATH1(math_sqrt, sqrt)
+MATH1(math_cbrt, cbrt)
+MATH1(math_exp, exp)
+MATH1(math_log10, log10)
+MATH1(math_log2, log2)
+MATH1(math_sin, sin)
+MATH1(math_cos, cos)
+MATH1(math_tan, tan)
+MATH1(math_asin, asin)
+MATH1(math_acos, acos)
+MATH1(math_atan, atan)
+MATH1(math_sinh, sinh)
+MATH1(math_cosh, cosh)
+MATH1(math_tanh, tanh)
+MATH2(math_pow, pow)
+MATH2(math_atan2, atan2)
+MATH2(math_ieeeremainder, remainder)
+FN(math_pi) { return ret_double(out, M_PI); }
+FN(math_e) { return ret_double(out, M_E); }
+/* Math.Log(a[, newBase]): the two-argument form's special cases are .NET's
+ * (a base of 1, 0 or +Infinity is NaN unless a is 1), then Log(a)/Log(b). */
+FN(math_log)
+{
+	double a = args[0].u.d;
+	if (nargs < 2)
+		return ret_double(out, log(a));
+	double b = args[1].u.d;
+	if (isnan(a) || isnan(b))
+		return ret_double(out, isnan(a) ? a : b);
+	if (b == 1 || (a != 1 && (b == 0 || (isinf(b) && b > 0))))
+		return ret_double(out, NAN);
+	return ret_double(out, log(a) / log(b));
+}
+/* Math.BigMul(int, int): the exact long product. */
+FN(math_bigmul) { return ret_long(out, (int64_t)args[0].u.i * args[1].u.i); }
 
 /* ---- Convert ---- */
 
@@ -2300,38 +2352,250 @@ static const struct cg_expr_regex *re_get(struct cg_expr_run *r, const struct cg
 	return x;
 }
 
-FN(re_ismatch)
+/* Static Regex.X(input, pattern[, ...], options at opt_at): the input's null
+ * check first, then the pattern. */
+static const struct cg_expr_regex *re_static(struct cg_expr_run *r, const struct cg_expr_value *args, unsigned nargs,
+					     unsigned opt_at)
+{
+	if (args[0].kind == CG_EXPR_V_NULL) {
+		arg_null(r, "input");
+		return NULL;
+	}
+	return re_get(r, &args[1], nargs > opt_at ? args[opt_at].u.i : 0);
+}
+
+#define RX(self) ((const struct cg_expr_regex *)(self)->u.obj)
+
+/* Where the search goes on after a match [so, eo): its end, or after an
+ * empty match one character further (a whole UTF-8 sequence), as .NET
+ * bumps one position. May return in.len + 1: no more matches. */
+static size_t re_next_from(struct cg_str in, long so, long eo)
+{
+	size_t p = (size_t)eo;
+	if (eo > so)
+		return p;
+	p++;
+	while (p < in.len && ((unsigned char)in.ptr[p] & 0xc0) == 0x80)
+		p++;
+	return p;
+}
+
+/* One Match object: the first match at or after from (Success false when
+ * there is none; from may be past the end). */
+static int re_match_at(struct cg_expr_run *r, const struct cg_expr_regex *x, struct cg_str in, size_t from,
+		       struct cg_expr_value *out)
+{
+	struct re_match *m = cg_arena_zalloc(r->ctx->arena, sizeof(*m));
+	if (!m)
+		return cg_expr_nomem(r);
+	m->x = x;
+	m->input = in;
+	m->success = from <= in.len && cg_expr_regex_exec(x, in, from, m->so, m->eo, &m->ngroups) == 1;
+	if (!m->success) {
+		m->ngroups = 1;
+		m->so[0] = m->eo[0] = 0;
+	}
+	return ret_obj(out, CG_EXPR_T_MATCH, m);
+}
+
+static int rx_ismatch_in(struct cg_expr_run *r, const struct cg_expr_regex *x, const struct cg_expr_value *input,
+			 struct cg_expr_value *out)
 {
 	struct cg_str in;
-	if (re_subject(r, &args[0], &in) < 0)
-		return -1;
-	const struct cg_expr_regex *x = re_get(r, &args[1], nargs > 2 ? args[2].u.i : 0);
-	if (!x)
+	if (re_subject(r, input, &in) < 0)
 		return -1;
 	long so[CG_EXPR_RE_GROUPS], eo[CG_EXPR_RE_GROUPS];
 	unsigned ng;
 	return ret_bool(out, cg_expr_regex_exec(x, in, 0, so, eo, &ng) == 1);
 }
 
-FN(re_match)
+static int rx_match_in(struct cg_expr_run *r, const struct cg_expr_regex *x, const struct cg_expr_value *input,
+		       struct cg_expr_value *out)
 {
-	if (args[0].kind == CG_EXPR_V_NULL)
-		return arg_null(r, "input");
-	const struct cg_expr_regex *x = re_get(r, &args[1], nargs > 2 ? args[2].u.i : 0);
-	if (!x)
+	struct cg_str in;
+	if (re_subject(r, input, &in) < 0)
 		return -1;
+	return re_match_at(r, x, in, 0, out);
+}
+
+/* Calls each(r, x, in, so, eo, ng, state) for every match, left to right,
+ * one step each; returns the position after the last match (for the text
+ * that follows it), or -1 with the error set. */
+typedef int re_each_fn(struct cg_expr_run *r, const struct cg_expr_regex *x, struct cg_str in, size_t from,
+		       const long *so, const long *eo, unsigned ng, void *state);
+
+static long re_each(struct cg_expr_run *r, const struct cg_expr_regex *x, struct cg_str in, re_each_fn *each,
+		    void *state)
+{
+	size_t from = 0, tail = 0;
+	long so[CG_EXPR_RE_GROUPS], eo[CG_EXPR_RE_GROUPS];
+	unsigned ng;
+	while (from <= in.len && cg_expr_regex_exec(x, in, from, so, eo, &ng) == 1) {
+		if (++r->steps > r->max_steps)
+			return cg_expr_budget(r, "step");
+		if (each(r, x, in, tail, so, eo, ng, state) < 0)
+			return -1;
+		tail = (size_t)eo[0];
+		from = re_next_from(in, so[0], eo[0]);
+	}
+	return (long)tail;
+}
+
+/* Pieces gathered by Matches/Split before the array is built: a malloc'ed
+ * buffer capped at ctx.max_items entries. */
+static int re_push(struct cg_expr_run *r, struct cg_buf *b, const void *item, size_t size)
+{
+	if (cg_buf_append(b, item, size) < 0)
+		return cg_expr_budget(r, "collection size");
+	return 0;
+}
+
+static int re_matches_each(struct cg_expr_run *r, const struct cg_expr_regex *x, struct cg_str in, size_t tail,
+			   const long *so, const long *eo, unsigned ng, void *state)
+{
+	(void)tail;
 	struct re_match *m = cg_arena_zalloc(r->ctx->arena, sizeof(*m));
 	if (!m)
 		return cg_expr_nomem(r);
 	m->x = x;
-	if (re_subject(r, &args[0], &m->input) < 0)
+	m->input = in;
+	m->success = true;
+	m->ngroups = ng;
+	memcpy(m->so, so, sizeof(m->so[0]) * ng);
+	memcpy(m->eo, eo, sizeof(m->eo[0]) * ng);
+	return re_push(r, state, &m, sizeof(m));
+}
+
+/* MatchCollection: every match, found at once (.NET finds them lazily; the
+ * result is the same, the cost is paid by Count or the first enumeration
+ * there). Held as an array of Match objects. */
+static int rx_matches_in(struct cg_expr_run *r, const struct cg_expr_regex *x, const struct cg_expr_value *input,
+			 struct cg_expr_value *out)
+{
+	struct cg_str in;
+	if (re_subject(r, input, &in) < 0)
 		return -1;
-	m->success = cg_expr_regex_exec(x, m->input, 0, m->so, m->eo, &m->ngroups) == 1;
-	if (!m->success) {
-		m->ngroups = 1;
-		m->so[0] = m->eo[0] = 0;
+	struct cg_buf b;
+	cg_buf_init(&b, (size_t)r->max_items * sizeof(struct re_match *));
+	int rc = re_each(r, x, in, re_matches_each, &b) < 0 ? -1 : 0;
+	uint32_t n = (uint32_t)(b.len / sizeof(struct re_match *));
+	struct cg_expr_array *a = rc == 0 ? cg_expr_new_array(r, n, CG_EXPR_T_MATCH) : NULL;
+	if (a) {
+		for (uint32_t k = 0; k < n; k++) {
+			struct re_match *m;
+			memcpy(&m, b.data + k * sizeof(m), sizeof(m));
+			ret_obj(&a->items[k], CG_EXPR_T_MATCH, m);
+		}
+		ret_obj(out, CG_EXPR_T_MATCHES, a);
 	}
-	return ret_obj(out, CG_EXPR_T_MATCH, m);
+	cg_buf_free(&b);
+	return a ? 0 : -1;
+}
+
+/* Split: the text before each match, then the match's captured groups
+ * (those that took part), then the rest, as .NET. */
+static int re_split_each(struct cg_expr_run *r, const struct cg_expr_regex *x, struct cg_str in, size_t tail,
+			 const long *so, const long *eo, unsigned ng, void *state)
+{
+	(void)x;
+	struct cg_str piece = cg_str_make(in.ptr + tail, (size_t)so[0] - tail);
+	if (re_push(r, state, &piece, sizeof(piece)) < 0)
+		return -1;
+	for (unsigned g = 1; g < ng; g++) {
+		if (so[g] < 0)
+			continue;
+		piece = cg_str_make(in.ptr + so[g], (size_t)(eo[g] - so[g]));
+		if (re_push(r, state, &piece, sizeof(piece)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int rx_split_in(struct cg_expr_run *r, const struct cg_expr_regex *x, const struct cg_expr_value *input,
+		       struct cg_expr_value *out)
+{
+	struct cg_str in;
+	if (re_subject(r, input, &in) < 0)
+		return -1;
+	struct cg_buf b;
+	cg_buf_init(&b, (size_t)r->max_items * sizeof(struct cg_str));
+	long tail = re_each(r, x, in, re_split_each, &b);
+	struct cg_str rest = tail >= 0 ? cg_str_make(in.ptr + tail, in.len - (size_t)tail) : CG_STR_NULL;
+	int rc = tail < 0 || re_push(r, &b, &rest, sizeof(rest)) < 0 ? -1 : 0;
+	uint32_t n = (uint32_t)(b.len / sizeof(struct cg_str));
+	struct cg_expr_array *a = rc == 0 ? cg_expr_new_array(r, n, CG_EXPR_T_STRING) : NULL;
+	if (a) {
+		for (uint32_t k = 0; k < n; k++) {
+			struct cg_str piece;
+			memcpy(&piece, b.data + k * sizeof(piece), sizeof(piece));
+			ret_str(&a->items[k], piece);
+		}
+		memset(out, 0, sizeof(*out));
+		out->kind = CG_EXPR_V_ARRAY;
+		out->cls = CG_EXPR_T_STRING;
+		out->u.arr = a;
+	}
+	cg_buf_free(&b);
+	return a ? 0 : -1;
+}
+
+FN(re_ismatch)
+{
+	const struct cg_expr_regex *x = re_static(r, args, nargs, 2);
+	return x ? rx_ismatch_in(r, x, &args[0], out) : -1;
+}
+FN(re_match)
+{
+	const struct cg_expr_regex *x = re_static(r, args, nargs, 2);
+	return x ? rx_match_in(r, x, &args[0], out) : -1;
+}
+FN(re_matches)
+{
+	const struct cg_expr_regex *x = re_static(r, args, nargs, 2);
+	return x ? rx_matches_in(r, x, &args[0], out) : -1;
+}
+FN(re_split)
+{
+	const struct cg_expr_regex *x = re_static(r, args, nargs, 2);
+	return x ? rx_split_in(r, x, &args[0], out) : -1;
+}
+FN(rx_ismatch) { return rx_ismatch_in(r, RX(self), &args[0], out); }
+FN(rx_match) { return rx_match_in(r, RX(self), &args[0], out); }
+FN(rx_matches) { return rx_matches_in(r, RX(self), &args[0], out); }
+FN(rx_split) { return rx_split_in(r, RX(self), &args[0], out); }
+FN(rx_tostring) { return ret_str(out, cg_expr_regex_pattern(RX(self))); }
+/* new Regex(pattern[, options]) */
+FN(rx_ctor)
+{
+	const struct cg_expr_regex *x = re_get(r, &args[0], nargs > 1 ? args[1].u.i : 0);
+	return x ? ret_obj(out, CG_EXPR_T_REGEX, x) : -1;
+}
+
+/* Regex.Escape: .NET escapes \ * + ? | { [ ( ) ^ $ . # and white space
+ * (space as "\ ", the controls as \t \n \f \r \v); ] and } stay. */
+FN(re_escape)
+{
+	if (args[0].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "str");
+	struct cg_str s = args[0].u.s;
+	size_t n = 0;
+	for (size_t i = 0; i < s.len; i++)
+		n += strchr("\\*+?|{[()^$.# \t\n\f\r\v", s.ptr[i]) && s.ptr[i] ? 2 : 1;
+	char *p = cg_expr_strbuf(r, n);
+	if (!p)
+		return -1;
+	size_t o = 0;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.ptr[i];
+		const char *ctl = c ? strchr("\t\n\f\r\v", c) : NULL;
+		if (ctl || (c && strchr("\\*+?|{[()^$.# ", c))) {
+			p[o++] = '\\';
+			p[o++] = ctl ? "tnfrv"[ctl - "\t\n\f\r\v"] : c;
+		} else {
+			p[o++] = c;
+		}
+	}
+	return ret_str(out, cg_str_make(p, o));
 }
 
 /* Appends the expansion of a .NET replacement ($1, ${name}, $0, $&, $$). */
@@ -2380,6 +2644,48 @@ static int re_expand(struct cg_expr_run *r, struct cg_buf *b, struct cg_str rep,
 	return 0;
 }
 
+struct re_replace_state {
+	struct cg_buf b;
+	struct cg_str rep;
+};
+
+static int re_replace_each(struct cg_expr_run *r, const struct cg_expr_regex *x, struct cg_str in, size_t tail,
+			   const long *so, const long *eo, unsigned ng, void *state)
+{
+	struct re_replace_state *st = state;
+	if (cg_buf_append(&st->b, in.ptr + tail, (size_t)so[0] - tail) < 0)
+		return cg_expr_budget(r, "string length");
+	return re_expand(r, &st->b, st->rep, x, in, so, eo, ng);
+}
+
+static int rx_replace_in(struct cg_expr_run *r, const struct cg_expr_regex *x, const struct cg_expr_value *input,
+			 const struct cg_expr_value *rep, struct cg_expr_value *out)
+{
+	struct cg_str in;
+	if (re_subject(r, input, &in) < 0)
+		return -1;
+	/* A malloc'ed buffer with the string cap, copied into the arena at
+	 * the end (the result size is unknown until all matches are done). */
+	struct re_replace_state st = { .rep = rep->u.s };
+	cg_buf_init(&st.b, r->max_string);
+	long tail = re_each(r, x, in, re_replace_each, &st);
+	int rc = tail < 0 ? -1 : 0;
+	if (rc == 0 && cg_buf_append(&st.b, in.ptr + tail, in.len - (size_t)tail) < 0)
+		rc = cg_expr_budget(r, "string length");
+	if (rc == 0) {
+		char *p = cg_expr_strbuf(r, st.b.len);
+		if (!p) {
+			rc = -1;
+		} else {
+			if (st.b.len)
+				memcpy(p, st.b.data, st.b.len);
+			ret_str(out, cg_str_make(p, st.b.len));
+		}
+	}
+	cg_buf_free(&st.b);
+	return rc;
+}
+
 FN(re_replace)
 {
 	if (args[0].kind == CG_EXPR_V_NULL)
@@ -2387,54 +2693,13 @@ FN(re_replace)
 	if (args[2].kind == CG_EXPR_V_NULL)
 		return arg_null(r, "replacement");
 	const struct cg_expr_regex *x = re_get(r, &args[1], nargs > 3 ? args[3].u.i : 0);
-	if (!x)
-		return -1;
-	struct cg_str in;
-	if (re_subject(r, &args[0], &in) < 0)
-		return -1;
-	/* A malloc'ed buffer with the string cap, copied into the arena at
-	 * the end (the result size is unknown until all matches are done). */
-	struct cg_buf b;
-	cg_buf_init(&b, r->max_string);
-	size_t from = 0;
-	long so[CG_EXPR_RE_GROUPS], eo[CG_EXPR_RE_GROUPS];
-	unsigned ng;
-	int rc = 0;
-	while (from <= in.len && cg_expr_regex_exec(x, in, from, so, eo, &ng) == 1) {
-		if (++r->steps > r->max_steps) {
-			rc = cg_expr_budget(r, "step");
-			break;
-		}
-		if (cg_buf_append(&b, in.ptr + from, (size_t)so[0] - from) < 0 ||
-		    re_expand(r, &b, args[2].u.s, x, in, so, eo, ng) < 0) {
-			rc = r->err->status == CG_EXPR_OK ? cg_expr_budget(r, "string length") : -1;
-			break;
-		}
-		if (eo[0] == so[0]) {
-			/* an empty match: copy one byte and move on, as .NET does */
-			if ((size_t)eo[0] < in.len && cg_buf_append(&b, in.ptr + eo[0], 1) < 0) {
-				rc = cg_expr_budget(r, "string length");
-				break;
-			}
-			from = (size_t)eo[0] + 1;
-		} else {
-			from = (size_t)eo[0];
-		}
-	}
-	if (rc == 0 && from < in.len && cg_buf_append(&b, in.ptr + from, in.len - from) < 0)
-		rc = cg_expr_budget(r, "string length");
-	if (rc == 0) {
-		char *p = cg_expr_strbuf(r, b.len);
-		if (!p) {
-			rc = -1;
-		} else {
-			if (b.len)
-				memcpy(p, b.data, b.len);
-			ret_str(out, cg_str_make(p, b.len));
-		}
-	}
-	cg_buf_free(&b);
-	return rc;
+	return x ? rx_replace_in(r, x, &args[0], &args[2], out) : -1;
+}
+FN(rx_replace)
+{
+	if (args[1].kind == CG_EXPR_V_NULL)
+		return arg_null(r, "replacement");
+	return rx_replace_in(r, RX(self), &args[0], &args[1], out);
 }
 
 #define MATCH(self) ((const struct re_match *)(self)->u.obj)
@@ -2490,6 +2755,26 @@ FN(group_length)
 	return ret_int(out, (int32_t)u16_len(cg_str_make(m->input.ptr + m->so[self->aux],
 							 (size_t)(m->eo[self->aux] - m->so[self->aux]))));
 }
+FN(match_next)
+{
+	const struct re_match *m = MATCH(self);
+	if (!m->success) {
+		*out = *self; /* the failed match's NextMatch is itself, as Match.Empty's */
+		return 0;
+	}
+	return re_match_at(r, m->x, m->input, re_next_from(m->input, m->so[0], m->eo[0]), out);
+}
+#define MATCHES(self) ((const struct cg_expr_array *)(self)->u.obj)
+FN(matches_count) { return ret_int(out, (int32_t)MATCHES(self)->n); }
+FN(matches_index)
+{
+	const struct cg_expr_array *a = MATCHES(self);
+	if (args[0].u.i < 0 || (uint32_t)args[0].u.i >= a->n)
+		return cg_expr_throw(r, "ArgumentOutOfRangeException",
+				     "Specified argument was out of the range of valid values. (Parameter 'i')");
+	*out = a->items[args[0].u.i];
+	return 0;
+}
 ENUMV(nt_simple, 0)
 ENUMV(nt_email, 1)
 ENUMV(nt_upn, 2)
@@ -2499,6 +2784,53 @@ ENUMV(nt_url, 5)
 ENUMV(ro_none, 0)
 ENUMV(ro_ignorecase, 1)
 ENUMV(ro_multiline, 2)
+
+/* ---- Nullable<T> (T?): at run time a null or a T value ---- */
+
+/* default(T) for the value types a T? wraps. */
+static int default_of(struct cg_expr_type t, struct cg_expr_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (t.id) {
+	case CG_EXPR_T_INT: out->kind = CG_EXPR_V_INT; break;
+	case CG_EXPR_T_LONG: out->kind = CG_EXPR_V_LONG; break;
+	case CG_EXPR_T_DOUBLE: out->kind = CG_EXPR_V_DOUBLE; break;
+	case CG_EXPR_T_BOOL: out->kind = CG_EXPR_V_BOOL; break;
+	case CG_EXPR_T_CHAR: out->kind = CG_EXPR_V_CHAR; break;
+	case CG_EXPR_T_DECIMAL: *out = cg_expr_dec_make(0, 0, false); break;
+	case CG_EXPR_T_DATETIME: out->kind = CG_EXPR_V_DATETIME; break;
+	case CG_EXPR_T_DTO: out->kind = CG_EXPR_V_DATETIME; out->dtkind = CG_EXPR_DT_UTC; break;
+	case CG_EXPR_T_TIMESPAN: out->kind = CG_EXPR_V_TIMESPAN; break;
+	case CG_EXPR_T_GUID: out->kind = CG_EXPR_V_GUID; break;
+	}
+	return 0;
+}
+FN(nul_hasvalue) { return ret_bool(out, self->kind != CG_EXPR_V_NULL); }
+FN(nul_value)
+{
+	if (self->kind == CG_EXPR_V_NULL)
+		return cg_expr_nullable_empty(r);
+	*out = *self;
+	return 0;
+}
+FN(nul_getvalueordefault)
+{
+	if (self->kind != CG_EXPR_V_NULL)
+		*out = *self;
+	else if (nargs)
+		*out = args[0];
+	else
+		default_of(r->node->type, out);
+	return 0;
+}
+/* ToString() of a null T? is "" (not a NullReferenceException). */
+FN(nul_tostring)
+{
+	struct cg_str s = CG_STR("");
+	if (self->kind != CG_EXPR_V_NULL && cg_expr_tostr(r, self, &s) < 0)
+		return -1;
+	return ret_str(out, s);
+}
 
 /* ---- Uri / WebUtility escaping ---- */
 
@@ -3141,6 +3473,15 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETHF(LONG, MF_OUT2, "TryParse", 2, 2, TY(BOOL), long_tryparse, TY(STRING), TY(LONG)),
 	METH(LONG, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
 	SMETH(DOUBLE, "IsNaN", 1, 1, TY(BOOL), double_isnan, TY(DOUBLE)),
+	SMETH(DOUBLE, "IsInfinity", 1, 1, TY(BOOL), double_isinf, TY(DOUBLE)),
+	SMETH(DOUBLE, "IsPositiveInfinity", 1, 1, TY(BOOL), double_isposinf, TY(DOUBLE)),
+	SMETH(DOUBLE, "IsNegativeInfinity", 1, 1, TY(BOOL), double_isneginf, TY(DOUBLE)),
+	SPROP(DOUBLE, "NaN", TY(DOUBLE), double_nan),
+	SPROP(DOUBLE, "PositiveInfinity", TY(DOUBLE), double_posinf),
+	SPROP(DOUBLE, "NegativeInfinity", TY(DOUBLE), double_neginf),
+	SPROP(DOUBLE, "MaxValue", TY(DOUBLE), double_maxvalue),
+	SPROP(DOUBLE, "MinValue", TY(DOUBLE), double_minvalue),
+	SPROP(DOUBLE, "Epsilon", TY(DOUBLE), double_epsilon),
 	SMETH(DOUBLE, "Parse", 1, 1, TY(DOUBLE), double_parse, TY(STRING)),
 	SMETHF(DOUBLE, MF_OUT2, "TryParse", 2, 2, TY(BOOL), double_tryparse, TY(STRING), TY(DOUBLE)),
 	METH(DOUBLE, "ToString", 0, 1, TY(STRING), any_tostring, TY(STRING)),
@@ -3189,6 +3530,27 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(MATH, "Clamp", 3, 3, TY(LONG), math_clamp, TY(LONG), TY(LONG), TY(LONG)),
 	SMETH(MATH, "Clamp", 3, 3, TY(DOUBLE), math_clamp, TY(DOUBLE), TY(DOUBLE), TY(DOUBLE)),
 	SMETH(MATH, "Truncate", 1, 1, TY(DOUBLE), math_truncate, TY(DOUBLE)),
+	SMETH(MATH, "Pow", 2, 2, TY(DOUBLE), math_pow, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "Sqrt", 1, 1, TY(DOUBLE), math_sqrt, TY(DOUBLE)),
+	SMETH(MATH, "Cbrt", 1, 1, TY(DOUBLE), math_cbrt, TY(DOUBLE)),
+	SMETH(MATH, "Exp", 1, 1, TY(DOUBLE), math_exp, TY(DOUBLE)),
+	SMETH(MATH, "Log", 1, 2, TY(DOUBLE), math_log, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "Log10", 1, 1, TY(DOUBLE), math_log10, TY(DOUBLE)),
+	SMETH(MATH, "Log2", 1, 1, TY(DOUBLE), math_log2, TY(DOUBLE)),
+	SMETH(MATH, "Sin", 1, 1, TY(DOUBLE), math_sin, TY(DOUBLE)),
+	SMETH(MATH, "Cos", 1, 1, TY(DOUBLE), math_cos, TY(DOUBLE)),
+	SMETH(MATH, "Tan", 1, 1, TY(DOUBLE), math_tan, TY(DOUBLE)),
+	SMETH(MATH, "Asin", 1, 1, TY(DOUBLE), math_asin, TY(DOUBLE)),
+	SMETH(MATH, "Acos", 1, 1, TY(DOUBLE), math_acos, TY(DOUBLE)),
+	SMETH(MATH, "Atan", 1, 1, TY(DOUBLE), math_atan, TY(DOUBLE)),
+	SMETH(MATH, "Atan2", 2, 2, TY(DOUBLE), math_atan2, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "Sinh", 1, 1, TY(DOUBLE), math_sinh, TY(DOUBLE)),
+	SMETH(MATH, "Cosh", 1, 1, TY(DOUBLE), math_cosh, TY(DOUBLE)),
+	SMETH(MATH, "Tanh", 1, 1, TY(DOUBLE), math_tanh, TY(DOUBLE)),
+	SMETH(MATH, "IEEERemainder", 2, 2, TY(DOUBLE), math_ieeeremainder, TY(DOUBLE), TY(DOUBLE)),
+	SMETH(MATH, "BigMul", 2, 2, TY(LONG), math_bigmul, TY(INT), TY(INT)),
+	SPROP(MATH, "PI", TY(DOUBLE), math_pi),
+	SPROP(MATH, "E", TY(DOUBLE), math_e),
 	/* decimal overloads after the double ones: Math.Round(1) stays a double */
 	SMETH(MATH, "Abs", 1, 1, TY(DECIMAL), dec_abs, TY(DECIMAL)),
 	SMETH(MATH, "Ceiling", 1, 1, TY(DECIMAL), dec_ceiling, TY(DECIMAL)),
@@ -3290,6 +3652,25 @@ const struct cg_expr_member cg_expr_members[] = {
 	SMETH(REGEX, "IsMatch", 2, 3, TY(BOOL), re_ismatch, TY(STRING), TY(STRING), TY(REGEXOPT)),
 	SMETH(REGEX, "Match", 2, 3, TY(MATCH), re_match, TY(STRING), TY(STRING), TY(REGEXOPT)),
 	SMETH(REGEX, "Replace", 3, 4, TY(STRING), re_replace, TY(STRING), TY(STRING), TY(STRING), TY(REGEXOPT)),
+	SMETH(REGEX, "Matches", 2, 3, TY(MATCHES), re_matches, TY(STRING), TY(STRING), TY(REGEXOPT)),
+	SMETH(REGEX, "Split", 2, 3, TARR(STRING), re_split, TY(STRING), TY(STRING), TY(REGEXOPT)),
+	SMETH(REGEX, "Escape", 1, 1, TY(STRING), re_escape, TY(STRING)),
+	SMETH(REGEX, ".ctor", 1, 2, TY(REGEX), rx_ctor, TY(STRING), TY(REGEXOPT)),
+	METH(REGEX, "IsMatch", 1, 1, TY(BOOL), rx_ismatch, TY(STRING)),
+	METH(REGEX, "Match", 1, 1, TY(MATCH), rx_match, TY(STRING)),
+	METH(REGEX, "Matches", 1, 1, TY(MATCHES), rx_matches, TY(STRING)),
+	METH(REGEX, "Replace", 2, 2, TY(STRING), rx_replace, TY(STRING), TY(STRING)),
+	METH(REGEX, "Split", 1, 1, TARR(STRING), rx_split, TY(STRING)),
+	METH(REGEX, "ToString", 0, 0, TY(STRING), rx_tostring, { 0 }),
+	METH(MATCH, "NextMatch", 0, 0, TY(MATCH), match_next, { 0 }),
+	METH(MATCH, "ToString", 0, 0, TY(STRING), match_value, { 0 }),
+	METH(GROUP, "ToString", 0, 0, TY(STRING), group_value, { 0 }),
+	PROP(MATCHES, "Count", TY(INT), matches_count),
+	{ CG_EXPR_T_NULLABLE, MF_NULLSELF, 0, 0, "HasValue", { { 0 } }, TY(BOOL), nul_hasvalue },
+	{ CG_EXPR_T_NULLABLE, MF_NULLSELF, 0, 0, "Value", { { 0 } }, TY(ELEM), nul_value },
+	{ CG_EXPR_T_NULLABLE, MF_NULLSELF | MF_METHOD, 0, 1, "GetValueOrDefault", { TY(ELEM) }, TY(ELEM), nul_getvalueordefault },
+	{ CG_EXPR_T_NULLABLE, MF_NULLSELF | MF_METHOD, 0, 0, "ToString", { { 0 } }, TY(STRING), nul_tostring },
+	{ CG_EXPR_T_MATCHES, MF_INDEXER, 1, 1, "this[]", { TY(INT) }, TY(MATCH), matches_index },
 	PROP(MATCH, "Groups", TY(GROUPS), match_groups),
 	PROP(MATCH, "Index", TY(INT), match_index),
 	PROP(MATCH, "Length", TY(INT), match_length),

@@ -1,6 +1,7 @@
-/* Regex (IsMatch, Match, Replace) on POSIX extended regular expressions
+/* The pattern engine behind Regex (IsMatch, Match, Matches, Replace,
+ * Split, instances; members.c) on POSIX extended regular expressions
  * (glibc regcomp/regexec). .NET patterns are translated: \d \D, \w \W \s
- * \S (inside and outside brackets), \t \n \r \uXXXX, (?:...) and named
+ * \S (inside and outside brackets), \t \n \r \f \v \uXXXX, (?:...) and named
  * groups (?<n>...). Refused at load time: lazy quantifiers, lookarounds,
  * backreferences by name, atomic groups, inline options. Matching is
  * POSIX leftmost-longest, not .NET's leftmost-first: alternations such as
@@ -23,6 +24,7 @@ struct cg_expr_regex {
 	unsigned ngroups;                          /* .NET-visible groups, 0 = whole match */
 	uint8_t map[CG_EXPR_RE_MAX_GROUPS];        /* .NET group index -> POSIX subexpression */
 	struct cg_str names[CG_EXPR_RE_MAX_GROUPS]; /* .NET group names (empty: numbered) */
+	struct cg_str pattern;                     /* as written (Regex.ToString()) */
 };
 
 /* glibc's regex follows LC_CTYPE: a UTF-8 locale makes '.' and [^x] match
@@ -97,6 +99,8 @@ static char *translate(struct cg_str p, struct cg_arena *a, struct cg_expr_regex
 			case 't': lit[0] = '\t'; break;
 			case 'n': lit[0] = '\n'; break;
 			case 'r': lit[0] = '\r'; break;
+			case 'f': lit[0] = '\f'; break;
+			case 'v': lit[0] = '\v'; break;
 			case 'u': {
 				/* \uXXXX: the character's UTF-8 bytes, escaped as needed */
 				size_t j = i;
@@ -258,6 +262,7 @@ struct cg_expr_regex *cg_expr_regex_compile(struct cg_arena *a, struct cg_str pa
 		return NULL;
 	}
 	x->ok = true;
+	x->pattern = pattern;
 	if (cg_arena_on_cleanup(a, re_cleanup, x) < 0) {
 		regfree(&x->re);
 		*why = "out of memory";
@@ -300,4 +305,9 @@ int cg_expr_regex_group(const struct cg_expr_regex *x, struct cg_str name)
 	if (cg_str_to_u64(name, CG_EXPR_RE_MAX_GROUPS, &v) && v < x->ngroups)
 		return (int)v;
 	return -1;
+}
+
+struct cg_str cg_expr_regex_pattern(const struct cg_expr_regex *x)
+{
+	return x->pattern;
 }

@@ -31,6 +31,7 @@ static const char *const full_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_MATCH] = "System.Text.RegularExpressions.Match",
 	[CG_EXPR_T_GROUP] = "System.Text.RegularExpressions.Group",
 	[CG_EXPR_T_GROUPS] = "System.Text.RegularExpressions.GroupCollection",
+	[CG_EXPR_T_MATCHES] = "System.Text.RegularExpressions.MatchCollection",
 	[CG_EXPR_T_BODY] = "IMessageBody",
 	[CG_EXPR_T_JTOKEN] = "Newtonsoft.Json.Linq.JToken",
 	[CG_EXPR_T_SUBSCRIPTION] = "ISubscription",
@@ -93,6 +94,7 @@ static const char *const short_names[CG_EXPR_T__COUNT] = {
 	[CG_EXPR_T_MATCH] = "Match",
 	[CG_EXPR_T_GROUP] = "Group",
 	[CG_EXPR_T_GROUPS] = "GroupCollection",
+	[CG_EXPR_T_MATCHES] = "MatchCollection",
 	[CG_EXPR_T_JTOKEN] = "JToken",
 	[CG_EXPR_T_JPROPERTY] = "JProperty",
 	[CG_EXPR_T_JTOKENTYPE] = "JTokenType",
@@ -123,6 +125,10 @@ const char *cg_expr_type_name(struct cg_expr_type t, char *buf, size_t len)
 	}
 	if (t.id == CG_EXPR_T_TYPEREF)
 		return cg_expr_type_name(cg_expr_ty(t.elem), buf, len);
+	if (t.id == CG_EXPR_T_NULLABLE) {
+		snprintf(buf, len, "System.Nullable`1[%s]", t.elem < CG_EXPR_T__COUNT ? full_names[t.elem] : "?");
+		return buf;
+	}
 	if (t.id == CG_EXPR_T_LIST || t.id == CG_EXPR_T_SET) {
 		snprintf(buf, len, "%s[%s]", full_names[t.id], t.elem < CG_EXPR_T__COUNT ? full_names[t.elem] : "?");
 		return buf;
@@ -139,6 +145,12 @@ const char *cg_expr_ty_short(struct cg_expr_type t, char *buf, size_t len)
 {
 	if (t.id == CG_EXPR_T_TYPEREF)
 		t = cg_expr_ty(t.elem);
+	if (t.id == CG_EXPR_T_NULLABLE) {
+		/* Int32? as the messages name the other types ('Int32') */
+		char inner[160];
+		snprintf(buf, len, "%s?", cg_expr_ty_short(cg_expr_ty(t.elem), inner, sizeof(inner)));
+		return buf;
+	}
 	if (t.id < CG_EXPR_T__COUNT && short_names[t.id]) {
 		snprintf(buf, len, "%s", short_names[t.id]);
 		return buf;
@@ -174,6 +186,7 @@ bool cg_expr_ty_is_ref(struct cg_expr_type t)
 	case CG_EXPR_T_HEADERKV:
 	case CG_EXPR_T_STRKV:
 	case CG_EXPR_T_VARKV:
+	case CG_EXPR_T_NULLABLE:
 	case CG_EXPR_T_VOID:
 		return false;
 	default:
@@ -202,6 +215,8 @@ struct cg_expr_type cg_expr_ty_elem(struct cg_expr_type t)
 		return cg_expr_ty(t.elem);
 	case CG_EXPR_T_DICT:
 		return cg_expr_ty2(CG_EXPR_T_DICTKV, t.elem);
+	case CG_EXPR_T_MATCHES:
+		return cg_expr_ty(CG_EXPR_T_MATCH);
 	case CG_EXPR_T_CERTDICT:
 		return cg_expr_ty(CG_EXPR_T_CERTKV);
 	case CG_EXPR_T_HEADERS:
@@ -261,6 +276,10 @@ static const struct {
 	{ "IPAddress", CG_EXPR_T_IPADDR }, { "System.Net.IPAddress", CG_EXPR_T_IPADDR },
 	{ "Regex", CG_EXPR_T_REGEX }, { "System.Text.RegularExpressions.Regex", CG_EXPR_T_REGEX },
 	{ "RegexOptions", CG_EXPR_T_REGEXOPT }, { "System.Text.RegularExpressions.RegexOptions", CG_EXPR_T_REGEXOPT },
+	{ "Match", CG_EXPR_T_MATCH }, { "System.Text.RegularExpressions.Match", CG_EXPR_T_MATCH },
+	{ "Group", CG_EXPR_T_GROUP }, { "System.Text.RegularExpressions.Group", CG_EXPR_T_GROUP },
+	{ "GroupCollection", CG_EXPR_T_GROUPS }, { "System.Text.RegularExpressions.GroupCollection", CG_EXPR_T_GROUPS },
+	{ "MatchCollection", CG_EXPR_T_MATCHES }, { "System.Text.RegularExpressions.MatchCollection", CG_EXPR_T_MATCHES },
 	{ "X509Certificate2", CG_EXPR_T_CERT },
 	{ "System.Security.Cryptography.X509Certificates.X509Certificate2", CG_EXPR_T_CERT },
 	{ "X500DistinguishedName", CG_EXPR_T_X500 },

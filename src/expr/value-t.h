@@ -36,7 +36,7 @@ enum cg_expr_tid {
 	CG_EXPR_T_EXCEPTION, /* System.Exception (any caught or thrown exception) */
 	CG_EXPR_T_BYTE,      /* System.Byte: only as byte[] elements (held as INT) */
 	CG_EXPR_T_ENCODING,  /* System.Text.Encoding (UTF8, ASCII) */
-	CG_EXPR_T_REGEX,     /* System.Text.RegularExpressions.Regex (static use) */
+	CG_EXPR_T_REGEX,     /* System.Text.RegularExpressions.Regex (u.obj: struct cg_expr_regex) */
 	CG_EXPR_T_REGEXOPT,  /* RegexOptions (an enum, held as INT) */
 	CG_EXPR_T_MATCH,     /* Match */
 	CG_EXPR_T_GROUP,     /* Group */
@@ -70,6 +70,8 @@ enum cg_expr_tid {
 	CG_EXPR_T_PRIVEP,    /* Request.PrivateEndpointConnection: always null */
 	CG_EXPR_T_WEBUTILITY, /* System.Net.WebUtility (static) */
 	CG_EXPR_T_DECIMAL,   /* System.Decimal (numeric: see cg_expr_ty_is_numeric) */
+	CG_EXPR_T_MATCHES,   /* MatchCollection: an array of Match objects (u.obj) */
+	CG_EXPR_T_NULLABLE,  /* T? (Nullable<T>), elem = T: at run time null or a T value */
 	CG_EXPR_T_ELEM,      /* member tables only: the owner's element type */
 	/* the context tree */
 	CG_EXPR_T_CONTEXT,

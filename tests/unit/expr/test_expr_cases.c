@@ -135,6 +135,18 @@ out:
 	cg_arena_destroy(&arena);
 }
 
+/* Copies the text of an expectation line; one longer than its slot fails
+ * the run (a cut expectation could compare against the wrong text). */
+static void put_expect(char *dst, size_t cap, const char *text, const char *name, unsigned lineno)
+{
+	size_t n = strlen(text);
+	if (n >= cap) {
+		print_error("%s:%u: expectation of %zu bytes, the harness keeps %zu\n", name, lineno, n, cap - 1);
+		fail();
+	}
+	memcpy(dst, text, n + 1);
+}
+
 static void run_file(const char *path, const char *name)
 {
 	FILE *f = fopen(path, "r");
@@ -171,16 +183,16 @@ static void run_file(const char *path, const char *name)
 				snprintf(tc->directives[tc->ndirs++], sizeof(tc->directives[0]), "%.500s", line);
 		} else if (!strncmp(line, "=> ", 3)) {
 			tc->expect_kind = 1;
-			snprintf(tc->expect, sizeof(tc->expect), "%s", line + 3);
+			put_expect(tc->expect, sizeof(tc->expect), line + 3, name, lineno);
 		} else if (!strncmp(line, "!> ", 3)) {
 			tc->expect_kind = 2;
-			snprintf(tc->expect, sizeof(tc->expect), "%s", line + 3);
+			put_expect(tc->expect, sizeof(tc->expect), line + 3, name, lineno);
 		} else if (!strncmp(line, "!! ", 3)) {
 			if (tc->nerrs < CG_EXPR_MAX_DIAGS)
-				snprintf(tc->errs[tc->nerrs++], sizeof(tc->errs[0]), "%s", line + 3);
+				put_expect(tc->errs[tc->nerrs++], sizeof(tc->errs[0]), line + 3, name, lineno);
 		} else if (!strncmp(line, "~~ ", 3)) {
 			if (tc->nwarns < CG_EXPR_MAX_DIAGS)
-				snprintf(tc->warns[tc->nwarns++], sizeof(tc->warns[0]), "%s", line + 3);
+				put_expect(tc->warns[tc->nwarns++], sizeof(tc->warns[0]), line + 3, name, lineno);
 		} else if (line[0] == '%') {
 			if (tc->ndirs < 64)
 				snprintf(tc->directives[tc->ndirs++], sizeof(tc->directives[0]), "%.500s", line);
