@@ -83,6 +83,20 @@ static inline struct cg_str cg_str_trim_ows(struct cg_str s)
 	return s;
 }
 
+/* Strips XML text whitespace (SP, HTAB, CR, LF) at both ends: the text
+ * of policy elements such as <origin> or <method>. */
+static inline struct cg_str cg_str_trim_space(struct cg_str s)
+{
+	while (s.len && (s.ptr[0] == ' ' || s.ptr[0] == '\t' || s.ptr[0] == '\r' || s.ptr[0] == '\n')) {
+		s.ptr++;
+		s.len--;
+	}
+	while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t' || s.ptr[s.len - 1] == '\r' ||
+			 s.ptr[s.len - 1] == '\n'))
+		s.len--;
+	return s;
+}
+
 /* Index of the first c in s, or -1. */
 static inline long cg_str_find_char(struct cg_str s, char c)
 {

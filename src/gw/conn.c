@@ -349,6 +349,27 @@ static void pipe_fail(struct cg_conn *c)
 	respond_pipe(c);
 }
 
+/* Answers a request the pipeline ended (RESPOND: the pipe's response;
+ * ERROR: on-error and the error response; NOMEM: 503). Returns false, and
+ * answers nothing, for CONTINUE. */
+static bool pipe_answer(struct cg_conn *c, enum cg_pipe_rc rc)
+{
+	switch (rc) {
+	case CG_PIPE_CONTINUE:
+		return false;
+	case CG_PIPE_RESPOND:
+		respond_pipe(c);
+		break;
+	case CG_PIPE_ERROR:
+		pipe_fail(c);
+		break;
+	default:
+		respond_json(c, 503, "Service Unavailable", true);
+		break;
+	}
+	return true;
+}
+
 /* A failure outside the policies (backend unreachable, timeout): with a
  * pipeline it becomes LastError and goes through on-error, as in APIM. */
 static void respond_gateway_error(struct cg_conn *c, int status, const char *reason, const char *message,
@@ -581,19 +602,8 @@ static bool pipe_request(struct cg_conn *c, const struct cg_pipeline *pl)
 		if (rc == CG_PIPE_CONTINUE)
 			rc = CG_PIPE_RESPOND;
 	}
-	switch (rc) {
-	case CG_PIPE_CONTINUE:
-		break;
-	case CG_PIPE_RESPOND:
-		respond_pipe(c);
+	if (pipe_answer(c, rc))
 		return true;
-	case CG_PIPE_ERROR:
-		pipe_fail(c);
-		return true;
-	case CG_PIPE_NOMEM:
-		respond_json(c, 503, "Service Unavailable", true);
-		return true;
-	}
 	if (p->backend) {
 		r->backend = p->backend;
 		r->pool_key = r->backend->pool_key;
@@ -1234,20 +1244,10 @@ static bool preflight(struct cg_conn *c, bool routed)
 		return true;
 	}
 	r->pipe = p;
-	switch (cg_cors_preflight(p)) {
-	case CG_PIPE_CONTINUE:
-		r->pipe = NULL;
-		return false;
-	case CG_PIPE_RESPOND:
-		respond_pipe(c);
+	if (pipe_answer(c, cg_cors_preflight(p)))
 		return true;
-	case CG_PIPE_ERROR:
-		pipe_fail(c);
-		return true;
-	default:
-		respond_json(c, 503, "Service Unavailable", true);
-		return true;
-	}
+	r->pipe = NULL;
+	return false;
 }
 
 static void begin_request(struct cg_conn *c, size_t headlen)
@@ -1638,28 +1638,17 @@ static bool pipe_response(struct cg_conn *c)
 			return true;
 		}
 	enum cg_pipe_rc rc = cg_pipe_run(p, CG_POL_OUTBOUND);
-	switch (rc) {
-	case CG_PIPE_CONTINUE:
-		if (!p->resp_body_set) {
-			if (cg_cors_apply(p, &p->resp_hdrs) != 0) {
-				respond_json(c, 503, "Service Unavailable", true);
-				return true;
-			}
-			r->outbound_ran = true;
-			return false;
+	if (rc == CG_PIPE_CONTINUE && !p->resp_body_set) {
+		if (cg_cors_apply(p, &p->resp_hdrs) != 0) {
+			respond_json(c, 503, "Service Unavailable", true);
+			return true;
 		}
-		respond_pipe(c);
-		return true;
-	case CG_PIPE_RESPOND:
-		respond_pipe(c);
-		return true;
-	case CG_PIPE_ERROR:
-		pipe_fail(c);
-		return true;
-	default:
-		respond_json(c, 503, "Service Unavailable", true);
-		return true;
+		r->outbound_ran = true;
+		return false;
 	}
+	/* outbound set a body of its own: the pipe's response replaces the
+	 * backend's */
+	return pipe_answer(c, rc == CG_PIPE_CONTINUE ? CG_PIPE_RESPOND : rc);
 }
 
 /* The backend's whole body is in respbuf: outbound runs with it as

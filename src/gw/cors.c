@@ -25,15 +25,6 @@ struct cg_cors {
 
 /* ---- build ---------------------------------------------------------------- */
 
-static struct cg_str trim_ws(struct cg_str s)
-{
-	while (s.len && strchr(" \t\r\n", s.ptr[0]))
-		s = cg_str_sub(s, 1, s.len);
-	while (s.len && strchr(" \t\r\n", s.ptr[s.len - 1]))
-		s.len--;
-	return s;
-}
-
 static size_t count_children(const struct cg_pol_node *n)
 {
 	size_t k = 0;
@@ -48,7 +39,7 @@ static int build_origins(struct cg_arena *a, const struct cg_pol_node *list, str
 	if (!cc->origins)
 		return -1;
 	for (const struct cg_pol_node *o = list->children; o; o = o->next) {
-		struct cg_str t = trim_ws(o->text);
+		struct cg_str t = cg_str_trim_space(o->text);
 		if (cg_str_eq_lit(t, "*"))
 			cc->any_origin = true;
 		else if (cg_pol_origin_parse(t, &cc->origins[cc->num_origins]))
@@ -63,7 +54,7 @@ static int build_names(struct cg_arena *a, const struct cg_pol_node *list, struc
 	if (!cc->headers)
 		return -1;
 	for (const struct cg_pol_node *h = list->children; h; h = h->next) {
-		struct cg_str t = trim_ws(h->text);
+		struct cg_str t = cg_str_trim_space(h->text);
 		if (cg_str_eq_lit(t, "*"))
 			cc->any_header = true;
 		else
@@ -78,7 +69,7 @@ static int build_expose(struct cg_arena *a, const struct cg_pol_node *list, stru
 	cg_buf_init(&b, 64 * 1024);
 	int rc = 0;
 	for (const struct cg_pol_node *h = list->children; h && !rc; h = h->next)
-		rc = (b.len && cg_buf_append(&b, ", ", 2)) || cg_buf_append_str(&b, trim_ws(h->text));
+		rc = (b.len && cg_buf_append(&b, ", ", 2)) || cg_buf_append_str(&b, cg_str_trim_space(h->text));
 	cc->expose = cg_arena_strdup_str(a, cg_buf_str(&b));
 	rc |= b.len && !cc->expose.ptr;
 	cg_buf_free(&b);
@@ -144,7 +135,7 @@ static enum cg_pipe_rc method_allowed(struct cg_pipe *p, const struct cg_step *s
 		enum cg_pipe_rc rc = cg_pipe_text_str(p, st, cc->methods[i], &m);
 		if (rc != CG_PIPE_CONTINUE)
 			return rc;
-		m = trim_ws(m);
+		m = cg_str_trim_space(m);
 		*ok = cg_str_eq_lit(m, "*") || cg_str_ieq(m, method);
 	}
 	return CG_PIPE_CONTINUE;

@@ -19,6 +19,7 @@
 #include "gw/snapshot.h"
 #include "gw/throttle.h"
 #include "gw/worker.h"
+#include "http/h1.h"
 #include "policy/policy.h"
 #include "tls/tls.h"
 #include "tls/trust.h"
@@ -558,18 +559,6 @@ static bool protected_header(struct cg_str n)
 	       cg_str_ieq_lit(n, "Keep-Alive") || cg_str_ieq_lit(n, "Transfer-Encoding");
 }
 
-static bool valid_token(struct cg_str s)
-{
-	if (!s.len)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if (c <= 32 || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
-			return false;
-	}
-	return true;
-}
-
 static bool valid_value(struct cg_str s)
 {
 	for (size_t i = 0; i < s.len; i++) {
@@ -604,7 +593,7 @@ static enum cg_pipe_rc run_set_header(struct cg_pipe *p, const struct cg_step *s
 	if (rc != CG_PIPE_CONTINUE)
 		return rc;
 	enum exists_action ea = parse_action(action);
-	if (ea == EA_BAD || !valid_token(name))
+	if (ea == EA_BAD || !cg_h1_token_valid(name))
 		return step_error(p, st, "PolicyValueInvalid",
 				  ea == EA_BAD ? "Invalid exists-action." : "Invalid header name.", 500,
 				  "Internal server error");
@@ -1149,7 +1138,7 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		if (rc != CG_PIPE_CONTINUE)
 			return rc;
 		m = cg_str_trim_ows(m);
-		if (!valid_token(m))
+		if (!cg_h1_token_valid(m))
 			return step_error(p, st, "PolicyValueInvalid", "Invalid HTTP method.", 500,
 					  "Internal server error");
 		p->method = cg_arena_strdup_str(p->arena, m);

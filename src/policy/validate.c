@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "http/h1.h"
 #include "policy/internal.h"
 #include "policy/policy.h"
 #include "tls/vcc.h"
@@ -233,27 +234,6 @@ static void check_auth_cert(struct vctx *v, const struct cg_pol_node *n)
 
 /* ---- cors and find-and-replace (docs/policies.md) --------------------- */
 
-static struct cg_str trim_ws(struct cg_str s)
-{
-	while (s.len && strchr(" \t\r\n", s.ptr[0]))
-		s = cg_str_sub(s, 1, s.len);
-	while (s.len && strchr(" \t\r\n", s.ptr[s.len - 1]))
-		s.len--;
-	return s;
-}
-
-static bool is_token(struct cg_str s)
-{
-	if (!s.len)
-		return false;
-	for (size_t i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.ptr[i];
-		if (c <= 32 || c >= 127 || strchr("\"(),/:;<=>?@[\\]{}", c))
-			return false;
-	}
-	return true;
-}
-
 static void check_cors(struct vctx *v, const struct cg_pol_node *n)
 {
 	static const char *const kids[] = { "allowed-origins", "allowed-methods", "allowed-headers",
@@ -273,7 +253,7 @@ static void check_cors(struct vctx *v, const struct cg_pol_node *n)
 	for (const struct cg_pol_node *c = n->children; c; c = c->next)
 		if (cg_str_eq_lit(c->name, "allowed-origins"))
 			for (const struct cg_pol_node *o = c->children; o; o = o->next)
-				if (cg_str_eq_lit(trim_ws(o->text), "*"))
+				if (cg_str_eq_lit(cg_str_trim_space(o->text), "*"))
 					err(v, n, cred->vpos,
 					    "Attribute 'allow-credentials' of element 'cors' cannot be 'true' when an allowed origin is '*'");
 }
@@ -294,13 +274,13 @@ static void check_cors_list(struct vctx *v, const struct cg_pol_node *n)
 	if (n->num_children < 2 || strcmp(kid, "origin") != 0)
 		return;
 	for (const struct cg_pol_node *c = n->children; c; c = c->next)
-		if (cg_str_eq_lit(trim_ws(c->text), "*"))
+		if (cg_str_eq_lit(cg_str_trim_space(c->text), "*"))
 			err(v, c, c->pos, "Origin '*' must be the only 'origin' element of 'allowed-origins'");
 }
 
 static void check_origin(struct vctx *v, const struct cg_pol_node *n)
 {
-	struct cg_str t = trim_ws(n->text);
+	struct cg_str t = cg_str_trim_space(n->text);
 	struct cg_pol_origin o;
 	if (n->has_text && !n->text_is_expr && !cg_str_eq_lit(t, "*") && !cg_pol_origin_parse(t, &o))
 		err(v, n, n->text_pos,
@@ -311,8 +291,8 @@ static void check_origin(struct vctx *v, const struct cg_pol_node *n)
 /* method (literal) and header: an HTTP token or '*'. */
 static void check_token_text(struct vctx *v, const struct cg_pol_node *n)
 {
-	struct cg_str t = trim_ws(n->text);
-	if (n->has_text && !n->text_is_expr && !cg_str_eq_lit(t, "*") && !is_token(t))
+	struct cg_str t = cg_str_trim_space(n->text);
+	if (n->has_text && !n->text_is_expr && !cg_str_eq_lit(t, "*") && !cg_h1_token_valid(t))
 		err(v, n, n->text_pos, "Value '%.*s' of element '%.*s' is not valid; expected %s or '*'",
 		    CG_STR_FMT(t), CG_STR_FMT(n->name),
 		    cg_str_eq_lit(n->name, "method") ? "an HTTP method" : "a header name");
