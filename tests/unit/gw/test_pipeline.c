@@ -514,6 +514,8 @@ static void test_find_and_replace(void **state)
 	assert_int_equal(cg_pipe_run(&r.p, CG_POL_INBOUND), CG_PIPE_ERROR);
 	assert_int_equal(r.p.status, 413);
 	assert_true(cg_str_eq_lit(r.p.errv.reason, "BodyTooLarge"));
+	cg_arena_destroy(&r.arena);
+	cg_snapshot_unref(s);
 }
 
 /* Throttling in the pipeline: deferred counting when return-response ends
