@@ -97,6 +97,28 @@ static __attribute__((unused)) void pt_expect_errors(const char *text, const cha
 	pt_expect_errors_env(text, NULL, want);
 }
 
+/* A document that must be refused with exactly these diagnostics. */
+struct err_case {
+	const char *text;
+	const char *want;
+};
+
+/* Loads every case at operation scope; prints each one that loaded or
+ * reported other diagnostics, and fails if there was any. */
+static __attribute__((unused)) void pt_error_table(const struct err_case *cases, size_t n)
+{
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *diags;
+		struct cg_pol_doc *doc = pt_load_env(cases[i].text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_OPERATION, NULL, &diags);
+		if (doc || strcmp(diags, cases[i].want) != 0) {
+			print_error("case %zu: %s\nwant: %sgot:  %s", i, cases[i].text, cases[i].want, diags);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 static __attribute__((unused)) const char *pt_dump(const struct cg_pol_doc *doc)
 {
 	pt_out.len = 0;

@@ -2,11 +2,6 @@
  * APIM's documented examples accepted, and the origin parser. */
 #include "helpers.h"
 
-struct err_case {
-	const char *text;
-	const char *want;
-};
-
 #define CORS_O "<allowed-origins><origin>https://a.example</origin></allowed-origins>"
 
 static const struct err_case cases[] = {
@@ -48,16 +43,7 @@ static const struct err_case cases[] = {
 static void t_error_table(void **state)
 {
 	(void)state;
-	int bad = 0;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *diags;
-		struct cg_pol_doc *doc = pt_load_env(cases[i].text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_OPERATION, NULL, &diags);
-		if (doc || strcmp(diags, cases[i].want) != 0) {
-			print_error("case %zu: %s\nwant: %sgot:  %s", i, cases[i].text, cases[i].want, diags);
-			bad++;
-		}
-	}
-	assert_int_equal(bad, 0);
+	pt_error_table(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* APIM's reference example, verbatim, and the forms users write. */

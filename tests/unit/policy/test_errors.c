@@ -1,11 +1,6 @@
 /* Every bad-input path of the loader: exact message and original position. */
 #include "helpers.h"
 
-struct err_case {
-	const char *text;
-	const char *want;
-};
-
 static const struct err_case cases[] = {
 	{ "<policies><inbound><foo/></inbound></policies>",
 	  "1:20: Unknown policy 'foo': policies this gateway does not implement are refused, not skipped\n" },
@@ -177,16 +172,7 @@ static const struct err_case cases[] = {
 static void t_error_table(void **state)
 {
 	(void)state;
-	int bad = 0;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *diags;
-		struct cg_pol_doc *doc = pt_load_env(cases[i].text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_OPERATION, NULL, &diags);
-		if (doc || strcmp(diags, cases[i].want) != 0) {
-			print_error("case %zu: %s\nwant: %sgot:  %s", i, cases[i].text, cases[i].want, diags);
-			bad++;
-		}
-	}
-	assert_int_equal(bad, 0);
+	pt_error_table(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* The same errors in format=xml report the same original positions. */
