@@ -854,6 +854,14 @@ class Gateway:
         return run([self.bin, "--store", self.store] + list(args), check=check,
                    timeout=timeout)
 
+    def set_policy(self, text, *scope, check=True):
+        """`certgate policy set [scope...] FILE` with text written to a
+        temporary file; scope e.g. "--api", "a", "--operation", "o"."""
+        fd, path = tempfile.mkstemp(dir=self.dir, suffix=".xml")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return self.cli("policy", "set", *scope, path, check=check)
+
     def _build_store(self):
         for h in self.hosts:
             cf = self.pki.server(h["name"], rsa=h.get("rsa", False))

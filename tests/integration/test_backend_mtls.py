@@ -76,11 +76,9 @@ class BackendMtls(cgtest.GatewayTestCase):
 
     @classmethod
     def policy(cls, api, inbound):
-        fd, path = tempfile.mkstemp(dir=cls.tmp, suffix=".xml")
-        with os.fdopen(fd, "w") as f:
-            f.write("<policies><inbound><base />%s</inbound><backend><base /></backend>"
-                    "<outbound><base /></outbound><on-error><base /></on-error></policies>" % inbound)
-        cls.gw.cli("policy", "set", "--api", api, path)
+        cls.gw.set_policy("<policies><inbound><base />%s</inbound><backend><base /></backend>"
+                          "<outbound><base /></outbound><on-error><base /></on-error></policies>" % inbound,
+                          "--api", api)
 
     def test_backend_entity_applied_to_matching_service_url(self):
         self.mtls_be.reset()

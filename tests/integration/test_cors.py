@@ -68,14 +68,8 @@ class Cors(cgtest.GatewayTestCase):
                  {"api": "web", "id": "opt-custom", "method": "OPTIONS", "template": "/custom"}],
             serve_args=["--max-buffered-body", "65536"])
         for api, text in (("web", WEB), ("star", STAR), ("loose", LOOSE), ("far", FAR), ("grow", GROW)):
-            fd, path = tempfile.mkstemp(dir=cls.tmp, suffix=".xml")
-            with os.fdopen(fd, "w") as f:
-                f.write(text)
-            g.cli("policy", "set", "--api", api, path)
-        fd, path = tempfile.mkstemp(dir=cls.tmp, suffix=".xml")
-        with os.fdopen(fd, "w") as f:
-            f.write(OP_PUT)
-        g.cli("policy", "set", "--api", "web", "--operation", "put-items", path)
+            g.set_policy(text, "--api", api)
+        g.set_policy(OP_PUT, "--api", "web", "--operation", "put-items")
         cls.gateways.append(g)
         g.start()
         cls.gw = g

@@ -32,12 +32,10 @@ class Metrics(cgtest.GatewayTestCase):
             apis=[{"id": "open", "path": "open", "backend": cls.b.url("/o")},
                   {"id": "vcc", "path": "vcc", "backend": cls.b.url("/v")}],
             serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf])
-        fd, path = tempfile.mkstemp(dir=cls.tmp, suffix=".xml")
-        with os.fdopen(fd, "w") as f:
-            f.write('<policies><inbound><base /><validate-client-certificate validate-trust="false" '
-                    'validate-revocation="false" /></inbound><backend><base /></backend>'
-                    '<outbound><base /></outbound><on-error><base /></on-error></policies>')
-        cls.gw.cli("policy", "set", "--api", "vcc", path)
+        cls.gw.set_policy('<policies><inbound><base /><validate-client-certificate validate-trust="false" '
+                          'validate-revocation="false" /></inbound><backend><base /></backend>'
+                          '<outbound><base /></outbound><on-error><base /></on-error></policies>',
+                          "--api", "vcc")
         time.sleep(1.0)
         cls.alice = cls.pki.client("alice")
 

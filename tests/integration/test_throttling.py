@@ -86,10 +86,7 @@ class Throttling(cgtest.GatewayTestCase):
 
     @classmethod
     def set_policy(cls, text, *scope, check=True):
-        fd, path = tempfile.mkstemp(dir=cls.tmp, suffix=".xml")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        return cls.gw.cli("policy", "set", *scope, path, check=check)
+        return cls.gw.set_policy(text, *scope, check=check)
 
     def call(self, path, who=None):
         who = who or self.alice
