@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "gw/limits.h"
 #include "gw/worker.h"
 #include "tls/crl.h"
 #include "tls/srv.h"
@@ -119,6 +120,32 @@ static int label(struct cg_buf *out, const char *v)
 	return rc;
 }
 
+/* Throttling: refusals by policy kind, and the process-wide counter table
+ * (gw/limits.c) the policies share. */
+static int render_throttle(const struct cg_gateway *gw, struct cg_buf *out)
+{
+	static const char *const kinds[CG_STATS_THROTTLE_KINDS] = { "rate-limit", "quota", "concurrency" };
+	int rc = cg_buf_printf(out, "# HELP certgate_throttle_refusals_total Requests refused by rate-limit(-by-key) "
+				    "(429), quota(-by-key) (403) and limit-concurrency (429).\n"
+				    "# TYPE certgate_throttle_refusals_total counter\n");
+	for (int k = 0; k < CG_STATS_THROTTLE_KINDS; k++)
+		rc |= cg_buf_printf(out, "certgate_throttle_refusals_total{policy=\"%s\"} %llu\n", kinds[k],
+				    (unsigned long long)SUM(throttled[k]));
+	struct cg_limits_stats ls;
+	cg_limits_stats(&ls);
+	rc |= cg_buf_printf(out,
+			    "# HELP certgate_throttle_keys Live counters of the throttling policies (cap 65536).\n"
+			    "# TYPE certgate_throttle_keys gauge\ncertgate_throttle_keys %llu\n"
+			    "# HELP certgate_throttle_overflows_total Counted calls whose key found its shard full "
+			    "and shared the shard's overflow counter (limited more strictly).\n"
+			    "# TYPE certgate_throttle_overflows_total counter\ncertgate_throttle_overflows_total %llu\n"
+			    "# HELP certgate_throttle_reclaimed_total Counters reclaimed after their window ended.\n"
+			    "# TYPE certgate_throttle_reclaimed_total counter\ncertgate_throttle_reclaimed_total %llu\n",
+			    (unsigned long long)ls.keys, (unsigned long long)ls.overflows,
+			    (unsigned long long)ls.reclaimed);
+	return rc;
+}
+
 int cg_gw_metrics_render(void *user, struct cg_buf *out)
 {
 	const struct cg_gateway *gw = user;
@@ -152,6 +179,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			    "certgate_backend_failures_total{kind=\"connection\"} %llu\n"
 			    "certgate_backend_failures_total{kind=\"timeout\"} %llu\n",
 			    (unsigned long long)SUM(backend_failures), (unsigned long long)SUM(backend_timeouts));
+	rc |= render_throttle(gw, out);
 	uint64_t conns = 0;
 	for (int i = 0; i < gw->nworkers; i++)
 		conns += gw->workers[i].num_conns; /* a gauge: a racy read is fine */

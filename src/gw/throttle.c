@@ -9,6 +9,7 @@
 #include "expr/ctx.h"
 #include "expr/expr.h"
 #include "gw/limits.h"
+#include "gw/worker.h"
 #include "policy/policy.h"
 
 /* APIM's default first-period-start, 0001-01-01T00:00:00Z, in Unix ms. */
@@ -129,9 +130,16 @@ static void timespan(char *out, size_t len, uint64_t s)
 		snprintf(out, len, "%02u:%02u:%02u", (unsigned)(s / 3600), (unsigned)(s / 60 % 60), (unsigned)(s % 60));
 }
 
+static void count_refusal(struct cg_pipe *p, enum cg_stats_throttle kind)
+{
+	if (p->stats)
+		cg_stat_inc(&p->stats->throttled[kind]);
+}
+
 static enum cg_pipe_rc refuse(struct cg_pipe *p, const struct cg_step *st, const struct cg_limit_result *r)
 {
 	const struct cg_throttle *t = st->throttle;
+	count_refusal(p, is_quota(st->kind) ? CG_STATS_QUOTA : CG_STATS_RATE_LIMIT);
 	uint64_t secs = (r->retry_after_ms + 999) / 1000;
 	if ((r->retry_after_ms && add_hdr(p, t->retry_hdr, secs) != 0) || set_int_var(p, t->retry_var, secs) != 0)
 		return CG_PIPE_NOMEM;
@@ -234,6 +242,7 @@ static enum cg_pipe_rc run_concurrency(struct cg_pipe *p, const struct cg_step *
 	cg_limit_key_make(&k, CG_LIMIT_CONCURRENCY, 0, key);
 	struct cg_limit_slot *slot = cg_limit_enter(&k, (uint64_t)max);
 	if (!slot) {
+		count_refusal(p, CG_STATS_CONCURRENCY);
 		char msg[120];
 		snprintf(msg, sizeof(msg), "Concurrency limit of %" PRId64 " is exceeded.", max);
 		return cg_pipe_step_error(p, st, "ConcurrencyLimitExceeded", msg, 429, "Too many requests");

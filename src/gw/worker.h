@@ -19,6 +19,14 @@ struct cg_worker;
 /* Counters a worker keeps for /metrics. Written only by the worker (relaxed
  * load+store, no locked instructions), read by the admin thread. */
 #define CG_STATS_VCC_REASONS 16
+
+/* Requests the throttling policies refused (gw/throttle.c). */
+enum cg_stats_throttle {
+	CG_STATS_RATE_LIMIT = 0, /* rate-limit, rate-limit-by-key: 429 */
+	CG_STATS_QUOTA,          /* quota, quota-by-key: 403 */
+	CG_STATS_CONCURRENCY,    /* limit-concurrency: 429 */
+	CG_STATS_THROTTLE_KINDS
+};
 #define CG_STATS_CERTS_SEEN 1024 /* client certificates remembered for expiry gauges, per worker */
 
 struct cg_cert_seen {
@@ -40,6 +48,7 @@ struct cg_stats {
 	atomic_uint_fast64_t vcc_failures[CG_STATS_VCC_REASONS]; /* by enum cg_vcc_reason */
 	atomic_uint_fast64_t backend_failures;  /* 502 */
 	atomic_uint_fast64_t backend_timeouts;  /* 504 */
+	atomic_uint_fast64_t throttled[CG_STATS_THROTTLE_KINDS]; /* refused by enum cg_stats_throttle */
 	pthread_mutex_t certs_lock;             /* guards certs: the admin thread reads them */
 	struct cg_cert_seen certs[CG_STATS_CERTS_SEEN];
 };

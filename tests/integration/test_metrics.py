@@ -30,12 +30,19 @@ class Metrics(cgtest.GatewayTestCase):
         cls.gw = cls.gateway(
             hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
             apis=[{"id": "open", "path": "open", "backend": cls.b.url("/o")},
-                  {"id": "vcc", "path": "vcc", "backend": cls.b.url("/v")}],
+                  {"id": "vcc", "path": "vcc", "backend": cls.b.url("/v")},
+                  {"id": "rl", "path": "rl", "backend": cls.b.url("/r")},
+                  {"id": "quota", "path": "quota", "backend": cls.b.url("/q")}],
             serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf])
         cls.gw.set_policy('<policies><inbound><base /><validate-client-certificate validate-trust="false" '
                           'validate-revocation="false" /></inbound><backend><base /></backend>'
                           '<outbound><base /></outbound><on-error><base /></on-error></policies>',
                           "--api", "vcc")
+        for api, limit in (("rl", '<rate-limit-by-key calls="1" renewal-period="60" counter-key="m" />'),
+                           ("quota", '<quota-by-key calls="1" renewal-period="3600" counter-key="m" />')):
+            cls.gw.set_policy('<policies><inbound><base />%s</inbound><backend><base /></backend>'
+                              '<outbound><base /></outbound><on-error><base /></on-error></policies>' % limit,
+                              "--api", api)
         time.sleep(1.0)
         cls.alice = cls.pki.client("alice")
 
@@ -83,6 +90,21 @@ class Metrics(cgtest.GatewayTestCase):
         self.assertIsNotNone(m, after)
         self.assertIn("CN=alice", m.group(1))
         self.assertTrue(300 < float(m.group(2)) < 400, m.group(2))
+
+    def test_throttling_refusals_and_counters(self):
+        _, _, before = self.metrics()
+        rate = self.value(before, "certgate_throttle_refusals_total", '{policy="rate-limit"}')
+        quota = self.value(before, "certgate_throttle_refusals_total", '{policy="quota"}')
+        self.assertIsNotNone(rate, before)
+        codes = [self.gw.curl(path, host="secure.test").status for path in ("/rl/a", "/rl/b", "/quota/a", "/quota/b")]
+        self.assertEqual(codes, [200, 429, 200, 403])
+        _, _, after = self.metrics()
+        self.assertEqual(self.value(after, "certgate_throttle_refusals_total", '{policy="rate-limit"}'), rate + 1)
+        self.assertEqual(self.value(after, "certgate_throttle_refusals_total", '{policy="quota"}'), quota + 1)
+        self.assertEqual(self.value(after, "certgate_throttle_refusals_total", '{policy="concurrency"}'), 0)
+        self.assertGreaterEqual(self.value(after, "certgate_throttle_keys"), 2)
+        self.assertEqual(self.value(after, "certgate_throttle_overflows_total"), 0)
+        self.assertIsNotNone(self.value(after, "certgate_throttle_reclaimed_total"), after)
 
     def test_metrics_need_the_token(self):
         status, _, body = self.metrics(token=None)
