@@ -34,6 +34,9 @@ struct lim_shard {
 	uint32_t live;
 	int64_t last_sweep_ms;  /* a full shard is swept at most every SWEEP_MS */
 	struct lim_entry overflow;
+	uint64_t overflow_period_ms; /* the longest window the overflow entry served */
+	int64_t overflow_start_ms;   /* its window's start (monotonic); 0: none yet */
+	bool overflow_forever;       /* it served a quota that never renews */
 	struct lim_entry e[CG_LIMITS_SHARD_KEYS];
 };
 
@@ -162,9 +165,37 @@ static struct lim_entry *lookup(struct lim_shard *s, const struct cg_limit_key *
 	return e;
 }
 
-/* Starts a new window when the entry's has ended (shard locked). */
-static void roll(struct lim_entry *e, const struct cg_limit_window *w)
+/* The overflow entry counts for keys of every window length: its window
+ * is the longest any of them asked for (a never-renewing quota: forever),
+ * on the monotonic clock, so a short window ending never resets the count
+ * a long one relies on. Sharing it only ever limits more (shard locked). */
+static void roll_overflow(struct lim_shard *s, const struct cg_limit_window *w)
 {
+	struct lim_entry *e = &s->overflow;
+	if (w->period_ms == 0)
+		s->overflow_forever = true;
+	if (w->period_ms > s->overflow_period_ms)
+		s->overflow_period_ms = w->period_ms;
+	if (s->overflow_forever) {
+		e->end_ms = INT64_MAX;
+		return;
+	}
+	int64_t now = clock_ms(false);
+	if (s->overflow_start_ms == 0 || now >= s->overflow_start_ms + (int64_t)s->overflow_period_ms) {
+		e->count = 0;
+		s->overflow_start_ms = now;
+	}
+	e->wall = false;
+	e->end_ms = s->overflow_start_ms + (int64_t)s->overflow_period_ms;
+}
+
+/* Starts a new window when the entry's has ended (shard locked). */
+static void roll(struct lim_shard *s, struct lim_entry *e, const struct cg_limit_window *w)
+{
+	if (e == &s->overflow) {
+		roll_overflow(s, w);
+		return;
+	}
 	if (w->period_ms == 0) {
 		if (e->end_ms != INT64_MAX) {
 			e->count = 0;
@@ -200,7 +231,7 @@ void cg_limit_take(const struct cg_limit_key *k, const struct cg_limit_window *w
 	struct lim_shard *s = shard_of(k);
 	pthread_mutex_lock(&s->mu);
 	struct lim_entry *e = lookup(s, k);
-	roll(e, w);
+	roll(s, e, w);
 	uint64_t need = n ? n : 1;
 	r->allowed = e->count <= limit && need <= limit - e->count;
 	if (r->allowed)
@@ -217,7 +248,7 @@ void cg_limit_add(const struct cg_limit_key *k, const struct cg_limit_window *w,
 	struct lim_shard *s = shard_of(k);
 	pthread_mutex_lock(&s->mu);
 	struct lim_entry *e = lookup(s, k);
-	roll(e, w);
+	roll(s, e, w);
 	e->count = e->count + n < e->count ? UINT64_MAX : e->count + n;
 	pthread_mutex_unlock(&s->mu);
 }
@@ -269,6 +300,9 @@ void cg_limits_reset(void)
 		memset(&s->overflow, 0, sizeof(s->overflow));
 		s->overflow.shard = i;
 		s->overflow.used = true;
+		s->overflow_period_ms = 0;
+		s->overflow_start_ms = 0;
+		s->overflow_forever = false;
 		pthread_mutex_unlock(&s->mu);
 	}
 	atomic_store(&n_overflows, 0);

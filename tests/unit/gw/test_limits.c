@@ -217,9 +217,28 @@ static void t_key_cap(void **state)
 	assert_true(st.overflows >= 32768);
 	/* one overflowing key per shard got the shared slot; the others wait */
 	assert_int_equal(refused, (int)st.overflows - CG_LIMITS_SHARDS);
+	/* keys of other window lengths share the overflow entries: short
+	 * windows ending must not reset the count a long one relies on */
+	struct cg_limit_result r;
+	struct cg_limit_window longw = { 600000, false, 0 }, shortw = { 60, false, 0 };
+	struct cg_limit_key lk = key(CG_LIMIT_RATE, longw.period_ms, "long");
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < 1024; i++) { /* ~16 per shard: the long key's is hit */
+			snprintf(name, sizeof(name), "short-%d", i);
+			struct cg_limit_key k = key(CG_LIMIT_RATE, shortw.period_ms, name);
+			cg_limit_take(&k, &shortw, UINT64_MAX / 2, 1, &r);
+			assert_true(r.overflow);
+		}
+		if (pass == 0)
+			cg_limit_add(&lk, &longw, 1000000); /* while the short windows run */
+		sleep_ms(120); /* the short windows ended */
+	}
+	cg_limit_take(&lk, &longw, 1000000, 1, &r);
+	assert_true(r.overflow);
+	assert_false(r.allowed);
+	assert_true(r.count >= 1000000);
 	/* a rate key that does not fit is limited with the others of its shard */
 	struct cg_limit_window w = { 60000, false, 0 };
-	struct cg_limit_result r;
 	int limited = 0;
 	for (int i = 0; i < 128 && !limited; i++) {
 		snprintf(name, sizeof(name), "late-%d", i);
