@@ -6,6 +6,7 @@
 #include "store/db.h"
 
 struct cg_db_ops {
+	enum cg_db_kind kind;
 	void (*close)(struct cg_db *db);
 	const char *(*errmsg)(struct cg_db *db);
 	int (*exec)(struct cg_db *db, const char *sql);
@@ -40,5 +41,9 @@ struct cg_db_stmt {
 
 /* SQLite (db-sqlite.c): target is a file path. As cg_db_open. */
 struct cg_db *cg_db_sqlite_open(const char *path, bool readonly, char *err, size_t errlen);
+
+/* PostgreSQL (db-pg.c): url as given to libpq, display for messages. */
+struct cg_db *cg_db_pg_open(const char *url, const char *display, bool readonly, char *err,
+			    size_t errlen);
 
 #endif

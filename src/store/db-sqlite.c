@@ -180,6 +180,7 @@ static const void *col_blob(struct cg_db_stmt *s, int i, size_t *len)
 }
 
 static const struct cg_db_ops sqlite_ops = {
+	.kind = CG_DB_SQLITE,
 	.close = db_close,
 	.errmsg = db_errmsg,
 	.exec = db_exec,

@@ -1,10 +1,49 @@
 /* The database interface's entry points: pick the backend at open, then
  * hand every call to the connection's table of operations. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "store/db-int.h"
+
+bool cg_db_is_url(const char *target)
+{
+	return strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0;
+}
+
+/* A URL's password sits between the first ':' of the userinfo and its
+ * '@' (scheme://user:password@host/...); it is cut out. A password given
+ * as a query parameter is not shown either: the query is dropped. */
+void cg_db_display(const char *target, char *out, size_t outlen)
+{
+	if (!cg_db_is_url(target)) {
+		snprintf(out, outlen, "%s", target);
+		return;
+	}
+	const char *auth = strstr(target, "://") + 3;
+	size_t end = strcspn(auth, "/?#");
+	const char *at = memchr(auth, '@', end);
+	const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	size_t query = strcspn(target, "?");
+	if (colon)
+		snprintf(out, outlen, "%.*s%.*s", (int)(colon - target), target,
+			 (int)(query - (size_t)(at - target)), at);
+	else
+		snprintf(out, outlen, "%.*s", (int)query, target);
+}
 
 struct cg_db *cg_db_open(const char *target, bool readonly, char *err, size_t errlen)
 {
-	return cg_db_sqlite_open(target, readonly, err, errlen);
+	if (!cg_db_is_url(target))
+		return cg_db_sqlite_open(target, readonly, err, errlen);
+	char display[PATH_MAX];
+	cg_db_display(target, display, sizeof(display));
+	return cg_db_pg_open(target, display, readonly, err, errlen);
+}
+
+enum cg_db_kind cg_db_kind(struct cg_db *db)
+{
+	return db->ops->kind;
 }
 
 void cg_db_close(struct cg_db *db)

@@ -24,13 +24,27 @@
 struct cg_db;	   /* a connection */
 struct cg_db_stmt; /* a prepared statement */
 
+enum cg_db_kind {
+	CG_DB_SQLITE,
+	CG_DB_POSTGRESQL,
+};
+
 enum cg_db_step {
 	CG_DB_ERROR = -1,
 	CG_DB_DONE = 0, /* no (more) rows; a write has run */
 	CG_DB_ROW = 1,	/* a row is ready for the column getters */
 };
 
-/* Opens the database at target (for SQLite, a file path). readonly:
+/* Whether target names a PostgreSQL database (a "postgresql://" or
+ * "postgres://" URL) rather than a SQLite file. */
+bool cg_db_is_url(const char *target);
+
+/* target as messages show it: a URL without its password. */
+void cg_db_display(const char *target, char *out, size_t outlen);
+
+/* Opens the database at target: a PostgreSQL URL, else a SQLite file
+ * path. For PostgreSQL, readonly sets default_transaction_read_only and
+ * the database must exist. For SQLite, readonly:
  * never write, and fail when the database does not exist; otherwise it is
  * created (SQLite: a 0600 file, WAL mode). Foreign keys are enforced and a
  * busy database is waited for up to CG_STORE_BUSY_TIMEOUT_MS. Returns the
@@ -38,6 +52,9 @@ enum cg_db_step {
  * 'X': why", "store 'X' does not exist"). Close with cg_db_close. */
 struct cg_db *cg_db_open(const char *target, bool readonly, char *err, size_t errlen);
 void cg_db_close(struct cg_db *db);
+
+/* Which backend db is (the schema's SQL differs). */
+enum cg_db_kind cg_db_kind(struct cg_db *db);
 
 /* Why the last call on db failed (static or connection storage). */
 const char *cg_db_errmsg(struct cg_db *db);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CG_STORE_MODEL_CHUNK     (64 * 1024)    /* model arena chunk */
 #define CG_STORE_MODEL_MAX_BYTES (1024UL << 20) /* a model above 1 GiB is refused */
@@ -19,7 +20,8 @@
  * released, because stores in the field already ran them. */
 struct cg_store_migration {
 	const char *why;
-	const char *sql;
+	const char *sql; /* SQLite */
+	const char *pg;	 /* the same schema in PostgreSQL */
 };
 
 static const struct cg_store_migration migrations[] = {
@@ -55,6 +57,45 @@ static const struct cg_store_migration migrations[] = {
 	  "  url_template TEXT NOT NULL,"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL,"
+	  "  PRIMARY KEY (api_id, id));",
+	  /* PostgreSQL: ids sort and compare bytewise (COLLATE "C") as in
+	   * SQLite, which the model load's merge relies on; path is unique
+	   * up to ASCII case (SQLite: COLLATE NOCASE); strftime is the one
+	   * form of SQLite's the store uses (CG_STORE_SQL_NOW). */
+	  "CREATE FUNCTION strftime(fmt text, at text) RETURNS text LANGUAGE sql STABLE AS $$"
+	  "  SELECT CASE WHEN fmt = '%Y-%m-%dT%H:%M:%SZ' AND at = 'now' THEN"
+	  "    to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END $$;"
+	  "CREATE TABLE meta ("
+	  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	  "  change_counter BIGINT NOT NULL);"
+	  "INSERT INTO meta (id, change_counter) VALUES (1, 0);"
+	  "CREATE TABLE hostnames ("
+	  "  name TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  cert_pem TEXT NOT NULL,"
+	  "  key_pem TEXT NOT NULL,"
+	  "  negotiate_client_certificate INTEGER NOT NULL DEFAULT 0"
+	  "    CHECK (negotiate_client_certificate IN (0, 1)),"
+	  "  is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);"
+	  "CREATE UNIQUE INDEX hostnames_one_default ON hostnames (is_default)"
+	  "  WHERE is_default = 1;"
+	  "CREATE TABLE apis ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  display_name TEXT NOT NULL,"
+	  "  path TEXT COLLATE \"C\" NOT NULL,"
+	  "  service_url TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);"
+	  "CREATE UNIQUE INDEX apis_path ON apis (lower(path));"
+	  "CREATE TABLE operations ("
+	  "  api_id TEXT COLLATE \"C\" NOT NULL REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  id TEXT COLLATE \"C\" NOT NULL,"
+	  "  display_name TEXT NOT NULL,"
+	  "  method TEXT NOT NULL,"
+	  "  url_template TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL,"
 	  "  PRIMARY KEY (api_id, id));" },
 	{ "policies",
 	  /* One document per scope. api_id/op_id are NULL where the scope has
@@ -76,6 +117,21 @@ static const struct cg_store_migration migrations[] = {
 	  "      OR (scope = 'operation' AND api_id IS NOT NULL AND op_id IS NOT NULL)));"
 	  "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
 	  "  (scope, coalesce(api_id, ''), coalesce(op_id, ''));"
+	  "CREATE INDEX policies_op ON policies (api_id, op_id);",
+	  "CREATE TABLE policies ("
+	  "  scope TEXT NOT NULL CHECK (scope IN ('global', 'api', 'operation')),"
+	  "  api_id TEXT COLLATE \"C\" REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  op_id TEXT COLLATE \"C\","
+	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
+	  "  value TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL,"
+	  "  FOREIGN KEY (api_id, op_id) REFERENCES operations (api_id, id) ON DELETE CASCADE,"
+	  "  CHECK ((scope = 'global' AND api_id IS NULL AND op_id IS NULL)"
+	  "      OR (scope = 'api' AND api_id IS NOT NULL AND op_id IS NULL)"
+	  "      OR (scope = 'operation' AND api_id IS NOT NULL AND op_id IS NOT NULL)));"
+	  "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
+	  "  (scope, coalesce(api_id, ''), coalesce(op_id, ''));"
 	  "CREATE INDEX policies_op ON policies (api_id, op_id);" },
 	{ "named values",
 	  "CREATE TABLE named_values ("
@@ -84,10 +140,24 @@ static const struct cg_store_migration migrations[] = {
 	  "  secret INTEGER NOT NULL DEFAULT 0 CHECK (secret IN (0, 1)),"
 	  "  tags TEXT NOT NULL DEFAULT '[]',"
 	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE named_values ("
+	  "  name TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  value TEXT NOT NULL CHECK (length(value) > 0),"
+	  "  secret INTEGER NOT NULL DEFAULT 0 CHECK (secret IN (0, 1)),"
+	  "  tags TEXT NOT NULL DEFAULT '[]',"
+	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
 	{ "policy fragments",
 	  "CREATE TABLE fragments ("
 	  "  id TEXT PRIMARY KEY,"
+	  "  description TEXT NOT NULL DEFAULT '',"
+	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
+	  "  value TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE fragments ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
 	  "  description TEXT NOT NULL DEFAULT '',"
 	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
 	  "  value TEXT NOT NULL,"
@@ -106,6 +176,17 @@ static const struct cg_store_migration migrations[] = {
 	  "  der BLOB NOT NULL,"
 	  "  key_pem TEXT,"
 	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE certificates ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  thumbprint TEXT NOT NULL UNIQUE,"
+	  "  subject TEXT NOT NULL,"
+	  "  issuer TEXT NOT NULL,"
+	  "  not_before TEXT NOT NULL,"
+	  "  not_after TEXT NOT NULL,"
+	  "  der BYTEA NOT NULL,"
+	  "  key_pem TEXT,"
+	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
 	{ "CA certificates",
 	  "CREATE TABLE ca_certificates ("
@@ -114,6 +195,15 @@ static const struct cg_store_migration migrations[] = {
 	  "  subject TEXT NOT NULL,"
 	  "  not_after TEXT NOT NULL,"
 	  "  der BLOB NOT NULL,"
+	  "  intermediate INTEGER NOT NULL DEFAULT 0 CHECK (intermediate IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE ca_certificates ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  thumbprint TEXT NOT NULL UNIQUE,"
+	  "  subject TEXT NOT NULL,"
+	  "  not_after TEXT NOT NULL,"
+	  "  der BYTEA NOT NULL,"
 	  "  intermediate INTEGER NOT NULL DEFAULT 0 CHECK (intermediate IN (0, 1)),"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
@@ -127,6 +217,14 @@ static const struct cg_store_migration migrations[] = {
 	  "  validate_chain INTEGER NOT NULL DEFAULT 1 CHECK (validate_chain IN (0, 1)),"
 	  "  validate_name INTEGER NOT NULL DEFAULT 1 CHECK (validate_name IN (0, 1)),"
 	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE backends ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  url TEXT NOT NULL,"
+	  "  client_cert_id TEXT COLLATE \"C\" REFERENCES certificates (id) ON DELETE RESTRICT,"
+	  "  validate_chain INTEGER NOT NULL DEFAULT 1 CHECK (validate_chain IN (0, 1)),"
+	  "  validate_name INTEGER NOT NULL DEFAULT 1 CHECK (validate_name IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
 	{ "certificate revocation lists",
 	  "CREATE TABLE crls ("
@@ -134,6 +232,13 @@ static const struct cg_store_migration migrations[] = {
 	  "  issuer TEXT NOT NULL,"
 	  "  next_update TEXT NOT NULL,"
 	  "  der BLOB NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE crls ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  issuer TEXT NOT NULL,"
+	  "  next_update TEXT NOT NULL,"
+	  "  der BYTEA NOT NULL,"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
 };
@@ -143,6 +248,21 @@ static const struct cg_store_migration migrations[] = {
 int cg_store_schema_version(void)
 {
 	return NUM_MIGRATIONS;
+}
+
+bool cg_store_is_url(const char *path)
+{
+	return cg_db_is_url(path);
+}
+
+void cg_store_display(const char *path, char *out, size_t outlen)
+{
+	cg_db_display(path, out, outlen);
+}
+
+bool cg_store_exists(const char *path)
+{
+	return cg_db_is_url(path) || access(path, F_OK) == 0;
 }
 
 const char *cg_store_default_path(void)
@@ -370,7 +490,8 @@ static int too_new(struct cg_store *st, int v, char *err, size_t errlen)
 static int migrate_from(struct cg_store *st, int v, char *err, size_t errlen)
 {
 	for (int i = v; i < NUM_MIGRATIONS; i++) {
-		if (cg_db_exec(st->db, migrations[i].sql)) {
+		bool pg = cg_db_kind(st->db) == CG_DB_POSTGRESQL;
+		if (cg_db_exec(st->db, pg ? migrations[i].pg : migrations[i].sql)) {
 			char what[160];
 			snprintf(what, sizeof(what), "migration to version %d (%s)", i + 1,
 				 migrations[i].why);
@@ -441,7 +562,7 @@ struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(st->path, sizeof(st->path), "%s", path);
+	cg_db_display(path, st->path, sizeof(st->path));
 	st->readonly = readonly != 0;
 	st->db = cg_db_open(path, st->readonly, err, errlen);
 	if (!st->db || (readonly ? check_version(st, err, errlen) : migrate(st, err, errlen))) {

@@ -273,9 +273,10 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		}
 	}
 	if (in->path) {
-		/* Paths compare case-insensitively (the column's collation), so
-		 * two APIs can never be ambiguous whichever way routing folds case. */
-		s = cg_store_prepare_text(st, "SELECT id FROM apis WHERE path = ? AND id <> ?", path,
+		/* Paths compare case-insensitively (ASCII, as the column's
+		 * collation and the PostgreSQL index), so two APIs can never be
+		 * ambiguous whichever way routing folds case. */
+		s = cg_store_prepare_text(st, "SELECT id FROM apis WHERE lower(path) = lower(?) AND id <> ?", path,
 					  id, err, errlen);
 		rc = cg_store_first_row(st, s, "check path", err, errlen);
 		if (rc == 0)
