@@ -400,6 +400,14 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 	cg_apiops_diag_init(&d, errlen > 1 ? errlen : 1);
 	if (!cg_apiops_read(dir, &plan, &d))
 		goto refused;
+	if (cg_store_is_url(store_path)) {
+		/* The dry run works on a copy of the SQLite file (scratch_copy). */
+		cg_apiops_diag_add(&d, true,
+				   "import needs a SQLite store: a PostgreSQL store cannot be "
+				   "copied for the dry run yet (import into a file, or write "
+				   "with the other commands)");
+		goto refused;
+	}
 	/* The real store stays open from before the copy to the writes, so
 	 * one connection's change token says whether anyone wrote between. */
 	bool existed = file_exists(store_path);
