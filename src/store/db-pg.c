@@ -19,12 +19,15 @@
 #define PG_ERR_LEN     512
 #define PG_WRITE_LOCK  "7158223187" /* pg_advisory_xact_lock key: "certgate" writers */
 #define PG_SCHEMA_SQL  "SELECT coalesce(max(version), 0) FROM certgate_schema"
+#define PG_CHANNEL     "certgate_store" /* writers NOTIFY it, every connection LISTENs */
 
 struct pg_db {
 	struct cg_db base;
 	PGconn *conn;
 	int64_t changes;
-	char settings[160]; /* the session's SET commands, again after a reconnect */
+	uint64_t events; /* notifications received + reconnects: the data_version */
+	bool in_tx;	 /* between begin and commit/rollback: no reconnect */
+	char settings[200]; /* the session's SET and LISTEN, again after a reconnect */
 	char err[PG_ERR_LEN];
 };
 
@@ -72,9 +75,22 @@ static const char *db_errmsg(struct cg_db *db)
 	return pg(db)->err;
 }
 
+/* Counts the notifications libpq queued while it read results: the
+ * count is the data_version, and the queue stays empty on connections
+ * that never ask for it (the CLI's, the admin API's). */
+static void drain(struct pg_db *d)
+{
+	PGnotify *n;
+	while ((n = PQnotifies(d->conn))) {
+		d->events++;
+		PQfreemem(n);
+	}
+}
+
 /* Whether r succeeded; else records why. Clears r either way. */
 static bool result_ok(struct cg_db *db, PGresult *r)
 {
+	drain(pg(db));
 	ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
 	if (!ok)
@@ -86,14 +102,20 @@ static bool result_ok(struct cg_db *db, PGresult *r)
 /* Called before each round trip. A connection the server dropped
  * (restart, failover) is opened again, with the session settings: the
  * call that met the failure reported it, the next one reconnects, so a
- * gateway's next poll finds the store again. */
+ * gateway's next poll finds the store again. Notifications sent while it
+ * was gone are lost, so a reconnect counts as a change. Never inside a
+ * transaction: its statements would run on without it; it fails until
+ * rolled back. */
 static void revive(struct pg_db *d)
 {
-	if (PQstatus(d->conn) != CONNECTION_BAD)
+	if (PQstatus(d->conn) != CONNECTION_BAD || d->in_tx)
 		return;
 	PQreset(d->conn);
-	if (PQstatus(d->conn) == CONNECTION_OK)
+	if (PQstatus(d->conn) == CONNECTION_OK) {
 		PQclear(PQexec(d->conn, d->settings));
+		drain(d);
+		d->events++;
+	}
 }
 
 static int db_exec(struct cg_db *db, const char *sql)
@@ -102,16 +124,28 @@ static int db_exec(struct cg_db *db, const char *sql)
 	return result_ok(db, PQexec(pg(db)->conn, sql)) ? 0 : -1;
 }
 
+/* A transaction is open (a broken connection has none left). */
+static bool tx_open(PGconn *c)
+{
+	PGTransactionStatusType t = PQtransactionStatus(c);
+	return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
+}
+
 static int db_begin(struct cg_db *db, bool write)
 {
-	return db_exec(db, write ? "BEGIN ISOLATION LEVEL READ COMMITTED;"
-				   " SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ")"
-				 : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	/* The NOTIFY is delivered when (and only if) the write commits. */
+	int rc = db_exec(db, write ? "BEGIN ISOLATION LEVEL READ COMMITTED;"
+				     " SELECT pg_advisory_xact_lock(" PG_WRITE_LOCK ");"
+				     " NOTIFY " PG_CHANNEL
+				   : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+	pg(db)->in_tx = tx_open(pg(db)->conn);
+	return rc;
 }
 
 static int db_commit(struct cg_db *db)
 {
 	PGresult *r = PQexec(pg(db)->conn, "COMMIT");
+	pg(db)->in_tx = tx_open(pg(db)->conn);
 	/* COMMIT of a transaction that failed earlier "succeeds" as ROLLBACK. */
 	if (r && PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		PQclear(r);
@@ -123,8 +157,11 @@ static int db_commit(struct cg_db *db)
 
 static void db_rollback(struct cg_db *db)
 {
-	if (PQtransactionStatus(pg(db)->conn) != PQTRANS_IDLE)
+	if (PQtransactionStatus(pg(db)->conn) != PQTRANS_IDLE) {
 		PQclear(PQexec(pg(db)->conn, "ROLLBACK"));
+		drain(pg(db));
+	}
+	pg(db)->in_tx = false; /* a broken connection may now be reset */
 }
 
 /* Integers as SQLite gives them: booleans ("t"/"f") as 1/0, NULL as 0. */
@@ -142,6 +179,7 @@ static int query_int(struct cg_db *db, const char *sql, int64_t *out)
 {
 	revive(pg(db));
 	PGresult *r = PQexec(pg(db)->conn, sql);
+	drain(pg(db));
 	if (!r || PQresultStatus(r) != PGRES_TUPLES_OK) {
 		(void)result_ok(db, r); /* records why, clears r */
 		return -1;
@@ -185,12 +223,20 @@ static int db_set_schema_version(struct cg_db *db, int version)
 	return db_exec(db, sql);
 }
 
-/* PostgreSQL has no counterpart: every write through the store bumps
- * meta.change_counter, which the change token reads. */
+/* Every write through the store notifies PG_CHANNEL on commit, and this
+ * connection listens: counting what arrived (read from the socket, no
+ * round trip) sees every commit, as SQLite's data_version does. */
 static int db_data_version(struct cg_db *db, uint64_t *out)
 {
-	*out = 0;
-	return 0;
+	struct pg_db *d = pg(db);
+	if (!PQconsumeInput(d->conn))
+		revive(d);
+	drain(d);
+	*out = d->events;
+	if (PQstatus(d->conn) == CONNECTION_OK)
+		return 0;
+	set_err(db, PQerrorMessage(d->conn));
+	return -1;
 }
 
 static int64_t db_changes(struct cg_db *db)
@@ -312,6 +358,7 @@ static enum cg_db_step run(struct pg_stmt *s)
 	revive(d);
 	s->res = PQexecParams(d->conn, s->sql, s->nparams, NULL, s->values, s->lengths,
 			      s->formats, 0);
+	drain(d);
 	ExecStatusType st = s->res ? PQresultStatus(s->res) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK) {
 		d->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
@@ -416,10 +463,14 @@ struct cg_db *cg_db_pg_open(const char *url, const char *display, bool readonly,
 		return NULL;
 	}
 	d->base.ops = &pg_ops;
-	/* connect_timeout first: a value in the URL (expanded from dbname)
-	 * overrides it. */
-	const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-	const char *const vals[] = { "10", "certgate", url, NULL };
+	/* Defaults first: a value in the URL (expanded from dbname) overrides
+	 * them. Keepalives and tcp_user_timeout notice a server that vanished
+	 * without closing the connection (the gateway would wait forever for
+	 * a notification otherwise). */
+	const char *const keys[] = { "connect_timeout", "application_name", "keepalives_idle",
+				     "keepalives_interval", "keepalives_count", "tcp_user_timeout",
+				     "dbname", NULL };
+	const char *const vals[] = { "10", "certgate", "30", "10", "3", "60000", url, NULL };
 	d->conn = PQconnectdbParams(keys, vals, 1);
 	if (!d->conn || PQstatus(d->conn) != CONNECTION_OK) {
 		set_err(&d->base, d->conn ? PQerrorMessage(d->conn) : "out of memory");
@@ -429,7 +480,7 @@ struct cg_db *cg_db_pg_open(const char *url, const char *display, bool readonly,
 	}
 	PQsetNoticeProcessor(d->conn, quiet, NULL);
 	snprintf(d->settings, sizeof(d->settings),
-		 "SET lock_timeout = %d; SET default_transaction_read_only = %s",
+		 "SET lock_timeout = %d; SET default_transaction_read_only = %s; LISTEN " PG_CHANNEL,
 		 CG_STORE_BUSY_TIMEOUT_MS, readonly ? "on" : "off");
 	if (db_exec(&d->base, d->settings)) {
 		snprintf(err, errlen, "store '%s': session settings: %s", display, d->err);

@@ -77,8 +77,9 @@ void cg_db_rollback(struct cg_db *db);
 int cg_db_schema_version(struct cg_db *db, int *out);
 int cg_db_set_schema_version(struct cg_db *db, int version);
 
-/* A number that moves when another connection commits (SQLite's
- * data_version); 0 where the backend has none. Returns 0 or -1. */
+/* A number that moves when another connection commits: SQLite's
+ * data_version; for PostgreSQL the notifications the store's writers send
+ * on commit, read without a round trip, plus reconnects. Returns 0 or -1. */
 int cg_db_data_version(struct cg_db *db, uint64_t *out);
 
 /* Rows changed by the last INSERT, UPDATE or DELETE on db. */

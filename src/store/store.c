@@ -584,10 +584,17 @@ int cg_store_change_token(struct cg_store *st, uint64_t *out, char *err, size_t 
 {
 	/* data_version moves when another connection commits (even a foreign
 	 * tool); the counter moves on every write through this module,
-	 * including our own connection's. Together they miss nothing. */
+	 * including our own connection's. Together they miss nothing. With
+	 * PostgreSQL, data_version counts the writers' notifications (our own
+	 * connection's included) and reconnects: it alone is the token, and
+	 * a gateway's poll costs no round trip (docs/fleet.md). */
 	uint64_t dv;
 	int64_t cc;
 	int rc = checked(st, cg_db_data_version(st->db, &dv), "read data_version", err, errlen);
+	if (rc == 0 && cg_db_kind(st->db) == CG_DB_POSTGRESQL) {
+		*out = dv;
+		return 0;
+	}
 	if (rc == 0)
 		rc = one_int(st,
 			     cg_store_prepare(st, "SELECT change_counter FROM meta WHERE id = 1",

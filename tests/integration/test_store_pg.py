@@ -125,6 +125,12 @@ class PgServer:
         self._run([os.path.join(self.bin, "createdb"), "-h", LOOPBACK, "-p", str(self.port),
                    "-U", "certgate", name], timeout=60)
 
+    def query(self, sql):
+        """Rows of sql (psql, database 'postgres') as lists of strings."""
+        cp = run([os.path.join(self.bin, "psql"), "-h", LOOPBACK, "-p", str(self.port),
+                  "-U", "certgate", "-d", "postgres", "-Atc", sql])
+        return [line.split("|") for line in cp.stdout.decode().splitlines()]
+
     def stop(self):
         """Fast shutdown by pid (SIGINT), then SIGKILL after 30 s."""
         if self.proc and self.proc.poll() is None:
@@ -340,6 +346,38 @@ class FleetTest(PgCase):
                 self.assertIn("configuration generation 2 applied", gw.stderr())
         finally:
             for gw in gws:
+                gw.stop()
+            backend.close()
+
+
+class PushTest(PgCase):
+    def test_an_idle_gateway_sends_no_queries_and_still_sees_writes(self):
+        """The change token is the writers' NOTIFY, read from the socket: a
+        polling gateway would show a new state_change every 250 ms."""
+        url = self.new_db()
+        name = url.rsplit("/", 1)[1]
+        backend = cgtest.Backend()
+        gw = None
+        sql = ("SELECT pid, state, state_change FROM pg_stat_activity WHERE datname = '%s'"
+               " ORDER BY pid" % name)
+        try:
+            gw = cgtest.Gateway(self.top, self.pki, store=url,
+                                hosts=[{"name": "fleet.test", "default": True}]).start()
+            time.sleep(0.5)
+            before = SERVER.query(sql)
+            self.assertEqual(len(before), 1, before)  # the gateway's one connection
+            self.assertEqual(before[0][1], "idle")
+            time.sleep(2)
+            self.assertEqual(SERVER.query(sql), before)
+            self.cg(url, "api", "set", "b", "--path", "b", "--backend", backend.url(),
+                    check=True)
+            deadline = time.monotonic() + 15
+            while (gw.curl("/b/x", host="fleet.test").status != 200 and
+                   time.monotonic() < deadline):
+                time.sleep(0.2)
+            self.assertEqual(gw.curl("/b/x", host="fleet.test").status, 200, gw.stderr()[-2000:])
+        finally:
+            if gw:
                 gw.stop()
             backend.close()
 
