@@ -15,6 +15,8 @@
 struct cg_store {
 	struct cg_db *db;
 	bool readonly;
+	bool rehearsal; /* cg_store_open_rehearsal: writes are savepoints */
+	bool in_write;	/* a rehearsal's savepoint is open */
 	char path[PATH_MAX]; /* for messages */
 };
 

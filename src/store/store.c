@@ -451,7 +451,22 @@ int cg_store_begin_write(struct cg_store *st, char *err, size_t errlen)
 		snprintf(err, errlen, "store '%s' is open read-only", st->path);
 		return CG_STORE_FAIL_IO;
 	}
-	return checked(st, cg_db_begin(st->db, true), "begin", err, errlen);
+	if (!st->rehearsal)
+		return checked(st, cg_db_begin(st->db, true), "begin", err, errlen);
+	int rc = checked(st, cg_db_exec(st->db, "SAVEPOINT cg_write"), "begin", err, errlen);
+	st->in_write = rc == 0;
+	return rc;
+}
+
+/* Ends the write transaction: COMMIT, or in a rehearsal the savepoint. */
+static int end_write(struct cg_store *st, char *err, size_t errlen)
+{
+	if (!st->rehearsal)
+		return checked(st, cg_db_commit(st->db), "commit", err, errlen);
+	int rc = checked(st, cg_db_exec(st->db, "RELEASE SAVEPOINT cg_write"), "commit", err,
+			 errlen);
+	st->in_write = rc != 0;
+	return rc;
 }
 
 int cg_store_commit_write(struct cg_store *st, char *err, size_t errlen)
@@ -461,7 +476,7 @@ int cg_store_commit_write(struct cg_store *st, char *err, size_t errlen)
 					    "WHERE id = 1"),
 			 "bump change counter", err, errlen);
 	if (rc == 0)
-		rc = checked(st, cg_db_commit(st->db), "commit", err, errlen);
+		rc = end_write(st, err, errlen);
 	if (rc)
 		cg_store_rollback(st);
 	return rc;
@@ -469,7 +484,12 @@ int cg_store_commit_write(struct cg_store *st, char *err, size_t errlen)
 
 void cg_store_rollback(struct cg_store *st)
 {
-	cg_db_rollback(st->db);
+	if (!st->rehearsal) {
+		cg_db_rollback(st->db);
+	} else if (st->in_write) {
+		(void)cg_db_exec(st->db, "ROLLBACK TO SAVEPOINT cg_write; RELEASE SAVEPOINT cg_write");
+		st->in_write = false;
+	}
 }
 
 static int schema_version(struct cg_store *st, int *out, char *err, size_t errlen)
@@ -572,10 +592,24 @@ struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t
 	return st;
 }
 
+struct cg_store *cg_store_open_rehearsal(const char *path, char *err, size_t errlen)
+{
+	struct cg_store *st = cg_store_open(path, 0, err, errlen);
+	if (st && checked(st, cg_db_begin(st->db, true), "begin rehearsal", err, errlen)) {
+		cg_store_close(st);
+		return NULL;
+	}
+	if (st)
+		st->rehearsal = true;
+	return st;
+}
+
 void cg_store_close(struct cg_store *st)
 {
 	if (!st)
 		return;
+	if (st->rehearsal)
+		cg_db_rollback(st->db); /* nothing of a rehearsal is kept */
 	cg_db_close(st->db);
 	free(st);
 }
@@ -1002,10 +1036,12 @@ int cg_store_load_model(struct cg_store *st, struct cg_model *out, char *err, si
 	cg_arena_init(&out->arena, CG_STORE_MODEL_CHUNK, CG_STORE_MODEL_MAX_BYTES);
 	/* One read transaction: every SELECT below sees the same committed
 	 * state, whatever writers do meanwhile. */
-	int rc = checked(st, cg_db_begin(st->db, false), "begin read", err, errlen);
+	bool own = !st->rehearsal; /* a rehearsal reads inside its transaction */
+	int rc = own ? checked(st, cg_db_begin(st->db, false), "begin read", err, errlen) : 0;
 	if (rc == 0) {
 		rc = load(st, out, err, errlen);
-		(void)cg_db_commit(st->db); /* a read: nothing to lose */
+		if (own)
+			(void)cg_db_commit(st->db); /* a read: nothing to lose */
 	}
 	if (rc)
 		cg_model_free(out);

@@ -43,6 +43,14 @@ bool cg_store_exists(const char *path);
 struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t errlen);
 void cg_store_close(struct cg_store *st);
 
+/* Opens the store at path (as cg_store_open for writing) for a rehearsal:
+ * one transaction holds the write lock until cg_store_close, which rolls
+ * it back; each write runs in a savepoint of it, so it sees the writes
+ * before it and a refused one undoes only itself. Nothing is ever kept.
+ * For the import's dry run on a PostgreSQL store (a SQLite file is
+ * rehearsed on a copy instead). Returns NULL and fills err on failure. */
+struct cg_store *cg_store_open_rehearsal(const char *path, char *err, size_t errlen);
+
 /* Loads the whole configuration in one read transaction into *out
  * (out->arena is initialised here; release with cg_model_free). */
 int cg_store_load_model(struct cg_store *st, struct cg_model *out, char *err, size_t errlen);

@@ -8,10 +8,14 @@ server binaries are missing.
   PostgreSQL store as on a SQLite file (a script of writes, refusals and
   reads, run against both).
 - A gateway serves from the PostgreSQL store, and two gateways sharing it
-  both pick up a change written by the CLI (the change token, polled).
+  both pick up a change written by the CLI; an idle gateway sends no
+  queries (the change token is the writers' NOTIFY); after a server
+  restart the gateway reconnects and picks up a write.
+- import: its dry run is a rehearsal in a transaction that is rolled back;
+  the result matches an import into a SQLite file, a refused import leaves
+  the store as it was.
 - Bad input: an unreachable server, a password in the URL (never shown), a
-  read-only open of an empty database, import (not supported yet): clear
-  errors, and the store is unchanged.
+  read-only open of an empty database: clear errors.
 """
 import glob
 import json
@@ -420,13 +424,25 @@ class BadInputTest(PgCase):
         self.assertIn("Connection refused", err)
         self.assertNotIn("hunter2", err)
 
-    def test_password_never_shown_in_a_refusal(self):
-        url = self.new_db().replace("certgate@", "certgate:hunter2@")  # trust: ignored
-        self.cg(url, "api", "set", "a", "--path", "a", "--backend", "http://127.0.0.1:9/",
-                check=True)
-        cp = self.cg(url + "?sslmode=disable", "api", "set", "a", "--backend", "ftp://x")
+    def test_password_and_query_never_shown_in_a_refusal(self):
+        plain = self.new_db()
+        url = plain.replace("certgate@", "certgate:hunter2@") + "?password=hunter3"
+        cp = self.cg(url, "api", "list")  # refused: the database has no schema yet
         self.assertEqual(cp.returncode, 1)
-        self.assertNotIn("hunter2", cp.stderr.decode() + cp.stdout.decode())
+        err = cp.stderr.decode()
+        self.assertIn("store '%s' has schema version 0" % plain, err)
+        self.assertNotIn("hunter", err + cp.stdout.decode())
+
+    def test_certgate_store_environment_may_name_a_url(self):
+        url = self.new_db()
+        env = dict(os.environ, CERTGATE_STORE=url)
+        cp = run([cgtest.certgate_path(), "api", "set", "e", "--path", "e", "--backend",
+                  "http://127.0.0.1:9/"], env=env, cwd=self.top)
+        self.assertIn(b"API 'e' created", cp.stdout)
+        self.assertFalse(os.path.exists(os.path.join(self.top, "certgate.db")))
+        ids = [a["id"] for a in json.loads(self.cg(url, "api", "list", "--json",
+                                                    check=True).stdout)]
+        self.assertEqual(ids, ["e"])
 
     def test_gateway_on_an_empty_database_is_refused_with_the_version(self):
         # A write command migrates; the read-only gateway never does and
@@ -440,17 +456,67 @@ class BadInputTest(PgCase):
                                  "http://127.0.0.1:9/").returncode, 0)
         self.assertEqual(self.cg(url, "api", "list").returncode, 0)
 
-    def test_import_is_refused_and_changes_nothing(self):
+    def exported_folder(self, name):
+        """An APIOps folder exported from a SQLite store holding an API with
+        an operation, policies at three scopes, a named value, a fragment
+        and a CA certificate."""
+        lite = os.path.join(self.top, name + ".db")
+        pol = self.write(name + "-pol.xml", POLICY)
+        apol = self.write(name + "-api.xml", API_POLICY)
+        frag = self.write(name + "-frag.xml", FRAGMENT)
+        for args in (["api", "set", "a1", "--path", "one", "--backend", "http://127.0.0.1:9/"],
+                     ["op", "set", "a1", "get-x", "--method", "GET", "--url-template", "/x/{id}"],
+                     ["nv", "set", "nv1", "hello"],
+                     ["fragment", "set", "f1", frag],
+                     ["policy", "set", pol],
+                     ["policy", "set", "--api", "a1", apol],
+                     ["policy", "set", "--api", "a1", "--operation", "get-x", apol],
+                     ["ca", "add", "root", self.pki.root_pem]):
+            self.cg(lite, *args, check=True)
+        folder = os.path.join(self.top, name + "-folder")
+        self.cg(lite, "export", folder, check=True)
+        return folder
+
+    LISTS = (["api", "list", "--json"], ["op", "list", "a1", "--json"],
+             ["policy", "list", "--json"], ["nv", "list", "--json"],
+             ["fragment", "list", "--json"], ["ca", "list", "--json"])
+
+    def listing(self, store):
+        return [self.cg(store, *args).stdout for args in self.LISTS]
+
+    def test_import_lands_as_in_a_sqlite_file(self):
+        folder = self.exported_folder("imp")
         url = self.new_db()
-        self.cg(url, "api", "set", "a", "--path", "a", "--backend", "http://127.0.0.1:9/",
-                check=True)
-        before = self.cg(url, "api", "list", "--json", check=True).stdout
-        src = os.path.join(self.top, "apiops")
-        os.makedirs(os.path.join(src, "apis"), exist_ok=True)
-        cp = self.cg(url, "import", src)
+        lite = os.path.join(self.top, "imp-target.db")
+        got = self.cg(url, "import", folder)
+        want = self.cg(lite, "import", folder)
+        self.assertEqual(want.returncode, 0, want.stderr)
+        self.assertEqual((got.returncode, got.stdout.decode().replace(url, "STORE"),
+                          got.stderr.decode().replace(url, "STORE")),
+                         (want.returncode, want.stdout.decode().replace(lite, "STORE"),
+                          want.stderr.decode().replace(lite, "STORE")))
+        self.assertEqual(self.listing(url), self.listing(lite))
+        self.assertIn(b'"a1"', self.listing(url)[0])
+
+    def test_refused_import_changes_nothing(self):
+        folder = self.exported_folder("bad")
+        with open(os.path.join(folder, "apis", "a1", "policy.xml"), "w") as f:
+            f.write(BAD_POLICY)
+        url = self.new_db()
+        self.cg(url, "api", "set", "keep", "--path", "keep", "--backend",
+                "http://127.0.0.1:9/", check=True)
+        before = self.listing(url)
+        cp = self.cg(url, "import", folder)
         self.assertEqual(cp.returncode, 1)
-        self.assertIn("import needs a SQLite store", cp.stderr.decode() + cp.stdout.decode())
-        self.assertEqual(self.cg(url, "api", "list", "--json", check=True).stdout, before)
+        err = cp.stderr.decode()
+        self.assertIn("refused: nothing was changed", err)
+        self.assertRegex(err, r"policy\.xml:\d+:\d+: ")
+        # The rehearsal's writes (the API, the named value, the fragment,
+        # the CA before the refused policy) were all rolled back.
+        self.assertEqual(self.listing(url), before)
+        # And the store is not left locked: a write goes through at once.
+        self.cg(url, "api", "set", "after", "--path", "after", "--backend",
+                "http://127.0.0.1:9/", check=True, timeout=10)
 
     def test_concurrent_writers_all_land(self):
         url = self.new_db()
