@@ -149,7 +149,8 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO certificates (id, thumbprint, subject, issuer, not_before,"
 			 " not_after, der, key_pem, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, info.thumbprint, err, errlen);
 	if (s) {
 		cg_db_bind_text(s, 3, info.subject);
@@ -362,10 +363,12 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE ca_certificates SET thumbprint = ?2, subject = ?3, not_after = ?4,"
-			 " der = ?5, intermediate = ?6, updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
+			 " der = ?5, intermediate = ?6, updated_at = "
+			 CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der,"
 			 " intermediate, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, info.thumbprint, err, errlen);
 	if (s) {
 		cg_db_bind_text(s, 3, info.subject);

@@ -113,8 +113,8 @@ int cg_store_crl_add(struct cg_store *st, const char *id, const unsigned char *d
 	}
 	struct cg_db_stmt *s = cg_store_prepare_text(
 		st,
-		exists ? "UPDATE crls SET issuer = ?2, next_update = ?3, der = ?4, updated_at = " CG_STORE_SQL_NOW
-			 " WHERE id = ?1"
+		exists ? "UPDATE crls SET issuer = ?2, next_update = ?3, der = ?4, updated_at = "
+			 CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO crls (id, issuer, next_update, der, created_at, updated_at)"
 			 " VALUES (?1, ?2, ?3, ?4, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, issuer, err, errlen);

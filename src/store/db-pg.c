@@ -480,7 +480,8 @@ struct cg_db *cg_db_pg_open(const char *url, const char *display, bool readonly,
 	}
 	PQsetNoticeProcessor(d->conn, quiet, NULL);
 	snprintf(d->settings, sizeof(d->settings),
-		 "SET lock_timeout = %d; SET default_transaction_read_only = %s; LISTEN " PG_CHANNEL,
+		 "SET lock_timeout = %d; SET default_transaction_read_only = %s;"
+		 " LISTEN " PG_CHANNEL,
 		 CG_STORE_BUSY_TIMEOUT_MS, readonly ? "on" : "off");
 	if (db_exec(&d->base, d->settings)) {
 		snprintf(err, errlen, "store '%s': session settings: %s", display, d->err);

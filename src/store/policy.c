@@ -710,7 +710,8 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 		"UPDATE policies SET format = ?4, value = ?5, updated_at = " CG_STORE_SQL_NOW
 		SCOPE_WHERE,
 		"INSERT INTO policies (scope, api_id, op_id, format, value, created_at,"
-		" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
+		" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+		CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 	};
 	for (size_t i = 0; i < 2; i++) {
 		struct cg_db_stmt *s = cg_store_prepare(st, write_sql[i], err, errlen);
@@ -908,7 +909,8 @@ int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char 
 		exists ? "UPDATE named_values SET value = ?2, secret = ?3, tags = ?4, updated_at "
 			 "= " CG_STORE_SQL_NOW " WHERE name = ?1"
 		       : "INSERT INTO named_values (name, value, secret, tags, created_at, "
-			 "updated_at) VALUES (?1, ?2, ?3, ?4, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
+			 "updated_at) VALUES (?1, ?2, ?3, ?4, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		name, in->value, err, errlen);
 	if (s) {
 		cg_db_bind_int(s, 3, in->secret ? 1 : 0);
@@ -1074,7 +1076,8 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 			 "?3,"
 			 " value = ?4, updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO fragments (id, description, format, value, created_at,"
-			 " updated_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
+			 " updated_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, description, err, errlen);
 	if (s) {
 		cg_db_bind_text(s, 3, format_name(fmt));

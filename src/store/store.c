@@ -487,7 +487,8 @@ void cg_store_rollback(struct cg_store *st)
 	if (!st->rehearsal) {
 		cg_db_rollback(st->db);
 	} else if (st->in_write) {
-		(void)cg_db_exec(st->db, "ROLLBACK TO SAVEPOINT cg_write; RELEASE SAVEPOINT cg_write");
+		(void)cg_db_exec(st->db,
+				 "ROLLBACK TO SAVEPOINT cg_write; RELEASE SAVEPOINT cg_write");
 		st->in_write = false;
 	}
 }
@@ -724,8 +725,8 @@ static int load_crls(struct cg_store *st, struct cg_model *m, char *err, size_t 
 	m->crls = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*m->crls));
 	if (!m->crls)
 		return oom(err, errlen);
-	struct cg_db_stmt *s = cg_store_prepare(st, "SELECT id, der, issuer, next_update FROM crls ORDER BY id",
-					   err, errlen);
+	struct cg_db_stmt *s = cg_store_prepare(
+		st, "SELECT id, der, issuer, next_update FROM crls ORDER BY id", err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_crls < n) {

@@ -150,20 +150,20 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	bool is_default = in->make_default || was_default || n_hosts == 0;
 	if (in->make_default) {
 		if ((rc = cg_store_run(st,
-				       "UPDATE hostnames SET is_default = 0, updated_at = " CG_STORE_SQL_NOW
-				       " WHERE is_default = 1 AND name <> ?",
+				       "UPDATE hostnames SET is_default = 0, updated_at = "
+				       CG_STORE_SQL_NOW " WHERE is_default = 1 AND name <> ?",
 				       name, NULL, "clear the old default", err, errlen)))
 			goto out;
 	}
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE hostnames SET cert_pem = ?2, key_pem = ?3, "
-			 "negotiate_client_certificate = ?4, is_default = ?5, updated_at = " CG_STORE_SQL_NOW
-			 " WHERE name = ?1"
+			 "negotiate_client_certificate = ?4, is_default = ?5, updated_at = "
+			 CG_STORE_SQL_NOW " WHERE name = ?1"
 		       : "INSERT INTO hostnames (name, cert_pem, key_pem, "
 			 "negotiate_client_certificate,"
-			 " is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " CG_STORE_SQL_NOW
-			 ", " CG_STORE_SQL_NOW ")",
+			 " is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		name, cert_pem, err, errlen);
 	if (s) {
 		cg_db_bind_text(s, 3, key_pem);
@@ -296,7 +296,8 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 			 " path = coalesce(?3, path), service_url = coalesce(?4, service_url),"
 			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO apis (id, display_name, path, service_url, created_at,"
-			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
+			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->display_name, err, errlen);
 	if (s && in->path)
 		cg_db_bind_text(s, 3, path);
@@ -436,8 +437,8 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 			 " method = ?4, url_template = ?5, updated_at = " CG_STORE_SQL_NOW
 			 " WHERE api_id = ?1 AND id = ?2"
 		       : "INSERT INTO operations (api_id, id, display_name, method, url_template,"
-			 " created_at, updated_at) VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, " CG_STORE_SQL_NOW
-			 ", " CG_STORE_SQL_NOW ")",
+			 " created_at, updated_at) VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		api_id, id, err, errlen);
 	if (s) {
 		if (in->display_name)
