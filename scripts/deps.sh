@@ -6,7 +6,7 @@ set -euo pipefail
 want=(build-essential cmake pkg-config libssl-dev libgnutls28-dev libuv1-dev libxml2-dev
       libsqlite3-dev libjansson-dev libmimalloc-dev libpq-dev openssl ca-certificates)
 case "${1:-build}" in
-  test)  want+=(libcmocka-dev curl libcurl4-openssl-dev python3 sqlite3 clang) ;;
+  test)  want+=(libcmocka-dev curl libcurl4-openssl-dev python3 sqlite3 clang postgresql) ;;
   bench) want+=(libcmocka-dev curl python3 nginx-light haproxy) ;;
 esac
 missing=()

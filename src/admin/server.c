@@ -11,6 +11,7 @@
  * that pipelines and never reads cannot make us buffer without bound.
  * Handling is synchronous (store calls are short and the main thread only
  * runs a reload timer besides). */
+#include <limits.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -806,7 +807,9 @@ static int setup(struct cg_admin *a, const struct cg_admin_opts *o, const char *
 	char serr[CG_STORE_ERR_LEN];
 	a->ctx.store = cg_store_open(store_path, 0, serr, sizeof(serr));
 	if (!a->ctx.store) {
-		snprintf(err, errlen, "admin: store '%s': %s", store_path, serr);
+		char shown[PATH_MAX];
+		cg_store_display(store_path, shown, sizeof(shown));
+		snprintf(err, errlen, "admin: store '%s': %s", shown, serr);
 		return -1;
 	}
 	return 0;

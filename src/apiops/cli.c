@@ -2,12 +2,14 @@
  * line of this module, dispatched here by src/cli. Same conventions as the
  * other commands: results on stdout, "certgate: ..." messages on stderr,
  * exit 0 / 1 (failed, nothing changed) / 2 (usage). */
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apiops/apiops.h"
+#include "store/store.h"
 
 #define EXIT_OK    0
 #define EXIT_FAIL  1
@@ -137,10 +139,12 @@ int cg_apiops_cli(int argc, char **argv, const char *store_path)
 		print_lines(err, "certgate: ", "");
 	} else {
 		print_lines(err, "certgate: ", "certgate: "); /* each says "warning:" */
+		char shown[PATH_MAX]; /* without a URL's password */
+		cg_store_display(store_path, shown, sizeof(shown));
 		if (is_export)
-			printf("exported store '%s' to '%s'\n", store_path, d);
+			printf("exported store '%s' to '%s'\n", shown, d);
 		else
-			printf("imported '%s' into store '%s'\n", d, store_path);
+			printf("imported '%s' into store '%s'\n", d, shown);
 	}
 	free(err);
 	free(d);

@@ -402,7 +402,10 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 		goto refused;
 	/* The real store stays open from before the copy to the writes, so
 	 * one connection's change token says whether anyone wrote between. */
-	bool existed = file_exists(store_path);
+	bool url = cg_store_is_url(store_path);
+	bool existed = url || file_exists(store_path);
+	char shown[PATH_MAX]; /* store_path without a URL's password */
+	cg_store_display(store_path, shown, sizeof(shown));
 	if (existed) {
 		real = cg_store_open(store_path, 0, msg, sizeof(msg));
 		if (!real || cg_store_change_token(real, &t0, msg, sizeof(msg))) {
@@ -410,9 +413,14 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 			goto refused;
 		}
 	}
-	if (!scratch_make(&s, msg, sizeof(msg)) ||
-	    (existed && !scratch_copy(store_path, &s, msg, sizeof(msg))) ||
-	    !(dry = cg_store_open(s.db, 0, msg, sizeof(msg)))) {
+	/* The dry run: a SQLite file is copied; a PostgreSQL store is
+	 * rehearsed in a transaction that is rolled back. */
+	if (url)
+		dry = cg_store_open_rehearsal(store_path, msg, sizeof(msg));
+	else if (scratch_make(&s, msg, sizeof(msg)) &&
+		 (!existed || scratch_copy(store_path, &s, msg, sizeof(msg))))
+		dry = cg_store_open(s.db, 0, msg, sizeof(msg));
+	if (!dry) {
 		cg_apiops_diag_add(&d, true, "%s", msg);
 		goto refused;
 	}
@@ -430,7 +438,7 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 			cg_apiops_diag_add(&d, true,
 					   "store '%s' changed while the folder was checked: run "
 					   "the import again",
-					   store_path);
+					   shown);
 			goto refused;
 		}
 	} else if (!(real = cg_store_open(store_path, 0, msg, sizeof(msg)))) {
@@ -443,10 +451,10 @@ int cg_apiops_import(const char *store_path, const char *dir, char *err, size_t 
 	size_t before = d.errors;
 	if (cg_apiops_apply(real, &plan, &d, false, &writes)) {
 		snprintf(head, sizeof(head),
-			 "import failed after %zu write%s to store '%s' (the folder was valid; "
+			 "import failed after %zu write%s to store '%.1000s' (the folder was valid; "
 			 "%zu write%s failed): the store holds part of the folder; run the "
 			 "import again",
-			 writes, writes == 1 ? "" : "s", store_path, d.errors - before,
+			 writes, writes == 1 ? "" : "s", shown, d.errors - before,
 			 d.errors - before == 1 ? "" : "s");
 		cg_apiops_diag_out(&d, head, err, errlen);
 		goto out;

@@ -316,7 +316,8 @@ void cg_cli_command_help(const char *cmd)
 	if (!c)
 		return;
 	printf("Usage: certgate [--store FILE] %s\n\n%s", c->synopsis, c->help);
-	printf("\nCommon options:\n  --store FILE  The store (default: $CERTGATE_STORE, else ./certgate.db).\n"
+	printf("\nCommon options:\n  --store FILE  The store (default: $CERTGATE_STORE, else ./certgate.db);\n"
+	       "                or a postgresql:// URL, a store gateways share.\n"
 	       "  --help, -h    This help.\n"
 	       "\nExit status: 0 success, 1 the operation failed, 2 usage error.\n");
 }
@@ -337,11 +338,13 @@ static void usage(void)
 	       "\n"
 	       "certgate is an API gateway that secures APIs with TLS client certificates and\n"
 	       "runs Azure API Management policies. Its configuration lives in a store (one\n"
-	       "SQLite file, mode 0600: it holds private keys); these commands edit it, and\n"
+	       "SQLite file, mode 0600: it holds private keys; or a PostgreSQL database\n"
+	       "several gateways share); these commands edit it, and\n"
 	       "`serve` runs the gateway, which picks up changes while it runs.\n"
 	       "\n"
 	       "Global options:\n"
-	       "  --store FILE  The store (default: $CERTGATE_STORE, else ./certgate.db).\n"
+	       "  --store FILE  The store (default: $CERTGATE_STORE, else ./certgate.db);\n"
+	       "                or a postgresql:// URL (docs/fleet.md).\n"
 	       "  --help, -h    This help. `certgate COMMAND --help` explains one command.\n"
 	       "  --version     Print the version and exit.\n"
 	       "\n"

@@ -269,7 +269,7 @@ int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv)
 	 * will be when the policy is set; without one, references fail. */
 	struct cg_model m;
 	bool have_model = false;
-	if (access(ctx->store_path, F_OK) == 0) {
+	if (cg_store_exists(ctx->store_path)) {
 		struct cg_store *st;
 		if ((rc = cg_cli_load(ctx, &st, &m))) {
 			free(text);

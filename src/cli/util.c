@@ -233,7 +233,7 @@ void cg_cli_free_secret(char *s)
 struct cg_store *cg_cli_open(const struct cg_cli_ctx *ctx, enum cg_cli_open_mode mode)
 {
 	char err[CG_STORE_ERR_LEN];
-	if (mode == CG_CLI_OPEN_WRITE && access(ctx->store_path, F_OK) != 0) {
+	if (mode == CG_CLI_OPEN_WRITE && !cg_store_exists(ctx->store_path)) {
 		cg_cli_fail("store '%s' does not exist", ctx->store_path);
 		return NULL;
 	}

@@ -1,6 +1,7 @@
 /* `certgate serve`: options, startup, hot reload, signals, graceful stop. */
 #include "gw/serve.h"
 
+#include <limits.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -510,8 +511,9 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		}
 	}
 	cg_snapshot_set_revocation(gw->crl, fail_open);
-	struct stat sst;
-	if (stat(store_path, &sst) == 0) {
+	char shown[PATH_MAX]; /* store_path without a password */
+	cg_store_display(store_path, shown, sizeof(shown));
+	if (cg_store_exists(store_path)) {
 		/* An existing store written by an older certgate is migrated
 		 * here, once, so upgrading the binary needs no extra step. A
 		 * read-only store is left alone (and refused below if old). */
@@ -521,16 +523,16 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	}
 	sc->store = cg_store_open(store_path, 1, err, sizeof(err));
 	if (!sc->store) {
-		fprintf(stderr, "certgate serve: store '%s': %s\n", store_path, err);
+		fprintf(stderr, "certgate serve: store '%s': %s\n", shown, err);
 		goto out;
 	}
 	if (cg_store_change_token(sc->store, &sc->token, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certgate serve: store '%s': %s\n", store_path, err);
+		fprintf(stderr, "certgate serve: store '%s': %s\n", shown, err);
 		goto out;
 	}
 	struct cg_model m;
 	if (cg_store_load_model(sc->store, &m, err, sizeof(err)) != 0) {
-		fprintf(stderr, "certgate serve: store '%s': %s\n", store_path, err);
+		fprintf(stderr, "certgate serve: store '%s': %s\n", shown, err);
 		goto out;
 	}
 	gw->snap = cg_snapshot_build(&m, 1, err, sizeof(err));

@@ -16,8 +16,6 @@
 #include "store/store-int.h"
 #include "store/validate.h"
 
-#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-
 static void warn_add(char *warn, size_t warnlen, const char *msg)
 {
 	if (!warn || !warnlen)
@@ -47,19 +45,19 @@ static int thumbprint_free(struct cg_store *st, const char *table, const char *w
 {
 	char sql[128];
 	snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE thumbprint = ? AND id <> ?", table);
-	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	struct cg_db_stmt *s = cg_store_prepare(st, sql, err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	sqlite3_bind_text(s, 1, thumbprint, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-	int r = sqlite3_step(s), rc = 0;
-	if (r == SQLITE_ROW)
+	cg_db_bind_text(s, 1, thumbprint);
+	cg_db_bind_text(s, 2, id);
+	int r = cg_db_step(s), rc = 0;
+	if (r == CG_DB_ROW)
 		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_CONFLICT,
 				    "this certificate (thumbprint %s) is already stored as %s '%s'",
-				    thumbprint, what, (const char *)sqlite3_column_text(s, 0));
-	else if (r != SQLITE_DONE)
+				    thumbprint, what, cg_db_col_text(s, 0));
+	else if (r != CG_DB_DONE)
 		rc = cg_store_sql_fail(st, "check thumbprint", err, errlen);
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	return rc;
 }
 
@@ -83,22 +81,22 @@ static int backend_users(struct cg_store *st, const char *cert_id, char *out, si
 			 char *err, size_t errlen)
 {
 	out[0] = 0;
-	sqlite3_stmt *s = cg_store_prepare(
+	struct cg_db_stmt *s = cg_store_prepare(
 		st, "SELECT id FROM backends WHERE client_cert_id = ? ORDER BY id", err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	sqlite3_bind_text(s, 1, cert_id, -1, SQLITE_STATIC);
+	cg_db_bind_text(s, 1, cert_id);
 	int r;
 	size_t n = 0;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((r = cg_db_step(s)) == CG_DB_ROW) {
 		size_t used = strlen(out);
 		if (used + 1 < outlen)
 			snprintf(out + used, outlen - used, "%sbackend '%.*s'", n ? ", " : "",
-				 CG_STORE_MAX_ID_LEN, (const char *)sqlite3_column_text(s, 0));
+				 CG_STORE_MAX_ID_LEN, cg_db_col_text(s, 0));
 		n++;
 	}
-	sqlite3_finalize(s);
-	return r == SQLITE_DONE ? 0 : cg_store_sql_fail(st, "read backends", err, errlen);
+	cg_db_finalize(s);
+	return r == CG_DB_DONE ? 0 : cg_store_sql_fail(st, "read backends", err, errlen);
 }
 
 int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, char *err,
@@ -109,7 +107,7 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 	EVP_PKEY *key = NULL;
 	unsigned char *der = NULL;
 	char *key_pem = NULL;
-	sqlite3_stmt *s = NULL;
+	struct cg_db_stmt *s = NULL;
 	int rc;
 	if (in->warn && in->warnlen)
 		in->warn[0] = 0;
@@ -148,19 +146,20 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 		st,
 		exists ? "UPDATE certificates SET thumbprint = ?2, subject = ?3, issuer = ?4,"
 			 " not_before = ?5, not_after = ?6, der = ?7, key_pem = ?8,"
-			 " updated_at = " NOW " WHERE id = ?1"
+			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO certificates (id, thumbprint, subject, issuer, not_before,"
 			 " not_after, der, key_pem, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, " NOW ", " NOW ")",
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, info.thumbprint, err, errlen);
 	if (s) {
-		sqlite3_bind_text(s, 3, info.subject, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, info.issuer, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 5, info.not_before, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 6, info.not_after, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(s, 7, der, dl, SQLITE_STATIC);
+		cg_db_bind_text(s, 3, info.subject);
+		cg_db_bind_text(s, 4, info.issuer);
+		cg_db_bind_text(s, 5, info.not_before);
+		cg_db_bind_text(s, 6, info.not_after);
+		cg_db_bind_blob(s, 7, der, (size_t)dl);
 		if (key_pem)
-			sqlite3_bind_text(s, 8, key_pem, -1, SQLITE_STATIC);
+			cg_db_bind_text(s, 8, key_pem);
 	}
 	rc = cg_store_upsert_commit(st, s, "write certificate", exists, in->created, err, errlen);
 	s = NULL;
@@ -168,7 +167,7 @@ int cg_store_cert_add(struct cg_store *st, const struct cg_store_cert_add *in, c
 		goto out;
 	validity_warnings(&info, "certificate", id, in->warn, in->warnlen);
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	if (key_pem)
@@ -186,13 +185,14 @@ int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_
 	int rc;
 	if ((rc = cg_store_check_id("certificate id", id ? id : "", err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare_text(
+	struct cg_db_stmt *s = cg_store_prepare_text(
 		st, "SELECT der, key_pem IS NOT NULL FROM certificates WHERE id = ?", id, NULL, err,
 		errlen);
 	rc = cg_store_first_row(st, s, "read certificate", err, errlen);
 	if (rc == 0) {
-		const unsigned char *p = sqlite3_column_blob(s, 0);
-		X509 *x = d2i_X509(NULL, &p, sqlite3_column_bytes(s, 0));
+		size_t n;
+		const unsigned char *p = cg_db_col_blob(s, 0, &n);
+		X509 *x = d2i_X509(NULL, &p, (long)n);
 		if (!x) {
 			ERR_clear_error();
 			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_IO,
@@ -201,12 +201,12 @@ int cg_store_cert_get(struct cg_store *st, const char *id, struct cg_store_cert_
 		} else {
 			cg_store_cert_info_of(x, info);
 			X509_free(x);
-			*has_key = sqlite3_column_int(s, 1) != 0;
+			*has_key = cg_db_col_int(s, 1) != 0;
 		}
 	} else if (rc == CG_STORE_FAIL_NOT_FOUND) {
 		rc = cg_store_failf(err, errlen, rc, "certificate '%s' does not exist", id);
 	}
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	return rc;
 }
 
@@ -240,12 +240,12 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
 	char thumb[CG_STORE_THUMBPRINT_LEN] = "";
-	sqlite3_stmt *s = cg_store_prepare_text(
+	struct cg_db_stmt *s = cg_store_prepare_text(
 		st, "SELECT thumbprint FROM certificates WHERE id = ?", id, NULL, err, errlen);
 	rc = cg_store_first_row(st, s, "read certificate", err, errlen);
 	if (rc == 0)
-		snprintf(thumb, sizeof(thumb), "%s", (const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
+		snprintf(thumb, sizeof(thumb), "%s", cg_db_col_text(s, 0));
+	cg_db_finalize(s);
 	s = NULL;
 	if (rc == CG_STORE_FAIL_NOT_FOUND)
 		rc = cg_store_failf(err, errlen, rc, "certificate '%s' does not exist", id);
@@ -273,31 +273,31 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	size_t users = 0, used = 0;
 	char list[CG_STORE_ERR_LEN / 2] = "";
 	int r;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *v = (const char *)sqlite3_column_text(s, 3);
+	while ((r = cg_db_step(s)) == CG_DB_ROW) {
+		const char *v = cg_db_col_text(s, 3);
 		if (!v || !names_certificate(v, id, thumb))
 			continue;
-		const char *sc = (const char *)sqlite3_column_text(s, 0);
+		const char *sc = cg_db_col_text(s, 0);
 		char label[300];
 		if (strcmp(sc, "fragment") == 0)
 			snprintf(label, sizeof(label), "fragment '%s'",
-				 (const char *)sqlite3_column_text(s, 4));
+				 cg_db_col_text(s, 4));
 		else
 			cg_store_policy_name(
 				strcmp(sc, "api") == 0         ? CG_MODEL_POLICY_API
 				: strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
 							       : CG_MODEL_POLICY_GLOBAL,
-				(const char *)sqlite3_column_text(s, 1),
-				(const char *)sqlite3_column_text(s, 2), label, sizeof(label));
+				cg_db_col_text(s, 1),
+				cg_db_col_text(s, 2), label, sizeof(label));
 		users++;
 		used = strlen(list);
 		if (used + 1 < sizeof(list))
 			snprintf(list + used, sizeof(list) - used, "%s%.*s", users > 1 ? ", " : "",
 				 (int)(sizeof(list) - used - 1), label); /* cut, not overflowed */
 	}
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	s = NULL;
-	if (r != SQLITE_DONE) {
+	if (r != CG_DB_DONE) {
 		rc = cg_store_sql_fail(st, "read policies", err, errlen);
 		goto out;
 	}
@@ -314,7 +314,7 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	if (rc == 0)
 		rc = cg_store_commit_write(st, err, errlen);
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	return rc;
@@ -326,7 +326,7 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 	X509 *x = NULL;
 	EVP_PKEY *key = NULL;
 	unsigned char *der = NULL;
-	sqlite3_stmt *s = NULL;
+	struct cg_db_stmt *s = NULL;
 	int rc;
 	if (in->warn && in->warnlen)
 		in->warn[0] = 0;
@@ -363,16 +363,18 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE ca_certificates SET thumbprint = ?2, subject = ?3, not_after = ?4,"
-			 " der = ?5, intermediate = ?6, updated_at = " NOW " WHERE id = ?1"
+			 " der = ?5, intermediate = ?6, updated_at = "
+			 CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO ca_certificates (id, thumbprint, subject, not_after, der,"
 			 " intermediate, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, " NOW ", " NOW ")",
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, info.thumbprint, err, errlen);
 	if (s) {
-		sqlite3_bind_text(s, 3, info.subject, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, info.not_after, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(s, 5, der, dl, SQLITE_STATIC);
-		sqlite3_bind_int(s, 6, in->intermediate ? 1 : 0);
+		cg_db_bind_text(s, 3, info.subject);
+		cg_db_bind_text(s, 4, info.not_after);
+		cg_db_bind_blob(s, 5, der, (size_t)dl);
+		cg_db_bind_int(s, 6, in->intermediate ? 1 : 0);
 	}
 	rc = cg_store_upsert_commit(st, s, "write CA certificate", exists, in->created, err,
 				    errlen);
@@ -391,7 +393,7 @@ int cg_store_ca_add(struct cg_store *st, const struct cg_store_ca_add *in, char 
 		warn_add(in->warn, in->warnlen, msg);
 	}
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	OPENSSL_free(der);
@@ -426,7 +428,7 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = NULL;
+	struct cg_db_stmt *s = NULL;
 	bool exists;
 	if ((rc = cg_store_room_for(st, "backends", "id", id, CG_STORE_MAX_BACKENDS, "backends",
 				    &exists, err, errlen)))
@@ -447,13 +449,13 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 				err, errlen, rc,
 				"certificate '%s' does not exist (add it with 'cert add')",
 				in->client_cert_id);
-		else if (rc == 0 && !sqlite3_column_int(s, 0))
+		else if (rc == 0 && !cg_db_col_int(s, 0))
 			rc = cg_store_failf(
 				err, errlen, CG_STORE_FAIL_INVALID,
 				"certificate '%s' has no private key; a client certificate for "
 				"mTLS needs one (add it from a PFX or a PEM with the key)",
 				in->client_cert_id);
-		sqlite3_finalize(s);
+		cg_db_finalize(s);
 		s = NULL;
 		if (rc)
 			goto out;
@@ -462,28 +464,28 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE backends SET url = coalesce(?2, url),"
-			 " client_cert_id = CASE WHEN ?4 THEN NULL ELSE coalesce(?3, "
+			 " client_cert_id = CASE WHEN ?4 = 1 THEN NULL ELSE coalesce(?3, "
 			 "client_cert_id) END,"
 			 " validate_chain = CASE WHEN ?5 < 0 THEN validate_chain ELSE ?5 END,"
 			 " validate_name = CASE WHEN ?6 < 0 THEN validate_name ELSE ?6 END,"
-			 " updated_at = " NOW " WHERE id = ?1"
+			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO backends (id, url, client_cert_id, validate_chain,"
 			 " validate_name, created_at, updated_at) VALUES (?1, ?2,"
-			 " CASE WHEN ?4 THEN NULL ELSE ?3 END,"
+			 " CASE WHEN ?4 = 1 THEN NULL ELSE ?3 END,"
 			 " CASE WHEN ?5 < 0 THEN 1 ELSE ?5 END, CASE WHEN ?6 < 0 THEN 1 ELSE ?6 "
-			 "END, " NOW ", " NOW ")",
+			 "END, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->url ? url : NULL, err, errlen);
 	if (s) {
 		if (in->client_cert_id)
-			sqlite3_bind_text(s, 3, in->client_cert_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 4, in->no_client_cert ? 1 : 0);
-		sqlite3_bind_int(s, 5, in->validate_chain < 0 ? -1 : in->validate_chain ? 1 : 0);
-		sqlite3_bind_int(s, 6, in->validate_name < 0 ? -1 : in->validate_name ? 1 : 0);
+			cg_db_bind_text(s, 3, in->client_cert_id);
+		cg_db_bind_int(s, 4, in->no_client_cert ? 1 : 0);
+		cg_db_bind_int(s, 5, in->validate_chain < 0 ? -1 : in->validate_chain ? 1 : 0);
+		cg_db_bind_int(s, 6, in->validate_name < 0 ? -1 : in->validate_name ? 1 : 0);
 	}
 	rc = cg_store_upsert_commit(st, s, "write backend", exists, in->created, err, errlen);
 	s = NULL;
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	return rc;

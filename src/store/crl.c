@@ -13,8 +13,6 @@
 #include "tls/trust.h"
 #include "tls/x509.h"
 
-#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-
 static X509_CRL *parse_crl(const unsigned char *data, size_t len)
 {
 	const unsigned char *p = data;
@@ -37,18 +35,18 @@ static int check_against_cas(struct cg_store *st, X509_CRL *crl, char *err, size
 	cg_arena_init(&a, 16 * 1024, 0);
 	struct cg_trust *t = cg_trust_new(&a, 1);
 	int rc = t ? 0 : cg_store_failf(err, errlen, CG_STORE_FAIL_IO, "out of memory");
-	sqlite3_stmt *s = rc ? NULL : cg_store_prepare(st, "SELECT id, der, intermediate FROM ca_certificates", err, errlen);
+	struct cg_db_stmt *s = rc ? NULL : cg_store_prepare(st, "SELECT id, der, intermediate FROM ca_certificates", err, errlen);
 	if (!rc && !s)
 		rc = CG_STORE_FAIL_IO;
-	while (!rc && sqlite3_step(s) == SQLITE_ROW) {
-		const void *der = sqlite3_column_blob(s, 1);
-		int n = sqlite3_column_bytes(s, 1);
+	while (!rc && cg_db_step(s) == CG_DB_ROW) {
+		size_t n;
+		const void *der = cg_db_col_blob(s, 1, &n);
 		char e[300];
 		/* A CA that no longer loads is the CA upload's problem, not this one's. */
-		(void)cg_trust_add_ca_data(t, cg_str_make(der, (size_t)n), sqlite3_column_int(s, 2) == 0, e,
+		(void)cg_trust_add_ca_data(t, cg_str_make(der, n), cg_db_col_int(s, 2) == 0, e,
 					   sizeof(e));
 	}
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	char e[400];
 	if (!rc && cg_trust_add_crl(t, crl, e, sizeof(e)) != 0)
 		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
@@ -113,16 +111,16 @@ int cg_store_crl_add(struct cg_store *st, const char *id, const unsigned char *d
 				    CG_STORE_MAX_CRLS);
 		goto out;
 	}
-	sqlite3_stmt *s = cg_store_prepare_text(
+	struct cg_db_stmt *s = cg_store_prepare_text(
 		st,
-		exists ? "UPDATE crls SET issuer = ?2, next_update = ?3, der = ?4, updated_at = " NOW
-			 " WHERE id = ?1"
+		exists ? "UPDATE crls SET issuer = ?2, next_update = ?3, der = ?4, updated_at = "
+			 CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO crls (id, issuer, next_update, der, created_at, updated_at)"
-			 " VALUES (?1, ?2, ?3, ?4, " NOW ", " NOW ")",
+			 " VALUES (?1, ?2, ?3, ?4, " CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, issuer, err, errlen);
 	if (s) {
-		sqlite3_bind_text(s, 3, next, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(s, 4, der, dl, SQLITE_STATIC);
+		cg_db_bind_text(s, 3, next);
+		cg_db_bind_blob(s, 4, der, (size_t)dl);
 	}
 	if ((rc = cg_store_upsert_commit(st, s, "write CRL", exists != 0, NULL, err, errlen)))
 		goto out;

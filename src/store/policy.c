@@ -21,8 +21,6 @@
 #include "store/store-int.h"
 #include "store/validate.h"
 
-#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-
 #define ENV_ARENA_CHUNK   (64 * 1024)  /* named values, fragments, policies of one write */
 #define CHECK_ARENA_CHUNK (64 * 1024)  /* one load: tree, compiled expressions, diagnostics */
 #define DIAG_LINE_MAX     (8 * 1024)   /* one formatted diagnostic */
@@ -80,12 +78,12 @@ static void msg_add(struct msg *m, const char *fmt, ...)
 
 /* ---- small SQL helpers --------------------------------------------- */
 
-static char *arena_col(struct cg_arena *a, sqlite3_stmt *s, int i)
+static char *arena_col(struct cg_arena *a, struct cg_db_stmt *s, int i)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
+	const char *t = cg_db_col_text(s, i);
 	if (!t)
 		return NULL;
-	return cg_arena_strndup(a, (const char *)t, (size_t)sqlite3_column_bytes(s, i));
+	return cg_arena_strndup(a, t, cg_db_col_bytes(s, i));
 }
 
 /* ---- scopes and formats -------------------------------------------- */
@@ -255,36 +253,36 @@ static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t e
 	if (!e->nv || !e->fr || !e->pol)
 		return env_oom(err, errlen);
 
-	sqlite3_stmt *s =
+	struct cg_db_stmt *s =
 		cg_store_prepare(st, "SELECT name, value, secret FROM named_values", err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW && e->num_nv < nnv) {
+	while ((r = cg_db_step(s)) == CG_DB_ROW && e->num_nv < nnv) {
 		char *n = arena_col(&e->arena, s, 0), *v = arena_col(&e->arena, s, 1);
 		if (!n || !v) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return env_oom(err, errlen);
 		}
 		e->nv[e->num_nv].name = cg_str_from_c(n);
 		e->nv[e->num_nv].value = cg_str_from_c(v);
-		if (sqlite3_column_int(s, 2) && add_secret(e, v) != 0) {
-			sqlite3_finalize(s);
+		if (cg_db_col_int(s, 2) && add_secret(e, v) != 0) {
+			cg_db_finalize(s);
 			return env_oom(err, errlen);
 		}
 		e->num_nv++;
 	}
-	sqlite3_finalize(s);
-	if (r != SQLITE_DONE && r != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (r == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read named values", err, errlen);
 
 	s = cg_store_prepare(st, "SELECT id, format, value FROM fragments", err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW && e->num_fr < nfr) {
+	while ((r = cg_db_step(s)) == CG_DB_ROW && e->num_fr < nfr) {
 		char *id = arena_col(&e->arena, s, 0), *f = arena_col(&e->arena, s, 1),
 		     *v = arena_col(&e->arena, s, 2);
 		if (!id || !f || !v) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return env_oom(err, errlen);
 		}
 		e->fr[e->num_fr].id = cg_str_from_c(id);
@@ -293,8 +291,8 @@ static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t e
 			strcmp(f, "xml") == 0 ? CG_POL_FORMAT_XML : CG_POL_FORMAT_RAWXML;
 		e->num_fr++;
 	}
-	sqlite3_finalize(s);
-	if (r != SQLITE_DONE && r != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (r == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read fragments", err, errlen);
 
 	/* Ordered so messages list users the same way every time. */
@@ -304,25 +302,25 @@ static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t e
 			     err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW && e->num_pol < npol) {
+	while ((r = cg_db_step(s)) == CG_DB_ROW && e->num_pol < npol) {
 		struct pol_row *p = &e->pol[e->num_pol];
-		const char *sc = (const char *)sqlite3_column_text(s, 0);
+		const char *sc = cg_db_col_text(s, 0);
 		p->scope = sc && strcmp(sc, "api") == 0         ? CG_MODEL_POLICY_API
 			   : sc && strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
 								: CG_MODEL_POLICY_GLOBAL;
 		p->api_id = arena_col(&e->arena, s, 1);
 		p->op_id = arena_col(&e->arena, s, 2);
-		const char *f = (const char *)sqlite3_column_text(s, 3);
+		const char *f = cg_db_col_text(s, 3);
 		p->format = f && strcmp(f, "xml") == 0 ? CG_POL_FORMAT_XML : CG_POL_FORMAT_RAWXML;
 		p->value = arena_col(&e->arena, s, 4);
 		if (!p->value) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return env_oom(err, errlen);
 		}
 		e->num_pol++;
 	}
-	sqlite3_finalize(s);
-	if (r != SQLITE_DONE && r != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (r == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read policies", err, errlen);
 	return 0;
 }
@@ -651,16 +649,22 @@ static int scope_exists(struct cg_store *st, enum cg_model_policy_scope scope, c
 	return 0;
 }
 
-/* Binds scope (1), api_id (2), op_id (3); NULL ids bind NULL, which the
- * queries compare with IS. */
-static void bind_scope(sqlite3_stmt *s, enum cg_model_policy_scope scope, const char *api_id,
+/* The row of one scope, bound by bind_scope. NULL ids compare as '' (no
+ * id is empty): the form of the unique index, and portable SQL where
+ * SQLite's "IS ?" is not. */
+#define SCOPE_WHERE                                                                      \
+	" WHERE scope = ?1 AND coalesce(api_id, '') = coalesce(?2, '')"                   \
+	" AND coalesce(op_id, '') = coalesce(?3, '')"
+
+/* Binds scope (1), api_id (2), op_id (3); NULL ids bind NULL. */
+static void bind_scope(struct cg_db_stmt *s, enum cg_model_policy_scope scope, const char *api_id,
 		       const char *op_id)
 {
-	sqlite3_bind_text(s, 1, scope_names[scope], -1, SQLITE_STATIC);
+	cg_db_bind_text(s, 1, scope_names[scope]);
 	if (scope != CG_MODEL_POLICY_GLOBAL)
-		sqlite3_bind_text(s, 2, api_id, -1, SQLITE_STATIC);
+		cg_db_bind_text(s, 2, api_id);
 	if (scope == CG_MODEL_POLICY_OPERATION)
-		sqlite3_bind_text(s, 3, op_id, -1, SQLITE_STATIC);
+		cg_db_bind_text(s, 3, op_id);
 }
 
 int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, const char *api_id,
@@ -703,20 +707,21 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 	}
 	/* The UPDATE, then the INSERT when it changed no row. */
 	static const char *const write_sql[] = {
-		"UPDATE policies SET format = ?4, value = ?5, updated_at = " NOW
-		" WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3",
+		"UPDATE policies SET format = ?4, value = ?5, updated_at = " CG_STORE_SQL_NOW
+		SCOPE_WHERE,
 		"INSERT INTO policies (scope, api_id, op_id, format, value, created_at,"
-		" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW ", " NOW ")",
+		" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+		CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 	};
 	for (size_t i = 0; i < 2; i++) {
-		sqlite3_stmt *s = cg_store_prepare(st, write_sql[i], err, errlen);
+		struct cg_db_stmt *s = cg_store_prepare(st, write_sql[i], err, errlen);
 		if (s) {
 			bind_scope(s, scope, api_id, op_id);
-			sqlite3_bind_text(s, 4, format_name(fmt), -1, SQLITE_STATIC);
-			sqlite3_bind_text(s, 5, text, (int)len, SQLITE_STATIC);
+			cg_db_bind_text(s, 4, format_name(fmt));
+			cg_db_bind_text(s, 5, text);
 		}
 		if ((rc = cg_store_step_done(st, s, "write policy", err, errlen)) ||
-		    sqlite3_changes(st->db) != 0)
+		    cg_db_changes(st->db) != 0)
 			break;
 	}
 	if (rc || (rc = cg_store_commit_write(st, err, errlen)))
@@ -755,7 +760,7 @@ static void sentence_label(enum cg_model_policy_scope scope, const char *api_id,
 	out[0] = 'T';
 }
 
-static int fill_text(sqlite3_stmt *s, struct cg_store_text *out, bool with_description, char *err,
+static int fill_text(struct cg_db_stmt *s, struct cg_store_text *out, bool with_description, char *err,
 		     size_t errlen)
 {
 	out->format = cg_store_dup_col(s, 0);
@@ -775,9 +780,8 @@ int cg_store_policy_get(struct cg_store *st, enum cg_model_policy_scope scope, c
 	int rc;
 	if ((rc = check_scope(scope, api_id, op_id, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare(st,
-					   "SELECT format, value FROM policies WHERE scope = ?1 "
-					   "AND api_id IS ?2 AND op_id IS ?3",
+	struct cg_db_stmt *s = cg_store_prepare(st,
+					   "SELECT format, value FROM policies" SCOPE_WHERE,
 					   err, errlen);
 	if (s)
 		bind_scope(s, scope, api_id, op_id);
@@ -789,7 +793,7 @@ int cg_store_policy_get(struct cg_store *st, enum cg_model_policy_scope scope, c
 		sentence_label(scope, api_id, op_id, label, sizeof(label));
 		rc = cg_store_failf(err, errlen, rc, "%s is not set", label);
 	}
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	return rc;
 }
 
@@ -801,9 +805,8 @@ int cg_store_policy_rm(struct cg_store *st, enum cg_model_policy_scope scope, co
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare(
-		st, "DELETE FROM policies WHERE scope = ?1 AND api_id IS ?2 AND op_id IS ?3", err,
-		errlen);
+	struct cg_db_stmt *s = cg_store_prepare(
+		st, "DELETE FROM policies" SCOPE_WHERE, err, errlen);
 	if (s)
 		bind_scope(s, scope, api_id, op_id);
 	char label[400];
@@ -896,7 +899,7 @@ int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char 
 	}
 	struct env_rows e;
 	memset(&e, 0, sizeof(e));
-	sqlite3_stmt *s = NULL;
+	struct cg_db_stmt *s = NULL;
 	bool exists;
 	if ((rc = cg_store_room_for(st, "named_values", "name", name, CG_STORE_MAX_NAMED_VALUES,
 				    "named values", &exists, err, errlen)))
@@ -904,13 +907,14 @@ int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char 
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE named_values SET value = ?2, secret = ?3, tags = ?4, updated_at "
-			 "= " NOW " WHERE name = ?1"
+			 "= " CG_STORE_SQL_NOW " WHERE name = ?1"
 		       : "INSERT INTO named_values (name, value, secret, tags, created_at, "
-			 "updated_at) VALUES (?1, ?2, ?3, ?4, " NOW ", " NOW ")",
+			 "updated_at) VALUES (?1, ?2, ?3, ?4, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		name, in->value, err, errlen);
 	if (s) {
-		sqlite3_bind_int(s, 3, in->secret ? 1 : 0);
-		sqlite3_bind_text(s, 4, tags, -1, SQLITE_STATIC);
+		cg_db_bind_int(s, 3, in->secret ? 1 : 0);
+		cg_db_bind_text(s, 4, tags);
 	}
 	rc = cg_store_step_done(st, s, "write named value", err, errlen);
 	s = NULL;
@@ -931,7 +935,7 @@ int cg_store_nv_set(struct cg_store *st, const struct cg_store_nv_set *in, char 
 	if (rc == 0 && in->created)
 		*in->created = !exists;
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	env_free(&e);
@@ -958,14 +962,14 @@ int cg_store_nv_get(struct cg_store *st, const char *name, struct cg_store_nv *o
 	int rc;
 	if ((rc = cg_store_check_nv_name(name ? name : "", err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare_text(
+	struct cg_db_stmt *s = cg_store_prepare_text(
 		st, "SELECT name, value, secret, tags FROM named_values WHERE name = ?", name, NULL,
 		err, errlen);
 	rc = cg_store_first_row(st, s, "read named value", err, errlen);
 	if (rc == 0) {
 		out->name = cg_store_dup_col(s, 0);
 		out->value = cg_store_dup_col(s, 1);
-		out->secret = sqlite3_column_int(s, 2) != 0;
+		out->secret = cg_db_col_int(s, 2) != 0;
 		out->tags = cg_store_dup_col(s, 3);
 		if (!out->name || !out->value || !out->tags) {
 			cg_store_nv_free(out);
@@ -974,7 +978,7 @@ int cg_store_nv_get(struct cg_store *st, const char *name, struct cg_store_nv *o
 	} else if (rc == CG_STORE_FAIL_NOT_FOUND) {
 		rc = cg_store_failf(err, errlen, rc, "named value '%s' does not exist", name);
 	}
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	return rc;
 }
 
@@ -1061,7 +1065,7 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 	memset(&e, 0, sizeof(e));
 	struct cg_buf lines;
 	cg_buf_init(&lines, DIAG_LINES_MAX);
-	sqlite3_stmt *s = NULL;
+	struct cg_db_stmt *s = NULL;
 	bool exists;
 	if ((rc = cg_store_room_for(st, "fragments", "id", id, CG_STORE_MAX_FRAGMENTS,
 				    "fragments", &exists, err, errlen)))
@@ -1070,13 +1074,14 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 		st,
 		exists ? "UPDATE fragments SET description = coalesce(?2, description), format = "
 			 "?3,"
-			 " value = ?4, updated_at = " NOW " WHERE id = ?1"
+			 " value = ?4, updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO fragments (id, description, format, value, created_at,"
-			 " updated_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, " NOW ", " NOW ")",
+			 " updated_at) VALUES (?1, coalesce(?2, ''), ?3, ?4, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, description, err, errlen);
 	if (s) {
-		sqlite3_bind_text(s, 3, format_name(fmt), -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, text, (int)len, SQLITE_STATIC);
+		cg_db_bind_text(s, 3, format_name(fmt));
+		cg_db_bind_text(s, 4, text);
 	}
 	rc = cg_store_step_done(st, s, "write fragment", err, errlen);
 	s = NULL;
@@ -1107,7 +1112,7 @@ int cg_store_fragment_set(struct cg_store *st, const char *id, const char *descr
 	if (n)
 		msg_add(&m, "%.*s", (int)n, lines.data);
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	cg_buf_free(&lines);
@@ -1122,7 +1127,7 @@ int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_t
 	int rc;
 	if ((rc = cg_store_check_id("fragment id", id ? id : "", err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare_text(
+	struct cg_db_stmt *s = cg_store_prepare_text(
 		st, "SELECT format, value, description FROM fragments WHERE id = ?", id, NULL, err,
 		errlen);
 	rc = cg_store_first_row(st, s, "read fragment", err, errlen);
@@ -1130,7 +1135,7 @@ int cg_store_fragment_get(struct cg_store *st, const char *id, struct cg_store_t
 		rc = fill_text(s, out, true, err, errlen);
 	else if (rc == CG_STORE_FAIL_NOT_FOUND)
 		rc = cg_store_failf(err, errlen, rc, "fragment '%s' does not exist", id);
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	return rc;
 }
 

@@ -8,41 +8,46 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <sqlite3.h>
-
 #include "base/str.h"
+#include "store/db.h"
 #include "store/store.h"
 
 struct cg_store {
-	sqlite3 *db;
+	struct cg_db *db;
 	bool readonly;
+	bool rehearsal; /* cg_store_open_rehearsal: writes are savepoints */
+	bool in_write;	/* a rehearsal's savepoint is open */
 	char path[PATH_MAX]; /* for messages */
 };
 
-/* Formats "store 'PATH': what: <sqlite message>" into err; returns
+/* The current UTC time as the store writes it (2026-01-31T12:00:00Z), an
+ * SQL expression. SQLite-only (strftime); see README.md. */
+#define CG_STORE_SQL_NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
+
+/* Formats "store 'PATH': what: <database message>" into err; returns
  * CG_STORE_FAIL_IO. */
 int cg_store_sql_fail(struct cg_store *st, const char *what, char *err, size_t errlen);
 
 /* BEGIN IMMEDIATE: writers take the write lock up front, so a second writer
- * waits (busy_timeout) instead of failing with SQLITE_BUSY on upgrade. */
+ * waits (busy timeout) instead of failing when it would upgrade. */
 int cg_store_begin_write(struct cg_store *st, char *err, size_t errlen);
 /* Bumps meta.change_counter and commits. On failure rolls back. */
 int cg_store_commit_write(struct cg_store *st, char *err, size_t errlen);
 void cg_store_rollback(struct cg_store *st);
 
 /* Prepares sql; on failure fills err and returns NULL. */
-sqlite3_stmt *cg_store_prepare(struct cg_store *st, const char *sql, char *err, size_t errlen);
+struct cg_db_stmt *cg_store_prepare(struct cg_store *st, const char *sql, char *err, size_t errlen);
 
 /* Prepares sql and binds a1 and a2 as text parameters 1 and 2 (NULL: left
  * unbound, which SQL reads as NULL). The strings must outlive the
- * statement (SQLITE_STATIC). On failure fills err and returns NULL. */
-sqlite3_stmt *cg_store_prepare_text(struct cg_store *st, const char *sql, const char *a1,
+ * statement. On failure fills err and returns NULL. */
+struct cg_db_stmt *cg_store_prepare_text(struct cg_store *st, const char *sql, const char *a1,
 				    const char *a2, char *err, size_t errlen);
 
 /* Steps s once (a write, or the first row of a read), finalizes it, and
  * reports a failure as IO with what. s NULL is a prepare that failed (err
  * already says why): CG_STORE_FAIL_IO. Returns 0 or CG_STORE_FAIL_IO. */
-int cg_store_step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+int cg_store_step_done(struct cg_store *st, struct cg_db_stmt *s, const char *what, char *err,
 		       size_t errlen);
 
 /* cg_store_prepare_text, then cg_store_step_done: one write with up to
@@ -55,14 +60,14 @@ int cg_store_run(struct cg_store *st, const char *sql, const char *a1, const cha
  * names what is missing), CG_STORE_FAIL_IO with what on a failure or when
  * s is NULL (a prepare that failed, err already filled). The caller
  * finalizes s in every case. */
-int cg_store_first_row(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+int cg_store_first_row(struct cg_store *st, struct cg_db_stmt *s, const char *what, char *err,
 		       size_t errlen);
 
 /* Ends a remove inside a write transaction: steps the DELETE s (finalized
  * here; NULL as for cg_store_step_done), refuses with NOT_FOUND and the
  * message fmt when it removed no row, else commits. Any failure rolls
  * back. Returns 0 or a failure kind. */
-int cg_store_delete_commit(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+int cg_store_delete_commit(struct cg_store *st, struct cg_db_stmt *s, const char *what, char *err,
 			   size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
@@ -76,7 +81,7 @@ int cg_store_rm_by_id(struct cg_store *st, const char *table, const char *noun, 
 /* Ends an add-or-replace inside a write transaction: steps the write s
  * (as cg_store_step_done), commits, then sets *created (when not NULL) to
  * !exists. On failure the caller rolls back. Returns 0 or a failure kind. */
-int cg_store_upsert_commit(struct cg_store *st, sqlite3_stmt *s, const char *what, bool exists,
+int cg_store_upsert_commit(struct cg_store *st, struct cg_db_stmt *s, const char *what, bool exists,
 			   bool *created, char *err, size_t errlen);
 
 /* Inside a write transaction, before adding or replacing the row of table
@@ -88,7 +93,7 @@ int cg_store_room_for(struct cg_store *st, const char *table, const char *key, c
 
 /* Column i of s as a malloc'd string ("" for NULL); NULL when out of
  * memory. */
-char *cg_store_dup_col(sqlite3_stmt *s, int i);
+char *cg_store_dup_col(struct cg_db_stmt *s, int i);
 
 /* Runs "SELECT count(*) ..." with up to two text parameters (NULL: not
  * bound) into *out. Returns 0 or CG_STORE_FAIL_IO. */

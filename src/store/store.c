@@ -1,12 +1,10 @@
-/* The SQLite store: opening, schema migrations, the change token and the
+/* The store: opening, schema migrations, the change token and the
  * model load, and the SQL helpers of store-int.h. Writes are in write.c,
  * certs.c, crl.c and policy.c. */
 #include "store/store-int.h"
 #include "store/validate.h"
 
-#include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +20,8 @@
  * released, because stores in the field already ran them. */
 struct cg_store_migration {
 	const char *why;
-	const char *sql;
+	const char *sql; /* SQLite */
+	const char *pg;	 /* the same schema in PostgreSQL */
 };
 
 static const struct cg_store_migration migrations[] = {
@@ -58,6 +57,45 @@ static const struct cg_store_migration migrations[] = {
 	  "  url_template TEXT NOT NULL,"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL,"
+	  "  PRIMARY KEY (api_id, id));",
+	  /* PostgreSQL: ids sort and compare bytewise (COLLATE "C") as in
+	   * SQLite, which the model load's merge relies on; path is unique
+	   * up to ASCII case (SQLite: COLLATE NOCASE); strftime is the one
+	   * form of SQLite's the store uses (CG_STORE_SQL_NOW). */
+	  "CREATE FUNCTION strftime(fmt text, at text) RETURNS text LANGUAGE sql STABLE AS $$"
+	  "  SELECT CASE WHEN fmt = '%Y-%m-%dT%H:%M:%SZ' AND at = 'now' THEN"
+	  "    to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') END $$;"
+	  "CREATE TABLE meta ("
+	  "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	  "  change_counter BIGINT NOT NULL);"
+	  "INSERT INTO meta (id, change_counter) VALUES (1, 0);"
+	  "CREATE TABLE hostnames ("
+	  "  name TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  cert_pem TEXT NOT NULL,"
+	  "  key_pem TEXT NOT NULL,"
+	  "  negotiate_client_certificate INTEGER NOT NULL DEFAULT 0"
+	  "    CHECK (negotiate_client_certificate IN (0, 1)),"
+	  "  is_default INTEGER NOT NULL DEFAULT 0 CHECK (is_default IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);"
+	  "CREATE UNIQUE INDEX hostnames_one_default ON hostnames (is_default)"
+	  "  WHERE is_default = 1;"
+	  "CREATE TABLE apis ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  display_name TEXT NOT NULL,"
+	  "  path TEXT COLLATE \"C\" NOT NULL,"
+	  "  service_url TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);"
+	  "CREATE UNIQUE INDEX apis_path ON apis (lower(path));"
+	  "CREATE TABLE operations ("
+	  "  api_id TEXT COLLATE \"C\" NOT NULL REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  id TEXT COLLATE \"C\" NOT NULL,"
+	  "  display_name TEXT NOT NULL,"
+	  "  method TEXT NOT NULL,"
+	  "  url_template TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL,"
 	  "  PRIMARY KEY (api_id, id));" },
 	{ "policies",
 	  /* One document per scope. api_id/op_id are NULL where the scope has
@@ -79,6 +117,21 @@ static const struct cg_store_migration migrations[] = {
 	  "      OR (scope = 'operation' AND api_id IS NOT NULL AND op_id IS NOT NULL)));"
 	  "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
 	  "  (scope, coalesce(api_id, ''), coalesce(op_id, ''));"
+	  "CREATE INDEX policies_op ON policies (api_id, op_id);",
+	  "CREATE TABLE policies ("
+	  "  scope TEXT NOT NULL CHECK (scope IN ('global', 'api', 'operation')),"
+	  "  api_id TEXT COLLATE \"C\" REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  op_id TEXT COLLATE \"C\","
+	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
+	  "  value TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL,"
+	  "  FOREIGN KEY (api_id, op_id) REFERENCES operations (api_id, id) ON DELETE CASCADE,"
+	  "  CHECK ((scope = 'global' AND api_id IS NULL AND op_id IS NULL)"
+	  "      OR (scope = 'api' AND api_id IS NOT NULL AND op_id IS NULL)"
+	  "      OR (scope = 'operation' AND api_id IS NOT NULL AND op_id IS NOT NULL)));"
+	  "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
+	  "  (scope, coalesce(api_id, ''), coalesce(op_id, ''));"
 	  "CREATE INDEX policies_op ON policies (api_id, op_id);" },
 	{ "named values",
 	  "CREATE TABLE named_values ("
@@ -87,10 +140,24 @@ static const struct cg_store_migration migrations[] = {
 	  "  secret INTEGER NOT NULL DEFAULT 0 CHECK (secret IN (0, 1)),"
 	  "  tags TEXT NOT NULL DEFAULT '[]',"
 	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE named_values ("
+	  "  name TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  value TEXT NOT NULL CHECK (length(value) > 0),"
+	  "  secret INTEGER NOT NULL DEFAULT 0 CHECK (secret IN (0, 1)),"
+	  "  tags TEXT NOT NULL DEFAULT '[]',"
+	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
 	{ "policy fragments",
 	  "CREATE TABLE fragments ("
 	  "  id TEXT PRIMARY KEY,"
+	  "  description TEXT NOT NULL DEFAULT '',"
+	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
+	  "  value TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE fragments ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
 	  "  description TEXT NOT NULL DEFAULT '',"
 	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
 	  "  value TEXT NOT NULL,"
@@ -109,6 +176,17 @@ static const struct cg_store_migration migrations[] = {
 	  "  der BLOB NOT NULL,"
 	  "  key_pem TEXT,"
 	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE certificates ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  thumbprint TEXT NOT NULL UNIQUE,"
+	  "  subject TEXT NOT NULL,"
+	  "  issuer TEXT NOT NULL,"
+	  "  not_before TEXT NOT NULL,"
+	  "  not_after TEXT NOT NULL,"
+	  "  der BYTEA NOT NULL,"
+	  "  key_pem TEXT,"
+	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
 	{ "CA certificates",
 	  "CREATE TABLE ca_certificates ("
@@ -117,6 +195,15 @@ static const struct cg_store_migration migrations[] = {
 	  "  subject TEXT NOT NULL,"
 	  "  not_after TEXT NOT NULL,"
 	  "  der BLOB NOT NULL,"
+	  "  intermediate INTEGER NOT NULL DEFAULT 0 CHECK (intermediate IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE ca_certificates ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  thumbprint TEXT NOT NULL UNIQUE,"
+	  "  subject TEXT NOT NULL,"
+	  "  not_after TEXT NOT NULL,"
+	  "  der BYTEA NOT NULL,"
 	  "  intermediate INTEGER NOT NULL DEFAULT 0 CHECK (intermediate IN (0, 1)),"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
@@ -130,6 +217,14 @@ static const struct cg_store_migration migrations[] = {
 	  "  validate_chain INTEGER NOT NULL DEFAULT 1 CHECK (validate_chain IN (0, 1)),"
 	  "  validate_name INTEGER NOT NULL DEFAULT 1 CHECK (validate_name IN (0, 1)),"
 	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE backends ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  url TEXT NOT NULL,"
+	  "  client_cert_id TEXT COLLATE \"C\" REFERENCES certificates (id) ON DELETE RESTRICT,"
+	  "  validate_chain INTEGER NOT NULL DEFAULT 1 CHECK (validate_chain IN (0, 1)),"
+	  "  validate_name INTEGER NOT NULL DEFAULT 1 CHECK (validate_name IN (0, 1)),"
+	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
 	{ "certificate revocation lists",
 	  "CREATE TABLE crls ("
@@ -137,6 +232,13 @@ static const struct cg_store_migration migrations[] = {
 	  "  issuer TEXT NOT NULL,"
 	  "  next_update TEXT NOT NULL,"
 	  "  der BLOB NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "CREATE TABLE crls ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  issuer TEXT NOT NULL,"
+	  "  next_update TEXT NOT NULL,"
+	  "  der BYTEA NOT NULL,"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
 };
@@ -148,6 +250,21 @@ int cg_store_schema_version(void)
 	return NUM_MIGRATIONS;
 }
 
+bool cg_store_is_url(const char *path)
+{
+	return cg_db_is_url(path);
+}
+
+void cg_store_display(const char *path, char *out, size_t outlen)
+{
+	cg_db_display(path, out, outlen);
+}
+
+bool cg_store_exists(const char *path)
+{
+	return cg_db_is_url(path) || access(path, F_OK) == 0;
+}
+
 const char *cg_store_default_path(void)
 {
 	const char *e = getenv("CERTGATE_STORE");
@@ -156,40 +273,37 @@ const char *cg_store_default_path(void)
 
 int cg_store_sql_fail(struct cg_store *st, const char *what, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "store '%s': %s: %s", st->path, what, sqlite3_errmsg(st->db));
+	snprintf(err, errlen, "store '%s': %s: %s", st->path, what, cg_db_errmsg(st->db));
 	return CG_STORE_FAIL_IO;
 }
 
-sqlite3_stmt *cg_store_prepare(struct cg_store *st, const char *sql, char *err, size_t errlen)
+struct cg_db_stmt *cg_store_prepare(struct cg_store *st, const char *sql, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+	struct cg_db_stmt *s = cg_db_prepare(st->db, sql);
+	if (!s)
 		cg_store_sql_fail(st, "prepare", err, errlen);
-		sqlite3_finalize(s);
-		return NULL;
-	}
 	return s;
 }
 
-sqlite3_stmt *cg_store_prepare_text(struct cg_store *st, const char *sql, const char *a1,
+struct cg_db_stmt *cg_store_prepare_text(struct cg_store *st, const char *sql, const char *a1,
 				    const char *a2, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
+	struct cg_db_stmt *s = cg_store_prepare(st, sql, err, errlen);
 	if (s && a1)
-		sqlite3_bind_text(s, 1, a1, -1, SQLITE_STATIC);
+		cg_db_bind_text(s, 1, a1);
 	if (s && a2)
-		sqlite3_bind_text(s, 2, a2, -1, SQLITE_STATIC);
+		cg_db_bind_text(s, 2, a2);
 	return s;
 }
 
-int cg_store_step_done(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+int cg_store_step_done(struct cg_store *st, struct cg_db_stmt *s, const char *what, char *err,
 		       size_t errlen)
 {
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	int rc = sqlite3_step(s);
-	rc = rc != SQLITE_DONE && rc != SQLITE_ROW ? cg_store_sql_fail(st, what, err, errlen) : 0;
-	sqlite3_finalize(s);
+	int rc = cg_db_step(s);
+	rc = rc == CG_DB_ERROR ? cg_store_sql_fail(st, what, err, errlen) : 0;
+	cg_db_finalize(s);
 	return rc;
 }
 
@@ -200,24 +314,24 @@ int cg_store_run(struct cg_store *st, const char *sql, const char *a1, const cha
 				  err, errlen);
 }
 
-int cg_store_first_row(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+int cg_store_first_row(struct cg_store *st, struct cg_db_stmt *s, const char *what, char *err,
 		       size_t errlen)
 {
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	int r = sqlite3_step(s);
-	if (r == SQLITE_ROW)
+	int r = cg_db_step(s);
+	if (r == CG_DB_ROW)
 		return 0;
-	if (r == SQLITE_DONE)
+	if (r == CG_DB_DONE)
 		return CG_STORE_FAIL_NOT_FOUND;
 	return cg_store_sql_fail(st, what, err, errlen);
 }
 
-int cg_store_delete_commit(struct cg_store *st, sqlite3_stmt *s, const char *what, char *err,
+int cg_store_delete_commit(struct cg_store *st, struct cg_db_stmt *s, const char *what, char *err,
 			   size_t errlen, const char *fmt, ...)
 {
 	int rc = cg_store_step_done(st, s, what, err, errlen);
-	if (rc == 0 && sqlite3_changes(st->db) == 0) {
+	if (rc == 0 && cg_db_changes(st->db) == 0) {
 		va_list ap;
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
@@ -231,7 +345,7 @@ int cg_store_delete_commit(struct cg_store *st, sqlite3_stmt *s, const char *wha
 	return rc;
 }
 
-int cg_store_upsert_commit(struct cg_store *st, sqlite3_stmt *s, const char *what, bool exists,
+int cg_store_upsert_commit(struct cg_store *st, struct cg_db_stmt *s, const char *what, bool exists,
 			   bool *created, char *err, size_t errlen)
 {
 	int rc = cg_store_step_done(st, s, what, err, errlen);
@@ -278,25 +392,42 @@ int cg_store_room_for(struct cg_store *st, const char *table, const char *key, c
 	return 0;
 }
 
-char *cg_store_dup_col(sqlite3_stmt *s, int i)
+char *cg_store_dup_col(struct cg_db_stmt *s, int i)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return strdup(t ? (const char *)t : "");
+	const char *t = cg_db_col_text(s, i);
+	return strdup(t ? t : "");
+}
+
+/* Steps s (NULL: a prepare that failed) to its one row, reads column 0
+ * as an integer into *out and finalizes s. No row is a failure (what). */
+static int one_int(struct cg_store *st, struct cg_db_stmt *s, const char *what, int64_t *out,
+		   char *err, size_t errlen)
+{
+	int rc = cg_store_first_row(st, s, what, err, errlen);
+	if (rc == CG_STORE_FAIL_NOT_FOUND)
+		rc = cg_store_sql_fail(st, what, err, errlen);
+	if (rc == 0)
+		*out = cg_db_col_int(s, 0);
+	cg_db_finalize(s);
+	return rc;
+}
+
+/* cg_store_count, saying what on a failure. */
+static int count_as(struct cg_store *st, const char *sql, const char *a1, const char *a2,
+		    const char *what, size_t *out, char *err, size_t errlen)
+{
+	int64_t n;
+	int rc = one_int(st, cg_store_prepare_text(st, sql, a1, a2, err, errlen), what, &n, err,
+			 errlen);
+	if (rc == 0)
+		*out = (size_t)n;
+	return rc;
 }
 
 int cg_store_count(struct cg_store *st, const char *sql, const char *a1, const char *a2,
 		   size_t *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = cg_store_prepare_text(st, sql, a1, a2, err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return cg_store_sql_fail(st, "count", err, errlen);
-	}
-	*out = (size_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return 0;
+	return count_as(st, sql, a1, a2, "count", out, err, errlen);
 }
 
 int cg_store_failf(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -308,11 +439,10 @@ int cg_store_failf(char *err, size_t errlen, int rc, const char *fmt, ...)
 	return rc;
 }
 
-static int exec(struct cg_store *st, const char *sql, const char *what, char *err, size_t errlen)
+/* r: the result of a cg_db call; a failure becomes IO, saying what. */
+static int checked(struct cg_store *st, int r, const char *what, char *err, size_t errlen)
 {
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return cg_store_sql_fail(st, what, err, errlen);
-	return 0;
+	return r ? cg_store_sql_fail(st, what, err, errlen) : 0;
 }
 
 int cg_store_begin_write(struct cg_store *st, char *err, size_t errlen)
@@ -321,15 +451,32 @@ int cg_store_begin_write(struct cg_store *st, char *err, size_t errlen)
 		snprintf(err, errlen, "store '%s' is open read-only", st->path);
 		return CG_STORE_FAIL_IO;
 	}
-	return exec(st, "BEGIN IMMEDIATE", "begin", err, errlen);
+	if (!st->rehearsal)
+		return checked(st, cg_db_begin(st->db, true), "begin", err, errlen);
+	int rc = checked(st, cg_db_exec(st->db, "SAVEPOINT cg_write"), "begin", err, errlen);
+	st->in_write = rc == 0;
+	return rc;
+}
+
+/* Ends the write transaction: COMMIT, or in a rehearsal the savepoint. */
+static int end_write(struct cg_store *st, char *err, size_t errlen)
+{
+	if (!st->rehearsal)
+		return checked(st, cg_db_commit(st->db), "commit", err, errlen);
+	int rc = checked(st, cg_db_exec(st->db, "RELEASE SAVEPOINT cg_write"), "commit", err,
+			 errlen);
+	st->in_write = rc != 0;
+	return rc;
 }
 
 int cg_store_commit_write(struct cg_store *st, char *err, size_t errlen)
 {
-	int rc = exec(st, "UPDATE meta SET change_counter = change_counter + 1 WHERE id = 1",
-		      "bump change counter", err, errlen);
+	int rc = checked(st,
+			 cg_db_exec(st->db, "UPDATE meta SET change_counter = change_counter + 1 "
+					    "WHERE id = 1"),
+			 "bump change counter", err, errlen);
 	if (rc == 0)
-		rc = exec(st, "COMMIT", "commit", err, errlen);
+		rc = end_write(st, err, errlen);
 	if (rc)
 		cg_store_rollback(st);
 	return rc;
@@ -337,23 +484,18 @@ int cg_store_commit_write(struct cg_store *st, char *err, size_t errlen)
 
 void cg_store_rollback(struct cg_store *st)
 {
-	if (!sqlite3_get_autocommit(st->db))
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (!st->rehearsal) {
+		cg_db_rollback(st->db);
+	} else if (st->in_write) {
+		(void)cg_db_exec(st->db,
+				 "ROLLBACK TO SAVEPOINT cg_write; RELEASE SAVEPOINT cg_write");
+		st->in_write = false;
+	}
 }
 
-static int user_version(struct cg_store *st, int *out, char *err, size_t errlen)
+static int schema_version(struct cg_store *st, int *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = cg_store_prepare(st, "PRAGMA user_version", err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	int rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return cg_store_sql_fail(st, "read schema version", err, errlen);
-	}
-	*out = sqlite3_column_int(s, 0);
-	sqlite3_finalize(s);
-	return 0;
+	return checked(st, cg_db_schema_version(st->db, out), "read schema version", err, errlen);
 }
 
 static int too_new(struct cg_store *st, int v, char *err, size_t errlen)
@@ -365,42 +507,65 @@ static int too_new(struct cg_store *st, int v, char *err, size_t errlen)
 	return CG_STORE_FAIL_IO;
 }
 
+/* Runs the migrations after version v, inside the migration transaction. */
+static int migrate_from(struct cg_store *st, int v, char *err, size_t errlen)
+{
+	for (int i = v; i < NUM_MIGRATIONS; i++) {
+		bool pg = cg_db_kind(st->db) == CG_DB_POSTGRESQL;
+		if (cg_db_exec(st->db, pg ? migrations[i].pg : migrations[i].sql)) {
+			char what[160];
+			snprintf(what, sizeof(what), "migration to version %d (%s)", i + 1,
+				 migrations[i].why);
+			return cg_store_sql_fail(st, what, err, errlen);
+		}
+	}
+	return checked(st, cg_db_set_schema_version(st->db, NUM_MIGRATIONS), "set schema version",
+		       err, errlen);
+}
+
 static int migrate(struct cg_store *st, char *err, size_t errlen)
 {
 	int v, rc;
-	if ((rc = user_version(st, &v, err, errlen)))
+	if ((rc = schema_version(st, &v, err, errlen)))
 		return rc;
 	if (v == NUM_MIGRATIONS)
 		return 0; /* the common case takes no write lock */
 	if (v > NUM_MIGRATIONS)
 		return too_new(st, v, err, errlen);
-	if ((rc = exec(st, "BEGIN IMMEDIATE", "begin migration", err, errlen)))
+	if ((rc = checked(st, cg_db_begin(st->db, true), "begin migration", err, errlen)))
 		return rc;
 	/* Another process may have migrated while we waited for the lock. */
-	if ((rc = user_version(st, &v, err, errlen)))
+	if ((rc = schema_version(st, &v, err, errlen)))
 		goto out;
 	if (v > NUM_MIGRATIONS) {
 		rc = too_new(st, v, err, errlen);
 		goto out;
 	}
-	for (int i = v; i < NUM_MIGRATIONS; i++) {
-		if (sqlite3_exec(st->db, migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK) {
-			char what[160];
-			snprintf(what, sizeof(what), "migration to version %d (%s)", i + 1,
-				 migrations[i].why);
-			rc = cg_store_sql_fail(st, what, err, errlen);
-			goto out;
-		}
-	}
-	char sql[64];
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", NUM_MIGRATIONS);
-	if ((rc = exec(st, sql, "set schema version", err, errlen)))
+	if ((rc = migrate_from(st, v, err, errlen)))
 		goto out;
-	rc = exec(st, "COMMIT", "commit migration", err, errlen);
+	rc = checked(st, cg_db_commit(st->db), "commit migration", err, errlen);
 out:
 	if (rc)
 		cg_store_rollback(st);
 	return rc;
+}
+
+/* A read-only store must be at this build's version: the gateway never
+ * migrates. */
+static int check_version(struct cg_store *st, char *err, size_t errlen)
+{
+	int v, rc;
+	if ((rc = schema_version(st, &v, err, errlen)))
+		return rc;
+	if (v > NUM_MIGRATIONS)
+		return too_new(st, v, err, errlen);
+	if (v < NUM_MIGRATIONS)
+		return cg_store_failf(
+			err, errlen, CG_STORE_FAIL_IO,
+			"store '%s' has schema version %d, this certgate needs %d; run any "
+			"certgate write command on it once to upgrade it",
+			st->path, v, NUM_MIGRATIONS);
+	return 0;
 }
 
 struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t errlen)
@@ -413,93 +578,40 @@ struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t
 		snprintf(err, errlen, "store path is longer than %d bytes", PATH_MAX - 1);
 		return NULL;
 	}
-	if (readonly) {
-		if (access(path, F_OK) != 0) {
-			snprintf(err, errlen, "store '%s' does not exist", path);
-			return NULL;
-		}
-	} else {
-		/* Create the file ourselves so it is 0600 from the first byte: it
-		 * holds private keys. SQLite gives its -wal and -shm files the
-		 * same mode as the database. */
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd >= 0)
-			close(fd);
-		else if (errno != EEXIST) {
-			snprintf(err, errlen, "cannot create store '%s': %s", path,
-				 strerror(errno));
-			return NULL;
-		}
-	}
 	struct cg_store *st = calloc(1, sizeof(*st));
 	if (!st) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(st->path, sizeof(st->path), "%s", path);
+	cg_db_display(path, st->path, sizeof(st->path));
 	st->readonly = readonly != 0;
-	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
-	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
-		if (st->db)
-			snprintf(err, errlen, "cannot open store '%s': %s", path,
-				 sqlite3_errmsg(st->db));
-		else
-			snprintf(err, errlen, "cannot open store '%s': out of memory", path);
-		goto fail;
-	}
-	sqlite3_busy_timeout(st->db, CG_STORE_BUSY_TIMEOUT_MS);
-	if (exec(st, "PRAGMA foreign_keys = ON", "enable foreign keys", err, errlen))
-		goto fail;
-	if (!readonly) {
-		/* WAL: readers (the gateway) never block the writer (the CLI). */
-		sqlite3_stmt *s = cg_store_prepare(st, "PRAGMA journal_mode = WAL", err, errlen);
-		if (!s)
-			goto fail;
-		int rc = sqlite3_step(s);
-		const char *mode =
-			rc == SQLITE_ROW ? (const char *)sqlite3_column_text(s, 0) : NULL;
-		if (!mode || strcmp(mode, "wal") != 0) {
-			if (rc != SQLITE_ROW)
-				cg_store_sql_fail(st, "enable WAL", err, errlen);
-			else
-				snprintf(err, errlen,
-					 "store '%s': cannot enable WAL mode (got '%s')", path,
-					 mode ? mode : "?");
-			sqlite3_finalize(s);
-			goto fail;
-		}
-		sqlite3_finalize(s);
-		if (migrate(st, err, errlen))
-			goto fail;
-	} else {
-		int v;
-		if (user_version(st, &v, err, errlen))
-			goto fail;
-		if (v > NUM_MIGRATIONS) {
-			too_new(st, v, err, errlen);
-			goto fail;
-		}
-		if (v < NUM_MIGRATIONS) {
-			snprintf(
-				err, errlen,
-				"store '%s' has schema version %d, this certgate needs %d; run any "
-				"certgate write command on it once to upgrade it",
-				path, v, NUM_MIGRATIONS);
-			goto fail;
-		}
+	st->db = cg_db_open(path, st->readonly, err, errlen);
+	if (!st->db || (readonly ? check_version(st, err, errlen) : migrate(st, err, errlen))) {
+		cg_store_close(st);
+		return NULL;
 	}
 	return st;
-fail:
-	sqlite3_close(st->db);
-	free(st);
-	return NULL;
+}
+
+struct cg_store *cg_store_open_rehearsal(const char *path, char *err, size_t errlen)
+{
+	struct cg_store *st = cg_store_open(path, 0, err, errlen);
+	if (st && checked(st, cg_db_begin(st->db, true), "begin rehearsal", err, errlen)) {
+		cg_store_close(st);
+		return NULL;
+	}
+	if (st)
+		st->rehearsal = true;
+	return st;
 }
 
 void cg_store_close(struct cg_store *st)
 {
 	if (!st)
 		return;
-	sqlite3_close(st->db);
+	if (st->rehearsal)
+		cg_db_rollback(st->db); /* nothing of a rehearsal is kept */
+	cg_db_close(st->db);
 	free(st);
 }
 
@@ -507,49 +619,37 @@ int cg_store_change_token(struct cg_store *st, uint64_t *out, char *err, size_t 
 {
 	/* data_version moves when another connection commits (even a foreign
 	 * tool); the counter moves on every write through this module,
-	 * including our own connection's. Together they miss nothing. */
-	sqlite3_stmt *s = cg_store_prepare(st, "PRAGMA data_version", err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return cg_store_sql_fail(st, "read data_version", err, errlen);
+	 * including our own connection's. Together they miss nothing. With
+	 * PostgreSQL, data_version counts the writers' notifications (our own
+	 * connection's included) and reconnects: it alone is the token, and
+	 * a gateway's poll costs no round trip (docs/fleet.md). */
+	uint64_t dv;
+	int64_t cc;
+	int rc = checked(st, cg_db_data_version(st->db, &dv), "read data_version", err, errlen);
+	if (rc == 0 && cg_db_kind(st->db) == CG_DB_POSTGRESQL) {
+		*out = dv;
+		return 0;
 	}
-	uint64_t dv = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	s = cg_store_prepare(st, "SELECT change_counter FROM meta WHERE id = 1", err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return cg_store_sql_fail(st, "read change counter", err, errlen);
-	}
-	uint64_t cc = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	*out = (cc << 32) ^ (dv & 0xffffffffu);
-	return 0;
+	if (rc == 0)
+		rc = one_int(st,
+			     cg_store_prepare(st, "SELECT change_counter FROM meta WHERE id = 1",
+					      err, errlen),
+			     "read change counter", &cc, err, errlen);
+	if (rc == 0)
+		*out = ((uint64_t)cc << 32) ^ (dv & 0xffffffffu);
+	return rc;
 }
 
 /* Copies a text column into the arena ("" for NULL). */
-static const char *col(struct cg_arena *a, sqlite3_stmt *s, int i)
+static const char *col(struct cg_arena *a, struct cg_db_stmt *s, int i)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
-	int n = sqlite3_column_bytes(s, i);
-	return cg_arena_strndup(a, t ? (const char *)t : "", t ? (size_t)n : 0);
+	const char *t = cg_db_col_text(s, i);
+	return cg_arena_strndup(a, t ? t : "", t ? cg_db_col_bytes(s, i) : 0);
 }
 
 static int count_rows(struct cg_store *st, const char *sql, size_t *out, char *err, size_t errlen)
 {
-	sqlite3_stmt *s = cg_store_prepare(st, sql, err, errlen);
-	if (!s)
-		return CG_STORE_FAIL_IO;
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		sqlite3_finalize(s);
-		return cg_store_sql_fail(st, "count rows", err, errlen);
-	}
-	*out = (size_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return 0;
+	return count_as(st, sql, NULL, NULL, "count rows", out, err, errlen);
 }
 
 static int oom(char *err, size_t errlen)
@@ -559,10 +659,9 @@ static int oom(char *err, size_t errlen)
 }
 
 /* Copies a blob column into the arena; *len = its size. */
-static const unsigned char *blob(struct cg_arena *a, sqlite3_stmt *s, int i, size_t *len)
+static const unsigned char *blob(struct cg_arena *a, struct cg_db_stmt *s, int i, size_t *len)
 {
-	const void *b = sqlite3_column_blob(s, i);
-	*len = (size_t)sqlite3_column_bytes(s, i);
+	const void *b = cg_db_col_blob(s, i, len);
 	unsigned char *c = cg_arena_alloc(a, *len ? *len : 1);
 	if (c && *len)
 		memcpy(c, b, *len);
@@ -585,28 +684,28 @@ static int load_backends(struct cg_store *st, struct cg_model *m, char *err, siz
 	m->backends = cg_arena_zalloc(&m->arena, (nb ? nb : 1) * sizeof(*m->backends));
 	if (!m->backends)
 		return oom(err, errlen);
-	sqlite3_stmt *s = cg_store_prepare(st,
+	struct cg_db_stmt *s = cg_store_prepare(st,
 					   "SELECT id, url, client_cert_id, validate_chain, "
 					   "validate_name FROM backends ORDER BY id",
 					   err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_backends < nb) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_backends < nb) {
 		struct cg_model_backend *b = &m->backends[m->num_backends++];
 		b->id = col(&m->arena, s, 0);
 		b->url = col(&m->arena, s, 1);
 		b->client_cert_id =
-			sqlite3_column_type(s, 2) == SQLITE_NULL ? NULL : col(&m->arena, s, 2);
-		b->validate_chain = sqlite3_column_int(s, 3) != 0;
-		b->validate_name = sqlite3_column_int(s, 4) != 0;
+			cg_db_col_null(s, 2) ? NULL : col(&m->arena, s, 2);
+		b->validate_chain = cg_db_col_int(s, 3) != 0;
+		b->validate_name = cg_db_col_int(s, 4) != 0;
 		if (!b->id || !b->url ||
-		    (sqlite3_column_type(s, 2) != SQLITE_NULL && !b->client_cert_id)) {
-			sqlite3_finalize(s);
+		    (!cg_db_col_null(s, 2) && !b->client_cert_id)) {
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read backends", err, errlen);
 	return 0;
 }
@@ -626,23 +725,23 @@ static int load_crls(struct cg_store *st, struct cg_model *m, char *err, size_t 
 	m->crls = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*m->crls));
 	if (!m->crls)
 		return oom(err, errlen);
-	sqlite3_stmt *s = cg_store_prepare(st, "SELECT id, der, issuer, next_update FROM crls ORDER BY id",
-					   err, errlen);
+	struct cg_db_stmt *s = cg_store_prepare(
+		st, "SELECT id, der, issuer, next_update FROM crls ORDER BY id", err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_crls < n) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_crls < n) {
 		struct cg_model_crl *c = &m->crls[m->num_crls++];
 		c->id = col(&m->arena, s, 0);
 		c->der = blob(&m->arena, s, 1, &c->der_len);
 		c->issuer = col(&m->arena, s, 2);
 		c->next_update = col(&m->arena, s, 3);
 		if (!c->id || !c->der || !c->issuer || !c->next_update) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read CRLs", err, errlen);
 	return 0;
 }
@@ -666,25 +765,25 @@ static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t
 	m->cas = cg_arena_zalloc(&m->arena, (na ? na : 1) * sizeof(*m->cas));
 	if (!m->certs || !m->cas)
 		return oom(err, errlen);
-	sqlite3_stmt *s = cg_store_prepare(
+	struct cg_db_stmt *s = cg_store_prepare(
 		st, "SELECT id, der, thumbprint, key_pem FROM certificates ORDER BY id", err,
 		errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_certs < nc) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_certs < nc) {
 		struct cg_model_cert *c = &m->certs[m->num_certs++];
 		c->id = col(&m->arena, s, 0);
 		c->der = blob(&m->arena, s, 1, &c->der_len);
 		c->thumbprint = col(&m->arena, s, 2);
-		c->has_key = sqlite3_column_type(s, 3) != SQLITE_NULL;
+		c->has_key = !cg_db_col_null(s, 3);
 		c->key_pem = c->has_key ? col(&m->arena, s, 3) : NULL;
 		if (!c->id || !c->der || !c->thumbprint || (c->has_key && !c->key_pem)) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read certificates", err, errlen);
 	s = cg_store_prepare(st,
 			     "SELECT id, der, thumbprint, intermediate FROM ca_certificates "
@@ -692,19 +791,19 @@ static int load_certs(struct cg_store *st, struct cg_model *m, char *err, size_t
 			     err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_cas < na) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_cas < na) {
 		struct cg_model_ca *c = &m->cas[m->num_cas++];
 		c->id = col(&m->arena, s, 0);
 		c->der = blob(&m->arena, s, 1, &c->der_len);
 		c->thumbprint = col(&m->arena, s, 2);
-		c->intermediate = sqlite3_column_int(s, 3) != 0;
+		c->intermediate = cg_db_col_int(s, 3) != 0;
 		if (!c->id || !c->der || !c->thumbprint) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read CA certificates", err, errlen);
 	if ((rc = load_crls(st, m, err, errlen)))
 		return rc;
@@ -741,68 +840,68 @@ static int load_policy_parts(struct cg_store *st, struct cg_model *m, char *err,
 	if (!m->policies || !m->named_values || !m->fragments)
 		return oom(err, errlen);
 
-	sqlite3_stmt *s = cg_store_prepare(
+	struct cg_db_stmt *s = cg_store_prepare(
 		st,
 		"SELECT scope, api_id, op_id, format, value FROM policies "
 		"ORDER BY scope = 'operation', scope = 'api', api_id, op_id",
 		err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_policies < np) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_policies < np) {
 		struct cg_model_policy *p = &m->policies[m->num_policies++];
-		const char *sc = (const char *)sqlite3_column_text(s, 0);
+		const char *sc = cg_db_col_text(s, 0);
 		p->scope = sc && strcmp(sc, "api") == 0	       ? CG_MODEL_POLICY_API
 			   : sc && strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
 								 : CG_MODEL_POLICY_GLOBAL;
-		p->api_id = sqlite3_column_type(s, 1) == SQLITE_NULL ? NULL : col(&m->arena, s, 1);
-		p->op_id = sqlite3_column_type(s, 2) == SQLITE_NULL ? NULL : col(&m->arena, s, 2);
+		p->api_id = cg_db_col_null(s, 1) ? NULL : col(&m->arena, s, 1);
+		p->op_id = cg_db_col_null(s, 2) ? NULL : col(&m->arena, s, 2);
 		p->format = col(&m->arena, s, 3);
 		p->value = col(&m->arena, s, 4);
 		if (!p->format || !p->value || (p->scope != CG_MODEL_POLICY_GLOBAL && !p->api_id) ||
 		    (p->scope == CG_MODEL_POLICY_OPERATION && !p->op_id)) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read policies", err, errlen);
 
 	s = cg_store_prepare(st, "SELECT name, value, secret FROM named_values ORDER BY name", err,
 			     errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_named_values < nn) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_named_values < nn) {
 		struct cg_model_named_value *v = &m->named_values[m->num_named_values++];
 		v->name = col(&m->arena, s, 0);
 		v->value = col(&m->arena, s, 1);
-		v->secret = sqlite3_column_int(s, 2) != 0;
+		v->secret = cg_db_col_int(s, 2) != 0;
 		if (!v->name || !v->value) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read named values", err, errlen);
 
 	s = cg_store_prepare(st, "SELECT id, description, format, value FROM fragments ORDER BY id",
 			     err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_fragments < nf) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_fragments < nf) {
 		struct cg_model_fragment *f = &m->fragments[m->num_fragments++];
 		f->id = col(&m->arena, s, 0);
 		f->description = col(&m->arena, s, 1);
 		f->format = col(&m->arena, s, 2);
 		f->value = col(&m->arena, s, 3);
 		if (!f->id || !f->description || !f->format || !f->value) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read fragments", err, errlen);
 	return 0;
 }
@@ -837,27 +936,27 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	if (!m->hosts || !m->apis || !ops)
 		return oom(err, errlen);
 
-	sqlite3_stmt *s = cg_store_prepare(
+	struct cg_db_stmt *s = cg_store_prepare(
 		st,
 		"SELECT name, cert_pem, key_pem, negotiate_client_certificate, is_default "
 		"FROM hostnames ORDER BY name",
 		err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_hosts < nh) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_hosts < nh) {
 		struct cg_model_host *h = &m->hosts[m->num_hosts++];
 		h->name = col(&m->arena, s, 0);
 		h->cert_pem = col(&m->arena, s, 1);
 		h->key_pem = col(&m->arena, s, 2);
-		h->negotiate_client_certificate = sqlite3_column_int(s, 3) != 0;
-		h->is_default = sqlite3_column_int(s, 4) != 0;
+		h->negotiate_client_certificate = cg_db_col_int(s, 3) != 0;
+		h->is_default = cg_db_col_int(s, 4) != 0;
 		if (!h->name || !h->cert_pem || !h->key_pem) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read hostnames", err, errlen);
 
 	s = cg_store_prepare(
@@ -869,11 +968,11 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 		return CG_STORE_FAIL_IO;
 	const char **op_api = cg_arena_zalloc(&m->arena, (no ? no : 1) * sizeof(*op_api));
 	if (!op_api) {
-		sqlite3_finalize(s);
+		cg_db_finalize(s);
 		return oom(err, errlen);
 	}
 	size_t nops = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && nops < no) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && nops < no) {
 		struct cg_model_op *o = &ops[nops];
 		op_api[nops] = col(&m->arena, s, 0);
 		o->id = col(&m->arena, s, 1);
@@ -883,12 +982,12 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 		nops++;
 		if (!op_api[nops - 1] || !o->id || !o->display_name || !o->method ||
 		    !o->url_template) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read operations", err, errlen);
 
 	s = cg_store_prepare(st, "SELECT id, display_name, path, service_url FROM apis ORDER BY id",
@@ -898,14 +997,14 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	/* Operations are sorted by api_id like the APIs by id (same binary
 	 * collation), so one merge pass hands each API its slice. */
 	size_t oi = 0;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && m->num_apis < na) {
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_apis < na) {
 		struct cg_model_api *a = &m->apis[m->num_apis++];
 		a->id = col(&m->arena, s, 0);
 		a->display_name = col(&m->arena, s, 1);
 		a->path = col(&m->arena, s, 2);
 		a->service_url = col(&m->arena, s, 3);
 		if (!a->id || !a->display_name || !a->path || !a->service_url) {
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
 		while (oi < nops && strcmp(op_api[oi], a->id) < 0)
@@ -920,12 +1019,12 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 				 "store '%s': API '%s' has %zu operations, more than certgate's "
 				 "limit of %d",
 				 st->path, a->id, a->num_ops, CG_STORE_MAX_OPS_PER_API);
-			sqlite3_finalize(s);
+			cg_db_finalize(s);
 			return CG_STORE_FAIL_INVALID;
 		}
 	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read APIs", err, errlen);
 	if ((rc = load_policy_parts(st, m, err, errlen)))
 		return rc;
@@ -936,12 +1035,14 @@ int cg_store_load_model(struct cg_store *st, struct cg_model *out, char *err, si
 {
 	memset(out, 0, sizeof(*out));
 	cg_arena_init(&out->arena, CG_STORE_MODEL_CHUNK, CG_STORE_MODEL_MAX_BYTES);
-	/* One read transaction: in WAL mode every SELECT below sees the same
-	 * committed state, whatever writers do meanwhile. */
-	int rc = exec(st, "BEGIN", "begin read", err, errlen);
+	/* One read transaction: every SELECT below sees the same committed
+	 * state, whatever writers do meanwhile. */
+	bool own = !st->rehearsal; /* a rehearsal reads inside its transaction */
+	int rc = own ? checked(st, cg_db_begin(st->db, false), "begin read", err, errlen) : 0;
 	if (rc == 0) {
 		rc = load(st, out, err, errlen);
-		sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+		if (own)
+			(void)cg_db_commit(st->db); /* a read: nothing to lose */
 	}
 	if (rc)
 		cg_model_free(out);

@@ -8,6 +8,8 @@
 #ifndef CG_STORE_STORE_H
 #define CG_STORE_STORE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "store/cert-t.h"
@@ -22,11 +24,32 @@ struct cg_store;
  * ./certgate.db. Static or environment storage; do not free. */
 const char *cg_store_default_path(void);
 
-/* Opens (creating and migrating if needed) the store at path.
+/* Whether path is a PostgreSQL URL ("postgresql://..." or "postgres://..."):
+ * a store several gateways share. Anything else is a SQLite file. */
+bool cg_store_is_url(const char *path);
+
+/* path as messages show it: a URL without its password. */
+void cg_store_display(const char *path, char *out, size_t outlen);
+
+/* Whether the store at path exists: the file for SQLite; a URL store is
+ * taken to exist (the database is created by its administrator; opening
+ * it says whether it is reachable). */
+bool cg_store_exists(const char *path);
+
+/* Opens (creating and migrating if needed) the store at path: a SQLite
+ * file, or a PostgreSQL URL (see docs/fleet.md).
  * readonly: open for reading only (the gateway) and fail if it is missing.
  * Returns NULL and fills err on failure. */
 struct cg_store *cg_store_open(const char *path, int readonly, char *err, size_t errlen);
 void cg_store_close(struct cg_store *st);
+
+/* Opens the store at path (as cg_store_open for writing) for a rehearsal:
+ * one transaction holds the write lock until cg_store_close, which rolls
+ * it back; each write runs in a savepoint of it, so it sees the writes
+ * before it and a refused one undoes only itself. Nothing is ever kept.
+ * For the import's dry run on a PostgreSQL store (a SQLite file is
+ * rehearsed on a copy instead). Returns NULL and fills err on failure. */
+struct cg_store *cg_store_open_rehearsal(const char *path, char *err, size_t errlen);
 
 /* Loads the whole configuration in one read transaction into *out
  * (out->arena is initialised here; release with cg_model_free). */

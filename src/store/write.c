@@ -14,8 +14,6 @@
 #include "store/store-int.h"
 #include "store/validate.h"
 
-#define NOW "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
-
 /* Non-fatal findings: appended to in->warn ("; " between them) when the
  * caller gave a buffer, else logged one per line. */
 static void warn_out(const struct cg_store_host_set *in, const char *msg)
@@ -36,7 +34,7 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *key = NULL;
 	char *old_cert = NULL, *old_key = NULL, *cert_pem = NULL, *key_pem = NULL;
-	sqlite3_stmt *s = NULL;
+	struct cg_db_stmt *s = NULL;
 	int rc;
 	if (in->warn && in->warnlen)
 		in->warn[0] = 0;
@@ -65,15 +63,15 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	if (exists) {
 		old_cert = cg_store_dup_col(s, 0);
 		old_key = cg_store_dup_col(s, 1);
-		negotiate = sqlite3_column_int(s, 2);
-		was_default = sqlite3_column_int(s, 3) != 0;
+		negotiate = cg_db_col_int(s, 2);
+		was_default = cg_db_col_int(s, 3) != 0;
 		if (!old_cert || !old_key) {
 			snprintf(err, errlen, "out of memory");
 			rc = CG_STORE_FAIL_IO;
 			goto out;
 		}
 	}
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	s = NULL;
 
 	size_t n_hosts;
@@ -152,30 +150,30 @@ int cg_store_host_set(struct cg_store *st, const struct cg_store_host_set *in, c
 	bool is_default = in->make_default || was_default || n_hosts == 0;
 	if (in->make_default) {
 		if ((rc = cg_store_run(st,
-				       "UPDATE hostnames SET is_default = 0, updated_at = " NOW
-				       " WHERE is_default = 1 AND name <> ?",
+				       "UPDATE hostnames SET is_default = 0, updated_at = "
+				       CG_STORE_SQL_NOW " WHERE is_default = 1 AND name <> ?",
 				       name, NULL, "clear the old default", err, errlen)))
 			goto out;
 	}
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE hostnames SET cert_pem = ?2, key_pem = ?3, "
-			 "negotiate_client_certificate = ?4, is_default = ?5, updated_at = " NOW
-			 " WHERE name = ?1"
+			 "negotiate_client_certificate = ?4, is_default = ?5, updated_at = "
+			 CG_STORE_SQL_NOW " WHERE name = ?1"
 		       : "INSERT INTO hostnames (name, cert_pem, key_pem, "
 			 "negotiate_client_certificate,"
-			 " is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, " NOW
-			 ", " NOW ")",
+			 " is_default, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		name, cert_pem, err, errlen);
 	if (s) {
-		sqlite3_bind_text(s, 3, key_pem, -1, SQLITE_STATIC);
-		sqlite3_bind_int(s, 4, negotiate);
-		sqlite3_bind_int(s, 5, is_default ? 1 : 0);
+		cg_db_bind_text(s, 3, key_pem);
+		cg_db_bind_int(s, 4, negotiate);
+		cg_db_bind_int(s, 5, is_default ? 1 : 0);
 	}
 	rc = cg_store_upsert_commit(st, s, "write hostname", exists, in->created, err, errlen);
 	s = NULL;
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	sk_X509_pop_free(chain, X509_free);
@@ -200,11 +198,11 @@ int cg_store_host_rm(struct cg_store *st, const char *in_name, char *err, size_t
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = cg_store_prepare_text(
+	struct cg_db_stmt *s = cg_store_prepare_text(
 		st, "SELECT is_default FROM hostnames WHERE name = ?", name, NULL, err, errlen);
 	rc = cg_store_first_row(st, s, "read hostname", err, errlen);
-	int is_default = rc == 0 ? sqlite3_column_int(s, 0) : 0;
-	sqlite3_finalize(s);
+	int is_default = rc == 0 ? cg_db_col_int(s, 0) : 0;
+	cg_db_finalize(s);
 	if (rc == CG_STORE_FAIL_NOT_FOUND)
 		rc = cg_store_failf(err, errlen, rc, "hostname '%s' does not exist", name);
 	if (rc)
@@ -248,7 +246,7 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = NULL;
+	struct cg_db_stmt *s = NULL;
 	size_t exists;
 	if ((rc = cg_store_count(st, "SELECT count(*) FROM apis WHERE id = ?", id, NULL, &exists,
 				 err, errlen)))
@@ -275,18 +273,19 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		}
 	}
 	if (in->path) {
-		/* Paths compare case-insensitively (the column's collation), so
-		 * two APIs can never be ambiguous whichever way routing folds case. */
-		s = cg_store_prepare_text(st, "SELECT id FROM apis WHERE path = ? AND id <> ?", path,
+		/* Paths compare case-insensitively (ASCII, as the column's
+		 * collation and the PostgreSQL index), so two APIs can never be
+		 * ambiguous whichever way routing folds case. */
+		s = cg_store_prepare_text(st, "SELECT id FROM apis WHERE lower(path) = lower(?) AND id <> ?", path,
 					  id, err, errlen);
 		rc = cg_store_first_row(st, s, "check path", err, errlen);
 		if (rc == 0)
 			rc = cg_store_failf(err, errlen, CG_STORE_FAIL_CONFLICT,
 					    "API path '%s' is already used by API '%s'", path,
-					    (const char *)sqlite3_column_text(s, 0));
+					    cg_db_col_text(s, 0));
 		else if (rc == CG_STORE_FAIL_NOT_FOUND)
 			rc = 0;
-		sqlite3_finalize(s);
+		cg_db_finalize(s);
 		s = NULL;
 		if (rc)
 			goto out;
@@ -295,18 +294,19 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		st,
 		exists ? "UPDATE apis SET display_name = coalesce(?2, display_name),"
 			 " path = coalesce(?3, path), service_url = coalesce(?4, service_url),"
-			 " updated_at = " NOW " WHERE id = ?1"
+			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO apis (id, display_name, path, service_url, created_at,"
-			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, " NOW ", " NOW ")",
+			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->display_name, err, errlen);
 	if (s && in->path)
-		sqlite3_bind_text(s, 3, path, -1, SQLITE_STATIC);
+		cg_db_bind_text(s, 3, path);
 	if (s && in->service_url)
-		sqlite3_bind_text(s, 4, url, -1, SQLITE_STATIC);
+		cg_db_bind_text(s, 4, url);
 	rc = cg_store_upsert_commit(st, s, "write API", exists != 0, in->created, err, errlen);
 	s = NULL;
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	return rc;
@@ -352,7 +352,7 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
-	sqlite3_stmt *s = NULL;
+	struct cg_db_stmt *s = NULL;
 	if ((rc = api_exists(st, api_id, err, errlen)))
 		goto out;
 	s = cg_store_prepare_text(
@@ -367,7 +367,7 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 		goto out;
 	}
 	rc = 0;
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	s = NULL;
 	if (!exists) {
 		if (!in->method || !in->url_template) {
@@ -409,9 +409,9 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 		goto out;
 	}
 	int r;
-	while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *om = (const char *)sqlite3_column_text(s, 1);
-		const char *ot = (const char *)sqlite3_column_text(s, 2);
+	while ((r = cg_db_step(s)) == CG_DB_ROW) {
+		const char *om = cg_db_col_text(s, 1);
+		const char *ot = cg_db_col_text(s, 2);
 		if (!om || !ot || strcmp(om, final_method) != 0)
 			continue;
 		if (cg_store_check_url_template(ot, other_shape, scratch, sizeof(scratch)) != 0)
@@ -421,35 +421,35 @@ int cg_store_op_set(struct cg_store *st, const struct cg_store_op_set *in, char 
 				 "operation '%s' of API '%s' already has %s %s (the same template "
 				 "up to "
 				 "parameter names)",
-				 (const char *)sqlite3_column_text(s, 0), api_id, om, ot);
+				 cg_db_col_text(s, 0), api_id, om, ot);
 			rc = CG_STORE_FAIL_CONFLICT;
 			goto out;
 		}
 	}
-	if (r != SQLITE_DONE) {
+	if (r != CG_DB_DONE) {
 		rc = cg_store_sql_fail(st, "check operations", err, errlen);
 		goto out;
 	}
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE operations SET display_name = coalesce(?3, display_name),"
-			 " method = ?4, url_template = ?5, updated_at = " NOW
+			 " method = ?4, url_template = ?5, updated_at = " CG_STORE_SQL_NOW
 			 " WHERE api_id = ?1 AND id = ?2"
 		       : "INSERT INTO operations (api_id, id, display_name, method, url_template,"
-			 " created_at, updated_at) VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, " NOW
-			 ", " NOW ")",
+			 " created_at, updated_at) VALUES (?1, ?2, coalesce(?3, ?2), ?4, ?5, "
+			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		api_id, id, err, errlen);
 	if (s) {
 		if (in->display_name)
-			sqlite3_bind_text(s, 3, in->display_name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 4, final_method, -1, SQLITE_STATIC);
-		sqlite3_bind_text(s, 5, final_template, -1, SQLITE_STATIC);
+			cg_db_bind_text(s, 3, in->display_name);
+		cg_db_bind_text(s, 4, final_method);
+		cg_db_bind_text(s, 5, final_template);
 	}
 	rc = cg_store_upsert_commit(st, s, "write operation", exists, in->created, err, errlen);
 	s = NULL;
 out:
-	sqlite3_finalize(s);
+	cg_db_finalize(s);
 	if (rc)
 		cg_store_rollback(st);
 	free(old_method);
@@ -470,7 +470,7 @@ int cg_store_op_rm(struct cg_store *st, const char *api_id, const char *op_id, c
 		cg_store_rollback(st);
 		return rc;
 	}
-	sqlite3_stmt *s = cg_store_prepare_text(
+	struct cg_db_stmt *s = cg_store_prepare_text(
 		st, "DELETE FROM operations WHERE api_id = ? AND id = ?", api_id, op_id, err,
 		errlen);
 	return cg_store_delete_commit(st, s, "delete operation", err, errlen,

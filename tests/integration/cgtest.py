@@ -826,12 +826,15 @@ class Gateway:
     """
 
     def __init__(self, tmpdir, pki, hosts=(), apis=(), ops=(), http_listen=False,
-                 serve_args=(), workers=None, log_level=None, env=None, nofile=None):
+                 serve_args=(), workers=None, log_level=None, env=None, nofile=None,
+                 store=None):
         self.bin = certgate_path()
         self.tmpdir = tmpdir
         self.pki = pki
         self.dir = tempfile.mkdtemp(prefix="gw-", dir=tmpdir)
-        self.store = os.path.join(self.dir, "store.db")
+        # store: a file in the gateway's dir, or the given one (a
+        # PostgreSQL URL several gateways share: test_store_pg.py)
+        self.store = store or os.path.join(self.dir, "store.db")
         self.hosts = list(hosts)
         self.apis = list(apis)
         self.ops = list(ops)
