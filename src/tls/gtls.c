@@ -85,11 +85,24 @@ struct gt_srv {
  * signature costs ~1,080 us against OpenSSL's ~230 (ECDSA P-256: 36 vs
  * 15), and every full handshake makes one. GnuTLS keeps the TLS logic and
  * asks this key for signatures over the data it would sign. */
+#define GT_KEY_CTXS 8 /* prepared signing contexts kept per key */
+
 struct gt_key {
 	EVP_PKEY *pkey;
 	gnutls_pk_algorithm_t pk; /* GNUTLS_PK_RSA or GNUTLS_PK_EC */
 	int bits;
 	int curve; /* NID of an EC key's curve */
+	/* Signing contexts already set up for a scheme: setting one up
+	 * (EVP_PKEY_CTX_new, sign_init, the digest) costs OpenSSL 3 about as
+	 * much as the P-256 signature itself. Taken and given back under mu
+	 * (workers sign concurrently); freed with the key. */
+	pthread_mutex_t mu;
+	struct gt_ctx {
+		EVP_PKEY_CTX *ctx;
+		gnutls_sign_algorithm_t algo;
+		bool digest_info;
+	} ctxs[GT_KEY_CTXS];
+	int nctxs;
 };
 
 /* The digest of a signature scheme this key can make; NULL: not one. */
@@ -174,6 +187,45 @@ static int key_sign_data(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, voi
 
 /* The same over a digest GnuTLS computed (TLS 1.2 and its own key check).
  * For RSA PKCS#1 v1.5 the input may be the bare digest or a DigestInfo. */
+/* A context set up to sign hashes with scheme algo: one kept by the key,
+ * or a new one; NULL when OpenSSL refuses. */
+static EVP_PKEY_CTX *sign_ctx_take(struct gt_key *k, gnutls_sign_algorithm_t algo, const EVP_MD *md, bool pss,
+				   bool digest_info)
+{
+	EVP_PKEY_CTX *c = NULL;
+	pthread_mutex_lock(&k->mu);
+	for (int i = 0; i < k->nctxs; i++)
+		if (k->ctxs[i].algo == algo && k->ctxs[i].digest_info == digest_info) {
+			c = k->ctxs[i].ctx;
+			k->ctxs[i] = k->ctxs[--k->nctxs];
+			break;
+		}
+	pthread_mutex_unlock(&k->mu);
+	if (c)
+		return c;
+	bool rsa = k->pk == GNUTLS_PK_RSA;
+	c = EVP_PKEY_CTX_new(k->pkey, NULL);
+	if (c && EVP_PKEY_sign_init(c) == 1 &&
+	    (!rsa || EVP_PKEY_CTX_set_rsa_padding(c, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) == 1) &&
+	    (digest_info || EVP_PKEY_CTX_set_signature_md(c, md) == 1) &&
+	    (!pss || EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1))
+		return c;
+	EVP_PKEY_CTX_free(c);
+	return NULL;
+}
+
+/* Gives a context back after a signature it made (kept if there is room). */
+static void sign_ctx_give(struct gt_key *k, EVP_PKEY_CTX *c, gnutls_sign_algorithm_t algo, bool digest_info)
+{
+	pthread_mutex_lock(&k->mu);
+	if (k->nctxs < GT_KEY_CTXS) {
+		k->ctxs[k->nctxs++] = (struct gt_ctx){ c, algo, digest_info };
+		c = NULL;
+	}
+	pthread_mutex_unlock(&k->mu);
+	EVP_PKEY_CTX_free(c);
+}
+
 static int key_sign_hash(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, void *userdata, unsigned flags,
 			 const gnutls_datum_t *hash, gnutls_datum_t *sig)
 {
@@ -182,17 +234,17 @@ static int key_sign_hash(gnutls_privkey_t key, gnutls_sign_algorithm_t algo, voi
 	const EVP_MD *md = key_scheme(k, algo, &pss);
 	if (!md)
 		return GNUTLS_E_UNSUPPORTED_SIGNATURE_ALGORITHM;
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(k->pkey, NULL);
-	bool rsa = k->pk == GNUTLS_PK_RSA;
-	bool digest_info = rsa && !pss && hash->size != (unsigned)EVP_MD_get_size(md);
+	bool digest_info = k->pk == GNUTLS_PK_RSA && !pss && hash->size != (unsigned)EVP_MD_get_size(md);
 	int rc = GNUTLS_E_PK_SIGN_FAILED;
 	sig->data = NULL;
-	if (c && EVP_PKEY_sign_init(c) == 1 &&
-	    (!rsa || EVP_PKEY_CTX_set_rsa_padding(c, pss ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING) == 1) &&
-	    (digest_info || EVP_PKEY_CTX_set_signature_md(c, md) == 1) &&
-	    (!pss || EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1))
+	EVP_PKEY_CTX *c = sign_ctx_take(k, algo, md, pss, digest_info);
+	if (c) {
 		rc = sign_into(pkey_sign, c, hash, sig);
-	EVP_PKEY_CTX_free(c);
+		if (rc == 0)
+			sign_ctx_give(k, c, algo, digest_info);
+		else
+			EVP_PKEY_CTX_free(c); /* a context that failed is not reused */
+	}
 	ERR_clear_error();
 	return rc;
 }
@@ -215,6 +267,9 @@ static int key_info(gnutls_privkey_t key, unsigned flags, void *userdata)
 static void key_deinit(gnutls_privkey_t key, void *userdata)
 {
 	struct gt_key *k = userdata;
+	for (int i = 0; i < k->nctxs; i++)
+		EVP_PKEY_CTX_free(k->ctxs[i].ctx);
+	pthread_mutex_destroy(&k->mu);
 	EVP_PKEY_free(k->pkey);
 	free(k);
 }
@@ -237,6 +292,7 @@ static gnutls_privkey_t openssl_privkey(const char *key_pem)
 	if (!k || gnutls_privkey_init(&key) < 0)
 		goto fail;
 	k->pkey = pkey;
+	pthread_mutex_init(&k->mu, NULL);
 	k->pk = id == EVP_PKEY_RSA ? GNUTLS_PK_RSA : GNUTLS_PK_EC;
 	k->bits = EVP_PKEY_get_bits(pkey);
 	if (id == EVP_PKEY_EC) {
