@@ -43,7 +43,7 @@ static struct cg_arena g_arena; /* tls_cli.h's per-test arena: unused here */
 
 /* ---- PKI made with the openssl CLI ---------------------------------- */
 
-static char pem_a[8192], key_a[8192], pem_b[8192], key_b[8192];
+static char pem_a[8192], key_a[8192], pem_b[8192], key_b[8192], pem_r[8192], key_r[8192];
 static X509 *c_client, *c_int, *c_root, *c_hint;
 static EVP_PKEY *k_client;
 
@@ -77,6 +77,8 @@ static void make_pki(void)
 	    path("a.pem"), "-subj", "/CN=a.test", "-extensions", "v3_server");
 	RUN("openssl", "req", "-config", cnf, "-x509", EC, "-days", "2", "-keyout", path("b.key"), "-out",
 	    path("b.pem"), "-subj", "/CN=b.test", "-extensions", "v3_server");
+	RUN("openssl", "req", "-config", cnf, "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout",
+	    path("r.key"), "-out", path("r.pem"), "-subj", "/CN=r.test", "-extensions", "v3_server");
 	RUN("openssl", "req", "-config", cnf, "-x509", EC, "-days", "2", "-keyout", path("root.key"), "-out",
 	    path("root.pem"), "-subj", "/CN=Client Root CA/O=certgate tests", "-extensions", "v3_ca");
 	RUN("openssl", "req", "-config", cnf, "-x509", EC, "-days", "2", "-keyout", path("hint.key"), "-out",
@@ -105,6 +107,8 @@ static int group_setup(void **state)
 	read_text("a.key", key_a, sizeof(key_a));
 	read_text("b.pem", pem_b, sizeof(pem_b));
 	read_text("b.key", key_b, sizeof(key_b));
+	read_text("r.pem", pem_r, sizeof(pem_r));
+	read_text("r.key", key_r, sizeof(key_r));
 	c_client = load_cert("client");
 	c_int = load_cert("int");
 	c_root = load_cert("root");
@@ -540,6 +544,32 @@ static void test_versions(void **state)
 	}
 }
 
+/* Handshake after handshake with one key, EC and RSA, TLS 1.2 and 1.3: the
+ * server's signature is made with a context the key kept from the previous
+ * one (GnuTLS engine) and the client checks every CertificateVerify. */
+static void test_repeated_signatures(void **state)
+{
+	struct fx *f = *state;
+	char err[CG_TLS_ERR_LEN] = "";
+	host(f, 0, false);
+	/* host 1 is the one select_host serves for SNI b.test: here an RSA key */
+	f->host[1] = cg_tls_host_new(pem_r, key_r, false, (const unsigned char *)"b.test", 6, err, sizeof(err));
+	if (!f->host[1])
+		fail_msg("cg_tls_host_new: %s", err);
+	for (int h = 0; h < 2; h++)
+		for (size_t v = 0; v < 2; v++) {
+			client_ctx(f, k_versions[v], k_versions[v], false, false);
+			for (int i = 0; i < 6; i++) {
+				conn_open(f, f->host[0], h ? "b.test" : "a.test");
+				handshake_ok(f);
+				X509 *leaf = SSL_get1_peer_certificate(f->cli);
+				assert_non_null(leaf);
+				assert_int_equal(EVP_PKEY_get_base_id(X509_get0_pubkey(leaf)), h ? EVP_PKEY_RSA : EVP_PKEY_EC);
+				X509_free(leaf);
+			}
+		}
+}
+
 /* ---- 6. data ------------------------------------------------------------------ */
 
 /* The client reads what is there into buf at *got (at most cap). */
@@ -822,6 +852,7 @@ int main(void)
 		BOTH(test_negotiate_no_client_cert),
 		BOTH(test_no_negotiate),
 		BOTH(test_versions),
+		BOTH(test_repeated_signatures),
 		BOTH(test_data),
 		BOTH(test_junk),
 		BOTH(test_host_refusals),
