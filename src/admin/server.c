@@ -123,7 +123,6 @@ static void conn_closed(uv_handle_t *h)
 		a->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	a->num_conns--;
 	/* The buffers held request bodies and answers (keys, passwords): wipe them. */
 	if (c->in.data)
 		OPENSSL_cleanse(c->in.data, c->in.cap);
@@ -140,6 +139,7 @@ static void conn_close(struct conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
+	c->a->num_conns--; /* the descriptor is closed below: the slot is free */
 	uv_poll_stop(&c->poll);
 	uv_timer_stop(&c->timer);
 	cg_tls_srv_free(c->tls); /* a close_notify when the handshake was done */
@@ -692,6 +692,23 @@ static void unpause(uv_timer_t *t)
 		uv_poll_start(&a->listener, UV_READABLE, accept_cb);
 }
 
+/* At the connection limit: closes the connections waiting for a request
+ * whose client already went away (EOF not yet seen by the loop, e.g. a
+ * burst of closes still queued behind this accept), so they do not turn a
+ * new client away. */
+static void reap_gone(struct cg_admin *a)
+{
+	for (struct conn *c = a->conns, *next; c; c = next) {
+		next = c->next;
+		char b;
+		if (c->closing || c->state != ST_HEAD || c->in.len)
+			continue;
+		ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			conn_close(c);
+	}
+}
+
 static void accept_cb(uv_poll_t *h, int status, int events)
 {
 	(void)events;
@@ -710,6 +727,8 @@ static void accept_cb(uv_poll_t *h, int status, int events)
 		}
 		if (fd < 0)
 			return; /* EAGAIN, or a connection that went away meanwhile */
+		if (a->num_conns >= CG_ADMIN_MAX_CONNS)
+			reap_gone(a);
 		if (a->num_conns >= CG_ADMIN_MAX_CONNS)
 			reject_busy(a, fd);
 		else

@@ -14,6 +14,7 @@ import base64
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -1197,6 +1198,30 @@ class HttpTest(AdminCase):
                 break
             time.sleep(0.1)
         self.assertEqual(status, 200)
+
+    def test_slots_of_clients_gone_are_free_for_a_new_one(self):
+        # While the server is stopped a 65th client arrives, then the 64
+        # leave: when it runs again the loop sees the accept before the 64
+        # EOFs (readiness order), and the limit check must close the
+        # connections whose client went away instead of turning it away.
+        socks = self.open_all()
+        pid = self.gw.proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            late = socket.create_connection(("127.0.0.1", self.admin_port), timeout=10)
+            late.sendall(("GET /apis HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+                          % TOKEN).encode())
+            time.sleep(0.1)
+            for s in socks:
+                s.close()
+            time.sleep(0.1)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        try:
+            got = late.recv(4096)
+        finally:
+            late.close()
+        self.assertTrue(got.startswith(b"HTTP/1.1 200 "), got)
 
     def test_header_timeout(self):
         s = socket.create_connection(("127.0.0.1", self.admin_port), timeout=HEADER_TIMEOUT + 10)
