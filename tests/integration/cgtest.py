@@ -9,6 +9,7 @@ Python 3 standard library only.
 """
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -48,6 +49,35 @@ def run(cmd, timeout=30, check=True, input=None, env=None, cwd=None):
             cp.returncode, " ".join(cmd), cp.stdout.decode(errors="replace"),
             cp.stderr.decode(errors="replace")))
     return cp
+
+
+def poll(fn, timeout=5.0, step=0.05):
+    """Calls fn() until it returns a truthy value or timeout; returns the
+    last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return fn()
+
+
+def status_eventually(request, want=200, timeout=10.0, step=0.2):
+    """Calls request() (returning an HTTP status) until it returns want or
+    timeout, a connection that fails counting as no status; returns the
+    last status (None if the last try failed)."""
+    def attempt():
+        try:
+            return request()
+        except (OSError, http.client.HTTPException):
+            return None
+    last = [None]
+    def done():
+        last[0] = attempt()
+        return last[0] == want
+    poll(done, timeout, step)
+    return last[0]
 
 
 def free_port():

@@ -1187,17 +1187,7 @@ class HttpTest(AdminCase):
         finally:
             for s in socks:
                 s.close()
-        deadline = time.monotonic() + 10
-        status = None
-        while time.monotonic() < deadline:
-            try:
-                status = self.req("GET", "/apis").status
-            except (ConnectionError, http.client.HTTPException):
-                status = None
-            if status == 200:
-                break
-            time.sleep(0.1)
-        self.assertEqual(status, 200)
+        self.assertEqual(cgtest.status_eventually(lambda: self.req("GET", "/apis").status, step=0.1), 200)
 
     def test_slots_of_clients_gone_are_free_for_a_new_one(self):
         # While the server is stopped a 65th client arrives, then the 64

@@ -506,17 +506,7 @@ class FdLimitTest(cgtest.GatewayTestCase):
         self.assertLess(g.cpu_ticks() - c0, 30)
         for s in socks:
             s.close()
-        deadline = time.monotonic() + 10
-        status = None
-        while time.monotonic() < deadline:
-            try:
-                status = self.get(port)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            time.sleep(0.2)
-        self.assertEqual(status, 200)
+        self.assertEqual(cgtest.status_eventually(lambda: self.get(port)), 200)
 
 
 if __name__ == "__main__":

@@ -379,13 +379,7 @@ class DescriptorLimitTest(cgtest.GatewayTestCase):
         self.assertLess(g.stderr().count("not accepting"), 40)
         for s in socks:
             s.close()
-        deadline = time.monotonic() + 10
-        code = None
-        while time.monotonic() < deadline:
-            code = g.curl("/echo/x", host="open.test", timeout=3).status
-            if code == 200:
-                break
-            time.sleep(0.2)
+        code = cgtest.status_eventually(lambda: g.curl("/echo/x", host="open.test", timeout=3).status)
         self.assertEqual(code, 200, g.stderr()[-2000:])
 
 

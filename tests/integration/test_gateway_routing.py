@@ -176,15 +176,7 @@ class RoutingTest(cgtest.GatewayTestCase):
 
 
 def poll(fn, timeout=6.0, step=0.1):
-    """Calls fn() until it returns a truthy value or timeout; returns the last value."""
-    deadline = time.monotonic() + timeout
-    v = fn()
-    for _ in range(int(timeout / step) + 1):
-        if v or time.monotonic() > deadline:
-            break
-        time.sleep(step)
-        v = fn()
-    return v
+    return cgtest.poll(fn, timeout, step)
 
 
 class ReloadTest(cgtest.GatewayTestCase):

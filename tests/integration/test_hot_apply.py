@@ -65,12 +65,7 @@ RUN_BOUND = 60.0  # no load thread runs longer than this
 
 
 def poll(fn, timeout=5.0, step=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fn():
-            return True
-        time.sleep(step)
-    return fn()
+    return cgtest.poll(fn, timeout, step)
 
 
 class Client:

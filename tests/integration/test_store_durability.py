@@ -88,12 +88,7 @@ for i in range(first, first + count):
 
 
 def poll(fn, timeout=5.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if fn():
-            return True
-        time.sleep(step)
-    return fn()
+    return cgtest.poll(fn, timeout, step)
 
 
 def integrity(store):

@@ -171,6 +171,11 @@ def tearDownModule():
 class PgCase(unittest.TestCase):
     databases = 0
 
+    def assert_serves_b(self, gw, timeout):
+        """The API "b" written to the store reaches gw within timeout s."""
+        ok = cgtest.poll(lambda: gw.curl("/b/x", host="fleet.test").status == 200, timeout, 0.2)
+        self.assertTrue(ok, gw.stderr()[-2000:])
+
     @classmethod
     def setUpClass(cls):
         cls.top = tempfile.mkdtemp(prefix="cg-pgstore-")
@@ -339,12 +344,7 @@ class FleetTest(PgCase):
             self.cg(url, "api", "set", "b", "--path", "b", "--backend", backend.url(),
                     check=True)
             for gw in gws:
-                deadline = time.monotonic() + 15
-                while (gw.curl("/b/x", host="fleet.test").status != 200 and
-                       time.monotonic() < deadline):
-                    time.sleep(0.2)
-                self.assertEqual(gw.curl("/b/x", host="fleet.test").status, 200,
-                                 gw.stderr()[-2000:])
+                self.assert_serves_b(gw, 15)
             # Each gateway applied a second configuration generation.
             for gw in gws:
                 self.assertIn("configuration generation 2 applied", gw.stderr())
@@ -375,11 +375,7 @@ class PushTest(PgCase):
             self.assertEqual(SERVER.query(sql), before)
             self.cg(url, "api", "set", "b", "--path", "b", "--backend", backend.url(),
                     check=True)
-            deadline = time.monotonic() + 15
-            while (gw.curl("/b/x", host="fleet.test").status != 200 and
-                   time.monotonic() < deadline):
-                time.sleep(0.2)
-            self.assertEqual(gw.curl("/b/x", host="fleet.test").status, 200, gw.stderr()[-2000:])
+            self.assert_serves_b(gw, 15)
         finally:
             if gw:
                 gw.stop()
@@ -402,11 +398,7 @@ class RestartTest(PgCase):
             SERVER.restart()
             self.cg(url, "api", "set", "b", "--path", "b", "--backend", backend.url(),
                     check=True)
-            deadline = time.monotonic() + 20
-            while (gw.curl("/b/x", host="fleet.test").status != 200 and
-                   time.monotonic() < deadline):
-                time.sleep(0.2)
-            self.assertEqual(gw.curl("/b/x", host="fleet.test").status, 200, gw.stderr()[-2000:])
+            self.assert_serves_b(gw, 20)
         finally:
             if gw:
                 gw.stop()
