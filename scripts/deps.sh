@@ -3,7 +3,7 @@
 # but only those that are missing, so a prepared machine pays nothing.
 # Usage: scripts/deps.sh [build|test|bench]
 set -euo pipefail
-want=(build-essential cmake pkg-config libssl-dev libgnutls28-dev libuv1-dev libxml2-dev
+want=(build-essential cmake pkg-config libssl-dev libgnutls28-dev nettle-dev libgmp-dev libuv1-dev libxml2-dev
       libsqlite3-dev libjansson-dev libmimalloc-dev libpq-dev openssl ca-certificates)
 case "${1:-build}" in
   test)  want+=(libcmocka-dev curl libcurl4-openssl-dev python3 sqlite3 clang postgresql) ;;

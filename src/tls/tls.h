@@ -91,4 +91,8 @@ void cg_tls_thumbprint_hex(const unsigned char md[20], char out[41]);
 /* The last OpenSSL error as text, for logs (thread-local storage). */
 const char *cg_tls_last_error(void);
 
+/* How many ECDSA P-256 signatures p256verify.c's nettle_ecdsa_verify has
+ * checked, valid or not (tests check GnuTLS reaches it). */
+unsigned long cg_tls_p256_verified(void);
+
 #endif
