@@ -44,8 +44,9 @@ struct cg_expr_cert {
 	cg_expr_cert_verify_fn verify_no_revocation; /* NULL: returns false */
 	void *verify_user;
 	/* Set on a certificate decoded lazily, which holds only thumbprint,
-	 * raw_data and the verify members: returns the complete one (read it
-	 * through cg_expr_cert_full()). */
+	 * raw_data and the verify members: returns the complete one, or NULL
+	 * when the DER cannot be decoded (read it through cg_expr_cert_full();
+	 * expressions then throw, see cg_expr_cert_decoded). */
 	const struct cg_expr_cert *(*full)(const struct cg_expr_cert *cert);
 };
 

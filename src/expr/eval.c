@@ -1292,7 +1292,9 @@ static int ev_inner(struct cg_expr_run *r, const struct cg_expr_node *e, struct 
 		if (a.kind == CG_EXPR_V_NULL || b.kind == CG_EXPR_V_NULL) {
 			eq = a.kind == b.kind;
 		} else {
-			const struct cg_expr_cert *c = cg_expr_cert_full(a.u.obj);
+			const struct cg_expr_cert *c = cg_expr_cert_decoded(r, a.u.obj);
+			if (!c)
+				return -1;
 			eq = cg_str_eq(a.aux ? c->issuer : c->subject, b.u.s);
 		}
 		*out = vbool(e->sub == TK_EQ ? eq : !eq);

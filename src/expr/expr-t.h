@@ -72,7 +72,7 @@ enum cg_expr_status {
 /* A run-time failure. Caller-owned; filled by cg_expr_eval on failure. */
 struct cg_expr_error {
 	enum cg_expr_status status;
-	char type[48];               /* "System.NullReferenceException", "StepLimitExceeded" */
+	char type[64];               /* "System.NullReferenceException", "StepLimitExceeded" */
 	char message[200];
 };
 

@@ -178,13 +178,16 @@ struct cg_expr_run {
 
 /* A caught exception as a value (System.Exception), in the request arena. */
 struct cg_expr_exception {
-	char type[48];
+	char type[64];
 	char message[200];
 };
 
 /* Sets a .NET exception and returns -1. */
 int cg_expr_throw(struct cg_expr_run *r, const char *type, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The certificate with every field decoded (cg_expr_cert_full), or NULL
+ * with a CryptographicException thrown when it cannot be decoded. */
+const struct cg_expr_cert *cg_expr_cert_decoded(struct cg_expr_run *r, const struct cg_expr_cert *c);
 int cg_expr_budget(struct cg_expr_run *r, const char *what);
 int cg_expr_nomem(struct cg_expr_run *r);
 

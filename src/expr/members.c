@@ -292,16 +292,30 @@ FN(url_query)
 /* CERT: what every certificate has (thumbprint, raw_data, verify);
  * FULL: the other members, decoded on first use for a client's. */
 #define CERT(self) ((const struct cg_expr_cert *)(self)->u.obj)
-#define FULL(self) cg_expr_cert_full(CERT(self))
+const struct cg_expr_cert *cg_expr_cert_decoded(struct cg_expr_run *r, const struct cg_expr_cert *c)
+{
+	const struct cg_expr_cert *f = cg_expr_cert_full(c);
+	if (!f)
+		cg_expr_throw(r, "Security.Cryptography.CryptographicException", "ASN1 corrupted data.");
+	return f;
+}
+/* FULL(c): the decoded certificate into c, or return the exception: a
+ * client certificate the handshake took but that cannot be decoded (.NET
+ * would not have built an X509Certificate2 from it) never reads as empty
+ * fields, which a deny-list policy would let through. */
+#define FULL(c)                                               \
+	const struct cg_expr_cert *c = cg_expr_cert_decoded(r, CERT(self)); \
+	if (!c)                                                   \
+	return -1
 VIEW_STR(cert_thumb, struct cg_expr_cert, thumbprint)
-FN(cert_subject) { return ret_str(out, FULL(self)->subject); }
-FN(cert_issuer) { return ret_str(out, FULL(self)->issuer); }
-FN(cert_serial) { return ret_str(out, FULL(self)->serial_number); }
-FN(cert_friendly) { return ret_str(out, FULL(self)->friendly_name); }
-FN(cert_notbefore) { return ret_dt(out, FULL(self)->not_before, CG_EXPR_DT_LOCAL); }
-FN(cert_notafter) { return ret_dt(out, FULL(self)->not_after, CG_EXPR_DT_LOCAL); }
-FN(cert_version) { return ret_int(out, FULL(self)->version); }
-FN(cert_hasprivkey) { return ret_bool(out, FULL(self)->has_private_key); }
+FN(cert_subject) { FULL(c); return ret_str(out, c->subject); }
+FN(cert_issuer) { FULL(c); return ret_str(out, c->issuer); }
+FN(cert_serial) { FULL(c); return ret_str(out, c->serial_number); }
+FN(cert_friendly) { FULL(c); return ret_str(out, c->friendly_name); }
+FN(cert_notbefore) { FULL(c); return ret_dt(out, c->not_before, CG_EXPR_DT_LOCAL); }
+FN(cert_notafter) { FULL(c); return ret_dt(out, c->not_after, CG_EXPR_DT_LOCAL); }
+FN(cert_version) { FULL(c); return ret_int(out, c->version); }
+FN(cert_hasprivkey) { FULL(c); return ret_bool(out, c->has_private_key); }
 FN(cert_subjectname)
 {
 	ret_obj(out, CG_EXPR_T_X500, CERT(self));
@@ -327,7 +341,7 @@ FN(cert_verify_norev)
 /* GetNameInfo(X509NameType, forIssuer): the gateway formats the names. */
 FN(cert_getnameinfo)
 {
-	const struct cg_expr_cert *c = FULL(self);
+	FULL(c);
 	bool issuer = args[1].u.b;
 	struct cg_str s = CG_STR("");
 	switch (args[0].u.i) {
@@ -380,7 +394,7 @@ FN(cert_gethash)
  * invariant culture's "G" form (see docs). */
 FN(cert_tostring)
 {
-	const struct cg_expr_cert *c = FULL(self);
+	FULL(c);
 	char nb[64], na[64];
 	struct cg_expr_value d = { .kind = CG_EXPR_V_DATETIME };
 	d.u.ticks = c->not_before;
@@ -400,7 +414,7 @@ FN(cert_tostring)
 
 FN(x500_name)
 {
-	const struct cg_expr_cert *c = cg_expr_cert_full(self->u.obj);
+	FULL(c);
 	return ret_str(out, self->aux ? c->issuer : c->subject);
 }
 

@@ -420,23 +420,27 @@ static bool cert_verify_no_revocation(const struct cg_expr_cert *ec, void *user)
 static const struct cg_expr_cert *cert_full(const struct cg_expr_cert *lazy)
 {
 	struct cg_conn *c = lazy->verify_user;
-	if (c->cert_full)
+	if (c->cert_full || c->cert_undecodable)
 		return c->cert_full;
-	c->cert_full = lazy; /* if decoding fails: the fields stay empty */
+	/* if decoding fails, NULL: reading a decoded member throws (the
+	 * handshake took DER that OpenSSL cannot decode), it never reads as
+	 * empty fields */
+	c->cert_undecodable = true;
 	X509 *x = cg_tls_srv_peer_x509(c->tsess);
 	struct cg_x509 *v;
 	char err[200];
 	if (!x) {
 		cg_log_info("%s: client certificate: cannot be decoded", c->peer_ip);
-		return lazy;
+		return NULL;
 	}
 	if (cg_x509_view_new(x, &c->carena, &v, err, sizeof(err)) != 0) {
 		cg_log_info("%s: client certificate: %s", c->peer_ip, err);
-		return lazy;
+		return NULL;
 	}
 	struct cg_expr_cert *ec = cg_arena_zalloc(&c->carena, sizeof(*ec));
 	if (!ec)
-		return lazy;
+		return NULL;
+	c->cert_undecodable = false;
 	cg_cert_fill_expr(ec, v);
 	ec->verify = cert_verify;
 	ec->verify_no_revocation = cert_verify_no_revocation;

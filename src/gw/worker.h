@@ -182,6 +182,7 @@ struct cg_conn {
 	const struct cg_expr_cert *cert_full; /* all its fields, decoded on first use */
 	const struct cg_x509 *x509;      /* their .NET view (validate-client-certificate) */
 	bool cert_done;
+	bool cert_undecodable; /* decoding it failed: cert_full stays NULL */
 	bool lingering;        /* half-closed, discarding input before the close */
 	bool ran_idle;         /* the last conn_run made no progress (a wake for nothing) */
 };

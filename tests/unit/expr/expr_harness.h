@@ -69,6 +69,13 @@ static int64_t h_ticks(const char *s)
 	return cg_expr_ticks_from_unix((int64_t)timegm(&tm));
 }
 
+/* a client certificate whose DER the gateway cannot decode */
+static const struct cg_expr_cert *h_undecodable(const struct cg_expr_cert *c)
+{
+	(void)c;
+	return NULL;
+}
+
 static bool h_verify_cb(const struct cg_expr_cert *c, void *user)
 {
 	(void)c;
@@ -166,6 +173,8 @@ __attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_aren
 			hc->cert.not_after = h_ticks(rest);
 		else if (!strcmp(f, "verify"))
 			hc->cert_verify = h_bool(rest);
+		else if (!strcmp(f, "undecodable"))
+			hc->cert.full = h_undecodable;
 		else if (!strcmp(f, "verifynorev")) {
 			hc->cert_verify_norev = h_bool(rest);
 			hc->cert.verify_no_revocation = h_verify_cb;
