@@ -402,6 +402,28 @@ class HttpTest(cgtest.GatewayTestCase):
                 c.close()
                 self.assertEqual(bodies, [b"/base/p%d" % i for i in range(6)])
 
+    def test_body_after_head_then_pipelined_request(self):
+        # The head arrives alone, so the body is read straight into the
+        # backend's buffer, at most what Content-Length has left: the next
+        # request, in the same write (the same TLS record), must stay for
+        # the next exchange, and the body reach the backend intact.
+        for tls in (False, True):
+            for size in (5, 70000):
+                with self.subTest(tls=tls, size=size):
+                    body = os.urandom(size)
+                    c = self.conn(tls)
+                    c.send(b"POST /echo/d HTTP/1.1\r\nHost: open.test\r\n"
+                           b"Content-Length: %d\r\n\r\n" % size)
+                    time.sleep(0.05)
+                    c.send(body + b"GET /echo/after HTTP/1.1\r\nHost: open.test\r\n\r\n")
+                    r1 = c.read_response(timeout=10)
+                    r2 = c.read_response(timeout=10)
+                    c.close()
+                    self.assertEqual(r1.status, 200, r1)
+                    self.assertEqual(r1.json()["body_sha256"], cgtest.sha256(body))
+                    self.assertEqual(r2.status, 200, r2)
+                    self.assertEqual(r2.json()["target"], "/base/after")
+
     def test_connection_close_honoured(self):
         c = self.conn()
         c.send(b"GET /echo/c HTTP/1.1\r\nHost: open.test\r\nConnection: close\r\n\r\n")
