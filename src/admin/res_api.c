@@ -103,7 +103,7 @@ static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	}
 	char err[CG_STORE_ERR_LEN];
 	bool created = false;
-	struct cg_store_api_set in = { rt->api, dn, path, url, &created };
+	struct cg_store_api_set in = { rt->api, dn, path, url, &created, -1, NULL, NULL };
 	int rc = cg_store_api_set(ctx->store, &in, err, sizeof(err));
 	/* A write that clashes with another entity (a path, a method and
 	 * template) is an invalid request body; 409 is kept for removals. */
