@@ -412,7 +412,10 @@ class ImportExport(ApiopsBase):
             self.assertEqual(json.load(f)["properties"],
                              {"displayName": "Echo API", "path": "echo",
                               "serviceUrl": self.b.url() + "/be-echo",
-                              "subscriptionRequired": False})
+                              "subscriptionRequired": False,
+                              "subscriptionKeyParameterNames": {
+                                  "header": "Ocp-Apim-Subscription-Key",
+                                  "query": "subscription-key"}})
         with open(os.path.join(d, "certificates/erin/certificate.cer"), "rb") as f:
             self.assertEqual(f.read(), self.erin.der)
         # Nothing anywhere holds a secret or a private key.
@@ -519,6 +522,22 @@ class BadInput(ApiopsBase):
                      "'properties.serviceUrl'",
                      "namedValueInformation.json: missing required property "
                      "'properties.value'")
+
+    def test_bad_subscription_properties(self):
+        d = self.folder()
+        info(os.path.join(d, "apis/partners/apiInformation.json"),
+             {"displayName": "Partners", "path": "partners", "serviceUrl": self.b.url("/p"),
+              "subscriptionRequired": "yes", "subscriptionKeyParameterNames": "key"})
+        self.refused(d,
+                     "apis/partners/apiInformation.json: property "
+                     "'properties.subscriptionRequired' must be true or false",
+                     "apis/partners/apiInformation.json: property "
+                     "'properties.subscriptionKeyParameterNames' must be an object")
+        d = self.folder()
+        info(os.path.join(d, "apis/echo/apiInformation.json"),
+             {"displayName": "Echo", "path": "echo", "serviceUrl": self.b.url("/e"),
+              "subscriptionKeyParameterNames": {"header": "bad header"}})
+        self.refused(d, "subscription key header name 'bad header' is not an HTTP header name")
 
     def test_symbolic_links_are_not_followed(self):
         d = self.folder()
@@ -688,14 +707,19 @@ class BadInput(ApiopsBase):
         d = self.folder()
         info(os.path.join(d, "apis/partners/apiInformation.json"),
              {"displayName": "Partners", "path": "partners", "serviceUrl": self.b.url("/p"),
-              "subscriptionRequired": True})
+              "subscriptionRequired": True,
+              "subscriptionKeyParameterNames": {"header": "X-Partner-Key"}})
         write(os.path.join(d, "apis/partners/specification.yaml"), "openapi: 3.0.1\n")
         store = os.path.join(self.tmp, "warnings.db")
         cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)
         err = cp.stderr.decode()
         self.assertEqual(cp.returncode, 0, err)
-        self.assertIn("certgate: %s/apis/partners/apiInformation.json: warning: "
-                      "'subscriptionRequired' is true" % d, err)
+        # subscriptionRequired and the key names are imported (docs/subscriptions.md)
+        api = json.loads(cgtest.run([self.gw.bin, "--store", store, "api", "show", "partners",
+                                     "--json"]).stdout)
+        self.assertIs(api["subscriptionRequired"], True)
+        self.assertEqual(api["subscriptionKeyParameterNames"],
+                         {"header": "X-Partner-Key", "query": "subscription-key"})
         self.assertIn("certgate: %s/apis/partners/specification.yaml: warning: ignored" % d,
                       err)
 
