@@ -252,15 +252,17 @@ int cg_store_sub_set(struct cg_store *st, const struct cg_store_sub_set *in, cha
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE subscriptions SET display_name = coalesce(?2, display_name),"
-			 " scope_api_id = CASE WHEN ?3 = 1 THEN ?4 ELSE scope_api_id END,"
+			 " scope_api_id = CASE WHEN ?3 = 1 THEN CAST(?4 AS TEXT) ELSE scope_api_id END,"
 			 " state = coalesce(?5, state), primary_key = coalesce(?6, primary_key),"
 			 " secondary_key = coalesce(?8, secondary_key),"
-			 " expiration = CASE WHEN ?7 IS NULL THEN expiration WHEN ?7 = '' THEN NULL"
-			 " ELSE ?7 END, updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
+			 " expiration = CASE WHEN CAST(?7 AS TEXT) IS NULL THEN expiration"
+			 " WHEN CAST(?7 AS TEXT) = '' THEN NULL ELSE CAST(?7 AS TEXT) END,"
+			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO subscriptions (id, display_name, scope_api_id, state,"
 			 " primary_key, secondary_key, expiration, created_at, updated_at)"
-			 " VALUES (?1, coalesce(?2, ?1), CASE WHEN ?3 = 1 THEN ?4 END,"
-			 " coalesce(?5, 'submitted'), ?6, ?8, CASE WHEN ?7 = '' THEN NULL ELSE ?7 END, "
+			 " VALUES (?1, coalesce(?2, ?1), CASE WHEN ?3 = 1 THEN CAST(?4 AS TEXT) END,"
+			 " coalesce(?5, 'submitted'), ?6, ?8,"
+			 " CASE WHEN CAST(?7 AS TEXT) = '' THEN NULL ELSE CAST(?7 AS TEXT) END, "
 			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->display_name, err, errlen);
 	if (s) {

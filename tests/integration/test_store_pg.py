@@ -253,6 +253,15 @@ class SameAsSqliteTest(PgCase):
             ["api", "set", "a2", "--path", "two", "--backend", "http://127.0.0.1:9/",
              "--display-name", "Two"],
             ["api", "set", "a2", "--path", "Two/"],
+            ["api", "set", "a1", "--subscription-required", "true",
+             "--subscription-key-header", "X-Key"],
+            ["sub", "set", "s1", "--scope", "/apis/a1", "--state", "active",
+             "--primary-key", "pg-primary-0001", "--secondary-key", "pg-secondary-01"],
+            ["sub", "set", "s2", "--scope", "/apis", "--primary-key", "pg-primary-0001"],
+            ["sub", "set", "s3", "--scope", "/apis/zz"],  # refused: no such API
+            ["sub", "set", "s1", "--state", "suspended", "--expiration", "2030-01-01T00:00:00Z"],
+            ["sub", "list"],
+            ["sub", "keys", "s1", "--json"],
             ["op", "set", "a1", "get-x", "--method", "GET", "--url-template", "/x/{id}"],
             ["op", "set", "a1", "get-y", "--method", "GET", "--url-template", "/x/{other}"],
             ["op", "set", "nope", "get-y", "--method", "GET", "--url-template", "/y"],
@@ -294,6 +303,8 @@ class SameAsSqliteTest(PgCase):
             ["api", "rm", "a2"],  # does not exist
             ["ca", "rm", "inter"],
             ["api", "list", "--json"],
+            ["sub", "rm", "s1"],
+            ["sub", "list"],
             ["host", "list"],
         ]
 
