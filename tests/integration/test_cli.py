@@ -154,13 +154,19 @@ class CliTest(unittest.TestCase):
         cp = self.ok("--help", store=False)
         for c in ("host set", "host list", "host show", "host rm", "api set", "api list",
                   "api show", "api rm", "op set", "op list", "op show", "op rm", "serve",
+                  "sub set", "sub list", "sub show", "sub keys", "sub regenerate", "sub rm",
                   "--store", "--version", "CERTGATE_STORE"):
             self.assertIn(c, cp.stdout)
         per_cmd = {
             ("host", "set"): ["--cert", "--key", "--negotiate-client-certificate",
                               "--no-negotiate-client-certificate", "--default", "--store"],
             ("host", "list"): ["--json"], ("host", "show"): ["--json"], ("host", "rm"): [],
-            ("api", "set"): ["--path", "--backend", "--display-name"],
+            ("api", "set"): ["--path", "--backend", "--display-name", "--subscription-required",
+                             "--subscription-key-header", "--subscription-key-query"],
+            ("sub", "set"): ["--scope", "--display-name", "--state", "--primary-key",
+                             "--secondary-key", "--expiration", "--no-expiration"],
+            ("sub", "regenerate"): ["--primary", "--secondary"],
+            ("sub", "keys"): ["--json"], ("sub", "list"): ["--json"], ("sub", "rm"): [],
             ("api", "list"): ["--json"], ("api", "show"): ["--json"], ("api", "rm"): [],
             ("op", "set"): ["--method", "--url-template", "--display-name"],
             ("op", "list"): ["--json"], ("op", "show"): ["--json"], ("op", "rm"): [],
@@ -371,6 +377,9 @@ class CliTest(unittest.TestCase):
         self.assertEqual(apis[0], {
             "id": "orders", "displayName": "Orders API", "path": "orders/v1",
             "serviceUrl": "http://127.0.0.1:9000/base",
+            "subscriptionRequired": False,
+            "subscriptionKeyParameterNames": {"header": "Ocp-Apim-Subscription-Key",
+                                              "query": "subscription-key"},
             "operations": [
                 {"id": "any", "displayName": "any", "method": "*", "urlTemplate": "/*"},
                 {"id": "get-order", "displayName": "get-order", "method": "GET",

@@ -62,9 +62,12 @@ class Subscriptions(cgtest.GatewayTestCase):
     def setup_gateways(cls):
         cls.b = cls.backend()
         apis = ["orders", "billing", "open", "custom", "ctx", "rl", "live"]
-        cls.gw = cls.gateway(
-            hosts=[{"name": HOST, "default": True}],
+        # Everything is stored before the gateway starts: its first
+        # snapshot has it all (no wait for the store poll).
+        cls.gw = cgtest.Gateway(
+            cls.tmp, cls.pki, hosts=[{"name": HOST, "default": True}],
             apis=[{"id": a, "path": a, "backend": cls.b.url("/" + a)} for a in apis])
+        cls.gateways.append(cls.gw)
         for a in ("orders", "billing", "ctx", "rl", "live"):
             cls.gw.cli("api", "set", a, "--subscription-required", "true")
         cls.gw.cli("api", "set", "custom", "--subscription-required", "true",
@@ -86,6 +89,7 @@ class Subscriptions(cgtest.GatewayTestCase):
             "--primary-key", KEY_RL2)
         cls.gw.set_policy(CTX_POLICY, "--api", "ctx")
         cls.gw.set_policy(RATE_POLICY, "--api", "rl")
+        cls.gw.start()
 
     def call(self, path, key=None, header="Ocp-Apim-Subscription-Key", headers=()):
         hs = list(headers)
