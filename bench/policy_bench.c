@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct cg_model_host host = { "bench.test", cert, key, true, true };
-	struct cg_model_api api = { "b", "B", "", "http://127.0.0.1:9", NULL, 0 };
+	struct cg_model_api api = { "b", "B", "", "http://127.0.0.1:9", NULL, 0, false, NULL, NULL };
 
 	/* The client certificate the request presents, and the uploaded ones:
 	 * the client's plus fillers with random thumbprints. */

@@ -247,6 +247,10 @@ void cg_admin_h_backends(struct cg_admin_ctx *ctx, const struct cg_admin_req *re
 			 const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 void cg_admin_h_backend(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_subs(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		     const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_sub(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+		    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 
 /* Decodes an encodedCertificate / PEM pair into PEM chain and key strings
  * (malloc'd; the key is wiped by cg_admin_free_secret). Exposed for tests.

@@ -79,11 +79,21 @@ enum cg_admin_res {
 	CG_ADMIN_RES_CA,                /* /caCertificates/{id} */
 	CG_ADMIN_RES_BACKENDS,          /* /backends */
 	CG_ADMIN_RES_BACKEND,           /* /backends/{id} */
+	CG_ADMIN_RES_SUBS,              /* /subscriptions */
+	CG_ADMIN_RES_SUB,               /* /subscriptions/{sid} */
+	CG_ADMIN_RES_SUB_ACTION,        /* POST /subscriptions/{sid}/{listSecrets,regenerate*Key} */
 	CG_ADMIN_RES_COUNT_,
 };
 
 /* Longest resource name in a route: APIM's 80 (ids) or a DNS name (253). */
 #define CG_ADMIN_MAX_NAME_LEN 256
+
+/* POST actions on a subscription (APIM). */
+enum cg_admin_sub_action {
+	CG_ADMIN_SUB_LIST_SECRETS = 0,
+	CG_ADMIN_SUB_REGEN_PRIMARY,
+	CG_ADMIN_SUB_REGEN_SECONDARY,
+};
 
 /* A request path resolved to a resource. Names are percent-decoded and
  * NUL-terminated (they go to the store's C interface). */
@@ -92,6 +102,7 @@ struct cg_admin_route {
 	char api[CG_ADMIN_MAX_NAME_LEN + 1];  /* API id, for API/operation scopes */
 	char op[CG_ADMIN_MAX_NAME_LEN + 1];   /* operation id */
 	char name[CG_ADMIN_MAX_NAME_LEN + 1]; /* the item's own name (hostname, fragment id ...) */
+	enum cg_admin_sub_action action;      /* CG_ADMIN_RES_SUB_ACTION */
 };
 
 /* Methods the API knows; anything else is 405. */

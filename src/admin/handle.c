@@ -472,6 +472,9 @@ static const cg_admin_handler_fn handlers[CG_ADMIN_RES_COUNT_] = {
 	[CG_ADMIN_RES_NAMED_VALUE_LIST] = cg_admin_h_named_value,
 	[CG_ADMIN_RES_BACKENDS] = cg_admin_h_backends,
 	[CG_ADMIN_RES_BACKEND] = cg_admin_h_backend,
+	[CG_ADMIN_RES_SUBS] = cg_admin_h_subs,
+	[CG_ADMIN_RES_SUB] = cg_admin_h_sub,
+	[CG_ADMIN_RES_SUB_ACTION] = cg_admin_h_sub,
 };
 
 bool cg_admin_authenticate(const struct cg_admin_ctx *ctx, const struct cg_admin_req *req,

@@ -16,12 +16,13 @@ static json_t *api_json(const struct cg_model_api *a)
 {
 	char id[16 + CG_ADMIN_MAX_NAME_LEN];
 	snprintf(id, sizeof(id), "/apis/%s", a->id);
-	/* protocols, subscriptionRequired and isCurrent are fixed facts of
-	 * certgate (HTTPS only, no subscriptions, no revisions), shown so ARM
-	 * tooling finds the fields it expects. */
-	json_t *p = json_pack("{s:s,s:s,s:s,s:[s],s:b,s:b}", "displayName", a->display_name, "path",
-			      a->path, "serviceUrl", a->service_url, "protocols", "https",
-			      "subscriptionRequired", 0, "isCurrent", 1);
+	/* protocols and isCurrent are fixed facts of certgate (HTTPS only, no
+	 * revisions), shown so ARM tooling finds the fields it expects. */
+	json_t *p = json_pack("{s:s,s:s,s:s,s:[s],s:b,s:{s:s,s:s},s:b}", "displayName",
+			      a->display_name, "path", a->path, "serviceUrl", a->service_url,
+			      "protocols", "https", "subscriptionRequired", a->subscription_required,
+			      "subscriptionKeyParameterNames", "header", a->sub_key_header, "query",
+			      a->sub_key_query, "isCurrent", 1);
 	return p ? cg_admin_resource(id, a->id, TYPE_API, p) : NULL;
 }
 
@@ -76,6 +77,28 @@ static void answer_api(struct cg_admin_ctx *ctx, const char *id, int status,
 	cg_model_free(&m);
 }
 
+/* properties.subscriptionKeyParameterNames {header, query}: absent or
+ * null keeps both; a member left out keeps its value. 0, or -1 after a
+ * 400. */
+static int key_names(json_t *p, const char **header, const char **query,
+		     struct cg_admin_resp *resp)
+{
+	json_t *n = json_object_get(p, "subscriptionKeyParameterNames");
+	*header = *query = NULL;
+	if (!n || json_is_null(n))
+		return 0;
+	if (!json_is_object(n)) {
+		cg_admin_error(resp, 400, "ValidationError",
+			       "properties.subscriptionKeyParameterNames must be an object "
+			       "{header, query}");
+		return -1;
+	}
+	return cg_admin_opt_string(n, "header", header, resp) ||
+			       cg_admin_opt_string(n, "query", query, resp)
+		       ? -1
+		       : 0;
+}
+
 static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		    const struct cg_admin_route *rt, struct cg_admin_resp *resp, const char *what,
 		    const char *etag, bool exists)
@@ -86,24 +109,20 @@ static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	json_t *p = cg_admin_props(body, resp);
 	const char *dn, *path, *url;
 	int sub;
+	const char *kh = NULL, *kq = NULL;
 	if (!p || cg_admin_opt_string(p, "displayName", &dn, resp) ||
 	    cg_admin_opt_string(p, "path", &path, resp) ||
 	    cg_admin_opt_string(p, "serviceUrl", &url, resp) ||
-	    cg_admin_opt_bool(p, "subscriptionRequired", &sub, resp))
+	    cg_admin_opt_bool(p, "subscriptionRequired", &sub, resp) ||
+	    key_names(p, &kh, &kq, resp))
 		goto out;
-	if (sub == 1) {
-		cg_admin_error(resp, 400, "ValidationError",
-			       "properties.subscriptionRequired: certgate has no subscriptions; "
-			       "use false (client certificates and policies secure the API)");
-		goto out;
-	}
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
 		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
 	char err[CG_STORE_ERR_LEN];
 	bool created = false;
-	struct cg_store_api_set in = { rt->api, dn, path, url, &created };
+	struct cg_store_api_set in = { rt->api, dn, path, url, &created, sub, kh, kq };
 	int rc = cg_store_api_set(ctx->store, &in, err, sizeof(err));
 	/* A write that clashes with another entity (a path, a method and
 	 * template) is an invalid request body; 409 is kept for removals. */

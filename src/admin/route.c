@@ -89,8 +89,10 @@ int cg_admin_route(struct cg_str path, struct cg_admin_route *out, int *status)
 		i = j + 1;
 	}
 	struct cg_str *s = seg;
-	if (n >= 1 && seg_is(s[0], "subscriptions")) {
-		if (n < 8 || !seg_is(s[2], "resourceGroups") || !seg_is(s[4], "providers") ||
+	/* The ARM prefix; "/subscriptions/{sid}" alone is APIM's subscription
+	 * entity, routed below. */
+	if (n >= 3 && seg_is(s[0], "subscriptions") && seg_is(s[2], "resourceGroups")) {
+		if (n < 8 || !seg_is(s[4], "providers") ||
 		    !seg_is(s[5], "Microsoft.ApiManagement") || !seg_is(s[6], "service"))
 			return -1;
 		s += 8;
@@ -165,6 +167,7 @@ int cg_admin_route(struct cg_str path, struct cg_admin_route *out, int *status)
 		{ "caCertificates", CG_ADMIN_RES_CAS, CG_ADMIN_RES_CA },
 		{ "namedValues", CG_ADMIN_RES_NAMED_VALUES, CG_ADMIN_RES_NAMED_VALUE },
 		{ "backends", CG_ADMIN_RES_BACKENDS, CG_ADMIN_RES_BACKEND },
+		{ "subscriptions", CG_ADMIN_RES_SUBS, CG_ADMIN_RES_SUB },
 	};
 	for (size_t t = 0; t < sizeof(simple) / sizeof(simple[0]); t++) {
 		if (!seg_is(s[0], simple[t].word))
@@ -181,6 +184,15 @@ int cg_admin_route(struct cg_str path, struct cg_admin_route *out, int *status)
 		if (n == 3 && simple[t].item == CG_ADMIN_RES_NAMED_VALUE &&
 		    seg_is(s[2], "listValue")) {
 			out->res = CG_ADMIN_RES_NAMED_VALUE_LIST;
+			return 0;
+		}
+		if (n == 3 && simple[t].item == CG_ADMIN_RES_SUB &&
+		    (seg_is(s[2], "listSecrets") || seg_is(s[2], "regeneratePrimaryKey") ||
+		     seg_is(s[2], "regenerateSecondaryKey"))) {
+			out->res = CG_ADMIN_RES_SUB_ACTION;
+			out->action = seg_is(s[2], "listSecrets")	     ? CG_ADMIN_SUB_LIST_SECRETS
+				      : seg_is(s[2], "regeneratePrimaryKey") ? CG_ADMIN_SUB_REGEN_PRIMARY
+									     : CG_ADMIN_SUB_REGEN_SECONDARY;
 			return 0;
 		}
 		return -1;

@@ -91,6 +91,9 @@ struct cg_apiops_api {
 	const char *display_name;
 	const char *path;
 	const char *service_url;
+	int subscription_required;  /* 1, 0, or -1 when the file does not say */
+	const char *sub_key_header; /* subscriptionKeyParameterNames; NULL when not given */
+	const char *sub_key_query;
 	const char *policy_file;
 	const char *policy;
 	struct cg_apiops_op *ops;

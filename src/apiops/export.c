@@ -164,13 +164,14 @@ static void export_apis(struct ex *x, const struct cg_model *m)
 		if (!safe_name(x, "API id", a->id) || !path_of(x, p, "apis/%s", a->id) ||
 		    !make_dir(x, p) || !path_of(x, p, "apis/%s/apiInformation.json", a->id))
 			continue;
-		/* subscriptionRequired false: what certgate does (it has no
-		 * subscriptions), and what APIM must do to behave the same when
-		 * the folder is published there. */
+		/* subscriptionRequired is always written: APIM's default (true)
+		 * is not certgate's. */
 		write_info(x, p,
-			   json_pack("{s:s, s:s, s:s, s:b}", "displayName", a->display_name, "path",
-				     a->path, "serviceUrl", a->service_url, "subscriptionRequired",
-				     0));
+			   json_pack("{s:s, s:s, s:s, s:b, s:{s:s, s:s}}", "displayName",
+				     a->display_name, "path", a->path, "serviceUrl", a->service_url,
+				     "subscriptionRequired", a->subscription_required,
+				     "subscriptionKeyParameterNames", "header", a->sub_key_header,
+				     "query", a->sub_key_query));
 		const struct cg_model_policy *pol =
 			find_policy(m, CG_MODEL_POLICY_API, a->id, NULL);
 		if (pol && path_of(x, p, "apis/%s/policy.xml", a->id))

@@ -269,6 +269,23 @@ static bool get_bool(struct rd *r, json_t *props, const char *key, const char *p
 	return true;
 }
 
+/* subscriptionKeyParameterNames {header, query} of an API (both optional). */
+static bool key_names(struct rd *r, json_t *props, struct cg_apiops_api *api)
+{
+	json_t *n = json_object_get(props, "subscriptionKeyParameterNames");
+	if (!n || json_is_null(n))
+		return true;
+	if (!json_is_object(n)) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: property 'properties.subscriptionKeyParameterNames' must be "
+				   "an object {header, query}",
+				   api->file);
+		return false;
+	}
+	bool ok = get_str(r, n, "header", false, api->file, &api->sub_key_header);
+	return get_str(r, n, "query", false, api->file, &api->sub_key_query) && ok;
+}
+
 /* Grows an arena array by one zeroed element; NULL when out of memory. */
 static void *push(struct rd *r, void **arr, size_t *n, size_t size)
 {
@@ -906,15 +923,12 @@ static void read_api(struct rd *r, const char *dir, const char *id)
 	bool ok = get_str(r, props, "displayName", true, api.file, &api.display_name);
 	ok = get_str(r, props, "path", true, api.file, &api.path) && ok;
 	ok = get_str(r, props, "serviceUrl", true, api.file, &api.service_url) && ok;
-	bool subscription = false;
-	ok = get_bool(r, props, "subscriptionRequired", api.file, &subscription) && ok;
+	bool sub = false;
+	json_t *sr = json_object_get(props, "subscriptionRequired");
+	ok = get_bool(r, props, "subscriptionRequired", api.file, &sub) && ok;
+	api.subscription_required = sr && !json_is_null(sr) ? sub : -1; /* -1: keep / false */
+	ok = key_names(r, props, &api) && ok;
 	json_decref(props);
-	if (ok && subscription)
-		cg_apiops_diag_add(r->d, false,
-				   "%s: warning: 'subscriptionRequired' is true, but "
-				   "certgate has no "
-				   "subscriptions: requests are not asked for a key",
-				   api.file);
 	if (api.policy_file && !read_file(r, api.policy_file, true, &api.policy, NULL))
 		ok = false;
 	if (ops_dir) {

@@ -25,6 +25,11 @@ static json_t *api_json(const struct cg_model *m, size_t i)
 	cg_cli_jput(j, "displayName", json_string(a->display_name));
 	cg_cli_jput(j, "path", json_string(a->path));
 	cg_cli_jput(j, "serviceUrl", json_string(a->service_url));
+	cg_cli_jput(j, "subscriptionRequired", json_boolean(a->subscription_required));
+	json_t *names = json_object();
+	cg_cli_jput(names, "header", json_string(a->sub_key_header));
+	cg_cli_jput(names, "query", json_string(a->sub_key_query));
+	cg_cli_jput(j, "subscriptionKeyParameterNames", names);
 	json_t *ops = json_array();
 	for (size_t k = 0; k < a->num_ops; k++)
 		cg_cli_jappend(ops, op_json(&a->ops[k]));
@@ -61,21 +66,28 @@ static int op_table(const struct cg_model_api *a)
 
 int cg_cli_api_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *path = NULL, *backend = NULL, *dn = NULL;
+	const char *path = NULL, *backend = NULL, *dn = NULL, *req = NULL, *kh = NULL, *kq = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--path", &path, NULL },
 		{ "--backend", &backend, NULL },
 		{ "--display-name", &dn, NULL },
+		{ "--subscription-required", &req, NULL },
+		{ "--subscription-key-header", &kh, NULL },
+		{ "--subscription-key-query", &kq, NULL },
 	};
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
+	int sub_req = -1;
+	if (req && (sub_req = strcmp(req, "true") == 0 ? 1 : strcmp(req, "false") == 0 ? 0 : -2) < 0)
+		return cg_cli_usage_error(ctx, "--subscription-required takes true or false, not '%s'",
+					  req);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
 	char err[CG_STORE_ERR_LEN];
 	bool created = false;
-	struct cg_store_api_set in = { a.pos[0], dn, path, backend, &created };
+	struct cg_store_api_set in = { a.pos[0], dn, path, backend, &created, sub_req, kh, kq };
 	int rc = cg_store_api_set(st, &in, err, sizeof(err));
 	cg_store_close(st);
 	if (rc)
@@ -124,6 +136,9 @@ static int api_show(const struct cg_model *m, const char *const *pos, bool json)
 	printf("Display name:  %s\n", x->display_name);
 	printf("Path:          %s\n", p);
 	printf("Backend:       %s\n", x->service_url);
+	printf("Subscription:  %s (header %s, query %s)\n",
+	       x->subscription_required ? "required" : "not required", x->sub_key_header,
+	       x->sub_key_query);
 	printf("Operations:    %zu\n\n", x->num_ops);
 	return op_table(x);
 }

@@ -166,5 +166,11 @@ int cg_cli_backend_set(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_backend_list(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_backend_show(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_backend_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_sub_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_sub_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_sub_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_sub_keys(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_sub_regenerate(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_sub_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
 
 #endif

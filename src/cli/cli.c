@@ -70,7 +70,9 @@ static const struct cg_cli_cmd commands[] = {
 	  "Removes a hostname. The default hostname cannot be removed while other\n"
 	  "hostnames exist: make another one the default first (host set OTHER --default).\n" },
 	{ "api set", cg_cli_api_set,
-	  "api set ID [--path SUFFIX] [--backend URL] [--display-name TEXT]",
+	  "api set ID [--path SUFFIX] [--backend URL] [--display-name TEXT]\n"
+	  "           [--subscription-required true|false] [--subscription-key-header NAME]\n"
+	  "           [--subscription-key-query NAME]",
 	  "Creates or updates an API. ID is 1-80 letters, digits, '-', '.' or '_'.\n"
 	  "\n"
 	  "  --path SUFFIX       The API URL suffix (APIM path): requests to\n"
@@ -82,10 +84,21 @@ static const struct cg_cli_cmd commands[] = {
 	  "                      https://, a host, an optional port and path; no query,\n"
 	  "                      fragment or user info. Needed when creating.\n"
 	  "  --display-name TEXT A human name (default: the ID).\n"
+	  "  --subscription-required true|false\n"
+	  "                      Whether callers need a subscription key (APIM\n"
+	  "                      subscriptionRequired; see 'sub set'). Default on\n"
+	  "                      create: true, as in APIM.\n"
+	  "  --subscription-key-header NAME\n"
+	  "                      The header carrying the key (default\n"
+	  "                      Ocp-Apim-Subscription-Key).\n"
+	  "  --subscription-key-query NAME\n"
+	  "                      The query parameter carrying the key (default\n"
+	  "                      subscription-key).\n"
 	  "\n"
 	  "On update, omitted options keep their stored values.\n"
 	  "Example:\n"
-	  "  certgate api set orders --path orders --backend http://10.0.0.5:8080/api\n" },
+	  "  certgate api set orders --path orders --backend http://10.0.0.5:8080/api \\\n"
+	  "      --subscription-required false\n" },
 	{ "api list", cg_cli_api_list, "api list [--json]",
 	  "Lists APIs: ID, path, backend, number of operations, display name.\n"
 	  "\n"
@@ -298,6 +311,39 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --json        Print {id, properties{url, protocol, credentials{certificateIds},\n"
 	  "                tls{validateCertificateChain, validateCertificateName}}}.\n" },
 	{ "backend rm", cg_cli_backend_rm, "backend rm ID", "Removes a backend.\n" },
+	{ "sub set", cg_cli_sub_set,
+	  "sub set ID [--scope /apis|/apis/API] [--display-name TEXT] [--state STATE]\n"
+	  "           [--primary-key KEY] [--secondary-key KEY]\n"
+	  "           [--expiration YYYY-MM-DDTHH:MM:SSZ | --no-expiration]",
+	  "Creates or updates a subscription (APIM subscriptions entity): a pair of keys\n"
+	  "that grants the APIs of its scope while its state is active. ID is like an\n"
+	  "API id.\n"
+	  "\n"
+	  "  --scope S          /apis (all APIs) or /apis/API (one API). Needed when\n"
+	  "                     creating.\n"
+	  "  --state STATE      active, suspended, submitted, rejected, cancelled or\n"
+	  "                     expired. Only active grants access. Default on create:\n"
+	  "                     submitted (APIM).\n"
+	  "  --primary-key KEY, --secondary-key KEY\n"
+	  "                     8-256 letters, digits or . _ ~ -, unique among all keys.\n"
+	  "                     Generated (32 hex digits) when not given on create.\n"
+	  "  --expiration DATE  After this UTC time the keys no longer work.\n"
+	  "  --no-expiration    Remove the expiration date.\n"
+	  "\n"
+	  "On update, omitted options keep their stored values. The keys are never\n"
+	  "printed by list or show: use 'sub keys'.\n"
+	  "Example:\n"
+	  "  certgate sub set partner-a --scope /apis/orders --state active\n" },
+	{ "sub list", cg_cli_sub_list, "sub list [--json]",
+	  "Lists subscriptions: ID, scope, state, expiration, display name (no keys).\n" },
+	{ "sub show", cg_cli_sub_show, "sub show ID [--json]",
+	  "Shows one subscription (no keys).\n" },
+	{ "sub keys", cg_cli_sub_keys, "sub keys ID [--json]",
+	  "Prints the primary and secondary keys of a subscription (APIM listSecrets).\n" },
+	{ "sub regenerate", cg_cli_sub_regenerate, "sub regenerate ID --primary|--secondary",
+	  "Replaces one key of a subscription with a new generated one; the other key\n"
+	  "keeps working.\n" },
+	{ "sub rm", cg_cli_sub_rm, "sub rm ID", "Removes a subscription: its keys stop working.\n" },
 };
 
 #define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -411,7 +457,7 @@ int cg_cli_main(int argc, char **argv)
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
 	static const char *const groups[] = { "host", "api",  "op", "policy",  "nv",
-					      "fragment", "cert", "ca", "crl", "backend" };
+					      "fragment", "cert", "ca", "crl", "backend", "sub" };
 	bool known = false;
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		known = known || strcmp(group, groups[g]) == 0;

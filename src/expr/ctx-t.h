@@ -153,6 +153,14 @@ struct cg_expr_lasterror_view {
 	struct cg_str source, reason, message, scope, section, path, policy_id;
 };
 
+/* context.Subscription (ISubscription): the subscription whose key the
+ * request carried. Dates are DateTime ticks (UTC). */
+struct cg_expr_subscription_view {
+	struct cg_str id, name, key, primary_key, secondary_key;
+	int64_t created, start, end;
+	bool has_start, has_end;
+};
+
 /* The whole view. NULL pointers read as null in expressions
  * (context.Response is null inbound, context.LastError outside on-error). */
 struct cg_expr_context {
@@ -162,6 +170,7 @@ struct cg_expr_context {
 	struct cg_expr_operation_view *operation;
 	struct cg_expr_deployment_view *deployment;
 	struct cg_expr_lasterror_view *last_error;
+	const struct cg_expr_subscription_view *subscription; /* NULL: no key (null) */
 	struct cg_expr_vars *variables;
 	uint8_t request_id[16];  /* .NET Guid byte order as printed (big-endian text order) */
 	int64_t timestamp;       /* DateTime ticks, UTC (Kind=Utc) */

@@ -1056,8 +1056,30 @@ FN(str_tryparsejwt)
 FN(basic_user) { return ret_str(out, ((const struct basic_cred *)self->u.obj)->user); }
 FN(basic_password) { return ret_str(out, ((const struct basic_cred *)self->u.obj)->password); }
 
-/* Subscription, User, Product: certgate has none, so these are null and
- * their members are never reached (NullReferenceException, or ?. null). */
+/* context.Subscription: the subscription of the request's key, or null. */
+#define SUB(self) ((const struct cg_expr_subscription_view *)(self)->u.obj)
+FN(ctx_subscription) { return ret_obj(out, CG_EXPR_T_SUBSCRIPTION, CTX(self)->subscription); }
+FN(sub_id) { return ret_str(out, SUB(self)->id); }
+FN(sub_key) { return ret_str(out, SUB(self)->key); }
+FN(sub_name) { return ret_str(out, SUB(self)->name); }
+FN(sub_primary) { return ret_str(out, SUB(self)->primary_key); }
+FN(sub_secondary) { return ret_str(out, SUB(self)->secondary_key); }
+FN(sub_created) { return ret_dt(out, SUB(self)->created, CG_EXPR_DT_UTC); }
+FN(sub_start)
+{
+	if (!SUB(self)->has_start)
+		return ret_obj(out, CG_EXPR_T_OBJECT, NULL);
+	return ret_dt(out, SUB(self)->start, CG_EXPR_DT_UTC);
+}
+FN(sub_end)
+{
+	if (!SUB(self)->has_end)
+		return ret_obj(out, CG_EXPR_T_OBJECT, NULL);
+	return ret_dt(out, SUB(self)->end, CG_EXPR_DT_UTC);
+}
+
+/* User, Product: certgate has none, so these are null and their members
+ * are never reached (NullReferenceException, or ?. null). */
 FN(ctx_null) { return ret_obj(out, CG_EXPR_T_OBJECT, NULL); }
 FN(never) { return ret_str(out, CG_STR("")); }
 
@@ -3273,7 +3295,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(CONTEXT, "Request", TY(REQUEST), ctx_request),
 	PROP(CONTEXT, "RequestId", TY(GUID), ctx_requestid),
 	PROP(CONTEXT, "Response", TY(RESPONSE), ctx_response),
-	PROP(CONTEXT, "Subscription", TY(SUBSCRIPTION), ctx_null),
+	PROP(CONTEXT, "Subscription", TY(SUBSCRIPTION), ctx_subscription),
 	PROP(CONTEXT, "Timestamp", TY(DATETIME), ctx_timestamp),
 	PROP(CONTEXT, "Tracing", TY(BOOL), ctx_tracing),
 	PROP(CONTEXT, "User", TY(USER), ctx_null),
@@ -3370,11 +3392,14 @@ const struct cg_expr_member cg_expr_members[] = {
 	SPROP(NAMETYPE, "UrlName", TY(NAMETYPE), nt_url),
 	PROP(BASICAUTH, "Password", TY(STRING), basic_password),
 	PROP(BASICAUTH, "UserId", TY(STRING), basic_user),
-	PROP(SUBSCRIPTION, "Id", TY(STRING), never),
-	PROP(SUBSCRIPTION, "Key", TY(STRING), never),
-	PROP(SUBSCRIPTION, "Name", TY(STRING), never),
-	PROP(SUBSCRIPTION, "PrimaryKey", TY(STRING), never),
-	PROP(SUBSCRIPTION, "SecondaryKey", TY(STRING), never),
+	PROP(SUBSCRIPTION, "CreatedDate", TY(DATETIME), sub_created),
+	{ CG_EXPR_T_SUBSCRIPTION, MF_NULLABLE, 0, 0, "EndDate", { { 0 } }, TY(DATETIME), sub_end },
+	PROP(SUBSCRIPTION, "Id", TY(STRING), sub_id),
+	PROP(SUBSCRIPTION, "Key", TY(STRING), sub_key),
+	PROP(SUBSCRIPTION, "Name", TY(STRING), sub_name),
+	PROP(SUBSCRIPTION, "PrimaryKey", TY(STRING), sub_primary),
+	PROP(SUBSCRIPTION, "SecondaryKey", TY(STRING), sub_secondary),
+	{ CG_EXPR_T_SUBSCRIPTION, MF_NULLABLE, 0, 0, "StartDate", { { 0 } }, TY(DATETIME), sub_start },
 	PROP(USER, "Email", TY(STRING), never),
 	PROP(USER, "FirstName", TY(STRING), never),
 	PROP(USER, "Id", TY(STRING), never),

@@ -43,7 +43,7 @@ enum cg_expr_tid {
 	CG_EXPR_T_GROUPS,    /* GroupCollection */
 	CG_EXPR_T_BODY,      /* IMessageBody */
 	CG_EXPR_T_JTOKEN,    /* Newtonsoft JToken / JObject / JArray (a jansson json_t) */
-	CG_EXPR_T_SUBSCRIPTION, /* ISubscription: always null in certgate (no subscriptions) */
+	CG_EXPR_T_SUBSCRIPTION, /* ISubscription: the request key's subscription, or null */
 	CG_EXPR_T_USER,      /* IUser: always null */
 	CG_EXPR_T_PRODUCT,   /* IProduct: always null */
 	CG_EXPR_T_NAMETYPE,  /* X509NameType (an enum, held as INT) */

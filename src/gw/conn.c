@@ -29,6 +29,7 @@
 #include "gw/certs.h"
 #include "gw/cors.h"
 #include "gw/pipeline.h"
+#include "gw/subs.h"
 #include "gw/worker.h"
 #include "policy/policy.h"
 #include "tls/trust.h"
@@ -494,6 +495,29 @@ static const struct cg_x509 *pipe_load_x509(void *user, STACK_OF(X509) **chain)
 static struct cg_str host_name_only(struct cg_str host, char *buf, size_t bufsz);
 static const struct cg_expr_cert *conn_cert(struct cg_conn *c);
 
+/* context.Subscription for the subscription whose key came with the
+ * request. */
+static int fill_sub_view(struct cg_pipe *p, const struct cg_rt_sub *sub, struct cg_str key)
+{
+	struct cg_expr_subscription_view *v = cg_arena_zalloc(p->arena, sizeof(*v));
+	if (!v)
+		return -1;
+	v->id = sub->id;
+	v->name = sub->display_name;
+	v->key = key;
+	v->primary_key = sub->primary_key;
+	v->secondary_key = sub->secondary_key;
+	v->created = cg_expr_ticks_from_unix(sub->created);
+	/* certgate does not record when a subscription was activated: its
+	 * start is its creation (docs/subscriptions.md) */
+	v->start = v->created;
+	v->has_start = true;
+	v->end = sub->expires ? cg_expr_ticks_from_unix(sub->expires) : 0;
+	v->has_end = sub->expires != 0;
+	p->ctx.subscription = v;
+	return 0;
+}
+
 /* Fills the expression views for this request. */
 static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 {
@@ -542,6 +566,8 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	}
 	p->trust = r->snap->trust;
 	p->trust_cache = c->w->trust_cache;
+	if (r->sub && fill_sub_view(p, r->sub, r->sub_key) != 0)
+		return -1;
 	const struct cg_rt_api *api = r->route.api;
 	p->apiv.id = api->id;
 	p->apiv.name = api->display_name;
@@ -1254,6 +1280,38 @@ static bool preflight(struct cg_conn *c, bool routed)
 	return false;
 }
 
+/* The subscription key check, before any policy (APIM): a refusal is a
+ * 401 with APIM's message; with policies it becomes LastError (Source
+ * "authorization") and runs on-error, which may answer otherwise.
+ * Returns true when the request goes on (r->sub set when a key granted
+ * it). */
+static bool subscription_ok(struct cg_conn *c, const struct cg_pipeline *pl)
+{
+	struct cg_req *r = &c->req;
+	enum cg_sub_check rc = cg_sub_check(r->snap, r->route.api, r->hdrs, r->h.num_headers,
+					    r->h.query, (int64_t)time(NULL), &r->sub, &r->sub_key);
+	if (rc == CG_SUB_OK)
+		return true;
+	bool missing = rc == CG_SUB_MISSING;
+	cg_stat_inc(&c->w->stats->sub_refused[missing ? 0 : 1]);
+	const char *msg = missing ? CG_SUB_MSG_MISSING : CG_SUB_MSG_INVALID;
+	if (!pl || pl->trivial) {
+		respond_json(c, 401, msg, false);
+		return false;
+	}
+	struct cg_pipe *p = cg_arena_alloc(&c->arena, sizeof(*p));
+	if (!p || cg_pipe_init(p, &c->arena, pl) != 0 || pipe_fill(c, p) != 0) {
+		respond_json(c, 503, "Service Unavailable", true);
+		return false;
+	}
+	r->pipe = p;
+	p->section = CG_POL_INBOUND;
+	cg_pipe_set_error(p, "authorization", missing ? "SubscriptionKeyNotFound" : "SubscriptionKeyInvalid",
+			  msg, 401);
+	pipe_fail(c);
+	return false;
+}
+
 static void begin_request(struct cg_conn *c, size_t headlen)
 {
 	struct cg_req *r = &c->req;
@@ -1318,6 +1376,8 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 	r->pool_key = r->backend->pool_key;
 	r->backend_timeout_ms = w->gw->set.backend_timeout_ms;
 	const struct cg_pipeline *pl = r->route.op ? r->route.op->pipeline : r->route.api->pipeline;
+	if (!subscription_ok(c, pl))
+		return; /* 401, through on-error when there are policies */
 	if (pl && !pl->trivial && pl->uses_request_body && r->body == CG_BODY_STREAM) {
 		/* A policy reads the body: read it whole first (bounded). */
 		r->pl_pending = pl;

@@ -114,8 +114,29 @@ struct cg_rt_client_cert {
 	SSL_CTX *ssl_ctx;        /* default verification + this client certificate */
 };
 
+/* A subscription (APIM subscriptions/{sid}) as the gateway checks it. */
+struct cg_rt_sub {
+	struct cg_str id;
+	struct cg_str display_name;
+	struct cg_str scope_api;  /* the one API it grants; "" = all APIs */
+	bool active;              /* state "active": only then do its keys work */
+	int64_t expires;          /* unix seconds; 0 = never */
+	int64_t created;          /* unix seconds */
+	struct cg_str primary_key, secondary_key; /* for context.Subscription */
+};
+
+/* One slot of the snapshot's key table: the SHA-256 of a key (primary or
+ * secondary) and its subscription; sub NULL = empty slot. */
+struct cg_rt_sub_key {
+	unsigned char digest[32];
+	const struct cg_rt_sub *sub;
+};
+
 struct cg_rt_api {
 	struct cg_str id;
+	bool sub_required;         /* APIM subscriptionRequired */
+	struct cg_str sub_header;  /* subscriptionKeyParameterNames.header */
+	struct cg_str sub_query;   /* subscriptionKeyParameterNames.query */
 	struct cg_str path; /* URL suffix, no leading/trailing '/' */
 	struct cg_rt_backend backend;
 	struct cg_str display_name;
@@ -140,6 +161,10 @@ struct cg_snapshot {
 	struct cg_trust *trust;                        /* CA certificates and CRLs */
 	struct cg_rt_backend *backends;                /* backend entities */
 	size_t num_backends;
+	struct cg_rt_sub *subs;                        /* subscriptions */
+	size_t num_subs;
+	struct cg_rt_sub_key *sub_keys;                /* open addressing by digest, 2^k slots */
+	size_t sub_key_mask;                           /* slots - 1 */
 };
 
 /* ---- route result -------------------------------------------------------- */

@@ -179,6 +179,12 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			    "certgate_backend_failures_total{kind=\"connection\"} %llu\n"
 			    "certgate_backend_failures_total{kind=\"timeout\"} %llu\n",
 			    (unsigned long long)SUM(backend_failures), (unsigned long long)SUM(backend_timeouts));
+	rc |= cg_buf_printf(out,
+			    "# HELP certgate_subscription_refusals_total Requests answered 401 for their "
+			    "subscription key.\n# TYPE certgate_subscription_refusals_total counter\n"
+			    "certgate_subscription_refusals_total{reason=\"missing\"} %llu\n"
+			    "certgate_subscription_refusals_total{reason=\"invalid\"} %llu\n",
+			    (unsigned long long)SUM(sub_refused[0]), (unsigned long long)SUM(sub_refused[1]));
 	rc |= render_throttle(gw, out);
 	uint64_t conns = 0;
 	for (int i = 0; i < gw->nworkers; i++)

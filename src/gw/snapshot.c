@@ -1,5 +1,6 @@
 /* Builds runtime snapshots from the store model, and routes requests. */
 #include "gw/snapshot.h"
+#include "gw/subs.h"
 
 #include <netdb.h>
 #include <stdio.h>
@@ -721,7 +722,7 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 	 * backends their client certificates against them. */
 	if (cg_snapshot_certs(s, m, prev, err, errlen) != 0 ||
 	    build_trust(s, m, generation, err, errlen) != 0 || set_client_ca_names(s, err, errlen) != 0 ||
-	    build_backends(s, m, err, errlen) != 0)
+	    build_backends(s, m, err, errlen) != 0 || cg_snapshot_subs(s, m, err, errlen) != 0)
 		goto fail;
 
 	if (pol_build_init(s, m, &pb, err, errlen) != 0)
@@ -733,6 +734,13 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 		struct cg_rt_api *api = cg_arena_zalloc(&s->arena, sizeof(*api));
 		s->apis[i] = api;
 		api->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(ma->id));
+		api->sub_required = ma->subscription_required;
+		api->sub_header = cg_arena_strdup_str(
+			&s->arena, cg_str_from_c(ma->sub_key_header ? ma->sub_key_header
+								    : "Ocp-Apim-Subscription-Key"));
+		api->sub_query = cg_arena_strdup_str(
+			&s->arena,
+			cg_str_from_c(ma->sub_key_query ? ma->sub_key_query : "subscription-key"));
 		struct cg_str p = cg_str_from_c(ma->path ? ma->path : "");
 		while (p.len && p.ptr[0] == '/') {
 			p.ptr++;

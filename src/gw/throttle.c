@@ -82,20 +82,26 @@ int cg_throttle_build(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 
 /* ---- run ----------------------------------------------------------------- */
 
-/* rate-limit and quota count per subscription in APIM; without
- * subscriptions, their counter is the scope the policy is written at:
- * every caller of that API (API scope), operation (operation scope) or
- * the whole gateway (global scope) shares it. */
+/* rate-limit and quota count per subscription in APIM: with a key in
+ * context, each subscription has its own counter at the scope the policy
+ * is written at. Without one, the scope's counter is shared: every caller
+ * of that API (API scope), operation (operation scope) or the whole
+ * gateway (global scope). A subscription id cannot hold '\n', so the two
+ * kinds of keys never meet. */
 static struct cg_str scope_key(struct cg_pipe *p, const struct cg_pol_node *n)
 {
+	struct cg_str sub = p->ctx.subscription ? p->ctx.subscription->id : CG_STR("");
+	const char *sep = sub.len ? "\n" : "";
 	char *k;
 	if (n->scope == CG_POL_SCOPE_API)
-		k = cg_arena_printf(p->arena, "api\n%.*s", CG_STR_FMT(p->apiv.id));
+		k = cg_arena_printf(p->arena, "%.*s%sapi\n%.*s", CG_STR_FMT(sub), sep,
+				    CG_STR_FMT(p->apiv.id));
 	else if (n->scope == CG_POL_SCOPE_OPERATION)
-		k = cg_arena_printf(p->arena, "operation\n%.*s\n%.*s", CG_STR_FMT(p->apiv.id),
-				    CG_STR_FMT(p->opv.id));
+		k = cg_arena_printf(p->arena, "%.*s%soperation\n%.*s\n%.*s", CG_STR_FMT(sub), sep,
+				    CG_STR_FMT(p->apiv.id), CG_STR_FMT(p->opv.id));
 	else
-		k = cg_arena_printf(p->arena, "%s", cg_pol_scope_name(n->scope));
+		k = cg_arena_printf(p->arena, "%.*s%s%s", CG_STR_FMT(sub), sep,
+				    cg_pol_scope_name(n->scope));
 	return cg_str_from_c(k);
 }
 

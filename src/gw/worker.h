@@ -48,6 +48,7 @@ struct cg_stats {
 	atomic_uint_fast64_t vcc_failures[CG_STATS_VCC_REASONS]; /* by enum cg_vcc_reason */
 	atomic_uint_fast64_t backend_failures;  /* 502 */
 	atomic_uint_fast64_t backend_timeouts;  /* 504 */
+	atomic_uint_fast64_t sub_refused[2];    /* 401 for a subscription key: [0] missing, [1] invalid */
 	atomic_uint_fast64_t throttled[CG_STATS_THROTTLE_KINDS]; /* refused by enum cg_stats_throttle */
 	pthread_mutex_t certs_lock;             /* guards certs: the admin thread reads them */
 	struct cg_cert_seen certs[CG_STATS_CERTS_SEEN];
@@ -107,6 +108,8 @@ struct cg_req {
 	struct cg_h1_header *hdrs;       /* in the request arena */
 	struct cg_snapshot *snap;        /* pinned for the request's lifetime */
 	struct cg_route route;
+	const struct cg_rt_sub *sub;     /* the subscription of the request's key, or NULL */
+	struct cg_str sub_key;           /* that key, as sent */
 	uint64_t start_ms;               /* uv_now at the first byte */
 	uint64_t body_left;              /* CL bodies: bytes still to read */
 	struct cg_h1_chunked chunked;    /* chunked request body decoder */

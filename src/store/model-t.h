@@ -37,6 +37,10 @@ struct cg_model_api {
 	const char *service_url; /* backend base URL, http:// or https:// */
 	struct cg_model_op *ops;
 	size_t num_ops;
+	bool subscription_required;  /* APIM subscriptionRequired: a key is needed */
+	const char *sub_key_header;  /* subscriptionKeyParameterNames.header */
+	const char *sub_key_query;   /* subscriptionKeyParameterNames.query
+				      * (NULL header/query: APIM's defaults) */
 };
 
 /* A policy document (APIM policies/policy at a scope). */
@@ -112,6 +116,19 @@ struct cg_model_crl {
 	const char *next_update; /* ISO 8601 UTC */
 };
 
+/* A subscription (APIM subscriptions/{sid}): a named pair of keys that
+ * grants the APIs of its scope while its state is active. */
+struct cg_model_sub {
+	const char *id;
+	const char *display_name;
+	const char *scope_api;     /* the API of an "/apis/{api}" scope; NULL = "/apis" (all) */
+	const char *state;         /* active, suspended, submitted, rejected, cancelled, expired */
+	const char *primary_key;   /* never logged or printed by lists */
+	const char *secondary_key;
+	const char *expiration;    /* ISO 8601 UTC "2027-01-31T00:00:00Z", or NULL */
+	const char *created_at;    /* ISO 8601 UTC */
+};
+
 struct cg_model {
 	struct cg_arena arena;
 	struct cg_model_host *hosts;
@@ -133,6 +150,8 @@ struct cg_model {
 	size_t num_backends;
 	struct cg_model_crl *crls;
 	size_t num_crls;
+	struct cg_model_sub *subs;
+	size_t num_subs;
 };
 
 #endif

@@ -46,6 +46,12 @@
 #define CG_STORE_MAX_CERT_FILE_BYTES  (256 * 1024) /* an uploaded PEM, DER or PKCS#12 file */
 #define CG_STORE_MAX_PASSWORD_LEN     1024         /* a PKCS#12 password */
 #define CG_STORE_MAX_BACKENDS         10000        /* backend rows */
+/* Subscriptions (APIM subscriptions entity). */
+#define CG_STORE_MAX_SUBS             100000       /* subscription rows */
+#define CG_STORE_MIN_SUB_KEY_LEN      8            /* a given key: shorter ones are guessable */
+#define CG_STORE_MAX_SUB_KEY_LEN      256          /* APIM primaryKey/secondaryKey limit */
+#define CG_STORE_SUB_KEY_BYTES        16           /* a generated key: 16 random bytes, 32 hex digits */
+#define CG_STORE_MAX_KEY_NAME_LEN     100          /* subscriptionKeyParameterNames header/query */
 /* Messages listing every diagnostic: a caller that wants them all passes a
  * buffer this big (CG_STORE_ERR_LEN holds the first few). */
 #define CG_STORE_DIAG_LEN             (64 * 1024)
@@ -84,6 +90,24 @@ struct cg_store_api_set {
 	const char *path;        /* URL suffix; leading/trailing '/' are stripped */
 	const char *service_url; /* http:// or https:// backend base URL */
 	bool *created;           /* optional out: set true when the API was new */
+	int subscription_required; /* 1, 0, or -1 = keep (true on create, APIM's default) */
+	const char *sub_key_header; /* subscription key header name; NULL = keep (default on create) */
+	const char *sub_key_query;  /* subscription key query parameter name; NULL = keep */
+};
+
+/* `sub set`: creates or updates a subscription. NULL keeps the stored
+ * value on update; on create scope is required, display_name defaults to
+ * id, state to "submitted" (APIM), and each key not given is generated
+ * from the system CSPRNG (16 bytes, 32 lowercase hex digits). */
+struct cg_store_sub_set {
+	const char *id;
+	const char *display_name;
+	const char *scope;         /* "/apis" or "/apis/{api}" (an ARM id ending so is accepted) */
+	const char *state;         /* active, suspended, submitted, rejected, cancelled, expired */
+	const char *primary_key;   /* 8-256 of [A-Za-z0-9._~-]; unique among all keys */
+	const char *secondary_key;
+	const char *expiration;    /* "YYYY-MM-DDTHH:MM:SSZ"; "" clears; NULL keeps */
+	bool *created;
 };
 
 /* `op set`: creates or updates an operation of an existing API. NULL keeps

@@ -241,6 +241,43 @@ static const struct cg_store_migration migrations[] = {
 	  "  der BYTEA NOT NULL,"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
+	{ "subscriptions",
+	  /* Existing APIs keep working without a key (DEFAULT 0). A
+	   * subscription scoped to one API goes with it; scope_api_id NULL is
+	   * the "/apis" scope (all APIs). Keys are unique among all keys: the
+	   * index over both columns is checked by the store before writing. */
+	  "ALTER TABLE apis ADD COLUMN subscription_required INTEGER NOT NULL DEFAULT 0"
+	  "  CHECK (subscription_required IN (0, 1));"
+	  "ALTER TABLE apis ADD COLUMN sub_key_header TEXT NOT NULL"
+	  "  DEFAULT 'Ocp-Apim-Subscription-Key';"
+	  "ALTER TABLE apis ADD COLUMN sub_key_query TEXT NOT NULL DEFAULT 'subscription-key';"
+	  "CREATE TABLE subscriptions ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  display_name TEXT NOT NULL,"
+	  "  scope_api_id TEXT REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  state TEXT NOT NULL CHECK (state IN ('active', 'suspended', 'submitted',"
+	  "    'rejected', 'cancelled', 'expired')),"
+	  "  primary_key TEXT NOT NULL UNIQUE,"
+	  "  secondary_key TEXT NOT NULL UNIQUE,"
+	  "  expiration TEXT,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);",
+	  "ALTER TABLE apis ADD COLUMN subscription_required INTEGER NOT NULL DEFAULT 0"
+	  "  CHECK (subscription_required IN (0, 1));"
+	  "ALTER TABLE apis ADD COLUMN sub_key_header TEXT NOT NULL"
+	  "  DEFAULT 'Ocp-Apim-Subscription-Key';"
+	  "ALTER TABLE apis ADD COLUMN sub_key_query TEXT NOT NULL DEFAULT 'subscription-key';"
+	  "CREATE TABLE subscriptions ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  display_name TEXT NOT NULL,"
+	  "  scope_api_id TEXT COLLATE \"C\" REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  state TEXT NOT NULL CHECK (state IN ('active', 'suspended', 'submitted',"
+	  "    'rejected', 'cancelled', 'expired')),"
+	  "  primary_key TEXT NOT NULL UNIQUE,"
+	  "  secondary_key TEXT NOT NULL UNIQUE,"
+	  "  expiration TEXT,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);" },
 };
 
 #define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -906,6 +943,61 @@ static int load_policy_parts(struct cg_store *st, struct cg_model *m, char *err,
 	return 0;
 }
 
+/* A column that may be NULL: NULL stays NULL (col() reads it as ""). */
+static const char *col_or_null(struct cg_arena *a, struct cg_db_stmt *s, int i, bool *oom_out)
+{
+	if (cg_db_col_null(s, i))
+		return NULL;
+	const char *v = col(a, s, i);
+	if (!v)
+		*oom_out = true;
+	return v;
+}
+
+static int load_subs(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	size_t n;
+	int rc;
+	if ((rc = count_rows(st, "SELECT count(*) FROM subscriptions", &n, err, errlen)))
+		return rc;
+	if (n > CG_STORE_MAX_SUBS) {
+		snprintf(err, errlen, "store '%s' holds %zu subscriptions, more than certgate's "
+			 "limit of %d", st->path, n, CG_STORE_MAX_SUBS);
+		return CG_STORE_FAIL_INVALID;
+	}
+	m->subs = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*m->subs));
+	if (!m->subs)
+		return oom(err, errlen);
+	struct cg_db_stmt *s = cg_store_prepare(
+		st,
+		"SELECT id, display_name, scope_api_id, state, primary_key, secondary_key, "
+		"expiration, created_at FROM subscriptions ORDER BY id",
+		err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_subs < n) {
+		struct cg_model_sub *b = &m->subs[m->num_subs++];
+		bool nomem = false;
+		b->id = col(&m->arena, s, 0);
+		b->display_name = col(&m->arena, s, 1);
+		b->scope_api = col_or_null(&m->arena, s, 2, &nomem);
+		b->state = col(&m->arena, s, 3);
+		b->primary_key = col(&m->arena, s, 4);
+		b->secondary_key = col(&m->arena, s, 5);
+		b->expiration = col_or_null(&m->arena, s, 6, &nomem);
+		b->created_at = col(&m->arena, s, 7);
+		if (nomem || !b->id || !b->display_name || !b->state || !b->primary_key ||
+		    !b->secondary_key || !b->created_at) {
+			cg_db_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
+		return cg_store_sql_fail(st, "read subscriptions", err, errlen);
+	return 0;
+}
+
 static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
 {
 	size_t nh, na, no;
@@ -990,7 +1082,9 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read operations", err, errlen);
 
-	s = cg_store_prepare(st, "SELECT id, display_name, path, service_url FROM apis ORDER BY id",
+	s = cg_store_prepare(st,
+			     "SELECT id, display_name, path, service_url, subscription_required, "
+			     "sub_key_header, sub_key_query FROM apis ORDER BY id",
 			     err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
@@ -1003,7 +1097,11 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 		a->display_name = col(&m->arena, s, 1);
 		a->path = col(&m->arena, s, 2);
 		a->service_url = col(&m->arena, s, 3);
-		if (!a->id || !a->display_name || !a->path || !a->service_url) {
+		a->subscription_required = cg_db_col_int(s, 4) != 0;
+		a->sub_key_header = col(&m->arena, s, 5);
+		a->sub_key_query = col(&m->arena, s, 6);
+		if (!a->id || !a->display_name || !a->path || !a->service_url ||
+		    !a->sub_key_header || !a->sub_key_query) {
 			cg_db_finalize(s);
 			return oom(err, errlen);
 		}
@@ -1026,7 +1124,7 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	cg_db_finalize(s);
 	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read APIs", err, errlen);
-	if ((rc = load_policy_parts(st, m, err, errlen)))
+	if ((rc = load_policy_parts(st, m, err, errlen)) || (rc = load_subs(st, m, err, errlen)))
 		return rc;
 	return load_certs(st, m, err, errlen);
 }
@@ -1070,4 +1168,6 @@ void cg_model_free(struct cg_model *m)
 	m->num_cas = 0;
 	m->backends = NULL;
 	m->num_backends = 0;
+	m->subs = NULL;
+	m->num_subs = 0;
 }

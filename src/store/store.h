@@ -88,6 +88,34 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 /* Removes an API and its operations. NOT_FOUND if absent. */
 int cg_store_api_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
 
+/* ---- subscriptions (APIM subscriptions/{sid}; docs/subscriptions.md) ---- */
+
+/* Creates or updates a subscription (see struct cg_store_sub_set).
+ * Refuses (INVALID) a bad id, scope, state, key or expiration; NOT_FOUND
+ * when the scope's API does not exist; CONFLICT when a key is already a
+ * key of another subscription. Returns 0 or a failure; on failure nothing
+ * changed. */
+int cg_store_sub_set(struct cg_store *st, const struct cg_store_sub_set *in, char *err,
+		     size_t errlen);
+
+/* Removes a subscription. NOT_FOUND if absent. */
+int cg_store_sub_rm(struct cg_store *st, const char *id, char *err, size_t errlen);
+
+/* Replaces the primary (secondary false) or secondary key of an existing
+ * subscription with a generated one. NOT_FOUND if absent. */
+int cg_store_sub_regenerate(struct cg_store *st, const char *id, bool secondary, char *err,
+			    size_t errlen);
+
+/* A new key from the system CSPRNG (getrandom): 32 lowercase hex digits
+ * into out (at least 33 bytes). Returns 0 or CG_STORE_FAIL_IO. */
+int cg_store_sub_new_key(char *out, size_t outlen, char *err, size_t errlen);
+
+/* Whether state is one of APIM's subscription states. */
+bool cg_store_sub_state_ok(const char *state);
+
+/* "YYYY-MM-DDTHH:MM:SSZ" with fields in range, or INVALID with err. */
+int cg_store_check_expiration(const char *in, char *err, size_t errlen);
+
 /* Creates or updates an operation. NOT_FOUND when the API does not exist;
  * CONFLICT when another operation of the API has the same method and an
  * equivalent template (parameter names do not count, as in APIM). */

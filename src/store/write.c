@@ -229,6 +229,47 @@ out:
 	return rc;
 }
 
+static bool tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* The subscription key's header name: an HTTP token (RFC 9110), 1-100
+ * characters. */
+static int check_key_header(const char *in, char *err, size_t errlen)
+{
+	size_t n = strlen(in);
+	bool ok = n > 0 && n <= CG_STORE_MAX_KEY_NAME_LEN;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = tchar((unsigned char)in[i]);
+	if (!ok)
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "subscription key header name '%.100s' is not an HTTP header "
+				      "name of 1-%d characters",
+				      in, CG_STORE_MAX_KEY_NAME_LEN);
+	return 0;
+}
+
+/* The subscription key's query parameter name: 1-100 characters a query
+ * carries unescaped, no '=' or '&'. */
+static int check_key_query(const char *in, char *err, size_t errlen)
+{
+	size_t n = strlen(in);
+	bool ok = n > 0 && n <= CG_STORE_MAX_KEY_NAME_LEN;
+	for (size_t i = 0; ok && i < n; i++) {
+		unsigned char c = (unsigned char)in[i];
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		     c == '-' || c == '_' || c == '.' || c == '~';
+	}
+	if (!ok)
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "subscription key query parameter name '%.100s' must be 1-%d "
+				      "letters, digits or - _ . ~",
+				      in, CG_STORE_MAX_KEY_NAME_LEN);
+	return 0;
+}
+
 int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, char *err,
 		     size_t errlen)
 {
@@ -243,6 +284,9 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 	if (in->path && (rc = cg_store_check_path(in->path, path, err, errlen)))
 		return rc;
 	if (in->service_url && (rc = cg_store_check_service_url(in->service_url, url, err, errlen)))
+		return rc;
+	if ((in->sub_key_header && (rc = check_key_header(in->sub_key_header, err, errlen))) ||
+	    (in->sub_key_query && (rc = check_key_query(in->sub_key_query, err, errlen))))
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
@@ -294,15 +338,26 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		st,
 		exists ? "UPDATE apis SET display_name = coalesce(?2, display_name),"
 			 " path = coalesce(?3, path), service_url = coalesce(?4, service_url),"
+			 " subscription_required = CASE WHEN ?5 < 0 THEN subscription_required"
+			 " ELSE ?5 END, sub_key_header = coalesce(?6, sub_key_header),"
+			 " sub_key_query = coalesce(?7, sub_key_query),"
 			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
-		       : "INSERT INTO apis (id, display_name, path, service_url, created_at,"
-			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4, "
+		       : "INSERT INTO apis (id, display_name, path, service_url,"
+			 " subscription_required, sub_key_header, sub_key_query, created_at,"
+			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4,"
+			 " CASE WHEN ?5 < 0 THEN 1 ELSE ?5 END,"
+			 " coalesce(?6, 'Ocp-Apim-Subscription-Key'), coalesce(?7, 'subscription-key'), "
 			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->display_name, err, errlen);
 	if (s && in->path)
 		cg_db_bind_text(s, 3, path);
 	if (s && in->service_url)
 		cg_db_bind_text(s, 4, url);
+	if (s) {
+		cg_db_bind_int(s, 5, in->subscription_required < 0 ? -1 : in->subscription_required ? 1 : 0);
+		cg_db_bind_text(s, 6, in->sub_key_header);
+		cg_db_bind_text(s, 7, in->sub_key_query);
+	}
 	rc = cg_store_upsert_commit(st, s, "write API", exists != 0, in->created, err, errlen);
 	s = NULL;
 out:

@@ -851,7 +851,7 @@ class Gateway:
     """Builds a store with the certgate CLI and runs `certgate serve`.
 
     hosts: list of dicts {name, negotiate (bool), default (bool), rsa (bool)}
-    apis:  list of dicts {id, path, backend}
+    apis:  list of dicts {id, path, backend, subscription_required (default False)}
     ops:   list of dicts {api, id, method, template}
     """
 
@@ -906,7 +906,11 @@ class Gateway:
                 a.append("--default")
             self.cli(*a)
         for a in self.apis:
-            self.cli("api", "set", a["id"], "--path", a["path"], "--backend", a["backend"])
+            # APIM creates APIs with subscriptionRequired true; these tests
+            # predate subscriptions and ask for none unless told
+            self.cli("api", "set", a["id"], "--path", a["path"], "--backend", a["backend"],
+                     "--subscription-required",
+                     "true" if a.get("subscription_required") else "false")
         for o in self.ops:
             self.cli("op", "set", o["api"], o["id"], "--method", o["method"],
                      "--url-template", o["template"])

@@ -220,7 +220,7 @@ class ApiTest(AdminCase):
         self.assertEqual(p["path"], "crud")
         self.assertEqual(p["serviceUrl"], self.be.url("/base"))
         self.assertEqual(p["protocols"], ["https"])
-        self.assertIs(p["subscriptionRequired"], False)
+        self.assertIs(p["subscriptionRequired"], True)  # APIM's default
         self.assertIs(p["isCurrent"], True)
         etag1 = r.headers["etag"]
         self.assertRegex(etag1, r'^"[0-9a-f]{32}"$')
@@ -322,8 +322,15 @@ class ApiTest(AdminCase):
         self.assertError(self.put_api("bad5", {"path": 5, "serviceUrl": self.be.url("")}), 400,
                          "ValidationError", "properties.path must be a string")
         self.assertError(self.put_api("bad6", {"path": "b6", "serviceUrl": self.be.url(""),
-                                              "subscriptionRequired": True}),
+                                              "subscriptionRequired": "yes"}),
                          400, "ValidationError", "subscriptionRequired")
+        self.assertError(self.put_api("bad6", {"path": "b6", "serviceUrl": self.be.url(""),
+                                              "subscriptionKeyParameterNames": "key"}),
+                         400, "ValidationError", "subscriptionKeyParameterNames")
+        self.assertError(self.put_api("bad6", {"path": "b6", "serviceUrl": self.be.url(""),
+                                              "subscriptionKeyParameterNames": {
+                                                  "header": "bad header"}}),
+                         400, "ValidationError", "is not an HTTP header name")
         self.assertError(self.req("PUT", "/apis/bad7", {"properties": []}), 400,
                          "ValidationError", "properties")
         for i in range(1, 8):
@@ -374,7 +381,7 @@ class ApiTest(AdminCase):
         self.assertEqual(apis["fromrest"]["displayName"], "From REST")
         self.assertEqual(apis["fromrest"]["serviceUrl"], self.be.url("/r"))
 
-        self.cli("api", "set", "fromcli", "--path", "fromcli", "--backend", self.be.url("/c"),
+        self.cli("api", "set", "fromcli", "--subscription-required", "false", "--path", "fromcli", "--backend", self.be.url("/c"),
                  "--display-name", "From CLI")
         g = self.req("GET", "/apis/fromcli")
         self.assertEqual(g.status, 200, g)
@@ -392,7 +399,8 @@ class ApiTest(AdminCase):
 
     def test_gateway_applies_rest_changes(self):
         self.be.reset()
-        r = self.put_api("live", {"path": "live", "serviceUrl": self.be.url("/up")})
+        r = self.put_api("live", {"path": "live", "serviceUrl": self.be.url("/up"),
+                                  "subscriptionRequired": False})
         self.assertEqual(r.status, 201, r)
         deadline = time.monotonic() + 10
         status = None
@@ -411,7 +419,7 @@ class OperationTest(AdminCase):
     @classmethod
     def setup_gateways(cls):
         super().setup_gateways()
-        cls.gw.cli("api", "set", "shop", "--path", "shop", "--backend", cls.be.url(""))
+        cls.gw.cli("api", "set", "shop", "--subscription-required", "false", "--path", "shop", "--backend", cls.be.url(""))
 
     def test_crud(self):
         base = "/apis/shop/operations/"
@@ -640,7 +648,7 @@ class PolicyTest(AdminCase):
     @classmethod
     def setup_gateways(cls):
         super().setup_gateways()
-        cls.gw.cli("api", "set", "pol", "--path", "pol", "--backend", cls.be.url(""))
+        cls.gw.cli("api", "set", "pol", "--subscription-required", "false", "--path", "pol", "--backend", cls.be.url(""))
         cls.gw.cli("op", "set", "pol", "get", "--method", "GET", "--url-template", "/x")
 
     def put_policy(self, path, value, fmt="rawxml", **kw):
@@ -1058,6 +1066,84 @@ class BackendTest(AdminCase):
                              "ValidationError", contains)
         self.assertEqual(self.req("GET", "/backends/bad").status, 404)
         self.assertEqual(self.req("DELETE", "/certificates/keyless").status, 200)
+
+
+class SubscriptionTest(AdminCase):
+
+    def test_crud_secrets_and_gateway(self):
+        url = self.be.url("/s")
+        r = self.req("PUT", "/apis/paid", {"properties": {
+            "path": "paid", "serviceUrl": url, "subscriptionRequired": True,
+            "subscriptionKeyParameterNames": {"header": "X-Key", "query": "key"}}})
+        self.assertEqual(r.status, 201, r)
+        p = r.json()["properties"]
+        self.assertIs(p["subscriptionRequired"], True)
+        self.assertEqual(p["subscriptionKeyParameterNames"], {"header": "X-Key", "query": "key"})
+
+        r = self.req("PUT", ARM + "/subscriptions/s1", {"properties": {
+            "displayName": "S One", "scope": "/apis/paid", "state": "active",
+            "primaryKey": "admin-primary-0001", "ownerId": "/users/1"}})
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        self.assertEqual(j["id"], "/subscriptions/s1")
+        self.assertEqual(j["type"], "Microsoft.ApiManagement/service/subscriptions")
+        self.assertEqual(j["properties"]["scope"], "/apis/paid")
+        self.assertEqual(j["properties"]["state"], "active")
+        self.assertIsNone(j["properties"]["expirationDate"])
+        # keys only through listSecrets (APIM)
+        self.assertNotIn("admin-primary-0001", r.body.decode())
+        etag = r.headers["etag"]
+        g = self.req("GET", "/subscriptions/s1")
+        self.assertEqual((g.status, g.headers["etag"]), (200, etag))
+        self.assertNotIn("Key", json.dumps(g.json()))
+        self.assertIn("s1", [x["name"] for x in self.req("GET", "/subscriptions").json()["value"]])
+        keys = self.req("POST", "/subscriptions/s1/listSecrets").json()
+        self.assertEqual(keys["primaryKey"], "admin-primary-0001")
+        self.assertRegex(keys["secondaryKey"], "^[0-9a-f]{32}$")
+
+        # the gateway honours it, through the API's own header name
+        def call(key):
+            return self.gw.curl("/paid/x", host="a.test", headers=["X-Key: " + key]).status
+        cgtest.poll(lambda: call("admin-primary-0001") == 200, timeout=10)
+        self.assertEqual(call(keys["secondaryKey"]), 200)
+
+        r = self.req("POST", "/subscriptions/s1/regeneratePrimaryKey")
+        self.assertEqual(r.status, 204, r)
+        new = self.req("POST", "/subscriptions/s1/listSecrets").json()
+        self.assertNotEqual(new["primaryKey"], "admin-primary-0001")
+        self.assertEqual(new["secondaryKey"], keys["secondaryKey"])
+        self.assertNotEqual(self.req("GET", "/subscriptions/s1").headers["etag"], etag)
+        cgtest.poll(lambda: call("admin-primary-0001") == 401, timeout=10)
+        self.assertEqual(call(new["primaryKey"]), 200)
+
+        r = self.req("PUT", "/subscriptions/s1", {"properties": {"state": "suspended"}})
+        self.assertEqual((r.status, r.json()["properties"]["state"]), (200, "suspended"))
+        cgtest.poll(lambda: call(new["primaryKey"]) == 401, timeout=10)
+        self.assertEqual(self.req("DELETE", "/subscriptions/s1").status, 200)
+        self.assertEqual(self.req("GET", "/subscriptions/s1").status, 404)
+        self.assertEqual(self.req("POST", "/subscriptions/s1/listSecrets").status, 404)
+        self.assertError(self.req("GET", "/subscriptions/s1/listSecrets"), 405,
+                         "MethodNotAllowed")
+
+    def test_bad_input_changes_nothing(self):
+        self.req("PUT", "/subscriptions/keep", {"properties": {
+            "scope": "/apis", "primaryKey": "keep-primary-00001"}})
+        before = self.req("GET", "/subscriptions").body
+        for body, contains in (
+                ({"scope": "/apis/nope"}, "API 'nope' does not exist"),
+                ({"scope": "/products/p"}, "product scopes are not supported yet"),
+                ({"scope": "/apis", "state": "paused"}, "is not one of active"),
+                ({"scope": "/apis", "primaryKey": "keep-primary-00001"},
+                 "already a key of subscription 'keep'"),
+                ({"scope": "/apis", "expirationDate": "soon"}, "YYYY-MM-DDTHH:MM:SSZ"),
+                ({"scope": 7}, "properties.scope must be a string"),
+                ({}, "a scope")):
+            with self.subTest(body=body):
+                self.assertError(self.req("PUT", "/subscriptions/bad", {"properties": body}),
+                                 400, "ValidationError", contains)
+        self.assertError(self.req("PUT", "/subscriptions/bad", '{"properties": {"scope": }'),
+                         400, "InvalidRequestContent")
+        self.assertEqual(self.req("GET", "/subscriptions").body, before)
 
 
 class HttpTest(AdminCase):

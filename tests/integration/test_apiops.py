@@ -169,7 +169,7 @@ class ApiopsBase(cgtest.GatewayTestCase):
         api = os.path.join(root, "apis", "partners")
         info(os.path.join(api, "apiInformation.json"),
              {"displayName": "Partners", "path": "partners",
-              "serviceUrl": backend_url + "/be-partners"})
+              "serviceUrl": backend_url + "/be-partners", "subscriptionRequired": False})
         write(os.path.join(api, "policy.xml"), PARTNERS_POLICY)
         info(os.path.join(root, "named values", "trusted-thumbprint",
                           "namedValueInformation.json"),
@@ -228,13 +228,13 @@ class ApiopsBase(cgtest.GatewayTestCase):
                "--no-validate-chain")
         gw.cli("backend", "set", "mtls-be", "--url", "https://127.0.0.1:9/mtls",
                "--client-cert", "erin")
-        gw.cli("api", "set", "echo", "--path", "echo", "--backend", backend_url + "/be-echo",
+        gw.cli("api", "set", "echo", "--subscription-required", "false", "--path", "echo", "--backend", backend_url + "/be-echo",
                "--display-name", "Echo API")
         gw.cli("op", "set", "echo", "get-item", "--method", "GET", "--url-template",
                "/items/{id}", "--display-name", "Get item")
         gw.cli("op", "set", "echo", "post-item", "--method", "POST", "--url-template",
                "/items", "--display-name", "Post item")
-        gw.cli("api", "set", "partners", "--path", "partners", "--backend",
+        gw.cli("api", "set", "partners", "--subscription-required", "false", "--path", "partners", "--backend",
                backend_url + "/be-partners", "--display-name", "Partners")
         gw.cli("policy", "set", f("global.xml", GLOBAL_POLICY))
         gw.cli("policy", "set", "--api", "echo", f("echo.xml", ECHO_POLICY))
@@ -412,7 +412,10 @@ class ImportExport(ApiopsBase):
             self.assertEqual(json.load(f)["properties"],
                              {"displayName": "Echo API", "path": "echo",
                               "serviceUrl": self.b.url() + "/be-echo",
-                              "subscriptionRequired": False})
+                              "subscriptionRequired": False,
+                              "subscriptionKeyParameterNames": {
+                                  "header": "Ocp-Apim-Subscription-Key",
+                                  "query": "subscription-key"}})
         with open(os.path.join(d, "certificates/erin/certificate.cer"), "rb") as f:
             self.assertEqual(f.read(), self.erin.der)
         # Nothing anywhere holds a secret or a private key.
@@ -519,6 +522,22 @@ class BadInput(ApiopsBase):
                      "'properties.serviceUrl'",
                      "namedValueInformation.json: missing required property "
                      "'properties.value'")
+
+    def test_bad_subscription_properties(self):
+        d = self.folder()
+        info(os.path.join(d, "apis/partners/apiInformation.json"),
+             {"displayName": "Partners", "path": "partners", "serviceUrl": self.b.url("/p"),
+              "subscriptionRequired": "yes", "subscriptionKeyParameterNames": "key"})
+        self.refused(d,
+                     "apis/partners/apiInformation.json: property "
+                     "'properties.subscriptionRequired' must be true or false",
+                     "apis/partners/apiInformation.json: property "
+                     "'properties.subscriptionKeyParameterNames' must be an object")
+        d = self.folder()
+        info(os.path.join(d, "apis/echo/apiInformation.json"),
+             {"displayName": "Echo", "path": "echo", "serviceUrl": self.b.url("/e"),
+              "subscriptionKeyParameterNames": {"header": "bad header"}})
+        self.refused(d, "subscription key header name 'bad header' is not an HTTP header name")
 
     def test_symbolic_links_are_not_followed(self):
         d = self.folder()
@@ -688,21 +707,26 @@ class BadInput(ApiopsBase):
         d = self.folder()
         info(os.path.join(d, "apis/partners/apiInformation.json"),
              {"displayName": "Partners", "path": "partners", "serviceUrl": self.b.url("/p"),
-              "subscriptionRequired": True})
+              "subscriptionRequired": True,
+              "subscriptionKeyParameterNames": {"header": "X-Partner-Key"}})
         write(os.path.join(d, "apis/partners/specification.yaml"), "openapi: 3.0.1\n")
         store = os.path.join(self.tmp, "warnings.db")
         cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)
         err = cp.stderr.decode()
         self.assertEqual(cp.returncode, 0, err)
-        self.assertIn("certgate: %s/apis/partners/apiInformation.json: warning: "
-                      "'subscriptionRequired' is true" % d, err)
+        # subscriptionRequired and the key names are imported (docs/subscriptions.md)
+        api = json.loads(cgtest.run([self.gw.bin, "--store", store, "api", "show", "partners",
+                                     "--json"]).stdout)
+        self.assertIs(api["subscriptionRequired"], True)
+        self.assertEqual(api["subscriptionKeyParameterNames"],
+                         {"header": "X-Partner-Key", "query": "subscription-key"})
         self.assertIn("certgate: %s/apis/partners/specification.yaml: warning: ignored" % d,
                       err)
 
     def test_merge_leaves_other_entities_and_skips_hidden_root_entries(self):
         store = os.path.join(self.tmp, "merge.db")
         bin_ = self.gw.bin
-        cgtest.run([bin_, "--store", store, "api", "set", "mine", "--path", "mine",
+        cgtest.run([bin_, "--store", store, "api", "set", "mine", "--subscription-required", "false", "--path", "mine",
                     "--backend", self.b.url("/mine")])
         cgtest.run([bin_, "--store", store, "nv", "set", "mine", "v"])
         d = self.folder()
@@ -731,7 +755,7 @@ class BadInput(ApiopsBase):
         # The store's id syntax lets "." and ".." through; written as
         # folder names they would leave the entity's folder.
         store = os.path.join(self.tmp, "dots.db")
-        cgtest.run([self.gw.bin, "--store", store, "api", "set", "..", "--path", "dots",
+        cgtest.run([self.gw.bin, "--store", store, "api", "set", "..", "--subscription-required", "false", "--path", "dots",
                     "--backend", self.b.url("/dots")])
         out = os.path.join(self.tmp, "dots-out")
         cp = cgtest.run([self.gw.bin, "--store", store, "export", out], check=False)

@@ -32,7 +32,9 @@ class Metrics(cgtest.GatewayTestCase):
             apis=[{"id": "open", "path": "open", "backend": cls.b.url("/o")},
                   {"id": "vcc", "path": "vcc", "backend": cls.b.url("/v")},
                   {"id": "rl", "path": "rl", "backend": cls.b.url("/r")},
-                  {"id": "quota", "path": "quota", "backend": cls.b.url("/q")}],
+                  {"id": "quota", "path": "quota", "backend": cls.b.url("/q")},
+                  {"id": "paid", "path": "paid", "backend": cls.b.url("/p"),
+                   "subscription_required": True}],
             serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf])
         cls.gw.set_policy('<policies><inbound><base /><validate-client-certificate validate-trust="false" '
                           'validate-revocation="false" /></inbound><backend><base /></backend>'
@@ -105,6 +107,22 @@ class Metrics(cgtest.GatewayTestCase):
         self.assertGreaterEqual(self.value(after, "certgate_throttle_keys"), 2)
         self.assertEqual(self.value(after, "certgate_throttle_overflows_total"), 0)
         self.assertIsNotNone(self.value(after, "certgate_throttle_reclaimed_total"), after)
+
+    def test_subscription_refusals(self):
+        _, _, before = self.metrics()
+        missing = self.value(before, "certgate_subscription_refusals_total", '{reason="missing"}')
+        invalid = self.value(before, "certgate_subscription_refusals_total", '{reason="invalid"}')
+        self.assertIsNotNone(missing, before)
+        self.assertEqual(self.gw.curl("/paid/x", host="secure.test").status, 401)
+        self.assertEqual(self.gw.curl("/paid/x", host="secure.test",
+                                      headers=["Ocp-Apim-Subscription-Key: nope-nope"]).status, 401)
+        self.assertEqual(self.gw.curl("/open/x", host="secure.test",
+                                      headers=["Ocp-Apim-Subscription-Key: nope-nope"]).status, 401)
+        _, _, after = self.metrics()
+        self.assertEqual(self.value(after, "certgate_subscription_refusals_total",
+                                    '{reason="missing"}'), missing + 1)
+        self.assertEqual(self.value(after, "certgate_subscription_refusals_total",
+                                    '{reason="invalid"}'), invalid + 2)
 
     def test_metrics_need_the_token(self):
         status, _, body = self.metrics(token=None)

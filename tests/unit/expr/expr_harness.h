@@ -27,6 +27,7 @@ struct h_case {
 	struct cg_expr_operation_view op;
 	struct cg_expr_deployment_view dep;
 	struct cg_expr_lasterror_view lasterr;
+	struct cg_expr_subscription_view sub;
 	struct cg_expr_vars vars;
 	struct cg_expr_cert cert;
 	bool has_cert;
@@ -291,6 +292,24 @@ __attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_aren
 		hc->resp.status_code = atoi(rest);
 		const char *sp = strchr(rest, ' ');
 		hc->resp.status_reason = sp ? h_dup(a, sp + 1) : CG_STR("");
+	} else if (!strcmp(name, "subscription")) {
+		/* %subscription ID NAME KEY PRIMARY SECONDARY CREATED [END] */
+		char f[7][80] = { { 0 } };
+		int got = sscanf(rest, "%79s %79s %79s %79s %79s %79s %79s", f[0], f[1], f[2], f[3],
+				 f[4], f[5], f[6]);
+		if (got < 6)
+			return -1;
+		struct cg_expr_subscription_view *s = &hc->sub;
+		s->id = h_dup(a, f[0]);
+		s->name = h_dup(a, f[1]);
+		s->key = h_dup(a, f[2]);
+		s->primary_key = h_dup(a, f[3]);
+		s->secondary_key = h_dup(a, f[4]);
+		s->created = s->start = h_ticks(f[5]);
+		s->has_start = true;
+		s->has_end = got == 7;
+		s->end = got == 7 ? h_ticks(f[6]) : 0;
+		hc->ctx.subscription = s;
 	} else if (!strcmp(name, "noresponse")) {
 		hc->ctx.response = NULL;
 	} else if (!strcmp(name, "lasterror")) {

@@ -19,7 +19,7 @@
 #include "gw/pki.h"
 
 static struct cg_model_host host = { "a.test", cert_pem, key_pem, false, true };
-static struct cg_model_api api = { "api", "API", "api", "http://127.0.0.1:1/base", NULL, 0 };
+static struct cg_model_api api = { "api", "API", "api", "http://127.0.0.1:1/base", NULL, 0, false, NULL, NULL };
 
 /* Builds a snapshot whose global policy is text (rawxml). */
 static struct cg_snapshot *build(const char *global, const char *api_policy, char *err, size_t errlen)

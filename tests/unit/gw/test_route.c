@@ -28,10 +28,10 @@ static struct cg_model_op orders_ops[] = {
 };
 
 static struct cg_model_api apis[] = {
-	{ "root", "Root", "", "http://127.0.0.1:1/r", NULL, 0 },
+	{ "root", "Root", "", "http://127.0.0.1:1/r", NULL, 0, false, NULL, NULL },
 	{ "orders", "Orders", "orders", "http://127.0.0.1:2/base/", orders_ops,
-	  sizeof(orders_ops) / sizeof(orders_ops[0]) },
-	{ "orders-v2", "Orders v2", "orders/v2", "http://127.0.0.1:3", NULL, 0 },
+	  sizeof(orders_ops) / sizeof(orders_ops[0]), false, NULL, NULL },
+	{ "orders-v2", "Orders v2", "orders/v2", "http://127.0.0.1:3", NULL, 0, false, NULL, NULL },
 };
 
 static struct cg_snapshot *build(void)
@@ -142,7 +142,7 @@ static void test_bad_inputs(void **state)
 	assert_null(cg_snapshot_build(&m, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "no hostname configured"));
 	/* bad backend URL */
-	struct cg_model_api bad = { "bad", "Bad", "bad", "ftp://x", NULL, 0 };
+	struct cg_model_api bad = { "bad", "Bad", "bad", "ftp://x", NULL, 0, false, NULL, NULL };
 	m.hosts = &host;
 	m.num_hosts = 1;
 	m.apis = &bad;

@@ -1049,7 +1049,8 @@ static void test_count_limits(void **state)
 		       "API 'a' already has 1000 operations, the limit");
 	/* APIs. */
 	raw_fill(CG_STORE_MAX_APIS - 1,
-		 "INSERT INTO apis SELECT 'x' || i, 'x', 'x' || i, 'http://b', 'x', 'x' FROM n");
+		 "INSERT INTO apis (id, display_name, path, service_url, created_at, updated_at)"
+		 " SELECT 'x' || i, 'x', 'x' || i, 'http://b', 'x', 'x' FROM n");
 	b = snap(st);
 	struct cg_store_api_set ain = { .id = "one-more", .path = "one-more",
 					.service_url = "http://b" };

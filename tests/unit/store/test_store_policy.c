@@ -671,7 +671,14 @@ static void test_upgrade_from_version_1(void **state)
 	/* Back to what a version-1 store was: hostnames, APIs, operations. */
 	raw_exec("DROP TABLE policies; DROP TABLE named_values; DROP TABLE fragments;"
 		 "DROP TABLE backends; DROP TABLE certificates; DROP TABLE ca_certificates;"
-		 "DROP TABLE crls; PRAGMA user_version = 1");
+		 "DROP TABLE crls; DROP TABLE subscriptions;"
+		 /* apis without the subscription columns (migration 9) */
+		 "CREATE TABLE apis_v1 (id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
+		 "  path TEXT NOT NULL UNIQUE COLLATE NOCASE, service_url TEXT NOT NULL,"
+		 "  created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+		 "INSERT INTO apis_v1 SELECT id, display_name, path, service_url, created_at,"
+		 "  updated_at FROM apis;"
+		 "DROP TABLE apis; ALTER TABLE apis_v1 RENAME TO apis; PRAGMA user_version = 1");
 	st = cg_store_open(g_store, 1, g_err, sizeof(g_err));
 	assert_null(st);
 	assert_non_null(strstr(g_err, "schema version 1, this certgate needs"));
@@ -687,8 +694,13 @@ static void test_upgrade_from_version_1(void **state)
 	assert_int_equal(m.num_certs, 0);
 	assert_int_equal(m.num_backends, 0);
 	assert_int_equal(m.num_crls, 0);
+	assert_int_equal(m.num_subs, 0);
+	/* an API from before subscriptions asks for no key */
+	assert_false(m.apis[0].subscription_required);
+	assert_string_equal(m.apis[0].sub_key_header, "Ocp-Apim-Subscription-Key");
+	assert_string_equal(m.apis[0].sub_key_query, "subscription-key");
 	cg_model_free(&m);
-	assert_int_equal(cg_store_schema_version(), 8);
+	assert_int_equal(cg_store_schema_version(), 9);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fresh_store, close_store)
