@@ -38,7 +38,7 @@ echo "mallory's thumbprint: $(thumb mallory.pem) (self-signed)"
 say "store: a hostname that negotiates client certificates, an API in front of the echo backend"
 export CERTGATE_STORE=$DIR/certgate.db
 "$CG" host set $HOST --cert server.pem --key server.key --negotiate-client-certificate --default
-"$CG" api set echo --path echo --backend http://127.0.0.1:$BACKEND_PORT --subscription-required false
+"$CG" api set echo --path echo --backend http://127.0.0.1:$BACKEND_PORT
 "$CG" api list
 
 say "the client-certificate policy of APIM's guide, verbatim, on the API; alice's certificate uploaded"

@@ -86,8 +86,7 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --display-name TEXT A human name (default: the ID).\n"
 	  "  --subscription-required true|false\n"
 	  "                      Whether callers need a subscription key (APIM\n"
-	  "                      subscriptionRequired; see 'sub set'). Default on\n"
-	  "                      create: true, as in APIM.\n"
+	  "                      subscriptionRequired; see 'sub set'). Default: false.\n"
 	  "  --subscription-key-header NAME\n"
 	  "                      The header carrying the key (default\n"
 	  "                      Ocp-Apim-Subscription-Key).\n"
@@ -97,8 +96,7 @@ static const struct cg_cli_cmd commands[] = {
 	  "\n"
 	  "On update, omitted options keep their stored values.\n"
 	  "Example:\n"
-	  "  certgate api set orders --path orders --backend http://10.0.0.5:8080/api \\\n"
-	  "      --subscription-required false\n" },
+	  "  certgate api set orders --path orders --backend http://10.0.0.5:8080/api\n" },
 	{ "api list", cg_cli_api_list, "api list [--json]",
 	  "Lists APIs: ID, path, backend, number of operations, display name.\n"
 	  "\n"

@@ -90,7 +90,7 @@ struct cg_store_api_set {
 	const char *path;        /* URL suffix; leading/trailing '/' are stripped */
 	const char *service_url; /* http:// or https:// backend base URL */
 	bool *created;           /* optional out: set true when the API was new */
-	int subscription_required; /* 1, 0, or -1 = keep (true on create, APIM's default) */
+	int subscription_required; /* 1, 0, or -1 = keep (false on create: see docs/subscriptions.md) */
 	const char *sub_key_header; /* subscription key header name; NULL = keep (default on create) */
 	const char *sub_key_query;  /* subscription key query parameter name; NULL = keep */
 };

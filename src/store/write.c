@@ -345,7 +345,7 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		       : "INSERT INTO apis (id, display_name, path, service_url,"
 			 " subscription_required, sub_key_header, sub_key_query, created_at,"
 			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4,"
-			 " CASE WHEN ?5 < 0 THEN 1 ELSE ?5 END,"
+			 " CASE WHEN ?5 < 0 THEN 0 ELSE ?5 END,"
 			 " coalesce(?6, 'Ocp-Apim-Subscription-Key'), coalesce(?7, 'subscription-key'), "
 			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->display_name, err, errlen);

@@ -906,8 +906,8 @@ class Gateway:
                 a.append("--default")
             self.cli(*a)
         for a in self.apis:
-            # APIM creates APIs with subscriptionRequired true; these tests
-            # predate subscriptions and ask for none unless told
+            # explicit, so the tests do not depend on the default (false;
+            # APIM's is true: docs/subscriptions.md)
             self.cli("api", "set", a["id"], "--path", a["path"], "--backend", a["backend"],
                      "--subscription-required",
                      "true" if a.get("subscription_required") else "false")

@@ -220,7 +220,7 @@ class ApiTest(AdminCase):
         self.assertEqual(p["path"], "crud")
         self.assertEqual(p["serviceUrl"], self.be.url("/base"))
         self.assertEqual(p["protocols"], ["https"])
-        self.assertIs(p["subscriptionRequired"], True)  # APIM's default
+        self.assertIs(p["subscriptionRequired"], False)
         self.assertIs(p["isCurrent"], True)
         etag1 = r.headers["etag"]
         self.assertRegex(etag1, r'^"[0-9a-f]{32}"$')
@@ -381,7 +381,7 @@ class ApiTest(AdminCase):
         self.assertEqual(apis["fromrest"]["displayName"], "From REST")
         self.assertEqual(apis["fromrest"]["serviceUrl"], self.be.url("/r"))
 
-        self.cli("api", "set", "fromcli", "--subscription-required", "false", "--path", "fromcli", "--backend", self.be.url("/c"),
+        self.cli("api", "set", "fromcli", "--path", "fromcli", "--backend", self.be.url("/c"),
                  "--display-name", "From CLI")
         g = self.req("GET", "/apis/fromcli")
         self.assertEqual(g.status, 200, g)
@@ -399,8 +399,7 @@ class ApiTest(AdminCase):
 
     def test_gateway_applies_rest_changes(self):
         self.be.reset()
-        r = self.put_api("live", {"path": "live", "serviceUrl": self.be.url("/up"),
-                                  "subscriptionRequired": False})
+        r = self.put_api("live", {"path": "live", "serviceUrl": self.be.url("/up")})
         self.assertEqual(r.status, 201, r)
         deadline = time.monotonic() + 10
         status = None
@@ -419,7 +418,7 @@ class OperationTest(AdminCase):
     @classmethod
     def setup_gateways(cls):
         super().setup_gateways()
-        cls.gw.cli("api", "set", "shop", "--subscription-required", "false", "--path", "shop", "--backend", cls.be.url(""))
+        cls.gw.cli("api", "set", "shop", "--path", "shop", "--backend", cls.be.url(""))
 
     def test_crud(self):
         base = "/apis/shop/operations/"
@@ -648,7 +647,7 @@ class PolicyTest(AdminCase):
     @classmethod
     def setup_gateways(cls):
         super().setup_gateways()
-        cls.gw.cli("api", "set", "pol", "--subscription-required", "false", "--path", "pol", "--backend", cls.be.url(""))
+        cls.gw.cli("api", "set", "pol", "--path", "pol", "--backend", cls.be.url(""))
         cls.gw.cli("op", "set", "pol", "get", "--method", "GET", "--url-template", "/x")
 
     def put_policy(self, path, value, fmt="rawxml", **kw):

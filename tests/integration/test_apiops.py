@@ -169,7 +169,7 @@ class ApiopsBase(cgtest.GatewayTestCase):
         api = os.path.join(root, "apis", "partners")
         info(os.path.join(api, "apiInformation.json"),
              {"displayName": "Partners", "path": "partners",
-              "serviceUrl": backend_url + "/be-partners", "subscriptionRequired": False})
+              "serviceUrl": backend_url + "/be-partners"})
         write(os.path.join(api, "policy.xml"), PARTNERS_POLICY)
         info(os.path.join(root, "named values", "trusted-thumbprint",
                           "namedValueInformation.json"),
@@ -228,13 +228,13 @@ class ApiopsBase(cgtest.GatewayTestCase):
                "--no-validate-chain")
         gw.cli("backend", "set", "mtls-be", "--url", "https://127.0.0.1:9/mtls",
                "--client-cert", "erin")
-        gw.cli("api", "set", "echo", "--subscription-required", "false", "--path", "echo", "--backend", backend_url + "/be-echo",
+        gw.cli("api", "set", "echo", "--path", "echo", "--backend", backend_url + "/be-echo",
                "--display-name", "Echo API")
         gw.cli("op", "set", "echo", "get-item", "--method", "GET", "--url-template",
                "/items/{id}", "--display-name", "Get item")
         gw.cli("op", "set", "echo", "post-item", "--method", "POST", "--url-template",
                "/items", "--display-name", "Post item")
-        gw.cli("api", "set", "partners", "--subscription-required", "false", "--path", "partners", "--backend",
+        gw.cli("api", "set", "partners", "--path", "partners", "--backend",
                backend_url + "/be-partners", "--display-name", "Partners")
         gw.cli("policy", "set", f("global.xml", GLOBAL_POLICY))
         gw.cli("policy", "set", "--api", "echo", f("echo.xml", ECHO_POLICY))
@@ -726,7 +726,7 @@ class BadInput(ApiopsBase):
     def test_merge_leaves_other_entities_and_skips_hidden_root_entries(self):
         store = os.path.join(self.tmp, "merge.db")
         bin_ = self.gw.bin
-        cgtest.run([bin_, "--store", store, "api", "set", "mine", "--subscription-required", "false", "--path", "mine",
+        cgtest.run([bin_, "--store", store, "api", "set", "mine", "--path", "mine",
                     "--backend", self.b.url("/mine")])
         cgtest.run([bin_, "--store", store, "nv", "set", "mine", "v"])
         d = self.folder()
@@ -755,7 +755,7 @@ class BadInput(ApiopsBase):
         # The store's id syntax lets "." and ".." through; written as
         # folder names they would leave the entity's folder.
         store = os.path.join(self.tmp, "dots.db")
-        cgtest.run([self.gw.bin, "--store", store, "api", "set", "..", "--subscription-required", "false", "--path", "dots",
+        cgtest.run([self.gw.bin, "--store", store, "api", "set", "..", "--path", "dots",
                     "--backend", self.b.url("/dots")])
         out = os.path.join(self.tmp, "dots-out")
         cp = cgtest.run([self.gw.bin, "--store", store, "export", out], check=False)

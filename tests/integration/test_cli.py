@@ -144,8 +144,8 @@ class CliTest(unittest.TestCase):
     def seed(self):
         """A store with one host, two APIs and an operation."""
         self.host("api.example.com")
-        self.ok("api", "set", "orders", "--subscription-required", "false", "--path", "orders", "--backend", "http://127.0.0.1:9000")
-        self.ok("api", "set", "root", "--subscription-required", "false", "--path", "/", "--backend", "https://b.example.com/x")
+        self.ok("api", "set", "orders", "--path", "orders", "--backend", "http://127.0.0.1:9000")
+        self.ok("api", "set", "root", "--path", "/", "--backend", "https://b.example.com/x")
         self.ok("op", "set", "orders", "get", "--method", "GET", "--url-template", "/o/{id}")
 
     # -- help and version -------------------------------------------------
@@ -205,8 +205,8 @@ class CliTest(unittest.TestCase):
             (["api", "list", "--bogus"], "api list: unknown option '--bogus'"),
             (["api", "list", "extra"], "unexpected argument 'extra'"),
             (["api", "set"], "api set: missing ID"),
-            (["api", "set", "x", "--subscription-required", "false", "--path"], "option --path needs a value"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "a", "--path", "b"], "option --path is given twice"),
+            (["api", "set", "x", "--path"], "option --path needs a value"),
+            (["api", "set", "x", "--path", "a", "--path", "b"], "option --path is given twice"),
             (["api", "list", "--json=yes"], "option --json takes no value"),
             (["op", "set", "orders"], "op set: missing OP-ID"),
             (["op", "rm", "orders"], "missing OP-ID"),
@@ -355,10 +355,10 @@ class CliTest(unittest.TestCase):
     # -- APIs and operations -----------------------------------------------
 
     def test_api_and_op_lifecycle(self):
-        cp = self.ok("api", "set", "orders", "--subscription-required", "false", "--path", "/orders/v1/", "--backend",
+        cp = self.ok("api", "set", "orders", "--path", "/orders/v1/", "--backend",
                      "HTTP://127.0.0.1:9000/base", "--display-name", "Orders API")
         self.assertEqual(cp.stdout, "API 'orders' created\n")
-        self.ok("api", "set", "root", "--subscription-required", "false", "--path", "", "--backend", "https://b.example.com")
+        self.ok("api", "set", "root", "--path", "", "--backend", "https://b.example.com")
         self.assertEqual(self.ok("op", "set", "orders", "get-order", "--method", "get",
                                  "--url-template", "/orders/{id}").stdout,
                          "operation 'get-order' of API 'orders' created\n")
@@ -419,31 +419,31 @@ class CliTest(unittest.TestCase):
         self.assertEqual([x["id"] for x in json.loads(self.ok("api", "list", "--json").stdout)],
                          ["root"])
         # Its operations went with it: a new API of that id starts empty.
-        self.ok("api", "set", "orders", "--subscription-required", "false", "--path", "o2", "--backend", "http://b")
+        self.ok("api", "set", "orders", "--path", "o2", "--backend", "http://b")
         self.assertEqual(json.loads(self.ok("op", "list", "orders", "--json").stdout), [])
 
     def test_api_and_op_errors(self):
         self.seed()
         cases = [
-            (["api", "set", "dup", "--subscription-required", "false", "--path", "/Orders/", "--backend", "http://b"],
+            (["api", "set", "dup", "--path", "/Orders/", "--backend", "http://b"],
              "API path 'Orders' is already used by API 'orders'"),
-            (["api", "set", "dup", "--subscription-required", "false", "--path", "/", "--backend", "http://b"],
+            (["api", "set", "dup", "--path", "/", "--backend", "http://b"],
              "API path '' is already used by API 'root'"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "a?b", "--backend", "http://b"],
+            (["api", "set", "x", "--path", "a?b", "--backend", "http://b"],
              "API path 'a?b' must not contain '?' or '#'"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "a//b", "--backend", "http://b"], "\"//\""),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "a/../b", "--backend", "http://b"], "'..' segments"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "x", "--backend", "ftp://b"],
+            (["api", "set", "x", "--path", "a//b", "--backend", "http://b"], "\"//\""),
+            (["api", "set", "x", "--path", "a/../b", "--backend", "http://b"], "'..' segments"),
+            (["api", "set", "x", "--path", "x", "--backend", "ftp://b"],
              "backend URL 'ftp://b' must start with http:// or https://"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "x", "--backend", "http://b:70000"],
+            (["api", "set", "x", "--path", "x", "--backend", "http://b:70000"],
              "port that is not a number 1-65535"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "x", "--backend", "http://u@b"], "user info"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "x", "--backend", "http://b/?q=1"],
+            (["api", "set", "x", "--path", "x", "--backend", "http://u@b"], "user info"),
+            (["api", "set", "x", "--path", "x", "--backend", "http://b/?q=1"],
              "must not have a query"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "x", "--backend", "http://"], "has no host"),
-            (["api", "set", "bad id", "--subscription-required", "false", "--path", "x", "--backend", "http://b"],
+            (["api", "set", "x", "--path", "x", "--backend", "http://"], "has no host"),
+            (["api", "set", "bad id", "--path", "x", "--backend", "http://b"],
              "API id 'bad id' may contain only letters, digits, '-', '.' and '_'"),
-            (["api", "set", "x", "--subscription-required", "false", "--path", "x"],
+            (["api", "set", "x", "--path", "x"],
              "API 'x' does not exist yet; a path and a backend URL are both needed"),
             (["api", "show", "nope"], "API 'nope' does not exist"),
             (["api", "rm", "nope"], "API 'nope' does not exist"),
@@ -477,11 +477,11 @@ class CliTest(unittest.TestCase):
 
     def test_store_selection_and_mode(self):
         env_store = os.path.join(self.dir, "env.db")
-        self.ok("api", "set", "a", "--subscription-required", "false", "--path", "a", "--backend", "http://b", store=False,
+        self.ok("api", "set", "a", "--path", "a", "--backend", "http://b", store=False,
                 env={"CERTGATE_STORE": env_store})
         self.assertEqual(stat.S_IMODE(os.stat(env_store).st_mode), 0o600)
         # --store wins over the environment.
-        self.ok("api", "set", "b", "--subscription-required", "false", "--path", "b", "--backend", "http://b",
+        self.ok("api", "set", "b", "--path", "b", "--backend", "http://b",
                 env={"CERTGATE_STORE": env_store})
         ids = lambda *a, **kw: [x["id"] for x in json.loads(
             self.ok("api", "list", "--json", *a, **kw).stdout)]
@@ -490,7 +490,7 @@ class CliTest(unittest.TestCase):
         # --store is also accepted after the command.
         self.assertEqual(ids("--store", env_store, store=False), ["a"])
         # Without either: ./certgate.db in the working directory.
-        self.ok("api", "set", "c", "--subscription-required", "false", "--path", "c", "--backend", "http://b", store=False)
+        self.ok("api", "set", "c", "--path", "c", "--backend", "http://b", store=False)
         self.assertTrue(os.path.exists(os.path.join(self.dir, "certgate.db")))
         self.assertEqual(ids(store=False), ["c"])
 
@@ -509,7 +509,7 @@ class CliTest(unittest.TestCase):
         cp = self.run_cg("api", "list")
         self.assertEqual(cp.returncode, 1)
         self.assertIn("not a database", cp.stderr)
-        cp = self.run_cg("api", "set", "a", "--subscription-required", "false", "--path", "a", "--backend", "http://b")
+        cp = self.run_cg("api", "set", "a", "--path", "a", "--backend", "http://b")
         self.assertEqual(cp.returncode, 1)
         self.assertIn("not a database", cp.stderr)
         with open(self.store) as f:

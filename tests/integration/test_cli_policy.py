@@ -120,7 +120,7 @@ class CliPolicyTest(unittest.TestCase):
         return cp
 
     def seed(self):
-        self.ok("api", "set", "orders", "--subscription-required", "false", "--path", "orders", "--backend", "http://127.0.0.1:9")
+        self.ok("api", "set", "orders", "--path", "orders", "--backend", "http://127.0.0.1:9")
         self.ok("op", "set", "orders", "get", "--method", "GET", "--url-template", "/o/{id}")
         self.ok("nv", "set", "trusted-thumbprint", "1F0A2B3C4D5E6F708192A3B4C5D6E7F801234567")
         self.ok("nv", "set", "gateway-name", "edge-1")

@@ -203,7 +203,7 @@ class ReloadTest(cgtest.GatewayTestCase):
         keep.send(b"GET /one/a HTTP/1.1\r\nHost: open.test\r\n\r\n")
         self.assertEqual(keep.read_response().status, 200)
         self.assertEqual(self.status("/two/x"), 404)
-        self.gw.cli("api", "set", "two", "--subscription-required", "false", "--path", "two", "--backend", self.b2.url("/2"))
+        self.gw.cli("api", "set", "two", "--path", "two", "--backend", self.b2.url("/2"))
         self.assertTrue(poll(lambda: self.status("/two/x") == 200), "new API never served")
         self.assertEqual(self.b2.last().target, "/2/x")
         # The connection opened before the change still works.
@@ -220,7 +220,7 @@ class ReloadTest(cgtest.GatewayTestCase):
 
     def test_in_flight_request_keeps_its_snapshot(self):
         slow = self.backend(lambda q: BResp(200, b"slow-done", delay=1.5))
-        self.gw.cli("api", "set", "slow", "--subscription-required", "false", "--path", "slow", "--backend", slow.url("/s"))
+        self.gw.cli("api", "set", "slow", "--path", "slow", "--backend", slow.url("/s"))
         self.assertTrue(poll(lambda: self.status("/slow/warm") == 200))
         slow.reset(lambda q: BResp(200, b"slow-done", delay=1.5))
         result = {}
@@ -263,7 +263,7 @@ class ReloadTest(cgtest.GatewayTestCase):
         for t in ts:
             t.start()
         for i in range(15):
-            self.gw.cli("api", "set", "churn", "--subscription-required", "false", "--path", "churn%d" % i, "--backend",
+            self.gw.cli("api", "set", "churn", "--path", "churn%d" % i, "--backend",
                         self.b2.url("/c%d" % i))
             time.sleep(0.05)
         self.assertTrue(poll(lambda: self.status("/churn14/z") == 200))
@@ -311,7 +311,7 @@ class CliTest(cgtest.GatewayTestCase):
         b = self.backend()
         gw = cgtest.Gateway(self.tmp, self.pki, hosts=[{"name": "open.test"}],
                             apis=[{"id": "one", "path": "one", "backend": b.url("/x")}])
-        cp = gw.cli("api", "set", "other", "--subscription-required", "false", "--path", "one", "--backend", b.url("/y"),
+        cp = gw.cli("api", "set", "other", "--path", "one", "--backend", b.url("/y"),
                     check=False)
         self.assertNotEqual(cp.returncode, 0)
         self.assertTrue(cp.stderr.strip())

@@ -296,9 +296,9 @@ class ValidateClientCertificate(cgtest.GatewayTestCase):
 </inbound><backend><base /></backend><outbound><base /></outbound>%s</policies>""" % (
             cls.alice.thumbprint.lower(), dotnet_name(cls.bob.leaf, "issuer"), on_error),
             "--api", "ids")
-        cls.gw.cli("api", "set", "trust-norev", "--subscription-required", "false", "--path", "trust-norev", "--backend",
+        cls.gw.cli("api", "set", "trust-norev", "--path", "trust-norev", "--backend",
                    cls.b.url("/n"))
-        cls.gw.cli("api", "set", "verify", "--subscription-required", "false", "--path", "verify", "--backend", cls.b.url("/v"))
+        cls.gw.cli("api", "set", "verify", "--path", "verify", "--backend", cls.b.url("/v"))
         GuidePolicies.set_policy.__func__(cls, """<policies><inbound><base />
   <validate-client-certificate validate-revocation="false" />
 </inbound><backend><base /></backend><outbound><base /></outbound>%s</policies>""" % on_error,

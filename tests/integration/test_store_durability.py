@@ -65,7 +65,7 @@ for i in range(first, first + count):
         break
     k = i % 4
     if k == 0:
-        cmd = ["api", "set", "w%d" % i, "--subscription-required", "false", "--path", "w%d" % i, "--backend",
+        cmd = ["api", "set", "w%d" % i, "--path", "w%d" % i, "--backend",
                base + "/w%d" % i]
     elif k == 1:
         cmd = ["nv", "set", "wn%d" % i, "v%d" % i]
@@ -151,7 +151,7 @@ bin, store, tag = sys.argv[1:4]
 res = []
 for i in range(50):
     if i % 2:
-        cmd = ["api", "set", "%s%d" % (tag, i), "--subscription-required", "false", "--path", "%s%d" % (tag, i),
+        cmd = ["api", "set", "%s%d" % (tag, i), "--path", "%s%d" % (tag, i),
                "--backend", "http://127.0.0.1:9/%s%d" % (tag, i)]
     else:
         cmd = ["nv", "set", "%s%d" % (tag, i), "val-%s%d" % (tag, i)]
@@ -221,7 +221,7 @@ print(json.dumps(res))
         the policy, "ref is unused" for the removal) must be made inside the
         writing transaction, or both could pass and leave a policy whose
         reference is gone, which the running gateway could never load."""
-        self.gw.cli("api", "set", api, "--subscription-required", "false", "--path", api, "--backend", self.b.url("/" + api))
+        self.gw.cli("api", "set", api, "--path", api, "--backend", self.b.url("/" + api))
         pol = os.path.join(self.tmp, api + ".xml")
         with open(pol, "w") as f:
             f.write(pol_text)
@@ -473,7 +473,7 @@ print(json.dumps(res))
         # longer after one that was killed), so kills land around the
         # commit, whatever the load on the machine.
         t = time.monotonic()
-        self.gw.cli("api", "set", "m-warm", "--subscription-required", "false", "--path", "m-warm", "--backend",
+        self.gw.cli("api", "set", "m-warm", "--path", "m-warm", "--backend",
                     "http://127.0.0.1:9/m")
         delay = time.monotonic() - t
         committed = {}   # key -> value, from exit 0
@@ -486,7 +486,7 @@ print(json.dumps(res))
             k = i % 3
             if k == 0:
                 key, val = ("api", "m%d" % i), "http://127.0.0.1:9/m%d" % i
-                cmd = ["api", "set", "m%d" % i, "--subscription-required", "false", "--path", "m%d" % i, "--backend", val]
+                cmd = ["api", "set", "m%d" % i, "--path", "m%d" % i, "--backend", val]
             elif k == 1:
                 key, val = ("nv", "mn%d" % i), "x%d" % i
                 cmd = ["nv", "set", "mn%d" % i, val]
@@ -527,7 +527,7 @@ print(json.dumps(res))
                         landed += 1
                     committed[(kind, name)] = have
                     del uncertain[(kind, name)]
-        self.gw.cli("api", "set", "m-after", "--subscription-required", "false", "--path", "m-after", "--backend",
+        self.gw.cli("api", "set", "m-after", "--path", "m-after", "--backend",
                     "http://127.0.0.1:9/a")
         self.assertEqual(self.state()[0].get("m-after"), "http://127.0.0.1:9/a")
         sys.stderr.write("\n  [certgate kills] %d writes killed (%d of them after their "
@@ -624,7 +624,7 @@ print(json.dumps(res))
                         return
                     last["gen"] = gen
                     aid = "k%d-%d" % (cycle, g)
-                    cp = self.gw.cli("api", "set", aid, "--subscription-required", "false", "--path", aid, "--backend",
+                    cp = self.gw.cli("api", "set", aid, "--path", aid, "--backend",
                                      self.b.url("/" + aid), check=False)
                     if cp.returncode != 0:
                         last["errors"].append(cp.stderr.decode())

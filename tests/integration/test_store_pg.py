@@ -248,11 +248,11 @@ class SameAsSqliteTest(PgCase):
             ["host", "set", "h1.test", "--key", h2.key],  # refused: key mismatch
             ["host", "rm", "h2.test"],  # refused: the default
             ["host", "list", "--json"],
-            ["api", "set", "a1", "--subscription-required", "false", "--path", "one", "--backend", "http://127.0.0.1:9/"],
-            ["api", "set", "a2", "--subscription-required", "false", "--path", "ONE", "--backend", "http://127.0.0.1:9/"],
-            ["api", "set", "a2", "--subscription-required", "false", "--path", "two", "--backend", "http://127.0.0.1:9/",
+            ["api", "set", "a1", "--path", "one", "--backend", "http://127.0.0.1:9/"],
+            ["api", "set", "a2", "--path", "ONE", "--backend", "http://127.0.0.1:9/"],
+            ["api", "set", "a2", "--path", "two", "--backend", "http://127.0.0.1:9/",
              "--display-name", "Two"],
-            ["api", "set", "a2", "--subscription-required", "false", "--path", "Two/"],
+            ["api", "set", "a2", "--path", "Two/"],
             ["api", "set", "a1", "--subscription-required", "true",
              "--subscription-key-header", "X-Key"],
             ["sub", "set", "s1", "--scope", "/apis/a1", "--state", "active",
@@ -352,7 +352,7 @@ class FleetTest(PgCase):
             for gw in gws:
                 self.assertEqual(gw.curl("/a/x", host="fleet.test").status, 200)
                 self.assertEqual(gw.curl("/b/x", host="fleet.test").status, 404)
-            self.cg(url, "api", "set", "b", "--subscription-required", "false", "--path", "b", "--backend", backend.url(),
+            self.cg(url, "api", "set", "b", "--path", "b", "--backend", backend.url(),
                     check=True)
             for gw in gws:
                 self.assert_serves_b(gw, 15)
@@ -384,7 +384,7 @@ class PushTest(PgCase):
             self.assertEqual(before[0][1], "idle")
             time.sleep(2)
             self.assertEqual(SERVER.query(sql), before)
-            self.cg(url, "api", "set", "b", "--subscription-required", "false", "--path", "b", "--backend", backend.url(),
+            self.cg(url, "api", "set", "b", "--path", "b", "--backend", backend.url(),
                     check=True)
             self.assert_serves_b(gw, 15)
         finally:
@@ -407,7 +407,7 @@ class RestartTest(PgCase):
             time.sleep(2.5)  # polls fail meanwhile; the configuration stays
             self.assertEqual(gw.curl("/a/x", host="fleet.test").status, 200)
             SERVER.restart()
-            self.cg(url, "api", "set", "b", "--subscription-required", "false", "--path", "b", "--backend", backend.url(),
+            self.cg(url, "api", "set", "b", "--path", "b", "--backend", backend.url(),
                     check=True)
             self.assert_serves_b(gw, 20)
         finally:
@@ -439,7 +439,7 @@ class BadInputTest(PgCase):
     def test_certgate_store_environment_may_name_a_url(self):
         url = self.new_db()
         env = dict(os.environ, CERTGATE_STORE=url)
-        cp = run([cgtest.certgate_path(), "api", "set", "e", "--subscription-required", "false", "--path", "e", "--backend",
+        cp = run([cgtest.certgate_path(), "api", "set", "e", "--path", "e", "--backend",
                   "http://127.0.0.1:9/"], env=env, cwd=self.top)
         self.assertIn(b"API 'e' created", cp.stdout)
         self.assertFalse(os.path.exists(os.path.join(self.top, "certgate.db")))
@@ -455,7 +455,7 @@ class BadInputTest(PgCase):
         cp = self.cg(url, "api", "list")
         self.assertEqual(cp.returncode, 1)
         self.assertIn("has schema version 0, this certgate needs", cp.stderr.decode())
-        self.assertEqual(self.cg(url, "api", "set", "a", "--subscription-required", "false", "--path", "a", "--backend",
+        self.assertEqual(self.cg(url, "api", "set", "a", "--path", "a", "--backend",
                                  "http://127.0.0.1:9/").returncode, 0)
         self.assertEqual(self.cg(url, "api", "list").returncode, 0)
 
@@ -467,7 +467,7 @@ class BadInputTest(PgCase):
         pol = self.write(name + "-pol.xml", POLICY)
         apol = self.write(name + "-api.xml", API_POLICY)
         frag = self.write(name + "-frag.xml", FRAGMENT)
-        for args in (["api", "set", "a1", "--subscription-required", "false", "--path", "one", "--backend", "http://127.0.0.1:9/"],
+        for args in (["api", "set", "a1", "--path", "one", "--backend", "http://127.0.0.1:9/"],
                      ["op", "set", "a1", "get-x", "--method", "GET", "--url-template", "/x/{id}"],
                      ["nv", "set", "nv1", "hello"],
                      ["fragment", "set", "f1", frag],
@@ -506,7 +506,7 @@ class BadInputTest(PgCase):
         with open(os.path.join(folder, "apis", "a1", "policy.xml"), "w") as f:
             f.write(BAD_POLICY)
         url = self.new_db()
-        self.cg(url, "api", "set", "keep", "--subscription-required", "false", "--path", "keep", "--backend",
+        self.cg(url, "api", "set", "keep", "--path", "keep", "--backend",
                 "http://127.0.0.1:9/", check=True)
         before = self.listing(url)
         cp = self.cg(url, "import", folder)
@@ -518,7 +518,7 @@ class BadInputTest(PgCase):
         # the CA before the refused policy) were all rolled back.
         self.assertEqual(self.listing(url), before)
         # And the store is not left locked: a write goes through at once.
-        self.cg(url, "api", "set", "after", "--subscription-required", "false", "--path", "after", "--backend",
+        self.cg(url, "api", "set", "after", "--path", "after", "--backend",
                 "http://127.0.0.1:9/", check=True, timeout=10)
 
     def test_concurrent_writers_all_land(self):
@@ -527,7 +527,7 @@ class BadInputTest(PgCase):
         errors = []
 
         def writer(i):
-            cp = self.cg(url, "api", "set", "w%d" % i, "--subscription-required", "false", "--path", "w%d" % i, "--backend",
+            cp = self.cg(url, "api", "set", "w%d" % i, "--path", "w%d" % i, "--backend",
                          "http://127.0.0.1:9/")
             if cp.returncode != 0:
                 errors.append(cp.stderr.decode())
