@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 		snprintf(txt[i][1], 40, "k-%08ld-primary", i + 1);
 		snprintf(txt[i][2], 40, "k-%08ld-secondary", i + 1);
 		subs[i] = (struct cg_model_sub){ txt[i][0], txt[i][0], NULL, "active", txt[i][1],
-						 txt[i][2], NULL, "2026-01-01T00:00:00Z" };
+						 txt[i][2], NULL, "2026-01-01T00:00:00Z", NULL };
 	}
 	long counts[2] = { 1, maxsubs };
 	for (int c = 0; c < 2; c++) {

@@ -18,13 +18,22 @@
 #define CHECK_OUT_MAX     (1024 * 1024) /* policy check: all diagnostics, formatted */
 #define CHECK_LINE_MAX    (8 * 1024)    /* policy check: one diagnostic */
 
-/* --api / --operation to a scope; usage error when --operation comes alone. */
-static int scope_of(const struct cg_cli_ctx *ctx, const char *api, const char *op,
-		    enum cg_model_policy_scope *out)
+/* --product / --api / --operation to a scope and the id the store takes
+ * for it (*api: the product id at product scope); usage error when
+ * --operation comes alone or --product with another. */
+static int scope_of(const struct cg_cli_ctx *ctx, const char *product, const char **api,
+		    const char *op, enum cg_model_policy_scope *out)
 {
-	if (op && !api)
+	if (op && !*api)
 		return cg_cli_usage_error(ctx, "--operation needs --api");
-	*out = op ? CG_MODEL_POLICY_OPERATION : api ? CG_MODEL_POLICY_API : CG_MODEL_POLICY_GLOBAL;
+	if (product && *api)
+		return cg_cli_usage_error(ctx, "--product excludes --api and --operation");
+	*out = product ? CG_MODEL_POLICY_PRODUCT
+	       : op    ? CG_MODEL_POLICY_OPERATION
+	       : *api  ? CG_MODEL_POLICY_API
+		       : CG_MODEL_POLICY_GLOBAL;
+	if (product)
+		*api = product;
 	return 0;
 }
 
@@ -47,8 +56,9 @@ static void print_text(const char *text)
 
 int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *format = NULL;
+	const char *api = NULL, *op = NULL, *format = NULL, *product = NULL;
 	const struct cg_cli_opt opts[] = {
+		{ "--product", &product, NULL },
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 		{ "--format", &format, NULL },
@@ -58,7 +68,7 @@ int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
 	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
-	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
+	if ((rc = scope_of(ctx, product, &api, op, &scope)) || (rc = check_format_opt(ctx, format)))
 		return rc;
 	const char *file = a.pos[0];
 	char *text;
@@ -95,8 +105,9 @@ int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *format = NULL;
+	const char *api = NULL, *op = NULL, *format = NULL, *product = NULL;
 	const struct cg_cli_opt opts[] = {
+		{ "--product", &product, NULL },
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 		{ "--format", &format, NULL },
@@ -105,7 +116,7 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
 	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
-	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
+	if ((rc = scope_of(ctx, product, &api, op, &scope)) || (rc = check_format_opt(ctx, format)))
 		return rc;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
 	if (!st)
@@ -124,8 +135,9 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL;
+	const char *api = NULL, *op = NULL, *product = NULL;
 	const struct cg_cli_opt opts[] = {
+		{ "--product", &product, NULL },
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 	};
@@ -133,7 +145,7 @@ int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
 	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
-	if ((rc = scope_of(ctx, api, op, &scope)))
+	if ((rc = scope_of(ctx, product, &api, op, &scope)))
 		return rc;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
