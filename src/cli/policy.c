@@ -162,7 +162,8 @@ int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static const char *const scope_words[] = { "global", "api", "operation" };
+/* Indexed by enum cg_model_policy_scope. */
+static const char *const scope_words[] = { "global", "api", "operation", "product" };
 
 static json_t *policy_json(const struct cg_model *m, size_t i)
 {
@@ -171,6 +172,7 @@ static json_t *policy_json(const struct cg_model *m, size_t i)
 	cg_cli_jput(j, "scope", json_string(scope_words[p->scope]));
 	cg_cli_jput(j, "apiId", p->api_id ? json_string(p->api_id) : json_null());
 	cg_cli_jput(j, "operationId", p->op_id ? json_string(p->op_id) : json_null());
+	cg_cli_jput(j, "productId", p->product_id ? json_string(p->product_id) : json_null());
 	cg_cli_jput(j, "format", json_string(p->format));
 	cg_cli_jput(j, "bytes", json_integer((json_int_t)strlen(p->value)));
 	return j;
@@ -181,14 +183,16 @@ static void policy_row(const struct cg_model *m, size_t i, struct cg_cli_table *
 	const struct cg_model_policy *p = &m->policies[i];
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", strlen(p->value));
-	const char *row[] = { scope_words[p->scope], p->api_id ? p->api_id : "-",
+	/* a product policy shows its product where an API would be */
+	const char *owner = p->product_id ? p->product_id : p->api_id;
+	const char *row[] = { scope_words[p->scope], owner ? owner : "-",
 			      p->op_id ? p->op_id : "-", p->format, n };
 	cg_cli_table_row(t, row);
 }
 
 int cg_cli_policy_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	static const char *const head[] = { "SCOPE", "API", "OPERATION", "FORMAT", "BYTES" };
+	static const char *const head[] = { "SCOPE", "API/PRODUCT", "OPERATION", "FORMAT", "BYTES" };
 	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_policies),
 					      policy_json, policy_row };
 	return cg_cli_list(ctx, argc, argv, &l);
