@@ -1130,7 +1130,7 @@ class SubscriptionTest(AdminCase):
         before = self.req("GET", "/subscriptions").body
         for body, contains in (
                 ({"scope": "/apis/nope"}, "API 'nope' does not exist"),
-                ({"scope": "/products/p"}, "product scopes are not supported yet"),
+                ({"scope": "/products/p"}, "scope: product 'p' does not exist"),
                 ({"scope": "/apis", "state": "paused"}, "is not one of active"),
                 ({"scope": "/apis", "primaryKey": "keep-primary-00001"},
                  "already a key of subscription 'keep'"),

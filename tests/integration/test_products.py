@@ -65,7 +65,8 @@ class Products(cgtest.GatewayTestCase):
         cli = cls.gw.cli
         for a in apis:
             cli("api", "set", a, "--subscription-required", "true")
-        cli("product", "set", "starter", "--display-name", "Starter Plan", "--state", "published")
+        cli("product", "set", "starter", "--display-name", "Starter Plan", "--state", "published",
+            "--subscriptions-limit", "7")
         cli("product", "add-api", "starter", "inprod")
         for p in ("live", "gone", "shrink", "alone"):
             cli("product", "set", p, "--state", "published")
@@ -104,7 +105,7 @@ class Products(cgtest.GatewayTestCase):
         self.assertEqual(req.headers.get_all("X-Order"),
                          ["global", "product", "api", "operation"])
         self.assertEqual(req.headers.get("X-Product"),
-                         "starter|Starter Plan|Published|True|False|-1|sp")
+                         "starter|Starter Plan|Published|True|False|7|sp")
         self.assertEqual(req.headers.get("X-Seen-Product"), "Starter Plan")
 
     def test_product_key_on_another_api_is_invalid(self):
