@@ -143,7 +143,7 @@ class CliPolicyTest(unittest.TestCase):
         self.assertEqual(self.ok("policy", "show", "--api", "orders", "--operation", "get")
                          .stdout, CERT_POLICY)
         lines = self.ok("policy", "list").stdout.splitlines()
-        self.assertEqual(lines[0].split(), ["SCOPE", "API", "OPERATION", "FORMAT", "BYTES"])
+        self.assertEqual(lines[0].split(), ["SCOPE", "API/PRODUCT", "OPERATION", "FORMAT", "BYTES"])
         self.assertEqual(lines[1].split(), ["global", "-", "-", "rawxml", str(len(CERT_POLICY))])
         self.assertEqual(lines[2].split()[:3], ["api", "orders", "-"])
         self.assertEqual(lines[3].split()[:3], ["operation", "orders", "get"])
