@@ -645,6 +645,49 @@ static void test_count_limits(void **state)
 	assert_non_null(strstr(g_err, "1001 fragments, more than certgate's limit of 1000"));
 }
 
+static int product(struct cg_store *st, const char *id)
+{
+	struct cg_store_product_set in = { .id = id, .subscription_required = -1,
+					   .approval_required = -1, .subscriptions_limit = -1 };
+	return cg_store_product_set(st, &in, g_err, sizeof(g_err));
+}
+
+static void test_product_limits(void **state)
+{
+	struct cg_store *st = *state;
+	raw_fill(CG_STORE_MAX_PRODUCTS - 1,
+		 "INSERT INTO products (id, display_name, state, created_at, updated_at) "
+		 "SELECT 'p' || i, 'p', 'published', 'now', 'now' FROM n");
+	ok(product(st, "last"));
+	struct before b = snap(st);
+	assert_refused(st, b, product(st, "one-more"), CG_STORE_FAIL_INVALID,
+		       "already holds 1000 products, the limit");
+	ok(product(st, "last")); /* updates are fine */
+	/* 1000 products x 100 APIs: the links are full one below the limit. */
+	raw_fill(100, "INSERT INTO apis (id, display_name, path, service_url, created_at,"
+		      " updated_at) SELECT 'a' || i, 'a', 'a' || i, 'http://127.0.0.1:9', 'now',"
+		      " 'now' FROM n");
+	raw_exec("INSERT INTO product_apis (product_id, api_id, created_at)"
+		 " SELECT p.id, a.id, 'now' FROM products p, apis a"
+		 " WHERE NOT (p.id = 'last' AND a.id = 'a1')");
+	api(st, "b", "b");
+	bool created = false;
+	ok(cg_store_product_api_add(st, "last", "a1", &created, g_err, sizeof(g_err)));
+	assert_true(created);
+	b = snap(st);
+	assert_refused(st, b, cg_store_product_api_add(st, "last", "b", NULL, g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_INVALID, "already holds 100000 product-API links, the limit");
+	/* an existing link is no change, even at the limit */
+	ok(cg_store_product_api_add(st, "last", "a1", &created, g_err, sizeof(g_err)));
+	assert_false(created);
+	/* Past the limits (a hand-edited file), the model refuses to load. */
+	raw_exec("INSERT INTO products (id, display_name, state, created_at, updated_at) "
+		 "VALUES ('extra', 'x', 'published', 'now', 'now')");
+	struct cg_model m;
+	assert_int_equal(cg_store_load_model(st, &m, g_err, sizeof(g_err)), CG_STORE_FAIL_INVALID);
+	assert_non_null(strstr(g_err, "1001 products, more than certgate's limit of 1000"));
+}
+
 static void test_schema_refuses_bad_rows(void **state)
 {
 	(void)state;
@@ -791,6 +834,7 @@ int main(void)
 		T(test_fragments),
 		T(test_fragment_size_limit),
 		T(test_count_limits),
+		T(test_product_limits),
 		T(test_schema_refuses_bad_rows),
 		T(test_upgrade_from_version_1),
 		T(test_upgrade_from_version_9_keeps_policies),
