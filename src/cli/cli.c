@@ -166,7 +166,7 @@ static const struct cg_cli_cmd commands[] = {
 	  "\n"
 	  "  --json        Print a JSON array (scope, apiId, operationId, format, bytes).\n" },
 	{ "policy check", cg_cli_policy_check,
-	  "policy check FILE [--format rawxml|xml] [--scope global|api|operation]",
+	  "policy check FILE [--format rawxml|xml] [--scope global|product|api|operation]",
 	  "Loads a policy document (or a <fragment>) as 'policy set' would, without storing\n"
 	  "it, and prints every diagnostic as FILE:line:col: message. When the store exists,\n"
 	  "its named values and fragments are used; otherwise references to them fail.\n"
@@ -174,7 +174,8 @@ static const struct cg_cli_cmd commands[] = {
 	  "\n"
 	  "  --format F    rawxml (default) or xml.\n"
 	  "  --scope S     Check a document as the policy of that scope: global (default),\n"
-	  "                api or operation (these warn about sections without <base/>).\n"
+	  "                product, api or operation (these warn about sections without\n"
+	  "                <base/>).\n"
 	  "Example:\n"
 	  "  certgate policy check policy.xml\n" },
 	{ "nv set", cg_cli_nv_set,

@@ -273,9 +273,11 @@ int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv)
 		scope = CG_POL_SCOPE_API;
 	else if (scope_opt && strcmp(scope_opt, "operation") == 0)
 		scope = CG_POL_SCOPE_OPERATION;
+	else if (scope_opt && strcmp(scope_opt, "product") == 0)
+		scope = CG_POL_SCOPE_PRODUCT;
 	else if (scope_opt && strcmp(scope_opt, "global") != 0)
-		return cg_cli_usage_error(ctx, "--scope must be global, api or operation, not '%s'",
-					  scope_opt);
+		return cg_cli_usage_error(
+			ctx, "--scope must be global, product, api or operation, not '%s'", scope_opt);
 	const char *file = a.pos[0];
 	const char *shown = strcmp(file, "-") == 0 ? "<stdin>" : file;
 	char *text;

@@ -220,8 +220,10 @@ class CliPolicyTest(unittest.TestCase):
         cp = self.ok("policy", "check", w, "--scope", "operation")
         self.assertEqual(cp.stdout.splitlines()[-1], w + ": OK (1 warning)")
         self.assertIn(w + ":2:1: warning:", cp.stdout)
-        self.fails(2, "--scope must be global, api or operation", "policy", "check", w,
-                   "--scope", "product")
+        cp = self.ok("policy", "check", w, "--scope", "product")
+        self.assertIn(w + ":2:1: warning:", cp.stdout)
+        self.fails(2, "--scope must be global, product, api or operation", "policy", "check", w,
+                   "--scope", "workspace")
         # A fragment is checked as a fragment; stdin works.
         cp = self.ok("policy", "check", "-", input=FRAGMENT)
         self.assertEqual(cp.stdout, "<stdin>: OK (0 warnings)\n")
