@@ -337,8 +337,8 @@ enum cg_jwt_reason cg_jwt_check_signature(const struct cg_jwt_keys *keys, struct
 			 (int)(name.len > 40 ? 40 : name.len), name.ptr);
 		return CG_JWT_SIGNATURE_INVALID;
 	}
-	unsigned char sig[1024];
-	long sl = sigtext.len <= sizeof(sig) / 3 * 4 ? cg_b64_decode(sigtext, true, sig) : -1;
+	unsigned char sig[1100]; /* RSA-8192 signatures are 1,024 bytes */
+	long sl = sigtext.len / 4 * 3 + 3 <= sizeof(sig) ? cg_b64_decode(sigtext, true, sig) : -1;
 	if (sl <= 0) {
 		snprintf(msg, msglen, "Signature validation failed. The signature is missing or not base64url.");
 		return CG_JWT_SIGNATURE_INVALID;
@@ -550,10 +550,11 @@ static enum cg_pipe_rc get_token(struct cg_pipe *p, const struct cg_step *st, st
 	struct cg_str name, v = CG_STR_NULL;
 	enum cg_pipe_rc rc;
 	*tok = CG_STR_NULL;
-	if (j->value)
-		return (rc = cg_pipe_attr_str(p, st, j->value, &v)) != CG_PIPE_CONTINUE
-			       ? rc
-			       : (*tok = cg_str_trim_space(v), CG_PIPE_CONTINUE);
+	if (j->value) {
+		rc = cg_pipe_attr_str(p, st, j->value, &v);
+		*tok = cg_str_trim_space(v);
+		return rc;
+	}
 	if ((rc = cg_pipe_attr_str(p, st, j->header ? j->header : j->query, &name)) != CG_PIPE_CONTINUE)
 		return rc;
 	if (j->query) {
@@ -590,17 +591,25 @@ static enum cg_pipe_rc get_token(struct cg_pipe *p, const struct cg_step *st, st
 	return CG_PIPE_CONTINUE;
 }
 
-/* The allowed values of a list (<audiences>, <issuers>) hold s. */
+/* One of the allowed values of a list (<audiences>, <issuers>) is the
+ * token's value v: a string, or (aud) an array of strings. Each allowed
+ * value (an expression maybe) is evaluated once. */
 static enum cg_pipe_rc list_has(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_node *list,
-				struct cg_str s, bool *found)
+				const struct json_t *v, bool *found)
 {
+	size_t n = json_is_array(v) ? json_array_size(v) : 1;
 	*found = false;
-	for (const struct cg_pol_node *c = list->children; c && !*found && s.ptr; c = c->next) {
+	for (const struct cg_pol_node *c = list->children; c && !*found; c = c->next) {
 		struct cg_str want;
 		enum cg_pipe_rc rc = cg_pipe_text_str(p, st, c, &want);
 		if (rc != CG_PIPE_CONTINUE)
 			return rc;
-		*found = cg_str_eq(cg_str_trim_space(want), s);
+		want = cg_str_trim_space(want);
+		for (size_t i = 0; i < n && !*found; i++) {
+			json_t *x = json_is_array(v) ? json_array_get(v, i) : (json_t *)v;
+			*found = json_is_string(x) &&
+				 cg_str_eq(cg_str_make(json_string_value(x), json_string_length(x)), want);
+		}
 	}
 	return CG_PIPE_CONTINUE;
 }
@@ -608,18 +617,10 @@ static enum cg_pipe_rc list_has(struct cg_pipe *p, const struct cg_step *st, con
 static enum cg_pipe_rc check_audience(struct cg_pipe *p, const struct cg_step *st, const struct json_t *payload)
 {
 	json_t *aud = json_object_get(payload, "aud");
-	size_t n = json_is_array(aud) ? json_array_size(aud) : 1;
-	bool found = false;
-	for (size_t i = 0; i < n && !found; i++) {
-		json_t *x = json_is_array(aud) ? json_array_get(aud, i) : aud;
-		struct cg_str s = json_is_string(x) ? cg_str_make(json_string_value(x), json_string_length(x))
-						    : CG_STR_NULL;
-		enum cg_pipe_rc rc = list_has(p, st, st->jwt->audiences, s, &found);
-		if (rc != CG_PIPE_CONTINUE)
-			return rc;
-	}
-	if (found)
-		return CG_PIPE_CONTINUE;
+	bool found;
+	enum cg_pipe_rc rc = list_has(p, st, st->jwt->audiences, aud, &found);
+	if (rc != CG_PIPE_CONTINUE || found)
+		return rc;
 	char msg[300], *text = aud ? json_dumps(aud, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
 	snprintf(msg, sizeof(msg), "Audience validation failed. Audiences: '%.200s'. Did not match an allowed audience.",
 		 text ? text : "");
@@ -630,8 +631,9 @@ static enum cg_pipe_rc check_audience(struct cg_pipe *p, const struct cg_step *s
 static enum cg_pipe_rc check_issuer(struct cg_pipe *p, const struct cg_step *st, const struct json_t *payload)
 {
 	struct cg_str iss = json_str(payload, "iss");
+	json_t *v = json_object_get(payload, "iss");
 	bool found;
-	enum cg_pipe_rc rc = list_has(p, st, st->jwt->issuers, iss, &found);
+	enum cg_pipe_rc rc = list_has(p, st, st->jwt->issuers, json_is_string(v) ? v : NULL, &found);
 	if (rc != CG_PIPE_CONTINUE || found)
 		return rc;
 	char msg[300];
