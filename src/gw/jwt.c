@@ -17,6 +17,7 @@
 
 #include "expr/ctx.h"
 #include "expr/expr.h"
+#include "gw/oidc.h"
 #include "gw/snapshot.h"
 #include "policy/policy.h"
 
@@ -472,6 +473,17 @@ int cg_jwt_build(struct cg_arena *a, const struct cg_pol_node *n, struct cg_step
 	j->require_signed = cg_pol_attr_get(n, "require-signed-tokens");
 	j->skew = cg_pol_attr_get(n, "clock-skew");
 	j->output = cg_pol_attr_get(n, "output-token-variable-name");
+	for (const struct cg_pol_node *c = n->children; c; c = c->next) {
+		const struct cg_pol_attr *url = cg_pol_attr_get(c, "url");
+		char u[1024], e[200];
+		if (!cg_str_eq_lit(c->name, "openid-config") || !url || j->num_oidc == CG_POL_JWT_MAX_OPENID)
+			continue;
+		snprintf(u, sizeof(u), "%.*s", CG_STR_FMT(url->value));
+		if (cg_oidc_register(u, &j->oidc[j->num_oidc++], e, sizeof(e)) != 0) {
+			snprintf(err, errlen, "%u:%u: validate-jwt: %s", c->pos.line, c->pos.col, e);
+			return -1;
+		}
+	}
 	const struct cg_pol_node *ks = child(n, "issuer-signing-keys");
 	if (!ks)
 		return 0;
@@ -628,18 +640,61 @@ static enum cg_pipe_rc check_audience(struct cg_pipe *p, const struct cg_step *s
 	return fail(p, st, CG_JWT_AUDIENCE, msg);
 }
 
-static enum cg_pipe_rc check_issuer(struct cg_pipe *p, const struct cg_step *st, const struct json_t *payload)
+/* iss: one of <issuers>, or the issuer of an openid-config's discovery
+ * document (oiss[0..n)). Checked when either exists. */
+static enum cg_pipe_rc check_issuer(struct cg_pipe *p, const struct cg_step *st, const struct json_t *payload,
+				    const struct cg_str *oiss, size_t n)
 {
 	struct cg_str iss = json_str(payload, "iss");
 	json_t *v = json_object_get(payload, "iss");
-	bool found;
-	enum cg_pipe_rc rc = list_has(p, st, st->jwt->issuers, json_is_string(v) ? v : NULL, &found);
-	if (rc != CG_PIPE_CONTINUE || found)
+	bool found = false, any = st->jwt->issuers != NULL;
+	for (size_t i = 0; i < n && !found; i++) {
+		any |= oiss[i].len > 0;
+		found = oiss[i].len && iss.ptr && cg_str_eq(oiss[i], iss);
+	}
+	enum cg_pipe_rc rc = CG_PIPE_CONTINUE;
+	if (!found && st->jwt->issuers)
+		rc = list_has(p, st, st->jwt->issuers, json_is_string(v) ? v : NULL, &found);
+	if (rc != CG_PIPE_CONTINUE || found || !any)
 		return rc;
 	char msg[300];
 	snprintf(msg, sizeof(msg), "Issuer validation failed. Issuer: '%.*s'. Did not match an allowed issuer.",
 		 (int)(iss.len > 200 ? 200 : iss.len), iss.ptr ? iss.ptr : "");
 	return fail(p, st, CG_JWT_ISSUER, msg);
+}
+
+/* The signature against the policy's keys and the openid-config sources'
+ * current keys; their issuers are copied to oiss for the issuer check. */
+static enum cg_pipe_rc check_signature(struct cg_pipe *p, const struct cg_step *st, struct cg_str tok,
+				       const struct cg_expr_value *jwt, bool req_signed, struct cg_str *oiss,
+				       enum cg_jwt_reason *r, char *msg, size_t msglen)
+{
+	const struct cg_jwt *j = st->jwt;
+	struct cg_oidc_keys *src[CG_POL_JWT_MAX_OPENID];
+	struct cg_jwt_keys all = j->keys;
+	size_t total = j->keys.n;
+	for (size_t i = 0; i < j->num_oidc; i++) {
+		src[i] = cg_oidc_get(j->oidc[i]);
+		total += src[i] ? src[i]->keys.n : 0;
+		oiss[i] = src[i] ? cg_arena_strdup_str(p->arena, src[i]->issuer) : CG_STR_NULL;
+	}
+	if (total > j->keys.n) {
+		all.items = cg_arena_alloc(p->arena, sizeof(*all.items) * total);
+		all.n = 0;
+		for (size_t i = 0; all.items && i < j->keys.n; i++)
+			all.items[all.n++] = j->keys.items[i];
+		for (size_t i = 0; all.items && i < j->num_oidc; i++)
+			for (size_t k = 0; src[i] && k < src[i]->keys.n; k++)
+				all.items[all.n++] = src[i]->keys.items[k];
+	}
+	if (all.items || !total)
+		*r = cg_jwt_check_signature(&all, tok, cg_expr_jwt_header(jwt), req_signed, msg, msglen);
+	for (size_t i = 0; i < j->num_oidc; i++) {
+		cg_oidc_put(src[i]);
+		if (all.items && *r == CG_JWT_KEY_NOT_FOUND)
+			cg_oidc_kid_miss(j->oidc[i]); /* keys may have rotated */
+	}
+	return all.items || !total ? CG_PIPE_CONTINUE : CG_PIPE_NOMEM;
 }
 
 /* One of the token's values of a claim (split by sep when given) is want. */
@@ -770,15 +825,17 @@ enum cg_pipe_rc cg_jwt_run(struct cg_pipe *p, const struct cg_step *st)
 	    (rc = cg_pipe_attr_bool(p, st, j->require_exp, true, &req_exp)) != CG_PIPE_CONTINUE ||
 	    (rc = cg_pipe_attr_int(p, st, j->skew, 0, 0, 86400 * 365, &skew)) != CG_PIPE_CONTINUE)
 		return rc;
-	enum cg_jwt_reason r =
-		cg_jwt_check_signature(&j->keys, tok, cg_expr_jwt_header(&jwt), req_signed, msg, sizeof(msg));
+	enum cg_jwt_reason r = CG_JWT_OK;
+	struct cg_str oiss[CG_POL_JWT_MAX_OPENID];
+	if ((rc = check_signature(p, st, tok, &jwt, req_signed, oiss, &r, msg, sizeof(msg))) != CG_PIPE_CONTINUE)
+		return rc;
 	if (r == CG_JWT_OK)
 		r = cg_jwt_check_lifetime(cg_expr_jwt_payload(&jwt), (int64_t)time(NULL), skew, req_exp, msg,
 					  sizeof(msg));
 	if (r != CG_JWT_OK)
 		return fail(p, st, r, msg);
 	if ((j->audiences && (rc = check_audience(p, st, cg_expr_jwt_payload(&jwt))) != CG_PIPE_CONTINUE) ||
-	    (j->issuers && (rc = check_issuer(p, st, cg_expr_jwt_payload(&jwt))) != CG_PIPE_CONTINUE) ||
+	    (rc = check_issuer(p, st, cg_expr_jwt_payload(&jwt), oiss, j->num_oidc)) != CG_PIPE_CONTINUE ||
 	    (j->claims && (rc = check_claims(p, st, &jwt)) != CG_PIPE_CONTINUE))
 		return rc;
 	if (j->output && cg_expr_vars_set(&p->vars, p->arena, j->output->value, &jwt) != 0)

@@ -19,6 +19,7 @@
 
 struct json_t;
 struct cg_snapshot;
+struct cg_oidc_source;
 
 enum cg_jwt_key_type {
 	CG_JWT_KEY_HMAC = 0,
@@ -89,6 +90,10 @@ struct cg_jwt {
 	const struct cg_pol_node *audiences;  /* <audiences>, or NULL: not checked */
 	const struct cg_pol_node *issuers;    /* <issuers>, or NULL */
 	const struct cg_pol_node *claims;     /* <required-claims>, or NULL */
+	/* <openid-config> key sources (gw/oidc.h); a NULL entry: fetching is
+	 * off (not `certgate serve`), so it never has keys */
+	struct cg_oidc_source *oidc[CG_POL_JWT_MAX_OPENID];
+	size_t num_oidc;
 	/* the attributes (NULL when absent), looked up once */
 	const struct cg_pol_attr *header, *query, *value, *code, *message, *require_exp, *scheme,
 		*require_signed, *skew, *output;

@@ -428,6 +428,9 @@ static void check_jwt(struct vctx *v, const struct cg_pol_node *n)
 	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
 		if (count_named(n, once[i]) > 1)
 			err(v, n, n->pos, "Element 'validate-jwt' may contain only one '%s' element", once[i]);
+	if (count_named(n, "openid-config") > CG_POL_JWT_MAX_OPENID)
+		err(v, n, n->pos, "Element 'validate-jwt' may contain at most %d 'openid-config' elements",
+		    CG_POL_JWT_MAX_OPENID);
 	const struct cg_pol_attr *code = cg_pol_attr_get(n, "failed-validation-httpcode");
 	uint64_t u;
 	if (code && !code->is_expr && cg_str_to_u64(code->value, 0xffffffffu, &u) && (u < 100 || u > 599))
@@ -444,9 +447,18 @@ static void check_jwt(struct vctx *v, const struct cg_pol_node *n)
 /* Refused children of validate-jwt: named, never skipped. */
 static void refuse_jwt_child(struct vctx *v, const struct cg_pol_node *n)
 {
-	err(v, n, n->pos, "Element '%.*s' of 'validate-jwt' is not run by this gateway yet (%s)", CG_STR_FMT(n->name),
-	    cg_str_eq_lit(n->name, "decryption-keys") ? "encrypted tokens are not supported"
-						       : "give the keys in 'issuer-signing-keys'");
+	err(v, n, n->pos, "Element '%.*s' of 'validate-jwt' is not run by this gateway yet (encrypted tokens are not supported)",
+	    CG_STR_FMT(n->name));
+}
+
+/* The discovery document is fetched over https only (its keys are trusted
+ * through the server's certificate). */
+static void check_openid(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *u = cg_pol_attr_get(n, "url");
+	if (u && !u->is_expr && (!cg_str_has_prefix(u->value, CG_STR("https://")) || u->value.len < 9))
+		err(v, n, u->vpos, "Value '%.*s' of attribute 'url' in element 'openid-config' is not valid; expected an https:// URL",
+		    CG_STR_FMT(u->value));
 }
 
 /* audiences, issuers, required-claims, issuer-signing-keys: not empty. */
@@ -690,7 +702,7 @@ static const struct elem_spec specs[] = {
 	{ "limit-concurrency", S_ALL, C_POLICIES, 0, a_concurrency, NULL, check_limit_concurrency },
 	{ "validate-jwt", S_IN, C_CHILDREN, 0, a_jwt,
 	  "openid-config|issuer-signing-keys|decryption-keys|audiences|issuers|required-claims", check_jwt },
-	{ "openid-config", 0, C_EMPTY, 0, a_openid, NULL, refuse_jwt_child },
+	{ "openid-config", 0, C_EMPTY, 0, a_openid, NULL, check_openid },
 	{ "decryption-keys", 0, C_CHILDREN, 0, a_none, "key", refuse_jwt_child },
 	{ "issuer-signing-keys", 0, C_CHILDREN, 0, a_none, "key", check_jwt_list },
 	{ "key", 0, C_TEXT, 0, a_jwt_key, NULL, check_jwt_key },

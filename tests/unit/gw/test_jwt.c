@@ -23,6 +23,7 @@
 
 #include "expr/expr.h"
 #include "gw/jwt.h"
+#include "gw/oidc.h"
 #include "tls/tls.h"
 
 #include "gw/pipe_helpers.h"
@@ -360,6 +361,67 @@ static void t_rsa_n_e(void **state)
 	EVP_PKEY_free(small);
 }
 
+/* The base64url coordinates of an EC public key. */
+static void ec_xy(EVP_PKEY *pk, size_t size, char *x, char *y)
+{
+	unsigned char pt[200];
+	size_t n = 0;
+	assert_int_equal(EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &n), 1);
+	assert_int_equal(n, 1 + 2 * size);
+	b64url(pt + 1, size, x);
+	b64url(pt + 1 + size, size, y);
+}
+
+/* openid-config documents: the discovery document's jwks_uri and issuer;
+ * RSA and EC signing keys kept from a JWKS, secrets and encryption keys
+ * skipped, and tokens verified by kid against what was kept. */
+static void t_openid_documents(void **state)
+{
+	(void)state;
+	char e[300], json[4096], x[100], y[100], n64[700];
+	struct cg_str uri, iss;
+	assert_int_equal(cg_oidc_parse_discovery(&ta, CG_STR("{\"issuer\":\"https://idp/\",\"jwks_uri\":\"https://idp/keys\"}"),
+						 &uri, &iss, e, sizeof(e)),
+			 0);
+	assert_true(cg_str_eq_lit(uri, "https://idp/keys") && cg_str_eq_lit(iss, "https://idp/"));
+	assert_int_equal(cg_oidc_parse_discovery(&ta, CG_STR("{\"jwks_uri\":\"http://idp/keys\"}"), &uri, &iss, e,
+						 sizeof(e)),
+			 -1);
+	assert_string_equal(e, "the discovery document has no https jwks_uri");
+	assert_int_equal(cg_oidc_parse_discovery(&ta, CG_STR("[1]"), &uri, &iss, e, sizeof(e)), -1);
+	BIGNUM *n = NULL;
+	unsigned char nb[512];
+	assert_int_equal(EVP_PKEY_get_bn_param(rsa_key, OSSL_PKEY_PARAM_RSA_N, &n), 1);
+	b64url(nb, (size_t)BN_bn2bin(n, nb), n64);
+	BN_free(n);
+	ec_xy(ec384, 48, x, y);
+	snprintf(json, sizeof(json),
+		 "{\"keys\":[{\"kty\":\"oct\",\"k\":\"%s\",\"kid\":\"secret\"},"
+		 "{\"kty\":\"RSA\",\"use\":\"enc\",\"n\":\"%s\",\"e\":\"AQAB\",\"kid\":\"enc\"},"
+		 "{\"kty\":\"RSA\",\"use\":\"sig\",\"n\":\"%s\",\"e\":\"AQAB\",\"kid\":\"r1\"},"
+		 "{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"e1\"},"
+		 "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"bad\"}]}",
+		 secret_b64, n64, n64, x, y, x, y);
+	assert_int_equal(cg_oidc_parse_jwks(&ta, cg_str_from_c(json), &keys, e, sizeof(e)), 0);
+	assert_int_equal(keys.n, 2);
+	assert_true(cg_str_eq_lit(keys.items[0].id, "r1") && keys.items[0].type == CG_JWT_KEY_RSA);
+	assert_true(cg_str_eq_lit(keys.items[1].id, "e1") && keys.items[1].type == CG_JWT_KEY_EC);
+	assert_int_equal(check_sig(token_k("RS256", "r1", "{}", rsa_key, NULL, 0), true), CG_JWT_OK);
+	assert_int_equal(check_sig(token_k("ES384", "e1", "{}", ec384, NULL, 0), true), CG_JWT_OK);
+	/* the JWKS's symmetric key was not taken: an HS256 token has no key */
+	assert_int_equal(check_sig(token_k("HS256", "secret", "{}", NULL, secret, 32), true), CG_JWT_KEY_NOT_FOUND);
+	assert_int_equal(cg_oidc_parse_jwks(&ta, CG_STR("{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\"}]}"), &keys, e,
+					    sizeof(e)),
+			 -1);
+	assert_string_equal(e, "the key set holds no usable RSA or EC signing key (0 of 1 refused)");
+	assert_int_equal(cg_oidc_parse_jwks(&ta, CG_STR("{\"keys\":{},\"keys\":[]}"), &keys, e, sizeof(e)), -1);
+	/* outside `certgate serve` a source registers nothing (no fetching) */
+	struct cg_oidc_source *src = (struct cg_oidc_source *)&ta;
+	assert_int_equal(cg_oidc_register("https://idp/.well-known/openid-configuration", &src, e, sizeof(e)), 0);
+	assert_null(src);
+	assert_null(cg_oidc_get(NULL));
+}
+
 static enum cg_jwt_reason lifetime(const char *payload, int64_t now, int64_t skew, bool req)
 {
 	json_error_t je;
@@ -607,6 +669,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_kid_selection, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(t_rsa_n_e, each_setup, each_teardown),
 		cmocka_unit_test(t_lifetime),
+		cmocka_unit_test_setup_teardown(t_openid_documents, each_setup, each_teardown),
 		cmocka_unit_test(t_policy_checks),
 		cmocka_unit_test(t_policy_sources),
 		cmocka_unit_test(t_policy_build_errors),

@@ -25,8 +25,13 @@ static const struct err_case cases[] = {
 	  "1:50: Attribute 'foo' is not allowed in element 'validate-jwt'\n" },
 	{ IN("<validate-jwt header-name=\"a\"><decryption-keys><key certificate-id=\"c\"/></decryption-keys></validate-jwt>"),
 	  "1:50: Element 'decryption-keys' of 'validate-jwt' is not run by this gateway yet (encrypted tokens are not supported)\n" },
-	{ IN("<validate-jwt header-name=\"a\"><openid-config url=\"https://idp/.well-known/openid-configuration\"/></validate-jwt>"),
-	  "1:50: Element 'openid-config' of 'validate-jwt' is not run by this gateway yet (give the keys in 'issuer-signing-keys')\n" },
+	{ IN("<validate-jwt header-name=\"a\"><openid-config url=\"http://idp/.well-known/openid-configuration\"/></validate-jwt>"),
+	  "1:70: Value 'http://idp/.well-known/openid-configuration' of attribute 'url' in element 'openid-config' is not valid; expected an https:// URL\n" },
+	{ IN("<validate-jwt header-name=\"a\"><openid-config url=\"@(1)\"/></validate-jwt>"),
+	  "1:70: Policy expressions are not allowed in attribute 'url' of element 'openid-config'\n" },
+	{ IN("<validate-jwt header-name=\"a\"><openid-config url=\"https://a\"/><openid-config url=\"https://b\"/>"
+	     "<openid-config url=\"https://c\"/><openid-config url=\"https://d\"/><openid-config url=\"https://e\"/></validate-jwt>"),
+	  "1:20: Element 'validate-jwt' may contain at most 4 'openid-config' elements\n" },
 	{ IN("<validate-jwt header-name=\"a\"><signing-keys/></validate-jwt>"),
 	  "1:50: Element 'signing-keys' is not allowed in element 'validate-jwt'\n" },
 	{ IN("<validate-jwt header-name=\"a\"><audiences/></validate-jwt>"),
@@ -90,6 +95,7 @@ static void t_accepted(void **state)
 		   "<key n=\"" N2048 "\" e=\"AQAB\"/><key certificate-id=\"my-rsa-cert\"/></issuer-signing-keys>"
 		   "<audiences><audience>@(context.Request.OriginalUrl.Host)</audience><audience>api://x</audience></audiences>"
 		   "<issuers><issuer>http://contoso.com/</issuer></issuers>"
+		   "<openid-config url=\"https://login.example/v2.0/.well-known/openid-configuration\" validate-connectivity=\"false\"/>"
 		   "<required-claims><claim name=\"group\" match=\"any\" separator=\",\"><value>finance</value>"
 		   "<value>@(&quot;logistics&quot;)</value></claim><claim name=\"sub\"/></required-claims>"
 		   "</validate-jwt><authentication-basic username=\"@(&quot;u&quot;)\" password=\"p\"/>"));
