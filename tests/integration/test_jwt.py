@@ -244,5 +244,143 @@ class Jwt(cgtest.GatewayTestCase):
         self.assertEqual(r.status, 200, r)
 
 
+OPENID = """<policies><inbound><base />
+  <validate-jwt header-name="Authorization" require-scheme="Bearer">
+    <openid-config url="%(url)s" />
+    <audiences><audience>api://orders</audience></audiences>
+  </validate-jwt>
+</inbound><backend><base /></backend><outbound><base /></outbound>
+<on-error><base />
+  <set-header name="X-Reason" exists-action="override"><value>@(context.LastError.Reason)</value></set-header>
+</on-error></policies>"""
+
+
+def rsa_jwk(key_path, kid):
+    mod = cgtest.run(["openssl", "rsa", "-in", key_path, "-noout", "-modulus"]).stdout
+    return {"kty": "RSA", "use": "sig", "kid": kid, "e": "AQAB",
+            "n": b64url(bytes.fromhex(mod.decode().strip().split("=", 1)[1]))}
+
+
+def ec_jwk(key_path, kid):
+    der = cgtest.run(["openssl", "pkey", "-in", key_path, "-pubout", "-outform", "DER"]).stdout
+    pt = der[-65:]
+    assert pt[0] == 4
+    return {"kty": "EC", "crv": "P-256", "kid": kid, "x": b64url(pt[1:33]), "y": b64url(pt[33:])}
+
+
+class OpenIdConfig(cgtest.GatewayTestCase):
+    """openid-config: keys from a discovery document and its JWKS served
+    by a loopback HTTPS server the test starts (its certificate from the
+    test PKI, trusted through SSL_CERT_FILE), refreshed, rotated, kept when
+    the server fails."""
+
+    @classmethod
+    def setup_gateways(cls):
+        d = cls.tmp
+        cls.keys = {}
+        for kid in ("a", "b"):
+            cls.keys[kid] = os.path.join(d, "oidc-%s.pem" % kid)
+            cgtest.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                        "-out", cls.keys[kid]])
+        cls.keys["e"] = os.path.join(d, "oidc-e.pem")
+        cgtest.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-out", cls.keys["e"]])
+        cls.jwks = {"keys": [rsa_jwk(cls.keys["a"], "a"), ec_jwk(cls.keys["e"], "e"),
+                             {"kty": "oct", "kid": "s", "k": b64url(SECRET)}]}
+        cls.idp_fail = False
+        idp_cert = cls.pki.server("idp.test", ips=["127.0.0.1"])
+        cls.idp = cls.tls_backend(idp_cert.cert, idp_cert.key, handler=cls.idp_answer)
+        cls.b = cls.backend()
+        g = cgtest.Gateway(
+            d, cls.pki, hosts=[{"name": "open.test", "default": True}],
+            apis=[{"id": "orders", "path": "orders", "backend": cls.b.url("/o")}],
+            serve_args=["--openid-refresh", "2"],
+            env={"SSL_CERT_FILE": cls.pki.root_pem, "SSL_CERT_DIR": "/nonexistent"})
+        g.set_policy(OPENID % {"url": cls.idp.url("/.well-known/openid-configuration")}, "--api", "orders")
+        cls.gateways.append(g)
+        g.start()
+        cls.gw = g
+
+    @classmethod
+    def idp_answer(cls, req):
+        if cls.idp_fail:
+            return cgtest.BResp(500, b"down")
+        if req.target == "/.well-known/openid-configuration":
+            body = {"issuer": "https://idp.test/", "jwks_uri": cls.idp.url("/keys")}
+        elif req.target == "/keys":
+            body = cls.jwks
+        else:
+            return cgtest.BResp(404, b"")
+        return cgtest.BResp(200, json.dumps(body).encode(), headers=[("Content-Type", "application/json")])
+
+    def token(self, kid, alg="RS256", secret=None, signer=None, **claims):
+        payload = {"sub": "carol", "aud": "api://orders", "iss": "https://idp.test/",
+                   "exp": int(time.time()) + 600}
+        payload.update(claims)
+        head = b64url(json.dumps({"alg": alg, "kid": kid}).encode()) + "." + \
+            b64url(json.dumps(payload).encode())
+        if alg == "HS256":
+            sig = hmac.new(secret, head.encode(), hashlib.sha256).digest()
+        else:
+            sig = cgtest.run(["openssl", "dgst", "-sha256", "-sign", self.keys[signer or kid]],
+                             input=head.encode()).stdout
+            if alg == "ES256":
+                sig = der_ecdsa_to_jose(sig, 32)
+        return head + "." + b64url(sig)
+
+    def status(self, tok):
+        r = self.gw.curl("/orders/x", headers=["Authorization: Bearer " + tok])
+        return r.status, r.headers.get("X-Reason")
+
+    def wait_status(self, tok, want, reason=None, timeout=15.0):
+        last = []
+
+        def attempt():
+            last[:] = [self.status(tok)]
+            return last[0][0] == want and (reason is None or last[0][1] == reason)
+        if not cgtest.poll(attempt, timeout=timeout, step=0.3):
+            self.fail("wanted %s %s, last %s" % (want, reason, last))
+
+    def test_1_keys_fetched_and_checked(self):
+        r = self.gw.curl("/orders/x")
+        self.assertEqual((r.status, r.headers.get("X-Reason")), (401, "TokenNotPresent"), r)
+        self.wait_status(self.token("a"), 200)
+        self.assertEqual(self.status(self.token("e", "ES256")), (200, None))
+        # the discovery document's issuer is the allowed one
+        self.assertEqual(self.status(self.token("a", iss="https://other.test/")), (401, "TokenIssuerNotAllowed"))
+        # the JWKS's symmetric key is never used: HS256 finds no key
+        self.assertEqual(self.status(self.token("s", "HS256", secret=SECRET)), (401, "TokenSignatureKeyNotFound"))
+
+    def test_2_rotation_and_unknown_kid_bound(self):
+        self.wait_status(self.token("a"), 200)
+        type(self).jwks = {"keys": [rsa_jwk(self.keys["b"], "b")]}
+        # the new key arrives (an unknown kid asks for a refetch), the old one goes
+        self.wait_status(self.token("b"), 200)
+        self.wait_status(self.token("a"), 401, "TokenSignatureKeyNotFound")
+        # an unknown kid with a good signature: every key is tried (APIM)
+        self.assertEqual(self.status(self.token("zz", signer="b")), (200, None))
+        # unknown kids that no key verifies do not make the gateway hammer the IdP
+        tok = self.token("zz", signer="a")
+        n0 = self.idp.count()
+        t0 = time.time()
+        for _ in range(20):
+            self.assertEqual(self.status(tok), (401, "TokenSignatureKeyNotFound"))
+        spent = time.time() - t0
+        # two fetches (discovery + JWKS) per refresh interval of 2 s, plus one kid-miss refetch
+        self.assertLessEqual(self.idp.count() - n0, 2 * (int(spent / 2) + 2), spent)
+
+    def test_3_failing_idp_keeps_keys(self):
+        type(self).jwks = {"keys": [rsa_jwk(self.keys["a"], "a")]}
+        self.wait_status(self.token("a"), 200)
+        type(self).idp_fail = True
+        try:
+            n0 = self.idp.count()
+            cgtest.poll(lambda: self.idp.count() >= n0 + 2, timeout=10.0, step=0.2)
+            self.assertGreaterEqual(self.idp.count(), n0 + 2)  # it did try again, and failed
+            self.assertEqual(self.status(self.token("a")), (200, None))
+        finally:
+            type(self).idp_fail = False
+
+
 if __name__ == "__main__":
     cgtest.main()
