@@ -17,6 +17,7 @@
 
 #include "expr/ctx.h"
 #include "expr/expr.h"
+#include "gw/certs.h"
 #include "gw/oidc.h"
 #include "gw/snapshot.h"
 #include "policy/policy.h"
@@ -417,14 +418,6 @@ static const struct cg_pol_node *child(const struct cg_pol_node *n, const char *
 	return NULL;
 }
 
-static X509 *cert_by_id(const struct cg_snapshot *s, struct cg_str id)
-{
-	for (size_t i = 0; s && i < s->num_cert_entities; i++)
-		if (cg_str_eq(s->cert_entities[i].id, id))
-			return s->cert_entities[i].x509;
-	return NULL;
-}
-
 static int build_key(struct cg_arena *a, const struct cg_pol_node *k, struct cg_jwt_key *out,
 		     const struct cg_snapshot *snap, char *err, size_t errlen)
 {
@@ -434,7 +427,7 @@ static int build_key(struct cg_arena *a, const struct cg_pol_node *k, struct cg_
 	char e2[200];
 	int rc;
 	if (cid) {
-		X509 *x = cert_by_id(snap, cid->value);
+		X509 *x = cg_snapshot_cert_x509(snap, cid->value);
 		if (!x) {
 			snprintf(err, errlen, "%u:%u: validate-jwt: certificate '%.*s' not found", k->pos.line, k->pos.col,
 				 CG_STR_FMT(cid->value));

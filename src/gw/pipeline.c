@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "expr/ctx.h"
 #include "expr/expr.h"
+#include "gw/certs.h"
 #include "gw/cors.h"
 #include "gw/findreplace.h"
 #include "gw/jwt.h"
@@ -109,11 +110,7 @@ static void note_subtree(struct cg_pipeline *pl, const struct build_ctx *bc, con
 
 static X509 *resolve_cert(void *user, struct cg_str id)
 {
-	const struct cg_snapshot *s = user;
-	for (size_t i = 0; s && i < s->num_cert_entities; i++)
-		if (cg_str_eq(s->cert_entities[i].id, id))
-			return s->cert_entities[i].x509;
-	return NULL;
+	return cg_snapshot_cert_x509(user, id);
 }
 
 /* validate-client-certificate: the configuration is built (and every claim
