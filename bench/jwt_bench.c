@@ -18,6 +18,8 @@
 #include "expr/expr.h"
 #include "gw/jwt.h"
 
+#include "bench_util.h"
+
 static void b64url(const unsigned char *in, size_t n, char *out)
 {
 	int k = EVP_EncodeBlock((unsigned char *)out, in, (int)n);
@@ -73,19 +75,6 @@ static void make_token(const char *alg, EVP_PKEY *pk, char *tok, size_t cap)
 	strncat(tok, sb, cap - strlen(tok) - 1);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
 	long iters = 20000;
@@ -116,7 +105,7 @@ int main(int argc, char **argv)
 		const char *outcome = "ok";
 		long n = algs[a][0] == 'H' ? iters : iters / 10; /* asymmetric checks cost more */
 		for (int r = 0; r < 5; r++) {
-			double t0 = now_s();
+			double t0 = bench_now_ns() / 1e9;
 			for (long i = 0; i < n; i++) {
 				struct cg_arena ra;
 				cg_arena_init(&ra, 4096, 0);
@@ -130,9 +119,9 @@ int main(int argc, char **argv)
 					outcome = "FAILED";
 				cg_arena_destroy(&ra);
 			}
-			runs[r] = (now_s() - t0) / (double)n * 1e6;
+			runs[r] = (bench_now_ns() / 1e9 - t0) / (double)n * 1e6;
 		}
-		qsort(runs, 5, sizeof(runs[0]), cmp);
+		qsort(runs, 5, sizeof(runs[0]), bench_cmp_double);
 		printf("%-6s %8.2f us/check  (%s, %ld iterations x 5)\n", algs[a], runs[2], outcome, n);
 	}
 	cg_arena_destroy(&keys_arena);
