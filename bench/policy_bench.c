@@ -17,6 +17,8 @@
 #include "gw/snapshot.h"
 #include "tls/tls.h"
 
+#include "bench_util.h"
+
 static const char *const names[] = { "1 NotAfter", "2 Issuer+Subject", "3 Thumbprint", "4 Certificates.Any",
 				     "all four + set-header" };
 static const char *const conds[] = {
@@ -50,30 +52,6 @@ static char *policy_text(int which)
 	return buf;
 }
 
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static char *slurp(const char *cmd)
-{
-	FILE *f = popen(cmd, "r");
-	static char buf[16384];
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		pclose(f);
-	return strdup(buf);
-}
-
 int main(int argc, char **argv)
 {
 	long iters = 200000, maxcerts = 10000;
@@ -85,16 +63,9 @@ int main(int argc, char **argv)
 	}
 	cg_tls_global_init();
 	/* A server certificate for the snapshot's hostname. */
-	char *key = slurp("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null");
-	char cmd[16384];
-	snprintf(cmd, sizeof(cmd),
-		 "printf '%%s' '%s' | openssl req -x509 -key /dev/stdin -days 2 -subj /CN=bench.test 2>/dev/null",
-		 key);
-	char *cert = slurp(cmd);
-	if (!strstr(cert, "BEGIN CERTIFICATE")) {
-		fprintf(stderr, "policy_bench: could not make a certificate with openssl\n");
+	char *cert, *key;
+	if (!bench_server_cert("policy_bench", &cert, &key))
 		return 1;
-	}
 	struct cg_model_host host = { "bench.test", cert, key, true, true };
 	struct cg_model_api api = { "b", "B", "", "http://127.0.0.1:9", NULL, 0, false, NULL, NULL };
 
@@ -151,7 +122,7 @@ int main(int argc, char **argv)
 			enum cg_pipe_rc rc = CG_PIPE_CONTINUE;
 			uint64_t steps = 0;
 			for (int run = 0; run < 7; run++) {
-				double t0 = now_ns();
+				double t0 = bench_now_ns();
 				for (long it = 0; it < iters; it++) {
 					struct cg_pipe p;
 					cg_pipe_init(&p, &ra, s->apis[0]->pipeline);
@@ -166,9 +137,9 @@ int main(int argc, char **argv)
 					steps = p.ectx.steps;
 					cg_arena_reset(&ra);
 				}
-				runs[run] = (now_ns() - t0) / (double)iters;
+				runs[run] = (bench_now_ns() - t0) / (double)iters;
 			}
-			qsort(runs, 7, sizeof(runs[0]), cmp_double);
+			qsort(runs, 7, sizeof(runs[0]), bench_cmp_double);
 			printf("%-24s %8ld %12.1f %10s %8llu\n", names[which], counts[ci], runs[3],
 			       rc == CG_PIPE_CONTINUE ? "forward" : rc == CG_PIPE_RESPOND ? "403" : "error",
 			       (unsigned long long)steps);

@@ -18,29 +18,7 @@
 #include "gw/subs.h"
 #include "tls/tls.h"
 
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static char *slurp(const char *cmd)
-{
-	FILE *f = popen(cmd, "r");
-	static char buf[16384];
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	buf[n] = '\0';
-	if (f)
-		pclose(f);
-	return strdup(buf);
-}
+#include "bench_util.h"
 
 #define NHDR 11
 
@@ -79,7 +57,7 @@ static double run_case(const struct cg_snapshot *s, const struct bcase *bc, long
 			api = s->apis[i];
 	double runs[7];
 	for (int r = 0; r < 7; r++) {
-		double t0 = now_ns();
+		double t0 = bench_now_ns();
 		for (long i = 0; i < iters; i++) {
 			const struct cg_rt_sub *sub;
 			struct cg_str key;
@@ -89,9 +67,9 @@ static double run_case(const struct cg_snapshot *s, const struct bcase *bc, long
 				exit(1);
 			}
 		}
-		runs[r] = (now_ns() - t0) / (double)iters;
+		runs[r] = (bench_now_ns() - t0) / (double)iters;
 	}
-	qsort(runs, 7, sizeof(runs[0]), cmp_double);
+	qsort(runs, 7, sizeof(runs[0]), bench_cmp_double);
 	return runs[3];
 }
 
@@ -105,16 +83,9 @@ int main(int argc, char **argv)
 			maxsubs = atol(argv[i + 1]);
 	}
 	cg_tls_global_init();
-	char *key = slurp("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null");
-	char cmd[16384];
-	snprintf(cmd, sizeof(cmd),
-		 "printf '%%s' '%s' | openssl req -x509 -key /dev/stdin -days 2 -subj /CN=bench.test 2>/dev/null",
-		 key);
-	char *cert = slurp(cmd);
-	if (!strstr(cert, "BEGIN CERTIFICATE")) {
-		fprintf(stderr, "subs_bench: could not make a certificate with openssl\n");
+	char *cert, *key;
+	if (!bench_server_cert("subs_bench", &cert, &key))
 		return 1;
-	}
 	struct cg_model_host host = { "bench.test", cert, key, true, true };
 	struct cg_model_api apis[] = {
 		{ "open", "Open", "open", "http://127.0.0.1:9", NULL, 0, false, NULL, NULL },

@@ -32,3 +32,42 @@ bool cg_str_next_csv(struct cg_str *rest, struct cg_str *elem)
 	}
 	return false;
 }
+
+static int b64_digit(unsigned char c, bool url)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == (url ? '-' : '+'))
+		return 62;
+	if (c == (url ? '_' : '/'))
+		return 63;
+	return -1;
+}
+
+long cg_b64_decode(struct cg_str in, bool url, unsigned char *out)
+{
+	size_t n = in.len, pad = 0, o = 0, bits = 0;
+	while (n && in.ptr[n - 1] == '=' && pad < 2) {
+		n--;
+		pad++;
+	}
+	if (pad && (n + pad) % 4)
+		return -1;
+	uint32_t acc = 0;
+	for (size_t i = 0; i < n; i++) {
+		int d = b64_digit((unsigned char)in.ptr[i], url);
+		if (d < 0)
+			return -1;
+		acc = (acc << 6) | (uint32_t)d;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return bits >= 6 ? -1 : (long)o;
+}

@@ -120,4 +120,10 @@ bool cg_str_to_u64(struct cg_str s, uint64_t max, uint64_t *out);
  * and OWS. *rest is advanced. Returns false when the list is exhausted. */
 bool cg_str_next_csv(struct cg_str *rest, struct cg_str *elem);
 
+/* Decodes base64 (url: the base64url alphabet "-_" instead of "+/") into
+ * out, which holds at least in.len * 3 / 4 + 3 bytes. Padding '=' is
+ * optional but only at the end (at most two); no whitespace. Returns the
+ * number of bytes, or -1 for any other character or a dangling 6 bits. */
+long cg_b64_decode(struct cg_str in, bool url, unsigned char *out);
+
 #endif

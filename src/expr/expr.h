@@ -45,4 +45,22 @@ const char *cg_expr_type_name(struct cg_expr_type t, char *buf, size_t len);
  * null renders as "". Returns CG_STR_NULL when out of memory. */
 struct cg_str cg_expr_value_to_string(struct cg_arena *arena, const struct cg_expr_value *v);
 
+/* A JWT as string.AsJwt() reads it, for policies outside expressions
+ * (validate-jwt). token: "header.payload.signature" (base64url JSON
+ * objects for the first two parts; the third is not read). Returns 0 with
+ * *out a Jwt value (V_OBJ, cls CG_EXPR_T_JWT) or null when token is not a
+ * JWT; -1 with err for memory or budget. Everything lives in ctx->arena
+ * (which also releases the JSON). ctx->context may be NULL. */
+int cg_expr_jwt_parse(struct cg_expr_ctx *ctx, struct cg_str token, struct cg_expr_value *out,
+		      struct cg_expr_error *err);
+
+/* Parts of a Jwt value from cg_expr_jwt_parse or AsJwt: its header and
+ * payload (jansson objects, owned by the value) and its claims as
+ * Jwt.Claims shows them (name -> values; an array claim gives one line per
+ * element, numbers and booleans as .NET prints them). */
+struct json_t;
+const struct json_t *cg_expr_jwt_header(const struct cg_expr_value *jwt);
+const struct json_t *cg_expr_jwt_payload(const struct cg_expr_value *jwt);
+const struct cg_expr_headers *cg_expr_jwt_claim_list(const struct cg_expr_value *jwt);
+
 #endif

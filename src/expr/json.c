@@ -4,6 +4,7 @@
 #include "expr/internal.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -600,36 +601,15 @@ struct cg_expr_jwt {
 	struct cg_expr_headers claims; /* name -> values, as Headers (joined with ',') */
 };
 
-static size_t b64url_decode(struct cg_str s, char *out)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	uint32_t acc = 0;
-	size_t bits = 0, o = 0;
-	for (size_t i = 0; i < s.len; i++) {
-		if (s.ptr[i] == '=')
-			break;
-		const char *q = memchr(a, s.ptr[i], 64);
-		if (!q)
-			return (size_t)-1;
-		acc = (acc << 6) | (uint32_t)(q - a);
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (char)(acc >> bits);
-		}
-	}
-	return o;
-}
-
 static json_t *decode_part(struct cg_expr_run *r, struct cg_str part)
 {
-	char *buf = cg_expr_strbuf(r, part.len);
+	char *buf = cg_expr_strbuf(r, part.len * 3 / 4 + 3);
 	if (!buf)
 		return NULL;
-	size_t n = b64url_decode(part, buf);
-	if (n == (size_t)-1)
+	long n = cg_b64_decode(part, true, (unsigned char *)buf);
+	if (n < 0)
 		return NULL;
-	json_t *j = json_loadb(buf, n, 0, NULL);
+	json_t *j = json_loadb(buf, (size_t)n, 0, NULL);
 	if (!j)
 		return NULL;
 	if (!json_is_object(j)) {
@@ -714,6 +694,39 @@ int cg_expr_str_asjwt(struct cg_expr_run *r, const struct cg_expr_value *self, c
 }
 
 #define JWT(self) ((const struct cg_expr_jwt *)(self)->u.obj)
+
+int cg_expr_jwt_parse(struct cg_expr_ctx *ctx, struct cg_str token, struct cg_expr_value *out,
+		      struct cg_expr_error *err)
+{
+	/* A run with no program: AsJwt only allocates and reports through it. */
+	struct cg_expr_run r;
+	memset(&r, 0, offsetof(struct cg_expr_run, locals));
+	memset(out, 0, sizeof(*out));
+	err->status = CG_EXPR_OK;
+	err->type[0] = err->message[0] = '\0';
+	r.ctx = ctx;
+	r.err = err;
+	r.max_string = ctx->max_string ? ctx->max_string : CG_EXPR_DEFAULT_MAX_STRING;
+	r.max_items = ctx->max_items ? ctx->max_items : CG_EXPR_DEFAULT_MAX_ITEMS;
+	struct cg_expr_value self = { .kind = CG_EXPR_V_STRING };
+	self.u.s = token;
+	return cg_expr_str_asjwt(&r, &self, NULL, 0, out);
+}
+
+const struct json_t *cg_expr_jwt_header(const struct cg_expr_value *jwt)
+{
+	return JWT(jwt)->header;
+}
+
+const struct json_t *cg_expr_jwt_payload(const struct cg_expr_value *jwt)
+{
+	return JWT(jwt)->payload;
+}
+
+const struct cg_expr_headers *cg_expr_jwt_claim_list(const struct cg_expr_value *jwt)
+{
+	return &JWT(jwt)->claims;
+}
 
 static int jwt_str(json_t *o, const char *k, struct cg_expr_value *out)
 {

@@ -280,6 +280,7 @@ static const struct {
 	{ "Group", CG_EXPR_T_GROUP }, { "System.Text.RegularExpressions.Group", CG_EXPR_T_GROUP },
 	{ "GroupCollection", CG_EXPR_T_GROUPS }, { "System.Text.RegularExpressions.GroupCollection", CG_EXPR_T_GROUPS },
 	{ "MatchCollection", CG_EXPR_T_MATCHES }, { "System.Text.RegularExpressions.MatchCollection", CG_EXPR_T_MATCHES },
+	{ "Jwt", CG_EXPR_T_JWT }, /* (Jwt)context.Variables["jwt"] after validate-jwt */
 	{ "X509Certificate2", CG_EXPR_T_CERT },
 	{ "System.Security.Cryptography.X509Certificates.X509Certificate2", CG_EXPR_T_CERT },
 	{ "X500DistinguishedName", CG_EXPR_T_X500 },

@@ -137,3 +137,11 @@ int cg_snapshot_certs(struct cg_snapshot *s, const struct cg_model *m, const str
 	s->certificates = table;
 	return 0;
 }
+
+X509 *cg_snapshot_cert_x509(const struct cg_snapshot *s, struct cg_str id)
+{
+	for (size_t i = 0; s && i < s->num_cert_entities; i++)
+		if (cg_str_eq(s->cert_entities[i].id, id))
+			return s->cert_entities[i].x509;
+	return NULL;
+}

@@ -15,6 +15,10 @@ int cg_snapshot_certs(struct cg_snapshot *s, const struct cg_model *m, const str
 		      char *err, size_t errlen);
 
 /* The expression engine's X509Certificate2 from a .NET view. */
+/* The uploaded certificate with this id (borrowed from the snapshot), or
+ * NULL. */
+X509 *cg_snapshot_cert_x509(const struct cg_snapshot *s, struct cg_str id);
+
 void cg_cert_fill_expr(struct cg_expr_cert *ec, const struct cg_x509 *v);
 
 #endif

@@ -14,8 +14,10 @@
 #include "base/log.h"
 #include "expr/ctx.h"
 #include "expr/expr.h"
+#include "gw/certs.h"
 #include "gw/cors.h"
 #include "gw/findreplace.h"
+#include "gw/jwt.h"
 #include "gw/snapshot.h"
 #include "gw/throttle.h"
 #include "gw/worker.h"
@@ -63,6 +65,8 @@ static const struct kind_spec kinds[] = {
 	{ "quota", CG_STEP_QUOTA, { NULL } },
 	{ "quota-by-key", CG_STEP_QUOTA_KEY, { NULL } },
 	{ "limit-concurrency", CG_STEP_LIMIT_CONCURRENCY, { NULL } },
+	{ "validate-jwt", CG_STEP_VALIDATE_JWT, { NULL } }, /* jwt.c looks up its attributes */
+	{ "authentication-basic", CG_STEP_AUTH_BASIC, { "username", "password" } },
 };
 
 struct build_ctx {
@@ -82,13 +86,31 @@ static void note_body(struct cg_pipeline *pl, const struct build_ctx *bc, struct
 		pl->uses_response_body = true;
 }
 
+static bool mentions_cert(struct cg_str src)
+{
+	return memmem(src.ptr, src.len, "Certificate", 11) != NULL;
+}
+
+/* Every expression below n (validate-jwt keeps them in nested lists). */
+static void note_subtree(struct cg_pipeline *pl, const struct build_ctx *bc, const struct cg_pol_node *n)
+{
+	for (const struct cg_pol_node *c = n->children; c; c = c->next) {
+		for (size_t i = 0; i < c->num_attrs; i++)
+			if (c->attrs[i].is_expr) {
+				note_body(pl, bc, c->attrs[i].value);
+				pl->uses_certificate |= mentions_cert(c->attrs[i].value);
+			}
+		if (c->text_is_expr) {
+			note_body(pl, bc, c->text);
+			pl->uses_certificate |= mentions_cert(c->text);
+		}
+		note_subtree(pl, bc, c);
+	}
+}
+
 static X509 *resolve_cert(void *user, struct cg_str id)
 {
-	const struct cg_snapshot *s = user;
-	for (size_t i = 0; s && i < s->num_cert_entities; i++)
-		if (cg_str_eq(s->cert_entities[i].id, id))
-			return s->cert_entities[i].x509;
-	return NULL;
+	return cg_snapshot_cert_x509(user, id);
 }
 
 /* validate-client-certificate: the configuration is built (and every claim
@@ -246,6 +268,11 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 	case CG_STEP_FIND_REPLACE:
 		cg_far_note(pl, bc->section);
 		return 0;
+	case CG_STEP_VALIDATE_JWT:
+		note_subtree(pl, bc, n);
+		for (size_t i = 0; i < n->num_attrs; i++)
+			pl->uses_certificate |= attr_mentions_cert(&n->attrs[i]);
+		return cg_jwt_build(a, n, st, bc->snap, err, errlen);
 	case CG_STEP_LIMIT_CONCURRENCY:
 		if (build_children(a, n, &st->children, pl, bc, err, errlen) != 0)
 			return -1;
@@ -682,6 +709,22 @@ static struct cg_str qparam_name(struct cg_str kv)
 	return eq < 0 ? kv : cg_str_make(kv.ptr, (size_t)eq);
 }
 
+bool cg_pipe_query_param(const struct cg_pipe *p, struct cg_str name, struct cg_str *value)
+{
+	struct cg_str rest = p->query;
+	while (rest.len) {
+		long amp = cg_str_find_char(rest, '&');
+		struct cg_str kv = amp < 0 ? rest : cg_str_make(rest.ptr, (size_t)amp);
+		rest = amp < 0 ? CG_STR_NULL : cg_str_sub(rest, (size_t)amp + 1, rest.len);
+		if (cg_str_eq(qparam_name(kv), name)) {
+			long eq = cg_str_find_char(kv, '=');
+			*value = eq < 0 ? CG_STR("") : cg_str_sub(kv, (size_t)eq + 1, kv.len);
+			return true;
+		}
+	}
+	return false;
+}
+
 static enum cg_pipe_rc run_set_query(struct cg_pipe *p, const struct cg_step *st)
 {
 	struct cg_str name, action;
@@ -770,19 +813,10 @@ static enum cg_pipe_rc run_rewrite_uri(struct cg_pipe *p, const struct cg_step *
 				}
 			if (!found) {
 				/* A query parameter of the same name may fill it. */
-				struct cg_str rest = p->query;
-				while (rest.len) {
-					long amp = cg_str_find_char(rest, '&');
-					struct cg_str kv = amp < 0 ? rest : cg_str_make(rest.ptr, (size_t)amp);
-					rest = amp < 0 ? CG_STR_NULL : cg_str_sub(rest, (size_t)amp + 1, rest.len);
-					if (cg_str_eq(qparam_name(kv), pn)) {
-						long eq = cg_str_find_char(kv, '=');
-						if (eq >= 0)
-							err |= cg_buf_append_str(
-								&b, cg_str_sub(kv, (size_t)eq + 1, kv.len));
-						found = true;
-						break;
-					}
+				struct cg_str qv;
+				if (cg_pipe_query_param(p, pn, &qv)) {
+					err |= cg_buf_append_str(&b, qv);
+					found = true;
 				}
 			}
 			i = j + 1;
@@ -1246,6 +1280,10 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		return cg_cors_run(p, st);
 	case CG_STEP_FIND_REPLACE:
 		return cg_far_run(p, st);
+	case CG_STEP_VALIDATE_JWT:
+		return cg_jwt_run(p, st);
+	case CG_STEP_AUTH_BASIC:
+		return cg_auth_basic_run(p, st);
 	}
 	return CG_PIPE_CONTINUE;
 }

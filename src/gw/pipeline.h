@@ -51,6 +51,8 @@ enum cg_step_kind {
 	CG_STEP_QUOTA,
 	CG_STEP_QUOTA_KEY,
 	CG_STEP_LIMIT_CONCURRENCY,
+	CG_STEP_VALIDATE_JWT,      /* jwt.c */
+	CG_STEP_AUTH_BASIC,
 };
 
 /* forward-client-certificate formats (certgate's extension policy). */
@@ -58,6 +60,7 @@ enum cg_fwd_cert { CG_FWD_CERT_NONE = 0, CG_FWD_CERT_RFC9440, CG_FWD_CERT_XFCC }
 
 struct cg_step;
 struct cg_cors;
+struct cg_jwt;
 
 struct cg_step_list {
 	struct cg_step *items;
@@ -78,6 +81,7 @@ struct cg_step {
 	const struct cg_rt_backend *backend_ref; /* set-backend-service backend-id (literal) */
 	const struct cg_cors *cors;           /* cors: origins, methods, headers (gw/cors.c) */
 	struct cg_throttle *throttle;         /* rate-limit, quota, limit-concurrency (throttle.h) */
+	struct cg_jwt *jwt;                   /* validate-jwt (jwt.h) */
 };
 
 struct cg_pipeline {
@@ -233,6 +237,9 @@ enum cg_pipe_rc cg_pipe_attr_int(struct cg_pipe *p, const struct cg_step *st, co
 enum cg_pipe_rc cg_pipe_text_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_node *n,
 				 struct cg_str *out);
 enum cg_pipe_rc cg_pipe_run_steps(struct cg_pipe *p, const struct cg_step_list *l);
+/* The raw (still percent-encoded) value of the first query parameter
+ * named name (exact match; "" for a name without '='); false when absent. */
+bool cg_pipe_query_param(const struct cg_pipe *p, struct cg_str name, struct cg_str *value);
 
 /* Header list helpers (ASCII case-insensitive names). */
 int cg_hlist_add(struct cg_hlist *l, struct cg_arena *a, struct cg_str name, struct cg_str value);

@@ -19,6 +19,7 @@
 
 #include "admin/admin.h"
 #include "base/log.h"
+#include "gw/oidc.h"
 #include "gw/worker.h"
 #include "store/store.h"
 #include "tls/crl.h"
@@ -51,6 +52,9 @@ void cg_gw_serve_usage(void)
 	       "                              yet) passes instead of failing (default: fails)\n"
 	       "  --no-crl-fetch              use uploaded CRLs only; never fetch from the CRL\n"
 	       "                              distribution points or OCSP responders\n"
+	       "  --openid-refresh SEC        validate-jwt openid-config key sets are fetched again\n"
+	       "                              this often (default 3600, as APIM); an unknown kid\n"
+	       "                              refetches at most every min(SEC, 300)\n"
 	       "  --max-buffered-body BYTES   a body a policy reads is buffered whole: request\n"
 	       "                              over it 413, response over it 502 (default 4194304)\n"
 	       "  --max-header-bytes N        request head limit, else 431 (default 32768)\n"
@@ -323,6 +327,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "admin-key-password-file", required_argument, NULL, 21 },
 		{ "admin-client-ca", required_argument, NULL, 22 },
 		{ "admin-client-thumbprint", required_argument, NULL, 23 },
+		{ "openid-refresh", required_argument, NULL, 24 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -336,6 +341,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	int rc = 2, started = 0;
 	struct cg_admin_opts admin = { 0 };
 	bool fail_open = false, no_fetch = false;
+	uint64_t openid_refresh = CG_OIDC_REFRESH_S;
 	SSL_CTX *client_ctx = NULL;
 	optind = 1;
 	int c;
@@ -452,6 +458,10 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		case 17:
 			no_fetch = true;
 			break;
+		case 24:
+			if (parse_count("--openid-refresh", optarg, 1, 86400, &openid_refresh))
+				goto out;
+			break;
 		case 15:
 			if (parse_count("--max-buffered-body", optarg, 0, 1024ull * 1024 * 1024, &gw->set.max_buffered_body))
 				goto out;
@@ -511,6 +521,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		}
 	}
 	cg_snapshot_set_revocation(gw->crl, fail_open);
+	cg_oidc_enable((uint32_t)openid_refresh);
 	char shown[PATH_MAX]; /* store_path without a password */
 	cg_store_display(store_path, shown, sizeof(shown));
 	if (cg_store_exists(store_path)) {

@@ -28,6 +28,9 @@ struct cg_arena;
 #define CG_POL_MAX_DIAGS 100u                    /* diagnostics kept per check; the rest are counted */
 #define CG_POL_MAX_IDENTITIES 10u                /* validate-client-certificate <identity> count */
 #define CG_POL_MAX_NAMED_VALUE_NAME 256u         /* APIM displayName length */
+#define CG_POL_JWT_MIN_HMAC_KEY 16u              /* validate-jwt symmetric key bytes (128 bits, as .NET) */
+#define CG_POL_JWT_MIN_RSA_BITS 2048u            /* validate-jwt RSA modulus bits (n/e keys) */
+#define CG_POL_JWT_MAX_OPENID 4                  /* validate-jwt <openid-config> elements */
 
 /* How the text is stored (APIM PolicyContentFormat). rawxml: expressions
  * hold raw '"', '<', '&&'; xml: a well-formed, entity-escaped document. */

@@ -414,6 +414,131 @@ static void check_limit_concurrency(struct vctx *v, const struct cg_pol_node *n)
 		    "Value '0' of attribute 'max-count' in element 'limit-concurrency' is not valid; expected at least 1");
 }
 
+/* ---- validate-jwt (docs/policies.md) ----------------------------------- */
+
+static void check_jwt(struct vctx *v, const struct cg_pol_node *n)
+{
+	static const char *const once[] = { "issuer-signing-keys", "decryption-keys", "audiences", "issuers",
+					     "required-claims" };
+	const struct cg_pol_attr *hn = cg_pol_attr_get(n, "header-name");
+	int k = !!hn + !!cg_pol_attr_get(n, "query-parameter-name") + !!cg_pol_attr_get(n, "token-value");
+	if (k != 1)
+		err(v, n, n->pos,
+		    "Element 'validate-jwt' requires exactly one of attributes 'header-name', 'query-parameter-name' or 'token-value'");
+	for (size_t i = 0; i < sizeof(once) / sizeof(once[0]); i++)
+		if (count_named(n, once[i]) > 1)
+			err(v, n, n->pos, "Element 'validate-jwt' may contain only one '%s' element", once[i]);
+	if (count_named(n, "openid-config") > CG_POL_JWT_MAX_OPENID)
+		err(v, n, n->pos, "Element 'validate-jwt' may contain at most %d 'openid-config' elements",
+		    CG_POL_JWT_MAX_OPENID);
+	const struct cg_pol_attr *code = cg_pol_attr_get(n, "failed-validation-httpcode");
+	uint64_t u;
+	if (code && !code->is_expr && cg_str_to_u64(code->value, 0xffffffffu, &u) && (u < 100 || u > 599))
+		err(v, n, code->vpos,
+		    "Value '%.*s' of attribute 'failed-validation-httpcode' in element 'validate-jwt' is not valid; expected an HTTP status code (100 to 599)",
+		    CG_STR_FMT(code->value));
+	/* APIM: the scheme is checked only in the Authorization header. */
+	const struct cg_pol_attr *rs = cg_pol_attr_get(n, "require-scheme");
+	if (rs && (!hn || (!hn->is_expr && !cg_str_ieq_lit(hn->value, "Authorization"))))
+		pol_diag(v->d, CG_POL_WARNING, rs->pos, n->origin,
+			 "Attribute 'require-scheme' of element 'validate-jwt' is ignored: the scheme is checked only when header-name is 'Authorization'");
+}
+
+/* Refused children of validate-jwt: named, never skipped. */
+static void refuse_jwt_child(struct vctx *v, const struct cg_pol_node *n)
+{
+	err(v, n, n->pos, "Element '%.*s' of 'validate-jwt' is not run by this gateway yet (encrypted tokens are not supported)",
+	    CG_STR_FMT(n->name));
+}
+
+/* The discovery document is fetched over https only (its keys are trusted
+ * through the server's certificate). */
+static void check_openid(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *u = cg_pol_attr_get(n, "url");
+	if (u && !u->is_expr && (!cg_str_has_prefix(u->value, CG_STR("https://")) || u->value.len < 9))
+		err(v, n, u->vpos, "Value '%.*s' of attribute 'url' in element 'openid-config' is not valid; expected an https:// URL",
+		    CG_STR_FMT(u->value));
+}
+
+/* audiences, issuers, required-claims, issuer-signing-keys: not empty. */
+static void check_jwt_list(struct vctx *v, const struct cg_pol_node *n)
+{
+	const char *kid = cg_str_eq_lit(n->name, "audiences")	  ? "audience"
+			  : cg_str_eq_lit(n->name, "issuers")	  ? "issuer"
+			  : cg_str_eq_lit(n->name, "required-claims") ? "claim"
+								      : "key";
+	if (!count_named(n, kid))
+		err(v, n, n->pos, "Element '%.*s' must contain at least one '%s' element", CG_STR_FMT(n->name), kid);
+}
+
+/* Bits of a big-endian unsigned number. */
+static size_t be_bits(const unsigned char *b, size_t n)
+{
+	while (n && !*b) {
+		b++;
+		n--;
+	}
+	size_t bits = n * 8;
+	for (unsigned char c = n ? b[0] : 0x80; c && !(c & 0x80); c <<= 1)
+		bits--;
+	return n ? bits : 0;
+}
+
+/* Decodes a key part into a temporary; returns its length or -1. */
+static long key_part(struct cg_str s, bool url, unsigned char *buf, size_t cap)
+{
+	if (s.len / 4 * 3 + 3 > cap)
+		return -1;
+	return cg_b64_decode(s, url, buf);
+}
+
+static void check_jwt_key(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *nn = cg_pol_attr_get(n, "n"), *e = cg_pol_attr_get(n, "e");
+	const struct cg_pol_attr *cid = cg_pol_attr_get(n, "certificate-id");
+	int forms = n->has_text + !!(nn || e) + !!cid;
+	if (forms != 1) {
+		err(v, n, n->pos,
+		    "Element 'key' requires exactly one of: a base64 value, attributes 'n' and 'e', or attribute 'certificate-id'");
+		return;
+	}
+	unsigned char buf[8192];
+	if (n->has_text && !n->text_is_expr) {
+		long len = key_part(cg_str_trim_space(n->text), false, buf, sizeof(buf));
+		if (len < 0)
+			err(v, n, n->text_pos, "Value of element 'key' is not valid base64");
+		else if (len < CG_POL_JWT_MIN_HMAC_KEY)
+			err(v, n, n->text_pos,
+			    "Element 'key' holds %ld bytes; a symmetric signing key needs at least %u bytes (128 bits)", len,
+			    CG_POL_JWT_MIN_HMAC_KEY);
+	}
+	if (!(nn || e))
+		return;
+	if (!nn || !e) {
+		err(v, n, n->pos, "Element 'key' requires both attributes 'n' and 'e'");
+		return;
+	}
+	if (nn->is_expr || e->is_expr)
+		return; /* refused by the attribute check */
+	long nl = key_part(nn->value, true, buf, sizeof(buf));
+	if (nl <= 0)
+		err(v, n, nn->vpos, "Value of attribute 'n' in element 'key' is not valid base64url");
+	else if (be_bits(buf, (size_t)nl) < CG_POL_JWT_MIN_RSA_BITS)
+		err(v, n, nn->vpos, "RSA modulus 'n' of element 'key' has %zu bits; at least %u are needed",
+		    be_bits(buf, (size_t)nl), CG_POL_JWT_MIN_RSA_BITS);
+	long el = key_part(e->value, true, buf, sizeof(buf));
+	if (el <= 0 || el > 8 || be_bits(buf, (size_t)el) < 2)
+		err(v, n, e->vpos, "Value of attribute 'e' in element 'key' is not a valid base64url RSA exponent");
+}
+
+static void check_jwt_claim(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *sep = cg_pol_attr_get(n, "separator");
+	if (sep && !sep->value.len)
+		err(v, n, sep->vpos, "Attribute 'separator' of element 'claim' must not be empty");
+}
+
 /* ---- the table ------------------------------------------------------ */
 
 #define END { NULL, 0, K_ANY, NULL }
@@ -505,6 +630,24 @@ static const struct attr_spec a_auth_cert[] = {
 	{ "thumbprint", A_EXPR, K_ANY, NULL }, { "certificate-id", A_EXPR, K_ANY, NULL },
 	{ "body", A_EXPR, K_ANY, NULL }, { "password", A_EXPR, K_ANY, NULL }, END };
 
+/* validate-jwt: expressions where APIM documents them. */
+static const struct attr_spec a_jwt[] = {
+	{ "header-name", A_EXPR, K_ANY, NULL }, { "query-parameter-name", A_EXPR, K_ANY, NULL },
+	{ "token-value", A_EXPR, K_ANY, NULL }, { "failed-validation-httpcode", A_EXPR, K_UINT, NULL },
+	{ "failed-validation-error-message", A_EXPR, K_ANY, NULL },
+	{ "require-expiration-time", A_EXPR, K_BOOL, NULL }, { "require-scheme", A_EXPR, K_ANY, NULL },
+	{ "require-signed-tokens", A_EXPR, K_BOOL, NULL }, { "clock-skew", A_EXPR, K_UINT, NULL },
+	{ "output-token-variable-name", 0, K_ANY, NULL }, END };
+static const struct attr_spec a_openid[] = { { "url", A_REQ, K_ANY, NULL },
+					     { "validate-connectivity", 0, K_BOOL, NULL }, END };
+static const struct attr_spec a_jwt_key[] = { { "id", 0, K_ANY, NULL }, { "certificate-id", 0, K_ANY, NULL },
+					      { "n", 0, K_ANY, NULL }, { "e", 0, K_ANY, NULL }, END };
+static const struct attr_spec a_claim[] = { { "name", A_REQ, K_ANY, NULL },
+					    { "match", 0, K_ENUM, "all|any" },
+					    { "separator", 0, K_ANY, NULL }, END };
+static const struct attr_spec a_auth_basic[] = { { "username", A_REQ | A_EXPR, K_ANY, NULL },
+						 { "password", A_REQ | A_EXPR, K_ANY, NULL }, END };
+
 /* on-error allow-list (apim.md §1.6) intersected with what we implement:
  * choose, set-variable, return-response, set-header, set-method,
  * set-status, mock-response, trace, find-and-replace, limit-concurrency (and include-fragment,
@@ -557,6 +700,19 @@ static const struct elem_spec specs[] = {
 	{ "api", 0, C_CHILDREN, 0, a_limit_api, "operation", check_limit_api },
 	{ "operation", 0, C_EMPTY, 0, a_limit_api, NULL, check_limit_api },
 	{ "limit-concurrency", S_ALL, C_POLICIES, 0, a_concurrency, NULL, check_limit_concurrency },
+	{ "validate-jwt", S_IN, C_CHILDREN, 0, a_jwt,
+	  "openid-config|issuer-signing-keys|decryption-keys|audiences|issuers|required-claims", check_jwt },
+	{ "openid-config", 0, C_EMPTY, 0, a_openid, NULL, check_openid },
+	{ "decryption-keys", 0, C_CHILDREN, 0, a_none, "key", refuse_jwt_child },
+	{ "issuer-signing-keys", 0, C_CHILDREN, 0, a_none, "key", check_jwt_list },
+	{ "key", 0, C_TEXT, 0, a_jwt_key, NULL, check_jwt_key },
+	{ "audiences", 0, C_CHILDREN, 0, a_none, "audience", check_jwt_list },
+	{ "audience", 0, C_TEXT_REQ, 1, a_none, NULL, NULL },
+	{ "issuers", 0, C_CHILDREN, 0, a_none, "issuer", check_jwt_list },
+	{ "issuer", 0, C_TEXT_REQ, 1, a_none, NULL, NULL },
+	{ "required-claims", 0, C_CHILDREN, 0, a_none, "claim", check_jwt_list },
+	{ "claim", 0, C_CHILDREN, 0, a_claim, "value", check_jwt_claim },
+	{ "authentication-basic", S_IN, C_EMPTY, 0, a_auth_basic, NULL, NULL },
 };
 
 static const struct elem_spec *find_spec(struct cg_str name)

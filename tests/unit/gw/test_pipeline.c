@@ -16,35 +16,7 @@
 #include "gw/snapshot.h"
 #include "tls/tls.h"
 
-#include "gw/pki.h"
-
-static struct cg_model_host host = { "a.test", cert_pem, key_pem, false, true };
-static struct cg_model_api api = { "api", "API", "api", "http://127.0.0.1:1/base", NULL, 0, false, NULL, NULL };
-
-/* Builds a snapshot whose global policy is text (rawxml). */
-static struct cg_snapshot *build(const char *global, const char *api_policy, char *err, size_t errlen)
-{
-	struct cg_model m = { 0 };
-	struct cg_model_policy pols[2];
-	size_t n = 0;
-	if (global)
-		pols[n++] = (struct cg_model_policy){ CG_MODEL_POLICY_GLOBAL, NULL, NULL, "rawxml", global, NULL };
-	if (api_policy)
-		pols[n++] = (struct cg_model_policy){ CG_MODEL_POLICY_API, "api", NULL, "rawxml", api_policy, NULL };
-	m.hosts = &host;
-	m.num_hosts = 1;
-	m.apis = &api;
-	m.num_apis = 1;
-	m.policies = pols;
-	m.num_policies = n;
-	return cg_snapshot_build(&m, 1, err, errlen);
-}
-
-struct run {
-	struct cg_arena arena;
-	struct cg_pipe p;
-	enum cg_pipe_rc rc;
-};
+#include "gw/pipe_helpers.h"
 
 static const char *const guide[] = {
 	"@(context.Request.Certificate == null || context.Request.Certificate.NotAfter < DateTime.Now)",
@@ -65,25 +37,6 @@ static char *guide_policy(const char *cond)
 		 "</policies>",
 		 cond);
 	return buf;
-}
-
-/* A GET /x request with Host, X-Key and the name/value pairs of extra
- * (NULL-terminated, may be NULL), ready to run. */
-static void prepare(struct run *r, const struct cg_pipeline *pl, const char *const *extra)
-{
-	cg_arena_init(&r->arena, 4096, 0);
-	assert_int_equal(cg_pipe_init(&r->p, &r->arena, pl), 0);
-	r->p.method = CG_STR("GET");
-	r->p.path = CG_STR("/x");
-	r->p.reqv.method = CG_STR("GET");
-	r->p.reqv.ip_address = CG_STR("10.1.2.3");
-	r->p.apiv.id = CG_STR("api");
-	cg_hlist_add(&r->p.req_hdrs, &r->arena, CG_STR("Host"), CG_STR("a.test"));
-	cg_hlist_add(&r->p.req_hdrs, &r->arena, CG_STR("X-Key"), CG_STR("secret"));
-	for (size_t i = 0; extra && extra[i]; i += 2)
-		cg_hlist_add(&r->p.req_hdrs, &r->arena, cg_str_from_c(extra[i]), cg_str_from_c(extra[i + 1]));
-	r->p.reqv.headers.items = r->p.req_hdrs.items;
-	r->p.reqv.headers.n = r->p.req_hdrs.n;
 }
 
 static void start(struct run *r, const struct cg_pipeline *pl, const struct cg_expr_cert *cert,
@@ -521,19 +474,6 @@ static void test_find_and_replace(void **state)
 /* Throttling in the pipeline: deferred counting when return-response ends
  * inbound, headers on whatever response is sent, the 429 through
  * on-error, and run-time values that are refused. */
-static struct cg_snapshot *build_ok(const char *inbound)
-{
-	char err[512], text[2048];
-	snprintf(text, sizeof(text),
-		 "<policies><inbound>%s</inbound><backend><forward-request/></backend><outbound/><on-error/>"
-		 "</policies>",
-		 inbound);
-	struct cg_snapshot *s = build(text, NULL, err, sizeof(err));
-	if (!s)
-		fail_msg("%s", err);
-	return s;
-}
-
 static void test_throttling(void **state)
 {
 	(void)state;
