@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 	printf("%-24s %8s %12s %10s %8s\n", "policy", "certs", "ns/eval", "outcome", "steps");
 	long counts[] = { 1, maxcerts };
 	for (int which = 0; which < 5; which++) {
-		struct cg_model_policy pol = { CG_MODEL_POLICY_GLOBAL, NULL, NULL, "rawxml", policy_text(which) };
+		struct cg_model_policy pol = { CG_MODEL_POLICY_GLOBAL, NULL, NULL, "rawxml", policy_text(which), NULL };
 		struct cg_model m = { 0 };
 		m.hosts = &host;
 		m.num_hosts = 1;

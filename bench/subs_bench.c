@@ -1,8 +1,10 @@
 /* Subscription-key check microbenchmark: nanoseconds per cg_sub_check (the
  * work every routed request does before its policies) with 1 and with
  * 100,000 subscriptions in the snapshot, for a request without a key on an
- * API that needs none, a valid header key, a valid query key, and an
- * unknown key. Ten typical request headers precede the key header.
+ * API that needs none, a valid header key, a valid query key, a key of a
+ * subscription to a product that holds the API (its membership is one
+ * more binary search), and an unknown key. Ten typical request headers
+ * precede the key header. The product subscription is one of the N.
  *
  *   build/subs_bench [--iterations N] [--subs N]
  * Prints one line per (case, subscription count): ns/check, median of 7
@@ -32,6 +34,7 @@ static const struct bcase cases[] = {
 	{ "open API, no key", "open", NULL, "a=1&b=2", CG_SUB_OK },
 	{ "header key", "paid", "k-00000001-primary", "a=1&b=2", CG_SUB_OK },
 	{ "query key", "paid", NULL, "a=1&subscription-key=k-00000001-secondary", CG_SUB_OK },
+	{ "product key", "paid", "k-product-primary", "a=1&b=2", CG_SUB_OK },
 	{ "unknown key", "paid", "k-99999999-primary", "", CG_SUB_INVALID },
 };
 
@@ -88,6 +91,12 @@ int main(int argc, char **argv)
 		{ "open", "Open", "open", "http://127.0.0.1:9", NULL, 0, false, NULL, NULL },
 		{ "paid", "Paid", "paid", "http://127.0.0.1:9", NULL, 0, true, NULL, NULL },
 	};
+	/* A product holding "paid"; subs[1] is scoped to it. */
+	static const char *gold_apis[] = { "paid" };
+	struct cg_model_product gold = { "gold", "Gold", "", true, false, -1, true,
+					 gold_apis, 1, "2026-01-01T00:00:00Z" };
+	if (maxsubs < 2)
+		maxsubs = 2;
 	struct cg_model_sub *subs = calloc((size_t)maxsubs, sizeof(*subs));
 	char(*txt)[3][40] = calloc((size_t)maxsubs, sizeof(*txt));
 	if (!subs || !txt)
@@ -97,9 +106,11 @@ int main(int argc, char **argv)
 		snprintf(txt[i][1], 40, "k-%08ld-primary", i + 1);
 		snprintf(txt[i][2], 40, "k-%08ld-secondary", i + 1);
 		subs[i] = (struct cg_model_sub){ txt[i][0], txt[i][0], NULL, "active", txt[i][1],
-						 txt[i][2], NULL, "2026-01-01T00:00:00Z" };
+						 txt[i][2], NULL, "2026-01-01T00:00:00Z", NULL };
 	}
-	long counts[2] = { 1, maxsubs };
+	subs[1].primary_key = "k-product-primary";
+	subs[1].scope_product = "gold";
+	long counts[2] = { 2, maxsubs };
 	for (int c = 0; c < 2; c++) {
 		struct cg_model m = { 0 };
 		m.hosts = &host;
@@ -108,6 +119,8 @@ int main(int argc, char **argv)
 		m.num_apis = 2;
 		m.subs = subs;
 		m.num_subs = (size_t)counts[c];
+		m.products = &gold;
+		m.num_products = 1;
 		char err[512];
 		struct cg_snapshot *s = cg_snapshot_build(&m, 1, err, sizeof(err));
 		if (!s) {

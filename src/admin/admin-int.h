@@ -247,6 +247,14 @@ void cg_admin_h_backends(struct cg_admin_ctx *ctx, const struct cg_admin_req *re
 			 const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 void cg_admin_h_backend(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 			const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_products(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			 const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_product(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_product_apis(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			     const struct cg_admin_route *rt, struct cg_admin_resp *resp);
+void cg_admin_h_product_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
+			    const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 void cg_admin_h_subs(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		     const struct cg_admin_route *rt, struct cg_admin_resp *resp);
 void cg_admin_h_sub(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,

@@ -66,7 +66,8 @@ enum cg_admin_res {
 	CG_ADMIN_RES_OP,                /* /apis/{api}/operations/{op} */
 	CG_ADMIN_RES_HOSTS,             /* /hostnames */
 	CG_ADMIN_RES_HOST,              /* /hostnames/{name} */
-	CG_ADMIN_RES_POLICIES,          /* /policies, /apis/{api}/policies, .../operations/{op}/policies */
+	CG_ADMIN_RES_POLICIES,          /* /policies, /products/{pid}/policies, /apis/{api}/policies,
+					 * .../operations/{op}/policies */
 	CG_ADMIN_RES_POLICY,            /* .../policies/policy */
 	CG_ADMIN_RES_FRAGMENTS,         /* /policyFragments */
 	CG_ADMIN_RES_FRAGMENT,          /* /policyFragments/{id} */
@@ -82,6 +83,10 @@ enum cg_admin_res {
 	CG_ADMIN_RES_SUBS,              /* /subscriptions */
 	CG_ADMIN_RES_SUB,               /* /subscriptions/{sid} */
 	CG_ADMIN_RES_SUB_ACTION,        /* POST /subscriptions/{sid}/{listSecrets,regenerate*Key} */
+	CG_ADMIN_RES_PRODUCTS,          /* /products */
+	CG_ADMIN_RES_PRODUCT,           /* /products/{pid} */
+	CG_ADMIN_RES_PRODUCT_APIS,      /* /products/{pid}/apis */
+	CG_ADMIN_RES_PRODUCT_API,       /* /products/{pid}/apis/{api} */
 	CG_ADMIN_RES_COUNT_,
 };
 
@@ -100,6 +105,7 @@ enum cg_admin_sub_action {
 struct cg_admin_route {
 	enum cg_admin_res res;
 	char api[CG_ADMIN_MAX_NAME_LEN + 1];  /* API id, for API/operation scopes */
+	char product[CG_ADMIN_MAX_NAME_LEN + 1]; /* product id (products/{pid}/...) */
 	char op[CG_ADMIN_MAX_NAME_LEN + 1];   /* operation id */
 	char name[CG_ADMIN_MAX_NAME_LEN + 1]; /* the item's own name (hostname, fragment id ...) */
 	enum cg_admin_sub_action action;      /* CG_ADMIN_RES_SUB_ACTION */

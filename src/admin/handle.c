@@ -475,6 +475,10 @@ static const cg_admin_handler_fn handlers[CG_ADMIN_RES_COUNT_] = {
 	[CG_ADMIN_RES_SUBS] = cg_admin_h_subs,
 	[CG_ADMIN_RES_SUB] = cg_admin_h_sub,
 	[CG_ADMIN_RES_SUB_ACTION] = cg_admin_h_sub,
+	[CG_ADMIN_RES_PRODUCTS] = cg_admin_h_products,
+	[CG_ADMIN_RES_PRODUCT] = cg_admin_h_product,
+	[CG_ADMIN_RES_PRODUCT_APIS] = cg_admin_h_product_apis,
+	[CG_ADMIN_RES_PRODUCT_API] = cg_admin_h_product_api,
 };
 
 bool cg_admin_authenticate(const struct cg_admin_ctx *ctx, const struct cg_admin_req *req,

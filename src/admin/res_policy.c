@@ -1,4 +1,4 @@
-/* policies/policy (global, API and operation scope), policyFragments/{id}
+/* policies/policy (global, product, API and operation scope), policyFragments/{id}
  * and namedValues/{id}. The store validates every write against the
  * others (a policy must load with the store's fragments and named values),
  * so its refusals (every diagnostic with line:col) become 400s verbatim. */
@@ -15,6 +15,7 @@
 #define TYPE_POLICY_GLOBAL "Microsoft.ApiManagement/service/policies"
 #define TYPE_POLICY_API    "Microsoft.ApiManagement/service/apis/policies"
 #define TYPE_POLICY_OP     "Microsoft.ApiManagement/service/apis/operations/policies"
+#define TYPE_POLICY_PRODUCT "Microsoft.ApiManagement/service/products/policies"
 #define TYPE_FRAGMENT      "Microsoft.ApiManagement/service/policyFragments"
 #define TYPE_NAMED_VALUE   "Microsoft.ApiManagement/service/namedValues"
 
@@ -67,6 +68,8 @@ static char *diag_buf(struct cg_admin_resp *resp)
 
 static enum cg_model_policy_scope scope_of(const struct cg_admin_route *rt)
 {
+	if (rt->product[0])
+		return CG_MODEL_POLICY_PRODUCT;
 	if (rt->op[0])
 		return CG_MODEL_POLICY_OPERATION;
 	if (rt->api[0])
@@ -74,15 +77,31 @@ static enum cg_model_policy_scope scope_of(const struct cg_admin_route *rt)
 	return CG_MODEL_POLICY_GLOBAL;
 }
 
-/* 404 when the scope's API or operation does not exist. */
+/* The id the store takes for the scope: the product or the API, or NULL. */
+static const char *scope_id(const struct cg_admin_route *rt)
+{
+	return rt->product[0] ? rt->product : rt->api[0] ? rt->api : NULL;
+}
+
+/* 404 when the scope's product, API or operation does not exist. */
 static int scope_exists(struct cg_admin_ctx *ctx, const struct cg_admin_route *rt,
 			struct cg_admin_resp *resp)
 {
-	if (!rt->api[0])
+	if (!rt->api[0] && !rt->product[0])
 		return 0;
 	struct cg_model m;
 	if (cg_admin_load(ctx, &m, resp))
 		return -1;
+	if (rt->product[0]) {
+		bool found = false;
+		for (size_t i = 0; i < m.num_products && !found; i++)
+			found = strcmp(m.products[i].id, rt->product) == 0;
+		cg_model_free(&m);
+		if (!found)
+			cg_admin_error(resp, 404, "ResourceNotFound", "product '%s' not found",
+				       rt->product);
+		return found ? 0 : -1;
+	}
 	const struct cg_model_api *a = NULL;
 	for (size_t i = 0; i < m.num_apis && !a; i++)
 		if (strcmp(m.apis[i].id, rt->api) == 0)
@@ -107,7 +126,10 @@ static json_t *policy_json(const struct cg_admin_route *rt, const struct cg_stor
 {
 	char id[64 + 2 * CG_ADMIN_MAX_NAME_LEN];
 	const char *type = TYPE_POLICY_GLOBAL;
-	if (rt->op[0]) {
+	if (rt->product[0]) {
+		snprintf(id, sizeof(id), "/products/%s/policies/policy", rt->product);
+		type = TYPE_POLICY_PRODUCT;
+	} else if (rt->op[0]) {
 		snprintf(id, sizeof(id), "/apis/%s/operations/%s/policies/policy", rt->api, rt->op);
 		type = TYPE_POLICY_OP;
 	} else if (rt->api[0]) {
@@ -127,7 +149,7 @@ static int policy_read(struct cg_admin_ctx *ctx, const struct cg_admin_route *rt
 {
 	char err[CG_STORE_ERR_LEN];
 	memset(t, 0, sizeof(*t));
-	int rc = cg_store_policy_get(ctx->store, scope_of(rt), rt->api[0] ? rt->api : NULL,
+	int rc = cg_store_policy_get(ctx->store, scope_of(rt), scope_id(rt),
 				     rt->op[0] ? rt->op : NULL, t, err, sizeof(err));
 	if (rc == 0)
 		return 1;
@@ -162,7 +184,7 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	if (!cg_admin_allow(req, resp, "GET, PUT, DELETE") || scope_exists(ctx, rt, resp))
 		return;
 	char name[2 * CG_ADMIN_MAX_NAME_LEN + 64];
-	cg_store_policy_name(scope_of(rt), rt->api, rt->op, name, sizeof(name));
+	cg_store_policy_name(scope_of(rt), scope_id(rt), rt->op, name, sizeof(name));
 	struct cg_store_text t;
 	int f = policy_read(ctx, rt, &t, resp);
 	if (f < 0)
@@ -187,7 +209,7 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		if (!cg_admin_delete_check(req, resp, name, f, etag))
 			return;
 		char e[CG_STORE_ERR_LEN];
-		int rc = cg_store_policy_rm(ctx->store, scope_of(rt), rt->api[0] ? rt->api : NULL,
+		int rc = cg_store_policy_rm(ctx->store, scope_of(rt), scope_id(rt),
 					    rt->op[0] ? rt->op : NULL, e, sizeof(e));
 		cg_admin_deleted(resp, rc, e, name);
 		return;
@@ -206,7 +228,7 @@ void cg_admin_h_policy(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	}
 	if (!(err = diag_buf(resp)))
 		goto out;
-	int rc = cg_store_policy_set(ctx->store, scope_of(rt), rt->api[0] ? rt->api : NULL,
+	int rc = cg_store_policy_set(ctx->store, scope_of(rt), scope_id(rt),
 				     rt->op[0] ? rt->op : NULL, format, value, err,
 				     CG_STORE_DIAG_LEN);
 	if (rc) {

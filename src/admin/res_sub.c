@@ -15,7 +15,9 @@ static json_t *sub_json(const struct cg_model_sub *b)
 {
 	char rid[32 + CG_ADMIN_MAX_NAME_LEN], scope[16 + CG_ADMIN_MAX_NAME_LEN];
 	snprintf(rid, sizeof(rid), "/subscriptions/%s", b->id);
-	if (b->scope_api)
+	if (b->scope_product)
+		snprintf(scope, sizeof(scope), "/products/%s", b->scope_product);
+	else if (b->scope_api)
 		snprintf(scope, sizeof(scope), "/apis/%s", b->scope_api);
 	else
 		snprintf(scope, sizeof(scope), "/apis");
@@ -136,7 +138,7 @@ static void put_sub(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		.created = &created,
 	};
 	int rc = cg_store_sub_set(ctx->store, &in, err, sizeof(err));
-	/* An unknown API in the scope, a key in use: the body is wrong. */
+	/* An unknown API or product in the scope, a key in use: the body is wrong. */
 	if (rc == CG_STORE_FAIL_NOT_FOUND || rc == CG_STORE_FAIL_CONFLICT)
 		rc = CG_STORE_FAIL_INVALID;
 	if (rc) {

@@ -146,6 +146,40 @@ int cg_admin_route(struct cg_str path, struct cg_admin_route *out, int *status)
 		}
 		return -1;
 	}
+	if (seg_is(s[0], "products")) {
+		if (n == 1) {
+			out->res = CG_ADMIN_RES_PRODUCTS;
+			return 0;
+		}
+		NAME(product, 1);
+		if (n == 2) {
+			out->res = CG_ADMIN_RES_PRODUCT;
+			return 0;
+		}
+		if (seg_is(s[2], "apis")) {
+			if (n == 3) {
+				out->res = CG_ADMIN_RES_PRODUCT_APIS;
+				return 0;
+			}
+			NAME(api, 3);
+			if (n == 4) {
+				out->res = CG_ADMIN_RES_PRODUCT_API;
+				return 0;
+			}
+			return -1;
+		}
+		if (!seg_is(s[2], "policies"))
+			return -1;
+		if (n == 3) {
+			out->res = CG_ADMIN_RES_POLICIES;
+			return 0;
+		}
+		if (n == 4 && seg_is(s[3], "policy")) {
+			out->res = CG_ADMIN_RES_POLICY;
+			return 0;
+		}
+		return -1;
+	}
 	if (seg_is(s[0], "policies")) {
 		if (n == 1) {
 			out->res = CG_ADMIN_RES_POLICIES;

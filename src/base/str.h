@@ -38,6 +38,14 @@ static inline bool cg_str_eq(struct cg_str a, struct cg_str b)
 	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
+/* Bytewise order (SQLite's BINARY collation, PostgreSQL's "C"): <0, 0, >0. */
+static inline int cg_str_cmp(struct cg_str a, struct cg_str b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+	return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
 static inline unsigned char cg_ascii_lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;

@@ -78,17 +78,16 @@ int cg_cli_api_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
-	int sub_req = -1;
-	if (req && (sub_req = strcmp(req, "true") == 0 ? 1 : strcmp(req, "false") == 0 ? 0 : -2) < 0)
-		return cg_cli_usage_error(ctx, "--subscription-required takes true or false, not '%s'",
-					  req);
+	int sub_req, rc;
+	if ((rc = cg_cli_parse_bool(ctx, "--subscription-required", req, &sub_req)))
+		return rc;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
 	char err[CG_STORE_ERR_LEN];
 	bool created = false;
 	struct cg_store_api_set in = { a.pos[0], dn, path, backend, &created, sub_req, kh, kq };
-	int rc = cg_store_api_set(st, &in, err, sizeof(err));
+	rc = cg_store_api_set(st, &in, err, sizeof(err));
 	cg_store_close(st);
 	if (rc)
 		return cg_cli_store_fail(err);

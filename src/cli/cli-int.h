@@ -127,6 +127,17 @@ int cg_cli_store_cmd(struct cg_cli_ctx *ctx, int argc, char **argv, const char *
 int cg_cli_rm(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli_rm *r);
 
 /* Commands. */
+/* An option's "true"/"false" value: *out 1 or 0, -1 when value is NULL
+ * (not given). Anything else is a usage error (its exit status returned). */
+int cg_cli_parse_bool(const struct cg_cli_ctx *ctx, const char *opt, const char *value, int *out);
+
+int cg_cli_product_set(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_product_list(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_product_show(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_product_rm(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_product_add_api(struct cg_cli_ctx *ctx, int argc, char **argv);
+int cg_cli_product_rm_api(struct cg_cli_ctx *ctx, int argc, char **argv);
+
 int cg_cli_host_set(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_host_list(struct cg_cli_ctx *ctx, int argc, char **argv);
 int cg_cli_host_show(struct cg_cli_ctx *ctx, int argc, char **argv);

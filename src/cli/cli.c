@@ -134,14 +134,17 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --json        Print a JSON object.\n" },
 	{ "op rm", cg_cli_op_rm, "op rm API-ID OP-ID", "Removes one operation of an API.\n" },
 	{ "policy set", cg_cli_policy_set,
-	  "policy set [--api ID [--operation OP]] FILE [--format rawxml|xml]",
-	  "Sets the policy document of a scope: global (no options), an API (--api) or an\n"
-	  "operation (--api and --operation). FILE holds <policies>...</policies> as APIM\n"
+	  "policy set [--product ID | --api ID [--operation OP]] FILE [--format rawxml|xml]",
+	  "Sets the policy document of a scope: global (no options), a product\n"
+	  "(--product), an API (--api) or an operation (--api and --operation). A product's\n"
+	  "policy runs between global and API for requests a key of a subscription to\n"
+	  "the product granted. FILE holds <policies>...</policies> as APIM\n"
 	  "stores it; '-' reads standard input. The document must load: named values\n"
 	  "({{name}}) and fragments it includes must exist, every expression must compile.\n"
 	  "Each problem is printed as FILE:line:col: message and nothing is stored.\n"
 	  "Warnings are printed the same way; the policy is stored.\n"
 	  "\n"
+	  "  --product ID     The product whose policy this is.\n"
 	  "  --api ID         The API whose policy this is.\n"
 	  "  --operation OP   The operation (of --api) whose policy this is.\n"
 	  "  --format F       rawxml (default: expressions hold raw '\"', '<', '&&', as APIM\n"
@@ -149,12 +152,12 @@ static const struct cg_cli_cmd commands[] = {
 	  "Example:\n"
 	  "  certgate policy set --api orders policy.xml\n" },
 	{ "policy show", cg_cli_policy_show,
-	  "policy show [--api ID [--operation OP]] [--format rawxml|xml]",
+	  "policy show [--product ID | --api ID [--operation OP]] [--format rawxml|xml]",
 	  "Prints the stored policy document of a scope, exactly as it was set.\n"
 	  "\n"
 	  "  --format F   Print it as rawxml or xml (APIM GET ?format=): a policy stored\n"
 	  "               in the other format is converted; only expressions change.\n" },
-	{ "policy rm", cg_cli_policy_rm, "policy rm [--api ID [--operation OP]]",
+	{ "policy rm", cg_cli_policy_rm, "policy rm [--product ID | --api ID [--operation OP]]",
 	  "Removes the policy of a scope. Without a global policy the gateway forwards\n"
 	  "requests (APIM's default); without an API or operation policy, the broader one\n"
 	  "applies.\n" },
@@ -163,7 +166,7 @@ static const struct cg_cli_cmd commands[] = {
 	  "\n"
 	  "  --json        Print a JSON array (scope, apiId, operationId, format, bytes).\n" },
 	{ "policy check", cg_cli_policy_check,
-	  "policy check FILE [--format rawxml|xml] [--scope global|api|operation]",
+	  "policy check FILE [--format rawxml|xml] [--scope global|product|api|operation]",
 	  "Loads a policy document (or a <fragment>) as 'policy set' would, without storing\n"
 	  "it, and prints every diagnostic as FILE:line:col: message. When the store exists,\n"
 	  "its named values and fragments are used; otherwise references to them fail.\n"
@@ -171,7 +174,8 @@ static const struct cg_cli_cmd commands[] = {
 	  "\n"
 	  "  --format F    rawxml (default) or xml.\n"
 	  "  --scope S     Check a document as the policy of that scope: global (default),\n"
-	  "                api or operation (these warn about sections without <base/>).\n"
+	  "                product, api or operation (these warn about sections without\n"
+	  "                <base/>).\n"
 	  "Example:\n"
 	  "  certgate policy check policy.xml\n" },
 	{ "nv set", cg_cli_nv_set,
@@ -310,15 +314,17 @@ static const struct cg_cli_cmd commands[] = {
 	  "                tls{validateCertificateChain, validateCertificateName}}}.\n" },
 	{ "backend rm", cg_cli_backend_rm, "backend rm ID", "Removes a backend.\n" },
 	{ "sub set", cg_cli_sub_set,
-	  "sub set ID [--scope /apis|/apis/API] [--display-name TEXT] [--state STATE]\n"
+	  "sub set ID [--scope /apis|/apis/API|/products/PRODUCT] [--display-name TEXT]\n"
+	  "           [--state STATE]\n"
 	  "           [--primary-key KEY] [--secondary-key KEY]\n"
 	  "           [--expiration YYYY-MM-DDTHH:MM:SSZ | --no-expiration]",
 	  "Creates or updates a subscription (APIM subscriptions entity): a pair of keys\n"
 	  "that grants the APIs of its scope while its state is active. ID is like an\n"
 	  "API id.\n"
 	  "\n"
-	  "  --scope S          /apis (all APIs) or /apis/API (one API). Needed when\n"
-	  "                     creating.\n"
+	  "  --scope S          /apis (all APIs), /apis/API (one API) or\n"
+	  "                     /products/PRODUCT (the APIs of a published product).\n"
+	  "                     Needed when creating.\n"
 	  "  --state STATE      active, suspended, submitted, rejected, cancelled or\n"
 	  "                     expired. Only active grants access. Default on create:\n"
 	  "                     submitted (APIM).\n"
@@ -342,6 +348,42 @@ static const struct cg_cli_cmd commands[] = {
 	  "Replaces one key of a subscription with a new generated one; the other key\n"
 	  "keeps working.\n" },
 	{ "sub rm", cg_cli_sub_rm, "sub rm ID", "Removes a subscription: its keys stop working.\n" },
+	{ "product set", cg_cli_product_set,
+	  "product set ID [--display-name TEXT] [--description TEXT] [--state STATE]\n"
+	  "           [--subscription-required true|false] [--approval-required true|false]\n"
+	  "           [--subscriptions-limit N|none]",
+	  "Creates or updates a product (APIM products entity): a group of APIs that a\n"
+	  "subscription with the scope /products/ID grants while the product is\n"
+	  "published. ID is like an API id. Add APIs with 'product add-api', set its\n"
+	  "policy with 'policy set --product ID'.\n"
+	  "\n"
+	  "  --state STATE      published or notPublished (default on create, APIM's).\n"
+	  "                     A product that is not published grants nothing.\n"
+	  "  --subscription-required true|false\n"
+	  "                     APIM subscriptionRequired (default true); shown to\n"
+	  "                     policies as context.Product.SubscriptionRequired.\n"
+	  "                     false does not open the product's APIs to callers\n"
+	  "                     without a key (docs/subscriptions.md).\n"
+	  "  --approval-required true|false, --subscriptions-limit N|none\n"
+	  "                     Stored and shown to policies; certgate has no approval\n"
+	  "                     workflow and no users to count subscriptions of.\n"
+	  "\n"
+	  "On update, omitted options keep their stored values.\n"
+	  "Example:\n"
+	  "  certgate product set starter --state published\n" },
+	{ "product list", cg_cli_product_list, "product list [--json]",
+	  "Lists products: ID, state, whether a key is required, API count, display name.\n" },
+	{ "product show", cg_cli_product_show, "product show ID [--json]",
+	  "Shows one product and its APIs.\n" },
+	{ "product rm", cg_cli_product_rm, "product rm ID [--delete-subscriptions]",
+	  "Removes a product, its policy and its API links. A product that subscriptions\n"
+	  "are scoped to is not removed unless --delete-subscriptions (APIM's\n"
+	  "deleteSubscriptions) removes them with it.\n" },
+	{ "product add-api", cg_cli_product_add_api, "product add-api PRODUCT API",
+	  "Adds an API to a product: the product's subscriptions grant it.\n" },
+	{ "product rm-api", cg_cli_product_rm_api, "product rm-api PRODUCT API",
+	  "Removes an API from a product: the product's subscriptions stop granting it\n"
+	  "(they are kept).\n" },
 };
 
 #define NUM_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -455,7 +497,8 @@ int cg_cli_main(int argc, char **argv)
 	if (strcmp(group, "serve") == 0)
 		return serve(store_path, argc - i, argv + i);
 	static const char *const groups[] = { "host", "api",  "op", "policy",  "nv",
-					      "fragment", "cert", "ca", "crl", "backend", "sub" };
+					      "fragment", "cert", "ca", "crl", "backend", "sub",
+					      "product" };
 	bool known = false;
 	for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
 		known = known || strcmp(group, groups[g]) == 0;

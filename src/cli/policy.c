@@ -18,13 +18,22 @@
 #define CHECK_OUT_MAX     (1024 * 1024) /* policy check: all diagnostics, formatted */
 #define CHECK_LINE_MAX    (8 * 1024)    /* policy check: one diagnostic */
 
-/* --api / --operation to a scope; usage error when --operation comes alone. */
-static int scope_of(const struct cg_cli_ctx *ctx, const char *api, const char *op,
-		    enum cg_model_policy_scope *out)
+/* --product / --api / --operation to a scope and the id the store takes
+ * for it (*api: the product id at product scope); usage error when
+ * --operation comes alone or --product with another. */
+static int scope_of(const struct cg_cli_ctx *ctx, const char *product, const char **api,
+		    const char *op, enum cg_model_policy_scope *out)
 {
-	if (op && !api)
+	if (op && !*api)
 		return cg_cli_usage_error(ctx, "--operation needs --api");
-	*out = op ? CG_MODEL_POLICY_OPERATION : api ? CG_MODEL_POLICY_API : CG_MODEL_POLICY_GLOBAL;
+	if (product && *api)
+		return cg_cli_usage_error(ctx, "--product excludes --api and --operation");
+	*out = product ? CG_MODEL_POLICY_PRODUCT
+	       : op    ? CG_MODEL_POLICY_OPERATION
+	       : *api  ? CG_MODEL_POLICY_API
+		       : CG_MODEL_POLICY_GLOBAL;
+	if (product)
+		*api = product;
 	return 0;
 }
 
@@ -47,8 +56,9 @@ static void print_text(const char *text)
 
 int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *format = NULL;
+	const char *api = NULL, *op = NULL, *format = NULL, *product = NULL;
 	const struct cg_cli_opt opts[] = {
+		{ "--product", &product, NULL },
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 		{ "--format", &format, NULL },
@@ -58,7 +68,7 @@ int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	PARSE_OR_HELP(ctx, argc, argv, opts, pos, 1, a);
 	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
-	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
+	if ((rc = scope_of(ctx, product, &api, op, &scope)) || (rc = check_format_opt(ctx, format)))
 		return rc;
 	const char *file = a.pos[0];
 	char *text;
@@ -95,8 +105,9 @@ int cg_cli_policy_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL, *format = NULL;
+	const char *api = NULL, *op = NULL, *format = NULL, *product = NULL;
 	const struct cg_cli_opt opts[] = {
+		{ "--product", &product, NULL },
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 		{ "--format", &format, NULL },
@@ -105,7 +116,7 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
 	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
-	if ((rc = scope_of(ctx, api, op, &scope)) || (rc = check_format_opt(ctx, format)))
+	if ((rc = scope_of(ctx, product, &api, op, &scope)) || (rc = check_format_opt(ctx, format)))
 		return rc;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_READ);
 	if (!st)
@@ -124,8 +135,9 @@ int cg_cli_policy_show(struct cg_cli_ctx *ctx, int argc, char **argv)
 
 int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	const char *api = NULL, *op = NULL;
+	const char *api = NULL, *op = NULL, *product = NULL;
 	const struct cg_cli_opt opts[] = {
+		{ "--product", &product, NULL },
 		{ "--api", &api, NULL },
 		{ "--operation", &op, NULL },
 	};
@@ -133,7 +145,7 @@ int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 	PARSE_OR_HELP(ctx, argc, argv, opts, NULL, 0, a);
 	enum cg_model_policy_scope scope = CG_MODEL_POLICY_GLOBAL; /* set by scope_of */
 	int rc;
-	if ((rc = scope_of(ctx, api, op, &scope)))
+	if ((rc = scope_of(ctx, product, &api, op, &scope)))
 		return rc;
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_WRITE);
 	if (!st)
@@ -150,7 +162,8 @@ int cg_cli_policy_rm(struct cg_cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-static const char *const scope_words[] = { "global", "api", "operation" };
+/* Indexed by enum cg_model_policy_scope. */
+static const char *const scope_words[] = { "global", "api", "operation", "product" };
 
 static json_t *policy_json(const struct cg_model *m, size_t i)
 {
@@ -159,6 +172,7 @@ static json_t *policy_json(const struct cg_model *m, size_t i)
 	cg_cli_jput(j, "scope", json_string(scope_words[p->scope]));
 	cg_cli_jput(j, "apiId", p->api_id ? json_string(p->api_id) : json_null());
 	cg_cli_jput(j, "operationId", p->op_id ? json_string(p->op_id) : json_null());
+	cg_cli_jput(j, "productId", p->product_id ? json_string(p->product_id) : json_null());
 	cg_cli_jput(j, "format", json_string(p->format));
 	cg_cli_jput(j, "bytes", json_integer((json_int_t)strlen(p->value)));
 	return j;
@@ -169,14 +183,16 @@ static void policy_row(const struct cg_model *m, size_t i, struct cg_cli_table *
 	const struct cg_model_policy *p = &m->policies[i];
 	char n[24];
 	snprintf(n, sizeof(n), "%zu", strlen(p->value));
-	const char *row[] = { scope_words[p->scope], p->api_id ? p->api_id : "-",
+	/* a product policy shows its product where an API would be */
+	const char *owner = p->product_id ? p->product_id : p->api_id;
+	const char *row[] = { scope_words[p->scope], owner ? owner : "-",
 			      p->op_id ? p->op_id : "-", p->format, n };
 	cg_cli_table_row(t, row);
 }
 
 int cg_cli_policy_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	static const char *const head[] = { "SCOPE", "API", "OPERATION", "FORMAT", "BYTES" };
+	static const char *const head[] = { "SCOPE", "API/PRODUCT", "OPERATION", "FORMAT", "BYTES" };
 	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_policies),
 					      policy_json, policy_row };
 	return cg_cli_list(ctx, argc, argv, &l);
@@ -257,9 +273,11 @@ int cg_cli_policy_check(struct cg_cli_ctx *ctx, int argc, char **argv)
 		scope = CG_POL_SCOPE_API;
 	else if (scope_opt && strcmp(scope_opt, "operation") == 0)
 		scope = CG_POL_SCOPE_OPERATION;
+	else if (scope_opt && strcmp(scope_opt, "product") == 0)
+		scope = CG_POL_SCOPE_PRODUCT;
 	else if (scope_opt && strcmp(scope_opt, "global") != 0)
-		return cg_cli_usage_error(ctx, "--scope must be global, api or operation, not '%s'",
-					  scope_opt);
+		return cg_cli_usage_error(
+			ctx, "--scope must be global, product, api or operation, not '%s'", scope_opt);
 	const char *file = a.pos[0];
 	const char *shown = strcmp(file, "-") == 0 ? "<stdin>" : file;
 	char *text;

@@ -1,5 +1,5 @@
 /* `certgate sub ...`: APIM subscriptions (a named pair of keys granting
- * all APIs or one API while active). Lists and show never print the keys;
+ * all APIs, one API or a product's APIs while active). Lists and show never print the keys;
  * `sub keys` does (APIM listSecrets). */
 #include <stdio.h>
 #include <string.h>
@@ -50,7 +50,9 @@ static const struct cg_model_sub *find_sub(const struct cg_model *m, const char 
 
 static void scope_of(const struct cg_model_sub *b, char *out, size_t len)
 {
-	if (b->scope_api)
+	if (b->scope_product)
+		snprintf(out, len, "/products/%s", b->scope_product);
+	else if (b->scope_api)
 		snprintf(out, len, "/apis/%s", b->scope_api);
 	else
 		snprintf(out, len, "/apis");
@@ -60,7 +62,7 @@ static void scope_of(const struct cg_model_sub *b, char *out, size_t len)
 static json_t *sub_json(const struct cg_model *m, size_t i)
 {
 	const struct cg_model_sub *b = &m->subs[i];
-	char scope[CG_STORE_MAX_ID_LEN + 8];
+	char scope[CG_STORE_MAX_ID_LEN + 12];
 	scope_of(b, scope, sizeof(scope));
 	json_t *j = json_object(), *p = json_object();
 	cg_cli_jput(j, "id", json_string(b->id));
@@ -76,7 +78,7 @@ static json_t *sub_json(const struct cg_model *m, size_t i)
 static void sub_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
 {
 	const struct cg_model_sub *b = &m->subs[i];
-	char scope[CG_STORE_MAX_ID_LEN + 8];
+	char scope[CG_STORE_MAX_ID_LEN + 12];
 	scope_of(b, scope, sizeof(scope));
 	const char *row[] = { b->id, scope, b->state, b->expiration ? b->expiration : "-",
 			      b->display_name };
@@ -98,7 +100,7 @@ static int sub_show(const struct cg_model *m, const char *const *pos, bool json)
 		return cg_cli_fail("subscription '%s' does not exist", pos[0]);
 	if (json)
 		return cg_cli_json_print(sub_json(m, (size_t)(b - m->subs)));
-	char scope[CG_STORE_MAX_ID_LEN + 8];
+	char scope[CG_STORE_MAX_ID_LEN + 12];
 	scope_of(b, scope, sizeof(scope));
 	printf("ID:            %s\n", b->id);
 	printf("Display name:  %s\n", b->display_name);

@@ -477,3 +477,15 @@ int cg_cli_rm(struct cg_cli_ctx *ctx, int argc, char **argv, const struct cg_cli
 	const char *const pos[] = { r->pos_name };
 	return store_cmd(ctx, argc, argv, pos, 1, CG_CLI_OPEN_WRITE, NULL, r);
 }
+
+int cg_cli_parse_bool(const struct cg_cli_ctx *ctx, const char *opt, const char *value, int *out)
+{
+	*out = -1;
+	if (!value)
+		return 0;
+	if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0) {
+		*out = value[0] == 't';
+		return 0;
+	}
+	return cg_cli_usage_error(ctx, "%s takes true or false, not '%s'", opt, value);
+}

@@ -161,6 +161,14 @@ struct cg_expr_subscription_view {
 	bool has_start, has_end;
 };
 
+/* context.Product (IProduct): the product of a product subscription. */
+struct cg_expr_product_view {
+	struct cg_str id, name;
+	bool published;              /* State: ProductState.Published, else NotPublished */
+	bool subscription_required, approval_required;
+	int64_t subscriptions_limit; /* -1 = null */
+};
+
 /* The whole view. NULL pointers read as null in expressions
  * (context.Response is null inbound, context.LastError outside on-error). */
 struct cg_expr_context {
@@ -171,6 +179,7 @@ struct cg_expr_context {
 	struct cg_expr_deployment_view *deployment;
 	struct cg_expr_lasterror_view *last_error;
 	const struct cg_expr_subscription_view *subscription; /* NULL: no key (null) */
+	const struct cg_expr_product_view *product;           /* NULL: no product (null) */
 	struct cg_expr_vars *variables;
 	uint8_t request_id[16];  /* .NET Guid byte order as printed (big-endian text order) */
 	int64_t timestamp;       /* DateTime ticks, UTC (Kind=Utc) */

@@ -1078,8 +1078,27 @@ FN(sub_end)
 	return ret_dt(out, SUB(self)->end, CG_EXPR_DT_UTC);
 }
 
-/* User, Product: certgate has none, so these are null and their members
- * are never reached (NullReferenceException, or ?. null). */
+/* context.Product: the product of a product subscription's key, or null.
+ * State is ProductState's name as a string (no enum types here). */
+#define PROD(self) ((const struct cg_expr_product_view *)(self)->u.obj)
+FN(ctx_product) { return ret_obj(out, CG_EXPR_T_PRODUCT, CTX(self)->product); }
+FN(prod_id) { return ret_str(out, PROD(self)->id); }
+FN(prod_name) { return ret_str(out, PROD(self)->name); }
+FN(prod_state)
+{
+	return ret_str(out, PROD(self)->published ? CG_STR("Published") : CG_STR("NotPublished"));
+}
+FN(prod_subreq) { return ret_bool(out, PROD(self)->subscription_required); }
+FN(prod_approval) { return ret_bool(out, PROD(self)->approval_required); }
+FN(prod_limit)
+{
+	if (PROD(self)->subscriptions_limit < 0)
+		return ret_obj(out, CG_EXPR_T_OBJECT, NULL);
+	return ret_int(out, (int32_t)PROD(self)->subscriptions_limit);
+}
+
+/* User: certgate has none, so it is null and its members are never
+ * reached (NullReferenceException, or ?. null). */
 FN(ctx_null) { return ret_obj(out, CG_EXPR_T_OBJECT, NULL); }
 FN(never) { return ret_str(out, CG_STR("")); }
 
@@ -3291,7 +3310,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(CONTEXT, "Elapsed", TY(TIMESPAN), ctx_elapsed),
 	PROP(CONTEXT, "LastError", TY(LASTERROR), ctx_lasterror),
 	PROP(CONTEXT, "Operation", TY(OPERATION), ctx_operation),
-	PROP(CONTEXT, "Product", TY(PRODUCT), ctx_null),
+	PROP(CONTEXT, "Product", TY(PRODUCT), ctx_product),
 	PROP(CONTEXT, "Request", TY(REQUEST), ctx_request),
 	PROP(CONTEXT, "RequestId", TY(GUID), ctx_requestid),
 	PROP(CONTEXT, "Response", TY(RESPONSE), ctx_response),
@@ -3405,8 +3424,13 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(USER, "Id", TY(STRING), never),
 	PROP(USER, "LastName", TY(STRING), never),
 	PROP(USER, "Note", TY(STRING), never),
-	PROP(PRODUCT, "Id", TY(STRING), never),
-	PROP(PRODUCT, "Name", TY(STRING), never),
+	PROP(PRODUCT, "ApprovalRequired", TY(BOOL), prod_approval),
+	PROP(PRODUCT, "Id", TY(STRING), prod_id),
+	PROP(PRODUCT, "Name", TY(STRING), prod_name),
+	PROP(PRODUCT, "State", TY(STRING), prod_state),
+	{ CG_EXPR_T_PRODUCT, MF_NULLABLE, 0, 0, "SubscriptionLimit", { { 0 } }, TY(INT), prod_limit },
+	PROP(PRODUCT, "SubscriptionRequired", TY(BOOL), prod_subreq),
+	{ CG_EXPR_T_PRODUCT, MF_NULLABLE, 0, 0, "SubscriptionsLimit", { { 0 } }, TY(INT), prod_limit },
 	METH(X500, "ToString", 0, 0, TY(STRING), any_tostring, { 0 }),
 
 	/* dictionaries */

@@ -45,7 +45,7 @@ enum cg_expr_tid {
 	CG_EXPR_T_JTOKEN,    /* Newtonsoft JToken / JObject / JArray (a jansson json_t) */
 	CG_EXPR_T_SUBSCRIPTION, /* ISubscription: the request key's subscription, or null */
 	CG_EXPR_T_USER,      /* IUser: always null */
-	CG_EXPR_T_PRODUCT,   /* IProduct: always null */
+	CG_EXPR_T_PRODUCT,   /* IProduct: the product of a product subscription */
 	CG_EXPR_T_NAMETYPE,  /* X509NameType (an enum, held as INT) */
 	CG_EXPR_T_BASICAUTH, /* BasicAuthCredentials (string.AsBasic()) */
 	CG_EXPR_T_JPROPERTY, /* Newtonsoft JProperty (name + json_t value) */

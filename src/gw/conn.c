@@ -495,6 +495,24 @@ static const struct cg_x509 *pipe_load_x509(void *user, STACK_OF(X509) **chain)
 static struct cg_str host_name_only(struct cg_str host, char *buf, size_t bufsz);
 static const struct cg_expr_cert *conn_cert(struct cg_conn *c);
 
+/* context.Product: the product of the subscription whose key came with
+ * the request (null without one, or for a subscription to all APIs or one
+ * API). */
+static int fill_product_view(struct cg_pipe *p, const struct cg_rt_product *prod)
+{
+	struct cg_expr_product_view *v = cg_arena_zalloc(p->arena, sizeof(*v));
+	if (!v)
+		return -1;
+	v->id = prod->id;
+	v->name = prod->display_name;
+	v->published = prod->published;
+	v->subscription_required = prod->sub_required;
+	v->approval_required = prod->approval_required;
+	v->subscriptions_limit = prod->subscriptions_limit;
+	p->ctx.product = v;
+	return 0;
+}
+
 /* context.Subscription for the subscription whose key came with the
  * request. */
 static int fill_sub_view(struct cg_pipe *p, const struct cg_rt_sub *sub, struct cg_str key)
@@ -515,7 +533,7 @@ static int fill_sub_view(struct cg_pipe *p, const struct cg_rt_sub *sub, struct 
 	v->end = sub->expires ? cg_expr_ticks_from_unix(sub->expires) : 0;
 	v->has_end = sub->expires != 0;
 	p->ctx.subscription = v;
-	return 0;
+	return sub->product ? fill_product_view(p, sub->product) : 0;
 }
 
 /* Fills the expression views for this request. */
@@ -1312,6 +1330,18 @@ static bool subscription_ok(struct cg_conn *c, const struct cg_pipeline *pl)
 	return false;
 }
 
+/* With a key of a product subscription, the product's document runs
+ * between global and API: the pipeline built for this API in that
+ * product (the key check found the API in it). Otherwise pl. */
+static const struct cg_pipeline *product_pipeline(const struct cg_req *r, const struct cg_pipeline *pl)
+{
+	const struct cg_rt_product_api *pa =
+		r->sub && r->sub->product ? cg_product_find_api(r->sub->product, r->route.api) : NULL;
+	if (!pa)
+		return pl;
+	return r->route.op ? pa->op_pipelines[r->route.op - r->route.api->ops] : pa->pipeline;
+}
+
 static void begin_request(struct cg_conn *c, size_t headlen)
 {
 	struct cg_req *r = &c->req;
@@ -1378,6 +1408,7 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 	const struct cg_pipeline *pl = r->route.op ? r->route.op->pipeline : r->route.api->pipeline;
 	if (!subscription_ok(c, pl))
 		return; /* 401, through on-error when there are policies */
+	pl = product_pipeline(r, pl);
 	if (pl && !pl->trivial && pl->uses_request_body && r->body == CG_BODY_STREAM) {
 		/* A policy reads the body: read it whole first (bounded). */
 		r->pl_pending = pl;

@@ -39,6 +39,7 @@ struct cg_gw_settings {
 /* ---- configuration snapshot -------------------------------------------- */
 
 struct cg_pipeline;
+struct cg_pol_doc;
 struct cg_expr_cert_table;
 struct cg_trust;
 struct x509_st;
@@ -88,6 +89,7 @@ struct cg_rt_op {
 	size_t num_query_params;
 	unsigned score; /* specificity, for choosing among several matches */
 	const struct cg_pipeline *pipeline; /* effective policy: global + API + this operation */
+	const struct cg_pol_doc *doc;       /* its own policy document, or NULL (for products) */
 };
 
 /* A backend origin and its resolved address (resolved when the snapshot is
@@ -115,10 +117,33 @@ struct cg_rt_client_cert {
 };
 
 /* A subscription (APIM subscriptions/{sid}) as the gateway checks it. */
+/* An API of a product and its effective policies with the product's
+ * document between global and API (APIM: global, product, API,
+ * operation). */
+struct cg_rt_product_api {
+	const struct cg_rt_api *api;
+	const struct cg_pipeline *pipeline;      /* global + product + API */
+	const struct cg_pipeline **op_pipelines; /* per operation of api, in its order */
+};
+
+/* A product (APIM products/{pid}). */
+struct cg_rt_product {
+	struct cg_str id;
+	struct cg_str display_name;
+	bool published;              /* only a published product grants its APIs */
+	bool sub_required;           /* APIM subscriptionRequired (context.Product) */
+	bool approval_required;      /* APIM approvalRequired (context.Product) */
+	int64_t subscriptions_limit; /* APIM subscriptionsLimit; -1 = null */
+	struct cg_rt_product_api *apis; /* sorted by API id (bytewise) */
+	size_t num_apis;
+};
+
 struct cg_rt_sub {
 	struct cg_str id;
 	struct cg_str display_name;
-	struct cg_str scope_api;  /* the one API it grants; "" = all APIs */
+	struct cg_str scope_api;  /* the one API it grants; "" = all APIs (unless a product) */
+	struct cg_str scope_product; /* "/products/{pid}" scope: pid; "" otherwise */
+	const struct cg_rt_product *product; /* that product; NULL: none, or not found (grants nothing) */
 	bool active;              /* state "active": only then do its keys work */
 	int64_t expires;          /* unix seconds; 0 = never */
 	int64_t created;          /* unix seconds */
@@ -143,6 +168,7 @@ struct cg_rt_api {
 	struct cg_rt_op *ops;
 	size_t num_ops;
 	const struct cg_pipeline *pipeline; /* global + API (requests when the API has no operations) */
+	const struct cg_pol_doc *doc;       /* its own policy document, or NULL (for products) */
 };
 
 struct cg_snapshot {
@@ -165,6 +191,8 @@ struct cg_snapshot {
 	size_t num_subs;
 	struct cg_rt_sub_key *sub_keys;                /* open addressing by digest, 2^k slots */
 	size_t sub_key_mask;                           /* slots - 1 */
+	struct cg_rt_product *products;                /* sorted by id */
+	size_t num_products;
 };
 
 /* ---- route result -------------------------------------------------------- */

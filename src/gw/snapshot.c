@@ -385,6 +385,7 @@ struct pol_build {
 	const struct cg_pol_doc *global;
 };
 
+/* The stored policy of a scope; api is the product id at product scope. */
 static const struct cg_model_policy *find_policy(const struct cg_model *m,
 						 enum cg_model_policy_scope scope, const char *api,
 						 const char *op)
@@ -393,7 +394,8 @@ static const struct cg_model_policy *find_policy(const struct cg_model *m,
 		const struct cg_model_policy *p = &m->policies[i];
 		if (p->scope != scope)
 			continue;
-		if (scope != CG_MODEL_POLICY_GLOBAL && (!p->api_id || strcmp(p->api_id, api) != 0))
+		const char *id = scope == CG_MODEL_POLICY_PRODUCT ? p->product_id : p->api_id;
+		if (scope != CG_MODEL_POLICY_GLOBAL && (!id || strcmp(id, api) != 0))
 			continue;
 		if (scope == CG_MODEL_POLICY_OPERATION && (!p->op_id || strcmp(p->op_id, op) != 0))
 			continue;
@@ -432,13 +434,15 @@ static int load_policy(struct cg_snapshot *s, struct pol_build *pb, const struct
 	return 0;
 }
 
-static int make_pipeline(struct cg_snapshot *s, const struct cg_pol_doc *g, const struct cg_pol_doc *a,
-			 const struct cg_pol_doc *o, const struct cg_pipeline **out, const char *what,
-			 char *err, size_t errlen)
+/* The pipeline of a chain of documents, broad to narrow (NULL entries are
+ * skipped scopes; docs[0] is the global document). */
+static int make_pipeline_chain(struct cg_snapshot *s, const struct cg_pol_doc *const *docs, size_t n,
+			       const struct cg_pipeline **out, const char *what, char *err,
+			       size_t errlen)
 {
 	struct cg_pol_effective eff;
 	struct cg_pipeline *pl = cg_arena_zalloc(&s->arena, sizeof(*pl));
-	if (!pl || cg_pol_effective(&s->arena, g, a, o, &eff) != 0) {
+	if (!pl || cg_pol_effective_chain(&s->arena, docs, n, &eff) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -449,6 +453,14 @@ static int make_pipeline(struct cg_snapshot *s, const struct cg_pol_doc *g, cons
 	}
 	*out = pl;
 	return 0;
+}
+
+static int make_pipeline(struct cg_snapshot *s, const struct cg_pol_doc *g, const struct cg_pol_doc *a,
+			 const struct cg_pol_doc *o, const struct cg_pipeline **out, const char *what,
+			 char *err, size_t errlen)
+{
+	const struct cg_pol_doc *const docs[3] = { g, a, o };
+	return make_pipeline_chain(s, docs, 3, out, what, err, errlen);
 }
 
 static int pol_build_init(struct cg_snapshot *s, const struct cg_model *m, struct pol_build *pb,
@@ -493,6 +505,7 @@ static int api_pipelines(struct cg_snapshot *s, const struct cg_model *m, struct
 	if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_API, ma->id, NULL), CG_POL_SCOPE_API, what,
 			&adoc, err, errlen) != 0)
 		return -1;
+	api->doc = adoc;
 	if (make_pipeline(s, pb->global, adoc, NULL, &api->pipeline, what, err, errlen) != 0)
 		return -1;
 	for (size_t k = 0; k < ma->num_ops; k++) {
@@ -501,9 +514,113 @@ static int api_pipelines(struct cg_snapshot *s, const struct cg_model *m, struct
 		if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_OPERATION, ma->id, ma->ops[k].id),
 				CG_POL_SCOPE_OPERATION, what, &odoc, err, errlen) != 0)
 			return -1;
+		api->ops[k].doc = odoc;
 		if (make_pipeline(s, pb->global, adoc, odoc, &api->ops[k].pipeline, what, err, errlen) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+/* ---- products -------------------------------------------------------------- */
+
+/* The pipelines of one API of a product: global, product, API (and
+ * operation) documents, the API's already loaded. */
+static int product_api(struct cg_snapshot *s, struct pol_build *pb, const struct cg_pol_doc *pdoc,
+		       const struct cg_rt_product *p, const struct cg_rt_api *api,
+		       struct cg_rt_product_api *out, char *err, size_t errlen)
+{
+	char what[300];
+	const struct cg_pol_doc *docs[4] = { pb->global, pdoc, api->doc, NULL };
+	out->api = api;
+	out->op_pipelines = cg_arena_zalloc(&s->arena, sizeof(*out->op_pipelines) * (api->num_ops + 1));
+	if (!out->op_pipelines) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(what, sizeof(what), "policy of api '%.*s' in product '%.*s'", (int)api->id.len,
+		 api->id.ptr, (int)p->id.len, p->id.ptr);
+	if (make_pipeline_chain(s, docs, 3, &out->pipeline, what, err, errlen) != 0)
+		return -1;
+	for (size_t k = 0; k < api->num_ops; k++) {
+		docs[3] = api->ops[k].doc;
+		snprintf(what, sizeof(what), "policy of operation '%.*s' of api '%.*s' in product '%.*s'",
+			 (int)api->ops[k].id.len, api->ops[k].id.ptr, (int)api->id.len, api->id.ptr,
+			 (int)p->id.len, p->id.ptr);
+		if (make_pipeline_chain(s, docs, 4, &out->op_pipelines[k], what, err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The runtime API of id: the APIs are still in the model's order (by
+ * id) when products are built. */
+static const struct cg_rt_api *api_by_id(const struct cg_snapshot *s, const char *id)
+{
+	size_t lo = 0, hi = s->num_apis;
+	struct cg_str want = cg_str_from_c(id);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cg_str_cmp(s->apis[mid]->id, want);
+		if (c == 0)
+			return s->apis[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int build_product(struct cg_snapshot *s, const struct cg_model *m, struct pol_build *pb,
+			 const struct cg_model_product *mp, struct cg_rt_product *p, char *err,
+			 size_t errlen)
+{
+	char what[200];
+	const struct cg_pol_doc *pdoc;
+	p->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(mp->id));
+	p->display_name = cg_arena_strdup_str(&s->arena, cg_str_from_c(mp->display_name));
+	p->published = mp->published;
+	p->sub_required = mp->subscription_required;
+	p->approval_required = mp->approval_required;
+	p->subscriptions_limit = mp->subscriptions_limit;
+	p->apis = cg_arena_zalloc(&s->arena, sizeof(*p->apis) * (mp->num_apis + 1));
+	if (!p->id.ptr || !p->display_name.ptr || !p->apis) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(what, sizeof(what), "policy of product '%s'", mp->id);
+	if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_PRODUCT, mp->id, NULL),
+			CG_POL_SCOPE_PRODUCT, what, &pdoc, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < mp->num_apis; i++) {
+		const struct cg_rt_api *api = api_by_id(s, mp->apis[i]);
+		if (!api)
+			continue; /* cannot happen with foreign keys on */
+		if (product_api(s, pb, pdoc, p, api, &p->apis[p->num_apis], err, errlen) != 0)
+			return -1;
+		p->num_apis++;
+	}
+	return 0;
+}
+
+/* Products, then each product-scoped subscription's product. Before the
+ * APIs are sorted by path. */
+static int build_products(struct cg_snapshot *s, const struct cg_model *m, struct pol_build *pb,
+			  char *err, size_t errlen)
+{
+	s->products = cg_arena_zalloc(&s->arena, sizeof(*s->products) * (m->num_products + 1));
+	if (!s->products) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < m->num_products; i++) {
+		if (build_product(s, m, pb, &m->products[i], &s->products[i], err, errlen) != 0)
+			return -1;
+		s->num_products++;
+	}
+	for (size_t i = 0; i < s->num_subs; i++)
+		if (s->subs[i].scope_product.len)
+			s->subs[i].product = cg_snapshot_find_product(s, s->subs[i].scope_product);
 	return 0;
 }
 
@@ -784,12 +901,47 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 		if (api_pipelines(s, m, &pb, ma, api, err, errlen) != 0)
 			goto fail;
 	}
+	if (build_products(s, m, &pb, err, errlen) != 0)
+		goto fail;
 	cg_arena_destroy(&pb.diag_arena);
 	qsort(s->apis, s->num_apis, sizeof(*s->apis), cmp_api_path_len);
 	return s;
 fail:
 	cg_arena_destroy(&pb.diag_arena);
 	cg_snapshot_unref(s);
+	return NULL;
+}
+
+const struct cg_rt_product *cg_snapshot_find_product(const struct cg_snapshot *s, struct cg_str id)
+{
+	size_t lo = 0, hi = s->num_products;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cg_str_cmp(s->products[mid].id, id);
+		if (c == 0)
+			return &s->products[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const struct cg_rt_product_api *cg_product_find_api(const struct cg_rt_product *p,
+						     const struct cg_rt_api *api)
+{
+	size_t lo = 0, hi = p->num_apis;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = cg_str_cmp(p->apis[mid].api->id, api->id);
+		if (c == 0)
+			return &p->apis[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }
 

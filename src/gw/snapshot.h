@@ -28,6 +28,14 @@ void cg_snapshot_unref(struct cg_snapshot *s);
 
 /* The hostname serving a name (lowercase, no port): exact match, then a
  * wildcard "*.rest" covering one label; NULL when none matches. */
+/* The product of id, or NULL (binary search over s->products). */
+const struct cg_rt_product *cg_snapshot_find_product(const struct cg_snapshot *s, struct cg_str id);
+
+/* The entry of api in product p (its pipelines), or NULL when the product
+ * does not contain it. */
+const struct cg_rt_product_api *cg_product_find_api(const struct cg_rt_product *p,
+						     const struct cg_rt_api *api);
+
 const struct cg_rt_host *cg_snapshot_find_host(const struct cg_snapshot *s, struct cg_str name);
 
 /* Routes a request as APIM does: the API whose URL suffix is the longest

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "gw/snapshot.h"
 #include "http/h1.h"
 
 /* Fetched once: OpenSSL 3's implicit fetch (EVP_sha256()) per call
@@ -73,10 +74,13 @@ static int build_sub(struct cg_snapshot *s, const struct cg_model_sub *ms, struc
 	rs->id = cg_arena_strdup_str(a, cg_str_from_c(ms->id));
 	rs->display_name = cg_arena_strdup_str(a, cg_str_from_c(ms->display_name));
 	rs->scope_api = cg_arena_strdup_str(a, cg_str_from_c(ms->scope_api ? ms->scope_api : ""));
+	rs->scope_product =
+		cg_arena_strdup_str(a, cg_str_from_c(ms->scope_product ? ms->scope_product : ""));
 	rs->primary_key = cg_arena_strdup_str(a, cg_str_from_c(ms->primary_key));
 	rs->secondary_key = cg_arena_strdup_str(a, cg_str_from_c(ms->secondary_key));
 	rs->active = strcmp(ms->state, "active") == 0;
-	if (!rs->id.ptr || !rs->display_name.ptr || !rs->scope_api.ptr || !rs->primary_key.ptr ||
+	if (!rs->id.ptr || !rs->display_name.ptr || !rs->scope_api.ptr || !rs->scope_product.ptr ||
+	    !rs->primary_key.ptr ||
 	    !rs->secondary_key.ptr) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -144,10 +148,19 @@ static const struct cg_rt_sub *find_key(const struct cg_snapshot *s, struct cg_s
 	return found;
 }
 
+/* A product scope grants the APIs of its product while it is published;
+ * a product that is not there (cannot happen) grants nothing. */
+static bool scope_grants(const struct cg_rt_sub *sub, const struct cg_rt_api *api)
+{
+	if (sub->scope_product.len)
+		return sub->product && sub->product->published &&
+		       cg_product_find_api(sub->product, api) != NULL;
+	return !sub->scope_api.len || cg_str_eq(sub->scope_api, api->id);
+}
+
 static bool grants(const struct cg_rt_sub *sub, const struct cg_rt_api *api, int64_t now)
 {
-	return sub->active && (!sub->expires || now < sub->expires) &&
-	       (!sub->scope_api.len || cg_str_eq(sub->scope_api, api->id));
+	return sub->active && (!sub->expires || now < sub->expires) && scope_grants(sub, api);
 }
 
 enum cg_sub_check cg_sub_check(const struct cg_snapshot *s, const struct cg_rt_api *api,

@@ -30,7 +30,8 @@ enum cg_sub_check {
 /* Checks the request's key for api: the API's key header (first one),
  * else its query parameter. A key is looked up by digest and compared in
  * constant time; it grants the API when its subscription is active, not
- * expired at now (unix seconds) and scoped to all APIs or to this one. A
+ * expired at now (unix seconds) and scoped to all APIs, to this one or to
+ * a published product that contains it. A
  * key that does not is refused even on an API that needs none (APIM).
  * On CG_SUB_OK *sub is the subscription (NULL: none) and *key the key as
  * sent (a slice of the request). */

@@ -263,7 +263,8 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 	}
 	/* APIM: a certificate referenced by policies cannot be deleted. */
 	s = cg_store_prepare(st,
-			     "SELECT scope, api_id, op_id, value, NULL FROM policies UNION ALL "
+			     "SELECT scope, coalesce(api_id, product_id), op_id, value, NULL FROM policies "
+			     "UNION ALL "
 			     "SELECT 'fragment', NULL, NULL, value, id FROM fragments",
 			     err, errlen);
 	if (!s) {
@@ -283,11 +284,7 @@ int cg_store_cert_rm(struct cg_store *st, const char *id, char *err, size_t errl
 			snprintf(label, sizeof(label), "fragment '%s'",
 				 cg_db_col_text(s, 4));
 		else
-			cg_store_policy_name(
-				strcmp(sc, "api") == 0         ? CG_MODEL_POLICY_API
-				: strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
-							       : CG_MODEL_POLICY_GLOBAL,
-				cg_db_col_text(s, 1),
+			cg_store_policy_name(cg_store_policy_scope_of(sc), cg_db_col_text(s, 1),
 				cg_db_col_text(s, 2), label, sizeof(label));
 		users++;
 		used = strlen(list);

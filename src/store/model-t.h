@@ -48,6 +48,7 @@ enum cg_model_policy_scope {
 	CG_MODEL_POLICY_GLOBAL = 0,
 	CG_MODEL_POLICY_API,
 	CG_MODEL_POLICY_OPERATION,
+	CG_MODEL_POLICY_PRODUCT, /* the store's functions take the product id where the api id goes */
 };
 
 struct cg_model_policy {
@@ -56,6 +57,7 @@ struct cg_model_policy {
 	const char *op_id;   /* operation scope only */
 	const char *format;  /* "rawxml" or "xml" */
 	const char *value;   /* the document text, as stored */
+	const char *product_id; /* product scope only */
 };
 
 /* A named value ({{name}} in policies). */
@@ -127,6 +129,22 @@ struct cg_model_sub {
 	const char *secondary_key;
 	const char *expiration;    /* ISO 8601 UTC "2027-01-31T00:00:00Z", or NULL */
 	const char *created_at;    /* ISO 8601 UTC */
+	const char *scope_product; /* the product of a "/products/{pid}" scope (scope_api NULL), or NULL */
+};
+
+/* A product (APIM products/{pid}): a group of APIs a product-scoped
+ * subscription grants while the product is published. */
+struct cg_model_product {
+	const char *id;
+	const char *display_name;
+	const char *description;
+	bool subscription_required; /* APIM subscriptionRequired (see docs/subscriptions.md) */
+	bool approval_required;     /* APIM approvalRequired: stored and shown, no workflow */
+	int64_t subscriptions_limit; /* APIM subscriptionsLimit; -1 = none (null) */
+	bool published;             /* state "published"; "notPublished" grants nothing */
+	const char **apis;          /* ids of its APIs, sorted bytewise */
+	size_t num_apis;
+	const char *created_at;
 };
 
 struct cg_model {
@@ -152,6 +170,8 @@ struct cg_model {
 	size_t num_crls;
 	struct cg_model_sub *subs;
 	size_t num_subs;
+	struct cg_model_product *products; /* sorted by id */
+	size_t num_products;
 };
 
 #endif

@@ -88,13 +88,24 @@ static char *arena_col(struct cg_arena *a, struct cg_db_stmt *s, int i)
 
 /* ---- scopes and formats -------------------------------------------- */
 
-static const char *const scope_names[] = { "global", "api", "operation" };
+/* Indexed by enum cg_model_policy_scope. */
+static const char *const scope_names[] = { "global", "api", "operation", "product" };
+
+enum cg_model_policy_scope cg_store_policy_scope_of(const char *name)
+{
+	for (size_t i = 1; name && i < sizeof(scope_names) / sizeof(scope_names[0]); i++)
+		if (strcmp(name, scope_names[i]) == 0)
+			return (enum cg_model_policy_scope)i;
+	return CG_MODEL_POLICY_GLOBAL;
+}
 
 void cg_store_policy_name(enum cg_model_policy_scope scope, const char *api_id, const char *op_id,
 			  char *out, size_t outlen)
 {
 	if (scope == CG_MODEL_POLICY_API)
 		snprintf(out, outlen, "the policy of api '%s'", api_id ? api_id : "");
+	else if (scope == CG_MODEL_POLICY_PRODUCT)
+		snprintf(out, outlen, "the policy of product '%s'", api_id ? api_id : "");
 	else if (scope == CG_MODEL_POLICY_OPERATION)
 		snprintf(out, outlen, "the policy of operation '%s' of api '%s'",
 			 op_id ? op_id : "", api_id ? api_id : "");
@@ -106,6 +117,7 @@ static enum cg_pol_scope pol_scope(enum cg_model_policy_scope s)
 {
 	return s == CG_MODEL_POLICY_API         ? CG_POL_SCOPE_API
 	       : s == CG_MODEL_POLICY_OPERATION ? CG_POL_SCOPE_OPERATION
+	       : s == CG_MODEL_POLICY_PRODUCT   ? CG_POL_SCOPE_PRODUCT
 						: CG_POL_SCOPE_GLOBAL;
 }
 
@@ -130,7 +142,7 @@ static const char *format_name(enum cg_pol_format f)
 }
 
 /* Checks that the ids fit the scope: global takes none, api an API id,
- * operation both. */
+ * operation both, product a product id (in api_id). */
 static int check_scope(enum cg_model_policy_scope scope, const char *api_id, const char *op_id,
 		       char *err, size_t errlen)
 {
@@ -150,6 +162,11 @@ static int check_scope(enum cg_model_policy_scope scope, const char *api_id, con
 		if ((rc = cg_store_check_id("API id", api_id ? api_id : "", err, errlen)))
 			return rc;
 		return cg_store_check_id("operation id", op_id ? op_id : "", err, errlen);
+	case CG_MODEL_POLICY_PRODUCT:
+		if (op_id)
+			return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+					      "a product policy takes no operation id");
+		return cg_store_check_id("product id", api_id ? api_id : "", err, errlen);
 	}
 	return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID, "unknown policy scope %d",
 			      (int)scope);
@@ -295,19 +312,18 @@ static int env_read(struct cg_store *st, struct env_rows *e, char *err, size_t e
 	if (r == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read fragments", err, errlen);
 
-	/* Ordered so messages list users the same way every time. */
+	/* Ordered so messages list users the same way every time; a product
+	 * policy's product id is read as its api_id (see scope_names). */
 	s = cg_store_prepare(st,
-			     "SELECT scope, api_id, op_id, format, value FROM policies "
-			     "ORDER BY scope = 'operation', scope = 'api', api_id, op_id",
+			     "SELECT scope, coalesce(api_id, product_id), op_id, format, value "
+			     "FROM policies ORDER BY scope = 'operation', scope = 'api', "
+			     "scope = 'product', api_id, op_id, product_id",
 			     err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	while ((r = cg_db_step(s)) == CG_DB_ROW && e->num_pol < npol) {
 		struct pol_row *p = &e->pol[e->num_pol];
-		const char *sc = cg_db_col_text(s, 0);
-		p->scope = sc && strcmp(sc, "api") == 0         ? CG_MODEL_POLICY_API
-			   : sc && strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
-								: CG_MODEL_POLICY_GLOBAL;
+		p->scope = cg_store_policy_scope_of(cg_db_col_text(s, 0));
 		p->api_id = arena_col(&e->arena, s, 1);
 		p->op_id = arena_col(&e->arena, s, 2);
 		const char *f = cg_db_col_text(s, 3);
@@ -632,6 +648,13 @@ static int scope_exists(struct cg_store *st, enum cg_model_policy_scope scope, c
 	int rc;
 	if (scope == CG_MODEL_POLICY_GLOBAL)
 		return 0;
+	if (scope == CG_MODEL_POLICY_PRODUCT) {
+		if ((rc = cg_store_count(st, "SELECT count(*) FROM products WHERE id = ?", api_id,
+					 NULL, &n, err, errlen)))
+			return rc;
+		return n ? 0 : cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
+					      "product '%s' does not exist", api_id);
+	}
 	if ((rc = cg_store_count(st, "SELECT count(*) FROM apis WHERE id = ?", api_id, NULL, &n,
 				 err, errlen)))
 		return rc;
@@ -651,9 +674,10 @@ static int scope_exists(struct cg_store *st, enum cg_model_policy_scope scope, c
 
 /* The row of one scope, bound by bind_scope. NULL ids compare as '' (no
  * id is empty): the form of the unique index, and portable SQL where
- * SQLite's "IS ?" is not. */
+ * SQLite's "IS ?" is not. ?2 is the product id at the product scope. */
 #define SCOPE_WHERE                                                                      \
-	" WHERE scope = ?1 AND coalesce(api_id, '') = coalesce(?2, '')"                   \
+	" WHERE scope = ?1 AND coalesce(CASE WHEN scope = 'product' THEN product_id"       \
+	" ELSE api_id END, '') = coalesce(?2, '')"                                        \
 	" AND coalesce(op_id, '') = coalesce(?3, '')"
 
 /* Binds scope (1), api_id (2), op_id (3); NULL ids bind NULL. */
@@ -710,8 +734,10 @@ int cg_store_policy_set(struct cg_store *st, enum cg_model_policy_scope scope, c
 		"UPDATE policies SET format = ?4, value = ?5, updated_at = " CG_STORE_SQL_NOW
 		SCOPE_WHERE,
 		"INSERT INTO policies (scope, api_id, op_id, format, value, created_at,"
-		" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, "
-		CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
+		" updated_at, product_id) VALUES (?1,"
+		" CASE WHEN ?1 = 'product' THEN NULL ELSE CAST(?2 AS TEXT) END, ?3, ?4, ?5, "
+		CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ","
+		" CASE WHEN ?1 = 'product' THEN CAST(?2 AS TEXT) END)",
 	};
 	for (size_t i = 0; i < 2; i++) {
 		struct cg_db_stmt *s = cg_store_prepare(st, write_sql[i], err, errlen);

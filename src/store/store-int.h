@@ -104,6 +104,10 @@ int cg_store_count(struct cg_store *st, const char *sql, const char *a1, const c
 int cg_store_failf(char *err, size_t errlen, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* The scope of a policies row from its scope column ("global", "product",
+ * "api", "operation"; anything else reads as global). policy.c. */
+enum cg_model_policy_scope cg_store_policy_scope_of(const char *name);
+
 /* ---- XML text, read as text (xml.c) --------------------------------- */
 
 static inline bool cg_store_xml_blank(char c)

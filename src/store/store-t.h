@@ -52,6 +52,9 @@
 #define CG_STORE_MAX_SUB_KEY_LEN      256          /* APIM primaryKey/secondaryKey limit */
 #define CG_STORE_SUB_KEY_BYTES        16           /* a generated key: 16 random bytes, 32 hex digits */
 #define CG_STORE_MAX_KEY_NAME_LEN     100          /* subscriptionKeyParameterNames header/query */
+/* Products (APIM products entity). */
+#define CG_STORE_MAX_PRODUCTS         1000         /* product rows */
+#define CG_STORE_MAX_PRODUCT_APIS     100000       /* product-API links, all products together */
 /* Messages listing every diagnostic: a caller that wants them all passes a
  * buffer this big (CG_STORE_ERR_LEN holds the first few). */
 #define CG_STORE_DIAG_LEN             (64 * 1024)
@@ -102,13 +105,30 @@ struct cg_store_api_set {
 struct cg_store_sub_set {
 	const char *id;
 	const char *display_name;
-	const char *scope;         /* "/apis" or "/apis/{api}" (an ARM id ending so is accepted) */
+	const char *scope;         /* "/apis", "/apis/{api}" or "/products/{pid}" (an ARM id
+				    * ending so is accepted) */
 	const char *state;         /* active, suspended, submitted, rejected, cancelled, expired */
 	const char *primary_key;   /* 8-256 of [A-Za-z0-9._~-]; unique among all keys */
 	const char *secondary_key;
 	const char *expiration;    /* "YYYY-MM-DDTHH:MM:SSZ"; "" clears; NULL keeps */
 	bool *created;
 };
+
+/* `product set`: creates or updates a product. NULL / -1 keep the stored
+ * value on update; on create display_name defaults to id, description to
+ * "", subscription_required to true and state to "notPublished" (APIM's
+ * defaults), approval_required to false and subscriptions_limit to none. */
+struct cg_store_product_set {
+	const char *id;
+	const char *display_name;
+	const char *description;      /* at most CG_STORE_MAX_DESCRIPTION_LEN bytes */
+	int subscription_required;    /* 1, 0, or -1 = keep */
+	int approval_required;        /* 1, 0, or -1 = keep */
+	int64_t subscriptions_limit;  /* >= 0; -1 = keep; CG_STORE_PRODUCT_NO_LIMIT clears */
+	const char *state;            /* "published" or "notPublished"; NULL = keep */
+	bool *created;
+};
+#define CG_STORE_PRODUCT_NO_LIMIT (-2)
 
 /* `op set`: creates or updates an operation of an existing API. NULL keeps
  * the stored value; on create method and url_template are required and

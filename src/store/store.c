@@ -278,6 +278,90 @@ static const struct cg_store_migration migrations[] = {
 	  "  expiration TEXT,"
 	  "  created_at TEXT NOT NULL,"
 	  "  updated_at TEXT NOT NULL);" },
+	{ "products",
+	  /* A product groups APIs (product_apis; removing either side removes
+	   * the link). A subscription scoped to a product keeps it: the store
+	   * refuses to remove a product with subscriptions unless asked to
+	   * remove them too (APIM deleteSubscriptions). The policies table
+	   * gains the product scope; SQLite cannot change a CHECK, so the
+	   * table is copied into a new one. */
+	  "CREATE TABLE products ("
+	  "  id TEXT PRIMARY KEY,"
+	  "  display_name TEXT NOT NULL,"
+	  "  description TEXT NOT NULL DEFAULT '',"
+	  "  subscription_required INTEGER NOT NULL DEFAULT 1"
+	  "    CHECK (subscription_required IN (0, 1)),"
+	  "  approval_required INTEGER NOT NULL DEFAULT 0 CHECK (approval_required IN (0, 1)),"
+	  "  subscriptions_limit INTEGER,"
+	  "  state TEXT NOT NULL CHECK (state IN ('published', 'notPublished')),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);"
+	  "CREATE TABLE product_apis ("
+	  "  product_id TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,"
+	  "  api_id TEXT NOT NULL REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  created_at TEXT NOT NULL,"
+	  "  PRIMARY KEY (product_id, api_id));"
+	  "ALTER TABLE subscriptions ADD COLUMN scope_product_id TEXT"
+	  "  REFERENCES products (id) ON DELETE RESTRICT;"
+	  "CREATE TABLE policies_v10 ("
+	  "  scope TEXT NOT NULL CHECK (scope IN ('global', 'product', 'api', 'operation')),"
+	  "  api_id TEXT REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  op_id TEXT,"
+	  "  product_id TEXT REFERENCES products (id) ON DELETE CASCADE,"
+	  "  format TEXT NOT NULL CHECK (format IN ('rawxml', 'xml')),"
+	  "  value TEXT NOT NULL,"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL,"
+	  "  FOREIGN KEY (api_id, op_id) REFERENCES operations (api_id, id) ON DELETE CASCADE,"
+	  "  CHECK ((scope = 'global' AND api_id IS NULL AND op_id IS NULL AND product_id IS NULL)"
+	  "      OR (scope = 'product' AND api_id IS NULL AND op_id IS NULL"
+	  "          AND product_id IS NOT NULL)"
+	  "      OR (scope = 'api' AND api_id IS NOT NULL AND op_id IS NULL AND product_id IS NULL)"
+	  "      OR (scope = 'operation' AND api_id IS NOT NULL AND op_id IS NOT NULL"
+	  "          AND product_id IS NULL)));"
+	  "INSERT INTO policies_v10 (scope, api_id, op_id, format, value, created_at, updated_at)"
+	  "  SELECT scope, api_id, op_id, format, value, created_at, updated_at FROM policies;"
+	  "DROP TABLE policies;"
+	  "ALTER TABLE policies_v10 RENAME TO policies;"
+	  "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
+	  "  (scope, coalesce(api_id, ''), coalesce(op_id, ''), coalesce(product_id, ''));"
+	  "CREATE INDEX policies_op ON policies (api_id, op_id);",
+	  /* PostgreSQL names the two CHECKs of migration 2 policies_scope_check
+	   * and policies_check. */
+	  "CREATE TABLE products ("
+	  "  id TEXT COLLATE \"C\" PRIMARY KEY,"
+	  "  display_name TEXT NOT NULL,"
+	  "  description TEXT NOT NULL DEFAULT '',"
+	  "  subscription_required INTEGER NOT NULL DEFAULT 1"
+	  "    CHECK (subscription_required IN (0, 1)),"
+	  "  approval_required INTEGER NOT NULL DEFAULT 0 CHECK (approval_required IN (0, 1)),"
+	  "  subscriptions_limit INTEGER,"
+	  "  state TEXT NOT NULL CHECK (state IN ('published', 'notPublished')),"
+	  "  created_at TEXT NOT NULL,"
+	  "  updated_at TEXT NOT NULL);"
+	  "CREATE TABLE product_apis ("
+	  "  product_id TEXT COLLATE \"C\" NOT NULL REFERENCES products (id) ON DELETE CASCADE,"
+	  "  api_id TEXT COLLATE \"C\" NOT NULL REFERENCES apis (id) ON DELETE CASCADE,"
+	  "  created_at TEXT NOT NULL,"
+	  "  PRIMARY KEY (product_id, api_id));"
+	  "ALTER TABLE subscriptions ADD COLUMN scope_product_id TEXT COLLATE \"C\""
+	  "  REFERENCES products (id) ON DELETE RESTRICT;"
+	  "ALTER TABLE policies DROP CONSTRAINT policies_scope_check;"
+	  "ALTER TABLE policies DROP CONSTRAINT policies_check;"
+	  "ALTER TABLE policies ADD COLUMN product_id TEXT COLLATE \"C\""
+	  "  REFERENCES products (id) ON DELETE CASCADE;"
+	  "ALTER TABLE policies ADD CONSTRAINT policies_scope_check"
+	  "  CHECK (scope IN ('global', 'product', 'api', 'operation'));"
+	  "ALTER TABLE policies ADD CONSTRAINT policies_check"
+	  "  CHECK ((scope = 'global' AND api_id IS NULL AND op_id IS NULL AND product_id IS NULL)"
+	  "      OR (scope = 'product' AND api_id IS NULL AND op_id IS NULL"
+	  "          AND product_id IS NOT NULL)"
+	  "      OR (scope = 'api' AND api_id IS NOT NULL AND op_id IS NULL AND product_id IS NULL)"
+	  "      OR (scope = 'operation' AND api_id IS NOT NULL AND op_id IS NOT NULL"
+	  "          AND product_id IS NULL));"
+	  "DROP INDEX policies_one_per_scope;"
+	  "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
+	  "  (scope, coalesce(api_id, ''), coalesce(op_id, ''), coalesce(product_id, ''));" },
 };
 
 #define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -856,8 +940,9 @@ static int load_policy_parts(struct cg_store *st, struct cg_model *m, char *err,
 	    (rc = count_rows(st, "SELECT count(*) FROM named_values", &nn, err, errlen)) ||
 	    (rc = count_rows(st, "SELECT count(*) FROM fragments", &nf, err, errlen)))
 		return rc;
-	/* One policy per scope: global + every API + every operation. */
-	size_t max_pol = 1 + (size_t)CG_STORE_MAX_APIS * (1 + CG_STORE_MAX_OPS_PER_API);
+	/* One policy per scope: global + every product, API and operation. */
+	size_t max_pol = 1 + CG_STORE_MAX_PRODUCTS +
+			 (size_t)CG_STORE_MAX_APIS * (1 + CG_STORE_MAX_OPS_PER_API);
 	const char *what = NULL;
 	size_t have = 0, limit = 0;
 	if (np > max_pol)
@@ -879,22 +964,23 @@ static int load_policy_parts(struct cg_store *st, struct cg_model *m, char *err,
 
 	struct cg_db_stmt *s = cg_store_prepare(
 		st,
-		"SELECT scope, api_id, op_id, format, value FROM policies "
-		"ORDER BY scope = 'operation', scope = 'api', api_id, op_id",
+		"SELECT scope, api_id, op_id, format, value, product_id FROM policies "
+		"ORDER BY scope = 'operation', scope = 'api', scope = 'product', api_id, op_id, "
+		"product_id",
 		err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_policies < np) {
 		struct cg_model_policy *p = &m->policies[m->num_policies++];
-		const char *sc = cg_db_col_text(s, 0);
-		p->scope = sc && strcmp(sc, "api") == 0	       ? CG_MODEL_POLICY_API
-			   : sc && strcmp(sc, "operation") == 0 ? CG_MODEL_POLICY_OPERATION
-								 : CG_MODEL_POLICY_GLOBAL;
+		p->scope = cg_store_policy_scope_of(cg_db_col_text(s, 0));
 		p->api_id = cg_db_col_null(s, 1) ? NULL : col(&m->arena, s, 1);
 		p->op_id = cg_db_col_null(s, 2) ? NULL : col(&m->arena, s, 2);
 		p->format = col(&m->arena, s, 3);
 		p->value = col(&m->arena, s, 4);
-		if (!p->format || !p->value || (p->scope != CG_MODEL_POLICY_GLOBAL && !p->api_id) ||
+		p->product_id = cg_db_col_null(s, 5) ? NULL : col(&m->arena, s, 5);
+		bool apiless = p->scope == CG_MODEL_POLICY_GLOBAL || p->scope == CG_MODEL_POLICY_PRODUCT;
+		if (!p->format || !p->value || (!apiless && !p->api_id) ||
+		    (p->scope == CG_MODEL_POLICY_PRODUCT && !p->product_id) ||
 		    (p->scope == CG_MODEL_POLICY_OPERATION && !p->op_id)) {
 			cg_db_finalize(s);
 			return oom(err, errlen);
@@ -971,7 +1057,7 @@ static int load_subs(struct cg_store *st, struct cg_model *m, char *err, size_t 
 	struct cg_db_stmt *s = cg_store_prepare(
 		st,
 		"SELECT id, display_name, scope_api_id, state, primary_key, secondary_key, "
-		"expiration, created_at FROM subscriptions ORDER BY id",
+		"expiration, created_at, scope_product_id FROM subscriptions ORDER BY id",
 		err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
@@ -986,6 +1072,7 @@ static int load_subs(struct cg_store *st, struct cg_model *m, char *err, size_t 
 		b->secondary_key = col(&m->arena, s, 5);
 		b->expiration = col_or_null(&m->arena, s, 6, &nomem);
 		b->created_at = col(&m->arena, s, 7);
+		b->scope_product = col_or_null(&m->arena, s, 8, &nomem);
 		if (nomem || !b->id || !b->display_name || !b->state || !b->primary_key ||
 		    !b->secondary_key || !b->created_at) {
 			cg_db_finalize(s);
@@ -996,6 +1083,94 @@ static int load_subs(struct cg_store *st, struct cg_model *m, char *err, size_t 
 	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read subscriptions", err, errlen);
 	return 0;
+}
+
+/* The API ids of every product, ordered like the products (by id), into
+ * their apis slices. */
+static int load_product_apis(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	size_t n;
+	int rc;
+	if ((rc = count_rows(st, "SELECT count(*) FROM product_apis", &n, err, errlen)))
+		return rc;
+	if (n > CG_STORE_MAX_PRODUCT_APIS) {
+		snprintf(err, errlen, "store '%s' holds %zu product-API links, more than certgate's "
+			 "limit of %d", st->path, n, CG_STORE_MAX_PRODUCT_APIS);
+		return CG_STORE_FAIL_INVALID;
+	}
+	const char **ids = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*ids));
+	if (!ids)
+		return oom(err, errlen);
+	struct cg_db_stmt *s = cg_store_prepare(
+		st, "SELECT product_id, api_id FROM product_apis ORDER BY product_id, api_id", err,
+		errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	size_t k = 0, pi = 0;
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && k < n) {
+		const char *pid = cg_db_col_text(s, 0);
+		while (pi < m->num_products && strcmp(m->products[pi].id, pid ? pid : "") < 0)
+			pi++;
+		if (pi == m->num_products)
+			break; /* cannot happen with foreign keys on */
+		struct cg_model_product *p = &m->products[pi];
+		if (!p->apis)
+			p->apis = &ids[k];
+		if ((ids[k] = col(&m->arena, s, 1)) == NULL) {
+			cg_db_finalize(s);
+			return oom(err, errlen);
+		}
+		k++;
+		p->num_apis++;
+	}
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
+		return cg_store_sql_fail(st, "read product APIs", err, errlen);
+	return 0;
+}
+
+/* Products (migration 10). */
+static int load_products(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	size_t n;
+	int rc;
+	if ((rc = count_rows(st, "SELECT count(*) FROM products", &n, err, errlen)))
+		return rc;
+	if (n > CG_STORE_MAX_PRODUCTS) {
+		snprintf(err, errlen, "store '%s' holds %zu products, more than certgate's limit "
+			 "of %d", st->path, n, CG_STORE_MAX_PRODUCTS);
+		return CG_STORE_FAIL_INVALID;
+	}
+	m->products = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*m->products));
+	if (!m->products)
+		return oom(err, errlen);
+	struct cg_db_stmt *s = cg_store_prepare(
+		st,
+		"SELECT id, display_name, description, subscription_required, approval_required, "
+		"subscriptions_limit, state, created_at FROM products ORDER BY id",
+		err, errlen);
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_products < n) {
+		struct cg_model_product *p = &m->products[m->num_products++];
+		p->id = col(&m->arena, s, 0);
+		p->display_name = col(&m->arena, s, 1);
+		p->description = col(&m->arena, s, 2);
+		p->subscription_required = cg_db_col_int(s, 3) != 0;
+		p->approval_required = cg_db_col_int(s, 4) != 0;
+		p->subscriptions_limit = cg_db_col_null(s, 5) ? -1 : cg_db_col_int(s, 5);
+		const char *state = cg_db_col_text(s, 6);
+		p->published = state && strcmp(state, "published") == 0;
+		p->created_at = col(&m->arena, s, 7);
+		if (!p->id || !p->display_name || !p->description || !p->created_at) {
+			cg_db_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	cg_db_finalize(s);
+	if (rc == CG_DB_ERROR)
+		return cg_store_sql_fail(st, "read products", err, errlen);
+	return load_product_apis(st, m, err, errlen);
 }
 
 static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
@@ -1124,7 +1299,8 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 	cg_db_finalize(s);
 	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read APIs", err, errlen);
-	if ((rc = load_policy_parts(st, m, err, errlen)) || (rc = load_subs(st, m, err, errlen)))
+	if ((rc = load_policy_parts(st, m, err, errlen)) || (rc = load_subs(st, m, err, errlen)) ||
+	    (rc = load_products(st, m, err, errlen)))
 		return rc;
 	return load_certs(st, m, err, errlen);
 }
@@ -1170,4 +1346,6 @@ void cg_model_free(struct cg_model *m)
 	m->num_backends = 0;
 	m->subs = NULL;
 	m->num_subs = 0;
+	m->products = NULL;
+	m->num_products = 0;
 }

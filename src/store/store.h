@@ -116,6 +116,31 @@ bool cg_store_sub_state_ok(const char *state);
 /* "YYYY-MM-DDTHH:MM:SSZ" with fields in range, or INVALID with err. */
 int cg_store_check_expiration(const char *in, char *err, size_t errlen);
 
+/* ---- products (APIM products/{pid}; docs/subscriptions.md) ---- */
+
+/* Creates or updates a product (see struct cg_store_product_set).
+ * INVALID for a bad id, display name, description, state or limit.
+ * Returns 0 or a failure; on failure nothing changed. */
+int cg_store_product_set(struct cg_store *st, const struct cg_store_product_set *in, char *err,
+			 size_t errlen);
+
+/* Removes a product, its API links and its policy. CONFLICT while
+ * subscriptions are scoped to it, unless delete_subs (APIM
+ * deleteSubscriptions): then they are removed in the same transaction.
+ * NOT_FOUND if absent. */
+int cg_store_product_rm(struct cg_store *st, const char *id, bool delete_subs, char *err,
+			size_t errlen);
+
+/* Adds API api to product pid (*created true when the link is new; an
+ * existing link is no change). NOT_FOUND when either does not exist. */
+int cg_store_product_api_add(struct cg_store *st, const char *pid, const char *api, bool *created,
+			     char *err, size_t errlen);
+
+/* Removes API api from product pid: the product's subscriptions stop
+ * granting it. NOT_FOUND when either is absent or the API is not in it. */
+int cg_store_product_api_rm(struct cg_store *st, const char *pid, const char *api, char *err,
+			    size_t errlen);
+
 /* Creates or updates an operation. NOT_FOUND when the API does not exist;
  * CONFLICT when another operation of the API has the same method and an
  * equivalent template (parameter names do not count, as in APIM). */
@@ -140,7 +165,8 @@ int cg_store_op_rm(struct cg_store *st, const char *api_id, const char *op_id, c
  * replaced by "***" in every message. */
 
 /* Creates or replaces the policy of a scope. api_id is needed for the API
- * and operation scopes (NULL at global), op_id for the operation scope.
+ * and operation scopes (NULL at global), op_id for the operation scope; at
+ * the product scope (CG_MODEL_POLICY_PRODUCT) api_id is the product id.
  * format: "rawxml" (NULL means this; APIM's stored form) or "xml". text:
  * the <policies> document, at most CG_STORE_MAX_POLICY_BYTES. Refuses
  * (INVALID) a text that does not load and compile with the store's named

@@ -1,7 +1,8 @@
 /* Subscriptions (APIM subscriptions/{sid}): a named pair of keys granting
- * the APIs of a scope ("/apis": all of them, "/apis/{api}": one) while
- * the subscription is active. Keys are stored as given (listSecrets must
- * return them, as APIM's does); the gateway keeps only their SHA-256. */
+ * the APIs of a scope ("/apis": all of them, "/apis/{api}": one,
+ * "/products/{pid}": the APIs of a product) while the subscription is
+ * active. Keys are stored as given (listSecrets must return them, as
+ * APIM's does); the gateway keeps only their SHA-256. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,33 +57,47 @@ int cg_store_sub_new_key(char *out, size_t outlen, char *err, size_t errlen)
 	return 0;
 }
 
-/* "/apis" -> *api NULL; "/apis/x" (or an ARM id ending so) -> "x" in buf.
- * Products are not supported yet: "/products/..." is refused by name. */
-static int parse_scope(const char *scope, char *buf, size_t buflen, const char **api, char *err,
-		       size_t errlen)
+/* The tail of an "/apis/{api}" or "/products/{pid}" scope into buf, as
+ * an id of what (one path segment). */
+static int scope_id(const char *scope, const char *tail, const char *what, char *buf,
+		   size_t buflen, char *err, size_t errlen)
+{
+	if (strlen(tail) >= buflen)
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "scope '%.100s': the %s is too long", scope, what);
+	snprintf(buf, buflen, "%s", tail);
+	return cg_store_check_id(what, buf, err, errlen);
+}
+
+/* "/apis" -> *api and *product NULL; "/apis/x" -> *api "x";
+ * "/products/p" -> *product "p" (an ARM id ending so is accepted); the id
+ * is copied into buf. */
+static int parse_scope(const char *scope, char *buf, size_t buflen, const char **api,
+		       const char **product, char *err, size_t errlen)
 {
 	const char *p = strstr(scope, "/apis");
 	const char *prod = strstr(scope, "/products/");
 	*api = NULL;
-	if (prod && !p)
+	*product = NULL;
+	bool arm = strncasecmp(scope, "/subscriptions/", 15) == 0;
+	if (prod && !p && (prod == scope || arm) && prod[10] && !strchr(prod + 10, '/')) {
+		int rc = scope_id(scope, prod + 10, "product id", buf, buflen, err, errlen);
+		if (rc == 0)
+			*product = buf;
+		return rc;
+	}
+	if (!p || (p != scope && !arm) || (p[5] != 0 && p[5] != '/') ||
+	    (p[5] == '/' && (!p[6] || strchr(p + 6, '/'))))
 		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
-				      "scope '%.100s': product scopes are not supported yet "
-				      "(use \"/apis\" or \"/apis/{api}\")",
-				      scope);
-	if (!p || (p != scope && strncasecmp(scope, "/subscriptions/", 15) != 0) ||
-	    (p[5] != 0 && p[5] != '/') || (p[5] == '/' && (!p[6] || strchr(p + 6, '/'))))
-		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
-				      "scope '%.100s' is not \"/apis\" (all APIs) or \"/apis/{api}\" "
-				      "(one API)",
+				      "scope '%.100s' is not \"/apis\" (all APIs), \"/apis/{api}\" "
+				      "(one API) or \"/products/{pid}\" (the APIs of a product)",
 				      scope);
 	if (p[5] == 0)
 		return 0;
-	if (strlen(p + 6) >= buflen)
-		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
-				      "scope '%.100s': the API id is too long", scope);
-	snprintf(buf, buflen, "%s", p + 6);
-	*api = buf;
-	return cg_store_check_id("API id", buf, err, errlen);
+	int rc = scope_id(scope, p + 6, "API id", buf, buflen, err, errlen);
+	if (rc == 0)
+		*api = buf;
+	return rc;
 }
 
 static bool digits(const char *s, size_t n)
@@ -114,16 +129,18 @@ int cg_store_check_expiration(const char *in, char *err, size_t errlen)
 }
 
 /* Syntax of everything given, before the write lock. */
-static int check_input(const struct cg_store_sub_set *in, char *scope_api, size_t scope_len,
-		       const char **api, char *err, size_t errlen)
+static int check_input(const struct cg_store_sub_set *in, char *scope_id_buf, size_t scope_len,
+		       const char **api, const char **product, char *err, size_t errlen)
 {
 	int rc;
 	*api = NULL;
+	*product = NULL;
 	if ((rc = cg_store_check_id("subscription id", in->id ? in->id : "", err, errlen)))
 		return rc;
 	if (in->display_name && (rc = cg_store_check_display_name(in->display_name, err, errlen)))
 		return rc;
-	if (in->scope && (rc = parse_scope(in->scope, scope_api, scope_len, api, err, errlen)))
+	if (in->scope &&
+	    (rc = parse_scope(in->scope, scope_id_buf, scope_len, api, product, err, errlen)))
 		return rc;
 	if (in->state && !cg_store_sub_state_ok(in->state))
 		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
@@ -166,14 +183,19 @@ static int key_unused(struct cg_store *st, const char *id, const char *key, char
 	return rc;
 }
 
-static int api_known(struct cg_store *st, const char *api, char *err, size_t errlen)
+/* NOT_FOUND unless the API or product of the scope exists. */
+static int scope_known(struct cg_store *st, const char *api, const char *product, char *err,
+		       size_t errlen)
 {
 	size_t n;
-	int rc = cg_store_count(st, "SELECT count(*) FROM apis WHERE id = ?", api, NULL, &n, err,
-				errlen);
+	int rc = cg_store_count(st,
+				api ? "SELECT count(*) FROM apis WHERE id = ?"
+				    : "SELECT count(*) FROM products WHERE id = ?",
+				api ? api : product, NULL, &n, err, errlen);
 	if (rc == 0 && n == 0)
 		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_NOT_FOUND,
-				    "scope: API '%s' does not exist", api);
+				    "scope: %s '%s' does not exist", api ? "API" : "product",
+				    api ? api : product);
 	return rc;
 }
 
@@ -221,11 +243,11 @@ static int differs_from_kept(struct cg_store *st, const char *id, const struct s
 int cg_store_sub_set(struct cg_store *st, const struct cg_store_sub_set *in, char *err,
 		     size_t errlen)
 {
-	char scope_api[CG_STORE_MAX_ID_LEN + 2];
-	const char *api = NULL, *id = in->id ? in->id : "";
+	char scope_id_buf[CG_STORE_MAX_ID_LEN + 2];
+	const char *api = NULL, *product = NULL, *id = in->id ? in->id : "";
 	struct sub_keys ks;
 	int rc;
-	if ((rc = check_input(in, scope_api, sizeof(scope_api), &api, err, errlen)))
+	if ((rc = check_input(in, scope_id_buf, sizeof(scope_id_buf), &api, &product, err, errlen)))
 		return rc;
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
@@ -236,33 +258,37 @@ int cg_store_sub_set(struct cg_store *st, const struct cg_store_sub_set *in, cha
 		goto out;
 	if (!exists && !in->scope) {
 		rc = cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
-				    "subscription '%s' does not exist yet; a scope (\"/apis\" or "
-				    "\"/apis/{api}\") is needed to create it",
+				    "subscription '%s' does not exist yet; a scope (\"/apis\", "
+				    "\"/apis/{api}\" or \"/products/{pid}\") is needed to create it",
 				    id);
 		goto out;
 	}
-	if ((api && (rc = api_known(st, api, err, errlen))) ||
+	if (((api || product) && (rc = scope_known(st, api, product, err, errlen))) ||
 	    (rc = pick_keys(in, exists, &ks, err, errlen)) ||
 	    (ks.k[0] && (rc = key_unused(st, id, ks.k[0], err, errlen))) ||
 	    (ks.k[1] && (rc = key_unused(st, id, ks.k[1], err, errlen))) ||
 	    (exists && (rc = differs_from_kept(st, id, &ks, err, errlen))))
 		goto out;
-	/* ?3 scope given (1) with ?4 its API (NULL = all APIs); ?7 expiration
-	 * NULL keeps, "" clears. */
+	/* ?3 scope given (1) with ?4 its API and ?9 its product (both NULL =
+	 * all APIs); ?7 expiration NULL keeps, "" clears. */
 	s = cg_store_prepare_text(
 		st,
 		exists ? "UPDATE subscriptions SET display_name = coalesce(?2, display_name),"
 			 " scope_api_id = CASE WHEN ?3 = 1 THEN CAST(?4 AS TEXT) ELSE scope_api_id END,"
+			 " scope_product_id = CASE WHEN ?3 = 1 THEN CAST(?9 AS TEXT)"
+			 " ELSE scope_product_id END,"
 			 " state = coalesce(?5, state), primary_key = coalesce(?6, primary_key),"
 			 " secondary_key = coalesce(?8, secondary_key),"
 			 " expiration = CASE WHEN CAST(?7 AS TEXT) IS NULL THEN expiration"
 			 " WHEN CAST(?7 AS TEXT) = '' THEN NULL ELSE CAST(?7 AS TEXT) END,"
 			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO subscriptions (id, display_name, scope_api_id, state,"
-			 " primary_key, secondary_key, expiration, created_at, updated_at)"
+			 " primary_key, secondary_key, expiration, scope_product_id, created_at,"
+			 " updated_at)"
 			 " VALUES (?1, coalesce(?2, ?1), CASE WHEN ?3 = 1 THEN CAST(?4 AS TEXT) END,"
 			 " coalesce(?5, 'submitted'), ?6, ?8,"
-			 " CASE WHEN CAST(?7 AS TEXT) = '' THEN NULL ELSE CAST(?7 AS TEXT) END, "
+			 " CASE WHEN CAST(?7 AS TEXT) = '' THEN NULL ELSE CAST(?7 AS TEXT) END,"
+			 " CASE WHEN ?3 = 1 THEN CAST(?9 AS TEXT) END, "
 			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->display_name, err, errlen);
 	if (s) {
@@ -272,6 +298,7 @@ int cg_store_sub_set(struct cg_store *st, const struct cg_store_sub_set *in, cha
 		cg_db_bind_text(s, 6, ks.k[0]);
 		cg_db_bind_text(s, 7, in->expiration);
 		cg_db_bind_text(s, 8, ks.k[1]);
+		cg_db_bind_text(s, 9, product);
 	}
 	rc = cg_store_upsert_commit(st, s, "write subscription", exists, in->created, err, errlen);
 	s = NULL;

@@ -1130,7 +1130,7 @@ class SubscriptionTest(AdminCase):
         before = self.req("GET", "/subscriptions").body
         for body, contains in (
                 ({"scope": "/apis/nope"}, "API 'nope' does not exist"),
-                ({"scope": "/products/p"}, "product scopes are not supported yet"),
+                ({"scope": "/products/p"}, "scope: product 'p' does not exist"),
                 ({"scope": "/apis", "state": "paused"}, "is not one of active"),
                 ({"scope": "/apis", "primaryKey": "keep-primary-00001"},
                  "already a key of subscription 'keep'"),
@@ -1347,6 +1347,96 @@ class StartupTest(unittest.TestCase):
     def test_help_lists_admin_options(self):
         cp = cgtest.run([self.gw.bin, "serve", "--help"], check=False)
         self.assertIn(b"--admin-token-file", cp.stdout)
+
+
+class ProductTest(AdminCase):
+
+    PRODUCT_POLICY = ("<policies><inbound><base /><set-header name=\"X-Product\" "
+                      "exists-action=\"override\"><value>@(context.Product.Name)</value>"
+                      "</set-header></inbound><backend><base /></backend><outbound><base />"
+                      "</outbound><on-error><base /></on-error></policies>")
+
+    def test_crud_apis_policy_and_gateway(self):
+        r = self.req("PUT", "/apis/gold-api", {"properties": {
+            "path": "gold", "serviceUrl": self.be.url("/g"), "subscriptionRequired": True}})
+        self.assertEqual(r.status, 201, r)
+        r = self.req("PUT", ARM + "/products/gold", {"properties": {
+            "displayName": "Gold", "description": "the gold tier", "terms": "ignored",
+            "subscriptionsLimit": 2}})
+        self.assertEqual(r.status, 201, r)
+        j = r.json()
+        self.assertEqual((j["id"], j["name"], j["type"]),
+                         ("/products/gold", "gold", "Microsoft.ApiManagement/service/products"))
+        self.assertEqual(j["properties"], {
+            "displayName": "Gold", "description": "the gold tier",
+            "subscriptionRequired": True, "approvalRequired": False,
+            "subscriptionsLimit": 2, "state": "notPublished"})
+        self.assertIn("gold", [x["name"] for x in self.req("GET", "/products").json()["value"]])
+        r = self.req("PUT", "/products/gold/apis/gold-api")
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["id"], "/products/gold/apis/gold-api")
+        self.assertEqual(self.req("PUT", "/products/gold/apis/gold-api").status, 200)
+        self.assertEqual(self.req("GET", "/products/gold/apis/gold-api").status, 200)
+        lst = self.req("GET", "/products/gold/apis").json()
+        self.assertEqual(([x["name"] for x in lst["value"]], lst["count"]), (["gold-api"], 1))
+        r = self.req("PUT", "/products/gold/policies/policy", {"properties": {
+            "format": "rawxml", "value": self.PRODUCT_POLICY}})
+        self.assertIn(r.status, (200, 201), r)
+        g = self.req("GET", "/products/gold/policies/policy")
+        self.assertEqual(g.status, 200, g)
+        self.assertEqual(g.json()["type"], "Microsoft.ApiManagement/service/products/policies")
+        r = self.req("PUT", "/subscriptions/gs", {"properties": {
+            "scope": "/products/gold", "state": "active", "primaryKey": "gold-primary-0001"}})
+        self.assertEqual((r.status, r.json()["properties"]["scope"]), (201, "/products/gold"), r)
+
+        def call(key="gold-primary-0001"):
+            return self.gw.curl("/gold/x", host="a.test",
+                                headers=["Ocp-Apim-Subscription-Key: " + key]).status
+        # notPublished grants nothing; published does, with the product policy
+        cgtest.poll(lambda: call() == 401, timeout=10)
+        r = self.req("PUT", "/products/gold", {"properties": {"state": "published"}})
+        self.assertEqual((r.status, r.json()["properties"]["state"]), (200, "published"), r)
+        self.assertEqual(r.json()["properties"]["description"], "the gold tier")  # kept
+        cgtest.poll(lambda: call() == 200, timeout=10)
+        self.assertEqual(self.be.last().headers.get("X-Product"), "Gold")
+
+        # a product with subscriptions is removed only with them (APIM)
+        self.assertError(self.req("DELETE", "/products/gold"), 409, "Conflict",
+                         "has 1 subscription")
+        self.assertEqual(self.req("GET", "/subscriptions/gs").status, 200)
+        self.assertEqual(self.req("DELETE", "/products/gold/apis/gold-api").status, 200)
+        self.assertEqual(self.req("GET", "/products/gold/apis/gold-api").status, 404)
+        cgtest.poll(lambda: call() == 401, timeout=10)
+        r = self.req("DELETE", "/products/gold?deleteSubscriptions=true&api-version=2022-08-01")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.req("GET", "/products/gold").status, 404)
+        self.assertEqual(self.req("GET", "/subscriptions/gs").status, 404)
+        self.assertEqual(self.req("DELETE", "/products/gold").status, 204)
+
+    def test_bad_input_changes_nothing(self):
+        self.req("PUT", "/products/keep", {"properties": {"displayName": "Keep"}})
+        before = self.req("GET", "/products").body
+        for path, body, status, code, msg in (
+                ("/products/keep", {"properties": {"state": "open"}}, 400, "ValidationError",
+                 "product state 'open'"),
+                ("/products/keep", {"properties": {"subscriptionsLimit": -1}}, 400,
+                 "ValidationError", "subscriptionsLimit"),
+                ("/products/keep", {"properties": {"subscriptionRequired": "yes"}}, 400,
+                 "ValidationError", "subscriptionRequired"),
+                ("/products/keep/apis/nope", None, 404, "ResourceNotFound",
+                 "API 'nope' does not exist"),
+                ("/products/nope/apis/nope", None, 404, "ResourceNotFound",
+                 "product 'nope' does not exist"),
+                ("/products/nope/policies/policy", {"properties": {
+                    "format": "rawxml", "value": self.PRODUCT_POLICY}}, 404,
+                 "ResourceNotFound", "product 'nope' not found"),
+                ("/products/keep/policies/policy", {"properties": {
+                    "format": "rawxml", "value": "<policies><inbound><nope /></inbound>"
+                    "</policies>"}}, 400, "ValidationError", "1:")):
+            with self.subTest(path=path, body=body):
+                self.assertError(self.req("PUT", path, body), status, code, msg)
+                self.assertEqual(self.req("GET", "/products").body, before)
+        self.assertEqual(self.req("GET", "/products/keep/policies/policy").status, 404)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ class CliPolicyTest(unittest.TestCase):
         self.assertEqual(self.ok("policy", "show", "--api", "orders", "--operation", "get")
                          .stdout, CERT_POLICY)
         lines = self.ok("policy", "list").stdout.splitlines()
-        self.assertEqual(lines[0].split(), ["SCOPE", "API", "OPERATION", "FORMAT", "BYTES"])
+        self.assertEqual(lines[0].split(), ["SCOPE", "API/PRODUCT", "OPERATION", "FORMAT", "BYTES"])
         self.assertEqual(lines[1].split(), ["global", "-", "-", "rawxml", str(len(CERT_POLICY))])
         self.assertEqual(lines[2].split()[:3], ["api", "orders", "-"])
         self.assertEqual(lines[3].split()[:3], ["operation", "orders", "get"])
@@ -220,8 +220,10 @@ class CliPolicyTest(unittest.TestCase):
         cp = self.ok("policy", "check", w, "--scope", "operation")
         self.assertEqual(cp.stdout.splitlines()[-1], w + ": OK (1 warning)")
         self.assertIn(w + ":2:1: warning:", cp.stdout)
-        self.fails(2, "--scope must be global, api or operation", "policy", "check", w,
-                   "--scope", "product")
+        cp = self.ok("policy", "check", w, "--scope", "product")
+        self.assertIn(w + ":2:1: warning:", cp.stdout)
+        self.fails(2, "--scope must be global, product, api or operation", "policy", "check", w,
+                   "--scope", "workspace")
         # A fragment is checked as a fragment; stdin works.
         cp = self.ok("policy", "check", "-", input=FRAGMENT)
         self.assertEqual(cp.stdout, "<stdin>: OK (0 warnings)\n")

@@ -262,6 +262,17 @@ class SameAsSqliteTest(PgCase):
             ["sub", "set", "s1", "--state", "suspended", "--expiration", "2030-01-01T00:00:00Z"],
             ["sub", "list"],
             ["sub", "keys", "s1", "--json"],
+            ["product", "set", "p1", "--state", "published", "--subscriptions-limit", "5",
+             "--description", "pg product"],
+            ["product", "set", "p1", "--state", "live"],  # refused: no such state
+            ["product", "set", "p1", "--subscriptions-limit", "none"],
+            ["product", "add-api", "p1", "a1"],
+            ["product", "add-api", "p1", "a1"],  # already there
+            ["product", "add-api", "p1", "zz"],  # refused: no such API
+            ["sub", "set", "s4", "--scope", "/products/p1", "--primary-key", "pg-product-0001"],
+            ["sub", "set", "s5", "--scope", "/products/zz"],  # refused: no such product
+            ["product", "show", "p1", "--json"],
+            ["product", "rm", "p1"],  # refused: s4 is scoped to it
             ["op", "set", "a1", "get-x", "--method", "GET", "--url-template", "/x/{id}"],
             ["op", "set", "a1", "get-y", "--method", "GET", "--url-template", "/x/{other}"],
             ["op", "set", "nope", "get-y", "--method", "GET", "--url-template", "/y"],
@@ -275,6 +286,9 @@ class SameAsSqliteTest(PgCase):
             ["policy", "set", "--api", "a1", "--operation", "get-x", apol],
             ["policy", "set", "--api", "a2", bad],  # refused with line:col
             ["policy", "set", "--api", "zz", apol],  # refused: no such API
+            ["policy", "set", "--product", "p1", apol],
+            ["policy", "set", "--product", "p1", apol],  # replaces it
+            ["policy", "set", "--product", "zz", apol],  # refused: no such product
             ["policy", "list", "--json"],
             ["policy", "show", "--api", "a1", "--format", "xml"],
             ["policy", "show", "--api", "a2"],  # not set
@@ -304,6 +318,13 @@ class SameAsSqliteTest(PgCase):
             ["ca", "rm", "inter"],
             ["api", "list", "--json"],
             ["sub", "rm", "s1"],
+            ["sub", "list"],
+            ["policy", "show", "--product", "p1"],
+            ["product", "rm-api", "p1", "a1"],
+            ["product", "rm-api", "p1", "a1"],  # refused: not in it
+            ["product", "rm", "p1", "--delete-subscriptions"],
+            ["product", "list", "--json"],
+            ["policy", "list", "--json"],
             ["sub", "list"],
             ["host", "list"],
         ]

@@ -225,9 +225,10 @@ class SubscriptionStore(unittest.TestCase):
         for args, msg in (
                 (["sub", "set", "x", "--scope", "/apis/nope"], "scope: API 'nope' does not exist"),
                 (["sub", "set", "x", "--scope", "/products/p"],
-                 "product scopes are not supported yet"),
+                 "scope: product 'p' does not exist"),
                 (["sub", "set", "x", "--scope", "/things"], "is not \"/apis\""),
-                (["sub", "set", "x"], "a scope (\"/apis\" or \"/apis/{api}\") is needed"),
+                (["sub", "set", "x"],
+                 "a scope (\"/apis\", \"/apis/{api}\" or \"/products/{pid}\") is needed"),
                 (["sub", "set", "x", "--scope", "/apis", "--state", "on"],
                  "subscription state 'on' is not one of"),
                 (["sub", "set", "x", "--scope", "/apis", "--primary-key", "first-key-000001"],

@@ -67,6 +67,10 @@ static void test_routes(void **state)
 		{ "/SUBSCRIPTIONS/s/resourcegroups/g/PROVIDERS/microsoft.apimanagement/SERVICE/x/backends/b",
 		  CG_ADMIN_RES_BACKEND, "", "", "b" },
 		{ "/apis/a%2Eb", CG_ADMIN_RES_API, "a.b", "", "" },
+		{ "/products", CG_ADMIN_RES_PRODUCTS, "", "", "" },
+		{ "/products/p1/apis", CG_ADMIN_RES_PRODUCT_APIS, "", "", "" },
+		{ "/products/p1/apis/a", CG_ADMIN_RES_PRODUCT_API, "a", "", "" },
+		{ "/products/p1/policies", CG_ADMIN_RES_POLICIES, "", "", "" },
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		enum cg_admin_res r = route(ok[i].path, &st, &rt);
@@ -76,11 +80,18 @@ static void test_routes(void **state)
 		assert_string_equal(rt.op, ok[i].op);
 		assert_string_equal(rt.name, ok[i].name);
 	}
+	/* The product id has its own slot: a product policy is not an API's. */
+	assert_int_equal(route("/Products/p%2D1", &st, &rt), CG_ADMIN_RES_PRODUCT);
+	assert_string_equal(rt.product, "p-1");
+	assert_int_equal(route("/products/p1/policies/policy", &st, &rt), CG_ADMIN_RES_POLICY);
+	assert_string_equal(rt.product, "p1");
+	assert_string_equal(rt.api, "");
 	static const char *const not_found[] = {
 		"", "/", "apis", "//apis", "/apis//x", "/nothing", "/apis/a/b", "/apis/a/operations/o/x",
 		"/apis/a/policies/other", "/policies/policy/x", "/hostnames/a/b",
 		"/namedValues/n/other", "/backends/b/listValue", "/subscriptions/s/apis",
 		"/subscriptions/s/listValue", "/subscriptions/s/resourceGroups",
+		"/products/p/other", "/products/p/apis/a/x", "/products/p/policies/other",
 		"/subscriptions/s/resourceGroups/g/providers/Other/service/x/apis",
 		"/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/service/x",
 		"/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q/r/s/t/u/v/w/x/y/z",

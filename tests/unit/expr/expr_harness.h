@@ -28,6 +28,7 @@ struct h_case {
 	struct cg_expr_deployment_view dep;
 	struct cg_expr_lasterror_view lasterr;
 	struct cg_expr_subscription_view sub;
+	struct cg_expr_product_view prod;
 	struct cg_expr_vars vars;
 	struct cg_expr_cert cert;
 	bool has_cert;
@@ -310,6 +311,22 @@ __attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_aren
 		s->has_end = got == 7;
 		s->end = got == 7 ? h_ticks(f[6]) : 0;
 		hc->ctx.subscription = s;
+	} else if (!strcmp(name, "product")) {
+		/* %product ID NAME published|notPublished SUBREQ(0/1) APPROVAL(0/1) LIMIT(-1 = null) */
+		char f[3][80] = { { 0 } };
+		int subreq = 0, appr = 0;
+		long long limit = -1;
+		if (sscanf(rest, "%79s %79s %79s %d %d %lld", f[0], f[1], f[2], &subreq, &appr,
+			   &limit) != 6)
+			return -1;
+		struct cg_expr_product_view *p = &hc->prod;
+		p->id = h_dup(a, f[0]);
+		p->name = h_dup(a, f[1]);
+		p->published = strcmp(f[2], "published") == 0;
+		p->subscription_required = subreq != 0;
+		p->approval_required = appr != 0;
+		p->subscriptions_limit = limit;
+		hc->ctx.product = p;
 	} else if (!strcmp(name, "noresponse")) {
 		hc->ctx.response = NULL;
 	} else if (!strcmp(name, "lasterror")) {

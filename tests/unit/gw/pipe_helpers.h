@@ -22,9 +22,9 @@ static __attribute__((unused)) struct cg_snapshot *build(const char *global, con
 	struct cg_model_policy pols[2];
 	size_t n = 0;
 	if (global)
-		pols[n++] = (struct cg_model_policy){ CG_MODEL_POLICY_GLOBAL, NULL, NULL, "rawxml", global };
+		pols[n++] = (struct cg_model_policy){ CG_MODEL_POLICY_GLOBAL, NULL, NULL, "rawxml", global, NULL };
 	if (api_policy)
-		pols[n++] = (struct cg_model_policy){ CG_MODEL_POLICY_API, "api", NULL, "rawxml", api_policy };
+		pols[n++] = (struct cg_model_policy){ CG_MODEL_POLICY_API, "api", NULL, "rawxml", api_policy, NULL };
 	m.hosts = &host;
 	m.num_hosts = 1;
 	m.apis = &api;

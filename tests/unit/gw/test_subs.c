@@ -26,15 +26,15 @@ static struct cg_model_api apis[] = {
 #define NOW 1800000000 /* 2027-01-15 */
 
 static struct cg_model_sub subs[] = {
-	{ "all", "All", NULL, "active", "all-primary", "all-secondary", NULL, "2026-01-01T00:00:00Z" },
+	{ "all", "All", NULL, "active", "all-primary", "all-secondary", NULL, "2026-01-01T00:00:00Z", NULL },
 	{ "one", "One", "orders", "active", "one-primary", "one-secondary", NULL,
-	  "2026-01-01T00:00:00Z" },
+	  "2026-01-01T00:00:00Z", NULL },
 	{ "susp", "Susp", NULL, "suspended", "susp-primary", "susp-secondary", NULL,
-	  "2026-01-01T00:00:00Z" },
+	  "2026-01-01T00:00:00Z", NULL },
 	{ "old", "Old", NULL, "active", "old-primary", "old-secondary", "2027-01-15T09:00:00Z",
-	  "2026-01-01T00:00:00Z" },
+	  "2026-01-01T00:00:00Z", NULL },
 	{ "other", "Other", "open", "active", "other-primary", "other-secondary", NULL,
-	  "2026-01-01T00:00:00Z" },
+	  "2026-01-01T00:00:00Z", NULL },
 };
 
 static struct cg_snapshot *build(struct cg_model_sub *s, size_t n)
@@ -145,7 +145,7 @@ static void test_many_keys(void **state)
 		snprintf(txt[i][1], 32, "p-%08d", i);
 		snprintf(txt[i][2], 32, "q-%08d", i);
 		many[i] = (struct cg_model_sub){ txt[i][0], txt[i][0], NULL, "active", txt[i][1],
-						 txt[i][2], NULL, "2026-01-01T00:00:00Z" };
+						 txt[i][2], NULL, "2026-01-01T00:00:00Z", NULL };
 	}
 	struct cg_snapshot *s = build(many, N);
 	assert_true(s->sub_key_mask + 1 >= 4 * N);
@@ -176,7 +176,7 @@ static void test_no_subscriptions(void **state)
 static void test_bad_date_refuses_the_snapshot(void **state)
 {
 	struct cg_model_sub bad = { "bad", "Bad", NULL, "active", "bad-primary", "bad-secondary",
-				    "someday", "2026-01-01T00:00:00Z" };
+				    "someday", "2026-01-01T00:00:00Z", NULL };
 	struct cg_model m = { 0 };
 	m.hosts = &host;
 	m.num_hosts = 1;

@@ -105,6 +105,11 @@ static const char *const CERT_POLICY =
 	"  <on-error><base /></on-error>\n"
 	"</policies>\n";
 
+static const char *const CERT_POLICY_NO_NV =
+	"<policies><inbound><base /><choose><when condition=\"@(1 < 2 && \"a\" != \"b\")\">"
+	"<set-header name=\"X\" exists-action=\"override\"><value>y</value></set-header>"
+	"</when></choose></inbound></policies>";
+
 static const char *const PLAIN =
 	"<policies><inbound><base /></inbound><backend><base /></backend>"
 	"<outbound><base /></outbound><on-error><base /></on-error></policies>";
@@ -640,6 +645,49 @@ static void test_count_limits(void **state)
 	assert_non_null(strstr(g_err, "1001 fragments, more than certgate's limit of 1000"));
 }
 
+static int product(struct cg_store *st, const char *id)
+{
+	struct cg_store_product_set in = { .id = id, .subscription_required = -1,
+					   .approval_required = -1, .subscriptions_limit = -1 };
+	return cg_store_product_set(st, &in, g_err, sizeof(g_err));
+}
+
+static void test_product_limits(void **state)
+{
+	struct cg_store *st = *state;
+	raw_fill(CG_STORE_MAX_PRODUCTS - 1,
+		 "INSERT INTO products (id, display_name, state, created_at, updated_at) "
+		 "SELECT 'p' || i, 'p', 'published', 'now', 'now' FROM n");
+	ok(product(st, "last"));
+	struct before b = snap(st);
+	assert_refused(st, b, product(st, "one-more"), CG_STORE_FAIL_INVALID,
+		       "already holds 1000 products, the limit");
+	ok(product(st, "last")); /* updates are fine */
+	/* 1000 products x 100 APIs: the links are full one below the limit. */
+	raw_fill(100, "INSERT INTO apis (id, display_name, path, service_url, created_at,"
+		      " updated_at) SELECT 'a' || i, 'a', 'a' || i, 'http://127.0.0.1:9', 'now',"
+		      " 'now' FROM n");
+	raw_exec("INSERT INTO product_apis (product_id, api_id, created_at)"
+		 " SELECT p.id, a.id, 'now' FROM products p, apis a"
+		 " WHERE NOT (p.id = 'last' AND a.id = 'a1')");
+	api(st, "b", "b");
+	bool created = false;
+	ok(cg_store_product_api_add(st, "last", "a1", &created, g_err, sizeof(g_err)));
+	assert_true(created);
+	b = snap(st);
+	assert_refused(st, b, cg_store_product_api_add(st, "last", "b", NULL, g_err, sizeof(g_err)),
+		       CG_STORE_FAIL_INVALID, "already holds 100000 product-API links, the limit");
+	/* an existing link is no change, even at the limit */
+	ok(cg_store_product_api_add(st, "last", "a1", &created, g_err, sizeof(g_err)));
+	assert_false(created);
+	/* Past the limits (a hand-edited file), the model refuses to load. */
+	raw_exec("INSERT INTO products (id, display_name, state, created_at, updated_at) "
+		 "VALUES ('extra', 'x', 'published', 'now', 'now')");
+	struct cg_model m;
+	assert_int_equal(cg_store_load_model(st, &m, g_err, sizeof(g_err)), CG_STORE_FAIL_INVALID);
+	assert_non_null(strstr(g_err, "1001 products, more than certgate's limit of 1000"));
+}
+
 static void test_schema_refuses_bad_rows(void **state)
 {
 	(void)state;
@@ -672,6 +720,7 @@ static void test_upgrade_from_version_1(void **state)
 	raw_exec("DROP TABLE policies; DROP TABLE named_values; DROP TABLE fragments;"
 		 "DROP TABLE backends; DROP TABLE certificates; DROP TABLE ca_certificates;"
 		 "DROP TABLE crls; DROP TABLE subscriptions;"
+		 "DROP TABLE product_apis; DROP TABLE products;"
 		 /* apis without the subscription columns (migration 9) */
 		 "CREATE TABLE apis_v1 (id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
 		 "  path TEXT NOT NULL UNIQUE COLLATE NOCASE, service_url TEXT NOT NULL,"
@@ -700,7 +749,74 @@ static void test_upgrade_from_version_1(void **state)
 	assert_string_equal(m.apis[0].sub_key_header, "Ocp-Apim-Subscription-Key");
 	assert_string_equal(m.apis[0].sub_key_query, "subscription-key");
 	cg_model_free(&m);
-	assert_int_equal(cg_store_schema_version(), 9);
+	assert_int_equal(cg_store_schema_version(), 10);
+}
+
+/* Migration 10 copies the policies table into one with the product scope
+ * (SQLite cannot change a CHECK): the policies of a version-9 store stay,
+ * and a product policy can be set after it. */
+static void test_upgrade_from_version_9_keeps_policies(void **state)
+{
+	struct cg_store *st = *state;
+	api(st, "orders", "orders");
+	op(st, "orders", "get", "/x");
+	ok(pol(st, CG_MODEL_POLICY_GLOBAL, NULL, NULL, PLAIN));
+	ok(pol(st, CG_MODEL_POLICY_API, "orders", NULL, PLAIN));
+	ok(pol(st, CG_MODEL_POLICY_OPERATION, "orders", "get", CERT_POLICY_NO_NV));
+	cg_store_close(st);
+	*state = NULL;
+	/* Back to version 9: policies without the product scope, no products. */
+	raw_exec("CREATE TABLE policies_v9 ("
+		 "  scope TEXT NOT NULL CHECK (scope IN ('global', 'api', 'operation')),"
+		 "  api_id TEXT REFERENCES apis (id) ON DELETE CASCADE, op_id TEXT,"
+		 "  format TEXT NOT NULL, value TEXT NOT NULL, created_at TEXT NOT NULL,"
+		 "  updated_at TEXT NOT NULL,"
+		 "  FOREIGN KEY (api_id, op_id) REFERENCES operations (api_id, id)"
+		 "  ON DELETE CASCADE);"
+		 "INSERT INTO policies_v9 SELECT scope, api_id, op_id, format, value, created_at,"
+		 "  updated_at FROM policies;"
+		 "DROP TABLE policies; ALTER TABLE policies_v9 RENAME TO policies;"
+		 "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
+		 "  (scope, coalesce(api_id, ''), coalesce(op_id, ''));"
+		 "DROP TABLE subscriptions; DROP TABLE product_apis; DROP TABLE products;"
+		 "CREATE TABLE subscriptions (id TEXT PRIMARY KEY, display_name TEXT NOT NULL,"
+		 "  scope_api_id TEXT REFERENCES apis (id) ON DELETE CASCADE, state TEXT NOT NULL,"
+		 "  primary_key TEXT NOT NULL UNIQUE, secondary_key TEXT NOT NULL UNIQUE,"
+		 "  expiration TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+		 "PRAGMA user_version = 9");
+	st = cg_store_open(g_store, 0, g_err, sizeof(g_err));
+	assert_non_null(st);
+	*state = st;
+	struct cg_model m;
+	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
+	assert_int_equal(m.num_policies, 3);
+	assert_int_equal(m.num_products, 0);
+	cg_model_free(&m);
+	struct cg_store_product_set p = { .id = "gold", .subscription_required = -1,
+					  .approval_required = -1, .subscriptions_limit = -1 };
+	ok(cg_store_product_set(st, &p, g_err, sizeof(g_err)));
+	ok(pol(st, CG_MODEL_POLICY_PRODUCT, "gold", NULL, PLAIN));
+	/* one per scope, replaced in place */
+	ok(pol(st, CG_MODEL_POLICY_PRODUCT, "gold", NULL, PLAIN));
+	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
+	assert_int_equal(m.num_policies, 4);
+	size_t products = 0;
+	for (size_t i = 0; i < m.num_policies; i++)
+		if (m.policies[i].scope == CG_MODEL_POLICY_PRODUCT) {
+			products++;
+			assert_string_equal(m.policies[i].product_id, "gold");
+			assert_null(m.policies[i].api_id);
+		}
+	assert_int_equal(products, 1);
+	cg_model_free(&m);
+	/* removing the product removes its policy */
+	ok(cg_store_product_rm(st, "gold", false, g_err, sizeof(g_err)));
+	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
+	assert_int_equal(m.num_policies, 3);
+	cg_model_free(&m);
+	assert_int_equal(pol(st, CG_MODEL_POLICY_PRODUCT, "gold", NULL, PLAIN),
+			 CG_STORE_FAIL_NOT_FOUND);
+	assert_non_null(strstr(g_err, "product 'gold' does not exist"));
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fresh_store, close_store)
@@ -718,8 +834,10 @@ int main(void)
 		T(test_fragments),
 		T(test_fragment_size_limit),
 		T(test_count_limits),
+		T(test_product_limits),
 		T(test_schema_refuses_bad_rows),
 		T(test_upgrade_from_version_1),
+		T(test_upgrade_from_version_9_keeps_policies),
 	};
 	return cmocka_run_group_tests(tests, make_dir, drop_dir);
 }
