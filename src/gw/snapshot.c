@@ -537,6 +537,15 @@ static int product_api(struct cg_snapshot *s, struct pol_build *pb, const struct
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (!pdoc) {
+		/* No product policy: the chain global + API (+ operation) is the
+		 * API's own, already compiled; products x APIs x operations
+		 * pipelines are built only for products that have a policy. */
+		out->pipeline = api->pipeline;
+		for (size_t k = 0; k < api->num_ops; k++)
+			out->op_pipelines[k] = api->ops[k].pipeline;
+		return 0;
+	}
 	snprintf(what, sizeof(what), "policy of api '%.*s' in product '%.*s'", (int)api->id.len,
 		 api->id.ptr, (int)p->id.len, p->id.ptr);
 	if (make_pipeline_chain(s, docs, 3, &out->pipeline, what, err, errlen) != 0)

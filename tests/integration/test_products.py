@@ -84,6 +84,11 @@ class Products(cgtest.GatewayTestCase):
             "--primary-key", KEY_SHRINK)
         cli("sub", "set", "sa", "--scope", "/products/alone", "--state", "active",
             "--primary-key", "alone-key-0000001")
+        # a product without a policy: its requests run the API's own pipelines
+        cli("product", "set", "plain", "--state", "published")
+        cli("product", "add-api", "plain", "inprod")
+        cli("sub", "set", "spl", "--scope", "/products/plain", "--state", "active",
+            "--primary-key", "plain-key-0000001")
         cls.gw.set_policy(GLOBAL)
         cls.gw.set_policy(PRODUCT, "--product", "starter")
         cls.gw.set_policy(NO_BASE, "--product", "alone")
@@ -107,6 +112,14 @@ class Products(cgtest.GatewayTestCase):
         self.assertEqual(req.headers.get("X-Product"),
                          "starter|Starter Plan|Published|True|False|7|sp")
         self.assertEqual(req.headers.get("X-Seen-Product"), "Starter Plan")
+
+    def test_product_without_policy_runs_the_api_pipelines_with_the_product_in_context(self):
+        res = self.call("/inprod/x", "plain-key-0000001")
+        self.assertEqual(res.status, 200, res)
+        req = self.b.last()
+        self.assertEqual(req.headers.get_all("X-Order"), ["global", "api", "operation"])
+        self.assertEqual(req.headers.get("X-Seen-Product"), "plain")
+        self.assertIsNone(req.headers.get("X-Product"))
 
     def test_product_key_on_another_api_is_invalid(self):
         before = self.b.count()
