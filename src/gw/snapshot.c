@@ -515,6 +515,13 @@ static int api_pipelines(struct cg_snapshot *s, const struct cg_model *m, struct
 				CG_POL_SCOPE_OPERATION, what, &odoc, err, errlen) != 0)
 			return -1;
 		api->ops[k].doc = odoc;
+		if (!odoc) {
+			/* the same chain as the API's: share its pipeline (a
+			 * pipeline holds only the compiled policy; which API and
+			 * operation ran is the request's) */
+			api->ops[k].pipeline = api->pipeline;
+			continue;
+		}
 		if (make_pipeline(s, pb->global, adoc, odoc, &api->ops[k].pipeline, what, err, errlen) != 0)
 			return -1;
 	}
@@ -524,10 +531,14 @@ static int api_pipelines(struct cg_snapshot *s, const struct cg_model *m, struct
 /* ---- products -------------------------------------------------------------- */
 
 /* The pipelines of one API of a product: global, product, API (and
- * operation) documents, the API's already loaded. */
+ * operation) documents, the API's already loaded. Chains that come out the
+ * same share one pipeline: an operation without a document runs its
+ * product-API pipeline, and every API without documents of one product runs
+ * *plain (global + product, compiled on first need). */
 static int product_api(struct cg_snapshot *s, struct pol_build *pb, const struct cg_pol_doc *pdoc,
 		       const struct cg_rt_product *p, const struct cg_rt_api *api,
-		       struct cg_rt_product_api *out, char *err, size_t errlen)
+		       struct cg_rt_product_api *out, const struct cg_pipeline **plain, char *err,
+		       size_t errlen)
 {
 	char what[300];
 	const struct cg_pol_doc *docs[4] = { pb->global, pdoc, api->doc, NULL };
@@ -548,9 +559,18 @@ static int product_api(struct cg_snapshot *s, struct pol_build *pb, const struct
 	}
 	snprintf(what, sizeof(what), "policy of api '%.*s' in product '%.*s'", (int)api->id.len,
 		 api->id.ptr, (int)p->id.len, p->id.ptr);
-	if (make_pipeline_chain(s, docs, 3, &out->pipeline, what, err, errlen) != 0)
+	if (api->doc && make_pipeline_chain(s, docs, 3, &out->pipeline, what, err, errlen) != 0)
 		return -1;
+	if (!api->doc) {
+		if (!*plain && make_pipeline_chain(s, docs, 3, plain, what, err, errlen) != 0)
+			return -1;
+		out->pipeline = *plain;
+	}
 	for (size_t k = 0; k < api->num_ops; k++) {
+		if (!api->ops[k].doc) {
+			out->op_pipelines[k] = out->pipeline;
+			continue;
+		}
 		docs[3] = api->ops[k].doc;
 		snprintf(what, sizeof(what), "policy of operation '%.*s' of api '%.*s' in product '%.*s'",
 			 (int)api->ops[k].id.len, api->ops[k].id.ptr, (int)api->id.len, api->id.ptr,
@@ -601,11 +621,12 @@ static int build_product(struct cg_snapshot *s, const struct cg_model *m, struct
 	if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_PRODUCT, mp->id, NULL),
 			CG_POL_SCOPE_PRODUCT, what, &pdoc, err, errlen) != 0)
 		return -1;
+	const struct cg_pipeline *plain = NULL;
 	for (size_t i = 0; i < mp->num_apis; i++) {
 		const struct cg_rt_api *api = api_by_id(s, mp->apis[i]);
 		if (!api)
 			continue; /* cannot happen with foreign keys on */
-		if (product_api(s, pb, pdoc, p, api, &p->apis[p->num_apis], err, errlen) != 0)
+		if (product_api(s, pb, pdoc, p, api, &p->apis[p->num_apis], &plain, err, errlen) != 0)
 			return -1;
 		p->num_apis++;
 	}

@@ -787,6 +787,27 @@ static int oom(char *err, size_t errlen)
 	return CG_STORE_FAIL_IO;
 }
 
+/* The rows of one table: their number in *n, refused over certgate's limit
+ * for it (what: the rows' name in the message), and a zeroed array of that
+ * many elements of size bytes (at least one) in the model's arena; NULL
+ * with *rc set on a failure. */
+static void *load_rows(struct cg_store *st, struct cg_model *m, const char *count_sql, size_t limit,
+		       const char *what, size_t size, size_t *n, int *rc, char *err, size_t errlen)
+{
+	if ((*rc = count_rows(st, count_sql, n, err, errlen)))
+		return NULL;
+	if (*n > limit) {
+		snprintf(err, errlen, "store '%s' holds %zu %s, more than certgate's limit of %zu", st->path,
+			 *n, what, limit);
+		*rc = CG_STORE_FAIL_INVALID;
+		return NULL;
+	}
+	void *arr = cg_arena_zalloc(&m->arena, (*n ? *n : 1) * size);
+	if (!arr)
+		*rc = oom(err, errlen);
+	return arr;
+}
+
 /* Copies a blob column into the arena; *len = its size. */
 static const unsigned char *blob(struct cg_arena *a, struct cg_db_stmt *s, int i, size_t *len)
 {
@@ -802,17 +823,10 @@ static int load_backends(struct cg_store *st, struct cg_model *m, char *err, siz
 {
 	size_t nb;
 	int rc;
-	if ((rc = count_rows(st, "SELECT count(*) FROM backends", &nb, err, errlen)))
-		return rc;
-	if (nb > CG_STORE_MAX_BACKENDS) {
-		snprintf(err, errlen,
-			 "store '%s' holds %zu backends, more than certgate's limit of %d",
-			 st->path, nb, CG_STORE_MAX_BACKENDS);
-		return CG_STORE_FAIL_INVALID;
-	}
-	m->backends = cg_arena_zalloc(&m->arena, (nb ? nb : 1) * sizeof(*m->backends));
+	m->backends = load_rows(st, m, "SELECT count(*) FROM backends", CG_STORE_MAX_BACKENDS, "backends",
+				sizeof(*m->backends), &nb, &rc, err, errlen);
 	if (!m->backends)
-		return oom(err, errlen);
+		return rc;
 	struct cg_db_stmt *s = cg_store_prepare(st,
 					   "SELECT id, url, client_cert_id, validate_chain, "
 					   "validate_name FROM backends ORDER BY id",
@@ -844,16 +858,10 @@ static int load_crls(struct cg_store *st, struct cg_model *m, char *err, size_t 
 {
 	size_t n;
 	int rc;
-	if ((rc = count_rows(st, "SELECT count(*) FROM crls", &n, err, errlen)))
-		return rc;
-	if (n > CG_STORE_MAX_CRLS) {
-		snprintf(err, errlen, "store '%s' holds %zu CRLs, more than certgate's limit of %d",
-			 st->path, n, CG_STORE_MAX_CRLS);
-		return CG_STORE_FAIL_INVALID;
-	}
-	m->crls = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*m->crls));
+	m->crls = load_rows(st, m, "SELECT count(*) FROM crls", CG_STORE_MAX_CRLS, "CRLs", sizeof(*m->crls), &n,
+			    &rc, err, errlen);
 	if (!m->crls)
-		return oom(err, errlen);
+		return rc;
 	struct cg_db_stmt *s = cg_store_prepare(
 		st, "SELECT id, der, issuer, next_update FROM crls ORDER BY id", err, errlen);
 	if (!s)
@@ -1052,16 +1060,10 @@ static int load_subs(struct cg_store *st, struct cg_model *m, char *err, size_t 
 {
 	size_t n;
 	int rc;
-	if ((rc = count_rows(st, "SELECT count(*) FROM subscriptions", &n, err, errlen)))
-		return rc;
-	if (n > CG_STORE_MAX_SUBS) {
-		snprintf(err, errlen, "store '%s' holds %zu subscriptions, more than certgate's "
-			 "limit of %d", st->path, n, CG_STORE_MAX_SUBS);
-		return CG_STORE_FAIL_INVALID;
-	}
-	m->subs = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*m->subs));
+	m->subs = load_rows(st, m, "SELECT count(*) FROM subscriptions", CG_STORE_MAX_SUBS, "subscriptions",
+			    sizeof(*m->subs), &n, &rc, err, errlen);
 	if (!m->subs)
-		return oom(err, errlen);
+		return rc;
 	struct cg_db_stmt *s = cg_store_prepare(
 		st,
 		"SELECT id, display_name, scope_api_id, state, primary_key, secondary_key, "
@@ -1099,16 +1101,10 @@ static int load_product_apis(struct cg_store *st, struct cg_model *m, char *err,
 {
 	size_t n;
 	int rc;
-	if ((rc = count_rows(st, "SELECT count(*) FROM product_apis", &n, err, errlen)))
-		return rc;
-	if (n > CG_STORE_MAX_PRODUCT_APIS) {
-		snprintf(err, errlen, "store '%s' holds %zu product-API links, more than certgate's "
-			 "limit of %d", st->path, n, CG_STORE_MAX_PRODUCT_APIS);
-		return CG_STORE_FAIL_INVALID;
-	}
-	const char **ids = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*ids));
+	const char **ids = load_rows(st, m, "SELECT count(*) FROM product_apis", CG_STORE_MAX_PRODUCT_APIS,
+				     "product-API links", sizeof(*ids), &n, &rc, err, errlen);
 	if (!ids)
-		return oom(err, errlen);
+		return rc;
 	struct cg_db_stmt *s = cg_store_prepare(
 		st, "SELECT product_id, api_id FROM product_apis ORDER BY product_id, api_id", err,
 		errlen);
@@ -1142,16 +1138,10 @@ static int load_products(struct cg_store *st, struct cg_model *m, char *err, siz
 {
 	size_t n;
 	int rc;
-	if ((rc = count_rows(st, "SELECT count(*) FROM products", &n, err, errlen)))
-		return rc;
-	if (n > CG_STORE_MAX_PRODUCTS) {
-		snprintf(err, errlen, "store '%s' holds %zu products, more than certgate's limit "
-			 "of %d", st->path, n, CG_STORE_MAX_PRODUCTS);
-		return CG_STORE_FAIL_INVALID;
-	}
-	m->products = cg_arena_zalloc(&m->arena, (n ? n : 1) * sizeof(*m->products));
+	m->products = load_rows(st, m, "SELECT count(*) FROM products", CG_STORE_MAX_PRODUCTS, "products",
+				sizeof(*m->products), &n, &rc, err, errlen);
 	if (!m->products)
-		return oom(err, errlen);
+		return rc;
 	struct cg_db_stmt *s = cg_store_prepare(
 		st,
 		"SELECT id, display_name, description, subscription_required, approval_required, "
