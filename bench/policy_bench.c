@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 	if (!bench_server_cert("policy_bench", &cert, &key))
 		return 1;
 	struct cg_model_host host = { "bench.test", cert, key, true, true };
-	struct cg_model_api api = { "b", "B", "", "http://127.0.0.1:9", NULL, 0, false, NULL, NULL };
+	struct cg_model_api api = { "b", "B", "", "http://127.0.0.1:9", NULL, 0, false, NULL, NULL, CG_MODEL_PROTO_ALL };
 
 	/* The client certificate the request presents, and the uploaded ones:
 	 * the client's plus fillers with random thumbprints. */

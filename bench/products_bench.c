@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 	for (long i = 0; i < na; i++) {
 		snprintf(names[i], 24, "api%06ld", i); /* ids sorted bytewise, as the store gives them */
 		apis[i] = (struct cg_model_api){ names[i], names[i], names[i], "http://127.0.0.1:9", ops,
-						 (size_t)no, false, NULL, NULL };
+						 (size_t)no, false, NULL, NULL, CG_MODEL_PROTO_ALL };
 		ids[i] = names[i];
 	}
 	for (long p = 0; p < np; p++) {

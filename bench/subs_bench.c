@@ -88,8 +88,8 @@ int main(int argc, char **argv)
 		return 1;
 	struct cg_model_host host = { "bench.test", cert, key, true, true };
 	struct cg_model_api apis[] = {
-		{ "open", "Open", "open", "http://127.0.0.1:9", NULL, 0, false, NULL, NULL },
-		{ "paid", "Paid", "paid", "http://127.0.0.1:9", NULL, 0, true, NULL, NULL },
+		{ "open", "Open", "open", "http://127.0.0.1:9", NULL, 0, false, NULL, NULL, CG_MODEL_PROTO_ALL },
+		{ "paid", "Paid", "paid", "http://127.0.0.1:9", NULL, 0, true, NULL, NULL, CG_MODEL_PROTO_ALL },
 	};
 	/* A product holding "paid"; subs[1] is scoped to it. */
 	static const char *gold_apis[] = { "paid" };

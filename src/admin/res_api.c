@@ -8,6 +8,7 @@
 
 #include "admin/admin-int.h"
 #include "base/log.h"
+#include "store/protocols.h"
 
 #define TYPE_API "Microsoft.ApiManagement/service/apis"
 #define TYPE_OP  "Microsoft.ApiManagement/service/apis/operations"
@@ -16,11 +17,12 @@ static json_t *api_json(const struct cg_model_api *a)
 {
 	char id[16 + CG_ADMIN_MAX_NAME_LEN];
 	snprintf(id, sizeof(id), "/apis/%s", a->id);
-	/* protocols and isCurrent are fixed facts of certgate (HTTPS only, no
-	 * revisions), shown so ARM tooling finds the fields it expects. */
-	json_t *p = json_pack("{s:s,s:s,s:s,s:[s],s:b,s:{s:s,s:s},s:b}", "displayName",
+	/* isCurrent is a fixed fact of certgate (no revisions), shown so ARM
+	 * tooling finds the field it expects. */
+	json_t *p = json_pack("{s:s,s:s,s:s,s:o?,s:b,s:{s:s,s:s},s:b}", "displayName",
 			      a->display_name, "path", a->path, "serviceUrl", a->service_url,
-			      "protocols", "https", "subscriptionRequired", a->subscription_required,
+			      "protocols", cg_store_protocols_json(a->protocols),
+			      "subscriptionRequired", a->subscription_required,
 			      "subscriptionKeyParameterNames", "header", a->sub_key_header, "query",
 			      a->sub_key_query, "isCurrent", 1);
 	return p ? cg_admin_resource(id, a->id, TYPE_API, p) : NULL;
@@ -99,6 +101,22 @@ static int key_names(json_t *p, const char **header, const char **query,
 		       : 0;
 }
 
+/* properties.protocols: absent or null keeps the stored list (https only
+ * on create); else a non-empty array of "http"/"https". 0, or -1 after a
+ * 400. */
+static int protocols(json_t *p, unsigned *out, struct cg_admin_resp *resp)
+{
+	json_t *v = json_object_get(p, "protocols");
+	char err[CG_STORE_ERR_LEN];
+	*out = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (cg_store_protocols_from_json(v, "properties.protocols", out, err, sizeof(err)) == 0)
+		return 0;
+	cg_admin_error(resp, 400, "ValidationError", "%s", err);
+	return -1;
+}
+
 static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 		    const struct cg_admin_route *rt, struct cg_admin_resp *resp, const char *what,
 		    const char *etag, bool exists)
@@ -109,12 +127,13 @@ static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	json_t *p = cg_admin_props(body, resp);
 	const char *dn, *path, *url;
 	int sub;
+	unsigned protos;
 	const char *kh = NULL, *kq = NULL;
 	if (!p || cg_admin_opt_string(p, "displayName", &dn, resp) ||
 	    cg_admin_opt_string(p, "path", &path, resp) ||
 	    cg_admin_opt_string(p, "serviceUrl", &url, resp) ||
 	    cg_admin_opt_bool(p, "subscriptionRequired", &sub, resp) ||
-	    key_names(p, &kh, &kq, resp))
+	    key_names(p, &kh, &kq, resp) || protocols(p, &protos, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
 		cg_admin_precondition_failed(resp, what, exists);
@@ -122,7 +141,10 @@ static void put_api(struct cg_admin_ctx *ctx, const struct cg_admin_req *req,
 	}
 	char err[CG_STORE_ERR_LEN];
 	bool created = false;
-	struct cg_store_api_set in = { rt->api, dn, path, url, &created, sub, kh, kq };
+	struct cg_store_api_set in = { .id = rt->api, .display_name = dn, .path = path,
+				       .service_url = url, .created = &created,
+				       .subscription_required = sub, .sub_key_header = kh,
+				       .sub_key_query = kq, .protocols = protos };
 	int rc = cg_store_api_set(ctx->store, &in, err, sizeof(err));
 	/* A write that clashes with another entity (a path, a method and
 	 * template) is an invalid request body; 409 is kept for removals. */

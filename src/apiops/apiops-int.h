@@ -94,6 +94,7 @@ struct cg_apiops_api {
 	int subscription_required;  /* 1, 0, or -1 when the file does not say */
 	const char *sub_key_header; /* subscriptionKeyParameterNames; NULL when not given */
 	const char *sub_key_query;
+	unsigned protocols;         /* CG_MODEL_PROTO_* bits; 0 when the file does not say */
 	const char *policy_file;
 	const char *policy;
 	struct cg_apiops_op *ops;

@@ -22,6 +22,7 @@
 #include "apiops/apiops-int.h"
 #include "apiops/apiops.h"
 #include "store/cert.h"
+#include "store/protocols.h"
 #include "store/store.h"
 
 /* The entries of the layout at the root: what --force replaces. */
@@ -165,10 +166,12 @@ static void export_apis(struct ex *x, const struct cg_model *m)
 		    !make_dir(x, p) || !path_of(x, p, "apis/%s/apiInformation.json", a->id))
 			continue;
 		/* subscriptionRequired is always written: APIM's default (true)
-		 * is not certgate's. */
+		 * is not certgate's. protocols too, so a folder says what it
+		 * serves whatever reads it. */
 		write_info(x, p,
-			   json_pack("{s:s, s:s, s:s, s:b, s:{s:s, s:s}}", "displayName",
+			   json_pack("{s:s, s:s, s:s, s:o?, s:b, s:{s:s, s:s}}", "displayName",
 				     a->display_name, "path", a->path, "serviceUrl", a->service_url,
+				     "protocols", cg_store_protocols_json(a->protocols),
 				     "subscriptionRequired", a->subscription_required,
 				     "subscriptionKeyParameterNames", "header", a->sub_key_header,
 				     "query", a->sub_key_query));

@@ -251,7 +251,8 @@ size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 					       .service_url = a->service_url,
 					       .subscription_required = a->subscription_required,
 					       .sub_key_header = a->sub_key_header,
-					       .sub_key_query = a->sub_key_query };
+					       .sub_key_query = a->sub_key_query,
+					       .protocols = a->protocols };
 		w.msg[0] = 0;
 		api_ok[i] =
 			outcome(&w, cg_store_api_set(st, &in, w.msg, CG_STORE_DIAG_LEN), a->file);

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "apiops/apiops-int.h"
+#include "store/protocols.h"
 #include "store/store.h"
 #include "store/validate.h"
 
@@ -284,6 +285,21 @@ static bool key_names(struct rd *r, json_t *props, struct cg_apiops_api *api)
 	}
 	bool ok = get_str(r, n, "header", false, api->file, &api->sub_key_header);
 	return get_str(r, n, "query", false, api->file, &api->sub_key_query) && ok;
+}
+
+/* protocols of an API: absent or null leaves 0 (https on create, kept on
+ * update); else a non-empty array of "http"/"https". */
+static bool api_protocols(struct rd *r, json_t *props, struct cg_apiops_api *api)
+{
+	json_t *v = json_object_get(props, "protocols");
+	char err[CG_STORE_ERR_LEN];
+	if (!v || json_is_null(v))
+		return true;
+	if (cg_store_protocols_from_json(v, "property 'properties.protocols'", &api->protocols, err,
+					 sizeof(err)) == 0)
+		return true;
+	cg_apiops_diag_add(r->d, true, "%s: %s", api->file, err);
+	return false;
 }
 
 /* Grows an arena array by one zeroed element; NULL when out of memory. */
@@ -928,6 +944,7 @@ static void read_api(struct rd *r, const char *dir, const char *id)
 	ok = get_bool(r, props, "subscriptionRequired", api.file, &sub) && ok;
 	api.subscription_required = sr && !json_is_null(sr) ? sub : -1; /* -1: keep / false */
 	ok = key_names(r, props, &api) && ok;
+	ok = api_protocols(r, props, &api) && ok;
 	json_decref(props);
 	if (api.policy_file && !read_file(r, api.policy_file, true, &api.policy, NULL))
 		ok = false;

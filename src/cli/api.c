@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli-int.h"
+#include "store/protocols.h"
 
 
 static json_t *op_json(const struct cg_model_op *o)
@@ -26,6 +27,7 @@ static json_t *api_json(const struct cg_model *m, size_t i)
 	cg_cli_jput(j, "path", json_string(a->path));
 	cg_cli_jput(j, "serviceUrl", json_string(a->service_url));
 	cg_cli_jput(j, "subscriptionRequired", json_boolean(a->subscription_required));
+	cg_cli_jput(j, "protocols", cg_store_protocols_json(a->protocols));
 	json_t *names = json_object();
 	cg_cli_jput(names, "header", json_string(a->sub_key_header));
 	cg_cli_jput(names, "query", json_string(a->sub_key_query));
@@ -67,6 +69,7 @@ static int op_table(const struct cg_model_api *a)
 int cg_cli_api_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
 	const char *path = NULL, *backend = NULL, *dn = NULL, *req = NULL, *kh = NULL, *kq = NULL;
+	const char *protos = NULL;
 	const struct cg_cli_opt opts[] = {
 		{ "--path", &path, NULL },
 		{ "--backend", &backend, NULL },
@@ -74,6 +77,7 @@ int cg_cli_api_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 		{ "--subscription-required", &req, NULL },
 		{ "--subscription-key-header", &kh, NULL },
 		{ "--subscription-key-query", &kq, NULL },
+		{ "--protocols", &protos, NULL },
 	};
 	static const char *const pos[] = { "ID" };
 	struct cg_cli_args a;
@@ -81,12 +85,18 @@ int cg_cli_api_set(struct cg_cli_ctx *ctx, int argc, char **argv)
 	int sub_req, rc;
 	if ((rc = cg_cli_parse_bool(ctx, "--subscription-required", req, &sub_req)))
 		return rc;
+	char err[CG_STORE_ERR_LEN];
+	unsigned proto_bits = 0;
+	if (protos && cg_store_parse_protocols(protos, &proto_bits, err, sizeof(err)))
+		return cg_cli_usage_error(ctx, "--protocols: %s", err);
 	struct cg_store *st = cg_cli_open(ctx, CG_CLI_OPEN_CREATE);
 	if (!st)
 		return CG_CLI_EXIT_FAIL;
-	char err[CG_STORE_ERR_LEN];
 	bool created = false;
-	struct cg_store_api_set in = { a.pos[0], dn, path, backend, &created, sub_req, kh, kq };
+	struct cg_store_api_set in = { .id = a.pos[0], .display_name = dn, .path = path,
+				       .service_url = backend, .created = &created,
+				       .subscription_required = sub_req, .sub_key_header = kh,
+				       .sub_key_query = kq, .protocols = proto_bits };
 	rc = cg_store_api_set(st, &in, err, sizeof(err));
 	cg_store_close(st);
 	if (rc)
@@ -101,14 +111,16 @@ static void api_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
 	char p[CG_STORE_MAX_PATH_LEN + 2], n[24];
 	shown_path(x->path, p, sizeof(p));
 	snprintf(n, sizeof(n), "%zu", x->num_ops);
-	const char *row[] = { x->id, p, x->service_url, n, x->display_name };
+	const char *row[] = { x->id, p, cg_store_protocols_text(x->protocols), x->service_url, n,
+			      x->display_name };
 	cg_cli_table_row(t, row);
 }
 
 int cg_cli_api_list(struct cg_cli_ctx *ctx, int argc, char **argv)
 {
-	static const char *const head[] = { "ID", "PATH", "BACKEND", "OPERATIONS", "DISPLAY-NAME" };
-	static const struct cg_cli_list l = { head, 5, offsetof(struct cg_model, num_apis),
+	static const char *const head[] = { "ID", "PATH", "PROTOCOLS", "BACKEND", "OPERATIONS",
+					    "DISPLAY-NAME" };
+	static const struct cg_cli_list l = { head, 6, offsetof(struct cg_model, num_apis),
 					      api_json, api_row };
 	return cg_cli_list(ctx, argc, argv, &l);
 }
@@ -135,6 +147,7 @@ static int api_show(const struct cg_model *m, const char *const *pos, bool json)
 	printf("Display name:  %s\n", x->display_name);
 	printf("Path:          %s\n", p);
 	printf("Backend:       %s\n", x->service_url);
+	printf("Protocols:     %s\n", cg_store_protocols_text(x->protocols));
 	printf("Subscription:  %s (header %s, query %s)\n",
 	       x->subscription_required ? "required" : "not required", x->sub_key_header,
 	       x->sub_key_query);

@@ -72,7 +72,7 @@ static const struct cg_cli_cmd commands[] = {
 	{ "api set", cg_cli_api_set,
 	  "api set ID [--path SUFFIX] [--backend URL] [--display-name TEXT]\n"
 	  "           [--subscription-required true|false] [--subscription-key-header NAME]\n"
-	  "           [--subscription-key-query NAME]",
+	  "           [--subscription-key-query NAME] [--protocols https|http,https|http]",
 	  "Creates or updates an API. ID is 1-80 letters, digits, '-', '.' or '_'.\n"
 	  "\n"
 	  "  --path SUFFIX       The API URL suffix (APIM path): requests to\n"
@@ -93,6 +93,11 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --subscription-key-query NAME\n"
 	  "                      The query parameter carrying the key (default\n"
 	  "                      subscription-key).\n"
+	  "  --protocols LIST    The URL schemes the API is served over (APIM\n"
+	  "                      protocols): https, http or http,https. A request over\n"
+	  "                      a scheme not listed gets 404, as an unknown path.\n"
+	  "                      Default on create: https (plain HTTP on --http-listen\n"
+	  "                      needs http listed).\n"
 	  "\n"
 	  "On update, omitted options keep their stored values.\n"
 	  "Example:\n"

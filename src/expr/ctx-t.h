@@ -135,6 +135,7 @@ struct cg_expr_response_view {
 struct cg_expr_api_view {
 	struct cg_str id, name, path, revision, version;
 	bool is_current_revision;
+	bool http, https; /* Protocols: the schemes the API is served over */
 	struct cg_expr_url service_url;
 };
 

@@ -145,6 +145,23 @@ VIEW_STR(api_path, struct cg_expr_api_view, path)
 VIEW_STR(api_revision, struct cg_expr_api_view, revision)
 VIEW_STR(api_version, struct cg_expr_api_view, version)
 FN(api_current) { return ret_bool(out, ((const struct cg_expr_api_view *)self->u.obj)->is_current_revision); }
+FN(api_protocols)
+{
+	/* APIM's order: "http" before "https" */
+	const struct cg_expr_api_view *v = self->u.obj;
+	struct cg_expr_array *a = cg_expr_new_array(r, (uint32_t)v->http + v->https, CG_EXPR_T_STRING);
+	if (!a)
+		return -1;
+	if (v->http)
+		ret_str(&a->items[0], CG_STR("http"));
+	if (v->https)
+		ret_str(&a->items[v->http ? 1 : 0], CG_STR("https"));
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_ARRAY;
+	out->cls = CG_EXPR_T_STRING;
+	out->u.arr = a;
+	return 0;
+}
 FN(api_serviceurl) { return ret_obj(out, CG_EXPR_T_URL, &((const struct cg_expr_api_view *)self->u.obj)->service_url); }
 
 VIEW_STR(op_id, struct cg_expr_operation_view, id)
@@ -3332,6 +3349,7 @@ const struct cg_expr_member cg_expr_members[] = {
 	PROP(API, "IsCurrentRevision", TY(BOOL), api_current),
 	PROP(API, "Name", TY(STRING), api_name),
 	PROP(API, "Path", TY(STRING), api_path),
+	PROP(API, "Protocols", TARR(STRING), api_protocols),
 	PROP(API, "Revision", TY(STRING), api_revision),
 	PROP(API, "ServiceUrl", TY(URL), api_serviceurl),
 	PROP(API, "Version", TY(STRING), api_version),

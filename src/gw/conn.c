@@ -82,6 +82,13 @@ static int buf_header_str(struct cg_buf *b, const char *name_colon, struct cg_st
 	return buf_add(b, name_colon) | cg_buf_append_str(b, v) | cg_buf_append(b, "\r\n", 2);
 }
 
+/* The listener's scheme as an API protocols bit (routing skips APIs not
+ * served over it). */
+static unsigned scheme_of(const struct cg_conn *c)
+{
+	return c->tls ? CG_MODEL_PROTO_HTTPS : CG_MODEL_PROTO_HTTP;
+}
+
 /* One socket of a connection, plain or TLS, for the shared I/O helpers. */
 struct io_side {
 	int fd;
@@ -591,6 +598,8 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	p->apiv.name = api->display_name;
 	p->apiv.path = api->path;
 	p->apiv.is_current_revision = true;
+	p->apiv.http = (api->protocols & CG_MODEL_PROTO_HTTP) != 0;
+	p->apiv.https = (api->protocols & CG_MODEL_PROTO_HTTPS) != 0;
 	p->apiv.revision = CG_STR("1");
 	p->apiv.service_url.scheme = api->backend.tls ? CG_STR("https") : CG_STR("http");
 	p->apiv.service_url.host = api->backend.host;
@@ -1279,7 +1288,8 @@ static bool preflight(struct cg_conn *c, bool routed)
 		const struct cg_h1_header *m =
 			cg_h1_find_header(r->hdrs, r->h.num_headers, CG_STR("Access-Control-Request-Method"));
 		struct cg_route by_method;
-		if (cg_route_find(r->snap, cg_str_trim_ows(m->value), r->h.path, r->h.query, &by_method) &&
+		if (cg_route_find(r->snap, scheme_of(c), cg_str_trim_ows(m->value), r->h.path,
+				  r->h.query, &by_method) &&
 		    by_method.api == r->route.api)
 			r->route = by_method;
 	}
@@ -1395,7 +1405,8 @@ static void begin_request(struct cg_conn *c, size_t headlen)
 		respond_json(c, 413, "Request Entity Too Large", true);
 		return;
 	}
-	bool routed = cg_route_find(r->snap, r->h.method, r->h.path, r->h.query, &r->route);
+	bool routed = cg_route_find(r->snap, scheme_of(c), r->h.method, r->h.path, r->h.query,
+				    &r->route);
 	if (is_preflight(r) && preflight(c, routed))
 		return; /* answered by a cors policy */
 	if (!routed) {

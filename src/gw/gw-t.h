@@ -160,6 +160,7 @@ struct cg_rt_sub_key {
 struct cg_rt_api {
 	struct cg_str id;
 	bool sub_required;         /* APIM subscriptionRequired */
+	unsigned protocols;        /* APIM protocols: CG_MODEL_PROTO_* bits the API is served over */
 	struct cg_str sub_header;  /* subscriptionKeyParameterNames.header */
 	struct cg_str sub_query;   /* subscriptionKeyParameterNames.query */
 	struct cg_str path; /* URL suffix, no leading/trailing '/' */

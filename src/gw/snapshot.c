@@ -882,6 +882,7 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 		s->apis[i] = api;
 		api->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(ma->id));
 		api->sub_required = ma->subscription_required;
+		api->protocols = ma->protocols ? ma->protocols : CG_MODEL_PROTO_ALL;
 		api->sub_header = cg_arena_strdup_str(
 			&s->arena, cg_str_from_c(ma->sub_key_header ? ma->sub_key_header
 								    : "Ocp-Apim-Subscription-Key"));
@@ -1068,13 +1069,16 @@ query:
 	return true;
 }
 
-bool cg_route_find(const struct cg_snapshot *s, struct cg_str method, struct cg_str path,
-		   struct cg_str query, struct cg_route *out)
+bool cg_route_find(const struct cg_snapshot *s, unsigned scheme, struct cg_str method,
+		   struct cg_str path, struct cg_str query, struct cg_route *out)
 {
+	out->api = NULL;
 	for (size_t i = 0; i < s->num_apis; i++) {
 		const struct cg_rt_api *api = s->apis[i];
 		struct cg_str rest;
-		if (!match_suffix(api->path, path, &rest))
+		/* An API not served over this scheme does not match at all (as
+		 * if it did not exist: docs/http.md). */
+		if (!(api->protocols & scheme) || !match_suffix(api->path, path, &rest))
 			continue;
 		/* APIM: the longest suffix that matches decides the API, even if
 		 * none of its operations then match. */

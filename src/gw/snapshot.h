@@ -38,12 +38,14 @@ const struct cg_rt_product_api *cg_product_find_api(const struct cg_rt_product *
 
 const struct cg_rt_host *cg_snapshot_find_host(const struct cg_snapshot *s, struct cg_str name);
 
-/* Routes a request as APIM does: the API whose URL suffix is the longest
- * segment-prefix of path (case-insensitive), then the most specific
- * operation matching method + template; an API without operations matches
- * everything. Returns false (404) when nothing matches. */
-bool cg_route_find(const struct cg_snapshot *s, struct cg_str method, struct cg_str path,
-		   struct cg_str query, struct cg_route *out);
+/* Routes a request as APIM does: among the APIs served over scheme (the
+ * listener's CG_MODEL_PROTO_HTTP or CG_MODEL_PROTO_HTTPS), the API whose
+ * URL suffix is the longest segment-prefix of path (case-insensitive), then
+ * the most specific operation matching method + template; an API without
+ * operations matches everything. Returns false (404) when nothing matches;
+ * out->api is then the API matched without an operation, or NULL. */
+bool cg_route_find(const struct cg_snapshot *s, unsigned scheme, struct cg_str method,
+		   struct cg_str path, struct cg_str query, struct cg_route *out);
 
 struct cg_crl_fetcher;
 /* Sets, before the first snapshot is built, the CRL/OCSP fetcher every

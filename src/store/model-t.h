@@ -29,6 +29,11 @@ struct cg_model_op {
 	const char *url_template; /* "/orders/{id}", or a final "/" + "*" wildcard */
 };
 
+/* APIM API protocols (the URL schemes an API is served over), as bits. */
+#define CG_MODEL_PROTO_HTTP  1u
+#define CG_MODEL_PROTO_HTTPS 2u
+#define CG_MODEL_PROTO_ALL   (CG_MODEL_PROTO_HTTP | CG_MODEL_PROTO_HTTPS)
+
 /* An API (APIM apis/{id}). */
 struct cg_model_api {
 	const char *id;
@@ -41,6 +46,8 @@ struct cg_model_api {
 	const char *sub_key_header;  /* subscriptionKeyParameterNames.header */
 	const char *sub_key_query;   /* subscriptionKeyParameterNames.query
 				      * (NULL header/query: APIM's defaults) */
+	unsigned protocols;          /* APIM protocols: CG_MODEL_PROTO_* bits; the store never
+				      * loads 0, a model built by hand (tests) with 0 means both */
 };
 
 /* A policy document (APIM policies/policy at a scope). */

@@ -362,6 +362,14 @@ static const struct cg_store_migration migrations[] = {
 	  "DROP INDEX policies_one_per_scope;"
 	  "CREATE UNIQUE INDEX policies_one_per_scope ON policies"
 	  "  (scope, coalesce(api_id, ''), coalesce(op_id, ''), coalesce(product_id, ''));" },
+	{ "API protocols",
+	  /* APIM protocols as bits (1 http, 2 https). Existing APIs keep
+	   * being served over both listeners (DEFAULT 3); new ones get https
+	   * only unless asked (the store's insert, APIM's default). */
+	  "ALTER TABLE apis ADD COLUMN protocols INTEGER NOT NULL DEFAULT 3"
+	  "  CHECK (protocols BETWEEN 1 AND 3);",
+	  "ALTER TABLE apis ADD COLUMN protocols INTEGER NOT NULL DEFAULT 3"
+	  "  CHECK (protocols BETWEEN 1 AND 3);" },
 };
 
 #define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -1249,7 +1257,7 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 
 	s = cg_store_prepare(st,
 			     "SELECT id, display_name, path, service_url, subscription_required, "
-			     "sub_key_header, sub_key_query FROM apis ORDER BY id",
+			     "sub_key_header, sub_key_query, protocols FROM apis ORDER BY id",
 			     err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
@@ -1265,6 +1273,7 @@ static int load(struct cg_store *st, struct cg_model *m, char *err, size_t errle
 		a->subscription_required = cg_db_col_int(s, 4) != 0;
 		a->sub_key_header = col(&m->arena, s, 5);
 		a->sub_key_query = col(&m->arena, s, 6);
+		a->protocols = (unsigned)cg_db_col_int(s, 7) & CG_MODEL_PROTO_ALL;
 		if (!a->id || !a->display_name || !a->path || !a->service_url ||
 		    !a->sub_key_header || !a->sub_key_query) {
 			cg_db_finalize(s);

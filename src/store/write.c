@@ -288,6 +288,9 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 	if ((in->sub_key_header && (rc = check_key_header(in->sub_key_header, err, errlen))) ||
 	    (in->sub_key_query && (rc = check_key_query(in->sub_key_query, err, errlen))))
 		return rc;
+	if (in->protocols & ~CG_MODEL_PROTO_ALL)
+		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
+				      "API protocols: only http and https are served");
 	if ((rc = cg_store_begin_write(st, err, errlen)))
 		return rc;
 	struct cg_db_stmt *s = NULL;
@@ -341,12 +344,14 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 			 " subscription_required = CASE WHEN ?5 < 0 THEN subscription_required"
 			 " ELSE ?5 END, sub_key_header = coalesce(?6, sub_key_header),"
 			 " sub_key_query = coalesce(?7, sub_key_query),"
+			 " protocols = CASE WHEN ?8 = 0 THEN protocols ELSE ?8 END,"
 			 " updated_at = " CG_STORE_SQL_NOW " WHERE id = ?1"
 		       : "INSERT INTO apis (id, display_name, path, service_url,"
-			 " subscription_required, sub_key_header, sub_key_query, created_at,"
-			 " updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4,"
+			 " subscription_required, sub_key_header, sub_key_query, protocols,"
+			 " created_at, updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4,"
 			 " CASE WHEN ?5 < 0 THEN 0 ELSE ?5 END,"
-			 " coalesce(?6, 'Ocp-Apim-Subscription-Key'), coalesce(?7, 'subscription-key'), "
+			 " coalesce(?6, 'Ocp-Apim-Subscription-Key'), coalesce(?7, 'subscription-key'),"
+			 " CASE WHEN ?8 = 0 THEN 2 ELSE ?8 END, "
 			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->display_name, err, errlen);
 	if (s && in->path)
@@ -357,6 +362,7 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 		cg_db_bind_int(s, 5, in->subscription_required < 0 ? -1 : in->subscription_required ? 1 : 0);
 		cg_db_bind_text(s, 6, in->sub_key_header);
 		cg_db_bind_text(s, 7, in->sub_key_query);
+		cg_db_bind_int(s, 8, (int)in->protocols);
 	}
 	rc = cg_store_upsert_commit(st, s, "write API", exists != 0, in->created, err, errlen);
 	s = NULL;

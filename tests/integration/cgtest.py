@@ -851,7 +851,8 @@ class Gateway:
     """Builds a store with the certgate CLI and runs `certgate serve`.
 
     hosts: list of dicts {name, negotiate (bool), default (bool), rsa (bool)}
-    apis:  list of dicts {id, path, backend, subscription_required (default False)}
+    apis:  list of dicts {id, path, backend, subscription_required (default False),
+           protocols ("https", "http" or "http,https"; default: certgate's, https)}
     ops:   list of dicts {api, id, method, template}
     """
 
@@ -908,9 +909,10 @@ class Gateway:
         for a in self.apis:
             # explicit, so the tests do not depend on the default (false;
             # APIM's is true: docs/subscriptions.md)
+            proto = ["--protocols", a["protocols"]] if "protocols" in a else []
             self.cli("api", "set", a["id"], "--path", a["path"], "--backend", a["backend"],
                      "--subscription-required",
-                     "true" if a.get("subscription_required") else "false")
+                     "true" if a.get("subscription_required") else "false", *proto)
         for o in self.ops:
             self.cli("op", "set", o["api"], o["id"], "--method", o["method"],
                      "--url-template", o["template"])

@@ -268,6 +268,40 @@ class ApiTest(AdminCase):
         self.assertEqual(r.status, 204, r)
         self.assertEqual(r.body, b"")
 
+    def test_protocols(self):
+        protos = lambda: self.req("GET", "/apis/proto").json()["properties"]["protocols"]
+        r = self.put_api("proto", {"path": "proto", "serviceUrl": self.be.url("/pr"),
+                                   "protocols": ["https", "http"]})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json()["properties"]["protocols"], ["http", "https"])
+        # live at the gateway's plain-HTTP listener
+        cgtest.poll(lambda: self.gw.curl("/proto/x", host="a.test", http=True).status == 200,
+                    timeout=10)
+        # left out or null: kept
+        self.assertEqual(self.put_api("proto", {"displayName": "P"}).status, 200)
+        self.assertEqual(self.put_api("proto", {"protocols": None}).status, 200)
+        self.assertEqual(protos(), ["http", "https"])
+        self.assertEqual(self.put_api("proto", {"protocols": ["https"]}).status, 200)
+        self.assertEqual(protos(), ["https"])
+        cgtest.poll(lambda: self.gw.curl("/proto/x", host="a.test", http=True).status == 404,
+                    timeout=10)
+        self.assertEqual(self.gw.curl("/proto/x", host="a.test").status, 200)
+        for bad, msg in (([], "properties.protocols must be a non-empty array"),
+                         ("https", "properties.protocols must be a non-empty array"),
+                         ([True], "properties.protocols must be a non-empty array"),
+                         (["https", "ws"], "properties.protocols: unknown protocol 'ws'")):
+            with self.subTest(bad=bad):
+                self.assertError(self.put_api("proto", {"displayName": "changed",
+                                                        "protocols": bad}),
+                                 400, "ValidationError", msg)
+                self.assertError(self.put_api("proto-new", {"path": "pn",
+                                                            "serviceUrl": self.be.url(""),
+                                                            "protocols": bad}),
+                                 400, "ValidationError", msg)
+        self.assertEqual(self.req("GET", "/apis/proto-new").status, 404)
+        p = self.req("GET", "/apis/proto").json()["properties"]
+        self.assertEqual((p["displayName"], p["protocols"]), ("P", ["https"]))
+
     def test_if_match_on_absent_is_412(self):
         r = self.put_api("nothere", {"path": "nothere", "serviceUrl": self.be.url("")},
                          headers={"If-Match": "*"})

@@ -412,7 +412,7 @@ class ImportExport(ApiopsBase):
             self.assertEqual(json.load(f)["properties"],
                              {"displayName": "Echo API", "path": "echo",
                               "serviceUrl": self.b.url() + "/be-echo",
-                              "subscriptionRequired": False,
+                              "protocols": ["https"], "subscriptionRequired": False,
                               "subscriptionKeyParameterNames": {
                                   "header": "Ocp-Apim-Subscription-Key",
                                   "query": "subscription-key"}})
@@ -702,6 +702,44 @@ class BadInput(ApiopsBase):
         cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)
         self.assertEqual(cp.returncode, 1)
         self.assertFalse(os.path.exists(store))
+
+    def test_bad_protocols(self):
+        for bad, msg in (([], "must be a non-empty array of protocol names"),
+                         ("https", "must be a non-empty array of protocol names"),
+                         ([443], "must be a non-empty array of protocol names"),
+                         (["https", "ws"], "unknown protocol 'ws' (APIs are served over "
+                                           "http and https)")):
+            with self.subTest(bad=bad):
+                d = self.folder()
+                info(os.path.join(d, "apis/partners/apiInformation.json"),
+                     {"displayName": "Partners", "path": "partners",
+                      "serviceUrl": self.b.url("/p"), "protocols": bad})
+                self.refused(d, "apis/partners/apiInformation.json: property "
+                                "'properties.protocols'", msg)
+
+    def test_protocols_imported_and_exported(self):
+        # Missing: https only for a new API (APIM's default); given: as given;
+        # an export writes what is stored, and importing it again is no change.
+        d = self.folder()
+        info(os.path.join(d, "apis/partners/apiInformation.json"),
+             {"displayName": "Partners", "path": "partners", "serviceUrl": self.b.url("/p"),
+              "protocols": ["https", "http"]})
+        store = os.path.join(self.tmp, "protocols.db")
+        cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr.decode())
+        show = lambda i: json.loads(cgtest.run([self.gw.bin, "--store", store, "api", "show",
+                                                i, "--json"]).stdout)["protocols"]
+        self.assertEqual(show("partners"), ["http", "https"])
+        self.assertEqual(show("echo"), ["https"])
+        out = os.path.join(self.tmp, "protocols-export")
+        cgtest.run([self.gw.bin, "--store", store, "export", out])
+        with open(os.path.join(out, "apis/partners/apiInformation.json")) as f:
+            self.assertEqual(json.load(f)["properties"]["protocols"], ["http", "https"])
+        # an existing API keeps its list when a file does not say
+        info(os.path.join(d, "apis/partners/apiInformation.json"),
+             {"displayName": "Partners", "path": "partners", "serviceUrl": self.b.url("/p")})
+        cgtest.run([self.gw.bin, "--store", store, "import", d])
+        self.assertEqual(show("partners"), ["http", "https"])
 
     def test_warnings_do_not_refuse(self):
         d = self.folder()

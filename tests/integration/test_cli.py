@@ -367,17 +367,19 @@ class CliTest(unittest.TestCase):
         self.ok("op", "set", "orders", "any", "--method", "*", "--url-template", "/*")
 
         lines = self.ok("api", "list").stdout.splitlines()
-        self.assertEqual(lines[0].split(), ["ID", "PATH", "BACKEND", "OPERATIONS", "DISPLAY-NAME"])
-        self.assertEqual(lines[1].split(), ["orders", "/orders/v1", "http://127.0.0.1:9000/base",
-                                            "3", "Orders", "API"])
-        self.assertEqual(lines[2].split(), ["root", "/", "https://b.example.com", "0", "root"])
+        self.assertEqual(lines[0].split(), ["ID", "PATH", "PROTOCOLS", "BACKEND", "OPERATIONS",
+                                            "DISPLAY-NAME"])
+        self.assertEqual(lines[1].split(), ["orders", "/orders/v1", "https",
+                                            "http://127.0.0.1:9000/base", "3", "Orders", "API"])
+        self.assertEqual(lines[2].split(), ["root", "/", "https", "https://b.example.com", "0",
+                                            "root"])
         self.assertEqual(lines[1].index("/orders"), lines[0].index("PATH"))
 
         apis = json.loads(self.ok("api", "list", "--json").stdout)
         self.assertEqual(apis[0], {
             "id": "orders", "displayName": "Orders API", "path": "orders/v1",
             "serviceUrl": "http://127.0.0.1:9000/base",
-            "subscriptionRequired": False,
+            "subscriptionRequired": False, "protocols": ["https"],
             "subscriptionKeyParameterNames": {"header": "Ocp-Apim-Subscription-Key",
                                               "query": "subscription-key"},
             "operations": [
@@ -392,6 +394,7 @@ class CliTest(unittest.TestCase):
         out = self.ok("api", "show", "orders").stdout
         self.assertIn("Path:          /orders/v1\n", out)
         self.assertIn("Backend:       http://127.0.0.1:9000/base\n", out)
+        self.assertIn("Protocols:     https\n", out)
         self.assertRegex(out, r"\nsearch +GET +/search\?q=\{q\} +Search\n")
         self.assertEqual(json.loads(self.ok("op", "list", "orders", "--json").stdout),
                          apis[0]["operations"])
@@ -421,6 +424,31 @@ class CliTest(unittest.TestCase):
         # Its operations went with it: a new API of that id starts empty.
         self.ok("api", "set", "orders", "--path", "o2", "--backend", "http://b")
         self.assertEqual(json.loads(self.ok("op", "list", "orders", "--json").stdout), [])
+
+    def test_api_protocols(self):
+        # New APIs: https only (APIM's default); --protocols sets, omitted keeps.
+        self.ok("api", "set", "a", "--path", "a", "--backend", "http://b")
+        self.ok("api", "set", "both", "--path", "both", "--backend", "http://b",
+                "--protocols", "https,http")
+        show = lambda i: json.loads(self.ok("api", "show", i, "--json").stdout)["protocols"]
+        self.assertEqual(show("a"), ["https"])
+        self.assertEqual(show("both"), ["http", "https"])
+        self.ok("api", "set", "a", "--protocols", "http")
+        self.assertEqual(show("a"), ["http"])
+        self.ok("api", "set", "a", "--display-name", "A")
+        self.assertEqual(show("a"), ["http"])
+        rows = {l.split()[0]: l.split()[2] for l in self.ok("api", "list").stdout.splitlines()[1:]}
+        self.assertEqual(rows, {"a": "http", "both": "http,https"})
+        for bad, msg in (("", "at least one protocol is needed"),
+                         ("ws", "unknown protocol 'ws'"),
+                         ("https,", "at least one protocol is needed"),
+                         ("HTTP", "unknown protocol 'HTTP'")):
+            with self.subTest(bad=bad):
+                cp = self.fails(2, "--protocols: ", "api", "set", "a", "--protocols", bad)
+                self.assertIn(msg, cp.stderr)
+                self.fails(2, msg, "api", "set", "new", "--path", "n", "--backend",
+                           "http://b", "--protocols", bad)
+        self.assertEqual(show("a"), ["http"])
 
     def test_api_and_op_errors(self):
         self.seed()

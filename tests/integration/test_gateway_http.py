@@ -28,7 +28,8 @@ class HttpTest(cgtest.GatewayTestCase):
         cls.be = cls.backend()
         cls.gw = cls.gateway(
             hosts=[{"name": "open.test", "default": True}],
-            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base"),
+                   "protocols": "http,https"}],
             http_listen=True,
             serve_args=["--max-body", str(MAX_BODY)])
         # Default limits (100 MiB body) for the 20 MiB transfers.
@@ -633,7 +634,8 @@ class LimitsTest(cgtest.GatewayTestCase):
         cls.be = cls.backend()
         cls.gw = cls.gateway(
             hosts=[{"name": "open.test", "default": True}],
-            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base"),
+                   "protocols": "http,https"}],
             http_listen=True,
             serve_args=["--max-header-bytes", "2048", "--max-headers", "10"])
 

@@ -29,7 +29,8 @@ class TimeoutTest(cgtest.GatewayTestCase):
         cls.be = cls.backend()
         cls.gw = cls.gateway(
             hosts=HOSTS,
-            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")}],
+            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base"),
+                   "protocols": "http,https"}],
             http_listen=True,
             serve_args=["--header-timeout", "2", "--idle-timeout", "1.5",
                         "--body-timeout", "1.5"])

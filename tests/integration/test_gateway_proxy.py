@@ -59,7 +59,9 @@ class ProxyTest(cgtest.GatewayTestCase):
         cls.gw = cls.gateway(
             hosts=[{"name": "open.test", "default": True},
                    {"name": "secure.test", "negotiate": True}],
-            apis=[{"id": "echo", "path": "echo", "backend": cls.be.url("/base")},
+            # every API is also called over the plain-HTTP listener
+            apis=[dict(a, protocols="http,https") for a in [
+                  {"id": "echo", "path": "echo", "backend": cls.be.url("/base")},
                   {"id": "dead", "path": "dead", "backend": "http://127.0.0.1:%d/x" % dead_port},
                   {"id": "tlsself", "path": "tlsself", "backend": cls.tls_be.url("/t")},
                   {"id": "hole", "path": "hole",
@@ -67,7 +69,7 @@ class ProxyTest(cgtest.GatewayTestCase):
                   {"id": "mute", "path": "mute",
                    "backend": "https://127.0.0.1:%d/m" % cls.mute.getsockname()[1]},
                   {"id": "tlspriv", "path": "tlspriv",
-                   "backend": "https://127.0.0.1:%d/t" % cls.tls_be.port}],
+                   "backend": "https://127.0.0.1:%d/t" % cls.tls_be.port}]],
             http_listen=True,
             serve_args=["--backend-timeout", "1.5", "--backend-connect-timeout", "2.5"])
 

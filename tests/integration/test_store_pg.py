@@ -129,10 +129,10 @@ class PgServer:
         self._run([os.path.join(self.bin, "createdb"), "-h", LOOPBACK, "-p", str(self.port),
                    "-U", "certgate", name], timeout=60)
 
-    def query(self, sql):
-        """Rows of sql (psql, database 'postgres') as lists of strings."""
+    def query(self, sql, db="postgres"):
+        """Rows of sql (psql, database db) as lists of strings."""
         cp = run([os.path.join(self.bin, "psql"), "-h", LOOPBACK, "-p", str(self.port),
-                  "-U", "certgate", "-d", "postgres", "-Atc", sql])
+                  "-U", "certgate", "-d", db, "-Atc", sql])
         return [line.split("|") for line in cp.stdout.decode().splitlines()]
 
     def stop(self):
@@ -253,6 +253,9 @@ class SameAsSqliteTest(PgCase):
             ["api", "set", "a2", "--path", "two", "--backend", "http://127.0.0.1:9/",
              "--display-name", "Two"],
             ["api", "set", "a2", "--path", "Two/"],
+            ["api", "set", "a2", "--protocols", "https,http"],
+            ["api", "set", "a1", "--protocols", "ws"],  # refused: unknown protocol
+            ["api", "list", "--json"],
             ["api", "set", "a1", "--subscription-required", "true",
              "--subscription-key-header", "X-Key"],
             ["sub", "set", "s1", "--scope", "/apis/a1", "--state", "active",
@@ -541,6 +544,22 @@ class BadInputTest(PgCase):
         # And the store is not left locked: a write goes through at once.
         self.cg(url, "api", "set", "after", "--path", "after", "--backend",
                 "http://127.0.0.1:9/", check=True, timeout=10)
+
+    def test_upgrade_from_version_10_serves_apis_over_both(self):
+        # Migration 11 on PostgreSQL: APIs from before protocols keep http and
+        # https; a new one gets https only.
+        url = self.new_db()
+        self.cg(url, "api", "set", "old", "--path", "old", "--backend", "http://127.0.0.1:9/",
+                check=True)
+        SERVER.query("ALTER TABLE apis DROP COLUMN protocols;"
+                     " UPDATE certgate_schema SET version = 10", db=url.rsplit("/", 1)[1])
+        self.cg(url, "api", "set", "new", "--path", "new", "--backend", "http://127.0.0.1:9/",
+                check=True)
+        apis = json.loads(self.cg(url, "api", "list", "--json", check=True).stdout)
+        self.assertEqual({a["id"]: a["protocols"] for a in apis},
+                         {"new": ["https"], "old": ["http", "https"]})
+        self.assertEqual(SERVER.query("SELECT max(version) FROM certgate_schema",
+                                      db=url.rsplit("/", 1)[1]), [["11"]])
 
     def test_concurrent_writers_all_land(self):
         url = self.new_db()

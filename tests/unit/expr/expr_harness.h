@@ -89,6 +89,7 @@ static void h_init(struct h_case *hc)
 	memset(hc, 0, sizeof(*hc));
 	hc->ctx.request = &hc->req;
 	hc->ctx.api = &hc->api;
+	hc->api.https = true; /* a new API's protocols */
 	hc->ctx.operation = &hc->op;
 	hc->ctx.deployment = &hc->dep;
 	hc->ctx.variables = &hc->vars;
@@ -340,6 +341,10 @@ __attribute__((unused)) static int h_directive(struct h_case *hc, struct cg_aren
 		hc->api.id = v;
 	} else if (!strcmp(name, "api.path")) {
 		hc->api.path = v;
+	} else if (!strcmp(name, "api.protocols")) { /* http, https or http,https */
+		bool both = cg_str_eq_lit(v, "http,https");
+		hc->api.http = both || cg_str_eq_lit(v, "http");
+		hc->api.https = both || cg_str_eq_lit(v, "https");
 	} else if (!strcmp(name, "operation.name")) {
 		hc->op.name = v;
 	} else if (!strcmp(name, "operation.method")) {

@@ -9,7 +9,7 @@
 #include "gw/pki.h"
 
 static struct cg_model_host host = { "a.test", cert_pem, key_pem, false, true };
-static struct cg_model_api api = { "api", "API", "api", "http://127.0.0.1:1/base", NULL, 0, false, NULL, NULL };
+static struct cg_model_api api = { "api", "API", "api", "http://127.0.0.1:1/base", NULL, 0, false, NULL, NULL, CG_MODEL_PROTO_ALL };
 
 /* Uploaded certificates of the snapshots build() makes (none by default). */
 static struct cg_model_cert *pt_certs;

@@ -28,10 +28,10 @@ static struct cg_model_op orders_ops[] = {
 };
 
 static struct cg_model_api apis[] = {
-	{ "root", "Root", "", "http://127.0.0.1:1/r", NULL, 0, false, NULL, NULL },
+	{ "root", "Root", "", "http://127.0.0.1:1/r", NULL, 0, false, NULL, NULL, CG_MODEL_PROTO_ALL },
 	{ "orders", "Orders", "orders", "http://127.0.0.1:2/base/", orders_ops,
-	  sizeof(orders_ops) / sizeof(orders_ops[0]), false, NULL, NULL },
-	{ "orders-v2", "Orders v2", "orders/v2", "http://127.0.0.1:3", NULL, 0, false, NULL, NULL },
+	  sizeof(orders_ops) / sizeof(orders_ops[0]), false, NULL, NULL, CG_MODEL_PROTO_ALL },
+	{ "orders-v2", "Orders v2", "orders/v2", "http://127.0.0.1:3", NULL, 0, false, NULL, NULL, CG_MODEL_PROTO_ALL },
 };
 
 static struct cg_snapshot *build(void)
@@ -52,7 +52,7 @@ static const char *route(struct cg_snapshot *s, const char *method, const char *
 			 char *rest_out)
 {
 	struct cg_route r;
-	if (!cg_route_find(s, cg_str_from_c(method), cg_str_from_c(path), cg_str_from_c(query), &r))
+	if (!cg_route_find(s, CG_MODEL_PROTO_HTTPS, cg_str_from_c(method), cg_str_from_c(path), cg_str_from_c(query), &r))
 		return r.api ? "api-but-no-op" : "none";
 	static char buf[256];
 	snprintf(buf, sizeof(buf), "%.*s/%.*s", CG_STR_FMT(r.api->id), r.op ? (int)r.op->id.len : 1,
@@ -105,14 +105,14 @@ static void test_operations(void **state)
 	assert_string_equal(route(s, "GET", "/orders//items/7", "", NULL), "api-but-no-op");
 	/* parameters inside a segment */
 	struct cg_route r;
-	assert_true(cg_route_find(s, CG_STR("GET"), CG_STR("/orders/reports/q3.sales.json"), CG_STR(""), &r));
+	assert_true(cg_route_find(s, CG_MODEL_PROTO_HTTPS, CG_STR("GET"), CG_STR("/orders/reports/q3.sales.json"), CG_STR(""), &r));
 	assert_true(cg_str_eq_lit(r.op->id, "report"));
 	assert_int_equal(r.num_params, 2);
 	assert_true(cg_str_eq_lit(r.params[0].value, "q3"));
 	assert_true(cg_str_eq_lit(r.params[1].value, "sales.json"));
 	assert_string_equal(route(s, "GET", "/orders/reports/.json", "", NULL), "api-but-no-op");
 	assert_string_equal(route(s, "GET", "/orders/reports/q3", "", NULL), "api-but-no-op");
-	assert_true(cg_route_find(s, CG_STR("GET"), CG_STR("/orders/V12/status"), CG_STR(""), &r));
+	assert_true(cg_route_find(s, CG_MODEL_PROTO_HTTPS, CG_STR("GET"), CG_STR("/orders/V12/status"), CG_STR(""), &r));
 	assert_true(cg_str_eq_lit(r.op->id, "version"));
 	assert_true(cg_str_eq_lit(r.params[0].value, "12"));
 	assert_string_equal(route(s, "GET", "/orders/v/status", "", NULL), "api-but-no-op");
@@ -142,7 +142,7 @@ static void test_bad_inputs(void **state)
 	assert_null(cg_snapshot_build(&m, 1, err, sizeof(err)));
 	assert_non_null(strstr(err, "no hostname configured"));
 	/* bad backend URL */
-	struct cg_model_api bad = { "bad", "Bad", "bad", "ftp://x", NULL, 0, false, NULL, NULL };
+	struct cg_model_api bad = { "bad", "Bad", "bad", "ftp://x", NULL, 0, false, NULL, NULL, CG_MODEL_PROTO_ALL };
 	m.hosts = &host;
 	m.num_hosts = 1;
 	m.apis = &bad;
@@ -177,6 +177,56 @@ static void test_bad_inputs(void **state)
 	assert_non_null(strstr(err, "hostname 'a.test': server key"));
 }
 
+/* The API for path over scheme ("none": nothing matches). */
+static const char *api_over(struct cg_snapshot *s, unsigned scheme, const char *path)
+{
+	struct cg_route r;
+	if (!cg_route_find(s, scheme, CG_STR("GET"), cg_str_from_c(path), CG_STR(""), &r))
+		return r.api ? "api-but-no-op" : "none";
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "%.*s", CG_STR_FMT(r.api->id));
+	return buf;
+}
+
+/* APIM protocols: an API not served over the request's scheme does not
+ * match; a shorter suffix served over it may (the catch-all root here). */
+static void test_protocols(void **state)
+{
+	struct cg_model_api two[] = {
+		{ "root", "Root", "", "http://127.0.0.1:1", NULL, 0, false, NULL, NULL,
+		  CG_MODEL_PROTO_HTTP },
+		{ "secure", "Secure", "secure", "http://127.0.0.1:2", NULL, 0, false, NULL, NULL,
+		  CG_MODEL_PROTO_HTTPS },
+	};
+	struct cg_model m = { .hosts = &host, .num_hosts = 1, .apis = two, .num_apis = 2 };
+	char err[512];
+	struct cg_snapshot *s = cg_snapshot_build(&m, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_string_equal(api_over(s, CG_MODEL_PROTO_HTTPS, "/secure/x"), "secure");
+	assert_string_equal(api_over(s, CG_MODEL_PROTO_HTTP, "/secure/x"), "root");
+	assert_string_equal(api_over(s, CG_MODEL_PROTO_HTTP, "/other"), "root");
+	assert_string_equal(api_over(s, CG_MODEL_PROTO_HTTPS, "/other"), "none");
+	cg_snapshot_unref(s);
+	m.num_apis = 1; /* root only, http only */
+	two[0].protocols = CG_MODEL_PROTO_ALL;
+	s = cg_snapshot_build(&m, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_string_equal(api_over(s, CG_MODEL_PROTO_HTTPS, "/secure/x"), "root");
+	cg_snapshot_unref(s);
+	m.apis = &two[1];
+	s = cg_snapshot_build(&m, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_string_equal(api_over(s, CG_MODEL_PROTO_HTTP, "/secure/x"), "none");
+	assert_string_equal(api_over(s, CG_MODEL_PROTO_HTTPS, "/SECURE/x"), "secure");
+	cg_snapshot_unref(s);
+	/* 0 (a model built by hand) is both */
+	two[1].protocols = 0;
+	s = cg_snapshot_build(&m, 1, err, sizeof(err));
+	assert_non_null(s);
+	assert_string_equal(api_over(s, CG_MODEL_PROTO_HTTP, "/secure/x"), "secure");
+	cg_snapshot_unref(s);
+}
+
 static void test_find_host(void **state)
 {
 	struct cg_model_host hosts[] = {
@@ -204,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_api_suffix),  cmocka_unit_test(test_operations),
 		cmocka_unit_test(test_backend_parse), cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_protocols),
 		cmocka_unit_test(test_find_host),
 	};
 	return cmocka_run_group_tests(tests, setup_pki, NULL);

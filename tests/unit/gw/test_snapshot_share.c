@@ -28,9 +28,9 @@
 static struct cg_model_host host = { "a.test", cert_pem, key_pem, false, true };
 static struct cg_model_op ops[] = { { "plain", NULL, "GET", "/plain" }, { "own", NULL, "GET", "/own" } };
 static struct cg_model_api apis[] = {
-	{ "bare", "Bare", "bare", "http://127.0.0.1:2", ops, 2, false, NULL, NULL },
-	{ "bare2", "Bare2", "bare2", "http://127.0.0.1:2", NULL, 0, false, NULL, NULL },
-	{ "doc", "Doc", "doc", "http://127.0.0.1:3", ops, 2, false, NULL, NULL },
+	{ "bare", "Bare", "bare", "http://127.0.0.1:2", ops, 2, false, NULL, NULL, CG_MODEL_PROTO_ALL },
+	{ "bare2", "Bare2", "bare2", "http://127.0.0.1:2", NULL, 0, false, NULL, NULL, CG_MODEL_PROTO_ALL },
+	{ "doc", "Doc", "doc", "http://127.0.0.1:3", ops, 2, false, NULL, NULL, CG_MODEL_PROTO_ALL },
 };
 static const char *gold_apis[] = { "bare", "bare2", "doc" };
 static const char *tin_apis[] = { "bare", "doc" };

@@ -19,8 +19,8 @@
 static struct cg_model_host host = { "a.test", cert_pem, key_pem, false, true };
 
 static struct cg_model_api apis[] = {
-	{ "orders", "Orders", "orders", "http://127.0.0.1:2", NULL, 0, true, NULL, NULL },
-	{ "open", "Open", "open", "http://127.0.0.1:3", NULL, 0, false, "X-Key", "k" },
+	{ "orders", "Orders", "orders", "http://127.0.0.1:2", NULL, 0, true, NULL, NULL, CG_MODEL_PROTO_ALL },
+	{ "open", "Open", "open", "http://127.0.0.1:3", NULL, 0, false, "X-Key", "k", CG_MODEL_PROTO_ALL },
 };
 
 #define NOW 1800000000 /* 2027-01-15 */

@@ -19,6 +19,7 @@
 
 #include "store/cert.h"
 #include "store/store.h"
+#include "store/protocols.h"
 #include "store/validate.h"
 
 #define PATH_LEN 512
@@ -736,6 +737,104 @@ struct api_case {
 	const char *want;
 };
 
+/* SQL behind the store's back that the schema must refuse. */
+static void raw_exec_fails(const char *sql)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(g_store, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* protocols: https only on create (APIM's default), kept when not given,
+ * set when given; bits outside http/https are refused and change nothing. */
+static void test_api_protocols(void **state)
+{
+	struct cg_store *st = *state;
+	char err[CG_STORE_ERR_LEN];
+	struct cg_model m;
+	api(st, "orders", NULL, "orders", "http://b");
+	load(st, &m);
+	assert_int_equal(find_api(&m, "orders")->protocols, CG_MODEL_PROTO_HTTPS);
+	cg_model_free(&m);
+	struct cg_store_api_set in = { .id = "orders", .protocols = CG_MODEL_PROTO_ALL };
+	assert_int_equal(cg_store_api_set(st, &in, err, sizeof(err)), 0);
+	api(st, "orders", "Orders", NULL, NULL); /* protocols not given: kept */
+	in.protocols = 4;
+	assert_int_equal(cg_store_api_set(st, &in, err, sizeof(err)), CG_STORE_FAIL_INVALID);
+	assert_string_equal(err, "API protocols: only http and https are served");
+	load(st, &m);
+	assert_int_equal(find_api(&m, "orders")->protocols, CG_MODEL_PROTO_ALL);
+	cg_model_free(&m);
+	in.protocols = CG_MODEL_PROTO_HTTP;
+	assert_int_equal(cg_store_api_set(st, &in, err, sizeof(err)), 0);
+	load(st, &m);
+	assert_int_equal(find_api(&m, "orders")->protocols, CG_MODEL_PROTO_HTTP);
+	cg_model_free(&m);
+	/* the column's own check backs the store's */
+	raw_exec_fails("UPDATE apis SET protocols = 0");
+	raw_exec_fails("UPDATE apis SET protocols = 4");
+}
+
+/* The list and JSON spellings and their refusals (CLI, admin API, APIOps). */
+static void test_protocol_lists(void **state)
+{
+	(void)state;
+	char err[CG_STORE_ERR_LEN];
+	unsigned bits = 9;
+	assert_int_equal(cg_store_parse_protocols("https", &bits, err, sizeof(err)), 0);
+	assert_int_equal(bits, CG_MODEL_PROTO_HTTPS);
+	assert_int_equal(cg_store_parse_protocols("https,http", &bits, err, sizeof(err)), 0);
+	assert_int_equal(bits, CG_MODEL_PROTO_ALL);
+	assert_int_equal(cg_store_parse_protocols("http,http", &bits, err, sizeof(err)), 0);
+	assert_int_equal(bits, CG_MODEL_PROTO_HTTP);
+	assert_string_equal(cg_store_protocols_text(CG_MODEL_PROTO_ALL), "http,https");
+	assert_string_equal(cg_store_protocols_text(0), "");
+	static const struct {
+		const char *in, *err;
+	} bad[] = {
+		{ "", "protocols (an empty name): at least one protocol is needed: https, http or "
+		      "http,https" },
+		{ "https,", "at least one protocol is needed" },
+		{ ",http", "at least one protocol is needed" },
+		{ "ws", "protocols: unknown protocol 'ws' (APIs are served over http and https)" },
+		{ "HTTPS", "unknown protocol 'HTTPS'" },
+		{ "http, https", "unknown protocol ' https'" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(cg_store_parse_protocols(bad[i].in, &bits, err, sizeof(err)),
+				 CG_STORE_FAIL_INVALID);
+		assert_int_equal(bits, 0);
+		assert_non_null(strstr(err, bad[i].err));
+	}
+	static const struct {
+		const char *json, *err;
+		unsigned bits;
+	} js[] = {
+		{ "[\"http\", \"https\"]", NULL, CG_MODEL_PROTO_ALL },
+		{ "[\"https\"]", NULL, CG_MODEL_PROTO_HTTPS },
+		{ "[]", "p must be a non-empty array of protocol names", 0 },
+		{ "\"https\"", "p must be a non-empty array", 0 },
+		{ "[1]", "p must be a non-empty array", 0 },
+		{ "[\"https\", \"wss\"]", "p: unknown protocol 'wss'", 0 },
+	};
+	for (size_t i = 0; i < sizeof(js) / sizeof(js[0]); i++) {
+		json_t *v = json_loads(js[i].json, JSON_DECODE_ANY, NULL);
+		assert_non_null(v);
+		int rc = cg_store_protocols_from_json(v, "p", &bits, err, sizeof(err));
+		assert_int_equal(rc, js[i].err ? CG_STORE_FAIL_INVALID : 0);
+		assert_int_equal(bits, js[i].bits);
+		if (js[i].err)
+			assert_non_null(strstr(err, js[i].err));
+		json_decref(v);
+	}
+	json_t *out = cg_store_protocols_json(CG_MODEL_PROTO_ALL);
+	char *text = json_dumps(out, JSON_COMPACT);
+	assert_string_equal(text, "[\"http\",\"https\"]");
+	free(text);
+	json_decref(out);
+}
+
 static void test_api_refusals(void **state)
 {
 	struct cg_store *st = *state;
@@ -1216,6 +1315,8 @@ int main(void)
 		T(test_host_expired_warns_but_is_stored),
 		T(test_host_refusals),
 		T(test_api_and_op_round_trip),
+		T(test_api_protocols),
+		cmocka_unit_test(test_protocol_lists),
 		T(test_api_refusals),
 		T(test_op_refusals),
 		T(test_length_limits),

@@ -748,8 +748,10 @@ static void test_upgrade_from_version_1(void **state)
 	assert_false(m.apis[0].subscription_required);
 	assert_string_equal(m.apis[0].sub_key_header, "Ocp-Apim-Subscription-Key");
 	assert_string_equal(m.apis[0].sub_key_query, "subscription-key");
+	/* and keeps being served over both listeners (migration 11) */
+	assert_int_equal(m.apis[0].protocols, CG_MODEL_PROTO_ALL);
 	cg_model_free(&m);
-	assert_int_equal(cg_store_schema_version(), 10);
+	assert_int_equal(cg_store_schema_version(), 11);
 }
 
 /* Migration 10 copies the policies table into one with the product scope
@@ -783,6 +785,7 @@ static void test_upgrade_from_version_9_keeps_policies(void **state)
 		 "  scope_api_id TEXT REFERENCES apis (id) ON DELETE CASCADE, state TEXT NOT NULL,"
 		 "  primary_key TEXT NOT NULL UNIQUE, secondary_key TEXT NOT NULL UNIQUE,"
 		 "  expiration TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
+		 "ALTER TABLE apis DROP COLUMN protocols;"
 		 "PRAGMA user_version = 9");
 	st = cg_store_open(g_store, 0, g_err, sizeof(g_err));
 	assert_non_null(st);
@@ -791,6 +794,8 @@ static void test_upgrade_from_version_9_keeps_policies(void **state)
 	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
 	assert_int_equal(m.num_policies, 3);
 	assert_int_equal(m.num_products, 0);
+	/* created https only; the column dropped with version 9, migration 11 gives both */
+	assert_int_equal(m.apis[0].protocols, CG_MODEL_PROTO_ALL);
 	cg_model_free(&m);
 	struct cg_store_product_set p = { .id = "gold", .subscription_required = -1,
 					  .approval_required = -1, .subscriptions_limit = -1 };
