@@ -287,7 +287,7 @@ static bool key_names(struct rd *r, json_t *props, struct cg_apiops_api *api)
 	return get_str(r, n, "query", false, api->file, &api->sub_key_query) && ok;
 }
 
-/* protocols of an API: absent or null leaves 0 (https on create, kept on
+/* protocols of an API: absent or null leaves 0 (http and https on create, kept on
  * update); else a non-empty array of "http"/"https". */
 static bool api_protocols(struct rd *r, json_t *props, struct cg_apiops_api *api)
 {

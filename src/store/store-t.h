@@ -96,7 +96,7 @@ struct cg_store_api_set {
 	int subscription_required; /* 1, 0, or -1 = keep (false on create: see docs/subscriptions.md) */
 	const char *sub_key_header; /* subscription key header name; NULL = keep (default on create) */
 	const char *sub_key_query;  /* subscription key query parameter name; NULL = keep */
-	unsigned protocols;         /* CG_MODEL_PROTO_* bits; 0 = keep (https only on create) */
+	unsigned protocols;         /* CG_MODEL_PROTO_* bits; 0 = keep (http and https on create) */
 };
 
 /* `sub set`: creates or updates a subscription. NULL keeps the stored

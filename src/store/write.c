@@ -351,7 +351,7 @@ int cg_store_api_set(struct cg_store *st, const struct cg_store_api_set *in, cha
 			 " created_at, updated_at) VALUES (?1, coalesce(?2, ?1), ?3, ?4,"
 			 " CASE WHEN ?5 < 0 THEN 0 ELSE ?5 END,"
 			 " coalesce(?6, 'Ocp-Apim-Subscription-Key'), coalesce(?7, 'subscription-key'),"
-			 " CASE WHEN ?8 = 0 THEN 2 ELSE ?8 END, "
+			 " CASE WHEN ?8 = 0 THEN 3 ELSE ?8 END, "
 			 CG_STORE_SQL_NOW ", " CG_STORE_SQL_NOW ")",
 		id, in->display_name, err, errlen);
 	if (s && in->path)

@@ -219,7 +219,7 @@ class ApiTest(AdminCase):
         self.assertEqual(p["displayName"], "CRUD")
         self.assertEqual(p["path"], "crud")
         self.assertEqual(p["serviceUrl"], self.be.url("/base"))
-        self.assertEqual(p["protocols"], ["https"])
+        self.assertEqual(p["protocols"], ["http", "https"])
         self.assertIs(p["subscriptionRequired"], False)
         self.assertIs(p["isCurrent"], True)
         etag1 = r.headers["etag"]

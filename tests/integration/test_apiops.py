@@ -718,7 +718,7 @@ class BadInput(ApiopsBase):
                                 "'properties.protocols'", msg)
 
     def test_protocols_imported_and_exported(self):
-        # Missing: https only for a new API (APIM's default); given: as given;
+        # Missing: http and https for a new API (as before protocols); given: as given;
         # an export writes what is stored, and importing it again is no change.
         d = self.folder()
         info(os.path.join(d, "apis/partners/apiInformation.json"),

@@ -379,7 +379,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(apis[0], {
             "id": "orders", "displayName": "Orders API", "path": "orders/v1",
             "serviceUrl": "http://127.0.0.1:9000/base",
-            "subscriptionRequired": False, "protocols": ["https"],
+            "subscriptionRequired": False, "protocols": ["http", "https"],
             "subscriptionKeyParameterNames": {"header": "Ocp-Apim-Subscription-Key",
                                               "query": "subscription-key"},
             "operations": [
@@ -426,19 +426,20 @@ class CliTest(unittest.TestCase):
         self.assertEqual(json.loads(self.ok("op", "list", "orders", "--json").stdout), [])
 
     def test_api_protocols(self):
-        # New APIs: https only (APIM's default); --protocols sets, omitted keeps.
+        # New APIs: http and https (as before protocols; APIM's default is
+        # https); --protocols sets, omitted keeps.
         self.ok("api", "set", "a", "--path", "a", "--backend", "http://b")
         self.ok("api", "set", "both", "--path", "both", "--backend", "http://b",
-                "--protocols", "https,http")
+                "--protocols", "https")
         show = lambda i: json.loads(self.ok("api", "show", i, "--json").stdout)["protocols"]
-        self.assertEqual(show("a"), ["https"])
-        self.assertEqual(show("both"), ["http", "https"])
+        self.assertEqual(show("a"), ["http", "https"])
+        self.assertEqual(show("both"), ["https"])
         self.ok("api", "set", "a", "--protocols", "http")
         self.assertEqual(show("a"), ["http"])
         self.ok("api", "set", "a", "--display-name", "A")
         self.assertEqual(show("a"), ["http"])
         rows = {l.split()[0]: l.split()[2] for l in self.ok("api", "list").stdout.splitlines()[1:]}
-        self.assertEqual(rows, {"a": "http", "both": "http,https"})
+        self.assertEqual(rows, {"a": "http", "both": "https"})
         for bad, msg in (("", "at least one protocol is needed"),
                          ("ws", "unknown protocol 'ws'"),
                          ("https,", "at least one protocol is needed"),

@@ -33,12 +33,15 @@ class Protocols(cgtest.GatewayTestCase):
         cls.b = cls.backend()
         cls.gw = cgtest.Gateway(
             cls.tmp, cls.pki, hosts=[{"name": HOST, "default": True}], http_listen=True,
-            apis=[{"id": "secure", "path": "secure", "backend": cls.b.url("/s")},
+            apis=[{"id": "secure", "path": "secure", "backend": cls.b.url("/s"),
+                   "protocols": "https"},
                   {"id": "both", "path": "both", "backend": cls.b.url("/b"),
                    "protocols": "http,https"},
                   {"id": "plain", "path": "plain", "backend": cls.b.url("/p"),
                    "protocols": "http"},
-                  {"id": "live", "path": "live", "backend": cls.b.url("/l")}])
+                  {"id": "live", "path": "live", "backend": cls.b.url("/l"),
+                   "protocols": "https"},
+                  {"id": "dflt", "path": "dflt", "backend": cls.b.url("/d")}])
         cls.gateways.append(cls.gw)
         cls.gw.set_policy(MARK_POLICY)  # global: every matched request runs it
         cls.gw.start()
@@ -64,7 +67,6 @@ class Protocols(cgtest.GatewayTestCase):
         self.assertEqual(self.b.last().target, backend_path)
 
     def test_https_only_api(self):
-        # the default of a new API: https only (APIM's)
         self.assert_served("/secure/x", False, "/s/x", "https")
         self.assert_unmatched("/secure/x", True)
 
@@ -75,6 +77,11 @@ class Protocols(cgtest.GatewayTestCase):
     def test_http_only_api(self):
         self.assert_served("/plain/x", True, "/p/x", "http")
         self.assert_unmatched("/plain/x", False)
+
+    def test_new_api_default_is_both(self):
+        # as before APIs had protocols (APIM's default is https only)
+        self.assert_served("/dflt/x", False, "/d/x", "http,https")
+        self.assert_served("/dflt/y", True, "/d/y", "http,https")
 
     def test_change_applies_live(self):
         self.assert_unmatched("/live/x", True)

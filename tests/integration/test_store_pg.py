@@ -547,14 +547,14 @@ class BadInputTest(PgCase):
 
     def test_upgrade_from_version_10_serves_apis_over_both(self):
         # Migration 11 on PostgreSQL: APIs from before protocols keep http and
-        # https; a new one gets https only.
+        # https; a new one gets what it asks for.
         url = self.new_db()
         self.cg(url, "api", "set", "old", "--path", "old", "--backend", "http://127.0.0.1:9/",
                 check=True)
         SERVER.query("ALTER TABLE apis DROP COLUMN protocols;"
                      " UPDATE certgate_schema SET version = 10", db=url.rsplit("/", 1)[1])
         self.cg(url, "api", "set", "new", "--path", "new", "--backend", "http://127.0.0.1:9/",
-                check=True)
+                "--protocols", "https", check=True)
         apis = json.loads(self.cg(url, "api", "list", "--json", check=True).stdout)
         self.assertEqual({a["id"]: a["protocols"] for a in apis},
                          {"new": ["https"], "old": ["http", "https"]})

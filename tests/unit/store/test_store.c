@@ -746,7 +746,7 @@ static void raw_exec_fails(const char *sql)
 	sqlite3_close(db);
 }
 
-/* protocols: https only on create (APIM's default), kept when not given,
+/* protocols: http and https on create (as before protocols), kept when not given,
  * set when given; bits outside http/https are refused and change nothing. */
 static void test_api_protocols(void **state)
 {
@@ -755,9 +755,9 @@ static void test_api_protocols(void **state)
 	struct cg_model m;
 	api(st, "orders", NULL, "orders", "http://b");
 	load(st, &m);
-	assert_int_equal(find_api(&m, "orders")->protocols, CG_MODEL_PROTO_HTTPS);
+	assert_int_equal(find_api(&m, "orders")->protocols, CG_MODEL_PROTO_ALL);
 	cg_model_free(&m);
-	struct cg_store_api_set in = { .id = "orders", .protocols = CG_MODEL_PROTO_ALL };
+	struct cg_store_api_set in = { .id = "orders", .protocols = CG_MODEL_PROTO_HTTPS };
 	assert_int_equal(cg_store_api_set(st, &in, err, sizeof(err)), 0);
 	api(st, "orders", "Orders", NULL, NULL); /* protocols not given: kept */
 	in.protocols = 4;

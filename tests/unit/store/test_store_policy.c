@@ -794,7 +794,7 @@ static void test_upgrade_from_version_9_keeps_policies(void **state)
 	ok(cg_store_load_model(st, &m, g_err, sizeof(g_err)));
 	assert_int_equal(m.num_policies, 3);
 	assert_int_equal(m.num_products, 0);
-	/* created https only; the column dropped with version 9, migration 11 gives both */
+	/* the column dropped with version 9: migration 11 gives both */
 	assert_int_equal(m.apis[0].protocols, CG_MODEL_PROTO_ALL);
 	cg_model_free(&m);
 	struct cg_store_product_set p = { .id = "gold", .subscription_required = -1,
