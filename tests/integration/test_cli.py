@@ -369,9 +369,9 @@ class CliTest(unittest.TestCase):
         lines = self.ok("api", "list").stdout.splitlines()
         self.assertEqual(lines[0].split(), ["ID", "PATH", "PROTOCOLS", "BACKEND", "OPERATIONS",
                                             "DISPLAY-NAME"])
-        self.assertEqual(lines[1].split(), ["orders", "/orders/v1", "https",
+        self.assertEqual(lines[1].split(), ["orders", "/orders/v1", "http,https",
                                             "http://127.0.0.1:9000/base", "3", "Orders", "API"])
-        self.assertEqual(lines[2].split(), ["root", "/", "https", "https://b.example.com", "0",
+        self.assertEqual(lines[2].split(), ["root", "/", "http,https", "https://b.example.com", "0",
                                             "root"])
         self.assertEqual(lines[1].index("/orders"), lines[0].index("PATH"))
 
