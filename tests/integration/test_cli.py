@@ -394,7 +394,7 @@ class CliTest(unittest.TestCase):
         out = self.ok("api", "show", "orders").stdout
         self.assertIn("Path:          /orders/v1\n", out)
         self.assertIn("Backend:       http://127.0.0.1:9000/base\n", out)
-        self.assertIn("Protocols:     https\n", out)
+        self.assertIn("Protocols:     http,https\n", out)
         self.assertRegex(out, r"\nsearch +GET +/search\?q=\{q\} +Search\n")
         self.assertEqual(json.loads(self.ok("op", "list", "orders", "--json").stdout),
                          apis[0]["operations"])
