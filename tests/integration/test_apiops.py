@@ -229,7 +229,7 @@ class ApiopsBase(cgtest.GatewayTestCase):
         gw.cli("backend", "set", "mtls-be", "--url", "https://127.0.0.1:9/mtls",
                "--client-cert", "erin")
         gw.cli("api", "set", "echo", "--path", "echo", "--backend", backend_url + "/be-echo",
-               "--display-name", "Echo API")
+               "--display-name", "Echo API", "--protocols", "https")
         gw.cli("op", "set", "echo", "get-item", "--method", "GET", "--url-template",
                "/items/{id}", "--display-name", "Get item")
         gw.cli("op", "set", "echo", "post-item", "--method", "POST", "--url-template",
