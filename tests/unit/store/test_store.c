@@ -764,7 +764,7 @@ static void test_api_protocols(void **state)
 	assert_int_equal(cg_store_api_set(st, &in, err, sizeof(err)), CG_STORE_FAIL_INVALID);
 	assert_string_equal(err, "API protocols: only http and https are served");
 	load(st, &m);
-	assert_int_equal(find_api(&m, "orders")->protocols, CG_MODEL_PROTO_ALL);
+	assert_int_equal(find_api(&m, "orders")->protocols, CG_MODEL_PROTO_HTTPS);
 	cg_model_free(&m);
 	in.protocols = CG_MODEL_PROTO_HTTP;
 	assert_int_equal(cg_store_api_set(st, &in, err, sizeof(err)), 0);
