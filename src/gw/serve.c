@@ -621,9 +621,8 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	/* Wait for workers; the grace timer forces them if they linger. */
 	uv_ref((uv_handle_t *)&sc->grace);
 	for (int i = 0; i < gw->nworkers; i++) {
-		while (uv_run(&sc->loop, UV_RUN_NOWAIT), pthread_tryjoin_np(gw->workers[i].thread, NULL) == EBUSY)
+		while (uv_run(&sc->loop, UV_RUN_NOWAIT), !cg_worker_try_join(&gw->workers[i]))
 			usleep(10000);
-		uv_loop_close(&gw->workers[i].loop);
 	}
 	uv_timer_stop(&sc->grace);
 	uv_close((uv_handle_t *)&sc->grace, NULL);

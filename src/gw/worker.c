@@ -260,13 +260,21 @@ int cg_worker_start(struct cg_worker *w)
 
 void cg_worker_wake(struct cg_worker *w)
 {
-	uv_async_send(&w->wake);
+	/* A joined worker's loop is closed: its wake descriptor is gone (and
+	 * libuv aborts on a failed async write). */
+	if (!w->joined)
+		uv_async_send(&w->wake);
 }
 
-void cg_worker_join(struct cg_worker *w)
+bool cg_worker_try_join(struct cg_worker *w)
 {
-	pthread_join(w->thread, NULL);
+	if (w->joined)
+		return true;
+	if (pthread_tryjoin_np(w->thread, NULL) != 0)
+		return false;
 	uv_loop_close(&w->loop);
+	w->joined = true;
+	return true;
 }
 
 static void close_any(uv_handle_t *h, void *arg)

@@ -215,6 +215,7 @@ struct cg_worker {
 	bool draining;
 	uint64_t drain_ms;    /* uv_now when draining began */
 	bool stopping;        /* grace expired: close everything */
+	bool joined;          /* main thread only: thread joined, loop closed (wake no more) */
 	char date[40];        /* cached Date header value */
 	uint64_t date_sec;
 	/* counters */
@@ -262,7 +263,9 @@ int cg_worker_start(struct cg_worker *w);
 /* Asks the worker (from another thread) to pick up the current snapshot
  * and the drain state. */
 void cg_worker_wake(struct cg_worker *w);
-void cg_worker_join(struct cg_worker *w);
+/* Main thread: joins the worker if its thread has ended (then closes its
+ * loop, after which it must not be woken). Returns true once joined. */
+bool cg_worker_try_join(struct cg_worker *w);
 /* Releases a worker that was initialised but never started. */
 void cg_worker_discard(struct cg_worker *w);
 

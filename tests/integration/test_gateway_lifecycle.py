@@ -228,7 +228,26 @@ class GracefulStopTest(cgtest.GatewayTestCase):
         self.assertLess(took, 4.5)
         t.join(10)
         self.assertNotIn("resp", result, "the request cannot have completed: %r" % result)
-        gw.check_clean()
+        self.assertEqual(code, 0, gw.stderr()[-3000:])
+        gw.check_clean(code)
+
+    def test_grace_expiry_after_another_worker_ended(self):
+        # One request holds one of two workers past --grace; the other
+        # worker ends (and is joined) first. The grace timer then wakes the
+        # workers: waking the ended one used to abort the process (libuv's
+        # async write to a closed loop). Which worker gets the connection is
+        # the kernel's SO_REUSEPORT hash, so a few stops cover both orders.
+        for attempt in range(4):
+            be, gw = self.start(serve_args=["--grace", "1"], delay=15.0, workers=2)
+            result = {}
+            t = self.in_flight(gw, result)
+            self.assertEqual(len(be.wait_requests(1, timeout=10)), 1)
+            gw.signal(signal.SIGTERM)
+            code = gw.wait_exit(8)
+            t.join(10)
+            self.assertEqual(code, 0, "attempt %d: %s" % (attempt, gw.stderr()[-3000:]))
+            self.assertIn("grace period over", gw.stderr())
+            gw.check_clean(code)
 
     def test_idle_connections_do_not_delay_stop(self):
         be, gw = self.start(delay=0)
