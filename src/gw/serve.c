@@ -204,7 +204,39 @@ struct serve_ctx {
 	uv_timer_t reload, grace, watch;
 	bool stopping;
 	struct cg_admin *admin;
+	size_t plain_http_apis; /* as last warned (warn_plain_http) */
 };
+
+/* With a plain-HTTP listener, an API served over http runs its policies
+ * there with no client certificate (context.Request.Certificate == null).
+ * A policy may mean that, but on a gateway whose hostnames negotiate client
+ * certificates it is usually an oversight (new APIs list both protocols).
+ * Said at start and whenever the number of such APIs changes. */
+static void warn_plain_http(const struct cg_gateway *gw, const struct cg_snapshot *s, size_t *last)
+{
+	bool mtls = false;
+	for (size_t i = 0; i < s->num_hosts; i++)
+		mtls |= s->hosts[i].negotiate;
+	size_t n = 0;
+	const struct cg_rt_api *first = NULL;
+	for (size_t i = 0; gw->http_listen && mtls && i < s->num_apis; i++)
+		if (s->apis[i]->protocols & CG_MODEL_PROTO_HTTP) {
+			first = first ? first : s->apis[i];
+			n++;
+		}
+	if (n == *last)
+		return;
+	*last = n;
+	if (n == 0)
+		return;
+	char more[48] = " is";
+	if (n > 1)
+		snprintf(more, sizeof(more), " and %zu more are", n - 1);
+	cg_log_warn("API '%.*s'%s served over plain HTTP too (--http-listen; protocols include http): requests "
+		    "there carry no client certificate, though hostnames here negotiate them. "
+		    "`certgate api set ID --protocols https` keeps an API off plain HTTP",
+		    CG_STR_FMT(first->id), more);
+}
 
 static void wake_all(struct cg_gateway *gw)
 {
@@ -247,6 +279,7 @@ static void reload_cb(uv_timer_t *t)
 	cg_snapshot_unref(old);
 	wake_all(&sc->gw);
 	cg_log_info("configuration generation %llu applied", (unsigned long long)s->generation);
+	warn_plain_http(&sc->gw, s, &sc->plain_http_apis);
 }
 
 static void grace_cb(uv_timer_t *t)
@@ -615,6 +648,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		    gw->http_listen ? ", http on " : "", gw->http_listen ? gw->http_listen : "",
 		    admin.listen ? ", admin API on " : "", admin.listen ? admin.listen : "", gw->nworkers,
 		    gw->snap->num_hosts, gw->snap->num_apis);
+	warn_plain_http(gw, gw->snap, &sc->plain_http_apis);
 	/* Runs until a signal closes the signal/reload handles; the grace
 	 * timer is unref'd, so the loop ends right after the signal. */
 	uv_run(&sc->loop, UV_RUN_DEFAULT);
