@@ -505,7 +505,8 @@ static void check_jwt_key(struct vctx *v, const struct cg_pol_node *n)
 	}
 	unsigned char buf[8192];
 	if (n->has_text && !n->text_is_expr) {
-		long len = key_part(cg_str_trim_space(n->text), false, buf, sizeof(buf));
+		char tmp[sizeof(buf) / 3 * 4];
+		long len = n->text.len <= sizeof(tmp) ? cg_b64_decode_blanks(n->text, tmp, buf) : -1;
 		if (len < 0)
 			err(v, n, n->text_pos, "Value of element 'key' is not valid base64");
 		else if (len < CG_POL_JWT_MIN_HMAC_KEY)
