@@ -628,7 +628,6 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	uv_timer_start(&sc->reload, reload_cb, CG_RELOAD_POLL_MS, CG_RELOAD_POLL_MS);
 	if (admin.listen) {
 		sc->admin = cg_admin_start(&sc->loop, &admin, store_path, err, sizeof(err));
-		cg_admin_set_metrics(sc->admin, cg_gw_metrics_render, gw);
 		if (!sc->admin) {
 			fprintf(stderr, "certgate serve: admin API: %s\n", err);
 			/* Workers are set up but not started: release them below. */
@@ -637,6 +636,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			uv_loop_close(&sc->loop);
 			goto out;
 		}
+		cg_admin_set_metrics(sc->admin, cg_gw_metrics_render, gw);
 	}
 	for (int i = 0; i < gw->nworkers; i++)
 		if (cg_worker_start(&gw->workers[i]) != 0) {
