@@ -19,6 +19,7 @@
 
 #include "admin/admin.h"
 #include "base/log.h"
+#include "gw/cache.h"
 #include "gw/oidc.h"
 #include "gw/worker.h"
 #include "store/store.h"
@@ -57,6 +58,11 @@ void cg_gw_serve_usage(void)
 	       "                              refetches at most every min(SEC, 300)\n"
 	       "  --max-buffered-body BYTES   a body a policy reads is buffered whole: request\n"
 	       "                              over it 413, response over it 502 (default 4194304)\n"
+	       "  --cache-max-bytes BYTES     built-in cache of cache-store-value: all entries\n"
+	       "                              (default 67108864); least recently used go first\n"
+	       "  --cache-max-entries N       its entry count limit (default 100000)\n"
+	       "  --cache-max-entry-bytes BYTES  one key + value; larger values are not stored\n"
+	       "                              (default 1048576)\n"
 	       "  --max-header-bytes N        request head limit, else 431 (default 32768)\n"
 	       "  --max-headers N             header count limit, else 431 (default 100)\n"
 	       "  --max-connections N         per worker (default 50000)\n"
@@ -202,6 +208,7 @@ struct serve_ctx {
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t reload, grace, watch;
+	int64_t last_cache_sweep_ms;
 	bool stopping;
 	struct cg_admin *admin;
 	size_t plain_http_apis; /* as last warned (warn_plain_http) */
@@ -244,6 +251,19 @@ static void wake_all(struct cg_gateway *gw)
 		cg_worker_wake(&gw->workers[i]);
 }
 
+/* Expired cache entries are freed by the lookups that find them; the
+ * others are swept here, off the request path, every CACHE_SWEEP_MS. */
+#define CACHE_SWEEP_MS 5000
+
+static void sweep_cache(struct serve_ctx *sc)
+{
+	int64_t now = cg_cache_now_ms();
+	if (now - sc->last_cache_sweep_ms < CACHE_SWEEP_MS)
+		return;
+	sc->last_cache_sweep_ms = now;
+	cg_cache_sweep(now);
+}
+
 /* Builds a new snapshot from the store when it changed. An invalid
  * configuration is refused with a log line; the running one stays. */
 static void reload_cb(uv_timer_t *t)
@@ -255,6 +275,7 @@ static void reload_cb(uv_timer_t *t)
 		cg_log_warn("store: %s", err);
 		return;
 	}
+	sweep_cache(sc);
 	if (tok == sc->token)
 		return;
 	struct cg_model m;
@@ -361,6 +382,9 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "admin-client-ca", required_argument, NULL, 22 },
 		{ "admin-client-thumbprint", required_argument, NULL, 23 },
 		{ "openid-refresh", required_argument, NULL, 24 },
+		{ "cache-max-bytes", required_argument, NULL, 25 },
+		{ "cache-max-entries", required_argument, NULL, 26 },
+		{ "cache-max-entry-bytes", required_argument, NULL, 27 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -375,6 +399,8 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	struct cg_admin_opts admin = { 0 };
 	bool fail_open = false, no_fetch = false;
 	uint64_t openid_refresh = CG_OIDC_REFRESH_S;
+	struct cg_cache_limits cache;
+	cg_cache_limits_default(&cache);
 	SSL_CTX *client_ctx = NULL;
 	optind = 1;
 	int c;
@@ -495,6 +521,18 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			if (parse_count("--openid-refresh", optarg, 1, 86400, &openid_refresh))
 				goto out;
 			break;
+		case 25:
+			if (parse_count("--cache-max-bytes", optarg, 4096, 1ull << 40, &cache.max_bytes))
+				goto out;
+			break;
+		case 26:
+			if (parse_count("--cache-max-entries", optarg, CG_CACHE_DEFAULT_SHARDS, 100000000, &cache.max_entries))
+				goto out;
+			break;
+		case 27:
+			if (parse_count("--cache-max-entry-bytes", optarg, 256, 1ull << 30, &cache.max_entry_bytes))
+				goto out;
+			break;
 		case 15:
 			if (parse_count("--max-buffered-body", optarg, 0, 1024ull * 1024 * 1024, &gw->set.max_buffered_body))
 				goto out;
@@ -517,6 +555,13 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	}
 	if (!gw->listen) {
 		fprintf(stderr, "certgate serve: --listen ADDR:PORT is required (see --help)\n");
+		goto out;
+	}
+	if (cg_cache_configure(&cache) != 0) {
+		fprintf(stderr,
+			"certgate serve: --cache-max-bytes must hold at least %d entries of --cache-max-entry-bytes "
+			"(one per cache shard)\n",
+			CG_CACHE_DEFAULT_SHARDS);
 		goto out;
 	}
 	{
