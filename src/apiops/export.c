@@ -346,7 +346,7 @@ static const struct cg_model_policy *product_policy(const struct cg_model *m, co
 	return NULL;
 }
 
-/* products/ID/apis/API/productApiInformation.json, as APIOps v4 and later
+/* products/ID/apis/API/productApiInformation.json, as APIOps v6 and later
  * lay links out; apiId (what the latest releases read) names the API. */
 static void export_product_apis(struct ex *x, const struct cg_model_product *pr)
 {
@@ -406,13 +406,8 @@ static void export_subs(struct ex *x, const struct cg_model *m)
 		return;
 	for (size_t i = 0; i < m->num_subs; i++) {
 		const struct cg_model_sub *s = &m->subs[i];
-		char scope[CG_STORE_MAX_ID_LEN + 16];
-		if (s->scope_product)
-			snprintf(scope, sizeof(scope), "/products/%s", s->scope_product);
-		else if (s->scope_api)
-			snprintf(scope, sizeof(scope), "/apis/%s", s->scope_api);
-		else
-			snprintf(scope, sizeof(scope), "/apis");
+		char scope[CG_STORE_SUB_SCOPE_LEN];
+		cg_store_sub_scope(s, scope, sizeof(scope));
 		if (!safe_name(x, "subscription id", s->id) ||
 		    !path_of(x, p, "subscriptions/%s", s->id) || !make_dir(x, p) ||
 		    !path_of(x, p, "subscriptions/%s/subscriptionInformation.json", s->id))
