@@ -1005,7 +1005,7 @@ static bool product_link(struct rd *r, struct cg_apiops_product *p, const char *
 	return true;
 }
 
-/* apis.json (APIOps before v4): [{"name": "API"}, ...]. */
+/* apis.json (APIOps up to v5): [{"name": "API"}, ...]. */
 static bool product_apis_json(struct rd *r, struct cg_apiops_product *p, const char *path)
 {
 	json_t *j = read_json(r, path);
@@ -1028,7 +1028,7 @@ static bool product_apis_json(struct rd *r, struct cg_apiops_product *p, const c
 	return ok;
 }
 
-/* apis/LINK/productApiInformation.json (APIOps v4 and later): "{}" with
+/* apis/LINK/productApiInformation.json (APIOps v6 and later): "{}" with
  * LINK the API's id, or {"properties": {"apiId": ".../apis/API"}} (the
  * link's own name in the folder, the API in apiId). */
 static bool product_api_link(struct rd *r, struct cg_apiops_product *p, const char *dir,
@@ -1164,7 +1164,7 @@ static bool product_props(struct rd *r, json_t *props, struct cg_apiops_product 
 }
 
 /* productInformation.json: the properties, after checking that a "name"
- * (APIOps before v4 wrote the product's id there and named the folder
+ * (early APIOps releases wrote the product's id there and named the folder
  * after its display name) is the folder's name. */
 static bool product_info(struct rd *r, struct cg_apiops_product *p)
 {
@@ -1175,7 +1175,7 @@ static bool product_info(struct rd *r, struct cg_apiops_product *p)
 	if (json_is_string(name) && strcmp(json_string_value(name), p->id) != 0) {
 		cg_apiops_diag_add(r->d, true,
 				   "%s: the product's name is '%s' but its folder is '%s': the "
-				   "folder's name is the product id (as APIOps v4 and later write "
+				   "folder's name is the product id (as current APIOps releases write "
 				   "it); rename the folder",
 				   p->file, json_string_value(name), p->id);
 		json_decref(j);
@@ -1225,8 +1225,8 @@ static bool product_entry(struct rd *r, struct cg_apiops_product *p, const char 
 static void read_product(struct rd *r, const char *dir, const char *id)
 {
 	if (!check_id(r, "product id", id, dir)) {
-		cg_apiops_diag_note(r->d, "  APIOps before v4 named product folders after the "
-					  "display name: rename the folder to the product's id");
+		cg_apiops_diag_note(r->d, "  early APIOps releases named product folders after "
+					  "the display name: rename the folder to the product's id");
 		return;
 	}
 	size_t n;

@@ -846,8 +846,8 @@ KEY_HEADER = "Ocp-Apim-Subscription-Key: "
 
 def make_products(root):
     """Products and subscriptions as the APIOps extractor writes them, in
-    both of its layouts: partner-plan as v4 and later (apis/API/ link
-    folders, groups/ and tags/ folders), legacy-plan as before v4
+    both of its layouts: partner-plan as v6 and later (apis/API/ link
+    folders, groups/ and tags/ folders), legacy-plan as up to v5
     (apis.json, groups.json, tags.json, a top-level "name"). Neither
     subscription file holds keys (APIM's GET leaves them out)."""
     prod = os.path.join(root, "products", "partner-plan")
@@ -1167,7 +1167,7 @@ class Products(ApiopsBase):
             d + "/products/legacy-plan/wiki.md: unknown entry",
             d + "/products/legacy-plan/apis/empty: missing productApiInformation.json",
             d + "/products/Legacy Plan: product id 'Legacy Plan' may contain only",
-            "  APIOps before v4 named product folders after the display name: rename the "
+            "  early APIOps releases named product folders after the display name: rename the "
             "folder to the product's id",
             d + "/products/renamed/productInformation.json: the product's name is "
             "'legacy-plan' but its folder is 'renamed'",
