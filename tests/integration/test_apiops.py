@@ -1096,6 +1096,17 @@ class Products(ApiopsBase):
             d + "/products/partner-plan/apis/x/productApiInformation.json: API 'missing' of "
             "product 'partner-plan' is neither in the folder (apis/missing/) nor in the store")
 
+    def test_link_to_an_api_the_store_refuses(self):
+        # The API's own refusal says why; its link adds no second message.
+        d = self.folder()
+        info(os.path.join(d, "apis/dup/apiInformation.json"),
+             {"displayName": "Dup", "path": "echo", "serviceUrl": self.b.url("/d")})
+        write(os.path.join(d, "products/legacy-plan/apis.json"),
+              json.dumps([{"name": "echo"}, {"name": "dup"}]))
+        err = self.refused(d, "refused: nothing was changed (1 problem):",
+                           "apiInformation.json: API path 'echo' is already used by API")
+        self.assertNotIn("neither in the folder", err)
+
     def test_bad_product_policy(self):
         d = self.folder()
         write(os.path.join(d, "products/partner-plan/policy.xml"),
