@@ -471,8 +471,13 @@ struct cg_fleet *cg_fleet_start(const struct cg_fleet_opts *o, char *err, size_t
 	}
 	f->fd = f->wake_fd = -1;
 	f->interval_ms = o->interval_ms;
-	f->keylen = cg_fleet_key_load(o->key_file, f->key, sizeof(f->key), err, errlen);
-	if (!f->keylen || o->num_peers > CG_FLEET_MAX_PEERS || add_peers(f, o, err, errlen) != 0 ||
+	if (o->keylen < CG_FLEET_KEY_MIN || o->keylen > sizeof(f->key)) {
+		snprintf(err, errlen, "fleet: no key");
+		goto fail;
+	}
+	memcpy(f->key, o->key, o->keylen);
+	f->keylen = o->keylen;
+	if (o->num_peers > CG_FLEET_MAX_PEERS || add_peers(f, o, err, errlen) != 0 ||
 	    open_socket(f, o->listen, err, errlen) != 0)
 		goto fail;
 	f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

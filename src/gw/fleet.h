@@ -100,6 +100,8 @@ struct cg_fleet_opts {
 	const char *peers[CG_FLEET_MAX_PEERS];    /* ADDR:PORT, UDP */
 	int num_peers;
 	const char *key_file;
+	unsigned char key[CG_FLEET_KEY_MAX]; /* read by cg_fleet_key_load */
+	size_t keylen;
 	uint64_t interval_ms; /* deltas are sent this often (when any) */
 };
 
@@ -114,8 +116,8 @@ struct cg_fleet_stats {
 
 struct cg_fleet;
 
-/* Binds the socket, resolves the peers (numeric addresses), reads the key,
- * turns fleet counting on (cg_limits_fleet_enable) and starts the thread.
+/* Binds the socket, resolves the peers (numeric addresses), copies the key
+ * (o->key, read beforehand so that a bad key file is refused first), turns fleet counting on (cg_limits_fleet_enable) and starts the thread.
  * Returns NULL with a message in err. */
 struct cg_fleet *cg_fleet_start(const struct cg_fleet_opts *o, char *err, size_t errlen);
 

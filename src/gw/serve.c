@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <math.h>
 #include <netdb.h>
 #include <signal.h>
@@ -524,6 +525,16 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 				"--fleet-key-file FILE (see --help)\n");
 		goto out;
 	}
+	if (fleet.listen) {
+		/* Before anything starts: a bad key file is refused at once. */
+		char kerr[PATH_MAX + 200];
+		fleet.keylen = cg_fleet_key_load(fleet.key_file, fleet.key, sizeof(fleet.key), kerr, sizeof(kerr));
+		if (!fleet.keylen) {
+			fprintf(stderr, "certgate serve: %s\n", kerr);
+			rc = 1;
+			goto out;
+		}
+	}
 	{
 		char aerr[512];
 		bool loopback;
@@ -544,6 +555,15 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			fprintf(stderr, "certgate serve: --http-listen %s\n", perr);
 			goto out;
 		}
+		if (fleet.listen && cg_gw_parse_addr(fleet.listen, &ss, &sl, perr, sizeof(perr)) != 0) {
+			fprintf(stderr, "certgate serve: --fleet-listen %s\n", perr);
+			goto out;
+		}
+		for (int i = 0; i < fleet.num_peers; i++)
+			if (cg_gw_parse_addr(fleet.peers[i], &ss, &sl, perr, sizeof(perr)) != 0) {
+				fprintf(stderr, "certgate serve: --fleet-peer %s\n", perr);
+				goto out;
+			}
 	}
 	rc = 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -598,6 +618,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	if (fleet.listen) {
 		/* Before the workers: every call they count is then shared. */
 		gw->fleet = cg_fleet_start(&fleet, err, sizeof(err));
+		OPENSSL_cleanse(fleet.key, sizeof(fleet.key));
 		if (!gw->fleet) {
 			fprintf(stderr, "certgate serve: %s\n", err);
 			goto out;
@@ -677,6 +698,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	cg_log_info("certgate: stopped");
 	rc = 0;
 out:
+	OPENSSL_cleanse(fleet.key, sizeof(fleet.key));
 	/* Startup failed after some workers were set up: release them. */
 	for (int i = 0; i < started; i++)
 		cg_worker_discard(&gw->workers[i]);
