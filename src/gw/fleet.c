@@ -370,7 +370,8 @@ static void refused(struct cg_fleet *f, enum cg_fleet_verdict v, const struct so
 		return;
 	char a[80];
 	addr_text(from, a, sizeof(a));
-	cg_log_warn("fleet: refused %llu datagram(s) in %d s; the last from %s (%s)",
+	cg_log_warn("fleet: refused %llu datagram(s) since the last such line (one per %d s at most); "
+		    "the last from %s (%s)",
 		    (unsigned long long)f->drops_unlogged, DROP_LOG_MS / 1000, a,
 		    v == CG_FLEET_BAD_MAC ? "bad MAC: not signed with this gateway's fleet key" : cg_fleet_verdict_name(v));
 	f->drops_unlogged = 0;
