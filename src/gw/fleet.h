@@ -117,8 +117,10 @@ struct cg_fleet_stats {
 struct cg_fleet;
 
 /* Binds the socket, resolves the peers (numeric addresses), copies the key
- * (o->key, read beforehand so that a bad key file is refused first), turns fleet counting on (cg_limits_fleet_enable) and starts the thread.
- * Returns NULL with a message in err. */
+ * (o->key, read beforehand with cg_fleet_key_load so that a bad key file
+ * is refused before anything starts; the caller cleanses its copy), turns
+ * fleet counting on (cg_limits_fleet_enable) and starts the thread.
+ * Returns NULL with a message in err. The caller owns the result. */
 struct cg_fleet *cg_fleet_start(const struct cg_fleet_opts *o, char *err, size_t errlen);
 
 /* Stops the thread (sends what is left first) and frees f (NULL: nothing). */
