@@ -18,12 +18,16 @@ struct cg_limit_slot; /* is a struct lim_entry */
 struct lim_entry {
 	unsigned char key[32];
 	int64_t end_ms;    /* window end (clock per `wall`); INT64_MAX: never */
-	uint64_t count;    /* calls counted in the window */
+	uint64_t count;    /* calls counted in the window (local and remote) */
 	uint64_t inflight; /* concurrency slots held: never reclaimed while > 0 */
+	uint64_t period_ms; /* the window's length (fleet deltas carry it) */
+	uint64_t unsent;   /* fleet: local calls counted since the last drain */
 	uint32_t next;     /* bucket chain: index + 1, 0 = end */
+	uint32_t dirty_next; /* fleet: the shard's list of entries with unsent calls */
 	uint16_t shard;
 	bool wall;         /* end_ms is on the wall clock (aligned windows) */
 	bool used;
+	bool dirty;        /* on the dirty list: never reclaimed while true */
 };
 
 struct lim_shard {
@@ -32,6 +36,7 @@ struct lim_shard {
 	uint32_t free_head;     /* reclaimed entries: index + 1 */
 	uint32_t bump;          /* entries never used yet start here */
 	uint32_t live;
+	uint32_t dirty_head;    /* fleet: entries with unsent calls, index + 1 */
 	int64_t last_sweep_ms;  /* a full shard is swept at most every SWEEP_MS */
 	struct lim_entry overflow;
 	uint64_t overflow_period_ms; /* the longest window the overflow entry served */
@@ -43,6 +48,8 @@ struct lim_shard {
 static struct lim_shard *shards;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static atomic_uint_fast64_t n_overflows, n_reclaimed;
+/* Set once by cg_limits_fleet_enable before the workers start. */
+static atomic_bool fleet_on;
 /* Fetched once: OpenSSL 3's implicit fetch (EVP_sha256()) per digest
  * costs more than the digest of a short key. */
 static EVP_MD *sha256;
@@ -103,7 +110,7 @@ static struct lim_shard *shard_of(const struct cg_limit_key *k)
 
 static bool expired(const struct lim_entry *e)
 {
-	return e->inflight == 0 && (e->end_ms == 0 || (e->end_ms != INT64_MAX && clock_ms(e->wall) >= e->end_ms));
+	return e->inflight == 0 && !e->dirty && (e->end_ms == 0 || (e->end_ms != INT64_MAX && clock_ms(e->wall) >= e->end_ms));
 }
 
 /* Unlinks every expired entry of a full shard (shard locked): O(keys),
@@ -196,9 +203,10 @@ static void roll(struct lim_shard *s, struct lim_entry *e, const struct cg_limit
 		roll_overflow(s, w);
 		return;
 	}
+	e->period_ms = w->period_ms;
 	if (w->period_ms == 0) {
 		if (e->end_ms != INT64_MAX) {
-			e->count = 0;
+			e->count = e->unsent = 0;
 			e->end_ms = INT64_MAX;
 		}
 		return;
@@ -207,7 +215,9 @@ static void roll(struct lim_shard *s, struct lim_entry *e, const struct cg_limit
 	if (e->end_ms != 0 && e->end_ms != INT64_MAX && e->wall == w->aligned && now < e->end_ms)
 		return;
 	int64_t p = (int64_t)w->period_ms;
-	e->count = 0;
+	/* Calls of the window that ended are not sent to the fleet: its
+	 * peers' windows ended too. */
+	e->count = e->unsent = 0;
 	e->wall = w->aligned;
 	if (w->aligned) {
 		int64_t d = now - w->origin_ms, q = d / p - (d % p < 0); /* floor */
@@ -225,17 +235,49 @@ static uint64_t left_ms(const struct lim_entry *e)
 	return d > 0 ? (uint64_t)d : 1;
 }
 
+/* With the fleet on, every window is on the wall clock so that all
+ * gateways agree on it: a rate-limit window (which starts at its first
+ * call when alone) becomes the k-th multiple of its period since the Unix
+ * epoch. Quota windows are aligned already. */
+static struct cg_limit_window effective(const struct cg_limit_window *w)
+{
+	struct cg_limit_window ew = *w;
+	if (!ew.aligned && ew.period_ms && atomic_load_explicit(&fleet_on, memory_order_relaxed)) {
+		ew.aligned = true;
+		ew.origin_ms = 0;
+	}
+	return ew;
+}
+
+/* Remembers n local calls for the next fleet drain (shard locked): a few
+ * stores under the lock the caller holds anyway. The overflow entry is
+ * not shared (its key means nothing to a peer). */
+static void note_unsent(struct lim_shard *s, struct lim_entry *e, uint64_t n)
+{
+	if (!n || e == &s->overflow || !atomic_load_explicit(&fleet_on, memory_order_relaxed))
+		return;
+	e->unsent = e->unsent + n < e->unsent ? UINT64_MAX : e->unsent + n;
+	if (!e->dirty) {
+		e->dirty = true;
+		e->dirty_next = s->dirty_head;
+		s->dirty_head = (uint32_t)(e - s->e) + 1;
+	}
+}
+
 void cg_limit_take(const struct cg_limit_key *k, const struct cg_limit_window *w, uint64_t limit, uint64_t n,
 		   struct cg_limit_result *r)
 {
+	struct cg_limit_window ew = effective(w);
 	struct lim_shard *s = shard_of(k);
 	pthread_mutex_lock(&s->mu);
 	struct lim_entry *e = lookup(s, k);
-	roll(s, e, w);
+	roll(s, e, &ew);
 	uint64_t need = n ? n : 1;
 	r->allowed = e->count <= limit && need <= limit - e->count;
-	if (r->allowed)
+	if (r->allowed) {
 		e->count += n;
+		note_unsent(s, e, n);
+	}
 	r->count = e->count;
 	r->remaining = e->count < limit ? limit - e->count : 0;
 	r->retry_after_ms = left_ms(e);
@@ -245,12 +287,91 @@ void cg_limit_take(const struct cg_limit_key *k, const struct cg_limit_window *w
 
 void cg_limit_add(const struct cg_limit_key *k, const struct cg_limit_window *w, uint64_t n)
 {
+	struct cg_limit_window ew = effective(w);
 	struct lim_shard *s = shard_of(k);
 	pthread_mutex_lock(&s->mu);
 	struct lim_entry *e = lookup(s, k);
-	roll(s, e, w);
+	roll(s, e, &ew);
 	e->count = e->count + n < e->count ? UINT64_MAX : e->count + n;
+	note_unsent(s, e, n);
 	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- fleet ----------------------------------------------------------------- */
+
+void cg_limits_fleet_enable(void)
+{
+	atomic_store(&fleet_on, true);
+}
+
+size_t cg_limits_drain(struct cg_limit_delta *out, size_t cap)
+{
+	size_t n = 0;
+	pthread_once(&once, init_table);
+	for (int i = 0; i < CG_LIMITS_SHARDS && n < cap; i++) {
+		struct lim_shard *s = &shards[i];
+		pthread_mutex_lock(&s->mu);
+		while (s->dirty_head && n < cap) {
+			struct lim_entry *e = &s->e[s->dirty_head - 1];
+			s->dirty_head = e->dirty_next;
+			e->dirty_next = 0;
+			e->dirty = false;
+			if (!e->unsent)
+				continue; /* its window ended since */
+			struct cg_limit_delta *d = &out[n++];
+			memcpy(d->key.h, e->key, sizeof(d->key.h));
+			d->period_ms = e->period_ms;
+			d->end_ms = e->end_ms;
+			d->delta = e->unsent;
+			e->unsent = 0;
+		}
+		pthread_mutex_unlock(&s->mu);
+	}
+	return n;
+}
+
+/* Whether a peer's window can be this gateway's too: it has not ended
+ * here and it started (give or take CG_LIMITS_FLEET_SKEW_MS of clock
+ * difference). */
+static bool remote_window_ok(const struct cg_limit_delta *d, int64_t now)
+{
+	if (d->period_ms == 0)
+		return d->end_ms == INT64_MAX;
+	if (d->period_ms > INT64_MAX / 4 || d->end_ms == INT64_MAX || d->end_ms <= now)
+		return false;
+	return d->end_ms - (int64_t)d->period_ms <= now + CG_LIMITS_FLEET_SKEW_MS;
+}
+
+bool cg_limit_merge(const struct cg_limit_delta *d)
+{
+	int64_t now = clock_ms(true);
+	if (!remote_window_ok(d, now) || !d->delta)
+		return false;
+	struct lim_shard *s = shard_of(&d->key);
+	pthread_mutex_lock(&s->mu);
+	struct lim_entry *e = lookup(s, &d->key);
+	bool ok = e != &s->overflow;
+	if (ok && d->period_ms == 0) {
+		if (e->end_ms != INT64_MAX)
+			e->count = e->unsent = 0;
+		e->end_ms = INT64_MAX;
+		e->period_ms = 0;
+	} else if (ok) {
+		bool ended = e->end_ms == 0 || e->end_ms == INT64_MAX || !e->wall || now >= e->end_ms;
+		/* A newer window wins (a peer whose clock is ahead rolled
+		 * first); a delta of an older window is stale. */
+		if (ended || e->end_ms < d->end_ms) {
+			e->count = e->unsent = 0;
+			e->end_ms = d->end_ms;
+			e->wall = true;
+			e->period_ms = d->period_ms;
+		}
+		ok = e->end_ms == d->end_ms;
+	}
+	if (ok)
+		e->count = e->count + d->delta < e->count ? UINT64_MAX : e->count + d->delta;
+	pthread_mutex_unlock(&s->mu);
+	return ok;
 }
 
 struct cg_limit_slot *cg_limit_enter(const struct cg_limit_key *k, uint64_t max)
@@ -295,7 +416,7 @@ void cg_limits_reset(void)
 		struct lim_shard *s = &shards[i];
 		pthread_mutex_lock(&s->mu);
 		memset(s->head, 0, sizeof(s->head));
-		s->free_head = s->bump = s->live = 0;
+		s->free_head = s->bump = s->live = s->dirty_head = 0;
 		s->last_sweep_ms = 0;
 		memset(&s->overflow, 0, sizeof(s->overflow));
 		s->overflow.shard = i;

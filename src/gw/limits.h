@@ -24,12 +24,15 @@
 #define CG_GW_LIMITS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/str.h"
 
 #define CG_LIMITS_SHARDS 64
-#define CG_LIMITS_SHARD_KEYS 1024 /* 65,536 keys in all, ~5 MB at most */
+#define CG_LIMITS_SHARD_KEYS 1024 /* 65,536 keys in all, ~6 MB at most */
+/* Fleet: a peer's window may start this much ahead of our clock. */
+#define CG_LIMITS_FLEET_SKEW_MS 10000
 
 /* By-key counters are apart from scope counters (rate-limit, quota), so no
  * counter-key value can name a scope's counter. */
@@ -94,6 +97,33 @@ struct cg_limits_stats {
 	uint64_t reclaimed; /* entries swept after their window ended */
 };
 void cg_limits_stats(struct cg_limits_stats *out);
+
+/* ---- fleet (gw/fleet.c; docs/fleet.md) ----
+ * Calls counted by this gateway, per counter and window, as they are sent
+ * to the peers of a fleet; and the same received from a peer. */
+struct cg_limit_delta {
+	struct cg_limit_key key;
+	uint64_t period_ms; /* 0: a quota window that never ends */
+	int64_t end_ms;     /* the window's end, Unix ms (INT64_MAX: never) */
+	uint64_t delta;     /* calls */
+};
+
+/* Turns fleet counting on for the process (before the workers start):
+ * every call window is placed on the wall clock (rate-limit windows at
+ * multiples of their period since the Unix epoch) and counted calls are
+ * kept for cg_limits_drain. Cannot be turned off. */
+void cg_limits_fleet_enable(void);
+
+/* Moves up to cap counters' unsent calls into out and forgets them;
+ * returns how many. Call again while it returns cap. Counters whose window
+ * ended before the drain are left out. */
+size_t cg_limits_drain(struct cg_limit_delta *out, size_t cap);
+
+/* Adds a peer's calls to the counter when the window is this gateway's
+ * current one for the key (a newer window replaces an older one; a delta
+ * of an older, ended or implausible window is refused). Returns whether
+ * it was counted. Not sent on to other peers. */
+bool cg_limit_merge(const struct cg_limit_delta *d);
 
 /* Forgets every counter (tests only: slots must not be held). */
 void cg_limits_reset(void);

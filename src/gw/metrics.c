@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "gw/cache.h"
+#include "gw/fleet.h"
 #include "gw/limits.h"
 #include "gw/worker.h"
 #include "tls/crl.h"
@@ -175,6 +176,42 @@ static int render_cache(struct cg_buf *out)
 		(unsigned long long)cs.refused);
 }
 
+/* Fleet-wide throttling (gw/fleet.c): only when the fleet is on. */
+static int render_fleet(const struct cg_gateway *gw, struct cg_buf *out)
+{
+	if (!gw->fleet)
+		return 0;
+	struct cg_fleet_stats fs;
+	cg_fleet_stats(gw->fleet, &fs);
+	int rc = cg_buf_printf(out,
+			       "# HELP certgate_fleet_datagrams_sent_total Datagrams of counts sent to peers "
+			       "(one per peer).\n# TYPE certgate_fleet_datagrams_sent_total counter\n"
+			       "certgate_fleet_datagrams_sent_total %llu\n"
+			       "# HELP certgate_fleet_datagrams_received_total Datagrams from peers accepted.\n"
+			       "# TYPE certgate_fleet_datagrams_received_total counter\n"
+			       "certgate_fleet_datagrams_received_total %llu\n"
+			       "# HELP certgate_fleet_datagrams_rejected_total Datagrams refused, by reason (mac: "
+			       "not signed with the fleet key).\n"
+			       "# TYPE certgate_fleet_datagrams_rejected_total counter\n",
+			       (unsigned long long)fs.sent, (unsigned long long)fs.received);
+	for (int v = CG_FLEET_OK + 1; v < CG_FLEET_VERDICTS; v++)
+		rc |= cg_buf_printf(out, "certgate_fleet_datagrams_rejected_total{reason=\"%s\"} %llu\n",
+				    cg_fleet_verdict_name((enum cg_fleet_verdict)v), (unsigned long long)fs.rejected[v]);
+	rc |= cg_buf_printf(out,
+			    "# HELP certgate_fleet_counts_total Counter updates received from peers: applied, "
+			    "or ignored (a window that is not current here).\n"
+			    "# TYPE certgate_fleet_counts_total counter\n"
+			    "certgate_fleet_counts_total{result=\"applied\"} %llu\n"
+			    "certgate_fleet_counts_total{result=\"ignored\"} %llu\n"
+			    "# HELP certgate_fleet_peers_up Peers heard from in the last 3 s.\n"
+			    "# TYPE certgate_fleet_peers_up gauge\ncertgate_fleet_peers_up %llu\n"
+			    "# HELP certgate_fleet_peers Peers configured (--fleet-peer).\n"
+			    "# TYPE certgate_fleet_peers gauge\ncertgate_fleet_peers %d\n",
+			    (unsigned long long)fs.applied, (unsigned long long)fs.ignored,
+			    (unsigned long long)fs.peers_up, fs.num_peers);
+	return rc;
+}
+
 int cg_gw_metrics_render(void *user, struct cg_buf *out)
 {
 	const struct cg_gateway *gw = user;
@@ -216,6 +253,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			    (unsigned long long)SUM(sub_refused[0]), (unsigned long long)SUM(sub_refused[1]));
 	rc |= render_throttle(gw, out);
 	rc |= render_cache(out);
+	rc |= render_fleet(gw, out);
 	uint64_t conns = 0;
 	for (int i = 0; i < gw->nworkers; i++)
 		conns += gw->workers[i].num_conns; /* a gauge: a racy read is fine */

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <math.h>
 #include <netdb.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "admin/admin.h"
 #include "base/log.h"
 #include "gw/cache.h"
+#include "gw/fleet.h"
 #include "gw/oidc.h"
 #include "gw/worker.h"
 #include "store/store.h"
@@ -70,6 +72,13 @@ void cg_gw_serve_usage(void)
 	       "  --tls-engine gnutls|openssl TLS library of the HTTPS listener (default gnutls:\n"
 	       "                              cheaper handshakes; backends always use OpenSSL)\n"
 	       "  --log-level LEVEL           error, warn, info or debug (default info)\n"
+	       "\n"
+	       "fleet-wide throttling (docs/fleet.md; all off unless --fleet-listen is given):\n"
+	       "  --fleet-listen ADDR:PORT    UDP address the fleet's peers send their counts to\n"
+	       "  --fleet-peer ADDR:PORT      a peer's --fleet-listen (repeatable, at most 64)\n"
+	       "  --fleet-key-file FILE       shared key signing every datagram (HMAC-SHA256),\n"
+	       "                              at least 32 bytes, e.g. openssl rand -hex 32\n"
+	       "  --fleet-interval-ms N       counts are sent this often, 10-1000 (default 50)\n"
 	       "\n");
 	cg_admin_usage();
 	printf("\n"
@@ -122,9 +131,7 @@ static int parse_count(const char *opt, const char *v, uint64_t min, uint64_t ma
 	return 0;
 }
 
-/* Parses "ADDR:PORT", "[v6]:PORT" or ":PORT" (all addresses) into a socket
- * address. Numeric addresses only: a listener never waits on DNS. */
-static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char *err,
+int cg_gw_parse_addr(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char *err,
 			size_t errlen)
 {
 	char host[256];
@@ -178,7 +185,7 @@ static int make_listener(const char *spec, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (parse_listen(spec, &ss, &len, err, errlen) != 0)
+	if (cg_gw_parse_addr(spec, &ss, &len, err, errlen) != 0)
 		return -1;
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -385,6 +392,10 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "cache-max-bytes", required_argument, NULL, 25 },
 		{ "cache-max-entries", required_argument, NULL, 26 },
 		{ "cache-max-entry-bytes", required_argument, NULL, 27 },
+		{ "fleet-listen", required_argument, NULL, 28 },
+		{ "fleet-peer", required_argument, NULL, 29 },
+		{ "fleet-key-file", required_argument, NULL, 30 },
+		{ "fleet-interval-ms", required_argument, NULL, 31 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -402,6 +413,8 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	struct cg_cache_limits cache;
 	cg_cache_limits_default(&cache);
 	SSL_CTX *client_ctx = NULL;
+	struct cg_fleet_opts fleet = { .interval_ms = 50 };
+	bool fleet_asked = false;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -533,6 +546,27 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			if (parse_count("--cache-max-entry-bytes", optarg, 256, 1ull << 30, &cache.max_entry_bytes))
 				goto out;
 			break;
+		case 28:
+			fleet.listen = optarg;
+			fleet_asked = true;
+			break;
+		case 29:
+			if (fleet.num_peers == CG_FLEET_MAX_PEERS) {
+				fprintf(stderr, "certgate serve: --fleet-peer: at most %d\n", CG_FLEET_MAX_PEERS);
+				goto out;
+			}
+			fleet.peers[fleet.num_peers++] = optarg;
+			fleet_asked = true;
+			break;
+		case 30:
+			fleet.key_file = optarg;
+			fleet_asked = true;
+			break;
+		case 31:
+			if (parse_count("--fleet-interval-ms", optarg, 10, 1000, &fleet.interval_ms))
+				goto out;
+			fleet_asked = true;
+			break;
 		case 15:
 			if (parse_count("--max-buffered-body", optarg, 0, 1024ull * 1024 * 1024, &gw->set.max_buffered_body))
 				goto out;
@@ -564,6 +598,21 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			CG_CACHE_DEFAULT_SHARDS);
 		goto out;
 	}
+	if (fleet_asked && (!fleet.listen || !fleet.key_file)) {
+		fprintf(stderr, "certgate serve: the fleet options need --fleet-listen ADDR:PORT and "
+				"--fleet-key-file FILE (see --help)\n");
+		goto out;
+	}
+	if (fleet.listen) {
+		/* Before anything starts: a bad key file is refused at once. */
+		char kerr[PATH_MAX + 200];
+		fleet.keylen = cg_fleet_key_load(fleet.key_file, fleet.key, sizeof(fleet.key), kerr, sizeof(kerr));
+		if (!fleet.keylen) {
+			fprintf(stderr, "certgate serve: %s\n", kerr);
+			rc = 1;
+			goto out;
+		}
+	}
 	{
 		char aerr[512];
 		bool loopback;
@@ -576,14 +625,23 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		struct sockaddr_storage ss;
 		socklen_t sl;
 		char perr[300];
-		if (parse_listen(gw->listen, &ss, &sl, perr, sizeof(perr)) != 0) {
+		if (cg_gw_parse_addr(gw->listen, &ss, &sl, perr, sizeof(perr)) != 0) {
 			fprintf(stderr, "certgate serve: --listen %s\n", perr);
 			goto out;
 		}
-		if (gw->http_listen && parse_listen(gw->http_listen, &ss, &sl, perr, sizeof(perr)) != 0) {
+		if (gw->http_listen && cg_gw_parse_addr(gw->http_listen, &ss, &sl, perr, sizeof(perr)) != 0) {
 			fprintf(stderr, "certgate serve: --http-listen %s\n", perr);
 			goto out;
 		}
+		if (fleet.listen && cg_gw_parse_addr(fleet.listen, &ss, &sl, perr, sizeof(perr)) != 0) {
+			fprintf(stderr, "certgate serve: --fleet-listen %s\n", perr);
+			goto out;
+		}
+		for (int i = 0; i < fleet.num_peers; i++)
+			if (cg_gw_parse_addr(fleet.peers[i], &ss, &sl, perr, sizeof(perr)) != 0) {
+				fprintf(stderr, "certgate serve: --fleet-peer %s\n", perr);
+				goto out;
+			}
 	}
 	rc = 1;
 	signal(SIGPIPE, SIG_IGN);
@@ -634,6 +692,15 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	if (!client_ctx) {
 		fprintf(stderr, "certgate serve: %s\n", err);
 		goto out;
+	}
+	if (fleet.listen) {
+		/* Before the workers: every call they count is then shared. */
+		gw->fleet = cg_fleet_start(&fleet, err, sizeof(err));
+		OPENSSL_cleanse(fleet.key, sizeof(fleet.key));
+		if (!gw->fleet) {
+			fprintf(stderr, "certgate serve: %s\n", err);
+			goto out;
+		}
 	}
 	pthread_mutex_init(&gw->snap_lock, NULL);
 	gw->nworkers = (int)workers;
@@ -710,9 +777,12 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	cg_log_info("certgate: stopped");
 	rc = 0;
 out:
+	OPENSSL_cleanse(fleet.key, sizeof(fleet.key));
 	/* Startup failed after some workers were set up: release them. */
 	for (int i = 0; i < started; i++)
 		cg_worker_discard(&gw->workers[i]);
+	cg_fleet_stop(gw->fleet); /* after the workers: sends their last calls */
+	gw->fleet = NULL;
 	SSL_CTX_free(client_ctx);
 	for (int i = 0; gw->workers && i < gw->nworkers; i++)
 		cg_stats_free(gw->workers[i].stats);

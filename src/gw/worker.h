@@ -237,6 +237,7 @@ struct cg_gateway {
 	atomic_int drain;         /* 1: draining, 2: stop now */
 	const char *listen, *http_listen;
 	struct cg_crl_fetcher *crl; /* CRL/OCSP fetching from distribution points */
+	struct cg_fleet *fleet;     /* fleet-wide throttling counters (NULL: off) */
 };
 
 /* conn.c */
