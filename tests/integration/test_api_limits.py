@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -48,9 +49,21 @@ SILVER = policy(
 # bronze: a quota with an API quota that takes the quota's renewal-period.
 BRONZE = policy('<quota calls="5" renewal-period="3600"><api id="billing" calls="1" /></quota>')
 
+
+
+def copper(gen):
+    """An API limit whose policy changes around it (gen in on-error)."""
+    return ('<policies><inbound><base /><rate-limit calls="10" renewal-period="60">'
+            '<api id="orders" calls="1" renewal-period="60" /></rate-limit></inbound>'
+            '<backend><base /></backend><outbound><base /></outbound>'
+            '<on-error><base /><set-header name="X-Gen" exists-action="override">'
+            '<value>%d</value></set-header></on-error></policies>' % gen)
+
+
 SUBS = {
     "g-op": "gold", "g-api": "gold", "g-other": "gold", "g-two-a": "gold", "g-two-b": "gold",
     "s-id": "silver", "s-name": "silver", "s-op": "silver", "b-quota": "bronze",
+    "c-reload": "copper",
 }
 
 
@@ -75,7 +88,7 @@ class ApiLimits(cgtest.GatewayTestCase):
         cli("api", "set", "orders", "--display-name", "Orders API")
         cli("api", "set", "billing", "--display-name", "Billing")
         cli("op", "set", "orders", "create", "--display-name", "Create order")
-        for p in ("gold", "silver", "bronze"):
+        for p in ("gold", "silver", "bronze", "copper"):
             cli("product", "set", p, "--state", "published")
             cli("product", "add-api", p, "orders")
             cli("product", "add-api", p, "billing")
@@ -85,6 +98,7 @@ class ApiLimits(cgtest.GatewayTestCase):
         cls.gw.set_policy(GOLD, "--product", "gold")
         cls.gw.set_policy(SILVER, "--product", "silver")
         cls.gw.set_policy(BRONZE, "--product", "bronze")
+        cls.gw.set_policy(copper(1), "--product", "copper")
         cls.gw.start()
 
     def call(self, path, sid, method=None):
@@ -193,6 +207,23 @@ class ApiLimits(cgtest.GatewayTestCase):
         for _ in range(4):
             self.ok("/orders/list", "b-quota")
         self.assertEqual(self.call("/orders/list", "b-quota").status, 403)
+
+    def test_counter_survives_a_configuration_change(self):
+        self.ok("/orders/list", "c-reload")
+        res = self.call("/orders/list", "c-reload")
+        self.assert_429(res, 1, 60)
+        self.assertEqual(res.headers.get("X-Gen"), "1")
+        # the same limit in a changed document counts on (the counter is
+        # named by subscription, API, selector and window, not by snapshot)
+        self.gw.set_policy(copper(2), "--product", "copper")
+        deadline = time.monotonic() + 10
+        while True:
+            res = self.call("/orders/list", "c-reload")
+            self.assert_429(res, 1, 60)  # never a fresh budget
+            if res.headers.get("X-Gen") == "2":
+                break
+            self.assertLess(time.monotonic(), deadline, "the new policy was not applied")
+            time.sleep(0.1)
 
 
 class ApiLimitsStore(unittest.TestCase):
