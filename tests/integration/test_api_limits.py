@@ -37,11 +37,11 @@ GOLD = policy(
     '    </rate-limit>')
 
 # silver: id wins over name (APIM: "id will be used and name will be
-# ignored"), for the API and the operation; the product's window is longer
-# than the API's.
+# ignored"), for the API and the operation, and ignores ASCII case; the
+# product's window is longer than the API's.
 SILVER = policy(
     '<rate-limit calls="4" renewal-period="200">\n'
-    '      <api id="orders" name="Billing" calls="2" renewal-period="60">\n'
+    '      <api id="ORDERS" name="Billing" calls="2" renewal-period="60">\n'
     '        <operation id="list" name="Create order" calls="1" renewal-period="60" />\n'
     '      </api>\n'
     '    </rate-limit>')
