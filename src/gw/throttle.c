@@ -72,8 +72,9 @@ static size_t count_named(const struct cg_pol_node *n, const char *name)
 }
 
 /* The <api> (or an <api>'s <operation>) children of n, in order. The
- * loader checked them: calls and renewal-period are literal integers;
- * a quota's limit without renewal-period takes the quota's, period. */
+ * loader checked them: calls and renewal-period are literal integers; a
+ * quota's limit without renewal-period takes period, the enclosing
+ * element's (src/policy/validate.c; rate-limit's always have one). */
 static int build_subs(struct cg_arena *a, const struct cg_pol_node *n, const char *kind, uint64_t period,
 		      struct cg_throttle_sub **out, size_t *num)
 {
