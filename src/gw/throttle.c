@@ -300,7 +300,8 @@ static int sub_limit(struct cg_pipe *p, const struct cg_step *st, const struct c
 /* The limits of this call: the policy's own (self), then every <api> that
  * names the request's API and, inside it, every <operation> that names the
  * request's operation, in document order. Returns how many (*out in the
- * request arena), or 0 when out of memory. */
+ * request arena; not set when only self applies), or 0 when out of
+ * memory. */
 static size_t collect(struct cg_pipe *p, const struct cg_step *st, const struct limit_one *self,
 		      struct limit_one **out)
 {
@@ -312,6 +313,8 @@ static size_t collect(struct cg_pipe *p, const struct cg_step *st, const struct 
 			for (size_t j = 0; j < t->apis[i].num_ops; j++)
 				n += op_matches(p, &t->apis[i].ops[j]);
 		}
+	if (n == 1)
+		return 1;
 	struct limit_one *l = cg_arena_alloc(p->arena, n * sizeof(*l));
 	if (!l)
 		return 0;
@@ -398,9 +401,11 @@ static enum cg_pipe_rc run_window(struct cg_pipe *p, const struct cg_step *st)
 	struct cg_limit_key k;
 	cg_limit_key_make(&k, kind, w.period_ms, key);
 	if (t->num_apis) {
+		/* a call to an API no <api> names has the policy's own limit only */
 		struct limit_one self = { k, w, (uint64_t)calls }, *l;
 		size_t nl = collect(p, st, &self, &l);
-		return nl ? run_limits(p, st, l, nl) : CG_PIPE_NOMEM;
+		if (nl != 1)
+			return nl ? run_limits(p, st, l, nl) : CG_PIPE_NOMEM;
 	}
 	/* APIM: a quota-by-key key several policies count is counted once per
 	 * request (the later ones only check it). */
