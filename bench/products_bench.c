@@ -5,7 +5,10 @@
  * process's resident memory growth per snapshot, with and without product
  * policies.
  *
- *   build/products_bench [--products P] [--apis A] [--ops O]
+ *   build/products_bench [--products P] [--apis A] [--ops O] [--every-doc]
+ *
+ * --every-doc gives every API and operation its own document too: the worst
+ * case, where no chain can be shared (P x A x (O + 1) compiles).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,13 +40,17 @@ static const char policy_text[] =
 int main(int argc, char **argv)
 {
 	long np = 100, na = 100, no = 10;
-	for (int i = 1; i + 1 < argc; i += 2) {
-		if (strcmp(argv[i], "--products") == 0)
-			np = atol(argv[i + 1]);
+	bool every = false;
+	for (int i = 1; i < argc; i++) {
+		const char *val = i + 1 < argc ? argv[i + 1] : "0";
+		if (strcmp(argv[i], "--every-doc") == 0)
+			every = true;
+		else if (strcmp(argv[i], "--products") == 0)
+			np = atol(val), i++;
 		else if (strcmp(argv[i], "--apis") == 0)
-			na = atol(argv[i + 1]);
+			na = atol(val), i++;
 		else if (strcmp(argv[i], "--ops") == 0)
-			no = atol(argv[i + 1]);
+			no = atol(val), i++;
 	}
 	cg_tls_global_init();
 	char *cert, *key;
@@ -53,7 +60,8 @@ int main(int argc, char **argv)
 	struct cg_model_api *apis = calloc((size_t)na, sizeof(*apis));
 	struct cg_model_op *ops = calloc((size_t)no, sizeof(*ops));
 	struct cg_model_product *products = calloc((size_t)np, sizeof(*products));
-	struct cg_model_policy *pols = calloc((size_t)np, sizeof(*pols));
+	size_t npols = (size_t)np + (every ? (size_t)(na * (no + 1)) : 0);
+	struct cg_model_policy *pols = calloc(npols, sizeof(*pols));
 	const char **ids = calloc((size_t)na, sizeof(*ids));
 	char(*names)[24] = calloc((size_t)(na + np + no), sizeof(*names));
 	if (!apis || !ops || !products || !pols || !ids || !names)
@@ -75,6 +83,12 @@ int main(int argc, char **argv)
 		pols[p] = (struct cg_model_policy){ CG_MODEL_POLICY_PRODUCT, NULL, NULL, "rawxml", policy_text,
 						    names[na + p] };
 	}
+	for (size_t i = 0, at = (size_t)np; at < npols; i++) {
+		pols[at++] = (struct cg_model_policy){ CG_MODEL_POLICY_API, names[i], NULL, "rawxml", policy_text, NULL };
+		for (long k = 0; k < no; k++)
+			pols[at++] = (struct cg_model_policy){ CG_MODEL_POLICY_OPERATION, names[i], ops[k].id,
+							       "rawxml", policy_text, NULL };
+	}
 	for (int with = 0; with < 2; with++) {
 		struct cg_model m = { 0 };
 		m.hosts = &host;
@@ -84,7 +98,7 @@ int main(int argc, char **argv)
 		m.products = products;
 		m.num_products = (size_t)np;
 		m.policies = with ? pols : NULL;
-		m.num_policies = with ? (size_t)np : 0;
+		m.num_policies = with ? npols : 0;
 		char err[512];
 		long before = rss_kb();
 		double t0 = bench_now_ns();

@@ -13,14 +13,9 @@
 
 static json_t *sub_json(const struct cg_model_sub *b)
 {
-	char rid[32 + CG_ADMIN_MAX_NAME_LEN], scope[16 + CG_ADMIN_MAX_NAME_LEN];
+	char rid[32 + CG_ADMIN_MAX_NAME_LEN], scope[CG_STORE_SUB_SCOPE_LEN];
 	snprintf(rid, sizeof(rid), "/subscriptions/%s", b->id);
-	if (b->scope_product)
-		snprintf(scope, sizeof(scope), "/products/%s", b->scope_product);
-	else if (b->scope_api)
-		snprintf(scope, sizeof(scope), "/apis/%s", b->scope_api);
-	else
-		snprintf(scope, sizeof(scope), "/apis");
+	cg_store_sub_scope(b, scope, sizeof(scope));
 	json_t *p = json_pack("{s:s,s:s,s:s,s:s,s:o}", "displayName", b->display_name, "scope",
 			      scope, "state", b->state, "createdDate", b->created_at,
 			      "expirationDate", b->expiration ? json_string(b->expiration) : json_null());

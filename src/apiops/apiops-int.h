@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "apiops/apiops-t.h"
 #include "base/arena.h"
@@ -101,6 +102,41 @@ struct cg_apiops_api {
 	size_t num_ops;
 };
 
+/* One API of a product, and the file that named it (for messages). */
+struct cg_apiops_link {
+	const char *api;
+	const char *file;
+};
+
+/* products/NAME/: the product, its policy and the APIs it holds (from
+ * apis.json or apis/LINK/productApiInformation.json). */
+struct cg_apiops_product {
+	const char *file; /* productInformation.json */
+	const char *id;
+	const char *display_name;
+	const char *description;      /* NULL: "" (APIM PUT default) */
+	bool subscription_required;   /* APIM default true */
+	bool approval_required;       /* APIM default false */
+	int64_t subscriptions_limit;  /* CG_STORE_PRODUCT_NO_LIMIT when null or absent */
+	const char *state;            /* APIM default "notPublished" */
+	const char *policy_file;
+	const char *policy;
+	struct cg_apiops_link *links; /* sorted by API id, without repeats */
+	size_t num_links;
+};
+
+/* subscriptions/NAME/subscriptionInformation.json. */
+struct cg_apiops_sub {
+	const char *file;
+	const char *id;
+	const char *display_name; /* NULL: the id on create, kept on update */
+	const char *scope;        /* required */
+	const char *state;        /* NULL: "submitted" on create, kept on update */
+	const char *primary_key;  /* NULL: generated on create, kept on update */
+	const char *secondary_key;
+	const char *expiration;   /* NULL: none on create, kept on update */
+};
+
 struct cg_apiops_plan {
 	struct cg_arena arena;
 	const char *global_file; /* NULL when there is no root policy.xml */
@@ -115,6 +151,10 @@ struct cg_apiops_plan {
 	size_t num_frags;
 	struct cg_apiops_api *apis;
 	size_t num_apis;
+	struct cg_apiops_product *products;
+	size_t num_products;
+	struct cg_apiops_sub *subs;
+	size_t num_subs;
 	size_t entities; /* entity folders seen, for CG_APIOPS_MAX_ENTITIES */
 };
 
@@ -125,7 +165,8 @@ void cg_apiops_plan_free(struct cg_apiops_plan *plan);
 
 struct cg_store;
 /* Applies the plan to st in dependency order (named values, certificates,
- * fragments, APIs and operations, then policies). Store refusals go to d
+ * fragments, APIs and operations, products and their API links,
+ * subscriptions, then policies). Store refusals go to d
  * as errors, store warnings as warnings when warn. Returns how many writes
  * failed; *done counts those that succeeded. */
 size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,

@@ -11,7 +11,8 @@
 #define CG_APIOPS_MAX_FILE_BYTES (1024 * 1024)
 
 /* Entity folders (APIs, operations, named values, fragments, certificates,
- * CA certificates) in one import. Above the sum of what a store can hold
+ * CA certificates, products, product-API link folders, subscriptions) in
+ * one import. Above the sum of what a store can hold
  * in practice; it bounds the memory and time of the read-everything-first
  * pass, which keeps the whole folder in memory. */
 #define CG_APIOPS_MAX_ENTITIES 100000

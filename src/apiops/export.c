@@ -2,9 +2,9 @@
  * `certgate import` reads (docs/apiops.md). What must not leave the store
  * never does: secret named values are written without their value (the
  * "secret": true flag is kept, so an import keeps the value it finds
- * stored), and certificates are written as their public DER, never with a
- * private key. Hostnames (server certificates and keys) are not part of
- * the layout and are not exported. */
+ * stored), certificates are written as their public DER, never with a
+ * private key, and subscriptions without their keys. Hostnames (server
+ * certificates and keys) are not part of the layout and are not exported. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -28,7 +28,7 @@
 /* The entries of the layout at the root: what --force replaces. */
 static const char *const layout_entries[] = {
 	"policy.xml",      "apis",     "named values", "policy fragments", "certificates",
-	"ca certificates", "backends",
+	"ca certificates", "backends", "products",     "subscriptions",
 };
 
 struct ex {
@@ -336,6 +336,89 @@ static void export_backends(struct ex *x, const struct cg_model *m)
 	}
 }
 
+static const struct cg_model_policy *product_policy(const struct cg_model *m, const char *pid)
+{
+	for (size_t i = 0; i < m->num_policies; i++) {
+		const struct cg_model_policy *p = &m->policies[i];
+		if (p->scope == CG_MODEL_POLICY_PRODUCT && strcmp(p->product_id, pid) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* products/ID/apis/API/productApiInformation.json, as APIOps v6 and later
+ * lay links out; apiId (what the latest releases read) names the API. */
+static void export_product_apis(struct ex *x, const struct cg_model_product *pr)
+{
+	char p[CG_APIOPS_MAX_PATH_LEN + 1];
+	if (pr->num_apis && (!path_of(x, p, "products/%s/apis", pr->id) || !make_dir(x, p)))
+		return;
+	for (size_t k = 0; k < pr->num_apis; k++) {
+		const char *api = pr->apis[k];
+		char *rid = NULL;
+		if (!safe_name(x, "API id", api) ||
+		    !path_of(x, p, "products/%s/apis/%s", pr->id, api) || !make_dir(x, p) ||
+		    !path_of(x, p, "products/%s/apis/%s/productApiInformation.json", pr->id, api) ||
+		    asprintf(&rid, "/apis/%s", api) < 0)
+			continue;
+		write_info(x, p, json_pack("{s:s}", "apiId", rid));
+		free(rid);
+	}
+}
+
+static void export_products(struct ex *x, const struct cg_model *m)
+{
+	char p[CG_APIOPS_MAX_PATH_LEN + 1];
+	if (m->num_products && (!path_of(x, p, "products") || !make_dir(x, p)))
+		return;
+	for (size_t i = 0; i < m->num_products; i++) {
+		const struct cg_model_product *pr = &m->products[i];
+		if (!safe_name(x, "product id", pr->id) || !path_of(x, p, "products/%s", pr->id) ||
+		    !make_dir(x, p) || !path_of(x, p, "products/%s/productInformation.json", pr->id))
+			continue;
+		/* Every property is written, so the folder says the same to
+		 * whatever reads it (APIM's defaults are not all certgate's). */
+		json_t *props = json_pack("{s:s, s:s, s:b, s:b, s:s}", "displayName",
+					  pr->display_name, "description", pr->description,
+					  "subscriptionRequired", pr->subscription_required,
+					  "approvalRequired", pr->approval_required, "state",
+					  pr->published ? "published" : "notPublished");
+		if (props)
+			json_object_set_new(props, "subscriptionsLimit",
+					    pr->subscriptions_limit < 0
+						    ? json_null()
+						    : json_integer(pr->subscriptions_limit));
+		write_info(x, p, props);
+		const struct cg_model_policy *pol = product_policy(m, pr->id);
+		if (pol && path_of(x, p, "products/%s/policy.xml", pr->id))
+			write_policy(x, p, pol);
+		export_product_apis(x, pr);
+	}
+}
+
+/* Subscriptions without their keys, as APIM's extractor writes them (its
+ * GET leaves the keys out): an import generates new keys, or keeps the
+ * stored ones of a subscription it updates. */
+static void export_subs(struct ex *x, const struct cg_model *m)
+{
+	char p[CG_APIOPS_MAX_PATH_LEN + 1];
+	if (m->num_subs && (!path_of(x, p, "subscriptions") || !make_dir(x, p)))
+		return;
+	for (size_t i = 0; i < m->num_subs; i++) {
+		const struct cg_model_sub *s = &m->subs[i];
+		char scope[CG_STORE_SUB_SCOPE_LEN];
+		cg_store_sub_scope(s, scope, sizeof(scope));
+		if (!safe_name(x, "subscription id", s->id) ||
+		    !path_of(x, p, "subscriptions/%s", s->id) || !make_dir(x, p) ||
+		    !path_of(x, p, "subscriptions/%s/subscriptionInformation.json", s->id))
+			continue;
+		write_info(x, p,
+			   json_pack("{s:s, s:s, s:s, s:s?}", "displayName", s->display_name,
+				     "scope", scope, "state", s->state, "expirationDate",
+				     s->expiration));
+	}
+}
+
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
 	(void)sb;
@@ -426,6 +509,8 @@ int cg_apiops_export(const char *store_path, const char *dir, int force, char *e
 	export_certs(&x, &m);
 	export_backends(&x, &m);
 	export_apis(&x, &m);
+	export_products(&x, &m);
+	export_subs(&x, &m);
 out:
 	if (d.errors) {
 		char head[CG_APIOPS_MAX_PATH_LEN + 256];

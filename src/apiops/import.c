@@ -199,6 +199,137 @@ static int apply_policy(struct wr *w, enum cg_model_policy_scope scope, const ch
 	return rc;
 }
 
+/* ---- products and subscriptions ---- */
+
+/* A product as an APIM PUT: what the file leaves out takes APIM's default,
+ * not the stored value. */
+static bool apply_product(struct wr *w, const struct cg_apiops_product *p)
+{
+	struct cg_store_product_set in = {
+		.id = p->id,
+		.display_name = p->display_name,
+		.description = p->description ? p->description : "",
+		.subscription_required = p->subscription_required,
+		.approval_required = p->approval_required,
+		.subscriptions_limit = p->subscriptions_limit,
+		.state = p->state ? p->state : "notPublished",
+	};
+	w->msg[0] = 0;
+	return outcome(w, cg_store_product_set(w->st, &in, w->msg, CG_STORE_DIAG_LEN), p->file);
+}
+
+static bool plan_has_api(const struct cg_apiops_plan *plan, const char *id)
+{
+	for (size_t i = 0; i < plan->num_apis; i++)
+		if (strcmp(plan->apis[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+/* Links the product to every API its folder names. An API that exists
+ * neither in the folder nor in the store refuses the import. */
+static void apply_links(struct wr *w, const struct cg_apiops_plan *plan,
+			const struct cg_apiops_product *p)
+{
+	for (size_t k = 0; k < p->num_links; k++) {
+		const struct cg_apiops_link *l = &p->links[k];
+		w->msg[0] = 0;
+		int rc = cg_store_product_api_add(w->st, p->id, l->api, NULL, w->msg,
+						  CG_STORE_DIAG_LEN);
+		if (rc != CG_STORE_FAIL_NOT_FOUND) {
+			outcome(w, rc, l->file);
+			continue;
+		}
+		w->failed++;
+		/* An API of the folder that the store refused has said why. */
+		if (!plan_has_api(plan, l->api))
+			cg_apiops_diag_add(w->d, true,
+					   "%s: API '%s' of product '%s' is neither in the folder "
+					   "(apis/%s/) nor in the store",
+					   l->file, l->api, p->id, l->api);
+	}
+}
+
+static int cmp_link_api(const void *key, const void *elt)
+{
+	return strcmp(key, ((const struct cg_apiops_link *)elt)->api);
+}
+
+/* A product's APIs are what its folder says: links the store holds and the
+ * folder does not name are removed (a stale link would let the product's
+ * keys reach an API the folder took out of it). */
+static void drop_stale_links(struct wr *w, const struct cg_apiops_plan *plan, const bool *ok)
+{
+	struct cg_model m;
+	memset(&m, 0, sizeof(m));
+	if (cg_store_load_model(w->st, &m, w->msg, CG_STORE_DIAG_LEN)) {
+		w->failed++;
+		cg_apiops_diag_add(w->d, true, "%s", w->msg);
+		return;
+	}
+	for (size_t i = 0; i < m.num_products; i++) {
+		const struct cg_model_product *mp = &m.products[i];
+		const struct cg_apiops_product *p = NULL;
+		for (size_t k = 0; !p && k < plan->num_products; k++)
+			if (ok[k] && strcmp(plan->products[k].id, mp->id) == 0)
+				p = &plan->products[k];
+		for (size_t a = 0; p && a < mp->num_apis; a++) {
+			if (bsearch(mp->apis[a], p->links, p->num_links, sizeof(*p->links),
+				    cmp_link_api))
+				continue;
+			w->msg[0] = 0;
+			outcome(w,
+				cg_store_product_api_rm(w->st, p->id, mp->apis[a], w->msg,
+							CG_STORE_DIAG_LEN),
+				p->file);
+		}
+	}
+	cg_model_free(&m);
+}
+
+static void apply_sub(struct wr *w, const struct cg_apiops_sub *s)
+{
+	/* Keys left out (as APIM's extractor leaves them out) are generated
+	 * for a new subscription and kept for a stored one. */
+	struct cg_store_sub_set in = { .id = s->id,
+				       .display_name = s->display_name,
+				       .scope = s->scope,
+				       .state = s->state,
+				       .primary_key = s->primary_key,
+				       .secondary_key = s->secondary_key,
+				       .expiration = s->expiration };
+	w->msg[0] = 0;
+	outcome(w, cg_store_sub_set(w->st, &in, w->msg, CG_STORE_DIAG_LEN), s->file);
+}
+
+/* Products, their API links, subscriptions (which may name the products),
+ * then the product policies. Runs after the APIs are written. */
+static void apply_products(struct wr *w, const struct cg_apiops_plan *plan)
+{
+	bool *ok = calloc(plan->num_products ? plan->num_products : 1, sizeof(bool));
+	if (!ok) {
+		w->failed++;
+		cg_apiops_diag_add(w->d, true, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < plan->num_products; i++) {
+		ok[i] = apply_product(w, &plan->products[i]);
+		if (ok[i])
+			apply_links(w, plan, &plan->products[i]);
+	}
+	if (plan->num_products)
+		drop_stale_links(w, plan, ok);
+	for (size_t i = 0; i < plan->num_subs; i++)
+		apply_sub(w, &plan->subs[i]);
+	for (size_t i = 0; i < plan->num_products; i++) {
+		const struct cg_apiops_product *p = &plan->products[i];
+		if (ok[i] && p->policy)
+			apply_policy(w, CG_MODEL_POLICY_PRODUCT, p->id, NULL, p->policy_file,
+				     p->policy);
+	}
+	free(ok);
+}
+
 size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 		       struct cg_apiops_diag *d, bool warn, size_t *done)
 {
@@ -298,6 +429,7 @@ size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 		}
 	}
 	free(api_ok);
+	apply_products(&w, plan);
 	free(w.msg);
 	if (done)
 		*done = w.done;

@@ -26,8 +26,8 @@
 /* APIOps folders we know but do not import: refusing them by name says
  * more than "unknown entry". */
 static const char *const unsupported_dirs[] = {
-	"products",      "gateways", "groups",       "loggers",    "diagnostics",
-	"subscriptions", "tags",     "version sets", "workspaces",
+	"gateways", "groups",       "loggers",    "diagnostics",
+	"tags",     "version sets", "workspaces",
 };
 
 struct rd {
@@ -191,10 +191,10 @@ static bool read_file(struct rd *r, const char *path, bool text, const char **ou
 	return true;
 }
 
-/* Parses an information file and returns its "properties" object (a new
- * reference), or NULL after reporting why. A UTF-8 BOM (Windows editors
- * write one) is skipped; it takes no column. */
-static json_t *read_info(struct rd *r, const char *path)
+/* Parses a JSON file and returns its root (a new reference), or NULL
+ * after reporting "FILE:line:col: ..." (jansson's position). A UTF-8 BOM
+ * (Windows editors write one) is skipped; it takes no column. */
+static json_t *read_json(struct rd *r, const char *path)
 {
 	const char *data;
 	size_t len;
@@ -204,13 +204,19 @@ static json_t *read_info(struct rd *r, const char *path)
 		data += 3, len -= 3;
 	json_error_t je;
 	json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
-	/* The text may hold a secret named value; what is kept is copied out
-	 * of j, so the raw bytes are wiped now rather than left in the arena. */
+	/* The text may hold a secret (a named value, a subscription key);
+	 * what is kept is copied out of j, so the raw bytes are wiped now
+	 * rather than left in the arena. */
 	OPENSSL_cleanse((void *)data, len);
-	if (!j) {
+	if (!j)
 		cg_apiops_diag_add(r->d, true, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-		return NULL;
-	}
+	return j;
+}
+
+/* The "properties" object of information file path's root j (taking j),
+ * as a new reference, or NULL after reporting why. */
+static json_t *props_of(struct rd *r, const char *path, json_t *j)
+{
 	json_t *props = json_is_object(j) ? json_object_get(j, "properties") : NULL;
 	if (!json_is_object(j))
 		cg_apiops_diag_add(r->d, true, "%s: expected a JSON object {\"properties\": {...}}",
@@ -225,6 +231,14 @@ static json_t *read_info(struct rd *r, const char *path)
 		props = NULL;
 	json_decref(j);
 	return props;
+}
+
+/* Parses an information file and returns its "properties" object (a new
+ * reference), or NULL after reporting why. */
+static json_t *read_info(struct rd *r, const char *path)
+{
+	json_t *j = read_json(r, path);
+	return j ? props_of(r, path, j) : NULL;
 }
 
 /* A string property copied to the arena. Absent: *out = NULL, and an
@@ -974,6 +988,314 @@ static void read_api(struct rd *r, const char *dir, const char *id)
 	*slot = api;
 }
 
+/* ---- products/<id>/... ---- */
+
+/* Adds API api (named by file) to the product's links. */
+static bool product_link(struct rd *r, struct cg_apiops_product *p, const char *api,
+			 const char *file)
+{
+	if (!check_id(r, "API id", api, file))
+		return false;
+	struct cg_apiops_link *l = push(r, (void **)&p->links, &p->num_links, sizeof(*l));
+	const char *copy = cg_arena_strndup(&r->plan->arena, api, strlen(api));
+	if (!l || !copy)
+		return oom(r, file);
+	l->api = copy;
+	l->file = file;
+	return true;
+}
+
+/* apis.json (APIOps up to v5): [{"name": "API"}, ...]. */
+static bool product_apis_json(struct rd *r, struct cg_apiops_product *p, const char *path)
+{
+	json_t *j = read_json(r, path);
+	if (!j)
+		return false;
+	bool ok = json_is_array(j);
+	for (size_t i = 0; ok && i < json_array_size(j); i++) {
+		json_t *name = json_object_get(json_array_get(j, i), "name");
+		ok = json_is_string(name) && product_link(r, p, json_string_value(name), path);
+		if (!json_is_string(name))
+			cg_apiops_diag_add(r->d, true,
+					   "%s: expected an array of {\"name\": \"API id\"} objects "
+					   "(element %zu is not one)",
+					   path, i + 1);
+	}
+	if (!json_is_array(j))
+		cg_apiops_diag_add(r->d, true, "%s: expected an array of {\"name\": \"API id\"} objects",
+				   path);
+	json_decref(j);
+	return ok;
+}
+
+/* apis/LINK/productApiInformation.json (APIOps v6 and later): "{}" with
+ * LINK the API's id, or {"properties": {"apiId": ".../apis/API"}} (the
+ * link's own name in the folder, the API in apiId). */
+static bool product_api_link(struct rd *r, struct cg_apiops_product *p, const char *dir,
+			     const char *link)
+{
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	const char *file = NULL;
+	if (!names)
+		return false;
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		const char *q = join(r, dir, names[i]);
+		if (q && strcmp(names[i], "productApiInformation.json") == 0) {
+			file = q;
+		} else {
+			if (q)
+				unknown_entry(r, q, "productApiInformation.json");
+			ok = false;
+		}
+	}
+	if (!file)
+		cg_apiops_diag_add(r->d, true, "%s: missing productApiInformation.json", dir);
+	if (!ok || !file)
+		return false;
+	json_t *j = read_json(r, file);
+	if (!j)
+		return false;
+	json_t *props = json_object_get(j, "properties");
+	json_t *api_id = props ? json_object_get(props, "apiId") : NULL;
+	const char *api = link;
+	if (!json_is_object(j) || (props && !json_is_null(props) && !json_is_object(props)) ||
+	    (api_id && !json_is_null(api_id) && !json_is_string(api_id))) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: expected {} or {\"properties\": {\"apiId\": \"/apis/API\"}}",
+				   file);
+		json_decref(j);
+		return false;
+	}
+	if (json_is_string(api_id)) {
+		const char *v = json_string_value(api_id), *slash = strrchr(v, '/');
+		const char *marker = strstr(v, "/apis/");
+		if (slash && (!marker || marker + 5 != slash)) {
+			cg_apiops_diag_add(r->d, true,
+					   "%s: '%s' in 'properties.apiId' is not an API resource id "
+					   "(.../apis/API)",
+					   file, v);
+			json_decref(j);
+			return false;
+		}
+		api = slash ? slash + 1 : v;
+	}
+	ok = product_link(r, p, api, file);
+	json_decref(j);
+	return ok;
+}
+
+static int cmp_links(const void *a, const void *b)
+{
+	return strcmp(((const struct cg_apiops_link *)a)->api,
+		      ((const struct cg_apiops_link *)b)->api);
+}
+
+/* Sorted by API id without repeats (an API named twice is one link), so
+ * the import can tell in n log n which stored links the folder drops. */
+static void product_links_sort(struct cg_apiops_product *p)
+{
+	if (p->num_links < 2)
+		return;
+	qsort(p->links, p->num_links, sizeof(*p->links), cmp_links);
+	size_t k = 1;
+	for (size_t i = 1; i < p->num_links; i++)
+		if (strcmp(p->links[i].api, p->links[k - 1].api) != 0)
+			p->links[k++] = p->links[i];
+	p->num_links = k;
+}
+
+/* Groups and tags are refused nowhere and honoured nowhere: a group only
+ * chooses who sees the product in APIM's developer portal, a tag only
+ * labels it; neither changes which requests the gateway admits. A
+ * groups.json or tags.json must still be JSON. */
+static void product_ignored(struct rd *r, const char *path, const char *name, bool folder)
+{
+	bool groups = strncmp(name, "groups", 6) == 0;
+	if (!folder) {
+		json_t *j = read_json(r, path);
+		if (!j)
+			return;
+		json_decref(j);
+	}
+	cg_apiops_diag_add(r->d, false,
+			   groups ? "%s: warning: ignored: certgate has no groups (APIM groups only "
+				    "choose who sees the product in the developer portal, not which "
+				    "requests the gateway admits)"
+				  : "%s: warning: ignored: tags only label the product",
+			   path);
+}
+
+/* The product's properties, with APIM's PUT defaults for what is left out. */
+static bool product_props(struct rd *r, json_t *props, struct cg_apiops_product *p)
+{
+	const char *f = p->file;
+	bool ok = get_str(r, props, "displayName", true, f, &p->display_name);
+	ok = get_str(r, props, "description", false, f, &p->description) && ok;
+	ok = get_str(r, props, "state", false, f, &p->state) && ok;
+	ok = get_bool(r, props, "subscriptionRequired", f, &p->subscription_required) && ok;
+	ok = get_bool(r, props, "approvalRequired", f, &p->approval_required) && ok;
+	json_t *lim = json_object_get(props, "subscriptionsLimit");
+	if (lim && !json_is_null(lim) && !json_is_integer(lim)) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: property 'properties.subscriptionsLimit' must be an integer "
+				   "or null",
+				   f);
+		ok = false;
+	} else if (lim && !json_is_null(lim)) {
+		p->subscriptions_limit = json_integer_value(lim);
+		if (p->subscriptions_limit < 0) {
+			cg_apiops_diag_add(r->d, true,
+					   "%s: property 'properties.subscriptionsLimit' must not be "
+					   "negative",
+					   f);
+			ok = false;
+		}
+	}
+	if (ok && !p->subscription_required)
+		cg_apiops_diag_add(r->d, false,
+				   "%s: warning: 'properties.subscriptionRequired' is false: "
+				   "certgate opens no API because of a product; set "
+				   "subscriptionRequired false on the API itself to call it without "
+				   "a key (docs/subscriptions.md#products)",
+				   f);
+	return ok;
+}
+
+/* productInformation.json: the properties, after checking that a "name"
+ * (early APIOps releases wrote the product's id there and named the folder
+ * after its display name) is the folder's name. */
+static bool product_info(struct rd *r, struct cg_apiops_product *p)
+{
+	json_t *j = read_json(r, p->file);
+	if (!j)
+		return false;
+	json_t *name = json_is_object(j) ? json_object_get(j, "name") : NULL;
+	if (json_is_string(name) && strcmp(json_string_value(name), p->id) != 0) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: the product's name is '%s' but its folder is '%s': the "
+				   "folder's name is the product id (as current APIOps releases write "
+				   "it); rename the folder",
+				   p->file, json_string_value(name), p->id);
+		json_decref(j);
+		return false;
+	}
+	json_t *props = props_of(r, p->file, j);
+	if (!props)
+		return false;
+	bool ok = product_props(r, props, p);
+	json_decref(props);
+	return ok;
+}
+
+/* One entry of a product folder; false when it is not part of the layout. */
+static bool product_entry(struct rd *r, struct cg_apiops_product *p, const char *path,
+			  const char *name, bool *ok)
+{
+	bool folder = is_dir(path);
+	if (strcmp(name, "productInformation.json") == 0 && !folder) {
+		p->file = path;
+	} else if (strcmp(name, "policy.xml") == 0 && !folder) {
+		p->policy_file = path;
+		*ok = read_file(r, path, true, &p->policy, NULL) && *ok;
+	} else if (strcmp(name, "apis.json") == 0 && !folder) {
+		*ok = product_apis_json(r, p, path) && *ok;
+	} else if (strcmp(name, "apis") == 0 && folder) {
+		size_t n;
+		const char **links = list_dir(r, path, false, &n);
+		*ok = links && count_entities(r, path, n) && *ok;
+		for (size_t i = 0; links && i < n; i++) {
+			const char *q = join(r, path, links[i]);
+			if (q && !is_dir(q))
+				unknown_entry(r, q, "a folder per API");
+			*ok = q && is_dir(q) && product_api_link(r, p, q, links[i]) && *ok;
+		}
+	} else if ((strcmp(name, "groups.json") == 0 || strcmp(name, "tags.json") == 0) &&
+		   !folder) {
+		product_ignored(r, path, name, false);
+	} else if ((strcmp(name, "groups") == 0 || strcmp(name, "tags") == 0) && folder) {
+		product_ignored(r, path, name, true);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void read_product(struct rd *r, const char *dir, const char *id)
+{
+	if (!check_id(r, "product id", id, dir)) {
+		cg_apiops_diag_note(r->d, "  early APIOps releases named product folders after "
+					  "the display name: rename the folder to the product's id");
+		return;
+	}
+	size_t n;
+	const char **names = list_dir(r, dir, false, &n);
+	if (!names)
+		return;
+	struct cg_apiops_product p = { .id = id,
+				       .subscription_required = true,
+				       .subscriptions_limit = CG_STORE_PRODUCT_NO_LIMIT };
+	bool ok = true;
+	for (size_t i = 0; i < n; i++) {
+		const char *q = join(r, dir, names[i]);
+		if (q && !product_entry(r, &p, q, names[i], &ok))
+			unknown_entry(r, q,
+				      "productInformation.json, policy.xml, apis.json or apis/, "
+				      "groups.json or groups/, tags.json or tags/");
+	}
+	if (!p.file) {
+		cg_apiops_diag_add(r->d, true, "%s: missing productInformation.json", dir);
+		return;
+	}
+	if (!product_info(r, &p) || !ok)
+		return;
+	product_links_sort(&p);
+	struct cg_apiops_product *slot =
+		push(r, (void **)&r->plan->products, &r->plan->num_products, sizeof(p));
+	if (!slot) {
+		oom(r, dir);
+		return;
+	}
+	*slot = p;
+}
+
+/* ---- subscriptions/<id>/subscriptionInformation.json ---- */
+
+static void read_sub(struct rd *r, const char *dir, const char *id)
+{
+	if (!check_id(r, "subscription id", id, dir))
+		return;
+	const char *info;
+	json_t *props = read_only_info(r, dir, "subscriptionInformation.json", &info);
+	if (!props)
+		return;
+	struct cg_apiops_sub s = { .file = info, .id = id };
+	bool ok = get_str(r, props, "scope", true, info, &s.scope);
+	ok = get_str(r, props, "displayName", false, info, &s.display_name) && ok;
+	ok = get_str(r, props, "state", false, info, &s.state) && ok;
+	ok = get_str(r, props, "primaryKey", false, info, &s.primary_key) && ok;
+	ok = get_str(r, props, "secondaryKey", false, info, &s.secondary_key) && ok;
+	ok = get_str(r, props, "expirationDate", false, info, &s.expiration) && ok;
+	json_decref(props);
+	/* APIM's GET leaves the keys out, so an extracted folder has none;
+	 * keys typed into a folder are secrets kept in git. */
+	if (ok && (s.primary_key || s.secondary_key))
+		cg_apiops_diag_add(r->d, false,
+				   "%s: warning: the file holds subscription keys: they are secrets; "
+				   "leave them out to keep the stored keys (or get new ones), and "
+				   "read them with 'certgate sub keys %s'",
+				   info, id);
+	if (!ok)
+		return;
+	struct cg_apiops_sub *slot = push(r, (void **)&r->plan->subs, &r->plan->num_subs, sizeof(s));
+	if (!slot) {
+		oom(r, dir);
+		return;
+	}
+	*slot = s;
+}
+
 /* ---- the root ---- */
 
 typedef void (*entity_fn)(struct rd *r, const char *dir, const char *name);
@@ -1051,6 +1373,10 @@ bool cg_apiops_read(const char *dir, struct cg_apiops_plan *plan, struct cg_apio
 			each_entity(&r, p, read_ca_entity);
 		} else if (strcmp(nm, "backends") == 0 && folder) {
 			each_entity(&r, p, read_backend);
+		} else if (strcmp(nm, "products") == 0 && folder) {
+			each_entity(&r, p, read_product);
+		} else if (strcmp(nm, "subscriptions") == 0 && folder) {
+			each_entity(&r, p, read_sub);
 		} else {
 			bool known = false;
 			for (size_t k = 0;
@@ -1064,7 +1390,8 @@ bool cg_apiops_read(const char *dir, struct cg_apiops_plan *plan, struct cg_apio
 			else
 				unknown_entry(&r, p,
 					      "policy.xml, apis/, backends/, named values/, policy "
-					      "fragments/, certificates/, ca certificates/");
+					      "fragments/, products/, subscriptions/, certificates/, "
+					      "ca certificates/");
 		}
 	}
 	check_nv_duplicates(&r);
@@ -1085,6 +1412,12 @@ void cg_apiops_plan_free(struct cg_apiops_plan *plan)
 	for (size_t i = 0; i < plan->num_nvs; i++)
 		if (plan->nvs[i].value && plan->nvs[i].secret)
 			OPENSSL_cleanse((void *)plan->nvs[i].value, strlen(plan->nvs[i].value));
+	for (size_t i = 0; i < plan->num_subs; i++) {
+		const char *keys[] = { plan->subs[i].primary_key, plan->subs[i].secondary_key };
+		for (size_t k = 0; k < 2; k++)
+			if (keys[k])
+				OPENSSL_cleanse((void *)keys[k], strlen(keys[k]));
+	}
 	cg_arena_destroy(&plan->arena);
 	memset(plan, 0, sizeof(*plan));
 }

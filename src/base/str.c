@@ -71,3 +71,14 @@ long cg_b64_decode(struct cg_str in, bool url, unsigned char *out)
 	}
 	return bits >= 6 ? -1 : (long)o;
 }
+
+long cg_b64_decode_blanks(struct cg_str in, char *tmp, unsigned char *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < in.len; i++) {
+		char c = in.ptr[i];
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+			tmp[n++] = c;
+	}
+	return cg_b64_decode(cg_str_make(tmp, n), false, out);
+}

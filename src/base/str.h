@@ -126,4 +126,9 @@ bool cg_str_next_csv(struct cg_str *rest, struct cg_str *elem);
  * number of bytes, or -1 for any other character or a dangling 6 bits. */
 long cg_b64_decode(struct cg_str in, bool url, unsigned char *out);
 
+/* .NET's Convert.FromBase64String: the standard alphabet, with blanks
+ * (space, tab, CR, LF) anywhere ignored, as a key wrapped over several lines
+ * of a policy document has them. tmp holds in.len bytes, out as above. */
+long cg_b64_decode_blanks(struct cg_str in, char *tmp, unsigned char *out);
+
 #endif

@@ -48,22 +48,12 @@ static const struct cg_model_sub *find_sub(const struct cg_model *m, const char 
 	return NULL;
 }
 
-static void scope_of(const struct cg_model_sub *b, char *out, size_t len)
-{
-	if (b->scope_product)
-		snprintf(out, len, "/products/%s", b->scope_product);
-	else if (b->scope_api)
-		snprintf(out, len, "/apis/%s", b->scope_api);
-	else
-		snprintf(out, len, "/apis");
-}
-
 /* APIM subscriptions/{sid} properties, without the keys. */
 static json_t *sub_json(const struct cg_model *m, size_t i)
 {
 	const struct cg_model_sub *b = &m->subs[i];
-	char scope[CG_STORE_MAX_ID_LEN + 12];
-	scope_of(b, scope, sizeof(scope));
+	char scope[CG_STORE_SUB_SCOPE_LEN];
+	cg_store_sub_scope(b, scope, sizeof(scope));
 	json_t *j = json_object(), *p = json_object();
 	cg_cli_jput(j, "id", json_string(b->id));
 	cg_cli_jput(p, "displayName", json_string(b->display_name));
@@ -78,8 +68,8 @@ static json_t *sub_json(const struct cg_model *m, size_t i)
 static void sub_row(const struct cg_model *m, size_t i, struct cg_cli_table *t)
 {
 	const struct cg_model_sub *b = &m->subs[i];
-	char scope[CG_STORE_MAX_ID_LEN + 12];
-	scope_of(b, scope, sizeof(scope));
+	char scope[CG_STORE_SUB_SCOPE_LEN];
+	cg_store_sub_scope(b, scope, sizeof(scope));
 	const char *row[] = { b->id, scope, b->state, b->expiration ? b->expiration : "-",
 			      b->display_name };
 	cg_cli_table_row(t, row);
@@ -100,8 +90,8 @@ static int sub_show(const struct cg_model *m, const char *const *pos, bool json)
 		return cg_cli_fail("subscription '%s' does not exist", pos[0]);
 	if (json)
 		return cg_cli_json_print(sub_json(m, (size_t)(b - m->subs)));
-	char scope[CG_STORE_MAX_ID_LEN + 12];
-	scope_of(b, scope, sizeof(scope));
+	char scope[CG_STORE_SUB_SCOPE_LEN];
+	cg_store_sub_scope(b, scope, sizeof(scope));
 	printf("ID:            %s\n", b->id);
 	printf("Display name:  %s\n", b->display_name);
 	printf("Scope:         %s\n", scope);

@@ -525,17 +525,12 @@ bad:
 	return -1;
 }
 
-int cg_expr_lex(struct cg_str src, uint32_t line, uint32_t col, struct cg_arena *arena,
-		struct cg_expr_diagctx *dc, struct cg_expr_token **out)
+/* Lexes src into toks (room for src.len + 1); returns the count with the
+ * final TK_EOF, or -1 after a report. */
+static int lex_into(struct cg_str src, uint32_t line, uint32_t col, struct cg_arena *arena,
+		    struct cg_expr_diagctx *dc, struct cg_expr_token *toks)
 {
 	struct lexer lx = { src, 0, line, col, arena, dc };
-	/* Every token takes at least one byte, so len + 1 bounds the count. */
-	size_t cap = src.len + 1;
-	struct cg_expr_token *toks = cg_arena_zalloc(arena, sizeof(*toks) * cap);
-	if (!toks) {
-		cg_expr_report(dc, false, line, col, "out of memory");
-		return -1;
-	}
 	size_t n = 0;
 	for (;;) {
 		/* whitespace and comments */
@@ -570,7 +565,6 @@ int cg_expr_lex(struct cg_str src, uint32_t line, uint32_t col, struct cg_arena 
 		if (c < 0) {
 			t->kind = TK_EOF;
 			t->text = cg_str_make(src.ptr + src.len, 0);
-			*out = toks;
 			return (int)n + 1;
 		}
 		int rc = 0;
@@ -633,6 +627,28 @@ int cg_expr_lex(struct cg_str src, uint32_t line, uint32_t col, struct cg_arena 
 			t->text = cg_str_make(src.ptr + start, lx.i - start);
 		n++;
 	}
+}
+
+int cg_expr_lex(struct cg_str src, uint32_t line, uint32_t col, struct cg_arena *arena,
+		struct cg_expr_diagctx *dc, struct cg_expr_token **out)
+{
+	/* Every token takes at least one byte, so len + 1 bounds the count;
+	 * that bound is lexed into on the heap and only the tokens found are
+	 * kept in the arena (a token is 64 bytes: the bound alone cost a
+	 * snapshot 64 bytes per byte of expression text). */
+	struct cg_expr_token *tmp = calloc(src.len + 1, sizeof(*tmp));
+	int nt = tmp ? lex_into(src, line, col, arena, dc, tmp) : -1;
+	if (!tmp)
+		cg_expr_report(dc, false, line, col, "out of memory");
+	*out = nt > 0 ? cg_arena_alloc(arena, sizeof(*tmp) * (size_t)nt) : NULL;
+	if (nt > 0 && !*out) {
+		cg_expr_report(dc, false, line, col, "out of memory");
+		nt = -1;
+	}
+	if (nt > 0)
+		memcpy(*out, tmp, sizeof(*tmp) * (size_t)nt);
+	free(tmp);
+	return nt;
 }
 
 size_t cg_expr_unescape(struct cg_str s, size_t *i, char *out)

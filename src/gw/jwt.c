@@ -115,8 +115,9 @@ int cg_jwt_key_hmac(struct cg_arena *a, struct cg_str b64, struct cg_str id, str
 		    size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	unsigned char *k;
-	long n = b64_to_arena(a, cg_str_trim_space(b64), false, &k);
+	char *tmp = cg_arena_alloc(a, b64.len + 1);
+	unsigned char *k = cg_arena_alloc(a, b64.len / 4 * 3 + 3);
+	long n = tmp && k ? cg_b64_decode_blanks(b64, tmp, k) : -1;
 	if (n < (long)CG_POL_JWT_MIN_HMAC_KEY) {
 		snprintf(err, errlen, "a symmetric key must be base64 of at least %u bytes", CG_POL_JWT_MIN_HMAC_KEY);
 		return -1;

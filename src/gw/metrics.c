@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "gw/cache.h"
 #include "gw/limits.h"
 #include "gw/worker.h"
 #include "tls/crl.h"
@@ -146,6 +147,34 @@ static int render_throttle(const struct cg_gateway *gw, struct cg_buf *out)
 	return rc;
 }
 
+/* The built-in value cache (gw/cache.c) of cache-store-value. */
+static int render_cache(struct cg_buf *out)
+{
+	struct cg_cache_stats cs;
+	cg_cache_stats(&cs);
+	return cg_buf_printf(
+		out,
+		"# HELP certgate_cache_entries Entries in the built-in value cache (cap %llu).\n"
+		"# TYPE certgate_cache_entries gauge\ncertgate_cache_entries %llu\n"
+		"# HELP certgate_cache_bytes Bytes held by the built-in value cache (cap %llu).\n"
+		"# TYPE certgate_cache_bytes gauge\ncertgate_cache_bytes %llu\n"
+		"# HELP certgate_cache_lookups_total cache-lookup-value calls, by result.\n"
+		"# TYPE certgate_cache_lookups_total counter\n"
+		"certgate_cache_lookups_total{result=\"hit\"} %llu\ncertgate_cache_lookups_total{result=\"miss\"} %llu\n"
+		"# HELP certgate_cache_stores_total Values stored by cache-store-value.\n"
+		"# TYPE certgate_cache_stores_total counter\ncertgate_cache_stores_total %llu\n"
+		"# HELP certgate_cache_evictions_total Live entries dropped to make room (least recently used).\n"
+		"# TYPE certgate_cache_evictions_total counter\ncertgate_cache_evictions_total %llu\n"
+		"# HELP certgate_cache_expired_total Entries freed after their duration.\n"
+		"# TYPE certgate_cache_expired_total counter\ncertgate_cache_expired_total %llu\n"
+		"# HELP certgate_cache_refused_total Values not stored: too large, or of a type the cache does not hold.\n"
+		"# TYPE certgate_cache_refused_total counter\ncertgate_cache_refused_total %llu\n",
+		(unsigned long long)cs.max_entries, (unsigned long long)cs.entries, (unsigned long long)cs.max_bytes,
+		(unsigned long long)cs.bytes, (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+		(unsigned long long)cs.stores, (unsigned long long)cs.evictions, (unsigned long long)cs.expired,
+		(unsigned long long)cs.refused);
+}
+
 int cg_gw_metrics_render(void *user, struct cg_buf *out)
 {
 	const struct cg_gateway *gw = user;
@@ -186,6 +215,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			    "certgate_subscription_refusals_total{reason=\"invalid\"} %llu\n",
 			    (unsigned long long)SUM(sub_refused[0]), (unsigned long long)SUM(sub_refused[1]));
 	rc |= render_throttle(gw, out);
+	rc |= render_cache(out);
 	uint64_t conns = 0;
 	for (int i = 0; i < gw->nworkers; i++)
 		conns += gw->workers[i].num_conns; /* a gauge: a racy read is fine */

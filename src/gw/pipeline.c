@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "expr/ctx.h"
 #include "expr/expr.h"
+#include "gw/cachepol.h"
 #include "gw/certs.h"
 #include "gw/cors.h"
 #include "gw/findreplace.h"
@@ -67,6 +68,9 @@ static const struct kind_spec kinds[] = {
 	{ "limit-concurrency", CG_STEP_LIMIT_CONCURRENCY, { NULL } },
 	{ "validate-jwt", CG_STEP_VALIDATE_JWT, { NULL } }, /* jwt.c looks up its attributes */
 	{ "authentication-basic", CG_STEP_AUTH_BASIC, { "username", "password" } },
+	{ "cache-lookup-value", CG_STEP_CACHE_LOOKUP, { "key", "variable-name", "default-value" } },
+	{ "cache-store-value", CG_STEP_CACHE_STORE, { "key", "value", "duration" } },
+	{ "cache-remove-value", CG_STEP_CACHE_REMOVE, { "key", "fail-on-cache-removal-error" } },
 };
 
 struct build_ctx {
@@ -490,6 +494,18 @@ static enum cg_pipe_rc attr_str(struct cg_pipe *p, const struct cg_step *st, con
 		return rc;
 	*out = cg_expr_value_to_string(p->arena, &v);
 	return out->ptr || v.kind == CG_EXPR_V_NULL ? CG_PIPE_CONTINUE : CG_PIPE_NOMEM;
+}
+
+/* An attribute's value with its type (literal: a string; missing: ""). */
+static enum cg_pipe_rc attr_value(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				  struct cg_expr_value *out)
+{
+	if (a && a->is_expr)
+		return eval(p, st, a->compiled, out);
+	memset(out, 0, sizeof(*out));
+	out->kind = CG_EXPR_V_STRING;
+	out->u.s = a ? a->value : CG_STR("");
+	return CG_PIPE_CONTINUE;
 }
 
 /* The text content of an element (literal, or its expression's value). */
@@ -1135,18 +1151,11 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 	case CG_STEP_SET_QUERY:
 		return run_set_query(p, st);
 	case CG_STEP_SET_VARIABLE: {
-		const struct cg_pol_attr *n = st->a[0], *v = st->a[1];
 		struct cg_expr_value val;
-		if (v && v->is_expr) {
-			rc = eval(p, st, v->compiled, &val);
-			if (rc != CG_PIPE_CONTINUE)
-				return rc;
-		} else {
-			memset(&val, 0, sizeof(val));
-			val.kind = CG_EXPR_V_STRING;
-			val.u.s = v ? v->value : CG_STR("");
-		}
-		if (cg_expr_vars_set(&p->vars, p->arena, n->value, &val) != 0)
+		rc = attr_value(p, st, st->a[1], &val);
+		if (rc != CG_PIPE_CONTINUE)
+			return rc;
+		if (cg_expr_vars_set(&p->vars, p->arena, st->a[0]->value, &val) != 0)
 			return CG_PIPE_NOMEM;
 		return CG_PIPE_CONTINUE;
 	}
@@ -1284,6 +1293,10 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		return cg_jwt_run(p, st);
 	case CG_STEP_AUTH_BASIC:
 		return cg_auth_basic_run(p, st);
+	case CG_STEP_CACHE_LOOKUP:
+	case CG_STEP_CACHE_STORE:
+	case CG_STEP_CACHE_REMOVE:
+		return cg_cachepol_run(p, st);
 	}
 	return CG_PIPE_CONTINUE;
 }
@@ -1395,6 +1408,12 @@ enum cg_pipe_rc cg_pipe_attr_int(struct cg_pipe *p, const struct cg_step *st, co
 				 int64_t dflt, int64_t min, int64_t max, int64_t *out)
 {
 	return attr_int(p, st, a, dflt, min, max, out);
+}
+
+enum cg_pipe_rc cg_pipe_attr_value(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				   struct cg_expr_value *out)
+{
+	return attr_value(p, st, a, out);
 }
 
 enum cg_pipe_rc cg_pipe_text_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_node *n,

@@ -53,6 +53,9 @@ enum cg_step_kind {
 	CG_STEP_LIMIT_CONCURRENCY,
 	CG_STEP_VALIDATE_JWT,      /* jwt.c */
 	CG_STEP_AUTH_BASIC,
+	CG_STEP_CACHE_LOOKUP,      /* cachepol.c runs these three */
+	CG_STEP_CACHE_STORE,
+	CG_STEP_CACHE_REMOVE,
 };
 
 /* forward-client-certificate formats (certgate's extension policy). */
@@ -235,6 +238,10 @@ enum cg_pipe_rc cg_pipe_attr_bool(struct cg_pipe *p, const struct cg_step *st, c
 				  bool dflt, bool *out);
 enum cg_pipe_rc cg_pipe_attr_int(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
 				 int64_t dflt, int64_t min, int64_t max, int64_t *out);
+/* An attribute's value keeping its type: an expression's value, or a
+ * literal as a string (set-variable, cache-store-value). */
+enum cg_pipe_rc cg_pipe_attr_value(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_attr *a,
+				   struct cg_expr_value *out);
 enum cg_pipe_rc cg_pipe_text_str(struct cg_pipe *p, const struct cg_step *st, const struct cg_pol_node *n,
 				 struct cg_str *out);
 enum cg_pipe_rc cg_pipe_run_steps(struct cg_pipe *p, const struct cg_step_list *l);

@@ -19,6 +19,7 @@
 
 #include "admin/admin.h"
 #include "base/log.h"
+#include "gw/cache.h"
 #include "gw/oidc.h"
 #include "gw/worker.h"
 #include "store/store.h"
@@ -57,6 +58,11 @@ void cg_gw_serve_usage(void)
 	       "                              refetches at most every min(SEC, 300)\n"
 	       "  --max-buffered-body BYTES   a body a policy reads is buffered whole: request\n"
 	       "                              over it 413, response over it 502 (default 4194304)\n"
+	       "  --cache-max-bytes BYTES     built-in cache of cache-store-value: all entries\n"
+	       "                              (default 67108864); least recently used go first\n"
+	       "  --cache-max-entries N       its entry count limit (default 100000)\n"
+	       "  --cache-max-entry-bytes BYTES  one key + value; larger values are not stored\n"
+	       "                              (default 1048576)\n"
 	       "  --max-header-bytes N        request head limit, else 431 (default 32768)\n"
 	       "  --max-headers N             header count limit, else 431 (default 100)\n"
 	       "  --max-connections N         per worker (default 50000)\n"
@@ -202,14 +208,60 @@ struct serve_ctx {
 	uv_loop_t loop;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t reload, grace, watch;
+	int64_t last_cache_sweep_ms;
 	bool stopping;
 	struct cg_admin *admin;
+	size_t plain_http_apis; /* as last warned (warn_plain_http) */
 };
+
+/* With a plain-HTTP listener, an API served over http runs its policies
+ * there with no client certificate (context.Request.Certificate == null).
+ * A policy may mean that, but on a gateway whose hostnames negotiate client
+ * certificates it is usually an oversight (new APIs list both protocols).
+ * Said at start and whenever the number of such APIs changes. */
+static void warn_plain_http(const struct cg_gateway *gw, const struct cg_snapshot *s, size_t *last)
+{
+	bool mtls = false;
+	for (size_t i = 0; i < s->num_hosts; i++)
+		mtls |= s->hosts[i].negotiate;
+	size_t n = 0;
+	const struct cg_rt_api *first = NULL;
+	for (size_t i = 0; gw->http_listen && mtls && i < s->num_apis; i++)
+		if (s->apis[i]->protocols & CG_MODEL_PROTO_HTTP) {
+			first = first ? first : s->apis[i];
+			n++;
+		}
+	if (n == *last)
+		return;
+	*last = n;
+	if (n == 0)
+		return;
+	char more[48] = " is";
+	if (n > 1)
+		snprintf(more, sizeof(more), " and %zu more are", n - 1);
+	cg_log_warn("API '%.*s'%s served over plain HTTP too (--http-listen; protocols include http): requests "
+		    "there carry no client certificate, though hostnames here negotiate them. "
+		    "`certgate api set ID --protocols https` keeps an API off plain HTTP",
+		    CG_STR_FMT(first->id), more);
+}
 
 static void wake_all(struct cg_gateway *gw)
 {
 	for (int i = 0; i < gw->nworkers; i++)
 		cg_worker_wake(&gw->workers[i]);
+}
+
+/* Expired cache entries are freed by the lookups that find them; the
+ * others are swept here, off the request path, every CACHE_SWEEP_MS. */
+#define CACHE_SWEEP_MS 5000
+
+static void sweep_cache(struct serve_ctx *sc)
+{
+	int64_t now = cg_cache_now_ms();
+	if (now - sc->last_cache_sweep_ms < CACHE_SWEEP_MS)
+		return;
+	sc->last_cache_sweep_ms = now;
+	cg_cache_sweep(now);
 }
 
 /* Builds a new snapshot from the store when it changed. An invalid
@@ -223,6 +275,7 @@ static void reload_cb(uv_timer_t *t)
 		cg_log_warn("store: %s", err);
 		return;
 	}
+	sweep_cache(sc);
 	if (tok == sc->token)
 		return;
 	struct cg_model m;
@@ -247,6 +300,7 @@ static void reload_cb(uv_timer_t *t)
 	cg_snapshot_unref(old);
 	wake_all(&sc->gw);
 	cg_log_info("configuration generation %llu applied", (unsigned long long)s->generation);
+	warn_plain_http(&sc->gw, s, &sc->plain_http_apis);
 }
 
 static void grace_cb(uv_timer_t *t)
@@ -328,6 +382,9 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "admin-client-ca", required_argument, NULL, 22 },
 		{ "admin-client-thumbprint", required_argument, NULL, 23 },
 		{ "openid-refresh", required_argument, NULL, 24 },
+		{ "cache-max-bytes", required_argument, NULL, 25 },
+		{ "cache-max-entries", required_argument, NULL, 26 },
+		{ "cache-max-entry-bytes", required_argument, NULL, 27 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -342,6 +399,8 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	struct cg_admin_opts admin = { 0 };
 	bool fail_open = false, no_fetch = false;
 	uint64_t openid_refresh = CG_OIDC_REFRESH_S;
+	struct cg_cache_limits cache;
+	cg_cache_limits_default(&cache);
 	SSL_CTX *client_ctx = NULL;
 	optind = 1;
 	int c;
@@ -462,6 +521,18 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			if (parse_count("--openid-refresh", optarg, 1, 86400, &openid_refresh))
 				goto out;
 			break;
+		case 25:
+			if (parse_count("--cache-max-bytes", optarg, 4096, 1ull << 40, &cache.max_bytes))
+				goto out;
+			break;
+		case 26:
+			if (parse_count("--cache-max-entries", optarg, CG_CACHE_DEFAULT_SHARDS, 100000000, &cache.max_entries))
+				goto out;
+			break;
+		case 27:
+			if (parse_count("--cache-max-entry-bytes", optarg, 256, 1ull << 30, &cache.max_entry_bytes))
+				goto out;
+			break;
 		case 15:
 			if (parse_count("--max-buffered-body", optarg, 0, 1024ull * 1024 * 1024, &gw->set.max_buffered_body))
 				goto out;
@@ -484,6 +555,13 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	}
 	if (!gw->listen) {
 		fprintf(stderr, "certgate serve: --listen ADDR:PORT is required (see --help)\n");
+		goto out;
+	}
+	if (cg_cache_configure(&cache) != 0) {
+		fprintf(stderr,
+			"certgate serve: --cache-max-bytes must hold at least %d entries of --cache-max-entry-bytes "
+			"(one per cache shard)\n",
+			CG_CACHE_DEFAULT_SHARDS);
 		goto out;
 	}
 	{
@@ -595,7 +673,6 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	uv_timer_start(&sc->reload, reload_cb, CG_RELOAD_POLL_MS, CG_RELOAD_POLL_MS);
 	if (admin.listen) {
 		sc->admin = cg_admin_start(&sc->loop, &admin, store_path, err, sizeof(err));
-		cg_admin_set_metrics(sc->admin, cg_gw_metrics_render, gw);
 		if (!sc->admin) {
 			fprintf(stderr, "certgate serve: admin API: %s\n", err);
 			/* Workers are set up but not started: release them below. */
@@ -604,6 +681,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			uv_loop_close(&sc->loop);
 			goto out;
 		}
+		cg_admin_set_metrics(sc->admin, cg_gw_metrics_render, gw);
 	}
 	for (int i = 0; i < gw->nworkers; i++)
 		if (cg_worker_start(&gw->workers[i]) != 0) {
@@ -615,6 +693,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		    gw->http_listen ? ", http on " : "", gw->http_listen ? gw->http_listen : "",
 		    admin.listen ? ", admin API on " : "", admin.listen ? admin.listen : "", gw->nworkers,
 		    gw->snap->num_hosts, gw->snap->num_apis);
+	warn_plain_http(gw, gw->snap, &sc->plain_http_apis);
 	/* Runs until a signal closes the signal/reload handles; the grace
 	 * timer is unref'd, so the loop ends right after the signal. */
 	uv_run(&sc->loop, UV_RUN_DEFAULT);

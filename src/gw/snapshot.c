@@ -381,25 +381,61 @@ int cg_route_compile_template(struct cg_arena *a, struct cg_str tmpl, struct cg_
 
 struct pol_build {
 	struct cg_pol_env env;
-	struct cg_arena diag_arena;
+	struct cg_arena diag_arena; /* diagnostics and the index: gone with the build */
 	const struct cg_pol_doc *global;
+	const struct cg_model_policy **index; /* the model's policies by policy_cmp */
+	size_t num_index;
 };
 
-/* The stored policy of a scope; api is the product id at product scope. */
-static const struct cg_model_policy *find_policy(const struct cg_model *m,
-						 enum cg_model_policy_scope scope, const char *api,
-						 const char *op)
+/* A policy's place: scope, then its API (product at product scope) id,
+ * then its operation id; absent ids sort as "". */
+static int policy_key_cmp(const struct cg_model_policy *p, enum cg_model_policy_scope scope, const char *id,
+			  const char *op)
 {
-	for (size_t i = 0; i < m->num_policies; i++) {
-		const struct cg_model_policy *p = &m->policies[i];
-		if (p->scope != scope)
-			continue;
-		const char *id = scope == CG_MODEL_POLICY_PRODUCT ? p->product_id : p->api_id;
-		if (scope != CG_MODEL_POLICY_GLOBAL && (!id || strcmp(id, api) != 0))
-			continue;
-		if (scope == CG_MODEL_POLICY_OPERATION && (!p->op_id || strcmp(p->op_id, op) != 0))
-			continue;
-		return p;
+	if (p->scope != scope)
+		return p->scope < scope ? -1 : 1;
+	const char *pid = scope == CG_MODEL_POLICY_PRODUCT ? p->product_id : p->api_id;
+	int c = strcmp(pid ? pid : "", id ? id : "");
+	return c ? c : strcmp(p->op_id ? p->op_id : "", op ? op : "");
+}
+
+static int policy_cmp(const void *a, const void *b)
+{
+	const struct cg_model_policy *x = *(const struct cg_model_policy *const *)a;
+	const struct cg_model_policy *y = *(const struct cg_model_policy *const *)b;
+	return policy_key_cmp(x, y->scope, y->scope == CG_MODEL_POLICY_PRODUCT ? y->product_id : y->api_id,
+			      y->op_id);
+}
+
+/* Sorts pointers to the model's policies: every scope's document is then a
+ * binary search away (a linear scan per API and operation made a snapshot
+ * of 10,000 APIs with documents quadratic: seconds per reload). */
+static int policy_index(const struct cg_model *m, struct pol_build *pb)
+{
+	pb->index = cg_arena_alloc(&pb->diag_arena, sizeof(*pb->index) * (m->num_policies + 1));
+	if (!pb->index)
+		return -1;
+	for (size_t i = 0; i < m->num_policies; i++)
+		pb->index[i] = &m->policies[i];
+	pb->num_index = m->num_policies;
+	qsort(pb->index, pb->num_index, sizeof(*pb->index), policy_cmp);
+	return 0;
+}
+
+/* The stored policy of a scope; id is the product id at product scope. */
+static const struct cg_model_policy *find_policy(const struct pol_build *pb, enum cg_model_policy_scope scope,
+						 const char *id, const char *op)
+{
+	size_t lo = 0, hi = pb->num_index;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = policy_key_cmp(pb->index[mid], scope, id, op);
+		if (c == 0)
+			return pb->index[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
 	return NULL;
 }
@@ -468,6 +504,10 @@ static int pol_build_init(struct cg_snapshot *s, const struct cg_model *m, struc
 {
 	memset(pb, 0, sizeof(*pb));
 	cg_arena_init(&pb->diag_arena, 16 * 1024, 0);
+	if (policy_index(m, pb) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	struct cg_pol_named_value *nv =
 		cg_arena_zalloc(&s->arena, sizeof(*nv) * (m->num_named_values + 1));
 	struct cg_pol_fragment *fr = cg_arena_zalloc(&s->arena, sizeof(*fr) * (m->num_fragments + 1));
@@ -492,7 +532,7 @@ static int pol_build_init(struct cg_snapshot *s, const struct cg_model *m, struc
 	pb->env.num_fragments = m->num_fragments;
 	pb->env.compile = cg_pol_expr_hook;
 	pb->env.compile_ud = &s->arena;
-	return load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_GLOBAL, NULL, NULL), CG_POL_SCOPE_GLOBAL,
+	return load_policy(s, pb, find_policy(pb, CG_MODEL_POLICY_GLOBAL, NULL, NULL), CG_POL_SCOPE_GLOBAL,
 			   "global policy", &pb->global, err, errlen);
 }
 
@@ -502,7 +542,7 @@ static int api_pipelines(struct cg_snapshot *s, const struct cg_model *m, struct
 	char what[300];
 	const struct cg_pol_doc *adoc;
 	snprintf(what, sizeof(what), "policy of api '%s'", ma->id);
-	if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_API, ma->id, NULL), CG_POL_SCOPE_API, what,
+	if (load_policy(s, pb, find_policy(pb, CG_MODEL_POLICY_API, ma->id, NULL), CG_POL_SCOPE_API, what,
 			&adoc, err, errlen) != 0)
 		return -1;
 	api->doc = adoc;
@@ -511,7 +551,7 @@ static int api_pipelines(struct cg_snapshot *s, const struct cg_model *m, struct
 	for (size_t k = 0; k < ma->num_ops; k++) {
 		const struct cg_pol_doc *odoc;
 		snprintf(what, sizeof(what), "policy of operation '%s' of api '%s'", ma->ops[k].id, ma->id);
-		if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_OPERATION, ma->id, ma->ops[k].id),
+		if (load_policy(s, pb, find_policy(pb, CG_MODEL_POLICY_OPERATION, ma->id, ma->ops[k].id),
 				CG_POL_SCOPE_OPERATION, what, &odoc, err, errlen) != 0)
 			return -1;
 		api->ops[k].doc = odoc;
@@ -618,7 +658,7 @@ static int build_product(struct cg_snapshot *s, const struct cg_model *m, struct
 		return -1;
 	}
 	snprintf(what, sizeof(what), "policy of product '%s'", mp->id);
-	if (load_policy(s, pb, find_policy(m, CG_MODEL_POLICY_PRODUCT, mp->id, NULL),
+	if (load_policy(s, pb, find_policy(pb, CG_MODEL_POLICY_PRODUCT, mp->id, NULL),
 			CG_POL_SCOPE_PRODUCT, what, &pdoc, err, errlen) != 0)
 		return -1;
 	const struct cg_pipeline *plain = NULL;

@@ -486,6 +486,55 @@ static void check_limit_concurrency(struct vctx *v, const struct cg_pol_node *n)
 		    "Value '0' of attribute 'max-count' in element 'limit-concurrency' is not valid; expected at least 1");
 }
 
+/* ---- value cache (docs/policies.md) ------------------------------------ */
+
+/* caching-type="external" names a cache shared by gateway instances
+ * (Redis); certgate has none. Falling back to its in-process cache would
+ * silently turn a fleet-wide value (a revoked token removed everywhere)
+ * into one per instance, so the form is refused. */
+static void check_caching_type(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *ct = cg_pol_attr_get(n, "caching-type");
+	if (ct && !ct->is_expr && cg_str_eq_lit(ct->value, "external"))
+		err(v, n, ct->vpos,
+		    "Value 'external' of attribute 'caching-type' in element '%.*s' needs an external cache, which "
+		    "this gateway does not have; use 'internal' or 'prefer-external' (its built-in cache)",
+		    CG_STR_FMT(n->name));
+}
+
+static void check_not_empty(struct vctx *v, const struct cg_pol_node *n, const char *attr)
+{
+	const struct cg_pol_attr *a = cg_pol_attr_get(n, attr);
+	if (a && !a->is_expr && !a->value.len)
+		err(v, n, a->vpos, "Attribute '%s' of element '%.*s' must not be empty", attr, CG_STR_FMT(n->name));
+}
+
+static void check_cache_lookup(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_caching_type(v, n);
+	check_not_empty(v, n, "key");
+	check_not_empty(v, n, "variable-name");
+}
+
+static void check_cache_store(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_caching_type(v, n);
+	check_not_empty(v, n, "key");
+	const struct cg_pol_attr *d = cg_pol_attr_get(n, "duration");
+	uint64_t u;
+	if (d && !d->is_expr && cg_str_to_u64(d->value, 0xffffffffu, &u) && (u == 0 || u > 2147483647u))
+		err(v, n, d->vpos,
+		    "Value '%.*s' of attribute 'duration' in element 'cache-store-value' is not valid; expected 1 to "
+		    "2147483647 seconds",
+		    CG_STR_FMT(d->value));
+}
+
+static void check_cache_remove(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_caching_type(v, n);
+	check_not_empty(v, n, "key");
+}
+
 /* ---- validate-jwt (docs/policies.md) ----------------------------------- */
 
 static void check_jwt(struct vctx *v, const struct cg_pol_node *n)
@@ -577,7 +626,8 @@ static void check_jwt_key(struct vctx *v, const struct cg_pol_node *n)
 	}
 	unsigned char buf[8192];
 	if (n->has_text && !n->text_is_expr) {
-		long len = key_part(cg_str_trim_space(n->text), false, buf, sizeof(buf));
+		char tmp[sizeof(buf) / 3 * 4];
+		long len = n->text.len <= sizeof(tmp) ? cg_b64_decode_blanks(n->text, tmp, buf) : -1;
 		if (len < 0)
 			err(v, n, n->text_pos, "Value of element 'key' is not valid base64");
 		else if (len < CG_POL_JWT_MIN_HMAC_KEY)
@@ -719,6 +769,16 @@ static const struct attr_spec a_claim[] = { { "name", A_REQ, K_ANY, NULL },
 					    { "separator", 0, K_ANY, NULL }, END };
 static const struct attr_spec a_auth_basic[] = { { "username", A_REQ | A_EXPR, K_ANY, NULL },
 						 { "password", A_REQ | A_EXPR, K_ANY, NULL }, END };
+#define CACHING_TYPE { "caching-type", 0, K_ENUM, "internal|external|prefer-external" }
+static const struct attr_spec a_cache_lookup[] = {
+	{ "key", A_REQ | A_EXPR, K_ANY, NULL }, { "variable-name", A_REQ, K_ANY, NULL },
+	{ "default-value", A_EXPR, K_ANY, NULL }, CACHING_TYPE, END };
+static const struct attr_spec a_cache_store[] = {
+	{ "key", A_REQ | A_EXPR, K_ANY, NULL }, { "value", A_REQ | A_EXPR, K_ANY, NULL },
+	{ "duration", A_REQ | A_EXPR, K_UINT, NULL }, CACHING_TYPE, END };
+static const struct attr_spec a_cache_remove[] = {
+	{ "key", A_REQ | A_EXPR, K_ANY, NULL }, { "fail-on-cache-removal-error", A_EXPR, K_BOOL, NULL },
+	CACHING_TYPE, END };
 
 /* on-error allow-list (apim.md §1.6) intersected with what we implement:
  * choose, set-variable, return-response, set-header, set-method,
@@ -785,6 +845,10 @@ static const struct elem_spec specs[] = {
 	{ "required-claims", 0, C_CHILDREN, 0, a_none, "claim", check_jwt_list },
 	{ "claim", 0, C_CHILDREN, 0, a_claim, "value", check_jwt_claim },
 	{ "authentication-basic", S_IN, C_EMPTY, 0, a_auth_basic, NULL, NULL },
+	/* on-error too: each cache policy's page lists it (the on-error list does not) */
+	{ "cache-lookup-value", S_ALL, C_EMPTY, 0, a_cache_lookup, NULL, check_cache_lookup },
+	{ "cache-store-value", S_ALL, C_EMPTY, 0, a_cache_store, NULL, check_cache_store },
+	{ "cache-remove-value", S_ALL, C_EMPTY, 0, a_cache_remove, NULL, check_cache_remove },
 };
 
 static const struct elem_spec *find_spec(struct cg_str name)

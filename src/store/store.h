@@ -110,6 +110,11 @@ int cg_store_sub_regenerate(struct cg_store *st, const char *id, bool secondary,
  * into out (at least 33 bytes). Returns 0 or CG_STORE_FAIL_IO. */
 int cg_store_sub_new_key(char *out, size_t outlen, char *err, size_t errlen);
 
+/* The APIM scope of subscription s into out: "/apis", "/apis/{api}" or
+ * "/products/{pid}"; CG_STORE_SUB_SCOPE_LEN bytes hold any of them. */
+#define CG_STORE_SUB_SCOPE_LEN (CG_STORE_MAX_ID_LEN + 16)
+void cg_store_sub_scope(const struct cg_model_sub *s, char *out, size_t len);
+
 /* Whether state is one of APIM's subscription states. */
 bool cg_store_sub_state_ok(const char *state);
 

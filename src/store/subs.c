@@ -15,6 +15,16 @@
 static const char *const states[] = { "active",	  "suspended", "submitted",
 				      "rejected", "cancelled", "expired" };
 
+void cg_store_sub_scope(const struct cg_model_sub *s, char *out, size_t len)
+{
+	if (s->scope_product)
+		snprintf(out, len, "/products/%s", s->scope_product);
+	else if (s->scope_api)
+		snprintf(out, len, "/apis/%s", s->scope_api);
+	else
+		snprintf(out, len, "/apis");
+}
+
 bool cg_store_sub_state_ok(const char *state)
 {
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)

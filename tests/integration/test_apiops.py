@@ -112,7 +112,8 @@ BACKEND_KEY = "s3cret-backend-key"
 LIST_COMMANDS = (["api", "list", "--json"], ["policy", "list", "--json"],
                  ["nv", "list", "--json"], ["fragment", "list", "--json"],
                  ["cert", "list", "--json"], ["ca", "list", "--json"],
-                 ["backend", "list", "--json"])
+                 ["backend", "list", "--json"], ["product", "list", "--json"],
+                 ["sub", "list", "--json"])
 
 
 def write(path, text, mode="w"):
@@ -557,12 +558,12 @@ class BadInput(ApiopsBase):
 
     def test_unknown_and_unsupported_folders(self):
         d = self.folder()
-        info(os.path.join(d, "products/starter/productInformation.json"), {})
+        info(os.path.join(d, "gateways/edge/gatewayInformation.json"), {})
         os.makedirs(os.path.join(d, "stuff"))
         write(os.path.join(d, "apis/echo/notes.txt"), "x")
         os.makedirs(os.path.join(d, "apis/echo;rev=2"))
         self.refused(d,
-                     d + "/products: APIOps folder 'products' is not supported by certgate",
+                     d + "/gateways: APIOps folder 'gateways' is not supported by certgate",
                      d + "/stuff: unknown entry",
                      d + "/apis/echo/notes.txt: unknown entry",
                      "apis/echo;rev=2: API revisions are not supported")
@@ -821,6 +822,367 @@ class BadInput(ApiopsBase):
                          os.path.join(self.tmp, "out-none")], check=False)
         self.assertEqual(cp.returncode, 1)
         self.assertIn(b"does not exist", cp.stderr)
+
+
+# A product policy as the extractor writes it (rawxml): requests with a key
+# of the product must name their tenant, and the backend is told which
+# product and subscription let them in.
+PRODUCT_POLICY = """<policies>
+  <inbound>
+    <base />
+    <check-header name="X-Tenant" failed-check-httpcode="403" failed-check-error-message="Tenant required" ignore-case="false" />
+    <set-header name="X-Product" exists-action="override">
+      <value>@(context.Product.Id + "|" + context.Subscription.Id)</value>
+    </set-header>
+  </inbound>
+  <backend><base /></backend>
+  <outbound><base /></outbound>
+  <on-error><base /></on-error>
+</policies>
+"""
+
+KEY_HEADER = "Ocp-Apim-Subscription-Key: "
+
+
+def make_products(root):
+    """Products and subscriptions as the APIOps extractor writes them, in
+    both of its layouts: partner-plan as v6 and later (apis/API/ link
+    folders, groups/ and tags/ folders), legacy-plan as up to v5
+    (apis.json, groups.json, tags.json, a top-level "name"). Neither
+    subscription file holds keys (APIM's GET leaves them out)."""
+    prod = os.path.join(root, "products", "partner-plan")
+    info(os.path.join(prod, "productInformation.json"),
+         {"displayName": "Partner plan", "description": "for partners",
+          "subscriptionRequired": True, "approvalRequired": True, "subscriptionsLimit": 5,
+          "state": "published", "terms": "be nice"})
+    write(os.path.join(prod, "policy.xml"), PRODUCT_POLICY)
+    write(os.path.join(prod, "apis", "echo", "productApiInformation.json"), "{}\n")
+    info(os.path.join(prod, "apis", "partners-link", "productApiInformation.json"),
+         {"apiId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/"
+                   "service/apim/apis/partners"})
+    for g in ("administrators", "developers", "guests"):
+        write(os.path.join(prod, "groups", g, "productGroupInformation.json"), "{}\n")
+    write(os.path.join(prod, "tags", "b2b", "productTagInformation.json"), "{}\n")
+    legacy = os.path.join(root, "products", "legacy-plan")
+    write(os.path.join(legacy, "productInformation.json"), json.dumps(
+        {"name": "legacy-plan", "properties": {"displayName": "Legacy plan",
+                                               "state": "notPublished"}}))
+    write(os.path.join(legacy, "apis.json"), json.dumps([{"name": "echo"}]))
+    write(os.path.join(legacy, "groups.json"), json.dumps([{"name": "administrators"}]))
+    write(os.path.join(legacy, "tags.json"), "[]")
+    info(os.path.join(root, "subscriptions", "partner-sub", "subscriptionInformation.json"),
+         {"displayName": "Partner One", "state": "active", "allowTracing": False,
+          "ownerId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/"
+                     "service/apim/users/1",
+          "scope": "/subscriptions/s/resourceGroups/g/providers/Microsoft.ApiManagement/"
+                   "service/apim/products/partner-plan"})
+    info(os.path.join(root, "subscriptions", "legacy-sub", "subscriptionInformation.json"),
+         {"displayName": "Legacy", "state": "active", "scope": "/products/legacy-plan",
+          "expirationDate": "2099-01-31T00:00:00Z"})
+
+
+def tree(d):
+    """Every file under d with its bytes."""
+    out = {}
+    for r, _, fs in os.walk(d):
+        for name in fs:
+            with open(os.path.join(r, name), "rb") as f:
+                out[os.path.relpath(os.path.join(r, name), d)] = f.read()
+    return out
+
+
+class Products(ApiopsBase):
+    """products/ and subscriptions/: imported all or nothing like the rest,
+    the product policy enforced by the gateway for the product's keys, keys
+    never exported, and export -> import into an empty store -> export
+    gives the same folder."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.make_people()
+        cls.b = cls.backend()
+        cls.good = os.path.join(cls.tmp, "prod-good")
+        cls.make_folder(cls.good, cls.b.url())
+        make_products(cls.good)
+        cls.gw = cls.gateway(hosts=[{"name": "secure.test", "negotiate": True,
+                                     "default": True}])
+        cls.import_out = cls.gw.cli("import", cls.good, check=False)
+        cls.wait_applied()
+        cls.n = 0
+
+    def keys(self, sid, gw=None):
+        cp = (gw or self.gw).cli("sub", "keys", sid, "--json")
+        return json.loads(cp.stdout)
+
+    def call(self, path, key=None, tenant=None):
+        headers = []
+        if key:
+            headers.append(KEY_HEADER + key)
+        if tenant:
+            headers.append("X-Tenant: " + tenant)
+        self.b.reset()
+        res = self.gw.curl(path, host="secure.test", headers=headers, cert=self.alice.cert,
+                           key=self.alice.key)
+        seen = self.b.last().headers.get("X-Product") if res.status == 200 else None
+        return res.status, seen, res
+
+    def folder(self):
+        type(self).n += 1
+        d = os.path.join(self.tmp, "prod-bad-%d" % self.n)
+        shutil.copytree(self.good, d)
+        return d
+
+    def refused(self, d, *expected):
+        before = self.listing(self.gw), self.keys("partner-sub")
+        cp = self.gw.cli("import", d, check=False)
+        err = cp.stderr.decode()
+        self.assertEqual(cp.returncode, 1, err)
+        self.assertTrue(err.startswith("certgate: import of '%s' refused: nothing was changed"
+                                       % d), err)
+        for e in expected:
+            self.assertIn(e, err)
+        self.assertEqual((self.listing(self.gw), self.keys("partner-sub")), before)
+        if os.environ.get("CG_SHOW_REFUSALS"):
+            sys.stderr.write(err)
+        return err
+
+    def test_0_extractor_folder_imported(self):
+        err = self.import_out.stderr.decode()
+        self.assertEqual(self.import_out.returncode, 0, err)
+        g = self.good + "/products/"
+        for w in (g + "partner-plan/groups: warning: ignored: certgate has no groups",
+                  g + "partner-plan/tags: warning: ignored: tags only label the product",
+                  g + "legacy-plan/groups.json: warning: ignored: certgate has no groups",
+                  g + "legacy-plan/tags.json: warning: ignored"):
+            self.assertIn(w, err)
+        prods = {p["id"]: p for p in json.loads(self.gw.cli("product", "list", "--json").stdout)}
+        self.assertEqual(sorted(prods), ["legacy-plan", "partner-plan"])
+        pp = prods["partner-plan"]["properties"]
+        self.assertEqual((pp["displayName"], pp["description"], pp["state"],
+                          pp["subscriptionRequired"], pp["approvalRequired"],
+                          pp["subscriptionsLimit"]),
+                         ("Partner plan", "for partners", "published", True, True, 5))
+        lp = prods["legacy-plan"]["properties"]
+        # What the file leaves out takes APIM's default (a PUT).
+        self.assertEqual((lp["displayName"], lp["description"], lp["state"],
+                          lp["subscriptionRequired"], lp["approvalRequired"],
+                          lp["subscriptionsLimit"]),
+                         ("Legacy plan", "", "notPublished", True, False, None))
+        # The link folder "partners-link" names its API in apiId.
+        self.assertEqual(prods["partner-plan"]["apis"], ["echo", "partners"])
+        self.assertEqual(prods["legacy-plan"]["apis"], ["echo"])
+        subs = {s["id"]: s["properties"] for s in
+                json.loads(self.gw.cli("sub", "list", "--json").stdout)}
+        self.assertEqual((subs["partner-sub"]["scope"], subs["partner-sub"]["state"],
+                          subs["partner-sub"]["displayName"]),
+                         ("/products/partner-plan", "active", "Partner One"))
+        self.assertEqual(subs["legacy-sub"]["expirationDate"], "2099-01-31T00:00:00Z")
+        # No keys in the folder: new ones, from the CSPRNG.
+        k = self.keys("partner-sub")
+        self.assertRegex(k["primaryKey"], "^[0-9a-f]{32}$")
+        self.assertRegex(k["secondaryKey"], "^[0-9a-f]{32}$")
+        self.assertNotEqual(k["primaryKey"], k["secondaryKey"])
+        cp = self.gw.cli("policy", "show", "--product", "partner-plan")
+        self.assertEqual(cp.stdout.decode().rstrip("\n"), PRODUCT_POLICY.rstrip("\n"))
+
+    def test_1_product_policy_enforced_by_the_gateway(self):
+        key = self.keys("partner-sub")["primaryKey"]
+        # The product's key runs global -> product -> API -> operation.
+        status, _, res = self.call("/echo/items/1", key=key)
+        self.assertEqual(status, 403, res.body)
+        self.assertIn(b"Tenant required", res.body)
+        status, seen, _ = self.call("/echo/items/1", key=key, tenant="t1")
+        self.assertEqual((status, seen), (200, "partner-plan|partner-sub"))
+        status, seen, _ = self.call("/partners/p", key=key, tenant="t1")
+        self.assertEqual(status, 403)   # the partners API's own check (alice is not uploaded)
+        # echo needs no key: without one, no product and no product policy.
+        self.assertEqual(self.call("/echo/items/1")[:2], (200, None))
+        # legacy-plan is not published: its keys grant nothing.
+        legacy = self.keys("legacy-sub")["primaryKey"]
+        self.assertEqual(self.call("/echo/items/1", key=legacy, tenant="t1")[0], 401)
+
+    def test_2_round_trip(self):
+        first = os.path.join(self.tmp, "prod-export-1")
+        cp = self.gw.cli("export", first, check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        store = os.path.join(self.tmp, "prod-empty.db")
+        # The secret named value is never exported: set it first, as the doc says.
+        key = os.path.join(self.tmp, "prod-backend-key")
+        write(key, BACKEND_KEY)
+        bin_ = cgtest.certgate_path()
+        cgtest.run([bin_, "--store", store, "nv", "set", "backend-key", "--value-file", key,
+                    "--secret"])
+        # Likewise erin's private key (the mTLS backend's client certificate).
+        cgtest.run([bin_, "--store", store, "cert", "add", "erin", self.pfx, "--password-file",
+                    self.pw_file])
+        cp = cgtest.run([bin_, "--store", store, "import", first], check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        second = os.path.join(self.tmp, "prod-export-2")
+        cgtest.run([bin_, "--store", store, "export", second])
+        a, b = tree(first), tree(second)
+        self.assertEqual(sorted(a), sorted(b))
+        for name in a:
+            self.assertEqual(a[name], b[name], name)
+        self.assertEqual(sorted(n for n in a if n.startswith(("products/", "subscriptions/"))), [
+            "products/legacy-plan/apis/echo/productApiInformation.json",
+            "products/legacy-plan/productInformation.json",
+            "products/partner-plan/apis/echo/productApiInformation.json",
+            "products/partner-plan/apis/partners/productApiInformation.json",
+            "products/partner-plan/policy.xml",
+            "products/partner-plan/productInformation.json",
+            "subscriptions/legacy-sub/subscriptionInformation.json",
+            "subscriptions/partner-sub/subscriptionInformation.json",
+        ])
+        self.assertEqual(a["products/partner-plan/policy.xml"].decode(), PRODUCT_POLICY)
+        self.assertEqual(json.loads(a["products/partner-plan/apis/partners/"
+                                      "productApiInformation.json"]),
+                         {"properties": {"apiId": "/apis/partners"}})
+        self.assertEqual(json.loads(a["subscriptions/partner-sub/subscriptionInformation.json"]),
+                         {"properties": {"displayName": "Partner One",
+                                         "scope": "/products/partner-plan", "state": "active",
+                                         "expirationDate": None}})
+        # No key of either store, anywhere in either folder.
+        for k in (self.keys("partner-sub"), self.keys("legacy-sub")):
+            for v in k.values():
+                for name in a:
+                    self.assertNotIn(v.encode(), a[name] + b[name], name)
+        self.assertNotIn(b"primaryKey", b"".join(a.values()))
+        # --force replaces products/ and subscriptions/ too.
+        write(os.path.join(second, "products/stale/productInformation.json"), "{}")
+        write(os.path.join(second, "subscriptions/stale/subscriptionInformation.json"), "{}")
+        cgtest.run([bin_, "--store", store, "export", second, "--force"])
+        self.assertEqual(tree(second), b)
+
+    def test_3_reimport_keeps_keys_and_drops_links_the_folder_does_not_name(self):
+        before = self.keys("partner-sub")
+        self.gw.cli("product", "add-api", "legacy-plan", "partners")
+        # A product the folder does not name is left alone, like any entity.
+        self.gw.cli("product", "set", "by-hand", "--state", "published")
+        self.gw.cli("product", "add-api", "by-hand", "partners")
+        prods = {p["id"]: p for p in json.loads(self.gw.cli("product", "list", "--json").stdout)}
+        self.assertEqual(prods["legacy-plan"]["apis"], ["echo", "partners"])
+        cp = self.gw.cli("import", self.good, check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertEqual(self.keys("partner-sub"), before)
+        prods = {p["id"]: p for p in json.loads(self.gw.cli("product", "list", "--json").stdout)}
+        self.assertEqual(prods["legacy-plan"]["apis"], ["echo"])
+        self.assertEqual(prods["partner-plan"]["apis"], ["echo", "partners"])
+        self.assertEqual(prods["by-hand"]["apis"], ["partners"])
+        self.gw.cli("product", "rm", "by-hand")
+
+    def test_keys_in_the_folder_are_taken_with_a_warning(self):
+        d = self.folder()
+        info(os.path.join(d, "subscriptions/typed/subscriptionInformation.json"),
+             {"scope": "/apis/echo", "state": "active", "primaryKey": "typed-key-0000001"})
+        store = os.path.join(self.tmp, "typed.db")
+        cp = cgtest.run([cgtest.certgate_path(), "--store", store, "import", d], check=False)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn(b"typed/subscriptionInformation.json: warning: the file holds "
+                      b"subscription keys", cp.stderr)
+        cp = cgtest.run([cgtest.certgate_path(), "--store", store, "sub", "keys", "typed",
+                         "--json"])
+        self.assertEqual(json.loads(cp.stdout)["primaryKey"], "typed-key-0000001")
+
+    def test_unknown_api(self):
+        d = self.folder()
+        write(os.path.join(d, "products/legacy-plan/apis.json"),
+              json.dumps([{"name": "echo"}, {"name": "nowhere"}]))
+        info(os.path.join(d, "products/partner-plan/apis/x/productApiInformation.json"),
+             {"apiId": "/apis/missing"})
+        self.refused(
+            d,
+            d + "/products/legacy-plan/apis.json: API 'nowhere' of product 'legacy-plan' is "
+            "neither in the folder (apis/nowhere/) nor in the store",
+            d + "/products/partner-plan/apis/x/productApiInformation.json: API 'missing' of "
+            "product 'partner-plan' is neither in the folder (apis/missing/) nor in the store")
+
+    def test_link_to_an_api_the_store_refuses(self):
+        # The API's own refusal says why; its link adds no second message.
+        d = self.folder()
+        info(os.path.join(d, "apis/dup/apiInformation.json"),
+             {"displayName": "Dup", "path": "echo", "serviceUrl": self.b.url("/d")})
+        write(os.path.join(d, "products/legacy-plan/apis.json"),
+              json.dumps([{"name": "echo"}, {"name": "dup"}]))
+        err = self.refused(d, "refused: nothing was changed (1 problem):",
+                           "apiInformation.json: API path 'echo' is already used by API")
+        self.assertNotIn("neither in the folder", err)
+
+    def test_bad_product_policy(self):
+        d = self.folder()
+        write(os.path.join(d, "products/partner-plan/policy.xml"),
+              PRODUCT_POLICY.replace("<set-header", "<set-headr", 1))
+        self.refused(d, d + "/products/partner-plan/policy.xml: the policy of product "
+                     "'partner-plan' does not load",
+                     d + "/products/partner-plan/policy.xml:7:18: The policy XML is not "
+                     "well-formed: Opening and ending tag mismatch: set-headr line 5 and "
+                     "set-header")
+
+    def test_bad_json(self):
+        d = self.folder()
+        write(os.path.join(d, "products/partner-plan/productInformation.json"),
+              '{\n  "properties": {\n    "displayName": "P",\n  }\n}\n')
+        write(os.path.join(d, "products/legacy-plan/apis.json"), '[{"name": "echo"},\n]')
+        write(os.path.join(d, "products/legacy-plan/groups.json"), '[')
+        write(os.path.join(d, "products/partner-plan/apis/echo/productApiInformation.json"),
+              '{"properties": 1}')
+        self.refused(
+            d,
+            d + "/products/partner-plan/productInformation.json:4:3: string or '}' expected",
+            d + "/products/legacy-plan/apis.json:2:1: unexpected token near ']'",
+            d + "/products/legacy-plan/groups.json:1:1: ",
+            d + "/products/partner-plan/apis/echo/productApiInformation.json: expected {} or "
+            "{\"properties\": {\"apiId\": \"/apis/API\"}}")
+
+    def test_bad_properties(self):
+        d = self.folder()
+        info(os.path.join(d, "products/partner-plan/productInformation.json"),
+             {"state": "retired", "subscriptionsLimit": "ten", "approvalRequired": "no"})
+        info(os.path.join(d, "subscriptions/partner-sub/subscriptionInformation.json"),
+             {"scope": "/users/1", "state": "active"})
+        write(os.path.join(d, "products/legacy-plan/apis.json"), '["echo"]')
+        self.refused(
+            d,
+            "partner-plan/productInformation.json: missing required property "
+            "'properties.displayName'",
+            "partner-plan/productInformation.json: property 'properties.subscriptionsLimit' "
+            "must be an integer or null",
+            "partner-plan/productInformation.json: property 'properties.approvalRequired' "
+            "must be true or false",
+            d + "/products/legacy-plan/apis.json: expected an array of {\"name\": \"API id\"} "
+            "objects (element 1 is not one)")
+        d = self.folder()
+        info(os.path.join(d, "products/partner-plan/productInformation.json"),
+             {"displayName": "P", "state": "retired"})
+        info(os.path.join(d, "subscriptions/partner-sub/subscriptionInformation.json"),
+             {"scope": "/users/1", "state": "active"})
+        self.refused(
+            d,
+            d + "/products/partner-plan/productInformation.json: product state 'retired' is "
+            "not published or notPublished",
+            d + "/subscriptions/partner-sub/subscriptionInformation.json: ")
+
+    def test_layout_problems(self):
+        d = self.folder()
+        os.remove(os.path.join(d, "products/partner-plan/productInformation.json"))
+        write(os.path.join(d, "products/legacy-plan/wiki.md"), "# legacy\n")
+        os.makedirs(os.path.join(d, "products/legacy-plan/apis/empty"))
+        write(os.path.join(d, "products/Legacy Plan/productInformation.json"), json.dumps(
+            {"name": "legacy-plan", "properties": {"displayName": "Legacy plan"}}))
+        os.makedirs(os.path.join(d, "products/renamed"))
+        write(os.path.join(d, "products/renamed/productInformation.json"), json.dumps(
+            {"name": "legacy-plan", "properties": {"displayName": "Legacy plan"}}))
+        os.remove(os.path.join(d, "subscriptions/legacy-sub/subscriptionInformation.json"))
+        self.refused(
+            d,
+            d + "/products/partner-plan: missing productInformation.json",
+            d + "/products/legacy-plan/wiki.md: unknown entry",
+            d + "/products/legacy-plan/apis/empty: missing productApiInformation.json",
+            d + "/products/Legacy Plan: product id 'Legacy Plan' may contain only",
+            "  early APIOps releases named product folders after the display name: rename the "
+            "folder to the product's id",
+            d + "/products/renamed/productInformation.json: the product's name is "
+            "'legacy-plan' but its folder is 'renamed'",
+            d + "/subscriptions/legacy-sub: missing subscriptionInformation.json")
 
 
 class Limits(ApiopsBase):

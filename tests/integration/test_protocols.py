@@ -94,6 +94,46 @@ class Protocols(cgtest.GatewayTestCase):
         self.assert_served("/live/z", False, "/l/z", "https")
 
 
+WARNING = "served over plain HTTP too (--http-listen; protocols include http)"
+
+
+class PlainHttpWarning(cgtest.GatewayTestCase):
+    """With --http-listen and a hostname that negotiates client
+    certificates, APIs served over http are named in a warning at start,
+    and again when their number changes; https-only APIs are not."""
+
+    @classmethod
+    def setup_gateways(cls):
+        cls.b = cls.backend()
+        cls.gw = cgtest.Gateway(
+            cls.tmp, cls.pki, hosts=[{"name": HOST, "default": True, "negotiate": True}],
+            http_listen=True,
+            apis=[{"id": "guarded", "path": "guarded", "backend": cls.b.url("/g"),
+                   "protocols": "https"},
+                  {"id": "open", "path": "open", "backend": cls.b.url("/o")}])
+        cls.no_mtls = cgtest.Gateway(
+            cls.tmp, cls.pki, hosts=[{"name": HOST, "default": True}], http_listen=True,
+            apis=[{"id": "open", "path": "open", "backend": cls.b.url("/o")}])
+        cls.gateways += [cls.gw, cls.no_mtls]
+        cls.gw.start()
+        cls.no_mtls.start()
+
+    def test_warns_at_start_and_on_change(self):
+        err = self.gw.stderr()
+        self.assertIn("API 'open' is " + WARNING, err)
+        self.assertNotIn("'guarded'", err)
+        self.gw.cli("api", "set", "guarded", "--protocols", "http,https")
+        cgtest.poll(lambda: "and 1 more are " + WARNING in self.gw.stderr(), timeout=10)
+        self.gw.cli("api", "set", "guarded", "--protocols", "https")
+        self.gw.cli("api", "set", "open", "--protocols", "https")
+        cgtest.poll(lambda: self.gw.curl("/open/x", host=HOST, http=True).status == 404, timeout=10)
+        self.assertEqual(self.gw.stderr().count(WARNING), 2)
+
+    def test_no_warning_without_client_certificates(self):
+        self.assertEqual(self.no_mtls.curl("/open/x", host=HOST, http=True).status, 200)
+        self.assertNotIn(WARNING, self.no_mtls.stderr())
+
+
 class UpgradedStore(cgtest.GatewayTestCase):
     """A store written before protocols existed (schema version 10) keeps
     serving its APIs over both listeners after migration 11."""

@@ -498,7 +498,11 @@ class BadInputTest(PgCase):
                      ["policy", "set", pol],
                      ["policy", "set", "--api", "a1", apol],
                      ["policy", "set", "--api", "a1", "--operation", "get-x", apol],
-                     ["ca", "add", "root", self.pki.root_pem]):
+                     ["ca", "add", "root", self.pki.root_pem],
+                     ["product", "set", "p1", "--state", "published"],
+                     ["product", "add-api", "p1", "a1"],
+                     ["policy", "set", "--product", "p1", apol],
+                     ["sub", "set", "s1", "--scope", "/products/p1", "--state", "active"]):
             self.cg(lite, *args, check=True)
         folder = os.path.join(self.top, name + "-folder")
         self.cg(lite, "export", folder, check=True)
@@ -506,7 +510,8 @@ class BadInputTest(PgCase):
 
     LISTS = (["api", "list", "--json"], ["op", "list", "a1", "--json"],
              ["policy", "list", "--json"], ["nv", "list", "--json"],
-             ["fragment", "list", "--json"], ["ca", "list", "--json"])
+             ["fragment", "list", "--json"], ["ca", "list", "--json"],
+             ["product", "list", "--json"])
 
     def listing(self, store):
         return [self.cg(store, *args).stdout for args in self.LISTS]
@@ -524,6 +529,10 @@ class BadInputTest(PgCase):
                           want.stderr.decode().replace(lite, "STORE")))
         self.assertEqual(self.listing(url), self.listing(lite))
         self.assertIn(b'"a1"', self.listing(url)[0])
+        self.assertIn(b'"apis": [\n      "a1"', self.listing(url)[-1])
+        subs = json.loads(self.cg(url, "sub", "list", "--json").stdout)
+        self.assertEqual([(s["id"], s["properties"]["scope"]) for s in subs],
+                         [("s1", "/products/p1")])
 
     def test_refused_import_changes_nothing(self):
         folder = self.exported_folder("bad")

@@ -311,6 +311,23 @@ static void t_alg_none_and_bad_headers(void **state)
 	assert_string_equal(msg, "The token header has no 'alg'.");
 }
 
+/* A symmetric key wrapped over lines (blanks anywhere, as .NET's
+ * Convert.FromBase64String takes it) is the same key; a stray character
+ * is still refused. */
+static void t_hmac_key_blanks(void **state)
+{
+	(void)state;
+	char wrapped[128], e[200];
+	snprintf(wrapped, sizeof(wrapped), "\n\t%.20s\r\n  %.10s %s\n", secret_b64, secret_b64 + 20, secret_b64 + 30);
+	struct cg_jwt_key k;
+	assert_int_equal(cg_jwt_key_hmac(&ta, cg_str_from_c(wrapped), CG_STR(""), &k, e, sizeof(e)), 0);
+	assert_int_equal(k.secret.len, sizeof(secret));
+	assert_memory_equal(k.secret.ptr, secret, sizeof(secret));
+	wrapped[3] = '*';
+	assert_int_equal(cg_jwt_key_hmac(&ta, cg_str_from_c(wrapped), CG_STR(""), &k, e, sizeof(e)), -1);
+	assert_string_equal(e, "a symmetric key must be base64 of at least 16 bytes");
+}
+
 /* kid picks the keys with that id; an unknown kid falls back to every key
  * of the algorithm's type (APIM). */
 static void t_kid_selection(void **state)
@@ -667,6 +684,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_key_type_confusion, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(t_alg_none_and_bad_headers, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(t_kid_selection, each_setup, each_teardown),
+		cmocka_unit_test_setup_teardown(t_hmac_key_blanks, each_setup, each_teardown),
 		cmocka_unit_test_setup_teardown(t_rsa_n_e, each_setup, each_teardown),
 		cmocka_unit_test(t_lifetime),
 		cmocka_unit_test_setup_teardown(t_openid_documents, each_setup, each_teardown),

@@ -46,6 +46,10 @@ static const struct err_case cases[] = {
 	  "1:76: Value of element 'key' is not valid base64\n" },
 	{ IN("<validate-jwt header-name=\"a\"><issuer-signing-keys><key>c2hvcnQ=</key></issuer-signing-keys></validate-jwt>"),
 	  "1:76: Element 'key' holds 5 bytes; a symmetric signing key needs at least 16 bytes (128 bits)\n" },
+	{ IN("<validate-jwt header-name=\"a\"><issuer-signing-keys><key>\n  c2hv\n  cnQ=\n</key></issuer-signing-keys></validate-jwt>"),
+	  "2:3: Element 'key' holds 5 bytes; a symmetric signing key needs at least 16 bytes (128 bits)\n" },
+	{ IN("<validate-jwt header-name=\"a\"><issuer-signing-keys><key>c2VjcmV0LXNl\n-Y3JldC1zZWNyZXQtc2VjcmV0</key></issuer-signing-keys></validate-jwt>"),
+	  "1:76: Value of element 'key' is not valid base64\n" },
 	{ IN("<validate-jwt header-name=\"a\"><issuer-signing-keys><key>@(&quot;k&quot;)</key></issuer-signing-keys></validate-jwt>"),
 	  "1:76: Policy expressions are not allowed in element 'key'\n" },
 	{ IN("<validate-jwt header-name=\"a\"><issuer-signing-keys><key/></issuer-signing-keys></validate-jwt>"),
@@ -92,6 +96,7 @@ static void t_accepted(void **state)
 		   " failed-validation-error-message=\"@(&quot;no&quot;)\" require-expiration-time=\"false\""
 		   " require-signed-tokens=\"@(true)\" clock-skew=\"30\" output-token-variable-name=\"jwt\" id=\"j\">"
 		   "<issuer-signing-keys><key id=\"k1\">c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0</key>"
+		   "<key id=\"k2\">\n      c2VjcmV0LXNl\r\n      Y3JldC1zZWNyZXQtc2VjcmV0\n    </key>"
 		   "<key n=\"" N2048 "\" e=\"AQAB\"/><key certificate-id=\"my-rsa-cert\"/></issuer-signing-keys>"
 		   "<audiences><audience>@(context.Request.OriginalUrl.Host)</audience><audience>api://x</audience></audiences>"
 		   "<issuers><issuer>http://contoso.com/</issuer></issuers>"
