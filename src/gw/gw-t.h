@@ -81,6 +81,7 @@ struct cg_tmpl_seg {
 
 struct cg_rt_op {
 	struct cg_str id;
+	struct cg_str display_name; /* <operation name="..."> limits of rate-limit/quota match it */
 	struct cg_str method; /* uppercase, or "*" */
 	struct cg_str url_template;
 	struct cg_tmpl_seg *segs;

@@ -957,6 +957,8 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 		for (size_t k = 0; k < ma->num_ops; k++) {
 			struct cg_rt_op *op = &api->ops[k];
 			op->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(ma->ops[k].id));
+			op->display_name = cg_arena_strdup_str(
+				&s->arena, cg_str_from_c(ma->ops[k].display_name ? ma->ops[k].display_name : ma->ops[k].id));
 			op->method = cg_arena_strdup_str(&s->arena, cg_str_from_c(ma->ops[k].method));
 			char terr[300];
 			if (cg_route_compile_template(&s->arena, cg_str_from_c(ma->ops[k].url_template),

@@ -16,11 +16,26 @@
 #define QUOTA_ORIGIN_MS (-62135596800000LL)
 #define RATE_MAX_PERIOD 300 /* seconds (APIM) */
 
+/* An <api> or <operation> limit inside rate-limit or quota (product
+ * policies only: src/policy/validate.c). It is matched with the request's
+ * API and operation when the policy runs, not when it is built: a product
+ * pipeline may be shared by several APIs of the product. */
+struct cg_throttle_sub {
+	bool by_id;          /* id given: matched with the id, else name with the display name */
+	struct cg_str sel;   /* that id or name (matched ignoring ASCII case) */
+	uint64_t calls;
+	uint64_t period;     /* seconds; quota 0: never renews */
+	struct cg_throttle_sub *ops; /* an <api>'s <operation>s */
+	size_t num_ops;
+};
+
 struct cg_throttle {
 	const struct cg_pol_attr *calls, *period, *key, *cond, *count; /* limit-concurrency: max-count in calls */
 	struct cg_str retry_hdr, retry_var, remain_hdr, remain_var, total_hdr;
 	int64_t origin_ms;  /* quota windows start at origin + k * period */
 	bool deferred;      /* increment-condition or increment-count is an expression */
+	struct cg_throttle_sub *apis; /* rate-limit, quota: <api> limits */
+	size_t num_apis;
 };
 
 /* An increment counted at the end of outbound. */
@@ -40,6 +55,47 @@ static struct cg_str lit(const struct cg_pol_node *n, const char *name)
 {
 	const struct cg_pol_attr *a = cg_pol_attr_get(n, name);
 	return a ? a->value : CG_STR_NULL;
+}
+
+static uint64_t lit_u64(const struct cg_pol_node *n, const char *name, uint64_t dflt)
+{
+	uint64_t u;
+	return cg_str_to_u64(lit(n, name), UINT32_MAX, &u) ? u : dflt;
+}
+
+static size_t count_named(const struct cg_pol_node *n, const char *name)
+{
+	size_t k = 0;
+	for (const struct cg_pol_node *c = n->children; c; c = c->next)
+		k += cg_str_eq(c->name, cg_str_from_c(name));
+	return k;
+}
+
+/* The <api> (or an <api>'s <operation>) children of n, in order. The
+ * loader checked them: calls and renewal-period are literal integers; a
+ * quota's limit without renewal-period takes period, the enclosing
+ * element's (src/policy/validate.c; rate-limit's always have one). */
+static int build_subs(struct cg_arena *a, const struct cg_pol_node *n, const char *kind, uint64_t period,
+		      struct cg_throttle_sub **out, size_t *num)
+{
+	*num = count_named(n, kind);
+	*out = *num ? cg_arena_zalloc(a, *num * sizeof(**out)) : NULL;
+	if (*num && !*out)
+		return -1;
+	size_t k = 0;
+	for (const struct cg_pol_node *c = n->children; c; c = c->next) {
+		if (!cg_str_eq(c->name, cg_str_from_c(kind)))
+			continue;
+		struct cg_throttle_sub *u = &(*out)[k++];
+		const struct cg_pol_attr *id = cg_pol_attr_get(c, "id");
+		u->by_id = id != NULL;
+		u->sel = cg_str_trim_space(id ? id->value : lit(c, "name"));
+		u->calls = lit_u64(c, "calls", 0);
+		u->period = lit_u64(c, "renewal-period", period);
+		if (strcmp(kind, "api") == 0 && build_subs(a, c, "operation", u->period, &u->ops, &u->num_ops) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 int cg_throttle_build(struct cg_arena *a, const struct cg_pol_node *n, struct cg_step *st,
@@ -77,6 +133,10 @@ int cg_throttle_build(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 	if (cg_pol_parse_utc(lit(n, "first-period-start"), &s) == 0)
 		t->origin_ms = s * 1000;
 	pl->outbound_work = true;
+	if (build_subs(a, n, "api", lit_u64(n, "renewal-period", 0), &t->apis, &t->num_apis) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	return 0;
 }
 
@@ -177,6 +237,143 @@ static bool counted_already(const struct cg_pipe *p, const struct cg_limit_key *
 	return in_list(p->throttle_counted, k) || in_list(p->throttle_pending, k);
 }
 
+/* After a counted call: remaining-calls-variable-name, remaining-calls-
+ * header-name and total-calls-header-name. */
+static enum cg_pipe_rc report(struct cg_pipe *p, const struct cg_throttle *t, uint64_t remaining, uint64_t calls)
+{
+	if (set_int_var(p, t->remain_var, remaining) != 0 || add_hdr(p, t->remain_hdr, remaining) != 0 ||
+	    add_hdr(p, t->total_hdr, calls) != 0)
+		return CG_PIPE_NOMEM;
+	return CG_PIPE_CONTINUE;
+}
+
+/* ---- <api> and <operation> limits (product policies) ---------------------- */
+
+/* One counter a call is checked against. */
+struct limit_one {
+	struct cg_limit_key k;
+	struct cg_limit_window w;
+	uint64_t calls;
+};
+
+static bool api_matches(const struct cg_pipe *p, const struct cg_throttle_sub *u)
+{
+	return cg_str_ieq(u->sel, u->by_id ? p->apiv.id : p->apiv.name);
+}
+
+static bool op_matches(const struct cg_pipe *p, const struct cg_throttle_sub *u)
+{
+	return p->ctx.operation && cg_str_ieq(u->sel, u->by_id ? p->opv.id : p->op_display_name);
+}
+
+/* A selector in a counter key: 'i' (id) or 'n' (name), its length, itself
+ * (a name may hold any character, so it is length-prefixed). */
+#define SEL_FMT "%c%zu:%.*s"
+#define SEL_ARGS(u) (u)->by_id ? 'i' : 'n', (u)->sel.len, (int)(u)->sel.len, (u)->sel.ptr
+
+/* The counter of an <api> limit, or of an <operation> limit (op) of it:
+ * per subscription, API id (and operation id) and selector, apart from
+ * the policy's own counter and from rate-limit policies written at API or
+ * operation scope (APIM: "applied independently"). The selector is part of
+ * the key, so an <api id> and an <api name> naming the same API count
+ * apart, each against its own calls. */
+static int sub_limit(struct cg_pipe *p, const struct cg_step *st, const struct cg_throttle_sub *api,
+		     const struct cg_throttle_sub *op, struct limit_one *out)
+{
+	const struct cg_throttle_sub *u = op ? op : api;
+	struct cg_str sub = p->ctx.subscription ? p->ctx.subscription->id : CG_STR("");
+	char *key = op ? cg_arena_printf(p->arena, "%.*s\nproduct-operation\n%.*s\n%.*s\n" SEL_FMT "\n" SEL_FMT,
+					 CG_STR_FMT(sub), CG_STR_FMT(p->apiv.id), CG_STR_FMT(p->opv.id),
+					 SEL_ARGS(api), SEL_ARGS(op))
+		       : cg_arena_printf(p->arena, "%.*s\nproduct-api\n%.*s\n" SEL_FMT, CG_STR_FMT(sub),
+					 CG_STR_FMT(p->apiv.id), SEL_ARGS(api));
+	if (!key)
+		return -1;
+	bool quota = is_quota(st->kind);
+	out->w = (struct cg_limit_window){ u->period * 1000, quota && u->period, st->throttle->origin_ms };
+	out->calls = u->calls;
+	cg_limit_key_make(&out->k, quota ? CG_LIMIT_QUOTA_SCOPE : CG_LIMIT_RATE_SCOPE, out->w.period_ms,
+			  cg_str_from_c(key));
+	return 0;
+}
+
+/* The limits of this call: the policy's own (self), then every <api> that
+ * names the request's API and, inside it, every <operation> that names the
+ * request's operation, in document order. Returns how many (*out in the
+ * request arena; not set when only self applies), or 0 when out of
+ * memory. */
+static size_t collect(struct cg_pipe *p, const struct cg_step *st, const struct limit_one *self,
+		      struct limit_one **out)
+{
+	const struct cg_throttle *t = st->throttle;
+	size_t n = 1;
+	for (size_t i = 0; i < t->num_apis; i++)
+		if (api_matches(p, &t->apis[i])) {
+			n++;
+			for (size_t j = 0; j < t->apis[i].num_ops; j++)
+				n += op_matches(p, &t->apis[i].ops[j]);
+		}
+	if (n == 1)
+		return 1;
+	struct limit_one *l = cg_arena_alloc(p->arena, n * sizeof(*l));
+	if (!l)
+		return 0;
+	l[0] = *self;
+	size_t k = 1;
+	for (size_t i = 0; i < t->num_apis; i++) {
+		const struct cg_throttle_sub *api = &t->apis[i];
+		if (!api_matches(p, api))
+			continue;
+		if (sub_limit(p, st, api, NULL, &l[k++]) != 0)
+			return 0;
+		for (size_t j = 0; j < api->num_ops; j++)
+			if (op_matches(p, &api->ops[j]) && sub_limit(p, st, api, &api->ops[j], &l[k++]) != 0)
+				return 0;
+	}
+	*out = l;
+	return n;
+}
+
+/* How long until a refused call could pass: a quota that never renews
+ * (retry 0) never does. */
+static uint64_t wait_ms(const struct cg_step *st, const struct cg_limit_result *r)
+{
+	return is_quota(st->kind) && !r->retry_after_ms ? UINT64_MAX : r->retry_after_ms;
+}
+
+/* A call under several limits (docs/policy-runtime.md): every limit is
+ * checked first, and a call one of them refuses is counted in none; the
+ * refusal names the longest wait among the limits that refuse, so a
+ * client that waits that long finds them all renewed. An admitted call is
+ * counted in each; the remaining calls reported are the fewest any of them
+ * has left (with that limit's calls as the total). Two calls racing for a
+ * last call may both pass the check: the one refused while counting has
+ * been counted in the limits before the refusing one (never more calls
+ * through than any limit allows). */
+static enum cg_pipe_rc run_limits(struct cg_pipe *p, const struct cg_step *st, const struct limit_one *l,
+				  size_t n)
+{
+	struct cg_limit_result r, worst = { .allowed = true }, low = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		cg_limit_take(&l[i].k, &l[i].w, l[i].calls, 0, &r);
+		if (!r.allowed && (worst.allowed || wait_ms(st, &r) > wait_ms(st, &worst)))
+			worst = r;
+	}
+	if (!worst.allowed)
+		return refuse(p, st, &worst);
+	size_t lowest = 0;
+	for (size_t i = 0; i < n; i++) {
+		cg_limit_take(&l[i].k, &l[i].w, l[i].calls, 1, &r);
+		if (!r.allowed)
+			return refuse(p, st, &r);
+		if (i == 0 || r.remaining < low.remaining) {
+			low = r;
+			lowest = i;
+		}
+	}
+	return report(p, st->throttle, low.remaining, l[lowest].calls);
+}
+
 /* rate-limit(-by-key), quota(-by-key): one call window. */
 static enum cg_pipe_rc run_window(struct cg_pipe *p, const struct cg_step *st)
 {
@@ -203,6 +400,13 @@ static enum cg_pipe_rc run_window(struct cg_pipe *p, const struct cg_step *st)
 					: (t->key ? CG_LIMIT_RATE : CG_LIMIT_RATE_SCOPE);
 	struct cg_limit_key k;
 	cg_limit_key_make(&k, kind, w.period_ms, key);
+	if (t->num_apis) {
+		/* a call to an API no <api> names has the policy's own limit only */
+		struct limit_one self = { k, w, (uint64_t)calls }, *l;
+		size_t nl = collect(p, st, &self, &l);
+		if (nl != 1)
+			return nl ? run_limits(p, st, l, nl) : CG_PIPE_NOMEM;
+	}
 	/* APIM: a quota-by-key key several policies count is counted once per
 	 * request (the later ones only check it). */
 	bool once = st->kind == CG_STEP_QUOTA_KEY && counted_already(p, &k);
@@ -219,10 +423,7 @@ static enum cg_pipe_rc run_window(struct cg_pipe *p, const struct cg_step *st)
 		*d = (struct cg_throttle_pending){ *list, st, k, w };
 		*list = d;
 	}
-	if (set_int_var(p, t->remain_var, r.remaining) != 0 || add_hdr(p, t->remain_hdr, r.remaining) != 0 ||
-	    add_hdr(p, t->total_hdr, (uint64_t)calls) != 0)
-		return CG_PIPE_NOMEM;
-	return CG_PIPE_CONTINUE;
+	return report(p, t, r.remaining, (uint64_t)calls);
 }
 
 static void leave_cb(void *slot)

@@ -14,8 +14,10 @@ struct cg_throttle_pending;
 
 /* Builds st->throttle for node n (a step of kind CG_STEP_RATE_LIMIT ..
  * CG_STEP_LIMIT_CONCURRENCY) in arena a. Returns 0, or -1 with err (out
- * of memory). Forms not run (bandwidth quotas, <api>/<operation> limits)
- * never get here: the loader refuses them (src/policy/validate.c). */
+ * of memory). Forms not run (bandwidth quotas) never get here: the loader
+ * refuses them (src/policy/validate.c). The <api>/<operation> limits of a
+ * product policy's rate-limit or quota are kept with the step and matched
+ * with the request's API and operation when it runs. */
 int cg_throttle_build(struct cg_arena *a, const struct cg_pol_node *n, struct cg_step *st,
 		      struct cg_pipeline *pl, char *err, size_t errlen);
 

@@ -62,6 +62,7 @@ struct vctx {
 	size_t errors;
 	size_t forward_requests;
 	size_t cors_in_section; /* cors: once per section (APIM) */
+	enum cg_pol_scope scope; /* the document's (rate-limit/quota <api> limits) */
 };
 
 static void err(struct vctx *v, const struct cg_pol_node *n, struct cg_pol_pos pos, const char *fmt, ...)
@@ -366,26 +367,97 @@ static void check_calls_or_bandwidth(struct vctx *v, const struct cg_pol_node *n
 		    CG_STR_FMT(n->name));
 }
 
-/* <api>/<operation> limits inside rate-limit and quota: product-wide in
- * APIM; without products they are refused. */
-static void refuse_api_limits(struct vctx *v, const struct cg_pol_node *n)
+/* <api>/<operation> limits inside rate-limit and quota (docs/policies.md).
+ * APIM: they limit "APIs within the product" and "operations within an
+ * API", so they run in product policies only; anywhere else they would
+ * limit nothing APIM defines, and are refused rather than skipped. A
+ * fragment checked on its own has no scope yet: the document that
+ * includes it is checked with its elements in place. */
+
+/* The element's selector: id when given (APIM: "id will be used and name
+ * will be ignored"), else name. */
+static const struct cg_pol_attr *limit_selector(const struct cg_pol_node *c)
 {
-	for (const struct cg_pol_node *c = n->children; c; c = c->next)
-		if (cg_str_eq_lit(c->name, "api"))
-			err(v, c, c->pos, "Element 'api' in '%.*s' is not run by this gateway yet (no products)",
+	const struct cg_pol_attr *id = cg_pol_attr_get(c, "id");
+	return id ? id : cg_pol_attr_get(c, "name");
+}
+
+/* One <api> or <operation>: rate-limit needs calls and renewal-period
+ * (1-300 s) and has no bandwidth; quota needs calls (bandwidth is not run
+ * yet) and takes its own renewal-period or the quota's. */
+static void check_limit_child(struct vctx *v, const struct cg_pol_node *parent, const struct cg_pol_node *c)
+{
+	static const char *const sel_names[] = { "name", "id" };
+	for (size_t i = 0; i < 2; i++) {
+		const struct cg_pol_attr *a = cg_pol_attr_get(c, sel_names[i]);
+		if (a && !cg_str_trim_space(a->value).len)
+			err(v, c, a->vpos, "Attribute '%s' of element '%.*s' must not be empty", sel_names[i],
+			    CG_STR_FMT(c->name));
+	}
+	if (!cg_str_eq_lit(parent->name, "rate-limit")) {
+		check_calls_or_bandwidth(v, c);
+		return;
+	}
+	const struct cg_pol_attr *bw = cg_pol_attr_get(c, "bandwidth");
+	if (bw)
+		err(v, c, bw->pos, "Attribute 'bandwidth' is not allowed in element '%.*s' of 'rate-limit'",
+		    CG_STR_FMT(c->name));
+	static const char *const req[] = { "calls", "renewal-period" };
+	for (size_t i = 0; i < 2; i++)
+		if (!cg_pol_attr_get(c, req[i]))
+			err(v, c, c->pos, "Element '%.*s' is missing required attribute '%s'", CG_STR_FMT(c->name),
+			    req[i]);
+	check_max_period(v, c);
+}
+
+/* Two siblings with the same selector would be two limits on one API or
+ * operation with no rule between them: refused. Selectors match ignoring
+ * ASCII case, as the gateway matches them. */
+static void check_limit_dups(struct vctx *v, const struct cg_pol_node *list, const struct cg_pol_node *parent)
+{
+	for (const struct cg_pol_node *c = list; c; c = c->next) {
+		const struct cg_pol_attr *s = limit_selector(c);
+		for (const struct cg_pol_node *e = list; s && e != c; e = e->next) {
+			const struct cg_pol_attr *t = limit_selector(e);
+			if (t && cg_str_eq(e->name, c->name) && cg_str_eq(t->name, s->name) &&
+			    cg_str_ieq(t->value, s->value)) {
+				err(v, c, c->pos, "Element '%.*s' with %.*s '%.*s' appears more than once in '%.*s'",
+				    CG_STR_FMT(c->name), CG_STR_FMT(s->name), CG_STR_FMT(s->value),
+				    CG_STR_FMT(parent->name));
+				break;
+			}
+		}
+	}
+}
+
+static void check_api_limits(struct vctx *v, const struct cg_pol_node *n)
+{
+	for (const struct cg_pol_node *c = n->children; c; c = c->next) {
+		if (!cg_str_eq_lit(c->name, "api"))
+			continue; /* refused by check_elem */
+		if (!v->is_fragment && v->scope != CG_POL_SCOPE_PRODUCT)
+			err(v, c, c->pos,
+			    "Element 'api' in '%.*s' is allowed only in a product policy: it limits the calls to one API of the product",
 			    CG_STR_FMT(n->name));
+		check_limit_child(v, n, c);
+		for (const struct cg_pol_node *o = c->children; o; o = o->next)
+			if (cg_str_eq_lit(o->name, "operation"))
+				check_limit_child(v, n, o);
+		check_limit_dups(v, c->children, c);
+	}
+	check_limit_dups(v, n->children, n);
 }
 
 static void check_rate_limit(struct vctx *v, const struct cg_pol_node *n)
 {
 	check_max_period(v, n);
-	refuse_api_limits(v, n);
+	check_api_limits(v, n);
 }
 
 static void check_quota(struct vctx *v, const struct cg_pol_node *n)
 {
 	check_calls_or_bandwidth(v, n);
-	refuse_api_limits(v, n);
+	check_api_limits(v, n);
 }
 
 static void check_quota_by_key(struct vctx *v, const struct cg_pol_node *n)
@@ -955,7 +1027,7 @@ static void check_list(struct vctx *v, const struct cg_pol_node *list, int secti
 
 size_t pol_validate(struct cg_pol_doc *doc, struct cg_pol_diags *d)
 {
-	struct vctx v = { .d = d, .is_fragment = doc->is_fragment };
+	struct vctx v = { .d = d, .is_fragment = doc->is_fragment, .scope = doc->scope };
 	const struct cg_pol_node *root = doc->root;
 	for (size_t i = 0; i < root->num_attrs; i++)
 		err(&v, root, root->attrs[i].pos, "Attribute '%.*s' is not allowed in element '%.*s'",

@@ -18,7 +18,7 @@ static void read_file(const char *path, char *buf, size_t n)
 	fclose(f);
 }
 
-static int setup_pki(void **state)
+static __attribute__((unused)) int setup_pki(void **state)
 {
 	char dir[] = "/tmp/cg-gwtest-XXXXXX";
 	assert_non_null(mkdtemp(dir));

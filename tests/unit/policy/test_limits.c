@@ -13,9 +13,12 @@ static const struct lcase cases[] = {
 	/* the forms APIM documents load */
 	{ IN("<rate-limit calls=\"20\" renewal-period=\"90\" remaining-calls-variable-name=\"r\" "
 	     "retry-after-header-name=\"X-Retry\"/>"), "" },
+	/* <api> limits outside a product policy: refused (they limit an API of a product) */
 	{ IN("<rate-limit calls=\"20\" renewal-period=\"90\"><api name=\"a\" calls=\"5\" renewal-period=\"10\">"
 	     "<operation id=\"o\" calls=\"2\" renewal-period=\"5\"/></api></rate-limit>"),
-	  "1:63: Element 'api' in 'rate-limit' is not run by this gateway yet (no products)\n" },
+	  "1:63: Element 'api' in 'rate-limit' is allowed only in a product policy: it limits the calls to one API of the product\n" },
+	{ IN("<quota calls=\"20\" renewal-period=\"90\"><api id=\"a\" calls=\"5\"/></quota>"),
+	  "1:58: Element 'api' in 'quota' is allowed only in a product policy: it limits the calls to one API of the product\n" },
 	{ IN("<rate-limit-by-key calls=\"@(3)\" renewal-period=\"@(60)\" counter-key=\"@(context.Request.IpAddress)\" "
 	     "increment-condition=\"@(context.Response.StatusCode == 200)\" increment-count=\"@(2)\" "
 	     "remaining-calls-header-name=\"R\" total-calls-header-name=\"T\" retry-after-variable-name=\"v\"/>"), "" },
@@ -62,9 +65,9 @@ static const struct lcase cases[] = {
 	{ IN("<limit-concurrency key=\"k\" max-count=\"0\"/>"),
 	  "1:58: Value '0' of attribute 'max-count' in element 'limit-concurrency' is not valid; expected at least 1\n" },
 	/* structure and sections */
-	{ IN("<rate-limit calls=\"1\" renewal-period=\"1\"><api calls=\"1\"/></rate-limit>"),
+	{ IN("<rate-limit calls=\"1\" renewal-period=\"1\"><api calls=\"1\" renewal-period=\"1\"/></rate-limit>"),
 	  "1:61: Element 'api' requires attribute 'name' or 'id'\n"
-	  "1:61: Element 'api' in 'rate-limit' is not run by this gateway yet (no products)\n" },
+	  "1:61: Element 'api' in 'rate-limit' is allowed only in a product policy: it limits the calls to one API of the product\n" },
 	{ IN("<rate-limit calls=\"1\" renewal-period=\"1\"><operation id=\"o\"/></rate-limit>"),
 	  "1:61: Element 'operation' is not allowed in element 'rate-limit'\n" },
 	{ IN("<rate-limit-by-key calls=\"1\" renewal-period=\"1\" counter-key=\"k\" bandwidth=\"1\"/>"),
@@ -82,20 +85,133 @@ static const struct lcase cases[] = {
 	  "1:61: Element 'base' is allowed only directly inside a section\n" },
 };
 
-static void t_limit_table(void **state)
+/* <api>/<operation> limits in a product policy (APIM's product scope). */
+#define RL "<rate-limit calls=\"100\" renewal-period=\"60\">" /* columns 20-63 */
+#define QU "<quota calls=\"100\" renewal-period=\"3600\">"    /* columns 20-60 */
+
+static const struct lcase product_cases[] = {
+	/* the forms APIM documents load */
+	{ IN(RL "<api name=\"orders\" calls=\"20\" renewal-period=\"60\">"
+	     "<operation name=\"create\" calls=\"5\" renewal-period=\"60\" /></api></rate-limit>"), "" },
+	{ IN(RL "<api id=\"orders\" name=\"ignored\" calls=\"20\" renewal-period=\"60\"/>"
+	     "<api name=\"Orders\" calls=\"10\" renewal-period=\"30\"><operation id=\"create\" calls=\"1\" "
+	     "renewal-period=\"1\"/><operation name=\"create\" calls=\"2\" renewal-period=\"1\"/></api></rate-limit>"), "" },
+	/* quota: an <api>/<operation> without renewal-period takes the quota's */
+	{ IN(QU "<api name=\"orders\" calls=\"50\"><operation id=\"create\" calls=\"10\"/></api></quota>"), "" },
+	{ IN(QU "<api name=\"orders\" calls=\"50\" renewal-period=\"0\"/></quota>"), "" },
+	/* what identifies the API or operation */
+	{ IN(RL "<api calls=\"1\" renewal-period=\"1\"/></rate-limit>"),
+	  "1:64: Element 'api' requires attribute 'name' or 'id'\n" },
+	{ IN(RL "<api name=\"a\" calls=\"1\" renewal-period=\"1\"><operation calls=\"1\" renewal-period=\"1\"/></api></rate-limit>"),
+	  "1:107: Element 'operation' requires attribute 'name' or 'id'\n" },
+	{ IN(RL "<api name=\" \" calls=\"1\" renewal-period=\"1\"/></rate-limit>"),
+	  "1:75: Attribute 'name' of element 'api' must not be empty\n" },
+	{ IN(RL "<api name=\"a\" id=\"\" calls=\"1\" renewal-period=\"1\"/></rate-limit>"),
+	  "1:82: Attribute 'id' of element 'api' must not be empty\n" },
+	{ IN(RL "<api name=\"orders\" calls=\"1\" renewal-period=\"1\"/><api name=\"ORDERS\" calls=\"2\" "
+	     "renewal-period=\"1\"/></rate-limit>"),
+	  "1:113: Element 'api' with name 'ORDERS' appears more than once in 'rate-limit'\n" },
+	{ IN(QU "<api id=\"a\" calls=\"1\"><operation id=\"x\" calls=\"1\"/><operation id=\"x\" calls=\"2\"/>"
+	     "</api></quota>"),
+	  "1:112: Element 'operation' with id 'x' appears more than once in 'api'\n" },
+	{ IN(RL "<operation id=\"o\" calls=\"1\" renewal-period=\"1\"/></rate-limit>"),
+	  "1:64: Element 'operation' is not allowed in element 'rate-limit'\n" },
+	{ IN(RL "<api id=\"a\" calls=\"1\" renewal-period=\"1\"><api id=\"b\"/></api></rate-limit>"),
+	  "1:105: Element 'api' is not allowed in element 'api'\n" },
+	{ IN(RL "<api id=\"a\" calls=\"1\" renewal-period=\"1\"><operation id=\"b\" calls=\"1\" renewal-period=\"1\">"
+	     "<operation id=\"c\"/></operation></api></rate-limit>"),
+	  "1:152: Element 'operation' must not contain element 'operation'\n" },
+	/* rate-limit's <api>/<operation>: calls and renewal-period (1-300 s), no bandwidth */
+	{ IN(RL "<api id=\"a\" renewal-period=\"1\"/></rate-limit>"),
+	  "1:64: Element 'api' is missing required attribute 'calls'\n" },
+	{ IN(RL "<api id=\"a\" calls=\"1\"><operation id=\"o\" calls=\"1\"/></api></rate-limit>"),
+	  "1:64: Element 'api' is missing required attribute 'renewal-period'\n"
+	  "1:86: Element 'operation' is missing required attribute 'renewal-period'\n" },
+	{ IN(RL "<api id=\"a\" calls=\"1\" renewal-period=\"301\"/></rate-limit>"),
+	  "1:102: Value '301' of attribute 'renewal-period' in element 'api' is not valid; expected 1 to 300 seconds\n" },
+	{ IN(RL "<api id=\"a\" calls=\"1\" renewal-period=\"1\"><operation id=\"o\" calls=\"1\" "
+	     "renewal-period=\"0\"/></api></rate-limit>"),
+	  "1:149: Value '0' of attribute 'renewal-period' in element 'operation' is not valid; expected 1 to 300 seconds\n" },
+	{ IN(RL "<api id=\"a\" calls=\"1\" renewal-period=\"1\" bandwidth=\"5\"/></rate-limit>"),
+	  "1:105: Attribute 'bandwidth' is not allowed in element 'api' of 'rate-limit'\n" },
+	{ IN(RL "<api id=\"a\" calls=\"x\" renewal-period=\"1\"/></rate-limit>"),
+	  "1:83: Value 'x' of attribute 'calls' in element 'api' is not valid; expected a non-negative integer\n" },
+	{ IN(RL "<api id=\"a\" calls=\"@(1)\" renewal-period=\"1\"/></rate-limit>"),
+	  "1:83: Policy expressions are not allowed in attribute 'calls' of element 'api'\n" },
+	{ IN(RL "<api id=\"a\" calls=\"1\" renewal-period=\"1\" counter-key=\"k\"/></rate-limit>"),
+	  "1:105: Attribute 'counter-key' is not allowed in element 'api'\n" },
+	/* quota's: calls (bandwidth is not run yet) */
+	{ IN(QU "<api id=\"a\"/></quota>"), "1:61: Element 'api' requires attribute 'calls' or 'bandwidth'\n" },
+	{ IN(QU "<api id=\"a\" calls=\"1\"><operation id=\"o\" bandwidth=\"10\"/></api></quota>"),
+	  "1:101: Attribute 'bandwidth' of element 'operation' is not run by this gateway yet (call quotas are)\n" },
+	/* the -by-key forms have no <api> children (APIM) */
+	{ IN("<rate-limit-by-key calls=\"1\" renewal-period=\"1\" counter-key=\"k\"><api id=\"a\"/></rate-limit-by-key>"),
+	  "1:84: Element 'rate-limit-by-key' must not contain element 'api'\n" },
+};
+
+static int run_table(const struct lcase *tab, size_t n, enum cg_pol_scope scope)
 {
-	(void)state;
 	int bad = 0;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		const char *diags;
-		struct cg_pol_doc *doc =
-			pt_load_env(cases[i].text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_GLOBAL, NULL, &diags);
-		if ((doc != NULL) != (cases[i].want[0] == '\0') || strcmp(diags, cases[i].want) != 0) {
-			print_error("case %zu: %s\nwant: %sgot:  %s\n", i, cases[i].text, cases[i].want, diags);
+		struct cg_pol_doc *doc = pt_load_env(tab[i].text, CG_POL_FORMAT_RAWXML, scope, NULL, &diags);
+		if ((doc != NULL) != (tab[i].want[0] == '\0') || strcmp(diags, tab[i].want) != 0) {
+			print_error("case %zu: %s\nwant: %sgot:  %s\n", i, tab[i].text, tab[i].want, diags);
 			bad++;
 		}
 	}
-	assert_int_equal(bad, 0);
+	return bad;
+}
+
+static void t_limit_table(void **state)
+{
+	(void)state;
+	assert_int_equal(run_table(cases, sizeof(cases) / sizeof(cases[0]), CG_POL_SCOPE_GLOBAL), 0);
+}
+
+static void t_product_limit_table(void **state)
+{
+	(void)state;
+	assert_int_equal(run_table(product_cases, sizeof(product_cases) / sizeof(product_cases[0]),
+				   CG_POL_SCOPE_PRODUCT), 0);
+}
+
+/* Only a product policy runs them: API and operation scopes refuse them
+ * too, and so does a document that includes them from a fragment (the
+ * error points into the fragment); the fragment alone loads (its scope is
+ * the including document's). */
+static void t_api_limits_scopes(void **state)
+{
+	(void)state;
+	static const char *const want =
+		"1:64: Element 'api' in 'rate-limit' is allowed only in a product policy: it limits the calls to one "
+		"API of the product\n";
+	const char *text = IN(RL "<api name=\"a\" calls=\"1\" renewal-period=\"1\"/></rate-limit>");
+	const char *diags;
+	assert_null(pt_load_env(text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_API, NULL, &diags));
+	assert_string_equal(diags, want);
+	assert_null(pt_load_env(text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_OPERATION, NULL, &diags));
+	assert_string_equal(diags, want);
+	assert_non_null(pt_load_env(text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_PRODUCT, NULL, &diags));
+	assert_string_equal(diags, "");
+
+	static const struct cg_pol_fragment frag = {
+		CG_STR("limits"),
+		CG_STR("<fragment>\n  <quota calls=\"5\" renewal-period=\"0\">\n    <api id=\"a\" calls=\"2\" />\n"
+		       "  </quota>\n</fragment>"),
+		CG_POL_FORMAT_RAWXML
+	};
+	struct cg_pol_env env = { .fragments = &frag, .num_fragments = 1 };
+	const char *inc = IN("<include-fragment fragment-id=\"limits\"/>");
+	assert_null(pt_load_env(inc, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_API, &env, &diags));
+	assert_string_equal(diags, "fragment 'limits' 3:5: Element 'api' in 'quota' is allowed only in a product policy: "
+				   "it limits the calls to one API of the product\n");
+	assert_non_null(pt_load_env(inc, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_PRODUCT, &env, &diags));
+	struct cg_pol_diags d;
+	struct cg_pol_doc *doc;
+	cg_pol_diags_init(&d, &pt_arena);
+	assert_int_equal(cg_pol_load_fragment(&pt_arena, frag.id, frag.text, frag.format, NULL, &d, &doc), 0);
+	assert_int_equal(d.num_errors, 0);
 }
 
 /* increment-condition and increment-count run at the end of outbound
@@ -147,6 +263,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(t_limit_table, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_product_limit_table, pt_setup, pt_teardown),
+		cmocka_unit_test_setup_teardown(t_api_limits_scopes, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_deferred_sections, pt_setup, pt_teardown),
 		cmocka_unit_test_setup_teardown(t_parse_utc, pt_setup, pt_teardown),
 	};
