@@ -607,8 +607,7 @@ static int pipe_fill(struct cg_conn *c, struct cg_pipe *p)
 	p->apiv.service_url.path = api->backend.base_path;
 	if (r->route.op) {
 		p->opv.id = r->route.op->id;
-		p->opv.name = r->route.op->id;
-		p->op_display_name = r->route.op->display_name;
+		p->opv.name = r->route.op->display_name; /* APIM: the display name */
 		p->opv.method = r->route.op->method;
 		p->opv.url_template = r->route.op->url_template;
 	} else {

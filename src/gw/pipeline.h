@@ -150,7 +150,6 @@ struct cg_pipe {
 	struct cg_expr_response_view respv;
 	struct cg_expr_api_view apiv;
 	struct cg_expr_operation_view opv;
-	struct cg_str op_display_name; /* the operation's display name (opv.name is its id) */
 	struct cg_expr_deployment_view depv;
 	struct cg_expr_lasterror_view errv;
 	struct cg_expr_vars vars;

@@ -263,7 +263,7 @@ static bool api_matches(const struct cg_pipe *p, const struct cg_throttle_sub *u
 
 static bool op_matches(const struct cg_pipe *p, const struct cg_throttle_sub *u)
 {
-	return p->ctx.operation && cg_str_ieq(u->sel, u->by_id ? p->opv.id : p->op_display_name);
+	return p->ctx.operation && cg_str_ieq(u->sel, u->by_id ? p->opv.id : p->opv.name);
 }
 
 /* A selector in a counter key: 'i' (id) or 'n' (name), its length, itself

@@ -81,7 +81,7 @@ OP_POLICY = """<policies>
   <inbound>
     <base />
     <set-header name="X-Operation" exists-action="override">
-      <value>@(context.Operation.Id)</value>
+      <value>@(context.Operation.Id + "|" + context.Operation.Name)</value>
     </set-header>
   </inbound>
   <backend><base /></backend>
@@ -335,7 +335,7 @@ class ImportExport(ApiopsBase):
         deny = (403, "Invalid client certificate", None)
         a = self.alice.thumbprint
         self.assertEqual(got[0], (200, "OK", ("GET", "/be-echo/items/42?q=1", a, BACKEND_KEY,
-                                              "get-item")))
+                                              "get-item|Get item")))
         self.assertEqual(got[1], (200, "OK", ("POST", "/be-echo/items", a, BACKEND_KEY, None)))
         self.assertEqual(got[2], deny)   # no client certificate
         self.assertEqual(got[3], deny)   # expired
@@ -589,7 +589,7 @@ class BadInput(ApiopsBase):
         d = self.folder()
         os.remove(os.path.join(d, "apis/echo/operations/get-item/operationInformation.json"))
         write(os.path.join(d, "apis/echo/operations/get-item/policy.xml"),
-              OP_POLICY.replace("@(context.Operation.Id)", "policy-only"))
+              OP_POLICY.replace("@(context.Operation.Id + \"|\" + context.Operation.Name)", "policy-only"))
         store = os.path.join(self.tmp, "policy-only.db")
         cgtest.run([self.gw.bin, "--store", store, "import", self.good])
         cp = cgtest.run([self.gw.bin, "--store", store, "import", d], check=False)

@@ -72,8 +72,7 @@ static enum cg_pipe_rc call(struct run *r, const char *api_id, const char *op_id
 	r->p.apiv.name = strcmp(api_id, "orders") == 0 ? CG_STR("Orders API") : cg_str_from_c(api_id);
 	if (op_id) {
 		r->p.opv.id = cg_str_from_c(op_id);
-		r->p.opv.name = r->p.opv.id;
-		r->p.op_display_name = strcmp(op_id, "create") == 0 ? CG_STR("Create order") : r->p.opv.id;
+		r->p.opv.name = strcmp(op_id, "create") == 0 ? CG_STR("Create order") : r->p.opv.id;
 	} else {
 		r->p.ctx.operation = NULL;
 	}
