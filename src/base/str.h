@@ -18,7 +18,9 @@ struct cg_str {
 };
 
 /* A slice over a string literal, computed at compile time. */
-#define CG_STR(lit) ((struct cg_str){ (lit), sizeof(lit) - 1 })
+/* lit must be a string literal: "" lit does not compile otherwise (a char *
+ * here would silently measure sizeof(pointer) - 1 bytes). */
+#define CG_STR(lit) ((struct cg_str){ ("" lit), sizeof("" lit) - 1 })
 #define CG_STR_NULL ((struct cg_str){ NULL, 0 })
 /* printf("%.*s", CG_STR_FMT(s)) */
 #define CG_STR_FMT(s) (int)(s).len, (s).ptr

@@ -156,9 +156,9 @@ static void putf(struct out *o, const char *fmt, ...)
 static int fmt_datetime(int64_t ticks, uint8_t kind, struct cg_str f, struct out *o)
 {
 	struct cg_expr_dt d;
-	static const char G[] = "MM/dd/yyyy HH:mm:ss";
+	const struct cg_str G = CG_STR("MM/dd/yyyy HH:mm:ss");
 	if (f.len == 0)
-		f = CG_STR(G);
+		f = G;
 	if (f.len == 1) {
 		switch (f.ptr[0]) {
 		case 'd': f = CG_STR("MM/dd/yyyy"); break;
@@ -166,7 +166,7 @@ static int fmt_datetime(int64_t ticks, uint8_t kind, struct cg_str f, struct out
 		case 'f': f = CG_STR("dddd, dd MMMM yyyy HH:mm"); break;
 		case 'F': f = CG_STR("dddd, dd MMMM yyyy HH:mm:ss"); break;
 		case 'g': f = CG_STR("MM/dd/yyyy HH:mm"); break;
-		case 'G': f = CG_STR(G); break;
+		case 'G': f = G; break;
 		case 'm': case 'M': f = CG_STR("MMMM dd"); break;
 		case 'o': case 'O': f = CG_STR("yyyy'-'MM'-'dd'T'HH':'mm':'ss'.'fffffffK"); break;
 		case 'r': case 'R': f = CG_STR("ddd, dd MMM yyyy HH':'mm':'ss 'GMT'"); break;
