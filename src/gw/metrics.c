@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "gw/cache.h"
+#include "gw/emitmetric.h"
 #include "gw/fleet.h"
 #include "gw/limits.h"
 #include "gw/worker.h"
@@ -254,6 +255,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 	rc |= render_throttle(gw, out);
 	rc |= render_cache(out);
 	rc |= render_fleet(gw, out);
+	rc |= cg_emetric_render(out);
 	uint64_t conns = 0;
 	for (int i = 0; i < gw->nworkers; i++)
 		conns += gw->workers[i].num_conns; /* a gauge: a racy read is fine */
