@@ -33,6 +33,10 @@ struct series {
 struct shard {
 	pthread_mutex_t lock;
 	struct series *b[BUCKETS];
+	/* this shard's part of the overflow series: folding takes no lock
+	 * but the one the emission holds already (summed when scraped) */
+	double over_sum;
+	bool over_used;
 };
 
 struct cg_emetric_family {
@@ -40,9 +44,6 @@ struct cg_emetric_family {
 	char *name;                   /* certgate_custom_<ns>_<name>_total */
 	char *help;                   /* namespace and name as written */
 	atomic_uint_fast64_t series;  /* live series of this family */
-	pthread_mutex_t over_lock;    /* guards the overflow series */
-	double over_sum;
-	bool over_used;
 	struct shard shards[SHARDS];
 };
 
@@ -98,12 +99,10 @@ static void family_clear(struct cg_emetric_family *f)
 			}
 			f->shards[s].b[b] = NULL;
 		}
+		f->shards[s].over_sum = 0;
+		f->shards[s].over_used = false;
 		pthread_mutex_unlock(&f->shards[s].lock);
 	}
-	pthread_mutex_lock(&f->over_lock);
-	f->over_sum = 0;
-	f->over_used = false;
-	pthread_mutex_unlock(&f->over_lock);
 	atomic_store(&f->series, 0);
 }
 
@@ -130,7 +129,6 @@ static struct cg_emetric_family *family_new(const char *name, const char *help)
 		free(f);
 		return NULL;
 	}
-	pthread_mutex_init(&f->over_lock, NULL);
 	for (int s = 0; s < SHARDS; s++)
 		pthread_mutex_init(&f->shards[s].lock, NULL);
 	return f;
@@ -183,15 +181,6 @@ static void note_folded(const struct cg_emetric_family *f)
 		    f->name, (unsigned long long)atomic_load(&reg.max_per_metric),
 		    (unsigned long long)atomic_load(&reg.max_series), (unsigned long long)(n - before),
 		    LOG_EVERY_MS / 1000);
-}
-
-static void fold(struct cg_emetric_family *f, double v)
-{
-	pthread_mutex_lock(&f->over_lock);
-	f->over_sum += v;
-	f->over_used = true;
-	pthread_mutex_unlock(&f->over_lock);
-	note_folded(f);
 }
 
 /* Takes a place for a new series under both caps, or none. */
@@ -247,10 +236,13 @@ static void add(struct cg_emetric_family *f, const char *key, size_t n, double v
 		memcpy(e->key, key, n);
 		e->next = *slot;
 		*slot = e;
+	} else {
+		sh->over_sum += v; /* folded into the overflow series */
+		sh->over_used = true;
 	}
 	pthread_mutex_unlock(&sh->lock);
 	if (!e)
-		fold(f, v);
+		note_folded(f);
 }
 
 /* ---- build ----------------------------------------------------------------- */
@@ -446,7 +438,7 @@ static size_t key_put(char *key, size_t k, const struct cg_emetric_dim *d, struc
 enum cg_pipe_rc cg_emetric_run(struct cg_pipe *p, const struct cg_step *st)
 {
 	const struct cg_emetric *m = st->emetric;
-	double v;
+	double v = 0; /* set when metric_value continues */
 	enum cg_pipe_rc rc = metric_value(p, st, &v);
 	if (rc != CG_PIPE_CONTINUE)
 		return rc;
@@ -511,17 +503,17 @@ static int render_series(struct cg_buf *out, const char *name, const struct seri
 static int render_family(struct cg_buf *out, struct cg_emetric_family *f)
 {
 	int rc = cg_buf_printf(out, "# HELP %s %s\n# TYPE %s counter\n", f->name, f->help, f->name);
+	double over = 0;
+	bool used = false;
 	for (int s = 0; s < SHARDS && !rc; s++) {
 		pthread_mutex_lock(&f->shards[s].lock);
 		for (int b = 0; b < BUCKETS && !rc; b++)
 			for (const struct series *e = f->shards[s].b[b]; e && !rc; e = e->next)
 				rc = render_series(out, f->name, e);
+		over += f->shards[s].over_sum;
+		used |= f->shards[s].over_used;
 		pthread_mutex_unlock(&f->shards[s].lock);
 	}
-	pthread_mutex_lock(&f->over_lock);
-	double over = f->over_sum;
-	bool used = f->over_used;
-	pthread_mutex_unlock(&f->over_lock);
 	if (used && !rc)
 		rc = cg_buf_printf(out, "%s{overflow=\"true\"} %.17g\n", f->name, over);
 	return rc;

@@ -112,6 +112,32 @@ static void test_default_dimensions(void **state)
 	cg_snapshot_unref(s);
 }
 
+/* Backend ID (outbound): the backend entity set-backend-service chose,
+ * empty for the API's own service URL. */
+static void test_backend_id(void **state)
+{
+	(void)state;
+	char err[512];
+	struct cg_snapshot *s = build("<policies><inbound/><backend><forward-request/></backend><outbound>"
+				      "<emit-metric name=\"out\"><dimension name=\"Backend ID\"/></emit-metric>"
+				      "</outbound></policies>",
+				      NULL, err, sizeof(err));
+	if (!s)
+		fail_msg("%s", err);
+	struct cg_rt_backend be = { 0 };
+	be.id = CG_STR("pool-a");
+	for (int i = 0; i < 2; i++) {
+		struct run r;
+		prepare(&r, s->apis[0]->pipeline, NULL);
+		r.p.backend = i ? &be : NULL;
+		assert_int_equal(cg_pipe_run(&r.p, CG_POL_OUTBOUND), CG_PIPE_CONTINUE);
+		cg_arena_destroy(&r.arena);
+	}
+	expect_line("certgate_custom_api_management_out_total{backend_id=\"\"} 1");
+	expect_line("certgate_custom_api_management_out_total{backend_id=\"pool-a\"} 1");
+	cg_snapshot_unref(s);
+}
+
 /* The same dimensions in another order are the same series. */
 static void test_order(void **state)
 {
@@ -284,6 +310,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_series_per_value, reset),
 		cmocka_unit_test_setup(test_default_dimensions, reset),
+		cmocka_unit_test_setup(test_backend_id, reset),
 		cmocka_unit_test_setup(test_order, reset),
 		cmocka_unit_test_setup(test_values, reset),
 		cmocka_unit_test_setup(test_values_refused, reset),
