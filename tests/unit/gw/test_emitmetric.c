@@ -305,6 +305,33 @@ static void test_threads(void **state)
 	cg_snapshot_unref(s);
 }
 
+/* CG_EMETRIC_MAX_METRICS families at most: a policy naming one more
+ * still builds, and its emissions are dropped and counted. Runs last:
+ * families live as long as the process. */
+static void test_max_metrics(void **state)
+{
+	(void)state;
+	struct cg_emetric_stats st;
+	cg_emetric_stats(&st);
+	for (unsigned i = (unsigned)st.metrics; i < CG_EMETRIC_MAX_METRICS; i++) {
+		char pol[256];
+		snprintf(pol, sizeof(pol), "<emit-metric name=\"filler %u\"><dimension name=\"k\" value=\"v\"/></emit-metric>", i);
+		cg_snapshot_unref(build_ok(pol));
+	}
+	cg_emetric_stats(&st);
+	assert_int_equal(st.metrics, CG_EMETRIC_MAX_METRICS);
+	struct cg_snapshot *s = build_ok("<emit-metric name=\"one too many\"><dimension name=\"k\" value=\"v\"/></emit-metric>"
+					 "<emit-metric name=\"filler 200\"><dimension name=\"k\" value=\"v\"/></emit-metric>");
+	run_n(s, NULL, 3);
+	cg_emetric_stats(&st);
+	assert_int_equal(st.metrics, CG_EMETRIC_MAX_METRICS);
+	assert_int_equal(st.dropped_metrics, 3);
+	expect_no("one_too_many");
+	expect_line("certgate_custom_api_management_filler_200_total{k=\"v\"} 3"); /* a known one still counts */
+	expect_line("certgate_emit_metric_dropped_total{reason=\"metrics\"} 3");
+	cg_snapshot_unref(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +344,7 @@ int main(void)
 		cmocka_unit_test_setup(test_caps, reset),
 		cmocka_unit_test_setup(test_label_values, reset),
 		cmocka_unit_test_setup(test_threads, reset),
+		cmocka_unit_test_setup(test_max_metrics, reset), /* last: fills the registry */
 	};
 	return cmocka_run_group_tests(tests, setup_pki, NULL);
 }
