@@ -79,8 +79,9 @@ int cg_emetric_render(struct cg_buf *out);
 
 void cg_emetric_stats(struct cg_emetric_stats *out);
 
-/* Escapes a label value for the exposition format (backslash, quote,
- * newline). Returns 0 or -1 (out of memory). */
+/* Appends a label value escaped for the exposition format (backslash,
+ * quote, newline); metrics.c escapes certificate subjects with it too.
+ * Returns 0 or -1 (out of memory). */
 int cg_emetric_label_escape(struct cg_buf *out, struct cg_str v);
 
 /* The stored form of a label value: at most CG_EMETRIC_MAX_VALUE bytes cut
