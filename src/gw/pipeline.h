@@ -56,6 +56,7 @@ enum cg_step_kind {
 	CG_STEP_CACHE_LOOKUP,      /* cachepol.c runs these three */
 	CG_STEP_CACHE_STORE,
 	CG_STEP_CACHE_REMOVE,
+	CG_STEP_EMIT_METRIC,       /* emitmetric.c */
 };
 
 /* forward-client-certificate formats (certgate's extension policy). */
@@ -64,6 +65,7 @@ enum cg_fwd_cert { CG_FWD_CERT_NONE = 0, CG_FWD_CERT_RFC9440, CG_FWD_CERT_XFCC }
 struct cg_step;
 struct cg_cors;
 struct cg_jwt;
+struct cg_emetric;
 
 struct cg_step_list {
 	struct cg_step *items;
@@ -85,6 +87,7 @@ struct cg_step {
 	const struct cg_cors *cors;           /* cors: origins, methods, headers (gw/cors.c) */
 	struct cg_throttle *throttle;         /* rate-limit, quota, limit-concurrency (throttle.h) */
 	struct cg_jwt *jwt;                   /* validate-jwt (jwt.h) */
+	struct cg_emetric *emetric;           /* emit-metric (emitmetric.h) */
 };
 
 struct cg_pipeline {
