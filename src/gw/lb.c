@@ -1,168 +1,20 @@
-/* Backend pools and circuit breakers: durations, the breaker's counting
+/* Backend pools and circuit breakers: the breaker's counting
  * and tripping, and the choice of a pool member (see lb.h). */
 #include "gw/lb.h"
 
-#include <stdio.h>
-#include <string.h>
+#include <time.h>
 
-/* ---- ISO 8601 durations ------------------------------------------------ */
-
-#define MS_PER_S 1000LL
-
-struct dur_unit {
-	char letter;
-	bool time_part; /* after 'T' */
-	int64_t ms;     /* milliseconds per unit */
-};
-
-static const struct dur_unit dur_units[] = {
-	{ 'W', false, 7 * 24 * 3600 * MS_PER_S },
-	{ 'D', false, 24 * 3600 * MS_PER_S },
-	{ 'H', true, 3600 * MS_PER_S },
-	{ 'M', true, 60 * MS_PER_S },
-	{ 'S', true, MS_PER_S },
-};
-#define NUM_DUR_UNITS (sizeof(dur_units) / sizeof(dur_units[0]))
-
-static bool is_digit(char c)
+int64_t cg_lb_now_ms(void)
 {
-	return c >= '0' && c <= '9';
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads digits at s[*i] into *v (bounded so that v * any unit stays far
- * from overflow); false when there are none or too many. */
-static bool read_int(struct cg_str s, size_t *i, int64_t *v)
-{
-	size_t start = *i;
-	*v = 0;
-	while (*i < s.len && is_digit(s.ptr[*i])) {
-		if (*i - start >= 9)
-			return false;
-		*v = *v * 10 + (s.ptr[*i] - '0');
-		(*i)++;
-	}
-	return *i > start;
-}
-
-/* Reads an optional ".fff" after whole seconds into milliseconds. */
-static bool read_fraction(struct cg_str s, size_t *i, int64_t *ms)
-{
-	*ms = 0;
-	if (*i >= s.len || (s.ptr[*i] != '.' && s.ptr[*i] != ','))
-		return true;
-	(*i)++;
-	size_t start = *i;
-	int64_t scale = 100;
-	while (*i < s.len && is_digit(s.ptr[*i])) {
-		*ms += (s.ptr[*i] - '0') * scale;
-		scale /= 10;
-		(*i)++;
-	}
-	return *i > start;
-}
-
-/* The unit after a number at s[*i], or NULL when out of order (each unit
- * at most once, in dur_units order, on the right side of 'T'). */
-static const struct dur_unit *next_unit(struct cg_str s, size_t *i, bool time_part, size_t *next)
-{
-	if (*i >= s.len)
-		return NULL;
-	for (size_t u = *next; u < NUM_DUR_UNITS; u++) {
-		if (dur_units[u].letter == s.ptr[*i] && dur_units[u].time_part == time_part) {
-			(*i)++;
-			*next = u + 1;
-			return &dur_units[u];
-		}
-	}
-	return NULL;
-}
-
-/* Parses s (already known to start with 'P') into *ms; false when it is
- * not a duration of our grammar. */
-static bool parse_components(struct cg_str s, int64_t *ms)
-{
-	size_t i = 1, next = 0, parts = 0;
-	bool time_part = false;
-	*ms = 0;
-	while (i < s.len) {
-		if (s.ptr[i] == 'T' && !time_part) {
-			time_part = true;
-			if (++i == s.len)
-				return false; /* "PT" needs a component */
-			continue;
-		}
-		int64_t v, frac = 0;
-		if (!read_int(s, &i, &v))
-			return false;
-		if (!read_fraction(s, &i, &frac))
-			return false;
-		const struct dur_unit *u = next_unit(s, &i, time_part, &next);
-		if (!u || (frac && u->letter != 'S'))
-			return false;
-		*ms += v * u->ms + frac;
-		if (*ms > CG_LB_MAX_DURATION_MS)
-			*ms = CG_LB_MAX_DURATION_MS + 1; /* stays too long, no overflow */
-		parts++;
-	}
-	return parts > 0;
-}
-
-/* Whether s names years or months (before any 'T', 'Y' or 'M'). */
-static bool has_calendar_units(struct cg_str s)
-{
-	for (size_t i = 0; i < s.len && s.ptr[i] != 'T'; i++)
-		if (s.ptr[i] == 'Y' || s.ptr[i] == 'M')
-			return true;
-	return false;
-}
-
-int cg_lb_duration_parse(const char *what, struct cg_str s, int64_t *ms, char *err, size_t errlen)
-{
-	int n = (int)(s.len > CG_LB_MAX_DURATION_TEXT ? CG_LB_MAX_DURATION_TEXT : s.len);
-	if (s.len == 0) {
-		snprintf(err, errlen, "%s is empty; give an ISO 8601 duration such as PT30S", what);
-		return -1;
-	}
-	if (s.len <= CG_LB_MAX_DURATION_TEXT && s.ptr[0] == 'P' && has_calendar_units(s)) {
-		snprintf(err, errlen,
-			 "%s '%.*s' uses years or months, whose length varies; give days, hours, "
-			 "minutes or seconds (P30D)",
-			 what, n, s.ptr);
-		return -1;
-	}
-	if (s.len > CG_LB_MAX_DURATION_TEXT || s.ptr[0] != 'P' || !parse_components(s, ms)) {
-		snprintf(err, errlen,
-			 "%s '%.*s%s' is not an ISO 8601 duration (P[nW][nD][T[nH][nM][n[.f]S]], "
-			 "e.g. PT30S, PT1M, P1DT2H)",
-			 what, n, s.ptr, s.len > CG_LB_MAX_DURATION_TEXT ? "..." : "");
-		return -1;
-	}
-	if (*ms <= 0) {
-		snprintf(err, errlen, "%s '%.*s' must be at least 1 millisecond", what, n, s.ptr);
-		return -1;
-	}
-	if (*ms > CG_LB_MAX_DURATION_MS) {
-		snprintf(err, errlen, "%s '%.*s' is longer than the 7 days (P7D) certgate allows", what,
-			 n, s.ptr);
-		return -1;
-	}
-	return 0;
-}
 
 /* ---- circuit breaker --------------------------------------------------- */
 
-int cg_lb_range_check(size_t i, long long min, long long max, char *err, size_t errlen)
-{
-	if (min < CG_LB_MIN_STATUS || max > CG_LB_MAX_STATUS || min > max) {
-		snprintf(err, errlen,
-			 "statusCodeRanges[%zu] {min %lld, max %lld} must satisfy %d <= min <= max <= %d",
-			 i, min, max, CG_LB_MIN_STATUS, CG_LB_MAX_STATUS);
-		return -1;
-	}
-	return 0;
-}
-
-bool cg_lb_is_failure(const struct cg_lb_rule *rule, int status)
+bool cg_lb_is_failure(const struct cg_model_breaker *rule, int status)
 {
 	if (status == 0)
 		return rule->transport_errors;
@@ -200,7 +52,7 @@ int64_t cg_lb_breaker_remaining_ms(struct cg_lb_breaker *b, int64_t now_ms)
 
 /* Whether the interval's counts meet the rule (both thresholds when both
  * are set: the count is then the least number of failures that trips). */
-static bool meets_condition(const struct cg_lb_breaker *b, const struct cg_lb_rule *rule)
+static bool meets_condition(const struct cg_lb_breaker *b, const struct cg_model_breaker *rule)
 {
 	if (rule->count && b->failures < rule->count)
 		return false;
@@ -209,16 +61,16 @@ static bool meets_condition(const struct cg_lb_breaker *b, const struct cg_lb_ru
 	return rule->count || rule->percentage;
 }
 
-static int64_t trip_duration(const struct cg_lb_rule *rule, int64_t retry_after_ms)
+static int64_t trip_duration(const struct cg_model_breaker *rule, int64_t retry_after_ms)
 {
 	if (!rule->accept_retry_after || retry_after_ms <= 0)
 		return rule->trip_ms;
-	return retry_after_ms > CG_LB_MAX_DURATION_MS ? CG_LB_MAX_DURATION_MS : retry_after_ms;
+	return retry_after_ms > CG_STORE_MAX_DURATION_MS ? CG_STORE_MAX_DURATION_MS : retry_after_ms;
 }
 
 /* Called locked: opens a new counting interval at now when none is open
  * or the last one is over. */
-static void roll_window(struct cg_lb_breaker *b, const struct cg_lb_rule *rule, int64_t now_ms)
+static void roll_window(struct cg_lb_breaker *b, const struct cg_model_breaker *rule, int64_t now_ms)
 {
 	if (b->window_start_ms >= 0 && now_ms - b->window_start_ms < rule->interval_ms &&
 	    now_ms >= b->window_start_ms)
@@ -228,7 +80,7 @@ static void roll_window(struct cg_lb_breaker *b, const struct cg_lb_rule *rule, 
 	b->calls = 0;
 }
 
-bool cg_lb_breaker_report(struct cg_lb_breaker *b, const struct cg_lb_rule *rule, int64_t now_ms,
+bool cg_lb_breaker_report(struct cg_lb_breaker *b, const struct cg_model_breaker *rule, int64_t now_ms,
 			  int status, int64_t retry_after_ms)
 {
 	bool failure = cg_lb_is_failure(rule, status), tripped = false;

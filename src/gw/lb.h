@@ -3,9 +3,6 @@
  * they can be tested on an injected clock (tests/unit/gw/test_lb.c).
  * Semantics and the choices where APIM is silent: docs/backend-pools.md.
  *
- * Durations: cg_lb_duration_parse reads the ISO 8601 durations of
- * failureCondition.interval and tripDuration.
- *
  * Circuit breaker: one per single backend with a rule, shared by every
  * worker thread of the process (APIM self-hosted: per gateway instance;
  * never shared across a fleet). The fast path, "may I send to it now?",
@@ -26,50 +23,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "base/str.h"
+#include "store/breaker.h"
+#include "store/model-t.h"
+#include "store/store-t.h"
 
-#define CG_LB_MAX_POOL_MEMBERS   30 /* APIM: at most 30 backends in a pool */
-#define CG_LB_MAX_PRIORITY       100 /* APIM BackendPoolItem: 0..100 */
-#define CG_LB_MAX_WEIGHT         100 /* APIM BackendPoolItem: 0..100 */
-#define CG_LB_MAX_STATUS_RANGES  16
-#define CG_LB_MIN_STATUS         100
-#define CG_LB_MAX_STATUS         599
-#define CG_LB_MAX_DURATION_MS    (7LL * 24 * 3600 * 1000) /* interval, tripDuration, Retry-After */
-#define CG_LB_MAX_DURATION_TEXT  64
+#define CG_LB_MAX_POOL_MEMBERS CG_STORE_MAX_POOL_MEMBERS
 
-/* Reads an ISO 8601 duration, P[nW][nD][T[nH][nM][n[.f]S]], into
- * milliseconds (fractions below a millisecond are dropped). what names the
- * property in messages ("tripDuration"). Refuses, with a message in err:
- * text that is not such a duration, years and months (their length
- * varies), a negative sign, zero, and more than CG_LB_MAX_DURATION_MS.
- * Returns 0 or -1. */
-int cg_lb_duration_parse(const char *what, struct cg_str s, int64_t *ms, char *err, size_t errlen);
+/* The rule of a breaker is the store's validated struct cg_model_breaker
+ * (store/breaker.h reads it from APIM's JSON). */
 
-/* A failure status range, both ends included. */
-struct cg_lb_range {
-	uint16_t min, max;
-};
-
-/* Checks one statusCodeRanges entry: CG_LB_MIN_STATUS <= min <= max <=
- * CG_LB_MAX_STATUS. Returns 0, or -1 with a message naming range i. */
-int cg_lb_range_check(size_t i, long long min, long long max, char *err, size_t errlen);
-
-/* A circuitBreaker rule (APIM allows one per backend), as validated. */
-struct cg_lb_rule {
-	uint32_t count;      /* failures within interval that trip it; 0 = not set */
-	uint32_t percentage; /* 1..100 % of the interval's calls that trip it; 0 = not set */
-	int64_t interval_ms; /* > 0 */
-	int64_t trip_ms;     /* > 0 */
-	bool accept_retry_after;
-	bool transport_errors; /* errorReasons listed: no response (connect failure, timeout) is a failure */
-	struct cg_lb_range ranges[CG_LB_MAX_STATUS_RANGES];
-	size_t num_ranges;
-};
+/* Monotonic milliseconds (the clock the gateway passes as now_ms). */
+int64_t cg_lb_now_ms(void);
 
 /* Whether an outcome is a failure under rule: status is the backend's
  * response status, or 0 when no response came (connection failure,
  * timeout). */
-bool cg_lb_is_failure(const struct cg_lb_rule *rule, int status);
+bool cg_lb_is_failure(const struct cg_model_breaker *rule, int status);
 
 /* A breaker's running state. Initialise with cg_lb_breaker_init, release
  * with cg_lb_breaker_destroy. */
@@ -92,10 +61,10 @@ bool cg_lb_breaker_allows(struct cg_lb_breaker *b, int64_t now_ms);
 /* Counts one outcome (see cg_lb_is_failure) of a request sent to the
  * backend. retry_after_ms is the backend's Retry-After in milliseconds,
  * or -1 when it sent none (used only when the rule accepts it and this
- * outcome trips the breaker; capped at CG_LB_MAX_DURATION_MS). Outcomes
+ * outcome trips the breaker; capped at CG_STORE_MAX_DURATION_MS). Outcomes
  * arriving while tripped (requests sent before the trip) are not counted.
  * Returns true when this outcome tripped the breaker. Any thread. */
-bool cg_lb_breaker_report(struct cg_lb_breaker *b, const struct cg_lb_rule *rule, int64_t now_ms,
+bool cg_lb_breaker_report(struct cg_lb_breaker *b, const struct cg_model_breaker *rule, int64_t now_ms,
 			  int status, int64_t retry_after_ms);
 
 /* Milliseconds until the breaker closes again (> 0 while tripped), or 0. */

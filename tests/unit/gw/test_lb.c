@@ -12,12 +12,13 @@
 #include <cmocka.h>
 
 #include "gw/lb.h"
+#include "store/store-t.h"
 
 static int64_t dur(const char *text)
 {
 	char err[256] = "";
 	int64_t ms = -7;
-	if (cg_lb_duration_parse("interval", cg_str_from_c(text), &ms, err, sizeof(err))) {
+	if (cg_store_duration_parse("interval", cg_str_from_c(text), &ms, err, sizeof(err))) {
 		print_message("%s\n", err);
 		return -1;
 	}
@@ -28,7 +29,7 @@ static void dur_refused(const char *text, const char *want)
 {
 	char err[256] = "";
 	int64_t ms;
-	assert_int_equal(cg_lb_duration_parse("tripDuration", cg_str_from_c(text), &ms, err, sizeof(err)), -1);
+	assert_int_equal(cg_store_duration_parse("tripDuration", cg_str_from_c(text), &ms, err, sizeof(err)), CG_STORE_FAIL_INVALID);
 	assert_string_equal(err, want);
 }
 
@@ -42,7 +43,7 @@ static void t_durations(void **state)
 	assert_int_equal(dur("P1W"), 7 * 24 * 3600000LL);
 	assert_int_equal(dur("PT0.001S"), 1);
 	assert_int_equal(dur("PT0.0019S"), 1); /* below a millisecond dropped */
-	assert_int_equal(dur("P7D"), CG_LB_MAX_DURATION_MS);
+	assert_int_equal(dur("P7D"), CG_STORE_MAX_DURATION_MS);
 }
 
 static void t_duration_refusals(void **state)
@@ -71,19 +72,19 @@ static void t_ranges(void **state)
 {
 	(void)state;
 	char err[256] = "";
-	assert_int_equal(cg_lb_range_check(0, 500, 599, err, sizeof(err)), 0);
-	assert_int_equal(cg_lb_range_check(0, 100, 100, err, sizeof(err)), 0);
-	assert_int_equal(cg_lb_range_check(2, 99, 200, err, sizeof(err)), -1);
+	assert_int_equal(cg_store_range_check(0, 500, 599, err, sizeof(err)), 0);
+	assert_int_equal(cg_store_range_check(0, 100, 100, err, sizeof(err)), 0);
+	assert_int_equal(cg_store_range_check(2, 99, 200, err, sizeof(err)), CG_STORE_FAIL_INVALID);
 	assert_string_equal(err, "statusCodeRanges[2] {min 99, max 200} must satisfy 100 <= min <= max <= 599");
-	assert_int_equal(cg_lb_range_check(0, 500, 600, err, sizeof(err)), -1);
-	assert_int_equal(cg_lb_range_check(1, 503, 500, err, sizeof(err)), -1);
+	assert_int_equal(cg_store_range_check(0, 500, 600, err, sizeof(err)), CG_STORE_FAIL_INVALID);
+	assert_int_equal(cg_store_range_check(1, 503, 500, err, sizeof(err)), CG_STORE_FAIL_INVALID);
 	assert_string_equal(err, "statusCodeRanges[1] {min 503, max 500} must satisfy 100 <= min <= max <= 599");
 }
 
-static struct cg_lb_rule rule_5xx(uint32_t count, uint32_t pct)
+static struct cg_model_breaker rule_5xx(uint32_t count, uint32_t pct)
 {
-	struct cg_lb_rule r = { .count = count, .percentage = pct, .interval_ms = 10000, .trip_ms = 5000 };
-	r.ranges[0] = (struct cg_lb_range){ 500, 599 };
+	struct cg_model_breaker r = { .count = count, .percentage = pct, .interval_ms = 10000, .trip_ms = 5000 };
+	r.ranges[0] = (struct cg_model_status_range){ 500, 599 };
 	r.num_ranges = 1;
 	return r;
 }
@@ -91,8 +92,8 @@ static struct cg_lb_rule rule_5xx(uint32_t count, uint32_t pct)
 static void t_is_failure(void **state)
 {
 	(void)state;
-	struct cg_lb_rule r = rule_5xx(3, 0);
-	r.ranges[1] = (struct cg_lb_range){ 429, 429 };
+	struct cg_model_breaker r = rule_5xx(3, 0);
+	r.ranges[1] = (struct cg_model_status_range){ 429, 429 };
 	r.num_ranges = 2;
 	assert_true(cg_lb_is_failure(&r, 500));
 	assert_true(cg_lb_is_failure(&r, 599));
@@ -109,7 +110,7 @@ static void t_is_failure(void **state)
 static void t_breaker_count(void **state)
 {
 	(void)state;
-	struct cg_lb_rule r = rule_5xx(3, 0);
+	struct cg_model_breaker r = rule_5xx(3, 0);
 	struct cg_lb_breaker b;
 	cg_lb_breaker_init(&b);
 	assert_false(cg_lb_breaker_report(&b, &r, 1000, 500, -1));
@@ -137,7 +138,7 @@ static void t_breaker_count(void **state)
 static void t_breaker_interval(void **state)
 {
 	(void)state;
-	struct cg_lb_rule r = rule_5xx(2, 0);
+	struct cg_model_breaker r = rule_5xx(2, 0);
 	struct cg_lb_breaker b;
 	cg_lb_breaker_init(&b);
 	assert_false(cg_lb_breaker_report(&b, &r, 0, 500, -1));
@@ -150,7 +151,7 @@ static void t_breaker_interval(void **state)
 static void t_breaker_percentage(void **state)
 {
 	(void)state;
-	struct cg_lb_rule r = rule_5xx(0, 50);
+	struct cg_model_breaker r = rule_5xx(0, 50);
 	struct cg_lb_breaker b;
 	cg_lb_breaker_init(&b);
 	for (int i = 0; i < 3; i++)
@@ -171,8 +172,8 @@ static void t_breaker_percentage(void **state)
 static void t_breaker_retry_after(void **state)
 {
 	(void)state;
-	struct cg_lb_rule r = rule_5xx(1, 0);
-	r.ranges[1] = (struct cg_lb_range){ 429, 429 };
+	struct cg_model_breaker r = rule_5xx(1, 0);
+	r.ranges[1] = (struct cg_model_status_range){ 429, 429 };
 	r.num_ranges = 2;
 	struct cg_lb_breaker b;
 	cg_lb_breaker_init(&b);
@@ -186,7 +187,7 @@ static void t_breaker_retry_after(void **state)
 	assert_true(cg_lb_breaker_report(&b, &r, 65000, 503, -1));
 	assert_int_equal(cg_lb_breaker_remaining_ms(&b, 65000), 5000);
 	assert_true(cg_lb_breaker_report(&b, &r, 70000, 503, 100LL * 24 * 3600 * 1000));
-	assert_int_equal(cg_lb_breaker_remaining_ms(&b, 70000), CG_LB_MAX_DURATION_MS);
+	assert_int_equal(cg_lb_breaker_remaining_ms(&b, 70000), CG_STORE_MAX_DURATION_MS);
 	assert_int_equal(atomic_load(&b.trips), 4);
 	cg_lb_breaker_destroy(&b);
 }
@@ -275,7 +276,7 @@ static void t_pool_priorities(void **state)
  * and reports never lose a count (the mutex), checked by the trip total. */
 struct th_arg {
 	struct cg_lb_breaker *b;
-	const struct cg_lb_rule *r;
+	const struct cg_model_breaker *r;
 	int trips;
 };
 
@@ -290,7 +291,7 @@ static void *th_report(void *p)
 static void t_threads(void **state)
 {
 	(void)state;
-	struct cg_lb_rule r = rule_5xx(4, 0);
+	struct cg_model_breaker r = rule_5xx(4, 0);
 	r.trip_ms = 1;
 	struct cg_lb_breaker b;
 	cg_lb_breaker_init(&b);
