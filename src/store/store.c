@@ -877,7 +877,7 @@ static struct cg_model_backend *model_backend(struct cg_model *m, const char *id
 	return NULL;
 }
 
-/* Pool members (migration 13), in their pools' order. */
+/* Pool members (migration 12), in their pools' order. */
 static int load_pool_members(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
 {
 	struct cg_db_stmt *s = cg_store_prepare(
@@ -924,7 +924,7 @@ static int backend_row(struct cg_model *m, struct cg_db_stmt *s, struct cg_model
 	return b->breaker_json ? load_breaker(m, b, err, errlen) : 0;
 }
 
-/* Backends (migration 7, pools and breakers migration 13). */
+/* Backends (migration 7, pools and breakers migration 12). */
 static int load_backends(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
 {
 	size_t nb;
