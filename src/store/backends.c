@@ -136,12 +136,13 @@ static int canon_breaker(const char *text, char **out, char *err, size_t errlen)
 	return rc;
 }
 
+/* stored_pool: what the backend is now; is_pool: what it becomes. */
 static int check_input(struct cg_store *st, const struct cg_store_backend_set *in, bool exists,
-		       int is_pool, char *err, size_t errlen)
+		       int stored_pool, int is_pool, char *err, size_t errlen)
 {
 	if (is_pool)
 		return check_pool(st, in, err, errlen);
-	if (!in->url && (!exists || in->is_pool == 0))
+	if (!in->url && (!exists || stored_pool))
 		return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
 				      exists ? "backend '%s' is a pool; a url is needed to make it a "
 					       "single backend"
@@ -243,7 +244,7 @@ int cg_store_backend_set(struct cg_store *st, const struct cg_store_backend_set 
 	    (rc = stored_kind(st, in.id, &exists, &stored_pool, err, errlen)))
 		goto out;
 	int is_pool = in.is_pool >= 0 ? in.is_pool : stored_pool;
-	if ((rc = check_input(st, &in, exists, is_pool, err, errlen)) ||
+	if ((rc = check_input(st, &in, exists, stored_pool, is_pool, err, errlen)) ||
 	    (rc = write_row(st, &in, exists, is_pool, url, breaker, err, errlen)) ||
 	    (in.is_pool >= 0 && (rc = write_members(st, &in, err, errlen))))
 		goto out;

@@ -154,12 +154,14 @@ int cg_store_duration_parse(const char *what, struct cg_str s, int64_t *ms, char
 
 /* ---- circuitBreaker ---- */
 
-int cg_store_range_check(size_t i, long long min, long long max, char *err, size_t errlen)
+int cg_store_range_check(const char *path, size_t i, long long min, long long max, char *err,
+			 size_t errlen)
 {
 	if (min < CG_STORE_MIN_FAIL_STATUS || max > CG_STORE_MAX_FAIL_STATUS || min > max) {
 		snprintf(err, errlen,
-			 "statusCodeRanges[%zu] {min %lld, max %lld} must satisfy %d <= min <= max <= %d",
-			 i, min, max, CG_STORE_MIN_FAIL_STATUS, CG_STORE_MAX_FAIL_STATUS);
+			 "%s.statusCodeRanges[%zu] {min %lld, max %lld} must satisfy %d <= min <= max "
+			 "<= %d",
+			 path, i, min, max, CG_STORE_MIN_FAIL_STATUS, CG_STORE_MAX_FAIL_STATUS);
 		return CG_STORE_FAIL_INVALID;
 	}
 	return 0;
@@ -234,7 +236,7 @@ static int read_ranges(json_t *fc, const char *path, struct cg_model_breaker *ou
 			return cg_store_failf(err, errlen, CG_STORE_FAIL_INVALID,
 					      "%s.statusCodeRanges[%zu] must be {\"min\": N, \"max\": N}",
 					      path, i);
-		int rc = cg_store_range_check(i, json_integer_value(lo), json_integer_value(hi), err,
+		int rc = cg_store_range_check(path, i, json_integer_value(lo), json_integer_value(hi), err,
 					      errlen);
 		if (rc)
 			return rc;

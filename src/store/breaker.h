@@ -33,9 +33,11 @@
  * CG_STORE_FAIL_INVALID. */
 int cg_store_duration_parse(const char *what, struct cg_str s, int64_t *ms, char *err, size_t errlen);
 
-/* Checks statusCodeRanges[i]: CG_STORE_MIN_FAIL_STATUS <= min <= max <=
- * CG_STORE_MAX_FAIL_STATUS. Returns 0, or CG_STORE_FAIL_INVALID. */
-int cg_store_range_check(size_t i, long long min, long long max, char *err, size_t errlen);
+/* Checks statusCodeRanges[i] of the failure condition at path:
+ * CG_STORE_MIN_FAIL_STATUS <= min <= max <= CG_STORE_MAX_FAIL_STATUS.
+ * Returns 0, or CG_STORE_FAIL_INVALID. */
+int cg_store_range_check(const char *path, size_t i, long long min, long long max, char *err,
+			 size_t errlen);
 
 /* Reads an APIM circuitBreaker object ({"rules": [rule]}) into *out.
  * An empty or absent rules array gives *has = false. Refuses more than one

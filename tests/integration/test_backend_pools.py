@@ -218,8 +218,8 @@ class Refusals(cgtest.GatewayTestCase):
                          "is not an ISO 8601 duration (P[nW][nD][T[nH][nM][n[.f]S]], e.g. "
                          "PT30S, PT1M, P1DT2H)",
                          "m2", "--circuit-breaker", breaker(1, "PT1S", interval="PT1X"))
-        self.cli_refused("statusCodeRanges[0] {min 500, max 600} must satisfy 100 <= min <= "
-                         "max <= 599", "m2", "--circuit-breaker", breaker(1, "PT1S", ((500, 600),)))
+        self.cli_refused("properties.circuitBreaker.rules[0].failureCondition.statusCodeRanges[0] "
+                         "{min 500, max 600} must satisfy 100 <= min <= max <= 599", "m2", "--circuit-breaker", breaker(1, "PT1S", ((500, 600),)))
         two = json.loads(breaker(1, "PT1S"))
         two["rules"].append(two["rules"][0])
         self.cli_refused("properties.circuitBreaker.rules must be an array of one rule (APIM "

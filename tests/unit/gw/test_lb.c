@@ -1,85 +1,17 @@
 /* Backend pools and circuit breakers (src/gw/lb.c) on an injected clock:
- * ISO 8601 durations and their refusals, the breaker's count and
- * percentage conditions, its interval, trip duration and Retry-After,
- * and the pool's priority groups and weights. */
+ * the breaker's count and percentage conditions, its interval, trip
+ * duration and Retry-After, and the pool's priority groups and weights.
+ * (Durations and the JSON: tests/unit/store/test_breaker.c.) */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "gw/lb.h"
 #include "store/store-t.h"
-
-static int64_t dur(const char *text)
-{
-	char err[256] = "";
-	int64_t ms = -7;
-	if (cg_store_duration_parse("interval", cg_str_from_c(text), &ms, err, sizeof(err))) {
-		print_message("%s\n", err);
-		return -1;
-	}
-	return ms;
-}
-
-static void dur_refused(const char *text, const char *want)
-{
-	char err[256] = "";
-	int64_t ms;
-	assert_int_equal(cg_store_duration_parse("tripDuration", cg_str_from_c(text), &ms, err, sizeof(err)), CG_STORE_FAIL_INVALID);
-	assert_string_equal(err, want);
-}
-
-static void t_durations(void **state)
-{
-	(void)state;
-	assert_int_equal(dur("PT30S"), 30000);
-	assert_int_equal(dur("PT1M"), 60000);
-	assert_int_equal(dur("PT1H2M3.5S"), 3723500);
-	assert_int_equal(dur("P1DT2H"), 26 * 3600000LL);
-	assert_int_equal(dur("P1W"), 7 * 24 * 3600000LL);
-	assert_int_equal(dur("PT0.001S"), 1);
-	assert_int_equal(dur("PT0.0019S"), 1); /* below a millisecond dropped */
-	assert_int_equal(dur("P7D"), CG_STORE_MAX_DURATION_MS);
-}
-
-static void t_duration_refusals(void **state)
-{
-	(void)state;
-	const char *grammar = "is not an ISO 8601 duration (P[nW][nD][T[nH][nM][n[.f]S]], e.g. PT30S, PT1M, P1DT2H)";
-	const char *bad[] = { "P", "PT", "P1DT", "30S", "PT1X", "PT1S2M", "PT1.5M", "P1H", "PT1D",
-			      "-PT1S", "PT1SS", "PT.5S", "PT1234567890S", "pt1s" };
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char want[256];
-		snprintf(want, sizeof(want), "tripDuration '%s' %s", bad[i], grammar);
-		dur_refused(bad[i], want);
-	}
-	dur_refused("", "tripDuration is empty; give an ISO 8601 duration such as PT30S");
-	dur_refused("P1M", "tripDuration 'P1M' uses years or months, whose length varies; give days, hours, "
-			   "minutes or seconds (P30D)");
-	dur_refused("P1Y", "tripDuration 'P1Y' uses years or months, whose length varies; give days, hours, "
-			   "minutes or seconds (P30D)");
-	dur_refused("PT0S", "tripDuration 'PT0S' must be at least 1 millisecond");
-	dur_refused("PT0.0001S", "tripDuration 'PT0.0001S' must be at least 1 millisecond");
-	dur_refused("P7DT0.001S", "tripDuration 'P7DT0.001S' is longer than the 7 days (P7D) certgate allows");
-	dur_refused("P999999999W", "tripDuration 'P999999999W' is longer than the 7 days (P7D) certgate allows");
-}
-
-static void t_ranges(void **state)
-{
-	(void)state;
-	char err[256] = "";
-	assert_int_equal(cg_store_range_check(0, 500, 599, err, sizeof(err)), 0);
-	assert_int_equal(cg_store_range_check(0, 100, 100, err, sizeof(err)), 0);
-	assert_int_equal(cg_store_range_check(2, 99, 200, err, sizeof(err)), CG_STORE_FAIL_INVALID);
-	assert_string_equal(err, "statusCodeRanges[2] {min 99, max 200} must satisfy 100 <= min <= max <= 599");
-	assert_int_equal(cg_store_range_check(0, 500, 600, err, sizeof(err)), CG_STORE_FAIL_INVALID);
-	assert_int_equal(cg_store_range_check(1, 503, 500, err, sizeof(err)), CG_STORE_FAIL_INVALID);
-	assert_string_equal(err, "statusCodeRanges[1] {min 503, max 500} must satisfy 100 <= min <= max <= 599");
-}
 
 static struct cg_model_breaker rule_5xx(uint32_t count, uint32_t pct)
 {
@@ -309,9 +241,6 @@ static void t_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(t_durations),
-		cmocka_unit_test(t_duration_refusals),
-		cmocka_unit_test(t_ranges),
 		cmocka_unit_test(t_is_failure),
 		cmocka_unit_test(t_breaker_count),
 		cmocka_unit_test(t_breaker_interval),
