@@ -1,8 +1,8 @@
 /* backends/{id} in APIM's shape: url, credentials.certificateIds (the
  * client certificate for backend mTLS; certgate holds at most one) and
- * tls.validateCertificateChain/Name. APIM features certgate does not have
- * (pools, circuit breakers, proxies, header/query/authorization
- * credentials) are refused rather than ignored: a backend that silently
+ * tls.validateCertificateChain/Name, circuitBreaker; type Pool with
+ * pool.services (store/breaker.h reads both). APIM features certgate does
+ * not have (proxies, header/query/authorization credentials) are refused rather than ignored: a backend that silently
  * lost its credentials or proxy would send requests somewhere else, or
  * unauthenticated. */
 #include <stddef.h>
@@ -13,13 +13,14 @@
 
 #include "admin/admin-int.h"
 #include "base/log.h"
+#include "store/breaker.h"
 
 #define TYPE_BACKEND "Microsoft.ApiManagement/service/backends"
 
-static json_t *backend_json(const struct cg_model_backend *b)
+/* APIM's properties of a single backend. */
+static json_t *single_props(const struct cg_model_backend *b)
 {
-	char rid[32 + CG_ADMIN_MAX_NAME_LEN], cid[32 + CG_ADMIN_MAX_NAME_LEN];
-	snprintf(rid, sizeof(rid), "/backends/%s", b->id);
+	char cid[32 + CG_ADMIN_MAX_NAME_LEN];
 	json_t *ids = json_array();
 	if (b->client_cert_id) {
 		snprintf(cid, sizeof(cid), "/certificates/%s", b->client_cert_id);
@@ -29,6 +30,18 @@ static json_t *backend_json(const struct cg_model_backend *b)
 			      "type", "Single", "credentials", "certificateIds", ids, "tls",
 			      "validateCertificateChain", b->validate_chain,
 			      "validateCertificateName", b->validate_name);
+	if (p && b->breaker_json)
+		json_object_set_new(p, "circuitBreaker", json_loads(b->breaker_json, 0, NULL));
+	return p;
+}
+
+static json_t *backend_json(const struct cg_model_backend *b)
+{
+	char rid[32 + CG_ADMIN_MAX_NAME_LEN];
+	snprintf(rid, sizeof(rid), "/backends/%s", b->id);
+	json_t *p = b->members ? json_pack("{s:s,s:s,s:o}", "protocol", "http", "type", "Pool", "pool",
+					   cg_store_pool_to_json(b->members, b->num_members))
+			       : single_props(b);
 	return p ? cg_admin_resource(rid, b->id, TYPE_BACKEND, p) : NULL;
 }
 
@@ -124,8 +137,7 @@ static int read_credentials(json_t *p, const char **cert, struct cg_admin_resp *
 /* Refuses APIM backend features certgate does not implement. */
 static int refuse_unsupported(json_t *p, struct cg_admin_resp *resp)
 {
-	static const char *const keys[] = { "pool", "circuitBreaker", "proxy",
-					    "serviceFabricCluster", "resourceId" };
+	static const char *const keys[] = { "proxy", "serviceFabricCluster", "resourceId" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		json_t *v = json_object_get(p, keys[i]);
 		if (v && !json_is_null(v)) {
@@ -134,18 +146,61 @@ static int refuse_unsupported(json_t *p, struct cg_admin_resp *resp)
 			return -1;
 		}
 	}
-	const char *proto, *type;
-	if (cg_admin_opt_string(p, "protocol", &proto, resp) ||
-	    cg_admin_opt_string(p, "type", &type, resp))
+	const char *proto;
+	if (cg_admin_opt_string(p, "protocol", &proto, resp))
 		return -1;
 	if (proto && strcmp(proto, "http") != 0) {
 		cg_admin_error(resp, 400, "ValidationError",
 			       "properties.protocol '%s' is not supported (only \"http\")", proto);
 		return -1;
 	}
-	if (type && strcmp(type, "Single") != 0) {
+	return 0;
+}
+
+/* type and pool into in (is_pool -1 when neither is given; members into
+ * room). Returns 0, or -1 after a 400. */
+static int read_pool(json_t *p, struct cg_store_backend_set *in, struct cg_model_pool_member *room,
+		     struct cg_admin_resp *resp)
+{
+	const char *type;
+	json_t *pool = json_object_get(p, "pool");
+	char err[CG_STORE_ERR_LEN];
+	if (cg_admin_opt_string(p, "type", &type, resp))
+		return -1;
+	if (type && strcmp(type, "Single") != 0 && strcmp(type, "Pool") != 0) {
 		cg_admin_error(resp, 400, "ValidationError",
-			       "properties.type '%s' is not supported (only \"Single\")", type);
+			       "properties.type '%s' is not a backend type (\"Single\" or \"Pool\")",
+			       type);
+		return -1;
+	}
+	bool has_pool = pool && !json_is_null(pool);
+	in->is_pool = type ? strcmp(type, "Pool") == 0 : has_pool ? 1 : -1;
+	if (has_pool && in->is_pool != 1) {
+		cg_admin_error(resp, 400, "ValidationError",
+			       "properties.pool needs properties.type \"Pool\"");
+		return -1;
+	}
+	if (in->is_pool == 1 && !has_pool) {
+		cg_admin_error(resp, 400, "ValidationError",
+			       "properties.type \"Pool\" needs properties.pool.services");
+		return -1;
+	}
+	if (has_pool && cg_store_pool_from_json(pool, room, &in->num_members, err, sizeof(err))) {
+		cg_admin_error(resp, 400, "ValidationError", "%s", err);
+		return -1;
+	}
+	in->members = room;
+	return 0;
+}
+
+/* circuitBreaker as JSON text into *text (malloc'd; NULL = absent, keep;
+ * "" = null, none). Returns 0, or -1 after a 500. */
+static int read_breaker(json_t *p, char **text, struct cg_admin_resp *resp)
+{
+	json_t *cb = json_object_get(p, "circuitBreaker");
+	*text = !cb ? NULL : json_is_null(cb) ? strdup("") : json_dumps(cb, JSON_COMPACT);
+	if (cb && !*text) {
+		cg_admin_error(resp, 500, "InternalError", "out of memory");
 		return -1;
 	}
 	return 0;
@@ -217,24 +272,25 @@ void cg_admin_h_backend(struct cg_admin_ctx *ctx, const struct cg_admin_req *req
 		return;
 	json_t *p = cg_admin_props(body, resp);
 	const char *url, *cert;
+	char *breaker = NULL;
 	int chain, name, creds;
+	struct cg_model_pool_member room[CG_STORE_MAX_POOL_MEMBERS];
+	bool created = false;
+	struct cg_store_backend_set in = { .id = rt->name, .created = &created };
 	if (!p || cg_admin_opt_string(p, "url", &url, resp) || refuse_unsupported(p, resp) ||
+	    read_pool(p, &in, room, resp) || read_breaker(p, &breaker, resp) ||
 	    (creds = read_credentials(p, &cert, resp)) < 0 || read_tls(p, &chain, &name, resp))
 		goto out;
 	if (!cg_admin_if_match_ok(req, exists, etag)) {
 		cg_admin_precondition_failed(resp, what, exists);
 		goto out;
 	}
-	bool created = false;
-	struct cg_store_backend_set in = {
-		.id = rt->name,
-		.url = url,
-		.client_cert_id = creds == 1 ? cert : NULL,
-		.no_client_cert = creds == 1 && !cert,
-		.validate_chain = chain,
-		.validate_name = name,
-		.created = &created,
-	};
+	in.url = url;
+	in.client_cert_id = creds == 1 ? cert : NULL;
+	in.no_client_cert = creds == 1 && !cert && in.is_pool != 1;
+	in.validate_chain = chain;
+	in.validate_name = name;
+	in.breaker_json = breaker;
 	int rc = cg_store_backend_set(ctx->store, &in, err, sizeof(err));
 	/* A missing or keyless client certificate, a clash: the body is wrong. */
 	if (rc == CG_STORE_FAIL_NOT_FOUND || rc == CG_STORE_FAIL_CONFLICT)
@@ -246,5 +302,6 @@ void cg_admin_h_backend(struct cg_admin_ctx *ctx, const struct cg_admin_req *req
 	cg_log_info("admin: backend '%s' %s", rt->name, created ? "created" : "updated");
 	answer(ctx, rt->name, created ? 201 : 200, resp);
 out:
+	free(breaker);
 	json_decref(body);
 }

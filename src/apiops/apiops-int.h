@@ -65,6 +65,10 @@ struct cg_apiops_backend {
 	const char *client_cert_id; /* from credentials.certificateIds[0], or NULL */
 	bool validate_chain;        /* tls.*: APIM's default is true */
 	bool validate_name;
+	bool is_pool;               /* type Pool: members instead of url */
+	struct cg_model_pool_member *members; /* pool.services (ids in the plan's arena) */
+	size_t num_members;
+	const char *breaker_json;   /* circuitBreaker as JSON text, or NULL */
 };
 
 struct cg_apiops_fragment {

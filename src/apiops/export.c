@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "apiops/apiops-int.h"
+#include "store/breaker.h"
 #include "apiops/apiops.h"
 #include "store/cert.h"
 #include "store/protocols.h"
@@ -317,7 +318,14 @@ static void export_backends(struct ex *x, const struct cg_model *m)
 		if (!safe_name(x, "backend id", b->id) || !path_of(x, p, "backends/%s", b->id) ||
 		    !make_dir(x, p) || !path_of(x, p, "backends/%s/backendInformation.json", b->id))
 			continue;
+		if (b->members) {
+			write_info(x, p, json_pack("{s:s, s:s, s:o}", "protocol", "http", "type", "Pool",
+						   "pool", cg_store_pool_to_json(b->members, b->num_members)));
+			continue;
+		}
 		json_t *props = json_pack("{s:s, s:s}", "url", b->url, "protocol", "http");
+		if (props && b->breaker_json)
+			json_object_set_new(props, "circuitBreaker", json_loads(b->breaker_json, 0, NULL));
 		if (props && b->client_cert_id) {
 			char *rid = NULL;
 			/* ARM names certificates by resource id; import takes the

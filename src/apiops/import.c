@@ -56,6 +56,26 @@ static bool outcome(struct wr *w, int rc, const char *file)
 	return true;
 }
 
+/* APIM's PUT replaces the whole backend: what the file omits is the
+ * default, not "keep" (no breaker, single unless type Pool). */
+static void apply_backend(struct wr *w, struct cg_store *st, const struct cg_apiops_backend *b)
+{
+	struct cg_store_backend_set in = {
+		.id = b->id,
+		.url = b->url,
+		.client_cert_id = b->client_cert_id,
+		.no_client_cert = b->client_cert_id == NULL && !b->is_pool,
+		.validate_chain = b->validate_chain,
+		.validate_name = b->validate_name,
+		.is_pool = b->is_pool,
+		.members = b->members,
+		.num_members = b->num_members,
+		.breaker_json = b->breaker_json ? b->breaker_json : "",
+	};
+	w->msg[0] = 0;
+	outcome(w, cg_store_backend_set(st, &in, w->msg, CG_STORE_DIAG_LEN), b->file);
+}
+
 static void apply_nv(struct wr *w, const struct cg_apiops_nv *nv)
 {
 	struct cg_store_nv stored;
@@ -345,21 +365,11 @@ size_t cg_apiops_apply(struct cg_store *st, const struct cg_apiops_plan *plan,
 		apply_nv(&w, &plan->nvs[i]);
 	for (size_t i = 0; i < plan->num_certs; i++)
 		apply_cert(&w, &plan->certs[i]);
-	for (size_t i = 0; i < plan->num_backends; i++) {
-		const struct cg_apiops_backend *b = &plan->backends[i];
-		/* APIM's PUT replaces the whole backend: what the file omits is
-		 * the default, not "keep". */
-		struct cg_store_backend_set in = {
-			.id = b->id,
-			.url = b->url,
-			.client_cert_id = b->client_cert_id,
-			.no_client_cert = b->client_cert_id == NULL,
-			.validate_chain = b->validate_chain,
-			.validate_name = b->validate_name,
-		};
-		w.msg[0] = 0;
-		outcome(&w, cg_store_backend_set(st, &in, w.msg, CG_STORE_DIAG_LEN), b->file);
-	}
+	/* Single backends first: pools name them. */
+	for (int pools = 0; pools < 2; pools++)
+		for (size_t i = 0; i < plan->num_backends; i++)
+			if (plan->backends[i].is_pool == pools)
+				apply_backend(&w, st, &plan->backends[i]);
 	for (size_t i = 0; i < plan->num_frags; i++) {
 		const struct cg_apiops_fragment *f = &plan->frags[i];
 		w.msg[0] = 0;

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 
 #include "apiops/apiops-int.h"
+#include "store/breaker.h"
 #include "store/protocols.h"
 #include "store/store.h"
 #include "store/validate.h"
@@ -629,7 +630,7 @@ static void read_cert(struct rd *r, const char *dir, const char *id, bool ca)
  * the backend receives or where requests go, so dropping it silently would
  * make the gateway behave differently from APIM: refuse it instead. */
 static const char *const unsupported_backend_props[] = {
-	"type", "pool", "circuitBreaker", "proxy", "serviceFabricCluster",
+	"proxy", "serviceFabricCluster",
 };
 static const char *const unsupported_credentials[] = {
 	"certificate", "query", "header", "authorization", "managedIdentity",
@@ -720,6 +721,67 @@ static bool backend_credentials(struct rd *r, json_t *props, const char *info,
 	return b->client_cert_id ? check_id(r, "certificate id", v, info) : oom(r, info);
 }
 
+/* type and pool: a pool's members into the plan's arena. */
+static bool backend_pool(struct rd *r, json_t *props, const char *info, struct cg_apiops_backend *b)
+{
+	const char *type = NULL;
+	json_t *pool = json_object_get(props, "pool");
+	char err[256];
+	struct cg_model_pool_member m[CG_STORE_MAX_POOL_MEMBERS];
+	if (!get_str(r, props, "type", false, info, &type))
+		return false;
+	if (type && strcmp(type, "Single") != 0 && strcmp(type, "Pool") != 0) {
+		cg_apiops_diag_add(r->d, true,
+				   "%s: 'properties.type' \"%s\" is not a backend type (\"Single\" or "
+				   "\"Pool\")",
+				   info, type);
+		return false;
+	}
+	b->is_pool = type && strcmp(type, "Pool") == 0;
+	bool has_pool = pool && !json_is_null(pool);
+	if (has_pool != b->is_pool) {
+		cg_apiops_diag_add(r->d, true, "%s: %s", info,
+				   has_pool ? "'properties.pool' needs 'properties.type' \"Pool\""
+					    : "'properties.type' \"Pool\" needs 'properties.pool'");
+		return false;
+	}
+	if (!has_pool)
+		return true;
+	if (cg_store_pool_from_json(pool, m, &b->num_members, err, sizeof(err))) {
+		cg_apiops_diag_add(r->d, true, "%s: %s", info, err);
+		return false;
+	}
+	b->members = cg_arena_alloc(&r->plan->arena, sizeof(m[0]) * b->num_members);
+	for (size_t i = 0; b->members && i < b->num_members; i++) {
+		b->members[i] = m[i];
+		b->members[i].backend_id =
+			cg_arena_strndup(&r->plan->arena, m[i].backend_id, strlen(m[i].backend_id));
+		if (!b->members[i].backend_id)
+			return oom(r, info);
+	}
+	return b->members ? true : oom(r, info);
+}
+
+/* circuitBreaker: checked now (every problem of the folder in one run),
+ * kept as JSON text for the store. */
+static bool backend_breaker(struct rd *r, json_t *props, const char *info, struct cg_apiops_backend *b)
+{
+	json_t *cb = json_object_get(props, "circuitBreaker");
+	struct cg_model_breaker rule;
+	bool has;
+	char err[256];
+	if (cg_store_breaker_from_json(cb, &rule, &has, err, sizeof(err))) {
+		cg_apiops_diag_add(r->d, true, "%s: %s", info, err);
+		return false;
+	}
+	if (!has)
+		return true;
+	char *text = json_dumps(cb, JSON_COMPACT);
+	b->breaker_json = text ? cg_arena_strndup(&r->plan->arena, text, strlen(text)) : NULL;
+	free(text);
+	return b->breaker_json ? true : oom(r, info);
+}
+
 static void read_backend(struct rd *r, const char *dir, const char *id)
 {
 	if (!check_id(r, "backend id", id, dir))
@@ -732,7 +794,9 @@ static void read_backend(struct rd *r, const char *dir, const char *id)
 		.file = info, .id = id, .validate_chain = true, .validate_name = true
 	};
 	const char *protocol = NULL;
-	bool ok = get_str(r, props, "url", true, info, &b.url);
+	bool ok = backend_pool(r, props, info, &b);
+	ok = get_str(r, props, "url", !b.is_pool, info, &b.url) && ok;
+	ok = backend_breaker(r, props, info, &b) && ok;
 	ok = get_str(r, props, "protocol", false, info, &protocol) && ok;
 	if (protocol && strcmp(protocol, "http") != 0) {
 		cg_apiops_diag_add(r->d, true,
@@ -743,9 +807,7 @@ static void read_backend(struct rd *r, const char *dir, const char *id)
 	}
 	for (size_t i = 0; i < sizeof(unsupported_backend_props) / sizeof(char *); i++) {
 		json_t *v = json_object_get(props, unsupported_backend_props[i]);
-		/* type "Single" is what every plain backend says. */
-		if (!v || json_is_null(v) ||
-		    (i == 0 && json_is_string(v) && strcmp(json_string_value(v), "Single") == 0))
+		if (!v || json_is_null(v))
 			continue;
 		cg_apiops_diag_add(r->d, true, "%s: 'properties.%s' is not supported by certgate",
 				   info, unsupported_backend_props[i]);

@@ -290,7 +290,9 @@ static const struct cg_cli_cmd commands[] = {
 	{ "crl rm", cg_cli_crl_rm, "crl rm ID", "Removes a CRL.\n" },
 	{ "backend set", cg_cli_backend_set,
 	  "backend set ID [--url URL] [--client-cert CERT-ID | --no-client-cert]\n"
-	  "                [--[no-]validate-chain] [--[no-]validate-name]",
+	  "                [--[no-]validate-chain] [--[no-]validate-name]\n"
+	  "                [--circuit-breaker JSON | --no-circuit-breaker]\n"
+	  "                [--pool ID[:PRIORITY[:WEIGHT]],... | --no-pool]",
 	  "Creates or updates a backend (APIM backends entity), the target of\n"
 	  "set-backend-service backend-id=\"ID\". ID is like an API id.\n"
 	  "\n"
@@ -303,6 +305,16 @@ static const struct cg_cli_cmd commands[] = {
 	  "  --no-validate-name     Do not check the backend's certificate names against\n"
 	  "                         its host (tls.validateCertificateName=false).\n"
 	  "  --validate-chain, --validate-name  Turn the checks back on.\n"
+	  "  --circuit-breaker JSON APIM's circuitBreaker object, e.g. '{\"rules\": [{\"name\":\n"
+	  "                         \"r\", \"failureCondition\": {\"count\": 3, \"interval\": \"PT1M\",\n"
+	  "                         \"statusCodeRanges\": [{\"min\": 500, \"max\": 599}]},\n"
+	  "                         \"tripDuration\": \"PT30S\", \"acceptRetryAfter\": true}]}'.\n"
+	  "  --no-circuit-breaker   Remove it.\n"
+	  "  --pool MEMBERS         Makes ID a pool (APIM type Pool) of single backends:\n"
+	  "                         ID[:PRIORITY[:WEIGHT]] comma-separated, 1 to 30;\n"
+	  "                         priority 0-100 (lower first, default 0), weight\n"
+	  "                         0-100 (default 1). A pool has no url.\n"
+	  "  --no-pool              Makes a pool a single backend again (needs --url).\n"
 	  "\n"
 	  "On update, omitted options keep their stored values.\n"
 	  "Example:\n"

@@ -378,13 +378,17 @@ static bool pipe_answer(struct cg_conn *c, enum cg_pipe_rc rc)
 	return true;
 }
 
+static void lb_report(struct cg_conn *c, int status, int64_t retry_ms);
+
 /* A failure outside the policies (backend unreachable, timeout): with a
  * pipeline it becomes LastError and goes through on-error, as in APIM. */
 static void respond_gateway_error(struct cg_conn *c, int status, const char *reason, const char *message,
 				  const char *body_message)
 {
 	struct cg_pipe *p = c->req.pipe;
-	cg_stat_inc(status == 504 ? &c->w->stats->backend_timeouts : &c->w->stats->backend_failures);
+	lb_report(c, 0, -1);
+	if (status == 502 || status == 504)
+		cg_stat_inc(status == 504 ? &c->w->stats->backend_timeouts : &c->w->stats->backend_failures);
 	if (!p || c->req.resp_started) {
 		respond_json(c, status, body_message, false);
 		return;
@@ -1448,10 +1452,95 @@ static int send_continue(struct cg_conn *c)
 	return 0;
 }
 
+/* ---- backend pools and circuit breakers (gw/lb.h) ---- */
+
+struct lb_avail {
+	const struct cg_rt_backend *all;
+	int64_t now_ms;
+};
+
+static bool lb_member_available(void *ctx, uint32_t i)
+{
+	const struct lb_avail *a = ctx;
+	const struct cg_rt_backend *b = &a->all[i];
+	return !b->breaker || cg_lb_breaker_allows(b->breaker, a->now_ms);
+}
+
+/* The backend this request goes to: a member of a pool picked now, or b
+ * itself; NULL when the breakers of every candidate are open. */
+static const struct cg_rt_backend *lb_choose(struct cg_conn *c, const struct cg_rt_backend *b)
+{
+	struct lb_avail a = { NULL, cg_lb_now_ms() };
+	if (b->pool) {
+		a.all = b->pool->all;
+		int m = cg_lb_pick(&b->pool->lb, &c->w->lb_cursor, lb_member_available, &a);
+		return m < 0 ? NULL : &a.all[b->pool->lb.members[m].backend];
+	}
+	return !b->breaker || cg_lb_breaker_allows(b->breaker, a.now_ms) ? b : NULL;
+}
+
+/* Settles r->backend before the request is sent. false when it was
+ * answered instead: 503 (through on-error) when no backend may take it. */
+static bool lb_route(struct cg_conn *c)
+{
+	struct cg_req *r = &c->req;
+	const struct cg_rt_backend *b = lb_choose(c, r->backend);
+	if (!b) {
+		char msg[200];
+		snprintf(msg, sizeof(msg), "%s '%.*s' is unavailable: its circuit breaker is open.",
+			 r->backend->pool ? "Every backend of pool" : "Backend",
+			 (int)(r->backend->id.len > 100 ? 100 : r->backend->id.len), r->backend->id.ptr);
+		cg_stat_inc(&c->w->stats->breaker_rejects);
+		respond_gateway_error(c, 503, "BackendUnavailable", msg, "Service Unavailable");
+		return false;
+	}
+	if (b != r->backend) {
+		r->backend = b;
+		r->pool_key = !r->client_cert ? b->pool_key
+			: cg_str_from_c(cg_arena_printf(&c->arena, "%.*s#%.*s", CG_STR_FMT(b->pool_key),
+							CG_STR_FMT(r->client_cert->cert_id)));
+		if (!r->pool_key.ptr) {
+			respond_json(c, 503, "Service Unavailable", true);
+			return false;
+		}
+	}
+	r->breaker_armed = b->breaker != NULL;
+	return true;
+}
+
+/* Retry-After in delta-seconds as milliseconds, or -1 (absent, or an
+ * HTTP-date: the rule's tripDuration then applies). */
+static int64_t retry_after_ms(const struct cg_req *r)
+{
+	const struct cg_h1_header *h =
+		cg_h1_find_header(r->resp_hdrs, r->resp.num_headers, CG_STR("Retry-After"));
+	uint64_t v;
+	if (!h || !cg_str_to_u64(cg_str_trim_ows(h->value), 30 * 24 * 3600, &v))
+		return -1;
+	return (int64_t)v * 1000;
+}
+
+/* Counts the outcome of a request sent to a backend with a breaker
+ * (status 0: no response). Once per request. */
+static void lb_report(struct cg_conn *c, int status, int64_t retry_ms)
+{
+	struct cg_req *r = &c->req;
+	if (!r->breaker_armed)
+		return;
+	r->breaker_armed = false;
+	const struct cg_rt_backend *b = r->backend;
+	if (cg_lb_breaker_report(b->breaker, b->breaker_rule, cg_lb_now_ms(), status, retry_ms))
+		cg_log_warn("backend '%.*s': circuit breaker tripped (status %d); no requests for %lld ms",
+			    CG_STR_FMT(b->id), status,
+			    (long long)cg_lb_breaker_remaining_ms(b->breaker, cg_lb_now_ms()));
+}
+
 /* Sends the request on to its backend (after the policies, if any). */
 static void forward_request(struct cg_conn *c)
 {
 	struct cg_req *r = &c->req;
+	if (!lb_route(c))
+		return;
 	if (!r->buffered && send_continue(c) != 0)
 		return;
 	if (build_upstream_head(c) != 0) {
@@ -1944,6 +2033,7 @@ static bool step_proxy(struct cg_conn *c)
 					conn_close(c);
 					return false;
 				}
+				lb_report(c, r->resp.status, retry_after_ms(r));
 				if (r->pipe && r->pipe->pl->sec[CG_POL_OUTBOUND].n && r->pipe->pl->uses_response_body &&
 				    r->resp.body_kind != CG_H1_BODY_NONE && !cg_str_eq_lit(r->h.method, "HEAD")) {
 					/* Outbound reads the body: take it whole first. */

@@ -17,6 +17,7 @@
 #include "base/buf.h"
 #include "base/str.h"
 #include "http/h1-t.h"
+#include "gw/lb.h"
 
 /* ---- settings ---------------------------------------------------------- */
 
@@ -109,6 +110,15 @@ struct cg_rt_backend {
 	bool verify;             /* check the server certificate's name (HTTPS) */
 	struct cg_str id;        /* the backend entity's id, "" for an API's own serviceUrl */
 	SSL_CTX *ssl_ctx;        /* its own TLS settings / client certificate; NULL: the default */
+	struct cg_lb_breaker *breaker;               /* circuit breaker state (shared), or NULL */
+	const struct cg_model_breaker *breaker_rule; /* its rule */
+	const struct cg_rt_pool *pool; /* a pool (APIM type Pool): a member is picked per request */
+};
+
+/* A pool backend: members index all (the snapshot's backends). */
+struct cg_rt_pool {
+	struct cg_lb_pool lb;
+	const struct cg_rt_backend *all;
 };
 
 /* A client certificate for backend mTLS (authentication-certificate). */

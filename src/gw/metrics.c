@@ -11,6 +11,7 @@
 #include "gw/emitmetric.h"
 #include "gw/fleet.h"
 #include "gw/limits.h"
+#include "gw/snapshot.h"
 #include "gw/worker.h"
 #include "tls/crl.h"
 #include "tls/srv.h"
@@ -198,6 +199,44 @@ static int render_fleet(const struct cg_gateway *gw, struct cg_buf *out)
 	return rc;
 }
 
+/* Circuit breakers of the current snapshot: open or not, trips since the
+ * configuration was loaded (state is per snapshot: docs/backend-pools.md). */
+static int render_breakers(const struct cg_gateway *gw, struct cg_buf *out)
+{
+	pthread_mutex_lock((pthread_mutex_t *)&gw->snap_lock);
+	struct cg_snapshot *snap = gw->snap ? cg_snapshot_ref(gw->snap) : NULL;
+	pthread_mutex_unlock((pthread_mutex_t *)&gw->snap_lock);
+	int rc = cg_buf_printf(out,
+			       "# HELP certgate_backend_unavailable_total Requests answered 503 because the "
+			       "circuit breaker of their backend (or of every pool member) was open.\n"
+			       "# TYPE certgate_backend_unavailable_total counter\n"
+			       "certgate_backend_unavailable_total %llu\n"
+			       "# HELP certgate_backend_circuit_breaker_open Whether a backend's circuit "
+			       "breaker is open (tripped).\n"
+			       "# TYPE certgate_backend_circuit_breaker_open gauge\n"
+			       "# HELP certgate_backend_circuit_breaker_trips_total Times a backend's circuit "
+			       "breaker tripped since the configuration was loaded.\n"
+			       "# TYPE certgate_backend_circuit_breaker_trips_total counter\n",
+			       (unsigned long long)SUM(breaker_rejects));
+	int64_t now = cg_lb_now_ms();
+	for (size_t i = 0; snap && i < snap->num_backends && !rc; i++) {
+		const struct cg_rt_backend *b = &snap->backends[i];
+		if (!b->breaker)
+			continue;
+		char id[CG_STORE_MAX_ID_LEN + 1];
+		snprintf(id, sizeof(id), "%.*s", CG_STR_FMT(b->id));
+		rc |= cg_buf_printf(out, "certgate_backend_circuit_breaker_open{backend=\"");
+		rc |= label(out, id);
+		rc |= cg_buf_printf(out, "\"} %d\ncertgate_backend_circuit_breaker_trips_total{backend=\"",
+				    !cg_lb_breaker_allows(b->breaker, now));
+		rc |= label(out, id);
+		rc |= cg_buf_printf(out, "\"} %llu\n", (unsigned long long)atomic_load(&b->breaker->trips));
+	}
+	if (snap)
+		cg_snapshot_unref(snap);
+	return rc;
+}
+
 int cg_gw_metrics_render(void *user, struct cg_buf *out)
 {
 	const struct cg_gateway *gw = user;
@@ -238,6 +277,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			    "certgate_subscription_refusals_total{reason=\"invalid\"} %llu\n",
 			    (unsigned long long)SUM(sub_refused[0]), (unsigned long long)SUM(sub_refused[1]));
 	rc |= render_throttle(gw, out);
+	rc |= render_breakers(gw, out);
 	rc |= render_cache(out);
 	rc |= render_fleet(gw, out);
 	rc |= cg_emetric_render(out);

@@ -761,6 +761,96 @@ static SSL_CTX *backend_ctx(struct cg_snapshot *s, bool chain, bool name, const 
 	return ctx;
 }
 
+static void breaker_free_cb(void *data)
+{
+	cg_lb_breaker_destroy(data);
+}
+
+/* The backend's circuit breaker: fresh state for every snapshot (a
+ * configuration change closes every breaker; docs/backend-pools.md). */
+static int build_breaker(struct cg_snapshot *s, const struct cg_model_backend *mb, struct cg_rt_backend *b)
+{
+	if (!mb->breaker)
+		return 0;
+	struct cg_model_breaker *rule = cg_arena_alloc(&s->arena, sizeof(*rule));
+	b->breaker = cg_arena_alloc(&s->arena, sizeof(*b->breaker));
+	if (!rule || !b->breaker)
+		return -1;
+	*rule = *mb->breaker;
+	b->breaker_rule = rule;
+	cg_lb_breaker_init(b->breaker);
+	return cg_arena_on_cleanup(&s->arena, breaker_free_cb, b->breaker);
+}
+
+static int build_single(struct cg_snapshot *s, const struct cg_model_backend *mb, struct cg_rt_backend *b,
+			char *err, size_t errlen)
+{
+	char e[400];
+	e[0] = '\0';
+	if (cg_backend_parse(&s->arena, mb->url, b, e, sizeof(e)) != 0) {
+		snprintf(err, errlen, "backend '%s': %s", mb->id, e);
+		return -1;
+	}
+	if (b->unresolved)
+		cg_log_warn("backend '%s': %s (requests to it get 502 until it resolves)", mb->id, e);
+	b->verify = mb->validate_name;
+	if (b->tls && (mb->client_cert_id || !mb->validate_chain || !mb->validate_name)) {
+		b->ssl_ctx = backend_ctx(s, mb->validate_chain, mb->validate_name, mb->client_cert_id, e,
+					 sizeof(e));
+		if (!b->ssl_ctx) {
+			snprintf(err, errlen, "backend '%s': %s", mb->id, e);
+			return -1;
+		}
+		/* Its own pool: connections made with other TLS settings or
+		 * another client certificate are not interchangeable. */
+		b->pool_key = cg_str_from_c(cg_arena_printf(&s->arena, "%.*s|%s", CG_STR_FMT(b->pool_key),
+							    mb->id));
+	}
+	if (build_breaker(s, mb, b) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The index of backend id in the model (sorted by id), or -1. */
+static long model_backend_index(const struct cg_model *m, const char *id)
+{
+	for (size_t i = 0; i < m->num_backends; i++)
+		if (strcmp(m->backends[i].id, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+/* A pool's members as indexes of s->backends (built in the model's
+ * order); the store refused members that are missing or pools. */
+static int build_pool(struct cg_snapshot *s, const struct cg_model *m, const struct cg_model_backend *mb,
+		      struct cg_rt_backend *b, char *err, size_t errlen)
+{
+	struct cg_rt_pool *pool = cg_arena_zalloc(&s->arena, sizeof(*pool));
+	if (!pool) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pool->all = s->backends;
+	for (size_t k = 0; k < mb->num_members && k < CG_LB_MAX_POOL_MEMBERS; k++) {
+		const struct cg_model_pool_member *pm = &mb->members[k];
+		long i = model_backend_index(m, pm->backend_id);
+		if (i < 0 || m->backends[i].members) {
+			snprintf(err, errlen, "backend '%s': pool member '%s' is not a single backend", mb->id,
+				 pm->backend_id);
+			return -1;
+		}
+		pool->lb.members[pool->lb.num_members++] = (struct cg_lb_member){
+			(uint32_t)i, (uint8_t)(pm->priority < 0 ? 0 : pm->priority),
+			(uint8_t)(pm->weight < 0 ? 1 : pm->weight) };
+	}
+	cg_lb_pool_sort(&pool->lb);
+	b->pool = pool;
+	b->pool_key = b->id;
+	return 0;
+}
+
 static int build_backends(struct cg_snapshot *s, const struct cg_model *m, char *err, size_t errlen)
 {
 	s->backends = cg_arena_zalloc(&s->arena, sizeof(*s->backends) * (m->num_backends + 1));
@@ -771,28 +861,9 @@ static int build_backends(struct cg_snapshot *s, const struct cg_model *m, char 
 	for (size_t i = 0; i < m->num_backends; i++) {
 		const struct cg_model_backend *mb = &m->backends[i];
 		struct cg_rt_backend *b = &s->backends[i];
-		char e[400];
-		e[0] = '\0';
-		if (cg_backend_parse(&s->arena, mb->url, b, e, sizeof(e)) != 0) {
-			snprintf(err, errlen, "backend '%s': %s", mb->id, e);
-			return -1;
-		}
-		if (b->unresolved)
-			cg_log_warn("backend '%s': %s (requests to it get 502 until it resolves)", mb->id, e);
 		b->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(mb->id));
-		b->verify = mb->validate_name;
-		if (b->tls && (mb->client_cert_id || !mb->validate_chain || !mb->validate_name)) {
-			b->ssl_ctx = backend_ctx(s, mb->validate_chain, mb->validate_name, mb->client_cert_id, e,
-						 sizeof(e));
-			if (!b->ssl_ctx) {
-				snprintf(err, errlen, "backend '%s': %s", mb->id, e);
-				return -1;
-			}
-			/* Its own pool: connections made with other TLS settings or
-			 * another client certificate are not interchangeable. */
-			b->pool_key = cg_str_from_c(cg_arena_printf(&s->arena, "%.*s|%s", CG_STR_FMT(b->pool_key),
-								    mb->id));
-		}
+		if (mb->members ? build_pool(s, m, mb, b, err, errlen) : build_single(s, mb, b, err, errlen))
+			return -1;
 		s->num_backends++;
 	}
 	return 0;

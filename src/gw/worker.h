@@ -48,6 +48,7 @@ struct cg_stats {
 	atomic_uint_fast64_t vcc_failures[CG_STATS_VCC_REASONS]; /* by enum cg_vcc_reason */
 	atomic_uint_fast64_t backend_failures;  /* 502 */
 	atomic_uint_fast64_t backend_timeouts;  /* 504 */
+	atomic_uint_fast64_t breaker_rejects;   /* 503: every candidate backend's breaker open */
 	atomic_uint_fast64_t sub_refused[2];    /* 401 for a subscription key: [0] missing, [1] invalid */
 	atomic_uint_fast64_t throttled[CG_STATS_THROTTLE_KINDS]; /* refused by enum cg_stats_throttle */
 	pthread_mutex_t certs_lock;             /* guards certs: the admin thread reads them */
@@ -132,6 +133,7 @@ struct cg_req {
 	/* policies */
 	struct cg_pipe *pipe;            /* NULL when the effective policy is trivial */
 	const struct cg_rt_backend *backend; /* the API's, or set-backend-service's */
+	bool breaker_armed;              /* its outcome is owed to r->backend's circuit breaker */
 	const struct cg_rt_client_cert *client_cert; /* authentication-certificate */
 	struct cg_str pool_key;          /* backend pool key (+ the client certificate) */
 	uint64_t backend_timeout_ms;     /* forward-request timeout, else --backend-timeout */
@@ -221,6 +223,7 @@ struct cg_worker {
 	/* counters */
 	uint64_t n_requests, n_accepted, n_handshake_fail;
 	uint64_t rng;         /* request ids (not security-sensitive) */
+	uint64_t lb_cursor;   /* backend pool choices of this worker (gw/lb.h) */
 	struct cg_stats *stats;
 	struct cg_body_cert_cache *body_certs; /* authentication-certificate body contexts */
 	unsigned sweeps;      /* sweep timer ticks (1 s) */

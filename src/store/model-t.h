@@ -106,14 +106,46 @@ struct cg_model_ca {
 	bool intermediate;      /* CertificateAuthority store; false = Root */
 };
 
+/* A failure status range of a circuit breaker rule, both ends included. */
+struct cg_model_status_range {
+	uint16_t min, max;
+};
+
+#define CG_MODEL_MAX_STATUS_RANGES 16
+
+/* A backend's circuitBreaker rule (APIM allows one), as validated by the
+ * store (src/store/breaker.c); docs/backend-pools.md. */
+struct cg_model_breaker {
+	uint32_t count;      /* failures within interval that trip it; 0 = not set */
+	uint32_t percentage; /* 1..100 % of the interval's calls that trip it; 0 = not set */
+	int64_t interval_ms; /* > 0 */
+	int64_t trip_ms;     /* > 0 */
+	bool accept_retry_after;
+	bool transport_errors; /* errorReasons listed: no response (connect failure, timeout) is a failure */
+	struct cg_model_status_range ranges[CG_MODEL_MAX_STATUS_RANGES];
+	size_t num_ranges;
+};
+
+/* A member of a pool backend (APIM pool.services[]). */
+struct cg_model_pool_member {
+	const char *backend_id; /* a single backend */
+	int priority;           /* 0..100; -1 = not given (0) */
+	int weight;             /* 0..100; -1 = not given (1) */
+};
+
 /* A backend (APIM backends/{id}): where set-backend-service backend-id
- * sends requests, and how the gateway talks TLS to it. */
+ * sends requests, and how the gateway talks TLS to it. A pool (type Pool)
+ * has members instead of a url. */
 struct cg_model_backend {
 	const char *id;
-	const char *url;            /* http:// or https:// base URL */
+	const char *url;            /* http:// or https:// base URL; NULL for a pool */
 	const char *client_cert_id; /* certificate (with key) presented for mTLS, or NULL */
 	bool validate_chain;        /* APIM tls.validateCertificateChain (default true) */
 	bool validate_name;         /* APIM tls.validateCertificateName (default true) */
+	const char *breaker_json;   /* circuitBreaker as stored (ARM JSON), or NULL */
+	struct cg_model_breaker *breaker; /* parsed breaker_json, or NULL */
+	struct cg_model_pool_member *members; /* a pool's, in the stored order */
+	size_t num_members;                   /* 0 = a single backend */
 };
 
 /* A certificate revocation list uploaded for a CA (DER). */

@@ -180,6 +180,8 @@ struct cg_store_ca_add {
 	size_t warnlen;
 };
 
+struct cg_model_pool_member;
+
 /* `backend set`: creates or updates a backend. NULL / -1 keep the stored
  * value on update; on create url is required and both validations
  * default to on (APIM). */
@@ -190,6 +192,13 @@ struct cg_store_backend_set {
 	bool no_client_cert;        /* drop the client certificate */
 	int validate_chain;         /* 1, 0, or -1 = keep */
 	int validate_name;          /* 1, 0, or -1 = keep */
+	/* APIM type Pool: 1 makes it a pool of members (no url, no client
+	 * certificate, no breaker), 0 a single backend (a url is then needed
+	 * if it was a pool), -1 keeps the stored type (and members). */
+	int is_pool;
+	const struct cg_model_pool_member *members; /* is_pool 1: 1..CG_STORE_MAX_POOL_MEMBERS */
+	size_t num_members;
+	const char *breaker_json; /* properties.circuitBreaker JSON text; NULL = keep, "" = none */
 	bool *created;
 };
 

@@ -3,6 +3,7 @@
  * certs.c, crl.c and policy.c. */
 #include "store/store-int.h"
 #include "store/validate.h"
+#include "store/breaker.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -370,6 +371,32 @@ static const struct cg_store_migration migrations[] = {
 	  "  CHECK (protocols BETWEEN 1 AND 3);",
 	  "ALTER TABLE apis ADD COLUMN protocols INTEGER NOT NULL DEFAULT 3"
 	  "  CHECK (protocols BETWEEN 1 AND 3);" },
+	{ "backend pools and circuit breakers",
+	  /* A pool keeps url '' (the column is NOT NULL and SQLite cannot
+	   * drop that); its members are rows of backend_pool_members, whose
+	   * RESTRICT backs the store's own check that a member in use is not
+	   * removed. circuit_breaker holds the validated ARM JSON of
+	   * properties.circuitBreaker (store/breaker.c reads it back). */
+	  "ALTER TABLE backends ADD COLUMN is_pool INTEGER NOT NULL DEFAULT 0"
+	  "  CHECK (is_pool IN (0, 1));"
+	  "ALTER TABLE backends ADD COLUMN circuit_breaker TEXT;"
+	  "CREATE TABLE backend_pool_members ("
+	  "  pool_id TEXT NOT NULL REFERENCES backends (id) ON DELETE CASCADE,"
+	  "  position INTEGER NOT NULL,"
+	  "  member_id TEXT NOT NULL REFERENCES backends (id) ON DELETE RESTRICT,"
+	  "  priority INTEGER CHECK (priority BETWEEN 0 AND 100),"
+	  "  weight INTEGER CHECK (weight BETWEEN 0 AND 100),"
+	  "  PRIMARY KEY (pool_id, position));",
+	  "ALTER TABLE backends ADD COLUMN is_pool INTEGER NOT NULL DEFAULT 0"
+	  "  CHECK (is_pool IN (0, 1));"
+	  "ALTER TABLE backends ADD COLUMN circuit_breaker TEXT;"
+	  "CREATE TABLE backend_pool_members ("
+	  "  pool_id TEXT COLLATE \"C\" NOT NULL REFERENCES backends (id) ON DELETE CASCADE,"
+	  "  position INTEGER NOT NULL,"
+	  "  member_id TEXT COLLATE \"C\" NOT NULL REFERENCES backends (id) ON DELETE RESTRICT,"
+	  "  priority INTEGER CHECK (priority BETWEEN 0 AND 100),"
+	  "  weight INTEGER CHECK (weight BETWEEN 0 AND 100),"
+	  "  PRIMARY KEY (pool_id, position));" },
 };
 
 #define NUM_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -818,7 +845,86 @@ static const unsigned char *blob(struct cg_arena *a, struct cg_db_stmt *s, int i
 	return c;
 }
 
-/* Backends (migration 7). */
+static const char *col_or_null(struct cg_arena *a, struct cg_db_stmt *s, int i, bool *oom_out);
+
+/* A backend's stored circuit breaker, parsed into the model (the store
+ * wrote it validated; a row edited by hand that no longer reads is
+ * refused with the backend named). */
+static int load_breaker(struct cg_model *m, struct cg_model_backend *b, char *err, size_t errlen)
+{
+	json_error_t je;
+	json_t *j = json_loads(b->breaker_json, 0, &je);
+	bool has = false;
+	char why[256] = "not JSON";
+	b->breaker = cg_arena_zalloc(&m->arena, sizeof(*b->breaker));
+	if (!b->breaker) {
+		json_decref(j);
+		return oom(err, errlen);
+	}
+	int rc = j ? cg_store_breaker_from_json(j, b->breaker, &has, why, sizeof(why)) : -1;
+	json_decref(j);
+	if (rc == 0 && has)
+		return 0;
+	snprintf(err, errlen, "backend '%s': stored circuit breaker is not valid: %s", b->id, why);
+	return CG_STORE_FAIL_INVALID;
+}
+
+static struct cg_model_backend *model_backend(struct cg_model *m, const char *id)
+{
+	for (size_t i = 0; i < m->num_backends; i++)
+		if (strcmp(m->backends[i].id, id) == 0)
+			return &m->backends[i];
+	return NULL;
+}
+
+/* Pool members (migration 12), in their pools' order. */
+static int load_pool_members(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
+{
+	struct cg_db_stmt *s = cg_store_prepare(
+		st,
+		"SELECT pool_id, member_id, coalesce(priority, -1), coalesce(weight, -1) FROM "
+		"backend_pool_members ORDER BY pool_id, position",
+		err, errlen);
+	int rc;
+	if (!s)
+		return CG_STORE_FAIL_IO;
+	while ((rc = cg_db_step(s)) == CG_DB_ROW) {
+		struct cg_model_backend *p = model_backend(m, cg_db_col_text(s, 0));
+		if (!p || !p->members || p->num_members >= CG_STORE_MAX_POOL_MEMBERS)
+			continue; /* the pool's row says it is not a pool: ignored */
+		struct cg_model_pool_member *pm = &p->members[p->num_members++];
+		pm->backend_id = col(&m->arena, s, 1);
+		pm->priority = (int)cg_db_col_int(s, 2);
+		pm->weight = (int)cg_db_col_int(s, 3);
+		if (!pm->backend_id) {
+			cg_db_finalize(s);
+			return oom(err, errlen);
+		}
+	}
+	cg_db_finalize(s);
+	return rc == CG_DB_ERROR ? cg_store_sql_fail(st, "read pool members", err, errlen) : 0;
+}
+
+/* Fills one backend from a row of load_backends' query. */
+static int backend_row(struct cg_model *m, struct cg_db_stmt *s, struct cg_model_backend *b, char *err,
+		       size_t errlen)
+{
+	bool no_mem = false;
+	b->id = col(&m->arena, s, 0);
+	b->client_cert_id = col_or_null(&m->arena, s, 2, &no_mem);
+	b->validate_chain = cg_db_col_int(s, 3) != 0;
+	b->validate_name = cg_db_col_int(s, 4) != 0;
+	b->breaker_json = col_or_null(&m->arena, s, 6, &no_mem);
+	if (cg_db_col_int(s, 5))
+		b->members = cg_arena_zalloc(&m->arena, CG_STORE_MAX_POOL_MEMBERS * sizeof(*b->members));
+	else
+		b->url = col(&m->arena, s, 1);
+	if (!b->id || no_mem || (!b->members && !b->url))
+		return oom(err, errlen);
+	return b->breaker_json ? load_breaker(m, b, err, errlen) : 0;
+}
+
+/* Backends (migration 7, pools and breakers migration 12). */
 static int load_backends(struct cg_store *st, struct cg_model *m, char *err, size_t errlen)
 {
 	size_t nb;
@@ -829,28 +935,20 @@ static int load_backends(struct cg_store *st, struct cg_model *m, char *err, siz
 		return rc;
 	struct cg_db_stmt *s = cg_store_prepare(st,
 					   "SELECT id, url, client_cert_id, validate_chain, "
-					   "validate_name FROM backends ORDER BY id",
+					   "validate_name, is_pool, circuit_breaker FROM backends ORDER BY id",
 					   err, errlen);
 	if (!s)
 		return CG_STORE_FAIL_IO;
 	while ((rc = cg_db_step(s)) == CG_DB_ROW && m->num_backends < nb) {
-		struct cg_model_backend *b = &m->backends[m->num_backends++];
-		b->id = col(&m->arena, s, 0);
-		b->url = col(&m->arena, s, 1);
-		b->client_cert_id =
-			cg_db_col_null(s, 2) ? NULL : col(&m->arena, s, 2);
-		b->validate_chain = cg_db_col_int(s, 3) != 0;
-		b->validate_name = cg_db_col_int(s, 4) != 0;
-		if (!b->id || !b->url ||
-		    (!cg_db_col_null(s, 2) && !b->client_cert_id)) {
+		if ((rc = backend_row(m, s, &m->backends[m->num_backends++], err, errlen))) {
 			cg_db_finalize(s);
-			return oom(err, errlen);
+			return rc;
 		}
 	}
 	cg_db_finalize(s);
 	if (rc == CG_DB_ERROR)
 		return cg_store_sql_fail(st, "read backends", err, errlen);
-	return 0;
+	return load_pool_members(st, m, err, errlen);
 }
 
 /* Certificate revocation lists (migration 8). */

@@ -675,7 +675,8 @@ class BadInput(ApiopsBase):
         info(os.path.join(d, "backends/mtls-be/backendInformation.json"),
              {"url": "https://127.0.0.1:9/", "protocol": "soap",
               "credentials": {"certificateIds": ["/apis/x"]}})
-        self.refused(d, "plain-be/backendInformation.json: 'properties.type' is not supported",
+        self.refused(d, "plain-be/backendInformation.json: 'properties.type' \"Pool\" needs "
+                     "'properties.pool'",
                      "'properties.credentials.header' is not supported",
                      "mtls-be/backendInformation.json: 'properties.protocol' \"soap\" is not "
                      "supported",

@@ -242,11 +242,12 @@ class CliCertTest(unittest.TestCase):
         self.assertEqual(cp.stdout, "backend 'orders-be' created\n")
         self.ok("backend", "set", "plain", "--url", "http://127.0.0.1:9000/x")
         lines = self.ok("backend", "list").stdout.splitlines()
-        self.assertEqual(lines[0].split(), ["ID", "URL", "CLIENT-CERT", "CHAIN", "NAME"])
+        self.assertEqual(lines[0].split(), ["ID", "URL", "CLIENT-CERT", "CHAIN", "NAME",
+                                            "BREAKER", "POOL"])
         self.assertEqual(lines[1].split(), ["orders-be", "https://10.0.0.5:8443", "gw-client",
-                                            "no", "validate"])
+                                            "no", "validate", "-", "-"])
         self.assertEqual(lines[2].split(), ["plain", "http://127.0.0.1:9000/x", "-",
-                                            "validate", "validate"])
+                                            "validate", "validate", "-", "-"])
         j = json.loads(self.ok("backend", "show", "orders-be", "--json").stdout)
         self.assertEqual(j["properties"]["credentials"]["certificateIds"], ["gw-client"])
         self.assertEqual(j["properties"]["tls"], {"validateCertificateChain": False,

@@ -149,7 +149,10 @@ class UpgradedStore(cgtest.GatewayTestCase):
             apis=[{"id": "old", "path": "old", "backend": cls.b.url("/o")}])
         cls.gateways.append(cls.gw)
         db = sqlite3.connect(cls.gw.store)
-        db.executescript("ALTER TABLE apis DROP COLUMN protocols; PRAGMA user_version = 10;")
+        db.executescript("ALTER TABLE apis DROP COLUMN protocols; DROP TABLE backend_pool_members;"
+                         " ALTER TABLE backends DROP COLUMN is_pool;"
+                         " ALTER TABLE backends DROP COLUMN circuit_breaker;"
+                         " PRAGMA user_version = 10;")
         db.close()
         cls.gw.start()  # serve migrates the store
 

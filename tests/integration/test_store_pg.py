@@ -311,6 +311,13 @@ class SameAsSqliteTest(PgCase):
             ["backend", "set", "b2", "--url", "https://127.0.0.1:9/", "--client-cert", "c9"],
             ["cert", "rm", "c1"],  # refused: b1 presents it
             ["backend", "set", "b1", "--no-client-cert"],
+            ["backend", "set", "b3", "--url", "http://127.0.0.1:9/", "--circuit-breaker",
+             '{"rules": [{"name": "r", "failureCondition": {"count": 3, "interval": "PT1M",'
+             ' "statusCodeRanges": [{"min": 500, "max": 599}]}, "tripDuration": "PT30S"}]}'],
+            ["backend", "set", "pool1", "--pool", "b3:1:3,b1:2"],
+            ["backend", "set", "pool2", "--pool", "pool1"],  # refused: a pool in a pool
+            ["backend", "rm", "b3"],  # refused: pool1 has it
+            ["backend", "set", "pool1", "--pool", "b1:0:0"],
             ["backend", "list", "--json"],
             ["cert", "rm", "c1"],
             ["policy", "rm", "--api", "a1", "--operation", "get-x"],
@@ -560,7 +567,10 @@ class BadInputTest(PgCase):
         url = self.new_db()
         self.cg(url, "api", "set", "old", "--path", "old", "--backend", "http://127.0.0.1:9/",
                 check=True)
-        SERVER.query("ALTER TABLE apis DROP COLUMN protocols;"
+        # (Migration 12's pool table and columns go too: they come after.)
+        SERVER.query("ALTER TABLE apis DROP COLUMN protocols; DROP TABLE backend_pool_members;"
+                     " ALTER TABLE backends DROP COLUMN is_pool;"
+                     " ALTER TABLE backends DROP COLUMN circuit_breaker;"
                      " UPDATE certgate_schema SET version = 10", db=url.rsplit("/", 1)[1])
         self.cg(url, "api", "set", "new", "--path", "new", "--backend", "http://127.0.0.1:9/",
                 "--protocols", "https", check=True)
@@ -568,7 +578,7 @@ class BadInputTest(PgCase):
         self.assertEqual({a["id"]: a["protocols"] for a in apis},
                          {"new": ["https"], "old": ["http", "https"]})
         self.assertEqual(SERVER.query("SELECT max(version) FROM certgate_schema",
-                                      db=url.rsplit("/", 1)[1]), [["11"]])
+                                      db=url.rsplit("/", 1)[1]), [["12"]])
 
     def test_concurrent_writers_all_land(self):
         url = self.new_db()

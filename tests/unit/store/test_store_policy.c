@@ -718,7 +718,7 @@ static void test_upgrade_from_version_1(void **state)
 	*state = NULL;
 	/* Back to what a version-1 store was: hostnames, APIs, operations. */
 	raw_exec("DROP TABLE policies; DROP TABLE named_values; DROP TABLE fragments;"
-		 "DROP TABLE backends; DROP TABLE certificates; DROP TABLE ca_certificates;"
+		 "DROP TABLE backend_pool_members; DROP TABLE backends; DROP TABLE certificates; DROP TABLE ca_certificates;"
 		 "DROP TABLE crls; DROP TABLE subscriptions;"
 		 "DROP TABLE product_apis; DROP TABLE products;"
 		 /* apis without the subscription columns (migration 9) */
@@ -751,7 +751,7 @@ static void test_upgrade_from_version_1(void **state)
 	/* and keeps being served over both listeners (migration 11) */
 	assert_int_equal(m.apis[0].protocols, CG_MODEL_PROTO_ALL);
 	cg_model_free(&m);
-	assert_int_equal(cg_store_schema_version(), 11);
+	assert_int_equal(cg_store_schema_version(), 12);
 }
 
 /* Migration 10 copies the policies table into one with the product scope
@@ -786,6 +786,9 @@ static void test_upgrade_from_version_9_keeps_policies(void **state)
 		 "  primary_key TEXT NOT NULL UNIQUE, secondary_key TEXT NOT NULL UNIQUE,"
 		 "  expiration TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);"
 		 "ALTER TABLE apis DROP COLUMN protocols;"
+		 /* migration 12: pools and circuit breakers */
+		 "DROP TABLE backend_pool_members; ALTER TABLE backends DROP COLUMN is_pool;"
+		 "ALTER TABLE backends DROP COLUMN circuit_breaker;"
 		 "PRAGMA user_version = 9");
 	st = cg_store_open(g_store, 0, g_err, sizeof(g_err));
 	assert_non_null(st);
