@@ -226,10 +226,10 @@ static int render_breakers(const struct cg_gateway *gw, struct cg_buf *out)
 		char id[CG_STORE_MAX_ID_LEN + 1];
 		snprintf(id, sizeof(id), "%.*s", CG_STR_FMT(b->id));
 		rc |= cg_buf_printf(out, "certgate_backend_circuit_breaker_open{backend=\"");
-		rc |= label(out, id);
+		rc |= cg_emetric_label_escape(out, cg_str_from_c(id));
 		rc |= cg_buf_printf(out, "\"} %d\ncertgate_backend_circuit_breaker_trips_total{backend=\"",
 				    !cg_lb_breaker_allows(b->breaker, now));
-		rc |= label(out, id);
+		rc |= cg_emetric_label_escape(out, cg_str_from_c(id));
 		rc |= cg_buf_printf(out, "\"} %llu\n", (unsigned long long)atomic_load(&b->breaker->trips));
 	}
 	if (snap)
