@@ -112,6 +112,7 @@ struct cg_rt_backend {
 	SSL_CTX *ssl_ctx;        /* its own TLS settings / client certificate; NULL: the default */
 	struct cg_lb_breaker *breaker;               /* circuit breaker state (shared), or NULL */
 	const struct cg_model_breaker *breaker_rule; /* its rule */
+	const char *breaker_key; /* URL and rule as stored: a next snapshot with the same keeps the state */
 	const struct cg_rt_pool *pool; /* a pool (APIM type Pool): a member is picked per request */
 };
 

@@ -2,6 +2,7 @@
  * and tripping, and the choice of a pool member (see lb.h). */
 #include "gw/lb.h"
 
+#include <stdlib.h>
 #include <time.h>
 
 int64_t cg_lb_now_ms(void)
@@ -37,6 +38,30 @@ void cg_lb_breaker_init(struct cg_lb_breaker *b)
 void cg_lb_breaker_destroy(struct cg_lb_breaker *b)
 {
 	pthread_mutex_destroy(&b->mu);
+}
+
+struct cg_lb_breaker *cg_lb_breaker_new(void)
+{
+	struct cg_lb_breaker *b = malloc(sizeof(*b));
+	if (!b)
+		return NULL;
+	cg_lb_breaker_init(b);
+	atomic_init(&b->refs, 1);
+	return b;
+}
+
+struct cg_lb_breaker *cg_lb_breaker_ref(struct cg_lb_breaker *b)
+{
+	atomic_fetch_add_explicit(&b->refs, 1, memory_order_relaxed);
+	return b;
+}
+
+void cg_lb_breaker_unref(struct cg_lb_breaker *b)
+{
+	if (b && atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) == 1) {
+		cg_lb_breaker_destroy(b);
+		free(b);
+	}
 }
 
 bool cg_lb_breaker_allows(struct cg_lb_breaker *b, int64_t now_ms)

@@ -49,10 +49,17 @@ struct cg_lb_breaker {
 	uint32_t calls;          /* in the interval */
 	_Atomic int64_t open_until_ms; /* tripped while now < this; 0 = closed */
 	_Atomic uint64_t trips;        /* trips since init (metrics) */
+	_Atomic unsigned refs;         /* cg_lb_breaker_new/ref/unref; unused after init */
 };
 
 void cg_lb_breaker_init(struct cg_lb_breaker *b);
 void cg_lb_breaker_destroy(struct cg_lb_breaker *b);
+/* A counted breaker on the heap, so that snapshots can hand one on to the
+ * next (a configuration change keeps a backend's state): new gives one
+ * reference (NULL when out of memory), unref frees with the last. */
+struct cg_lb_breaker *cg_lb_breaker_new(void);
+struct cg_lb_breaker *cg_lb_breaker_ref(struct cg_lb_breaker *b);
+void cg_lb_breaker_unref(struct cg_lb_breaker *b);
 
 /* Whether a request may be sent to the breaker's backend at now_ms (not
  * tripped). One atomic load; any thread. */

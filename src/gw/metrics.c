@@ -200,7 +200,7 @@ static int render_fleet(const struct cg_gateway *gw, struct cg_buf *out)
 }
 
 /* Circuit breakers of the current snapshot: open or not, trips since the
- * configuration was loaded (state is per snapshot: docs/backend-pools.md). */
+ * backend's URL and rule were set (docs/backend-pools.md). */
 static int render_breakers(const struct cg_gateway *gw, struct cg_buf *out)
 {
 	pthread_mutex_lock((pthread_mutex_t *)&gw->snap_lock);
@@ -215,7 +215,7 @@ static int render_breakers(const struct cg_gateway *gw, struct cg_buf *out)
 			       "breaker is open (tripped).\n"
 			       "# TYPE certgate_backend_circuit_breaker_open gauge\n"
 			       "# HELP certgate_backend_circuit_breaker_trips_total Times a backend's circuit "
-			       "breaker tripped since the configuration was loaded.\n"
+			       "breaker tripped since its URL and rule were set.\n"
 			       "# TYPE certgate_backend_circuit_breaker_trips_total counter\n",
 			       (unsigned long long)SUM(breaker_rejects));
 	int64_t now = cg_lb_now_ms();

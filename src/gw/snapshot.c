@@ -763,27 +763,42 @@ static SSL_CTX *backend_ctx(struct cg_snapshot *s, bool chain, bool name, const 
 
 static void breaker_free_cb(void *data)
 {
-	cg_lb_breaker_destroy(data);
+	cg_lb_breaker_unref(data);
 }
 
-/* The backend's circuit breaker: fresh state for every snapshot (a
- * configuration change closes every breaker; docs/backend-pools.md). */
-static int build_breaker(struct cg_snapshot *s, const struct cg_model_backend *mb, struct cg_rt_backend *b)
+/* The backend's circuit breaker. A configuration change keeps its state
+ * (a tripped backend stays skipped) while the backend has the same id,
+ * URL and rule in the previous snapshot; otherwise it starts closed
+ * (docs/backend-pools.md). */
+static int build_breaker(struct cg_snapshot *s, const struct cg_snapshot *prev, const struct cg_model_backend *mb,
+			 struct cg_rt_backend *b)
 {
 	if (!mb->breaker)
 		return 0;
 	struct cg_model_breaker *rule = cg_arena_alloc(&s->arena, sizeof(*rule));
-	b->breaker = cg_arena_alloc(&s->arena, sizeof(*b->breaker));
-	if (!rule || !b->breaker)
+	b->breaker_key = cg_arena_printf(&s->arena, "%s\n%s", mb->url ? mb->url : "",
+					 mb->breaker_json ? mb->breaker_json : "");
+	if (!rule || !b->breaker_key)
 		return -1;
 	*rule = *mb->breaker;
 	b->breaker_rule = rule;
-	cg_lb_breaker_init(b->breaker);
-	return cg_arena_on_cleanup(&s->arena, breaker_free_cb, b->breaker);
+	const struct cg_rt_backend *was = prev ? cg_snapshot_find_backend(prev, b->id) : NULL;
+	if (was && was->breaker && strcmp(was->breaker_key, b->breaker_key) == 0)
+		b->breaker = cg_lb_breaker_ref(was->breaker);
+	else
+		b->breaker = cg_lb_breaker_new();
+	if (!b->breaker)
+		return -1;
+	if (cg_arena_on_cleanup(&s->arena, breaker_free_cb, b->breaker) != 0) {
+		cg_lb_breaker_unref(b->breaker);
+		b->breaker = NULL;
+		return -1;
+	}
+	return 0;
 }
 
-static int build_single(struct cg_snapshot *s, const struct cg_model_backend *mb, struct cg_rt_backend *b,
-			char *err, size_t errlen)
+static int build_single(struct cg_snapshot *s, const struct cg_snapshot *prev, const struct cg_model_backend *mb,
+			struct cg_rt_backend *b, char *err, size_t errlen)
 {
 	char e[400];
 	e[0] = '\0';
@@ -806,7 +821,7 @@ static int build_single(struct cg_snapshot *s, const struct cg_model_backend *mb
 		b->pool_key = cg_str_from_c(cg_arena_printf(&s->arena, "%.*s|%s", CG_STR_FMT(b->pool_key),
 							    mb->id));
 	}
-	if (build_breaker(s, mb, b) != 0) {
+	if (build_breaker(s, prev, mb, b) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -851,7 +866,8 @@ static int build_pool(struct cg_snapshot *s, const struct cg_model *m, const str
 	return 0;
 }
 
-static int build_backends(struct cg_snapshot *s, const struct cg_model *m, char *err, size_t errlen)
+static int build_backends(struct cg_snapshot *s, const struct cg_snapshot *prev, const struct cg_model *m,
+			  char *err, size_t errlen)
 {
 	s->backends = cg_arena_zalloc(&s->arena, sizeof(*s->backends) * (m->num_backends + 1));
 	if (!s->backends) {
@@ -862,7 +878,7 @@ static int build_backends(struct cg_snapshot *s, const struct cg_model *m, char 
 		const struct cg_model_backend *mb = &m->backends[i];
 		struct cg_rt_backend *b = &s->backends[i];
 		b->id = cg_arena_strdup_str(&s->arena, cg_str_from_c(mb->id));
-		if (mb->members ? build_pool(s, m, mb, b, err, errlen) : build_single(s, mb, b, err, errlen))
+		if (mb->members ? build_pool(s, m, mb, b, err, errlen) : build_single(s, prev, mb, b, err, errlen))
 			return -1;
 		s->num_backends++;
 	}
@@ -980,7 +996,7 @@ struct cg_snapshot *cg_snapshot_build_from(const struct cg_model *m, uint64_t ge
 	 * backends their client certificates against them. */
 	if (cg_snapshot_certs(s, m, prev, err, errlen) != 0 ||
 	    build_trust(s, m, generation, err, errlen) != 0 || set_client_ca_names(s, err, errlen) != 0 ||
-	    build_backends(s, m, err, errlen) != 0 || cg_snapshot_subs(s, m, err, errlen) != 0)
+	    build_backends(s, prev, m, err, errlen) != 0 || cg_snapshot_subs(s, m, err, errlen) != 0)
 		goto fail;
 
 	if (pol_build_init(s, m, &pb, err, errlen) != 0)

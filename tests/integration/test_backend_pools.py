@@ -49,9 +49,9 @@ class Pools(cgtest.GatewayTestCase):
 
     @classmethod
     def setup_gateways(cls):
-        names = ["w1", "w2", "r1", "r2", "r3", "f1", "f2", "s1", "solo", "ra", "nora"]
+        names = ["w1", "w2", "r1", "r2", "r3", "f1", "f2", "s1", "solo", "ra", "nora", "keep"]
         cls.be = {n: cls.backend(named(n)) for n in names}
-        for n in ("f1", "f2", "solo"):
+        for n in ("f1", "f2", "solo", "keep"):
             cls.be[n].set_handler(named(n, 500))
         cls.be["ra"].set_handler(named("ra", 429, [("Retry-After", "2")]))
         cls.be["nora"].set_handler(named("nora", 429, [("Retry-After", "2")]))
@@ -59,7 +59,7 @@ class Pools(cgtest.GatewayTestCase):
         with open(tokf, "w") as f:
             f.write(TOKEN)
         cls.admin_port = cgtest.free_port()
-        apis = ["weighted", "prio", "solo", "ra", "nora", "rr"]
+        apis = ["weighted", "prio", "solo", "ra", "nora", "keep", "rr"]
         cls.gw = cls.gateway(
             hosts=[{"name": "open.test", "default": True}],
             apis=[{"id": a, "path": a, "backend": "http://127.0.0.1:9/"} for a in apis],
@@ -77,6 +77,8 @@ class Pools(cgtest.GatewayTestCase):
             "--circuit-breaker", breaker(1, "PT1H", ((429, 429),), accept=True))
         cli("backend", "set", "nora", "--url", cls.be["nora"].url(),
             "--circuit-breaker", breaker(1, "PT1H", ((429, 429),), accept=False))
+        cli("backend", "set", "keep", "--url", cls.be["keep"].url(),
+            "--circuit-breaker", breaker(1, "PT1H"))
         cli("backend", "set", "weighted", "--pool", "w1:0:3,w2:0:1")
         cli("backend", "set", "rr", "--pool", "r1,r2,r3")
         cli("backend", "set", "prio", "--pool", "s1:2,f1:1,f2:1")
@@ -159,6 +161,28 @@ class Pools(cgtest.GatewayTestCase):
         self.assertEqual(self.be["ra"].count(), 2)
         self.assertEqual(self.call("nora").status, 503)
         self.assertEqual(self.be["nora"].count(), 1)
+
+
+    def applied_after(self, change):
+        """Runs change, then waits until the gateway applied a new configuration."""
+        before = self.gw.stderr().count("configuration generation")
+        change()
+        self.assertTrue(cgtest.poll(lambda: self.gw.stderr().count("configuration generation") > before, timeout=10))
+
+    def test_configuration_change_keeps_a_tripped_breaker(self):
+        self.assertEqual(self.call("keep").status, 500)
+        self.assertEqual(self.call("keep").status, 503)
+        # An unrelated change: the new configuration takes the breaker over.
+        self.applied_after(lambda: self.gw.cli("nv", "set", "unrelated", "1"))
+        self.assertEqual(self.call("keep").status, 503)
+        self.assertEqual(self.be["keep"].count(), 1)
+        self.assertIn('certgate_backend_circuit_breaker_open{backend="keep"} 1', self.metrics())
+        # A changed rule is another breaker: closed, counts empty.
+        self.applied_after(lambda: self.gw.cli("backend", "set", "keep", "--circuit-breaker",
+                                               breaker(1, "PT2H")))
+        self.assertEqual(self.call("keep").status, 500)
+        self.assertEqual(self.be["keep"].count(), 2)
+        self.assertEqual(self.call("keep").status, 503)
 
 
 class Refusals(cgtest.GatewayTestCase):
