@@ -18,16 +18,6 @@
 
 #define XML_DECL "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
 
-static const char *hval(const struct cg_hlist *l, const char *name)
-{
-	static char buf[256];
-	const struct cg_expr_header *h = cg_hlist_find(l, cg_str_from_c(name));
-	if (!h)
-		return NULL;
-	snprintf(buf, sizeof(buf), "%.*s", CG_STR_FMT(h->value));
-	return buf;
-}
-
 static struct cg_snapshot *policy(const char *inbound, const char *outbound)
 {
 	char err[512], text[4096];
