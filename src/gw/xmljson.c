@@ -7,6 +7,7 @@
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,18 +46,41 @@ struct j2x {
 	size_t errlen;
 };
 
-static bool name_start(unsigned char c)
+/* XML 1.0 (fifth edition) NameStartChar and NameChar, by code point. */
+static bool name_start(uint32_t c)
 {
-	return c >= 0x80 || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+	static const uint32_t r[][2] = { { 'A', 'Z' },	       { '_', '_' },	       { 'a', 'z' },
+					 { 0xC0, 0xD6 },       { 0xD8, 0xF6 },	       { 0xF8, 0x2FF },
+					 { 0x370, 0x37D },     { 0x37F, 0x1FFF },      { 0x200C, 0x200D },
+					 { 0x2070, 0x218F },   { 0x2C00, 0x2FEF },     { 0x3001, 0xD7FF },
+					 { 0xF900, 0xFDCF },   { 0xFDF0, 0xFFFD },     { 0x10000, 0xEFFFF } };
+	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (c >= r[i][0] && c <= r[i][1])
+			return true;
+	return false;
 }
 
-static bool name_char(unsigned char c)
+static bool name_char(uint32_t c)
 {
-	return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+	return name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == 0xB7 ||
+	       (c >= 0x300 && c <= 0x36F) || (c >= 0x203F && c <= 0x2040);
 }
 
-/* .NET's XmlConvert.EncodeName for ASCII: a character that may not stand
- * where it is becomes _xHHHH_. Returns a NUL-terminated name in b. */
+/* The code point at s[*i] (valid UTF-8: jansson checked it); advances *i. */
+static uint32_t next_cp(struct cg_str s, size_t *i)
+{
+	unsigned char c = (unsigned char)s.ptr[*i];
+	int n = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+	uint32_t cp = n ? c & (0x3F >> n) : c;
+	for (int k = 1; k <= n && *i + (size_t)k < s.len; k++)
+		cp = (cp << 6) | ((unsigned char)s.ptr[*i + (size_t)k] & 0x3F);
+	*i += (size_t)n + 1;
+	return cp;
+}
+
+/* .NET's XmlConvert.EncodeName: a character that may not stand where it
+ * is becomes _xHHHH_ (_xHHHHHHHH_ beyond the BMP). Returns a
+ * NUL-terminated name in b. */
 static int encode_name(struct j2x *s, struct cg_str name, struct cg_buf *b)
 {
 	b->len = 0;
@@ -64,10 +88,11 @@ static int encode_name(struct j2x *s, struct cg_str name, struct cg_buf *b)
 		s->rc = fail(s->err, s->errlen, "A JSON member with an empty name cannot become an XML element");
 		return -1;
 	}
-	for (size_t i = 0; i < name.len; i++) {
-		unsigned char c = (unsigned char)name.ptr[i];
-		int r = (i ? name_char(c) : name_start(c)) ? cg_buf_append(b, &name.ptr[i], 1)
-							   : cg_buf_printf(b, "_x%04X_", c);
+	for (size_t i = 0; i < name.len;) {
+		size_t at = i;
+		uint32_t c = next_cp(name, &i);
+		int r = (at ? name_char(c) : name_start(c)) ? cg_buf_append(b, &name.ptr[at], i - at)
+							    : cg_buf_printf(b, c > 0xFFFF ? "_x%08X_" : "_x%04X_", c);
 		if (r != 0)
 			goto too_long;
 	}
@@ -213,6 +238,28 @@ static int add_text(struct j2x *s, xmlNodePtr n, const char *member, const json_
 
 static int emit(struct j2x *s, xmlNodePtr parent, struct cg_str name, const json_t *v, int depth);
 
+/* libxml2 writes a namespace's URI without escaping '&' or '<' (a URI
+ * holds no '<', but '&' is common in queries): escape them here. */
+static int new_ns(struct j2x *s, xmlNodePtr n, const char *key, const char *href, const char *prefix)
+{
+	struct cg_buf b;
+	cg_buf_init(&b, strlen(href) * 5 + 1);
+	int rc = 0;
+	for (const char *c = href; *c && rc == 0; c++)
+		rc = *c == '&' ? cg_buf_append(&b, "&amp;", 5) : *c == '<' ? cg_buf_append(&b, "&lt;", 4)
+									 : cg_buf_append(&b, c, 1);
+	if (rc == 0)
+		rc = cg_buf_append(&b, "", 1);
+	if (rc != 0)
+		s->rc = CG_XJ_NOMEM;
+	else if (!xmlNewNs(n, (const xmlChar *)b.data, (const xmlChar *)prefix)) {
+		s->rc = fail(s->err, s->errlen, "Namespace declaration '%.100s' is not valid or repeated", key);
+		rc = -1;
+	}
+	cg_buf_free(&b);
+	return rc;
+}
+
 static int declare_namespaces(struct j2x *s, xmlNodePtr n, const json_t *obj)
 {
 	const char *key;
@@ -227,10 +274,18 @@ static int declare_namespaces(struct j2x *s, xmlNodePtr n, const json_t *obj)
 		}
 		char p[256];
 		snprintf(p, sizeof(p), "%.*s", (int)prefix.len, prefix.ptr);
-		if (!xmlNewNs(n, (const xmlChar *)json_string_value(v), prefix.len ? (const xmlChar *)p : NULL)) {
-			s->rc = fail(s->err, s->errlen, "Namespace declaration '%.100s' is not valid or repeated", key);
+		/* a prefix must be an XML name (not the reserved xml, xmlns), bound to a URI */
+		if (prefix.len && (prefix.len >= sizeof(p) || xmlValidateNCName((const xmlChar *)p, 0) != 0 ||
+				   !strcmp(p, "xmlns") || !strcmp(p, "xml") || !json_string_length(v))) {
+			s->rc = fail(s->err, s->errlen,
+				     "Namespace declaration '%.100s' needs a prefix that is an XML name other than xml "
+				     "and xmlns, and a non-empty value",
+				     key);
 			return -1;
 		}
+		if (check_text(s, key, cg_str_make(json_string_value(v), json_string_length(v))) != 0 ||
+		    new_ns(s, n, key, json_string_value(v), prefix.len ? p : NULL) != 0)
+			return -1;
 	}
 	return 0;
 }

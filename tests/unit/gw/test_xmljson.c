@@ -46,6 +46,12 @@ static const struct j2x_case j2x_cases[] = {
 	{ "{\"r\":{\"first name\":1,\"1st\":2,\"a:b\":3,\"caf\xc3\xa9\":4}}", &j2x_default,
 	  "<r><first_x0020_name>1</first_x0020_name><_x0031_st>2</_x0031_st><a_x003A_b>3</a_x003A_b>"
 	  "<caf\xc3\xa9>4</caf\xc3\xa9></r>" },
+	/* non-ASCII: XML name characters pass (U+1F600 is one), others are encoded by code point */
+	{ "{\"r\":{\"a\xc3\x97" "b\":1,\"\xf0\x9f\x98\x80\":2}}", &j2x_default,
+	  "<r><a_x00D7_b>1</a_x00D7_b><\xf0\x9f\x98\x80>2</\xf0\x9f\x98\x80></r>" },
+	/* a namespace URI with '&' and '<' is escaped (libxml2 writes it raw) */
+	{ "{\"p:E\":{\"xmlns:p\":\"http://x/?a=1&b=<2>\",\"p:B\":1}}", &j2x_soap,
+	  "<p:E xmlns:p=\"http://x/?a=1&amp;b=&lt;2>\"><p:B>1</p:B></p:E>" },
 	/* the default separator '_' only splits a declared prefix */
 	{ "{\"r\":{\"first_name\":1}}", &j2x_default, "<r><first_name>1</first_name></r>" },
 	/* APIM's SOAP example: namespace-prefix, ':' separator, attribute block */
@@ -149,6 +155,9 @@ static const struct bad_case bad_cases[] = {
 	{ true, "{\"r\":\"\\u0001\"}", "The value of JSON member 'r' holds a character XML 1.0 cannot carry" },
 	{ true, "{\"\":1}", "A JSON member with an empty name cannot become an XML element" },
 	{ true, "{\"r\":{\"xmlns:p\":1}}", "Namespace declaration 'xmlns:p' must have a string value" },
+	{ true, "{\"r\":{\"xmlns:{p\":\"urn:x\"}}", "Namespace declaration 'xmlns:{p' needs a prefix that is an XML name other than xml and xmlns, and a non-empty value" },
+	{ true, "{\"r\":{\"xmlns:p\":\"\"}}", "Namespace declaration 'xmlns:p' needs a prefix that is an XML name other than xml and xmlns, and a non-empty value" },
+	{ true, "{\"r\":{\"xmlns:xml\":\"urn:x\"}}", "Namespace declaration 'xmlns:xml' needs a prefix that is an XML name other than xml and xmlns, and a non-empty value" },
 	{ false, "<a><b></a>", "1:11: Opening and ending tag mismatch: b line 1 and a" },
 	{ false, "<a>\n &bogus;</a>", "2:9: Entity 'bogus' not defined" },
 	{ false, "", "1:1: Document is empty" },
