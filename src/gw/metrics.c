@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 
 #include "gw/cache.h"
+#include "gw/emitmetric.h"
 #include "gw/fleet.h"
 #include "gw/limits.h"
 #include "gw/worker.h"
@@ -106,21 +107,6 @@ static uint64_t sum(const struct cg_gateway *gw, size_t off)
 }
 
 #define SUM(field) sum(gw, offsetof(struct cg_stats, field))
-
-/* Label values: backslash, quote and newline escaped (exposition format). */
-static int label(struct cg_buf *out, const char *v)
-{
-	int rc = 0;
-	for (; *v && !rc; v++) {
-		if (*v == '\\' || *v == '"')
-			rc = cg_buf_printf(out, "\\%c", *v);
-		else if (*v == '\n')
-			rc = cg_buf_append(out, "\\n", 2);
-		else
-			rc = cg_buf_append(out, v, 1);
-	}
-	return rc;
-}
 
 /* Throttling: refusals by policy kind, and the process-wide counter table
  * (gw/limits.c) the policies share. */
@@ -254,6 +240,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 	rc |= render_throttle(gw, out);
 	rc |= render_cache(out);
 	rc |= render_fleet(gw, out);
+	rc |= cg_emetric_render(out);
 	uint64_t conns = 0;
 	for (int i = 0; i < gw->nworkers; i++)
 		conns += gw->workers[i].num_conns; /* a gauge: a racy read is fine */
@@ -296,7 +283,7 @@ int cg_gw_metrics_render(void *user, struct cg_buf *out)
 			cert_seen_decode(e);
 			rc |= cg_buf_printf(out, "certgate_client_certificate_expiry_days{thumbprint=\"%s\",subject=\"",
 					    e->thumbprint);
-			rc |= label(out, e->subject);
+			rc |= cg_emetric_label_escape(out, cg_str_from_c(e->subject));
 			rc |= cg_buf_printf(out, "\"} %.2f\n", (double)(e->not_after - (int64_t)now) / 86400.0);
 		}
 		pthread_mutex_unlock(&st->certs_lock);

@@ -17,6 +17,7 @@
 #include "gw/cachepol.h"
 #include "gw/certs.h"
 #include "gw/cors.h"
+#include "gw/emitmetric.h"
 #include "gw/findreplace.h"
 #include "gw/jwt.h"
 #include "gw/snapshot.h"
@@ -76,6 +77,7 @@ static const struct kind_spec kinds[] = {
 	  { "apply", "consider-accept-header", "namespace-separator", "namespace-prefix" } },
 	{ "xml-to-json", CG_STEP_XML_TO_JSON,
 	  { "kind", "apply", "consider-accept-header", "always-array-child-elements" } },
+	{ "emit-metric", CG_STEP_EMIT_METRIC, { NULL } }, /* emitmetric.c looks up its attributes */
 };
 
 struct build_ctx {
@@ -295,6 +297,11 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 	case CG_STEP_QUOTA:
 	case CG_STEP_QUOTA_KEY:
 		return cg_throttle_build(a, n, st, pl, err, errlen);
+	case CG_STEP_EMIT_METRIC:
+		note_subtree(pl, bc, n); /* dimension values */
+		for (size_t i = 0; i < n->num_attrs; i++)
+			pl->uses_certificate |= attr_mentions_cert(&n->attrs[i]);
+		return cg_emetric_build(a, n, st, err, errlen);
 	case CG_STEP_VALIDATE_CLIENT_CERT:
 		pl->uses_certificate = true;
 		return build_vcc(a, n, st, bc, err, errlen);
@@ -1309,6 +1316,8 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 	case CG_STEP_CACHE_STORE:
 	case CG_STEP_CACHE_REMOVE:
 		return cg_cachepol_run(p, st);
+	case CG_STEP_EMIT_METRIC:
+		return cg_emetric_run(p, st);
 	}
 	return CG_PIPE_CONTINUE;
 }

@@ -58,6 +58,7 @@ enum cg_step_kind {
 	CG_STEP_CACHE_REMOVE,
 	CG_STEP_JSON_TO_XML,       /* xmljsonpol.c runs these two */
 	CG_STEP_XML_TO_JSON,
+	CG_STEP_EMIT_METRIC,       /* emitmetric.c */
 };
 
 /* forward-client-certificate formats (certgate's extension policy). */
@@ -66,6 +67,7 @@ enum cg_fwd_cert { CG_FWD_CERT_NONE = 0, CG_FWD_CERT_RFC9440, CG_FWD_CERT_XFCC }
 struct cg_step;
 struct cg_cors;
 struct cg_jwt;
+struct cg_emetric;
 
 struct cg_step_list {
 	struct cg_step *items;
@@ -88,6 +90,7 @@ struct cg_step {
 	struct cg_throttle *throttle;         /* rate-limit, quota, limit-concurrency (throttle.h) */
 	struct cg_jwt *jwt;                   /* validate-jwt (jwt.h) */
 	const struct cg_pol_attr *attr_block; /* json-to-xml: attribute-block-name (a fifth attribute) */
+	struct cg_emetric *emetric;           /* emit-metric (emitmetric.h) */
 };
 
 struct cg_pipeline {

@@ -21,6 +21,7 @@
 #include "admin/admin.h"
 #include "base/log.h"
 #include "gw/cache.h"
+#include "gw/emitmetric.h"
 #include "gw/fleet.h"
 #include "gw/oidc.h"
 #include "gw/worker.h"
@@ -65,6 +66,10 @@ void cg_gw_serve_usage(void)
 	       "  --cache-max-entries N       its entry count limit (default 100000)\n"
 	       "  --cache-max-entry-bytes BYTES  one key + value; larger values are not stored\n"
 	       "                              (default 1048576)\n"
+	       "  --emit-metric-max-series N  label sets of emit-metric metrics, all metrics\n"
+	       "                              (default 10000); past it, a metric's new label sets\n"
+	       "                              are folded into its {overflow=\"true\"} series\n"
+	       "  --emit-metric-max-series-per-metric N  the same per metric (default 1000)\n"
 	       "  --max-header-bytes N        request head limit, else 431 (default 32768)\n"
 	       "  --max-headers N             header count limit, else 431 (default 100)\n"
 	       "  --max-connections N         per worker (default 50000)\n"
@@ -396,6 +401,8 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 		{ "fleet-peer", required_argument, NULL, 29 },
 		{ "fleet-key-file", required_argument, NULL, 30 },
 		{ "fleet-interval-ms", required_argument, NULL, 31 },
+		{ "emit-metric-max-series", required_argument, NULL, 32 },
+		{ "emit-metric-max-series-per-metric", required_argument, NULL, 33 },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -414,6 +421,7 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 	cg_cache_limits_default(&cache);
 	SSL_CTX *client_ctx = NULL;
 	struct cg_fleet_opts fleet = { .interval_ms = 50 };
+	uint64_t em_series = CG_EMETRIC_DEFAULT_MAX_SERIES, em_per_metric = CG_EMETRIC_DEFAULT_MAX_PER_METRIC;
 	bool fleet_asked = false;
 	optind = 1;
 	int c;
@@ -567,6 +575,14 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 				goto out;
 			fleet_asked = true;
 			break;
+		case 32:
+			if (parse_count("--emit-metric-max-series", optarg, 1, 10000000, &em_series))
+				goto out;
+			break;
+		case 33:
+			if (parse_count("--emit-metric-max-series-per-metric", optarg, 1, 10000000, &em_per_metric))
+				goto out;
+			break;
 		case 15:
 			if (parse_count("--max-buffered-body", optarg, 0, 1024ull * 1024 * 1024, &gw->set.max_buffered_body))
 				goto out;
@@ -596,6 +612,11 @@ int cg_gw_serve_main(const char *store_path, int argc, char **argv)
 			"certgate serve: --cache-max-bytes must hold at least %d entries of --cache-max-entry-bytes "
 			"(one per cache shard)\n",
 			CG_CACHE_DEFAULT_SHARDS);
+		goto out;
+	}
+	if (cg_emetric_configure(em_series, em_per_metric) != 0) {
+		fprintf(stderr, "certgate serve: --emit-metric-max-series-per-metric must not be above "
+				"--emit-metric-max-series\n");
 		goto out;
 	}
 	if (fleet_asked && (!fleet.listen || !fleet.key_file)) {

@@ -27,6 +27,23 @@ struct cg_arena;
 #define CG_POL_MAX_EXPR_NEST 64u                 /* brackets/strings nesting inside one @(...) */
 #define CG_POL_MAX_DIAGS 100u                    /* diagnostics kept per check; the rest are counted */
 #define CG_POL_MAX_IDENTITIES 10u                /* validate-client-certificate <identity> count */
+#define CG_POL_MAX_METRIC_DIMENSIONS 10u         /* emit-metric <dimension> count (APIM: 10 custom dimensions) */
+#define CG_POL_MAX_METRIC_NAME 128u              /* emit-metric name, namespace, dimension name: bytes */
+
+/* emit-metric's default dimensions: a <dimension> with one of these names
+ * (ASCII case ignored) may omit its value, which then comes from the
+ * request (docs/policies.md). */
+enum cg_pol_metric_dim {
+	CG_POL_DIM_CUSTOM = -1, /* any other name: a value is required */
+	CG_POL_DIM_API_ID,
+	CG_POL_DIM_OPERATION_ID,
+	CG_POL_DIM_PRODUCT_ID,
+	CG_POL_DIM_USER_ID,
+	CG_POL_DIM_SUBSCRIPTION_ID,
+	CG_POL_DIM_LOCATION,      /* "Location" or "Location ID" (APIM's pages use both) */
+	CG_POL_DIM_GATEWAY_ID,
+	CG_POL_DIM_BACKEND_ID,    /* outbound only (APIM) */
+};
 #define CG_POL_MAX_NAMED_VALUE_NAME 256u         /* APIM displayName length */
 #define CG_POL_JWT_MIN_HMAC_KEY 16u              /* validate-jwt symmetric key bytes (128 bits, as .NET) */
 #define CG_POL_JWT_MIN_RSA_BITS 2048u            /* validate-jwt RSA modulus bits (n/e keys) */

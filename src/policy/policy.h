@@ -98,4 +98,17 @@ bool cg_pol_origin_eq(const struct cg_pol_origin *a, const struct cg_pol_origin 
  * before it; years 1 to 9999). Returns 0, or -1 for any other text. */
 int cg_pol_parse_utc(struct cg_str s, int64_t *out);
 
+/* emit-metric: the Prometheus form of a metric name, namespace or
+ * dimension name. ASCII letters and digits are kept (lowercased); every
+ * run of other bytes becomes one '_', none at either end ("API ID" ->
+ * "api_id", "Client IP" -> "client_ip"); a leading digit gets a '_'
+ * before it ("1st" -> "_1st": label names cannot start with one). Writes a NUL-terminated name
+ * into out[cap] and returns its length; 0 when in has no ASCII letter or
+ * digit, or the name needs more than cap - 1 bytes. */
+size_t cg_pol_metric_name(struct cg_str in, char *out, size_t cap);
+
+/* Which default dimension a <dimension name> is (ASCII case ignored), or
+ * CG_POL_DIM_CUSTOM. */
+enum cg_pol_metric_dim cg_pol_metric_dim(struct cg_str name);
+
 #endif

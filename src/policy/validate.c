@@ -6,6 +6,7 @@
  * let requests through that the author meant to stop, so we refuse the
  * document and name the element instead (docs/policies.md). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/arena.h"
@@ -63,6 +64,7 @@ struct vctx {
 	size_t forward_requests;
 	size_t cors_in_section; /* cors: once per section (APIM) */
 	enum cg_pol_scope scope; /* the document's (rate-limit/quota <api> limits) */
+	int section;             /* of the policy being checked; -1 in a fragment checked alone */
 };
 
 static void err(struct vctx *v, const struct cg_pol_node *n, struct cg_pol_pos pos, const char *fmt, ...)
@@ -543,6 +545,118 @@ static void check_cache_remove(struct vctx *v, const struct cg_pol_node *n)
 	check_not_empty(v, n, "key");
 }
 
+/* ---- emit-metric (docs/policies.md) ------------------------------------ */
+
+/* name and namespace become one Prometheus metric name, so each must have
+ * a letter or digit and stay short (CG_POL_MAX_METRIC_NAME). */
+static void check_metric_name(struct vctx *v, const struct cg_pol_node *n, const char *attr, const char *what)
+{
+	const struct cg_pol_attr *a = cg_pol_attr_get(n, attr);
+	char buf[CG_POL_MAX_METRIC_NAME + 1];
+	if (!a || a->is_expr)
+		return;
+	if (a->value.len > CG_POL_MAX_METRIC_NAME)
+		err(v, n, a->vpos, "Attribute '%s' of element '%.*s' is longer than %u bytes", attr,
+		    CG_STR_FMT(n->name), CG_POL_MAX_METRIC_NAME);
+	else if (!cg_pol_metric_name(a->value, buf, sizeof(buf)))
+		err(v, n, a->vpos,
+		    "Value '%.*s' of attribute '%s' in element '%.*s' has no ASCII letter or digit: it cannot "
+		    "become a Prometheus %s",
+		    CG_STR_FMT(a->value), attr, CG_STR_FMT(n->name), what);
+}
+
+/* A counter only goes up: a literal value must be a finite number >= 0. */
+static void check_metric_value(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *a = cg_pol_attr_get(n, "value");
+	char buf[64], *end;
+	if (!a || a->is_expr)
+		return;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(a->value.len < 63 ? a->value.len : 63), a->value.ptr);
+	double d = a->value.len && a->value.len < 63 ? strtod(buf, &end) : -1;
+	if (!a->value.len || a->value.len >= 63 || *end || !(d >= 0 && d <= 1.7976931348623157e308))
+		err(v, n, a->vpos,
+		    "Value '%.*s' of attribute 'value' in element 'emit-metric' is not valid; expected a number, 0 or more",
+		    CG_STR_FMT(a->value));
+}
+
+/* Two dimensions of one policy must not become the same label, and none
+ * may take "overflow", the label of the series past the limit. */
+static void check_dimension_labels(struct vctx *v, const struct cg_pol_node *n)
+{
+	char labels[CG_POL_MAX_METRIC_DIMENSIONS][CG_POL_MAX_METRIC_NAME + 1];
+	struct cg_str names[CG_POL_MAX_METRIC_DIMENSIONS];
+	size_t k = 0;
+	for (const struct cg_pol_node *c = n->children; c && k < CG_POL_MAX_METRIC_DIMENSIONS; c = c->next) {
+		const struct cg_pol_attr *a = cg_pol_attr_get(c, "name");
+		if (!a || a->is_expr || a->value.len > CG_POL_MAX_METRIC_NAME ||
+		    !cg_pol_metric_name(a->value, labels[k], sizeof(labels[k])))
+			continue;
+		if (strcmp(labels[k], "overflow") == 0) {
+			err(v, c, a->vpos,
+			    "Dimension '%.*s' of element 'emit-metric' becomes the label 'overflow', which the gateway "
+			    "keeps for the series past the limit",
+			    CG_STR_FMT(a->value));
+			continue;
+		}
+		size_t j = 0;
+		while (j < k && strcmp(labels[j], labels[k]) != 0)
+			j++;
+		if (j < k) {
+			err(v, c, a->vpos, "Dimensions '%.*s' and '%.*s' of element 'emit-metric' both become the label '%s'",
+			    CG_STR_FMT(names[j]), CG_STR_FMT(a->value), labels[k]);
+			continue;
+		}
+		names[k++] = a->value;
+	}
+}
+
+static void check_emit_metric(struct vctx *v, const struct cg_pol_node *n)
+{
+	check_metric_name(v, n, "name", "metric name");
+	check_metric_name(v, n, "namespace", "metric name");
+	check_metric_value(v, n);
+	if (!n->num_children)
+		err(v, n, n->pos, "Element 'emit-metric' must contain at least one 'dimension' element");
+	else if (n->num_children > CG_POL_MAX_METRIC_DIMENSIONS)
+		err(v, n, n->pos, "Element 'emit-metric' may contain at most %u 'dimension' elements",
+		    CG_POL_MAX_METRIC_DIMENSIONS);
+	else
+		check_dimension_labels(v, n);
+}
+
+static void check_dimension(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *a = cg_pol_attr_get(n, "name");
+	char buf[CG_POL_MAX_METRIC_NAME + 1];
+	if (!a || a->is_expr)
+		return;
+	if (a->value.len > CG_POL_MAX_METRIC_NAME) {
+		err(v, n, a->vpos, "Attribute 'name' of element 'dimension' is longer than %u bytes",
+		    CG_POL_MAX_METRIC_NAME);
+		return;
+	}
+	if (!cg_pol_metric_name(a->value, buf, sizeof(buf))) {
+		err(v, n, a->vpos,
+		    "Value '%.*s' of attribute 'name' in element 'dimension' has no ASCII letter or digit: it cannot "
+		    "become a Prometheus label",
+		    CG_STR_FMT(a->value));
+		return;
+	}
+	enum cg_pol_metric_dim d = cg_pol_metric_dim(a->value);
+	if (cg_pol_attr_get(n, "value"))
+		return;
+	if (d == CG_POL_DIM_CUSTOM)
+		err(v, n, n->pos,
+		    "Element 'dimension' named '%.*s' requires attribute 'value': only the default dimensions (API ID, "
+		    "Operation ID, Product ID, User ID, Subscription ID, Location, Gateway ID, Backend ID) take theirs "
+		    "from the request",
+		    CG_STR_FMT(a->value));
+	else if (d == CG_POL_DIM_BACKEND_ID && v->section >= 0 && v->section != CG_POL_OUTBOUND)
+		err(v, n, n->pos,
+		    "Dimension 'Backend ID' without a value is allowed only in the 'outbound' section");
+}
+
 /* ---- validate-jwt (docs/policies.md) ----------------------------------- */
 
 static void check_jwt(struct vctx *v, const struct cg_pol_node *n)
@@ -795,6 +909,11 @@ static const struct attr_spec a_cache_lookup[] = {
 static const struct attr_spec a_cache_store[] = {
 	{ "key", A_REQ | A_EXPR, K_ANY, NULL }, { "value", A_REQ | A_EXPR, K_ANY, NULL },
 	{ "duration", A_REQ | A_EXPR, K_UINT, NULL }, CACHING_TYPE, END };
+static const struct attr_spec a_emit_metric[] = { { "name", A_REQ, K_ANY, NULL },
+	{ "namespace", 0, K_ANY, NULL }, { "value", A_EXPR, K_ANY, NULL }, END };
+/* A dimension's name is a label name: literal only (docs/policies.md). */
+static const struct attr_spec a_dimension[] = { { "name", A_REQ, K_ANY, NULL }, { "value", A_EXPR, K_ANY, NULL },
+	END };
 static const struct attr_spec a_cache_remove[] = {
 	{ "key", A_REQ | A_EXPR, K_ANY, NULL }, { "fail-on-cache-removal-error", A_EXPR, K_BOOL, NULL },
 	CACHING_TYPE, END };
@@ -870,6 +989,8 @@ static const struct elem_spec specs[] = {
 	{ "cache-lookup-value", S_ALL, C_EMPTY, 0, a_cache_lookup, NULL, check_cache_lookup },
 	{ "cache-store-value", S_ALL, C_EMPTY, 0, a_cache_store, NULL, check_cache_store },
 	{ "cache-remove-value", S_ALL, C_EMPTY, 0, a_cache_remove, NULL, check_cache_remove },
+	{ "emit-metric", S_ALL, C_CHILDREN, 0, a_emit_metric, "dimension", check_emit_metric },
+	{ "dimension", 0, C_EMPTY, 0, a_dimension, NULL, check_dimension },
 };
 
 static const struct elem_spec *find_spec(struct cg_str name)
@@ -1042,6 +1163,7 @@ static void check_list(struct vctx *v, const struct cg_pol_node *list, int secti
 			    CG_STR_FMT(n->name), cg_pol_section_name((enum cg_pol_section)section));
 			continue;
 		}
+		v->section = section;
 		check_elem(v, n, sp, section, 1);
 	}
 }

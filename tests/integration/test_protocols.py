@@ -125,9 +125,12 @@ class PlainHttpWarning(cgtest.GatewayTestCase):
         self.gw.cli("api", "set", "guarded", "--protocols", "http,https")
         cgtest.poll(lambda: "and 1 more are " + WARNING in self.gw.stderr(), timeout=10)
         self.gw.cli("api", "set", "guarded", "--protocols", "https")
+        # back to one: said again (waited for, so the next change is a
+        # configuration of its own)
+        cgtest.poll(lambda: self.gw.stderr().count("API 'open' is " + WARNING) == 2, timeout=10)
         self.gw.cli("api", "set", "open", "--protocols", "https")
         cgtest.poll(lambda: self.gw.curl("/open/x", host=HOST, http=True).status == 404, timeout=10)
-        self.assertEqual(self.gw.stderr().count(WARNING), 2)
+        self.assertEqual(self.gw.stderr().count(WARNING), 3)  # none: nothing on plain HTTP
 
     def test_no_warning_without_client_certificates(self):
         self.assertEqual(self.no_mtls.curl("/open/x", host=HOST, http=True).status, 200)
