@@ -7,32 +7,6 @@
 #include "base/arena.h"
 #include "base/buf.h"
 
-#define CG_FAR_DEFAULT_MAX (4u * 1024u * 1024u) /* when the pipe has no --max-buffered-body */
-
-void cg_far_note(struct cg_pipeline *pl, int section)
-{
-	if (section == CG_POL_INBOUND || section == CG_POL_BACKEND)
-		pl->uses_request_body = true;
-	else if (section == CG_POL_OUTBOUND)
-		pl->uses_response_body = true;
-	/* on-error: nothing to buffer (cg_far_run edits no body there). */
-}
-
-/* The body the step edits: what a set-body or an earlier find-and-replace
- * made, else the message's own (buffered) body. */
-static struct cg_str current_body(const struct cg_pipe *p, bool resp)
-{
-	if (resp)
-		return p->resp_body_set ? p->resp_body : p->respv.body ? p->respv.body->data : CG_STR_NULL;
-	return p->req_body_set ? p->req_body : p->reqv.body ? p->reqv.body->data : CG_STR_NULL;
-}
-
-static bool encoded(const struct cg_hlist *l)
-{
-	const struct cg_expr_header *h = cg_hlist_find(l, CG_STR("Content-Encoding"));
-	return h && !cg_str_ieq_lit(cg_str_trim_ows(h->value), "identity") && cg_str_trim_ows(h->value).len;
-}
-
 /* Every occurrence of from, left to right, without overlap. Returns the
  * number replaced, or -1 when the result would pass b's cap. */
 static long replace_all(struct cg_buf *b, struct cg_str body, struct cg_str from, struct cg_str to)
@@ -54,25 +28,6 @@ static long replace_all(struct cg_buf *b, struct cg_str body, struct cg_str from
 	return n;
 }
 
-static enum cg_pipe_rc set_body(struct cg_pipe *p, bool resp, struct cg_str nb)
-{
-	struct cg_expr_body *view = cg_arena_zalloc(p->arena, sizeof(*view));
-	if (!view)
-		return CG_PIPE_NOMEM;
-	view->data = nb;
-	if (resp) {
-		p->resp_body = nb;
-		p->resp_body_set = true;
-		p->resp_edited = true;
-		p->respv.body = view;
-	} else {
-		p->req_body = nb;
-		p->req_body_set = true;
-		p->reqv.body = view;
-	}
-	return CG_PIPE_CONTINUE;
-}
-
 enum cg_pipe_rc cg_far_run(struct cg_pipe *p, const struct cg_step *st)
 {
 	struct cg_str from, to;
@@ -89,17 +44,16 @@ enum cg_pipe_rc cg_far_run(struct cg_pipe *p, const struct cg_step *st)
 	if (p->section == CG_POL_ON_ERROR)
 		return CG_PIPE_CONTINUE;
 	bool resp = p->target_resp;
-	struct cg_str body = current_body(p, resp);
+	struct cg_str body = cg_pipe_body(p, resp);
 	if (body.len < from.len || !memmem(body.ptr, body.len, from.ptr, from.len))
 		return CG_PIPE_CONTINUE;
-	/* Compressed bytes cannot be edited as text (and would be corrupted);
-	 * a set-body result is ours, whatever the header says. */
-	if (encoded(resp ? &p->resp_hdrs : &p->req_hdrs) && !(resp ? p->resp_body_set : p->req_body_set))
+	/* Compressed bytes cannot be edited as text (and would be corrupted). */
+	if (cg_pipe_body_encoded(p, resp))
 		return cg_pipe_step_error(p, st, "ContentEncodingNotSupported",
 					  "find-and-replace cannot edit a body with a Content-Encoding.",
 					  resp ? 502 : 415, resp ? "Bad Gateway" : "Unsupported Media Type");
 	struct cg_buf b;
-	cg_buf_init(&b, p->max_body ? p->max_body : CG_FAR_DEFAULT_MAX);
+	cg_buf_init(&b, cg_pipe_max_body(p));
 	long n = replace_all(&b, body, from, to);
 	struct cg_str nb = n > 0 ? cg_arena_strdup_str(p->arena, cg_buf_str(&b)) : CG_STR_NULL;
 	size_t len = b.len;
@@ -110,5 +64,5 @@ enum cg_pipe_rc cg_far_run(struct cg_pipe *p, const struct cg_step *st)
 					  resp ? 502 : 413, resp ? "Bad Gateway" : "Request Entity Too Large");
 	if (len && !nb.ptr)
 		return CG_PIPE_NOMEM;
-	return set_body(p, resp, len ? nb : CG_STR(""));
+	return cg_pipe_body_replace(p, resp, len ? nb : CG_STR(""));
 }

@@ -7,9 +7,6 @@
 
 #include "gw/pipeline.h"
 
-/* Build time: the section's body must be buffered before it runs. */
-void cg_far_note(struct cg_pipeline *pl, int section);
-
 /* Replaces, left to right without overlap (.NET String.Replace, ordinal).
  * An empty `from` (from an expression; a literal one is refused at load)
  * is an error, as is a body with a Content-Encoding (compressed bytes

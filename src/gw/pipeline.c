@@ -22,6 +22,7 @@
 #include "gw/jwt.h"
 #include "gw/snapshot.h"
 #include "gw/throttle.h"
+#include "gw/xmljsonpol.h"
 #include "gw/worker.h"
 #include "http/h1.h"
 #include "policy/policy.h"
@@ -72,6 +73,10 @@ static const struct kind_spec kinds[] = {
 	{ "cache-lookup-value", CG_STEP_CACHE_LOOKUP, { "key", "variable-name", "default-value" } },
 	{ "cache-store-value", CG_STEP_CACHE_STORE, { "key", "value", "duration" } },
 	{ "cache-remove-value", CG_STEP_CACHE_REMOVE, { "key", "fail-on-cache-removal-error" } },
+	{ "json-to-xml", CG_STEP_JSON_TO_XML,
+	  { "apply", "consider-accept-header", "namespace-separator", "namespace-prefix" } },
+	{ "xml-to-json", CG_STEP_XML_TO_JSON,
+	  { "kind", "apply", "consider-accept-header", "always-array-child-elements" } },
 	{ "emit-metric", CG_STEP_EMIT_METRIC, { NULL } }, /* emitmetric.c looks up its attributes */
 };
 
@@ -271,8 +276,12 @@ static int build_step(struct cg_arena *a, const struct cg_pol_node *n, struct cg
 		return 0;
 	case CG_STEP_CORS:
 		return cg_cors_build(a, n, st, err, errlen);
+	case CG_STEP_JSON_TO_XML:
+		st->attr_block = cg_pol_attr_get(n, "attribute-block-name");
+		/* fall through */
+	case CG_STEP_XML_TO_JSON:
 	case CG_STEP_FIND_REPLACE:
-		cg_far_note(pl, bc->section);
+		cg_pipe_note_body(pl, bc->section);
 		return 0;
 	case CG_STEP_VALIDATE_JWT:
 		note_subtree(pl, bc, n);
@@ -1296,6 +1305,9 @@ static enum cg_pipe_rc run_step(struct cg_pipe *p, const struct cg_step *st)
 		return cg_cors_run(p, st);
 	case CG_STEP_FIND_REPLACE:
 		return cg_far_run(p, st);
+	case CG_STEP_JSON_TO_XML:
+	case CG_STEP_XML_TO_JSON:
+		return cg_xjp_run(p, st);
 	case CG_STEP_VALIDATE_JWT:
 		return cg_jwt_run(p, st);
 	case CG_STEP_AUTH_BASIC:

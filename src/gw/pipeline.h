@@ -56,6 +56,8 @@ enum cg_step_kind {
 	CG_STEP_CACHE_LOOKUP,      /* cachepol.c runs these three */
 	CG_STEP_CACHE_STORE,
 	CG_STEP_CACHE_REMOVE,
+	CG_STEP_JSON_TO_XML,       /* xmljsonpol.c runs these two */
+	CG_STEP_XML_TO_JSON,
 	CG_STEP_EMIT_METRIC,       /* emitmetric.c */
 };
 
@@ -87,6 +89,7 @@ struct cg_step {
 	const struct cg_cors *cors;           /* cors: origins, methods, headers (gw/cors.c) */
 	struct cg_throttle *throttle;         /* rate-limit, quota, limit-concurrency (throttle.h) */
 	struct cg_jwt *jwt;                   /* validate-jwt (jwt.h) */
+	const struct cg_pol_attr *attr_block; /* json-to-xml: attribute-block-name (a fifth attribute) */
 	struct cg_emetric *emetric;           /* emit-metric (emitmetric.h) */
 };
 
@@ -196,7 +199,7 @@ struct cg_pipe {
 	 * (added to whatever response is sent: cg_cors_apply). */
 	struct cg_hlist cors_hdrs;
 	bool cors_matched;                  /* a cors policy allowed the Origin */
-	uint64_t max_body;                  /* --max-buffered-body: find-and-replace's result cap (0: 4 MiB) */
+	uint64_t max_body;                  /* --max-buffered-body: a rewritten body's cap (0: 4 MiB) */
 	/* throttling (throttle.c): headers for the final response (Retry-After,
 	 * remaining calls), increments deferred to the end of outbound */
 	struct cg_hlist limit_hdrs;
@@ -250,6 +253,25 @@ enum cg_pipe_rc cg_pipe_run_steps(struct cg_pipe *p, const struct cg_step_list *
 /* The raw (still percent-encoded) value of the first query parameter
  * named name (exact match; "" for a name without '='); false when absent. */
 bool cg_pipe_query_param(const struct cg_pipe *p, struct cg_str name, struct cg_str *value);
+
+/* Policies that rewrite a buffered body (find-and-replace, json-to-xml,
+ * xml-to-json; gw/body.c). note_body: at build time, the section's body
+ * must be buffered before it runs (on-error: nothing). cg_pipe_body: the
+ * body as it stands (what an earlier policy made, else the message's own;
+ * resp: the response's, else the request's). body_encoded: the message
+ * has a Content-Encoding other than identity and no policy replaced its
+ * body (its bytes are compressed, not text). body_replace: nb (in the
+ * request arena) becomes the body and context.*.Body. */
+void cg_pipe_note_body(struct cg_pipeline *pl, int section);
+/* The cap of a rewritten body: --max-buffered-body, else 4 MiB. */
+#define CG_PIPE_DEFAULT_MAX_BODY (4u * 1024u * 1024u)
+static inline size_t cg_pipe_max_body(const struct cg_pipe *p)
+{
+	return p->max_body ? (size_t)p->max_body : CG_PIPE_DEFAULT_MAX_BODY;
+}
+struct cg_str cg_pipe_body(const struct cg_pipe *p, bool resp);
+bool cg_pipe_body_encoded(const struct cg_pipe *p, bool resp);
+enum cg_pipe_rc cg_pipe_body_replace(struct cg_pipe *p, bool resp, struct cg_str nb);
 
 /* Header list helpers (ASCII case-insensitive names). */
 int cg_hlist_add(struct cg_hlist *l, struct cg_arena *a, struct cg_str name, struct cg_str value);

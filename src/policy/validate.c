@@ -308,6 +308,14 @@ static void check_find_and_replace(struct vctx *v, const struct cg_pol_node *n)
 		err(v, n, from->vpos, "Attribute 'from' of element 'find-and-replace' must not be empty");
 }
 
+/* namespace-separator is one character (APIM: "the character to use"). */
+static void check_json_to_xml(struct vctx *v, const struct cg_pol_node *n)
+{
+	const struct cg_pol_attr *sep = cg_pol_attr_get(n, "namespace-separator");
+	if (sep && !sep->is_expr && sep->value.len != 1)
+		err(v, n, sep->vpos, "Attribute 'namespace-separator' of element 'json-to-xml' must be one character");
+}
+
 /* ---- throttling (rate-limit, quota, limit-concurrency) ---------------- */
 
 static int digits(struct cg_str s, size_t at, size_t n, int *out)
@@ -835,6 +843,17 @@ static const struct attr_spec a_cors[] = { { "allow-credentials", A_EXPR, K_BOOL
 static const struct attr_spec a_cors_methods[] = { { "preflight-result-max-age", A_EXPR, K_UINT, NULL }, END };
 static const struct attr_spec a_find_replace[] = { { "from", A_REQ | A_EXPR, K_ANY, NULL },
 						   { "to", A_REQ | A_EXPR, K_ANY, NULL }, END };
+/* json-to-xml and xml-to-json: APIM's attributes; parse-date takes no expression. */
+static const struct attr_spec a_json_to_xml[] = {
+	{ "apply", A_REQ | A_EXPR, K_ENUM, "always|content-type-json" },
+	{ "consider-accept-header", A_EXPR, K_BOOL, NULL }, { "parse-date", 0, K_BOOL, NULL },
+	{ "namespace-separator", A_EXPR, K_ANY, NULL }, { "namespace-prefix", A_EXPR, K_ANY, NULL },
+	{ "attribute-block-name", A_EXPR, K_ANY, NULL }, END };
+static const struct attr_spec a_xml_to_json[] = {
+	{ "kind", A_REQ | A_EXPR, K_ENUM, "javascript-friendly|direct" },
+	{ "apply", A_REQ | A_EXPR, K_ENUM, "always|content-type-xml" },
+	{ "consider-accept-header", A_EXPR, K_BOOL, NULL },
+	{ "always-array-child-elements", A_EXPR, K_BOOL, NULL }, END };
 #define LIMIT_NAMES                                                                          \
 	{ "retry-after-header-name", 0, K_ANY, NULL }, { "retry-after-variable-name", 0, K_ANY, NULL }, \
 	{ "remaining-calls-header-name", 0, K_ANY, NULL },                                  \
@@ -944,6 +963,8 @@ static const struct elem_spec specs[] = {
 	{ "expose-headers", 0, C_CHILDREN, 0, a_none, "header", check_cors_list },
 	{ "header", 0, C_TEXT_REQ, 0, a_none, NULL, check_token_text },
 	{ "find-and-replace", S_ALL, C_EMPTY, 0, a_find_replace, NULL, check_find_and_replace },
+	{ "json-to-xml", S_IN | S_OUT | S_ERR, C_EMPTY, 0, a_json_to_xml, NULL, check_json_to_xml },
+	{ "xml-to-json", S_IN | S_OUT | S_ERR, C_EMPTY, 0, a_xml_to_json, NULL, NULL },
 	{ "rate-limit", S_IN, C_CHILDREN, 0, a_rate, "api", check_rate_limit },
 	{ "rate-limit-by-key", S_IN, C_EMPTY, 0, a_rate_key, NULL, check_max_period },
 	{ "quota", S_IN, C_CHILDREN, 0, a_quota, "api", check_quota },

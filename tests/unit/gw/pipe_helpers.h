@@ -61,6 +61,18 @@ static __attribute__((unused)) void prepare(struct run *r, const struct cg_pipel
 	r->p.reqv.headers.n = r->p.req_hdrs.n;
 }
 
+/* The value of the first header named name in l (NUL-terminated copy in a
+ * static buffer), or NULL. */
+static __attribute__((unused)) const char *hval(const struct cg_hlist *l, const char *name)
+{
+	static char buf[256];
+	const struct cg_expr_header *h = cg_hlist_find(l, cg_str_from_c(name));
+	if (!h)
+		return NULL;
+	snprintf(buf, sizeof(buf), "%.*s", CG_STR_FMT(h->value));
+	return buf;
+}
+
 static __attribute__((unused)) struct cg_snapshot *build_ok(const char *inbound)
 {
 	char err[512], text[2048];

@@ -267,16 +267,6 @@ static void test_bad_policies_refused(void **state)
 	cg_snapshot_unref(s);
 }
 
-static const char *hval(const struct cg_hlist *l, const char *name)
-{
-	static char buf[256];
-	const struct cg_expr_header *h = cg_hlist_find(l, cg_str_from_c(name));
-	if (!h)
-		return NULL;
-	snprintf(buf, sizeof(buf), "%.*s", CG_STR_FMT(h->value));
-	return buf;
-}
-
 /* A global cors that does not terminate hands over to the API's (APIM:
  * "check inbound for other in-scope cors policies"); for actual requests
  * the first that allows the Origin wins. */
