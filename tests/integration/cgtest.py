@@ -88,6 +88,27 @@ def free_port():
     return port
 
 
+def admin_listener(tmp, token):
+    """An admin API on a free loopback port guarded by token (written to a
+    file in tmp): returns (port, the serve arguments)."""
+    tokf = os.path.join(tmp, "admin-token")
+    with open(tokf, "w") as f:
+        f.write(token)
+    port = free_port()
+    return port, ["--admin", "%s:%d" % (LOOPBACK, port), "--admin-token-file", tokf]
+
+
+def scrape_metrics(port, token):
+    """GET /metrics from an admin listener: (status, Content-Type, body)."""
+    c = http.client.HTTPConnection(LOOPBACK, port, timeout=10)
+    try:
+        c.request("GET", "/metrics", headers={"Authorization": "Bearer " + token} if token else {})
+        r = c.getresponse()
+        return r.status, r.getheader("Content-Type"), r.read().decode()
+    finally:
+        c.close()
+
+
 def sha256(data):
     return hashlib.sha256(data).hexdigest()
 

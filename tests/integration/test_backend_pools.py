@@ -55,16 +55,13 @@ class Pools(cgtest.GatewayTestCase):
             cls.be[n].set_handler(named(n, 500))
         cls.be["ra"].set_handler(named("ra", 429, [("Retry-After", "2")]))
         cls.be["nora"].set_handler(named("nora", 429, [("Retry-After", "2")]))
-        tokf = os.path.join(cls.tmp, "token")
-        with open(tokf, "w") as f:
-            f.write(TOKEN)
-        cls.admin_port = cgtest.free_port()
+        cls.admin_port, admin_args = cgtest.admin_listener(cls.tmp, TOKEN)
         apis = ["weighted", "prio", "solo", "ra", "nora", "keep", "rr"]
         cls.gw = cls.gateway(
             hosts=[{"name": "open.test", "default": True}],
             apis=[{"id": a, "path": a, "backend": "http://127.0.0.1:9/"} for a in apis],
             workers=2,
-            serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf])
+            serve_args=admin_args)
         cli = cls.gw.cli
         for n in ("w1", "w2", "r1", "r2", "r3", "s1"):
             cli("backend", "set", n, "--url", cls.be[n].url())
@@ -95,12 +92,7 @@ class Pools(cgtest.GatewayTestCase):
         return self.gw.curl("/%s/x" % api)
 
     def metrics(self):
-        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
-        try:
-            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
-            return c.getresponse().read().decode()
-        finally:
-            c.close()
+        return cgtest.scrape_metrics(self.admin_port, TOKEN)[2]
 
     def test_weights_spread_requests(self):
         seen = {"w1": 0, "w2": 0}
@@ -192,13 +184,10 @@ class Refusals(cgtest.GatewayTestCase):
     @classmethod
     def setup_gateways(cls):
         cls.b = cls.backend()
-        tokf = os.path.join(cls.tmp, "token")
-        with open(tokf, "w") as f:
-            f.write(TOKEN)
-        cls.admin_port = cgtest.free_port()
+        cls.admin_port, admin_args = cgtest.admin_listener(cls.tmp, TOKEN)
         cls.gw = cls.gateway(
             hosts=[{"name": "open.test", "default": True}],
-            serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf])
+            serve_args=admin_args)
         cls.gw.cli("backend", "set", "m1", "--url", cls.b.url("/1"),
                    "--circuit-breaker", breaker(3, "PT30S"))
         cls.gw.cli("backend", "set", "m2", "--url", cls.b.url("/2"))

@@ -4,7 +4,6 @@ gateway with two worker threads and its built-in cache, driven by curl and
 a keep-alive TLS connection with real client certificates. Each test keys
 its entries with its own namespace (the `ns` query parameter)."""
 
-import http.client
 import os
 import re
 import sys
@@ -56,15 +55,12 @@ class CacheValue(cgtest.GatewayTestCase):
     def setup_gateways(cls):
         cls.alice = cls.pki.client("alice")
         cls.bob = cls.pki.client("bob")
-        tokf = os.path.join(cls.tmp, "token")
-        with open(tokf, "w") as f:
-            f.write(TOKEN)
-        cls.admin_port = cgtest.free_port()
+        cls.admin_port, admin_args = cgtest.admin_listener(cls.tmp, TOKEN)
         cls.gw = cls.gateway(
             hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
             apis=[{"id": "c", "path": "c", "backend": "http://127.0.0.1:9/"}],
             workers=2,
-            serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf])
+            serve_args=admin_args)
         cls.gw.set_policy(doc(1), "--api", "c")
         if not cgtest.poll(lambda: cls.call_as(cls.alice, "/c/x").headers.get("X-Gen") == "1", timeout=5):
             raise AssertionError("the cache policy was not applied")
@@ -79,14 +75,8 @@ class CacheValue(cgtest.GatewayTestCase):
         return res
 
     def metrics(self):
-        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
-        try:
-            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
-            r = c.getresponse()
-            body = r.read().decode()
-            self.assertEqual(r.status, 200, body)
-        finally:
-            c.close()
+        status, _, body = cgtest.scrape_metrics(self.admin_port, TOKEN)
+        self.assertEqual(status, 200, body)
         out = {}
         for line in body.splitlines():
             m = re.match(r'^(certgate_cache_[a-z_]+(?:\{[^}]*\})?) (\d+)$', line)

@@ -6,7 +6,6 @@ series kept across a configuration reload, new label sets past the cap
 folded into the overflow series (with one warning), refusals with line:col
 that keep the running policy."""
 
-import http.client
 import os
 import re
 import sys
@@ -60,17 +59,14 @@ class EmitMetric(cgtest.GatewayTestCase):
     def setup_gateways(cls):
         cls.alice = cls.pki.client("alice")
         cls.bob = cls.pki.client("bob")
-        tokf = os.path.join(cls.tmp, "token")
-        with open(tokf, "w") as f:
-            f.write(TOKEN)
-        cls.admin_port = cgtest.free_port()
+        cls.admin_port, admin_args = cgtest.admin_listener(cls.tmp, TOKEN)
         cls.gw = cls.gateway(
             hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
             apis=[{"id": "m", "path": "m", "backend": "http://127.0.0.1:9/"},
                   {"id": "w", "path": "w", "backend": "http://127.0.0.1:9/"}],
             workers=2,
-            serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf,
-                        "--emit-metric-max-series", "50", "--emit-metric-max-series-per-metric", "12"])
+            serve_args=admin_args + ["--emit-metric-max-series", "50",
+                                     "--emit-metric-max-series-per-metric", "12"])
         cls.gw.set_policy(doc(1), "--api", "m")
         cls.gw.set_policy(WIDE_DOC, "--api", "w")
         if not cgtest.poll(lambda: cls.call_as(cls.alice, "/m/x", "boot").headers.get("X-Gen") == "1",
@@ -88,14 +84,8 @@ class EmitMetric(cgtest.GatewayTestCase):
         return res
 
     def scrape(self):
-        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
-        try:
-            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
-            r = c.getresponse()
-            body = r.read().decode()
-            self.assertEqual(r.status, 200, body)
-        finally:
-            c.close()
+        status, _, body = cgtest.scrape_metrics(self.admin_port, TOKEN)
+        self.assertEqual(status, 200, body)
         return body
 
     def series(self, family, body=None):

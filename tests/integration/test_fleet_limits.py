@@ -11,7 +11,6 @@ period since the Unix epoch (so every gateway agrees on it); a test that
 needs one window waits until the current one has 20 s left at least."""
 
 import datetime
-import http.client
 import os
 import re
 import socket
@@ -59,13 +58,7 @@ def wait_for_window(period, need=20.0):
 
 
 def metrics(port):
-    c = http.client.HTTPConnection(cgtest.LOOPBACK, port, timeout=10)
-    try:
-        c.request("GET", "/metrics", headers={"Authorization": "Bearer " + TOKEN})
-        r = c.getresponse()
-        return r.read().decode()
-    finally:
-        c.close()
+    return cgtest.scrape_metrics(port, TOKEN)[2]
 
 
 def metric(text, name, labels=""):

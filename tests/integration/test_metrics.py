@@ -3,7 +3,6 @@ with and without a client certificate, requests by status class,
 validate-client-certificate failures by reason, and days to expiry of the
 client certificates seen in traffic."""
 
-import http.client
 import os
 import re
 import sys
@@ -23,10 +22,7 @@ class Metrics(cgtest.GatewayTestCase):
     @classmethod
     def setup_gateways(cls):
         cls.b = cls.backend()
-        tokf = os.path.join(cls.tmp, "token")
-        with open(tokf, "w") as f:
-            f.write(TOKEN)
-        cls.admin_port = cgtest.free_port()
+        cls.admin_port, admin_args = cgtest.admin_listener(cls.tmp, TOKEN)
         cls.gw = cls.gateway(
             hosts=[{"name": "secure.test", "negotiate": True, "default": True}],
             apis=[{"id": "open", "path": "open", "backend": cls.b.url("/o")},
@@ -35,7 +31,7 @@ class Metrics(cgtest.GatewayTestCase):
                   {"id": "quota", "path": "quota", "backend": cls.b.url("/q")},
                   {"id": "paid", "path": "paid", "backend": cls.b.url("/p"),
                    "subscription_required": True}],
-            serve_args=["--admin", "127.0.0.1:%d" % cls.admin_port, "--admin-token-file", tokf])
+            serve_args=admin_args)
         cls.gw.set_policy('<policies><inbound><base /><validate-client-certificate validate-trust="false" '
                           'validate-revocation="false" /></inbound><backend><base /></backend>'
                           '<outbound><base /></outbound><on-error><base /></on-error></policies>',
@@ -49,13 +45,7 @@ class Metrics(cgtest.GatewayTestCase):
         cls.alice = cls.pki.client("alice")
 
     def metrics(self, token=TOKEN):
-        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=10)
-        try:
-            c.request("GET", "/metrics", headers={"Authorization": "Bearer " + token} if token else {})
-            r = c.getresponse()
-            return r.status, r.getheader("Content-Type"), r.read().decode()
-        finally:
-            c.close()
+        return cgtest.scrape_metrics(self.admin_port, token)
 
     @staticmethod
     def value(text, name, labels=""):
