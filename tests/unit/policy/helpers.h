@@ -119,6 +119,22 @@ static __attribute__((unused)) void pt_error_table(const struct err_case *cases,
 	assert_int_equal(bad, 0);
 }
 
+/* Loads every case at global scope: an empty want means the document
+ * loads with no diagnostics, else it is refused with exactly want. */
+static __attribute__((unused)) void pt_load_table(const struct err_case *cases, size_t n)
+{
+	int bad = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *diags;
+		struct cg_pol_doc *doc = pt_load_env(cases[i].text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_GLOBAL, NULL, &diags);
+		if ((doc != NULL) != (cases[i].want[0] == '\0') || strcmp(diags, cases[i].want) != 0) {
+			print_error("case %zu: %s\nwant: %sgot:  %s\n", i, cases[i].text, cases[i].want, diags);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+}
+
 static __attribute__((unused)) const char *pt_dump(const struct cg_pol_doc *doc)
 {
 	pt_out.len = 0;

@@ -2,14 +2,10 @@
  * cache-remove-value — what loads, and every refusal with its position. */
 #include "helpers.h"
 
-struct ccase {
-	const char *text;
-	const char *want; /* "" = loads */
-};
-
 #define IN(x) "<policies><inbound>" x "</inbound></policies>"
 
-static const struct ccase cases[] = {
+/* want "" = loads */
+static const struct err_case cases[] = {
 	/* the forms APIM documents load, in every section */
 	{ IN("<cache-lookup-value key=\"@(&quot;token-&quot; + context.Request.Certificate.Thumbprint)\" "
 	     "variable-name=\"tok\" default-value=\"none\"/>"), "" },
@@ -72,17 +68,7 @@ static const struct ccase cases[] = {
 static void t_cache_table(void **state)
 {
 	(void)state;
-	int bad = 0;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *diags;
-		struct cg_pol_doc *doc =
-			pt_load_env(cases[i].text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_GLOBAL, NULL, &diags);
-		if ((doc != NULL) != (cases[i].want[0] == '\0') || strcmp(diags, cases[i].want) != 0) {
-			print_error("case %zu: %s\nwant: %sgot:  %s\n", i, cases[i].text, cases[i].want, diags);
-			bad++;
-		}
-	}
-	assert_int_equal(bad, 0);
+	pt_load_table(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 int main(void)

@@ -2,15 +2,11 @@
  * (docs/policies.md, "emit-metric"). */
 #include "helpers.h"
 
-struct ecase {
-	const char *text;
-	const char *want; /* "" = loads */
-};
-
 #define IN(x) "<policies><inbound>" x "</inbound></policies>"
 #define DIM "<dimension name=\"API ID\"/>"
 
-static const struct ecase cases[] = {
+/* want "" = loads */
+static const struct err_case cases[] = {
 	/* APIM's forms load, in every section */
 	{ IN("<emit-metric name=\"Request\" value=\"1\" namespace=\"Contoso\">" DIM
 	     "<dimension name=\"Client IP\" value=\"@(context.Request.IpAddress)\"/>"
@@ -88,17 +84,7 @@ static const struct ecase cases[] = {
 static void t_emit_metric_table(void **state)
 {
 	(void)state;
-	int bad = 0;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const char *diags;
-		struct cg_pol_doc *doc =
-			pt_load_env(cases[i].text, CG_POL_FORMAT_RAWXML, CG_POL_SCOPE_GLOBAL, NULL, &diags);
-		if ((doc != NULL) != (cases[i].want[0] == '\0') || strcmp(diags, cases[i].want) != 0) {
-			print_error("case %zu: %s\nwant: %sgot:  %s\n", i, cases[i].text, cases[i].want, diags);
-			bad++;
-		}
-	}
-	assert_int_equal(bad, 0);
+	pt_load_table(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
 /* A fragment included in outbound may use Backend ID without a value; in
