@@ -378,7 +378,7 @@ static bool pipe_answer(struct cg_conn *c, enum cg_pipe_rc rc)
 	return true;
 }
 
-static void lb_report(struct cg_conn *c, int status, int64_t retry_ms);
+static void lb_report(struct cg_conn *c, int status);
 
 /* A failure outside the policies (backend unreachable, timeout): with a
  * pipeline it becomes LastError and goes through on-error, as in APIM. */
@@ -386,7 +386,7 @@ static void respond_gateway_error(struct cg_conn *c, int status, const char *rea
 				  const char *body_message)
 {
 	struct cg_pipe *p = c->req.pipe;
-	lb_report(c, 0, -1);
+	lb_report(c, 0);
 	if (status == 502 || status == 504)
 		cg_stat_inc(status == 504 ? &c->w->stats->backend_timeouts : &c->w->stats->backend_failures);
 	if (!p || c->req.resp_started) {
@@ -1470,6 +1470,8 @@ static bool lb_member_available(void *ctx, uint32_t i)
  * itself; NULL when the breakers of every candidate are open. */
 static const struct cg_rt_backend *lb_choose(struct cg_conn *c, const struct cg_rt_backend *b)
 {
+	if (!b->pool && !b->breaker)
+		return b; /* most requests: no clock read */
 	struct lb_avail a = { NULL, cg_lb_now_ms() };
 	if (b->pool) {
 		a.all = b->pool->all;
@@ -1521,14 +1523,16 @@ static int64_t retry_after_ms(const struct cg_req *r)
 }
 
 /* Counts the outcome of a request sent to a backend with a breaker
- * (status 0: no response). Once per request. */
-static void lb_report(struct cg_conn *c, int status, int64_t retry_ms)
+ * (status 0: no response; otherwise the response head's Retry-After is
+ * read). Once per request; nothing at all without a breaker. */
+static void lb_report(struct cg_conn *c, int status)
 {
 	struct cg_req *r = &c->req;
 	if (!r->breaker_armed)
 		return;
 	r->breaker_armed = false;
 	const struct cg_rt_backend *b = r->backend;
+	int64_t retry_ms = status ? retry_after_ms(r) : -1;
 	if (cg_lb_breaker_report(b->breaker, b->breaker_rule, cg_lb_now_ms(), status, retry_ms))
 		cg_log_warn("backend '%.*s': circuit breaker tripped (status %d); no requests for %lld ms",
 			    CG_STR_FMT(b->id), status,
@@ -2033,7 +2037,7 @@ static bool step_proxy(struct cg_conn *c)
 					conn_close(c);
 					return false;
 				}
-				lb_report(c, r->resp.status, retry_after_ms(r));
+				lb_report(c, r->resp.status);
 				if (r->pipe && r->pipe->pl->sec[CG_POL_OUTBOUND].n && r->pipe->pl->uses_response_body &&
 				    r->resp.body_kind != CG_H1_BODY_NONE && !cg_str_eq_lit(r->h.method, "HEAD")) {
 					/* Outbound reads the body: take it whole first. */
